@@ -1,0 +1,3 @@
+module labkit.local/golab
+
+go 1.22

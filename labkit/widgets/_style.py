@@ -1,0 +1,45 @@
+"""Shared look of the course's widgets: a colour-blind-safe palette and layout helpers.
+
+The palette is Okabe and Ito's (2008) eight colours, distinguishable under the common colour
+vision deficiencies; every widget draws from it so a colour means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+GREY = "#999999"
+
+# Goroutine states, the same colours in every plot of the course.
+STATE_COLOURS = {
+    "running": OKABE_ITO[2],
+    "runnable": OKABE_ITO[1],
+    "waiting": OKABE_ITO[4],
+    "syscall": OKABE_ITO[5],
+}
+
+
+def colour_for(index: int) -> str:
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def error_output() -> w.Output:
+    """An Output that shows callback exceptions under a widget instead of losing them."""
+    return w.Output(layout=w.Layout(max_height="12em", overflow="auto"))
+
+
+def summary_html(text: str) -> str:
+    """Format a one-line model summary for an HTML widget (monospace, escaped)."""
+    return f"<pre class='labkit-summary' style='margin:0;white-space:pre-wrap'>{html.escape(text)}</pre>"

@@ -1,0 +1,142 @@
+"""The view of a :class:`labkit.exercise.Exercise`: answer box, Check, Reveal, New variant.
+
+A thin view: every decision (is it right, what is the hint, what is the worked answer) is the
+Exercise's. The worked answer is not in the widget's state until *Reveal* is pressed, so it can
+be neither seen nor read from the page's source before then.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import ipywidgets as w
+
+from labkit.exercise import Exercise
+
+
+def _inline_markdown(text: str) -> str:
+    """Escape text and render the little markdown exercises use: `code`, **bold**, paragraphs."""
+    out = html.escape(text)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in out.split("\n\n"))
+
+
+class ExerciseWidget(w.VBox):
+    """Question, an answer control, feedback and a hidden-until-asked worked answer."""
+
+    def __init__(self, exercise: Exercise) -> None:
+        self._ex = exercise
+        self._title = w.HTML()
+        self._question = w.HTML()
+        self._answer_text = w.Text(
+            placeholder="your answer", layout=w.Layout(width="12em"), continuous_update=False
+        )
+        self._unit = w.HTML()
+        self._answer_choice = w.RadioButtons(options=[], value=None, layout=w.Layout(width="auto"))
+        self._answer_box = w.HBox()
+        self._check = w.Button(description="Check", button_style="primary", icon="check",
+                               tooltip="Check your answer")
+        self._reveal = w.Button(description="Reveal", icon="eye", tooltip="Show the worked answer")
+        self._new = w.Button(description="New variant", icon="refresh",
+                             tooltip="Draw a new question from the next seed")
+        self._feedback = w.HTML(layout=w.Layout(min_height="1.5em"))
+        self._solution = w.HTML()
+        self._check.on_click(self._on_check)
+        self._reveal.on_click(self._on_reveal)
+        self._new.on_click(self._on_new)
+        self._answer_text.observe(lambda _: self._on_check(None), names="value")
+        super().__init__(
+            [
+                self._title,
+                self._question,
+                self._answer_box,
+                w.HBox([self._check, self._reveal, self._new]),
+                self._feedback,
+                self._solution,
+            ],
+            layout=w.Layout(border="1px solid #bbb", padding="0.5em 1em", margin="0.5em 0"),
+        )
+        self.add_class("labkit-exercise")
+        self._show_variant()
+
+    @property
+    def exercise(self) -> Exercise:
+        return self._ex
+
+    def _answer(self) -> object:
+        if self._ex.variant.is_choice:
+            return self._answer_choice.index
+        return self._answer_text.value
+
+    def _show_variant(self) -> None:
+        v = self._ex.variant
+        title = html.escape(self._ex.title or "Exercise")
+        self._title.value = f"<b>{title}</b> <small>(seed {self._ex.seed})</small>"
+        self._question.value = _inline_markdown(v.question)
+        if v.is_choice:
+            labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(v.choices)]
+            self._answer_choice.options = labels
+            self._answer_choice.value = None
+            self._answer_box.children = [self._answer_choice]
+        else:
+            self._answer_text.value = ""
+            self._unit.value = html.escape(v.unit)
+            self._answer_box.children = [self._answer_text, self._unit]
+        self._feedback.value = ""
+        self._solution.value = ""
+        self._reveal.description = "Reveal"
+
+    def _on_check(self, _button) -> None:
+        answer = self._answer()
+        if answer is None or answer == "":
+            self._feedback.value = "<i>Type or pick an answer first.</i>"
+            return
+        text = self._ex.feedback(answer)
+        colour = "#009E73" if self._ex.check(answer) else "#D55E00"
+        mark = "&#10004;" if self._ex.check(answer) else "&#10008;"
+        self._feedback.value = (
+            f"<span class='labkit-feedback' style='color:{colour}'>{mark} "
+            f"{html.escape(text)}</span>"
+        )
+
+    def _on_reveal(self, _button) -> None:
+        if self._solution.value:
+            self._solution.value = ""
+            self._reveal.description = "Reveal"
+            return
+        self._solution.value = (
+            "<div class='labkit-solution' style='background:#f4f4f4;padding:0.3em 0.8em'>"
+            + _inline_markdown(self._ex.reveal())
+            + "</div>"
+        )
+        self._reveal.description = "Hide"
+
+    def _on_new(self, _button) -> None:
+        self._ex.new_variant()
+        self._show_variant()
+
+    # Python-side driving, for tests and for instructors' notebooks.
+    def answer(self, value: object) -> str:
+        """Enter ``value`` as the learner would and press Check; returns the feedback text."""
+        if self._ex.variant.is_choice:
+            self._answer_choice.index = self._ex._choice_index(value)
+        else:
+            self._answer_text.value = str(value)
+        self._on_check(None)
+        return self._ex.feedback(value)
+
+    @property
+    def feedback_html(self) -> str:
+        return self._feedback.value
+
+    @property
+    def solution_html(self) -> str:
+        return self._solution.value
+
+    def press_reveal(self) -> None:
+        self._on_reveal(None)
+
+    def press_new_variant(self) -> None:
+        self._on_new(None)

@@ -1,0 +1,105 @@
+"""labkit.exercise: same seed, same question; right answers pass, wrong ones fail; hidden answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.exercise import Exercise, choice, numeric, parse_number
+
+
+def _times_table(rng):
+    a, b = (int(x) for x in rng.integers(2, 13, size=2))
+    return numeric(f"{a} x {b} ms of work?", a * b, f"{a} x {b} = {a * b}", unit="ms", rel_tol=0)
+
+
+def _pick(rng):
+    right = int(rng.integers(3))
+    return choice("Which?", ["first", "second", "third"], right, "because",
+                  hints={i: f"not {i}" for i in range(3) if i != right})
+
+
+def test_same_seed_gives_the_same_question_and_a_new_variant_another():
+    a, b = Exercise(_times_table, seed=7), Exercise(_times_table, seed=7)
+    assert a.question == b.question and a.variant == b.variant
+    first = a.question
+    a.new_variant()
+    assert a.seed == 8
+    questions = {Exercise(_times_table, seed=s).question for s in range(20)}
+    assert len(questions) > 5, "seeds must actually vary the question"
+    a.new_variant(seed=7)
+    assert a.question == first
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_numeric_check_accepts_the_answer_in_several_spellings(seed):
+    ex = Exercise(_times_table, seed=seed)
+    right = ex.variant.answer
+    assert ex.check(right)
+    assert ex.check(f"{right:g} ms")
+    assert ex.check(str(right))
+    assert not ex.check(right + 1)
+    assert not ex.check("no idea")
+    assert "too high" in ex.feedback(right + 1)
+    assert ex.feedback(right) == "Right."
+
+
+def test_tolerance_is_relative_by_default():
+    ex = Exercise(lambda rng: numeric("?", 100.0, "s"), seed=0)
+    assert ex.check(104.9) and ex.check(95.1)
+    assert not ex.check(106) and not ex.check(94)
+
+
+def test_choice_accepts_index_letter_and_text_and_explains_wrong_picks():
+    ex = Exercise(_pick, seed=3)
+    right = ex.variant.answer
+    wrong = (right + 1) % 3
+    assert ex.check(right) and ex.check("ABC"[right]) and ex.check(ex.variant.choices[right])
+    assert not ex.check(wrong) and not ex.check("Z") and not ex.check(17)
+    assert f"not {wrong}" in ex.feedback(wrong)
+
+
+def test_reveal_gives_the_worked_answer_and_the_text_view_does_not():
+    ex = Exercise(_times_table, seed=1, title="Times")
+    assert ex.variant.solution in ex.reveal()
+    assert ex.variant.solution not in ex.text()
+    assert "(answer in ms)" in ex.text()
+
+
+def test_parse_number_reads_what_learners_type():
+    assert parse_number("1,000") == 1000
+    assert parse_number(" 2e3 ") == 2000
+    assert parse_number("14.5 ms") == 14.5
+    with pytest.raises(ValueError, match="not a number"):
+        parse_number("fourteen")
+
+
+def test_bad_exercise_definitions_fail_clearly():
+    with pytest.raises(ValueError, match="answer must index choices"):
+        choice("?", ["a", "b"], 2, "")
+    with pytest.raises(ValueError, match="finite"):
+        numeric("?", float("nan"), "")
+    with pytest.raises(TypeError, match="must return a Variant"):
+        Exercise(lambda rng: 42)
+
+
+def test_widget_checks_and_reveals_only_on_request():
+    widget = Exercise(_times_table, seed=2, title="Times").widget()
+    right = widget.exercise.variant.answer
+    assert widget.solution_html == "", "the worked answer must not be in the widget's state"
+    assert widget.answer(right + 3).startswith("Not quite")
+    assert "&#10008;" in widget.feedback_html
+    assert widget.answer(right) == "Right."
+    assert "&#10004;" in widget.feedback_html
+    widget.press_reveal()
+    assert "labkit-solution" in widget.solution_html
+    widget.press_new_variant()
+    assert widget.solution_html == "" and widget.feedback_html == ""
+    assert widget.exercise.seed == 3
+
+
+def test_exercise_displays_as_a_widget_with_a_plain_text_fallback():
+    ex = Exercise(_pick, seed=0, title="Pick")
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("Pick (seed 0)")
+    assert "A. first" in bundle["text/plain"]

@@ -1,0 +1,51 @@
+"""Every exercise in the course: for many seeds the model's answer passes and a wrong one fails."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import labkit.exercises
+from labkit.exercise import Exercise, Variant
+
+
+def _makers():
+    for mod in pkgutil.iter_modules(labkit.exercises.__path__):
+        module = importlib.import_module(f"labkit.exercises.{mod.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                hints = inspect.get_annotations(fn, eval_str=True)
+                if hints.get("return") is Variant:
+                    yield pytest.param(fn, id=f"{mod.name}.{name}")
+
+
+MAKERS = list(_makers())
+
+
+def test_the_course_has_exercises():
+    assert len(MAKERS) >= 2
+
+
+@pytest.mark.parametrize("make", MAKERS)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_right_answer_passes_and_wrong_answer_fails(make, seed):
+    ex = Exercise(make, seed=seed)
+    v = ex.variant
+    assert ex.check(v.answer), ex.text()
+    if v.is_choice:
+        for i in range(len(v.choices)):
+            assert ex.check(i) == (i == v.answer)
+    else:
+        off = abs(float(v.answer)) * (v.rel_tol * 3 + 0.1) + v.abs_tol * 3 + 1e-9
+        assert not ex.check(float(v.answer) + off)
+        assert not ex.check(float(v.answer) - off)
+    assert v.solution and v.solution in ex.reveal()
+    assert v.solution not in ex.text()
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_seeds_vary_the_question(make):
+    assert len({Exercise(make, seed=s).text() for s in range(12)}) >= 2
