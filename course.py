@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 import venv
 from pathlib import Path
 
@@ -76,7 +75,7 @@ def install_stamp() -> str:
 
 def setup() -> None:
     """Create .venv and install labkit with its test extras, unless already up to date."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must explain, not crash, on old Pythons
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if STAMP.exists() and STAMP.read_text() == install_stamp() and venv_python().exists():
         return
@@ -125,13 +124,23 @@ def test(args: list[str]) -> int:
 def bench(args: list[str]) -> int:
     setup()
     cmd = [
-        str(venv_python()), "-m", "pytest", "benchmarks", "-p", "no:nbval", "--benchmark-enable",
-        "--benchmark-columns=median,iqr,min,rounds", "--benchmark-sort=name", *args,
+        str(venv_python()),
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-p",
+        "no:nbval",
+        "--benchmark-enable",
+        "--benchmark-columns=median,iqr,min,rounds",
+        "--benchmark-sort=name",
+        *args,
     ]
     return subprocess.call(cmd, env=course_env(), cwd=ROOT)
 
 
 def repository_url() -> str:
+    import tomllib
+
     with open(ROOT / "pyproject.toml", "rb") as f:
         return tomllib.load(f)["project"]["urls"]["Repository"]
 

@@ -58,8 +58,9 @@ def numeric(
     """A question whose answer is a number, accepted within ``rel_tol`` or ``abs_tol``."""
     if not math.isfinite(answer):
         raise ValueError(f"answer must be a finite number, got {answer!r}")
-    return Variant(question, float(answer), solution, unit=unit, rel_tol=rel_tol,
-                   abs_tol=abs_tol, hint=hint)
+    return Variant(
+        question, float(answer), solution, unit=unit, rel_tol=rel_tol, abs_tol=abs_tol, hint=hint
+    )
 
 
 def choice(

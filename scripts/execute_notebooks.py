@@ -33,33 +33,31 @@ print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss // 1024)
 
 def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.monotonic()
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
-        collect = _Collector()
-        client.kc.execute_interactive(PEAK_RSS, output_hook=collect, timeout=30)
+        probe = nbformat.v4.new_code_cell(PEAK_RSS)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
+        nb.cells.pop()
+        peak_mib = "".join(o.get("text", "") for o in probe.outputs).strip()
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
-    print(f"{path.relative_to(ROOT)}: {time.monotonic() - start:.1f} s, kernel peak RSS "
-          f"{collect.text.strip()} MiB")
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def __call__(self, msg) -> None:
-        if msg["header"]["msg_type"] == "stream":
-            self.text += msg["content"]["text"]
+    print(
+        f"{path.relative_to(ROOT)}: {time.monotonic() - start:.1f} s, kernel peak RSS "
+        f"{peak_mib} MiB"
+    )
 
 
 def main(argv: list[str]) -> int:
     os.environ.update(course_env())
     paths = [Path(a).resolve() for a in argv] or sorted(
-        [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("labs/*.ipynb")])
+        [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("labs/*.ipynb")]
+    )
     for path in paths:
         execute(path)
     return 0

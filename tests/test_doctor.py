@@ -8,9 +8,15 @@ from labkit.health import known_problems
 
 def _healthy() -> dict:
     return {
-        "python": "3.11.7", "jupyterlab": "4.6.6", "ipywidgets": "8.1.9",
-        "jupyterlab_widgets": "3.0.17", "bqplot": "0.13.1", "numpy": "2.4.6",
-        "bqplot_labextension": "0.6.1", "widgets_labextension": "5.0.17", "go": None,
+        "python": "3.11.7",
+        "jupyterlab": "4.6.6",
+        "ipywidgets": "8.1.9",
+        "jupyterlab_widgets": "3.0.17",
+        "bqplot": "0.13.1",
+        "numpy": "2.4.6",
+        "bqplot_labextension": "0.6.1",
+        "widgets_labextension": "5.0.17",
+        "go": None,
     }
 
 

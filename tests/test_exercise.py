@@ -14,8 +14,13 @@ def _times_table(rng):
 
 def _pick(rng):
     right = int(rng.integers(3))
-    return choice("Which?", ["first", "second", "third"], right, "because",
-                  hints={i: f"not {i}" for i in range(3) if i != right})
+    return choice(
+        "Which?",
+        ["first", "second", "third"],
+        right,
+        "because",
+        hints={i: f"not {i}" for i in range(3) if i != right},
+    )
 
 
 def test_same_seed_gives_the_same_question_and_a_new_variant_another():

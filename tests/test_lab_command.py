@@ -19,7 +19,9 @@ def test_lab_command_serves_the_start_notebook(tmp_path):
         with urllib.request.urlopen(f"{server.url}/lab?token={server.token}", timeout=10) as r:
             page = r.read().decode()
         assert "JupyterLab" in page
-        with urllib.request.urlopen(f"{server.url}/api/kernelspecs?token={server.token}", timeout=10) as r:
+        with urllib.request.urlopen(
+            f"{server.url}/api/kernelspecs?token={server.token}", timeout=10
+        ) as r:
             assert b"python3" in r.read()
     finally:
         server.stop()

@@ -39,8 +39,13 @@ def gogc_change(rng: np.random.Generator) -> Variant:
     old, new = 100, int(rng.choice([50, 200, 400]))
     rate = lambda gogc: 1.0 / (heap_goal_bytes(live_mib * MIB, gogc=gogc) - live_mib * MIB)  # noqa: E731
     factor = rate(new) / rate(old)
-    options = {0.25: "It falls to a quarter", 0.5: "It halves", 1.0: "It stays the same",
-               2.0: "It doubles", 4.0: "It quadruples"}
+    options = {
+        0.25: "It falls to a quarter",
+        0.5: "It halves",
+        1.0: "It stays the same",
+        2.0: "It doubles",
+        4.0: "It quadruples",
+    }
     keys = sorted(options)
     right = min(range(len(keys)), key=lambda i: abs(keys[i] - factor))
     return choice(
@@ -53,6 +58,9 @@ def gogc_change(rng: np.random.Generator) -> Variant:
         f"{live_mib * old // 100} MiB at GOGC={old}, {live_mib * new // 100} MiB at GOGC={new}. "
         f"Cycles per second = allocation rate / runway, so the rate changes by "
         f"{old}/{new} = x{factor:.2g}. The price is memory: the heap peaks near the goal.",
-        hints={i: "Cycles per second = allocation rate / (heap goal - live heap)."
-               for i in range(len(keys)) if i != right},
+        hints={
+            i: "Cycles per second = allocation rate / (heap goal - live heap)."
+            for i in range(len(keys))
+            if i != right
+        },
     )

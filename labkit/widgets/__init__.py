@@ -5,6 +5,7 @@ also shows a one-line text summary, so the result reads without the picture.
 """
 
 from labkit.widgets.exercise import ExerciseWidget
+from labkit.widgets.flamegraph import FlameGraph
 from labkit.widgets.warmup import PacerWarmup
 
-__all__ = ["ExerciseWidget", "PacerWarmup"]
+__all__ = ["ExerciseWidget", "PacerWarmup", "FlameGraph"]

@@ -36,11 +36,15 @@ class ExerciseWidget(w.VBox):
         self._unit = w.HTML()
         self._answer_choice = w.RadioButtons(options=[], value=None, layout=w.Layout(width="auto"))
         self._answer_box = w.HBox()
-        self._check = w.Button(description="Check", button_style="primary", icon="check",
-                               tooltip="Check your answer")
+        self._check = w.Button(
+            description="Check", button_style="primary", icon="check", tooltip="Check your answer"
+        )
         self._reveal = w.Button(description="Reveal", icon="eye", tooltip="Show the worked answer")
-        self._new = w.Button(description="New variant", icon="refresh",
-                             tooltip="Draw a new question from the next seed")
+        self._new = w.Button(
+            description="New variant",
+            icon="refresh",
+            tooltip="Draw a new question from the next seed",
+        )
         self._feedback = w.HTML(layout=w.Layout(min_height="1.5em"))
         self._solution = w.HTML()
         self._check.on_click(self._on_check)

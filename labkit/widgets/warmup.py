@@ -39,20 +39,42 @@ class PacerWarmup(w.VBox):
 
     def __init__(self, width: int = 1024, height: int = 768) -> None:
         self._width, self._height = width, height
-        self._gogc = w.IntSlider(value=100, min=25, max=400, step=25, description="GOGC (%)",
-                                 continuous_update=False, style={"description_width": "9em"})
-        self._live = w.IntSlider(value=64, min=8, max=512, step=8, description="live heap (MiB)",
-                                 continuous_update=False, style={"description_width": "9em"})
+        self._gogc = w.IntSlider(
+            value=100,
+            min=25,
+            max=400,
+            step=25,
+            description="GOGC (%)",
+            continuous_update=False,
+            style={"description_width": "9em"},
+        )
+        self._live = w.IntSlider(
+            value=64,
+            min=8,
+            max=512,
+            step=8,
+            description="live heap (MiB)",
+            continuous_update=False,
+            style={"description_width": "9em"},
+        )
         xs = bq.LinearScale(min=0, max=150)
         ys = bq.LinearScale(min=0)
-        self._curve = bq.Lines(x=self.FPS, y=np.zeros_like(self.FPS), scales={"x": xs, "y": ys},
-                               colors=[OKABE_ITO[0]], stroke_width=3)
-        self._dot = bq.Scatter(x=[60.0], y=[0.0], scales={"x": xs, "y": ys},
-                               colors=[OKABE_ITO[5]], default_size=80)
+        self._curve = bq.Lines(
+            x=self.FPS,
+            y=np.zeros_like(self.FPS),
+            scales={"x": xs, "y": ys},
+            colors=[OKABE_ITO[0]],
+            stroke_width=3,
+        )
+        self._dot = bq.Scatter(
+            x=[60.0], y=[0.0], scales={"x": xs, "y": ys}, colors=[OKABE_ITO[5]], default_size=80
+        )
         self._figure = bq.Figure(
             marks=[self._curve, self._dot],
-            axes=[bq.Axis(scale=xs, label="frames per second"),
-                  bq.Axis(scale=ys, orientation="vertical", label="GC cycles per second")],
+            axes=[
+                bq.Axis(scale=xs, label="frames per second"),
+                bq.Axis(scale=ys, orientation="vertical", label="GC cycles per second"),
+            ],
             title=f"One {width}x{height} RGBA buffer allocated per frame",
             layout=w.Layout(width="100%", height="320px"),
             fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 20},
@@ -61,8 +83,9 @@ class PacerWarmup(w.VBox):
         self._errors = error_output()
         for slider in (self._gogc, self._live):
             slider.observe(self._update, names="value")
-        super().__init__([w.HBox([self._gogc, self._live]), self._figure, self._summary,
-                          self._errors])
+        super().__init__(
+            [w.HBox([self._gogc, self._live]), self._figure, self._summary, self._errors]
+        )
         self._update()
 
     def _update(self, _change=None) -> None:
@@ -82,8 +105,10 @@ class PacerWarmup(w.VBox):
         goal_mib = heap_goal_bytes(live * MIB, gogc=gogc) / MIB
         rate_mib = self._width * self._height * 4 * 60 / MIB
         at60 = float(gc_cycles_per_s(60.0, self._width, self._height, live, gogc))
-        return (f"GOGC={gogc}, live heap {live} MiB: heap goal {goal_mib:.0f} MiB; at 60 fps "
-                f"{rate_mib:.0f} MiB/s of frames -> {at60:.1f} GC cycles/s")
+        return (
+            f"GOGC={gogc}, live heap {live} MiB: heap goal {goal_mib:.0f} MiB; at 60 fps "
+            f"{rate_mib:.0f} MiB/s of frames -> {at60:.1f} GC cycles/s"
+        )
 
     def set(self, *, gogc: int | None = None, live_heap_mib: int | None = None) -> None:
         """Move the sliders from Python (tests, instructors)."""

@@ -11,8 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from jlab import ROOT, CHROMIUM_ARGS, LabServer, NotebookPage, find_chromium
+from jlab import CHROMIUM_ARGS, ROOT, LabServer, NotebookPage, find_chromium
 
 NOTEBOOK_DIRS = ("chapters", "labs", "tests/data/notebooks")
 
@@ -27,8 +26,10 @@ def pytest_collection_modifyitems(items):
 def chromium_executable() -> str:
     path = find_chromium()
     if path is None:
-        message = ("no Chromium found (looked for /usr/bin/chromium): install Debian's chromium "
-                   "(apt-get install -y chromium) to run the browser tests")
+        message = (
+            "no Chromium found (looked for /usr/bin/chromium): install Debian's chromium "
+            "(apt-get install -y chromium) to run the browser tests"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but " + message)
         pytest.skip(message)
@@ -57,8 +58,9 @@ def browser(chromium_executable, tmp_path_factory):
     os.environ["XDG_CONFIG_HOME"] = str(profile / "config")
     os.environ["XDG_CACHE_HOME"] = str(profile / "cache")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_executable, headless=True,
-                               args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(
+            executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS
+        )
         yield b
         b.close()
 

@@ -69,7 +69,11 @@ LAB_SETTINGS = {
 
 
 def find_chromium() -> str | None:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -147,8 +151,10 @@ class LabServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited early; see {self.state / 'jupyterlab.log'}:\n"
-                                   + (self.state / "jupyterlab.log").read_text()[-3000:])
+                raise RuntimeError(
+                    f"JupyterLab exited early; see {self.state / 'jupyterlab.log'}:\n"
+                    + (self.state / "jupyterlab.log").read_text()[-3000:]
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
                     return self
@@ -184,8 +190,10 @@ class NotebookPage:
 
     def open(self, timeout_ms: int = 90_000) -> NotebookPage:
         workspace = re.sub(r"[^a-z0-9]+", "-", self.path.lower())
-        url = (f"{self.server.url}/lab/workspaces/{workspace}/tree/{self.path}"
-               f"?reset&token={self.server.token}")
+        url = (
+            f"{self.server.url}/lab/workspaces/{workspace}/tree/{self.path}"
+            f"?reset&token={self.server.token}"
+        )
         self.page.goto(url, timeout=timeout_ms)
         self.page.wait_for_function(
             """path => window.jupyterapp && jupyterapp.shell.currentWidget
@@ -222,32 +230,45 @@ class NotebookPage:
 
     def error_outputs(self) -> list[str]:
         """Python tracebacks shown in the notebook's outputs."""
-        return self.page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+        return self.page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_inner_texts()
 
     def widget_errors(self) -> list[str]:
         """Every sign of a widget that failed to display, from the page and the console."""
-        found = [f"page: {t.strip()[:200]}" for t in
-                 self.page.locator(".jupyter-widgets-error-widget").all_inner_texts()]
+        found = [
+            f"page: {t.strip()[:200]}"
+            for t in self.page.locator(".jupyter-widgets-error-widget").all_inner_texts()
+        ]
         found += [f"console: {line[:300]}" for line in self.console if WIDGET_ERROR.search(line)]
-        body = self.page.locator(".jp-Notebook").inner_text()
-        found += [f"text: {m.group(0)}" for m in WIDGET_ERROR.finditer(body)]
+        outputs = "\n".join(self.page.locator(".jp-OutputArea").all_inner_texts())
+        found += [f"output: {m.group(0)}" for m in WIDGET_ERROR.finditer(outputs)]
         return found
 
     def assert_clean(self) -> None:
         errors = self.widget_errors()
         assert not errors, f"{self.path}: widget errors:\n" + "\n".join(errors)
-        tracebacks = [t for t in self.page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()]
+        tracebacks = [
+            t
+            for t in self.page.locator(
+                ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
+            ).all_inner_texts()
+        ]
         assert not tracebacks, f"{self.path}: cells raised:\n" + "\n".join(tracebacks)
 
     # --- widgets -------------------------------------------------------------------------
     def slider(self, label: str, nth: int = 0):
         """The ipywidgets slider whose description contains ``label``."""
-        return self.page.locator(".widget-slider", has=self.page.locator(".widget-label", has_text=label)).nth(nth)
+        return self.page.locator(
+            ".widget-slider", has=self.page.locator(".widget-label", has_text=label)
+        ).nth(nth)
 
     def slider_value(self, label: str, nth: int = 0) -> str:
         return self.slider(label, nth).locator(".widget-readout").inner_text()
 
-    def press_slider(self, label: str, key: str = "ArrowRight", times: int = 1, nth: int = 0) -> None:
+    def press_slider(
+        self, label: str, key: str = "ArrowRight", times: int = 1, nth: int = 0
+    ) -> None:
         handle = self.slider(label, nth).locator(".noUi-handle").first
         handle.scroll_into_view_if_needed()
         handle.focus()
@@ -260,8 +281,9 @@ class NotebookPage:
         fig = scope.locator(".bqplot svg.svg-figure").nth(nth)
         return fig.inner_html()
 
-    def wait_svg_change(self, before: str, nth: int = 0, within: str | None = None,
-                        timeout_ms: int = 15_000) -> float:
+    def wait_svg_change(
+        self, before: str, nth: int = 0, within: str | None = None, timeout_ms: int = 15_000
+    ) -> float:
         """Wait until the nth figure's SVG differs from ``before``; return the seconds it took."""
         start = time.monotonic()
         deadline = start + timeout_ms / 1000

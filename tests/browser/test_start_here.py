@@ -29,12 +29,21 @@ def test_start_here_runs_renders_and_reacts(open_notebook):
     nb.press_slider("GOGC", "ArrowRight")
     redraw_s = nb.wait_svg_change(before_svg, 0)
     page.wait_for_function(
-        "old => document.querySelector('.labkit-summary').innerText !== old", arg=before_text)
+        "old => document.querySelector('.labkit-summary').innerText !== old", arg=before_text
+    )
     assert nb.slider_value("GOGC") == "125"
     assert "GOGC=125" in page.locator(".labkit-summary").first.inner_text()
-    (ARTIFACTS / "timings.jsonl").open("a").write(json.dumps(
-        {"notebook": NOTEBOOK, "what": "GOGC key press -> redrawn SVG",
-         "seconds": round(redraw_s, 3), "wall_s": round(time.monotonic() - t0, 3)}) + "\n")
+    (ARTIFACTS / "timings.jsonl").open("a").write(
+        json.dumps(
+            {
+                "notebook": NOTEBOOK,
+                "what": "GOGC key press -> redrawn SVG",
+                "seconds": round(redraw_s, 3),
+                "wall_s": round(time.monotonic() - t0, 3),
+            }
+        )
+        + "\n"
+    )
 
     # The first exercise: a wrong answer is marked wrong, the right one right; Reveal shows why.
     exercise = page.locator(".labkit-exercise").first
@@ -45,7 +54,8 @@ def test_start_here_runs_renders_and_reacts(open_notebook):
     box.fill("1")
     exercise.get_by_role("button", name="Check").click()
     page.wait_for_function(
-        "el => el.innerText.includes('Not quite')", arg=exercise.element_handle())
+        "el => el.innerText.includes('Not quite')", arg=exercise.element_handle()
+    )
     right = _frame_mib_from_question(question)
     box.fill(f"{right:.2f}")
     exercise.get_by_role("button", name="Check").click()
