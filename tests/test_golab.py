@@ -50,10 +50,13 @@ def test_unknown_parameter_names_what_the_experiment_takes():
         golab.run_experiment("yield", modes="gosched")
 
 
-def test_bad_source_is_rejected():
-    """source must be auto, live or recorded."""
+def test_bad_source_or_timeout_is_rejected():
+    """source must be auto, live or recorded; timeout_s a positive number of seconds."""
     with pytest.raises(ValueError, match="source must be one of"):
         golab.run_experiment("yield", source="cache")
+    for bad in (0, -1, float("nan"), "5", True):
+        with pytest.raises(ValueError, match="timeout_s must be"):
+            golab.run_experiment("yield", timeout_s=bad)
 
 
 @settings(max_examples=150, deadline=None)
@@ -185,6 +188,16 @@ def test_no_toolchain_falls_back_to_recorded_with_a_warning(fake_go):
     assert r["order"] == [5, 1, 2, 3, 4]
     with pytest.raises(golab.GoRunError, match="no usable Go toolchain"):
         golab.run_experiment("spawn_order", source="live")
+
+
+def test_no_toolchain_and_no_recording_names_both_reasons(fake_go, tmp_path, monkeypatch):
+    """When neither a live run nor a recorded result is possible, the error says why for both."""
+    from labkit.golab import recorded
+
+    fake_go("exit 1\n")
+    monkeypatch.setattr(recorded, "RECORDED_DIR", tmp_path / "nothing-recorded")
+    with pytest.raises(golab.RecordedResultError, match="no usable Go toolchain.*is missing"):
+        golab.run_experiment("spawn_order")
 
 
 def test_failing_build_falls_back_and_quotes_the_compiler(fake_go):

@@ -52,7 +52,9 @@ def test_channels_finish_or_report_deadlock(main, kw):
     """With channels, a run either finishes every G or reports Go's deadlock naming the stuck
     goroutines (checkdead); it never stops silently with Gs left."""
     res = run_checked(main, **kw)
-    unfinished = [g for g, v in res.finished_ms.items() if v is None]
+    unfinished = [
+        g for g, v in res.finished_ms.items() if v is None and res.created_ms[g] is not None
+    ]
     if res.deadlock is None:
         assert not unfinished
     else:
@@ -71,7 +73,11 @@ def test_cpu_time_equals_demand_and_no_overlaps(main, kw):
     got = res.cpu_ms()
     for g, done in res.finished_ms.items():
         if done is not None:
-            assert math.isclose(got[g], demand[g], rel_tol=1e-9, abs_tol=1e-9), (g, got[g], demand[g])
+            assert math.isclose(got[g], demand[g], rel_tol=1e-9, abs_tol=1e-9), (
+                g,
+                got[g],
+                demand[g],
+            )
         else:
             assert got[g] <= demand[g] + 1e-9
     seg = res.segments
@@ -91,7 +97,7 @@ def test_state_counts_sum_to_live_goroutines_and_times_move_forward(main, kw):
     res = simulate(main, until_ms=UNTIL_MS, **kw)
     st = res.states
     total = st["running"] + st["runnable"] + st["waiting"] + st["syscall"]
-    created = {g["name"]: g["created_ms"] for g in res._goroutines}
+    created = {g: c for g, c in res.created_ms.items() if c is not None}
     for t, n in zip(st["t_ms"].tolist(), total.tolist(), strict=True):
         live = sum(
             1

@@ -29,8 +29,8 @@ PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "profiles"
 #: The causes a learner chooses from, with what gives each away in a CPU profile.
 CAUSES = {
     "tight loop": "one application function holds most of the *self* time, with no callees: a "
-    "loop that computes instead of waiting (Go >= 1.14 preempts it asynchronously, which is why "
-    "runtime.asyncPreempt shows up as its callee)",
+    "loop that computes instead of waiting (on real Go >= 1.14 a runtime.asyncPreempt frame "
+    "may hang under it: the signal-based preemption of a loop without calls)",
     "syscall storm": "the leaves are the syscall entry (internal/runtime/syscall/linux.Syscall6, "
     "syscall.write) under an I/O call per item: many tiny system calls, each paying the "
     "kernel crossing and the runtime's entersyscall/exitsyscall",
@@ -258,8 +258,8 @@ def diff_fix(rng: np.random.Generator) -> Variant:
     ms = lambda v: f"{v / 1e6:+.0f} ms"  # noqa: E731
     table = "\n".join(f"- `{f}`: {ms(delta[f])}" for f in ranked[:4])
     return choice(
-        f"The dashboard was fixed for a **{cause}** stall. The model profiled it before and "
-        f"after (seed {seed}, same frames, GOMAXPROCS=2). In the diff flame graph, "
+        f"The dashboard's stall (cause: **{cause}**) was fixed. The model profiled it before "
+        f"and after (seed {seed}, same frames, GOMAXPROCS=2). In the diff flame graph, "
         "`FlameGraph(after, base=before)`, which function's *self* time shrank the most?",
         options,
         right,

@@ -1,11 +1,30 @@
 """Widgets: thin bqplot / ipywidgets views over the models' results.
 
 Each widget builds its figure once and changes only the data when a control moves; every widget
-also shows a one-line text summary, so the result reads without the picture.
+also shows a one-line text summary, so the result reads without the picture. Names are imported
+on first use, so ``from labkit.widgets import PacerWarmup`` does not load every widget's module.
 """
 
-from labkit.widgets.exercise import ExerciseWidget
-from labkit.widgets.flamegraph import FlameGraph
-from labkit.widgets.warmup import PacerWarmup
+from importlib import import_module
 
-__all__ = ["ExerciseWidget", "PacerWarmup", "FlameGraph"]
+_WHERE = {
+    "ExerciseWidget": "labkit.widgets.exercise",
+    "PacerWarmup": "labkit.widgets.warmup",
+    "FlameGraph": "labkit.widgets.flamegraph",
+    "SchedulerTimeline": "labkit.widgets.timeline",
+    "RunQueuePlot": "labkit.widgets.timeline",
+    "GoroutineStatePlot": "labkit.widgets.timeline",
+    "SchedulerLab": "labkit.widgets.schedlab",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'labkit.widgets' has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

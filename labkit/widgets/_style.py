@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 import ipywidgets as w
+import numpy as np
 
 OKABE_ITO = (
     "#0072B2",  # blue
@@ -27,7 +28,7 @@ STATE_COLOURS = {
     "running": OKABE_ITO[2],
     "runnable": OKABE_ITO[1],
     "waiting": OKABE_ITO[4],
-    "syscall": OKABE_ITO[5],
+    "syscall": OKABE_ITO[3],
 }
 
 
@@ -43,3 +44,24 @@ def error_output() -> w.Output:
 def summary_html(text: str) -> str:
     """Format a one-line model summary for an HTML widget (monospace, escaped)."""
     return f"<pre class='labkit-summary' style='margin:0;white-space:pre-wrap'>{html.escape(text)}</pre>"
+
+
+def legend_html(items: list[tuple[str, str]], marker: str = "&#9632;") -> str:
+    """A legend as a line of coloured chips under a figure (bqplot's own legend covers data)."""
+    chips = [
+        f"<span style='white-space:nowrap;margin-right:1em'>"
+        f"<span style='color:{colour};font-size:1.2em'>{marker}</span> {html.escape(label)}</span>"
+        for label, colour in items
+    ]
+    return "<div class='labkit-legend' style='font-size:0.9em'>" + "".join(chips) + "</div>"
+
+
+def integer_ticks(top: float, max_ticks: int = 6) -> list[int]:
+    """Integer ticks 0, step, 2*step ... covering ``top``, with a 1-2-5 step."""
+    top = max(1, int(np.ceil(top)))
+    step = 1
+    for base in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000):
+        step = base
+        if top / base <= max_ticks - 1:
+            break
+    return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))

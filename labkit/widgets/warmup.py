@@ -73,7 +73,7 @@ class PacerWarmup(w.VBox):
             marks=[self._curve, self._dot],
             axes=[
                 bq.Axis(scale=xs, label="frames per second"),
-                bq.Axis(scale=ys, orientation="vertical", label="GC cycles per second"),
+                bq.Axis(scale=ys, side="left", label="GC cycles per second"),
             ],
             title=f"One {width}x{height} RGBA buffer allocated per frame",
             layout=w.Layout(width="100%", height="320px"),

@@ -1,0 +1,96 @@
+"""Speed of the scheduler model (pytest-benchmark; not collected by the test suite).
+
+Run: .venv/bin/python -m pytest benchmarks/bench_sched.py --benchmark-enable -p no:nbval
+The brief's targets: the default lab scenario (4 Ps, 1,000 goroutines, mixed steps, 1 s virtual)
+well under 50 ms, and at least 300,000 events/s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from labkit.sched import (
+    Chan,
+    Go,
+    cpu,
+    gosched,
+    io_wait,
+    recv,
+    repeat,
+    send,
+    simulate,
+    sleep,
+    spawn,
+    syscall,
+)
+
+
+def lab_scenario(n_goroutines: int = 1000, rounds: int = 1, seed: int = 0) -> Go:
+    """A dashboard-like mix: handlers that compute, wait on the network, sleep, make a syscall,
+    and report on a buffered channel that a collector drains."""
+    rng = np.random.default_rng(seed)
+    results = Chan(64, name="results")
+    workers = []
+    for i in range(n_goroutines):
+        kind = i % 4
+        body = [cpu(float(rng.uniform(0.2, 1.5)))]
+        if kind == 0:
+            body += [io_wait(float(rng.uniform(0.5, 5.0))), cpu(0.1)]
+        elif kind == 1:
+            body += [sleep(float(rng.uniform(0.1, 2.0))), cpu(0.05)]
+        elif kind == 2:
+            body += [syscall(float(rng.uniform(0.05, 1.0)))]
+        else:
+            body += [cpu(float(rng.uniform(0.5, 3.0)), calls=False), gosched()]
+        workers.append(Go(f"w{i}", [repeat(rounds, body), send(results)]))
+    collector = Go("collector", [repeat(n_goroutines, [recv(results)])])
+    return Go("main", [spawn(collector), *[spawn(w) for w in workers]])
+
+
+DEFAULT = lab_scenario()
+LARGE = lab_scenario(n_goroutines=5000, rounds=4)
+
+
+def test_default_lab_scenario(benchmark):
+    res = benchmark(simulate, DEFAULT, gomaxprocs=4, until_ms=1_000, seed=0)
+    assert res.deadlock is None
+    benchmark.extra_info["events"] = res.stats["events"]
+    benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
+
+
+def test_large_scenario(benchmark):
+    res = benchmark.pedantic(
+        simulate, args=(LARGE,), kwargs=dict(gomaxprocs=8, until_ms=10_000, seed=0), rounds=3
+    )
+    benchmark.extra_info["events"] = res.stats["events"]
+    benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
+
+
+@pytest.mark.parametrize("n", [20_000])
+def test_switch_heavy(benchmark, n):
+    """Two goroutines yielding to each other: every event is a full context switch."""
+    a = Go("A", [repeat(n, [cpu(1.1e-6), gosched()])])
+    b = Go("B", [repeat(n, [gosched()])])
+    main = Go("main", [spawn(b), spawn(a)])
+    res = benchmark.pedantic(simulate, args=(main,), kwargs=dict(gomaxprocs=1), rounds=3)
+    benchmark.extra_info["events"] = res.stats["events"]
+    benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
+
+
+if __name__ == "__main__":  # quick look without pytest: median CPU time of 7 runs
+    for name, main, kw in [
+        ("default", DEFAULT, dict(gomaxprocs=4, until_ms=1_000)),
+        ("large", LARGE, dict(gomaxprocs=8, until_ms=10_000)),
+    ]:
+        times = []
+        for _ in range(7):
+            t0 = time.process_time()
+            res = simulate(main, seed=0, **kw)
+            times.append(time.process_time() - t0)
+        med = sorted(times)[len(times) // 2]
+        ev = res.stats["events"]
+        print(f"{name}: median {med * 1000:.1f} ms CPU, {ev} events, {ev / med:,.0f} events/s")
+        print("  ", res.summary())

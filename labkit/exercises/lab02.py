@@ -1,0 +1,388 @@
+"""Exercises of labs/lab02-scheduler-lab.ipynb: predict what Go's scheduler does, then check.
+
+Every answer is computed by the scheduler model (``labkit.sched`` / ``labkit.schedlab``), never
+typed in, so the worked answer always agrees with the timeline the learner explores beside it.
+The ``*_program`` functions build the exact program each question is about, so the lab notebook
+can simulate and draw it (``simulate(behind_loop_program(...))``) next to the question.
+
+Runtime behaviour the questions rest on (src/runtime/proc.go unless named):
+
+* runnext: a ``go`` statement puts the new G in the creating P's ``runnext`` slot, pushing the
+  previous one to the local queue's tail (newproc -> runqput(pp, newg, next=true)).
+* local queue of 256 slots; when full, runqputslow moves half (128) plus the new G to the global
+  queue in one batch.
+* sysmon's retake preempts a G that has run forcePreemptNS = 10 ms on one schedtick: by signal
+  (preemptM, Go >= 1.14), or only at its next function call (Go <= 1.13 / asyncpreemptoff=1).
+* a blocking syscall keeps its M; retake hands the P to another M (handoffp), so each
+  concurrent blocking syscall costs a thread; a network wait parks the G without an M.
+* time.Sleep(d <= 0) returns at once (timeSleep in time.go); Gosched puts the G on the global
+  queue (goschedImpl); Sleep(1ns)'s timer fires at the next schedule and readies the sleeper into
+  runnext, ahead of everyone, inheriting its time slice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.exercise import Variant, choice, numeric
+from labkit.sched import (
+    Chan,
+    Go,
+    cpu,
+    gosched,
+    io_wait,
+    recv,
+    repeat,
+    send,
+    simulate,
+    sleep,
+    spawn,
+    syscall,
+)
+from labkit.schedlab import PRESETS, LabParams, LabRun, run_lab
+
+GO_VERSIONS = {True: "Go >= 1.14 (asynchronous preemption)", False: "Go <= 1.13 (cooperative only)"}
+
+# ---- programs the questions are about (the lab simulates and draws them) ---------------------
+
+
+def behind_loop_program(loop_ms: float, work_ms: float) -> Go:
+    """main starts ``quick`` (ordinary code, ``work_ms``), then ``spin`` (a loop without calls,
+    ``loop_ms``), then sleeps: spin takes runnext, quick waits in the local queue behind it."""
+    quick = Go("quick", [cpu(work_ms)])
+    spin = Go("spin", [cpu(loop_ms, calls=False, stack="main.spin")])
+    return Go("main", [spawn(quick), spawn(spin), sleep(10 * loop_ms)])
+
+
+def spawn_program(n: int, main_then: str = "block") -> Go:
+    """main starts g1..gn (each 1 ms of CPU), then blocks on a channel (``"block"``) or calls
+    ``runtime.Gosched()`` first (``"gosched"``) and then blocks."""
+    done = Chan(capacity=n, name="done")
+    gs = [Go(f"g{i}", [cpu(1.0), send(done)]) for i in range(1, n + 1)]
+    tail = [gosched()] if main_then == "gosched" else []
+    return Go("main", [*[spawn(g) for g in gs], *tail, repeat(n, [recv(done)])])
+
+
+def burst_program(syscalls: int, network: int, block_ms: float) -> Go:
+    """main starts ``syscalls`` goroutines in a blocking system call and ``network`` goroutines
+    waiting on the network, all of ``block_ms``, then sleeps until they are done."""
+    gs = [Go(f"sys{i}", [syscall(block_ms)]) for i in range(syscalls)]
+    gs += [Go(f"net{i}", [io_wait(block_ms)]) for i in range(network)]
+    return Go("main", [*[spawn(g) for g in gs], sleep(2 * block_ms)])
+
+
+#: One iteration of the yielding loop, as in labkit.schedlab (HOG_ITER_MS).
+LOOP_ITER_MS = 0.5
+YIELD_LABELS = {
+    "none": "no yield at all",
+    "sleep0": "`time.Sleep(0)`",
+    "gosched": "`runtime.Gosched()`",
+    "sleep1ns": "`time.Sleep(time.Nanosecond)`",
+}
+
+
+def yield_program(mode: str, loop_ms: float, work_ms: float) -> Go:
+    """main starts ``worker`` (``work_ms`` of ordinary code), then ``loop``: ``loop_ms`` of a loop
+    without calls that calls the yield ``mode`` every LOOP_ITER_MS; then main sleeps."""
+    step = {"none": None, "sleep0": sleep(0), "gosched": gosched(), "sleep1ns": sleep(1e-6)}
+    if mode not in step:
+        raise ValueError(f"mode must be one of {sorted(step)}, got {mode!r}")
+    body = cpu(LOOP_ITER_MS, calls=False, stack="main.loop")
+    if step[mode] is None:
+        loop = [cpu(loop_ms, calls=False, stack="main.loop")]
+    else:
+        loop = [repeat(max(1, int(round(loop_ms / LOOP_ITER_MS))), [body, step[mode]])]
+    worker = Go("worker", [cpu(work_ms)])
+    return Go("main", [spawn(worker), spawn(Go("loop", loop)), sleep(10 * loop_ms)])
+
+
+def overflow_program(n: int) -> Go:
+    """main starts ``n`` goroutines (10 us of CPU each) without blocking in between, then sleeps."""
+    return Go("main", [*[spawn(Go(f"g{i}", [cpu(0.01)])) for i in range(n)], sleep(50.0)])
+
+
+def mystery_run(seed: int) -> tuple[str, LabRun]:
+    """The run of the "which blind spot?" question for ``seed``: (preset key, LabRun)."""
+    rng = np.random.default_rng(seed)
+    return _mystery(rng)
+
+
+def _mystery(rng: np.random.Generator) -> tuple[str, LabRun]:
+    keys = list(PRESETS)
+    key = keys[int(rng.integers(len(keys)))]
+    params = PRESETS[key].stall
+    run = run_lab(params, seed=int(rng.integers(0, 1000)))
+    return key, run
+
+
+# ---- the exercises --------------------------------------------------------------------------
+
+
+def finish_behind_loop(rng: np.random.Generator) -> Variant:
+    """When does a short goroutine finish behind a tight loop, per Go version."""
+    loop_ms = float(rng.choice([60.0, 120.0, 200.0, 300.0]))
+    work_ms = float(rng.choice([1.0, 2.0, 3.0, 4.0]))
+    async_preempt = bool(rng.integers(2))
+    res = simulate(
+        behind_loop_program(loop_ms, work_ms),
+        gomaxprocs=1,
+        async_preempt=async_preempt,
+        until_ms=20 * loop_ms,
+    )
+    done = float(res.finished_ms["quick"])
+    started = float(res.segments[res.segments["g"] == "quick"]["start_ms"][0])
+    why = (
+        f"sysmon (which runs without a P) sees that `spin` has run forcePreemptNS = 10 ms on "
+        f"one time slice and preempts it by signal (retake -> preemptone -> preemptM). sysmon "
+        f"sleeps between checks (20 us, doubling once it has been idle, and each sleep overshoots "
+        f"by the kernel's timer slack), so the signal lands at {started:.2f} ms, not at 10 ms. "
+        f"`spin` goes to the global queue; `quick` runs its {work_ms:g} ms and finishes at "
+        f"{done:.2f} ms."
+        if async_preempt
+        else f"sysmon asks `spin` to stop after 10 ms, but without asynchronous preemption the "
+        f"request is only honoured at a function call's stack check, and a loop without calls "
+        f"makes none. `quick` starts only when `spin` ends at {started:.2f} ms and finishes at "
+        f"{done:.2f} ms."
+    )
+    return numeric(
+        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `quick` ({work_ms:g} ms of "
+        f"ordinary code), then `spin` (a {loop_ms:g} ms loop **without function calls**), then "
+        "sleeps. At what virtual time does `quick` finish?",
+        done,
+        "`spin` was started last, so it sits in runnext and runs first (newproc -> runqput with "
+        "next=true); `quick` waits in the local queue. " + why,
+        unit="ms",
+        rel_tol=0.05,
+        abs_tol=4.0,
+        hint="Who runs first: the goroutine in runnext. What can stop a loop without calls?",
+    )
+
+
+def spawn_order(rng: np.random.Generator) -> Variant:
+    """In which order do goroutines started on GOMAXPROCS=1 run?"""
+    n = int(rng.integers(4, 8))
+    then = "gosched" if rng.integers(2) else "block"
+    res = simulate(spawn_program(n, then), gomaxprocs=1, until_ms=1_000)
+    first = {g: float(res.segments[res.segments["g"] == g]["start_ms"][0]) for g in res.finished_ms}
+    order = [int(g[1:]) for g in sorted((g for g in first if g != "main"), key=first.get)]
+    candidates = [
+        order,
+        list(range(1, n + 1)),
+        list(range(n, 0, -1)),
+        [n, *range(1, n)],
+        [*range(2, n + 1), 1],
+        [n, n - 1, *range(1, n - 1)],
+    ]
+    options: list[list[int]] = []
+    for c in candidates:
+        if c not in options:
+            options.append(c)
+    options = options[:4]
+    perm = rng.permutation(len(options))
+    shown = [options[i] for i in perm]
+    right = shown.index(order)
+    what = (
+        "then calls `runtime.Gosched()` and waits for them on a channel"
+        if then == "gosched"
+        else "then waits for them on a channel"
+    )
+    extra = (
+        " Gosched puts `main` on the *global* queue (goschedImpl -> globrunqput), not the local "
+        "one, so the local order is unchanged; main comes back only when the local queue is "
+        "empty (or at a 1-in-61 global check)."
+        if then == "gosched"
+        else ""
+    )
+    return choice(
+        f"GOMAXPROCS=1. `main` starts g1, g2, ..., g{n} with `go` statements, in that order, "
+        f"{what}. In which order do the goroutines first run?",
+        [", ".join(f"g{i}" for i in o) for o in shown],
+        right,
+        f"Each `go` statement puts the new G in runnext and pushes the previous runnext to the "
+        f"tail of the local queue (newproc -> runqput(pp, newg, next=true)). After the last one "
+        f"runnext holds g{n} and the queue holds g1..g{n - 1}; findRunnable takes runnext first "
+        f"(runqget), then the queue in FIFO order: {', '.join(f'g{i}' for i in order)}.{extra} "
+        "The real Go program labkit/golab/go/spawn_order prints the same order.",
+        hints={
+            i: "Where does each new goroutine go: runnext or the queue's tail?"
+            for i in range(len(shown))
+            if i != right
+        },
+    )
+
+
+def smallest_gomaxprocs(rng: np.random.Generator) -> Variant:
+    """The fewest Ps that meet a makespan target for a burst of CPU-bound requests."""
+    requests = int(rng.choice([60, 90, 120, 150]))
+    work_ms = float(rng.choice([1.0, 2.0, 3.0]))
+    want = int(rng.integers(2, 8))
+    base = LabParams(hogs=0, goroutines=requests, work_ms=work_ms, arrival_ms=0.0)
+    span = {g: run_lab(base, gomaxprocs=g).metrics["makespan_ms"] for g in range(1, 9)}
+    # A target between the makespans of want-1 and want Ps, so exactly one answer is smallest.
+    target_ms = float(np.ceil(span[want] + 0.4 * (span[want - 1] - span[want])))
+    answer = min(g for g in span if span[g] <= target_ms)
+    table = ", ".join(f"{g}: {span[g]:.1f}" for g in span)
+    return numeric(
+        f"{requests} requests arrive at once (arrival spacing 0 ms), each needing {work_ms:g} ms "
+        f"of CPU; no hogs. What is the smallest GOMAXPROCS (1-8) for which all of them are done "
+        f"within {target_ms:g} ms (the lab's *makespan*)?",
+        answer,
+        f"Each P runs one goroutine at a time and idle Ps steal half of a busy P's queue "
+        f"(stealWork -> runqsteal), so the burst spreads over all Ps and the makespan is about "
+        f"{requests} x {work_ms:g} ms / GOMAXPROCS, rounded up to whole requests per P. The "
+        f"model's makespans (ms) per GOMAXPROCS: {table}. The first one within {target_ms:g} ms "
+        f"is GOMAXPROCS={answer}.",
+        rel_tol=0.0,
+        abs_tol=0.4,
+        hint="makespan ~ requests x CPU per request / GOMAXPROCS (whole requests per P).",
+    )
+
+
+def which_blind_spot(rng: np.random.Generator) -> Variant:
+    """Name the blind spot from a run's measurements (and its timeline in the lab)."""
+    key, run = _mystery(rng)
+    m = run.metrics
+    p = run.params
+    keys = list(PRESETS)
+    lines = [
+        f"makespan {m['makespan_ms']:.1f} ms",
+        f"request latency p99 {m['p99_ms']:.2f} ms" if p.goroutines else "no requests",
+        f"render-ticker lateness p99 {m['tick_p99_ms']:.2f} ms" if p.tickers else "no tickers",
+        f"preemptions {m['preemptions']:.0f}",
+        f"syscall hand-offs {m['handoffs']:.0f}",
+        f"threads at peak {m['threads_peak']:.0f}",
+        f"GOMAXPROCS={p.gomaxprocs}",
+    ]
+    clues = {
+        "2.1": "one goroutine is locked to its thread: each time it wakes, its thread must be "
+        "handed a P (an extra thread, hand-overs in the per-M view), yet the makespan is that "
+        "of the unlocked run",
+        "2.2": "many syscall hand-offs and a thread count far above GOMAXPROCS: blocking system "
+        "calls each hold an M while sysmon hands their P to a new one",
+        "2.3": "a huge request p99 on one P with (almost) no preemptions: a loop without calls "
+        "that cooperative preemption cannot stop",
+        "2.4": "one P, no hogs, no blocking, and latency growing linearly with queue position: "
+        "the burst queues on a single P, nobody can steal",
+        "2.5": "render ticks late by about a 10 ms time slice while hogs keep every P busy: "
+        "expired timers wait for their P's next schedule",
+    }
+    right = keys.index(key)
+    return choice(
+        f"A mystery run of the scheduler lab (seed {run.params.seed}) measured: "
+        + "; ".join(lines)
+        + ". Which blind spot's *stall* setting is it? (Load each preset in the lab widget and "
+        "compare; the lab draws this run's timeline with `show_mystery(seed)`.)",
+        [f"{k} {PRESETS[k].title}" for k in keys],
+        right,
+        f"It is {key} {PRESETS[key].title}: {clues[key]}. {PRESETS[key].truth}",
+        hints={
+            i: f"Not {keys[i]}: {clues[keys[i]]}; is that what this run shows?"
+            for i in range(len(keys))
+            if i != right
+        },
+    )
+
+
+def syscall_threads(rng: np.random.Generator) -> Variant:
+    """How many OS threads a burst of blocking system calls needs."""
+    gomaxprocs = int(rng.integers(1, 3))
+    sys_n = int(rng.integers(3, 13))
+    net_n = int(rng.integers(0, 9))
+    block_ms = float(rng.choice([20.0, 50.0, 100.0]))
+    res = simulate(burst_program(sys_n, net_n, block_ms), gomaxprocs=gomaxprocs, until_ms=1_000)
+    peak = int(res.stats["threads_peak"])
+    return numeric(
+        f"GOMAXPROCS={gomaxprocs}. `main` starts {sys_n} goroutines that each make a **blocking "
+        f"system call** of {block_ms:g} ms (a file read) and {net_n} goroutines that each wait "
+        f"{block_ms:g} ms on a **network** connection, all at once, then sleeps. How many OS "
+        "threads (Ms, counting sysmon's) does the program have at its peak?",
+        peak,
+        f"A goroutine in a blocking system call keeps its M for the whole call (entersyscall); "
+        f"sysmon's retake hands its P to another M (handoffp), which runs the next goroutine, "
+        f"which blocks in its own call... so {sys_n} calls occupy {sys_n} threads at once. The "
+        f"{net_n} network waits park their goroutines in the netpoller without any M "
+        f"(netpollblock). Add the M that holds the P afterwards and sysmon's own thread: "
+        f"{sys_n} + 1 + 1 = {peak} in the model (its thread plot shows the climb).",
+        rel_tol=0.0,
+        abs_tol=1.0,
+        hint="Which waits hold an OS thread: a syscall, a network wait? And sysmon is a thread.",
+    )
+
+
+def which_yield(rng: np.random.Generator) -> Variant:
+    """Does a yield call in a tight loop let another goroutine run, and when?"""
+    mode = str(rng.choice(list(YIELD_LABELS)))
+    async_preempt = bool(rng.integers(2))
+    loop_ms = float(rng.choice([60.0, 100.0, 150.0]))
+    work_ms = 2.0
+    res = simulate(
+        yield_program(mode, loop_ms, work_ms),
+        gomaxprocs=1,
+        async_preempt=async_preempt,
+        until_ms=20 * loop_ms,
+    )
+    done = float(res.finished_ms["worker"])
+    loop_done = float(res.finished_ms["loop"])
+    options = [
+        f"Yes, at once: it finishes within about {work_ms + 3:g} ms",
+        "Yes, but only after a 10-20 ms time slice, when sysmon preempts the loop",
+        "No: it finishes only after the loop ends",
+    ]
+    if done <= work_ms + 3:
+        right = 0
+    elif done < loop_done - 1:
+        right = 1
+    else:
+        right = 2
+    why = {
+        "none": "A loop without calls has no point where it gives up the P.",
+        "sleep0": "time.Sleep(0) returns at once (timeSleep: `if ns <= 0 { return }`): no park, "
+        "no yield. It is a function call, though, so a pending preemption request is honoured at "
+        "its stack check even without asynchronous preemption.",
+        "gosched": "runtime.Gosched puts the loop on the global queue (goschedImpl -> "
+        "globrunqput) and the P takes `worker` from its local queue.",
+        "sleep1ns": "time.Sleep(1ns) parks the loop, but its timer has expired by the time the "
+        "P looks for work: checkTimers readies the loop into runnext, it runs again first and "
+        "inherits the time slice, so `worker` waits until sysmon preempts the loop 10 ms into "
+        "that slice (the Sleep call's stack check honours the request even without async "
+        "preemption).",
+    }[mode]
+    return choice(
+        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `worker` ({work_ms:g} ms of "
+        f"ordinary code), then `loop`: {loop_ms:g} ms of a loop without function calls that "
+        f"calls {YIELD_LABELS[mode]} every {LOOP_ITER_MS:g} ms. Does `worker` get to run and "
+        "finish before the loop ends?",
+        options,
+        right,
+        f"{why} In the model `worker` finishes at {done:.2f} ms and the loop at "
+        f"{loop_done:.2f} ms. (Real Go, COURSE.md: with Sleep(0) the other goroutine got 0 turns "
+        "in 100,000 iterations, with Gosched 100,001, with Sleep(1ns) about 1.)",
+        hints={
+            0: "Does this call really leave the P to someone else, and who runs next?",
+            1: "Is there a point where the loop can be stopped at all?",
+            2: "Can sysmon's preemption request take effect here?",
+        },
+    )
+
+
+def global_queue_after_burst(rng: np.random.Generator) -> Variant:
+    """How many goroutines are on the global queue after a burst of go statements."""
+    n = int(rng.choice([200, 258, 300, 400, 450, 520, 600]))
+    res = simulate(overflow_program(n), gomaxprocs=1, until_ms=1_000)
+    peak_global = int(res.runq["global"].max())
+    return numeric(
+        f"GOMAXPROCS=1. `main` runs {n} `go` statements in a row (each goroutine does 10 us of "
+        "work) without blocking in between. What is the largest number of goroutines on the "
+        "**global** run queue during the run?",
+        peak_global,
+        f"The first goroutine takes runnext; each later one takes runnext and pushes the previous "
+        f"one to the local queue (newproc -> runqput). The local queue holds 256: when it is full, "
+        f"runqputslow moves half of it (128) plus the pushed G, 129 in all, to the global queue "
+        f"in one batch. The local queue then refills from 128; every 128 more spawns move another "
+        f"129. With {n} spawns that gives {peak_global} on the global queue (the run-queue plot "
+        f"shows the steps). Nothing is sent to the global queue because it is 'longer than "
+        f"256': that rule does not exist.",
+        rel_tol=0.0,
+        abs_tol=3.0,
+        hint="256 local slots + runnext; an overflow moves 128 + 1 at once.",
+    )

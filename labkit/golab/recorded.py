@@ -1,0 +1,91 @@
+"""Results of the Go programs recorded on a real machine, shipped with the course.
+
+One JSON file per experiment in ``recorded/<name>.json``::
+
+    {"experiment": "yield", "recorded_at": "2026-11-27T11:40:00Z",
+     "recorded_on": "linux/amd64, 2 CPUs, go1.27.3",
+     "go_version": "go1.27.3", "goos": "linux", "goarch": "amd64", "cpus": 2,
+     "runs": [{"params": {...all parameters...}, "result": {...as run_experiment returns...}}]}
+
+``scripts/record_go_results.py`` writes them; the runner falls back to them when no Go toolchain
+is usable, saying so in the result (``"source": "recorded"``, ``recorded_at``, ``recorded_on``,
+and a ``note`` when the recorded parameters differ from the ones asked for).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from labkit.golab.errors import RecordedResultError
+from labkit.golab.experiments import Experiment
+
+RECORDED_DIR = Path(__file__).resolve().parent / "recorded"
+
+#: Top-level keys every recorded file has.
+FILE_KEYS = (
+    "experiment",
+    "recorded_at",
+    "recorded_on",
+    "go_version",
+    "goos",
+    "goarch",
+    "cpus",
+    "runs",
+)
+
+
+def recorded_path(name: str) -> Path:
+    return RECORDED_DIR / f"{name}.json"
+
+
+def load_recorded(name: str) -> dict[str, Any]:
+    """The recorded file of experiment ``name``, checked for its metadata keys."""
+    path = recorded_path(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RecordedResultError(
+            f"no recorded result for {name!r} ({path} is missing); run "
+            "scripts/record_go_results.py on a machine with Go"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise RecordedResultError(f"{path} is not valid JSON: {exc}") from exc
+    missing = [k for k in FILE_KEYS if k not in data]
+    if missing or data.get("experiment") != name or not isinstance(data["runs"], list):
+        raise RecordedResultError(f"{path} is malformed (missing {missing or 'a valid runs list'})")
+    return data
+
+
+def recorded_result(experiment: Experiment, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded result for ``params`` (already normalised).
+
+    An exact parameter match is preferred; otherwise the run with the same variant parameters
+    (``mode``, ``async_preempt``, ``pooled`` ...) is used and a ``note`` names the difference.
+    """
+    data = load_recorded(experiment.name)
+    runs = data["runs"]
+    chosen = next((r for r in runs if r["params"] == dict(params)), None)
+    note = None
+    if chosen is None:
+        variant = [p.name for p in experiment.params if p.variant]
+        chosen = next(
+            (r for r in runs if all(r["params"].get(v) == params[v] for v in variant)), None
+        )
+        if chosen is None:
+            wanted = {v: params[v] for v in variant}
+            raise RecordedResultError(
+                f"no recorded {experiment.name} run with {wanted}; recorded: "
+                f"{[{v: r['params'].get(v) for v in variant} for r in runs]}"
+            )
+        diff = {k: v for k, v in chosen["params"].items() if params.get(k) != v}
+        note = f"recorded with {diff}, not the parameters asked for"
+    result = dict(chosen["result"])
+    result["source"] = "recorded"
+    result["recorded_at"] = data["recorded_at"]
+    result["recorded_on"] = data["recorded_on"]
+    if note:
+        result["note"] = note
+    return result

@@ -1,0 +1,50 @@
+"""Erlang C: the M/M/c queue's exact answer, to check the simulated static pool against.
+
+A static pool of c workers on at least c Ps, with Poisson arrivals and exponential service, *is*
+an M/M/c queue (see :mod:`labkit.pool.fifo`), so its long-run mean wait must match
+``erlang_c_wait_ms``. The course uses it the other way round too: the formula says how many
+workers a load needs before any simulation runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from labkit.pool.params import check_integer, check_number
+
+
+def erlang_c_probability(offered_erlangs: float, workers: int) -> float:
+    """Probability an arriving request has to wait (Erlang's C formula); 1.0 when a >= c.
+
+    Computed from the Erlang B recursion B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)), then
+    C = c B / (c - a (1 - B)), which stays finite for any c where the factorial form overflows.
+    """
+    a = check_number(
+        "offered_erlangs", offered_erlangs, low=0.0, hint="arrival rate x service time"
+    )
+    c = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
+    if a >= c:
+        return 1.0
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return c * b / (c - a * (1.0 - b))
+
+
+def erlang_c_wait_ms(arrival_rate: float, service_ms: float, workers: int) -> float:
+    """Mean time in queue (ms) of an M/M/c queue: C(c, a) * service_ms / (c - a).
+
+    ``arrival_rate`` per second, ``service_ms`` the mean service time, ``workers`` = c; the
+    offered load is a = arrival_rate * service_ms / 1000 Erlangs. At a >= c (utilisation
+    rho = a / c >= 1) there is no steady state and the queue grows without bound: the result is
+    ``math.inf``.
+    """
+    rate = check_number("arrival_rate", arrival_rate, low=0.0, hint="pass requests per second")
+    service = check_number(
+        "service_ms", service_ms, low=0.0, low_open=True, hint="pass the mean service time in ms"
+    )
+    c = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
+    a = rate * service / 1000.0
+    if a >= c:
+        return math.inf
+    return erlang_c_probability(a, c) * service / (c - a)

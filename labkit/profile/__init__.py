@@ -1,0 +1,29 @@
+"""labkit.profile: read Go profiles into one shape the flame graph and the exercises share.
+
+``load_profile(path_or_bytes)`` detects the format (pprof protobuf, gzip or raw; folded stacks;
+goroutine dumps ``?debug=1`` / ``?debug=2``), validates it right after parsing, as google/pprof's
+``Profile.CheckValid`` does, and returns a :class:`Profile`: stacks of function names, root
+first, with one value per sample type. ``Profile.top()`` agrees with ``go tool pprof -top``;
+``Profile.from_stacks()`` wraps the scheduler model's samples. Bad input raises
+:class:`ProfileError` (a ValueError) naming the source, the problem and what to do.
+"""
+
+from labkit.profile.detect import FORMATS, detect_format
+from labkit.profile.errors import ProfileError
+from labkit.profile.export import to_folded, to_pprof, to_speedscope
+from labkit.profile.load import load_profile
+from labkit.profile.model import Frame, Goroutine, Profile, Stack
+
+__all__ = [
+    "FORMATS",
+    "Frame",
+    "Goroutine",
+    "Profile",
+    "ProfileError",
+    "Stack",
+    "detect_format",
+    "load_profile",
+    "to_folded",
+    "to_pprof",
+    "to_speedscope",
+]

@@ -1,0 +1,126 @@
+"""A mini Go scheduler: G, M and P, small enough to read, faithful enough to reproduce stalls.
+
+G, M, P
+-------
+Go runs goroutines (G) on OS threads (M), but a thread may run Go code only while it holds a P,
+a "processor": the right to run Go code plus the per-P state that makes scheduling cheap (a local
+run queue of 256 Gs and a ``runnext`` slot, a timer heap, a memory cache). GOMAXPROCS is the
+number of Ps, so it bounds parallelism; the number of Ms is not bounded by it. An M that blocks in
+the kernel (a syscall) keeps its G but loses its P, which another M picks up: that is why the
+thread count grows with blocking syscalls while GOMAXPROCS stays put.
+
+The design (src/runtime/proc.go, "Goroutine scheduler"; golang.org/s/go11sched) rejected three
+simpler ones: one global queue (a lock every scheduler call), handing a readied G directly to a
+new thread (threads thrash), and waking a thread for every readied G (they wake to find nothing).
+Instead: work is queued per P; a G readied by the running G goes to ``runnext`` and *inherits*
+the time slice (so producer/consumer pairs run back to back); an idle P's thread is woken only
+if no other thread is already "spinning" looking for work (``wakep``), and at most half the busy
+Ps may have a spinning M; a thread that finds no work steals half of another P's queue.
+
+Fairness comes from three places: every 61st schedule a P looks at the global queue first;
+``sysmon``, a thread without a P, preempts a G that has run 10 ms on one time slice, takes Ps from
+threads stuck in syscalls, and polls the network if nobody did for 10 ms; a preempted or yielding
+G goes to the *global* queue, behind everyone.
+
+The model
+---------
+``labkit.sched`` is a discrete-event model of that machinery (Go 1.26/1.27): programs of steps
+(``programs.py``), the scheduler (``runtime.py``: runqput, findRunnable, stealWork, sysmon,
+retake, handoffp, netpoll, timers, LockOSThread hand-offs, each named in its docstring) and the
+``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same result.
+Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a thread) are
+named constants in ``runtime.py`` with the measurement each comes from.
+
+Left out on purpose: GC (see ``labkit.gc``), select, mutexes, cgo, GOMAXPROCS changes at run
+time, and the OS scheduler (every M with a P is assumed to have a CPU).
+
+>>> main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
+>>> res = simulate(main, gomaxprocs=1, async_preempt=True, until_ms=5_000, seed=0)
+>>> 14 < res.marks["back"][0] < 19
+True
+"""
+
+from __future__ import annotations
+
+from labkit.sched.programs import (
+    Chan,
+    Go,
+    ProgramError,
+    Step,
+    cpu,
+    cpu_demand_ms,
+    gosched,
+    io_wait,
+    lock_os_thread,
+    mark,
+    recv,
+    repeat,
+    send,
+    sleep,
+    spawn,
+    syscall,
+    unlock_os_thread,
+)
+from labkit.sched.result import Result
+from labkit.sched.runtime import Scheduler
+
+__all__ = [
+    "Chan",
+    "Go",
+    "ProgramError",
+    "Result",
+    "Step",
+    "cpu",
+    "cpu_demand_ms",
+    "gosched",
+    "io_wait",
+    "lock_os_thread",
+    "mark",
+    "recv",
+    "repeat",
+    "send",
+    "simulate",
+    "sleep",
+    "spawn",
+    "syscall",
+    "unlock_os_thread",
+]
+
+
+def simulate(
+    main: Go,
+    *,
+    gomaxprocs: int = 4,
+    async_preempt: bool = True,
+    until_ms: float = 10_000.0,
+    seed: int = 0,
+) -> Result:
+    """Run ``main`` on P0 at t=0 and simulate until every goroutine is done, ``until_ms``, or a
+    deadlock (reported in ``Result.deadlock``, not raised).
+
+    ``async_preempt=False`` models Go <= 1.13, or GODEBUG=asyncpreemptoff=1: a loop without
+    function calls (``cpu(ms, calls=False)``) then cannot be preempted until it ends.
+    ``seed`` drives the only random choice, the victim order of work stealing (stealOrder).
+    """
+    if not isinstance(main, Go):
+        raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")
+    if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int) or gomaxprocs < 1:
+        raise ProgramError(f"gomaxprocs must be an int >= 1 (the number of Ps), got {gomaxprocs!r}")
+    if not isinstance(async_preempt, bool):
+        raise ProgramError(f"async_preempt must be True or False, got {async_preempt!r}")
+    if isinstance(until_ms, bool) or not isinstance(until_ms, (int, float)) or not until_ms > 0:
+        raise ProgramError(f"until_ms must be a number of ms > 0, got {until_ms!r}")
+    if until_ms == float("inf"):
+        raise ProgramError("until_ms must be finite; pick a horizon such as 10_000 ms")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ProgramError(f"seed must be an int >= 0, got {seed!r}")
+    s = Scheduler(main, gomaxprocs, async_preempt, float(until_ms), seed)
+    s.simulate()
+    params = {
+        "main": main.name,
+        "gomaxprocs": gomaxprocs,
+        "async_preempt": async_preempt,
+        "until_ms": float(until_ms),
+        "seed": seed,
+    }
+    return Result.from_scheduler(s, params)

@@ -1,0 +1,313 @@
+"""Goroutine programs: what a G does, written as a list of steps.
+
+A program is data, not Python code: ``Go("worker", [cpu(2), send(ch), sleep(1)])`` describes a
+goroutine the way a learner would sketch it on a whiteboard. The scheduler (``runtime.py``) walks
+the steps; nothing here knows about Ps or Ms. Each step mirrors one Go statement or runtime entry
+point, named in its docstring, so a learner can look up what the real thing does.
+
+Validation happens here, when a program is built, so a typo fails at the line that wrote it with a
+message naming the parameter, not deep inside the simulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+# Step kinds, small ints so the scheduler's hot loop dispatches on an int compare.
+CPU = 0
+SYSCALL = 1
+IO_WAIT = 2
+SLEEP = 3
+GOSCHED = 4
+SEND = 5
+RECV = 6
+LOCK = 7
+UNLOCK = 8
+SPAWN = 9
+REPEAT = 10
+MARK = 11
+
+# CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep in
+# src/runtime/time.go: "if ns <= 0 { return }"). COURSE.md measured 4.5 ns/iter for a loop with
+# Sleep(0) against 1.1 ns/iter without: 3.4 ns per call.
+SLEEP_NOOP_MS = 3.4e-6
+
+
+class ProgramError(ValueError):
+    """A goroutine program or a simulate() argument is malformed; the message says how to fix it."""
+
+
+def _check_ms(value: object, name: str, *, allow_negative: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProgramError(f"{name} must be a number of milliseconds, got {value!r}")
+    ms = float(value)
+    if ms != ms or ms in (float("inf"), float("-inf")):
+        raise ProgramError(f"{name} must be a finite number of milliseconds, got {value!r}")
+    if ms < 0 and not allow_negative:
+        raise ProgramError(f"{name} must be >= 0 ms, got {value!r}; durations cannot be negative")
+    return ms
+
+
+@dataclass(frozen=True, slots=True)
+class Chan:
+    """A Go channel, ``make(chan T, capacity)``; mirrors hchan in src/runtime/chan.go.
+
+    The object is only an identity plus a capacity: its queue state lives in the simulation, so the
+    same Chan can be used by any number of runs without leaking state from one into the next.
+    """
+
+    capacity: int = 0
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.capacity, bool) or not isinstance(self.capacity, int):
+            raise ProgramError(f"Chan capacity must be an int >= 0, got {self.capacity!r}")
+        if self.capacity < 0:
+            raise ProgramError(f"Chan capacity must be >= 0, got {self.capacity}")
+        if self.name is not None and not isinstance(self.name, str):
+            raise ProgramError(f"Chan name must be a str or None, got {self.name!r}")
+
+    def __hash__(self) -> int:  # identity: two Chan(0) are two channels
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a goroutine program. Build steps with the functions below, not directly."""
+
+    kind: int
+    ms: float = 0.0
+    calls: bool = True
+    stack: str | None = None
+    chan: Chan | None = None
+    go: Go | None = None
+    n: int = 0
+    steps: tuple[Step, ...] = ()
+    label: str = ""
+
+    def __repr__(self) -> str:
+        return _STEP_REPR[self.kind](self)
+
+
+_STEP_REPR = {
+    CPU: lambda s: f"cpu({s.ms:g}{'' if s.calls else ', calls=False'})",
+    SYSCALL: lambda s: f"syscall({s.ms:g})",
+    IO_WAIT: lambda s: f"io_wait({s.ms:g})",
+    SLEEP: lambda s: f"sleep({s.ms:g})",
+    GOSCHED: lambda s: "gosched()",
+    SEND: lambda s: f"send({s.chan.name or 'chan'})",
+    RECV: lambda s: f"recv({s.chan.name or 'chan'})",
+    LOCK: lambda s: "lock_os_thread()",
+    UNLOCK: lambda s: "unlock_os_thread()",
+    SPAWN: lambda s: f"spawn(Go({s.go.name!r}, ...))",
+    REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
+    MARK: lambda s: f"mark({s.label!r})",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """A goroutine program: a name (unique within a run) and its steps.
+
+    Mirrors the function a ``go`` statement starts (newproc in src/runtime/proc.go creates the G;
+    see ``spawn``). ``stack`` is the default call stack, root first ("pkg.F;pkg.G"), used by
+    profiles and goroutine dumps for steps that do not give their own.
+    """
+
+    name: str
+    steps: Sequence[Step] = field(default_factory=tuple)
+    stack: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or ";" in self.name:
+            raise ProgramError(f"Go name must be a non-empty str without ';', got {self.name!r}")
+        if isinstance(self.steps, (str, bytes)) or not isinstance(self.steps, Iterable):
+            raise ProgramError(f"Go({self.name!r}) steps must be a list of steps, got {self.steps!r}")
+        steps = tuple(self.steps)
+        for i, s in enumerate(steps):
+            if not isinstance(s, Step):
+                raise ProgramError(
+                    f"Go({self.name!r}) step {i} is {s!r}, not a step; build steps with cpu(), "
+                    "syscall(), io_wait(), sleep(), gosched(), send(), recv(), spawn(), repeat(), "
+                    "mark(), lock_os_thread() or unlock_os_thread()"
+                )
+        object.__setattr__(self, "steps", steps)
+        if self.stack is not None:
+            _check_stack(self.stack, f"Go({self.name!r}) stack")
+
+    def default_stack(self, is_main: bool) -> str:
+        """The stack shown for this G's CPU time: its own, else "main.main" / "main.<name>"."""
+        if self.stack is not None:
+            return self.stack
+        return "main.main" if is_main else f"main.{self.name}"
+
+
+def _check_stack(stack: object, what: str) -> str:
+    if not isinstance(stack, str) or not stack or any(not f for f in stack.split(";")):
+        raise ProgramError(f"{what} must be 'pkg.F;pkg.G' (root first, no empty frames), got {stack!r}")
+    return stack
+
+
+def cpu(ms: float, calls: bool = True, stack: str | None = None) -> Step:
+    """Run on the CPU for ``ms`` milliseconds.
+
+    ``calls=True``: ordinary code that calls functions, so the stack-check prologue of its next call
+    honours a preemption request (cooperative preemption, newstack in src/runtime/stack.go); the
+    model treats that next call as immediate. ``calls=False``: a tight loop without calls, which
+    only an asynchronous preemption signal can stop (preemptM / asyncPreempt, Go >= 1.14).
+    """
+    ms = _check_ms(ms, "cpu(ms)")
+    if not isinstance(calls, bool):
+        raise ProgramError(f"cpu(calls=...) must be True or False, got {calls!r}")
+    if stack is not None:
+        _check_stack(stack, "cpu(stack=...)")
+    return Step(CPU, ms=ms, calls=calls, stack=stack)
+
+
+def syscall(ms: float) -> Step:
+    """A blocking system call of ``ms`` ms; mirrors entersyscall / exitsyscall in proc.go.
+
+    The G keeps its M for the whole call; sysmon's retake hands its P to another M.
+    """
+    return Step(SYSCALL, ms=_check_ms(ms, "syscall(ms)"))
+
+
+def io_wait(ms: float) -> Step:
+    """Wait ``ms`` ms for a network fd through the netpoller; mirrors netpollblock in netpoll.go.
+
+    The G parks ("IO wait") and holds no M; netpoll readies it when the fd is ready.
+    """
+    return Step(IO_WAIT, ms=_check_ms(ms, "io_wait(ms)"))
+
+
+def sleep(ms: float) -> Step:
+    """``time.Sleep``; mirrors timeSleep in src/runtime/time.go.
+
+    ``ms <= 0`` returns at once, without parking or yielding (it costs one call, SLEEP_NOOP_MS).
+    Otherwise the G parks ("sleep") on its P's timer heap; the fired timer readies it into runnext.
+    """
+    return Step(SLEEP, ms=_check_ms(ms, "sleep(ms)", allow_negative=True))
+
+
+def gosched() -> Step:
+    """``runtime.Gosched``; mirrors goschedImpl in proc.go: the G goes to the *global* queue."""
+    return Step(GOSCHED)
+
+
+def send(ch: Chan) -> Step:
+    """``ch <- v``; mirrors chansend in src/runtime/chan.go."""
+    if not isinstance(ch, Chan):
+        raise ProgramError(f"send(ch) needs a Chan, got {ch!r}")
+    return Step(SEND, chan=ch)
+
+
+def recv(ch: Chan) -> Step:
+    """``<-ch``; mirrors chanrecv in src/runtime/chan.go."""
+    if not isinstance(ch, Chan):
+        raise ProgramError(f"recv(ch) needs a Chan, got {ch!r}")
+    return Step(RECV, chan=ch)
+
+
+def lock_os_thread() -> Step:
+    """``runtime.LockOSThread``; mirrors dolockOSThread in proc.go: wires this G to its M."""
+    return Step(LOCK)
+
+
+def unlock_os_thread() -> Step:
+    """``runtime.UnlockOSThread``; mirrors dounlockOSThread in proc.go."""
+    return Step(UNLOCK)
+
+
+def spawn(go: Go) -> Step:
+    """A ``go`` statement; mirrors newproc in proc.go (new G into runnext, then wakep)."""
+    if not isinstance(go, Go):
+        raise ProgramError(f"spawn(go) needs a Go(name, steps), got {go!r}")
+    return Step(SPAWN, go=go)
+
+
+def repeat(n: int, steps: Sequence[Step]) -> Step:
+    """A ``for i := 0; i < n; i++ { steps }`` loop, walked without expanding n copies."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ProgramError(f"repeat(n, steps) needs an int n >= 0, got {n!r}")
+    body = Go("repeat-body", steps).steps  # reuses the step validation
+    return Step(REPEAT, n=n, steps=tuple(body))
+
+
+def mark(label: str) -> Step:
+    """Record the virtual time at which this G reaches this point (``Result.marks[label]``)."""
+    if not isinstance(label, str) or not label:
+        raise ProgramError(f"mark(label) needs a non-empty str, got {label!r}")
+    return Step(MARK, label=label)
+
+
+ProgramLike = Union[Go, Step]
+
+
+def iter_goroutines(main: Go) -> list[Go]:
+    """Every Go a run can create, main first, in spawn order of appearance (depth first).
+
+    Raises ProgramError when two goroutines share a name, as the run could not tell them apart.
+    """
+    found: list[Go] = []
+    names: dict[str, Go] = {}
+
+    def visit(go: Go) -> None:
+        if go.name in names:
+            if names[go.name] is go:
+                raise ProgramError(
+                    f"Go({go.name!r}) is spawned more than once; goroutine names must be unique "
+                    "within a run, so build one Go per spawn (e.g. Go(f'worker{i}', steps))"
+                )
+            raise ProgramError(f"two goroutines are named {go.name!r}; names must be unique")
+        names[go.name] = go
+        found.append(go)
+        walk(go.steps)
+
+    def walk(steps: Sequence[Step]) -> None:
+        for s in steps:
+            if s.kind == SPAWN:
+                visit(s.go)
+            elif s.kind == REPEAT:
+                if s.n and any(_contains_spawn(x) for x in s.steps) and s.n > 1:
+                    raise ProgramError(
+                        f"repeat({s.n}, ...) contains spawn(); the spawned Go would run twice "
+                        "under one name. Put distinct Go objects in a list instead."
+                    )
+                if s.n:
+                    walk(s.steps)
+
+    visit(main)
+    return found
+
+
+def _contains_spawn(s: Step) -> bool:
+    if s.kind == SPAWN:
+        return True
+    return s.kind == REPEAT and any(_contains_spawn(x) for x in s.steps)
+
+
+def cpu_demand_ms(main: Go) -> dict[str, float]:
+    """The CPU time each goroutine's steps ask for: what its rows in ``Result.segments`` add up to.
+
+    cpu(ms) steps count their ms; sleep(ms <= 0) counts SLEEP_NOOP_MS (the call runs on the G).
+    Scheduler costs (schedule, timer arm/fire, thread hand-offs) are P time outside any G's
+    segments, so they are not part of a goroutine's demand.
+    """
+
+    def total(steps: Sequence[Step]) -> float:
+        ms = 0.0
+        for s in steps:
+            if s.kind == CPU:
+                ms += s.ms
+            elif s.kind == SLEEP and s.ms <= 0:
+                ms += SLEEP_NOOP_MS
+            elif s.kind == REPEAT:
+                ms += s.n * total(s.steps)
+        return ms
+
+    return {go.name: total(go.steps) for go in iter_goroutines(main)}

@@ -1,0 +1,283 @@
+"""What a run of the scheduler model produced, in arrays the widgets and tests read.
+
+``Result`` is built once from the raw records of ``runtime.Scheduler`` and never changes. Views
+over it (a goroutine dump in Go's ``?debug=2`` text format, CPU profile samples at 100 Hz, a
+one-line summary) are computed on demand, so a run costs nothing for what a notebook never asks.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labkit.sched import runtime as rt
+
+# Runtime frames shown above the user's frames in a goroutine dump, per wait reason: what
+# gopark's callers are for each kind of wait (chan.go, time.go, netpoll.go, syscall).
+_RUNTIME_FRAMES = {
+    "chan receive": (
+        ("runtime.gopark", "runtime/proc.go", 460),
+        ("runtime.chanrecv", "runtime/chan.go", 667),
+        ("runtime.chanrecv1", "runtime/chan.go", 509),
+    ),
+    "chan send": (
+        ("runtime.gopark", "runtime/proc.go", 460),
+        ("runtime.chansend", "runtime/chan.go", 283),
+        ("runtime.chansend1", "runtime/chan.go", 161),
+    ),
+    "sleep": (("time.Sleep", "runtime/time.go", 363),),
+    "IO wait": (
+        ("runtime.gopark", "runtime/proc.go", 460),
+        ("runtime.netpollblock", "runtime/netpoll.go", 575),
+        ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
+    ),
+    "syscall": (
+        ("syscall.Syscall6", "syscall/syscall_linux.go", 95),
+        ("syscall.Syscall", "syscall/syscall_linux.go", 75),
+    ),
+}
+_GOROOT = "/usr/local/go/src/"
+_APP = "/app/main.go"
+
+
+def _line_of(func: str) -> int:
+    """A stable made-up line number for a user function (the model has no source files)."""
+    return 10 + zlib.crc32(func.encode()) % 190
+
+
+def _offset_of(func: str) -> str:
+    return f"+0x{(zlib.crc32(func.encode()) >> 8) % 0x1F0 + 0x10:x}"
+
+
+def _str_array(values: list[str]) -> np.ndarray:
+    width = max((len(v) for v in values), default=1) or 1
+    return np.array(values, dtype=f"U{width}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of ``simulate()``; every array is a plain numpy array (structured for rows).
+
+    - ``finished_ms``: goroutine name -> virtual ms it returned at, or None if it did not.
+    - ``created_ms``: goroutine name -> virtual ms its ``go`` statement ran, None if never.
+    - ``marks``: label -> virtual ms at which a G reached each ``mark(label)``, in order.
+    - ``segments``: one row per stretch a G ran on a P: ``p, g, start_ms, end_ms, m, stack``.
+    - ``states``: ``t_ms`` and one count array per state: ``running``, ``runnable``,
+      ``waiting``, ``syscall``; each row holds from its ``t_ms`` to the next.
+    - ``runq``: ``t_ms``, ``local`` (one column per P, runnext included) and ``global``.
+    - ``threads``: ``t_ms`` and ``count`` of OS threads (sysmon's included).
+    - ``event_log``: notable events ``t_ms, kind, p, g`` (kind: preempt, handoff, steal,
+      global_put, spawn, ready, park, syscall_enter, syscall_exit, exit).
+    - ``thread_segments``: per-M stretches ``m, g, start_ms, end_ms, kind`` (run, syscall,
+      locked_wait, netpoll).
+    - ``stats``: counters (preemptions, steals, handoffs, global_runq_puts, threads_peak,
+      events, ...); ``deadlock``: None or Go's fatal message; ``params``: the inputs.
+    """
+
+    params: dict[str, Any]
+    finished_ms: dict[str, float | None]
+    created_ms: dict[str, float | None]
+    marks: dict[str, list[float]]
+    segments: np.ndarray
+    states: dict[str, np.ndarray]
+    runq: dict[str, np.ndarray]
+    threads: dict[str, np.ndarray]
+    event_log: np.ndarray
+    thread_segments: np.ndarray
+    stats: dict[str, int]
+    deadlock: str | None
+    end_ms: float
+    _goroutines: list[dict[str, Any]] = field(repr=False)
+
+    @classmethod
+    def from_scheduler(cls, s: rt.Scheduler, params: dict[str, Any]) -> Result:
+        seg = s.segments
+        segments = np.zeros(
+            len(seg),
+            dtype=[
+                ("p", "i4"),
+                ("g", _str_array([r[1] for r in seg]).dtype),
+                ("start_ms", "f8"),
+                ("end_ms", "f8"),
+                ("m", "i4"),
+                ("stack", _str_array([r[5] for r in seg]).dtype),
+            ],
+        )
+        if seg:
+            cols = list(zip(*seg, strict=True))
+            for name, col in zip(("p", "g", "start_ms", "end_ms", "m", "stack"), cols, strict=True):
+                segments[name] = col
+            segments = segments[np.lexsort((segments["p"], segments["start_ms"]))]
+
+        series = np.array(s.series, dtype="f8").reshape(len(s.series), 7 + s.gomaxprocs)
+        t = series[:, 0].copy()
+        ints = series[:, 1:].astype(np.int64)
+        states = {
+            "t_ms": t,
+            "runnable": ints[:, 0].copy(),
+            "running": ints[:, 1].copy(),
+            "waiting": ints[:, 2].copy(),
+            "syscall": ints[:, 3].copy(),
+        }
+        runq = {"t_ms": t.copy(), "local": ints[:, 6:].copy(), "global": ints[:, 4].copy()}
+        threads = {"t_ms": t.copy(), "count": ints[:, 5].copy()}
+
+        ev = s.events
+        event_log = np.zeros(
+            len(ev),
+            dtype=[
+                ("t_ms", "f8"),
+                ("kind", "U13"),
+                ("p", "i4"),
+                ("g", _str_array([r[3] for r in ev]).dtype),
+            ],
+        )
+        if ev:
+            for name, col in zip(("t_ms", "kind", "p", "g"), zip(*ev, strict=True), strict=True):
+                event_log[name] = col
+
+        ts = s.thread_segments
+        thread_segments = np.zeros(
+            len(ts),
+            dtype=[
+                ("m", "i4"),
+                ("g", _str_array([r[1] for r in ts]).dtype),
+                ("start_ms", "f8"),
+                ("end_ms", "f8"),
+                ("kind", "U11"),
+            ],
+        )
+        if ts:
+            cols = zip(*ts, strict=True)
+            for name, col in zip(("m", "g", "start_ms", "end_ms", "kind"), cols, strict=True):
+                thread_segments[name] = col
+            thread_segments = thread_segments[
+                np.lexsort((thread_segments["m"], thread_segments["start_ms"]))
+            ]
+
+        goroutines = [
+            {
+                "goid": g.goid,
+                "name": g.name,
+                "creator_goid": None if g.creator is None else g.creator.goid,
+                "creator_func": None if g.creator is None else g.creator.default_stack.split(";")[-1],
+                "created_ms": g.created_ms,
+                "history": list(g.history),
+                "waits_on": g.waits_on,
+            }
+            for g in s.gs
+        ]
+        return cls(
+            params=dict(params),
+            finished_ms=dict(s.finished),
+            created_ms={**dict.fromkeys(s.finished), **{g.name: g.created_ms for g in s.gs}},
+            marks={k: list(v) for k, v in s.marks.items()},
+            segments=segments,
+            states=states,
+            runq=runq,
+            threads=threads,
+            event_log=event_log,
+            thread_segments=thread_segments,
+            stats=dict(s.stats),
+            deadlock=s.deadlock,
+            end_ms=s.end_ms,
+            _goroutines=goroutines,
+        )
+
+    # ---- views --------------------------------------------------------------------------------
+
+    def summary(self) -> str:
+        """One line: the inputs, then what happened (readable without JavaScript)."""
+        p = self.params
+        done = sum(v is not None for v in self.finished_ms.values())
+        s = self.stats
+        text = (
+            f"sched: GOMAXPROCS={p['gomaxprocs']} async_preempt={p['async_preempt']} "
+            f"until_ms={p['until_ms']:g} seed={p['seed']} | {done}/{len(self.finished_ms)} "
+            f"goroutines finished, end {self.end_ms:.3f} ms | preemptions {s['preemptions']}, "
+            f"steals {s['steals']}, handoffs {s['handoffs']}, global puts "
+            f"{s['global_runq_puts']}, threads peak {s['threads_peak']}, events {s['events']}"
+        )
+        if self.deadlock:
+            text += " | DEADLOCK"
+        return text
+
+    def cpu_ms(self) -> dict[str, float]:
+        """CPU time each goroutine got on a P (the sum of its segments)."""
+        out = dict.fromkeys(self.finished_ms, 0.0)
+        for g, a, b in zip(
+            self.segments["g"].tolist(),
+            self.segments["start_ms"].tolist(),
+            self.segments["end_ms"].tolist(),
+            strict=True,
+        ):
+            out[g] += b - a
+        return out
+
+    def cpu_samples(self, hz: float = 100) -> dict[tuple[str, ...], int]:
+        """What each P was running at each sample instant, like a CPU profile (100 Hz: SIGPROF
+        every 10 ms of CPU, runtime/pprof). Keys are root-first stack tuples; values counts."""
+        if not hz > 0:
+            raise ValueError(f"cpu_samples(hz=...) must be > 0, got {hz!r}")
+        period = 1000.0 / hz
+        ts = np.arange(1, int(self.end_ms // period) + 1) * period
+        out: dict[tuple[str, ...], int] = {}
+        if not len(ts) or not len(self.segments):
+            return out
+        seg = self.segments
+        for pid in np.unique(seg["p"]):
+            mine = seg[seg["p"] == pid]
+            mine = mine[np.argsort(mine["start_ms"], kind="stable")]
+            idx = np.searchsorted(mine["start_ms"], ts, side="right") - 1
+            ok = idx >= 0
+            hit = idx[ok]
+            inside = ts[ok] < mine["end_ms"][hit]
+            stacks, counts = np.unique(mine["stack"][hit[inside]], return_counts=True)
+            for st, c in zip(stacks.tolist(), counts.tolist(), strict=True):
+                key = tuple(st.split(";"))
+                out[key] = out.get(key, 0) + c
+        return dict(sorted(out.items()))
+
+    def goroutine_dump(self, at_ms: float) -> str:
+        """Every live goroutine at ``at_ms``, in the text format of ``/debug/pprof/goroutine?debug=2``
+        (runtime.Stack(buf, true), traceback.go): a header ``goroutine N [status]:``, two-line
+        frames leaf first, and ``created by``."""
+        if not isinstance(at_ms, (int, float)) or at_ms < 0:
+            raise ValueError(f"goroutine_dump(at_ms=...) must be a time >= 0 ms, got {at_ms!r}")
+        blocks = []
+        for g in self._goroutines:
+            if g["created_ms"] > at_ms:
+                continue
+            state = None
+            for entry in g["history"]:
+                if entry[0] > at_ms:
+                    break
+                state = entry
+            if state is None or state[1] == rt.DEAD:
+                continue
+            _, status, reason, stack, locked = state
+            label = {rt.RUNNING: "running", rt.RUNNABLE: "runnable", rt.SYSCALL: "syscall"}.get(
+                status, reason
+            )
+            waited_min = int((at_ms - state[0]) // 60_000)
+            if status == rt.WAITING and waited_min >= 1:
+                label += f", {waited_min} minutes"
+            if locked:
+                label += ", locked to thread"
+            lines = [f"goroutine {g['goid']} [{label}]:"]
+            if status in (rt.WAITING, rt.SYSCALL):
+                for func, path, line in _RUNTIME_FRAMES.get(reason, ()):
+                    lines.append(f"{func}(...)")
+                    lines.append(f"\t{_GOROOT}{path}:{line} +0x{line % 0xFF + 0x20:x}")
+            for func in reversed(stack.split(";")):
+                lines.append(f"{func}(...)")
+                lines.append(f"\t{_APP}:{_line_of(func)} {_offset_of(func)}")
+            if g["creator_goid"] is not None:
+                func = g["creator_func"]
+                lines.append(f"created by {func} in goroutine {g['creator_goid']}")
+                lines.append(f"\t{_APP}:{_line_of(func) + 1} {_offset_of(func + '.go')}")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) + ("\n" if blocks else "")

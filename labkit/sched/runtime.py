@@ -1,0 +1,1301 @@
+"""The scheduler itself: G, M and P state, run queues, findRunnable, sysmon, timers, netpoll.
+
+This is a discrete-event model of src/runtime/proc.go (Go 1.26/1.27). Virtual time is in
+milliseconds; the kernel is a heap of ``(time_ms, seq, kind, obj, token)`` with a counter ``seq`` so
+that ties are processed in the order they were scheduled (as in SimPy), which makes every run with
+the same arguments identical, bit for bit. The only randomness is work stealing's victim order,
+drawn from one seeded ``numpy.random.Generator``.
+
+Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``SCHED``), asks
+``find_runnable`` for a G, and runs it; the G walks its program steps instantly until one takes
+time (a CPU burst: event ``CPU_DONE``) or blocks (park, syscall), and then the M is back in
+``schedule()`` after ``SCHEDULE_MS``. Ms without a P are idle, blocked in netpoll, in a syscall,
+or waiting for their locked G. sysmon is its own event stream with the real cadence.
+
+Each function names the runtime function it mirrors. Where the model is simpler than the runtime,
+the docstring says so.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from labkit.sched import programs as pg
+
+# ---- Constants of the runtime (with where each value comes from) --------------------------------
+
+#: Capacity of a P's local run queue: ``runq [256]guintptr`` in p (src/runtime/runtime2.go).
+LOCAL_RUNQ_SIZE = 256
+#: Every 61st schedtick findRunnable takes one G from the global queue first (proc.go). 61 is a
+#: prime, "not too small, not too large": two goroutines that respawn each other through runnext
+#: would otherwise starve the global queue forever.
+GLOBAL_CHECK_TICKS = 61
+#: forcePreemptNS (proc.go): a G running 10 ms on the same schedtick is preempted by sysmon.
+FORCE_PREEMPT_MS = 10.0
+#: sysmon's first sleep, usleep(20) (proc.go sysmon: "start with 20us sleep...").
+SYSMON_MIN_DELAY_MS = 0.020
+#: sysmon's longest sleep, 10 ms ("up to 10ms").
+SYSMON_MAX_DELAY_MS = 10.0
+#: sysmon doubles its sleep after this many rounds in which retake did nothing ("idle > 50").
+SYSMON_IDLE_ROUNDS = 50
+#: Linux timer slack: a non-real-time thread's nanosleep may end up to 50 us late (the kernel's
+#: default timer_slack_ns, prctl(2) PR_SET_TIMERSLACK). sysmon's usleep(20) therefore lasts about
+#: 70 us, and this is why a tight loop is preempted after 14-19 ms, not 10: after 51 rounds of
+#: ~70 us and eight doublings sysmon has slept until ~14.2 ms, the first tick 10 ms after it
+#: noticed the loop's schedtick. (Measured on the course's 2-core VM: nanosleep(20 us) took
+#: 99-108 us under load, and a tight loop was preempted after 10.4-12.5 ms there.)
+TIMER_SLACK_MS = 0.050
+#: sysmon polls the network if nobody has for 10 ms ("lastpoll+10*1000*1000 < now").
+NETPOLL_STALE_MS = 10.0
+#: sysmon keeps a P in a syscall with an empty queue up to 10 ms while other Ps idle (retake).
+SYSCALL_KEEP_MS = 10.0
+#: With every P idle, sysmon sleeps until the next timer, at most forcegcperiod/2 = 60 s.
+SYSMON_DEEP_SLEEP_MS = 60_000.0
+#: Steal attempts over all Ps in findRunnable (stealWork: "const stealTries = 4").
+STEAL_TRIES = 4
+#: A thief backs off usleep(3) before taking a running P's runnext (runqgrab), which the timer
+#: slack stretches like any nanosleep.
+RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
+#: netpoll's epoll_wait timeout has millisecond resolution (netpoll in netpoll_epoll.go: a delay
+#: under 1 ms waits 1 ms, longer ones are truncated to whole ms). It is why time.Sleep(100us)
+#: takes ~1.1 ms on an idle program (measured with go1.27.3 on the course VM: 1.10 ms; Sleep(1.5ms)
+#: took 2.29 ms).
+NETPOLL_RESOLUTION_MS = 1.0
+
+# ---- Costs (small fixed times where the real runtime spends them) -------------------------------
+
+#: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there.
+#: COURSE.md: a Gosched loop against a second goroutine costs 350 ns/iter on GOMAXPROCS=1, and
+#: each iteration switches twice (A -> B -> A): 175 ns per switch.
+SCHEDULE_MS = 0.000175
+#: time.Sleep(d > 0) arming its timer and parking (timeSleep, timers.addHeap, gopark), and a
+#: timer firing in checkTimers (unlockAndRun -> goroutineReady). COURSE.md: Sleep(1ns) costs
+#: 594 ns/iter = 1.1 ns loop + 175 ns switch + 418 ns of timer work, split evenly here.
+TIMER_ARM_MS = 0.000209
+TIMER_FIRE_MS = 0.000209
+#: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs):
+#: startm, startlockedm, netpollBreak. Measured on the course VM with go1.27.3: a channel
+#: ping-pong with one side locked to its thread costs 44 us per round trip (0.6 us unlocked),
+#: two hand-offs per trip, so ~20 us each.
+THREAD_WAKE_MS = 0.020
+
+SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
+
+# ---- Enumerations --------------------------------------------------------------------------
+
+# G status (mirrors _Grunnable, _Grunning, _Gwaiting, _Gsyscall, _Gdead in runtime2.go)
+RUNNABLE, RUNNING, WAITING, SYSCALL, DEAD = 0, 1, 2, 3, 4
+STATUS_NAMES = ("runnable", "running", "waiting", "syscall", "dead")
+
+# Event kinds
+EV_SCHED, EV_CPU_DONE, EV_SYSCALL_DONE, EV_NET_READY, EV_SYSMON, EV_M_START, EV_POLL_WAKE = range(7)
+EV_STEAL_RETRY, EV_TIMER_DUE = 7, 8
+
+# M states for the per-thread view
+M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
+M_KIND_NAMES = {M_RUN: "run", M_SYSCALL: "syscall", M_LOCKED_WAIT: "locked_wait", M_NETPOLL: "netpoll"}
+
+
+class G:
+    """A goroutine: its program counter, status and what it waits on (g in runtime2.go)."""
+
+    __slots__ = (
+        "name", "goid", "prog", "frames", "status", "reason", "rem", "cpu_end", "token", "calls",
+        "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start", "seg_stack", "stack",
+        "default_stack", "creator", "created_ms", "waits_on", "history", "is_main",
+    )  # fmt: skip
+
+    def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
+        self.name = prog.name
+        self.goid = goid
+        self.prog = prog
+        self.frames = [[prog.steps, 0, 1]]  # [steps, index, iterations left]
+        self.status = RUNNABLE
+        self.reason = ""
+        self.rem = None  # remaining ms of the current CPU burst, None if none started
+        self.cpu_end = 0.0
+        self.token = 0  # invalidates a pending CPU_DONE when the burst is interrupted
+        self.calls = True
+        self.preempt = False  # gp.preempt: a preemption request waiting for a call
+        self.locked = 0  # LockOSThread nesting (m.lockedExt)
+        self.lockedm = None
+        self.p = None
+        self.m = None
+        self.oldp = None
+        self.seg_start = 0.0
+        self.seg_stack = ""
+        self.is_main = creator is None
+        self.default_stack = prog.default_stack(self.is_main)
+        self.stack = self.default_stack
+        self.creator = creator
+        self.created_ms = t
+        self.waits_on = ""
+        self.history = []  # (t_ms, status, reason, stack, locked): for goroutine_dump
+
+    def step(self) -> pg.Step | None:
+        """The step the G is at, unwinding finished repeat() frames; None when the G is done."""
+        frames = self.frames
+        while frames:
+            f = frames[-1]
+            steps, i = f[0], f[1]
+            if i < len(steps):
+                s = steps[i]
+                if s.kind == pg.REPEAT:
+                    f[1] = i + 1
+                    if s.n and s.steps:
+                        frames.append([s.steps, 0, s.n])
+                    continue
+                return s
+            f[2] -= 1
+            if f[2] > 0:
+                f[1] = 0
+            else:
+                frames.pop()
+        return None
+
+    def advance(self) -> None:
+        self.frames[-1][1] += 1
+
+
+class P:
+    """A processor: the right to run Go code, with its run queue and timers (p in runtime2.go)."""
+
+    __slots__ = (
+        "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
+        "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
+        "backoff_done",
+    )  # fmt: skip
+
+    def __init__(self, pid: int) -> None:
+        self.id = pid
+        self.runq = deque()
+        self.runnext = None
+        self.schedtick = 0
+        self.syscalltick = 0
+        self.curg = None
+        self.m = None
+        self.idle = False
+        self.timers = []  # heap of (when_ms, seq, g)
+        # sysmontick: what sysmon saw last time (retake); -1 = not looked at yet
+        self.sm_schedtick = -1
+        self.sm_schedwhen = 0.0
+        # -1: sysmon has not looked at this P's syscalls yet, so its first look at a syscall
+        # records it (in a real process, runtime init has made syscalls long before main.main,
+        # so Go's zero-initialised sysmontick never meets a fresh syscalltick of 0).
+        self.sm_syscalltick = -1
+        self.sm_syscallwhen = 0.0
+        self.syscall_g = None  # the G in a syscall on this P's M, while the P is not retaken
+        self.backoff_done = False
+
+
+class M:
+    """An OS thread (m in runtime2.go). Ms are never freed, except by a locked G's exit (mexit)."""
+
+    __slots__ = ("id", "p", "curg", "lockedg", "spinning", "state", "seg_start", "seg_g", "token")
+
+    def __init__(self, mid: int) -> None:
+        self.id = mid
+        self.p = None
+        self.curg = None
+        self.lockedg = None
+        self.spinning = False
+        self.state = M_IDLE
+        self.seg_start = 0.0
+        self.seg_g = ""
+        self.token = 0
+
+
+class Scheduler:
+    """One run of the model: ``Scheduler(main, ...).run()`` fills the raw records Result reads."""
+
+    def __init__(
+        self, main: pg.Go, gomaxprocs: int, async_preempt: bool, until_ms: float, seed: int
+    ) -> None:
+        self.gos = pg.iter_goroutines(main)  # validates unique names up front
+        self.gomaxprocs = gomaxprocs
+        self.async_preempt = async_preempt
+        self.until_ms = until_ms
+        self.rng = np.random.default_rng(seed)
+        self._rand = []
+        self.now = 0.0
+        self.heap = []
+        self.seq = 0
+        self.ps = [P(i) for i in range(gomaxprocs)]
+        self.coprimes = [i for i in range(1, gomaxprocs + 1) if math.gcd(i, gomaxprocs) == 1]
+        self.ms = []
+        self.midle = []
+        self.pidle = []
+        self.grunq = deque()
+        self.nmspinning = 0
+        self.gs = []
+        self.live = 0
+        self.counts = [0, 0, 0, 0]  # runnable, running, waiting, syscall
+        self.chans = {}
+        self.chan_names = {}
+        # netpoll
+        self.net_waiters = 0
+        self.net_ready = []
+        self.lastpoll = 0.0  # sched.lastpoll; None while an M is blocked in netpoll
+        self.poller = None  # (m, until_ms or None)
+        self.poll_token = 0
+        # sysmon
+        self.sm_idle = 0
+        self.sm_delay = SYSMON_MIN_DELAY_MS
+        self.sm_wait = False
+        self.sm_token = 0
+        # records
+        self.segments = []  # (p, g, start, end, m, stack)
+        self.thread_segments = []  # (m, g, start, end, kind)
+        self.events = []  # (t, kind, p, g)
+        self.marks = {}
+        self.finished = {go.name: None for go in self.gos}
+        self.series = []  # (t, runnable, running, waiting, syscall, global, threads, *local)
+        self.dirty = True  # counts or queues changed since the last series row
+        self.stats = dict.fromkeys(
+            ("preemptions", "steals", "stolen_gs", "handoffs", "locked_handoffs",
+             "global_runq_puts", "threads_peak", "events", "schedules", "timers_fired",
+             "netpolls", "sysmon_ticks", "wakeps"), 0,
+        )  # fmt: skip
+        self.deadlock = None
+        self.done = False
+        self.end_ms = 0.0
+        self.netpoll_inited = False
+        self.threads = 0
+
+    # ---- event kernel -------------------------------------------------------------------------
+
+    def push(self, t: float, kind: int, obj: object = None, token: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, obj, token))
+
+    def cheaprand(self) -> int:
+        """One uint32 from the run's generator (cheaprand in proc.go), drawn in batches."""
+        if not self._rand:
+            self._rand = self.rng.integers(0, 2**32, size=1024, dtype=np.uint64).tolist()[::-1]
+        return self._rand.pop()
+
+    def log(self, t: float, kind: str, p: P | None, g: G | None) -> None:
+        self.events.append((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
+
+    def set_status(self, g: G, status: int, t: float, reason: str = "") -> None:
+        c = self.counts
+        if g.status != DEAD:
+            c[g.status] -= 1
+        if status != DEAD:
+            c[status] += 1
+        g.status = status
+        g.reason = reason
+        g.history.append((t, status, reason, g.stack, g.locked > 0))
+        self.dirty = True
+
+    def note(self, t: float) -> None:
+        """Append the queue and state counts at time t if they may have changed (one row per time)."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        c = self.counts
+        row = (t, c[0], c[1], c[2], c[3], len(self.grunq), self.threads) + tuple(
+            len(p.runq) + (p.runnext is not None) for p in self.ps
+        )
+        s = self.series
+        if s:
+            last = s[-1]
+            if last[1:] == row[1:]:
+                return
+            if last[0] == t:
+                s[-1] = row
+                return
+        s.append(row)
+
+    # ---- threads ------------------------------------------------------------------------------
+
+    def m_state(self, m: M, t: float, state: int, g: G | None = None) -> None:
+        """Close m's current thread-view stretch and open the next one."""
+        if m.state in M_KIND_NAMES and t > m.seg_start:
+            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, M_KIND_NAMES[m.state]))
+        m.state = state
+        m.seg_start = t
+        m.seg_g = "" if g is None else g.name
+
+    def newm(self) -> M:
+        """newm in proc.go: a new OS thread. The thread count never shrinks (except mexit)."""
+        m = M(len(self.ms))
+        self.ms.append(m)
+        self.threads += 1
+        self.dirty = True
+        if self.threads > self.stats["threads_peak"]:
+            self.stats["threads_peak"] = self.threads
+        return m
+
+    def startm(self, p: P, spinning: bool, t: float) -> None:
+        """startm in proc.go: an idle M (or a new one) wakes and runs p; it arrives THREAD_WAKE_MS later."""
+        m = self.midle.pop() if self.midle else self.newm()
+        m.spinning = spinning
+        m.p = p
+        p.m = m
+        p.idle = False
+        self.m_state(m, t, M_WAKING)
+        self.push(t + THREAD_WAKE_MS, EV_M_START, m)
+
+    def stopm(self, m: M, t: float) -> None:
+        """stopm in proc.go: the M parks on the idle list; then checkdead runs."""
+        m.p = None
+        m.curg = None
+        m.spinning = False
+        self.m_state(m, t, M_IDLE)
+        self.midle.append(m)
+
+    def wakep(self, t: float) -> None:
+        """wakep in proc.go: start one spinning M if none spins and a P is idle."""
+        if self.nmspinning != 0 or not self.pidle:
+            return
+        self.nmspinning += 1
+        p = self.pidleget()
+        self.stats["wakeps"] += 1
+        self.startm(p, True, t)
+
+    def pidleget(self, want: P | None = None) -> P:
+        """pidleget: take a P from the idle list (LIFO), or the given one (exitsyscall's oldp)."""
+        if want is not None:
+            self.pidle.remove(want)
+            p = want
+        else:
+            p = self.pidle.pop()
+        p.idle = False
+        return p
+
+    def pidleput(self, p: P, t: float) -> None:
+        """pidleput in proc.go: p goes on the idle list; with every P idle, checkdead."""
+        p.idle = True
+        p.m = None
+        p.curg = None
+        self.pidle.append(p)
+        if len(self.pidle) == self.gomaxprocs:
+            self.checkdead(t)
+
+    def handoffp(self, p: P, t: float) -> None:
+        """handoffp in proc.go: give a P whose M is blocked to another M, or make it idle.
+
+        The conditions mirror findRunnable's: start an M straight away if p has local work or the
+        global queue is not empty; start a spinning one if nobody spins and no P is idle; keep one
+        M for the network if this is the last running P; otherwise the P goes idle (and, if it has
+        timers, the netpoller is told when to wake).
+        """
+        if p.runq or p.runnext is not None or self.grunq:
+            self.startm(p, False, t)
+            return
+        if self.nmspinning + len(self.pidle) == 0:
+            self.nmspinning += 1
+            self.startm(p, True, t)
+            return
+        if len(self.pidle) == self.gomaxprocs - 1 and self.lastpoll is not None and (
+            self.net_waiters or self.any_timers()
+        ):
+            # "If this is the last running P and nobody is polling network, need to wakeup
+            # another M to poll network." (the model only does it when there is something to poll)
+            self.startm(p, False, t)
+            return
+        when = p.timers[0][0] if p.timers else None
+        self.pidleput(p, t)
+        if when is not None:
+            self.wake_netpoller(when, t)
+
+    # ---- run queues ---------------------------------------------------------------------------
+
+    def runqput(self, p: P, g: G, nxt: bool) -> None:
+        """runqput in proc.go: into runnext (the old runnext is kicked to the tail) or the tail."""
+        if nxt:
+            old = p.runnext
+            p.runnext = g
+            if old is None:
+                return
+            g = old
+        if len(p.runq) < LOCAL_RUNQ_SIZE:
+            p.runq.append(g)
+        else:
+            self.runqputslow(p, g)
+
+    def runqputslow(self, p: P, g: G) -> None:
+        """runqputslow: a full local queue moves half of itself (128) plus g to the global queue."""
+        batch = [p.runq.popleft() for _ in range(LOCAL_RUNQ_SIZE // 2)]
+        batch.append(g)
+        self.grunq.extend(batch)
+        self.stats["global_runq_puts"] += len(batch)
+        self.log(self.now, "global_put", p, g)
+
+    def globrunqput(self, g: G, p: P | None) -> None:
+        """globrunqput: to the tail of the global queue (Gosched, preemption, exitsyscall0)."""
+        self.grunq.append(g)
+        self.stats["global_runq_puts"] += 1
+        self.log(self.now, "global_put", p, g)
+
+    def globrunqgetbatch(self, p: P) -> G:
+        """globrunqgetbatch: n = min(128, len, len/GOMAXPROCS+1); first to run, rest to p's queue."""
+        q = self.grunq
+        n = min(LOCAL_RUNQ_SIZE // 2, len(q), len(q) // self.gomaxprocs + 1)
+        g = q.popleft()
+        for _ in range(n - 1):
+            p.runq.append(q.popleft())
+        self.dirty = True
+        return g
+
+    def injectglist(self, gs: list[G], p: P | None, t: float) -> None:
+        """injectglist in proc.go: readied Gs (from netpoll) go to the global queue and idle Ps get
+        Ms; with a P, what idle Ps cannot take goes to its local queue."""
+        for g in gs:
+            self.set_status(g, RUNNABLE, t)
+            self.log(t, "ready", p, g)
+        if p is None:
+            for g in gs:
+                self.globrunqput(g, None)
+            n = len(gs)
+            while n and self.pidle:
+                self.startm(self.pidleget(), False, t)
+                n -= 1
+            return
+        npidle = len(self.pidle)
+        for g in gs[:npidle]:
+            self.globrunqput(g, None)
+        for _ in range(min(npidle, len(gs))):
+            self.startm(self.pidleget(), False, t)
+        for g in gs[npidle:]:
+            self.runqput(p, g, False)
+
+    def ready(self, g: G, p: P, t: float) -> None:
+        """ready in proc.go: a woken G goes to p's runnext (and inherits the time slice), wakep."""
+        self.set_status(g, RUNNABLE, t)
+        self.log(t, "ready", p, g)
+        self.runqput(p, g, True)
+        self.wakep(t)
+
+    # ---- timers -------------------------------------------------------------------------------
+
+    def any_timers(self) -> bool:
+        return any(p.timers for p in self.ps)
+
+    def earliest_timer(self) -> float | None:
+        """timeSleepUntil / checkTimersNoP: the soonest timer over all Ps."""
+        whens = [p.timers[0][0] for p in self.ps if p.timers]
+        return min(whens) if whens else None
+
+    def add_timer(self, p: P, g: G, when: float, t: float) -> None:
+        """timers.addHeap (time.go): a sleeping G's timer on its P; an earlier one wakes the poller."""
+        earliest = p.timers[0][0] if p.timers else None
+        self.seq += 1
+        heapq.heappush(p.timers, (when, self.seq, g))
+        if earliest is None or when < earliest:
+            self.wake_netpoller(when, t)
+
+    def run_timers(self, src: P, dst: P, t: float) -> int:
+        """timers.check / unlockAndRun: fire src's expired timers; goroutineReady puts each G into
+        dst's runnext (dst is the P running the timers, which may have stolen them)."""
+        n = 0
+        while src.timers and src.timers[0][0] <= t:
+            _, _, g = heapq.heappop(src.timers)
+            n += 1
+            self.stats["timers_fired"] += 1
+            self.ready(g, dst, t)
+        return n
+
+    def wake_netpoller(self, when: float, t: float) -> None:
+        """wakeNetPoller in proc.go: break a blocked poller that would sleep past ``when``, or wakep."""
+        if self.lastpoll is None:
+            until = self.poller[1]
+            if until is None or until > when:
+                self.poll_token += 1
+                self.push(t + THREAD_WAKE_MS, EV_POLL_WAKE, self.poller[0], self.poll_token)
+        else:
+            self.wakep(t)
+
+    # ---- the goroutine side -------------------------------------------------------------------
+
+    def new_g(self, prog: pg.Go, creator: G | None, t: float) -> G:
+        g = G(prog, len(self.gs) + 1, creator, t)
+        self.gs.append(g)
+        self.live += 1
+        self.counts[RUNNABLE] += 1
+        self.dirty = True
+        g.history.append((t, RUNNABLE, "", g.stack, False))
+        return g
+
+    def end_segment(self, g: G, p: P, t: float) -> None:
+        if t > g.seg_start:
+            self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+
+    def run(self, g: G, p: P, t: float) -> None:
+        """Walk g's steps at time t on p until one takes time or blocks (the G's side of execute)."""
+        while True:
+            if g.preempt:  # a call boundary honours a pending request (newstack -> gopreempt_m)
+                self.preempt_now(g, p, t, cooperative=True)
+                return
+            f = g.frames[-1]
+            if f[1] < len(f[0]) and f[0][f[1]].kind != pg.REPEAT:
+                s = f[0][f[1]]
+            else:
+                s = g.step()
+            if s is None:
+                self.goexit(g, p, t)
+                return
+            k = s.kind
+            if k == pg.CPU or (k == pg.SLEEP and s.ms <= 0):
+                if g.rem is None:
+                    g.rem = s.ms if k == pg.CPU else SLEEP_NOOP_MS
+                    g.calls = s.calls if k == pg.CPU else True
+                    stack = (s.stack if k == pg.CPU else None) or g.default_stack
+                    if stack != g.seg_stack:
+                        self.end_segment(g, p, t)
+                        g.seg_start = t
+                        g.seg_stack = stack
+                    if stack != g.stack:
+                        g.stack = stack
+                        g.history.append((t, g.status, g.reason, stack, g.locked > 0))
+                if g.rem <= 0:
+                    g.rem = None
+                    g.advance()
+                    continue
+                g.cpu_end = t + g.rem
+                g.token += 1
+                self.push(g.cpu_end, EV_CPU_DONE, g, g.token)
+                return
+            if k == pg.MARK:
+                self.marks.setdefault(s.label, []).append(t)
+                g.advance()
+            elif k == pg.SPAWN:
+                self.newproc(g, p, s.go, t)
+                g.advance()
+            elif k == pg.GOSCHED:
+                g.advance()
+                self.gosched(g, p, t, preempted=False)
+                return
+            elif k == pg.SLEEP:
+                g.advance()
+                self.park(g, p, t, "sleep", f"time.Sleep({s.ms:g} ms)")
+                self.add_timer(p, g, t + s.ms, t)
+                self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
+                return
+            elif k == pg.SEND or k == pg.RECV:
+                g.advance()  # a parked G's operation is completed by the partner that wakes it
+                if not self.chanop(g, p, s, t):
+                    return
+            elif k == pg.SYSCALL:
+                g.advance()
+                self.entersyscall(g, p, s.ms, t)
+                return
+            elif k == pg.IO_WAIT:
+                g.advance()
+                self.park(g, p, t, "IO wait", "network")
+                self.net_waiters += 1
+                self.netpoll_inited = True
+                self.push(t + s.ms, EV_NET_READY, g)
+                self.schedule_after(p, t, SCHEDULE_MS)
+                return
+            elif k == pg.LOCK:
+                g.locked += 1
+                g.lockedm = p.m
+                p.m.lockedg = g
+                g.history.append((t, g.status, g.reason, g.stack, True))
+                g.advance()
+            elif k == pg.UNLOCK:
+                if g.locked:
+                    g.locked -= 1
+                if not g.locked and g.lockedm is not None:
+                    g.lockedm.lockedg = None
+                    g.lockedm = None
+                    g.history.append((t, g.status, g.reason, g.stack, False))
+                g.advance()
+            else:  # pragma: no cover - Step kinds are closed
+                raise pg.ProgramError(f"unknown step {s!r}")
+
+    def newproc(self, parent: G, p: P, prog: pg.Go, t: float) -> None:
+        """newproc in proc.go: the new G goes into the creator's P's runnext, then wakep."""
+        g = self.new_g(prog, parent, t)
+        self.log(t, "spawn", p, g)
+        self.runqput(p, g, True)
+        self.wakep(t)
+
+    def park(self, g: G, p: P, t: float, reason: str, waits_on: str) -> None:
+        """gopark in proc.go: g stops running and waits; its M goes back to schedule()."""
+        self.end_segment(g, p, t)
+        g.waits_on = waits_on
+        g.p = None
+        p.curg = None
+        self.set_status(g, WAITING, t, reason)
+        self.log(t, "park", p, g)
+
+    def gosched(self, g: G, p: P, t: float, preempted: bool) -> None:
+        """goschedImpl in proc.go (Gosched and preemption): g to the *global* queue, wakep."""
+        self.end_segment(g, p, t)
+        g.p = None
+        p.curg = None
+        self.set_status(g, RUNNABLE, t)
+        self.globrunqput(g, p)
+        self.wakep(t)
+        self.schedule_after(p, t, SCHEDULE_MS)
+
+    def preempt_now(self, g: G, p: P, t: float, cooperative: bool) -> None:
+        """gopreempt_m / asyncPreempt: stop g mid-burst (its remaining CPU is kept) -> goschedImpl."""
+        if g.rem is not None:
+            g.rem = max(g.cpu_end - t, 0.0)
+            g.token += 1
+        g.preempt = False
+        self.stats["preemptions"] += 1
+        self.log(t, "preempt", p, g)
+        self.gosched(g, p, t, preempted=True)
+
+    def goexit(self, g: G, p: P, t: float) -> None:
+        """goexit0 in proc.go: the G is dead; a G that exits still locked takes its M with it."""
+        self.end_segment(g, p, t)
+        g.p = None
+        p.curg = None
+        self.set_status(g, DEAD, t)
+        self.live -= 1
+        self.finished[g.name] = t
+        self.log(t, "exit", p, g)
+        m = p.m
+        if g.lockedm is not None:
+            # mexit: the locked thread exits; its P is handed off (handoffp(releasep())).
+            m.lockedg = None
+            g.lockedm = None
+            m.p = None
+            p.m = None
+            self.m_state(m, t, M_DEAD)
+            self.threads -= 1
+            self.dirty = True
+            if self.live == 0:
+                self.finish(t)
+                return
+            self.handoffp(p, t)
+            return
+        if self.live == 0:
+            self.finish(t)
+            return
+        self.schedule_after(p, t, SCHEDULE_MS)
+
+    def finish(self, t: float) -> None:
+        """Every goroutine is done: the model's main has waited for all of them and exits."""
+        self.done = True
+        self.end_ms = t
+        self.heap.clear()
+
+    # ---- channels (chansend / chanrecv in src/runtime/chan.go) ----------------------------------
+
+    def chanop(self, g: G, p: P, s: pg.Step, t: float) -> bool:
+        """One send or receive. True: it completed and g runs on. False: g parked.
+
+        A blocked partner is readied into this P's runnext (goready(gp) -> ready(next=true)).
+        """
+        ch = s.chan
+        st = self.chans.get(ch)
+        if st is None:
+            name = ch.name or f"ch{len(self.chans) + 1}"
+            st = self.chans[ch] = [0, deque(), deque(), name]  # buffered, sendq, recvq, name
+        if s.kind == pg.SEND:
+            if st[2]:  # a receiver waits: hand over directly (send -> goready)
+                self.ready(st[2].popleft(), p, t)
+                return True
+            if st[0] < ch.capacity:
+                st[0] += 1
+                return True
+            st[1].append(g)
+            self.park(g, p, t, "chan send", f"send({st[3]})")
+            self.schedule_after(p, t, SCHEDULE_MS)
+            return False
+        if st[0] > 0:
+            st[0] -= 1
+            if st[1]:  # a blocked sender's value moves into the freed slot
+                st[0] += 1
+                self.ready(st[1].popleft(), p, t)
+            return True
+        if st[1]:  # unbuffered: take from the waiting sender
+            self.ready(st[1].popleft(), p, t)
+            return True
+        st[2].append(g)
+        self.park(g, p, t, "chan receive", f"recv({st[3]})")
+        self.schedule_after(p, t, SCHEDULE_MS)
+        return False
+
+    # ---- syscalls -----------------------------------------------------------------------------
+
+    def entersyscall(self, g: G, p: P, ms: float, t: float) -> None:
+        """entersyscall in proc.go: g keeps its M and, until sysmon retakes it, its P."""
+        self.end_segment(g, p, t)
+        m = p.m
+        p.syscall_g = g
+        p.curg = None
+        g.p = p
+        g.m = m
+        self.set_status(g, SYSCALL, t, "syscall")
+        g.waits_on = "syscall"
+        self.log(t, "syscall_enter", p, g)
+        self.m_state(m, t, M_SYSCALL, g)
+        self.push(t + ms, EV_SYSCALL_DONE, g)
+
+    def exitsyscall(self, g: G, t: float) -> None:
+        """exitsyscall in proc.go: keep the P if sysmon left it, else the old P or any idle P
+        (exitsyscallfast); else exitsyscall0: g to the global queue and the M sleeps."""
+        m = g.m
+        p = g.p
+        self.log(t, "syscall_exit", p, g)
+        if p is not None and p.syscall_g is g:
+            p.syscall_g = None
+            p.syscalltick += 1
+        else:
+            p = None
+            if self.pidle:
+                want = g.oldp if (g.oldp is not None and g.oldp.idle) else None
+                p = self.pidleget(want)
+                if self.sm_wait:  # exitsyscallfast_pidle wakes a deep-sleeping sysmon
+                    self.wake_sysmon(t)
+            if p is None:
+                g.p = None
+                self.set_status(g, RUNNABLE, t)
+                self.globrunqput(g, None)
+                if m.lockedg is g:
+                    self.m_state(m, t, M_LOCKED_WAIT, g)  # stoplockedm
+                    m.curg = None
+                else:
+                    self.stopm(m, t)
+                return
+            p.m = m
+            m.p = p
+            p.syscalltick += 1
+        g.p = p
+        p.curg = g
+        m.curg = g
+        self.set_status(g, RUNNING, t)
+        self.m_state(m, t, M_RUN, g)
+        g.seg_start = t
+        self.run(g, p, t)
+
+    # ---- the scheduler side -------------------------------------------------------------------
+
+    def schedule_after(self, p: P, t: float, cost: float) -> None:
+        """The M of p enters schedule(); it decides ``cost`` ms later.
+
+        A locked G that blocked makes its M stop instead (schedule -> stoplockedm): the P is
+        handed off and the M waits for its G.
+        """
+        m = p.m
+        lg = m.lockedg
+        if lg is not None and lg.status != DEAD and lg.status != RUNNING:
+            m.p = None
+            m.curg = None
+            p.m = None
+            self.m_state(m, t, M_LOCKED_WAIT, lg)
+            self.stats["locked_handoffs"] += 1
+            self.log(t, "handoff", p, lg)
+            self.handoffp(p, t)
+            return
+        self.push(t + cost, EV_SCHED, p)
+
+    def on_sched(self, p: P, t: float) -> None:
+        """schedule() in proc.go: find a G and execute it, or give up the P."""
+        m = p.m
+        self.stats["schedules"] += 1
+        g, inherit = self.find_runnable(p, m, t)
+        if g is None:
+            return
+        if m.spinning:  # resetspinning: the last spinning M to find work wakes another
+            m.spinning = False
+            self.nmspinning -= 1
+            if self.nmspinning == 0:
+                self.wakep(t)
+        if not inherit:
+            p.schedtick += 1
+        if g.lockedm is not None and g.lockedm is not m:
+            # startlockedm: hand our P to g's thread (a futex wake) and stop this M.
+            lm = g.lockedm
+            self.stopm(m, t)
+            lm.p = p
+            p.m = lm
+            p.curg = g
+            g.p = p
+            self.stats["locked_handoffs"] += 1
+            self.log(t, "handoff", p, g)
+            self.m_state(lm, t, M_WAKING, g)
+            self.push(t + THREAD_WAKE_MS, EV_M_START, lm, 1)
+            return
+        self.execute(g, p, m, t)
+
+    def execute(self, g: G, p: P, m: M, t: float) -> None:
+        """execute in proc.go: g runs on p's M (gp.preempt is cleared)."""
+        g.p = p
+        g.m = m
+        g.preempt = False
+        p.curg = g
+        m.curg = g
+        p.backoff_done = False
+        self.set_status(g, RUNNING, t)
+        self.m_state(m, t, M_RUN, g)
+        g.seg_start = t
+        self.run(g, p, t)
+
+    def fire_then_retry(self, src: P, p: P, t: float) -> None:
+        """Run src's expired timers onto p, then come back to findRunnable after their cost."""
+        n = self.run_timers(src, p, t)
+        self.push(t + n * TIMER_FIRE_MS, EV_SCHED, p)
+
+    def find_runnable(self, p: P, m: M, t: float) -> tuple[G | None, bool]:
+        """findRunnable in proc.go, in its order. Returns (g, inheritTime) or (None, False) when
+        it has arranged what happens next itself (a retry event, or the P dropped).
+
+        1. this P's timers (their G goes to runnext; the model resumes here after TIMER_FIRE_MS
+        per timer); 2. every 61st schedtick one G from the global queue; 3. runnext, then the
+        local queue; 4. a batch from the global queue; 5. non-blocking netpoll; 6. stealing (if
+        this M spins or fewer than half the busy Ps have spinning Ms): 4 passes over the Ps in
+        random order, half of a victim's queue, timers and runnext on the last pass; 7. the P
+        goes idle and the M parks, or blocks in netpoll until the next timer.
+        """
+        if p.timers and p.timers[0][0] <= t:
+            self.fire_then_retry(p, p, t)
+            return None, False
+        if p.schedtick % GLOBAL_CHECK_TICKS == 0 and self.grunq:
+            return self.grunq.popleft(), False
+        if p.runnext is not None:
+            g = p.runnext
+            p.runnext = None
+            return g, True
+        if p.runq:
+            return p.runq.popleft(), False
+        if self.grunq:
+            return self.globrunqgetbatch(p), False
+        if self.net_ready and self.lastpoll is not None:
+            g = self.netpoll_now(p, t)
+            if g is not None:
+                return g, False
+        busy = self.gomaxprocs - len(self.pidle)
+        if m.spinning or 2 * self.nmspinning < busy:
+            if not m.spinning:
+                m.spinning = True
+                self.nmspinning += 1
+            g = self.steal_work(p, t)
+            if g is not None:
+                return g, False
+            if p.backoff_done is None:
+                p.backoff_done = False
+                return None, False
+        self.drop_p(p, m, t)
+        return None, False
+
+    def steal_work(self, p: P, t: float) -> G | None:
+        """stealWork + runqsteal/runqgrab in proc.go.
+
+        Returns a stolen G, or None. When it fired another P's timers or wants to back off before
+        taking a runnext, it schedules the retry itself and marks ``p.backoff_done = None``.
+        """
+        n = self.gomaxprocs
+        if n == 1:
+            return None
+        ps = self.ps
+        coprimes = self.coprimes
+        for i in range(STEAL_TRIES):
+            last = i == STEAL_TRIES - 1
+            r = self.cheaprand()
+            pos, inc = r % n, coprimes[(r // n) % len(coprimes)]
+            for _ in range(n):
+                p2 = ps[pos]
+                pos = (pos + inc) % n
+                if p2 is p:
+                    continue
+                if last and p2.timers and p2.timers[0][0] <= t:
+                    self.fire_then_retry(p2, p, t)
+                    p.backoff_done = None
+                    return None
+                if p2.idle:
+                    continue
+                q = p2.runq
+                k = len(q) - len(q) // 2
+                if k:
+                    stolen = [q.popleft() for _ in range(k)]
+                    g = stolen.pop()
+                    p.runq.extend(stolen)
+                    self.dirty = True
+                    self.stats["steals"] += 1
+                    self.stats["stolen_gs"] += k
+                    self.log(t, "steal", p, g)
+                    return g
+                if last and p2.runnext is not None:
+                    if p2.syscall_g is None and not p.backoff_done:
+                        # runqgrab: usleep(3) first, p2 is probably about to run it.
+                        self.push(t + RUNNEXT_BACKOFF_MS, EV_STEAL_RETRY, p)
+                        p.backoff_done = None
+                        return None
+                    g = p2.runnext
+                    p2.runnext = None
+                    p.backoff_done = False
+                    self.stats["steals"] += 1
+                    self.stats["stolen_gs"] += 1
+                    self.log(t, "steal", p, g)
+                    return g
+        p.backoff_done = False
+        return None
+
+    def drop_p(self, p: P, m: M, t: float) -> None:
+        """The end of findRunnable: release the P; the M blocks in netpoll if there is something
+        to wait for and nobody else does, else it parks (stopm)."""
+        if m.spinning:
+            m.spinning = False
+            self.nmspinning -= 1
+        m.p = None
+        self.pidleput(p, t)
+        if self.done:
+            return
+        if (self.net_waiters or self.any_timers()) and self.lastpoll is not None:
+            self.block_in_netpoll(m, t)
+        else:
+            self.stopm(m, t)
+
+    # ---- netpoll ------------------------------------------------------------------------------
+
+    def block_in_netpoll(self, m: M, t: float) -> None:
+        """findRunnable's blocking netpoll(delay): wait for an fd or the next timer, with epoll's
+        millisecond timeout (netpoll in netpoll_epoll.go)."""
+        self.lastpoll = None
+        until = self.earliest_timer()
+        self.m_state(m, t, M_NETPOLL)
+        self.poll_token += 1
+        if self.net_ready:
+            wake = t
+        elif until is None:
+            wake = None
+        else:
+            delay = until - t
+            if delay <= 0:
+                wake = t
+            elif delay < NETPOLL_RESOLUTION_MS:
+                wake = t + NETPOLL_RESOLUTION_MS
+            else:
+                wake = t + math.floor(delay / NETPOLL_RESOLUTION_MS) * NETPOLL_RESOLUTION_MS
+        self.poller = (m, wake)
+        if wake is not None:
+            self.push(wake, EV_POLL_WAKE, m, self.poll_token)
+
+    def on_poll_wake(self, m: M, t: float) -> None:
+        """The poller M returns from epoll_wait: take an idle P and run what is ready, or go on."""
+        self.poller = None
+        self.lastpoll = t
+        gs = self.take_net_ready()
+        if not self.pidle:
+            if gs:
+                self.injectglist(gs, None, t)
+            self.stopm(m, t)
+            return
+        p = self.pidleget()
+        p.m = m
+        m.p = p
+        if gs:
+            g = gs.pop(0)
+            self.set_status(g, RUNNABLE, t)
+            if gs:
+                self.injectglist(gs, p, t)
+            p.schedtick += 1
+            self.execute(g, p, m, t)
+        else:
+            # Woken for a timer: the M takes it wherever it is (checkTimersNoP, then stealWork's
+            # timer pass, which a spinning M would do; the model lets the poller do it directly).
+            self.m_state(m, t, M_IDLE)
+            fired = 0
+            for p2 in self.ps:
+                if p2.timers and p2.timers[0][0] <= t:
+                    fired += self.run_timers(p2, p, t)
+            if fired:
+                self.push(t + fired * TIMER_FIRE_MS, EV_SCHED, p)
+            else:
+                self.on_sched(p, t)
+
+    def take_net_ready(self) -> list[G]:
+        gs = self.net_ready
+        self.net_ready = []
+        self.net_waiters -= len(gs)
+        if gs:
+            self.stats["netpolls"] += 1
+        return gs
+
+    def netpoll_now(self, p: P, t: float) -> G | None:
+        """findRunnable's non-blocking netpoll(0): the first ready G runs, the rest are injected."""
+        gs = self.take_net_ready()
+        if not gs:
+            return None
+        g = gs.pop(0)
+        self.set_status(g, RUNNABLE, t)
+        if gs:
+            self.injectglist(gs, p, t)
+        return g
+
+    def on_net_ready(self, g: G, t: float) -> None:
+        """An fd became ready: epoll would report it; a blocked poller wakes up."""
+        self.net_ready.append(g)
+        if self.lastpoll is None and self.poller is not None:
+            self.poll_token += 1
+            self.push(t + THREAD_WAKE_MS, EV_POLL_WAKE, self.poller[0], self.poll_token)
+
+    # ---- sysmon -------------------------------------------------------------------------------
+
+    def wake_sysmon(self, t: float) -> None:
+        """notewakeup(&sched.sysmonnote) from exitsyscall: sysmon resets to 20 us rounds."""
+        self.sm_wait = False
+        self.sm_idle = 0
+        self.sm_delay = SYSMON_MIN_DELAY_MS
+        self.sm_token += 1
+        self.push(t, EV_SYSMON, None, self.sm_token)
+
+    def on_sysmon(self, t: float, deep_wake: bool) -> None:
+        """One round of sysmon in proc.go (after its usleep): deep sleep when every P is idle,
+        netpoll if nobody polled for 10 ms, retake, then the next sleep: 20 us, doubled after 50
+        idle rounds, at most 10 ms, each stretched by the timer slack."""
+        self.stats["sysmon_ticks"] += 1
+        if not deep_wake and len(self.pidle) == self.gomaxprocs:
+            nxt = self.earliest_timer()
+            sleep = SYSMON_DEEP_SLEEP_MS if nxt is None else min(nxt - t, SYSMON_DEEP_SLEEP_MS)
+            if sleep > 0:
+                self.sm_wait = True
+                self.sm_token += 1
+                self.push(t + sleep, EV_SYSMON, True, self.sm_token)
+                return
+        self.sm_wait = False
+        lastpoll = self.lastpoll
+        if self.netpoll_inited and lastpoll is not None and lastpoll + NETPOLL_STALE_MS < t:
+            self.lastpoll = t
+            gs = self.take_net_ready()
+            if gs:
+                self.injectglist(gs, None, t)
+        if self.retake(t):
+            self.sm_idle = 0
+        else:
+            self.sm_idle += 1
+        if self.sm_idle == 0:
+            self.sm_delay = SYSMON_MIN_DELAY_MS
+        elif self.sm_idle > SYSMON_IDLE_ROUNDS:
+            self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
+        self.sm_token += 1
+        self.push(t + self.sm_delay + TIMER_SLACK_MS, EV_SYSMON, False, self.sm_token)
+
+    def retake(self, t: float) -> int:
+        """retake in proc.go: preempt a G that has run 10 ms on one schedtick; take the P of an M
+        that has been in a syscall for a whole sysmon tick (unless its queue is empty, others
+        are idle or spinning, and it has been less than 10 ms). Returns the Ps taken."""
+        n = 0
+        for p in self.ps:
+            if p.idle or p.m is None:
+                continue
+            sysretake = False
+            if p.sm_schedtick != p.schedtick:
+                p.sm_schedtick = p.schedtick
+                p.sm_schedwhen = t
+            elif p.sm_schedwhen + FORCE_PREEMPT_MS <= t:
+                self.preemptone(p, t)
+                sysretake = True
+            g = p.syscall_g
+            if g is None:
+                continue
+            if not sysretake and p.sm_syscalltick != p.syscalltick:
+                p.sm_syscalltick = p.syscalltick
+                p.sm_syscallwhen = t
+                continue
+            if (
+                not p.runq
+                and p.runnext is None
+                and self.nmspinning + len(self.pidle) > 0
+                and p.sm_syscallwhen + SYSCALL_KEEP_MS > t
+            ):
+                continue
+            # takeP + handoffp
+            m = p.m
+            m.p = None
+            p.m = None
+            p.syscall_g = None
+            p.syscalltick += 1
+            g.p = None
+            g.oldp = p
+            n += 1
+            self.stats["handoffs"] += 1
+            self.log(t, "handoff", p, g)
+            self.handoffp(p, t)
+        return n
+
+    def preemptone(self, p: P, t: float) -> None:
+        """preemptone in proc.go: ask p's G to stop. A G in a calls=True burst stops at its next
+        call (treated as now); a calls=False loop only by signal (preemptM) when async preemption
+        is on, else when its loop ends. A G in a syscall cannot be preempted."""
+        g = p.curg
+        if g is None or g.status != RUNNING or g.rem is None:
+            return
+        if g.calls or self.async_preempt:
+            self.preempt_now(g, p, t, cooperative=g.calls)
+        else:
+            g.preempt = True
+
+    # ---- checkdead -----------------------------------------------------------------------------
+
+    def checkdead(self, t: float) -> None:
+        """checkdead in proc.go: every P idle, nothing runnable, in a syscall, on a timer or on the
+        network, yet goroutines remain: "all goroutines are asleep - deadlock!"."""
+        if self.live == 0 or self.deadlock is not None:
+            return
+        c = self.counts
+        if c[RUNNABLE] or c[RUNNING] or c[SYSCALL] or self.net_waiters or self.any_timers():
+            return
+        stuck = [g for g in self.gs if g.status == WAITING]
+        lines = ["fatal error: all goroutines are asleep - deadlock!", ""]
+        for g in stuck:
+            lines.append(f"goroutine {g.goid} [{g.reason}]: {g.name} blocked in {g.waits_on}")
+        self.deadlock = "\n".join(lines)
+        self.done = True
+        self.end_ms = t
+        self.heap.clear()
+
+    # ---- invariants (the property tests call this after every event) ---------------------------
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the model's bookkeeping is inconsistent: every live G is in
+        exactly one place that matches its status, counts agree, idle Ps are empty, and no more
+        Ms spin than findRunnable/wakep allow. O(goroutines); for tests, not for normal runs."""
+
+        def fail(msg: str) -> None:
+            raise AssertionError(f"t={self.now}: {msg}")
+
+        where: dict[str, str] = {}
+
+        def put(g: G, place: str) -> None:
+            if g.name in where:
+                fail(f"{g.name} is both in {where[g.name]} and {place}")
+            where[g.name] = place
+
+        for p in self.ps:
+            if p.runnext is not None:
+                put(p.runnext, f"P{p.id}.runnext")
+            for g in p.runq:
+                put(g, f"P{p.id}.runq")
+            for _, _, g in p.timers:
+                put(g, f"P{p.id}.timers")
+            if p.curg is not None:
+                put(p.curg, f"P{p.id}.curg")
+            if p.syscall_g is not None and p.syscall_g.p is not p:
+                fail(f"P{p.id} syscall_g {p.syscall_g.name} does not point back")
+            if p.idle and (p.runq or p.runnext is not None or p.curg is not None or p.m is not None):
+                fail(f"idle P{p.id} holds work or an M")
+            if len(p.runq) > LOCAL_RUNQ_SIZE:
+                fail(f"P{p.id} local queue over {LOCAL_RUNQ_SIZE}")
+        for g in self.grunq:
+            put(g, "global runq")
+        for st in self.chans.values():
+            for g in st[1]:
+                put(g, "chan sendq")
+            for g in st[2]:
+                put(g, "chan recvq")
+        for g in self.net_ready:
+            put(g, "netpoll ready")
+        tally = [0, 0, 0, 0]
+        live = 0
+        for g in self.gs:
+            if g.status == DEAD:
+                if g.name in where:
+                    fail(f"dead {g.name} is in {where[g.name]}")
+                continue
+            live += 1
+            tally[g.status] += 1
+            place = where.get(g.name)
+            if g.status == RUNNING and (place is None or not place.endswith("curg")):
+                fail(f"running {g.name} is not a P's current G (in {place})")
+            if g.status == RUNNABLE and place is None:
+                fail(f"runnable {g.name} is in no queue: lost")
+            if g.status == RUNNABLE and place.endswith("curg") and g.lockedm is None:
+                fail(f"runnable {g.name} sits on a P without a locked-thread hand-off")
+            if g.status == SYSCALL and place is not None:
+                fail(f"{g.name} in a syscall is also in {place}")
+            if g.status == WAITING and place is None and g.reason != "IO wait":
+                fail(f"waiting {g.name} ({g.reason}) is in no wait queue: lost")
+        if tally != self.counts:
+            fail(f"state counts {self.counts} != tally {tally}")
+        if live != self.live:
+            fail(f"live {self.live} != {live}")
+        spinning = sum(1 for m in self.ms if m.spinning)
+        if spinning != self.nmspinning:
+            fail(f"nmspinning {self.nmspinning} != spinning Ms {spinning}")
+        busy = self.gomaxprocs - len(self.pidle)
+        if self.nmspinning > busy:  # each spinning M holds a P (wakep, findRunnable)
+            fail(f"{self.nmspinning} spinning Ms for {busy} busy Ps")
+
+    # ---- main loop ----------------------------------------------------------------------------
+
+    def simulate(self) -> None:
+        """Run until every G is done, until_ms, or a deadlock."""
+        m0 = self.newm()
+        self.threads += 1  # sysmon's thread (newm(sysmon, ...) in runtime.main), never on a P
+        self.stats["threads_peak"] = self.threads
+        p0 = self.ps[0]
+        for p in reversed(self.ps[1:]):  # procresize leaves P(n-1) at the head of pidle
+            p.idle = True
+            self.pidle.insert(0, p)
+        main = self.new_g(self.gos[0], None, 0.0)
+        p0.m = m0
+        m0.p = p0
+        p0.schedtick += 1
+        self.execute(main, p0, m0, 0.0)
+        self.sm_token += 1
+        self.push(SYSMON_MIN_DELAY_MS + TIMER_SLACK_MS, EV_SYSMON, False, self.sm_token)
+        self.note(0.0)
+        heap = self.heap
+        pop = heapq.heappop
+        until = self.until_ms
+        nevents = 0
+        while heap:
+            t, _, kind, obj, token = heap[0]
+            if t > until:
+                break
+            pop(heap)
+            self.now = t
+            nevents += 1
+            if kind == EV_CPU_DONE:
+                if token != obj.token:
+                    nevents -= 1
+                    continue
+                obj.rem = None
+                obj.advance()
+                self.run(obj, obj.p, t)
+            elif kind == EV_SCHED:
+                self.on_sched(obj, t)
+            elif kind == EV_SYSMON:
+                if token != self.sm_token:
+                    nevents -= 1
+                    continue
+                self.on_sysmon(t, obj is True)
+            elif kind == EV_SYSCALL_DONE:
+                self.exitsyscall(obj, t)
+            elif kind == EV_M_START:
+                m = obj
+                p = m.p
+                if token == 1:  # startlockedm: the locked thread runs its G
+                    self.execute(p.curg, p, m, t)
+                else:
+                    self.m_state(m, t, M_IDLE)
+                    self.on_sched(p, t)
+            elif kind == EV_POLL_WAKE:
+                if token != self.poll_token or self.poller is None:
+                    nevents -= 1
+                    continue
+                self.on_poll_wake(obj, t)
+            elif kind == EV_NET_READY:
+                self.on_net_ready(obj, t)
+            elif kind == EV_STEAL_RETRY:
+                obj.backoff_done = True
+                self.on_sched(obj, t)
+            self.note(t)
+        if not self.done:
+            self.end_ms = until if self.live else self.now
+        self.stats["events"] = nevents
+        self.close(self.end_ms)
+
+    def close(self, t: float) -> None:
+        """Close the stretches still open at the end of the run."""
+        for p in self.ps:
+            g = p.curg
+            if g is not None and g.status == RUNNING and p.m is not None and t > g.seg_start:
+                self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+        for m in self.ms:
+            self.m_state(m, t, M_IDLE)
+        self.note(t)

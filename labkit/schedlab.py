@@ -1,0 +1,378 @@
+"""The scheduler lab's scenario: a small Go server written as a ``labkit.sched`` program.
+
+Chapter 2's lab reproduces the source article's five "blind spots" (its sections 2.1-2.5) with
+one program shape whose knobs are the lab's sliders:
+
+* **requests**: ``goroutines`` connection goroutines, started at t=0 and parked in the netpoller
+  (``io_wait``) until their request arrives, one every ``arrival_ms``; each then does
+  ``work_ms`` of CPU, and a share of them also a blocking system call (``syscall``, e.g. a file
+  read or a cgo call) or a network wait (``io_wait``, e.g. a database round trip) of
+  ``block_ms``. Their latency is *finish time - arrival time*, what a client would see, so a
+  stall that delays the netpoller or the scheduler shows up even when nothing "runs slowly".
+* **hogs**: ``hogs`` goroutines that start 1 ms in (``HOG_START_MS``) and run a long CPU loop
+  of ``hog_ms`` (``hog_calls=False`` is a
+  tight loop without function calls, preemptible only asynchronously), optionally yielding every
+  iteration with ``yield_mode`` (``time.Sleep(0)``, ``runtime.Gosched()``, ``time.Sleep(1ns)``).
+* **tickers**: ``tickers`` render-like goroutines that sleep ``tick_ms`` and then draw for
+  ``draw_ms``, ``frames`` times; ``locked`` of them call ``runtime.LockOSThread`` first. Their
+  *lateness* (how much later than the ideal period each frame starts) measures timer wake-up
+  delay.
+
+A preset (:data:`PRESETS`) pairs a "stall" and a "fix" setting for each blind spot, with the
+claim the chapter makes about the difference; tests/test_schedlab.py checks every claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from labkit.sched import (
+    Go,
+    cpu,
+    gosched,
+    io_wait,
+    lock_os_thread,
+    mark,
+    repeat,
+    simulate,
+    sleep,
+    spawn,
+    syscall,
+)
+
+YIELD_MODES = ("none", "sleep0", "gosched", "sleep1ns")
+HOG_ITER_MS = 0.5  # one iteration of a hog's loop: where a yield call, if any, goes
+# Hogs are woken (by a network event) this long after start, so that every connection goroutine
+# has parked in the netpoller first: each request then arrives at its absolute time
+# k * arrival_ms, whatever the hog does to the scheduler afterwards.
+HOG_START_MS = 1.0
+
+
+@dataclass(frozen=True)
+class LabParams:
+    """The scheduler lab's controls. Times in virtual milliseconds."""
+
+    gomaxprocs: int = 4
+    goroutines: int = 60
+    work_ms: float = 1.0
+    arrival_ms: float = 1.0
+    syscall_share: float = 0.0
+    io_share: float = 0.0
+    block_ms: float = 5.0
+    hogs: int = 1
+    hog_ms: float = 100.0
+    hog_calls: bool = False
+    yield_mode: str = "none"
+    async_preempt: bool = True
+    tickers: int = 0
+    locked: int = 0
+    tick_ms: float = 4.0
+    draw_ms: float = 0.5
+    frames: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("gomaxprocs", 1 <= self.gomaxprocs <= 256, "between 1 and 256"),
+            ("goroutines", 0 <= self.goroutines <= 20_000, "between 0 and 20000"),
+            ("work_ms", self.work_ms >= 0, ">= 0"),
+            ("arrival_ms", self.arrival_ms >= 0, ">= 0"),
+            ("syscall_share", 0 <= self.syscall_share <= 1, "between 0 and 1"),
+            ("io_share", 0 <= self.io_share <= 1, "between 0 and 1"),
+            (
+                "syscall_share + io_share",
+                self.syscall_share + self.io_share <= 1 + 1e-9,
+                "at most 1 (each request does at most one of the two)",
+            ),
+            ("block_ms", self.block_ms >= 0, ">= 0"),
+            ("hogs", 0 <= self.hogs <= 64, "between 0 and 64"),
+            ("hog_ms", self.hog_ms >= 0, ">= 0"),
+            ("yield_mode", self.yield_mode in YIELD_MODES, f"one of {YIELD_MODES}"),
+            ("tickers", 0 <= self.tickers <= 16, "between 0 and 16"),
+            ("locked", 0 <= self.locked <= self.tickers, "between 0 and tickers"),
+            ("tick_ms", self.tick_ms > 0, "> 0"),
+            ("draw_ms", self.draw_ms >= 0, ">= 0"),
+            ("frames", 0 <= self.frames <= 10_000, "between 0 and 10000"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {rule}; got {getattr(self, name, None)!r}")
+
+
+def _yield_step(mode: str):
+    return {
+        "none": None,
+        "sleep0": sleep(0),  # time.Sleep(0): returns at once, no yield (time.go: d <= 0)
+        "gosched": gosched(),  # runtime.Gosched: to the global queue (goschedImpl)
+        "sleep1ns": sleep(1e-6),  # time.Sleep(1ns): parks on a timer, woken into runnext
+    }[mode]
+
+
+def build_program(params: LabParams) -> Go:
+    """The lab's program for ``params``: main spawns hogs, tickers and request goroutines."""
+    rng = np.random.default_rng(params.seed)
+    steps = []
+    if params.hogs and params.hog_ms > 0:
+        extra = _yield_step(params.yield_mode)
+        if extra is None:
+            # One loop with no yield: a single step, so no call boundary appears between
+            # iterations (a tight loop has none; cooperative preemption cannot stop it).
+            hog = [cpu(params.hog_ms, calls=params.hog_calls, stack="main.hog;main.spin")]
+        else:
+            iters = max(1, int(round(params.hog_ms / HOG_ITER_MS)))
+            chunk = cpu(params.hog_ms / iters, calls=params.hog_calls, stack="main.hog;main.spin")
+            hog = [repeat(iters, [chunk, extra])]
+        for i in range(params.hogs):
+            steps.append(spawn(Go(f"hog{i}", [io_wait(HOG_START_MS), *hog])))
+    for i in range(params.tickers):
+        frame = [
+            sleep(params.tick_ms),
+            mark(f"tick{i}"),
+            cpu(params.draw_ms, stack="main.render;main.drawFrame"),
+        ]
+        prologue = [lock_os_thread()] if i < params.locked else []
+        steps.append(
+            spawn(Go(f"ticker{i}", [*prologue, mark(f"tick{i}"), repeat(params.frames, frame)]))
+        )
+    kinds = rng.random(params.goroutines)
+    for k in range(params.goroutines):
+        arrive_ms = k * params.arrival_ms
+        body = [io_wait(arrive_ms)] if arrive_ms > 0 else []
+        body.append(cpu(params.work_ms, stack="main.handle;main.compute"))
+        if kinds[k] < params.syscall_share:
+            body.append(syscall(params.block_ms))
+        elif kinds[k] < params.syscall_share + params.io_share:
+            body.append(io_wait(params.block_ms))
+        steps.append(spawn(Go(f"req{k}", body)))
+    return Go("main", steps)
+
+
+@dataclass
+class LabRun:
+    """One run of the lab: the simulation result and the measures the lab reports."""
+
+    params: LabParams
+    result: Any  # labkit.sched Result
+    request_latency_ms: np.ndarray
+    tick_lateness_ms: np.ndarray
+    makespan_ms: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        m, p = self.metrics, self.params
+        go = "Go>=1.14 async preemption" if p.async_preempt else "Go<=1.13 cooperative"
+        lines = [
+            f"GOMAXPROCS={p.gomaxprocs}, {p.goroutines} requests x {p.work_ms:g} ms every "
+            f"{p.arrival_ms:g} ms, {p.hogs} hog(s) x {p.hog_ms:g} ms"
+            f"{' tight loop' if not p.hog_calls else ''}, yield={p.yield_mode}, {go}, "
+            f"tickers={p.tickers} (locked {p.locked}), seed={p.seed}",
+            f"makespan {m['makespan_ms']:.1f} ms; "
+            + (
+                f"request latency p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms"
+                if p.goroutines
+                else "no requests"
+            )
+            + (f"; tick lateness p99 {m['tick_p99_ms']:.2f} ms" if p.tickers else ""),
+            f"preemptions {m['preemptions']:.0f}, steals {m['steals']:.0f}, handoffs "
+            f"{m['handoffs']:.0f}, peak threads {m['threads_peak']:.0f}"
+            + (f"; DEADLOCK: {self.result.deadlock}" if self.result.deadlock else ""),
+        ]
+        return "\n".join(lines)
+
+
+def run_lab(params: LabParams | None = None, *, until_ms: float = 10_000.0, **overrides) -> LabRun:
+    """Simulate the lab's program and compute its measures."""
+    params = replace(params or LabParams(), **overrides)
+    result = simulate(
+        build_program(params),
+        gomaxprocs=params.gomaxprocs,
+        async_preempt=params.async_preempt,
+        until_ms=until_ms,
+        seed=params.seed,
+    )
+    latency = []
+    for k in range(params.goroutines):
+        done = result.finished_ms.get(f"req{k}")
+        latency.append(np.nan if done is None else done - k * params.arrival_ms)
+    latency = np.asarray(latency, dtype=float)
+    lateness = []
+    for i in range(params.tickers):
+        starts = np.asarray(result.marks.get(f"tick{i}", []), dtype=float)
+        if len(starts) > 1:
+            # Ideal: each frame starts tick_ms after the previous frame's drawing ended.
+            lateness.extend(np.diff(starts) - params.tick_ms - params.draw_ms)
+    lateness = np.maximum(np.asarray(lateness, dtype=float), 0.0)
+    finished = [t for t in result.finished_ms.values() if t is not None]
+    makespan = float(max(finished)) if finished else float("nan")
+    done = latency[~np.isnan(latency)]
+    stats = result.stats
+    metrics = {
+        "makespan_ms": makespan,
+        "p50_ms": float(np.percentile(done, 50)) if done.size else float("nan"),
+        "p99_ms": float(np.percentile(done, 99)) if done.size else float("nan"),
+        "tick_p99_ms": float(np.percentile(lateness, 99)) if lateness.size else 0.0,
+        "unfinished": float(np.isnan(latency).sum()),
+        **{k: float(stats[k]) for k in ("preemptions", "steals", "handoffs", "threads_peak")},
+    }
+    return LabRun(params, result, latency, lateness, makespan, metrics)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One blind spot: the article's claim, the stall and the fix, and what should differ."""
+
+    key: str
+    title: str
+    claim: str
+    truth: str
+    stall: LabParams
+    fix: LabParams
+    expect: tuple[tuple[str, str], ...]  # (metric, "lower" | "higher" | "same") in the fix
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "stall": asdict(self.stall), "fix": asdict(self.fix)}
+
+
+_BASE = LabParams()
+
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in [
+        Preset(
+            "2.1",
+            "LockOSThread",
+            "LockOSThread makes the locked goroutine 'occupy a P' that other goroutines cannot "
+            "use or steal from, and pins a CPU core.",
+            "LockOSThread ties a goroutine to its M, not to a P, and does not change CPU "
+            "affinity. When the locked goroutine sleeps its P is handed to other work; the cost "
+            "is an extra thread and a thread hand-over each time it wakes.",
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=0,
+                goroutines=200,
+                work_ms=1.0,
+                arrival_ms=0.5,
+                tickers=1,
+                locked=1,
+                tick_ms=2.0,
+            ),
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=0,
+                goroutines=200,
+                work_ms=1.0,
+                arrival_ms=0.5,
+                tickers=1,
+                locked=0,
+                tick_ms=2.0,
+            ),
+            (("threads_peak", "lower"), ("makespan_ms", "same")),
+        ),
+        Preset(
+            "2.2",
+            "Blocking system calls",
+            "A goroutine stuck in epoll_wait starves the Ms; goroutines pile up waiting for one.",
+            "Only an idle M ever blocks in netpoll. A *blocking* system call keeps its M; sysmon "
+            "(retake) hands its P to another M after a tick, so the thread count grows with "
+            "concurrent blocking calls. Network waits park the goroutine without an M.",
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=0,
+                goroutines=120,
+                arrival_ms=0.2,
+                syscall_share=0.8,
+                block_ms=20.0,
+            ),
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=0,
+                goroutines=120,
+                arrival_ms=0.2,
+                io_share=0.8,
+                block_ms=20.0,
+            ),
+            (("threads_peak", "lower"),),
+        ),
+        Preset(
+            "2.3",
+            "Long loops and preemption",
+            "A loop without function calls holds its P until it ends.",
+            "True only before Go 1.14 (or with GODEBUG=asyncpreemptoff=1). Since Go 1.14 sysmon "
+            "preempts a goroutine that has run 10 ms (retake, forcePreemptNS) with a signal, "
+            "and the goroutine goes to the global queue.",
+            replace(
+                _BASE,
+                gomaxprocs=1,
+                hogs=1,
+                hog_ms=200.0,
+                hog_calls=False,
+                async_preempt=False,
+                goroutines=40,
+                arrival_ms=2.0,
+            ),
+            replace(
+                _BASE,
+                gomaxprocs=1,
+                hogs=1,
+                hog_ms=200.0,
+                hog_calls=False,
+                async_preempt=True,
+                goroutines=40,
+                arrival_ms=2.0,
+            ),
+            (("p99_ms", "lower"), ("preemptions", "higher")),
+        ),
+        Preset(
+            "2.4",
+            "Run queues and work stealing",
+            "With GOMAXPROCS=1 everything queues on the global run queue and stealing is "
+            "impossible; a global queue longer than 256 forces migration.",
+            "New goroutines go to the creating P's local queue (256 slots + runnext); only "
+            "overflow goes to the global queue, and there is no 'global queue > 256' rule. With "
+            "more Ps, idle Ps steal half of a busy P's queue (stealWork, runqsteal).",
+            replace(_BASE, gomaxprocs=1, hogs=0, goroutines=400, work_ms=1.0, arrival_ms=0.0),
+            replace(_BASE, gomaxprocs=4, hogs=0, goroutines=400, work_ms=1.0, arrival_ms=0.0),
+            (("makespan_ms", "lower"), ("steals", "higher")),
+        ),
+        Preset(
+            "2.5",
+            "Timers and netpoller wake-ups",
+            "A timerproc goroutine fires timers; time.Sleep-based loops are always scheduling "
+            "friendly.",
+            "There is no timerproc since Go 1.14: timers live in per-P heaps and run when a P "
+            "passes through the scheduler (checkTimers in schedule / findRunnable). If every P is "
+            "busy with long-running goroutines, an expired timer waits for the next schedule "
+            "point, up to a 10 ms time slice. Leaving a P free (fewer CPU hogs than Ps) fixes it.",
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=2,
+                hog_ms=200.0,
+                hog_calls=True,
+                goroutines=0,
+                tickers=1,
+                tick_ms=4.0,
+                frames=30,
+            ),
+            replace(
+                _BASE,
+                gomaxprocs=2,
+                hogs=1,
+                hog_ms=200.0,
+                hog_calls=True,
+                goroutines=0,
+                tickers=1,
+                tick_ms=4.0,
+                frames=30,
+            ),
+            (("tick_p99_ms", "lower"),),
+        ),
+    ]
+}

@@ -1,0 +1,263 @@
+"""The scheduler lab: controls for ``labkit.schedlab.LabParams``, a preset per blind spot, and
+the three scheduler views over one run, with a text summary that reads without the pictures.
+
+Every control has ``continuous_update=False``: the model re-runs when a slider is released or a
+key moves it, not on every pixel of a drag. Choosing a preset sets all controls at once and
+re-runs once (observers are paused while it does).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, fields
+
+import ipywidgets as w
+
+from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, run_lab
+from labkit.widgets._style import error_output, summary_html
+from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
+
+_STYLE = {"description_width": "11em"}
+_WIDE = w.Layout(width="26em")
+
+
+def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
+    return w.IntSlider(
+        min=lo,
+        max=hi,
+        step=step,
+        description=desc,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def _float(desc: str, lo: float, hi: float, step: float) -> w.FloatSlider:
+    return w.FloatSlider(
+        min=lo,
+        max=hi,
+        step=step,
+        description=desc,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+class SchedulerLab(w.VBox):
+    """Sliders and presets over the scheduler model; timeline, run queues, states, summary."""
+
+    def __init__(self, params: LabParams | None = None, preset: str | None = None) -> None:
+        self._controls: dict[str, w.ValueWidget] = {
+            "gomaxprocs": _int("GOMAXPROCS", 1, 8),
+            "goroutines": _int("requests (goroutines)", 0, 1000, 10),
+            "work_ms": _float("CPU per request (ms)", 0.1, 20.0, 0.1),
+            "arrival_ms": _float("arrival spacing (ms)", 0.0, 10.0, 0.1),
+            "syscall_share": _float("share in syscalls", 0.0, 1.0, 0.05),
+            "io_share": _float("share in net waits", 0.0, 1.0, 0.05),
+            "block_ms": _float("syscall/wait (ms)", 0.0, 50.0, 0.5),
+            "hogs": _int("CPU hogs", 0, 8),
+            "hog_ms": _float("hog loop length (ms)", 0.0, 500.0, 10.0),
+            "hog_calls": w.Checkbox(description="hog loop makes function calls", indent=False),
+            "yield_mode": w.Dropdown(
+                options=[
+                    ("no yield", "none"),
+                    ("time.Sleep(0)", "sleep0"),
+                    ("runtime.Gosched()", "gosched"),
+                    ("time.Sleep(1ns)", "sleep1ns"),
+                ],
+                description="hog yields with",
+                style=_STYLE,
+                layout=_WIDE,
+            ),
+            "async_preempt": w.ToggleButtons(
+                options=[("Go >= 1.14 (async)", True), ("Go <= 1.13 (cooperative)", False)],
+                description="preemption",
+                style={**_STYLE, "button_width": "15em"},
+            ),
+            "tickers": _int("render tickers", 0, 4),
+            "locked": _int("locked tickers", 0, 4),
+            "tick_ms": _float("ticker period (ms)", 0.5, 20.0, 0.5),
+            "seed": w.BoundedIntText(
+                min=0,
+                max=2**31 - 1,
+                description="seed",
+                style=_STYLE,
+                layout=w.Layout(width="18em"),
+            ),
+        }
+        assert set(self._controls) <= {f.name for f in fields(LabParams)}
+        assert set(YIELD_MODES) == {v for _, v in self._controls["yield_mode"].options}
+        self._preset = w.Dropdown(
+            options=[("(custom)", "")] + [(f"{k} {p.title}", k) for k, p in PRESETS.items()],
+            description="blind spot",
+            style=_STYLE,
+            layout=_WIDE,
+        )
+        self._variant = w.ToggleButtons(
+            options=[("stall", "stall"), ("fix", "fix")],
+            value="stall",
+            description="setting",
+            style=_STYLE,
+        )
+        self._claim = w.HTML()
+        self._timeline = SchedulerTimeline()
+        self._runq = RunQueuePlot()
+        self._states = GoroutineStatePlot()
+        self._summary = w.HTML()
+        self._errors = error_output()
+        self._params = params or LabParams()
+        self._run: LabRun | None = None
+        self.last_update_s = 0.0
+        self._paused = False
+        self._set_controls(self._params)
+        for control in self._controls.values():
+            control.observe(self._on_control, names="value")
+        self._preset.observe(self._on_preset, names="value")
+        self._variant.observe(self._on_preset, names="value")
+
+        c = self._controls
+        workload = w.VBox(
+            [
+                w.HTML("<b>Workload</b>"),
+                c["goroutines"],
+                c["work_ms"],
+                c["arrival_ms"],
+                c["syscall_share"],
+                c["io_share"],
+                c["block_ms"],
+                c["tickers"],
+                c["tick_ms"],
+            ]
+        )
+        runtime = w.VBox(
+            [
+                w.HTML("<b>Runtime</b>"),
+                c["gomaxprocs"],
+                c["async_preempt"],
+                c["hogs"],
+                c["hog_ms"],
+                c["hog_calls"],
+                c["yield_mode"],
+                c["locked"],
+                c["seed"],
+            ]
+        )
+        super().__init__(
+            [
+                w.HBox([self._preset, self._variant]),
+                self._claim,
+                w.HBox([workload, runtime]),
+                self._summary,
+                self._timeline,
+                self._runq,
+                self._states,
+                self._errors,
+            ]
+        )
+        self.add_class("labkit-schedlab")
+        if preset:
+            self._preset.value = preset
+        else:
+            self._update()
+
+    # ---- state ------------------------------------------------------------------------------
+    @property
+    def params(self) -> LabParams:
+        return self._params
+
+    @property
+    def run(self) -> LabRun | None:
+        return self._run
+
+    @property
+    def timeline(self) -> SchedulerTimeline:
+        return self._timeline
+
+    def summary(self) -> str:
+        return self._run.summary() if self._run else ""
+
+    def _set_controls(self, params: LabParams) -> None:
+        self._paused = True
+        try:
+            values = asdict(params)
+            for name, control in self._controls.items():
+                control.value = values[name]
+        finally:
+            self._paused = False
+
+    def _read_controls(self) -> LabParams:
+        values = {name: control.value for name, control in self._controls.items()}
+        values["locked"] = min(values["locked"], values["tickers"])
+        base = asdict(self._params)
+        base.update(values)
+        return LabParams(**base)
+
+    # ---- events -----------------------------------------------------------------------------
+    def _on_control(self, _change) -> None:
+        if self._paused:
+            return
+        if self._preset.value:
+            self._paused = True
+            self._preset.value = ""
+            self._paused = False
+        self._update()
+
+    def _on_preset(self, _change) -> None:
+        if self._paused:
+            return
+        key = self._preset.value
+        if not key:
+            self._claim.value = ""
+            return
+        preset = PRESETS[key]
+        self._params = preset.stall if self._variant.value == "stall" else preset.fix
+        self._set_controls(self._params)
+        self._claim.value = (
+            f"<div style='max-width:60em'><b>The article ({key}):</b> {preset.claim}<br>"
+            f"<b>What Go does:</b> {preset.truth}</div>"
+        )
+        self._update(from_params=True)
+
+    def _update(self, from_params: bool = False) -> None:
+        with self._errors:
+            self._errors.clear_output()
+            t0 = time.perf_counter()
+            if not from_params:
+                self._params = self._read_controls()
+            self._run = run_lab(self._params)
+            self._timeline.show(self._run.result)
+            self._runq.show(self._run.result)
+            self._states.show(self._run.result)
+            self._summary.value = summary_html(self._run.summary())
+            self.last_update_s = time.perf_counter() - t0
+
+    # ---- driving from Python (tests, instructors) ----------------------------------------------
+    def set(self, **values) -> None:
+        """Set controls by LabParams field name and re-run once."""
+        unknown = set(values) - set(self._controls)
+        if unknown:
+            raise ValueError(
+                f"unknown control(s) {sorted(unknown)}; known: {sorted(self._controls)}"
+            )
+        self._paused = True
+        try:
+            for name, value in values.items():
+                self._controls[name].value = value
+            self._preset.value = ""
+        finally:
+            self._paused = False
+        self._update()
+
+    def choose(self, preset: str, variant: str = "stall") -> None:
+        """Select a blind-spot preset ("2.1".."2.5") in its "stall" or "fix" setting."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+        self._paused = True
+        self._variant.value = variant
+        self._paused = False
+        if self._preset.value == preset:
+            self._on_preset(None)
+        else:
+            self._preset.value = preset

@@ -1,0 +1,414 @@
+"""Views of a ``labkit.sched`` Result: who ran where, how long the queues were, what Gs were doing.
+
+* :class:`SchedulerTimeline`: a Gantt chart, one row per P (or, toggled, per M): a box for each
+  stretch a goroutine ran, gaps where the P was idle, markers for preemptions, hand-offs and
+  steals; hover a box for goroutine, start and end; zoom the time axis with the range slider
+  (keyboard) or by dragging / scrolling on the chart.
+* :class:`RunQueuePlot`: each P's local run queue length and the global queue over time.
+* :class:`GoroutineStatePlot`: goroutines running / runnable / waiting / in a syscall, stacked,
+  with the number of OS threads.
+
+All three are thin: they build their figure once and only replace mark data in ``show(result)``.
+Long time series are resampled onto a fixed grid (a step function read at ``GRID_POINTS``
+instants), and a Gantt with more boxes than ``MAX_BOXES`` merges boxes narrower than a pixel,
+so a redraw stays fast whatever the run's length.
+"""
+
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as w
+import numpy as np
+
+from labkit.widgets._style import (
+    GREY,
+    OKABE_ITO,
+    STATE_COLOURS,
+    colour_for,
+    integer_ticks,
+    legend_html,
+)
+
+GRID_POINTS = 600
+MAX_BOXES = 3000
+ROW_HALF_HEIGHT = 0.38
+STATES = ("running", "runnable", "syscall", "waiting")
+
+# What a box is coloured by: goroutine kinds recognised from the course's program names.
+KIND_COLOURS = {
+    "main": OKABE_ITO[7],
+    "hog": OKABE_ITO[5],
+    "req": OKABE_ITO[0],
+    "ticker": OKABE_ITO[2],
+    "other": OKABE_ITO[3],
+}
+MARKERS = {  # event kind -> (bqplot marker, colour, legend label)
+    "preempt": ("triangle-down", OKABE_ITO[5], "preempted"),
+    "handoff": ("diamond", OKABE_ITO[1], "P handed off"),
+    "steal": ("cross", OKABE_ITO[4], "steal"),
+}
+
+
+def goroutine_kind(name: str) -> str:
+    for kind in ("hog", "req", "ticker"):
+        if name.startswith(kind):
+            return kind
+    return "main" if name == "main" else "other"
+
+
+def step_resample(t_ms: np.ndarray, values: np.ndarray, grid_ms: np.ndarray) -> np.ndarray:
+    """Read a step function (value holds from each t until the next) at the grid's instants."""
+    t_ms = np.asarray(t_ms, dtype=float)
+    if t_ms.size == 0:
+        shape = (grid_ms.size,) + np.shape(values)[1:]
+        return np.zeros(shape)
+    idx = np.searchsorted(t_ms, grid_ms, side="right") - 1
+    idx = np.clip(idx, 0, t_ms.size - 1)
+    out = np.asarray(values)[idx].astype(float)
+    out[grid_ms < t_ms[0]] = 0.0
+    return out
+
+
+def boxes(
+    rows: np.ndarray,
+    start_ms: np.ndarray,
+    end_ms: np.ndarray,
+    max_boxes: int = MAX_BOXES,
+    span_ms: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closed rectangles (N, 5) for a Gantt chart; returns x, y and the indices drawn.
+
+    When there are more than ``max_boxes`` boxes, the narrowest are dropped until the rest fit;
+    their time is still visible as the gap-free stretch of the neighbouring boxes' row.
+    """
+    keep = np.arange(rows.size)
+    if rows.size > max_boxes:
+        width = end_ms - start_ms
+        keep = np.sort(np.argsort(-width, kind="stable")[:max_boxes])
+    r, s, e = rows[keep].astype(float), start_ms[keep], end_ms[keep]
+    x = np.stack([s, e, e, s, s], axis=1)
+    lo, hi = r - ROW_HALF_HEIGHT, r + ROW_HALF_HEIGHT
+    y = np.stack([lo, lo, hi, hi, lo], axis=1)
+    return x, y, keep
+
+
+class SchedulerTimeline(w.VBox):
+    """Gantt chart of a scheduler run: rows per P (or per M), a box per stretch a G ran."""
+
+    def __init__(self, height_px: int = 260) -> None:
+        self._result = None
+        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
+        tooltip = bq.Tooltip(fields=["name"], labels=["ran"])
+        self._boxes = bq.Lines(
+            x=np.zeros((1, 5)),
+            y=np.zeros((1, 5)),
+            scales={"x": self._xs, "y": self._ys},
+            fill="inside",
+            close_path=True,
+            colors=["white"],
+            fill_colors=[GREY],
+            stroke_width=0.5,
+            labels=[""],
+            tooltip=tooltip,
+            display_legend=False,
+        )
+        self._markers = {
+            kind: bq.Scatter(
+                x=[],
+                y=[],
+                scales={"x": self._xs, "y": self._ys},
+                marker=marker,
+                colors=[colour],
+                default_size=40,
+                display_legend=False,
+                labels=[label],
+                stroke="black",
+            )
+            for kind, (marker, colour, label) in MARKERS.items()
+        }
+        self._yaxis = bq.Axis(
+            scale=self._ys, side="left", tick_values=[0], tick_format="d", label="P"
+        )
+        self._figure = bq.Figure(
+            marks=[self._boxes, *self._markers.values()],
+            axes=[bq.Axis(scale=self._xs, label="virtual time (ms)"), self._yaxis],
+            layout=w.Layout(width="100%", height=f"{height_px}px"),
+            fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 20},
+            title="Who ran where",
+        )
+        self._figure.interaction = bq.interacts.PanZoom(scales={"x": [self._xs]})
+        self._rows = w.ToggleButtons(
+            options=[("per P", "p"), ("per M (thread)", "m")],
+            value="p",
+            description="rows",
+            style={"button_width": "9em"},
+        )
+        self._colour = w.ToggleButtons(
+            options=[("by kind", "kind"), ("by goroutine", "g")],
+            value="kind",
+            description="colour",
+            style={"button_width": "9em"},
+        )
+        self._window = w.FloatRangeSlider(
+            value=(0.0, 1.0),
+            min=0.0,
+            max=1.0,
+            step=0.1,
+            description="time (ms)",
+            continuous_update=False,
+            layout=w.Layout(width="60%"),
+            readout_format=".1f",
+        )
+        self._legend = w.HTML()
+        for control in (self._rows, self._colour):
+            control.observe(self._redraw, names="value")
+        self._window.observe(self._zoom, names="value")
+        super().__init__(
+            [w.HBox([self._rows, self._colour]), self._figure, w.HBox([self._window, self._legend])]
+        )
+        self.add_class("labkit-timeline")
+
+    @property
+    def figure(self) -> bq.Figure:
+        return self._figure
+
+    @property
+    def box_count(self) -> int:
+        return 0 if self._result is None else int(np.asarray(self._boxes.x).shape[0])
+
+    def show(self, result) -> None:
+        """Draw ``result`` (a labkit.sched Result); keeps the row/colour choices."""
+        self._result = result
+        end = max(1e-3, float(result.end_ms))
+        seg = result.segments
+        if len(seg):
+            end = max(end, float(seg["end_ms"].max()))
+        with self.hold_trait_notifications():
+            self._window.unobserve(self._zoom, names="value")
+            self._window.max = end
+            self._window.min = 0.0
+            self._window.step = max(end / 500, 0.001)
+            self._window.value = (0.0, end)
+            self._window.observe(self._zoom, names="value")
+        self._redraw()
+
+    def _zoom(self, change=None) -> None:
+        lo, hi = self._window.value
+        if hi <= lo:
+            hi = lo + self._window.step
+        with self._figure.hold_sync():
+            self._xs.min, self._xs.max = float(lo), float(hi)
+
+    def _redraw(self, _change=None) -> None:
+        res = self._result
+        if res is None:
+            return
+        per_m = self._rows.value == "m"
+        if per_m:
+            seg = res.thread_segments
+            rows = np.asarray(seg["m"], dtype=int)
+            names = seg["g"]
+            kinds = seg["kind"]
+        else:
+            seg = res.segments
+            rows = np.asarray(seg["p"], dtype=int)
+            names = seg["g"]
+            kinds = np.array(["run"] * len(seg))
+        start, end = np.asarray(seg["start_ms"], float), np.asarray(seg["end_ms"], float)
+        n_rows = int(rows.max()) + 1 if rows.size else 1
+        if not per_m:
+            n_rows = max(n_rows, int(res.params.get("gomaxprocs", n_rows)))
+        x, y, keep = boxes(rows, start, end)
+        names_k, kinds_k = np.asarray(names)[keep], np.asarray(kinds)[keep]
+        if self._colour.value == "g":
+            index = {g: i for i, g in enumerate(dict.fromkeys(names_k.tolist()))}
+            fills = [colour_for(index[g]) for g in names_k]
+        else:
+            fills = [
+                GREY if (per_m and k != "run") else KIND_COLOURS[goroutine_kind(g)]
+                for g, k in zip(names_k, kinds_k, strict=True)
+            ]
+        row_name = "M" if per_m else "P"
+        labels = [
+            f"{g} on {row_name}{int(r)}: {s:.3f}-{e:.3f} ms ({k})"
+            if per_m
+            else f"{g} on P{int(r)}: {s:.3f}-{e:.3f} ms"
+            for g, r, s, e, k in zip(
+                names_k, rows[keep], start[keep], end[keep], kinds_k, strict=True
+            )
+        ]
+        if not len(keep):
+            x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
+        with self._figure.hold_sync():
+            self._boxes.x, self._boxes.y = x, y
+            self._boxes.fill_colors = fills
+            self._boxes.colors = ["white"] * len(fills)
+            self._boxes.labels = labels
+            self._ys.min, self._ys.max = -0.5, n_rows - 0.5
+            self._yaxis.tick_values = list(range(n_rows))
+            self._yaxis.label = row_name
+            for kind, scatter in self._markers.items():
+                ev = res.event_log[res.event_log["kind"] == kind] if len(res.event_log) else []
+                if per_m or not len(ev):
+                    scatter.x, scatter.y = [], []
+                else:
+                    scatter.x = np.asarray(ev["t_ms"], float)
+                    scatter.y = np.asarray(ev["p"], float) - ROW_HALF_HEIGHT - 0.05
+            self._zoom()
+        counts = {
+            k: int((res.event_log["kind"] == k).sum()) if len(res.event_log) else 0 for k in MARKERS
+        }
+        symbols = {"preempt": "&#9660;", "handoff": "&#9670;", "steal": "&#10010;"}
+        events = (
+            ""
+            if per_m
+            else "&nbsp; "
+            + " ".join(
+                f"<span style='color:{MARKERS[k][1]}'>{symbols[k]}</span> {MARKERS[k][2]} ({n})"
+                for k, n in counts.items()
+            )
+        )
+        used = sorted({goroutine_kind(g) for g in names_k.tolist()})
+        if self._colour.value == "kind":
+            chips = " ".join(
+                f"<span style='background:{KIND_COLOURS[k]};color:white;"
+                f"padding:0 0.4em;border-radius:3px'>{k}</span>"
+                for k in used
+            )
+            self._legend.value = (
+                chips + events + ("&nbsp; grey: thread in a syscall or parked" if per_m else "")
+            )
+        else:
+            self._legend.value = f"{len(set(names_k.tolist()))} goroutines" + events
+
+
+class RunQueuePlot(w.VBox):
+    """Local run-queue length of each P and the global run-queue length over time."""
+
+    def __init__(self, height_px: int = 200) -> None:
+        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._ys = bq.LinearScale(min=0.0)
+        self._lines = bq.Lines(
+            x=[0.0, 1.0],
+            y=[[0.0, 0.0]],
+            scales={"x": self._xs, "y": self._ys},
+            colors=[OKABE_ITO[7]],
+            labels=["global"],
+            display_legend=False,
+            stroke_width=1.5,
+        )
+        self._yaxis = bq.Axis(
+            scale=self._ys, side="left", label="goroutines queued", tick_format="d"
+        )
+        self._figure = bq.Figure(
+            marks=[self._lines],
+            axes=[
+                bq.Axis(scale=self._xs, label="virtual time (ms)"),
+                self._yaxis,
+            ],
+            layout=w.Layout(width="100%", height=f"{height_px}px"),
+            fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 20},
+            title="Run queues",
+        )
+        self._legend = w.HTML()
+        super().__init__([self._figure, self._legend])
+
+    @property
+    def figure(self) -> bq.Figure:
+        return self._figure
+
+    def show(self, result) -> None:
+        rq = result.runq
+        t = np.asarray(rq["t_ms"], float)
+        end = float(t[-1]) if t.size else 1.0
+        grid = np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+        local = np.asarray(rq["local"], float).reshape(t.size, -1)
+        series = [step_resample(t, rq["global"], grid)]
+        series += [step_resample(t, local[:, i], grid) for i in range(local.shape[1])]
+        labels = ["global"] + [f"P{i} local" for i in range(local.shape[1])]
+        colours = [OKABE_ITO[7]] + [colour_for(i) for i in range(local.shape[1])]
+        with self._figure.hold_sync():
+            self._lines.x = grid
+            self._lines.y = np.vstack(series)
+            self._lines.labels = labels
+            self._lines.colors = colours
+            self._xs.min, self._xs.max = 0.0, max(end, 1e-6)
+            top = float(np.max(series)) if len(series) else 1.0
+            self._ys.max = float(integer_ticks(top)[-1])
+            self._yaxis.tick_values = integer_ticks(top)
+        self._legend.value = legend_html(list(zip(labels, colours, strict=True)), "&#9473;")
+
+
+class GoroutineStatePlot(w.VBox):
+    """Goroutines by state, stacked, and the number of OS threads (right axis)."""
+
+    def __init__(self, height_px: int = 200) -> None:
+        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._ys = bq.LinearScale(min=0.0)
+        self._ts = bq.LinearScale(min=0.0)
+        self._areas = bq.Lines(
+            x=[0.0, 1.0],
+            y=np.zeros((len(STATES), 2)),
+            scales={"x": self._xs, "y": self._ys},
+            fill="bottom",
+            colors=[STATE_COLOURS[s] for s in reversed(STATES)],
+            fill_colors=[STATE_COLOURS[s] for s in reversed(STATES)],
+            fill_opacities=[0.85] * 4,
+            labels=list(reversed(STATES)),
+            display_legend=False,
+            stroke_width=0.5,
+        )
+        self._threads = bq.Lines(
+            x=[0.0, 1.0],
+            y=[0.0, 0.0],
+            scales={"x": self._xs, "y": self._ts},
+            colors=[OKABE_ITO[7]],
+            line_style="dashed",
+            labels=["threads (M)"],
+            display_legend=False,
+            stroke_width=2,
+        )
+        self._gaxis = bq.Axis(scale=self._ys, side="left", label="goroutines", tick_format="d")
+        self._taxis = bq.Axis(scale=self._ts, side="right", label="threads", tick_format="d")
+        self._figure = bq.Figure(
+            marks=[self._areas, self._threads],
+            axes=[
+                bq.Axis(scale=self._xs, label="virtual time (ms)"),
+                self._gaxis,
+                self._taxis,
+            ],
+            layout=w.Layout(width="100%", height=f"{height_px}px"),
+            fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 55},
+            title="Goroutine states and threads",
+        )
+        self._legend = w.HTML(
+            legend_html([(s, STATE_COLOURS[s]) for s in STATES])
+            + legend_html([("OS threads (right axis)", OKABE_ITO[7])], "&#9476;")
+        )
+        super().__init__([self._figure, self._legend])
+
+    @property
+    def figure(self) -> bq.Figure:
+        return self._figure
+
+    def show(self, result) -> None:
+        st = result.states
+        t = np.asarray(st["t_ms"], float)
+        end = float(t[-1]) if t.size else 1.0
+        grid = np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+        layers = np.vstack([step_resample(t, st[s], grid) for s in STATES])
+        stacked = np.cumsum(layers, axis=0)[::-1]  # the tallest (all states) is drawn first
+        th = result.threads
+        threads = step_resample(np.asarray(th["t_ms"], float), th["count"], grid)
+        with self._figure.hold_sync():
+            self._areas.x = grid
+            self._areas.y = stacked
+            self._threads.x = grid
+            self._threads.y = threads
+            self._xs.min, self._xs.max = 0.0, max(end, 1e-6)
+            total = float(stacked[0].max()) if stacked.size else 1.0
+            self._ys.max = float(integer_ticks(total)[-1])
+            self._gaxis.tick_values = integer_ticks(total)
+            self._ts.max = float(integer_ticks(float(threads.max()))[-1])
+            self._taxis.tick_values = integer_ticks(float(threads.max()))

@@ -1,0 +1,94 @@
+"""The FlameGraph widget without a browser: it draws what the model lays out and reacts to its
+controls (the browser test, tests/browser/test_ch03.py, checks the same in JupyterLab)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labkit.flamegraph import MATCH_COLOUR, FlameGraphError
+from labkit.widgets import FlameGraph
+
+PROFILES = Path(__file__).resolve().parents[1] / "labkit" / "data" / "profiles"
+
+TINY = {
+    ("main.main", "main.work"): 12,
+    ("main.main", "main.work", "runtime.mallocgc"): 5,
+    ("main.main", "net/http.(*conn).serve"): 3,
+    ("runtime.gcBgMarkWorker",): 4,
+}
+
+
+def test_the_marks_hold_one_closed_rectangle_per_box():
+    fg = FlameGraph(TINY)
+    x, y = fg.box_xy
+    assert x.shape == (fg.rect_count, 5) == y.shape
+    assert len(fg.fill_colours) == fg.rect_count
+    assert "main.work" in fg.label_texts
+
+
+def test_a_click_on_a_box_zooms_and_moves_the_rectangles():
+    """A click on box i arrives as bqplot's element_click with data.index = i; the model zooms."""
+    fg = FlameGraph(TINY)
+    before = fg.box_xy[0].copy()
+    work = fg.model.names().index("main.work")
+    fg.click(work)
+    assert fg.model.focus == ("main.main", "main.work")
+    assert fg.rect_count == 4
+    assert not np.array_equal(before.shape, fg.box_xy[0].shape) or not np.allclose(
+        before, fg.box_xy[0]
+    )
+    assert "zoom all > main.main > main.work" in fg.summary()
+    fg.reset()
+    assert fg.model.focus == () and fg.rect_count == 6
+
+
+def test_search_highlights_matches_and_returns_the_share():
+    fg = FlameGraph(TINY)
+    assert fg.search(r"runtime\.") == pytest.approx(9 / 24)
+    names = fg.model.names()
+    assert fg.fill_colours[names.index("runtime.mallocgc")] == MATCH_COLOUR
+    assert fg._search_box.value == r"runtime\."
+    fg.reset()
+    assert fg._search_box.value == "" and MATCH_COLOUR not in fg.fill_colours
+
+
+def test_hide_and_sandwich_and_icicle():
+    fg = FlameGraph(TINY)
+    fg.hide(r"^runtime\.")
+    assert "runtime.mallocgc" not in fg.model.names()
+    fg.sandwich("main.work")
+    assert set(fg.model.layout.row.tolist()) == {0, 1}
+    fg.set_view("icicle")
+    assert fg.view == "icicle" and fg.box_xy[1].max() <= 1.0  # rows drawn downwards
+    fg.sandwich("")
+    assert fg.model.sandwich_function == ""
+
+
+def test_a_bad_regex_typed_in_the_search_box_shows_in_the_error_output():
+    """Callback errors are shown under the widget, not lost (STYLE.md)."""
+    fg = FlameGraph(TINY)
+    fg._search_box.value = "(unclosed"
+    text = "".join(o.get("text", "") + str(o.get("evalue", "")) for o in fg.errors.outputs)
+    assert "not a valid regular expression" in text
+    with pytest.raises(FlameGraphError):
+        fg.search("(unclosed")
+
+
+def test_diff_mode_on_real_go_profiles_summarises_growth_and_shrinkage():
+    """Before: a fresh frame buffer per frame; after: sync.Pool (labkit/golab/go/detective)."""
+    from labkit.profile import load_profile
+
+    before = load_profile(PROFILES / "lab03-alloc.pb.gz")
+    after = load_profile(PROFILES / "lab03-pooled.pb.gz")
+    fg = FlameGraph(after, base=before)
+    s = fg.summary()
+    assert "diff vs" in s and "lab03-alloc.pb.gz" in s and "shrank most" in s
+    assert "grew" in fg._legend.value
+
+
+def test_view_must_be_flame_or_icicle():
+    with pytest.raises(ValueError, match="view must be"):
+        FlameGraph(TINY, view="sideways")

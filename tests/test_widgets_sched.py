@@ -1,0 +1,81 @@
+"""The scheduler widgets are thin views: they draw a Result and re-run on control changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labkit.sched import Go, cpu, simulate, spawn
+from labkit.widgets.schedlab import SchedulerLab
+from labkit.widgets.timeline import (
+    GoroutineStatePlot,
+    RunQueuePlot,
+    SchedulerTimeline,
+    boxes,
+    step_resample,
+)
+
+
+def _result():
+    main = Go("main", [spawn(Go(f"req{i}", [cpu(2.0)])) for i in range(6)])
+    return simulate(main, gomaxprocs=2, seed=0)
+
+
+def test_timeline_draws_one_box_per_segment_and_rows_per_p():
+    res = _result()
+    tl = SchedulerTimeline()
+    tl.show(res)
+    assert tl.box_count == len(res.segments)
+    x = np.asarray(tl._boxes.x)
+    np.testing.assert_allclose(np.sort(x[:, 0]), np.sort(res.segments["start_ms"]))
+    assert "req3 on P" in " ".join(tl._boxes.labels)
+    tl._rows.value = "m"
+    assert tl.box_count == len(res.thread_segments)
+
+
+def test_many_boxes_are_capped_keeping_the_widest():
+    rows = np.zeros(10_000, dtype=int)
+    start = np.arange(10_000, dtype=float)
+    end = start + np.where(np.arange(10_000) % 2 == 0, 0.9, 0.1)
+    x, _, keep = boxes(rows, start, end, max_boxes=5000)
+    assert len(keep) == 5000 and np.all(end[keep] - start[keep] == pytest.approx(0.9))
+    assert x.shape == (5000, 5)
+
+
+def test_step_resample_reads_the_value_in_force():
+    t = np.array([0.0, 1.0, 3.0])
+    v = np.array([5, 7, 2])
+    grid = np.array([0.0, 0.5, 1.0, 2.9, 3.0, 10.0])
+    np.testing.assert_array_equal(step_resample(t, v, grid), [5, 5, 7, 7, 2, 2])
+
+
+def test_queue_and_state_plots_take_any_result():
+    res = _result()
+    rq, st = RunQueuePlot(), GoroutineStatePlot()
+    rq.show(res)
+    st.show(res)
+    assert np.asarray(rq._lines.y).shape[0] == 1 + 2  # global + one per P
+    stacked = np.asarray(st._areas.y)
+    assert stacked.shape[0] == 4 and np.all(np.diff(stacked[::-1], axis=0) >= 0)
+
+
+def test_lab_reruns_on_a_control_and_a_preset_sets_every_control():
+    lab = SchedulerLab()
+    first = lab.summary()
+    lab.set(gomaxprocs=1)
+    assert lab.params.gomaxprocs == 1 and "GOMAXPROCS=1" in lab.summary() != first
+    lab.choose("2.3", "stall")
+    assert lab.params.async_preempt is False and lab._controls["async_preempt"].value is False
+    stall_p99 = lab.run.metrics["p99_ms"]
+    lab.choose("2.3", "fix")
+    assert lab.run.metrics["p99_ms"] < stall_p99
+    lab.set(hogs=2)
+    assert lab._preset.value == "", "moving a control leaves the preset"
+
+
+def test_lab_refuses_unknown_controls_and_presets():
+    lab = SchedulerLab()
+    with pytest.raises(ValueError, match="unknown control"):
+        lab.set(gomaxprocz=2)
+    with pytest.raises(ValueError, match="unknown preset"):
+        lab.choose("9.9")
