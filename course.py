@@ -128,8 +128,6 @@ def bench(args: list[str]) -> int:
         "-m",
         "pytest",
         "benchmarks",
-        "-p",
-        "no:nbval",
         "--benchmark-enable",
         "--benchmark-columns=median,iqr,min,rounds",
         "--benchmark-sort=name",

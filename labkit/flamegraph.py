@@ -35,6 +35,7 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -268,11 +269,48 @@ def callers_stacks(stacks: Mapping[Stack, float], function: str) -> dict[Stack, 
 # -- the tree ----------------------------------------------------------------------------------
 
 
+class _Names(Sequence[str]):
+    """The function name of every node, without a Python string per node: node -> function id
+    -> name (a 94,000-stack profile can have millions of nodes but only thousands of names)."""
+
+    def __init__(self, functions: tuple[str, ...], func: np.ndarray) -> None:
+        self.functions = functions
+        self.func = func
+        self._set = frozenset(functions)
+
+    def __len__(self) -> int:
+        return len(self.func)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self.functions[f] for f in self.func[i]]
+        return self.functions[self.func[i]]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._set
+
+
+class _Children(Sequence[range]):
+    """Callees of every node: a node's children are the consecutive ids
+    ``first[n] .. first[n] + count[n] - 1``, already in name order."""
+
+    def __init__(self, first: np.ndarray, count: np.ndarray) -> None:
+        self._first = first.tolist()
+        self._count = count.tolist()
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __getitem__(self, n):  # type: ignore[override]
+        return range(self._first[n], self._first[n] + self._count[n])
+
+
 @dataclass(frozen=True, eq=False)
 class FlameTree:
-    """Stacks merged into a tree. Node 0 is the root ("all"); a parent's id is below its
-    children's ids (nodes are numbered as they are first met), so one pass in id order visits
-    callers before callees.
+    """Stacks merged into a tree. Node 0 is the root ("all"). Nodes are numbered depth by depth,
+    and within a depth by (caller, name): a caller's id is below its callees' ids, so one pass
+    in id order visits callers first, and a node's callees are consecutive ids in name order
+    (flamegraph.pl sorts frames by name).
 
     ``value`` is each node's total in the profile (``after`` in diff mode), ``self_value`` the
     part of it whose stacks end there; ``base`` / ``base_self`` are the same for the base
@@ -280,12 +318,12 @@ class FlameTree:
     ``value``, or ``value + base`` in diff mode.
     """
 
-    names: tuple[str, ...]
+    names: _Names
     parent: np.ndarray
     depth: np.ndarray
     value: np.ndarray
     self_value: np.ndarray
-    children: tuple[tuple[int, ...], ...]
+    children: _Children
     base: np.ndarray | None = None
     base_self: np.ndarray | None = None
 
@@ -293,50 +331,79 @@ class FlameTree:
     def from_stacks(
         cls, stacks: Mapping[Stack, float], base: Mapping[Stack, float] | None = None
     ) -> FlameTree:
-        """Merge ``{stack (root first): value}`` (and a base profile's, for diff mode)."""
-        index: dict[tuple[int, str], int] = {}
-        names = [ROOT_NAME]
-        parent = [-1]
-        depth = [0]
-        kids: list[list[int]] = [[]]
-        sums = [[[0.0], [0.0]], [[0.0], [0.0]]]  # per profile: node totals, node self values
-        for which, source in enumerate((stacks, base or {})):
-            total, self_ = sums[which]
-            for stack, v in source.items():
-                node = 0
-                total[0] += v
-                for name in stack:
-                    key = (node, name)
-                    child = index.get(key)
-                    if child is None:
-                        child = index[key] = len(names)
-                        names.append(name)
-                        parent.append(node)
-                        depth.append(depth[node] + 1)
-                        kids.append([])
-                        kids[node].append(child)
-                        for t, s in sums:
-                            t.append(0.0)
-                            s.append(0.0)
-                    total[child] += v
-                    node = child
-                self_[node] += v
-        n = len(names)
-        ordered = tuple(tuple(sorted(k, key=names.__getitem__)) for k in kids)
-        as_array = lambda xs: np.asarray(xs, dtype=float)[:n]  # noqa: E731
+        """Merge ``{stack (root first): value}`` (and a base profile's, for diff mode).
+
+        Vectorised by depth: at depth d every stack's node is the unique pair (node at d - 1,
+        function at d), found with ``np.unique``; totals are ``np.bincount`` sums. A profile of
+        94,000 stacks merges in about a second instead of a Python loop per frame.
+        """
+        sources = [stacks] if base is None else [stacks, base]
+        all_stacks = [k for src in sources for k in src]
+        functions = tuple(sorted({f for k in all_stacks for f in k}))
+        fid = {f: i for i, f in enumerate(functions)}
+        n_stacks = len(all_stacks)
+        lengths = np.fromiter((len(k) for k in all_stacks), dtype=np.int64, count=n_stacks)
+        max_depth = int(lengths.max(initial=0))
+        mat = np.full((n_stacks, max(max_depth, 1)), -1, dtype=np.int64)
+        for i, k in enumerate(all_stacks):
+            if k:
+                mat[i, : len(k)] = [fid[f] for f in k]
+        vals = np.zeros((len(sources), n_stacks))
+        row = 0
+        for j, src in enumerate(sources):
+            n = len(src)
+            vals[j, row : row + n] = np.fromiter(src.values(), dtype=float, count=n)
+            row += n
+        n_func = max(len(functions), 1)
+        node_of = np.zeros(n_stacks, dtype=np.int64)  # every stack starts at the root
+        func = [np.array([-1], dtype=np.int64)]
+        parent = [np.array([-1], dtype=np.int64)]
+        depth = [np.array([0], dtype=np.int64)]
+        totals = [vals.sum(axis=1)[:, None]]
+        n_nodes = 1
+        for d in range(max_depth):
+            live = np.flatnonzero(lengths > d)
+            key = node_of[live] * n_func + mat[live, d]
+            uniq, inv = np.unique(key, return_inverse=True)
+            ids = n_nodes + inv
+            node_of[live] = ids
+            func.append(uniq % n_func)
+            parent.append(uniq // n_func)
+            depth.append(np.full(len(uniq), d + 1, dtype=np.int64))
+            totals.append(
+                np.stack([np.bincount(inv, weights=v[live], minlength=len(uniq)) for v in vals])
+            )
+            n_nodes += len(uniq)
+        func_a = np.concatenate(func)
+        parent_a = np.concatenate(parent)
+        value = np.concatenate(totals, axis=1)
+        self_value = np.stack([np.bincount(node_of, weights=v, minlength=n_nodes) for v in vals])
+        # Children of p are consecutive (ids are sorted by parent within a depth).
+        count = np.bincount(parent_a[1:], minlength=n_nodes)
+        first = np.zeros(n_nodes, dtype=np.int64)
+        if n_nodes > 1:
+            kids = np.arange(1, n_nodes)
+            starts = np.flatnonzero(np.r_[True, parent_a[2:] != parent_a[1:-1]]) + 1
+            first[parent_a[starts]] = kids[starts - 1]
+        names = _Names((*functions, ROOT_NAME), np.where(func_a < 0, len(functions), func_a))
         return cls(
-            names=tuple(names),
-            parent=np.asarray(parent, dtype=np.int64),
-            depth=np.asarray(depth, dtype=np.int64),
-            value=as_array(sums[0][0]),
-            self_value=as_array(sums[0][1]),
-            children=ordered,
-            base=as_array(sums[1][0]) if base is not None else None,
-            base_self=as_array(sums[1][1]) if base is not None else None,
+            names=names,
+            parent=parent_a,
+            depth=np.concatenate(depth),
+            value=value[0],
+            self_value=self_value[0],
+            children=_Children(first, count),
+            base=value[1] if base is not None else None,
+            base_self=self_value[1] if base is not None else None,
         )
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """Every function name in the tree, sorted."""
+        return self.names.functions[:-1]
 
     @property
     def is_diff(self) -> bool:
@@ -382,8 +449,8 @@ class FlameTree:
     def matches(self, pattern: str | re.Pattern[str]) -> np.ndarray:
         """Boolean per node: does its function name match ``pattern`` (``re.search``)?"""
         rx = _compile(pattern, "search pattern")
-        hit = {name: rx.search(name) is not None for name in set(self.names[1:])}
-        out = np.fromiter((hit.get(n, False) for n in self.names), dtype=bool, count=len(self))
+        hit = np.array([rx.search(f) is not None for f in self.names.functions], dtype=bool)
+        out = hit[self.names.func]
         out[0] = False
         return out
 
@@ -628,6 +695,13 @@ def diff_colours(before: np.ndarray, after: np.ndarray) -> list[str]:
     return out
 
 
+def _short_source(source: str) -> str:
+    """A file's name without its folders (the summary must not depend on where the course is
+    installed); other sources (``"model: ..."``, ``"<bytes>"``) as they are."""
+    path = Path(source)
+    return path.name if path.is_absolute() and path.is_file() else source
+
+
 # -- the view state ----------------------------------------------------------------------------
 
 
@@ -669,6 +743,7 @@ class FlameGraphModel:
         stacks, self.source, self.sample_type, self.unit = _stacks_of(
             profile, sample_type, "profile"
         )
+        self.source = _short_source(self.source)
         self._base_stacks: dict[Stack, float] | None = None
         self.base_source = ""
         self.normalize = bool(normalize)
@@ -690,6 +765,7 @@ class FlameGraphModel:
                     k = after_total / before_total
                     base_stacks = {s: v * k for s, v in base_stacks.items()}
             self._base_stacks = base_stacks
+            self.base_source = _short_source(self.base_source)
         self._stacks = stacks
         self.width_px = float(width_px)
         self.min_px = float(min_px)
@@ -805,7 +881,7 @@ class FlameGraphModel:
         """Show ``function`` with its callers above and its callees below (``""``: back to the
         flame graph)."""
         if function and function not in self.tree.names:
-            close = sorted({n for n in self.tree.names if function.lower() in n.lower()})[:5]
+            close = [n for n in self.tree.functions if function.lower() in n.lower()][:5]
             raise FlameGraphError(
                 f"no function {function!r} in this profile"
                 + (f"; did you mean {', '.join(close)}?" if close else "; check the spelling")

@@ -277,7 +277,7 @@ PRESETS: dict[str, Preset] = {
             "2.2",
             "Blocking system calls",
             "A goroutine stuck in epoll_wait starves the Ms; goroutines pile up waiting for one.",
-            "Only an idle M ever blocks in netpoll. A *blocking* system call keeps its M; sysmon "
+            "Only an idle M ever blocks in netpoll. A blocking system call keeps its M; sysmon "
             "(retake) hands its P to another M after a tick, so the thread count grows with "
             "concurrent blocking calls. Network waits park the goroutine without an M.",
             replace(

@@ -145,9 +145,9 @@ def test_sysmon_cadence_20us_then_doubling_to_10ms():
     ticks = []
 
     class Recorder(rt.Scheduler):
-        def on_sysmon(self, t, deep_wake):
+        def retake(self, t):  # called once per sysmon round
             ticks.append(t)
-            super().on_sysmon(t, deep_wake)
+            return super().retake(t)
 
     s = Recorder(Go("main", [cpu(60)]), 1, True, 60.0, 0)
     s.simulate()
@@ -203,7 +203,12 @@ def test_yield_costs_match_go_measurements():
     runnext). The model, 2,000 iterations: the same in kind, and the costs within 2 %. (With
     Gosched, the 61st-tick global check now and then runs the same G twice: turns within 5 %.)"""
     n = 2_000
-    expect = {"none": (1.1e-6, 0), "sleep0": (4.5e-6, 0), "gosched": (350e-6, n), "sleep1ns": (594e-6, 0)}
+    expect = {
+        "none": (1.1e-6, 0),
+        "sleep0": (4.5e-6, 0),
+        "gosched": (350e-6, n),
+        "sleep1ns": (594e-6, 0),
+    }
     steps = {"none": [], "sleep0": [sleep(0)], "gosched": [gosched()], "sleep1ns": [sleep(1e-6)]}
     for name, extra in steps.items():
         a = Go("A", [repeat(n, [cpu(1.1e-6), *extra]), mark("A done")])
@@ -332,7 +337,9 @@ def test_steal_victim_order_comes_from_the_seed():
     a = simulate(main, gomaxprocs=4, seed=1)
     b = simulate(main, gomaxprocs=4, seed=1)
     assert (a.event_log == b.event_log).all()
-    assert math.isclose(sum(a.cpu_ms().values()), sum(simulate(main, gomaxprocs=4, seed=2).cpu_ms().values()))
+    assert math.isclose(
+        sum(a.cpu_ms().values()), sum(simulate(main, gomaxprocs=4, seed=2).cpu_ms().values())
+    )
 
 
 # ---- LockOSThread ----------------------------------------------------------------------------
@@ -404,3 +411,36 @@ def test_sleep_zero_never_parks():
     assert res.marks["m"] == [pytest.approx(2 * rt.SLEEP_NOOP_MS)]
     assert "park" not in res.event_log["kind"].tolist()
     assert res.stats["timers_fired"] == 0
+
+
+def test_runnext_pair_shares_one_time_slice_until_sysmon_preempts():
+    """A G readied into runnext inherits the time slice (runqget returns inheritTime=true, so
+    execute does not advance schedtick): a ping-pong pair can keep a P to itself, starving C in
+    the local queue, until sysmon sees the same schedtick for 10 ms and preempts (retake's
+    "a sequence of goroutines run via runnext, which share a single schedtick time slice")."""
+    a, b = Chan(0, "a"), Chan(0, "b")
+    ping = Go("ping", [repeat(400, [cpu(0.05), send(a), recv(b)])])
+    pong = Go("pong", [repeat(400, [recv(a), cpu(0.05), send(b)])])
+    c = Go("C", [mark("C runs")])
+    # runnext ping, then [pong, C]: once pong has met ping, they only hand over via runnext
+    res = simulate(Go("main", [spawn(pong), spawn(c), spawn(ping)]), gomaxprocs=1)
+    ticks = sysmon_ticks(30.0)
+    preempt_at = next(t for t in ticks if t >= ticks[0] + rt.FORCE_PREEMPT_MS)
+    # ping is preempted mid-burst; pong, already readied into runnext, takes one more turn
+    # (it then parks on recv), and C finally runs: two switches after the preemption.
+    assert res.marks["C runs"] == [pytest.approx(preempt_at + 2 * SWITCH)]
+    assert res.event_log[res.event_log["kind"] == "preempt"]["t_ms"][0] == pytest.approx(preempt_at)
+
+
+def test_a_thief_takes_half_of_the_victims_queue():
+    """runqgrab takes n - n/2 of the victim's queue (runqsteal keeps one to run): main spawns 9
+    Gs (runnext g8, g0..g7 queued) and keeps computing; the M that wakep started on P1 steals
+    4 of the 8 and runs one of them, leaving 3 queued on P1 and 4 on P0."""
+    gs = [Go(f"g{i}", [cpu(10)]) for i in range(9)]
+    res = simulate(Go("main", [*[spawn(g) for g in gs], cpu(5)]), gomaxprocs=2)
+    steals = res.event_log[res.event_log["kind"] == "steal"]
+    first = steals["t_ms"][0]
+    assert first == pytest.approx(rt.THREAD_WAKE_MS)  # the woken spinning M steals at once
+    assert steals["p"][0] == 1 and steals["g"][0] == "g3"  # the last of the 4 stolen runs
+    row = res.runq["t_ms"].tolist().index(first)
+    assert res.runq["local"][row].tolist() == [4 + 1, 3]  # g4..g7 + runnext g8 | g0..g2

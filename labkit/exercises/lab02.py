@@ -47,11 +47,11 @@ GO_VERSIONS = {True: "Go >= 1.14 (asynchronous preemption)", False: "Go <= 1.13 
 
 
 def behind_loop_program(loop_ms: float, work_ms: float) -> Go:
-    """main starts ``quick`` (ordinary code, ``work_ms``), then ``spin`` (a loop without calls,
-    ``loop_ms``), then sleeps: spin takes runnext, quick waits in the local queue behind it."""
-    quick = Go("quick", [cpu(work_ms)])
-    spin = Go("spin", [cpu(loop_ms, calls=False, stack="main.spin")])
-    return Go("main", [spawn(quick), spawn(spin), sleep(10 * loop_ms)])
+    """main starts ``req`` (ordinary code, ``work_ms``), then ``hog`` (a loop without calls,
+    ``loop_ms``), then sleeps: hog takes runnext, req waits in the local queue behind it."""
+    req = Go("req", [cpu(work_ms)])
+    hog = Go("hog", [cpu(loop_ms, calls=False, stack="main.hog")])
+    return Go("main", [spawn(req), spawn(hog), sleep(10 * loop_ms)])
 
 
 def spawn_program(n: int, main_then: str = "block") -> Go:
@@ -82,18 +82,18 @@ YIELD_LABELS = {
 
 
 def yield_program(mode: str, loop_ms: float, work_ms: float) -> Go:
-    """main starts ``worker`` (``work_ms`` of ordinary code), then ``loop``: ``loop_ms`` of a loop
+    """main starts ``req`` (``work_ms`` of ordinary code), then ``hog``: ``loop_ms`` of a loop
     without calls that calls the yield ``mode`` every LOOP_ITER_MS; then main sleeps."""
     step = {"none": None, "sleep0": sleep(0), "gosched": gosched(), "sleep1ns": sleep(1e-6)}
     if mode not in step:
         raise ValueError(f"mode must be one of {sorted(step)}, got {mode!r}")
-    body = cpu(LOOP_ITER_MS, calls=False, stack="main.loop")
+    body = cpu(LOOP_ITER_MS, calls=False, stack="main.hog")
     if step[mode] is None:
-        loop = [cpu(loop_ms, calls=False, stack="main.loop")]
+        loop = [cpu(loop_ms, calls=False, stack="main.hog")]
     else:
         loop = [repeat(max(1, int(round(loop_ms / LOOP_ITER_MS))), [body, step[mode]])]
-    worker = Go("worker", [cpu(work_ms)])
-    return Go("main", [spawn(worker), spawn(Go("loop", loop)), sleep(10 * loop_ms)])
+    req = Go("req", [cpu(work_ms)])
+    return Go("main", [spawn(req), spawn(Go("hog", loop)), sleep(10 * loop_ms)])
 
 
 def overflow_program(n: int) -> Go:
@@ -101,18 +101,26 @@ def overflow_program(n: int) -> Go:
     return Go("main", [*[spawn(Go(f"g{i}", [cpu(0.01)])) for i in range(n)], sleep(50.0)])
 
 
-def mystery_run(seed: int) -> tuple[str, LabRun]:
-    """The run of the "which blind spot?" question for ``seed``: (preset key, LabRun)."""
-    rng = np.random.default_rng(seed)
-    return _mystery(rng)
+def mystery_number(seed: int) -> int:
+    """The number of the mystery run that ``which_blind_spot`` asks about for ``seed``."""
+    return _mystery_number(np.random.default_rng(seed))
 
 
-def _mystery(rng: np.random.Generator) -> tuple[str, LabRun]:
+def _mystery_number(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 1000))
+
+
+def mystery_run(number: int) -> tuple[str, LabRun]:
+    """Mystery run ``number`` of the "which blind spot?" question: (preset key, LabRun).
+
+    The number picks the preset (``number % 5``) and is the run's seed, so the lab can draw the
+    run a question names without the question giving its settings away.
+    """
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
     keys = list(PRESETS)
-    key = keys[int(rng.integers(len(keys)))]
-    params = PRESETS[key].stall
-    run = run_lab(params, seed=int(rng.integers(0, 1000)))
-    return key, run
+    key = keys[number % len(keys)]
+    return key, run_lab(PRESETS[key].stall, seed=number)
 
 
 # ---- the exercises --------------------------------------------------------------------------
@@ -129,28 +137,28 @@ def finish_behind_loop(rng: np.random.Generator) -> Variant:
         async_preempt=async_preempt,
         until_ms=20 * loop_ms,
     )
-    done = float(res.finished_ms["quick"])
-    started = float(res.segments[res.segments["g"] == "quick"]["start_ms"][0])
+    done = float(res.finished_ms["req"])
+    started = float(res.segments[res.segments["g"] == "req"]["start_ms"][0])
     why = (
-        f"sysmon (which runs without a P) sees that `spin` has run forcePreemptNS = 10 ms on "
+        f"sysmon (which runs without a P) sees that `hog` has run forcePreemptNS = 10 ms on "
         f"one time slice and preempts it by signal (retake -> preemptone -> preemptM). sysmon "
         f"sleeps between checks (20 us, doubling once it has been idle, and each sleep overshoots "
         f"by the kernel's timer slack), so the signal lands at {started:.2f} ms, not at 10 ms. "
-        f"`spin` goes to the global queue; `quick` runs its {work_ms:g} ms and finishes at "
+        f"`hog` goes to the global queue; `req` runs its {work_ms:g} ms and finishes at "
         f"{done:.2f} ms."
         if async_preempt
-        else f"sysmon asks `spin` to stop after 10 ms, but without asynchronous preemption the "
+        else f"sysmon asks `hog` to stop after 10 ms, but without asynchronous preemption the "
         f"request is only honoured at a function call's stack check, and a loop without calls "
-        f"makes none. `quick` starts only when `spin` ends at {started:.2f} ms and finishes at "
+        f"makes none. `req` starts only when `hog` ends at {started:.2f} ms and finishes at "
         f"{done:.2f} ms."
     )
     return numeric(
-        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `quick` ({work_ms:g} ms of "
-        f"ordinary code), then `spin` (a {loop_ms:g} ms loop **without function calls**), then "
-        "sleeps. At what virtual time does `quick` finish?",
+        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `req` ({work_ms:g} ms of "
+        f"ordinary code), then `hog` (a {loop_ms:g} ms loop **without function calls**), then "
+        "sleeps. At what virtual time does `req` finish?",
         done,
-        "`spin` was started last, so it sits in runnext and runs first (newproc -> runqput with "
-        "next=true); `quick` waits in the local queue. " + why,
+        "`hog` was started last, so it sits in runnext and runs first (newproc -> runqput with "
+        "next=true); `req` waits in the local queue. " + why,
         unit="ms",
         rel_tol=0.05,
         abs_tol=4.0,
@@ -163,8 +171,9 @@ def spawn_order(rng: np.random.Generator) -> Variant:
     n = int(rng.integers(4, 8))
     then = "gosched" if rng.integers(2) else "block"
     res = simulate(spawn_program(n, then), gomaxprocs=1, until_ms=1_000)
-    first = {g: float(res.segments[res.segments["g"] == g]["start_ms"][0]) for g in res.finished_ms}
-    order = [int(g[1:]) for g in sorted((g for g in first if g != "main"), key=first.get)]
+    names = [f"g{i}" for i in range(1, n + 1)]
+    first = {g: float(res.segments[res.segments["g"] == g]["start_ms"][0]) for g in names}
+    order = [int(g[1:]) for g in sorted(names, key=first.get)]
     candidates = [
         order,
         list(range(1, n + 1)),
@@ -240,7 +249,8 @@ def smallest_gomaxprocs(rng: np.random.Generator) -> Variant:
 
 def which_blind_spot(rng: np.random.Generator) -> Variant:
     """Name the blind spot from a run's measurements (and its timeline in the lab)."""
-    key, run = _mystery(rng)
+    number = _mystery_number(rng)
+    key, run = mystery_run(number)
     m = run.metrics
     p = run.params
     keys = list(PRESETS)
@@ -268,10 +278,10 @@ def which_blind_spot(rng: np.random.Generator) -> Variant:
     }
     right = keys.index(key)
     return choice(
-        f"A mystery run of the scheduler lab (seed {run.params.seed}) measured: "
+        f"Mystery run #{number} of the scheduler lab measured: "
         + "; ".join(lines)
         + ". Which blind spot's *stall* setting is it? (Load each preset in the lab widget and "
-        "compare; the lab draws this run's timeline with `show_mystery(seed)`.)",
+        "compare; `show_mystery()` draws this run's timeline.)",
         [f"{k} {PRESETS[k].title}" for k in keys],
         right,
         f"It is {key} {PRESETS[key].title}: {clues[key]}. {PRESETS[key].truth}",
@@ -302,7 +312,12 @@ def syscall_threads(rng: np.random.Generator) -> Variant:
         f"which blocks in its own call... so {sys_n} calls occupy {sys_n} threads at once. The "
         f"{net_n} network waits park their goroutines in the netpoller without any M "
         f"(netpollblock). Add the M that holds the P afterwards and sysmon's own thread: "
-        f"{sys_n} + 1 + 1 = {peak} in the model (its thread plot shows the climb).",
+        + (
+            f"{sys_n} + 1 + 1 = {peak}"
+            if peak == sys_n + 2
+            else f"the model counts {peak} threads at the peak"
+        )
+        + " (the thread line of the goroutine-state plot shows the climb).",
         rel_tol=0.0,
         abs_tol=1.0,
         hint="Which waits hold an OS thread: a syscall, a network wait? And sysmon is a thread.",
@@ -321,8 +336,8 @@ def which_yield(rng: np.random.Generator) -> Variant:
         async_preempt=async_preempt,
         until_ms=20 * loop_ms,
     )
-    done = float(res.finished_ms["worker"])
-    loop_done = float(res.finished_ms["loop"])
+    done = float(res.finished_ms["req"])
+    loop_done = float(res.finished_ms["hog"])
     options = [
         f"Yes, at once: it finishes within about {work_ms + 3:g} ms",
         "Yes, but only after a 10-20 ms time slice, when sysmon preempts the loop",
@@ -335,26 +350,27 @@ def which_yield(rng: np.random.Generator) -> Variant:
     else:
         right = 2
     why = {
-        "none": "A loop without calls has no point where it gives up the P.",
+        "none": "A loop without calls never gives up the P by itself and makes no call where a "
+        "preemption request could be honoured: only sysmon's signal (Go >= 1.14) can stop it.",
         "sleep0": "time.Sleep(0) returns at once (timeSleep: `if ns <= 0 { return }`): no park, "
         "no yield. It is a function call, though, so a pending preemption request is honoured at "
         "its stack check even without asynchronous preemption.",
         "gosched": "runtime.Gosched puts the loop on the global queue (goschedImpl -> "
-        "globrunqput) and the P takes `worker` from its local queue.",
+        "globrunqput) and the P takes `req` from its local queue.",
         "sleep1ns": "time.Sleep(1ns) parks the loop, but its timer has expired by the time the "
         "P looks for work: checkTimers readies the loop into runnext, it runs again first and "
-        "inherits the time slice, so `worker` waits until sysmon preempts the loop 10 ms into "
+        "inherits the time slice, so `req` waits until sysmon preempts the loop 10 ms into "
         "that slice (the Sleep call's stack check honours the request even without async "
         "preemption).",
     }[mode]
     return choice(
-        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `worker` ({work_ms:g} ms of "
-        f"ordinary code), then `loop`: {loop_ms:g} ms of a loop without function calls that "
-        f"calls {YIELD_LABELS[mode]} every {LOOP_ITER_MS:g} ms. Does `worker` get to run and "
+        f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `req` ({work_ms:g} ms of "
+        f"ordinary code), then `hog`: {loop_ms:g} ms of a loop without function calls that "
+        f"calls {YIELD_LABELS[mode]} every {LOOP_ITER_MS:g} ms. Does `req` get to run and "
         "finish before the loop ends?",
         options,
         right,
-        f"{why} In the model `worker` finishes at {done:.2f} ms and the loop at "
+        f"{why} In the model `req` finishes at {done:.2f} ms and the loop at "
         f"{loop_done:.2f} ms. (Real Go, COURSE.md: with Sleep(0) the other goroutine got 0 turns "
         "in 100,000 iterations, with Gosched 100,001, with Sleep(1ns) about 1.)",
         hints={
@@ -380,7 +396,7 @@ def global_queue_after_burst(rng: np.random.Generator) -> Variant:
         f"runqputslow moves half of it (128) plus the pushed G, 129 in all, to the global queue "
         f"in one batch. The local queue then refills from 128; every 128 more spawns move another "
         f"129. With {n} spawns that gives {peak_global} on the global queue (the run-queue plot "
-        f"shows the steps). Nothing is sent to the global queue because it is 'longer than "
+        f"shows it at t=0). Nothing is sent to the global queue because it is 'longer than "
         f"256': that rule does not exist.",
         rel_tol=0.0,
         abs_tol=3.0,

@@ -223,9 +223,37 @@ def _cause_variant(profile, cause: str, where: str) -> Variant:
     )
 
 
+def _recorded_scenario(rng: np.random.Generator) -> str:
+    return list(RECORDED)[int(rng.integers(len(RECORDED)))]
+
+
+def _model_draw(rng: np.random.Generator) -> tuple[str, int]:
+    return CHOICES[int(rng.integers(len(CHOICES)))], int(rng.integers(1_000_000))
+
+
+def recorded_case(seed: int):
+    """The profile that ``Exercise(recorded_cause, seed=seed)`` asks about (for the widget)."""
+    return recorded_profile(_recorded_scenario(np.random.default_rng(seed)))
+
+
+def model_case(seed: int) -> ModelCase:
+    """The model case that ``Exercise(model_cause, seed=seed)`` asks about."""
+    cause, model_seed = _model_draw(np.random.default_rng(seed))
+    return model_profile(cause, model_seed)
+
+
+def diff_case(seed: int) -> tuple[object, object]:
+    """(before, after) profiles of ``Exercise(diff_fix, seed=seed)``."""
+    cause, model_seed = _model_draw(np.random.default_rng(seed))
+    return (
+        model_profile(cause, model_seed).profile,
+        model_profile(cause, model_seed, fixed=True).profile,
+    )
+
+
 def recorded_cause(rng: np.random.Generator) -> Variant:
     """Name the cause hidden in a real Go CPU profile (one of the recorded scenarios)."""
-    scenario = list(RECORDED)[int(rng.integers(len(RECORDED)))]
+    scenario = _recorded_scenario(rng)
     info = recorded_info()["profiles"][scenario]
     return _cause_variant(
         recorded_profile(scenario),
@@ -236,16 +264,14 @@ def recorded_cause(rng: np.random.Generator) -> Variant:
 
 def model_cause(rng: np.random.Generator) -> Variant:
     """Name the cause hidden in a seeded model profile."""
-    cause = CHOICES[int(rng.integers(len(CHOICES)))]
-    seed = int(rng.integers(1_000_000))
+    cause, seed = _model_draw(rng)
     case = model_profile(cause, seed)
     return _cause_variant(case.profile, cause, f"the course's scheduler model, seed {seed}")
 
 
 def diff_fix(rng: np.random.Generator) -> Variant:
     """Before/after a fix: which function's self time shrank the most? (flame-graph diff)."""
-    cause = CHOICES[int(rng.integers(len(CHOICES)))]
-    seed = int(rng.integers(1_000_000))
+    cause, seed = _model_draw(rng)
     before = model_profile(cause, seed).profile
     after = model_profile(cause, seed, fixed=True).profile
     delta: dict[str, int] = {}

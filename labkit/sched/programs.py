@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 # Step kinds, small ints so the scheduler's hot loop dispatches on an int compare.
 CPU = 0
@@ -127,7 +126,9 @@ class Go:
         if not isinstance(self.name, str) or not self.name or ";" in self.name:
             raise ProgramError(f"Go name must be a non-empty str without ';', got {self.name!r}")
         if isinstance(self.steps, (str, bytes)) or not isinstance(self.steps, Iterable):
-            raise ProgramError(f"Go({self.name!r}) steps must be a list of steps, got {self.steps!r}")
+            raise ProgramError(
+                f"Go({self.name!r}) steps must be a list of steps, got {self.steps!r}"
+            )
         steps = tuple(self.steps)
         for i, s in enumerate(steps):
             if not isinstance(s, Step):
@@ -149,7 +150,9 @@ class Go:
 
 def _check_stack(stack: object, what: str) -> str:
     if not isinstance(stack, str) or not stack or any(not f for f in stack.split(";")):
-        raise ProgramError(f"{what} must be 'pkg.F;pkg.G' (root first, no empty frames), got {stack!r}")
+        raise ProgramError(
+            f"{what} must be 'pkg.F;pkg.G' (root first, no empty frames), got {stack!r}"
+        )
     return stack
 
 
@@ -243,9 +246,6 @@ def mark(label: str) -> Step:
     if not isinstance(label, str) or not label:
         raise ProgramError(f"mark(label) needs a non-empty str, got {label!r}")
     return Step(MARK, label=label)
-
-
-ProgramLike = Union[Go, Step]
 
 
 def iter_goroutines(main: Go) -> list[Go]:

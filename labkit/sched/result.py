@@ -8,7 +8,7 @@ one-line summary) are computed on demand, so a run costs nothing for what a note
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,12 +52,17 @@ def _offset_of(func: str) -> str:
     return f"+0x{(zlib.crc32(func.encode()) >> 8) % 0x1F0 + 0x10:x}"
 
 
-def _str_array(values: list[str]) -> np.ndarray:
-    width = max((len(v) for v in values), default=1) or 1
-    return np.array(values, dtype=f"U{width}")
+def _rows(rows: list[tuple], fields: list[tuple[str, str | None]]) -> np.ndarray:
+    """A structured array from row tuples; string fields (dtype None) get their widest width."""
+    dtype = []
+    for i, (name, kind) in enumerate(fields):
+        if kind is None:
+            width = max((len(r[i]) for r in rows), default=1) or 1
+            kind = f"U{width}"
+        dtype.append((name, kind))
+    return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)
 
 
-@dataclass(frozen=True)
 class Result:
     """The outcome of ``simulate()``; every array is a plain numpy array (structured for rows).
 
@@ -70,122 +75,98 @@ class Result:
     - ``runq``: ``t_ms``, ``local`` (one column per P, runnext included) and ``global``.
     - ``threads``: ``t_ms`` and ``count`` of OS threads (sysmon's included).
     - ``event_log``: notable events ``t_ms, kind, p, g`` (kind: preempt, handoff, steal,
-      global_put, spawn, ready, park, syscall_enter, syscall_exit, exit).
+      global_put, spawn, ready, wake, park, syscall_enter, syscall_exit, exit).
     - ``thread_segments``: per-M stretches ``m, g, start_ms, end_ms, kind`` (run, syscall,
       locked_wait, netpoll).
     - ``stats``: counters (preemptions, steals, handoffs, global_runq_puts, threads_peak,
       events, ...); ``deadlock``: None or Go's fatal message; ``params``: the inputs.
+
+    The arrays are built from the run's raw records the first time they are read, so a notebook
+    pays only for the views it draws.
     """
 
-    params: dict[str, Any]
-    finished_ms: dict[str, float | None]
-    created_ms: dict[str, float | None]
-    marks: dict[str, list[float]]
-    segments: np.ndarray
-    states: dict[str, np.ndarray]
-    runq: dict[str, np.ndarray]
-    threads: dict[str, np.ndarray]
-    event_log: np.ndarray
-    thread_segments: np.ndarray
-    stats: dict[str, int]
-    deadlock: str | None
-    end_ms: float
-    _goroutines: list[dict[str, Any]] = field(repr=False)
+    def __init__(self, s: rt.Scheduler, params: dict[str, Any]) -> None:
+        self.params = dict(params)
+        self.finished_ms: dict[str, float | None] = dict(s.finished)
+        self.created_ms: dict[str, float | None] = {
+            **dict.fromkeys(s.finished),
+            **{g.name: g.created_ms for g in s.gs},
+        }
+        self.marks: dict[str, list[float]] = {k: list(v) for k, v in s.marks.items()}
+        self.stats: dict[str, int] = dict(s.stats)
+        self.deadlock: str | None = s.deadlock
+        self.end_ms: float = s.end_ms
+        self._gomaxprocs = s.gomaxprocs
+        self._segments = s.segments
+        self._series = s.series
+        self._events = s.events
+        self._thread_segments = s.thread_segments
+        self._gs = s.gs
 
     @classmethod
     def from_scheduler(cls, s: rt.Scheduler, params: dict[str, Any]) -> Result:
-        seg = s.segments
-        segments = np.zeros(
-            len(seg),
-            dtype=[
-                ("p", "i4"),
-                ("g", _str_array([r[1] for r in seg]).dtype),
-                ("start_ms", "f8"),
-                ("end_ms", "f8"),
-                ("m", "i4"),
-                ("stack", _str_array([r[5] for r in seg]).dtype),
-            ],
-        )
-        if seg:
-            cols = list(zip(*seg, strict=True))
-            for name, col in zip(("p", "g", "start_ms", "end_ms", "m", "stack"), cols, strict=True):
-                segments[name] = col
-            segments = segments[np.lexsort((segments["p"], segments["start_ms"]))]
+        """The Result of a finished ``Scheduler.simulate()``."""
+        return cls(s, params)
 
-        series = np.array(s.series, dtype="f8").reshape(len(s.series), 7 + s.gomaxprocs)
-        t = series[:, 0].copy()
-        ints = series[:, 1:].astype(np.int64)
-        states = {
-            "t_ms": t,
-            "runnable": ints[:, 0].copy(),
-            "running": ints[:, 1].copy(),
-            "waiting": ints[:, 2].copy(),
-            "syscall": ints[:, 3].copy(),
-        }
-        runq = {"t_ms": t.copy(), "local": ints[:, 6:].copy(), "global": ints[:, 4].copy()}
-        threads = {"t_ms": t.copy(), "count": ints[:, 5].copy()}
+    def __repr__(self) -> str:
+        return f"<Result {self.summary()}>"
 
-        ev = s.events
-        event_log = np.zeros(
-            len(ev),
-            dtype=[
-                ("t_ms", "f8"),
-                ("kind", "U13"),
-                ("p", "i4"),
-                ("g", _str_array([r[3] for r in ev]).dtype),
-            ],
-        )
-        if ev:
-            for name, col in zip(("t_ms", "kind", "p", "g"), zip(*ev, strict=True), strict=True):
-                event_log[name] = col
+    @cached_property
+    def segments(self) -> np.ndarray:
+        fields = [("p", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("m", "i4")]
+        seg = _rows(self._segments, [*fields, ("stack", None)])
+        return seg[np.lexsort((seg["p"], seg["start_ms"]))]
 
-        ts = s.thread_segments
-        thread_segments = np.zeros(
-            len(ts),
-            dtype=[
-                ("m", "i4"),
-                ("g", _str_array([r[1] for r in ts]).dtype),
-                ("start_ms", "f8"),
-                ("end_ms", "f8"),
-                ("kind", "U11"),
-            ],
-        )
-        if ts:
-            cols = zip(*ts, strict=True)
-            for name, col in zip(("m", "g", "start_ms", "end_ms", "kind"), cols, strict=True):
-                thread_segments[name] = col
-            thread_segments = thread_segments[
-                np.lexsort((thread_segments["m"], thread_segments["start_ms"]))
-            ]
+    @cached_property
+    def _series_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self._gomaxprocs
+        series = np.array(self._series, dtype="f8").reshape(len(self._series), 7 + 2 * n)
+        return series[:, 0].copy(), series[:, 1:].astype(np.int64)
 
-        goroutines = [
+    @cached_property
+    def states(self) -> dict[str, np.ndarray]:
+        t, ints = self._series_arrays
+        names = ("runnable", "running", "waiting", "syscall")
+        return {"t_ms": t.copy(), **{k: ints[:, i].copy() for i, k in enumerate(names)}}
+
+    @cached_property
+    def runq(self) -> dict[str, np.ndarray]:
+        t, ints = self._series_arrays
+        n = self._gomaxprocs
+        local = ints[:, 6 : 6 + n] + ints[:, 6 + n :]  # queue + runnext, as runqempty counts
+        return {"t_ms": t.copy(), "local": local, "global": ints[:, 4].copy()}
+
+    @cached_property
+    def threads(self) -> dict[str, np.ndarray]:
+        t, ints = self._series_arrays
+        return {"t_ms": t.copy(), "count": ints[:, 5].copy()}
+
+    @cached_property
+    def event_log(self) -> np.ndarray:
+        return _rows(self._events, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", None)])
+
+    @cached_property
+    def thread_segments(self) -> np.ndarray:
+        fields = [("m", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U11")]
+        ts = _rows(self._thread_segments, fields)
+        return ts[np.lexsort((ts["m"], ts["start_ms"]))]
+
+    @cached_property
+    def _goroutines(self) -> list[dict[str, Any]]:
+        return [
             {
                 "goid": g.goid,
                 "name": g.name,
                 "creator_goid": None if g.creator is None else g.creator.goid,
-                "creator_func": None if g.creator is None else g.creator.default_stack.split(";")[-1],
+                "creator_func": (
+                    None if g.creator is None else g.creator.default_stack.split(";")[-1]
+                ),
                 "created_ms": g.created_ms,
-                "history": list(g.history),
+                "history": g.history,
                 "waits_on": g.waits_on,
             }
-            for g in s.gs
+            for g in self._gs
         ]
-        return cls(
-            params=dict(params),
-            finished_ms=dict(s.finished),
-            created_ms={**dict.fromkeys(s.finished), **{g.name: g.created_ms for g in s.gs}},
-            marks={k: list(v) for k, v in s.marks.items()},
-            segments=segments,
-            states=states,
-            runq=runq,
-            threads=threads,
-            event_log=event_log,
-            thread_segments=thread_segments,
-            stats=dict(s.stats),
-            deadlock=s.deadlock,
-            end_ms=s.end_ms,
-            _goroutines=goroutines,
-        )
 
     # ---- views --------------------------------------------------------------------------------
 
@@ -240,6 +221,26 @@ class Result:
                 key = tuple(st.split(";"))
                 out[key] = out.get(key, 0) + c
         return dict(sorted(out.items()))
+
+    def to_profile(self, hz: float = 100):
+        """The run as a CPU profile: ``cpu_samples(hz)`` wrapped as a ``labkit.profile.Profile``
+        with Go's CPU sample types (samples/count, cpu/nanoseconds; period 1e9/hz ns), so it opens
+        in the flame-graph widget and exports to pprof, folded or speedscope like a real one."""
+        from labkit.profile import Profile
+
+        period_ns = int(round(1e9 / hz))
+        samples = self.cpu_samples(hz)
+        stacks = {stack: (count, count * period_ns) for stack, count in samples.items()}
+        return Profile.from_stacks(
+            stacks,
+            [("samples", "count"), ("cpu", "nanoseconds")],
+            period=period_ns,
+            period_type=("cpu", "nanoseconds"),
+            source=(
+                f"labkit.sched model, GOMAXPROCS={self.params['gomaxprocs']}, "
+                f"seed={self.params['seed']}"
+            ),
+        )
 
     def goroutine_dump(self, at_ms: float) -> str:
         """Every live goroutine at ``at_ms``, in the text format of ``/debug/pprof/goroutine?debug=2``

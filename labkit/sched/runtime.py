@@ -85,6 +85,20 @@ THREAD_WAKE_MS = 0.020
 
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 
+# Step kinds as module globals: the hot loop in Scheduler.run reads them on every step.
+S_CPU = pg.CPU
+S_SLEEP = pg.SLEEP
+S_MARK = pg.MARK
+S_SPAWN = pg.SPAWN
+S_GOSCHED = pg.GOSCHED
+S_SEND = pg.SEND
+S_RECV = pg.RECV
+S_SYSCALL = pg.SYSCALL
+S_IO_WAIT = pg.IO_WAIT
+S_LOCK = pg.LOCK
+S_UNLOCK = pg.UNLOCK
+S_REPEAT = pg.REPEAT
+
 # ---- Enumerations --------------------------------------------------------------------------
 
 # G status (mirrors _Grunnable, _Grunning, _Gwaiting, _Gsyscall, _Gdead in runtime2.go)
@@ -93,11 +107,16 @@ STATUS_NAMES = ("runnable", "running", "waiting", "syscall", "dead")
 
 # Event kinds
 EV_SCHED, EV_CPU_DONE, EV_SYSCALL_DONE, EV_NET_READY, EV_SYSMON, EV_M_START, EV_POLL_WAKE = range(7)
-EV_STEAL_RETRY, EV_TIMER_DUE = 7, 8
+EV_STEAL_RETRY = 7
 
 # M states for the per-thread view
 M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
-M_KIND_NAMES = {M_RUN: "run", M_SYSCALL: "syscall", M_LOCKED_WAIT: "locked_wait", M_NETPOLL: "netpoll"}
+M_KIND_NAMES = {
+    M_RUN: "run",
+    M_SYSCALL: "syscall",
+    M_LOCKED_WAIT: "locked_wait",
+    M_NETPOLL: "netpoll",
+}
 
 
 class G:
@@ -225,6 +244,8 @@ class Scheduler:
         self.heap = []
         self.seq = 0
         self.ps = [P(i) for i in range(gomaxprocs)]
+        self.runqs = [p.runq for p in self.ps]
+        self.rn = [0] * gomaxprocs  # 1 where a P's runnext is occupied (kept by runqput/runqget)
         self.coprimes = [i for i in range(1, gomaxprocs + 1) if math.gcd(i, gomaxprocs) == 1]
         self.ms = []
         self.midle = []
@@ -247,16 +268,18 @@ class Scheduler:
         self.sm_delay = SYSMON_MIN_DELAY_MS
         self.sm_wait = False
         self.sm_token = 0
+        self.inline_ticks = 0  # sysmon rounds done without a heap event (on_sysmon)
         # records
         self.segments = []  # (p, g, start, end, m, stack)
         self.thread_segments = []  # (m, g, start, end, kind)
         self.events = []  # (t, kind, p, g)
         self.marks = {}
         self.finished = {go.name: None for go in self.gos}
-        self.series = []  # (t, runnable, running, waiting, syscall, global, threads, *local)
+        # (t, runnable, running, waiting, syscall, global, threads, *runq lengths, *runnext)
+        self.series = []
         self.dirty = True  # counts or queues changed since the last series row
         self.stats = dict.fromkeys(
-            ("preemptions", "steals", "stolen_gs", "handoffs", "locked_handoffs",
+            ("preemptions", "async_preemptions", "steals", "stolen_gs", "handoffs", "locked_handoffs",
              "global_runq_puts", "threads_peak", "events", "schedules", "timers_fired",
              "netpolls", "sysmon_ticks", "wakeps"), 0,
         )  # fmt: skip
@@ -298,8 +321,10 @@ class Scheduler:
             return
         self.dirty = False
         c = self.counts
-        row = (t, c[0], c[1], c[2], c[3], len(self.grunq), self.threads) + tuple(
-            len(p.runq) + (p.runnext is not None) for p in self.ps
+        row = (
+            (t, c[0], c[1], c[2], c[3], len(self.grunq), self.threads)
+            + tuple(map(len, self.runqs))
+            + tuple(self.rn)
         )
         s = self.series
         if s:
@@ -392,8 +417,10 @@ class Scheduler:
             self.nmspinning += 1
             self.startm(p, True, t)
             return
-        if len(self.pidle) == self.gomaxprocs - 1 and self.lastpoll is not None and (
-            self.net_waiters or self.any_timers()
+        if (
+            len(self.pidle) == self.gomaxprocs - 1
+            and self.lastpoll is not None
+            and (self.net_waiters or self.any_timers())
         ):
             # "If this is the last running P and nobody is polling network, need to wakeup
             # another M to poll network." (the model only does it when there is something to poll)
@@ -412,6 +439,7 @@ class Scheduler:
             old = p.runnext
             p.runnext = g
             if old is None:
+                self.rn[p.id] = 1
                 return
             g = old
         if len(p.runq) < LOCAL_RUNQ_SIZE:
@@ -448,7 +476,7 @@ class Scheduler:
         Ms; with a P, what idle Ps cannot take goes to its local queue."""
         for g in gs:
             self.set_status(g, RUNNABLE, t)
-            self.log(t, "ready", p, g)
+            self.log(t, "wake", p, g)
         if p is None:
             for g in gs:
                 self.globrunqput(g, None)
@@ -532,20 +560,17 @@ class Scheduler:
             if g.preempt:  # a call boundary honours a pending request (newstack -> gopreempt_m)
                 self.preempt_now(g, p, t, cooperative=True)
                 return
-            f = g.frames[-1]
-            if f[1] < len(f[0]) and f[0][f[1]].kind != pg.REPEAT:
-                s = f[0][f[1]]
-            else:
-                s = g.step()
+            f = g.frames[-1]  # fast path: the next step of the innermost loop
+            s = f[0][f[1]] if f[1] < len(f[0]) and f[0][f[1]].kind != S_REPEAT else g.step()
             if s is None:
                 self.goexit(g, p, t)
                 return
             k = s.kind
-            if k == pg.CPU or (k == pg.SLEEP and s.ms <= 0):
+            if k == S_CPU or (k == S_SLEEP and s.ms <= 0):
                 if g.rem is None:
-                    g.rem = s.ms if k == pg.CPU else SLEEP_NOOP_MS
-                    g.calls = s.calls if k == pg.CPU else True
-                    stack = (s.stack if k == pg.CPU else None) or g.default_stack
+                    g.rem = s.ms if k == S_CPU else SLEEP_NOOP_MS
+                    g.calls = s.calls if k == S_CPU else True
+                    stack = (s.stack if k == S_CPU else None) or g.default_stack
                     if stack != g.seg_stack:
                         self.end_segment(g, p, t)
                         g.seg_start = t
@@ -561,31 +586,31 @@ class Scheduler:
                 g.token += 1
                 self.push(g.cpu_end, EV_CPU_DONE, g, g.token)
                 return
-            if k == pg.MARK:
+            if k == S_MARK:
                 self.marks.setdefault(s.label, []).append(t)
                 g.advance()
-            elif k == pg.SPAWN:
+            elif k == S_SPAWN:
                 self.newproc(g, p, s.go, t)
                 g.advance()
-            elif k == pg.GOSCHED:
+            elif k == S_GOSCHED:
                 g.advance()
-                self.gosched(g, p, t, preempted=False)
+                self.gosched(g, p, t)
                 return
-            elif k == pg.SLEEP:
+            elif k == S_SLEEP:
                 g.advance()
                 self.park(g, p, t, "sleep", f"time.Sleep({s.ms:g} ms)")
                 self.add_timer(p, g, t + s.ms, t)
                 self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
                 return
-            elif k == pg.SEND or k == pg.RECV:
+            elif k in (S_SEND, S_RECV):
                 g.advance()  # a parked G's operation is completed by the partner that wakes it
                 if not self.chanop(g, p, s, t):
                     return
-            elif k == pg.SYSCALL:
+            elif k == S_SYSCALL:
                 g.advance()
                 self.entersyscall(g, p, s.ms, t)
                 return
-            elif k == pg.IO_WAIT:
+            elif k == S_IO_WAIT:
                 g.advance()
                 self.park(g, p, t, "IO wait", "network")
                 self.net_waiters += 1
@@ -593,13 +618,13 @@ class Scheduler:
                 self.push(t + s.ms, EV_NET_READY, g)
                 self.schedule_after(p, t, SCHEDULE_MS)
                 return
-            elif k == pg.LOCK:
+            elif k == S_LOCK:
                 g.locked += 1
                 g.lockedm = p.m
                 p.m.lockedg = g
                 g.history.append((t, g.status, g.reason, g.stack, True))
                 g.advance()
-            elif k == pg.UNLOCK:
+            elif k == S_UNLOCK:
                 if g.locked:
                     g.locked -= 1
                 if not g.locked and g.lockedm is not None:
@@ -626,7 +651,7 @@ class Scheduler:
         self.set_status(g, WAITING, t, reason)
         self.log(t, "park", p, g)
 
-    def gosched(self, g: G, p: P, t: float, preempted: bool) -> None:
+    def gosched(self, g: G, p: P, t: float) -> None:
         """goschedImpl in proc.go (Gosched and preemption): g to the *global* queue, wakep."""
         self.end_segment(g, p, t)
         g.p = None
@@ -643,8 +668,10 @@ class Scheduler:
             g.token += 1
         g.preempt = False
         self.stats["preemptions"] += 1
+        if not cooperative:
+            self.stats["async_preemptions"] += 1
         self.log(t, "preempt", p, g)
-        self.gosched(g, p, t, preempted=True)
+        self.gosched(g, p, t)
 
     def goexit(self, g: G, p: P, t: float) -> None:
         """goexit0 in proc.go: the G is dead; a G that exits still locked takes its M with it."""
@@ -858,6 +885,7 @@ class Scheduler:
         if p.runnext is not None:
             g = p.runnext
             p.runnext = None
+            self.rn[p.id] = 0
             return g, True
         if p.runq:
             return p.runq.popleft(), False
@@ -926,6 +954,7 @@ class Scheduler:
                         return None
                     g = p2.runnext
                     p2.runnext = None
+                    self.rn[p2.id] = 0
                     p.backoff_done = False
                     self.stats["steals"] += 1
                     self.stats["stolen_gs"] += 1
@@ -990,6 +1019,7 @@ class Scheduler:
         if gs:
             g = gs.pop(0)
             self.set_status(g, RUNNABLE, t)
+            self.log(t, "wake", p, g)
             if gs:
                 self.injectglist(gs, p, t)
             p.schedtick += 1
@@ -1022,6 +1052,7 @@ class Scheduler:
             return None
         g = gs.pop(0)
         self.set_status(g, RUNNABLE, t)
+        self.log(t, "wake", p, g)
         if gs:
             self.injectglist(gs, p, t)
         return g
@@ -1044,35 +1075,50 @@ class Scheduler:
         self.push(t, EV_SYSMON, None, self.sm_token)
 
     def on_sysmon(self, t: float, deep_wake: bool) -> None:
-        """One round of sysmon in proc.go (after its usleep): deep sleep when every P is idle,
+        """Rounds of sysmon in proc.go (each after its usleep): deep sleep when every P is idle,
         netpoll if nobody polled for 10 ms, retake, then the next sleep: 20 us, doubled after 50
-        idle rounds, at most 10 ms, each stretched by the timer slack."""
-        self.stats["sysmon_ticks"] += 1
-        if not deep_wake and len(self.pidle) == self.gomaxprocs:
-            nxt = self.earliest_timer()
-            sleep = SYSMON_DEEP_SLEEP_MS if nxt is None else min(nxt - t, SYSMON_DEEP_SLEEP_MS)
-            if sleep > 0:
-                self.sm_wait = True
+        idle rounds, at most 10 ms, each stretched by the timer slack.
+
+        Rounds that fall before the next event of the run are done here in a loop rather than
+        through the event heap: nothing else can happen in between, so it is the same cadence,
+        only cheaper.
+        """
+        heap = self.heap
+        while True:
+            self.stats["sysmon_ticks"] += 1
+            if not deep_wake and len(self.pidle) == self.gomaxprocs:
+                nxt = self.earliest_timer()
+                sleep = SYSMON_DEEP_SLEEP_MS if nxt is None else min(nxt - t, SYSMON_DEEP_SLEEP_MS)
+                if sleep > 0:
+                    self.sm_wait = True
+                    self.sm_token += 1
+                    self.push(t + sleep, EV_SYSMON, True, self.sm_token)
+                    return
+            deep_wake = False
+            self.sm_wait = False
+            lastpoll = self.lastpoll
+            if self.netpoll_inited and lastpoll is not None and lastpoll + NETPOLL_STALE_MS < t:
+                self.lastpoll = t
+                gs = self.take_net_ready()
+                if gs:
+                    self.injectglist(gs, None, t)
+            if self.retake(t):
+                self.sm_idle = 0
+            else:
+                self.sm_idle += 1
+            if self.sm_idle == 0:
+                self.sm_delay = SYSMON_MIN_DELAY_MS
+            elif self.sm_idle > SYSMON_IDLE_ROUNDS:
+                self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
+            nxt = t + self.sm_delay + TIMER_SLACK_MS
+            if self.done or not heap or nxt >= heap[0][0] or nxt > self.until_ms:
                 self.sm_token += 1
-                self.push(t + sleep, EV_SYSMON, True, self.sm_token)
+                self.push(nxt, EV_SYSMON, False, self.sm_token)
                 return
-        self.sm_wait = False
-        lastpoll = self.lastpoll
-        if self.netpoll_inited and lastpoll is not None and lastpoll + NETPOLL_STALE_MS < t:
-            self.lastpoll = t
-            gs = self.take_net_ready()
-            if gs:
-                self.injectglist(gs, None, t)
-        if self.retake(t):
-            self.sm_idle = 0
-        else:
-            self.sm_idle += 1
-        if self.sm_idle == 0:
-            self.sm_delay = SYSMON_MIN_DELAY_MS
-        elif self.sm_idle > SYSMON_IDLE_ROUNDS:
-            self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
-        self.sm_token += 1
-        self.push(t + self.sm_delay + TIMER_SLACK_MS, EV_SYSMON, False, self.sm_token)
+            self.note(t)
+            self.inline_ticks += 1
+            t = nxt
+            self.now = t
 
     def retake(self, t: float) -> int:
         """retake in proc.go: preempt a G that has run 10 ms on one schedtick; take the P of an M
@@ -1176,8 +1222,12 @@ class Scheduler:
                 put(p.curg, f"P{p.id}.curg")
             if p.syscall_g is not None and p.syscall_g.p is not p:
                 fail(f"P{p.id} syscall_g {p.syscall_g.name} does not point back")
-            if p.idle and (p.runq or p.runnext is not None or p.curg is not None or p.m is not None):
+            if p.idle and (
+                p.runq or p.runnext is not None or p.curg is not None or p.m is not None
+            ):
                 fail(f"idle P{p.id} holds work or an M")
+            if self.rn[p.id] != (p.runnext is not None):
+                fail(f"P{p.id} runnext bookkeeping is off")
             if len(p.runq) > LOCAL_RUNQ_SIZE:
                 fail(f"P{p.id} local queue over {LOCAL_RUNQ_SIZE}")
         for g in self.grunq:
@@ -1287,7 +1337,7 @@ class Scheduler:
             self.note(t)
         if not self.done:
             self.end_ms = until if self.live else self.now
-        self.stats["events"] = nevents
+        self.stats["events"] = nevents + self.inline_ticks
         self.close(self.end_ms)
 
     def close(self, t: float) -> None:

@@ -10,11 +10,13 @@ from importlib import import_module
 _WHERE = {
     "ExerciseWidget": "labkit.widgets.exercise",
     "PacerWarmup": "labkit.widgets.warmup",
+    "FrameLab": "labkit.widgets.framelab",
     "FlameGraph": "labkit.widgets.flamegraph",
     "SchedulerTimeline": "labkit.widgets.timeline",
     "RunQueuePlot": "labkit.widgets.timeline",
     "GoroutineStatePlot": "labkit.widgets.timeline",
     "SchedulerLab": "labkit.widgets.schedlab",
+    "PoolTuner": "labkit.widgets.pooltuner",
 }
 
 __all__ = sorted(_WHERE)

@@ -73,13 +73,10 @@ class FlameGraph(w.VBox):
         if view not in ("flame", "icicle"):
             raise ValueError(f"view must be 'flame' or 'icicle', got {view!r}")
         self._view = w.ToggleButtons(
-            options=[
-                ("Flame (root at the bottom)", "flame"),
-                ("Icicle (root at the top)", "icicle"),
-            ],
+            options=[("Flame", "flame"), ("Icicle", "icicle")],
             value=view,
-            style={"button_width": "13em"},
-            tooltips=["Callers below their callees", "Callers above their callees"],
+            style={"button_width": "6em"},
+            tooltips=["Root at the bottom, callees above", "Root at the top, callees below"],
         )
         self._search_box = w.Text(
             placeholder=r"search regex, e.g. runtime\.|syscall",
@@ -93,7 +90,7 @@ class FlameGraph(w.VBox):
             continuous_update=False,
             layout=w.Layout(width="20em"),
         )
-        names = sorted(set(self.model.tree.names[1:]))
+        names = list(self.model.tree.functions)
         self._sandwich_box = w.Combobox(
             placeholder="function name",
             options=names[:2000],
@@ -110,6 +107,11 @@ class FlameGraph(w.VBox):
         self._breadcrumb = w.HTML()
         self._hover = w.HTML(layout=w.Layout(min_height="1.4em"))
         self._legend = w.HTML(self._legend_html())
+        # Labels lie on top of their boxes; let clicks and hovers go through them to the box.
+        self._css = w.HTML(
+            "<style>.labkit-flamegraph svg.svg-figure text {pointer-events: none;}</style>",
+            layout=w.Layout(display="none"),
+        )
         self._summary = w.HTML()
         self._errors = error_output()
 
@@ -173,6 +175,7 @@ class FlameGraph(w.VBox):
                 self._legend,
                 self._summary,
                 self._errors,
+                self._css,
             ]
         )
         self.add_class("labkit-flamegraph")

@@ -1,0 +1,29 @@
+"""The case study (chapter 5): a dashboard that stalls while its Go service looks idle.
+
+Put together from the course's models: ``labkit.pool`` is the database connection pool,
+``labkit.gc`` the collector that every handler's allocation drives, ``labkit.sched`` the
+scheduler that runs the handlers, the dashboard's render loop and the GC workers on GOMAXPROCS
+Ps. Modules: ``params`` (inputs and measured constants), ``plan`` (arrivals, DB times, GC),
+``program`` (the scheduler program), ``run`` (one run and its metrics), ``diagnosis`` (the
+five-layer table), ``causes`` (the capstone's hidden causes).
+"""
+
+from labkit.casestudy.params import (
+    DB_DRIVERS,
+    FIXES,
+    IncidentParamError,
+    IncidentParams,
+    make_params,
+)
+from labkit.casestudy.run import IncidentRun, fix_variants, run_incident
+
+__all__ = [
+    "DB_DRIVERS",
+    "FIXES",
+    "IncidentParamError",
+    "IncidentParams",
+    "IncidentRun",
+    "fix_variants",
+    "make_params",
+    "run_incident",
+]

@@ -1,0 +1,83 @@
+"""The article's five-layer diagnosis matrix, computed from two runs (before and after).
+
+The article (chapter 5) reads five layers, each with its own tool: the application
+(http_request_duration_seconds), goroutines (go_goroutines), the GC (go_gc_duration_seconds,
+GODEBUG=gctrace=1), system calls and the network (bpftrace on read/write sizes), kernel threads
+(/proc/PID/status: Threads, voluntary_ctxt_switches). Here every cell is the model's own number
+from :class:`~labkit.casestudy.run.IncidentRun` metrics; the article's numbers are quoted only
+in the chapter, as the article's.
+"""
+
+from __future__ import annotations
+
+import html
+
+from labkit.casestudy.run import IncidentRun
+
+LAYERS = ("application", "goroutines", "GC", "syscalls / network", "kernel threads")
+
+_ROWS = (
+    (
+        "application",
+        "http_request_duration_seconds; dashboard fps",
+        lambda m: (
+            f"p50 {m['p50_ms']:.0f} ms, p99 {m['p99_ms']:.0f} ms; {m['dashboard_fps']:.1f} fps"
+        ),
+    ),
+    (
+        "goroutines",
+        "go_goroutines; /debug/pprof/goroutine",
+        lambda m: f"peak {m['goroutines_peak']:.0f} goroutines",
+    ),
+    (
+        "GC",
+        "GODEBUG=gctrace=1",
+        lambda m: (
+            f"{m['gc_cycles_per_s']:.1f} cycles/s, GC {100 * m['gc_cpu_share']:.1f} % CPU "
+            f"(assists {100 * m['assist_share']:.0f} %), STW max {1000 * m['stw_max_ms']:.0f} us, "
+            f"alloc {m['alloc_mb_per_s']:.0f} MiB/s"
+        ),
+    ),
+    (
+        "syscalls / network",
+        "bpftrace write sizes; DB wait",
+        lambda m: (
+            f"DB wait p99 {m['db_wait_p99_ms']:.0f} ms ({m['db_timeouts']:.0f} timeouts), "
+            f"{m['syscall_ms_per_s']:.0f} ms/s in blocking calls, writes of "
+            f"{m['write_bytes'] / 1024:.0f} KiB"
+        ),
+    ),
+    (
+        "kernel threads",
+        "/proc/PID/status Threads; ctxt switches",
+        lambda m: (
+            f"peak {m['threads_peak']:.0f} threads, {m['schedules_per_s']:.0f} goroutine "
+            f"switches/s, CPU {100 * m['cpu_share']:.0f} %"
+        ),
+    ),
+)
+
+
+def diagnosis_table(before: IncidentRun, after: IncidentRun) -> list[dict[str, str]]:
+    """One row per layer: ``layer``, ``tool``, ``before``, ``after`` (text cells)."""
+    return [
+        {"layer": layer, "tool": tool, "before": cell(before.metrics), "after": cell(after.metrics)}
+        for layer, tool, cell in _ROWS
+    ]
+
+
+def diagnosis_html(rows: list[dict[str, str]], before_label: str = "before (no fix)",
+                   after_label: str = "after") -> str:
+    """The table as HTML (escaped), for a notebook or the widget."""
+    head = ["layer", "what to look at", before_label, after_label]
+    out = ["<table class='labkit-diagnosis' style='border-collapse:collapse'>", "<tr>"]
+    out += [f"<th style='text-align:left;padding:2px 8px'>{html.escape(h)}</th>" for h in head]
+    out.append("</tr>")
+    for r in rows:
+        cells = [r["layer"], r["tool"], r["before"], r["after"]]
+        out.append("<tr>" + "".join(
+            f"<td style='padding:2px 8px;border-top:1px solid #ccc'>{html.escape(c)}</td>"
+            for c in cells
+        ) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)

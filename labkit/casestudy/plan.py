@@ -1,0 +1,260 @@
+"""What each request, frame and GC cycle will need, computed before the scheduler runs.
+
+Three of the course's models feed the scheduler program (``program.py``):
+
+* arrivals: each dashboard polls every ``poll_ms`` from its own seeded phase, a little late each
+  time (``jitter_ms``), like a browser's ``setInterval(fetch, 100)``;
+* the database: ``labkit.pool.simulate_pool`` plays database/sql's connection pool
+  (``SetMaxOpenConns(db_pool)``, a FIFO of waiters, src/database/sql/sql.go ``(*DB).conn``):
+  ``db_pool`` connections, lognormal query times with median ``db_median_ms``, no CPU
+  (``cpu_bound=0``): each request's wait for a connection plus its query;
+* the GC: ``labkit.gc.GCEngine`` is fed every allocation in time order (each handler's decoded
+  rows and JSON, each frame's geometry, each cache refresh) and answers, like gcAssistAlloc
+  (src/runtime/mgcmark.go), how much mark-assist CPU each allocation pays, and when each cycle's
+  mark phase runs (when the gcBgMarkWorker goroutines take Ps).
+
+One pass, no feedback: allocations are placed where the handler would make them without
+scheduler delay (arrival + parse + DB time); the scheduler then adds its own delays. At the
+default load those delays are well under a millisecond, against cycles ~100 ms apart.
+
+With fix ``db_timeout`` the query runs under context.WithTimeout(ctx, timeout_ms) and the handler
+falls back to the last good result: database/sql's ``(*DB).conn`` gives up waiting for a
+connection when the context expires (the waiter is removed from ``connRequests``), and a driver
+that supports cancellation stops the query, returning the connection at the deadline.
+:func:`pool_with_timeout` replays the pool model's own query times through that rule (with no
+timeout it reproduces ``labkit.pool``'s FIFO exactly, which the tests check). The cancel's own
+round trip to the server is not modelled.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit.casestudy.params import (
+    COPY_US_PER_KB,
+    DECODE_ALLOC_PER_BODY_BYTE,
+    DECODE_US_PER_KB,
+    ENCODER_ALLOC_BYTES,
+    MARSHAL_ALLOC_PER_BODY_BYTE,
+    MARSHAL_US_PER_KB,
+    PARSE_REQUEST_MS,
+    IncidentParams,
+)
+from labkit.gc import GCCycle, GCEngine, mark_worker_plan
+from labkit.pool import PoolResult, simulate_pool
+
+#: The streaming handler encodes rows in batches of this many bytes of JSON and writes each into
+#: the ResponseWriter before encoding the next, so the send of one batch overlaps the encoding of
+#: the next; only the last batch's send is left after the CPU work.
+STREAM_BATCH_BYTES = 32 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per-request, per-frame and per-refresh needs, and the GC's cycles. Times in ms."""
+
+    arrival_ms: np.ndarray  # sorted
+    client: np.ndarray
+    db_wait_ms: np.ndarray  # waiting for a free connection (parked)
+    db_query_ms: np.ndarray  # the query on the wire (netpoller) or in the cgo call (syscall)
+    timed_out: np.ndarray  # bool: fix db_timeout cut the query short
+    decode_ms: np.ndarray  # CPU: rows -> structs (0 with cache_json or a fallback)
+    encode_ms: np.ndarray  # CPU: json.Marshal / Encoder / copy of cached bytes
+    assist_ms: np.ndarray  # CPU: mark assists paid by this handler's allocation
+    write_ms: np.ndarray  # network wait after the CPU work
+    alloc_bytes: np.ndarray  # per request
+    alloc_total_bytes: float  # handlers, frames and cache refreshes
+    frame_tick_ms: np.ndarray
+    frame_assist_ms: np.ndarray
+    refresh_ms: np.ndarray  # cache_json: when the refresher runs
+    refresh_cpu_ms: float
+    refresh_assist_ms: np.ndarray
+    cycles: tuple[GCCycle, ...]
+    gc_cpu_fraction: float
+    gc_assist_cpu_ms: float
+    gc_background_cpu_ms: float
+    pool: PoolResult
+
+
+def arrivals(params: IncidentParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Poll times (ms, sorted) and the client of each: phase + k * poll_ms + jitter."""
+    n = params.polls_per_client
+    phase = rng.uniform(0.0, params.poll_ms, params.clients)
+    jitter = rng.uniform(0.0, params.jitter_ms, (params.clients, n))
+    t = phase[:, None] + params.poll_ms * np.arange(n)[None, :] + jitter
+    client = np.repeat(np.arange(params.clients), n)
+    order = np.argsort(t.ravel(), kind="stable")
+    return t.ravel()[order], client[order]
+
+
+def db_times(
+    params: IncidentParams, call_ms: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, PoolResult]:
+    """Each DB call's wait for a connection and its query time, from the pool model."""
+    sigma = params.db_sigma
+    mean_ms = params.db_median_ms * math.exp(sigma * sigma / 2.0)  # lognormal mean from median
+    pool = simulate_pool(
+        arrivals=call_ms / 1000.0,
+        duration_s=max(float(call_ms[-1]) / 1000.0, params.seconds),
+        service_ms=mean_ms,
+        service="lognormal" if sigma > 0 else "const",
+        service_sigma=sigma if sigma > 0 else 0.5,
+        policy="static",
+        workers=params.db_pool,
+        gomaxprocs=params.gomaxprocs,
+        cpu_bound=0.0,
+        seed=int(rng.integers(2**31)),
+    )
+    wait = np.asarray(pool.wait_ms, dtype=float)
+    query = np.asarray(pool.latency_ms, dtype=float) - wait
+    return wait, np.maximum(query, 0.0), pool
+
+
+def pool_with_timeout(
+    call_ms: np.ndarray, query_ms: np.ndarray, connections: int, timeout_ms: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """database/sql's pool under a context deadline: FIFO waiters, ``connections`` connections.
+
+    A call takes the connection that frees first (FIFO, like ``connRequests``); if it would wait
+    ``timeout_ms`` or more it gives up (ctx.Err()) without using one; a query still running at the
+    deadline is cancelled and frees its connection then. Returns wait, query (cut at the
+    deadline) and a timed-out flag per call; ``timeout_ms=inf`` is the plain c-server FIFO.
+    """
+    free = [0.0] * connections  # when each connection is next free (a min-heap)
+    wait = np.empty(call_ms.size)
+    query = np.empty(call_ms.size)
+    timed_out = np.zeros(call_ms.size, dtype=bool)
+    for i, (t, q) in enumerate(zip(call_ms.tolist(), query_ms.tolist(), strict=True)):
+        start = max(t, free[0])
+        w = start - t
+        if w >= timeout_ms:
+            wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
+            continue
+        ran = min(q, timeout_ms - w)
+        wait[i], query[i], timed_out[i] = w, ran, q > timeout_ms - w
+        heapq.heapreplace(free, start + ran)
+    return wait, query, timed_out
+
+
+def _assist_stream(
+    engine: GCEngine, events: list[tuple[float, int, int, float, float]], end_ms: float
+) -> dict[tuple[int, int], float]:
+    """Feed (t_ms, kind, index, bytes, pointerful bytes) allocations in time order (mallocgc);
+    return the assist ms each one pays (gcAssistAlloc)."""
+    out: dict[tuple[int, int], float] = {}
+    for t_ms, kind, index, nbytes, scan_bytes in sorted(events):
+        t_s = t_ms / 1000.0
+        if engine.now_s < t_s:
+            engine.advance(t_s)
+        if engine.stopped:  # allocation waits out a stop-the-world pause
+            engine.advance(engine.phase_end_s)
+        out[(kind, index)] = engine.allocate(nbytes, scan_bytes) * 1000.0
+    if engine.now_s < end_ms / 1000.0:
+        engine.advance(end_ms / 1000.0)
+    return out
+
+
+def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
+    """Everything the scheduler program needs, for one seeded run of ``params``."""
+    p = params
+    arrive, client = arrivals(p, rng)
+    call = arrive + PARSE_REQUEST_MS + p.hot_loop_ms
+    wait, query, pool = db_times(p, call, rng)
+    timed_out = np.zeros(arrive.size, dtype=bool)
+    if p.db_timeout:
+        wait, query, timed_out = pool_with_timeout(call, query, p.db_pool, p.timeout_ms)
+    db_done = call + wait + query
+
+    kb = p.payload_kb
+    body = p.body_bytes
+    decode_ms = np.where(timed_out | p.cache_json, 0.0, DECODE_US_PER_KB * kb / 1000.0)
+    decode_alloc = np.where(timed_out | p.cache_json, 0.0, DECODE_ALLOC_PER_BODY_BYTE * body)
+    if p.cache_json:
+        encode, enc_alloc = COPY_US_PER_KB * kb / 1000.0, 0.0
+    elif p.stream:
+        encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, float(ENCODER_ALLOC_BYTES)
+    else:
+        encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, MARSHAL_ALLOC_PER_BODY_BYTE * body
+    encode_ms = np.full(arrive.size, encode)
+    alloc = decode_alloc + enc_alloc
+    transfer = p.transfer_ms
+    if p.stream and not p.cache_json:
+        # Sending starts after the first batch is encoded: done at max(encode + last batch's
+        # send, first batch's encoding + the whole send); what is left after the CPU work:
+        frac = min(1.0, STREAM_BATCH_BYTES / body)
+        write = max(transfer * frac, encode * frac + transfer - encode)
+    else:
+        write = transfer
+    write_ms = np.full(arrive.size, write)
+
+    ticks = np.arange(int(p.seconds * 1000.0 // p.frame_ms)) * p.frame_ms
+    refresh = np.arange(1, p.polls_per_client + 1) * p.poll_ms if p.cache_json else np.zeros(0)
+    refresh_cpu = (DECODE_US_PER_KB + MARSHAL_US_PER_KB) * kb / 1000.0
+    refresh_alloc = (DECODE_ALLOC_PER_BODY_BYTE + MARSHAL_ALLOC_PER_BODY_BYTE) * body
+
+    # Mutator CPUs the program keeps busy on average: what is left is idle during mark and runs
+    # idle mark workers (gcMarkWorkerIdleMode), which is why marking is quick on an idle server.
+    busy_ms = (
+        arrive.size * (PARSE_REQUEST_MS + p.hot_loop_ms + encode) + decode_ms.sum()
+        + ticks.size * p.draw_ms + refresh.size * refresh_cpu
+    )  # fmt: skip
+    engine = GCEngine(
+        gogc=p.gogc,
+        gomaxprocs=p.gomaxprocs,
+        live_bytes=p.live_mb * (1 << 20),
+        mutator_cpus=min(busy_ms / (p.seconds * 1000.0), float(p.gomaxprocs)),
+    )
+    # Decoded rows hold pointers (strings) and are scanned; JSON bytes and chart geometry are
+    # pointer-free (noscan spans), so they add to the heap but not to the scan work.
+    events: list[tuple[float, int, int, float, float]] = []
+    at = db_done + decode_ms + encode  # the JSON exists once encoding is done
+    for i, (t, a, d) in enumerate(zip(at.tolist(), alloc.tolist(), decode_alloc.tolist(), strict=True)):
+        events.append((t, 0, i, a, d))
+    frame_bytes = p.frame_alloc_kb * 1024.0
+    events += [(float(t), 1, i, frame_bytes, 0.0) for i, t in enumerate(ticks)]
+    scan = DECODE_ALLOC_PER_BODY_BYTE * body
+    events += [(float(t), 2, i, refresh_alloc, scan) for i, t in enumerate(refresh)]
+    assist = _assist_stream(engine, events, p.seconds * 1000.0)
+    cycles = tuple(engine.cycles)
+    return Plan(
+        arrival_ms=arrive,
+        client=client,
+        db_wait_ms=wait,
+        db_query_ms=query,
+        timed_out=timed_out,
+        decode_ms=decode_ms,
+        encode_ms=encode_ms,
+        assist_ms=np.array([assist[(0, i)] for i in range(arrive.size)]),
+        write_ms=write_ms,
+        alloc_bytes=alloc,
+        alloc_total_bytes=float(sum(e[3] for e in events)),
+        frame_tick_ms=ticks,
+        frame_assist_ms=np.array([assist[(1, i)] for i in range(ticks.size)]),
+        refresh_ms=refresh,
+        refresh_cpu_ms=refresh_cpu,
+        refresh_assist_ms=np.array([assist[(2, i)] for i in range(refresh.size)]),
+        cycles=cycles,
+        gc_cpu_fraction=engine.gc_cpu_fraction(),
+        gc_assist_cpu_ms=1000.0 * sum(c.assist_cpu_s for c in cycles),
+        gc_background_cpu_ms=1000.0 * sum(c.background_cpu_s for c in cycles),
+        pool=pool,
+    )
+
+
+def worker_cpu_ms(cycle: GCCycle) -> list[float]:
+    """CPU of each background mark worker goroutine during one cycle's mark phase.
+
+    Mirrors gcControllerState.startCycle (mgcpacer.go): round(0.25 * GOMAXPROCS) dedicated
+    workers each hold a P for the whole mark phase; if that misses 25 % by more than 30 %, a
+    fractional worker runs the rest (GOMAXPROCS <= 3: one worker at 25 % of one P per P).
+    """
+    plan = mark_worker_plan(cycle.gomaxprocs)
+    mark_ms = cycle.mark_s * 1000.0
+    out = [mark_ms] * plan.dedicated_workers
+    if plan.fractional_utilization_goal > 0:
+        out.append(plan.fractional_utilization_goal * cycle.gomaxprocs * mark_ms)
+    return out

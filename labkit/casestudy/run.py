@@ -1,0 +1,246 @@
+"""One run of the incident: the scheduler result and the numbers the five-layer diagnosis reads.
+
+``run_incident(params)`` draws the plan (``plan.py``), builds the scheduler program
+(``program.py``), runs ``labkit.sched.simulate`` and measures what the article's five layers
+would show: the application (request latency, dashboard frame rate), goroutines
+(``go_goroutines``), the GC (cycles, GC CPU, the share of it paid as mark assists), system calls
+and the network (time in blocking calls, write sizes), and kernel threads (peak threads,
+context switches). Same parameters and seed, same numbers, bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labkit.casestudy.params import (
+    FIXES,
+    FRESH_POLLS,
+    IncidentParams,
+    make_params,
+)
+from labkit.casestudy.plan import STREAM_BATCH_BYTES, Plan, make_plan
+from labkit.casestudy.program import FRAME, GCW, REFRESH, REQ, build_program
+from labkit.profile import Profile
+from labkit.sched import Result, simulate
+
+#: Extra virtual time after the last poll so that every request and frame can finish.
+DRAIN_MS = 20_000.0
+#: Goroutines every Go HTTP server has besides its handlers: main (blocked in ListenAndServe),
+#: the accept loop ((*Server).Serve), forcegchelper (proc.go init), bgsweep and bgscavenge
+#: (gcenable in mgc.go); plus GOMAXPROCS gcBgMarkWorker goroutines (gcBgMarkStartWorkers,
+#: started at the first GC) and the render loop.
+RUNTIME_GOROUTINES = 5
+
+
+@dataclass
+class IncidentRun:
+    """The outcome of :func:`run_incident`: inputs, plan, scheduler result and metrics."""
+
+    params: IncidentParams
+    plan: Plan = field(repr=False)
+    result: Result = field(repr=False)
+    names: list[str] = field(repr=False)
+    latency_ms: np.ndarray = field(repr=False)
+    frame_done_ms: np.ndarray = field(repr=False)
+    goroutines_t_ms: np.ndarray = field(repr=False)
+    goroutines: np.ndarray = field(repr=False)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    # ---- text ---------------------------------------------------------------------------------
+    def summary(self) -> str:
+        """Inputs (with seed), then the headline numbers: readable without any picture."""
+        p, m = self.params, self.metrics
+        fixes = ", ".join(p.fixes()) or "none"
+        return (
+            f"incident: {p.clients} dashboards x every {p.poll_ms:g} ms for {p.seconds:g} s, "
+            f"{p.payload_kb:g} KiB JSON, DB median {p.db_median_ms:g} ms sigma {p.db_sigma:g} "
+            f"pool {p.db_pool} ({p.db_driver}), GOMAXPROCS={p.gomaxprocs} GOGC={p.gogc}, "
+            f"fixes: {fixes}, seed={p.seed}\n"
+            f"latency p50 {m['p50_ms']:.1f} ms, p99 {m['p99_ms']:.1f} ms; dashboard "
+            f"{m['dashboard_fps']:.1f} fps ({m['fps_on_time']:.1f} frames/s on time); CPU "
+            f"{100 * m['cpu_share']:.0f} %; goroutines peak {m['goroutines_peak']:.0f}; threads "
+            f"peak {m['threads_peak']:.0f}; GC {m['gc_cycles_per_s']:.1f} cycles/s, "
+            f"{100 * m['gc_cpu_share']:.1f} % CPU, assists {100 * m['assist_share']:.0f} % of GC, "
+            f"max STW {1000 * m['stw_max_ms']:.0f} us"
+        )
+
+    # ---- profiles -----------------------------------------------------------------------------
+    def cpu_profile(self, hz: float = 100) -> Profile:
+        """The run's CPU profile: what each P ran at every SIGPROF (100 Hz, runtime/pprof)."""
+        return Profile.from_stacks(
+            self.result.cpu_samples(hz),
+            [("samples", "count")],
+            period=int(round(1e9 / hz)),
+            period_type=("cpu", "nanoseconds"),
+            source=f"casestudy seed={self.params.seed}",
+        )
+
+    def goroutine_dump(self, at_ms: float) -> str:
+        """``/debug/pprof/goroutine?debug=2`` at ``at_ms``: handlers in flight, one idle
+        keep-alive connection per client with none in flight, the render loop, the cache
+        refresher and the GC workers that are marking."""
+        keep = _live_goids(self, float(at_ms))
+        blocks = self.result.goroutine_dump(at_ms).split("\n\n")
+        out = [b for b in blocks if b.strip() and _goid(b) in keep]
+        return "\n\n".join(b.rstrip("\n") for b in out) + ("\n" if out else "")
+
+
+def _goid(block: str) -> int:
+    head = block.lstrip().split(" ", 2)
+    return int(head[1]) if len(head) > 1 and head[1].isdigit() else -1
+
+
+def _live_goids(run: IncidentRun, at_ms: float) -> set[int]:
+    fin = run.result.finished_ms
+    plan = run.plan
+    keep: set[int] = set()
+    idle_client: dict[int, int] = {}
+    busy_clients: set[int] = set()
+    next_frame = None
+    for idx, name in enumerate(run.names):
+        goid = idx + 2  # main is goroutine 1; newproc numbers the rest in creation order
+        done = fin.get(name)
+        alive = done is None or done > at_ms
+        if name.startswith(REQ):
+            i = int(name[len(REQ) :])
+            c = int(plan.client[i])
+            if plan.arrival_ms[i] <= at_ms and alive:
+                keep.add(goid)
+                busy_clients.add(c)
+            elif plan.arrival_ms[i] > at_ms and c not in idle_client:
+                idle_client[c] = goid
+        elif name.startswith(FRAME) and alive and next_frame is None:
+            next_frame = goid
+        elif name.startswith(GCW) and alive:
+            cyc = plan.cycles[int(name[len(GCW) :].split(".")[0]) - 1]
+            if cyc.mark_start_s * 1000.0 <= at_ms:
+                keep.add(goid)
+        elif name == REFRESH and alive:
+            keep.add(goid)
+    keep.update(g for c, g in idle_client.items() if c not in busy_clients)
+    if next_frame is not None:
+        keep.add(next_frame)
+    return keep
+
+
+def _goroutine_series(params: IncidentParams, plan: Plan, done: np.ndarray) -> tuple:
+    """go_goroutines over time: per client max(1, requests in flight) (a browser opens another
+    connection when a poll fires before the last answer came; net/http runs each connection's
+    handler on that connection's goroutine), plus the fixed ones."""
+    t = np.concatenate([plan.arrival_ms, done])
+    step = np.concatenate([np.ones(done.size), -np.ones(done.size)])
+    client = np.concatenate([plan.client, plan.client])
+    order = np.lexsort((-step, t))
+    in_flight = np.zeros(params.clients, dtype=int)
+    extra = 0  # sum over clients of max(0, in_flight - 1)
+    fixed = RUNTIME_GOROUTINES + params.gomaxprocs + 1 + int(params.cache_json)
+    ts, counts = [0.0], [fixed + params.clients]
+    for k in order.tolist():
+        c = int(client[k])
+        before = in_flight[c]
+        in_flight[c] += int(step[k])
+        extra += max(0, in_flight[c] - 1) - max(0, before - 1)
+        ts.append(float(t[k]))
+        counts.append(fixed + params.clients + extra)
+    return np.asarray(ts), np.asarray(counts, dtype=float)
+
+
+def _freshness(params: IncidentParams, plan: Plan, done: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """How far behind each client's panel is at each instant in ``at`` (ms): now minus the time
+    of the newest poll it has an answer to (the page load at t=0 before the first answer). A
+    panel plots each answer at the time it asked; a fallback answer counts (it is on time, with
+    older numbers)."""
+    behind = np.empty((params.clients, at.size))
+    for c in range(params.clients):
+        mine = np.flatnonzero(plan.client == c)
+        order = np.argsort(done[mine], kind="stable")
+        got = done[mine][order]
+        newest = np.maximum.accumulate(plan.arrival_ms[mine][order])
+        k = np.searchsorted(got, at, side="right") - 1
+        asked = np.where(k >= 0, newest[np.maximum(k, 0)], 0.0)
+        behind[c] = at - asked
+    return behind
+
+
+def measure(params: IncidentParams, plan: Plan, result: Result, names: list[str]) -> IncidentRun:
+    """The metrics of one run (see :func:`run_incident`)."""
+    fin = result.finished_ms
+    n = plan.arrival_ms.size
+    done = np.array([fin.get(f"{REQ}{i}") or np.nan for i in range(n)], dtype=float)
+    latency = done - plan.arrival_ms
+    ok = np.isfinite(latency)
+    frames = plan.frame_tick_ms.size
+    frame_done = np.array([fin.get(f"{FRAME}{k}") or np.nan for k in range(frames)], dtype=float)
+    deadline = plan.frame_tick_ms + params.frame_ms
+    on_time = np.isfinite(frame_done) & (frame_done <= deadline + 1e-9)
+    horizon = params.seconds * 1000.0
+    ages = _freshness(params, plan, np.where(ok, done, np.inf), np.minimum(frame_done, deadline))
+    fresh = ages <= FRESH_POLLS * params.poll_ms
+    fresh_share = fresh.mean(axis=0) if params.clients else np.zeros(frames)
+    gt, gn = _goroutine_series(params, plan, np.where(ok, done, horizon + DRAIN_MS))
+    seg = result.segments
+    busy = float(np.sum(np.minimum(seg["end_ms"], horizon) - np.minimum(seg["start_ms"], horizon)))
+    ts = result.thread_segments
+    in_syscall = ts["kind"] == "syscall"
+    syscall_ms = float(np.sum(ts["end_ms"][in_syscall] - ts["start_ms"][in_syscall]))
+    cycles = plan.cycles
+    gc_cpu = plan.gc_assist_cpu_ms + plan.gc_background_cpu_ms
+    body = params.body_bytes
+    streamed = params.stream and not params.cache_json
+    metrics = {
+        "requests": float(n),
+        "unfinished": float(np.sum(~ok)),
+        "p50_ms": float(np.percentile(latency[ok], 50)) if ok.any() else float("nan"),
+        "p99_ms": float(np.percentile(latency[ok], 99)) if ok.any() else float("nan"),
+        "max_ms": float(np.max(latency[ok])) if ok.any() else float("nan"),
+        "fps_on_time": float(on_time.sum()) / params.seconds,
+        "dashboard_fps": float(np.sum(fresh_share * on_time)) / params.seconds,
+        "frame_late_share": float(1.0 - on_time.mean()) if frames else 0.0,
+        "panel_lag_p99_ms": float(np.percentile(ages, 99)) if ages.size else 0.0,
+        "cpu_share": busy / (params.gomaxprocs * horizon),
+        "goroutines_peak": float(gn.max()),
+        "threads_peak": float(result.stats["threads_peak"]),
+        "schedules_per_s": result.stats["schedules"] / params.seconds,
+        "handoffs": float(result.stats["handoffs"]),
+        "gc_cycles_per_s": len(cycles) / params.seconds,
+        "gc_cpu_share": float(plan.gc_cpu_fraction),
+        "assist_share": plan.gc_assist_cpu_ms / gc_cpu if gc_cpu > 0 else 0.0,
+        "stw_max_ms": max((c.stw_s * 1000.0 for c in cycles), default=0.0),
+        "alloc_mb_per_s": plan.alloc_total_bytes / (1 << 20) / params.seconds,
+        "syscall_ms_per_s": syscall_ms / params.seconds,
+        "db_wait_p99_ms": float(np.percentile(plan.db_wait_ms + plan.db_query_ms, 99)),
+        "db_timeouts": float(plan.timed_out.sum()),
+        "write_bytes": float(min(body, STREAM_BATCH_BYTES) if streamed else body),
+    }
+    return IncidentRun(params, plan, result, names, latency, frame_done, gt, gn, metrics)
+
+
+def run_incident(params: IncidentParams | None = None, **overrides: Any) -> IncidentRun:
+    """Simulate the incident for ``params`` (default: the article's setting, no fix) with any
+    ``overrides`` (``run_incident(cache_json=True)``). Raises IncidentParamError (a ValueError)
+    naming a bad parameter."""
+    p = make_params(params, **overrides)
+    rng = np.random.default_rng(p.seed)
+    plan = make_plan(p, rng)
+    main, names = build_program(p, plan)
+    result = simulate(
+        main,
+        gomaxprocs=p.gomaxprocs,
+        async_preempt=True,
+        until_ms=p.seconds * 1000.0 + DRAIN_MS,
+        seed=int(rng.integers(2**31)),
+    )
+    return measure(p, plan, result, names)
+
+
+def fix_variants(params: IncidentParams | None = None) -> dict[str, IncidentParams]:
+    """The chapter's comparison: no fix, each fix alone, all three (other knobs from params)."""
+    base = make_params(params, **dict.fromkeys(FIXES, False))
+    out = {"no fix": base}
+    for f in FIXES:
+        out[f"{f} only"] = make_params(base, **{f: True})
+    out["all three"] = make_params(base, **dict.fromkeys(FIXES, True))
+    return out

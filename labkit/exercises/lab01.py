@@ -1,0 +1,195 @@
+"""Exercises of labs/lab01-frame-lab.ipynb: the GC pacer and a render loop, by number and by model.
+
+Every answer comes from the course's models, never typed in: the heap goal from
+``labkit.gc.heap_goal_bytes`` (gcControllerState.commit / heapGoalInternal / memoryLimitHeapGoal
+in src/runtime/mgcpacer.go), frame times and GC rates from ``labkit.render.simulate_frames`` (the
+same run the FrameLab widget beside the questions draws, so a learner can check by moving its
+sliders). The runtime rules the questions rest on:
+
+* heap goal = live + (live + stacks + globals) x GOGC/100, at least 4 MiB x GOGC/100;
+* GOMEMLIMIT is a soft limit: its goal is limit - non-heap memory, minus 3 % headroom (at least
+  1 MiB), never below the live heap, and the lower of the two goals wins;
+* cycles per second ~ allocation rate / (goal - live): an approximation, since the trigger starts
+  each cycle before the heap reaches the goal;
+* sync.Pool hands a Put buffer back on the next Get, so a pooled renderer allocates (almost)
+  nothing per frame; the GC then runs only for the other allocation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.exercise import Variant, choice, numeric
+from labkit.gc import heap_goal_bytes
+from labkit.render import simulate_frames
+
+MIB = 1 << 20
+
+RESOLUTIONS = ((800, 600), (1024, 768), (1280, 720), (1920, 1080))
+
+#: The stall scenario of chapter 1: two Ps, so during mark only the fractional worker (25 % of
+#: 2 Ps = 0.5 P) scans in the background and the render goroutine pays assists.
+STALL = {"gomaxprocs": 2, "fps": 60}
+
+
+def _pick(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def gc_rate(rng: np.random.Generator) -> Variant:
+    """GC cycles per second from the frame size, frame rate, live heap and GOGC."""
+    width, height = _pick(rng, RESOLUTIONS)
+    fps = int(_pick(rng, (30, 60, 120)))
+    live_mib = int(_pick(rng, (32, 64, 128, 256)))
+    gogc = int(_pick(rng, (50, 100, 200)))
+    frame_bytes = width * height * 4
+    goal = heap_goal_bytes(live_mib * MIB, gogc=gogc)
+    runway_mib = (goal - live_mib * MIB) / MIB
+    rate = fps * frame_bytes / MIB / runway_mib
+    model = simulate_frames(
+        width=width,
+        height=height,
+        fps=fps,
+        live_heap_mb=live_mib,
+        gogc=gogc,
+        producers=0,
+        producer_alloc_mb_per_s=0,
+    )
+    return numeric(
+        f"A renderer allocates one `image.NewRGBA` of {width}x{height} per frame at {fps} fps "
+        f"and nothing else. Its live heap is {live_mib} MiB and GOGC={gogc}. About how many GC "
+        "cycles per second does the pacer run? (Use goal - live as the runway.)",
+        rate,
+        f"One frame is {width} x {height} x 4 = {frame_bytes / MIB:.2f} MiB, so the program "
+        f"allocates {fps * frame_bytes / MIB:.0f} MiB/s. The heap goal is live + live x GOGC/100 "
+        f"= {goal / MIB:.0f} MiB, a runway of {runway_mib:.0f} MiB per cycle. Cycles per second "
+        f"~ {fps * frame_bytes / MIB:.0f} / {runway_mib:.0f} = {rate:.2f}. The full model "
+        f"(labkit.render, 10 s) gives {model.gc_cycles_per_s:.2f}. The formula is an estimate: "
+        "the trigger starts each cycle before the heap reaches the goal (on real Go with 2 "
+        "cores the estimate was 26 % low), the buffer being drawn is live too, and a cycle can "
+        f"only start at an allocation, so with a runway of {runway_mib / (frame_bytes / MIB):.1f} "
+        "frames the rate moves in steps of whole frames per cycle.",
+        unit="cycles/s",
+        rel_tol=0.05,
+        hint="cycles/s = allocation rate / (heap goal - live heap); goal = live x (1 + GOGC/100).",
+    )
+
+
+def heap_goal_with_limit(rng: np.random.Generator) -> Variant:
+    """The heap goal when GOMEMLIMIT is set: the lower of the GOGC goal and the limit's goal."""
+    live_mib = int(_pick(rng, (64, 128, 256, 512)))
+    gogc = _pick(rng, (50, 100, 200, "off"))
+    limit_mib = int(live_mib * _pick(rng, (1.25, 1.5, 2.5, 4.0)))
+    goal = heap_goal_bytes(live_mib * MIB, gogc=gogc, memory_limit=limit_mib * MIB) / MIB
+    gogc_goal = heap_goal_bytes(live_mib * MIB, gogc=gogc) / MIB
+    limit_goal = heap_goal_bytes(live_mib * MIB, gogc="off", memory_limit=limit_mib * MIB) / MIB
+    gogc_text = (
+        "GOGC=off: no GOGC goal at all (infinite)"
+        if gogc == "off"
+        else f"GOGC={gogc}: {live_mib} + {live_mib} x {gogc}/100 = {gogc_goal:.0f} MiB"
+    )
+    which = "the memory limit's" if limit_goal < gogc_goal else "the GOGC"
+    return numeric(
+        f"A program has {live_mib} MiB of live heap (stacks and globals negligible), "
+        f"GOGC={gogc} and GOMEMLIMIT={limit_mib}MiB. What heap goal, in MiB, does the pacer "
+        "aim for in the next cycle?",
+        goal,
+        f"Two goals, and the lower wins (heapGoalInternal in mgcpacer.go). {gogc_text}. "
+        f"Memory limit: {limit_mib} MiB minus 3 % headroom (memoryLimitHeapGoal keeps 3 %, at "
+        f"least 1 MiB, for pacing error) = {limit_goal:.1f} MiB, and never below the live heap. "
+        f"So {which} goal applies: {goal:.1f} MiB. GOMEMLIMIT is soft: if the live heap grows "
+        "past it, the GC runs continuously (capped at about 50 % CPU) rather than failing.",
+        unit="MiB",
+        rel_tol=0.02,
+        hint="Compute both goals; GOMEMLIMIT keeps 3 % headroom below the limit.",
+    )
+
+
+def gogc_for_jank_budget(rng: np.random.Generator) -> Variant:
+    """The smallest GOGC that keeps janky frames under a budget, found with the frame model."""
+    live_mib = int(_pick(rng, (64, 96, 128)))
+    producers = int(_pick(rng, (2, 4)))
+    budget_pct = float(_pick(rng, (0.5, 1.0, 2.0)))
+    seed = int(rng.integers(100))
+    gogcs = (50, 100, 200, 400, 800)
+    jank = []
+    for g in gogcs:
+        r = simulate_frames(
+            **STALL, live_heap_mb=live_mib, producers=producers, gogc=g, seed=seed, seconds=10
+        )
+        jank.append(100 * r.jank_fraction)
+    meets = [i for i, j in enumerate(jank) if j <= budget_pct]
+    answer = meets[0] if meets else len(gogcs)
+    table = ", ".join(f"GOGC={g}: {j:.1f} %" for g, j in zip(gogcs, jank, strict=True))
+    return choice(
+        f"In the frame lab, set GOMAXPROCS=2, live heap {live_mib} MiB, {producers} producers, "
+        f"seed {seed}, 60 fps, a new buffer per frame. Which is the **smallest** GOGC that keeps "
+        f"janky frames (over the 16.7 ms budget) at or under {budget_pct:g} %?",
+        [f"GOGC={g}" for g in gogcs] + ["none of these"],
+        answer,
+        f"The model's jank per setting: {table}. A higher GOGC means a longer runway, so fewer "
+        "cycles, and fewer frames that overlap a mark phase and pay assists or wait for a P; "
+        "the price is a heap that peaks near live x (1 + GOGC/100).",
+        hints={i: "Move the GOGC slider and read the jank % in the summary." for i in range(6)},
+    )
+
+
+def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
+    """Under a memory limit, raising GOGC may do nothing; pooling the frames removes the cause."""
+    live_mib = int(_pick(rng, (64, 96, 128)))
+    factor = float(_pick(rng, (2.0, 3.0, 4.0)))
+    limit_mib = live_mib * factor
+    common = {**STALL, "live_heap_mb": live_mib, "memory_limit_mb": limit_mib, "seconds": 10}
+    base = simulate_frames(**common, gogc=100)
+    high = simulate_frames(**common, gogc=400)
+    pool = simulate_frames(**common, gogc=100, pooled=True)
+    rates = base.gc_cycles_per_s, high.gc_cycles_per_s, pool.gc_cycles_per_s
+    if high.gc_cycles_per_s >= 0.95 * base.gc_cycles_per_s:
+        answer = 0
+    elif pool.gc_cycles_per_s < high.gc_cycles_per_s:
+        answer = 1
+    else:
+        answer = 2
+    return choice(
+        f"A renderer (GOMAXPROCS=2, 60 fps, 3 MiB frames, {live_mib} MiB live) runs with "
+        f"GOMEMLIMIT={limit_mib:.0f}MiB and GOGC=100. To cut GC cycles you can raise GOGC to "
+        "400 or put the frame buffers in a sync.Pool. What does the model show?",
+        [
+            "Raising GOGC changes nothing here: the memory limit already sets the heap goal",
+            "Raising GOGC helps, but sync.Pool helps more",
+            "Raising GOGC helps more than sync.Pool",
+        ],
+        answer,
+        f"GC cycles per second: GOGC=100 {rates[0]:.1f}, GOGC=400 {rates[1]:.1f}, "
+        f"sync.Pool {rates[2]:.1f}. The GOGC goal would be {live_mib * 2} MiB at 100 and "
+        f"{live_mib * 5} MiB at 400, but the limit's goal is about {limit_mib * 0.97:.0f} MiB and "
+        "the lower goal wins, so raising GOGC only helps while the GOGC goal is below the limit. "
+        "sync.Pool removes the 180 MiB/s of frame allocation itself, so the heap hardly grows.",
+        hints={
+            0: "Compare the GOGC goals with the limit's goal (limit minus 3 %).",
+            1: "Which goal wins when GOGC=100 and when GOGC=400?",
+            2: "How much allocation is left once the buffers are reused?",
+        },
+    )
+
+
+def stall_jank(rng: np.random.Generator) -> Variant:
+    """Reproduce the stall in the widget and read off its jank: the model is the answer key."""
+    live_mib = int(_pick(rng, (64, 128, 256)))
+    producers = int(_pick(rng, (2, 4, 6)))
+    seed = int(rng.integers(100))
+    r = simulate_frames(**STALL, live_heap_mb=live_mib, producers=producers, seed=seed)
+    return numeric(
+        f"Set the frame lab to GOMAXPROCS=2, live heap {live_mib} MiB, {producers} producers, "
+        f"seed {seed} (everything else at its default: 1024x768, 60 fps, GOGC=100, a new "
+        "buffer per frame). What percentage of frames miss the 16.7 ms budget?",
+        100 * r.jank_fraction,
+        f"The summary line reads: {r.summary().split(' | ')[0]}. The janky frames sit in the "
+        f"shaded GC cycles ({r.gc_cycles_per_s:.1f} per second): with 2 Ps the background "
+        "mark worker is a fractional 0.5 P, so the render goroutine's 3 MiB allocation during "
+        "mark pays a large assist, and it competes with the producers for the remaining P.",
+        unit="%",
+        rel_tol=0.1,
+        abs_tol=0.2,
+        hint="Read 'jank' in the summary under the widget.",
+    )

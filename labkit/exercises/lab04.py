@@ -1,0 +1,327 @@
+"""Exercises of labs/lab04-pool-tuner.ipynb: size a pool, tune the watchdog, yield, Erlang C.
+
+Every answer comes from the course's models (``labkit.pool``, ``labkit.pipeline``,
+``labkit.golab.model_prediction`` over ``labkit.sched``), never typed in, so the worked answer
+agrees with the PoolTuner the learner explores beside it. The scenario lists below were chosen so
+that every combination has a clear answer (no near-ties between the choices); the tests in
+tests/test_exercises.py draw many seeds of each.
+
+Runtime behaviour the questions rest on:
+
+* only a G holding a P runs Go code (runtime.execute / schedule in src/runtime/proc.go), so
+  CPU-bound work never uses more than GOMAXPROCS cores, whatever the number of workers; a worker
+  beyond that waits in a run queue and is served round robin in 10 ms slices (sysmon's retake,
+  forcePreemptNS), which stretches every request it shares the Ps with;
+* a G parked on the network holds no P (netpollblock), which is why extra workers do help
+  network-heavy requests;
+* ``time.Sleep(d <= 0)`` returns at once (timeSleep in src/runtime/time.go); ``runtime.Gosched``
+  puts the G on the global run queue (goschedImpl); ``time.Sleep(1ns)`` parks on the P's timer
+  heap and the fired timer readies the sleeper into ``runnext``, ahead of the other goroutine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labkit.exercise import Variant, choice, numeric
+from labkit.golab import model_prediction
+from labkit.pipeline import Stage, make_params, simulate_pipeline
+from labkit.pool import compare_policies, erlang_c_probability, erlang_c_wait_ms
+from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
+from labkit.pool import sweep_workers as _sweep_workers
+
+GOMAXPROCS = 4
+
+# ---- 1. meet a p99 target with the fewest workers ---------------------------------------------
+
+
+def fewest_workers(rng: np.random.Generator) -> Variant:
+    """The smallest static pool that meets a p99 target (labkit.pool.min_workers_for_p99)."""
+    service_ms = float(rng.choice([20.0, 40.0]))
+    cpu_bound = float(rng.choice([0.1, 0.25]))
+    arrival_rate = float(rng.choice([100.0, 150.0, 200.0]))
+    target = float(rng.choice([6.0, 8.0, 10.0])) * service_ms
+    seed = int(rng.integers(0, 1000))
+    kwargs = {
+        "arrival_rate": arrival_rate,
+        "service_ms": service_ms,
+        "cpu_bound": cpu_bound,
+        "gomaxprocs": GOMAXPROCS,
+        "duration_s": 20.0,
+        "seed": seed,
+    }
+    workers = _min_workers_for_p99(target, **kwargs)
+    rows = _sweep_workers([max(1, workers - 1), workers], **kwargs)
+    offered = arrival_rate * service_ms / 1000.0
+    return numeric(
+        f"A handler does {service_ms:g} ms of work per request (exponential), of which "
+        f"{cpu_bound:.0%} is CPU and the rest a database wait. {arrival_rate:g} requests/s arrive "
+        f"(Poisson) at a static pool on GOMAXPROCS={GOMAXPROCS}. What is the **fewest** workers "
+        f"that keeps p99 latency at or below {target:g} ms? (Use the PoolTuner or "
+        f"`simulate_pool(..., seed={seed}, duration_s=20)`.)",
+        workers,
+        f"Each request keeps a worker busy for {service_ms:g} ms on average, so the pool carries "
+        f"{arrival_rate:g} x {service_ms / 1000:g} s = {offered:g} busy workers on average (the "
+        f"offered load in Erlangs): fewer than {math.floor(offered) + 1} workers cannot keep up. "
+        f"Above that, p99 falls as waiting in the channel shrinks: "
+        f"{rows[0]['label']} gives p99 {rows[0]['p99_ms']:.1f} ms, {rows[-1]['label']} "
+        f"{rows[-1]['p99_ms']:.1f} ms. The waits are mostly on the network, where a parked "
+        "goroutine holds no P, so workers beyond GOMAXPROCS do add throughput here "
+        "(min_workers_for_p99 tries each size on the same seeded requests).",
+        unit="workers",
+        rel_tol=0.0,
+        abs_tol=0.5,
+        hint="Start from arrival rate x service time; then add workers until p99 fits.",
+    )
+
+
+# ---- 2. adaptive parameters for a burst ------------------------------------------------------
+
+WATCHDOG_SETTINGS = (
+    (
+        "the article's: every 100 ms, 3 samples above 2 x workers, grow by 2",
+        {"interval_ms": 100.0, "high_samples": 3, "high_factor": 2.0, "grow_step": 2},
+    ),
+    (
+        "eager: every 50 ms, 1 sample above 1 x workers, grow by 4",
+        {"interval_ms": 50.0, "high_samples": 1, "high_factor": 1.0, "grow_step": 4},
+    ),
+    (
+        "sluggish: every 500 ms, 5 samples above 4 x workers, grow by 1",
+        {"interval_ms": 500.0, "high_samples": 5, "high_factor": 4.0, "grow_step": 1},
+    ),
+)
+
+
+def worst_watchdog(rng: np.random.Generator) -> Variant:
+    """Which watchdog setting gives the worst p99 under bursts (CPU-bound vs network-heavy)."""
+    cpu_bound = float(rng.choice([1.0, 0.25]))
+    burst_rate = float(rng.choice([400.0, 600.0]))
+    on_s = float(rng.choice([1.0, 2.0]))
+    off_s = float(rng.choice([4.0, 8.0]))
+    variants = [
+        {"policy": "adaptive", "label": label, "max_workers": 64, **knobs}
+        for label, knobs in WATCHDOG_SETTINGS
+    ]
+    rows = compare_policies(
+        variants,
+        arrival_rate=200.0,
+        burst=(burst_rate, on_s, off_s),
+        service_ms=10.0,
+        cpu_bound=cpu_bound,
+        workers=4,
+        gomaxprocs=GOMAXPROCS,
+        duration_s=20.0,
+        seed=0,
+    )
+    worst = int(np.argmax([r["p99_ms"] for r in rows]))
+    table = "; ".join(
+        f"{r['label'].split(':')[0]}: p99 {r['p99_ms']:.0f} ms, mean workers "
+        f"{r['mean_workers']:.1f}"
+        for r in rows
+    )
+    why = (
+        "The requests are all CPU: four Ps finish at most 400 requests/s whatever the pool size. "
+        "The eager watchdog reacts to every backlog by adding goroutines, but those only join "
+        "the run queue and share the Ps in 10 ms slices, so every request in the burst is "
+        "stretched; a slow watchdog keeps the pool near GOMAXPROCS and serves the backlog in "
+        "order."
+        if cpu_bound == 1.0
+        else "Three quarters of each request is a network wait, during which a goroutine holds "
+        "no P: more workers really do serve more requests at once. The sluggish watchdog lets "
+        "the backlog build for seconds before adding one worker at a time."
+    )
+    return choice(
+        f"A pool of 4 workers on GOMAXPROCS={GOMAXPROCS} serves 10 ms requests that are "
+        f"{cpu_bound:.0%} CPU, at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
+        f"{off_s + on_s:g} s. Its adaptive watchdog (ceiling 64 workers) can be set three ways. "
+        "Which setting gives the **worst** p99 latency?",
+        [label for label, _ in WATCHDOG_SETTINGS],
+        worst,
+        f"The model, on the same seeded requests: {table}. {why}",
+        hints={
+            i: "Does adding workers add capacity for this kind of request?"
+            for i in range(len(WATCHDOG_SETTINGS))
+            if i != worst
+        },
+    )
+
+
+# ---- 3. workers beyond GOMAXPROCS ------------------------------------------------------------
+
+BEYOND_OPTIONS = (
+    "p99 falls clearly: more workers serve more requests at once",
+    "p99 stays about the same (within 10 %)",
+    "p99 rises: the extra workers only queue for the same Ps",
+)
+
+
+def beyond_gomaxprocs(rng: np.random.Generator) -> Variant:
+    """Predict what tripling a static pool past GOMAXPROCS does to p99."""
+    procs = int(rng.choice([2, 4]))
+    cpu_bound = float(rng.choice([1.0, 0.1]))
+    service = str(rng.choice(["exp", "lognormal"]))
+    rate = 0.8 * procs * 1000.0 / 10.0
+    rows = _sweep_workers(
+        [procs, 3 * procs],
+        arrival_rate=rate,
+        service_ms=10.0,
+        service=service,
+        cpu_bound=cpu_bound,
+        gomaxprocs=procs,
+        duration_s=20.0,
+        seed=1,
+    )
+    before, after = rows[0]["p99_ms"], rows[1]["p99_ms"]
+    ratio = after / before
+    right = 0 if ratio < 0.9 else (2 if ratio > 1.1 else 1)
+    why = (
+        "Every request is CPU work, and only a goroutine holding a P runs: with more workers "
+        "than Ps the extra ones wait in the run queue and are served round robin in 10 ms "
+        "slices (sysmon's retake, forcePreemptNS), so a request that would have run in one go "
+        "is interleaved with others and finishes later. The channel's queue just moved into "
+        "the scheduler's run queue."
+        if cpu_bound == 1.0
+        else "90 % of each request is a network wait, and a goroutine parked in the netpoller "
+        "holds no P: with more workers more requests wait on the network at once, so requests "
+        "spend less time in the channel."
+    )
+    return choice(
+        f"A static pool of {procs} workers on GOMAXPROCS={procs} serves {rate:g} requests/s "
+        f"of 10 ms ({service}) work, {cpu_bound:.0%} of it CPU (80 % utilisation of the "
+        f"workers). You raise the pool to {3 * procs} workers. What happens to p99 latency?",
+        list(BEYOND_OPTIONS),
+        right,
+        f"The model (same seeded requests): {procs} workers p99 {before:.1f} ms, "
+        f"{3 * procs} workers p99 {after:.1f} ms (x{ratio:.2f}). {why}",
+        hints={i: "Where does a worker wait when all Ps are busy?" for i in range(3) if i != right},
+    )
+
+
+# ---- 4. which yield gives the other goroutine a turn -------------------------------------------
+
+YIELD_CALLS = {
+    "none": "no yield at all",
+    "sleep0": "`time.Sleep(0)`",
+    "gosched": "`runtime.Gosched()`",
+    "sleep1ns": "`time.Sleep(time.Nanosecond)`",
+}
+
+
+def yield_turns(rng: np.random.Generator) -> Variant:
+    """Which yield lets the other goroutine run, and which do not (labkit.golab's yield model)."""
+    pred = {mode: model_prediction("yield", mode=mode) for mode in YIELD_CALLS}
+    turns = {m: int(p["other_turns"]) for m, p in pred.items()}
+    cost = {m: float(p["ns_per_iter"]) for m, p in pred.items()}
+    iters = int(pred["gosched"]["iters"])
+    kind = int(rng.integers(3))
+    yielding = [m for m in YIELD_CALLS if m != "none"]
+    if kind == 0:
+        asked = "gives the other goroutine a turn on (nearly) every iteration"
+        answer = max(YIELD_CALLS, key=turns.get)
+    elif kind == 1:
+        asked = "is a plain function call that returns at once, never letting the other run"
+        answer = min((m for m in yielding if turns[m] == 0), key=cost.get)
+    else:
+        asked = "parks the loop goroutine on each iteration, yet the other goroutine still (almost) never runs"
+        answer = max((m for m in yielding if turns[m] == 0), key=cost.get)
+    order = rng.permutation(len(YIELD_CALLS))
+    modes = [list(YIELD_CALLS)[i] for i in order]
+    numbers = "; ".join(
+        f"{YIELD_CALLS[m]}: {cost[m]:.1f} ns/iter, other goroutine ran {turns[m]} times"
+        for m in YIELD_CALLS
+    )
+    return choice(
+        f"GOMAXPROCS=1. One goroutine runs a loop of {iters:,} iterations and calls something in "
+        "each; another goroutine, already runnable, counts how often it gets to run. Which "
+        f"call **{asked}**?",
+        [YIELD_CALLS[m] for m in modes],
+        modes.index(answer),
+        f"The scheduler model ({iters:,} iterations): {numbers}. time.Sleep(d) with d <= 0 "
+        "returns at once (timeSleep in src/runtime/time.go: `if ns <= 0 { return }`): no park, "
+        "no yield, just a call. runtime.Gosched puts the goroutine on the *global* run queue "
+        "(goschedImpl), so the other goroutine runs before it comes back. time.Sleep(1ns) parks "
+        "on the P's timer heap; when the timer fires at the next schedule the sleeper is readied "
+        "into runnext and runs *before* the other goroutine, which therefore almost never gets a "
+        "turn (real go1.27.3 on 2 cores: about one turn in 100,000; COURSE.md). The article's "
+        "table has Sleep(0) parking and costing 3.2x Gosched: both wrong.",
+        hints={
+            modes.index(m): "Does this call ever put the goroutine behind the other one?"
+            for m in modes
+            if m != answer
+        },
+    )
+
+
+# ---- 5. Erlang C by hand ---------------------------------------------------------------------
+
+
+def erlang_c_by_hand(rng: np.random.Generator) -> Variant:
+    """The M/M/c mean wait of a static pool (labkit.pool.erlang_c_wait_ms)."""
+    c = int(rng.choice([2, 3, 4]))
+    service_ms = float(rng.choice([5.0, 10.0, 20.0]))
+    rho = float(rng.choice([0.5, 0.6, 0.7, 0.8, 0.9]))
+    rate = rho * c * 1000.0 / service_ms
+    a = rate * service_ms / 1000.0
+    p_wait = erlang_c_probability(a, c)
+    wait = erlang_c_wait_ms(rate, service_ms, c)
+    b_steps = []
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+        b_steps.append(f"B({k}) = {b:.4f}")
+    return numeric(
+        f"A static pool of {c} workers (on at least {c} Ps) serves Poisson arrivals at "
+        f"{rate:g} requests/s with exponential service of mean {service_ms:g} ms: an M/M/{c} "
+        "queue. What is the mean time a request waits in the channel before a worker takes it? "
+        "Use Erlang's C formula.",
+        wait,
+        f"Offered load a = {rate:g}/s x {service_ms / 1000:g} s = {a:g} Erlangs (utilisation "
+        f"{rho:.0%}). Erlang B by recursion, B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)): "
+        f"{', '.join(b_steps)}. Then C = c B / (c - a (1 - B)) = {p_wait:.4f}, the chance a "
+        f"request waits at all. Mean wait W = C x service / (c - a) = {p_wait:.4f} x "
+        f"{service_ms:g} / ({c} - {a:g}) = {wait:.2f} ms. The static pool in labkit.pool "
+        "matches this in long runs (tests/test_pool_queueing.py).",
+        unit="ms",
+        rel_tol=0.03,
+        hint="a = arrival rate x service time; C(c, a) is the chance to wait; W = C s / (c - a).",
+    )
+
+
+# ---- 6. a pipeline's throughput --------------------------------------------------------------
+
+
+def pipeline_throughput(rng: np.random.Generator) -> Variant:
+    """Long-run throughput of a channel pipeline: its slowest stage, or the Ps."""
+    draw_workers = int(rng.choice([1, 2, 3, 4, 6]))
+    draw_ms = float(rng.choice([3.0, 4.0, 6.0]))
+    procs = int(rng.choice([2, 4]))
+    stages = (
+        Stage("decode", 1, cpu_ms=1.0),
+        Stage("draw", draw_workers, cpu_ms=draw_ms),
+        Stage("upload", 1, cpu_ms=0.5, io_ms=1.0),
+    )
+    params = make_params(stages, 4, 300, 0.0, "const", procs, 0, None)
+    bound = params.capacity_per_s()
+    run = simulate_pipeline(stages, buffer=4, items=300, service="const", gomaxprocs=procs)
+    caps = ", ".join(f"{s.name} {s.capacity_per_s:.0f}/s" for s in stages)
+    cpu_ms = sum(s.cpu_ms for s in stages)
+    return numeric(
+        "A frame pipeline: decode (1 worker, 1 ms CPU per item) -> draw "
+        f"({draw_workers} worker{'s' if draw_workers > 1 else ''}, {draw_ms:g} ms CPU) -> upload "
+        "(1 worker, 0.5 ms CPU + 1 ms waiting for the device), joined by channels of capacity 4, "
+        f"GOMAXPROCS={procs}, constant work, and a producer that sends as fast as it can. How "
+        "many items per second reach the render loop in the long run?",
+        bound,
+        f"Each stage finishes at most workers / time per item: {caps}. All CPU work shares "
+        f"{procs} Ps: at most {procs} / {cpu_ms:g} ms = {params.cpu_limit_per_s:.0f} items/s "
+        "(the device wait needs no P). The pipeline runs at the smallest of these: "
+        f"{bound:.0f}/s ({params.bottleneck()}); the scheduler model delivered "
+        f"{run.throughput_per_s:.0f}/s. Any faster stage only fills its output channel and "
+        "then blocks in `ch <- v` (back-pressure).",
+        unit="items/s",
+        rel_tol=0.05,
+        hint="Compute workers x 1000 / ms for each stage, and GOMAXPROCS x 1000 / total CPU ms.",
+    )

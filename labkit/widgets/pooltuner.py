@@ -1,0 +1,591 @@
+"""The pool tuner (chapter 4.4, lab 4): a worker pool under Poisson or bursty load, three policies.
+
+A thin view over :func:`labkit.pool.simulate_pool`: the controls are its arguments, the figures
+draw the :class:`~labkit.pool.PoolResult`'s arrays as they are, and the summary is the result's
+own one-line text (policy, sizes, load, seed, p50, p99, mean workers, utilisation), so what the
+plots show and what the text says come from one run. "Compare policies" serves the *same*
+seeded requests under static, per-request and adaptive (:func:`labkit.pool.compare_policies`,
+common random numbers) and lists them in a small table.
+
+Every slider has ``continuous_update=False``: one re-run per release or key press. The figures
+are built once; an update only replaces mark data inside ``hold_sync()``.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import bqplot as bq
+import ipywidgets as w
+import numpy as np
+
+from labkit.pool import POLICIES, SERVICE_KINDS, PoolResult, compare_policies, simulate_pool
+from labkit.widgets._style import GREY, OKABE_ITO, error_output, legend_html, summary_html
+
+_STYLE = {"description_width": "13em"}
+_WIDE = w.Layout(width="30em")
+
+# Quantile levels drawn for the latency CDF: dense in the tail, where p99 lives.
+CDF_LEVELS = np.unique(
+    np.concatenate([np.linspace(0.0, 0.9, 181), np.linspace(0.9, 0.999, 199), [0.9995, 1.0]])
+)
+# Bins of arrival time over which the latency-over-time plot reads p50 and p99.
+LATENCY_BINS = 100
+
+# Control name -> its default. The defaults are a bursty variant of the pool package's default
+# scenario (300/s of 10 ms exp requests on 4 Ps, 4 workers): every 4 s quiet, 1 s at 500/s
+# (peak load 1.25), 20 s so that a re-run stays well inside the 100 ms budget.
+DEFAULTS: dict[str, Any] = {
+    "arrival": "bursty",
+    "arrival_rate": 300.0,
+    "burst_rate": 500.0,
+    "burst_on_s": 1.0,
+    "burst_off_s": 4.0,
+    "service": "exp",
+    "service_ms": 10.0,
+    "cpu_bound": 1.0,
+    "policy": "static",
+    "workers": 4,
+    "gomaxprocs": 4,
+    "interval_ms": 100.0,
+    "high_samples": 3,
+    "high_factor": 2.0,
+    "grow_step": 2,
+    "shrink_step": 1,
+    "min_workers": 0,
+    "max_workers": 0,
+    "duration_s": 20.0,
+    "seed": 0,
+}
+
+
+def _float(desc: str, lo: float, hi: float, step: float, fmt: str = ".1f") -> w.FloatSlider:
+    return w.FloatSlider(
+        min=lo,
+        max=hi,
+        step=step,
+        description=desc,
+        readout_format=fmt,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
+    return w.IntSlider(
+        min=lo,
+        max=hi,
+        step=step,
+        description=desc,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def latency_bins(result: PoolResult, bins: int = LATENCY_BINS) -> tuple[np.ndarray, ...]:
+    """p50 and p99 (nearest rank) of the latencies of requests arriving in each time bin.
+
+    Returns ``(bin_mid_s, p50_ms, p99_ms)``; bins without arrivals are dropped. Vectorised: sort
+    by (bin, latency) once, then index each bin's ranks.
+    """
+    duration = result.params.duration_s
+    if result.arrivals == 0:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    width = duration / bins
+    idx = np.minimum((result.arrival_s / width).astype(np.int64), bins - 1)
+    order = np.lexsort((result.latency_ms, idx))
+    counts = np.bincount(idx, minlength=bins)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    sorted_lat = result.latency_ms[order]
+    ranks = lambda q: starts[has] + np.floor(q * (counts[has] - 1)).astype(np.int64)  # noqa: E731
+    mid = (np.arange(bins)[has] + 0.5) * width
+    return mid, sorted_lat[ranks(0.5)], sorted_lat[ranks(0.99)]
+
+
+def _figure(title: str, marks, x_scale, y_scale, x_label: str, y_label: str, **y_axis) -> bq.Figure:
+    return bq.Figure(
+        marks=marks,
+        axes=[
+            bq.Axis(scale=x_scale, label=x_label),
+            bq.Axis(scale=y_scale, side="left", label=y_label, **y_axis),
+        ],
+        title=title,
+        layout=w.Layout(width="100%", height="260px"),
+        fig_margin={"top": 35, "bottom": 45, "left": 65, "right": 15},
+        animation_duration=0,
+    )
+
+
+class PoolTuner(w.VBox):
+    """Controls over :func:`labkit.pool.simulate_pool`, four figures, a summary, a comparison.
+
+    ``PoolTuner(policy="adaptive", workers=2)`` starts with those control values (names as in
+    :data:`DEFAULTS`); ``.set(**values)`` changes controls and re-runs once; ``.result`` is the
+    current :class:`labkit.pool.PoolResult`; ``.summary()`` its one-line text; ``.compare()``
+    runs every policy on the same requests and returns (and shows) the table rows.
+    """
+
+    def __init__(self, **initial: Any) -> None:
+        unknown = sorted(set(initial) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(DEFAULTS)}")
+        c = self._controls = {
+            "arrival": w.ToggleButtons(
+                options=[("Poisson", "poisson"), ("bursty on/off", "bursty")],
+                description="arrivals",
+                style={**_STYLE, "button_width": "9em"},
+            ),
+            "arrival_rate": _float("arrival rate (req/s)", 0.0, 1000.0, 10.0, ".0f"),
+            "burst_rate": _float("burst rate (req/s)", 0.0, 2000.0, 10.0, ".0f"),
+            "burst_on_s": _float("burst length (s)", 0.1, 10.0, 0.1),
+            "burst_off_s": _float("quiet between bursts (s)", 0.0, 30.0, 0.5),
+            "service": w.Dropdown(
+                options=[
+                    ("exponential", "exp"),
+                    ("constant", "const"),
+                    ("lognormal (long tail)", "lognormal"),
+                ],
+                description="service times",
+                style=_STYLE,
+                layout=_WIDE,
+            ),
+            "service_ms": _float("mean service (ms)", 0.5, 100.0, 0.5),
+            "cpu_bound": _float("CPU-bound share", 0.0, 1.0, 0.05, ".2f"),
+            "gomaxprocs": _int("GOMAXPROCS (Ps)", 1, 16),
+            "policy": w.Dropdown(
+                options=[
+                    ("static pool", "static"),
+                    ("goroutine per request", "per_request"),
+                    ("adaptive (watchdog)", "adaptive"),
+                ],
+                description="policy",
+                style=_STYLE,
+                layout=_WIDE,
+            ),
+            "workers": _int("workers (adaptive: start)", 1, 64),
+            "interval_ms": _float("watchdog interval (ms)", 10.0, 1000.0, 10.0, ".0f"),
+            "high_samples": _int("k high samples to grow", 1, 10),
+            "high_factor": _float("high: len(ch) > factor x workers", 0.5, 10.0, 0.5),
+            "grow_step": _int("grow by", 1, 16),
+            "shrink_step": _int("shrink by", 1, 16),
+            "min_workers": _int("floor (0 = start size)", 0, 64),
+            "max_workers": _int("ceiling (0 = none)", 0, 512, 4),
+            "duration_s": _float("simulated time (s)", 5.0, 60.0, 5.0, ".0f"),
+            "seed": w.BoundedIntText(
+                min=0,
+                max=2**31 - 1,
+                description="seed",
+                style=_STYLE,
+                layout=w.Layout(width="20em"),
+            ),
+        }
+        assert set(c) == set(DEFAULTS)
+        assert {v for _, v in c["policy"].options} == set(POLICIES)
+        assert {v for _, v in c["service"].options} == set(SERVICE_KINDS)
+
+        self._build_figures()
+        self._summary = w.HTML()
+        self._note = w.HTML()
+        self._compare_button = w.Button(
+            description="Compare policies",
+            tooltip="serve the same seeded requests with every policy",
+            icon="table",
+        )
+        self._compare_html = w.HTML()
+        self._errors = error_output()
+        self._result: PoolResult | None = None
+        self._rows: list[dict[str, Any]] = []
+        self.last_update_s = 0.0
+        self._paused = True
+        for name, value in {**DEFAULTS, **initial}.items():
+            c[name].value = value
+        self._paused = False
+        for control in c.values():
+            control.observe(self._on_control, names="value")
+        self._compare_button.on_click(self._on_compare)
+
+        self._adaptive_box = w.VBox(
+            [
+                w.HTML("<b>Watchdog (adaptive)</b>"),
+                *(
+                    c[k]
+                    for k in (
+                        "interval_ms",
+                        "high_samples",
+                        "high_factor",
+                        "grow_step",
+                        "shrink_step",
+                        "min_workers",
+                        "max_workers",
+                    )
+                ),
+            ]
+        )
+        self._burst_box = w.VBox([c["burst_rate"], c["burst_on_s"], c["burst_off_s"]])
+        left = w.VBox(
+            [
+                w.HTML("<b>Arrivals and work</b>"),
+                c["arrival"],
+                c["arrival_rate"],
+                self._burst_box,
+                c["service"],
+                c["service_ms"],
+                c["cpu_bound"],
+                c["duration_s"],
+                c["seed"],
+            ]
+        )
+        right = w.VBox(
+            [
+                w.HTML("<b>Pool and runtime</b>"),
+                c["policy"],
+                c["workers"],
+                c["gomaxprocs"],
+                self._adaptive_box,
+            ]
+        )
+        super().__init__(
+            [
+                w.HBox([left, right]),
+                self._summary,
+                self._note,
+                w.HBox(
+                    [
+                        w.VBox([self._fig_queue, self._legend_queue], layout=_HALF),
+                        w.VBox([self._fig_workers, self._legend_workers], layout=_HALF),
+                    ]
+                ),
+                w.HBox(
+                    [
+                        w.VBox([self._fig_latency, self._legend_latency], layout=_HALF),
+                        w.VBox([self._fig_cdf, self._legend_cdf], layout=_HALF),
+                    ]
+                ),
+                w.HBox([self._compare_button]),
+                self._compare_html,
+                self._errors,
+            ]
+        )
+        self.add_class("labkit-pooltuner")
+        self._update()
+
+    # ---- figures (built once) ---------------------------------------------------------------
+    def _build_figures(self) -> None:
+        t = bq.LinearScale(min=0.0)
+        y = bq.LinearScale(min=0.0)
+        self._queue_line = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t, "y": y}, colors=[OKABE_ITO[0]], stroke_width=2
+        )
+        self._runq_line = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t, "y": y}, colors=[OKABE_ITO[1]], stroke_width=2
+        )
+        self._fig_queue = _figure(
+            "Waiting requests",
+            [self._queue_line, self._runq_line],
+            t,
+            y,
+            "time (s)",
+            "requests",
+        )
+        self._legend_queue = w.HTML(
+            legend_html(
+                [
+                    ("in the channel: len(taskCh)", OKABE_ITO[0]),
+                    ("runnable, waiting for a P", OKABE_ITO[1]),
+                ]
+            )
+        )
+
+        t2 = bq.LinearScale(min=0.0)
+        y2 = bq.LinearScale(min=0.0)
+        self._workers_line = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[2]], stroke_width=2
+        )
+        self._busy_line = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[3]], stroke_width=1.5
+        )
+        self._procs_line = bq.Lines(
+            x=[0.0, 1.0],
+            y=[0.0, 0.0],
+            scales={"x": t2, "y": y2},
+            colors=[GREY],
+            line_style="dashed",
+            stroke_width=2,
+        )
+        self._fig_workers = _figure(
+            "Workers (goroutines)",
+            [self._workers_line, self._busy_line, self._procs_line],
+            t2,
+            y2,
+            "time (s)",
+            "goroutines",
+        )
+        self._legend_workers = w.HTML(
+            legend_html(
+                [
+                    ("live workers", OKABE_ITO[2]),
+                    ("busy with a request", OKABE_ITO[3]),
+                    ("GOMAXPROCS", GREY),
+                ]
+            )
+        )
+
+        t3 = bq.LinearScale(min=0.0)
+        y3 = bq.LinearScale(min=0.0)
+        self._lat_p50 = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t3, "y": y3}, colors=[OKABE_ITO[0]], stroke_width=2
+        )
+        self._lat_p99 = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": t3, "y": y3}, colors=[OKABE_ITO[5]], stroke_width=2
+        )
+        self._fig_latency = _figure(
+            "Latency by arrival time",
+            [self._lat_p50, self._lat_p99],
+            t3,
+            y3,
+            "arrival time (s)",
+            "latency (ms)",
+        )
+        self._legend_latency = w.HTML(
+            legend_html(
+                [
+                    (f"p50 per {LATENCY_BINS}th of the run", OKABE_ITO[0]),
+                    ("p99", OKABE_ITO[5]),
+                ]
+            )
+        )
+
+        xl = bq.LogScale()
+        y4 = bq.LinearScale(min=0.0, max=1.0)
+        self._cdf = bq.Lines(
+            x=[1.0, 2.0],
+            y=[0.0, 1.0],
+            scales={"x": xl, "y": y4},
+            colors=[OKABE_ITO[7]],
+            stroke_width=2,
+        )
+        self._p50_mark = bq.Lines(
+            x=[1.0, 1.0],
+            y=[0.0, 1.0],
+            scales={"x": xl, "y": y4},
+            colors=[OKABE_ITO[0]],
+            line_style="dashed",
+            stroke_width=2,
+        )
+        self._p99_mark = bq.Lines(
+            x=[1.0, 1.0],
+            y=[0.0, 1.0],
+            scales={"x": xl, "y": y4},
+            colors=[OKABE_ITO[5]],
+            line_style="dashed",
+            stroke_width=2,
+        )
+        self._fig_cdf = _figure(
+            "Latency distribution (CDF)",
+            [self._cdf, self._p50_mark, self._p99_mark],
+            xl,
+            y4,
+            "latency (ms, log scale)",
+            "share of requests",
+            tick_format=".0%",
+        )
+        self._legend_cdf = w.HTML()
+
+    # ---- state ------------------------------------------------------------------------------
+    @property
+    def result(self) -> PoolResult | None:
+        """The :class:`labkit.pool.PoolResult` drawn now (None if the last run failed)."""
+        return self._result
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The controls' current values, by name."""
+        return {name: control.value for name, control in self._controls.items()}
+
+    def simulate_kwargs(self) -> dict[str, Any]:
+        """The :func:`labkit.pool.simulate_pool` arguments the controls stand for.
+
+        ``min_workers`` 0 means the starting size (the article's baseSize); a floor above the
+        starting size is capped at it and a ceiling below it is raised to it (the model requires
+        min_workers <= workers <= max_workers); ``max_workers`` 0 means no ceiling (the article's).
+        """
+        v = self.values
+        workers = int(v["workers"])
+        ceiling = None if v["max_workers"] == 0 else max(int(v["max_workers"]), workers)
+        return {
+            "arrival_rate": float(v["arrival_rate"]),
+            "service_ms": float(v["service_ms"]),
+            "service": v["service"],
+            "policy": v["policy"],
+            "workers": workers,
+            "gomaxprocs": int(v["gomaxprocs"]),
+            "duration_s": float(v["duration_s"]),
+            "seed": int(v["seed"]),
+            "burst": (float(v["burst_rate"]), float(v["burst_on_s"]), float(v["burst_off_s"]))
+            if v["arrival"] == "bursty"
+            else None,
+            "cpu_bound": float(v["cpu_bound"]),
+            "interval_ms": float(v["interval_ms"]),
+            "high_samples": int(v["high_samples"]),
+            "high_factor": float(v["high_factor"]),
+            "grow_step": int(v["grow_step"]),
+            "shrink_step": int(v["shrink_step"]),
+            "min_workers": workers
+            if v["min_workers"] == 0
+            else min(int(v["min_workers"]), workers),
+            "max_workers": ceiling,
+        }
+
+    def summary(self) -> str:
+        """The current run's one-line summary (inputs, seed, p50, p99, cost, utilisation)."""
+        return self._result.summary() if self._result is not None else ""
+
+    # ---- events -----------------------------------------------------------------------------
+    def _on_control(self, _change) -> None:
+        if not self._paused:
+            self._update()
+
+    def _update(self) -> None:
+        v = self.values
+        self._burst_box.layout.display = "" if v["arrival"] == "bursty" else "none"
+        self._adaptive_box.layout.display = "" if v["policy"] == "adaptive" else "none"
+        if self._rows:
+            self._rows = []
+            self._compare_html.value = (
+                "<i>Settings changed: press <b>Compare policies</b> to compare again.</i>"
+            )
+        with self._errors:
+            self._errors.clear_output()
+            t0 = time.perf_counter()
+            kwargs = self.simulate_kwargs()
+            try:
+                result = simulate_pool(**kwargs)
+            except ValueError as exc:  # PoolParameterError: say what to change, no traceback
+                self._result = None
+                self._summary.value = summary_html(f"no run: {exc}")
+                self._note.value = ""
+                return
+            self._result = result
+            self._draw(result)
+            self._summary.value = summary_html(result.summary())
+            self._note.value = self._notes(kwargs)
+            self.last_update_s = time.perf_counter() - t0
+
+    def _notes(self, kwargs: dict[str, Any]) -> str:
+        v = self.values
+        notes = []
+        if v["policy"] == "adaptive":
+            if v["min_workers"] not in (0, kwargs["min_workers"]):
+                notes.append(f"floor capped at the start size ({kwargs['workers']})")
+            if kwargs["max_workers"] is not None and kwargs["max_workers"] != v["max_workers"]:
+                notes.append(f"ceiling raised to the start size ({kwargs['workers']})")
+        if v["policy"] == "per_request":
+            notes.append("per request: the workers slider does not apply")
+        if not notes:
+            return ""
+        return f"<div style='font-size:0.9em;color:#555'>{html.escape('; '.join(notes))}</div>"
+
+    def _draw(self, r: PoolResult) -> None:
+        mid, p50, p99 = latency_bins(r)
+        lat = r.latency_ms
+        if lat.size:
+            cdf_x = np.maximum(np.quantile(lat, CDF_LEVELS), 1e-3)
+            cdf_y = CDF_LEVELS
+            p50_ms, p99_ms = max(r.p50_ms, 1e-3), max(r.p99_ms, 1e-3)
+        else:
+            cdf_x, cdf_y = np.array([1.0, 2.0]), np.array([0.0, 1.0])
+            p50_ms = p99_ms = 1.0
+        end_s = r.params.duration_s
+        with self._fig_queue.hold_sync(), self._fig_workers.hold_sync():
+            self._queue_line.x, self._queue_line.y = r.t_s, r.queue_depth
+            self._runq_line.x, self._runq_line.y = r.t_s, r.run_queue_depth
+            self._workers_line.x, self._workers_line.y = r.t_s, r.workers
+            self._busy_line.x, self._busy_line.y = r.t_s, r.busy_workers
+            self._procs_line.x = [0.0, end_s]
+            self._procs_line.y = [r.params.gomaxprocs] * 2
+        with self._fig_latency.hold_sync(), self._fig_cdf.hold_sync():
+            self._lat_p50.x, self._lat_p50.y = mid, p50
+            self._lat_p99.x, self._lat_p99.y = mid, p99
+            self._cdf.x, self._cdf.y = cdf_x, cdf_y
+            self._p50_mark.x = [p50_ms, p50_ms]
+            self._p99_mark.x = [p99_ms, p99_ms]
+        self._legend_cdf.value = legend_html(
+            [
+                ("share of requests at most this slow", OKABE_ITO[7]),
+                (f"p50 = {r.p50_ms:.1f} ms", OKABE_ITO[0]),
+                (f"p99 = {r.p99_ms:.1f} ms", OKABE_ITO[5]),
+            ]
+        )
+
+    # ---- driving from Python (tests, instructors, notebooks) ------------------------------------
+    def set(self, **values: Any) -> None:
+        """Set controls by name (see :data:`DEFAULTS`) and re-run once."""
+        unknown = sorted(set(values) - set(self._controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(self._controls)}")
+        self._paused = True
+        try:
+            for name, value in values.items():
+                self._controls[name].value = value
+        finally:
+            self._paused = False
+        self._update()
+
+    def compare(self) -> list[dict[str, Any]]:
+        """Serve the current requests under every policy; show and return one row per policy.
+
+        The same seed and arrivals for all (labkit.pool.compare_policies); the rows are its own
+        (label, policy, p50_ms, p99_ms, mean_workers, peak_workers, utilisation, ...).
+        """
+        kwargs = self.simulate_kwargs()
+        del kwargs["policy"]
+        rows = compare_policies(POLICIES, **kwargs)
+        self._rows = rows
+        self._compare_html.value = compare_table_html(rows, self.values["seed"])
+        return rows
+
+    def _on_compare(self, _button) -> None:
+        with self._errors:
+            self._errors.clear_output()
+            self._compare_html.value = "<i>comparing...</i>"
+            try:
+                self.compare()
+            except ValueError as exc:
+                self._compare_html.value = f"<i>no comparison: {html.escape(str(exc))}</i>"
+
+
+_HALF = w.Layout(width="50%")
+_POLICY_NAMES = {
+    "static": "static pool",
+    "per_request": "goroutine per request",
+    "adaptive": "adaptive (watchdog)",
+}
+
+
+def compare_table_html(rows: list[dict[str, Any]], seed: int) -> str:
+    """The comparison as a small HTML table (one row per policy), readable without plots."""
+    head = (
+        "<tr><th>policy</th><th>p50 (ms)</th><th>p99 (ms)</th><th>mean workers</th>"
+        "<th>peak workers</th><th>Ps busy</th><th>done in time</th></tr>"
+    )
+    body = "".join(
+        "<tr>"
+        f"<td>{html.escape(_POLICY_NAMES.get(r['label'], r['label']))}</td>"
+        f"<td>{r['p50_ms']:.1f}</td><td>{r['p99_ms']:.1f}</td>"
+        f"<td>{r['mean_workers']:.1f}</td><td>{r['peak_workers']}</td>"
+        f"<td>{r['cpu_utilisation']:.0%}</td>"
+        f"<td>{r['completed']}/{r['arrivals']}</td>"
+        "</tr>"
+        for r in rows
+    )
+    return (
+        "<table class='labkit-compare' style='border-collapse:collapse;margin-top:0.5em'>"
+        f"<caption style='text-align:left'>Same requests (seed {seed}), each policy</caption>"
+        f"{head}{body}</table>"
+    )

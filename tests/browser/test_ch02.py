@@ -1,0 +1,142 @@
+"""Chapter 2 and lab 2 in a real JupyterLab: they run clean, the scheduler lab reacts to the
+keyboard and to its preset dropdown, and the lab's exercises mark answers."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from jlab import ARTIFACTS
+
+CHAPTER = "chapters/02-scheduler-blind-spots.ipynb"
+LAB = "labs/lab02-scheduler-lab.ipynb"
+SCHEDLAB = ".labkit-schedlab"
+
+
+def _record(notebook: str, what: str, seconds: float, wall_s: float) -> None:
+    with (ARTIFACTS / "timings.jsonl").open("a") as out:
+        out.write(
+            json.dumps(
+                {
+                    "notebook": notebook,
+                    "what": what,
+                    "seconds": round(seconds, 3),
+                    "wall_s": round(wall_s, 3),
+                }
+            )
+            + "\n"
+        )
+
+
+def _shoot_figures(nb, limit: int = 12) -> int:
+    """Screenshot every output that holds a bqplot figure (for a human to look at)."""
+    outputs = nb.page.locator(".jp-OutputArea-output", has=nb.page.locator(".bqplot"))
+    count = min(outputs.count(), limit)
+    for i in range(count):
+        nb.screenshot(f"figure{i}", outputs.nth(i))
+    return count
+
+
+def _summary(page) -> str:
+    return page.locator(f"{SCHEDLAB} .labkit-summary").first.inner_text()
+
+
+def _wait_summary_change(page, old: str) -> str:
+    page.wait_for_function(
+        """([sel, old]) => {
+            const el = document.querySelector(sel);
+            return el && el.innerText !== old;
+        }""",
+        arg=[f"{SCHEDLAB} .labkit-summary", old],
+    )
+    return _summary(page)
+
+
+@pytest.mark.parametrize("path", [CHAPTER, LAB])
+def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
+    """Run all; the lab's timeline redraws after a GOMAXPROCS key press and a preset choice."""
+    nb = open_notebook(path).run_all()
+    nb.assert_clean()
+    page = nb.page
+    lab = page.locator(SCHEDLAB).first
+    lab.scroll_into_view_if_needed()
+    assert lab.locator(".bqplot svg.svg-figure path").count() >= 1, "lab timeline drew nothing"
+    drawn = _shoot_figures(nb)
+    assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
+
+    # GOMAXPROCS with the keyboard: the timeline and the summary follow.
+    before_svg = nb.figure_svg(0, within=SCHEDLAB)
+    before_text = _summary(page)
+    gomaxprocs = int(nb.slider_value("GOMAXPROCS"))
+    t0 = time.monotonic()
+    nb.press_slider("GOMAXPROCS", "ArrowRight")
+    redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
+    after_text = _wait_summary_change(page, before_text)
+    _record(path, "GOMAXPROCS key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    assert int(nb.slider_value("GOMAXPROCS")) == gomaxprocs + 1
+    assert f"GOMAXPROCS={gomaxprocs + 1}," in after_text, after_text
+    nb.screenshot("lab-gomaxprocs", lab)
+
+    # A preset through the dropdown, then its fix through the toggle.
+    before_svg = nb.figure_svg(0, within=SCHEDLAB)
+    before_text = after_text
+    t0 = time.monotonic()
+    lab.locator("select").first.select_option(label="2.2 Blocking system calls")
+    redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
+    stall_text = _wait_summary_change(page, before_text)
+    _record(path, "preset 2.2 chosen -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    assert "GOMAXPROCS=2, 120 requests" in stall_text, stall_text
+    assert "epoll_wait" in lab.inner_text(), "the article's claim should show with the preset"
+    nb.screenshot("lab-2.2-stall", lab)
+
+    before_svg = nb.figure_svg(0, within=SCHEDLAB)
+    lab.get_by_role("button", name="fix", exact=True).click()
+    nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
+    fix_text = _wait_summary_change(page, stall_text)
+    threads = [int(t.split("peak threads ")[1].split()[0]) for t in (stall_text, fix_text)]
+    assert threads[1] < threads[0], (stall_text, fix_text)
+    nb.screenshot("lab-2.2-fix", lab)
+    nb.screenshot()
+    nb.assert_clean()
+
+
+def test_lab_exercises_mark_answers(open_notebook):
+    """A wrong number is marked wrong and the model's answer right; a choice likewise."""
+    from labkit.exercise import Exercise
+    from labkit.exercises.lab02 import finish_behind_loop, spawn_order
+
+    nb = open_notebook(LAB).run_all()
+    nb.assert_clean()
+    page = nb.page
+
+    numeric = page.locator(".labkit-exercise", has_text="When does req finish").first
+    numeric.scroll_into_view_if_needed()
+    box = numeric.locator("input[type='text']")
+    box.fill("1")
+    numeric.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=numeric.element_handle())
+    answer = Exercise(finish_behind_loop, seed=0).variant.answer
+    box.fill(f"{answer:.1f}")
+    numeric.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=numeric.element_handle())
+    assert "labkit-solution" not in numeric.inner_html()
+    numeric.get_by_role("button", name="Reveal").click()
+    page.wait_for_function("el => el.innerText.includes('Answer:')", arg=numeric.element_handle())
+    nb.screenshot("exercise-numeric", numeric)
+
+    multiple = page.locator(".labkit-exercise", has_text="Spawn order").first
+    multiple.scroll_into_view_if_needed()
+    variant = Exercise(spawn_order, seed=0).variant
+    wrong = next(i for i in range(len(variant.choices)) if i != variant.answer)
+    labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(variant.choices)]
+    multiple.get_by_label(labels[wrong], exact=True).check()
+    multiple.get_by_role("button", name="Check").click()
+    page.wait_for_function(
+        "el => el.innerText.includes('Not quite')", arg=multiple.element_handle()
+    )
+    multiple.get_by_label(labels[variant.answer], exact=True).check()
+    multiple.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=multiple.element_handle())
+    nb.screenshot("exercise-choice", multiple)
+    nb.assert_clean()

@@ -1,0 +1,95 @@
+"""Chapter 3 and lab 3 in a real JupyterLab: a real Go CPU profile renders as a flame graph, a
+click zooms (the rectangles move), a search highlights, and no widget fails."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jlab import ARTIFACTS
+
+CHAPTER = "chapters/03-flame-graphs.ipynb"
+LAB = "labs/lab03-flame-detective.ipynb"
+MATCH_FILL = "rgb(204, 121, 167)"  # labkit.flamegraph.MATCH_COLOUR, #CC79A7, as the DOM reports it
+
+
+def _fills(flame) -> list[str]:
+    return flame.locator("svg.svg-figure path.line").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).fill)"
+    )
+
+
+def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
+    nb = open_notebook(CHAPTER).run_all()
+    nb.assert_clean()
+    page = nb.page
+    flame = page.locator(".labkit-flamegraph").first
+    flame.scroll_into_view_if_needed()
+    boxes = flame.locator("svg.svg-figure path.line")
+    n_boxes = boxes.count()
+    assert n_boxes > 20, f"expected the real CPU profile's boxes, found {n_boxes}"
+    assert flame.locator("svg.svg-figure text").count() > 5  # labels on the wide boxes
+    nb.screenshot("flame", flame)
+
+    # A click on a box zooms: the figure's rectangles move and the breadcrumb grows.
+    before = nb.figure_svg(0, within=".labkit-flamegraph")
+    target = boxes.nth(2)  # pre-order: all, runtime.main..., a frame two levels up
+    box = target.bounding_box()
+    t0 = time.monotonic()
+    page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
+    took = nb.wait_svg_change(before, 0, within=".labkit-flamegraph")
+    page.wait_for_function(
+        "el => el.innerText.includes('zoom all >')",
+        arg=flame.locator(".labkit-summary").element_handle(),
+    )
+    nb.screenshot("flame-zoomed", flame)
+    (ARTIFACTS / "timings.jsonl").open("a").write(
+        json.dumps(
+            {
+                "notebook": CHAPTER,
+                "what": "flame graph click -> zoomed SVG",
+                "seconds": round(took, 3),
+                "wall_s": round(time.monotonic() - t0, 3),
+            }
+        )
+        + "\n"
+    )
+
+    # Reset, then a search paints the matches and reports the matched share.
+    flame.get_by_role("button", name="Reset").click()
+    page.wait_for_function(
+        "el => !el.innerText.includes('zoom all >')",
+        arg=flame.locator(".labkit-summary").element_handle(),
+    )
+    before = nb.figure_svg(0, within=".labkit-flamegraph")
+    search = flame.locator(".widget-text", has_text="Search").locator("input")
+    search.fill("mallocgc|memclr")
+    search.press("Enter")
+    nb.wait_svg_change(before, 0, within=".labkit-flamegraph")
+    page.wait_for_function(
+        "el => el.innerText.includes('matched')",
+        arg=flame.locator(".labkit-summary").element_handle(),
+    )
+    page.wait_for_timeout(300)
+    assert MATCH_FILL in _fills(flame)
+    nb.screenshot("flame-search", flame)
+    nb.screenshot()
+    nb.assert_clean()
+
+
+def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
+    nb = open_notebook(LAB).run_all()
+    nb.assert_clean()
+    page = nb.page
+    flames = page.locator(".labkit-flamegraph")
+    assert flames.count() == 5
+    for i in range(5):
+        assert flames.nth(i).locator("svg.svg-figure path.line").count() >= 5
+    diff = flames.nth(3)
+    diff.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    nb.screenshot("diff", diff)
+    exercise = page.locator(".labkit-exercise").first
+    exercise.scroll_into_view_if_needed()
+    assert "labkit-solution" not in exercise.inner_html()
+    nb.screenshot("case1", flames.nth(0))

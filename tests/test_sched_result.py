@@ -1,0 +1,237 @@
+"""The Result of a scheduler run: its arrays, its text views, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from labkit.sched import (
+    Chan,
+    Go,
+    ProgramError,
+    cpu,
+    cpu_demand_ms,
+    io_wait,
+    lock_os_thread,
+    mark,
+    recv,
+    repeat,
+    send,
+    simulate,
+    sleep,
+    spawn,
+    syscall,
+)
+
+
+def dashboard() -> Go:
+    ch = Chan(0, "jobs")
+    return Go(
+        "main",
+        [
+            spawn(Go("worker", [recv(ch)])),
+            spawn(Go("spinner", [cpu(50, stack="main.render;main.draw")])),
+            spawn(Go("locked", [lock_os_thread(), sleep(100)])),
+            spawn(Go("sys", [syscall(30)])),
+            spawn(Go("net", [io_wait(40)])),
+            cpu(5),
+            sleep(20),
+            send(ch),
+        ],
+    )
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: simulate(Go("main", []), gomaxprocs=0), "gomaxprocs"),
+        (lambda: simulate(Go("main", []), gomaxprocs=2.5), "gomaxprocs"),
+        (lambda: simulate(Go("main", []), until_ms=0), "until_ms"),
+        (lambda: simulate(Go("main", []), seed=-1), "seed"),
+        (lambda: simulate(Go("main", []), async_preempt="yes"), "async_preempt"),
+        (lambda: simulate("main"), "simulate(main)"),
+        (lambda: cpu(-1), "cpu(ms)"),
+        (lambda: cpu(float("nan")), "cpu(ms)"),
+        (lambda: syscall(-0.5), "syscall(ms)"),
+        (lambda: io_wait("5"), "io_wait(ms)"),
+        (lambda: cpu(1, stack="a;;b"), "stack"),
+        (lambda: repeat(-1, []), "repeat"),
+        (lambda: Chan(-1), "capacity"),
+        (lambda: send("ch"), "send(ch)"),
+        (lambda: Go("main", [cpu]), "step 0"),
+        (lambda: Go("main", ["cpu(1)"]), "not a step"),
+        (lambda: Go("", []), "name"),
+        (lambda: mark(""), "mark(label)"),
+    ],
+)
+def test_bad_input_raises_a_valueerror_naming_the_parameter(make, words):
+    """Bad input fails where it is written, with a ValueError that says what is wrong."""
+    with pytest.raises(ValueError, match=re.escape(words)):
+        make()
+
+
+def test_duplicate_goroutine_names_are_rejected():
+    """Names identify goroutines in every view, so two goroutines may not share one."""
+    w = Go("w", [cpu(1)])
+    with pytest.raises(ProgramError, match="unique"):
+        simulate(Go("main", [spawn(w), spawn(w)]))
+    with pytest.raises(ProgramError, match="'w'"):
+        simulate(Go("main", [spawn(Go("w", [])), spawn(Go("w", []))]))
+    with pytest.raises(ProgramError, match="repeat"):
+        simulate(Go("main", [repeat(3, [spawn(Go("x", []))])]))
+
+
+# ---- arrays --------------------------------------------------------------------------------------
+
+
+def test_result_arrays_have_the_documented_fields():
+    """The widgets read these names; keep them stable."""
+    res = simulate(dashboard(), gomaxprocs=2, seed=3)
+    assert res.segments.dtype.names == ("p", "g", "start_ms", "end_ms", "m", "stack")
+    assert res.event_log.dtype.names == ("t_ms", "kind", "p", "g")
+    assert res.thread_segments.dtype.names == ("m", "g", "start_ms", "end_ms", "kind")
+    assert set(res.states) == {"t_ms", "running", "runnable", "waiting", "syscall"}
+    assert set(res.runq) == {"t_ms", "local", "global"}
+    assert res.runq["local"].shape == (len(res.runq["t_ms"]), 2)
+    assert set(res.threads) == {"t_ms", "count"}
+    for key in ("preemptions", "steals", "handoffs", "global_runq_puts", "threads_peak", "events"):
+        assert isinstance(res.stats[key], int)
+    assert set(res.event_log["kind"].tolist()) <= {
+        "preempt", "handoff", "steal", "global_put", "wake", "spawn", "syscall_enter",
+        "syscall_exit", "park", "ready", "exit",
+    }  # fmt: skip
+    assert set(res.thread_segments["kind"].tolist()) <= {"run", "syscall", "locked_wait", "netpoll"}
+    assert res.params == {
+        "main": "main", "gomaxprocs": 2, "async_preempt": True, "until_ms": 10_000.0, "seed": 3,
+    }  # fmt: skip
+    assert res.threads["count"].max() == res.stats["threads_peak"]
+
+
+def test_segments_carry_stacks_and_default_stacks():
+    """A cpu step's stack labels its CPU time; otherwise "main.main" for main, "main.<name>"."""
+    res = simulate(dashboard(), gomaxprocs=1)
+    stacks = {
+        g: set(res.segments[res.segments["g"] == g]["stack"].tolist()) for g in ("main", "spinner")
+    }
+    assert stacks == {"main": {"main.main"}, "spinner": {"main.render;main.draw"}}
+
+
+def test_cpu_samples_are_a_100hz_profile_of_what_ran():
+    """A CPU profile samples every 10 ms of CPU: a G that computes 100 ms alone gets 10 samples,
+    keyed by its root-first stack."""
+    main = Go("main", [spawn(Go("hot", [cpu(100, stack="main.loop;main.hash")]))])
+    res = simulate(main, gomaxprocs=2)
+    assert res.cpu_samples() == {("main.loop", "main.hash"): 10}
+    assert res.cpu_samples(hz=1000) == {("main.loop", "main.hash"): 100}
+    two = simulate(Go("main", [spawn(Go("a", [cpu(50)])), spawn(Go("b", [cpu(50)]))]), gomaxprocs=2)
+    assert two.cpu_samples() == {("main.a",): 5, ("main.b",): 5}
+    with pytest.raises(ValueError, match="hz"):
+        res.cpu_samples(hz=0)
+
+
+def test_goroutine_dump_is_go_debug2_text():
+    """/debug/pprof/goroutine?debug=2: blank-line separated blocks; header ``goroutine N
+    [status]:`` with the wait reason; frames as two lines, leaf first, runtime frames above the
+    user's; ``created by main.main in goroutine 1``; ``, locked to thread`` when locked."""
+    res = simulate(dashboard(), gomaxprocs=1)
+    dump = res.goroutine_dump(10.0)
+    blocks = dump.strip().split("\n\n")
+    headers = [b.splitlines()[0] for b in blocks]
+    assert headers == [
+        "goroutine 1 [sleep]:",
+        "goroutine 2 [chan receive]:",
+        "goroutine 3 [running]:",
+        "goroutine 4 [runnable]:",
+        "goroutine 5 [runnable]:",
+        "goroutine 6 [IO wait]:",
+    ]
+    worker = blocks[1].splitlines()
+    assert worker[1] == "runtime.gopark(...)"
+    assert re.fullmatch(r"\t/usr/local/go/src/runtime/proc\.go:\d+ \+0x[0-9a-f]+", worker[2])
+    assert worker[5:7] == ["runtime.chanrecv1(...)", worker[6]]
+    assert worker[7] == "main.worker(...)"
+    assert worker[-2] == "created by main.main in goroutine 1"
+    assert re.fullmatch(r"\t/app/main\.go:\d+ \+0x[0-9a-f]+", worker[-1])
+    spinner = blocks[2].splitlines()
+    assert spinner[1] == "main.draw(...)" and spinner[3] == "main.render(...)"
+    for b in blocks:  # every frame line pair: "func(...)" then "\tpath:line +0x.."
+        lines = b.splitlines()[1:]
+        assert len(lines) % 2 == 0
+        assert all(line.startswith("\t/") for line in lines[1::2])
+    later = res.goroutine_dump(60.0)
+    assert "goroutine 4 [sleep, locked to thread]:" in later
+    assert "goroutine 2 " not in later  # the worker has finished by then
+    assert res.goroutine_dump(0.0).startswith("goroutine 1 [running]:")
+
+
+def test_summary_is_one_line_with_the_inputs():
+    """Like OSTEP's simulators, every output names the inputs that produced it."""
+    res = simulate(dashboard(), gomaxprocs=2, seed=7)
+    line = res.summary()
+    assert "\n" not in line
+    for part in ("GOMAXPROCS=2", "seed=7", "async_preempt=True", "6/6 goroutines finished"):
+        assert part in line
+
+
+def test_cpu_demand_counts_cpu_steps_and_sleep_zero_calls():
+    """cpu_demand_ms: what each G's segments add up to once it has finished."""
+    main = Go("main", [spawn(Go("w", [repeat(3, [cpu(2), sleep(0)])])), cpu(1)])
+    demand = cpu_demand_ms(main)
+    res = simulate(main)
+    assert demand["main"] == 1
+    assert demand["w"] == pytest.approx(6 + 3 * 3.4e-6)
+    got = res.cpu_ms()
+    assert got == pytest.approx(demand)
+
+
+def test_threads_series_steps_with_blocking_syscalls():
+    """The threads time series shows the thread count growing as syscalls pile up."""
+    main = Go("main", [spawn(Go(f"s{i}", [syscall(20)])) for i in range(4)])
+    res = simulate(main, gomaxprocs=1)
+    counts = res.threads["count"]
+    assert counts[0] == 2  # main's M and sysmon
+    assert counts.max() >= 5
+    assert np.all(np.diff(res.threads["t_ms"]) > 0)
+
+
+def test_to_profile_is_a_cpu_profile_the_loaders_and_flame_graph_read():
+    """Result.to_profile(): 100 Hz samples of what each P ran, with Go's CPU sample types."""
+    from labkit.profile import load_profile
+
+    main = Go(
+        "main",
+        [
+            spawn(Go("spin", [cpu(60, calls=False, stack="main.main;main.spin")])),
+            cpu(30, stack="main.main;main.work"),
+        ],
+    )
+    prof = simulate(main, gomaxprocs=1, seed=0).to_profile()
+    assert prof.sample_types == [("samples", "count"), ("cpu", "nanoseconds")]
+    assert prof.default_sample_type == "cpu"
+    assert prof.total("samples") == 9  # 90 ms of CPU at one sample per 10 ms
+    assert prof.top(2, "cpu") == [
+        ("main.spin", 60_000_000, 60_000_000),
+        ("main.work", 30_000_000, 30_000_000),
+    ]
+    again = load_profile(prof.to_pprof())
+    assert again.stacks("cpu") == prof.stacks("cpu")
+
+
+def test_goroutine_dump_reads_back_with_the_profile_loader():
+    """goroutine_dump(at_ms) is Go's ?debug=2 text: load_profile reads the states back."""
+    from labkit.profile import load_profile
+
+    ch = Chan(0, name="c")
+    main = Go(
+        "main",
+        [spawn(Go("w", [recv(ch)])), spawn(Go("s", [sleep(50)])), sleep(1), cpu(20), send(ch)],
+    )
+    res = simulate(main, gomaxprocs=1, seed=0)
+    dump = load_profile(res.goroutine_dump(10.0).encode())
+    assert dump.format == "goroutine-debug2"
+    assert dump.goroutine_states() == {"running": 1, "chan receive": 1, "sleep": 1}
