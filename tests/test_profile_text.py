@@ -163,3 +163,12 @@ def test_folded_frames_may_hold_spaces():
 def test_folded_errors_name_the_line(text, problem):
     with pytest.raises(ProfileError, match=problem):
         load_profile(text)
+
+
+def test_text_with_a_newline_is_read_as_content_not_as_a_path():
+    """A pasted goroutine dump (a str) loads directly; a path never contains a newline."""
+    from labkit.profile import load_profile
+
+    dump = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\n"
+    p = load_profile(dump)
+    assert p.source == "<text>" and p.goroutine_states() == {"running": 1}

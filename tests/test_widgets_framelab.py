@@ -16,6 +16,7 @@ from labkit.gc import heap_goal_bytes
 from labkit.render import simulate_frames
 from labkit.widgets.framelab import (
     MAX_FRAME_POINTS,
+    MIN_SPAN_FRACTION,
     FrameLab,
     gc_spans,
     heap_goal_steps,
@@ -46,7 +47,8 @@ def test_the_marks_hold_the_results_arrays(lab):
     np.testing.assert_allclose(m["budget"]["y"], [1000 / 60] * 2)
     assert m["gc_spans"]["x"].shape == (len(r.gc_cycles), 5)
     np.testing.assert_allclose(m["gc_spans"]["x"][:, 0], [c.start_s for c in r.gc_cycles])
-    np.testing.assert_allclose(m["gc_spans"]["x"][:, 1], [c.end_s for c in r.gc_cycles])
+    ends = np.array([c.end_s for c in r.gc_cycles])
+    np.testing.assert_allclose(m["gc_spans"]["x"][:, 1], ends)  # wider than the minimum here
     np.testing.assert_array_equal(m["heap"]["x"], r.t_s)
     np.testing.assert_array_equal(m["heap"]["y"], r.heap_mb)
 
@@ -167,6 +169,16 @@ def test_a_long_run_is_thinned_but_keeps_its_worst_frame():
     assert r.frame_ms.size == 7200 and m["frames"]["y"].size == MAX_FRAME_POINTS
     assert m["frames"]["y"].max() == r.frame_ms.max()
     assert m["heap"]["y"].max() == r.heap_mb.max() and m["heap"]["y"].min() == r.heap_mb.min()
+
+
+def test_a_short_gc_cycle_is_drawn_at_least_a_few_pixels_wide():
+    """On a near-empty heap a cycle marks in microseconds; its shaded span is widened to
+    MIN_SPAN_FRACTION of the axis (from its real start) so the learner still sees it."""
+    lab = FrameLab(live_heap_mb=0.08, producers=0, producer_alloc_mb_per_s=0, seconds=1)
+    r, x = lab.result, lab.marks["gc_spans"]["x"]
+    starts = np.array([c.start_s for c in r.gc_cycles])
+    np.testing.assert_allclose(x[:, 0], starts)
+    np.testing.assert_allclose(x[:, 1] - x[:, 0], MIN_SPAN_FRACTION * r.seconds)
 
 
 def test_gc_spans_include_a_cycle_unfinished_at_the_end():

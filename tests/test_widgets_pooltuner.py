@@ -8,7 +8,7 @@ import pytest
 
 from labkit.pool import POLICIES, compare_policies, simulate_pool
 from labkit.widgets import PoolTuner
-from labkit.widgets.pooltuner import CDF_LEVELS, DEFAULTS, latency_bins
+from labkit.widgets.pooltuner import CDF_LEVELS, DEFAULTS, cdf_points, decade_ticks, latency_bins
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,10 @@ def test_marks_hold_the_result_arrays(tuner):
     np.testing.assert_array_equal(tuner._workers_line.y, r.workers)
     np.testing.assert_array_equal(tuner._busy_line.y, r.busy_workers)
     np.testing.assert_array_equal(tuner._procs_line.y, [r.params.gomaxprocs] * 2)
-    np.testing.assert_allclose(tuner._cdf.x, np.quantile(r.latency_ms, CDF_LEVELS))
+    lo = tuner._cdf_scale.min
+    np.testing.assert_allclose(tuner._cdf.x, np.maximum(np.quantile(r.latency_ms, CDF_LEVELS), lo))
     np.testing.assert_array_equal(tuner._cdf.y, CDF_LEVELS)
+    assert lo <= np.quantile(r.latency_ms, 0.01) and tuner._cdf_scale.max >= r.max_latency_ms
     assert list(tuner._p50_mark.x) == [r.p50_ms] * 2
     assert list(tuner._p99_mark.x) == [r.p99_ms] * 2
     mid, p50, p99 = latency_bins(r)
@@ -151,3 +153,12 @@ def test_latency_bins_are_nearest_rank_percentiles_per_bin():
     first = np.sort(r.latency_ms[r.arrival_s < 1.0])
     assert p50[0] == first[int(np.floor(0.5 * (first.size - 1)))]
     assert p99[0] == first[int(np.floor(0.99 * (first.size - 1)))]
+
+
+def test_the_cdf_axis_spans_whole_decades_from_the_first_percentile():
+    """A few near-zero latencies (exponential service) must not stretch the log axis."""
+    lat = np.array([0.0001, 3.0, 5.0, 8.0, 40.0, 250.0] * 50)
+    x, lo, hi = cdf_points(lat)
+    assert (lo, hi) == (0.01, 1000.0)
+    assert x.min() == lo and x.max() == 250.0
+    assert decade_ticks(lo, hi) == pytest.approx([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0])

@@ -66,8 +66,9 @@ def diagnosis_table(before: IncidentRun, after: IncidentRun) -> list[dict[str, s
     ]
 
 
-def diagnosis_html(rows: list[dict[str, str]], before_label: str = "before (no fix)",
-                   after_label: str = "after") -> str:
+def diagnosis_html(
+    rows: list[dict[str, str]], before_label: str = "before (no fix)", after_label: str = "after"
+) -> str:
     """The table as HTML (escaped), for a notebook or the widget."""
     head = ["layer", "what to look at", before_label, after_label]
     out = ["<table class='labkit-diagnosis' style='border-collapse:collapse'>", "<tr>"]
@@ -75,9 +76,13 @@ def diagnosis_html(rows: list[dict[str, str]], before_label: str = "before (no f
     out.append("</tr>")
     for r in rows:
         cells = [r["layer"], r["tool"], r["before"], r["after"]]
-        out.append("<tr>" + "".join(
-            f"<td style='padding:2px 8px;border-top:1px solid #ccc'>{html.escape(c)}</td>"
-            for c in cells
-        ) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(
+                f"<td style='padding:2px 8px;border-top:1px solid #ccc'>{html.escape(c)}</td>"
+                for c in cells
+            )
+            + "</tr>"
+        )
     out.append("</table>")
     return "\n".join(out)

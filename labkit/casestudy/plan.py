@@ -212,7 +212,9 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
     # pointer-free (noscan spans), so they add to the heap but not to the scan work.
     events: list[tuple[float, int, int, float, float]] = []
     at = db_done + decode_ms + encode  # the JSON exists once encoding is done
-    for i, (t, a, d) in enumerate(zip(at.tolist(), alloc.tolist(), decode_alloc.tolist(), strict=True)):
+    for i, (t, a, d) in enumerate(
+        zip(at.tolist(), alloc.tolist(), decode_alloc.tolist(), strict=True)
+    ):
         events.append((t, 0, i, a, d))
     frame_bytes = p.frame_alloc_kb * 1024.0
     events += [(float(t), 1, i, frame_bytes, 0.0) for i, t in enumerate(ticks)]

@@ -110,7 +110,9 @@ def _refresher(params: IncidentParams, plan: Plan) -> Go:
     for k in range(plan.refresh_ms.size):
         steps += [sleep(params.poll_ms), cpu(plan.refresh_cpu_ms, stack=STACKS["refresh"])]
         if plan.refresh_assist_ms[k] > 0:
-            steps.append(cpu(float(plan.refresh_assist_ms[k]), stack=f"{STACKS['refresh']};{ASSIST}"))
+            steps.append(
+                cpu(float(plan.refresh_assist_ms[k]), stack=f"{STACKS['refresh']};{ASSIST}")
+            )
     return Go(REFRESH, steps, stack="main.refreshJSONCache")
 
 

@@ -11,6 +11,7 @@ context switches). Same parameters and seed, same numbers, bit for bit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,27 @@ class IncidentRun:
             f"peak {m['threads_peak']:.0f}; GC {m['gc_cycles_per_s']:.1f} cycles/s, "
             f"{100 * m['gc_cpu_share']:.1f} % CPU, assists {100 * m['assist_share']:.0f} % of GC, "
             f"max STW {1000 * m['stw_max_ms']:.0f} us"
+        )
+
+    def state_view(self) -> SimpleNamespace:
+        """Goroutine states as ``go_goroutines`` would count them, for GoroutineStatePlot.
+
+        The scheduler program pre-spawns every request and frame goroutine parked until its
+        time; a real server has only its connections' goroutines. Running, runnable and syscall
+        counts come from the scheduler; waiting is the real goroutine count minus those.
+        """
+        st = self.result.states
+        t = np.union1d(np.asarray(st["t_ms"], float), self.goroutines_t_ms)
+        i = np.clip(np.searchsorted(st["t_ms"], t, side="right") - 1, 0, len(st["t_ms"]) - 1)
+        k = np.clip(np.searchsorted(self.goroutines_t_ms, t, side="right") - 1, 0, None)
+        busy = {s: np.asarray(st[s])[i] for s in ("running", "runnable", "syscall")}
+        total = self.goroutines[k].astype(np.int64)
+        # At t=0 every pre-spawned goroutine is briefly runnable before it parks: cap at the count.
+        room = np.maximum(total - busy["running"] - busy["syscall"], 0)
+        busy["runnable"] = np.minimum(busy["runnable"], room)
+        waiting = np.maximum(total - busy["running"] - busy["runnable"] - busy["syscall"], 0)
+        return SimpleNamespace(
+            states={"t_ms": t, **busy, "waiting": waiting}, threads=self.result.threads
         )
 
     # ---- profiles -----------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def yield_program(mode: str, loop_ms: float, work_ms: float) -> Go:
 
 def overflow_program(n: int) -> Go:
     """main starts ``n`` goroutines (10 us of CPU each) without blocking in between, then sleeps."""
-    return Go("main", [*[spawn(Go(f"g{i}", [cpu(0.01)])) for i in range(n)], sleep(50.0)])
+    return Go("main", [*[spawn(Go(f"g{i}", [cpu(0.01)])) for i in range(n)], sleep(10.0)])
 
 
 def mystery_number(seed: int) -> int:

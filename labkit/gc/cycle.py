@@ -351,6 +351,10 @@ class GCEngine:
         self.pacer.heap_live_bytes = self.heap_live_bytes
         self.pacer.heap_scan_bytes += nbytes * scan_fraction
 
+    def sample(self) -> None:
+        """Record the heap at the current time, e.g. to close a run's heap series at its end."""
+        self._sample()
+
     def _sample(self) -> None:
         self.heap_t_s.append(self.now_s)
         self.heap_bytes.append(self.heap_live_bytes)

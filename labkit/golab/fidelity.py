@@ -14,18 +14,22 @@ The rules and their reasons (COURSE.md, "Measured on real Go"; the runtime funct
   d <= 0]; Gosched gives it one per iteration [goschedImpl -> globrunqput], within 5 %: every
   61st schedule takes the global queue first (schedtick % 61 in findRunnable), and depending on
   which queue each goroutine sits in when it fires, real runs show either exactly one turn per
-  iteration or one skipped in every 31 (2 schedules an iteration, 96,774 turns in 100,000); Sleep(1ns) about none
-  [the fired timer readies main into runnext, ahead of the other goroutine]; Sleep(0) costs under
+  iteration or one skipped in every 31 (2 schedules an iteration, 96,774 turns in 100,000);
+  Sleep(1ns) about none [the fired timer readies main into runnext, ahead of the other
+  goroutine]; Sleep(0) costs under
   a tenth of Gosched per iteration (it is a no-op, not "3.2x slower").
 - preempt: with async preemption main resumes 10-30 ms after giving up the CPU [sysmon's
   forcePreemptNS = 10 ms, plus up to one sysmon sleep of up to 10 ms]; without it, only after
   the loop (resume >= 90 % of the loop).
 - syscall_handoff: the CPU goroutine is not held up by the syscall: it starts before half the
-  syscall has passed and finishes before the syscall returns [retake -> handoffp]; real
-  cpu_done_ms within 30 % + 2 ms of the model.
-- lockosthread: affinity unchanged; makespan with the locked sleeper within 15 % of without
-  [a sleeping locked G holds no P: stoplockedm hands it off]; real makespan 0.8-1.6 x the model's
-  (a loaded 2-core machine stretches wall time, never shrinks the CPU work).
+  syscall has passed and finishes before the syscall returns [retake -> handoffp]; the real
+  hand-off delay (cpu_start_ms) within 5 ms of the model's (sysmon ticks every 20 us while busy).
+- lockosthread: affinity unchanged; makespan with the locked sleeper at most 15 % longer than
+  without [a sleeping locked G holds no P: stoplockedm hands it off]; the article's "P reserved
+  for the locked thread" would double it on 2 Ps. One-sided because on a loaded machine the
+  extra thread can even shorten it (more runnable threads, a larger share of the CPUs); real
+  makespan at least 0.9 x the model's (other processes stretch wall time; nothing makes the CPU
+  work shorter).
 - spawn_order: n, 1, 2, ..., n-1 [newproc -> runqput(pp, newg, next=true)].
 - gc_frames: allocating per frame, real GC cycles/s within 35 % of the pacer arithmetic; pooled,
   at most 2 cycles/s on both sides.
@@ -85,6 +89,9 @@ def _affinity_same(r: Result, _other: Callable[..., Result]) -> bool:
 
 
 def _locked_over_unlocked(r: Result, _other: Callable[..., Result]) -> float:
+    # The program's median of per-pair ratios (robust to load); the model gives one pair.
+    if "makespan_ratio" in r:
+        return r["makespan_ratio"]
     return r["makespan_ms_locked"] / r["makespan_ms_unlocked"]
 
 
@@ -162,10 +169,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "syscall_handoff",
         {},
-        "cpu_done_ms",
-        _key("cpu_done_ms"),
-        "real within 30 % + 2 ms of the model",
-        close=_within(0.30, 2.0),
+        "cpu_start_ms",
+        _key("cpu_start_ms"),
+        "the hand-off waits for sysmon (20 us to a few ms): real within 5 ms of the model",
+        close=lambda real, model: abs(real - model) <= 5,
     ),
     Rule(
         "lockosthread",
@@ -180,16 +187,19 @@ RULES: tuple[Rule, ...] = (
         {},
         "makespan_ms_locked / makespan_ms_unlocked",
         _locked_over_unlocked,
-        "a sleeping locked goroutine holds no P: makespans within 15 %",
-        holds=lambda v: 0.85 <= v <= 1.15,
+        "a sleeping locked goroutine holds no P: with it the makespan is at most 15 % longer "
+        "(median of back-to-back pairs); a P reserved for it, the article's claim, would make "
+        "it about 2x on 2 Ps",
+        holds=lambda v: v <= 1.15,
     ),
     Rule(
         "lockosthread",
         {},
         "makespan_ms_unlocked",
         _key("makespan_ms_unlocked"),
-        "real 0.8-1.6 x the model (a loaded machine stretches wall time)",
-        close=lambda real, model: 0.8 * model <= real <= 1.6 * model,
+        "the CPU work cannot finish sooner than the model says (real >= 0.9 x model); other "
+        "processes on the machine only stretch it",
+        close=lambda real, model: real >= 0.9 * model,
     ),
     Rule(
         "spawn_order",

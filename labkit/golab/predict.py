@@ -39,6 +39,10 @@ OTHER_TURN_MS = 2e-6
 #: the model's marks apart in time, so their order is the order the goroutines ran.
 SPAWNED_WORK_MS = 1e-3
 
+#: At most this many naps of the locked goroutine in the lockosthread model (each wake-up is a
+#: few scheduler events; the default 40 x 10 ms on 2 Ps needs 401 naps of 1 ms).
+MAX_MODEL_NAPS = 2_000
+
 #: The model's version label: it follows the runtime of Go 1.26 / 1.27 (COURSE.md).
 MODEL_GO_VERSION = "model of go1.27 (labkit.sched)"
 
@@ -172,9 +176,11 @@ def _lockosthread(p: dict[str, Any], seed: int) -> dict[str, Any]:
         "affinity_before": _cpu_list(gomaxprocs),
         "affinity_locked": _cpu_list(gomaxprocs),
     }
-    # The locker naps for as long as the work could take, with room for scheduling overheads.
+    # The locker naps for as long as the work could take, with room for scheduling overheads;
+    # past MAX_MODEL_NAPS naps each nap is made longer, to bound the simulation's cost.
     ideal_ms = p["goroutines"] * p["work_ms"] / gomaxprocs
-    naps = math.ceil(2 * ideal_ms / p["nap_ms"]) + 1
+    naps = min(math.ceil(2 * ideal_ms / p["nap_ms"]) + 1, MAX_MODEL_NAPS)
+    nap_ms = max(p["nap_ms"], 2 * ideal_ms / MAX_MODEL_NAPS)
     for locked in (False, True):
         done = s.Chan(capacity=p["goroutines"], name="done")
         ready = s.Chan(capacity=1, name="ready")
@@ -186,7 +192,7 @@ def _lockosthread(p: dict[str, Any], seed: int) -> dict[str, Any]:
         if locked:
             locker = s.Go(
                 "locker",
-                [s.lock_os_thread(), s.send(ready), s.repeat(naps, [s.sleep(p["nap_ms"])])],
+                [s.lock_os_thread(), s.send(ready), s.repeat(naps, [s.sleep(nap_ms)])],
             )
             steps = [s.spawn(locker), s.recv(ready)]
         main = s.Go(
@@ -202,6 +208,7 @@ def _lockosthread(p: dict[str, Any], seed: int) -> dict[str, Any]:
         res = s.simulate(main, gomaxprocs=gomaxprocs, until_ms=4 * ideal_ms + 1_000, seed=seed)
         key = "makespan_ms_locked" if locked else "makespan_ms_unlocked"
         out[key] = _mark(res, "all_done") - _mark(res, "t0")
+    out["makespan_ratio"] = out["makespan_ms_locked"] / out["makespan_ms_unlocked"]
     return out
 
 

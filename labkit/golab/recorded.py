@@ -62,24 +62,26 @@ def load_recorded(name: str) -> dict[str, Any]:
 def recorded_result(experiment: Experiment, params: Mapping[str, Any]) -> dict[str, Any]:
     """The recorded result for ``params`` (already normalised).
 
-    An exact parameter match is preferred; otherwise the run with the same variant parameters
-    (``mode``, ``async_preempt``, ``pooled`` ...) is used and a ``note`` names the difference.
+    An exact parameter match is preferred; otherwise the closest run (the most variant
+    parameters in common: ``mode``, ``async_preempt``, ``pooled``, ``gogc`` ...) is used and a
+    ``note`` names the parameters it was recorded with instead.
     """
     data = load_recorded(experiment.name)
     runs = data["runs"]
+    if not runs:
+        raise RecordedResultError(f"{recorded_path(experiment.name)} has no runs")
     chosen = next((r for r in runs if r["params"] == dict(params)), None)
     note = None
     if chosen is None:
+        # The closest run: most variant parameters in common (earlier parameters weigh more),
+        # then most parameters in common.
         variant = [p.name for p in experiment.params if p.variant]
-        chosen = next(
-            (r for r in runs if all(r["params"].get(v) == params[v] for v in variant)), None
-        )
-        if chosen is None:
-            wanted = {v: params[v] for v in variant}
-            raise RecordedResultError(
-                f"no recorded {experiment.name} run with {wanted}; recorded: "
-                f"{[{v: r['params'].get(v) for v in variant} for r in runs]}"
-            )
+
+        def closeness(run: dict[str, Any]) -> tuple[int, ...]:
+            same = [run["params"].get(k) == params[k] for k in variant]
+            return (*same, sum(run["params"].get(k) == v for k, v in params.items()))
+
+        chosen = max(runs, key=closeness)
         diff = {k: v for k, v in chosen["params"].items() if params.get(k) != v}
         note = f"recorded with {diff}, not the parameters asked for"
     result = dict(chosen["result"])

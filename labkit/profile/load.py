@@ -33,6 +33,9 @@ def _read(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> tu
             f"cannot load a profile from a {type(source).__name__}",
             "Pass a file path (str or pathlib.Path) or the profile's bytes",
         )
+    if isinstance(source, str) and "\n" in source:
+        # A path never holds a newline; a pasted goroutine dump or folded text always does.
+        return source.encode("utf-8"), "<text>"
     name = os.fspath(source)
     path = Path(name)
     try:
@@ -56,12 +59,13 @@ def _read(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> tu
 def load_profile(
     source: str | os.PathLike[str] | bytes | bytearray | memoryview, *, name: str | None = None
 ) -> Profile:
-    """Load a profile from a path or from bytes; the format is detected from the content.
+    """Load a profile from a path, from bytes, or from text (a ``str`` with a newline, such as
+    ``Result.goroutine_dump()``); the format is detected from the content.
 
     Formats: pprof profile.proto, gzip-compressed (as runtime/pprof and ``/debug/pprof/`` serve
     it) or raw; folded stacks (``a;b;c 12``); Go goroutine dumps ``?debug=2`` and ``?debug=1``.
     ``name`` overrides what :attr:`Profile.source` and error messages call the input (default:
-    the path as given, or ``"<bytes>"``). Any problem raises :class:`ProfileError` naming the
+    the path as given, ``"<bytes>"`` or ``"<text>"``). Any problem raises :class:`ProfileError` naming the
     source, what is wrong and what to do.
     """
     data, label = _read(source)

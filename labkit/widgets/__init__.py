@@ -16,6 +16,7 @@ _WHERE = {
     "RunQueuePlot": "labkit.widgets.timeline",
     "GoroutineStatePlot": "labkit.widgets.timeline",
     "SchedulerLab": "labkit.widgets.schedlab",
+    "IncidentLab": "labkit.widgets.incident",
     "PoolTuner": "labkit.widgets.pooltuner",
 }
 

@@ -65,3 +65,20 @@ def integer_ticks(top: float, max_ticks: int = 6) -> list[int]:
         if top / base <= max_ticks - 1:
             break
     return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))
+
+
+class TextFallback:
+    """Mixin: without a live kernel (GitHub, nbviewer, a notebook opened but not yet run) a
+    widget's output shows its ``text/plain``; ipywidgets puts the constructor's repr there, cut
+    at 110 characters. This puts the widget's one-line summary there instead, so the committed
+    notebook reads without JavaScript. Classes using it define ``summary() -> str``."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = self.text_fallback()
+        return bundle
+
+    def text_fallback(self) -> str:
+        name = type(self).__name__
+        summary = self.summary() if hasattr(self, "summary") else ""
+        return f"[{name}: interactive widget; run the notebook to use it]\n{summary}".rstrip()

@@ -31,7 +31,7 @@ from labkit.flamegraph import (
     FlameGraphModel,
     Stack,
 )
-from labkit.widgets._style import error_output, summary_html
+from labkit.widgets._style import TextFallback, error_output, summary_html
 
 #: Height of one row of boxes, in pixels.
 ROW_PX = 18
@@ -39,7 +39,7 @@ MIN_HEIGHT_PX, MAX_HEIGHT_PX = 220, 760
 _MARGIN = {"top": 6, "bottom": 6, "left": 6, "right": 6}
 
 
-class FlameGraph(w.VBox):
+class FlameGraph(TextFallback, w.VBox):
     """A flame graph of a profile, with zoom, search, hide, sandwich and diff.
 
     ``FlameGraph(profile)`` draws a :class:`labkit.profile.Profile` (or a ``{stack: value}``

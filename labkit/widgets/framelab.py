@@ -6,7 +6,8 @@ gcMarkTermination in mgc.go and mgcmark.go). Three figures, built once; a contro
 replaces their data:
 
 * frame times over the run, the 1000/fps ms budget as a line and every GC cycle shaded (from
-  sweep-termination STW to the end of mark termination, the span gctrace's "ms clock" covers);
+  sweep-termination STW to the end of mark termination, the span gctrace's "ms clock" covers;
+  a cycle shorter than ``MIN_SPAN_FRACTION`` of the axis is drawn that wide so it shows);
 * a histogram of frame times, with the budget marked;
 * the heap over time (the sawtooth) against the heap goal the pacer aimed at and the trigger where
   it started each cycle (``GCCycle.heap_goal_bytes`` / ``trigger_bytes``, the gctrace "goal").
@@ -34,7 +35,14 @@ import numpy as np
 
 from labkit.gc import heap_goal_bytes
 from labkit.render import DRAW_MODES, RenderResult, simulate_frames
-from labkit.widgets._style import GREY, OKABE_ITO, error_output, legend_html, summary_html
+from labkit.widgets._style import (
+    GREY,
+    OKABE_ITO,
+    TextFallback,
+    error_output,
+    legend_html,
+    summary_html,
+)
 
 __all__ = ["FrameLab", "RESOLUTIONS", "gc_spans", "heap_goal_steps", "thin_heap", "thin_frames"]
 
@@ -46,6 +54,9 @@ RESOLUTIONS = ((640, 480), (800, 600), (1024, 768), (1280, 720), (1920, 1080), (
 #: Beyond these, series are thinned for drawing (see the module docstring); 10 s at 60 fps is not.
 MAX_FRAME_POINTS = 2400
 MAX_HEAP_POINTS = 3000
+
+#: Narrowest GC span drawn, as a share of the time axis (about 3 px on a 1000 px figure).
+MIN_SPAN_FRACTION = 0.003
 
 #: Histogram: at most this many bins, of a 1-2-5 width in ms.
 MAX_BINS = 60
@@ -74,8 +85,8 @@ CONTROLLED = (
 )
 _SIM_PARAMS = tuple(inspect.signature(simulate_frames).parameters)
 
-_STYLE = {"description_width": "10em"}
-_WIDE = w.Layout(width="28em")
+_STYLE = {"description_width": "10.5em"}
+_WIDE = w.Layout(width="26.5em")
 
 FRAME_COLOUR = OKABE_ITO[0]
 BUDGET_COLOUR = OKABE_ITO[5]
@@ -206,7 +217,7 @@ def _resolution_label(width: int, height: int) -> str:
     return f"{width}x{height} ({width * height * 4 / MIB:.1f} MiB/frame)"
 
 
-class FrameLab(w.VBox):
+class FrameLab(TextFallback, w.VBox):
     """Sliders over ``simulate_frames``; frame timeline, histogram, heap sawtooth, summary.
 
     ``FrameLab(**initial)`` takes any ``simulate_frames`` argument (``gomaxprocs=2``,
@@ -235,21 +246,17 @@ class FrameLab(w.VBox):
                 layout=_WIDE,
             ),
             "fps": _slider(w.IntSlider, "frame rate (fps)", 10, 240, 5),
-            "producers": _slider(w.IntSlider, "producer goroutines", 0, 32, 1),
+            "producers": _slider(w.IntSlider, "producers", 0, 32, 1),
             "pooled": w.ToggleButtons(
-                options=[("new buffer per frame", False), ("sync.Pool", True)],
+                options=[("new per frame", False), ("sync.Pool", True)],
                 value=False,
                 description="frame buffer",
-                style={**_STYLE, "button_width": "11em"},
+                style={**_STYLE, "button_width": "9.5em"},
                 tooltips=["image.NewRGBA every frame", "pool.Get / pool.Put"],
             ),
             "gogc": _slider(w.IntSlider, "GOGC (%)", 10, 800, 10),
-            "gc_off": w.Checkbox(
-                description="GOGC=off", indent=False, layout=w.Layout(width="8em")
-            ),
-            "limit_on": w.Checkbox(
-                description="GOMEMLIMIT", indent=False, layout=w.Layout(width="8em")
-            ),
+            "gc_off": w.Checkbox(description="off", indent=False, layout=w.Layout(width="5em")),
+            "limit_on": w.Checkbox(description="on", indent=False, layout=w.Layout(width="5em")),
             "limit_mb": _slider(w.IntSlider, "GOMEMLIMIT (MiB)", 16, 4096, 16, value=256),
             "live_heap_mb": _slider(
                 w.FloatSlider, "live heap (MiB)", 0.0, 1024.0, 4.0, readout_format=".1f"
@@ -281,9 +288,8 @@ class FrameLab(w.VBox):
             close_path=True,
             colors=[GC_COLOUR],
             fill_colors=[GC_COLOUR],
-            fill_opacities=[0.25],
-            opacities=[0.0],
-            stroke_width=0,
+            fill_opacities=[0.45],
+            stroke_width=1,
         )
         self._frames = bq.Lines(
             x=[0.0], y=[0.0], scales={"x": self._tx, "y": self._ty}, colors=[FRAME_COLOUR]
@@ -558,6 +564,9 @@ class FrameLab(w.VBox):
         ft, fy = thin_frames(r.frame_t_s, r.frame_ms)
         top = max(float(np.max(r.frame_ms)), budget) * 1.1
         s0, s1 = gc_spans(r)
+        # A 20 ms cycle on a 10 s axis is under one pixel: draw each at least MIN_SPAN_FRACTION
+        # of the axis wide (starting where it started), so every cycle stays visible.
+        s1 = np.maximum(s1, s0 + MIN_SPAN_FRACTION * end_s)
         if s0.size:
             sx = np.stack([s0, s1, s1, s0, s0], axis=1)
             sy = np.tile([0.0, 0.0, top, top, 0.0], (s0.size, 1))

@@ -14,6 +14,7 @@ are built once; an update only replaces mark data inside ``hold_sync()``.
 from __future__ import annotations
 
 import html
+import math
 import time
 from typing import Any
 
@@ -22,7 +23,15 @@ import ipywidgets as w
 import numpy as np
 
 from labkit.pool import POLICIES, SERVICE_KINDS, PoolResult, compare_policies, simulate_pool
-from labkit.widgets._style import GREY, OKABE_ITO, error_output, legend_html, summary_html
+from labkit.widgets._style import (
+    GREY,
+    OKABE_ITO,
+    TextFallback,
+    error_output,
+    integer_ticks,
+    legend_html,
+    summary_html,
+)
 
 _STYLE = {"description_width": "13em"}
 _WIDE = w.Layout(width="30em")
@@ -108,6 +117,27 @@ def latency_bins(result: PoolResult, bins: int = LATENCY_BINS) -> tuple[np.ndarr
     return mid, sorted_lat[ranks(0.5)], sorted_lat[ranks(0.99)]
 
 
+def cdf_points(latency_ms: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The CDF's x values (latency quantiles at CDF_LEVELS) and a log axis range in whole decades.
+
+    The range starts at the decade below the 1st percentile (at least 0.01 ms), so a few
+    near-zero latencies do not stretch the axis over empty decades; quantiles below it are drawn
+    at its left edge.
+    """
+    if latency_ms.size == 0:
+        return np.array([1.0, 10.0]), 1.0, 10.0
+    q = np.quantile(latency_ms, CDF_LEVELS)
+    lo = 10.0 ** math.floor(math.log10(max(float(np.quantile(latency_ms, 0.01)), 0.01)))
+    hi = 10.0 ** math.ceil(math.log10(max(float(q[-1]), lo * 10.0)))
+    return np.maximum(q, lo), lo, hi
+
+
+def decade_ticks(lo: float, hi: float) -> list[float]:
+    """1, 10, 100 ... from ``lo`` to ``hi`` (both powers of ten)."""
+    n = int(round(math.log10(hi / lo)))
+    return [lo * 10.0**k for k in range(n + 1)]
+
+
 def _figure(title: str, marks, x_scale, y_scale, x_label: str, y_label: str, **y_axis) -> bq.Figure:
     return bq.Figure(
         marks=marks,
@@ -122,7 +152,7 @@ def _figure(title: str, marks, x_scale, y_scale, x_label: str, y_label: str, **y
     )
 
 
-class PoolTuner(w.VBox):
+class PoolTuner(TextFallback, w.VBox):
     """Controls over :func:`labkit.pool.simulate_pool`, four figures, a summary, a comparison.
 
     ``PoolTuner(policy="adaptive", workers=2)`` starts with those control values (names as in
@@ -196,6 +226,7 @@ class PoolTuner(w.VBox):
             description="Compare policies",
             tooltip="serve the same seeded requests with every policy",
             icon="table",
+            layout=w.Layout(width="14em"),
         )
         self._compare_html = w.HTML()
         self._errors = error_output()
@@ -352,16 +383,9 @@ class PoolTuner(w.VBox):
             "arrival time (s)",
             "latency (ms)",
         )
-        self._legend_latency = w.HTML(
-            legend_html(
-                [
-                    (f"p50 per {LATENCY_BINS}th of the run", OKABE_ITO[0]),
-                    ("p99", OKABE_ITO[5]),
-                ]
-            )
-        )
+        self._legend_latency = w.HTML()
 
-        xl = bq.LogScale()
+        xl = self._cdf_scale = bq.LogScale(min=0.1, max=1000.0)
         y4 = bq.LinearScale(min=0.0, max=1.0)
         self._cdf = bq.Lines(
             x=[1.0, 2.0],
@@ -395,6 +419,7 @@ class PoolTuner(w.VBox):
             "share of requests",
             tick_format=".0%",
         )
+        self._fig_cdf.axes[0].tick_format = "~g"
         self._legend_cdf = w.HTML()
 
     # ---- state ------------------------------------------------------------------------------
@@ -494,15 +519,22 @@ class PoolTuner(w.VBox):
     def _draw(self, r: PoolResult) -> None:
         mid, p50, p99 = latency_bins(r)
         lat = r.latency_ms
-        if lat.size:
-            cdf_x = np.maximum(np.quantile(lat, CDF_LEVELS), 1e-3)
-            cdf_y = CDF_LEVELS
-            p50_ms, p99_ms = max(r.p50_ms, 1e-3), max(r.p99_ms, 1e-3)
-        else:
-            cdf_x, cdf_y = np.array([1.0, 2.0]), np.array([0.0, 1.0])
-            p50_ms = p99_ms = 1.0
+        cdf_x, lo, hi = cdf_points(lat)
+        cdf_y = CDF_LEVELS if lat.size else np.array([0.0, 1.0])
+        p50_ms = min(max(r.p50_ms, lo), hi) if lat.size else lo
+        p99_ms = min(max(r.p99_ms, lo), hi) if lat.size else lo
         end_s = r.params.duration_s
+        waiting_top = max(
+            float(r.queue_depth.max(initial=0)), float(r.run_queue_depth.max(initial=0))
+        )
+        workers_top = max(float(r.workers.max(initial=0)), float(r.params.gomaxprocs))
         with self._fig_queue.hold_sync(), self._fig_workers.hold_sync():
+            queue_ticks = integer_ticks(max(waiting_top, 1.0))
+            self._queue_line.scales["y"].max = float(queue_ticks[-1])
+            self._fig_queue.axes[1].tick_values = queue_ticks
+            worker_ticks = integer_ticks(workers_top * 1.1 + 0.5)
+            self._workers_line.scales["y"].max = float(worker_ticks[-1])
+            self._fig_workers.axes[1].tick_values = worker_ticks
             self._queue_line.x, self._queue_line.y = r.t_s, r.queue_depth
             self._runq_line.x, self._runq_line.y = r.t_s, r.run_queue_depth
             self._workers_line.x, self._workers_line.y = r.t_s, r.workers
@@ -512,9 +544,18 @@ class PoolTuner(w.VBox):
         with self._fig_latency.hold_sync(), self._fig_cdf.hold_sync():
             self._lat_p50.x, self._lat_p50.y = mid, p50
             self._lat_p99.x, self._lat_p99.y = mid, p99
+            self._cdf_scale.min, self._cdf_scale.max = lo, hi
+            self._fig_cdf.axes[0].tick_values = decade_ticks(lo, hi)
             self._cdf.x, self._cdf.y = cdf_x, cdf_y
             self._p50_mark.x = [p50_ms, p50_ms]
             self._p99_mark.x = [p99_ms, p99_ms]
+        width_s = r.params.duration_s / LATENCY_BINS
+        self._legend_latency.value = legend_html(
+            [
+                (f"p50 of requests arriving in each {width_s:g} s", OKABE_ITO[0]),
+                ("p99", OKABE_ITO[5]),
+            ]
+        )
         self._legend_cdf.value = legend_html(
             [
                 ("share of requests at most this slow", OKABE_ITO[7]),
@@ -561,6 +602,7 @@ class PoolTuner(w.VBox):
 
 
 _HALF = w.Layout(width="50%")
+_CELL = "padding:2px 12px;text-align:right"
 _POLICY_NAMES = {
     "static": "static pool",
     "per_request": "goroutine per request",
@@ -571,17 +613,36 @@ _POLICY_NAMES = {
 def compare_table_html(rows: list[dict[str, Any]], seed: int) -> str:
     """The comparison as a small HTML table (one row per policy), readable without plots."""
     head = (
-        "<tr><th>policy</th><th>p50 (ms)</th><th>p99 (ms)</th><th>mean workers</th>"
-        "<th>peak workers</th><th>Ps busy</th><th>done in time</th></tr>"
+        "<tr>"
+        + "".join(
+            f"<th style='{_CELL}'>{h}</th>"
+            for h in (
+                "policy",
+                "p50 (ms)",
+                "p99 (ms)",
+                "mean workers",
+                "peak workers",
+                "Ps busy",
+                "done in time",
+            )
+        )
+        + "</tr>"
     )
     body = "".join(
         "<tr>"
-        f"<td>{html.escape(_POLICY_NAMES.get(r['label'], r['label']))}</td>"
-        f"<td>{r['p50_ms']:.1f}</td><td>{r['p99_ms']:.1f}</td>"
-        f"<td>{r['mean_workers']:.1f}</td><td>{r['peak_workers']}</td>"
-        f"<td>{r['cpu_utilisation']:.0%}</td>"
-        f"<td>{r['completed']}/{r['arrivals']}</td>"
-        "</tr>"
+        + "".join(
+            f"<td style='{_CELL}'>{cell}</td>"
+            for cell in (
+                html.escape(_POLICY_NAMES.get(r["label"], r["label"])),
+                f"{r['p50_ms']:.1f}",
+                f"{r['p99_ms']:.1f}",
+                f"{r['mean_workers']:.1f}",
+                r["peak_workers"],
+                f"{r['cpu_utilisation']:.0%}",
+                f"{r['completed']}/{r['arrivals']}",
+            )
+        )
+        + "</tr>"
         for r in rows
     )
     return (

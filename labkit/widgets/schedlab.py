@@ -14,7 +14,7 @@ from dataclasses import asdict, fields
 import ipywidgets as w
 
 from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, run_lab
-from labkit.widgets._style import error_output, summary_html
+from labkit.widgets._style import TextFallback, error_output, summary_html
 from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
 
 _STYLE = {"description_width": "11em"}
@@ -45,7 +45,7 @@ def _float(desc: str, lo: float, hi: float, step: float) -> w.FloatSlider:
     )
 
 
-class SchedulerLab(w.VBox):
+class SchedulerLab(TextFallback, w.VBox):
     """Sliders and presets over the scheduler model; timeline, run queues, states, summary."""
 
     def __init__(self, params: LabParams | None = None, preset: str | None = None) -> None:

@@ -24,6 +24,7 @@ from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
     STATE_COLOURS,
+    TextFallback,
     colour_for,
     integer_ticks,
     legend_html,
@@ -92,10 +93,14 @@ def boxes(
     return x, y, keep
 
 
-class SchedulerTimeline(w.VBox):
+class SchedulerTimeline(TextFallback, w.VBox):
     """Gantt chart of a scheduler run: rows per P (or per M), a box per stretch a G ran."""
 
-    def __init__(self, height_px: int = 260) -> None:
+    def __init__(self, height_px: int = 260, colour_by: str = "kind") -> None:
+        """``colour_by``: ``"kind"`` (hog / req / ticker / main / other) or ``"g"`` (one colour
+        per goroutine, for small programs such as a spawn-order demo)."""
+        if colour_by not in ("kind", "g"):
+            raise ValueError(f"colour_by must be 'kind' or 'g', got {colour_by!r}")
         self._result = None
         self._xs = bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
@@ -134,7 +139,7 @@ class SchedulerTimeline(w.VBox):
             marks=[self._boxes, *self._markers.values()],
             axes=[bq.Axis(scale=self._xs, label="virtual time (ms)"), self._yaxis],
             layout=w.Layout(width="100%", height=f"{height_px}px"),
-            fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 20},
+            fig_margin={"top": 45, "bottom": 45, "left": 55, "right": 20},
             title="Who ran where",
         )
         self._figure.interaction = bq.interacts.PanZoom(scales={"x": [self._xs]})
@@ -146,7 +151,7 @@ class SchedulerTimeline(w.VBox):
         )
         self._colour = w.ToggleButtons(
             options=[("by kind", "kind"), ("by goroutine", "g")],
-            value="kind",
+            value=colour_by,
             description="colour",
             style={"button_width": "9em"},
         )
@@ -165,7 +170,7 @@ class SchedulerTimeline(w.VBox):
             control.observe(self._redraw, names="value")
         self._window.observe(self._zoom, names="value")
         super().__init__(
-            [w.HBox([self._rows, self._colour]), self._figure, w.HBox([self._window, self._legend])]
+            [w.HBox([self._rows, self._colour]), self._figure, self._window, self._legend]
         )
         self.add_class("labkit-timeline")
 
@@ -176,6 +181,9 @@ class SchedulerTimeline(w.VBox):
     @property
     def box_count(self) -> int:
         return 0 if self._result is None else int(np.asarray(self._boxes.x).shape[0])
+
+    def summary(self) -> str:
+        return "" if self._result is None else self._result.summary()
 
     def show(self, result) -> None:
         """Draw ``result`` (a labkit.sched Result); keeps the row/colour choices."""
@@ -283,7 +291,7 @@ class SchedulerTimeline(w.VBox):
             self._legend.value = f"{len(set(names_k.tolist()))} goroutines" + events
 
 
-class RunQueuePlot(w.VBox):
+class RunQueuePlot(TextFallback, w.VBox):
     """Local run-queue length of each P and the global run-queue length over time."""
 
     def __init__(self, height_px: int = 200) -> None:
@@ -312,13 +320,18 @@ class RunQueuePlot(w.VBox):
             title="Run queues",
         )
         self._legend = w.HTML()
+        self._result = None
         super().__init__([self._figure, self._legend])
 
     @property
     def figure(self) -> bq.Figure:
         return self._figure
 
+    def summary(self) -> str:
+        return "" if self._result is None else self._result.summary()
+
     def show(self, result) -> None:
+        self._result = result
         rq = result.runq
         t = np.asarray(rq["t_ms"], float)
         end = float(t[-1]) if t.size else 1.0
@@ -340,7 +353,7 @@ class RunQueuePlot(w.VBox):
         self._legend.value = legend_html(list(zip(labels, colours, strict=True)), "&#9473;")
 
 
-class GoroutineStatePlot(w.VBox):
+class GoroutineStatePlot(TextFallback, w.VBox):
     """Goroutines by state, stacked, and the number of OS threads (right axis)."""
 
     def __init__(self, height_px: int = 200) -> None:
@@ -386,13 +399,18 @@ class GoroutineStatePlot(w.VBox):
             legend_html([(s, STATE_COLOURS[s]) for s in STATES])
             + legend_html([("OS threads (right axis)", OKABE_ITO[7])], "&#9476;")
         )
+        self._result = None
         super().__init__([self._figure, self._legend])
 
     @property
     def figure(self) -> bq.Figure:
         return self._figure
 
+    def summary(self) -> str:
+        return "" if self._result is None else self._result.summary()
+
     def show(self, result) -> None:
+        self._result = result
         st = result.states
         t = np.asarray(st["t_ms"], float)
         end = float(t[-1]) if t.size else 1.0

@@ -15,7 +15,7 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.widgets._style import OKABE_ITO, error_output, summary_html
+from labkit.widgets._style import OKABE_ITO, TextFallback, error_output, summary_html
 
 MIB = 1 << 20
 
@@ -32,7 +32,7 @@ def gc_cycles_per_s(
     return alloc_bytes_per_s / runway_bytes
 
 
-class PacerWarmup(w.VBox):
+class PacerWarmup(TextFallback, w.VBox):
     """GC cycles per second against frame rate, with sliders for GOGC and the live heap."""
 
     FPS = np.arange(10, 145, 1.0)

@@ -55,7 +55,8 @@ def _wait_summary_change(page, old: str) -> str:
 
 @pytest.mark.parametrize("path", [CHAPTER, LAB])
 def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
-    """Run all; the lab's timeline redraws after a GOMAXPROCS key press and a preset choice."""
+    """Run all; the lab's timeline redraws after a GOMAXPROCS key press and a preset choice;
+    in the lab notebook, the exercises mark answers."""
     nb = open_notebook(path).run_all()
     nb.assert_clean()
     page = nb.page
@@ -97,17 +98,22 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     threads = [int(t.split("peak threads ")[1].split()[0]) for t in (stall_text, fix_text)]
     assert threads[1] < threads[0], (stall_text, fix_text)
     nb.screenshot("lab-2.2-fix", lab)
+    if path == LAB:
+        _check_exercises(nb)
     nb.screenshot()
     nb.assert_clean()
 
 
-def test_lab_exercises_mark_answers(open_notebook):
-    """A wrong number is marked wrong and the model's answer right; a choice likewise."""
+def _check_exercises(nb) -> None:
+    """A wrong number is marked wrong and the model's answer right; a choice likewise.
+
+    Runs inside the lab notebook's one test: opening the same notebook a second time in the
+    session reattaches to its kernel, and JupyterLab's widget manager then fails to restore
+    some of the kernel's widgets ("widget model not found"), which is not what we test here.
+    """
     from labkit.exercise import Exercise
     from labkit.exercises.lab02 import finish_behind_loop, spawn_order
 
-    nb = open_notebook(LAB).run_all()
-    nb.assert_clean()
     page = nb.page
 
     numeric = page.locator(".labkit-exercise", has_text="When does req finish").first
@@ -139,4 +145,3 @@ def test_lab_exercises_mark_answers(open_notebook):
     multiple.get_by_role("button", name="Check").click()
     page.wait_for_function("el => el.innerText.includes('Right.')", arg=multiple.element_handle())
     nb.screenshot("exercise-choice", multiple)
-    nb.assert_clean()

@@ -9,7 +9,9 @@
 //     (runtime.stoplockedm hands its P off while it waits), so -goroutines x -work_ms of CPU work
 //     on GOMAXPROCS Ps finishes in about the same makespan with or without it.
 //
-// The two conditions are interleaved and repeated; medians are printed as one JSON object.
+// The two conditions are interleaved and repeated; medians are printed as one JSON object, with
+// makespan_ratio the median of locked/unlocked over the pairs (each pair runs back to back, so
+// other processes' load mostly cancels out).
 package main
 
 import (
@@ -138,19 +140,20 @@ func main() {
 	goroutines := flag.Int("goroutines", 40, "CPU-bound goroutines")
 	workMs := flag.Float64("work_ms", 10, "CPU work per goroutine, ms (calibrated)")
 	napMs := flag.Float64("nap_ms", 1, "the locked goroutine sleeps this long at a time, ms")
-	repeats := flag.Int("repeats", 3, "measurements per condition; the medians are reported")
+	repeats := flag.Int("repeats", 5, "measurements per condition; the medians are reported")
 	flag.Parse()
 
 	before := threadAffinity()
 	cal := nsPerIter()
 	iters := int(*workMs * 1e6 / cal)
-	var unlocked, locked []float64
+	var unlocked, locked, ratio []float64
 	affLocked := ""
 	for range *repeats {
 		u, _ := makespan(*goroutines, iters, false, *napMs)
 		l, aff := makespan(*goroutines, iters, true, *napMs)
 		unlocked = append(unlocked, u)
 		locked = append(locked, l)
+		ratio = append(ratio, l/u) // a pair run back to back sees about the same machine load
 		affLocked = aff
 	}
 	out := map[string]any{
@@ -158,6 +161,7 @@ func main() {
 		"affinity_locked":           affLocked,
 		"makespan_ms_unlocked":      median(unlocked),
 		"makespan_ms_locked":        median(locked),
+		"makespan_ratio":            median(ratio),
 		"makespan_ms_unlocked_runs": unlocked,
 		"makespan_ms_locked_runs":   locked,
 		"goroutines":                *goroutines,

@@ -1,0 +1,107 @@
+"""Exercises of labs/lab05-capstone.ipynb: diagnose a stalled dashboard, fix it, meet a target.
+
+Every answer comes from the case-study model (``labkit.casestudy``): the mystery run is drawn
+from the exercise's seed, and the worked answer quotes that run's own numbers, layer by layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.casestudy import IncidentRun, make_params, run_incident
+from labkit.casestudy.causes import CAUSES, HEALTHY, TARGET_FPS, TARGET_P99_MS, run_cause
+from labkit.exercise import Variant, choice, numeric
+
+_KEYS = list(CAUSES)
+
+
+def mystery_number(seed: int) -> int:
+    """The mystery run's number for an exercise ``seed`` (what the lab draws beside it)."""
+    return int(np.random.default_rng(seed).integers(0, 1000))
+
+
+def mystery_run(number: int, fixed: bool = False) -> tuple[str, IncidentRun]:
+    """Mystery run ``number``: (cause key, run). The cause is ``number % 5``, the seed ``number``."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
+    key = _KEYS[number % len(_KEYS)]
+    return key, run_cause(key, seed=number, fixed=fixed)
+
+
+def evidence(run: IncidentRun) -> str:
+    """The five layers of a run in one paragraph (used in worked answers)."""
+    m = run.metrics
+    return (
+        f"p99 {m['p99_ms']:.0f} ms and {m['dashboard_fps']:.1f} fps; goroutines peak "
+        f"{m['goroutines_peak']:.0f}; GC {m['gc_cycles_per_s']:.1f} cycles/s with assists "
+        f"{100 * m['assist_share']:.0f} % of GC CPU; {m['syscall_ms_per_s']:.0f} ms/s in blocking "
+        f"calls; threads peak {m['threads_peak']:.0f}; CPU {100 * m['cpu_share']:.0f} % of "
+        f"GOMAXPROCS={run.params.gomaxprocs}"
+    )
+
+
+def which_cause(rng: np.random.Generator) -> Variant:
+    """Name the hidden cause of a mystery run from its five layers."""
+    number = int(rng.integers(0, 1000))
+    key, run = mystery_run(number)
+    cause = CAUSES[key]
+    return choice(
+        f"Mystery run #{number} stalls the dashboard. Read its five layers, the timeline and "
+        "the flame graph above. Which cause is it?",
+        [CAUSES[k].title for k in _KEYS],
+        _KEYS.index(key),
+        f"It is **{cause.title}**. The giveaway: {cause.evidence}. This run: {evidence(run)}.",
+        hints={
+            i: f"Check the layer that would show it: {CAUSES[k].evidence}."
+            for i, k in enumerate(_KEYS)
+            if k != key
+        },
+    )
+
+
+def which_fix(rng: np.random.Generator) -> Variant:
+    """Pick the change that brings a mystery run back within the targets."""
+    number = int(rng.integers(0, 1000))
+    key, run = mystery_run(number)
+    _, fixed = mystery_run(number, fixed=True)
+    cause = CAUSES[key]
+    order = [_KEYS[i] for i in rng.permutation(len(_KEYS))]  # not in the cause question's order
+    return choice(
+        f"Mystery run #{number}: which change brings p99 to {TARGET_P99_MS:g} ms or less and the "
+        f"dashboard to {TARGET_FPS:g} fps or more?",
+        [CAUSES[k].fix_text for k in order],
+        order.index(key),
+        f"{cause.fix_text[0].upper()}{cause.fix_text[1:]}: p99 {run.metrics['p99_ms']:.0f} -> "
+        f"{fixed.metrics['p99_ms']:.0f} ms, dashboard {run.metrics['dashboard_fps']:.1f} -> "
+        f"{fixed.metrics['dashboard_fps']:.1f} fps (the model's run, seed {number}).",
+    )
+
+
+def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
+    """The fewest DB connections that meet the p99 target without the timeout fix."""
+    seed = int(rng.integers(0, 1000))
+    median = float(rng.choice([6.0, 8.0, 10.0, 12.0]))
+    base = make_params(HEALTHY, db_median_ms=median, seed=seed)
+    p99 = {}
+    answer = None
+    for pool in range(1, largest + 1):
+        p99[pool] = run_incident(base, db_pool=pool).metrics["p99_ms"]
+        if p99[pool] <= TARGET_P99_MS:
+            answer = pool
+            break
+    if answer is None:
+        raise ValueError(f"no pool up to {largest} meets the target; raise largest")
+    tried = ", ".join(f"{k}: {v:.0f} ms" for k, v in p99.items())
+    return numeric(
+        f"Without the timeout fix (seed {seed}, DB median {median:g} ms, sigma 1, 200 QPS): "
+        f"what is the smallest `db_pool` (SetMaxOpenConns) whose p99 is at most "
+        f"{TARGET_P99_MS:g} ms? Try it with the widget.",
+        answer,
+        f"p99 by pool size: {tried}. With c connections the pool serves about c / mean query "
+        "time requests per second; below 200 QPS the queue grows for the whole run, just above "
+        "it the lognormal tail still queues the slow polls.",
+        abs_tol=0.0,
+        rel_tol=0.0,
+        hint="Each connection serves 1 / (mean query time) queries per second; the mean of a "
+        "lognormal with sigma 1 is median x e^0.5.",
+    )

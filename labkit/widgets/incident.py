@@ -1,0 +1,247 @@
+"""The incident lab: the three fixes as toggles, load and runtime knobs, and the five layers.
+
+A thin view over ``labkit.casestudy``: every change re-runs the model (about 0.1 s; every slider
+has ``continuous_update=False``) for the current settings and, once per setting of the other
+knobs, for the same settings with every fix off ("before"). It shows the diagnosis table side by
+side, the latency distribution before and after, the scheduler timeline and goroutine states of
+the current run, and a text summary that names the parameters and the seed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import bqplot as bq
+import ipywidgets as w
+import numpy as np
+
+from labkit.casestudy import FIXES, IncidentParams, IncidentRun, make_params, run_incident
+from labkit.casestudy.diagnosis import diagnosis_html, diagnosis_table
+from labkit.widgets._style import (
+    GREY,
+    OKABE_ITO,
+    TextFallback,
+    error_output,
+    legend_html,
+    summary_html,
+)
+from labkit.widgets.timeline import GoroutineStatePlot, SchedulerTimeline
+
+_STYLE = {"description_width": "12em"}
+_WIDE = w.Layout(width="28em")
+LATENCY_BINS = 30
+_FIX_LABELS = {
+    "cache_json": "1. cache the JSON",
+    "stream": "2. stream the response",
+    "db_timeout": "3. DB timeout + fallback",
+}
+
+
+def _slider(kind, desc: str, lo, hi, step):
+    return kind(
+        min=lo,
+        max=hi,
+        step=step,
+        description=desc,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+class IncidentLab(TextFallback, w.VBox):
+    """Toggles for the fixes, sliders for load and runtime; table, plots and summary."""
+
+    def __init__(self, params: IncidentParams | None = None) -> None:
+        self._fixes = {
+            f: w.ToggleButton(description=_FIX_LABELS[f], tooltip=f, layout=w.Layout(width="15em"))
+            for f in FIXES
+        }
+        self._controls: dict[str, w.ValueWidget] = {
+            "clients": _slider(w.IntSlider, "dashboards (clients)", 1, 60, 1),
+            "poll_ms": _slider(w.FloatSlider, "poll interval (ms)", 20.0, 500.0, 10.0),
+            "payload_kb": _slider(w.FloatSlider, "JSON payload (KiB)", 16.0, 2048.0, 16.0),
+            "db_pool": _slider(w.IntSlider, "DB connections", 1, 64, 1),
+            "db_median_ms": _slider(w.FloatSlider, "DB query median (ms)", 1.0, 100.0, 1.0),
+            "db_driver": w.Dropdown(
+                options=[("pure Go (netpoller)", "network"), ("cgo (blocking call)", "cgo")],
+                description="DB driver",
+                style=_STYLE,
+                layout=_WIDE,
+            ),
+            "timeout_ms": _slider(w.FloatSlider, "DB timeout (ms)", 10.0, 500.0, 10.0),
+            "gomaxprocs": _slider(w.IntSlider, "GOMAXPROCS", 1, 16, 1),
+            "gogc": _slider(w.IntSlider, "GOGC (%)", 25, 800, 25),
+            "seed": w.BoundedIntText(
+                min=0,
+                max=2**31 - 1,
+                description="seed",
+                style=_STYLE,
+                layout=w.Layout(width="18em"),
+            ),
+        }
+        self._params = params or IncidentParams()
+        self._run: IncidentRun | None = None
+        self._before: IncidentRun | None = None
+        self._before_params: IncidentParams | None = None
+        self._paused = False
+        self.last_update_s = 0.0
+
+        self._summary = w.HTML()
+        self._table = w.HTML()
+        self._timeline = SchedulerTimeline(height_px=220)
+        self._states = GoroutineStatePlot(height_px=200)
+        self._xs = bq.LinearScale(min=0.0)
+        self._ys = bq.LinearScale(min=0.0)
+        self._bars = bq.Bars(
+            x=np.zeros(2),
+            y=np.zeros((2, 2)),
+            scales={"x": self._xs, "y": self._ys},
+            type="grouped",
+            colors=[GREY, OKABE_ITO[0]],
+            padding=0.1,
+            labels=["before", "after"],
+            display_legend=False,
+        )
+        self._latency = bq.Figure(
+            marks=[self._bars],
+            axes=[
+                bq.Axis(scale=self._xs, label="request latency (ms)", num_ticks=6),
+                bq.Axis(scale=self._ys, side="left", label="requests", tick_format="d"),
+            ],
+            title="Latency distribution",
+            layout=w.Layout(width="100%", height="220px"),
+            fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 20},
+        )
+        self._latency_legend = w.HTML(
+            legend_html([("before (no fix)", GREY), ("after (current)", OKABE_ITO[0])])
+        )
+        self._errors = error_output()
+        self._set_controls(self._params)
+        for control in [*self._fixes.values(), *self._controls.values()]:
+            control.observe(self._on_change, names="value")
+
+        c = self._controls
+        fixes = w.VBox([w.HTML("<b>Fixes</b>"), *self._fixes.values()])
+        load = w.VBox(
+            [w.HTML("<b>Load and database</b>"), c["clients"], c["poll_ms"], c["payload_kb"],
+             c["db_pool"], c["db_median_ms"], c["db_driver"]]
+        )  # fmt: skip
+        runtime = w.VBox(
+            [w.HTML("<b>Runtime</b>"), c["timeout_ms"], c["gomaxprocs"], c["gogc"], c["seed"]]
+        )
+        super().__init__(
+            [
+                w.HBox([fixes, load, runtime]),
+                self._summary,
+                w.HTML("<b>Five-layer diagnosis</b>"),
+                self._table,
+                self._latency,
+                self._latency_legend,
+                self._timeline,
+                self._states,
+                self._errors,
+            ]
+        )
+        self.add_class("labkit-incident")
+        self._update()
+
+    # ---- state --------------------------------------------------------------------------------
+    @property
+    def params(self) -> IncidentParams:
+        return self._params
+
+    @property
+    def result(self) -> IncidentRun | None:
+        """The current run (all its metrics in ``.metrics``)."""
+        return self._run
+
+    @property
+    def before(self) -> IncidentRun | None:
+        """The same settings with every fix off."""
+        return self._before
+
+    @property
+    def latency_figure(self) -> bq.Figure:
+        return self._latency
+
+    def summary(self) -> str:
+        return self._run.summary() if self._run else ""
+
+    def table(self) -> list[dict[str, str]]:
+        """The five-layer table, before (no fix) and after (current settings)."""
+        if self._run is None or self._before is None:
+            return []
+        return diagnosis_table(self._before, self._run)
+
+    def _set_controls(self, params: IncidentParams) -> None:
+        self._paused = True
+        try:
+            for f, toggle in self._fixes.items():
+                toggle.value = bool(getattr(params, f))
+            for name, control in self._controls.items():
+                control.value = getattr(params, name)
+        finally:
+            self._paused = False
+
+    def _read_controls(self) -> IncidentParams:
+        values = {name: c.value for name, c in self._controls.items()}
+        values.update({f: t.value for f, t in self._fixes.items()})
+        return make_params(self._params, **values)
+
+    # ---- events -------------------------------------------------------------------------------
+    def _on_change(self, _change) -> None:
+        if not self._paused:
+            self._update()
+
+    def _update(self) -> None:
+        with self._errors:
+            self._errors.clear_output()
+            t0 = time.perf_counter()
+            self._params = self._read_controls()
+            before_params = replace(self._params, **dict.fromkeys(FIXES, False))
+            if before_params != self._before_params:
+                self._before = run_incident(before_params)
+                self._before_params = before_params
+            self._run = (
+                self._before if before_params == self._params else run_incident(self._params)
+            )
+            self._draw()
+            self.last_update_s = time.perf_counter() - t0
+
+    def _draw(self) -> None:
+        run, before = self._run, self._before
+        assert run is not None and before is not None
+        self._summary.value = summary_html(run.summary())
+        label = "after (" + (", ".join(run.params.fixes()) or "no fix") + ")"
+        self._table.value = diagnosis_html(diagnosis_table(before, run), after_label=label)
+        a = before.latency_ms[np.isfinite(before.latency_ms)]
+        b = run.latency_ms[np.isfinite(run.latency_ms)]
+        top = float(max(a.max(initial=1.0), b.max(initial=1.0)))
+        edges = np.linspace(0.0, top * 1.02, LATENCY_BINS + 1)
+        ha = np.histogram(a, edges)[0].astype(float)
+        hb = np.histogram(b, edges)[0].astype(float)
+        with self._latency.hold_sync():
+            self._bars.x = 0.5 * (edges[:-1] + edges[1:])
+            self._bars.y = np.vstack([ha, hb])
+            self._xs.min, self._xs.max = 0.0, float(edges[-1])
+            self._ys.max = float(max(ha.max(), hb.max(), 1.0)) * 1.05
+        self._timeline.show(run.result)
+        self._states.show(run.state_view())
+
+    # ---- driving from Python (tests, instructors) ---------------------------------------------
+    def set(self, **values) -> None:
+        """Set fixes and controls by parameter name (``set(cache_json=True, clients=30)``) and
+        re-run once."""
+        known = set(self._controls) | set(self._fixes)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(known)}")
+        self._paused = True
+        try:
+            for name, value in values.items():
+                (self._fixes.get(name) or self._controls[name]).value = value
+        finally:
+            self._paused = False
+        self._update()

@@ -1,0 +1,133 @@
+"""Chapter 1 and Lab 1 in a real JupyterLab: they run clean, the frame lab renders and reacts.
+
+The frame lab must redraw when the learner clicks the pooling toggle and when the GOGC slider is
+moved with the keyboard; the time from key press to redrawn SVG is appended to
+test-artifacts/browser/timings.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jlab import ARTIFACTS
+
+CHAPTER = "chapters/01-render-stalls.ipynb"
+LAB = "labs/lab01-frame-lab.ipynb"
+FRAMELAB = ".labkit-framelab"
+
+
+def _summary(page) -> str:
+    return page.locator(f"{FRAMELAB} .labkit-summary").first.inner_text()
+
+
+def _wait_summary_change(page, old: str) -> str:
+    page.wait_for_function(
+        """([sel, old]) => {
+            const el = document.querySelector(sel);
+            return el && el.innerText !== old;
+        }""",
+        arg=[f"{FRAMELAB} .labkit-summary", old],
+    )
+    return _summary(page)
+
+
+def _log_timing(notebook: str, what: str, seconds: float, wall_s: float) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "timings.jsonl").open("a") as f:
+        f.write(
+            json.dumps(
+                {
+                    "notebook": notebook,
+                    "what": what,
+                    "seconds": round(seconds, 3),
+                    "wall_s": round(wall_s, 3),
+                }
+            )
+            + "\n"
+        )
+
+
+def _frame_lab_renders(nb) -> None:
+    page = nb.page
+    lab = page.locator(FRAMELAB).first
+    lab.scroll_into_view_if_needed()
+    assert lab.locator(".bqplot").count() == 3
+    # The timeline has its frame line, the histogram its bars, the heap plot its sawtooth.
+    assert lab.locator(".bqplot").nth(0).locator("svg.svg-figure path.line").count() >= 1
+    assert lab.locator(".bqplot").nth(1).locator("g.bargroup rect.bar").count() >= 5
+    assert "GC " in _summary(page) and "seed=0" in _summary(page)
+
+
+def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
+    nb = open_notebook(CHAPTER).run_all()
+    nb.assert_clean()
+    page = nb.page
+    _frame_lab_renders(nb)
+    lab = page.locator(FRAMELAB).first
+    nb.screenshot("framelab-stall", lab)
+    before = _summary(page)
+    assert "pooled=False" in before and "gomaxprocs=2" in before
+
+    # Click the pooling toggle: the timeline redraws, the summary reports far fewer cycles.
+    svg = nb.figure_svg(0, within=FRAMELAB)
+    t0 = time.monotonic()
+    lab.get_by_role("button", name="sync.Pool").click()
+    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
+    after = _wait_summary_change(page, before)
+    _log_timing(CHAPTER, "pooling toggle click -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    assert "pooled=True" in after
+    gc_before = float(before.split("/s")[0].removeprefix("GC "))
+    gc_after = float(after.split("/s")[0].removeprefix("GC "))
+    assert gc_after < gc_before / 5, (before, after)
+    page.wait_for_timeout(1200)  # bqplot animates the new data in
+    nb.screenshot("framelab-pooled", lab)
+
+    # The GOGC slider with the keyboard: 100 -> 110, a redraw and a new summary.
+    assert nb.slider_value("GOGC") == "100"
+    svg = nb.figure_svg(0, within=FRAMELAB)
+    text = _summary(page)
+    t0 = time.monotonic()
+    nb.press_slider("GOGC", "ArrowRight")
+    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
+    text = _wait_summary_change(page, text)
+    _log_timing(CHAPTER, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    assert nb.slider_value("GOGC") == "110" and "gogc=110" in text
+    page.wait_for_timeout(1200)
+    nb.screenshot("framelab-gogc110", lab)
+    nb.screenshot()
+    nb.assert_clean()
+
+
+def test_lab_1_runs_and_its_exercises_answer(open_notebook):
+    nb = open_notebook(LAB).run_all()
+    nb.assert_clean()
+    page = nb.page
+    _frame_lab_renders(nb)
+    lab = page.locator(FRAMELAB).first
+
+    svg = nb.figure_svg(0, within=FRAMELAB)
+    text = _summary(page)
+    t0 = time.monotonic()
+    nb.press_slider("GOGC", "ArrowRight")
+    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
+    text = _wait_summary_change(page, text)
+    _log_timing(LAB, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    assert "gogc=110" in text
+    page.wait_for_timeout(1200)
+    nb.screenshot("framelab", lab)
+
+    exercises = page.locator(".labkit-exercise")
+    assert exercises.count() == 5
+    first = exercises.first
+    first.scroll_into_view_if_needed()
+    box = first.locator("input[type='text']")
+    box.fill("0.001")
+    first.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=first.element_handle())
+    assert "labkit-solution" not in first.inner_html()
+    first.get_by_role("button", name="Reveal").click()
+    page.wait_for_function("el => el.innerText.includes('Answer:')", arg=first.element_handle())
+    nb.screenshot("exercise", first)
+    nb.screenshot()
+    nb.assert_clean()

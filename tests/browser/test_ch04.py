@@ -1,0 +1,117 @@
+"""Chapter 4 and lab 4 in a real JupyterLab: they run clean, the pool tuner reacts to its policy
+menu and to a slider moved with the keyboard, and the comparison table appears."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jlab import ARTIFACTS
+
+CHAPTER = "chapters/04-fixes.ipynb"
+LAB = "labs/lab04-pool-tuner.ipynb"
+TUNER = ".labkit-pooltuner"
+
+
+def _summary(page) -> str:
+    return page.locator(f"{TUNER} .labkit-summary").first.inner_text()
+
+
+def _record(notebook: str, what: str, seconds: float, wall_s: float) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "timings.jsonl").open("a") as out:
+        out.write(
+            json.dumps(
+                {
+                    "notebook": notebook,
+                    "what": what,
+                    "seconds": round(seconds, 3),
+                    "wall_s": round(wall_s, 3),
+                }
+            )
+            + "\n"
+        )
+
+
+def _exercise_tuner(nb, notebook: str) -> None:
+    page = nb.page
+    tuner = page.locator(TUNER).first
+    tuner.scroll_into_view_if_needed()
+    assert tuner.locator(".bqplot").count() == 4
+    assert tuner.locator("svg.svg-figure path.line").count() >= 4
+    assert "static pool of 4" in _summary(page)
+    rows = tuner.locator(".widget-hbox", has=page.locator(".bqplot"))
+    nb.screenshot("tuner-controls", tuner.locator(".widget-hbox").first)
+    nb.screenshot("tuner-plots-1", rows.nth(0))
+
+    # The policy menu: choosing "adaptive" re-runs and redraws the worker plot (figure 1).
+    before_svg = nb.figure_svg(1, within=TUNER)
+    before = _summary(page)
+    t0 = time.monotonic()
+    tuner.locator(".widget-dropdown", has_text="policy").locator("select").select_option(
+        label="adaptive (watchdog)"
+    )
+    seconds = nb.wait_svg_change(before_svg, 1, within=TUNER)
+    page.wait_for_function(
+        "([sel, old]) => document.querySelector(sel + ' .labkit-summary').innerText !== old",
+        arg=[TUNER, before],
+    )
+    assert "adaptive pool 4..inf (start 4)" in _summary(page)
+    assert tuner.locator(".widget-label", has_text="watchdog interval").first.is_visible()
+    _record(notebook, "policy select -> redrawn worker SVG", seconds, time.monotonic() - t0)
+
+    # A slider with the keyboard: GOMAXPROCS 4 -> 5 redraws the queue plot (figure 0).
+    assert nb.slider_value("GOMAXPROCS", nth=0) == "4"
+    before_svg = nb.figure_svg(0, within=TUNER)
+    before = _summary(page)
+    t0 = time.monotonic()
+    nb.press_slider("GOMAXPROCS", "ArrowRight")
+    seconds = nb.wait_svg_change(before_svg, 0, within=TUNER)
+    page.wait_for_function(
+        "([sel, old]) => document.querySelector(sel + ' .labkit-summary').innerText !== old",
+        arg=[TUNER, before],
+    )
+    assert nb.slider_value("GOMAXPROCS", nth=0) == "5"
+    assert "GOMAXPROCS=5" in _summary(page)
+    _record(notebook, "GOMAXPROCS key press -> redrawn queue SVG", seconds, time.monotonic() - t0)
+
+    # Compare policies: a table with one row per policy.
+    tuner.get_by_role("button", name="Compare policies").click()
+    table = tuner.locator("table.labkit-compare")
+    table.wait_for()
+    text = table.inner_text()
+    for name in ("static pool", "goroutine per request", "adaptive (watchdog)"):
+        assert name in text
+    nb.screenshot("tuner-adaptive-plots-1", rows.nth(0))
+    nb.screenshot("tuner-adaptive-plots-2", rows.nth(1))
+    nb.screenshot("tuner-compare", table)
+
+
+def test_chapter_4_runs_and_the_tuner_reacts(open_notebook):
+    nb = open_notebook(CHAPTER).run_all()
+    nb.assert_clean()
+    page = nb.page
+    # The pipeline's queue plot drew one line per channel.
+    first = page.locator(".bqplot").first
+    first.scroll_into_view_if_needed()
+    assert page.locator(".bqplot").first.locator("path.line").count() >= 1
+    nb.screenshot("pipeline", first.locator("xpath=.."))
+    _exercise_tuner(nb, CHAPTER)
+    nb.screenshot()
+    nb.assert_clean()
+
+
+def test_lab_4_runs_and_the_exercises_answer(open_notebook):
+    nb = open_notebook(LAB).run_all()
+    nb.assert_clean()
+    page = nb.page
+    _exercise_tuner(nb, LAB)
+
+    exercise = page.locator(".labkit-exercise").nth(3)  # the yield question
+    exercise.scroll_into_view_if_needed()
+    assert "GOMAXPROCS=1" in exercise.inner_text()
+    exercise.get_by_role("button", name="Reveal").click()
+    page.wait_for_function("el => el.innerText.includes('Answer:')", arg=exercise.element_handle())
+    assert "runnext" in exercise.inner_text()
+    nb.screenshot("exercise", exercise)
+    nb.assert_clean()

@@ -1,0 +1,61 @@
+"""Chapter 5 and lab 5 in a real JupyterLab: the incident lab renders, toggling a fix through the
+UI changes the diagnosis table and the latency plot, and no widget fails."""
+
+from __future__ import annotations
+
+CHAPTER = "chapters/05-case-study.ipynb"
+LAB = "labs/lab05-capstone.ipynb"
+INCIDENT = ".labkit-incident"
+
+
+def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
+    nb = open_notebook(CHAPTER).run_all()
+    nb.assert_clean()
+    page = nb.page
+    lab = page.locator(INCIDENT).first
+    lab.scroll_into_view_if_needed()
+    table = lab.locator("table.labkit-diagnosis")
+    assert table.locator("tr").count() == 6  # header + five layers
+    assert lab.locator(".bqplot svg.svg-figure").count() >= 3  # latency, timeline, states
+    nb.screenshot("incident", lab)
+
+    # The last cell turned the DB timeout on; turn it off through the UI: "after" becomes the
+    # no-fix run, so the table's two columns agree again and the latency plot changes.
+    before_svg = nb.figure_svg(0, within=INCIDENT)
+    before_table = table.inner_text()
+    lab.get_by_role("button", name="3. DB timeout + fallback").click()
+    nb.wait_svg_change(before_svg, 0, within=INCIDENT, timeout_ms=30_000)
+    page.wait_for_function(
+        "([el, old]) => el.innerText !== old",
+        arg=[table.element_handle(), before_table],
+        timeout=30_000,
+    )
+    assert "after (no fix)" in table.inner_text()
+    nb.screenshot("incident-nofix", lab)
+
+    # Caching the JSON moves the GC row.
+    before_table = table.inner_text()
+    lab.get_by_role("button", name="1. cache the JSON").click()
+    page.wait_for_function(
+        "([el, old]) => el.innerText !== old",
+        arg=[table.element_handle(), before_table],
+        timeout=30_000,
+    )
+    assert "cache_json" in table.inner_text()
+    page.wait_for_timeout(1200)  # bqplot animates marks in
+    nb.screenshot("incident-cache", lab)
+    nb.screenshot()
+    nb.assert_clean()
+
+
+def test_lab5_renders_evidence_and_exercises(open_notebook):
+    nb = open_notebook(LAB).run_all()
+    nb.assert_clean()
+    page = nb.page
+    assert page.locator("table.labkit-diagnosis").count() >= 2  # evidence + the lab widget
+    assert page.locator(".labkit-flamegraph").count() >= 1
+    assert page.locator(INCIDENT).count() == 1
+    page.wait_for_timeout(1200)
+    nb.screenshot("evidence", page.locator("table.labkit-diagnosis").first)
+    nb.screenshot("lab", page.locator(INCIDENT).first)
+    nb.assert_clean()

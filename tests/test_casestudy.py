@@ -1,0 +1,237 @@
+"""The case study (chapter 5): each fix moves the layers the chapter says, and the model holds
+together (determinism, validation, invariants, the five-layer table, profiles and dumps)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from labkit.casestudy import (
+    IncidentParamError,
+    IncidentParams,
+    fix_variants,
+    make_params,
+    run_incident,
+)
+from labkit.casestudy.diagnosis import LAYERS, diagnosis_html, diagnosis_table
+from labkit.casestudy.params import PARSE_REQUEST_MS, TARGET_FPS
+from labkit.casestudy.plan import arrivals, db_times, pool_with_timeout
+from labkit.profile import load_profile
+from tests.strategies_casestudy import incidents
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {name: run_incident(p) for name, p in fix_variants().items()}
+
+
+def m(runs, name, key):
+    return runs[name].metrics[key]
+
+
+# ---- the incident and each fix -------------------------------------------------------------
+
+
+def test_incident_looks_idle_but_stalls(runs):
+    """The article's symptom: the service looks idle (low CPU, GC pauses well under a ms) while
+    p99 is hundreds of ms and the dashboard runs far below 60 fps: the time goes to waiting, not
+    to running (goroutines parked in fetchFromDB, netpollblock)."""
+    base = runs["no fix"].metrics
+    assert base["cpu_share"] < 0.25
+    assert base["stw_max_ms"] < 1.0
+    assert base["p99_ms"] > 300
+    assert base["dashboard_fps"] < 30
+    assert base["goroutines_peak"] > 3 * runs["all three"].metrics["goroutines_peak"]
+
+
+def test_cache_json_cuts_allocation_gc_and_cpu(runs):
+    """Fix 1: one json.Marshal per refresh instead of one per request, so the handlers stop
+    allocating (mallocgc) and the GC runs less often (the pacer's cycles follow allocation)."""
+    assert m(runs, "cache_json only", "alloc_mb_per_s") < 0.2 * m(runs, "no fix", "alloc_mb_per_s")
+    assert m(runs, "cache_json only", "gc_cycles_per_s") < m(runs, "no fix", "gc_cycles_per_s")
+    assert m(runs, "cache_json only", "cpu_share") < 0.7 * m(runs, "no fix", "cpu_share")
+
+
+def test_stream_cuts_allocation_and_write_size(runs):
+    """Fix 2: json.NewEncoder(w).Encode encodes into a pooled encodeState (stream.go) and writes
+    batches as it goes: no per-request copy of the body, smaller writes, no slower."""
+    assert m(runs, "stream only", "alloc_mb_per_s") < 0.9 * m(runs, "no fix", "alloc_mb_per_s")
+    assert m(runs, "stream only", "gc_cycles_per_s") <= m(runs, "no fix", "gc_cycles_per_s")
+    assert m(runs, "stream only", "write_bytes") < m(runs, "no fix", "write_bytes")
+    assert m(runs, "stream only", "p50_ms") <= m(runs, "no fix", "p50_ms")
+
+
+def test_db_timeout_bounds_latency_and_goroutines(runs):
+    """Fix 3: context.WithTimeout bounds the DB wait; database/sql drops waiters whose context
+    expired, so the pool's queue cannot grow and parked goroutines stop piling up."""
+    assert m(runs, "db_timeout only", "p99_ms") < 0.2 * m(runs, "no fix", "p99_ms")
+    assert m(runs, "db_timeout only", "goroutines_peak") < m(runs, "no fix", "goroutines_peak")
+    assert m(runs, "db_timeout only", "dashboard_fps") > 2 * m(runs, "no fix", "dashboard_fps")
+    assert m(runs, "db_timeout only", "db_timeouts") > 0
+
+
+def test_all_three_do_most(runs):
+    """Together the fixes give the lowest p99, the least allocation and a 60 fps dashboard."""
+    best = runs["all three"].metrics
+    for name in ("no fix", "cache_json only", "stream only", "db_timeout only"):
+        assert best["p99_ms"] <= m(runs, name, "p99_ms")
+        assert best["alloc_mb_per_s"] <= m(runs, name, "alloc_mb_per_s")
+    assert best["dashboard_fps"] >= 0.98 * TARGET_FPS
+
+
+def test_cgo_driver_grows_threads():
+    """A cgo driver's query is a blocking call: the G keeps its M and sysmon's retake hands the
+    P to another M (handoffp), so threads grow with concurrent queries; the pure-Go driver parks
+    the G in the netpoller and holds no thread (netpollblock)."""
+    kw = dict(db_pool=32, db_median_ms=40.0, seconds=1.0)
+    cgo = run_incident(db_driver="cgo", **kw).metrics
+    net = run_incident(db_driver="network", **kw).metrics
+    assert cgo["threads_peak"] > net["threads_peak"] + 5
+    assert cgo["syscall_ms_per_s"] > 0 and net["syscall_ms_per_s"] == 0
+
+
+def test_render_loop_misses_frames_on_one_busy_p():
+    """With GOMAXPROCS=1 the render loop shares its only P with every handler: a woken frame
+    waits in runnext until the running handler's CPU step ends, so frames miss their slot."""
+    one = run_incident(gomaxprocs=1, payload_kb=256.0, db_pool=8, seconds=1.0).metrics
+    four = run_incident(gomaxprocs=4, payload_kb=256.0, db_pool=8, seconds=1.0).metrics
+    assert one["fps_on_time"] < four["fps_on_time"]
+    assert four["fps_on_time"] > 0.95 * TARGET_FPS
+
+
+# ---- model checks -------------------------------------------------------------------------
+
+
+def test_same_seed_same_run_bit_for_bit():
+    """One seeded Generator per run: same parameters and seed, identical arrays and metrics."""
+    a, b = run_incident(seed=7, seconds=0.5), run_incident(seed=7, seconds=0.5)
+    assert a.metrics == b.metrics
+    assert np.array_equal(a.latency_ms, b.latency_ms, equal_nan=True)
+    assert np.array_equal(a.result.segments, b.result.segments)
+    c = run_incident(seed=8, seconds=0.5)
+    assert not np.array_equal(a.latency_ms, c.latency_ms, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("clients", 0),
+        ("clients", 2.5),
+        ("poll_ms", -1),
+        ("payload_kb", 0),
+        ("db_pool", 0),
+        ("db_driver", "odbc"),
+        ("gomaxprocs", 0),
+        ("gogc", True),
+        ("cache_json", "yes"),
+        ("timeout_ms", float("nan")),
+        ("seed", -1),
+    ],
+)
+def test_bad_parameters_name_themselves(name, value):
+    """Bad input raises a ValueError that names the parameter, before anything runs."""
+    with pytest.raises(ValueError, match=name):
+        run_incident(**{name: value})
+
+
+def test_unknown_parameter_is_named():
+    with pytest.raises(IncidentParamError, match="db_pool_size"):
+        make_params(db_pool_size=3)
+
+
+def test_arrivals_follow_each_clients_poll_period():
+    """Each dashboard polls every poll_ms from its own phase, at most jitter_ms late."""
+    p = IncidentParams(clients=5, poll_ms=100.0, jitter_ms=5.0, seconds=1.0)
+    t, client = arrivals(p, np.random.default_rng(0))
+    assert t.size == 50 and np.all(np.diff(t) >= 0)
+    for c in range(5):
+        gaps = np.diff(t[client == c])
+        assert np.all(gaps > 95.0) and np.all(gaps < 105.0)
+
+
+def test_timeout_pool_without_deadline_is_the_pool_models_fifo():
+    """pool_with_timeout(inf) reproduces labkit.pool's static FIFO pool exactly: the same
+    database/sql pool, only with the deadline rule added."""
+    p = IncidentParams(db_pool=2)
+    rng = np.random.default_rng(3)
+    t, _ = arrivals(p, rng)
+    call = t + PARSE_REQUEST_MS
+    wait, query, pool = db_times(p, call, rng)
+    w2, q2, out = pool_with_timeout(call, query, p.db_pool, math.inf)
+    assert not out.any()
+    np.testing.assert_allclose(w2, wait, atol=1e-9)
+    np.testing.assert_allclose(w2 + q2, np.asarray(pool.latency_ms), atol=1e-9)
+
+
+def test_timeout_pool_never_waits_past_the_deadline():
+    """A waiter gives up at the deadline (ctx.Err()); a running query is cut at it."""
+    call = np.array([0.0, 0.0, 0.0, 1.0])
+    query = np.array([100.0, 10.0, 10.0, 10.0])
+    wait, q, out = pool_with_timeout(call, query, 1, 50.0)
+    assert wait.tolist() == [0.0, 50.0, 50.0, 49.0]
+    assert q.tolist() == [50.0, 0.0, 0.0, 1.0]
+    assert out.tolist() == [True, True, True, True]
+
+
+def test_diagnosis_table_has_the_five_layers(runs):
+    """The article's matrix: application, goroutines, GC, syscalls/network, kernel threads."""
+    rows = diagnosis_table(runs["no fix"], runs["all three"])
+    assert [r["layer"] for r in rows] == list(LAYERS)
+    assert all(r["before"] != r["after"] for r in rows[:2])
+    page = diagnosis_html(rows)
+    assert page.count("<tr>") == 6 and "kernel threads" in page
+
+
+def test_cpu_profile_has_go_stacks_and_round_trips(runs):
+    """The simulated CPU profile carries Go's frame names (json.Marshal under the handler,
+    gcBgMarkWorker -> gcDrain for the GC) and survives pprof encoding (to_pprof/load_profile)."""
+    prof = runs["no fix"].cpu_profile()
+    funcs = {f for stack in prof.stacks() for f in stack}
+    assert {"main.handleMetrics", "encoding/json.Marshal", "runtime.gcBgMarkWorker"} <= funcs
+    assert {"runtime.gcDrain", "main.drawFrame"} <= funcs
+    back = load_profile(prof.to_pprof())
+    assert back.total() == prof.total() > 0
+
+
+def test_goroutine_dump_shows_the_pile_up(runs):
+    """At the end of the incident most handler goroutines are parked in the netpoller inside
+    fetchFromDB (IO wait), which `go tool pprof`'s goroutine view and load_profile read back."""
+    run = runs["no fix"]
+    dump = run.goroutine_dump(1900.0)
+    states = load_profile(dump.encode()).goroutine_states()
+    assert states.get("IO wait", 0) > 50
+    assert "main.fetchFromDB" in dump
+    fixed = runs["all three"].goroutine_dump(1900.0)
+    assert fixed.count("goroutine ") < dump.count("goroutine ") / 2
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(incidents())
+def test_invariants_hold_in_random_incidents(p):
+    """Across random incidents: every request finishes, none faster than its own work, frames
+    never exceed 60 fps, the goroutine count never drops below the fixed ones, a timeout bounds
+    the DB wait, and GC shares are fractions."""
+    run = run_incident(p)
+    mt, plan = run.metrics, run.plan
+    assert mt["unfinished"] == 0
+    floor = PARSE_REQUEST_MS + plan.decode_ms + plan.encode_ms + plan.write_ms
+    assert np.all(run.latency_ms >= floor - 1e-6)
+    assert 0 <= mt["dashboard_fps"] <= mt["fps_on_time"] <= TARGET_FPS + 1e-9
+    assert mt["goroutines_peak"] >= p.clients + p.gomaxprocs
+    assert 0 <= mt["assist_share"] <= 1 and 0 <= mt["gc_cpu_share"] <= 1
+    assert mt["cpu_share"] <= 1 + 1e-9
+    if p.db_timeout:
+        assert np.all(plan.db_wait_ms + plan.db_query_ms <= p.timeout_ms + 1e-9)
+
+
+def test_state_view_counts_real_goroutines_not_prespawned_ones(runs):
+    """The state view adds up to go_goroutines (connections + fixed goroutines), not to the
+    scheduler program's pre-spawned, parked-until-their-time goroutines."""
+    run = runs["no fix"]
+    st = run.state_view().states
+    total = st["running"] + st["runnable"] + st["syscall"] + st["waiting"]
+    assert total.max() <= run.metrics["goroutines_peak"] + 4  # +4: Ps briefly over the count
+    assert total[0] < 40 and total.max() > 100  # grows from the idle connections to the pile-up

@@ -1,0 +1,92 @@
+"""The capstone's hidden causes and exercises: each cause breaks a target and shows its own
+signature in the layer the lab says; its fix restores the targets; answers come from the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labkit.casestudy import run_incident
+from labkit.casestudy.causes import CAUSES, HEALTHY, meets_targets, run_cause
+from labkit.exercise import Exercise
+from labkit.exercises import lab05
+
+
+@pytest.fixture(scope="module")
+def healthy():
+    return run_incident(HEALTHY)
+
+
+@pytest.fixture(scope="module", params=list(CAUSES))
+def cause_runs(request):
+    key = request.param
+    return key, run_cause(key, seed=0), run_cause(key, seed=0, fixed=True)
+
+
+def test_healthy_service_meets_the_targets(healthy):
+    """The service the causes start from is fine: p99 and fps within the capstone's targets."""
+    assert meets_targets(healthy)
+
+
+def test_each_cause_breaks_a_target_and_its_fix_restores_them(cause_runs):
+    """Every hidden cause misses the p99 or fps target; applying its fix meets both."""
+    key, broken, fixed = cause_runs
+    assert not meets_targets(broken), key
+    assert meets_targets(fixed), key
+
+
+def test_each_cause_shows_its_signature(cause_runs, healthy):
+    """The evidence the lab teaches: the layer that gives each cause away."""
+    key, run, _ = cause_runs
+    m, h = run.metrics, healthy.metrics
+    if key == "slow_db":  # parked goroutines pile up; CPU stays low
+        assert m["goroutines_peak"] > 3 * h["goroutines_peak"] and m["cpu_share"] < 0.3
+    elif key == "huge_payload":  # the GC runs far more often, assists take a big share
+        assert m["gc_cycles_per_s"] > 10 * h["gc_cycles_per_s"] and m["assist_share"] > 0.2
+    elif key == "cgo_driver":  # each concurrent cgo query holds a thread
+        assert m["threads_peak"] > 3 * h["threads_peak"] and m["syscall_ms_per_s"] > 0
+    elif key == "few_procs":  # one P, saturated
+        assert run.params.gomaxprocs == 1 and m["cpu_share"] > 0.9
+    elif key == "hot_loop":  # the loop dominates the CPU profile
+        top = run.cpu_profile().top(1)
+        assert "main.downsample" in str(top)
+        assert run.result.stats["preemptions"] > 0
+    else:
+        pytest.fail(f"no signature test for cause {key}")
+
+
+def test_unknown_cause_is_named():
+    with pytest.raises(ValueError, match="nosuch"):
+        run_cause("nosuch")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_which_cause_answer_is_the_mystery_runs_cause(seed):
+    """The right choice passes, every other fails; the answer is the cause mystery_run drew."""
+    ex = Exercise(lab05.which_cause, seed=seed)
+    number = lab05.mystery_number(seed)
+    key, _ = lab05.mystery_run(number)
+    right = list(CAUSES).index(key)
+    assert ex.variant.answer == right
+    assert ex.check(right)
+    assert not any(ex.check(i) for i in range(len(CAUSES)) if i != right)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_which_fix_worked_answer_quotes_the_model(seed):
+    ex = Exercise(lab05.which_fix, seed=seed)
+    _, fixed = lab05.mystery_run(lab05.mystery_number(seed), fixed=True)
+    assert f"{fixed.metrics['p99_ms']:.0f} ms" in ex.reveal()
+
+
+def test_smallest_pool_is_the_first_pool_that_meets_p99():
+    """The numeric answer is checked by running the model: that pool meets p99, one fewer not."""
+    v = lab05.smallest_pool(np.random.default_rng(11))
+    ex = Exercise(lab05.smallest_pool, seed=0)
+    assert ex.check(ex.variant.answer) and not ex.check(ex.variant.answer + 1)
+    assert v.answer >= 1
+
+
+def test_mystery_run_rejects_bad_numbers():
+    with pytest.raises(ValueError, match="number"):
+        lab05.mystery_run(-1)

@@ -1,0 +1,46 @@
+"""IncidentLab: the view re-runs the model on each change and shows before and after."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.casestudy import run_incident
+from labkit.widgets import IncidentLab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return IncidentLab()
+
+
+def test_starts_on_the_incident_with_before_equal_after(lab):
+    """With no fix on, 'after' is the same run as 'before' (one run, not two)."""
+    assert lab.result is lab.before
+    assert lab.summary() == run_incident().summary()
+    assert all(r["before"] == r["after"] for r in lab.table())
+
+
+def test_toggling_a_fix_changes_table_and_latency_plot(lab):
+    """Turning on the DB timeout changes the application row and the 'after' histogram."""
+    old_bars = lab.latency_figure.marks[0].y.copy()
+    lab.set(db_timeout=True)
+    rows = {r["layer"]: r for r in lab.table()}
+    assert rows["application"]["before"] != rows["application"]["after"]
+    assert lab.result.metrics["p99_ms"] < lab.before.metrics["p99_ms"]
+    assert (lab.latency_figure.marks[0].y != old_bars).any()
+    assert "fixes: db_timeout" in lab.summary()
+    lab.set(db_timeout=False)
+
+
+def test_before_is_recomputed_only_when_other_knobs_move(lab):
+    before = lab.before
+    lab.set(cache_json=True)
+    assert lab.before is before
+    lab.set(clients=10)
+    assert lab.before is not before and lab.before.params.clients == 10
+    lab.set(cache_json=False, clients=20)
+
+
+def test_unknown_control_is_named(lab):
+    with pytest.raises(ValueError, match="nosuch"):
+        lab.set(nosuch=1)
