@@ -54,17 +54,3 @@ def bad_param(draw) -> tuple[str, str, object]:
     name = draw(st.sampled_from(sorted(EXPERIMENTS)))
     p = draw(st.sampled_from(EXPERIMENTS[name].params))
     return name, p.name, draw(invalid_value(p))
-
-
-def frame_runs() -> st.SearchStrategy[dict]:
-    """Keyword arguments for labkit.golab.frame_gc.frame_gc."""
-    return st.fixed_dictionaries(
-        {
-            "width": st.integers(1, 4096),
-            "height": st.integers(1, 4096),
-            "frames": st.integers(1, 600),
-            "fps": st.sampled_from([0.0, 30.0, 60.0, 144.0]),
-            "pooled": st.booleans(),
-            "gogc": st.integers(10, 2000),
-        }
-    )

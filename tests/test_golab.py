@@ -6,7 +6,6 @@ scripts stand in for a broken toolchain), and the frame-GC pacer arithmetic.
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 import warnings
@@ -14,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from strategies_golab import bad_param, experiment_params, frame_runs
+from strategies_golab import bad_param, experiment_params
 
 import labkit.golab as golab
 from labkit.golab import toolchain
 from labkit.golab.experiments import EXPERIMENTS, META_KEYS, VARIANTS, get_experiment
-from labkit.golab.frame_gc import HEAP_MINIMUM_BYTES, frame_gc
 from labkit.golab.recorded import FILE_KEYS, load_recorded
 
 REQUIRED = ("preempt", "yield", "syscall_handoff", "lockosthread", "spawn_order", "gc_frames")
@@ -312,44 +310,26 @@ def test_toolchain_prefers_path_then_next_to_python(tmp_path, monkeypatch):
     assert toolchain._candidates()[0] == bindir / "go"
 
 
-# --- frame_gc: the pacer arithmetic --------------------------------------------------------
+# --- gc_frames: the model side is the course's frame pipeline model ----------------------
 
 
-def test_frame_gc_allocating_per_frame_collects_every_second_frame():
-    """3 MiB frames, GOGC=100: the goal is about twice the live frame, so a cycle starts every
-    second frame: 30 cycles/s at 60 fps (the real program shows 30 too)."""
-    r = frame_gc(width=1024, height=768, frames=60, fps=60, pooled=False, gogc=100)
-    assert r.frame_bytes == 3 << 20
-    assert r.gc_cycles == 30 and r.gc_per_s == 30.0
+def test_gc_frames_model_collects_every_second_frame_like_real_go():
+    """3 MiB frames, GOGC=100, a near-empty heap: a cycle every second frame, 30 cycles/s at
+    60 fps, as the recorded real run shows (labkit.render.simulate_frames under the hood)."""
+    r = golab.model_prediction("gc_frames", frames=60, fps=60.0, pooled=False, gogc=100)
+    assert r["frame_bytes"] == 3 << 20
+    assert r["gc_cycles"] == 30 and r["gc_per_s"] == pytest.approx(30.0)
+    assert r["gctrace_lines"][0].startswith("gc 1 @")
 
 
-def test_frame_gc_pool_allocates_once_and_stops_the_cycles():
-    """With a sync.Pool the heap stops growing after the first buffer: no cycles."""
-    r = frame_gc(width=1024, height=768, frames=600, fps=60, pooled=True, gogc=100)
-    assert r.gc_cycles == 0
-
-
-def test_frame_gc_small_frames_stay_under_the_heap_minimum():
-    """Below heapMinimum (4 MiB at GOGC=100) nothing triggers a cycle."""
-    frames = (HEAP_MINIMUM_BYTES // (4 * 64 * 64)) - 10
-    r = frame_gc(width=64, height=64, frames=frames, fps=60, pooled=False, gogc=100)
-    assert r.gc_cycles == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(frame_runs())
-def test_frame_gc_invariants(kw):
-    """Cycles never exceed allocations; pooling never adds cycles; a higher GOGC never adds
-    cycles; the rate is cycles over seconds; same input, same output."""
-    r = frame_gc(**kw)
-    assert 0 <= r.gc_cycles <= (1 if kw["pooled"] else kw["frames"])
-    assert (
-        frame_gc(**{**kw, "pooled": True}).gc_cycles
-        <= frame_gc(**{**kw, "pooled": False}).gc_cycles
-    )
-    assert frame_gc(**{**kw, "gogc": kw["gogc"] * 2}).gc_cycles <= r.gc_cycles
-    assert math.isclose(r.gc_per_s, r.gc_cycles / r.seconds)
-    assert frame_gc(**kw) == r
+def test_gc_frames_model_pool_and_gogc_never_add_cycles():
+    """A pool stops the cycles; a higher GOGC never adds cycles."""
+    base = dict(frames=120, fps=60.0, gogc=100)
+    per_frame = golab.model_prediction("gc_frames", pooled=False, **base)["gc_cycles"]
+    pooled = golab.model_prediction("gc_frames", pooled=True, **base)["gc_cycles"]
+    assert pooled <= 1 < per_frame
+    gogc400 = golab.model_prediction("gc_frames", pooled=False, **{**base, "gogc": 400})
+    assert gogc400["gc_cycles"] < per_frame
 
 
 def test_record_script_rejects_unknown_names(capsys):

@@ -2,8 +2,8 @@
 
 Each experiment's Go program is written again as a ``labkit.sched`` goroutine program (the same
 goroutines, in the same order, with the same GOMAXPROCS) and simulated; the result has the same
-keys as ``run_experiment`` with ``"source": "model"``. ``gc_frames`` uses the pacer arithmetic in
-``labkit.golab.frame_gc``. Where the model cannot measure a quantity, the result states what the
+keys as ``run_experiment`` with ``"source": "model"``. ``gc_frames`` runs the course's frame pipeline model
+(``labkit.render``, paced by ``labkit.gc``). Where the model cannot measure a quantity, the result states what the
 model's semantics say, and the docstring of that experiment's function says so:
 
 - CPU affinity (``lockosthread``): the model has ``gomaxprocs`` CPUs and every thread may run on
@@ -22,7 +22,6 @@ from typing import Any
 
 from labkit.golab.errors import ExperimentParameterError
 from labkit.golab.experiments import get_experiment
-from labkit.golab.frame_gc import frame_gc
 
 #: Iterations of the model's yield loop: enough for per-iteration figures, few enough that a
 #: prediction takes milliseconds (a scheduling event per iteration in the gosched mode).
@@ -226,25 +225,43 @@ def _spawn_order(p: dict[str, Any], seed: int) -> dict[str, Any]:
     return {"order": order, "all_same": True}
 
 
+#: The runtime's own live heap in the gc_frames program (type data, os.Args, fmt, ...): about
+#: 80 KiB (runtime/metrics /gc/heap/live:bytes with -frames=1, go1.27.3).
+BASE_HEAP_MB = 80 / 1024
+#: "As fast as possible" (fps=0) is taken as 1 ms a frame, the order of one real frame's drawing.
+UNPACED_FPS = 1000.0
+
+
 def _gc_frames(p: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Pacer arithmetic of labkit.golab.frame_gc (no randomness: seed is unused)."""
-    r = frame_gc(
+    """The course's frame pipeline model (labkit.render.simulate_frames, paced by labkit.gc) set
+    up as the Go program runs: only the frames allocate (producers=0), the live heap is the
+    runtime's own ~80 KiB, GOMAXPROCS 2."""
+    from labkit.render import simulate_frames
+
+    fps = p["fps"] if p["fps"] > 0 else UNPACED_FPS
+    seconds = p["frames"] / fps
+    r = simulate_frames(
         width=p["width"],
         height=p["height"],
-        frames=p["frames"],
-        fps=p["fps"],
+        fps=fps,
+        seconds=seconds,
         pooled=p["pooled"],
         gogc=p["gogc"],
+        live_heap_mb=BASE_HEAP_MB,
+        producers=0,
+        gomaxprocs=2,
+        seed=seed,
     )
+    last = r.gc_cycles[-1] if r.gc_cycles else None
     return {
-        "gc_cycles": r.gc_cycles,
-        "gc_per_s": r.gc_per_s,
-        "seconds": r.seconds,
+        "gc_cycles": len(r.gc_cycles),
+        "gc_per_s": len(r.gc_cycles) / seconds,
+        "seconds": seconds,
         "pooled": p["pooled"],
-        "gctrace_lines": [],
-        "heap_live_mb": r.heap_live_mb,
-        "frame_bytes": r.frame_bytes,
-        "heap_goal_mb": r.heap_goal_mb,
+        "gctrace_lines": r.gctrace().splitlines()[:3],
+        "heap_live_mb": (last.heap_marked_bytes if last else BASE_HEAP_MB * 2**20) / 2**20,
+        "frame_bytes": 4 * p["width"] * p["height"],
+        "heap_goal_mb": (last.heap_goal_bytes / 2**20) if last else None,
     }
 
 
