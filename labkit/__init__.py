@@ -1,11 +1,14 @@
 """labkit: models and widgets for the course "Go scheduler stalls".
 
-The models (``labkit.sched``, ``labkit.gc``, ``labkit.render``, ``labkit.pool``) are pure Python and
-numpy; the widgets (``labkit.widgets``) are thin bqplot / ipywidgets views over their results;
-``labkit.profile`` reads pprof, folded and goroutine-dump profiles; ``labkit.golab`` runs the
-course's real Go programs; ``labkit.exercise`` holds the seeded self-check exercises.
+The models (``labkit.sched``, ``labkit.gc``, ``labkit.render``, ``labkit.pool``,
+``labkit.pipeline``, ``labkit.casestudy``) are pure Python and numpy; the widgets
+(``labkit.widgets``) are thin bqplot / ipywidgets views over their results; ``labkit.profile``
+reads pprof, folded and goroutine-dump profiles; ``labkit.golab`` runs the course's real Go
+programs; ``labkit.exercise`` holds the seeded self-check exercises. Submodules load on first
+use, so ``import labkit`` stays cheap and ``labkit.sched`` works without a separate import.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -15,4 +18,26 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 from labkit.health import doctor
 
-__all__ = ["__version__", "doctor"]
+_SUBMODULES = (
+    "casestudy",
+    "exercise",
+    "exercises",
+    "flamegraph",
+    "gc",
+    "golab",
+    "pipeline",
+    "pool",
+    "profile",
+    "render",
+    "sched",
+    "schedlab",
+    "widgets",
+)
+
+__all__ = ["__version__", "doctor", *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return import_module(f"labkit.{name}")
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")

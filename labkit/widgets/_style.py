@@ -80,5 +80,8 @@ class TextFallback:
 
     def text_fallback(self) -> str:
         name = type(self).__name__
-        summary = self.summary() if hasattr(self, "summary") else ""
+        try:
+            summary = self.summary() if hasattr(self, "summary") else ""
+        except Exception:  # a fallback must never break displaying the widget itself
+            summary = ""
         return f"[{name}: interactive widget; run the notebook to use it]\n{summary}".rstrip()

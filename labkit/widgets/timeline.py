@@ -183,7 +183,8 @@ class SchedulerTimeline(TextFallback, w.VBox):
         return 0 if self._result is None else int(np.asarray(self._boxes.x).shape[0])
 
     def summary(self) -> str:
-        return "" if self._result is None else self._result.summary()
+        summary = getattr(self._result, "summary", None)
+        return summary() if callable(summary) else ""
 
     def show(self, result) -> None:
         """Draw ``result`` (a labkit.sched Result); keeps the row/colour choices."""
@@ -328,7 +329,8 @@ class RunQueuePlot(TextFallback, w.VBox):
         return self._figure
 
     def summary(self) -> str:
-        return "" if self._result is None else self._result.summary()
+        summary = getattr(self._result, "summary", None)
+        return summary() if callable(summary) else ""
 
     def show(self, result) -> None:
         self._result = result
@@ -407,7 +409,8 @@ class GoroutineStatePlot(TextFallback, w.VBox):
         return self._figure
 
     def summary(self) -> str:
-        return "" if self._result is None else self._result.summary()
+        summary = getattr(self._result, "summary", None)
+        return summary() if callable(summary) else ""
 
     def show(self, result) -> None:
         self._result = result
