@@ -25,6 +25,7 @@ from labkit.sched import (
     spawn,
     syscall,
     unlock_os_thread,
+    wait,
 )
 
 ms = st.floats(min_value=0.0, max_value=30.0, allow_nan=False, allow_infinity=False)
@@ -35,7 +36,9 @@ short_ms = st.floats(min_value=0.0, max_value=3.0, allow_nan=False, allow_infini
 def plain_step(draw):
     """One step that needs no partner: CPU, syscall, network, sleep, yield, mark."""
     kind = draw(
-        st.sampled_from(["cpu", "cpu_loop", "syscall", "io", "sleep", "sleep0", "yield", "mark"])
+        st.sampled_from(
+            ["cpu", "cpu_loop", "syscall", "io", "sleep", "sleep0", "wait", "yield", "mark"]
+        )
     )
     if kind == "cpu":
         return cpu(draw(ms), stack=draw(st.sampled_from([None, "main.work;main.hot"])))
@@ -49,6 +52,8 @@ def plain_step(draw):
         return sleep(draw(short_ms))
     if kind == "sleep0":
         return sleep(0)
+    if kind == "wait":
+        return wait(draw(short_ms), reason=draw(st.sampled_from(["select", "sync.Mutex.Lock"])))
     if kind == "yield":
         return gosched()
     return mark(draw(st.sampled_from(["a", "b"])))

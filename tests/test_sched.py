@@ -26,6 +26,7 @@ from labkit.sched import (
     sleep,
     spawn,
     syscall,
+    wait,
 )
 from labkit.sched import runtime as rt
 
@@ -444,3 +445,34 @@ def test_a_thief_takes_half_of_the_victims_queue():
     assert steals["p"][0] == 1 and steals["g"][0] == "g3"  # the last of the 4 stolen runs
     row = res.runq["t_ms"].tolist().index(first)
     assert res.runq["local"][row].tolist() == [4 + 1, 3]  # g4..g7 + runnext g8 | g0..g2
+
+
+def test_wait_parks_without_a_thread_and_shows_its_reason_in_dumps():
+    """wait(ms, reason): a G blocked on something outside the model (a database/sql pool's
+    select, a mutex) parks like gopark with that wait reason, holds no M, and is readied into
+    runnext after ms, so it runs before the queue, like a woken sleeper."""
+    main = Go(
+        "main",
+        [
+            spawn(Go("h", [wait(5, reason="select"), mark("h")])),
+            spawn(Go("busy", [cpu(20)])),
+            sleep(1),
+        ],
+    )
+    res = simulate(main, gomaxprocs=2, seed=0)
+    assert 5 <= res.marks["h"][0] < 5.2
+    assert res.stats["threads_peak"] <= 4
+    assert "goroutine 2 [select]:" in res.goroutine_dump(2.0)
+
+
+def test_dumps_hide_unexported_runtime_frames_like_go():
+    """runtime.Stack at the default GOTRACEBACK hides runtime.gopark / runtime.chanrecv
+    (showframe in traceback.go): a channel waiter's first frame is its own function."""
+    ch = Chan(0, name="c")
+    main = Go(
+        "main", [spawn(Go("w", [recv(ch)])), spawn(Go("n", [io_wait(9)])), sleep(1), send(ch)]
+    )
+    dump = simulate(main, gomaxprocs=1, seed=0).goroutine_dump(0.5)
+    assert "runtime.gopark" not in dump and "runtime.chanrecv" not in dump
+    assert "goroutine 2 [chan receive]:\nmain.w(...)" in dump
+    assert "internal/poll.runtime_pollWait" in dump

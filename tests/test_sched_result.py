@@ -136,8 +136,8 @@ def test_cpu_samples_are_a_100hz_profile_of_what_ran():
 
 def test_goroutine_dump_is_go_debug2_text():
     """/debug/pprof/goroutine?debug=2: blank-line separated blocks; header ``goroutine N
-    [status]:`` with the wait reason; frames as two lines, leaf first, runtime frames above the
-    user's; ``created by main.main in goroutine 1``; ``, locked to thread`` when locked."""
+    [status]:`` with the wait reason; frames as two lines, leaf first, exported library frames
+    above the user's (unexported runtime.* frames hidden, showframe in traceback.go); ``created by main.main in goroutine 1``; ``, locked to thread`` when locked."""
     res = simulate(dashboard(), gomaxprocs=1)
     dump = res.goroutine_dump(10.0)
     blocks = dump.strip().split("\n\n")
@@ -151,10 +151,10 @@ def test_goroutine_dump_is_go_debug2_text():
         "goroutine 6 [IO wait]:",
     ]
     worker = blocks[1].splitlines()
-    assert worker[1] == "runtime.gopark(...)"
-    assert re.fullmatch(r"\t/usr/local/go/src/runtime/proc\.go:\d+ \+0x[0-9a-f]+", worker[2])
-    assert worker[5:7] == ["runtime.chanrecv1(...)", worker[6]]
-    assert worker[7] == "main.worker(...)"
+    assert worker[1] == "main.worker(...)"  # runtime.gopark / chanrecv1 are hidden, as in Go
+    netwait = blocks[5].splitlines()
+    assert netwait[1] == "internal/poll.runtime_pollWait(...)"
+    assert re.fullmatch(r"\t/usr/local/go/src/runtime/netpoll\.go:\d+ \+0x[0-9a-f]+", netwait[2])
     assert worker[-2] == "created by main.main in goroutine 1"
     assert re.fullmatch(r"\t/app/main\.go:\d+ \+0x[0-9a-f]+", worker[-1])
     spinner = blocks[2].splitlines()

@@ -60,6 +60,7 @@ from labkit.sched.programs import (
     spawn,
     syscall,
     unlock_os_thread,
+    wait,
 )
 from labkit.sched.result import Result
 from labkit.sched.runtime import Scheduler
@@ -84,6 +85,7 @@ __all__ = [
     "spawn",
     "syscall",
     "unlock_os_thread",
+    "wait",
 ]
 
 

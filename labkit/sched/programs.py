@@ -27,6 +27,7 @@ UNLOCK = 8
 SPAWN = 9
 REPEAT = 10
 MARK = 11
+WAIT = 12
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep in
 # src/runtime/time.go: "if ns <= 0 { return }"). COURSE.md measured 4.5 ns/iter for a loop with
@@ -106,6 +107,7 @@ _STEP_REPR = {
     SPAWN: lambda s: f"spawn(Go({s.go.name!r}, ...))",
     REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
     MARK: lambda s: f"mark({s.label!r})",
+    WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
 }
 
 
@@ -195,6 +197,22 @@ def sleep(ms: float) -> Step:
     Otherwise the G parks ("sleep") on its P's timer heap; the fired timer readies it into runnext.
     """
     return Step(SLEEP, ms=_check_ms(ms, "sleep(ms)", allow_negative=True))
+
+
+def wait(ms: float, reason: str = "select") -> Step:
+    """Block for ``ms`` ms on something the model does not simulate itself, shown in goroutine
+    dumps with Go's wait ``reason`` (waitReasonStrings in runtime2.go: "select",
+    "sync.Mutex.Lock", "semacquire", "sync.WaitGroup.Wait" ...).
+
+    For waits whose length comes from outside the scheduler (e.g. a database/sql connection-pool
+    queue computed with labkit.pool): the G parks (gopark) without an M and is readied into runnext
+    after ``ms``, as a timer or the goroutine that releases the resource would ready it.
+    ``ms <= 0`` does not park.
+    """
+    ms = _check_ms(ms, "wait(ms)")
+    if not isinstance(reason, str) or not reason or any(c in reason for c in "[]\n"):
+        raise ProgramError(f"wait(reason=...) must be a non-empty wait reason, got {reason!r}")
+    return Step(WAIT, ms=ms, label=reason)
 
 
 def gosched() -> Step:

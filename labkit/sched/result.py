@@ -15,24 +15,20 @@ import numpy as np
 
 from labkit.sched import runtime as rt
 
-# Runtime frames shown above the user's frames in a goroutine dump, per wait reason: what
-# gopark's callers are for each kind of wait (chan.go, time.go, netpoll.go, syscall).
+# Library frames shown above the user's frames in a goroutine dump, per wait reason. A dump
+# (runtime.Stack(buf, true), GOTRACEBACK=single) hides unexported runtime.* frames such as
+# runtime.gopark or runtime.chanrecv (showframe in src/runtime/traceback.go), so a goroutine
+# blocked on a channel shows its own function first; these are the frames that do show
+# (checked against a real go1.27.3 ?debug=2 dump in tests/data/profiles/goroutine-debug2.txt).
 _RUNTIME_FRAMES = {
-    "chan receive": (
-        ("runtime.gopark", "runtime/proc.go", 460),
-        ("runtime.chanrecv", "runtime/chan.go", 667),
-        ("runtime.chanrecv1", "runtime/chan.go", 509),
-    ),
-    "chan send": (
-        ("runtime.gopark", "runtime/proc.go", 460),
-        ("runtime.chansend", "runtime/chan.go", 283),
-        ("runtime.chansend1", "runtime/chan.go", 161),
-    ),
-    "sleep": (("time.Sleep", "runtime/time.go", 363),),
+    "sleep": (("time.Sleep", "runtime/time.go", 368),),
     "IO wait": (
-        ("runtime.gopark", "runtime/proc.go", 460),
-        ("runtime.netpollblock", "runtime/netpoll.go", 575),
         ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
+        ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84),
+        ("internal/poll.(*pollDesc).waitRead", "internal/poll/fd_poll_runtime.go", 89),
+        ("internal/poll.(*FD).Read", "internal/poll/fd_unix.go", 165),
+        ("net.(*netFD).Read", "net/fd_posix.go", 68),
+        ("net.(*conn).Read", "net/net.go", 196),
     ),
     "syscall": (
         ("syscall.Syscall6", "syscall/syscall_linux.go", 95),

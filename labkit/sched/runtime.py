@@ -89,6 +89,7 @@ SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 S_CPU = pg.CPU
 S_SLEEP = pg.SLEEP
 S_MARK = pg.MARK
+S_WAIT = pg.WAIT
 S_SPAWN = pg.SPAWN
 S_GOSCHED = pg.GOSCHED
 S_SEND = pg.SEND
@@ -602,6 +603,13 @@ class Scheduler:
                 self.add_timer(p, g, t + s.ms, t)
                 self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
                 return
+            elif k == S_WAIT:
+                g.advance()
+                if s.ms > 0:  # parked for an outside resource; readied like a timer's G
+                    self.park(g, p, t, s.label, f"{s.label} ({s.ms:g} ms)")
+                    self.add_timer(p, g, t + s.ms, t)
+                    self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
+                    return
             elif k in (S_SEND, S_RECV):
                 g.advance()  # a parked G's operation is completed by the partner that wakes it
                 if not self.chanop(g, p, s, t):
