@@ -31,7 +31,7 @@ The rules and their reasons (COURSE.md, "Measured on real Go"; the runtime funct
   makespan at least 0.9 x the model's (other processes stretch wall time; nothing makes the CPU
   work shorter).
 - spawn_order: n, 1, 2, ..., n-1 [newproc -> runqput(pp, newg, next=true)].
-- gc_frames: allocating per frame, real GC cycles/s within 35 % of the pacer arithmetic; pooled,
+- gc_frames: allocating per frame, real GC cycles/s within 35 % of the frame model (labkit.render); pooled,
   at most 2 cycles/s on both sides.
 """
 
@@ -214,7 +214,7 @@ RULES: tuple[Rule, ...] = (
         {"pooled": False},
         "gc_per_s",
         _key("gc_per_s"),
-        "allocating per frame: real within 35 % of the pacer arithmetic",
+        "allocating per frame: real within 35 % of the frame model",
         close=_within(0.35),
     ),
     Rule(
@@ -222,7 +222,7 @@ RULES: tuple[Rule, ...] = (
         {"pooled": False, "gogc": 400},
         "gc_per_s",
         _key("gc_per_s"),
-        "GOGC=400: real within 35 % of the pacer arithmetic",
+        "GOGC=400: real within 35 % of the frame model",
         close=_within(0.35),
     ),
     Rule(

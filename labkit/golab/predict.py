@@ -281,7 +281,7 @@ def model_prediction(name: str, *, seed: int = 0, **params: Any) -> dict[str, An
 
     Parameters are checked exactly as for ``run_experiment``; ``repeats`` is accepted and has no
     effect (a model run is deterministic). ``gc_frames`` reports ``gomaxprocs`` 2, the machine the
-    recorded run came from; its pacer arithmetic does not depend on it.
+    recorded run came from.
     """
     experiment = get_experiment(name)
     full = experiment.normalize(params)
