@@ -61,6 +61,8 @@ def course_env() -> dict[str, str]:
     env["GOCACHE"] = str(STATE / "go" / "cache")
     env["GOPATH"] = str(STATE / "go" / "path")
     env["GOTOOLCHAIN"] = "local"
+    env["XDG_CONFIG_HOME"] = str(STATE / "xdg" / "config")  # Go telemetry, Chromium
+    env["XDG_CACHE_HOME"] = str(STATE / "xdg" / "cache")
     env["LABKIT_CACHE"] = str(STATE / "labkit")
     env["PLAYWRIGHT_BROWSERS_PATH"] = str(STATE / "playwright")  # never used for downloads
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")

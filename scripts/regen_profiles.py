@@ -61,16 +61,11 @@ def find_go() -> str | None:
 
 
 def go_env() -> dict[str, str]:
-    """Environment for go: caches in the repo's .state, never the network or the home dir."""
-    state = REPO / ".state"
-    env = dict(os.environ)
-    env.update(
-        GOCACHE=str(state / "go-cache"),
-        GOPATH=str(state / "gopath"),
-        GOTOOLCHAIN="local",
-        GOFLAGS="-modcacherw",
-    )
-    return env
+    """Environment for go: the course runner's (labkit.golab.toolchain.go_env): caches out of
+    the home directory, no network, no cgo."""
+    from labkit.golab.toolchain import go_env as golab_go_env
+
+    return golab_go_env()
 
 
 def build(go: str, workdir: Path) -> Path:

@@ -63,7 +63,7 @@ def _version_of(path: str, mtime_ns: int) -> str | None:
             capture_output=True,
             text=True,
             timeout=VERSION_TIMEOUT_S,
-            env=_go_env(),
+            env=go_env(),
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
@@ -118,8 +118,9 @@ def cache_dir() -> Path:
     return base
 
 
-def _go_env() -> dict[str, str]:
-    """Environment for ``go`` itself: caches in cache_dir(), no downloads, no cgo."""
+def go_env() -> dict[str, str]:
+    """Environment for ``go`` itself: caches in cache_dir(), no downloads, no cgo, and Go's
+    telemetry counters (written under the user config dir) kept in the cache too."""
     env = dict(os.environ)
     for name in ("GOFLAGS", "GOOS", "GOARCH", "GOEXPERIMENT", "GOWORK"):
         env.pop(name, None)
@@ -133,8 +134,10 @@ def _go_env() -> dict[str, str]:
         GOWORK="off",
         GOFLAGS="-modcacherw",
         CGO_ENABLED="0",
+        XDG_CONFIG_HOME=str(base / "xdg-config"),
     )
     return env
+
 
 
 def source_hash(program: str, version: str) -> str:
@@ -166,7 +169,7 @@ def build_program(program: str, go: str, *, timeout_s: float = BUILD_TIMEOUT_S) 
         proc = subprocess.run(
             [go, "build", "-trimpath", "-o", str(tmp), f"./{program}"],
             cwd=GO_SOURCE_DIR,
-            env=_go_env(),
+            env=go_env(),
             capture_output=True,
             text=True,
             timeout=timeout_s,
