@@ -150,15 +150,47 @@ class RenderResult:
         return format_gctrace(self.gc_cycles)
 
     def summary(self) -> str:
-        """One line: results first, then every input and the seed that produced them."""
+        """One line: results first, then the inputs that produced them: the main ones always,
+        the seed, and any other option only where it differs from its default."""
         p = self.params
-        inputs = " ".join(f"{k}={v}" for k, v in p.items())
+        defaults = _summary_defaults()
+        shown = [
+            k
+            for k in p
+            if k in _SUMMARY_ALWAYS or k == "seed" or (k in defaults and p[k] != defaults[k])
+        ]
+        inputs = " ".join(f"{k}={_fmt(p[k])}" for k in shown)
         return (
             f"GC {self.gc_cycles_per_s:.2f}/s, frame p50 {self.p50_frame_ms:.2f} ms "
             f"p99 {self.p99_frame_ms:.2f} ms, jank {100 * self.jank_fraction:.1f}% "
             f"(>{self.budget_ms:.1f} ms), GC CPU {100 * self.gc_cpu_fraction:.1f}%, "
             f"torn {self.torn_frames} | {inputs}"
         )
+
+
+_SUMMARY_ALWAYS = (
+    "width",
+    "height",
+    "fps",
+    "seconds",
+    "pooled",
+    "gogc",
+    "live_heap_mb",
+    "producers",
+    "gomaxprocs",
+    "memory_limit_mb",
+)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _summary_defaults() -> dict[str, object]:
+    import inspect
+
+    sig = inspect.signature(simulate_frames)
+    return {k: v.default for k, v in sig.parameters.items() if v.default is not v.empty}
 
 
 def _int_param(name: str, value: object, low: int, high: int) -> int:

@@ -9,7 +9,9 @@ scenario for 1.5 s on GOMAXPROCS=2 with a 100 Hz CPU profile, and writes
 ``labkit/data/profiles/lab03-<scenario>.pb.gz`` (gzip protobuf, as runtime/pprof writes it) plus
 ``labkit/data/profiles/lab03-profiles.json``: where and when each was recorded, and the cause
 each scenario hides (the lab's answer key; labkit.exercises.lab03 reads it). Each file must stay
-under 200 KB; the script checks and refuses to write a larger one.
+under 200 KB; the script checks and refuses to write a larger one. The file names name the
+cause, so the lab never shows them before its Reveal: labkit.exercises.lab03.recorded_case loads
+a case under a neutral name (``load_profile(path, name=...)``).
 """
 
 from __future__ import annotations

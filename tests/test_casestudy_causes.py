@@ -72,6 +72,23 @@ def test_which_cause_answer_is_the_mystery_runs_cause(seed):
     assert not any(ex.check(i) for i in range(len(CAUSES)) if i != right)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_which_fix_offers_exactly_one_change_that_meets_the_targets(seed):
+    """Options the model shows would also meet the targets are left out (and named in the worked
+    answer): every offered wrong option misses the targets on this run, the right one meets them."""
+    ex = Exercise(lab05.which_fix, seed=seed)
+    number = lab05.mystery_number(seed)
+    works = lab05.fixes_that_meet_targets(number)
+    by_text = {c.fix_text: k for k, c in CAUSES.items()}
+    offered = [by_text[c] for c in ex.variant.choices]
+    assert [works[k] for k in offered].count(True) == 1
+    assert works[offered[ex.variant.answer]]
+    for k, ok in works.items():
+        assert (k in offered) or ok
+        if ok and k not in offered:
+            assert CAUSES[k].fix_text in ex.reveal()
+
+
 @pytest.mark.parametrize("seed", [5, 6])
 def test_which_fix_worked_answer_quotes_the_model(seed):
     ex = Exercise(lab05.which_fix, seed=seed)

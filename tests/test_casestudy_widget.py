@@ -44,3 +44,11 @@ def test_before_is_recomputed_only_when_other_knobs_move(lab):
 def test_unknown_control_is_named(lab):
     with pytest.raises(ValueError, match="nosuch"):
         lab.set(nosuch=1)
+
+
+def test_latency_axis_has_no_negative_tick(lab):
+    """The latency histogram's x axis starts at 0 ms: its tick values are set explicitly, so the
+    half bar of padding a Bars mark adds is never labelled with a negative latency."""
+    ticks = lab.latency_figure.axes[0].tick_values
+    assert len(ticks) >= 2 and ticks[0] == 0 and (ticks >= 0).all()
+    assert ticks[-1] <= lab._xs.max

@@ -51,14 +51,16 @@ CAUSES: dict[str, Cause] = {
             (("db_pool", 2), ("db_median_ms", 10.0)),
             (("db_timeout", True),),
             "bound the query with context.WithTimeout and fall back to the cache (db_timeout)",
-            "goroutines pile up parked (IO wait in fetchFromDB); CPU, GC and threads look fine",
+            "goroutines pile up parked in fetchFromDB (the dump shows [select] in "
+            "database/sql.(*DB).conn: waiting for a connection); CPU, GC and threads look fine",
         ),
         Cause(
             "huge_payload",
             "huge JSON payload: allocation drives the GC and its assists",
             (("payload_kb", 1024.0), ("bandwidth_mbit_s", 1000.0), ("live_mb", 8.0)),
             (("cache_json", True),),
-            "marshal once per refresh and serve the cached bytes (cache_json)",
+            "fetch and marshal once per refresh in a background goroutine, serve the cached bytes "
+            "(cache_json)",
             "GC layer: many cycles per second, a large share paid as mark assists; the flame "
             "graph shows encoding/json and database/sql.(*Rows).Scan with gcAssistAlloc on top",
         ),

@@ -14,6 +14,8 @@ import html
 
 from labkit.casestudy.run import IncidentRun
 
+_TD = "text-align:left;vertical-align:top;padding:2px 8px;border-top:1px solid #ccc"
+
 LAYERS = ("application", "goroutines", "GC", "syscalls / network", "kernel threads")
 
 _ROWS = (
@@ -21,7 +23,8 @@ _ROWS = (
         "application",
         "http_request_duration_seconds; dashboard fps",
         lambda m: (
-            f"p50 {m['p50_ms']:.0f} ms, p99 {m['p99_ms']:.0f} ms; {m['dashboard_fps']:.1f} fps"
+            f"p50 {m['p50_ms']:.0f} ms, p99 {m['p99_ms']:.0f} ms; {m['dashboard_fps']:.1f} fps; "
+            f"data age p99 {m['data_age_p99_ms']:.0f} ms"
         ),
     ),
     (
@@ -40,9 +43,10 @@ _ROWS = (
     ),
     (
         "syscalls / network",
-        "bpftrace write sizes; DB wait",
+        "bpftrace write sizes; sql.DBStats",
         lambda m: (
-            f"DB wait p99 {m['db_wait_p99_ms']:.0f} ms ({m['db_timeouts']:.0f} timeouts), "
+            f"{m['db_calls']:.0f} DB calls, connection wait + query p99 {m['db_wait_p99_ms']:.0f} "
+            f"ms ({m['db_timeouts']:.0f} timeouts), "
             f"{m['syscall_ms_per_s']:.0f} ms/s in blocking calls, writes of "
             f"{m['write_bytes'] / 1024:.0f} KiB"
         ),
@@ -77,12 +81,40 @@ def diagnosis_html(
     for r in rows:
         cells = [r["layer"], r["tool"], r["before"], r["after"]]
         out.append(
-            "<tr>"
-            + "".join(
-                f"<td style='padding:2px 8px;border-top:1px solid #ccc'>{html.escape(c)}</td>"
-                for c in cells
-            )
-            + "</tr>"
+            "<tr>" + "".join(f"<td style='{_TD}'>{html.escape(c)}</td>" for c in cells) + "</tr>"
         )
     out.append("</table>")
     return "\n".join(out)
+
+
+def diagnosis_text(
+    rows: list[dict[str, str]], before_label: str = "before (no fix)", after_label: str = "after"
+) -> str:
+    """The table as plain text, one block per layer: readable without HTML or JavaScript."""
+    out = []
+    for r in rows:
+        out.append(f"{r['layer']} ({r['tool']})")
+        out.append(f"  {before_label}: {r['before']}")
+        out.append(f"  {after_label}: {r['after']}")
+    return "\n".join(out)
+
+
+class DiagnosisTable:
+    """The five-layer table for a notebook: HTML where HTML renders, plain text elsewhere (the
+    ``text/plain`` of the cell's output, read by nbval and by a reader without a browser)."""
+
+    def __init__(
+        self,
+        before: IncidentRun,
+        after: IncidentRun,
+        before_label: str = "before (no fix)",
+        after_label: str = "after",
+    ) -> None:
+        self.rows = diagnosis_table(before, after)
+        self.before_label, self.after_label = before_label, after_label
+
+    def _repr_html_(self) -> str:
+        return diagnosis_html(self.rows, self.before_label, self.after_label)
+
+    def __repr__(self) -> str:
+        return diagnosis_text(self.rows, self.before_label, self.after_label)

@@ -1,4 +1,4 @@
-"""What each request, frame and GC cycle will need, computed before the scheduler runs.
+"""What each request, frame and cache refresh will need, computed before the scheduler runs.
 
 Three of the course's models feed the scheduler program (``program.py``):
 
@@ -7,7 +7,8 @@ Three of the course's models feed the scheduler program (``program.py``):
 * the database: ``labkit.pool.simulate_pool`` plays database/sql's connection pool
   (``SetMaxOpenConns(db_pool)``, a FIFO of waiters, src/database/sql/sql.go ``(*DB).conn``):
   ``db_pool`` connections, lognormal query times with median ``db_median_ms``, no CPU
-  (``cpu_bound=0``): each request's wait for a connection plus its query;
+  (``cpu_bound=0``): each DB call's wait for a connection plus its query. The callers are the
+  handlers, or, with fix ``cache_json``, only the refresher goroutine (one call per refresh);
 * the GC: ``labkit.gc.GCEngine`` is fed every allocation in time order (each handler's decoded
   rows and JSON, each frame's geometry, each cache refresh) and answers, like gcAssistAlloc
   (src/runtime/mgcmark.go), how much mark-assist CPU each allocation pays, and when each cycle's
@@ -17,13 +18,20 @@ One pass, no feedback: allocations are placed where the handler would make them 
 scheduler delay (arrival + parse + DB time); the scheduler then adds its own delays. At the
 default load those delays are well under a millisecond, against cycles ~100 ms apart.
 
-With fix ``db_timeout`` the query runs under context.WithTimeout(ctx, timeout_ms) and the handler
-falls back to the last good result: database/sql's ``(*DB).conn`` gives up waiting for a
+Fix ``cache_json`` is the article's "JSON serialization moved to an independent goroutine that
+pre-computes and caches it": a refresher goroutine fetches from the DB, decodes and marshals once
+every ``poll_ms`` (a time.Ticker) and stores the bytes (an atomic.Pointer); handlers only copy
+the cached bytes into the response: no per-request query, decode or marshal. The cache is filled
+once before the server starts listening (as a real service would before ListenAndServe), so its
+data time at t=0 is 0.
+
+With fix ``db_timeout`` every query runs under context.WithTimeout(ctx, timeout_ms) and the
+caller falls back to the last good result: database/sql's ``(*DB).conn`` gives up waiting for a
 connection when the context expires (the waiter is removed from ``connRequests``), and a driver
 that supports cancellation stops the query, returning the connection at the deadline.
 :func:`pool_with_timeout` replays the pool model's own query times through that rule (with no
 timeout it reproduces ``labkit.pool``'s FIFO exactly, which the tests check). The cancel's own
-round trip to the server is not modelled.
+round trip to the server is not modelled. A refresh that times out keeps the old cache.
 """
 
 from __future__ import annotations
@@ -47,10 +55,17 @@ from labkit.casestudy.params import (
 from labkit.gc import GCCycle, GCEngine, mark_worker_plan
 from labkit.pool import PoolResult, simulate_pool
 
-#: The streaming handler encodes rows in batches of this many bytes of JSON and writes each into
-#: the ResponseWriter before encoding the next, so the send of one batch overlaps the encoding of
-#: the next; only the last batch's send is left after the CPU work.
+#: The streaming handler (fix ``stream`` without the cache) encodes the rows in batches of this
+#: many bytes of JSON with ``enc.Encode(batch)``: each call marshals one batch into a pooled
+#: encodeState and writes it (Encoder.Encode in encoding/json/stream.go), so the handler never
+#: holds the whole body, and the send of one batch overlaps the encoding of the next; only the
+#: last batch's send is left after the CPU work. The body becomes newline-delimited JSON, one array
+#: of points per line.
 STREAM_BATCH_BYTES = 32 * 1024
+
+#: Issuing a query (building it, writing it to the connection) once a connection is held: a few
+#: us. Also the cost of (*DB).conn finding a free connection.
+QUERY_ISSUE_MS = 0.005
 
 
 @dataclass(frozen=True)
@@ -59,25 +74,36 @@ class Plan:
 
     arrival_ms: np.ndarray  # sorted
     client: np.ndarray
-    db_wait_ms: np.ndarray  # waiting for a free connection (parked)
+    db_wait_ms: np.ndarray  # waiting for a free connection: a select in (*DB).conn (0: cached)
     db_query_ms: np.ndarray  # the query on the wire (netpoller) or in the cgo call (syscall)
-    timed_out: np.ndarray  # bool: fix db_timeout cut the query short
+    timed_out: np.ndarray  # bool: fix db_timeout cut the DB call short; the handler falls back
     decode_ms: np.ndarray  # CPU: rows -> structs (0 with cache_json or a fallback)
-    encode_ms: np.ndarray  # CPU: json.Marshal / Encoder / copy of cached bytes
+    encode_ms: np.ndarray  # CPU: json.Marshal / batched Encoder / copy of cached bytes
     assist_ms: np.ndarray  # CPU: mark assists paid by this handler's allocation
     write_ms: np.ndarray  # network wait after the CPU work
     alloc_bytes: np.ndarray  # per request
     alloc_total_bytes: float  # handlers, frames and cache refreshes
     frame_tick_ms: np.ndarray
     frame_assist_ms: np.ndarray
-    refresh_ms: np.ndarray  # cache_json: when the refresher runs
-    refresh_cpu_ms: float
+    refresh_ms: np.ndarray  # cache_json: when each refresh starts (a ticker every poll_ms)
+    refresh_db_wait_ms: np.ndarray  # the refresher's wait for a connection
+    refresh_db_query_ms: np.ndarray  # the refresher's query
+    refresh_timed_out: np.ndarray  # bool: the refresh timed out and kept the old cache
+    refresh_cpu_ms: float  # decode + marshal of one refresh
     refresh_assist_ms: np.ndarray
     cycles: tuple[GCCycle, ...]
     gc_cpu_fraction: float
     gc_assist_cpu_ms: float
     gc_background_cpu_ms: float
     pool: PoolResult
+
+    @property
+    def db_calls(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(wait, query, timed_out) of every DB call in the run: the handlers' or, with the
+        cache, the refresher's."""
+        if self.refresh_ms.size:
+            return self.refresh_db_wait_ms, self.refresh_db_query_ms, self.refresh_timed_out
+        return self.db_wait_ms, self.db_query_ms, self.timed_out
 
 
 def arrivals(params: IncidentParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -158,28 +184,52 @@ def _assist_stream(
     return out
 
 
+def _db_calls(
+    params: IncidentParams, call_ms: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, PoolResult]:
+    """Wait, query and timed-out flag of each DB call made at ``call_ms`` (see db_times and
+    pool_with_timeout)."""
+    wait, query, pool = db_times(params, call_ms, rng)
+    timed_out = np.zeros(call_ms.size, dtype=bool)
+    if params.db_timeout:
+        wait, query, timed_out = pool_with_timeout(
+            call_ms, query, params.db_pool, params.timeout_ms
+        )
+    return wait, query, timed_out, pool
+
+
 def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
     """Everything the scheduler program needs, for one seeded run of ``params``."""
     p = params
     arrive, client = arrivals(p, rng)
-    call = arrive + PARSE_REQUEST_MS + p.hot_loop_ms
-    wait, query, pool = db_times(p, call, rng)
-    timed_out = np.zeros(arrive.size, dtype=bool)
-    if p.db_timeout:
-        wait, query, timed_out = pool_with_timeout(call, query, p.db_pool, p.timeout_ms)
-    db_done = call + wait + query
-
+    n = arrive.size
     kb = p.payload_kb
     body = p.body_bytes
-    decode_ms = np.where(timed_out | p.cache_json, 0.0, DECODE_US_PER_KB * kb / 1000.0)
-    decode_alloc = np.where(timed_out | p.cache_json, 0.0, DECODE_ALLOC_PER_BODY_BYTE * body)
+    refresh_cpu = (DECODE_US_PER_KB + MARSHAL_US_PER_KB) * kb / 1000.0
     if p.cache_json:
+        # Handlers never touch the DB; the refresher calls it once per tick (refresh k at
+        # k * poll_ms, k >= 1: the fill at t=0 happened before the listener opened).
+        refresh = np.arange(1, p.polls_per_client + 1) * p.poll_ms
+        r_wait, r_query, r_out, pool = _db_calls(p, refresh + QUERY_ISSUE_MS, rng)
+        wait, query, timed_out = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
+    else:
+        refresh = np.zeros(0)
+        r_wait, r_query, r_out = np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+        call = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS
+        wait, query, timed_out, pool = _db_calls(p, call, rng)
+    db_done = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS + wait + query
+
+    fetched = ~timed_out & (not p.cache_json)
+    decode_ms = np.where(fetched, DECODE_US_PER_KB * kb / 1000.0, 0.0)
+    decode_alloc = np.where(fetched, DECODE_ALLOC_PER_BODY_BYTE * body, 0.0)
+    if p.cache_json:  # w.Write(cached) or io.Copy(w, bytes.NewReader(cached)): one Write
         encode, enc_alloc = COPY_US_PER_KB * kb / 1000.0, 0.0
-    elif p.stream:
-        encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, float(ENCODER_ALLOC_BYTES)
+    elif p.stream:  # one Encode per batch, each into a pooled encodeState
+        batches = math.ceil(body / STREAM_BATCH_BYTES)
+        encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, float(ENCODER_ALLOC_BYTES * batches)
     else:
         encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, MARSHAL_ALLOC_PER_BODY_BYTE * body
-    encode_ms = np.full(arrive.size, encode)
+    encode_ms = np.full(n, encode)
     alloc = decode_alloc + enc_alloc
     transfer = p.transfer_ms
     if p.stream and not p.cache_json:
@@ -189,18 +239,17 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
         write = max(transfer * frac, encode * frac + transfer - encode)
     else:
         write = transfer
-    write_ms = np.full(arrive.size, write)
+    write_ms = np.full(n, write)
 
     ticks = np.arange(int(p.seconds * 1000.0 // p.frame_ms)) * p.frame_ms
-    refresh = np.arange(1, p.polls_per_client + 1) * p.poll_ms if p.cache_json else np.zeros(0)
-    refresh_cpu = (DECODE_US_PER_KB + MARSHAL_US_PER_KB) * kb / 1000.0
     refresh_alloc = (DECODE_ALLOC_PER_BODY_BYTE + MARSHAL_ALLOC_PER_BODY_BYTE) * body
+    refreshed = ~r_out
 
     # Mutator CPUs the program keeps busy on average: what is left is idle during mark and runs
     # idle mark workers (gcMarkWorkerIdleMode), which is why marking is quick on an idle server.
     busy_ms = (
-        arrive.size * (PARSE_REQUEST_MS + p.hot_loop_ms + encode) + decode_ms.sum()
-        + ticks.size * p.draw_ms + refresh.size * refresh_cpu
+        n * (PARSE_REQUEST_MS + p.hot_loop_ms + encode) + decode_ms.sum()
+        + ticks.size * p.draw_ms + refreshed.sum() * refresh_cpu
     )  # fmt: skip
     engine = GCEngine(
         gogc=p.gogc,
@@ -219,7 +268,11 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
     frame_bytes = p.frame_alloc_kb * 1024.0
     events += [(float(t), 1, i, frame_bytes, 0.0) for i, t in enumerate(ticks)]
     scan = DECODE_ALLOC_PER_BODY_BYTE * body
-    events += [(float(t), 2, i, refresh_alloc, scan) for i, t in enumerate(refresh)]
+    r_at = refresh + QUERY_ISSUE_MS + r_wait + r_query + refresh_cpu
+    events += [
+        (float(t), 2, i, refresh_alloc if ok else 0.0, scan if ok else 0.0)
+        for i, (t, ok) in enumerate(zip(r_at.tolist(), refreshed.tolist(), strict=True))
+    ]
     assist = _assist_stream(engine, events, p.seconds * 1000.0)
     cycles = tuple(engine.cycles)
     return Plan(
@@ -230,13 +283,16 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
         timed_out=timed_out,
         decode_ms=decode_ms,
         encode_ms=encode_ms,
-        assist_ms=np.array([assist[(0, i)] for i in range(arrive.size)]),
+        assist_ms=np.array([assist[(0, i)] for i in range(n)]),
         write_ms=write_ms,
         alloc_bytes=alloc,
         alloc_total_bytes=float(sum(e[3] for e in events)),
         frame_tick_ms=ticks,
         frame_assist_ms=np.array([assist[(1, i)] for i in range(ticks.size)]),
         refresh_ms=refresh,
+        refresh_db_wait_ms=r_wait,
+        refresh_db_query_ms=r_query,
+        refresh_timed_out=r_out,
         refresh_cpu_ms=refresh_cpu,
         refresh_assist_ms=np.array([assist[(2, i)] for i in range(refresh.size)]),
         cycles=cycles,

@@ -7,34 +7,67 @@ arrival; a frame's goroutine sleeps until its tick (time.Ticker, a timer on a P'
 worker waits until its cycle's mark phase. Go's own names are used for every CPU step's stack,
 so the simulated CPU profile and goroutine dump read like real ones.
 
+A DB call has two waits, as in database/sql: waiting for a free connection is a ``select`` in
+``(*DB).conn`` (src/database/sql/sql.go: the caller parks on its request channel and
+ctx.Done(); dump state ``[select]``), modelled with ``wait(ms, reason="select")`` for the queue
+time ``labkit.pool`` computed; only the query itself waits on the socket (``[IO wait]``, pure-Go
+driver) or blocks its thread in a cgo call (``[syscall]``).
+
+The connection goroutines are started by the accept loop, ``net/http.(*Server).Serve`` (one
+goroutine per accepted connection, ``go c.serve(ctx)`` in net/http/server.go), so a dump says
+"created by net/http.(*Server).Serve"; the render loop and the cache refresher are started by
+main.main.
+
 Approximations, each stated where it matters: the GC's dedicated workers are ordinary
 goroutines that start when the mark phase starts, where the runtime hands them a P directly
 (findRunnableGCWorker in proc.go, before the run queues); idle-mode mark workers (which only use
 otherwise idle Ps) and the two stop-the-world pauses (tens of microseconds, reported by the GC
-view) are not in the scheduler program; a wait for a free DB connection is a netpoller park
-here, a ``select`` in database/sql's ``(*DB).conn``.
+view) are not in the scheduler program.
 """
 
 from __future__ import annotations
 
-from labkit.casestudy.params import PARSE_REQUEST_MS, IncidentParams
-from labkit.casestudy.plan import Plan, worker_cpu_ms
+from labkit.casestudy.params import (
+    DECODE_US_PER_KB,
+    MARSHAL_US_PER_KB,
+    PARSE_REQUEST_MS,
+    IncidentParams,
+)
+from labkit.casestudy.plan import QUERY_ISSUE_MS, Plan, worker_cpu_ms
 from labkit.gc import mark_worker_plan
-from labkit.sched import Chan, Go, Step, cpu, io_wait, recv, send, sleep, spawn, syscall
+from labkit.sched import Chan, Go, Step, cpu, io_wait, mark, recv, send, sleep, spawn, syscall, wait
 
 SERVE = "net/http.(*conn).serve"
-HANDLER = f"{SERVE};net/http.HandlerFunc.ServeHTTP;main.handleMetrics"
+#: conn.serve -> serverHandler.ServeHTTP -> the DefaultServeMux -> the registered HandlerFunc.
+HANDLER = (
+    f"{SERVE};net/http.serverHandler.ServeHTTP;net/http.(*ServeMux).ServeHTTP;"
+    "net/http.HandlerFunc.ServeHTTP;main.handleMetrics"
+)
+FETCH = f"{HANDLER};main.fetchFromDB"
+REFRESHER = "main.refreshJSONCache"
+#: The accept loop, started by main with ``go srv.Serve(ln)``.
+ACCEPT_LOOP = "net/http.(*Server).Serve"
 ASSIST = "runtime.mallocgc;runtime.gcAssistAlloc;runtime.gcAssistAlloc1;runtime.gcDrainN"
 STACKS = {
     "parse": f"{SERVE};net/http.(*conn).readRequest",
-    "query": f"{HANDLER};main.fetchFromDB;database/sql.(*DB).QueryContext",
-    "decode": f"{HANDLER};main.fetchFromDB;database/sql.(*Rows).Scan",
+    "conn": f"{FETCH};database/sql.(*DB).QueryContext;database/sql.(*DB).conn",
+    "query": f"{FETCH};database/sql.(*DB).QueryContext",
+    "decode": f"{FETCH};database/sql.(*Rows).Scan",
     "hot": f"{HANDLER};main.downsample",
     "marshal": f"{HANDLER};encoding/json.Marshal;encoding/json.(*encodeState).marshal",
     "stream": f"{HANDLER};encoding/json.(*Encoder).Encode;encoding/json.(*encodeState).marshal",
     "copy": f"{HANDLER};net/http.(*response).Write;runtime.memmove",
+    "copy_stream": (
+        f"{HANDLER};io.Copy;io.copyBuffer;bytes.(*Reader).WriteTo;net/http.(*response).Write;"
+        "runtime.memmove"
+    ),
     "render": "main.renderLoop;main.drawFrame",
-    "refresh": "main.refreshJSONCache;encoding/json.Marshal;encoding/json.(*encodeState).marshal",
+    "refresh_conn": (
+        f"{REFRESHER};main.fetchFromDB;database/sql.(*DB).QueryContext;database/sql.(*DB).conn"
+    ),
+    "refresh_query": f"{REFRESHER};main.fetchFromDB;database/sql.(*DB).QueryContext",
+    "refresh_decode": f"{REFRESHER};main.fetchFromDB;database/sql.(*Rows).Scan",
+    "refresh": f"{REFRESHER};encoding/json.Marshal;encoding/json.(*encodeState).marshal",
     "gc_dedicated": (
         "runtime.gcBgMarkWorker;runtime.gcDrainMarkWorkerDedicated;runtime.gcDrain;"
         "runtime.scanobject"
@@ -44,11 +77,24 @@ STACKS = {
         "runtime.scanobject"
     ),
 }
-#: Issuing the query (building it, writing it to the connection) before the wait: a few us.
-QUERY_ISSUE_MS = 0.005
 
 #: Goroutine name prefixes, one per role; ``run.py`` reads roles back from these.
-REQ, FRAME, GCW, REFRESH = "req", "frame", "gcBgMarkWorker", "refresher"
+REQ, FRAME, GCW, REFRESH, SERVER = "req", "frame", "gcBgMarkWorker", "refresher", "server"
+#: ``Result.marks`` labels: a handler has the data it will send (``GOT`` + request index); a
+#: handler's own query returned rows (``DB_READ``); the refresher stored new bytes (``STORED``).
+GOT, DB_READ, STORED = "got:", "db_read", "cache_stored"
+
+
+def _db_call(wait_ms: float, query_ms: float, driver: str, conn: str, query: str) -> list[Step]:
+    """One QueryContext: find a connection ((*DB).conn; a select while the pool is exhausted),
+    then the query: parked on the socket (pure-Go driver) or a blocking cgo call."""
+    steps = [cpu(QUERY_ISSUE_MS, stack=conn)]
+    if wait_ms > 0:
+        steps.append(wait(wait_ms, reason="select"))
+    if query_ms > 0:
+        steps.append(cpu(0.0, stack=query))  # the connection is ours: queryDC writes the query
+        steps.append(syscall(query_ms) if driver == "cgo" else io_wait(query_ms))
+    return steps
 
 
 def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
@@ -59,16 +105,21 @@ def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
     steps.append(cpu(PARSE_REQUEST_MS, stack=STACKS["parse"]))
     if params.hot_loop_ms > 0:  # a loop without function calls: only async preemption stops it
         steps.append(cpu(params.hot_loop_ms, calls=False, stack=STACKS["hot"]))
-    steps.append(cpu(QUERY_ISSUE_MS, stack=STACKS["query"]))
-    if plan.db_wait_ms[i] > 0:
-        steps.append(io_wait(float(plan.db_wait_ms[i])))
-    q = float(plan.db_query_ms[i])
-    if q > 0:
-        # pure-Go driver: the G parks on the socket; cgo driver: the call blocks its thread.
-        steps.append(syscall(q) if params.db_driver == "cgo" else io_wait(q))
+    if not params.cache_json:
+        out = bool(plan.timed_out[i])
+        steps += _db_call(
+            float(plan.db_wait_ms[i]), float(plan.db_query_ms[i]), params.db_driver,
+            STACKS["conn"], STACKS["query"],
+        )  # fmt: skip
+        if not out:
+            steps.append(mark(DB_READ))
+    steps.append(mark(f"{GOT}{i}"))  # rows, the fallback result, or the cached bytes
     if plan.decode_ms[i] > 0:
         steps.append(cpu(float(plan.decode_ms[i]), stack=STACKS["decode"]))
-    kind = "copy" if params.cache_json else "stream" if params.stream else "marshal"
+    if params.cache_json:
+        kind = "copy_stream" if params.stream else "copy"
+    else:
+        kind = "stream" if params.stream else "marshal"
     steps.append(cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
     if plan.assist_ms[i] > 0:
         steps.append(cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
@@ -105,25 +156,43 @@ def _gc_workers(plan: Plan) -> list[Go]:
 
 
 def _refresher(params: IncidentParams, plan: Plan) -> Go:
-    """fix cache_json: one goroutine re-encodes the dashboard JSON once per poll period."""
+    """fix cache_json: one goroutine fetches, decodes and marshals the dashboard JSON once per
+    ``poll_ms`` and stores the bytes (``for { time.Sleep(period - elapsed); refresh() }``, each
+    sleep the period minus the last refresh's planned work, so refresh k starts near
+    k * poll_ms); a refresh whose query times out keeps the old bytes."""
     steps: list[Step] = []
+    busy = 0.0
+    decode_ms = plan.refresh_cpu_ms * DECODE_US_PER_KB / (DECODE_US_PER_KB + MARSHAL_US_PER_KB)
+    marshal_ms, marshal = plan.refresh_cpu_ms - decode_ms, STACKS["refresh"]
     for k in range(plan.refresh_ms.size):
-        steps += [sleep(params.poll_ms), cpu(plan.refresh_cpu_ms, stack=STACKS["refresh"])]
+        steps += [cpu(0.0, stack=REFRESHER), sleep(params.poll_ms - busy)]
+        w, q = float(plan.refresh_db_wait_ms[k]), float(plan.refresh_db_query_ms[k])
+        out = bool(plan.refresh_timed_out[k])
+        steps += _db_call(w, q, params.db_driver, STACKS["refresh_conn"], STACKS["refresh_query"])
+        busy = QUERY_ISSUE_MS + w + q
+        if out:
+            continue
+        steps += [cpu(decode_ms, stack=STACKS["refresh_decode"]), cpu(marshal_ms, stack=marshal)]
+        busy += plan.refresh_cpu_ms
         if plan.refresh_assist_ms[k] > 0:
-            steps.append(
-                cpu(float(plan.refresh_assist_ms[k]), stack=f"{STACKS['refresh']};{ASSIST}")
-            )
-    return Go(REFRESH, steps, stack="main.refreshJSONCache")
+            assist = float(plan.refresh_assist_ms[k])
+            steps.append(cpu(assist, stack=f"{STACKS['refresh']};{ASSIST}"))
+            busy += assist
+        steps.append(mark(STORED))  # atomic.Pointer.Store of the new bytes
+    return Go(REFRESH, steps, stack=REFRESHER)
 
 
 def build_program(params: IncidentParams, plan: Plan) -> tuple[Go, list[str]]:
-    """The main goroutine and the names it spawns, in order (goid = 2 + index: main is 1 and
-    newproc numbers goroutines in creation order)."""
+    """The main goroutine and the names of every goroutine it starts, in creation order (goid =
+    2 + index: main is 1 and newproc numbers goroutines in creation order). main starts the
+    render loop's frames, the GC workers, the refresher (with the cache) and last the accept
+    loop, which starts one goroutine per connection."""
     token = Chan(1, "frameToken")  # one frame draws at a time: the render loop is sequential
     gs: list[Go] = [_frame(k, params, plan, token) for k in range(plan.frame_tick_ms.size)]
     gs += _gc_workers(plan)
     if params.cache_json:
         gs.append(_refresher(params, plan))
-    gs += [_request(i, params, plan) for i in range(plan.arrival_ms.size)]
-    main = Go("main", [send(token), *[spawn(g) for g in gs]], stack="main.main")
-    return main, [g.name for g in gs]
+    reqs = [_request(i, params, plan) for i in range(plan.arrival_ms.size)]
+    server = Go(SERVER, [spawn(g) for g in reqs], stack=ACCEPT_LOOP)
+    main = Go("main", [send(token), *[spawn(g) for g in [*gs, server]]], stack="main.main")
+    return main, [g.name for g in [*gs, server, *reqs]]

@@ -23,7 +23,7 @@ from labkit.casestudy.params import (
     make_params,
 )
 from labkit.casestudy.plan import STREAM_BATCH_BYTES, Plan, make_plan
-from labkit.casestudy.program import FRAME, GCW, REFRESH, REQ, build_program
+from labkit.casestudy.program import DB_READ, FRAME, GOT, REFRESH, REQ, STORED, build_program
 from labkit.profile import Profile
 from labkit.sched import Result, simulate
 
@@ -68,6 +68,21 @@ class IncidentRun:
             f"max STW {1000 * m['stw_max_ms']:.0f} us"
         )
 
+    def observed(self) -> str:
+        """What an on-call engineer sees of the service, without its settings: latency, the
+        dashboard, CPU, goroutines, threads, GC and the DB's pool statistics (sql.DBStats). The
+        capstone prints this instead of :meth:`summary`, which names the hidden parameters."""
+        m = self.metrics
+        return (
+            f"latency p50 {m['p50_ms']:.1f} ms, p99 {m['p99_ms']:.1f} ms; dashboard "
+            f"{m['dashboard_fps']:.1f} fps ({m['fps_on_time']:.1f} frames/s on time); data age p99 "
+            f"{m['data_age_p99_ms']:.0f} ms; CPU {100 * m['cpu_share']:.0f} %; goroutines peak "
+            f"{m['goroutines_peak']:.0f}; threads peak {m['threads_peak']:.0f}; GC "
+            f"{m['gc_cycles_per_s']:.1f} cycles/s, assists {100 * m['assist_share']:.0f} % of GC; "
+            f"{m['db_calls']:.0f} DB calls, wait + query p99 {m['db_wait_p99_ms']:.0f} ms, "
+            f"{m['db_timeouts']:.0f} timeouts"
+        )
+
     def state_view(self) -> SimpleNamespace:
         """Goroutine states as ``go_goroutines`` would count them, for GoroutineStatePlot.
 
@@ -102,8 +117,10 @@ class IncidentRun:
 
     def goroutine_dump(self, at_ms: float) -> str:
         """``/debug/pprof/goroutine?debug=2`` at ``at_ms``: handlers in flight, one idle
-        keep-alive connection per client with none in flight, the render loop, the cache
-        refresher and the GC workers that are marking."""
+        keep-alive connection per client with none in flight, the render loop and the cache
+        refresher. Like the real dump it leaves out system goroutines (the gcBgMarkWorkers:
+        tracebackothers in runtime/traceback.go skips isSystemGoroutine unless
+        GOTRACEBACK=system) and unexported runtime frames (showframe)."""
         keep = _live_goids(self, float(at_ms))
         blocks = self.result.goroutine_dump(at_ms).split("\n\n")
         out = [b for b in blocks if b.strip() and _goid(b) in keep]
@@ -136,10 +153,6 @@ def _live_goids(run: IncidentRun, at_ms: float) -> set[int]:
                 idle_client[c] = goid
         elif name.startswith(FRAME) and alive and next_frame is None:
             next_frame = goid
-        elif name.startswith(GCW) and alive:
-            cyc = plan.cycles[int(name[len(GCW) :].split(".")[0]) - 1]
-            if cyc.mark_start_s * 1000.0 <= at_ms:
-                keep.add(goid)
         elif name == REFRESH and alive:
             keep.add(goid)
     keep.update(g for c, g in idle_client.items() if c not in busy_clients)
@@ -187,6 +200,17 @@ def _freshness(params: IncidentParams, plan: Plan, done: np.ndarray, at: np.ndar
     return behind
 
 
+def data_times(params: IncidentParams, result: Result, n: int) -> np.ndarray:
+    """When the data each answer carries was read from the DB (ms): the handler's own query; for
+    a fallback (db_timeout), the last good read by any handler (the process's last-good cache);
+    with cache_json, the refresher's last store. Before any read: 0 (the warm start)."""
+    marks = result.marks
+    src = np.asarray(marks.get(STORED if params.cache_json else DB_READ, []), dtype=float)
+    got = np.array([(marks.get(f"{GOT}{i}") or [np.nan])[0] for i in range(n)], dtype=float)
+    k = np.searchsorted(src, got, side="right") - 1
+    return np.where(np.isfinite(got), np.where(k >= 0, src[np.maximum(k, 0)], 0.0), np.nan)
+
+
 def measure(params: IncidentParams, plan: Plan, result: Result, names: list[str]) -> IncidentRun:
     """The metrics of one run (see :func:`run_incident`)."""
     fin = result.finished_ms
@@ -212,6 +236,9 @@ def measure(params: IncidentParams, plan: Plan, result: Result, names: list[str]
     gc_cpu = plan.gc_assist_cpu_ms + plan.gc_background_cpu_ms
     body = params.body_bytes
     streamed = params.stream and not params.cache_json
+    age = done - data_times(params, result, n)
+    fin_age = np.isfinite(age)
+    db_wait, db_query, db_out = plan.db_calls
     metrics = {
         "requests": float(n),
         "unfinished": float(np.sum(~ok)),
@@ -233,8 +260,10 @@ def measure(params: IncidentParams, plan: Plan, result: Result, names: list[str]
         "stw_max_ms": max((c.stw_s * 1000.0 for c in cycles), default=0.0),
         "alloc_mb_per_s": plan.alloc_total_bytes / (1 << 20) / params.seconds,
         "syscall_ms_per_s": syscall_ms / params.seconds,
-        "db_wait_p99_ms": float(np.percentile(plan.db_wait_ms + plan.db_query_ms, 99)),
-        "db_timeouts": float(plan.timed_out.sum()),
+        "db_calls": float(db_wait.size),
+        "db_wait_p99_ms": float(np.percentile(db_wait + db_query, 99)) if db_wait.size else 0.0,
+        "db_timeouts": float(db_out.sum()),
+        "data_age_p99_ms": float(np.percentile(age[fin_age], 99)) if fin_age.any() else 0.0,
         "write_bytes": float(min(body, STREAM_BATCH_BYTES) if streamed else body),
     }
     return IncidentRun(params, plan, result, names, latency, frame_done, gt, gn, metrics)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercise import Variant, choice, numeric
+from labkit.golab import run_experiment
 from labkit.sched import (
     Chan,
     Go,
@@ -110,17 +111,38 @@ def _mystery_number(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 1000))
 
 
+#: How far a mystery run's sizes move from its preset's (a factor drawn per run), so that its
+#: numbers cannot be matched with the chapter's preset by eye; the blind spot's signature (the
+#: shape of the timeline, threads vs Ps, preemptions) does not depend on them.
+MYSTERY_SCALES = (0.7, 0.8, 0.9, 1.15, 1.3)
+
+
 def mystery_run(number: int) -> tuple[str, LabRun]:
     """Mystery run ``number`` of the "which blind spot?" question: (preset key, LabRun).
 
-    The number picks the preset (``number % 5``) and is the run's seed, so the lab can draw the
-    run a question names without the question giving its settings away.
+    The number picks the preset (``number % 5``), seeds the run, and seeds a variation of the
+    preset's *stall* setting: the request count, the hogs' loop length, the ticker's frames and
+    the blocking time are scaled by factors from MYSTERY_SCALES. So the lab can draw the run a
+    question names without the question giving its settings away, and the numbers differ from
+    the chapter's preset (most presets are deterministic, so a seed alone would change nothing).
     """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
     keys = list(PRESETS)
     key = keys[number % len(keys)]
-    return key, run_lab(PRESETS[key].stall, seed=number)
+    base = PRESETS[key].stall
+    rng = np.random.default_rng(number)
+    scale = lambda: float(rng.choice(MYSTERY_SCALES))  # noqa: E731
+    changes: dict = {"seed": number}
+    if base.goroutines:
+        changes["goroutines"] = max(1, int(round(base.goroutines * scale())))
+    if base.hogs:
+        changes["hog_ms"] = float(round(base.hog_ms * scale()))
+    if base.tickers:
+        changes["frames"] = max(1, int(round(base.frames * scale())))
+    if base.syscall_share or base.io_share:
+        changes["block_ms"] = float(round(base.block_ms * scale()))
+    return key, run_lab(base, **changes)
 
 
 # ---- the exercises --------------------------------------------------------------------------
@@ -305,13 +327,16 @@ def syscall_threads(rng: np.random.Generator) -> Variant:
         f"GOMAXPROCS={gomaxprocs}. `main` starts {sys_n} goroutines that each make a **blocking "
         f"system call** of {block_ms:g} ms (a file read) and {net_n} goroutines that each wait "
         f"{block_ms:g} ms on a **network** connection, all at once, then sleeps. How many OS "
-        "threads (Ms, counting sysmon's) does the program have at its peak?",
+        "threads does the program have at its peak? Count every M the runtime has started: "
+        "those blocked in a system call, those running or idle (parked for reuse: Go does not "
+        "end its threads), and sysmon's own thread, which runs without a P.",
         peak,
         f"A goroutine in a blocking system call keeps its M for the whole call (entersyscall); "
         f"sysmon's retake hands its P to another M (handoffp), which runs the next goroutine, "
         f"which blocks in its own call... so {sys_n} calls occupy {sys_n} threads at once. The "
         f"{net_n} network waits park their goroutines in the netpoller without any M "
-        f"(netpollblock). Add the M that holds the P afterwards and sysmon's own thread: "
+        f"(netpollblock). Add the M that holds the P afterwards (an idle M still counts: "
+        f"stopm parks it for reuse, it does not exit) and sysmon's own thread: "
         + (
             f"{sys_n} + 1 + 1 = {peak}"
             if peak == sys_n + 2
@@ -371,13 +396,26 @@ def which_yield(rng: np.random.Generator) -> Variant:
         options,
         right,
         f"{why} In the model `req` finishes at {done:.2f} ms and the loop at "
-        f"{loop_done:.2f} ms. (Real Go, COURSE.md: with Sleep(0) the other goroutine got 0 turns "
-        "in 100,000 iterations, with Gosched 100,001, with Sleep(1ns) about 1.)",
+        f"{loop_done:.2f} ms. ({_recorded_yield_turns()})",
         hints={
             0: "Does this call really leave the P to someone else, and who runs next?",
             1: "Is there a point where the loop can be stopped at all?",
             2: "Can sysmon's preemption request take effect here?",
         },
+    )
+
+
+def _recorded_yield_turns() -> str:
+    """The course's recorded real-Go yield runs (labkit/golab/go/yield), as one sentence."""
+    runs = {m: run_experiment("yield", source="recorded", mode=m) for m in YIELD_LABELS}
+    first = runs["gosched"]
+    turns = ", ".join(
+        f"{YIELD_LABELS[m]} {runs[m]['other_turns']:,}" for m in ("sleep0", "gosched", "sleep1ns")
+    )
+    return (
+        f"Real Go, the course's recorded run ({first['recorded_on']}, "
+        f"{first['recorded_at'][:10]}), GOMAXPROCS=1, a loop of {first['iters']:,} iterations; "
+        f"turns the other goroutine got with {turns}."
     )
 
 

@@ -11,7 +11,9 @@ Two kinds of evidence, both with a known answer:
 
 Each question shows the profile as ``go tool pprof -top`` would (flat and cum shares), the way
 a learner reads it next to the flame graph; the lab shows the same profile in the widget with
-:func:`recorded_profile` / :func:`model_profile`.
+:func:`recorded_case` / :func:`model_case`. What the learner sees before pressing Reveal never
+names the cause: cases are loaded under neutral names (``case (seed 1)``, not
+``lab03-syscall.pb.gz``) and model profiles are labelled by seed only.
 """
 
 from __future__ import annotations
@@ -28,18 +30,34 @@ PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "profiles"
 
 #: The causes a learner chooses from, with what gives each away in a CPU profile.
 CAUSES = {
-    "tight loop": "one application function holds most of the *self* time, with no callees: a "
-    "loop that computes instead of waiting (on real Go >= 1.14 a runtime.asyncPreempt frame "
-    "may hang under it: the signal-based preemption of a loop without calls)",
+    "tight loop": "one application function *other than the frame's own drawing* holds most of "
+    "the *self* time, with no callees and no runtime or syscall frames beside it: a loop that "
+    "computes instead of waiting",
     "syscall storm": "the leaves are the syscall entry (internal/runtime/syscall/linux.Syscall6, "
     "syscall.write) under an I/O call per item: many tiny system calls, each paying the "
     "kernel crossing and the runtime's entersyscall/exitsyscall",
-    "lock contention": "sync.(*Mutex).lockSlow / Unlock, runtime.procyield / futex and "
-    "semacquire under the code that takes one lock: goroutines queue on a single mutex",
+    "lock contention": "internal/sync.(*Mutex).lockSlow / Unlock (sync.Mutex's slow paths, "
+    "in internal/sync since Go 1.24), runtime.procyield / futex and semacquire under the code "
+    "that takes one lock: goroutines queue on a single mutex",
     "allocation / GC": "runtime.mallocgc, memclrNoHeapPointers and the GC's own goroutines "
     "(gcBgMarkWorker, scanobject) and page-allocator locks: the program allocates per frame",
 }
 CHOICES = tuple(CAUSES)
+
+#: Frames that appear whatever the cause, so they never name one. main.renderFrame is the work
+#: the dashboard exists to do: the healthy, pooled recording is 94 % renderFrame. An
+#: asyncPreempt frame hangs under any long loop without calls that sysmon preempts by signal
+#: (preemptM -> asyncPreempt, Go >= 1.14), renderFrame's own pixel loop included.
+HOW_TO_TELL = (
+    "Two frames never name a cause on their own. `main.renderFrame` is the frame's own drawing, "
+    "the work the dashboard exists to do: it tops a healthy profile too (the pooled recording "
+    "is about 94 % renderFrame), so ask what takes the CPU *beside* it. `runtime.asyncPreempt` "
+    "hangs under any long loop without calls that sysmon preempts by signal (Go >= 1.14), the "
+    "drawing loop included. A **tight loop** is another function of yours, such as a layout "
+    "pass, with a wide self box and nothing of the runtime's under it; a **syscall storm** "
+    "puts a large share on the syscall entry (Syscall6) under an I/O call, even when "
+    "renderFrame is still the widest box."
+)
 #: Scenario of the detective program -> cause (lab03-profiles.json records the same).
 RECORDED = {
     "loop": "tight loop",
@@ -56,9 +74,10 @@ _RUN = "main.main;main.(*dashboard).run"
 _RENDER = _RUN + ";main.renderFrame"
 
 
-def recorded_profile(scenario: str):
+def recorded_profile(scenario: str, *, name: str | None = None):
     """The recorded real Go CPU profile of one detective scenario (``loop``, ``syscall``,
-    ``mutex``, ``alloc`` or ``pooled``)."""
+    ``mutex``, ``alloc`` or ``pooled``). ``name`` replaces the file name as the profile's
+    source (what summaries print), so a case can be shown without naming its cause."""
     from labkit.profile import load_profile
 
     path = PROFILE_DIR / f"lab03-{scenario}.pb.gz"
@@ -67,7 +86,7 @@ def recorded_profile(scenario: str):
             f"no recorded profile {path.name}; scenario must be one of loop, syscall, mutex, "
             "alloc, pooled (regenerate with scripts/make_lab03_profiles.py)"
         )
-    return load_profile(path)
+    return load_profile(path, name=name)
 
 
 def recorded_info() -> dict:
@@ -181,7 +200,8 @@ def model_profile(cause: str, seed: int = 0, *, fixed: bool = False) -> ModelCas
     res = simulate(main, gomaxprocs=2, until_ms=5_000.0, seed=seed)
     samples = res.cpu_samples(hz=100)
     stacks = {s: (n, n * PERIOD_NS) for s, n in samples.items()}
-    label = f"model: {cause}{' (fixed)' if fixed else ''}, seed {seed}"
+    # The label names the seed, never the cause: it is printed above the exercise.
+    label = f"model, seed {seed}{', after the fix' if fixed else ''}"
     profile = Profile.from_stacks(
         stacks, SAMPLE_TYPES, period=PERIOD_NS, period_type=("cpu", "nanoseconds"), source=label
     )
@@ -211,9 +231,9 @@ def _cause_variant(profile, cause: str, where: str) -> Variant:
         _cause_question(profile, where),
         CHOICES,
         right,
-        f"It is **{cause}**: {CAUSES[cause]}. In the flame graph, search for the giveaway "
-        "frames and read the matched share; hide `^runtime\\.` to see which of your own "
-        "functions they sit under.",
+        f"It is **{cause}**: {CAUSES[cause]}. {HOW_TO_TELL} In the flame graph, search for the "
+        "giveaway frames and read the matched share; hide `^runtime\\.` to see which of your "
+        "own functions they sit under.",
         hints={
             i: f"What would give away {c!r}? {CAUSES[c].split(':')[0]}; is that what the "
             "widest self frames show?"
@@ -231,19 +251,22 @@ def _model_draw(rng: np.random.Generator) -> tuple[str, int]:
     return CHOICES[int(rng.integers(len(CHOICES)))], int(rng.integers(1_000_000))
 
 
-def recorded_case(seed: int):
-    """The profile that ``Exercise(recorded_cause, seed=seed)`` asks about (for the widget)."""
-    return recorded_profile(_recorded_scenario(np.random.default_rng(seed)))
+def recorded_case(seed: int, *, name: str | None = None):
+    """The profile that ``Exercise(recorded_cause, seed=seed)`` asks about (for the widget),
+    named ``name`` or ``"real case, seed <seed>"``: never its file name, which names the cause."""
+    scenario = _recorded_scenario(np.random.default_rng(seed))
+    return recorded_profile(scenario, name=name or f"real case, seed {seed}")
 
 
 def model_case(seed: int) -> ModelCase:
-    """The model case that ``Exercise(model_cause, seed=seed)`` asks about."""
+    """The model case that ``Exercise(model_cause, seed=seed)`` asks about (its profile is
+    labelled with the model's seed, not with the cause)."""
     cause, model_seed = _model_draw(np.random.default_rng(seed))
     return model_profile(cause, model_seed)
 
 
 def diff_case(seed: int) -> tuple[object, object]:
-    """(before, after) profiles of ``Exercise(diff_fix, seed=seed)``."""
+    """(before, after) profiles of ``Exercise(diff_fix, seed=seed)``, labelled by seed only."""
     cause, model_seed = _model_draw(np.random.default_rng(seed))
     return (
         model_profile(cause, model_seed).profile,
@@ -270,7 +293,11 @@ def model_cause(rng: np.random.Generator) -> Variant:
 
 
 def diff_fix(rng: np.random.Generator) -> Variant:
-    """Before/after a fix: which function's self time shrank the most? (flame-graph diff)."""
+    """Before/after a fix: which stall did it cure? Read from what the diff shows removed.
+
+    The question names no cause and no function: the learner reads the blue (removed) frames of
+    ``FlameGraph(after, base=before)`` and maps them to a cause, as in the other cases. (Asking
+    "which function shrank most" would answer itself: the diff summary prints it.)"""
     cause, seed = _model_draw(rng)
     before = model_profile(cause, seed).profile
     after = model_profile(cause, seed, fixed=True).profile
@@ -279,22 +306,23 @@ def diff_fix(rng: np.random.Generator) -> Variant:
         if stack:
             delta[stack[-1]] = delta.get(stack[-1], 0) + a - b
     ranked = sorted(delta, key=lambda f: (delta[f], f))
-    options = sorted(ranked[:4])
-    right = options.index(ranked[0])
+    right = CHOICES.index(cause)
     ms = lambda v: f"{v / 1e6:+.0f} ms"  # noqa: E731
     table = "\n".join(f"- `{f}`: {ms(delta[f])}" for f in ranked[:4])
     return choice(
-        f"The dashboard's stall (cause: **{cause}**) was fixed. The model profiled it before "
-        f"and after (seed {seed}, same frames, GOMAXPROCS=2). In the diff flame graph, "
-        "`FlameGraph(after, base=before)`, which function's *self* time shrank the most?",
-        options,
+        f"The dashboard stalled and was fixed. The model profiled it before and after the fix "
+        f"(seed {seed}, same frames, GOMAXPROCS=2): `before, after = lab03.diff_case(seed=...)` "
+        "with this exercise's seed, drawn as `FlameGraph(after, base=before)`. Judging by the "
+        "work the fix removed (the blue boxes), which stall did it cure?",
+        CHOICES,
         right,
         f"The change in self CPU time per function (after - before), most shrunk first:\n\n"
-        f"{table}\n\n`{ranked[0]}` lost the most: it is the blue box that is widest in the diff, "
-        "where the fix removed work.",
+        f"{table}\n\n`{ranked[0]}` lost the most: it is the widest blue box, the work the fix "
+        f"removed. That is the signature of **{cause}**: {CAUSES[cause]}. What grew "
+        "(vermillion) is where the time went instead.",
         hints={
-            i: "Look for the deepest blue box: blue means less CPU after the fix."
-            for i in range(len(options))
+            i: f"Would removing {c!r} turn these frames blue? {CAUSES[c].split(':')[0]}."
+            for i, c in enumerate(CHOICES)
             if i != right
         },
     )

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from labkit.exercise import Variant, choice, numeric
-from labkit.golab import model_prediction
+from labkit.golab import model_prediction, run_experiment
 from labkit.pipeline import Stage, make_params, simulate_pipeline
 from labkit.pool import compare_policies, erlang_c_probability, erlang_c_wait_ms
 from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
@@ -233,6 +233,11 @@ def yield_turns(rng: np.random.Generator) -> Variant:
         f"{YIELD_CALLS[m]}: {cost[m]:.1f} ns/iter, other goroutine ran {turns[m]} times"
         for m in YIELD_CALLS
     )
+    real = run_experiment("yield", source="recorded", mode="sleep1ns")
+    real_text = (
+        f"the course's recorded real-Go run ({real['recorded_on']}, {real['recorded_at'][:10]}): "
+        f"{real['other_turns']:,} turn(s) in {real['iters']:,} iterations"
+    )
     return choice(
         f"GOMAXPROCS=1. One goroutine runs a loop of {iters:,} iterations and calls something in "
         "each; another goroutine, already runnable, counts how often it gets to run. Which "
@@ -245,8 +250,8 @@ def yield_turns(rng: np.random.Generator) -> Variant:
         "(goschedImpl), so the other goroutine runs before it comes back. time.Sleep(1ns) parks "
         "on the P's timer heap; when the timer fires at the next schedule the sleeper is readied "
         "into runnext and runs *before* the other goroutine, which therefore almost never gets a "
-        "turn (real go1.27.3 on 2 cores: about one turn in 100,000; COURSE.md). The article's "
-        "table has Sleep(0) parking and costing 3.2x Gosched: both wrong.",
+        f"turn ({real_text}). The article's table has Sleep(0) parking and costing 3.2x "
+        "Gosched: both wrong.",
         hints={
             modes.index(m): "Does this call ever put the goroutine behind the other one?"
             for m in modes

@@ -44,6 +44,19 @@ def _line_of(func: str) -> int:
     return 10 + zlib.crc32(func.encode()) % 190
 
 
+def _file_of(func: str) -> str:
+    """Where a function's source would be: the program for package main, GOROOT for the
+    standard library, the module cache for a third-party import path (one with a dot)."""
+    head, _, tail = func.rpartition("/")
+    pkg = tail.split(".", 1)[0]
+    path = f"{head}/{pkg}" if head else pkg
+    if path == "main":
+        return _APP
+    if "." in path.split("/", 1)[0]:
+        return f"/go/pkg/mod/{path}/{pkg}.go"
+    return f"{_GOROOT}{path}/{pkg}.go"
+
+
 def _offset_of(func: str) -> str:
     return f"+0x{(zlib.crc32(func.encode()) >> 8) % 0x1F0 + 0x10:x}"
 
@@ -94,7 +107,8 @@ class Result:
         self.end_ms: float = s.end_ms
         self._gomaxprocs = s.gomaxprocs
         self._segments = s.segments
-        self._series = s.series
+        self._series_t = s.series_t
+        self._series_rows = s.series_rows
         self._events = s.events
         self._thread_segments = s.thread_segments
         self._gs = s.gs
@@ -116,8 +130,9 @@ class Result:
     @cached_property
     def _series_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         n = self._gomaxprocs
-        series = np.array(self._series, dtype="f8").reshape(len(self._series), 7 + 2 * n)
-        return series[:, 0].copy(), series[:, 1:].astype(np.int64)
+        t = np.array(self._series_t, dtype="f8")
+        ints = np.array(self._series_rows, dtype=np.int64).reshape(len(t), 6 + 2 * n)
+        return t, ints
 
     @cached_property
     def states(self) -> dict[str, np.ndarray]:
@@ -271,10 +286,10 @@ class Result:
                     lines.append(f"\t{_GOROOT}{path}:{line} +0x{line % 0xFF + 0x20:x}")
             for func in reversed(stack.split(";")):
                 lines.append(f"{func}(...)")
-                lines.append(f"\t{_APP}:{_line_of(func)} {_offset_of(func)}")
+                lines.append(f"\t{_file_of(func)}:{_line_of(func)} {_offset_of(func)}")
             if g["creator_goid"] is not None:
                 func = g["creator_func"]
                 lines.append(f"created by {func} in goroutine {g['creator_goid']}")
-                lines.append(f"\t{_APP}:{_line_of(func) + 1} {_offset_of(func + '.go')}")
+                lines.append(f"\t{_file_of(func)}:{_line_of(func) + 1} {_offset_of(func + '.go')}")
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks) + ("\n" if blocks else "")

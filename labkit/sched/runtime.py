@@ -19,6 +19,7 @@ the docstring says so.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 
@@ -118,6 +119,8 @@ M_KIND_NAMES = {
     M_LOCKED_WAIT: "locked_wait",
     M_NETPOLL: "netpoll",
 }
+# The same, indexed by M state (None: not shown in the per-thread view), for m_state's hot path.
+_M_KIND_BY_STATE = tuple(M_KIND_NAMES.get(state) for state in range(M_DEAD + 1))
 
 
 class G:
@@ -243,7 +246,8 @@ class Scheduler:
         self._rand = []
         self.now = 0.0
         self.heap = []
-        self.seq = 0
+        # Tie-breaking sequence numbers, shared by the event heap and the timer heaps.
+        self.next_seq = itertools.count(1).__next__
         self.ps = [P(i) for i in range(gomaxprocs)]
         self.runqs = [p.runq for p in self.ps]
         self.rn = [0] * gomaxprocs  # 1 where a P's runnext is occupied (kept by runqput/runqget)
@@ -276,8 +280,10 @@ class Scheduler:
         self.events = []  # (t, kind, p, g)
         self.marks = {}
         self.finished = {go.name: None for go in self.gos}
-        # (t, runnable, running, waiting, syscall, global, threads, *runq lengths, *runnext)
-        self.series = []
+        # One row per time the counts changed: series_t[i] is its time and series_rows[i] the
+        # counts (runnable, running, waiting, syscall, global, threads, *runq lengths, *runnext).
+        self.series_t = []
+        self.series_rows = []
         self.dirty = True  # counts or queues changed since the last series row
         self.stats = dict.fromkeys(
             ("preemptions", "async_preemptions", "steals", "stolen_gs", "handoffs", "locked_handoffs",
@@ -293,8 +299,7 @@ class Scheduler:
     # ---- event kernel -------------------------------------------------------------------------
 
     def push(self, t: float, kind: int, obj: object = None, token: int = 0) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (t, self.seq, kind, obj, token))
+        heapq.heappush(self.heap, (t, self.next_seq(), kind, obj, token))
 
     def cheaprand(self) -> int:
         """One uint32 from the run's generator (cheaprand in proc.go), drawn in batches."""
@@ -306,9 +311,11 @@ class Scheduler:
         self.events.append((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
 
     def set_status(self, g: G, status: int, t: float, reason: str = "") -> None:
+        """casgstatus in proc.go: g's new status, kept in the state counts and g's history."""
         c = self.counts
-        if g.status != DEAD:
-            c[g.status] -= 1
+        old = g.status
+        if old != DEAD:
+            c[old] -= 1
         if status != DEAD:
             c[status] += 1
         g.status = status
@@ -317,32 +324,32 @@ class Scheduler:
         self.dirty = True
 
     def note(self, t: float) -> None:
-        """Append the queue and state counts at time t if they may have changed (one row per time)."""
+        """Append the queue and state counts at time t if they may have changed (one row per time).
+
+        Called after every event, so it returns at once when nothing was marked ``dirty``, and
+        compares the new counts with the last row before storing them.
+        """
         if not self.dirty:
             return
         self.dirty = False
-        c = self.counts
-        row = (
-            (t, c[0], c[1], c[2], c[3], len(self.grunq), self.threads)
-            + tuple(map(len, self.runqs))
-            + tuple(self.rn)
-        )
-        s = self.series
-        if s:
-            last = s[-1]
-            if last[1:] == row[1:]:
+        row = (*self.counts, len(self.grunq), self.threads, *map(len, self.runqs), *self.rn)
+        rows = self.series_rows
+        if rows:
+            if rows[-1] == row:
                 return
-            if last[0] == t:
-                s[-1] = row
+            if self.series_t[-1] == t:
+                rows[-1] = row
                 return
-        s.append(row)
+        rows.append(row)
+        self.series_t.append(t)
 
     # ---- threads ------------------------------------------------------------------------------
 
     def m_state(self, m: M, t: float, state: int, g: G | None = None) -> None:
         """Close m's current thread-view stretch and open the next one."""
-        if m.state in M_KIND_NAMES and t > m.seg_start:
-            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, M_KIND_NAMES[m.state]))
+        kind = _M_KIND_BY_STATE[m.state]
+        if kind is not None and t > m.seg_start:
+            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, kind))
         m.state = state
         m.seg_start = t
         m.seg_g = "" if g is None else g.name
@@ -514,8 +521,7 @@ class Scheduler:
     def add_timer(self, p: P, g: G, when: float, t: float) -> None:
         """timers.addHeap (time.go): a sleeping G's timer on its P; an earlier one wakes the poller."""
         earliest = p.timers[0][0] if p.timers else None
-        self.seq += 1
-        heapq.heappush(p.timers, (when, self.seq, g))
+        heapq.heappush(p.timers, (when, self.next_seq(), g))
         if earliest is None or when < earliest:
             self.wake_netpoller(when, t)
 
@@ -556,22 +562,37 @@ class Scheduler:
             self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
 
     def run(self, g: G, p: P, t: float) -> None:
-        """Walk g's steps at time t on p until one takes time or blocks (the G's side of execute)."""
+        """Walk g's steps at time t on p until one takes time or blocks (the G's side of execute).
+
+        ``f[1] += 1`` below is ``g.advance()`` (the step is done), written out on this hot path.
+        """
+        frames = g.frames
         while True:
             if g.preempt:  # a call boundary honours a pending request (newstack -> gopreempt_m)
                 self.preempt_now(g, p, t, cooperative=True)
                 return
-            f = g.frames[-1]  # fast path: the next step of the innermost loop
-            s = f[0][f[1]] if f[1] < len(f[0]) and f[0][f[1]].kind != S_REPEAT else g.step()
-            if s is None:
-                self.goexit(g, p, t)
-                return
+            f = frames[-1]  # fast path: the next step of the innermost loop
+            steps, i = f[0], f[1]
+            if i < len(steps) and steps[i].kind != S_REPEAT:
+                s = steps[i]
+            else:
+                s = g.step()
+                if s is None:
+                    self.goexit(g, p, t)
+                    return
+                f = frames[-1]
             k = s.kind
             if k == S_CPU or (k == S_SLEEP and s.ms <= 0):
-                if g.rem is None:
-                    g.rem = s.ms if k == S_CPU else SLEEP_NOOP_MS
-                    g.calls = s.calls if k == S_CPU else True
-                    stack = (s.stack if k == S_CPU else None) or g.default_stack
+                rem = g.rem
+                if rem is None:
+                    if k == S_CPU:
+                        rem = g.rem = s.ms
+                        g.calls = s.calls
+                        stack = s.stack or g.default_stack
+                    else:
+                        rem = g.rem = SLEEP_NOOP_MS
+                        g.calls = True
+                        stack = g.default_stack
                     if stack != g.seg_stack:
                         self.end_segment(g, p, t)
                         g.seg_start = t
@@ -579,47 +600,47 @@ class Scheduler:
                     if stack != g.stack:
                         g.stack = stack
                         g.history.append((t, g.status, g.reason, stack, g.locked > 0))
-                if g.rem <= 0:
+                if rem <= 0:
                     g.rem = None
-                    g.advance()
+                    f[1] += 1
                     continue
-                g.cpu_end = t + g.rem
-                g.token += 1
-                self.push(g.cpu_end, EV_CPU_DONE, g, g.token)
+                end = g.cpu_end = t + rem
+                token = g.token = g.token + 1
+                heapq.heappush(self.heap, (end, self.next_seq(), EV_CPU_DONE, g, token))
                 return
-            if k == S_MARK:
+            if k == S_SEND or k == S_RECV:
+                f[1] += 1  # a parked G's operation is completed by the partner that wakes it
+                if not self.chanop(g, p, s, t):
+                    return
+            elif k == S_MARK:
                 self.marks.setdefault(s.label, []).append(t)
-                g.advance()
+                f[1] += 1
             elif k == S_SPAWN:
                 self.newproc(g, p, s.go, t)
-                g.advance()
+                f[1] += 1
             elif k == S_GOSCHED:
-                g.advance()
+                f[1] += 1
                 self.gosched(g, p, t)
                 return
             elif k == S_SLEEP:
-                g.advance()
+                f[1] += 1
                 self.park(g, p, t, "sleep", f"time.Sleep({s.ms:g} ms)")
                 self.add_timer(p, g, t + s.ms, t)
                 self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
                 return
             elif k == S_WAIT:
-                g.advance()
+                f[1] += 1
                 if s.ms > 0:  # parked for an outside resource; readied like a timer's G
                     self.park(g, p, t, s.label, f"{s.label} ({s.ms:g} ms)")
                     self.add_timer(p, g, t + s.ms, t)
                     self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
                     return
-            elif k in (S_SEND, S_RECV):
-                g.advance()  # a parked G's operation is completed by the partner that wakes it
-                if not self.chanop(g, p, s, t):
-                    return
             elif k == S_SYSCALL:
-                g.advance()
+                f[1] += 1
                 self.entersyscall(g, p, s.ms, t)
                 return
             elif k == S_IO_WAIT:
-                g.advance()
+                f[1] += 1
                 self.park(g, p, t, "IO wait", "network")
                 self.net_waiters += 1
                 self.netpoll_inited = True
@@ -631,7 +652,7 @@ class Scheduler:
                 g.lockedm = p.m
                 p.m.lockedg = g
                 g.history.append((t, g.status, g.reason, g.stack, True))
-                g.advance()
+                f[1] += 1
             elif k == S_UNLOCK:
                 if g.locked:
                     g.locked -= 1
@@ -639,7 +660,7 @@ class Scheduler:
                     g.lockedm.lockedg = None
                     g.lockedm = None
                     g.history.append((t, g.status, g.reason, g.stack, False))
-                g.advance()
+                f[1] += 1
             else:  # pragma: no cover - Step kinds are closed
                 raise pg.ProgramError(f"unknown step {s!r}")
 
@@ -825,7 +846,7 @@ class Scheduler:
             self.log(t, "handoff", p, lg)
             self.handoffp(p, t)
             return
-        self.push(t + cost, EV_SCHED, p)
+        heapq.heappush(self.heap, (t + cost, self.next_seq(), EV_SCHED, p, 0))  # self.push
 
     def on_sched(self, p: P, t: float) -> None:
         """schedule() in proc.go: find a G and execute it, or give up the P."""
@@ -1299,13 +1320,16 @@ class Scheduler:
         self.note(0.0)
         heap = self.heap
         pop = heapq.heappop
+        note = self.note  # after every event (a subclass may check invariants there)
+        run = self.run
         until = self.until_ms
         nevents = 0
         while heap:
-            t, _, kind, obj, token = heap[0]
+            event = pop(heap)
+            t, _, kind, obj, token = event
             if t > until:
+                heapq.heappush(heap, event)  # not processed: leave it where it was
                 break
-            pop(heap)
             self.now = t
             nevents += 1
             if kind == EV_CPU_DONE:
@@ -1313,8 +1337,8 @@ class Scheduler:
                     nevents -= 1
                     continue
                 obj.rem = None
-                obj.advance()
-                self.run(obj, obj.p, t)
+                obj.frames[-1][1] += 1  # obj.advance(): the burst is done
+                run(obj, obj.p, t)
             elif kind == EV_SCHED:
                 self.on_sched(obj, t)
             elif kind == EV_SYSMON:
@@ -1342,7 +1366,7 @@ class Scheduler:
             elif kind == EV_STEAL_RETRY:
                 obj.backoff_done = True
                 self.on_sched(obj, t)
-            self.note(t)
+            note(t)
         if not self.done:
             self.end_ms = until if self.live else self.now
         self.stats["events"] = nevents + self.inline_ticks

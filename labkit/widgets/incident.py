@@ -38,6 +38,14 @@ _FIX_LABELS = {
 }
 
 
+def _ticks(top: float, count: int = 6) -> np.ndarray:
+    """Round tick values from 0 to ``top``: steps of 1, 2 or 5 x 10^k, at most ``count``."""
+    raw = max(top, 1.0) / (count - 1)
+    base = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= raw)
+    return np.arange(0.0, top + 1e-9, step)
+
+
 def _slider(kind, desc: str, lo, hi, step):
     return kind(
         min=lo,
@@ -104,10 +112,15 @@ class IncidentLab(TextFallback, w.VBox):
             labels=["before", "after"],
             display_legend=False,
         )
+        # Explicit tick values from 0: a Bars mark pads a linear scale's range by half a bar, and
+        # the axis would otherwise label the padding with a negative latency tick.
+        self._x_axis = bq.Axis(
+            scale=self._xs, label="request latency (ms)", tick_values=_ticks(100.0), tick_format="d"
+        )
         self._latency = bq.Figure(
             marks=[self._bars],
             axes=[
-                bq.Axis(scale=self._xs, label="request latency (ms)", num_ticks=6),
+                self._x_axis,
                 bq.Axis(scale=self._ys, side="left", label="requests", tick_format="d"),
             ],
             title="Latency distribution",
@@ -226,6 +239,7 @@ class IncidentLab(TextFallback, w.VBox):
             self._bars.x = 0.5 * (edges[:-1] + edges[1:])
             self._bars.y = np.vstack([ha, hb])
             self._xs.min, self._xs.max = 0.0, float(edges[-1])
+            self._x_axis.tick_values = _ticks(float(edges[-1]))
             self._ys.max = float(max(ha.max(), hb.max(), 1.0)) * 1.05
         self._timeline.show(run.result)
         self._states.show(run.state_view())
