@@ -54,6 +54,13 @@ def lab_scenario(n_goroutines: int = 1000, rounds: int = 1, seed: int = 0) -> Go
     return Go("main", [spawn(collector), *[spawn(w) for w in workers]])
 
 
+def switch_heavy(n: int = 20_000) -> Go:
+    """Two goroutines yielding to each other on one P: every event is a full context switch."""
+    a = Go("A", [repeat(n, [cpu(1.1e-6), gosched()])])
+    b = Go("B", [repeat(n, [gosched()])])
+    return Go("main", [spawn(b), spawn(a)])
+
+
 DEFAULT = lab_scenario()
 LARGE = lab_scenario(n_goroutines=5000, rounds=4)
 
@@ -76,25 +83,28 @@ def test_large_scenario(benchmark):
 @pytest.mark.parametrize("n", [20_000])
 def test_switch_heavy(benchmark, n):
     """Two goroutines yielding to each other: every event is a full context switch."""
-    a = Go("A", [repeat(n, [cpu(1.1e-6), gosched()])])
-    b = Go("B", [repeat(n, [gosched()])])
-    main = Go("main", [spawn(b), spawn(a)])
+    main = switch_heavy(n)
     res = benchmark.pedantic(simulate, args=(main,), kwargs=dict(gomaxprocs=1), rounds=3)
     benchmark.extra_info["events"] = res.stats["events"]
     benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
 
 
-if __name__ == "__main__":  # quick look without pytest: median CPU time of 7 runs
-    for name, main, kw in [
-        ("default", DEFAULT, dict(gomaxprocs=4, until_ms=1_000)),
-        ("large", LARGE, dict(gomaxprocs=8, until_ms=10_000)),
+if __name__ == "__main__":  # quick look without pytest: CPU-time median (and min) of N runs
+    for name, main, kw, runs in [
+        ("default", DEFAULT, dict(gomaxprocs=4, until_ms=1_000), 21),
+        ("large", LARGE, dict(gomaxprocs=8, until_ms=10_000), 7),
+        ("switch", switch_heavy(), dict(gomaxprocs=1), 7),
     ]:
         times = []
-        for _ in range(7):
+        for _ in range(runs):
             t0 = time.process_time()
             res = simulate(main, seed=0, **kw)
             times.append(time.process_time() - t0)
-        med = sorted(times)[len(times) // 2]
+        times.sort()
+        med, best = times[len(times) // 2], times[0]
         ev = res.stats["events"]
-        print(f"{name}: median {med * 1000:.1f} ms CPU, {ev} events, {ev / med:,.0f} events/s")
+        print(
+            f"{name}: median {med * 1000:.1f} ms CPU (min {best * 1000:.1f}) over {runs} runs, "
+            f"{ev} events, {ev / med:,.0f} events/s"
+        )
         print("  ", res.summary())

@@ -81,9 +81,7 @@ def test_the_victim_cache_keeps_a_pooled_buffer_across_one_gc():
 def test_two_gcs_between_frames_drop_the_victim_too():
     """Only a buffer unused across two GC starts is dropped: at 2 fps with producers allocating
     fast on a small heap, several cycles run between frames and the pool refills with New."""
-    r = simulate_frames(
-        fps=2, seconds=5, live_heap_mb=4, producer_alloc_mb_per_s=50.0, pooled=True
-    )
+    r = simulate_frames(fps=2, seconds=5, live_heap_mb=4, producer_alloc_mb_per_s=50.0, pooled=True)
     assert r.gc_cycles_per_s > 2 * 2
     assert r.pool_allocations == 10
 

@@ -139,7 +139,6 @@ def go_env() -> dict[str, str]:
     return env
 
 
-
 def source_hash(program: str, version: str) -> str:
     """Hash of a program's ``*.go`` files, ``go.mod`` and the toolchain version."""
     digest = hashlib.sha256(version.encode())

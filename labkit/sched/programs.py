@@ -291,7 +291,7 @@ def iter_goroutines(main: Go) -> list[Go]:
             if s.kind == SPAWN:
                 visit(s.go)
             elif s.kind == REPEAT:
-                if s.n and any(_contains_spawn(x) for x in s.steps) and s.n > 1:
+                if s.n > 1 and any(_contains_spawn(x) for x in s.steps):
                     raise ProgramError(
                         f"repeat({s.n}, ...) contains spawn(); the spawned Go would run twice "
                         "under one name. Put distinct Go objects in a list instead."

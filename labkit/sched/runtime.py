@@ -111,6 +111,15 @@ STATUS_NAMES = ("runnable", "running", "waiting", "syscall", "dead")
 EV_SCHED, EV_CPU_DONE, EV_SYSCALL_DONE, EV_NET_READY, EV_SYSMON, EV_M_START, EV_POLL_WAKE = range(7)
 EV_STEAL_RETRY = 7
 
+# The state row that note() records after each event, kept up to date in place by every change
+# (so that note() copies one list instead of measuring every queue): the counts of Gs per status
+# (indices RUNNABLE..SYSCALL), the global queue's length, the OS thread count, then one column
+# per P with its local queue's length (P.runq_col) and one with 1 if its runnext is taken
+# (P.runnext_col).
+ROW_GLOBAL = 4
+ROW_THREADS = 5
+ROW_RUNQ = 6
+
 # M states for the per-thread view
 M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
 M_KIND_NAMES = {
@@ -167,16 +176,15 @@ class G:
             steps, i = f[0], f[1]
             if i < len(steps):
                 s = steps[i]
-                if s.kind == pg.REPEAT:
-                    f[1] = i + 1
-                    if s.n and s.steps:
-                        frames.append([s.steps, 0, s.n])
-                    continue
-                return s
-            f[2] -= 1
-            if f[2] > 0:
+                if s.kind != S_REPEAT:
+                    return s
+                f[1] = i + 1
+                if s.n and s.steps:
+                    frames.append([s.steps, 0, s.n])
+            elif f[2] > 1:  # the loop body again
+                f[2] -= 1
                 f[1] = 0
-            else:
+            else:  # the loop (or the G's function) is done
                 frames.pop()
         return None
 
@@ -190,11 +198,14 @@ class P:
     __slots__ = (
         "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
         "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
-        "backoff_done",
+        "backoff_done", "runq_col", "runnext_col",
     )  # fmt: skip
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, gomaxprocs: int) -> None:
         self.id = pid
+        # This P's columns in the scheduler's state row (see ROW_RUNQ).
+        self.runq_col = ROW_RUNQ + pid
+        self.runnext_col = ROW_RUNQ + gomaxprocs + pid
         self.runq = deque()
         self.runnext = None
         self.schedtick = 0
@@ -233,7 +244,23 @@ class M:
 
 
 class Scheduler:
-    """One run of the model: ``Scheduler(main, ...).run()`` fills the raw records Result reads."""
+    """One run of the model: ``Scheduler(main, ...).simulate()`` fills the raw records Result reads.
+
+    ``__slots__``: the run reads and writes these fields on every event. A plain instance with
+    this many attributes outgrows CPython's shared-key instance dicts (30 keys), which turns off
+    the interpreter's fast paths for ``self.x`` and ``self.method()``; slots keep them fast.
+    Subclasses (the tests' recorders) may still add attributes of their own.
+    """
+
+    __slots__ = (
+        "gos", "gomaxprocs", "async_preempt", "until_ms", "rng", "_rand", "now", "heap",
+        "next_seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
+        "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
+        "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
+        "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
+        "series_rows", "dirty", "stats", "deadlock", "done", "end_ms", "netpoll_inited",
+        "threads",
+    )  # fmt: skip
 
     def __init__(
         self, main: pg.Go, gomaxprocs: int, async_preempt: bool, until_ms: float, seed: int
@@ -248,9 +275,8 @@ class Scheduler:
         self.heap = []
         # Tie-breaking sequence numbers, shared by the event heap and the timer heaps.
         self.next_seq = itertools.count(1).__next__
-        self.ps = [P(i) for i in range(gomaxprocs)]
-        self.runqs = [p.runq for p in self.ps]
-        self.rn = [0] * gomaxprocs  # 1 where a P's runnext is occupied (kept by runqput/runqget)
+        self.ps = [P(i, gomaxprocs) for i in range(gomaxprocs)]
+        self.row = [0] * (ROW_RUNQ + 2 * gomaxprocs)  # the state row: G counts, queue lengths
         self.coprimes = [i for i in range(1, gomaxprocs + 1) if math.gcd(i, gomaxprocs) == 1]
         self.ms = []
         self.midle = []
@@ -259,9 +285,7 @@ class Scheduler:
         self.nmspinning = 0
         self.gs = []
         self.live = 0
-        self.counts = [0, 0, 0, 0]  # runnable, running, waiting, syscall
-        self.chans = {}
-        self.chan_names = {}
+        self.chans = {}  # id(Chan) -> its state in this run (a Chan is its identity)
         # netpoll
         self.net_waiters = 0
         self.net_ready = []
@@ -280,8 +304,8 @@ class Scheduler:
         self.events = []  # (t, kind, p, g)
         self.marks = {}
         self.finished = {go.name: None for go in self.gos}
-        # One row per time the counts changed: series_t[i] is its time and series_rows[i] the
-        # counts (runnable, running, waiting, syscall, global, threads, *runq lengths, *runnext).
+        # One state row (see ROW_RUNQ) per time it changed: series_t[i] is its time and
+        # series_rows[i] a copy of the row.
         self.series_t = []
         self.series_rows = []
         self.dirty = True  # counts or queues changed since the last series row
@@ -308,11 +332,13 @@ class Scheduler:
         return self._rand.pop()
 
     def log(self, t: float, kind: str, p: P | None, g: G | None) -> None:
+        """One row of the event log. (The hottest callers, which always have a P and a G,
+        append their row ``(t, kind, p.id, g.name)`` themselves.)"""
         self.events.append((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
 
     def set_status(self, g: G, status: int, t: float, reason: str = "") -> None:
         """casgstatus in proc.go: g's new status, kept in the state counts and g's history."""
-        c = self.counts
+        c = self.row
         old = g.status
         if old != DEAD:
             c[old] -= 1
@@ -324,15 +350,17 @@ class Scheduler:
         self.dirty = True
 
     def note(self, t: float) -> None:
-        """Append the queue and state counts at time t if they may have changed (one row per time).
+        """Append the state row (G counts and queue lengths) at time t if it may have changed (one
+        row per time).
 
-        Called after every event, so it returns at once when nothing was marked ``dirty``, and
-        compares the new counts with the last row before storing them.
+        Called after every event, so it returns at once when nothing was marked ``dirty``; the
+        row is kept up to date in place by every change, so recording it is one copy, compared
+        with the last row before it is stored.
         """
         if not self.dirty:
             return
         self.dirty = False
-        row = (*self.counts, len(self.grunq), self.threads, *map(len, self.runqs), *self.rn)
+        row = tuple(self.row)
         rows = self.series_rows
         if rows:
             if rows[-1] == row:
@@ -359,6 +387,7 @@ class Scheduler:
         m = M(len(self.ms))
         self.ms.append(m)
         self.threads += 1
+        self.row[ROW_THREADS] = self.threads
         self.dirty = True
         if self.threads > self.stats["threads_peak"]:
             self.stats["threads_peak"] = self.threads
@@ -447,11 +476,12 @@ class Scheduler:
             old = p.runnext
             p.runnext = g
             if old is None:
-                self.rn[p.id] = 1
+                self.row[p.runnext_col] = 1
                 return
             g = old
         if len(p.runq) < LOCAL_RUNQ_SIZE:
             p.runq.append(g)
+            self.row[p.runq_col] += 1
         else:
             self.runqputslow(p, g)
 
@@ -460,12 +490,15 @@ class Scheduler:
         batch = [p.runq.popleft() for _ in range(LOCAL_RUNQ_SIZE // 2)]
         batch.append(g)
         self.grunq.extend(batch)
+        self.row[p.runq_col] -= LOCAL_RUNQ_SIZE // 2
+        self.row[ROW_GLOBAL] += len(batch)
         self.stats["global_runq_puts"] += len(batch)
         self.log(self.now, "global_put", p, g)
 
     def globrunqput(self, g: G, p: P | None) -> None:
         """globrunqput: to the tail of the global queue (Gosched, preemption, exitsyscall0)."""
         self.grunq.append(g)
+        self.row[ROW_GLOBAL] += 1
         self.stats["global_runq_puts"] += 1
         self.log(self.now, "global_put", p, g)
 
@@ -476,6 +509,8 @@ class Scheduler:
         g = q.popleft()
         for _ in range(n - 1):
             p.runq.append(q.popleft())
+        self.row[ROW_GLOBAL] -= n
+        self.row[p.runq_col] += n - 1
         self.dirty = True
         return g
 
@@ -504,7 +539,7 @@ class Scheduler:
     def ready(self, g: G, p: P, t: float) -> None:
         """ready in proc.go: a woken G goes to p's runnext (and inherits the time slice), wakep."""
         self.set_status(g, RUNNABLE, t)
-        self.log(t, "ready", p, g)
+        self.events.append((t, "ready", p.id, g.name))  # self.log
         self.runqput(p, g, True)
         self.wakep(t)
 
@@ -552,7 +587,7 @@ class Scheduler:
         g = G(prog, len(self.gs) + 1, creator, t)
         self.gs.append(g)
         self.live += 1
-        self.counts[RUNNABLE] += 1
+        self.row[RUNNABLE] += 1
         self.dirty = True
         g.history.append((t, RUNNABLE, "", g.stack, False))
         return g
@@ -608,7 +643,7 @@ class Scheduler:
                 token = g.token = g.token + 1
                 heapq.heappush(self.heap, (end, self.next_seq(), EV_CPU_DONE, g, token))
                 return
-            if k == S_SEND or k == S_RECV:
+            if k in (S_SEND, S_RECV):
                 f[1] += 1  # a parked G's operation is completed by the partner that wakes it
                 if not self.chanop(g, p, s, t):
                     return
@@ -667,7 +702,7 @@ class Scheduler:
     def newproc(self, parent: G, p: P, prog: pg.Go, t: float) -> None:
         """newproc in proc.go: the new G goes into the creator's P's runnext, then wakep."""
         g = self.new_g(prog, parent, t)
-        self.log(t, "spawn", p, g)
+        self.events.append((t, "spawn", p.id, g.name))  # self.log
         self.runqput(p, g, True)
         self.wakep(t)
 
@@ -678,7 +713,7 @@ class Scheduler:
         g.p = None
         p.curg = None
         self.set_status(g, WAITING, t, reason)
-        self.log(t, "park", p, g)
+        self.events.append((t, "park", p.id, g.name))  # self.log
 
     def gosched(self, g: G, p: P, t: float) -> None:
         """goschedImpl in proc.go (Gosched and preemption): g to the *global* queue, wakep."""
@@ -710,7 +745,7 @@ class Scheduler:
         self.set_status(g, DEAD, t)
         self.live -= 1
         self.finished[g.name] = t
-        self.log(t, "exit", p, g)
+        self.events.append((t, "exit", p.id, g.name))  # self.log
         m = p.m
         if g.lockedm is not None:
             # mexit: the locked thread exits; its P is handed off (handoffp(releasep())).
@@ -720,6 +755,7 @@ class Scheduler:
             p.m = None
             self.m_state(m, t, M_DEAD)
             self.threads -= 1
+            self.row[ROW_THREADS] = self.threads
             self.dirty = True
             if self.live == 0:
                 self.finish(t)
@@ -745,10 +781,10 @@ class Scheduler:
         A blocked partner is readied into this P's runnext (goready(gp) -> ready(next=true)).
         """
         ch = s.chan
-        st = self.chans.get(ch)
+        st = self.chans.get(id(ch))  # id(): Chan.__hash__ is Python code, too slow here
         if st is None:
             name = ch.name or f"ch{len(self.chans) + 1}"
-            st = self.chans[ch] = [0, deque(), deque(), name]  # buffered, sendq, recvq, name
+            st = self.chans[id(ch)] = [0, deque(), deque(), name]  # buffered, sendq, recvq, name
         if s.kind == pg.SEND:
             if st[2]:  # a receiver waits: hand over directly (send -> goready)
                 self.ready(st[2].popleft(), p, t)
@@ -786,7 +822,7 @@ class Scheduler:
         g.m = m
         self.set_status(g, SYSCALL, t, "syscall")
         g.waits_on = "syscall"
-        self.log(t, "syscall_enter", p, g)
+        self.events.append((t, "syscall_enter", p.id, g.name))  # self.log
         self.m_state(m, t, M_SYSCALL, g)
         self.push(t + ms, EV_SYSCALL_DONE, g)
 
@@ -885,7 +921,14 @@ class Scheduler:
         p.curg = g
         m.curg = g
         p.backoff_done = False
-        self.set_status(g, RUNNING, t)
+        # self.set_status(g, RUNNING, t), written out: this is the hottest status change.
+        c = self.row
+        c[g.status] -= 1  # a G to execute is runnable (or just out of a syscall), never dead
+        c[RUNNING] += 1
+        g.status = RUNNING
+        g.reason = ""
+        g.history.append((t, RUNNING, "", g.stack, g.locked > 0))
+        self.dirty = True
         self.m_state(m, t, M_RUN, g)
         g.seg_start = t
         self.run(g, p, t)
@@ -910,13 +953,15 @@ class Scheduler:
             self.fire_then_retry(p, p, t)
             return None, False
         if p.schedtick % GLOBAL_CHECK_TICKS == 0 and self.grunq:
+            self.row[ROW_GLOBAL] -= 1
             return self.grunq.popleft(), False
         if p.runnext is not None:
             g = p.runnext
             p.runnext = None
-            self.rn[p.id] = 0
+            self.row[p.runnext_col] = 0
             return g, True
         if p.runq:
+            self.row[p.runq_col] -= 1
             return p.runq.popleft(), False
         if self.grunq:
             return self.globrunqgetbatch(p), False
@@ -970,6 +1015,8 @@ class Scheduler:
                     stolen = [q.popleft() for _ in range(k)]
                     g = stolen.pop()
                     p.runq.extend(stolen)
+                    self.row[p2.runq_col] -= k
+                    self.row[p.runq_col] += k - 1
                     self.dirty = True
                     self.stats["steals"] += 1
                     self.stats["stolen_gs"] += k
@@ -983,7 +1030,7 @@ class Scheduler:
                         return None
                     g = p2.runnext
                     p2.runnext = None
-                    self.rn[p2.id] = 0
+                    self.row[p2.runnext_col] = 0
                     p.backoff_done = False
                     self.stats["steals"] += 1
                     self.stats["stolen_gs"] += 1
@@ -1113,8 +1160,10 @@ class Scheduler:
         only cheaper.
         """
         heap = self.heap
+        stats = self.stats
+        until = self.until_ms
         while True:
-            self.stats["sysmon_ticks"] += 1
+            stats["sysmon_ticks"] += 1
             if not deep_wake and len(self.pidle) == self.gomaxprocs:
                 nxt = self.earliest_timer()
                 sleep = SYSMON_DEEP_SLEEP_MS if nxt is None else min(nxt - t, SYSMON_DEEP_SLEEP_MS)
@@ -1133,14 +1182,13 @@ class Scheduler:
                     self.injectglist(gs, None, t)
             if self.retake(t):
                 self.sm_idle = 0
+                self.sm_delay = SYSMON_MIN_DELAY_MS
             else:
                 self.sm_idle += 1
-            if self.sm_idle == 0:
-                self.sm_delay = SYSMON_MIN_DELAY_MS
-            elif self.sm_idle > SYSMON_IDLE_ROUNDS:
-                self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
+                if self.sm_idle > SYSMON_IDLE_ROUNDS:
+                    self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
             nxt = t + self.sm_delay + TIMER_SLACK_MS
-            if self.done or not heap or nxt >= heap[0][0] or nxt > self.until_ms:
+            if self.done or not heap or nxt >= heap[0][0] or nxt > until:
                 self.sm_token += 1
                 self.push(nxt, EV_SYSMON, False, self.sm_token)
                 return
@@ -1211,7 +1259,7 @@ class Scheduler:
         network, yet goroutines remain: "all goroutines are asleep - deadlock!"."""
         if self.live == 0 or self.deadlock is not None:
             return
-        c = self.counts
+        c = self.row
         if c[RUNNABLE] or c[RUNNING] or c[SYSCALL] or self.net_waiters or self.any_timers():
             return
         stuck = [g for g in self.gs if g.status == WAITING]
@@ -1255,8 +1303,9 @@ class Scheduler:
                 p.runq or p.runnext is not None or p.curg is not None or p.m is not None
             ):
                 fail(f"idle P{p.id} holds work or an M")
-            if self.rn[p.id] != (p.runnext is not None):
-                fail(f"P{p.id} runnext bookkeeping is off")
+            row = self.row
+            if row[p.runnext_col] != (p.runnext is not None) or row[p.runq_col] != len(p.runq):
+                fail(f"P{p.id} state row columns are off: {row}")
             if len(p.runq) > LOCAL_RUNQ_SIZE:
                 fail(f"P{p.id} local queue over {LOCAL_RUNQ_SIZE}")
         for g in self.grunq:
@@ -1288,8 +1337,10 @@ class Scheduler:
                 fail(f"{g.name} in a syscall is also in {place}")
             if g.status == WAITING and place is None and g.reason != "IO wait":
                 fail(f"waiting {g.name} ({g.reason}) is in no wait queue: lost")
-        if tally != self.counts:
-            fail(f"state counts {self.counts} != tally {tally}")
+        if tally != self.row[:ROW_GLOBAL]:
+            fail(f"state counts {self.row[:ROW_GLOBAL]} != tally {tally}")
+        if self.row[ROW_GLOBAL] != len(self.grunq) or self.row[ROW_THREADS] != self.threads:
+            fail(f"state row {self.row} disagrees with the global queue or the thread count")
         if live != self.live:
             fail(f"live {self.live} != {live}")
         spinning = sum(1 for m in self.ms if m.spinning)
@@ -1305,6 +1356,7 @@ class Scheduler:
         """Run until every G is done, until_ms, or a deadlock."""
         m0 = self.newm()
         self.threads += 1  # sysmon's thread (newm(sysmon, ...) in runtime.main), never on a P
+        self.row[ROW_THREADS] = self.threads
         self.stats["threads_peak"] = self.threads
         p0 = self.ps[0]
         for p in reversed(self.ps[1:]):  # procresize leaves P(n-1) at the head of pidle
