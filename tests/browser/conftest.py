@@ -65,19 +65,44 @@ def browser(chromium_executable, tmp_path_factory):
         b.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def open_notebook(browser, lab_server):
-    """``open_notebook("chapters/00-start-here.ipynb")`` -> a NotebookPage, opened, not run."""
+def open_notebook(request, browser, lab_server):
+    """``open_notebook("chapters/00-start-here.ipynb")`` -> a NotebookPage, opened, not run.
+
+    When the test fails, every page it opened is saved as FAILED-<test>-<n>.png with its
+    console log, so a CI failure can be looked at afterwards."""
     contexts = []
+    pages: list[NotebookPage] = []
 
     def _open(path: str) -> NotebookPage:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(60_000)
-        return NotebookPage(page, lab_server, path).open()
+        nb = NotebookPage(page, lab_server, path)
+        pages.append(nb)
+        return nb.open()
 
     yield _open
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        out = ROOT / "test-artifacts" / "browser"
+        out.mkdir(parents=True, exist_ok=True)
+        for n, nb in enumerate(pages):
+            stem = f"FAILED-{request.node.name}-{n}"
+            try:
+                nb.page.screenshot(path=str(out / f"{stem}.png"), full_page=True)
+            except Exception as exc:  # the page may be gone; the log still helps
+                nb.console.append(f"(screenshot failed: {exc})")
+            (out / f"{stem}.log").write_text("\n".join(nb.console))
     for c in contexts:
         c.close()
 

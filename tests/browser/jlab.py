@@ -256,6 +256,40 @@ class NotebookPage:
         ]
         assert not tracebacks, f"{self.path}: cells raised:\n" + "\n".join(tracebacks)
 
+    def wait_for_text(
+        self,
+        locator,
+        text: str | None = None,
+        *,
+        changed_from: str | None = None,
+        absent: bool = False,
+        timeout_ms: int = 30_000,
+    ) -> str:
+        """Wait until ``locator``'s text contains ``text`` (or no longer does, with ``absent``),
+        or differs from ``changed_from``; returns the text.
+
+        Polls through the locator, which is resolved afresh each time: an ipywidgets HTML widget
+        replaces its inner nodes when its value changes, so a handle taken earlier can go stale
+        and keep the old text forever."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        current = ""
+        while time.monotonic() < deadline:
+            current = locator.inner_text()
+            if changed_from is not None:
+                if current != changed_from:
+                    return current
+            elif (text in current) != absent:
+                return current
+            self.page.wait_for_timeout(50)
+        want = (
+            f"to change from {changed_from[:80]!r}"
+            if changed_from is not None
+            else (f"{'not ' if absent else ''}to contain {text!r}")
+        )
+        raise AssertionError(
+            f"{self.path}: waited {timeout_ms} ms for text {want}; it is {current[:200]!r}"
+        )
+
     # --- widgets -------------------------------------------------------------------------
     def slider(self, label: str, nth: int = 0):
         """The ipywidgets slider whose description contains ``label``."""

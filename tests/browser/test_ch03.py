@@ -38,10 +38,7 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
     t0 = time.monotonic()
     page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
     took = nb.wait_svg_change(before, 0, within=".labkit-flamegraph")
-    page.wait_for_function(
-        "el => el.innerText.includes('zoom all >')",
-        arg=flame.locator(".labkit-summary").element_handle(),
-    )
+    nb.wait_for_text(flame.locator(".labkit-summary"), "zoom all >")
     nb.screenshot("flame-zoomed", flame)
     (ARTIFACTS / "timings.jsonl").open("a").write(
         json.dumps(
@@ -55,21 +52,17 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
         + "\n"
     )
 
-    # Reset, then a search paints the matches and reports the matched share.
+    # Reset (once bqplot's zoom transition has settled), then a search paints the matches and
+    # reports the matched share.
+    page.wait_for_timeout(800)
     flame.get_by_role("button", name="Reset").click()
-    page.wait_for_function(
-        "el => !el.innerText.includes('zoom all >')",
-        arg=flame.locator(".labkit-summary").element_handle(),
-    )
+    nb.wait_for_text(flame.locator(".labkit-summary"), "zoom all >", absent=True)
     before = nb.figure_svg(0, within=".labkit-flamegraph")
     search = flame.locator(".widget-text", has_text="Search").locator("input")
     search.fill("mallocgc|memclr")
     search.press("Enter")
     nb.wait_svg_change(before, 0, within=".labkit-flamegraph")
-    page.wait_for_function(
-        "el => el.innerText.includes('matched')",
-        arg=flame.locator(".labkit-summary").element_handle(),
-    )
+    nb.wait_for_text(flame.locator(".labkit-summary"), "matched")
     page.wait_for_timeout(300)
     assert MATCH_FILL in _fills(flame)
     nb.screenshot("flame-search", flame)

@@ -25,22 +25,14 @@ def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
     before_table = table.inner_text()
     lab.get_by_role("button", name="3. DB timeout + fallback").click()
     nb.wait_svg_change(before_svg, 0, within=INCIDENT, timeout_ms=30_000)
-    page.wait_for_function(
-        "([el, old]) => el.innerText !== old",
-        arg=[table.element_handle(), before_table],
-        timeout=30_000,
-    )
+    nb.wait_for_text(table, changed_from=before_table)
     assert "after (no fix)" in table.inner_text()
     nb.screenshot("incident-nofix", lab)
 
     # Caching the JSON moves the GC row.
     before_table = table.inner_text()
     lab.get_by_role("button", name="1. cache the JSON").click()
-    page.wait_for_function(
-        "([el, old]) => el.innerText !== old",
-        arg=[table.element_handle(), before_table],
-        timeout=30_000,
-    )
+    nb.wait_for_text(table, changed_from=before_table)
     assert "cache_json" in table.inner_text()
     page.wait_for_timeout(1200)  # bqplot animates marks in
     nb.screenshot("incident-cache", lab)
