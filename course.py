@@ -130,6 +130,8 @@ def bench(args: list[str]) -> int:
         "-m",
         "pytest",
         "benchmarks",
+        "-o",
+        "python_files=bench_*.py",
         "--benchmark-enable",
         "--benchmark-columns=median,iqr,min,rounds",
         "--benchmark-sort=name",
