@@ -12,9 +12,9 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"image"
+	"labkit.local/golab/measure"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -118,13 +118,6 @@ func main() {
 		"alloc_mb":     float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20),
 		"gc_pause_ms":  float64(after.PauseTotalNs-before.PauseTotalNs) / 1e6,
 		"gogc":         os.Getenv("GOGC"),
-		"go_version":   runtime.Version(),
-		"goos":         runtime.GOOS,
-		"goarch":       runtime.GOARCH,
-		"gomaxprocs":   runtime.GOMAXPROCS(0),
-		"cpus":         runtime.NumCPU(),
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		os.Exit(1)
-	}
+	measure.Print(out)
 }

@@ -15,12 +15,10 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
+	"labkit.local/golab/measure"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,31 +27,6 @@ import (
 )
 
 var sink uint64
-
-//go:noinline
-func burn(n int) uint64 {
-	x := uint64(1)
-	for i := 0; i < n; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
-}
-
-// nsPerIter times burn on the main goroutine: a warm-up (so the core is at its working clock),
-// then the best of five tries (the least disturbed by other processes).
-func nsPerIter() float64 {
-	const n = 1 << 22
-	sink += burn(4 * n)
-	best := time.Duration(1 << 62)
-	for range 5 {
-		t := time.Now()
-		sink += burn(n)
-		if d := time.Since(t); d < best {
-			best = d
-		}
-	}
-	return float64(best.Nanoseconds()) / n
-}
 
 // threadAffinity returns the calling thread's CPU set in the Cpus_allowed_list format ("0-1").
 func threadAffinity() string {
@@ -83,15 +56,6 @@ func threadAffinity() string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // makespan runs goroutines x iters of burn and returns the wall time until all are done, with
@@ -125,7 +89,7 @@ func makespan(goroutines, iters int, locked bool, napMs float64) (float64, strin
 	t0 := time.Now()
 	for range goroutines {
 		go func() {
-			sink += burn(iters)
+			sink += measure.Burn(iters)
 			wg.Done()
 		}()
 	}
@@ -144,7 +108,7 @@ func main() {
 	flag.Parse()
 
 	before := threadAffinity()
-	cal := nsPerIter()
+	cal := measure.NsPerIter(measure.Burn)
 	iters := int(*workMs * 1e6 / cal)
 	var unlocked, locked, ratio []float64
 	affLocked := ""
@@ -159,22 +123,15 @@ func main() {
 	out := map[string]any{
 		"affinity_before":           before,
 		"affinity_locked":           affLocked,
-		"makespan_ms_unlocked":      median(unlocked),
-		"makespan_ms_locked":        median(locked),
-		"makespan_ratio":            median(ratio),
+		"makespan_ms_unlocked":      measure.Median(unlocked),
+		"makespan_ms_locked":        measure.Median(locked),
+		"makespan_ratio":            measure.Median(ratio),
 		"makespan_ms_unlocked_runs": unlocked,
 		"makespan_ms_locked_runs":   locked,
 		"goroutines":                *goroutines,
 		"work_ms":                   *workMs,
 		"repeats":                   *repeats,
 		"ns_per_iter_calibrated":    cal,
-		"go_version":                runtime.Version(),
-		"goos":                      runtime.GOOS,
-		"goarch":                    runtime.GOARCH,
-		"gomaxprocs":                runtime.GOMAXPROCS(0),
-		"cpus":                      runtime.NumCPU(),
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		os.Exit(1)
-	}
+	measure.Print(out)
 }

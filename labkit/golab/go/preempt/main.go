@@ -13,11 +13,10 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
+	"labkit.local/golab/measure"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 )
@@ -35,39 +34,12 @@ func spin(n int) uint64 {
 	return x
 }
 
-// nsPerIter times spin on the main goroutine: a warm-up (so the core is at its working clock),
-// then the best of five tries (the least disturbed by other processes).
-func nsPerIter() float64 {
-	const n = 1 << 22
-	sink += spin(4 * n)
-	best := time.Duration(1 << 62)
-	for range 5 {
-		t := time.Now()
-		sink += spin(n)
-		if d := time.Since(t); d < best {
-			best = d
-		}
-	}
-	return float64(best.Nanoseconds()) / n
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
-
 func main() {
 	loopMs := flag.Float64("loop_ms", 600, "target duration of the spinner's loop, ms")
 	repeats := flag.Int("repeats", 3, "measurements; the medians are reported")
 	flag.Parse()
 
-	iters := int(*loopMs * 1e6 / nsPerIter())
+	iters := int(*loopMs * 1e6 / measure.NsPerIter(spin))
 	var resume, loop []float64
 	for range *repeats {
 		done := make(chan struct{})
@@ -87,24 +59,17 @@ func main() {
 		runtime.Gosched() // main -> global run queue; the spinner (in runnext) runs
 		back := time.Since(t0)
 		<-done
-		resume = append(resume, ms(back))
-		loop = append(loop, ms(loopEnd.Sub(loopStart)))
+		resume = append(resume, measure.Ms(back))
+		loop = append(loop, measure.Ms(loopEnd.Sub(loopStart)))
 	}
 	out := map[string]any{
-		"resume_ms":      median(resume),
-		"loop_ms":        median(loop),
+		"resume_ms":      measure.Median(resume),
+		"loop_ms":        measure.Median(loop),
 		"resume_ms_runs": resume,
 		"loop_ms_runs":   loop,
 		"loop_iters":     iters,
 		"repeats":        *repeats,
 		"async_preempt":  !strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1"),
-		"go_version":     runtime.Version(),
-		"goos":           runtime.GOOS,
-		"goarch":         runtime.GOARCH,
-		"gomaxprocs":     runtime.GOMAXPROCS(0),
-		"cpus":           runtime.NumCPU(),
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		os.Exit(1)
-	}
+	measure.Print(out)
 }

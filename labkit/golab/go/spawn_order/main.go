@@ -11,10 +11,8 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
-	"runtime"
+	"labkit.local/golab/measure"
 	"slices"
 	"sync"
 )
@@ -56,13 +54,6 @@ func main() {
 		"order_runs": runs,
 		"all_same":   same,
 		"repeats":    *repeats,
-		"go_version": runtime.Version(),
-		"goos":       runtime.GOOS,
-		"goarch":     runtime.GOARCH,
-		"gomaxprocs": runtime.GOMAXPROCS(0),
-		"cpus":       runtime.NumCPU(),
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		os.Exit(1)
-	}
+	measure.Print(out)
 }

@@ -15,26 +15,16 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
+	"labkit.local/golab/measure"
 	"os"
 	"runtime"
-	"sort"
 	"sync/atomic"
 	"time"
 )
 
 var sink uint64
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 // loop runs iters iterations of a little arithmetic plus the chosen yield.
 func loop(mode string, iters int) {
@@ -101,19 +91,12 @@ func main() {
 
 	out := map[string]any{
 		"mode":             *mode,
-		"ns_per_iter":      median(nsPerIter),
+		"ns_per_iter":      measure.Median(nsPerIter),
 		"iters":            *iters,
-		"other_turns":      median(otherTurns),
+		"other_turns":      measure.Median(otherTurns),
 		"ns_per_iter_runs": nsPerIter,
 		"other_turns_runs": otherTurns,
 		"repeats":          *repeats,
-		"go_version":       runtime.Version(),
-		"goos":             runtime.GOOS,
-		"goarch":           runtime.GOARCH,
-		"gomaxprocs":       runtime.GOMAXPROCS(0),
-		"cpus":             runtime.NumCPU(),
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		os.Exit(1)
-	}
+	measure.Print(out)
 }

@@ -1,0 +1,68 @@
+// Package measure holds what the course's experiment programs share: a CPU loop calibrated
+// against the wall clock, medians of repeated runs, and the one JSON object each program prints
+// (with the Go version, OS, architecture, GOMAXPROCS and CPU count that labkit.golab records).
+package measure
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+)
+
+var sink uint64
+
+// Burn runs n iterations of an LCG step: a loop without calls, so only asynchronous preemption
+// can stop it (there is no function prologue to check a preemption request).
+//
+//go:noinline
+func Burn(n int) uint64 {
+	x := uint64(1)
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+// NsPerIter times loop(n) on the calling goroutine: a warm-up (so the core is at its working
+// clock), then the best of five tries (the least disturbed by other processes).
+func NsPerIter(loop func(int) uint64) float64 {
+	const n = 1 << 22
+	sink += loop(4 * n)
+	best := time.Duration(1 << 62)
+	for range 5 {
+		t := time.Now()
+		sink += loop(n)
+		if d := time.Since(t); d < best {
+			best = d
+		}
+	}
+	return float64(best.Nanoseconds()) / n
+}
+
+// Median of xs (the mean of the middle two for an even count); xs is not modified.
+func Median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Ms converts a duration to float milliseconds.
+func Ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// Print adds the run's environment to out and writes it to stdout as one JSON object; the
+// program exits with status 1 if that fails.
+func Print(out map[string]any) {
+	out["go_version"] = runtime.Version()
+	out["goos"] = runtime.GOOS
+	out["goarch"] = runtime.GOARCH
+	out["gomaxprocs"] = runtime.GOMAXPROCS(0)
+	out["cpus"] = runtime.NumCPU()
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		os.Exit(1)
+	}
+}
