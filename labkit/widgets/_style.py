@@ -85,3 +85,20 @@ class TextFallback:
         except Exception:  # a fallback must never break displaying the widget itself
             summary = ""
         return f"[{name}: interactive widget; run the notebook to use it]\n{summary}".rstrip()
+
+
+def slider(
+    kind, description: str, lo, hi, step, *, label_em: float = 11, width_em: float = 26, **kw
+):
+    """A labelled slider that re-runs its model when released or moved by a key, not on every
+    pixel of a drag (``continuous_update=False``); ``kind`` is ``IntSlider`` / ``FloatSlider``."""
+    return kind(
+        min=lo,
+        max=hi,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style={"description_width": f"{label_em}em"},
+        layout=w.Layout(width=f"{width_em}em"),
+        **kw,
+    )

@@ -41,6 +41,7 @@ from labkit.widgets._style import (
     TextFallback,
     error_output,
     legend_html,
+    slider,
     summary_html,
 )
 
@@ -201,16 +202,7 @@ def histogram_bins(frame_ms: np.ndarray, budget_ms: float, max_bins: int = MAX_B
 
 
 def _slider(cls, desc: str, lo, hi, step, **kw) -> w.ValueWidget:
-    return cls(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-        **kw,
-    )
+    return slider(cls, desc, lo, hi, step, label_em=10.5, width_em=26.5, **kw)
 
 
 def _resolution_label(width: int, height: int) -> str:

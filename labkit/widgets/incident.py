@@ -24,6 +24,7 @@ from labkit.widgets._style import (
     TextFallback,
     error_output,
     legend_html,
+    slider,
     summary_html,
 )
 from labkit.widgets.timeline import GoroutineStatePlot, SchedulerTimeline
@@ -47,15 +48,7 @@ def _ticks(top: float, count: int = 6) -> np.ndarray:
 
 
 def _slider(kind, desc: str, lo, hi, step):
-    return kind(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-    )
+    return slider(kind, desc, lo, hi, step, label_em=12, width_em=28)
 
 
 class IncidentLab(TextFallback, w.VBox):

@@ -30,6 +30,7 @@ from labkit.widgets._style import (
     error_output,
     integer_ticks,
     legend_html,
+    slider,
     summary_html,
 )
 
@@ -71,28 +72,11 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _float(desc: str, lo: float, hi: float, step: float, fmt: str = ".1f") -> w.FloatSlider:
-    return w.FloatSlider(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        readout_format=fmt,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-    )
+    return slider(w.FloatSlider, desc, lo, hi, step, label_em=13, width_em=30, readout_format=fmt)
 
 
 def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
-    return w.IntSlider(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-    )
+    return slider(w.IntSlider, desc, lo, hi, step, label_em=13, width_em=30)
 
 
 def latency_bins(result: PoolResult, bins: int = LATENCY_BINS) -> tuple[np.ndarray, ...]:

@@ -14,7 +14,7 @@ from dataclasses import asdict, fields
 import ipywidgets as w
 
 from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, run_lab
-from labkit.widgets._style import TextFallback, error_output, summary_html
+from labkit.widgets._style import TextFallback, error_output, slider, summary_html
 from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
 
 _STYLE = {"description_width": "11em"}
@@ -22,27 +22,11 @@ _WIDE = w.Layout(width="26em")
 
 
 def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
-    return w.IntSlider(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-    )
+    return slider(w.IntSlider, desc, lo, hi, step, label_em=11, width_em=26)
 
 
 def _float(desc: str, lo: float, hi: float, step: float) -> w.FloatSlider:
-    return w.FloatSlider(
-        min=lo,
-        max=hi,
-        step=step,
-        description=desc,
-        continuous_update=False,
-        style=_STYLE,
-        layout=_WIDE,
-    )
+    return slider(w.FloatSlider, desc, lo, hi, step, label_em=11, width_em=26)
 
 
 class SchedulerLab(TextFallback, w.VBox):
