@@ -168,7 +168,7 @@ def test_bad_requests_name_the_problem():
 # -- fuzzing: whatever the bytes, only ProfileError ------------------------------------------
 
 
-def load_or_profile_error(data: bytes) -> None:
+def check_loads_or_raises_profile_error(data: bytes) -> None:
     try:
         p = load_profile(data)
     except ProfileError as exc:
@@ -187,16 +187,16 @@ REAL = gzip.decompress(recorded("cpu.pb.gz"))
 @given(st.binary(max_size=512))
 def test_random_bytes_raise_only_profile_error(data):
     """Random input (also as the body of a gzip stream) never escapes as another exception."""
-    load_or_profile_error(data)
-    load_or_profile_error(gz(data))
+    check_loads_or_raises_profile_error(data)
+    check_loads_or_raises_profile_error(gz(data))
 
 
 @FUZZ
 @given(st.integers(min_value=0, max_value=len(REAL)))
 def test_truncated_real_profile_raises_only_profile_error(cut):
     """Every prefix of a real Go CPU profile, raw and gzip."""
-    load_or_profile_error(REAL[:cut])
-    load_or_profile_error(recorded("cpu.pb.gz")[: cut % len(recorded("cpu.pb.gz"))])
+    check_loads_or_raises_profile_error(REAL[:cut])
+    check_loads_or_raises_profile_error(recorded("cpu.pb.gz")[: cut % len(recorded("cpu.pb.gz"))])
 
 
 @FUZZ
@@ -205,10 +205,10 @@ def test_mutated_real_profile_raises_only_profile_error(at, flip):
     """Single-byte mutations of a real Go CPU profile."""
     data = bytearray(REAL)
     data[at] ^= flip
-    load_or_profile_error(bytes(data))
+    check_loads_or_raises_profile_error(bytes(data))
 
 
 @FUZZ
 @given(st.binary(max_size=64), st.integers(min_value=0, max_value=len(REAL)))
 def test_inserted_bytes_raise_only_profile_error(junk, at):
-    load_or_profile_error(REAL[:at] + junk + REAL[at:])
+    check_loads_or_raises_profile_error(REAL[:at] + junk + REAL[at:])
