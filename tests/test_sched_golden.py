@@ -55,30 +55,11 @@ from labkit.schedlab import PRESETS, build_program
 
 HASHES = Path(__file__).parent / "data" / "sched_golden" / "hashes.json"
 
+# The benchmark's dashboard mix (compute, network, sleep, syscall, tight loop + Gosched, results
+# on a buffered channel), used here at sizes a test can afford.
+from benchmarks.bench_sched import lab_scenario  # noqa: E402
 
 # ---- reference programs -------------------------------------------------------------------------
-
-
-def lab_scenario(n_goroutines: int, rounds: int, seed: int = 0) -> Go:
-    """benchmarks/bench_sched.py's dashboard mix (compute, network, sleep, syscall, tight loop +
-    Gosched, results on a buffered channel), at a size a test can afford."""
-    rng = np.random.default_rng(seed)
-    results = Chan(64, name="results")
-    workers = []
-    for i in range(n_goroutines):
-        kind = i % 4
-        body = [cpu(float(rng.uniform(0.2, 1.5)))]
-        if kind == 0:
-            body += [io_wait(float(rng.uniform(0.5, 5.0))), cpu(0.1)]
-        elif kind == 1:
-            body += [sleep(float(rng.uniform(0.1, 2.0))), cpu(0.05)]
-        elif kind == 2:
-            body += [syscall(float(rng.uniform(0.05, 1.0)))]
-        else:
-            body += [cpu(float(rng.uniform(0.5, 3.0)), calls=False), gosched()]
-        workers.append(Go(f"w{i}", [repeat(rounds, body), send(results)]))
-    collector = Go("collector", [repeat(n_goroutines, [recv(results)])])
-    return Go("main", [spawn(collector), *[spawn(w) for w in workers]])
 
 
 def channels_program() -> Go:

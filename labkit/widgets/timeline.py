@@ -292,7 +292,28 @@ class SchedulerTimeline(TextFallback, w.VBox):
             self._legend.value = f"{len(set(names_k.tolist()))} goroutines" + events
 
 
-class RunQueuePlot(TextFallback, w.VBox):
+class _SeriesPlot(TextFallback, w.VBox):
+    """What the two time-series plots share: the figure, the shown run's summary, and a time grid
+    long series are read at (``GRID_POINTS`` instants, so a redraw costs the same for any run)."""
+
+    _figure: bq.Figure
+    _result = None
+
+    @property
+    def figure(self) -> bq.Figure:
+        return self._figure
+
+    def summary(self) -> str:
+        summary = getattr(self._result, "summary", None)
+        return summary() if callable(summary) else ""
+
+    @staticmethod
+    def _grid(t_ms: np.ndarray) -> tuple[float, np.ndarray]:
+        end = float(t_ms[-1]) if t_ms.size else 1.0
+        return end, np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+
+
+class RunQueuePlot(_SeriesPlot):
     """Local run-queue length of each P and the global run-queue length over time."""
 
     def __init__(self, height_px: int = 200) -> None:
@@ -324,20 +345,11 @@ class RunQueuePlot(TextFallback, w.VBox):
         self._result = None
         super().__init__([self._figure, self._legend])
 
-    @property
-    def figure(self) -> bq.Figure:
-        return self._figure
-
-    def summary(self) -> str:
-        summary = getattr(self._result, "summary", None)
-        return summary() if callable(summary) else ""
-
     def show(self, result) -> None:
         self._result = result
         rq = result.runq
         t = np.asarray(rq["t_ms"], float)
-        end = float(t[-1]) if t.size else 1.0
-        grid = np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+        end, grid = self._grid(t)
         local = np.asarray(rq["local"], float).reshape(t.size, -1)
         series = [step_resample(t, rq["global"], grid)]
         series += [step_resample(t, local[:, i], grid) for i in range(local.shape[1])]
@@ -355,7 +367,7 @@ class RunQueuePlot(TextFallback, w.VBox):
         self._legend.value = legend_html(list(zip(labels, colours, strict=True)), "&#9473;")
 
 
-class GoroutineStatePlot(TextFallback, w.VBox):
+class GoroutineStatePlot(_SeriesPlot):
     """Goroutines by state, stacked, and the number of OS threads (right axis)."""
 
     def __init__(self, height_px: int = 200) -> None:
@@ -404,20 +416,11 @@ class GoroutineStatePlot(TextFallback, w.VBox):
         self._result = None
         super().__init__([self._figure, self._legend])
 
-    @property
-    def figure(self) -> bq.Figure:
-        return self._figure
-
-    def summary(self) -> str:
-        summary = getattr(self._result, "summary", None)
-        return summary() if callable(summary) else ""
-
     def show(self, result) -> None:
         self._result = result
         st = result.states
         t = np.asarray(st["t_ms"], float)
-        end = float(t[-1]) if t.size else 1.0
-        grid = np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+        end, grid = self._grid(t)
         layers = np.vstack([step_resample(t, st[s], grid) for s in STATES])
         stacked = np.cumsum(layers, axis=0)[::-1]  # the tallest (all states) is drawn first
         th = result.threads
