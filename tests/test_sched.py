@@ -319,8 +319,7 @@ def test_at_most_half_the_busy_ps_have_spinning_ms():
     seen = []
 
     class Watch(rt.Scheduler):
-        def note(self, t):
-            super().note(t)
+        def after_event(self, t):
             busy = self.gomaxprocs - len(self.pidle)
             seen.append((self.nmspinning, busy))
 

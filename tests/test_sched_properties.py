@@ -25,8 +25,7 @@ UNTIL_MS = 100_000.0  # far beyond what any drawn program needs (a few hundred m
 class CheckedScheduler(Scheduler):
     """The model, checking its own bookkeeping (check_invariants) after every event."""
 
-    def note(self, t: float) -> None:
-        super().note(t)
+    def after_event(self, t: float) -> None:
         self.check_invariants()
 
 

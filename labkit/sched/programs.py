@@ -28,6 +28,10 @@ SPAWN = 9
 REPEAT = 10
 MARK = 11
 WAIT = 12
+# Control steps of a Go's compiled code (``Go.code``), never written in a program: the end of a
+# loop body (``n`` is the index its body starts at) and the end of the goroutine's function.
+LOOP_END = 13
+EXIT = 14
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep in
 # src/runtime/time.go: "if ns <= 0 { return }"). COURSE.md measured 4.5 ns/iter for a loop with
@@ -108,7 +112,10 @@ _STEP_REPR = {
     REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
     MARK: lambda s: f"mark({s.label!r})",
     WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
+    LOOP_END: lambda s: f"<end of loop: back to step {s.n}>",
+    EXIT: lambda s: "<return>",
 }
+_EXIT = Step(EXIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,31 +130,77 @@ class Go:
     name: str
     steps: Sequence[Step] = field(default_factory=tuple)
     stack: str | None = None
+    #: The steps compiled for the scheduler, see ``compile_steps``.
+    code: tuple[Step, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ";" in self.name:
             raise ProgramError(f"Go name must be a non-empty str without ';', got {self.name!r}")
-        if isinstance(self.steps, (str, bytes)) or not isinstance(self.steps, Iterable):
-            raise ProgramError(
-                f"Go({self.name!r}) steps must be a list of steps, got {self.steps!r}"
-            )
-        steps = tuple(self.steps)
-        for i, s in enumerate(steps):
-            if not isinstance(s, Step):
-                raise ProgramError(
-                    f"Go({self.name!r}) step {i} is {s!r}, not a step; build steps with cpu(), "
-                    "syscall(), io_wait(), sleep(), gosched(), send(), recv(), spawn(), repeat(), "
-                    "mark(), lock_os_thread() or unlock_os_thread()"
-                )
+        steps = _check_steps(self.steps, f"Go({self.name!r})")
         object.__setattr__(self, "steps", steps)
         if self.stack is not None:
             _check_stack(self.stack, f"Go({self.name!r}) stack")
+        object.__setattr__(self, "code", compile_steps(steps))
 
     def default_stack(self, is_main: bool) -> str:
         """The stack shown for this G's CPU time: its own, else "main.main" / "main.<name>"."""
         if self.stack is not None:
             return self.stack
         return "main.main" if is_main else f"main.{self.name}"
+
+
+def _check_steps(steps: object, what: str) -> tuple[Step, ...]:
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+        raise ProgramError(f"{what} steps must be a list of steps, got {steps!r}")
+    steps = tuple(steps)
+    for i, s in enumerate(steps):
+        if not isinstance(s, Step):
+            raise ProgramError(
+                f"{what} step {i} is {s!r}, not a step; build steps with cpu(), "
+                "syscall(), io_wait(), sleep(), gosched(), send(), recv(), spawn(), repeat(), "
+                "mark(), lock_os_thread() or unlock_os_thread()"
+            )
+    return steps
+
+
+def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
+    """The steps as one flat sequence the scheduler walks with a program counter, as a CPU walks
+    machine code: a ``repeat(n, body)`` with n > 1 becomes its own step (the loop's header, which
+    starts a counter at n), the body, and a LOOP_END step that jumps back to the body until the
+    counter runs out; ``repeat(1, body)`` is just the body, ``repeat(0, ...)`` nothing. An EXIT
+    step ends the code (the G returns: goexit). ``sleep(d <= 0)`` becomes the CPU time of the
+    call (see ``_compiled``).
+
+    A Go is compiled once, when it is built, so a run pays nothing to walk nested loops.
+    """
+    code: list[Step] = []
+
+    def emit(steps: Sequence[Step]) -> None:
+        for s in steps:
+            if s.kind != REPEAT:
+                code.append(_compiled(s))
+            elif s.n == 1:
+                emit(s.steps)
+            elif s.n > 1:
+                header = len(code)
+                code.append(s)
+                emit(s.steps)
+                if len(code) == header + 1:  # an empty body: no loop at all
+                    code.pop()
+                else:
+                    code.append(Step(LOOP_END, n=header + 1))
+
+    emit(steps)
+    code.append(_EXIT)
+    return tuple(code)
+
+
+def _compiled(s: Step) -> Step:
+    """A step as the scheduler runs it: ``sleep(d <= 0)`` is the call and nothing else, the
+    SLEEP_NOOP_MS of CPU that a ``cpu()`` step takes (timeSleep returns before any timer)."""
+    if s.kind == SLEEP and s.ms <= 0:
+        return Step(CPU, ms=SLEEP_NOOP_MS)
+    return s
 
 
 def _check_stack(stack: object, what: str) -> str:
@@ -255,7 +308,12 @@ def repeat(n: int, steps: Sequence[Step]) -> Step:
     """A ``for i := 0; i < n; i++ { steps }`` loop, walked without expanding n copies."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ProgramError(f"repeat(n, steps) needs an int n >= 0, got {n!r}")
-    body = Go("repeat-body", steps).steps  # reuses the step validation
+    body = _check_steps(steps, f"repeat({n}, ...)")
+    if n > 1 and any(_contains_spawn(s) for s in body):
+        raise ProgramError(
+            f"repeat({n}, ...) contains spawn(); the spawned Go would run twice under one name. "
+            "Put distinct Go objects in a list instead: [spawn(Go(f'w{i}', ...)) for i in ...]"
+        )
     return Step(REPEAT, n=n, steps=tuple(body))
 
 
@@ -284,20 +342,9 @@ def iter_goroutines(main: Go) -> list[Go]:
             raise ProgramError(f"two goroutines are named {go.name!r}; names must be unique")
         names[go.name] = go
         found.append(go)
-        walk(go.steps)
-
-    def walk(steps: Sequence[Step]) -> None:
-        for s in steps:
+        for s in go.code:  # compiled: a spawn inside a loop that runs is here once
             if s.kind == SPAWN:
                 visit(s.go)
-            elif s.kind == REPEAT:
-                if s.n > 1 and any(_contains_spawn(x) for x in s.steps):
-                    raise ProgramError(
-                        f"repeat({s.n}, ...) contains spawn(); the spawned Go would run twice "
-                        "under one name. Put distinct Go objects in a list instead."
-                    )
-                if s.n:
-                    walk(s.steps)
 
     visit(main)
     return found

@@ -4,7 +4,9 @@ This is a discrete-event model of src/runtime/proc.go (Go 1.26/1.27). Virtual ti
 milliseconds; the kernel is a heap of ``(time_ms, seq, kind, obj, token)`` with a counter ``seq`` so
 that ties are processed in the order they were scheduled (as in SimPy), which makes every run with
 the same arguments identical, bit for bit. The only randomness is work stealing's victim order,
-drawn from one seeded ``numpy.random.Generator``.
+drawn from one seeded ``numpy.random.Generator``. (The newest event waits in a one-event slot,
+``held``, before it enters the heap: most events are followed at once by the one they scheduled, a
+G's next schedule() 175 ns later, and that one then never needs the heap at all.)
 
 Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``SCHED``), asks
 ``find_runnable`` for a G, and runs it; the G walks its program steps instantly until one takes
@@ -100,6 +102,8 @@ S_IO_WAIT = pg.IO_WAIT
 S_LOCK = pg.LOCK
 S_UNLOCK = pg.UNLOCK
 S_REPEAT = pg.REPEAT
+S_LOOP_END = pg.LOOP_END
+S_EXIT = pg.EXIT
 
 # ---- Enumerations --------------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ class G:
     """A goroutine: its program counter, status and what it waits on (g in runtime2.go)."""
 
     __slots__ = (
-        "name", "goid", "prog", "frames", "status", "reason", "rem", "cpu_end", "token", "calls",
+        "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end", "token", "calls",
         "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start", "seg_stack", "stack",
         "default_stack", "creator", "created_ms", "waits_on", "history", "is_main",
     )  # fmt: skip
@@ -145,7 +149,9 @@ class G:
         self.name = prog.name
         self.goid = goid
         self.prog = prog
-        self.frames = [[prog.steps, 0, 1]]  # [steps, index, iterations left]
+        self.code = prog.code  # the program compiled to flat steps (programs.compile_steps)
+        self.pc = 0  # the index of the step the G is at
+        self.loops = []  # iterations left in each loop the G is in, innermost last
         self.status = RUNNABLE
         self.reason = ""
         self.rem = None  # remaining ms of the current CPU burst, None if none started
@@ -167,29 +173,6 @@ class G:
         self.created_ms = t
         self.waits_on = ""
         self.history = []  # (t_ms, status, reason, stack, locked): for goroutine_dump
-
-    def step(self) -> pg.Step | None:
-        """The step the G is at, unwinding finished repeat() frames; None when the G is done."""
-        frames = self.frames
-        while frames:
-            f = frames[-1]
-            steps, i = f[0], f[1]
-            if i < len(steps):
-                s = steps[i]
-                if s.kind != S_REPEAT:
-                    return s
-                f[1] = i + 1
-                if s.n and s.steps:
-                    frames.append([s.steps, 0, s.n])
-            elif f[2] > 1:  # the loop body again
-                f[2] -= 1
-                f[1] = 0
-            else:  # the loop (or the G's function) is done
-                frames.pop()
-        return None
-
-    def advance(self) -> None:
-        self.frames[-1][1] += 1
 
 
 class P:
@@ -253,7 +236,7 @@ class Scheduler:
     """
 
     __slots__ = (
-        "gos", "gomaxprocs", "async_preempt", "until_ms", "rng", "_rand", "now", "heap",
+        "gos", "gomaxprocs", "async_preempt", "until_ms", "rng", "_rand", "now", "heap", "held",
         "next_seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
@@ -273,6 +256,7 @@ class Scheduler:
         self._rand = []
         self.now = 0.0
         self.heap = []
+        self.held = None  # the newest event, not yet in the heap (see push)
         # Tie-breaking sequence numbers, shared by the event heap and the timer heaps.
         self.next_seq = itertools.count(1).__next__
         self.ps = [P(i, gomaxprocs) for i in range(gomaxprocs)]
@@ -323,7 +307,13 @@ class Scheduler:
     # ---- event kernel -------------------------------------------------------------------------
 
     def push(self, t: float, kind: int, obj: object = None, token: int = 0) -> None:
-        heapq.heappush(self.heap, (t, self.next_seq(), kind, obj, token))
+        """Schedule an event. It waits in ``held`` (the previous one moves to the heap): the loop
+        takes it from there with one ``heappushpop``, which returns it without touching the heap
+        when it is the soonest, as the scheduling events a G causes usually are."""
+        held = self.held
+        if held is not None:
+            heapq.heappush(self.heap, held)
+        self.held = (t, self.next_seq(), kind, obj, token)
 
     def cheaprand(self) -> int:
         """One uint32 from the run's generator (cheaprand in proc.go), drawn in batches."""
@@ -350,15 +340,13 @@ class Scheduler:
         self.dirty = True
 
     def note(self, t: float) -> None:
-        """Append the state row (G counts and queue lengths) at time t if it may have changed (one
-        row per time).
+        """Append the state row (G counts and queue lengths) at time t, unless it is the same as
+        the last one (one row per time: a later row at the same time replaces it).
 
-        Called after every event, so it returns at once when nothing was marked ``dirty``; the
-        row is kept up to date in place by every change, so recording it is one copy, compared
-        with the last row before it is stored.
+        The event loop calls it after every event that marked the row ``dirty``; the row is kept
+        up to date in place by every change, so recording it is one copy, compared with the last
+        row before it is stored.
         """
-        if not self.dirty:
-            return
         self.dirty = False
         row = tuple(self.row)
         rows = self.series_rows
@@ -599,35 +587,22 @@ class Scheduler:
     def run(self, g: G, p: P, t: float) -> None:
         """Walk g's steps at time t on p until one takes time or blocks (the G's side of execute).
 
-        ``f[1] += 1`` below is ``g.advance()`` (the step is done), written out on this hot path.
+        ``g.pc`` is the step g is at in its compiled code (``programs.compile_steps``); a step
+        that is done moves it on by one.
         """
-        frames = g.frames
+        code = g.code
         while True:
             if g.preempt:  # a call boundary honours a pending request (newstack -> gopreempt_m)
                 self.preempt_now(g, p, t, cooperative=True)
                 return
-            f = frames[-1]  # fast path: the next step of the innermost loop
-            steps, i = f[0], f[1]
-            if i < len(steps) and steps[i].kind != S_REPEAT:
-                s = steps[i]
-            else:
-                s = g.step()
-                if s is None:
-                    self.goexit(g, p, t)
-                    return
-                f = frames[-1]
+            s = code[g.pc]
             k = s.kind
-            if k == S_CPU or (k == S_SLEEP and s.ms <= 0):
+            if k == S_CPU:  # (sleep(d <= 0) is compiled to the CPU time of the call)
                 rem = g.rem
                 if rem is None:
-                    if k == S_CPU:
-                        rem = g.rem = s.ms
-                        g.calls = s.calls
-                        stack = s.stack or g.default_stack
-                    else:
-                        rem = g.rem = SLEEP_NOOP_MS
-                        g.calls = True
-                        stack = g.default_stack
+                    rem = g.rem = s.ms
+                    g.calls = s.calls
+                    stack = s.stack or g.default_stack
                     if stack != g.seg_stack:
                         self.end_segment(g, p, t)
                         g.seg_start = t
@@ -637,57 +612,65 @@ class Scheduler:
                         g.history.append((t, g.status, g.reason, stack, g.locked > 0))
                 if rem <= 0:
                     g.rem = None
-                    f[1] += 1
+                    g.pc += 1
                     continue
                 end = g.cpu_end = t + rem
                 token = g.token = g.token + 1
-                heapq.heappush(self.heap, (end, self.next_seq(), EV_CPU_DONE, g, token))
+                held = self.held  # self.push(end, EV_CPU_DONE, g, token), written out
+                if held is not None:
+                    heapq.heappush(self.heap, held)
+                self.held = (end, self.next_seq(), EV_CPU_DONE, g, token)
                 return
+            g.pc += 1  # every other step is done (or, if it parks, completed by its waker)
             if k in (S_SEND, S_RECV):
-                f[1] += 1  # a parked G's operation is completed by the partner that wakes it
                 if not self.chanop(g, p, s, t):
                     return
             elif k == S_MARK:
                 self.marks.setdefault(s.label, []).append(t)
-                f[1] += 1
             elif k == S_SPAWN:
                 self.newproc(g, p, s.go, t)
-                f[1] += 1
+            elif k == S_LOOP_END:  # the end of a loop body: again, or out of the loop
+                loops = g.loops
+                left = loops[-1] - 1
+                if left:
+                    loops[-1] = left
+                    g.pc = s.n
+                else:
+                    loops.pop()
+            elif k == S_REPEAT:  # a loop's header (n > 1): its counter starts
+                g.loops.append(s.n)
             elif k == S_GOSCHED:
-                f[1] += 1
                 self.gosched(g, p, t)
                 return
             elif k == S_SLEEP:
-                f[1] += 1
                 self.park(g, p, t, "sleep", f"time.Sleep({s.ms:g} ms)")
                 self.add_timer(p, g, t + s.ms, t)
                 self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
                 return
-            elif k == S_WAIT:
-                f[1] += 1
-                if s.ms > 0:  # parked for an outside resource; readied like a timer's G
-                    self.park(g, p, t, s.label, f"{s.label} ({s.ms:g} ms)")
-                    self.add_timer(p, g, t + s.ms, t)
-                    self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
-                    return
-            elif k == S_SYSCALL:
-                f[1] += 1
-                self.entersyscall(g, p, s.ms, t)
-                return
             elif k == S_IO_WAIT:
-                f[1] += 1
                 self.park(g, p, t, "IO wait", "network")
                 self.net_waiters += 1
                 self.netpoll_inited = True
                 self.push(t + s.ms, EV_NET_READY, g)
                 self.schedule_after(p, t, SCHEDULE_MS)
                 return
+            elif k == S_SYSCALL:
+                self.entersyscall(g, p, s.ms, t)
+                return
+            elif k == S_EXIT:
+                self.goexit(g, p, t)
+                return
+            elif k == S_WAIT:
+                if s.ms > 0:  # parked for an outside resource; readied like a timer's G
+                    self.park(g, p, t, s.label, f"{s.label} ({s.ms:g} ms)")
+                    self.add_timer(p, g, t + s.ms, t)
+                    self.schedule_after(p, t, TIMER_ARM_MS + SCHEDULE_MS)
+                    return
             elif k == S_LOCK:
                 g.locked += 1
                 g.lockedm = p.m
                 p.m.lockedg = g
                 g.history.append((t, g.status, g.reason, g.stack, True))
-                f[1] += 1
             elif k == S_UNLOCK:
                 if g.locked:
                     g.locked -= 1
@@ -695,7 +678,6 @@ class Scheduler:
                     g.lockedm.lockedg = None
                     g.lockedm = None
                     g.history.append((t, g.status, g.reason, g.stack, False))
-                f[1] += 1
             else:  # pragma: no cover - Step kinds are closed
                 raise pg.ProgramError(f"unknown step {s!r}")
 
@@ -707,12 +689,21 @@ class Scheduler:
         self.wakep(t)
 
     def park(self, g: G, p: P, t: float, reason: str, waits_on: str) -> None:
-        """gopark in proc.go: g stops running and waits; its M goes back to schedule()."""
-        self.end_segment(g, p, t)
+        """gopark in proc.go: g stops running and waits; its M goes back to schedule().
+
+        (``end_segment`` and ``set_status(g, WAITING, t, reason)`` are written out.)"""
+        if t > g.seg_start:
+            self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
         g.waits_on = waits_on
         g.p = None
         p.curg = None
-        self.set_status(g, WAITING, t, reason)
+        c = self.row
+        c[g.status] -= 1  # a G that parks is running
+        c[WAITING] += 1
+        g.status = WAITING
+        g.reason = reason
+        g.history.append((t, WAITING, reason, g.stack, g.locked > 0))
+        self.dirty = True
         self.events.append((t, "park", p.id, g.name))  # self.log
 
     def gosched(self, g: G, p: P, t: float) -> None:
@@ -772,6 +763,7 @@ class Scheduler:
         self.done = True
         self.end_ms = t
         self.heap.clear()
+        self.held = None
 
     # ---- channels (chansend / chanrecv in src/runtime/chan.go) ----------------------------------
 
@@ -882,7 +874,10 @@ class Scheduler:
             self.log(t, "handoff", p, lg)
             self.handoffp(p, t)
             return
-        heapq.heappush(self.heap, (t + cost, self.next_seq(), EV_SCHED, p, 0))  # self.push
+        held = self.held  # self.push(t + cost, EV_SCHED, p), written out
+        if held is not None:
+            heapq.heappush(self.heap, held)
+        self.held = (t + cost, self.next_seq(), EV_SCHED, p, 0)
 
     def on_sched(self, p: P, t: float) -> None:
         """schedule() in proc.go: find a G and execute it, or give up the P."""
@@ -929,7 +924,13 @@ class Scheduler:
         g.reason = ""
         g.history.append((t, RUNNING, "", g.stack, g.locked > 0))
         self.dirty = True
-        self.m_state(m, t, M_RUN, g)
+        # self.m_state(m, t, M_RUN, g), written out
+        kind = _M_KIND_BY_STATE[m.state]
+        if kind is not None and t > m.seg_start:
+            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, kind))
+        m.state = M_RUN
+        m.seg_start = t
+        m.seg_g = g.name
         g.seg_start = t
         self.run(g, p, t)
 
@@ -1159,9 +1160,9 @@ class Scheduler:
         through the event heap: nothing else can happen in between, so it is the same cadence,
         only cheaper.
         """
-        heap = self.heap
         stats = self.stats
         until = self.until_ms
+        heap = self.heap
         while True:
             stats["sysmon_ticks"] += 1
             if not deep_wake and len(self.pidle) == self.gomaxprocs:
@@ -1188,11 +1189,19 @@ class Scheduler:
                 if self.sm_idle > SYSMON_IDLE_ROUNDS:
                     self.sm_delay = min(self.sm_delay * 2, SYSMON_MAX_DELAY_MS)
             nxt = t + self.sm_delay + TIMER_SLACK_MS
-            if self.done or not heap or nxt >= heap[0][0] or nxt > until:
+            held = self.held  # is the next round sooner than every scheduled event?
+            if (
+                nxt > until
+                or self.done
+                or (held is not None and nxt >= held[0])
+                or (heap and nxt >= heap[0][0])
+                or (held is None and not heap)
+            ):
                 self.sm_token += 1
                 self.push(nxt, EV_SYSMON, False, self.sm_token)
                 return
-            self.note(t)
+            if self.dirty:
+                self.note(t)
             self.inline_ticks += 1
             t = nxt
             self.now = t
@@ -1205,13 +1214,16 @@ class Scheduler:
         for p in self.ps:
             if p.idle or p.m is None:
                 continue
-            sysretake = False
-            if p.sm_schedtick != p.schedtick:
-                p.sm_schedtick = p.schedtick
+            schedtick = p.schedtick
+            if p.sm_schedtick != schedtick:
+                p.sm_schedtick = schedtick
                 p.sm_schedwhen = t
+                sysretake = False
             elif p.sm_schedwhen + FORCE_PREEMPT_MS <= t:
                 self.preemptone(p, t)
                 sysretake = True
+            else:
+                sysretake = False
             g = p.syscall_g
             if g is None:
                 continue
@@ -1270,6 +1282,7 @@ class Scheduler:
         self.done = True
         self.end_ms = t
         self.heap.clear()
+        self.held = None
 
     # ---- invariants (the property tests call this after every event) ---------------------------
 
@@ -1352,8 +1365,20 @@ class Scheduler:
 
     # ---- main loop ----------------------------------------------------------------------------
 
+    #: Hook for tests: a method ``after_event(t)`` that a subclass defines is called after every
+    #: event (the property tests check the model's bookkeeping there).
+    after_event = None
+
     def simulate(self) -> None:
         """Run until every G is done, until_ms, or a deadlock."""
+        self._start()
+        self._loop()
+        if not self.done:
+            self.end_ms = self.until_ms if self.live else self.now
+        self.close(self.end_ms)
+
+    def _start(self) -> None:
+        """runtime.main: M0 runs main on P0; sysmon starts on a thread of its own."""
         m0 = self.newm()
         self.threads += 1  # sysmon's thread (newm(sysmon, ...) in runtime.main), never on a P
         self.row[ROW_THREADS] = self.threads
@@ -1370,14 +1395,27 @@ class Scheduler:
         self.sm_token += 1
         self.push(SYSMON_MIN_DELAY_MS + TIMER_SLACK_MS, EV_SYSMON, False, self.sm_token)
         self.note(0.0)
+
+    def _loop(self) -> None:
+        """The event loop: take the soonest event (``held`` or the heap's first), dispatch it,
+        then record the state row if the event changed it."""
         heap = self.heap
         pop = heapq.heappop
-        note = self.note  # after every event (a subclass may check invariants there)
+        pushpop = heapq.heappushpop
+        note = self.note
+        after_event = self.after_event
         run = self.run
         until = self.until_ms
         nevents = 0
-        while heap:
-            event = pop(heap)
+        while True:
+            held = self.held
+            if held is not None:
+                self.held = None
+                event = pushpop(heap, held) if heap else held
+            elif heap:
+                event = pop(heap)
+            else:
+                break
             t, _, kind, obj, token = event
             if t > until:
                 heapq.heappush(heap, event)  # not processed: leave it where it was
@@ -1389,7 +1427,7 @@ class Scheduler:
                     nevents -= 1
                     continue
                 obj.rem = None
-                obj.frames[-1][1] += 1  # obj.advance(): the burst is done
+                obj.pc += 1  # the burst is done
                 run(obj, obj.p, t)
             elif kind == EV_SCHED:
                 self.on_sched(obj, t)
@@ -1418,11 +1456,11 @@ class Scheduler:
             elif kind == EV_STEAL_RETRY:
                 obj.backoff_done = True
                 self.on_sched(obj, t)
-            note(t)
-        if not self.done:
-            self.end_ms = until if self.live else self.now
+            if self.dirty:
+                note(t)
+            if after_event is not None:
+                after_event(t)
         self.stats["events"] = nevents + self.inline_ticks
-        self.close(self.end_ms)
 
     def close(self, t: float) -> None:
         """Close the stretches still open at the end of the run."""
