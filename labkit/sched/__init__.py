@@ -125,4 +125,6 @@ def simulate(
         "until_ms": float(until_ms),
         "seed": seed,
     }
-    return Result.from_scheduler(s, params)
+    result = Result.from_scheduler(s, params)
+    s.release()  # no reference cycles left behind: the run is freed as soon as it is dropped
+    return result

@@ -61,15 +61,20 @@ def _offset_of(func: str) -> str:
     return f"+0x{(zlib.crc32(func.encode()) >> 8) % 0x1F0 + 0x10:x}"
 
 
-def _rows(rows: list[tuple], fields: list[tuple[str, str | None]]) -> np.ndarray:
-    """A structured array from row tuples; string fields (dtype None) get their widest width."""
+def _table(flat: list, fields: list[tuple[str, str | None]]) -> np.ndarray:
+    """A structured array from rows stored one after another in a flat list (as the scheduler
+    records them); string fields (dtype None) get their widest width."""
+    n = len(fields)
+    columns = [flat[i::n] for i in range(n)]
     dtype = []
-    for i, (name, kind) in enumerate(fields):
+    for (name, kind), column in zip(fields, columns, strict=True):
         if kind is None:
-            width = max((len(r[i]) for r in rows), default=1) or 1
-            kind = f"U{width}"
+            kind = f"U{max(map(len, column), default=1) or 1}"
         dtype.append((name, kind))
-    return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)
+    table = np.zeros(len(flat) // n, dtype=dtype)
+    for (name, _), column in zip(fields, columns, strict=True):
+        table[name] = column
+    return table
 
 
 class Result:
@@ -111,7 +116,20 @@ class Result:
         self._series_rows = s.series_rows
         self._events = s.events
         self._thread_segments = s.thread_segments
-        self._gs = s.gs
+        # What a goroutine dump needs of each G, as plain tuples: the Result keeps no G objects,
+        # so the run's whole object graph is freed as soon as the Scheduler goes.
+        self._gs = [
+            (
+                g.goid,
+                g.name,
+                None if g.creator is None else g.creator.goid,
+                None if g.creator is None else g.creator.default_stack.split(";")[-1],
+                g.created_ms,
+                tuple(g.history),
+                g.waits_on,
+            )
+            for g in s.gs
+        ]
 
     @classmethod
     def from_scheduler(cls, s: rt.Scheduler, params: dict[str, Any]) -> Result:
@@ -124,7 +142,7 @@ class Result:
     @cached_property
     def segments(self) -> np.ndarray:
         fields = [("p", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("m", "i4")]
-        seg = _rows(self._segments, [*fields, ("stack", None)])
+        seg = _table(self._segments, [*fields, ("stack", None)])
         return seg[np.lexsort((seg["p"], seg["start_ms"]))]
 
     @cached_property
@@ -154,28 +172,27 @@ class Result:
 
     @cached_property
     def event_log(self) -> np.ndarray:
-        return _rows(self._events, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", None)])
+        return _table(self._events, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", None)])
 
     @cached_property
     def thread_segments(self) -> np.ndarray:
         fields = [("m", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U11")]
-        ts = _rows(self._thread_segments, fields)
+        ts = _table(self._thread_segments, fields)
         return ts[np.lexsort((ts["m"], ts["start_ms"]))]
 
     @cached_property
     def _goroutines(self) -> list[dict[str, Any]]:
+        """Each G's facts, its history as (t_ms, status, reason, stack, locked) entries."""
+        keys = ("goid", "name", "creator_goid", "creator_func", "created_ms", "history", "waits_on")
+        n = rt.HISTORY_FIELDS
         return [
-            {
-                "goid": g.goid,
-                "name": g.name,
-                "creator_goid": None if g.creator is None else g.creator.goid,
-                "creator_func": (
-                    None if g.creator is None else g.creator.default_stack.split(";")[-1]
-                ),
-                "created_ms": g.created_ms,
-                "history": g.history,
-                "waits_on": g.waits_on,
-            }
+            dict(
+                zip(
+                    keys,
+                    (*g[:5], [g[5][i : i + n] for i in range(0, len(g[5]), n)], g[6]),
+                    strict=True,
+                )
+            )
             for g in self._gs
         ]
 

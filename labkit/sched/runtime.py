@@ -124,6 +124,9 @@ ROW_GLOBAL = 4
 ROW_THREADS = 5
 ROW_RUNQ = 6
 
+#: Fields of one entry of G.history (flat: an entry is HISTORY_FIELDS items of the list).
+HISTORY_FIELDS = 5
+
 # M states for the per-thread view
 M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
 M_KIND_NAMES = {
@@ -172,7 +175,8 @@ class G:
         self.creator = creator
         self.created_ms = t
         self.waits_on = ""
-        self.history = []  # (t_ms, status, reason, stack, locked): for goroutine_dump
+        # for goroutine_dump: t_ms, status, reason, stack, locked; flat, HISTORY_FIELDS a row
+        self.history = []
 
 
 class P:
@@ -241,7 +245,7 @@ class Scheduler:
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
-        "series_rows", "dirty", "stats", "deadlock", "done", "end_ms", "netpoll_inited",
+        "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms", "netpoll_inited",
         "threads",
     )  # fmt: skip
 
@@ -283,15 +287,18 @@ class Scheduler:
         self.sm_token = 0
         self.inline_ticks = 0  # sysmon rounds done without a heap event (on_sysmon)
         # records
-        self.segments = []  # (p, g, start, end, m, stack)
-        self.thread_segments = []  # (m, g, start, end, kind)
-        self.events = []  # (t, kind, p, g)
+        # Flat lists, one row after another (a row is not a tuple of its own: the millions of
+        # tuples a run would keep cost Python's garbage collector a fifth of the run to look at).
+        self.segments = []  # p, g, start, end, m, stack
+        self.thread_segments = []  # m, g, start, end, kind
+        self.events = []  # t, kind, p, g
         self.marks = {}
         self.finished = {go.name: None for go in self.gos}
         # One state row (see ROW_RUNQ) per time it changed: series_t[i] is its time and
-        # series_rows[i] a copy of the row.
+        # series_rows the rows one after another (flat, as the records above).
         self.series_t = []
         self.series_rows = []
+        self.last_row = None  # the last row in series_rows
         self.dirty = True  # counts or queues changed since the last series row
         self.stats = dict.fromkeys(
             ("preemptions", "async_preemptions", "steals", "stolen_gs", "handoffs", "locked_handoffs",
@@ -324,7 +331,7 @@ class Scheduler:
     def log(self, t: float, kind: str, p: P | None, g: G | None) -> None:
         """One row of the event log. (The hottest callers, which always have a P and a G,
         append their row ``(t, kind, p.id, g.name)`` themselves.)"""
-        self.events.append((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
+        self.events.extend((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
 
     def set_status(self, g: G, status: int, t: float, reason: str = "") -> None:
         """casgstatus in proc.go: g's new status, kept in the state counts and g's history."""
@@ -336,7 +343,7 @@ class Scheduler:
             c[status] += 1
         g.status = status
         g.reason = reason
-        g.history.append((t, status, reason, g.stack, g.locked > 0))
+        g.history.extend((t, status, reason, g.stack, g.locked > 0))
         self.dirty = True
 
     def note(self, t: float) -> None:
@@ -349,15 +356,14 @@ class Scheduler:
         """
         self.dirty = False
         row = tuple(self.row)
-        rows = self.series_rows
-        if rows:
-            if rows[-1] == row:
-                return
-            if self.series_t[-1] == t:
-                rows[-1] = row
-                return
-        rows.append(row)
-        self.series_t.append(t)
+        if row == self.last_row:
+            return
+        if self.series_t and self.series_t[-1] == t:
+            self.series_rows[-len(row) :] = row
+        else:
+            self.series_rows.extend(row)
+            self.series_t.append(t)
+        self.last_row = row
 
     # ---- threads ------------------------------------------------------------------------------
 
@@ -365,7 +371,7 @@ class Scheduler:
         """Close m's current thread-view stretch and open the next one."""
         kind = _M_KIND_BY_STATE[m.state]
         if kind is not None and t > m.seg_start:
-            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, kind))
+            self.thread_segments.extend((m.id, m.seg_g, m.seg_start, t, kind))
         m.state = state
         m.seg_start = t
         m.seg_g = "" if g is None else g.name
@@ -527,7 +533,7 @@ class Scheduler:
     def ready(self, g: G, p: P, t: float) -> None:
         """ready in proc.go: a woken G goes to p's runnext (and inherits the time slice), wakep."""
         self.set_status(g, RUNNABLE, t)
-        self.events.append((t, "ready", p.id, g.name))  # self.log
+        self.events.extend((t, "ready", p.id, g.name))  # self.log
         self.runqput(p, g, True)
         self.wakep(t)
 
@@ -577,12 +583,12 @@ class Scheduler:
         self.live += 1
         self.row[RUNNABLE] += 1
         self.dirty = True
-        g.history.append((t, RUNNABLE, "", g.stack, False))
+        g.history.extend((t, RUNNABLE, "", g.stack, False))
         return g
 
     def end_segment(self, g: G, p: P, t: float) -> None:
         if t > g.seg_start:
-            self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+            self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
 
     def run(self, g: G, p: P, t: float) -> None:
         """Walk g's steps at time t on p until one takes time or blocks (the G's side of execute).
@@ -609,7 +615,7 @@ class Scheduler:
                         g.seg_stack = stack
                     if stack != g.stack:
                         g.stack = stack
-                        g.history.append((t, g.status, g.reason, stack, g.locked > 0))
+                        g.history.extend((t, g.status, g.reason, stack, g.locked > 0))
                 if rem <= 0:
                     g.rem = None
                     g.pc += 1
@@ -670,21 +676,21 @@ class Scheduler:
                 g.locked += 1
                 g.lockedm = p.m
                 p.m.lockedg = g
-                g.history.append((t, g.status, g.reason, g.stack, True))
+                g.history.extend((t, g.status, g.reason, g.stack, True))
             elif k == S_UNLOCK:
                 if g.locked:
                     g.locked -= 1
                 if not g.locked and g.lockedm is not None:
                     g.lockedm.lockedg = None
                     g.lockedm = None
-                    g.history.append((t, g.status, g.reason, g.stack, False))
+                    g.history.extend((t, g.status, g.reason, g.stack, False))
             else:  # pragma: no cover - Step kinds are closed
                 raise pg.ProgramError(f"unknown step {s!r}")
 
     def newproc(self, parent: G, p: P, prog: pg.Go, t: float) -> None:
         """newproc in proc.go: the new G goes into the creator's P's runnext, then wakep."""
         g = self.new_g(prog, parent, t)
-        self.events.append((t, "spawn", p.id, g.name))  # self.log
+        self.events.extend((t, "spawn", p.id, g.name))  # self.log
         self.runqput(p, g, True)
         self.wakep(t)
 
@@ -693,7 +699,7 @@ class Scheduler:
 
         (``end_segment`` and ``set_status(g, WAITING, t, reason)`` are written out.)"""
         if t > g.seg_start:
-            self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+            self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
         g.waits_on = waits_on
         g.p = None
         p.curg = None
@@ -702,9 +708,9 @@ class Scheduler:
         c[WAITING] += 1
         g.status = WAITING
         g.reason = reason
-        g.history.append((t, WAITING, reason, g.stack, g.locked > 0))
+        g.history.extend((t, WAITING, reason, g.stack, g.locked > 0))
         self.dirty = True
-        self.events.append((t, "park", p.id, g.name))  # self.log
+        self.events.extend((t, "park", p.id, g.name))  # self.log
 
     def gosched(self, g: G, p: P, t: float) -> None:
         """goschedImpl in proc.go (Gosched and preemption): g to the *global* queue, wakep."""
@@ -736,7 +742,7 @@ class Scheduler:
         self.set_status(g, DEAD, t)
         self.live -= 1
         self.finished[g.name] = t
-        self.events.append((t, "exit", p.id, g.name))  # self.log
+        self.events.extend((t, "exit", p.id, g.name))  # self.log
         m = p.m
         if g.lockedm is not None:
             # mexit: the locked thread exits; its P is handed off (handoffp(releasep())).
@@ -814,7 +820,7 @@ class Scheduler:
         g.m = m
         self.set_status(g, SYSCALL, t, "syscall")
         g.waits_on = "syscall"
-        self.events.append((t, "syscall_enter", p.id, g.name))  # self.log
+        self.events.extend((t, "syscall_enter", p.id, g.name))  # self.log
         self.m_state(m, t, M_SYSCALL, g)
         self.push(t + ms, EV_SYSCALL_DONE, g)
 
@@ -922,12 +928,12 @@ class Scheduler:
         c[RUNNING] += 1
         g.status = RUNNING
         g.reason = ""
-        g.history.append((t, RUNNING, "", g.stack, g.locked > 0))
+        g.history.extend((t, RUNNING, "", g.stack, g.locked > 0))
         self.dirty = True
         # self.m_state(m, t, M_RUN, g), written out
         kind = _M_KIND_BY_STATE[m.state]
         if kind is not None and t > m.seg_start:
-            self.thread_segments.append((m.id, m.seg_g, m.seg_start, t, kind))
+            self.thread_segments.extend((m.id, m.seg_g, m.seg_start, t, kind))
         m.state = M_RUN
         m.seg_start = t
         m.seg_g = g.name
@@ -1462,12 +1468,35 @@ class Scheduler:
                 after_event(t)
         self.stats["events"] = nevents + self.inline_ticks
 
+    def release(self) -> None:
+        """Break the run's reference cycles (a P and its M point at each other, a G at its P, ...)
+        once its Result is built, so that the whole graph is freed the moment it is dropped.
+
+        Left alone, each run would leave thousands of objects for Python's cyclic garbage
+        collector, whose full collections then walk every object in the kernel; on a notebook
+        whose slider re-runs the model that cost more than a tenth of each re-run.
+        """
+        for p in self.ps:
+            p.m = p.curg = p.runnext = p.syscall_g = None
+            p.runq.clear()
+            p.timers.clear()
+        for m in self.ms:
+            m.p = m.curg = m.lockedg = None
+        for g in self.gs:
+            g.p = g.m = g.oldp = g.lockedm = g.creator = None
+        self.heap.clear()
+        self.held = None
+        self.grunq.clear()
+        self.chans.clear()
+        self.net_ready = []
+        self.poller = None
+
     def close(self, t: float) -> None:
         """Close the stretches still open at the end of the run."""
         for p in self.ps:
             g = p.curg
             if g is not None and g.status == RUNNING and p.m is not None and t > g.seg_start:
-                self.segments.append((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+                self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
         for m in self.ms:
             self.m_state(m, t, M_IDLE)
         self.note(t)
