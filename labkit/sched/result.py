@@ -125,7 +125,7 @@ class Result:
                 None if g.creator is None else g.creator.goid,
                 None if g.creator is None else g.creator.default_stack.split(";")[-1],
                 g.created_ms,
-                tuple(g.history),
+                g.history,
                 g.waits_on,
             )
             for g in s.gs
