@@ -9,9 +9,9 @@ drawn from one seeded ``numpy.random.Generator``. (The newest event waits in a o
 G's next schedule() 175 ns later, and that one then never needs the heap at all.)
 
 Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``SCHED``), asks
-``find_runnable`` for a G, and runs it; the G walks its program steps instantly until one takes
-time (a CPU burst: event ``CPU_DONE``) or blocks (park, syscall), and then the M is back in
-``schedule()`` after ``SCHEDULE_MS``. Ms without a P are idle, blocked in netpoll, in a syscall,
+``find_runnable`` for a G, and runs it; the G walks its compiled steps (``G.pc``) instantly until
+one takes time (a CPU burst: event ``CPU_DONE``) or blocks (park, syscall), and then the M is back
+in ``schedule()`` after ``SCHEDULE_MS``. Ms without a P are idle, blocked in netpoll, in a syscall,
 or waiting for their locked G. sysmon is its own event stream with the real cadence.
 
 Each function names the runtime function it mirrors. Where the model is simpler than the runtime,
