@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from labkit.pool import PoolParameterError, erlang_c_wait_ms, simulate_pool
+from labkit.pool import (
+    PoolParameterError,
+    compare_policies,
+    erlang_c_wait_ms,
+    min_workers_for_p99,
+    simulate_pool,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +62,13 @@ def test_erlang_c_rejects_bad_input_by_name():
         erlang_c_wait_ms(100.0, 10.0, 0)
     with pytest.raises(ValueError, match="service_ms"):
         erlang_c_wait_ms(100.0, -1.0, 2)
+
+
+def test_a_misspelt_argument_names_what_is_accepted():
+    """compare_policies and min_workers_for_p99 pass their keywords through to simulate_pool's
+    validation: a typo is a PoolParameterError listing the real names, not a TypeError."""
+    with pytest.raises(PoolParameterError, match="arival_rate") as info:
+        compare_policies(arival_rate=300.0)
+    assert "arrival_rate" in str(info.value) and "service_ms" in str(info.value)
+    with pytest.raises(PoolParameterError, match="worker"):
+        min_workers_for_p99(50.0, worker=4)

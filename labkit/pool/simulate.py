@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +21,7 @@ from labkit.pool.params import (
     WATCHDOG_HIGH_SAMPLES,
     WATCHDOG_INTERVAL_MS,
     WATCHDOG_SHRINK_STEP,
+    PoolParameterError,
     PoolParams,
     make_params,
 )
@@ -58,56 +61,22 @@ def serve(params: PoolParams, workload: Workload, method: str = "auto") -> Serve
     return serve_fifo(params, workload)
 
 
-def prepare_params(
-    arrival_rate: float = 300.0,
-    service_ms: float = 10.0,
-    service: str = "exp",
-    policy: str = "static",
-    workers: int = 4,
-    gomaxprocs: int = 4,
-    duration_s: float | None = None,
-    seed: int = 0,
-    burst: tuple[float, float, float] | None = None,
-    *,
-    arrivals: Sequence[float] | None = None,
-    service_sigma: float = DEFAULT_LOGNORMAL_SIGMA,
-    cpu_bound: float = 1.0,
-    time_slice_ms: float = FORCE_PREEMPT_MS,
-    spawn_us: float = GOROUTINE_SPAWN_US,
-    interval_ms: float = WATCHDOG_INTERVAL_MS,
-    high_samples: int = WATCHDOG_HIGH_SAMPLES,
-    high_factor: float = WATCHDOG_HIGH_FACTOR,
-    grow_step: int = WATCHDOG_GROW_STEP,
-    shrink_step: int = WATCHDOG_SHRINK_STEP,
-    min_workers: int | None = None,
-    max_workers: int | None = None,
-    sample_ms: float = DEFAULT_SAMPLE_MS,
-) -> tuple[PoolParams, np.ndarray | None]:
-    """Validate the arguments of :func:`simulate_pool`; return the params and replayed arrivals."""
-    return make_params(
-        arrival_rate=arrival_rate,
-        service_ms=service_ms,
-        service=service,
-        policy=policy,
-        workers=workers,
-        gomaxprocs=gomaxprocs,
-        duration_s=duration_s,
-        seed=seed,
-        burst=burst,
-        arrivals=arrivals,
-        service_sigma=service_sigma,
-        cpu_bound=cpu_bound,
-        time_slice_ms=time_slice_ms,
-        spawn_us=spawn_us,
-        interval_ms=interval_ms,
-        high_samples=high_samples,
-        high_factor=high_factor,
-        grow_step=grow_step,
-        shrink_step=shrink_step,
-        min_workers=min_workers,
-        max_workers=max_workers,
-        sample_ms=sample_ms,
-    )
+def prepare_params(**kwargs: Any) -> tuple[PoolParams, np.ndarray | None]:
+    """Validate keyword arguments of :func:`simulate_pool` (its defaults fill in the rest); return
+    the params and the replayed arrivals. An unknown name is a :class:`PoolParameterError`."""
+    signature = _signature()
+    try:
+        bound = signature.bind(**kwargs)
+    except TypeError as err:
+        names = ", ".join(signature.parameters)
+        raise PoolParameterError(f"{err}; simulate_pool takes: {names}") from None
+    bound.apply_defaults()
+    return make_params(**bound.arguments)
+
+
+@functools.cache
+def _signature() -> inspect.Signature:
+    return inspect.signature(simulate_pool)
 
 
 def prepare(**kwargs: Any) -> tuple[PoolParams, Workload]:
@@ -167,28 +136,5 @@ def simulate_pool(
 
     Raises :class:`labkit.pool.PoolParameterError` (a ValueError) naming any bad argument.
     """
-    params, workload = prepare(
-        arrival_rate=arrival_rate,
-        service_ms=service_ms,
-        service=service,
-        policy=policy,
-        workers=workers,
-        gomaxprocs=gomaxprocs,
-        duration_s=duration_s,
-        seed=seed,
-        burst=burst,
-        arrivals=arrivals,
-        service_sigma=service_sigma,
-        cpu_bound=cpu_bound,
-        time_slice_ms=time_slice_ms,
-        spawn_us=spawn_us,
-        interval_ms=interval_ms,
-        high_samples=high_samples,
-        high_factor=high_factor,
-        grow_step=grow_step,
-        shrink_step=shrink_step,
-        min_workers=min_workers,
-        max_workers=max_workers,
-        sample_ms=sample_ms,
-    )
+    params, workload = prepare(**locals())  # every argument, by name
     return build_result(params, workload, serve(params, workload))
