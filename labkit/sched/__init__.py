@@ -25,9 +25,9 @@ G goes to the *global* queue, behind everyone.
 The model
 ---------
 ``labkit.sched`` is a discrete-event model of that machinery (Go 1.26/1.27): programs of steps
-(``programs.py``, each compiled once into flat code with loop jumps), the scheduler (``runtime.py``: runqput, findRunnable, stealWork, sysmon,
-retake, handoffp, netpoll, timers, LockOSThread hand-offs, each named in its docstring) and the
-``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same result.
+(``programs.py``, each compiled once into flat code with loop jumps), the scheduler
+(``runtime.py``: runqput, findRunnable, stealWork, sysmon, retake, handoffp, netpoll, timers,
+LockOSThread hand-offs, each named in its docstring) and the ``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same result.
 Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a thread) are
 named constants in ``runtime.py`` with the measurement each comes from.
 

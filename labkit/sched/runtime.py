@@ -143,9 +143,10 @@ class G:
     """A goroutine: its program counter, status and what it waits on (g in runtime2.go)."""
 
     __slots__ = (
-        "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end", "token", "calls",
-        "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start", "seg_stack", "stack",
-        "default_stack", "creator", "created_ms", "waits_on", "history", "is_main",
+        "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
+        "token", "calls", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
+        "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
+        "is_main",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -245,8 +246,8 @@ class Scheduler:
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
-        "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms", "netpoll_inited",
-        "threads",
+        "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
+        "netpoll_inited", "threads",
     )  # fmt: skip
 
     def __init__(
