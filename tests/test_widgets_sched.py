@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.sched import Go, cpu, simulate, spawn
+from labkit.sched import Go, cpu, simulate, sleep, spawn
 from labkit.widgets.schedlab import SchedulerLab
 from labkit.widgets.timeline import (
     GoroutineStatePlot,
@@ -79,3 +79,29 @@ def test_lab_refuses_unknown_controls_and_presets():
         lab.set(gomaxprocz=2)
     with pytest.raises(ValueError, match="unknown preset"):
         lab.choose("9.9")
+
+
+def test_the_window_opens_on_what_ran_not_on_a_sleeping_main():
+    """main spawns 4 ms of work and then sleeps 1 s: the timeline opens on the first few ms
+    (where every box is), and its time slider still reaches the end of the run."""
+    main = Go("main", [spawn(Go("req", [cpu(4.0)])), sleep(1_000.0)])
+    res = simulate(main, gomaxprocs=2, seed=0)
+    tl = SchedulerTimeline()
+    tl.show(res)
+    lo, hi = tl._window.value
+    assert lo == 0.0 and 4.0 <= hi < 5.0
+    assert tl._window.max == pytest.approx(res.end_ms) and res.end_ms > 1_000
+    assert (tl._xs.min, tl._xs.max) == (lo, hi)
+    assert tl._window.readout_format == ".3f"  # a 4 ms window needs its decimals
+
+
+def test_colour_by_goroutine_names_the_colours_of_a_small_program():
+    tl = SchedulerTimeline(colour_by="g")
+    tl.show(_result())
+    assert all(f">req{i}</span>" in tl._legend.value for i in range(6))
+
+
+def test_the_threads_line_keeps_clear_of_the_top_edge():
+    st = GoroutineStatePlot()
+    st.show(_result())
+    assert st._ts.max >= 1.15 * float(np.max(st._threads.y))

@@ -16,6 +16,8 @@ so a redraw stays fast whatever the run's length.
 
 from __future__ import annotations
 
+import html
+
 import bqplot as bq
 import ipywidgets as w
 import numpy as np
@@ -91,6 +93,17 @@ def boxes(
     lo, hi = r - ROW_HALF_HEIGHT, r + ROW_HALF_HEIGHT
     y = np.stack([lo, lo, hi, hi, lo], axis=1)
     return x, y, keep
+
+
+def activity_end_ms(result) -> float:
+    """Where the timeline's window ends: a little after the last stretch a G ran on a P or sat in
+    a syscall, not at the end of the run, so that a main that sleeps on after its goroutines are
+    done does not squeeze everything that happened into the left edge (the time slider still
+    reaches the end of the run)."""
+    ts = result.thread_segments
+    busy = ts[np.isin(ts["kind"], ["run", "syscall"])] if len(ts) else ts
+    ends = [float(table["end_ms"].max()) for table in (result.segments, busy) if len(table)]
+    return max(1e-3, 1.03 * max(ends)) if ends else max(1e-3, float(result.end_ms))
 
 
 class SchedulerTimeline(TextFallback, w.VBox):
@@ -189,16 +202,20 @@ class SchedulerTimeline(TextFallback, w.VBox):
     def show(self, result) -> None:
         """Draw ``result`` (a labkit.sched Result); keeps the row/colour choices."""
         self._result = result
-        end = max(1e-3, float(result.end_ms))
+        run_end = max(1e-3, float(result.end_ms))
         seg = result.segments
         if len(seg):
-            end = max(end, float(seg["end_ms"].max()))
+            run_end = max(run_end, float(seg["end_ms"].max()))
+        view_end = min(activity_end_ms(result), run_end)
         with self.hold_trait_notifications():
             self._window.unobserve(self._zoom, names="value")
-            self._window.max = end
+            self._window.max = run_end
             self._window.min = 0.0
-            self._window.step = max(end / 500, 0.001)
-            self._window.value = (0.0, end)
+            self._window.step = max(view_end / 200, 0.001)
+            self._window.readout_format = (
+                ".3f" if view_end < 10 else ".2f" if view_end < 100 else ".1f"
+            )
+            self._window.value = (0.0, view_end)
             self._window.observe(self._zoom, names="value")
         self._redraw()
 
@@ -289,7 +306,16 @@ class SchedulerTimeline(TextFallback, w.VBox):
                 chips + events + ("&nbsp; grey: thread in a syscall or parked" if per_m else "")
             )
         else:
-            self._legend.value = f"{len(set(names_k.tolist()))} goroutines" + events
+            order = list(dict.fromkeys(names_k.tolist()))  # colour_for(i): first to run first
+            if len(order) <= 8:
+                chips = " ".join(
+                    f"<span style='background:{colour_for(i)};color:white;"
+                    f"padding:0 0.4em;border-radius:3px'>{html.escape(g)}</span>"
+                    for i, g in enumerate(order)
+                )
+            else:
+                chips = f"{len(order)} goroutines (hover a box for its name)"
+            self._legend.value = chips + events
 
 
 class _SeriesPlot(TextFallback, w.VBox):
@@ -434,5 +460,7 @@ class GoroutineStatePlot(_SeriesPlot):
             total = float(stacked[0].max()) if stacked.size else 1.0
             self._ys.max = float(integer_ticks(total)[-1])
             self._gaxis.tick_values = integer_ticks(total)
-            self._ts.max = float(integer_ticks(float(threads.max()))[-1])
-            self._taxis.tick_values = integer_ticks(float(threads.max()))
+            # headroom, so the dashed line does not run along the top edge under the title
+            thread_ticks = integer_ticks(float(threads.max()) * 1.15)
+            self._ts.max = float(thread_ticks[-1])
+            self._taxis.tick_values = thread_ticks

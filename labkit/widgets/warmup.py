@@ -15,7 +15,13 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.widgets._style import OKABE_ITO, TextFallback, error_output, summary_html
+from labkit.widgets._style import (
+    OKABE_ITO,
+    TextFallback,
+    error_output,
+    legend_html,
+    summary_html,
+)
 
 MIB = 1 << 20
 
@@ -33,9 +39,17 @@ def gc_cycles_per_s(
 
 
 class PacerWarmup(TextFallback, w.VBox):
-    """GC cycles per second against frame rate, with sliders for GOGC and the live heap."""
+    """GC cycles per second against frame rate, with sliders for GOGC and the live heap.
+
+    The y axis is logarithmic with fixed bounds, and a grey curve stays at the defaults
+    (GOGC=100, 64 MiB): the cycle rate is proportional to the frame rate, so on an axis that
+    rescaled itself every setting would draw the same line; here a slider moves the curve.
+    """
 
     FPS = np.arange(10, 145, 1.0)
+    #: The defaults the grey reference curve shows (Go's GOGC default; a modest live heap).
+    DEFAULT_GOGC = 100
+    DEFAULT_LIVE_MIB = 64
 
     def __init__(self, width: int = 1024, height: int = 768) -> None:
         self._width, self._height = width, height
@@ -58,7 +72,18 @@ class PacerWarmup(TextFallback, w.VBox):
             style={"description_width": "9em"},
         )
         xs = bq.LinearScale(min=0, max=150)
-        ys = bq.LinearScale(min=0)
+        ys = bq.LogScale(min=0.01, max=1000.0)  # covers every slider setting at 10-144 fps
+        reference = gc_cycles_per_s(
+            self.FPS, width, height, self.DEFAULT_LIVE_MIB, self.DEFAULT_GOGC
+        )
+        self._reference = bq.Lines(
+            x=self.FPS,
+            y=reference,
+            scales={"x": xs, "y": ys},
+            colors=["#b0b0b0"],
+            stroke_width=2,
+            line_style="dashed",
+        )
         self._curve = bq.Lines(
             x=self.FPS,
             y=np.zeros_like(self.FPS),
@@ -70,21 +95,30 @@ class PacerWarmup(TextFallback, w.VBox):
             x=[60.0], y=[0.0], scales={"x": xs, "y": ys}, colors=[OKABE_ITO[5]], default_size=80
         )
         self._figure = bq.Figure(
-            marks=[self._curve, self._dot],
+            marks=[self._reference, self._curve, self._dot],
             axes=[
                 bq.Axis(scale=xs, label="frames per second"),
-                bq.Axis(scale=ys, side="left", label="GC cycles per second"),
+                bq.Axis(scale=ys, side="left", label="GC cycles per second", tick_format=".2~g"),
             ],
             title=f"One {width}x{height} RGBA buffer allocated per frame",
             layout=w.Layout(width="100%", height="320px"),
             fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 20},
         )
         self._summary = w.HTML()
+        self._key = w.HTML(
+            legend_html(
+                [
+                    ("your settings", OKABE_ITO[0]),
+                    (f"GOGC={self.DEFAULT_GOGC}, {self.DEFAULT_LIVE_MIB} MiB (dashed)", "#b0b0b0"),
+                    ("60 fps", OKABE_ITO[5]),
+                ]
+            )
+        )
         self._errors = error_output()
         for slider in (self._gogc, self._live):
             slider.observe(self._update, names="value")
         super().__init__(
-            [w.HBox([self._gogc, self._live]), self._figure, self._summary, self._errors]
+            [w.HBox([self._gogc, self._live]), self._figure, self._key, self._summary, self._errors]
         )
         self._update()
 
