@@ -98,7 +98,13 @@ class PacerWarmup(TextFallback, w.VBox):
             marks=[self._reference, self._curve, self._dot],
             axes=[
                 bq.Axis(scale=xs, label="frames per second"),
-                bq.Axis(scale=ys, side="left", label="GC cycles per second", tick_format=".2~g"),
+                bq.Axis(
+                    scale=ys,
+                    side="left",
+                    label="GC cycles per second",
+                    tick_values=[0.01, 0.1, 1, 10, 100, 1000],
+                    tick_format="~g",
+                ),
             ],
             title=f"One {width}x{height} RGBA buffer allocated per frame",
             layout=w.Layout(width="100%", height="320px"),
