@@ -1012,14 +1012,17 @@ class FlameGraphModel:
         delta: dict[str, float] = {}
         for sign, stacks in ((1.0, self._visible_stacks), (-1.0, self._visible_base)):
             for stack, v in stacks.items():
-                leaf = stack[-1] if stack else ROOT_NAME
-                delta[leaf] = delta.get(leaf, 0.0) + sign * v
-        grew = max(delta, key=lambda n: (delta[n], n))
-        shrank = min(delta, key=lambda n: (delta[n], n))
+                if stack:  # a stack hidden whole has no function to credit (not the root's)
+                    delta[stack[-1]] = delta.get(stack[-1], 0.0) + sign * v
         fv = lambda v: format_value(v, self.unit)  # noqa: E731
-        return (
-            f"grew most: {grew} (+{fv(delta[grew])}); shrank most: {shrank} ({fv(delta[shrank])})"
-        )
+        parts = []
+        if delta and max(delta.values()) > 0:
+            grew = max(delta, key=lambda n: (delta[n], n))
+            parts.append(f"grew most: {grew} (+{fv(delta[grew])})")
+        if delta and min(delta.values()) < 0:
+            shrank = min(delta, key=lambda n: (delta[n], n))
+            parts.append(f"shrank most: {shrank} ({fv(delta[shrank])})")
+        return "; ".join(parts) or "no function's self value changed"
 
     def summary(self) -> str:
         """One line: source, sample type, total, top function by self, matched share (and the

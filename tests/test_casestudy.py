@@ -272,7 +272,8 @@ def test_goroutine_dump_reads_like_go(runs):
 def test_request_program_is_the_handler_step_by_step():
     """One request without fixes, as its goroutine's steps: parked until the poll arrives (the
     keep-alive read), parse, (*DB).conn then a select for the pool's queue time, the query on the
-    socket, decode, marshal, the write. With the cache: parse, copy, write; no DB at all."""
+    socket, decode, marshal, the write (flushed by conn.serve). With the cache: parse, copy,
+    write; no DB at all."""
     from labkit.casestudy.program import build_program
 
     p = IncidentParams(clients=3, seconds=0.3, db_pool=1, db_median_ms=30.0, db_sigma=0.0)
@@ -282,13 +283,14 @@ def test_request_program_is_the_handler_step_by_step():
     kinds = [repr(s).split("(")[0] for s in req.steps]
     assert plan.db_wait_ms[2] > 0  # three polls, one connection: the third waits
     assert kinds == ["io_wait", "cpu", "cpu", "wait", "cpu", "io_wait", "mark", "mark", "cpu",
-                     "cpu", "io_wait"]  # fmt: skip
+                     "cpu", "cpu", "io_wait"]  # fmt: skip
+    assert req.steps[-2].stack.endswith("bufio.(*Writer).Flush;net/http.checkConnErrorWriter.Write")
     assert "reason='select'" in repr(req.steps[3])
     assert names.index("server") < names.index("req0")
     pc = make_params(p, cache_json=True)
     cached = _program_of(pc, make_plan_for(pc), "req2")
     assert [repr(s).split("(")[0] for s in cached.steps] == ["io_wait", "cpu", "mark", "cpu",
-                                                              "io_wait"]  # fmt: skip
+                                                              "cpu", "io_wait"]  # fmt: skip
 
 
 def make_plan_for(p: IncidentParams):

@@ -243,6 +243,16 @@ def test_diff_boxes_are_as_wide_as_before_plus_after_and_coloured_by_change():
     assert "shrank most: main.alloc (-30)" in m.summary() and "(absolute)" in m.summary()
 
 
+def test_diff_summary_credits_functions_not_stacks_hidden_whole():
+    """With runtime frames hidden, a stack made only of them has no function left; the diff's
+    "grew most / shrank most" names functions, never the root."""
+    before = {("runtime.gcBgMarkWorker",): 700, ("main.main", "main.draw"): 10}
+    after = {("runtime.gcBgMarkWorker",): 20, ("main.main", "main.draw"): 30}
+    m = FlameGraphModel(after, base=before)
+    m.hide(r"^runtime\.")
+    assert m.diff_summary() == "grew most: main.draw (+20)"  # nothing visible shrank
+
+
 def test_normalize_scales_before_to_the_after_total():
     """pprof -normalize: with profiles of different lengths, compare shapes, not durations."""
     before = {("main.main", "main.draw"): 20}

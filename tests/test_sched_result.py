@@ -253,3 +253,15 @@ def test_a_run_leaves_no_garbage_cycles_behind():
         gc.enable()
     assert left == []
     assert "goroutine 1 [" in res.goroutine_dump(0.0)  # the Result still has what it shows
+
+
+def test_a_network_write_waits_in_waitwrite_and_a_read_in_waitread():
+    """Both park in the netpoller ([IO wait]); a dump shows which way the bytes go: a goroutine
+    whose own innermost frame writes (Write, Flush) sits under net.(*conn).Write."""
+    writer = Go("writer", [cpu(0.0, stack="main.reply;bufio.(*Writer).Flush"), io_wait(5.0)])
+    reader = Go("reader", [cpu(0.0, stack="main.serve;main.readRequest"), io_wait(5.0)])
+    res = simulate(Go("main", [spawn(writer), spawn(reader), io_wait(10.0)]), gomaxprocs=1)
+    blocks = res.goroutine_dump(1.0).split("\n\n")
+    write, read = (next(b for b in blocks if f"main.{f}(...)" in b) for f in ("reply", "serve"))
+    assert "waitWrite" in write and "net.(*conn).Write" in write and "waitRead" not in write
+    assert "waitRead" in read and "waitWrite" not in read

@@ -57,6 +57,11 @@ STACKS = {
     "marshal": f"{HANDLER};encoding/json.Marshal;encoding/json.(*encodeState).marshal",
     "stream": f"{HANDLER};encoding/json.(*Encoder).Encode;encoding/json.(*encodeState).marshal",
     "copy": f"{HANDLER};net/http.(*response).Write;runtime.memmove",
+    # the handler has returned; conn.serve flushes the response to the socket
+    "write": (
+        f"{SERVE};net/http.(*response).finishRequest;bufio.(*Writer).Flush;"
+        "net/http.checkConnErrorWriter.Write"
+    ),
     "copy_stream": (
         f"{HANDLER};io.Copy;io.copyBuffer;bytes.(*Reader).WriteTo;net/http.(*response).Write;"
         "runtime.memmove"
@@ -123,8 +128,8 @@ def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
     steps.append(cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
     if plan.assist_ms[i] > 0:
         steps.append(cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
-    if plan.write_ms[i] > 0:
-        steps.append(io_wait(float(plan.write_ms[i])))  # conn.Write parked until sent
+    if plan.write_ms[i] > 0:  # conn.Write parked until the client has taken the bytes
+        steps += [cpu(0.0, stack=STACKS["write"]), io_wait(float(plan.write_ms[i]))]
     return Go(f"{REQ}{i}", steps, stack=SERVE)
 
 

@@ -35,6 +35,16 @@ _RUNTIME_FRAMES = {
         ("syscall.Syscall", "syscall/syscall_linux.go", 75),
     ),
 }
+# A network wait whose innermost user frame writes (a Write or Flush) waits for the socket to
+# take bytes: the same netpoller park, reached through waitWrite and (*FD).Write.
+_WRITE_WAIT_FRAMES = (
+    ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
+    ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84),
+    ("internal/poll.(*pollDesc).waitWrite", "internal/poll/fd_poll_runtime.go", 94),
+    ("internal/poll.(*FD).Write", "internal/poll/fd_unix.go", 399),
+    ("net.(*netFD).Write", "net/fd_posix.go", 96),
+    ("net.(*conn).Write", "net/net.go", 208),
+)
 _GOROOT = "/usr/local/go/src/"
 _APP = "/app/main.go"
 
@@ -298,7 +308,10 @@ class Result:
                 label += ", locked to thread"
             lines = [f"goroutine {g['goid']} [{label}]:"]
             if status in (rt.WAITING, rt.SYSCALL):
-                for func, path, line in _RUNTIME_FRAMES.get(reason, ()):
+                frames = _RUNTIME_FRAMES.get(reason, ())
+                if reason == "IO wait" and stack.rsplit(";", 1)[-1].endswith(("Write", "Flush")):
+                    frames = _WRITE_WAIT_FRAMES
+                for func, path, line in frames:
                     lines.append(f"{func}(...)")
                     lines.append(f"\t{_GOROOT}{path}:{line} +0x{line % 0xFF + 0x20:x}")
             for func in reversed(stack.split(";")):

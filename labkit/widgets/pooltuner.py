@@ -320,7 +320,7 @@ class PoolTuner(TextFallback, w.VBox):
         t2 = bq.LinearScale(min=0.0)
         y2 = bq.LinearScale(min=0.0)
         self._workers_line = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[2]], stroke_width=2
+            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[2]], stroke_width=3
         )
         self._busy_line = bq.Lines(
             x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[3]], stroke_width=1.5
@@ -335,7 +335,8 @@ class PoolTuner(TextFallback, w.VBox):
         )
         self._fig_workers = _figure(
             "Workers (goroutines)",
-            [self._workers_line, self._busy_line, self._procs_line],
+            # GOMAXPROCS underneath: a static pool of GOMAXPROCS workers runs along it
+            [self._procs_line, self._workers_line, self._busy_line],
             t2,
             y2,
             "time (s)",
