@@ -249,10 +249,25 @@ class Preset:
 
 _BASE = LabParams()
 
+
+def _preset(
+    key: str,
+    title: str,
+    claim: str,
+    truth: str,
+    stall: LabParams,
+    fix: dict[str, Any],
+    expect: tuple[tuple[str, str], ...],
+) -> Preset:
+    """A Preset whose fix is the stall with a few settings changed (written as only those, so a
+    reader sees exactly what the fix changes)."""
+    return Preset(key, title, claim, truth, stall, replace(stall, **fix), expect)
+
+
 PRESETS: dict[str, Preset] = {
     p.key: p
     for p in [
-        Preset(
+        _preset(
             "2.1",
             "LockOSThread",
             "LockOSThread makes the locked goroutine 'occupy a P' that other goroutines cannot "
@@ -271,20 +286,10 @@ PRESETS: dict[str, Preset] = {
                 locked=1,
                 tick_ms=2.0,
             ),
-            replace(
-                _BASE,
-                gomaxprocs=2,
-                hogs=0,
-                goroutines=200,
-                work_ms=1.0,
-                arrival_ms=0.5,
-                tickers=1,
-                locked=0,
-                tick_ms=2.0,
-            ),
+            dict(locked=0),
             (("threads_peak", "lower"), ("makespan_ms", "same")),
         ),
-        Preset(
+        _preset(
             "2.2",
             "Blocking system calls",
             "A goroutine stuck in epoll_wait starves the Ms; goroutines pile up waiting for one.",
@@ -300,18 +305,10 @@ PRESETS: dict[str, Preset] = {
                 syscall_share=0.8,
                 block_ms=20.0,
             ),
-            replace(
-                _BASE,
-                gomaxprocs=2,
-                hogs=0,
-                goroutines=120,
-                arrival_ms=0.2,
-                io_share=0.8,
-                block_ms=20.0,
-            ),
+            dict(syscall_share=0.0, io_share=0.8),
             (("threads_peak", "lower"),),
         ),
-        Preset(
+        _preset(
             "2.3",
             "Long loops and preemption",
             "A loop without function calls holds its P until it ends.",
@@ -328,19 +325,10 @@ PRESETS: dict[str, Preset] = {
                 goroutines=40,
                 arrival_ms=2.0,
             ),
-            replace(
-                _BASE,
-                gomaxprocs=1,
-                hogs=1,
-                hog_ms=200.0,
-                hog_calls=False,
-                async_preempt=True,
-                goroutines=40,
-                arrival_ms=2.0,
-            ),
+            dict(async_preempt=True),
             (("p99_ms", "lower"), ("preemptions", "higher")),
         ),
-        Preset(
+        _preset(
             "2.4",
             "Run queues and work stealing",
             "With GOMAXPROCS=1 everything queues on the global run queue and stealing is "
@@ -349,10 +337,10 @@ PRESETS: dict[str, Preset] = {
             "overflow goes to the global queue, and there is no 'global queue > 256' rule. With "
             "more Ps, idle Ps steal half of a busy P's queue (stealWork, runqsteal).",
             replace(_BASE, gomaxprocs=1, hogs=0, goroutines=400, work_ms=1.0, arrival_ms=0.0),
-            replace(_BASE, gomaxprocs=4, hogs=0, goroutines=400, work_ms=1.0, arrival_ms=0.0),
+            dict(gomaxprocs=4),
             (("makespan_ms", "lower"), ("steals", "higher")),
         ),
-        Preset(
+        _preset(
             "2.5",
             "Timers and netpoller wake-ups",
             "A timerproc goroutine fires timers; time.Sleep-based loops are always scheduling "
@@ -372,17 +360,7 @@ PRESETS: dict[str, Preset] = {
                 tick_ms=4.0,
                 frames=30,
             ),
-            replace(
-                _BASE,
-                gomaxprocs=2,
-                hogs=1,
-                hog_ms=200.0,
-                hog_calls=True,
-                goroutines=0,
-                tickers=1,
-                tick_ms=4.0,
-                frames=30,
-            ),
+            dict(hogs=1),
             (("tick_p99_ms", "lower"),),
         ),
     ]

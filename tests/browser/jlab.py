@@ -35,6 +35,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
+
+def record_timing(notebook: str, what: str, seconds: float, wall_s: float) -> None:
+    """Append one in-browser measurement (a control moved -> the SVG redrawn) to
+    test-artifacts/browser/timings.jsonl, which benchmarks/README.md quotes."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    row = {"notebook": notebook, "what": what, "seconds": round(seconds, 3)}
+    row["wall_s"] = round(wall_s, 3)
+    with (ARTIFACTS / "timings.jsonl").open("a") as out:
+        out.write(json.dumps(row) + "\n")
+
+
 # Console or page text that means a widget failed to display (ipywidgets 7 and 8 wordings).
 WIDGET_ERROR = re.compile(
     r"Error displaying widget|Failed to load model class|No version of module .* is registered"
@@ -288,6 +299,16 @@ class NotebookPage:
         )
         raise AssertionError(
             f"{self.path}: waited {timeout_ms} ms for text {want}; it is {current[:200]!r}"
+        )
+
+    def summary_text(self, widget: str) -> str:
+        """The one-line summary (``.labkit-summary``) of the first widget matching ``widget``."""
+        return self.page.locator(f"{widget} .labkit-summary").first.inner_text()
+
+    def wait_summary_change(self, widget: str, old: str) -> str:
+        """Wait until that summary differs from ``old`` (the widget re-ran); returns it."""
+        return self.wait_for_text(
+            self.page.locator(f"{widget} .labkit-summary").first, changed_from=old
         )
 
     # --- widgets -------------------------------------------------------------------------

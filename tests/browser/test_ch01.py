@@ -7,45 +7,13 @@ test-artifacts/browser/timings.jsonl.
 
 from __future__ import annotations
 
-import json
 import time
 
-from jlab import ARTIFACTS
+from jlab import record_timing
 
 CHAPTER = "chapters/01-render-stalls.ipynb"
 LAB = "labs/lab01-frame-lab.ipynb"
 FRAMELAB = ".labkit-framelab"
-
-
-def _summary(page) -> str:
-    return page.locator(f"{FRAMELAB} .labkit-summary").first.inner_text()
-
-
-def _wait_summary_change(page, old: str) -> str:
-    page.wait_for_function(
-        """([sel, old]) => {
-            const el = document.querySelector(sel);
-            return el && el.innerText !== old;
-        }""",
-        arg=[f"{FRAMELAB} .labkit-summary", old],
-    )
-    return _summary(page)
-
-
-def _log_timing(notebook: str, what: str, seconds: float, wall_s: float) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (ARTIFACTS / "timings.jsonl").open("a") as f:
-        f.write(
-            json.dumps(
-                {
-                    "notebook": notebook,
-                    "what": what,
-                    "seconds": round(seconds, 3),
-                    "wall_s": round(wall_s, 3),
-                }
-            )
-            + "\n"
-        )
 
 
 def _frame_lab_renders(nb) -> None:
@@ -56,7 +24,7 @@ def _frame_lab_renders(nb) -> None:
     # The timeline has its frame line, the histogram its bars, the heap plot its sawtooth.
     assert lab.locator(".bqplot").nth(0).locator("svg.svg-figure path.line").count() >= 1
     assert lab.locator(".bqplot").nth(1).locator("g.bargroup rect.bar").count() >= 5
-    assert "GC " in _summary(page) and "seed=0" in _summary(page)
+    assert "GC " in nb.summary_text(FRAMELAB) and "seed=0" in nb.summary_text(FRAMELAB)
 
 
 def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
@@ -66,7 +34,7 @@ def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
     _frame_lab_renders(nb)
     lab = page.locator(FRAMELAB).first
     nb.screenshot("framelab-stall", lab)
-    before = _summary(page)
+    before = nb.summary_text(FRAMELAB)
     assert "pooled=False" in before and "gomaxprocs=2" in before
 
     # Click the pooling toggle: the timeline redraws, the summary reports far fewer cycles.
@@ -74,8 +42,8 @@ def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
     t0 = time.monotonic()
     lab.get_by_role("button", name="sync.Pool").click()
     redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    after = _wait_summary_change(page, before)
-    _log_timing(CHAPTER, "pooling toggle click -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    after = nb.wait_summary_change(FRAMELAB, before)
+    record_timing(CHAPTER, "pooling toggle click -> redrawn SVG", redraw_s, time.monotonic() - t0)
     assert "pooled=True" in after
     gc_before = float(before.split("/s")[0].removeprefix("GC "))
     gc_after = float(after.split("/s")[0].removeprefix("GC "))
@@ -86,12 +54,12 @@ def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
     # The GOGC slider with the keyboard: 100 -> 110, a redraw and a new summary.
     assert nb.slider_value("GOGC") == "100"
     svg = nb.figure_svg(0, within=FRAMELAB)
-    text = _summary(page)
+    text = nb.summary_text(FRAMELAB)
     t0 = time.monotonic()
     nb.press_slider("GOGC", "ArrowRight")
     redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = _wait_summary_change(page, text)
-    _log_timing(CHAPTER, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    text = nb.wait_summary_change(FRAMELAB, text)
+    record_timing(CHAPTER, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
     assert nb.slider_value("GOGC") == "110" and "gogc=110" in text
     page.wait_for_timeout(1200)
     nb.screenshot("framelab-gogc110", lab)
@@ -107,12 +75,12 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
     lab = page.locator(FRAMELAB).first
 
     svg = nb.figure_svg(0, within=FRAMELAB)
-    text = _summary(page)
+    text = nb.summary_text(FRAMELAB)
     t0 = time.monotonic()
     nb.press_slider("GOGC", "ArrowRight")
     redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = _wait_summary_change(page, text)
-    _log_timing(LAB, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    text = nb.wait_summary_change(FRAMELAB, text)
+    record_timing(LAB, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
     assert "gogc=110" in text
     page.wait_for_timeout(1200)
     nb.screenshot("framelab", lab)

@@ -3,30 +3,14 @@ keyboard and to its preset dropdown, and the lab's exercises mark answers."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from jlab import ARTIFACTS
+from jlab import record_timing
 
 CHAPTER = "chapters/02-scheduler-blind-spots.ipynb"
 LAB = "labs/lab02-scheduler-lab.ipynb"
 SCHEDLAB = ".labkit-schedlab"
-
-
-def _record(notebook: str, what: str, seconds: float, wall_s: float) -> None:
-    with (ARTIFACTS / "timings.jsonl").open("a") as out:
-        out.write(
-            json.dumps(
-                {
-                    "notebook": notebook,
-                    "what": what,
-                    "seconds": round(seconds, 3),
-                    "wall_s": round(wall_s, 3),
-                }
-            )
-            + "\n"
-        )
 
 
 def _shoot_figures(nb, limit: int = 12) -> int:
@@ -36,21 +20,6 @@ def _shoot_figures(nb, limit: int = 12) -> int:
     for i in range(count):
         nb.screenshot(f"figure{i}", outputs.nth(i))
     return count
-
-
-def _summary(page) -> str:
-    return page.locator(f"{SCHEDLAB} .labkit-summary").first.inner_text()
-
-
-def _wait_summary_change(page, old: str) -> str:
-    page.wait_for_function(
-        """([sel, old]) => {
-            const el = document.querySelector(sel);
-            return el && el.innerText !== old;
-        }""",
-        arg=[f"{SCHEDLAB} .labkit-summary", old],
-    )
-    return _summary(page)
 
 
 @pytest.mark.parametrize("path", [CHAPTER, LAB])
@@ -68,13 +37,13 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
 
     # GOMAXPROCS with the keyboard: the timeline and the summary follow.
     before_svg = nb.figure_svg(0, within=SCHEDLAB)
-    before_text = _summary(page)
+    before_text = nb.summary_text(SCHEDLAB)
     gomaxprocs = int(nb.slider_value("GOMAXPROCS"))
     t0 = time.monotonic()
     nb.press_slider("GOMAXPROCS", "ArrowRight")
     redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    after_text = _wait_summary_change(page, before_text)
-    _record(path, "GOMAXPROCS key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    after_text = nb.wait_summary_change(SCHEDLAB, before_text)
+    record_timing(path, "GOMAXPROCS key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
     assert int(nb.slider_value("GOMAXPROCS")) == gomaxprocs + 1
     assert f"GOMAXPROCS={gomaxprocs + 1}," in after_text, after_text
     nb.screenshot("lab-gomaxprocs", lab)
@@ -85,8 +54,8 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     t0 = time.monotonic()
     lab.locator("select").first.select_option(label="2.2 Blocking system calls")
     redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    stall_text = _wait_summary_change(page, before_text)
-    _record(path, "preset 2.2 chosen -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    stall_text = nb.wait_summary_change(SCHEDLAB, before_text)
+    record_timing(path, "preset 2.2 chosen -> redrawn SVG", redraw_s, time.monotonic() - t0)
     assert "GOMAXPROCS=2, 120 requests" in stall_text, stall_text
     assert "epoll_wait" in lab.inner_text(), "the article's claim should show with the preset"
     nb.screenshot("lab-2.2-stall", lab)
@@ -94,7 +63,7 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     before_svg = nb.figure_svg(0, within=SCHEDLAB)
     lab.get_by_role("button", name="fix", exact=True).click()
     nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    fix_text = _wait_summary_change(page, stall_text)
+    fix_text = nb.wait_summary_change(SCHEDLAB, stall_text)
     threads = [int(t.split("peak threads ")[1].split()[0]) for t in (stall_text, fix_text)]
     assert threads[1] < threads[0], (stall_text, fix_text)
     nb.screenshot("lab-2.2-fix", lab)

@@ -3,10 +3,9 @@ click zooms (the rectangles move), a search highlights, and no widget fails."""
 
 from __future__ import annotations
 
-import json
 import time
 
-from jlab import ARTIFACTS
+from jlab import record_timing
 
 CHAPTER = "chapters/03-flame-graphs.ipynb"
 LAB = "labs/lab03-flame-detective.ipynb"
@@ -40,17 +39,7 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
     took = nb.wait_svg_change(before, 0, within=".labkit-flamegraph")
     nb.wait_for_text(flame.locator(".labkit-summary"), "zoom all >")
     nb.screenshot("flame-zoomed", flame)
-    (ARTIFACTS / "timings.jsonl").open("a").write(
-        json.dumps(
-            {
-                "notebook": CHAPTER,
-                "what": "flame graph click -> zoomed SVG",
-                "seconds": round(took, 3),
-                "wall_s": round(time.monotonic() - t0, 3),
-            }
-        )
-        + "\n"
-    )
+    record_timing(CHAPTER, "flame graph click -> zoomed SVG", took, time.monotonic() - t0)
 
     # Reset (once bqplot's zoom transition has settled), then a search paints the matches and
     # reports the matched share.

@@ -3,34 +3,13 @@ menu and to a slider moved with the keyboard, and the comparison table appears."
 
 from __future__ import annotations
 
-import json
 import time
 
-from jlab import ARTIFACTS
+from jlab import record_timing
 
 CHAPTER = "chapters/04-fixes.ipynb"
 LAB = "labs/lab04-pool-tuner.ipynb"
 TUNER = ".labkit-pooltuner"
-
-
-def _summary(page) -> str:
-    return page.locator(f"{TUNER} .labkit-summary").first.inner_text()
-
-
-def _record(notebook: str, what: str, seconds: float, wall_s: float) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (ARTIFACTS / "timings.jsonl").open("a") as out:
-        out.write(
-            json.dumps(
-                {
-                    "notebook": notebook,
-                    "what": what,
-                    "seconds": round(seconds, 3),
-                    "wall_s": round(wall_s, 3),
-                }
-            )
-            + "\n"
-        )
 
 
 def _exercise_tuner(nb, notebook: str) -> None:
@@ -39,14 +18,14 @@ def _exercise_tuner(nb, notebook: str) -> None:
     tuner.scroll_into_view_if_needed()
     assert tuner.locator(".bqplot").count() == 4
     assert tuner.locator("svg.svg-figure path.line").count() >= 4
-    assert "static pool of 4" in _summary(page)
+    assert "static pool of 4" in nb.summary_text(TUNER)
     rows = tuner.locator(".widget-hbox", has=page.locator(".bqplot"))
     nb.screenshot("tuner-controls", tuner.locator(".widget-hbox").first)
     nb.screenshot("tuner-plots-1", rows.nth(0))
 
     # The policy menu: choosing "adaptive" re-runs and redraws the worker plot (figure 1).
     before_svg = nb.figure_svg(1, within=TUNER)
-    before = _summary(page)
+    before = nb.summary_text(TUNER)
     t0 = time.monotonic()
     tuner.locator(".widget-dropdown", has_text="policy").locator("select").select_option(
         label="adaptive (watchdog)"
@@ -56,14 +35,14 @@ def _exercise_tuner(nb, notebook: str) -> None:
         "([sel, old]) => document.querySelector(sel + ' .labkit-summary').innerText !== old",
         arg=[TUNER, before],
     )
-    assert "adaptive pool 4..inf (start 4)" in _summary(page)
+    assert "adaptive pool 4..inf (start 4)" in nb.summary_text(TUNER)
     assert tuner.locator(".widget-label", has_text="watchdog interval").first.is_visible()
-    _record(notebook, "policy select -> redrawn worker SVG", seconds, time.monotonic() - t0)
+    record_timing(notebook, "policy select -> redrawn worker SVG", seconds, time.monotonic() - t0)
 
     # A slider with the keyboard: GOMAXPROCS 4 -> 5 redraws the queue plot (figure 0).
     assert nb.slider_value("GOMAXPROCS", nth=0) == "4"
     before_svg = nb.figure_svg(0, within=TUNER)
-    before = _summary(page)
+    before = nb.summary_text(TUNER)
     t0 = time.monotonic()
     nb.press_slider("GOMAXPROCS", "ArrowRight")
     seconds = nb.wait_svg_change(before_svg, 0, within=TUNER)
@@ -72,8 +51,10 @@ def _exercise_tuner(nb, notebook: str) -> None:
         arg=[TUNER, before],
     )
     assert nb.slider_value("GOMAXPROCS", nth=0) == "5"
-    assert "GOMAXPROCS=5" in _summary(page)
-    _record(notebook, "GOMAXPROCS key press -> redrawn queue SVG", seconds, time.monotonic() - t0)
+    assert "GOMAXPROCS=5" in nb.summary_text(TUNER)
+    record_timing(
+        notebook, "GOMAXPROCS key press -> redrawn queue SVG", seconds, time.monotonic() - t0
+    )
 
     # Compare policies: a table with one row per policy.
     tuner.get_by_role("button", name="Compare policies").click()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import time
 
-from jlab import ARTIFACTS
+from jlab import record_timing
 
 NOTEBOOK = "chapters/00-start-here.ipynb"
 
@@ -33,17 +32,7 @@ def test_start_here_runs_renders_and_reacts(open_notebook):
     )
     assert nb.slider_value("GOGC") == "125"
     assert "GOGC=125" in page.locator(".labkit-summary").first.inner_text()
-    (ARTIFACTS / "timings.jsonl").open("a").write(
-        json.dumps(
-            {
-                "notebook": NOTEBOOK,
-                "what": "GOGC key press -> redrawn SVG",
-                "seconds": round(redraw_s, 3),
-                "wall_s": round(time.monotonic() - t0, 3),
-            }
-        )
-        + "\n"
-    )
+    record_timing(NOTEBOOK, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
 
     # The first exercise: a wrong answer is marked wrong, the right one right; Reveal shows why.
     exercise = page.locator(".labkit-exercise").first
