@@ -8,26 +8,51 @@ and an :class:`Exercise` displays as that widget in a notebook (and as plain tex
 Writing an exercise means writing one function ``make(rng) -> Variant`` that draws its numbers
 from ``rng`` (a ``numpy.random.Generator``) and computes the answer *with the course's models*,
 so the answer can never disagree with what the lab widget shows.
+
+A numeric answer is read with its unit (:mod:`labkit.units`): a bare number is in the question's
+unit, another unit of the same kind is converted (``0.01717 s`` for a question in ms; ``8.29 MB``
+is 7.91 MiB, so a frame computed in decimal MB is *not* a right answer in MiB), and a unit of
+another kind is refused with a message that names both. Where more than one answer is right (a
+range real runs show, or a hand estimate beside the widget's figure) the Variant lists the others
+in ``also``. ``Variant.params`` keeps the numbers the question was drawn with, so the tests can
+compute the answers of common mistakes from them and check that each is rejected
+(tests/test_exercises_wrong.py).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Exercise", "Variant", "numeric", "choice", "parse_number"]
+from labkit.units import Unit, UnitError, convert, parse_quantity, unit
+
+__all__ = ["Accepted", "Exercise", "Variant", "numeric", "choice", "parse_number"]
+
+
+class Accepted(NamedTuple):
+    """Another right answer: any value from ``lo`` to ``hi`` (in the question's unit), and why.
+
+    For a question with more than one defensible answer: a range that real runs show (a
+    preemption lands 10-17.5 ms into a time slice), or a hand estimate beside the model's figure
+    that the lab's widget shows. ``why`` completes "Right: ..." in the feedback."""
+
+    lo: float
+    hi: float
+    why: str
 
 
 @dataclass(frozen=True)
 class Variant:
     """One concrete question drawn from a seed.
 
-    ``answer`` is a number (checked with ``rel_tol`` / ``abs_tol``) or, for a multiple-choice
-    question, the index of the right entry in ``choices``.
+    ``answer`` is a number (checked with ``rel_tol`` / ``abs_tol``, and against the ranges in
+    ``also``) or, for a multiple-choice question, the index of the right entry in ``choices``.
+    ``params`` are the numbers the question was drawn with (what tests compute wrong answers
+    from); ``unit`` is the unit of the answer (see :mod:`labkit.units`).
     """
 
     question: str
@@ -39,10 +64,18 @@ class Variant:
     abs_tol: float = 0.0
     hint: str = ""
     hints: dict[int, str] = field(default_factory=dict)  # choice index -> why it is wrong
+    params: dict[str, object] = field(default_factory=dict)
+    also: tuple[Accepted, ...] = ()
 
     @property
     def is_choice(self) -> bool:
         return bool(self.choices)
+
+    def accepts(self, value: float) -> Accepted | None:
+        """The accepted answer ``value`` matches (``answer`` itself comes first), or None."""
+        if math.isclose(value, float(self.answer), rel_tol=self.rel_tol, abs_tol=self.abs_tol):
+            return Accepted(float(self.answer), float(self.answer), "")
+        return next((a for a in self.also if a.lo <= value <= a.hi), None)
 
 
 def numeric(
@@ -54,12 +87,28 @@ def numeric(
     rel_tol: float = 0.05,
     abs_tol: float = 0.0,
     hint: str = "",
+    params: Mapping[str, object] | None = None,
+    also: Sequence[Accepted | tuple[float, float, str]] = (),
 ) -> Variant:
-    """A question whose answer is a number, accepted within ``rel_tol`` or ``abs_tol``."""
+    """A question whose answer is a number, accepted within ``rel_tol`` or ``abs_tol``, or in
+    one of the ranges ``also`` lists; ``unit`` is the answer's unit (a bare number means it)."""
     if not math.isfinite(answer):
         raise ValueError(f"answer must be a finite number, got {answer!r}")
+    _unit(unit)  # an unknown unit is the exercise's bug: say so when it is defined
+    ranges = tuple(Accepted(float(lo), float(hi), str(why)) for lo, hi, why in also)
+    for r in ranges:
+        if not (math.isfinite(r.lo) and math.isfinite(r.hi) and r.lo <= r.hi):
+            raise ValueError(f"an accepted range needs finite lo <= hi, got {r.lo!r}..{r.hi!r}")
     return Variant(
-        question, float(answer), solution, unit=unit, rel_tol=rel_tol, abs_tol=abs_tol, hint=hint
+        question,
+        float(answer),
+        solution,
+        unit=unit,
+        rel_tol=rel_tol,
+        abs_tol=abs_tol,
+        hint=hint,
+        params=dict(params or {}),
+        also=ranges,
     )
 
 
@@ -70,29 +119,61 @@ def choice(
     solution: str,
     *,
     hints: dict[int, str] | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> Variant:
     """A multiple-choice question; ``answer`` is the index of the right choice."""
     if len(choices) < 2:
         raise ValueError("choices must list at least two options")
     if not 0 <= answer < len(choices):
         raise ValueError(f"answer must index choices (0..{len(choices) - 1}), got {answer}")
-    return Variant(question, int(answer), solution, choices=tuple(choices), hints=hints or {})
+    return Variant(
+        question,
+        int(answer),
+        solution,
+        choices=tuple(choices),
+        hints=hints or {},
+        params=dict(params or {}),
+    )
 
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Zµ/%]*)\s*$")
+def _unit(text: str) -> Unit:
+    try:
+        return unit(text)
+    except UnitError as exc:
+        raise ValueError(f"the exercise's unit is not one labkit.units knows: {exc}") from None
 
 
-def parse_number(text: str | float | int) -> float:
-    """Read a learner's number: ``"14.5"``, ``"14.5 ms"``, ``"1,000"``, ``"2e3"``.
+def parse_number(text: str | float | int, unit: str = "") -> float:
+    """Read a learner's number in ``unit``: ``"14.5"``, ``"0.0145 s"``, ``"1,000"``, ``"2e3"``.
 
-    Raises ValueError with a message meant for the learner when it is not a number.
+    A bare number is taken to be in ``unit``; a number with a unit of the same kind is
+    converted to it (``parse_number("0.0145 s", "ms") == 14.5``); a unit of another kind raises
+    ValueError with a message meant for the learner ("17.17 GiB is a size; this question asks
+    for a time in ms"), as does text that is not a number.
     """
+    return _read(text, _unit(unit))[0]
+
+
+def _read(text: str | float | int, target: Unit) -> tuple[float, str]:
+    """(value in ``target`` units, "0.0145 s = 14.5 ms" when a conversion happened, else "")."""
     if isinstance(text, int | float) and not isinstance(text, bool):
-        return float(text)
-    m = _NUMBER.match(str(text))
-    if not m:
-        raise ValueError(f"{text!r} is not a number; type digits such as 14.5")
-    return float(m.group(1).replace(",", "").replace("_", ""))
+        return float(text), ""
+    number, given = parse_quantity(str(text))
+    value = convert(number, given, target, text=str(text).strip())
+    if given.kind == "number" or given.symbol == target.symbol:
+        return value, ""
+    return value, f"{number:g} {given.symbol} = {_show(value, target)}"
+
+
+def _show(value: float, target: Unit) -> str:
+    """``value`` to 4 significant digits, without exponents in the range answers live in."""
+    size = abs(value)
+    if 1e-3 <= size < 1e9:
+        text = f"{value:,.{max(0, 3 - math.floor(math.log10(size)))}f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    else:
+        text = f"{value:.4g}"
+    return text + (f" {target.symbol}" if target.symbol else "")
 
 
 class Exercise:
@@ -148,19 +229,21 @@ class Exercise:
         return idx
 
     def check(self, answer: object) -> bool:
-        """True when ``answer`` is right. A number within tolerance, or the right choice
+        """True when ``answer`` is right. A number within tolerance or in an accepted range,
+        in the question's unit or converted from another of the same kind; or the right choice
         (as its index, its letter ``"B"``, or its text)."""
         v = self.variant
         try:
             if v.is_choice:
                 return self._choice_index(answer) == v.answer
-            value = parse_number(answer)  # type: ignore[arg-type]
+            value, _ = _read(answer, _unit(v.unit))  # type: ignore[arg-type]
         except ValueError:
             return False
-        return math.isclose(value, float(v.answer), rel_tol=v.rel_tol, abs_tol=v.abs_tol)
+        return v.accepts(value) is not None
 
     def feedback(self, answer: object) -> str:
-        """One line for the learner: right, wrong with a hint, or why the answer was not read."""
+        """One line for the learner: right, wrong with a hint, or why the answer was not read.
+        An answer given in another unit is shown converted to the question's."""
         v = self.variant
         try:
             if v.is_choice:
@@ -169,23 +252,37 @@ class Exercise:
                     return "Right."
                 why = v.hints.get(idx, "")
                 return "Not quite." + (f" {why}" if why else " Look at the plot again.")
-            value = parse_number(answer)  # type: ignore[arg-type]
+            target = _unit(v.unit)
+            value, converted = _read(answer, target)  # type: ignore[arg-type]
         except ValueError as exc:
             return f"Could not read that: {exc}."
-        if self.check(value):
-            return "Right."
-        direction = "high" if value > float(v.answer) else "low"
+        hit = v.accepts(value)
+        if hit is not None:
+            said = f" ({converted})" if converted else ""
+            return f"Right.{said}" + (f" That is {hit.why}." if hit.why else "")
+        nearest = min(
+            [float(v.answer), *(x for a in v.also for x in (a.lo, a.hi))],
+            key=lambda x: abs(x - value),
+        )
+        direction = "high" if value > nearest else "low"
         hint = f" Hint: {v.hint}" if v.hint else ""
-        return f"Not quite: {value:g}{(' ' + v.unit) if v.unit else ''} is too {direction}.{hint}"
+        shown = converted or _show(value, target)
+        return f"Not quite: {shown} is too {direction}.{hint}"
 
     def reveal(self) -> str:
-        """The worked answer."""
+        """The worked answer (and any other answers that are also right)."""
         v = self.variant
         if v.is_choice:
             right = f"{chr(65 + int(v.answer))}. {v.choices[int(v.answer)]}"
             return f"Answer: {right}\n\n{v.solution}"
-        unit = f" {v.unit}" if v.unit else ""
-        return f"Answer: {float(v.answer):.4g}{unit}\n\n{v.solution}"
+        target = _unit(v.unit)
+        also = "".join(
+            f"\nAlso right: {_show(a.lo, target)}"
+            + (f" to {_show(a.hi, target)}" if a.hi > a.lo else "")
+            + f" ({a.why})"
+            for a in v.also
+        )
+        return f"Answer: {_show(float(v.answer), target)}{also}\n\n{v.solution}"
 
     def text(self) -> str:
         """The question as plain text (what a reader without JavaScript sees)."""

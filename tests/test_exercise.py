@@ -48,6 +48,12 @@ def test_numeric_check_accepts_the_answer_in_several_spellings(seed):
     assert ex.feedback(right) == "Right."
 
 
+def test_params_are_kept_for_the_tests_and_not_shown():
+    ex = Exercise(lambda rng: numeric("2 + 2?", 4, "Four.", params={"a": 2, "b": 2}), seed=0)
+    assert ex.variant.params == {"a": 2, "b": 2}
+    assert "'a'" not in ex.text()
+
+
 def test_tolerance_is_relative_by_default():
     ex = Exercise(lambda rng: numeric("?", 100.0, "s"), seed=0)
     assert ex.check(104.9) and ex.check(95.1)
@@ -73,9 +79,12 @@ def test_reveal_gives_the_worked_answer_and_the_text_view_does_not():
 def test_parse_number_reads_what_learners_type():
     assert parse_number("1,000") == 1000
     assert parse_number(" 2e3 ") == 2000
-    assert parse_number("14.5 ms") == 14.5
+    assert parse_number("14.5 ms", "ms") == 14.5
+    assert parse_number("0.0145 s", "ms") == pytest.approx(14.5)
     with pytest.raises(ValueError, match="not a number"):
         parse_number("fourteen")
+    with pytest.raises(ValueError, match="is a time; this question asks for a plain number"):
+        parse_number("14.5 ms")  # a question without a unit asks for a plain number
 
 
 def test_bad_exercise_definitions_fail_clearly():

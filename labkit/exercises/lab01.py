@@ -18,6 +18,8 @@ sliders). The runtime rules the questions rest on:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from labkit.exercise import Variant, choice, numeric
@@ -37,44 +39,93 @@ def _pick(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]
 
 
-def gc_rate(rng: np.random.Generator) -> Variant:
-    """GC cycles per second from the frame size, frame rate, live heap and GOGC."""
+def _gc_rate_draw(rng: np.random.Generator) -> tuple[int, int, int, int, int]:
     width, height = _pick(rng, RESOLUTIONS)
     fps = int(_pick(rng, (30, 60, 120)))
     live_mib = int(_pick(rng, (32, 64, 128, 256)))
     gogc = int(_pick(rng, (50, 100, 200)))
-    frame_bytes = width * height * 4
+    return width, height, fps, live_mib, gogc
+
+
+def gc_rate_estimate(width: int, height: int, fps: int, live_mib: float, gogc: int) -> float:
+    """The hand estimate the question asks for: allocation rate / (goal - live), in cycles/s,
+    with the GOGC goal of ``labkit.gc.heap_goal_bytes`` (live x (1 + GOGC/100) here)."""
+    runway_mib = (heap_goal_bytes(int(live_mib * MIB), gogc=gogc) - live_mib * MIB) / MIB
+    return fps * width * height * 4 / MIB / runway_mib
+
+
+#: How far the hand estimate may be off and still be right (rounding a frame to 7.9 MiB or
+#: 8 MiB is 1 %); a frame computed in decimal MB is 4.86 % high, so it is not.
+ESTIMATE_TOL = 0.02
+#: The frame lab prints GC/s with two decimals: a reading is right within 1 % or 0.005.
+READING_REL_TOL, READING_ABS_TOL = 0.01, 0.005
+
+
+def gc_rate(rng: np.random.Generator) -> Variant:
+    """GC cycles per second from the frame size, frame rate, live heap and GOGC.
+
+    Two answers are right: the hand estimate the question describes (allocation rate divided by
+    goal - live) and the rate the frame lab shows for the same settings (the pacer model), which
+    the estimate only approximates. The key is the frame lab's figure, so a learner who reads
+    it off the widget, as the lab invites, is right. A question on which a frame computed in
+    decimal megabytes (4.86 % more "MiB") would land on the frame lab's figure is drawn again:
+    no check could tell that mistake from a right reading there.
+    """
+    for _ in range(100):
+        width, height, fps, live_mib, gogc = _gc_rate_draw(rng)
+        estimate = gc_rate_estimate(width, height, fps, live_mib, gogc)
+        run = simulate_frames(
+            width=width, height=height, fps=fps, live_heap_mb=live_mib, gogc=gogc, producers=0
+        )
+        reading = round(run.gc_cycles_per_s, 2)
+        decimal_mb = estimate * MIB / 1e6
+        if not math.isclose(decimal_mb, reading, rel_tol=READING_REL_TOL, abs_tol=READING_ABS_TOL):
+            break
+    frame_mib = width * height * 4 / MIB
     goal = heap_goal_bytes(live_mib * MIB, gogc=gogc)
     runway_mib = (goal - live_mib * MIB) / MIB
-    rate = fps * frame_bytes / MIB / runway_mib
-    model = simulate_frames(
-        width=width,
-        height=height,
-        fps=fps,
-        live_heap_mb=live_mib,
-        gogc=gogc,
-        producers=0,
-        producer_alloc_mb_per_s=0,
+    cycle = run.gc_cycles[len(run.gc_cycles) // 2]
+    marked, trigger, cycle_goal = (
+        cycle.heap_marked_bytes / MIB,
+        cycle.trigger_bytes / MIB,
+        cycle.heap_goal_bytes / MIB,
     )
     return numeric(
         f"A renderer allocates one `image.NewRGBA` of {width}x{height} per frame at {fps} fps "
         f"and nothing else. Its live heap is {live_mib} MiB and GOGC={gogc}. About how many GC "
-        "cycles per second does the pacer run? (Use goal - live as the runway.)",
-        rate,
-        f"One frame is {width} x {height} x 4 = {frame_bytes / MIB:.2f} MiB, so the program "
-        f"allocates {fps * frame_bytes / MIB:.0f} MiB/s. The heap goal is live + live x GOGC/100 "
-        f"= {goal / MIB:.0f} MiB, a runway of {runway_mib:.0f} MiB per cycle. Cycles per second "
-        f"~ {fps * frame_bytes / MIB:.0f} / {runway_mib:.0f} = {rate:.2f}. The full model "
-        f"(labkit.render, 10 s) gives {model.gc_cycles_per_s:.2f}. The formula is an estimate: "
-        "the trigger starts each cycle before the heap reaches the goal, so the real runway is "
-        "shorter than goal - live (measured on go1.27.3, linux/amd64, 2 cores: 72 MiB live and "
-        "180 MiB/s of frames gave 2.6-2.7 cycles/s, where the estimate says 180 / 72 = 2.5, "
-        "about 7 % low), the buffer being drawn is live too, and a cycle can "
-        f"only start at an allocation, so with a runway of {runway_mib / (frame_bytes / MIB):.1f} "
-        "frames the rate moves in steps of whole frames per cycle.",
+        "cycles per second does the pacer run? (Estimate it with goal - live as the runway, "
+        "or set the frame lab to these numbers with 0 producers, everything else at its "
+        "default, and read GC/s off its summary.)",
+        reading,
+        f"One frame is {width} x {height} x 4 = {frame_mib:.2f} MiB, so the program allocates "
+        f"{fps * frame_mib:.0f} MiB/s. The heap goal is live + live x GOGC/100 = "
+        f"{goal / MIB:.0f} MiB, a runway of {runway_mib:.0f} MiB per cycle, so the estimate is "
+        f"{fps * frame_mib:.0f} / {runway_mib:.0f} = {estimate:.2f} cycles/s. The frame lab "
+        f"(the pacer model, 10 s) shows {reading:.2f}: the estimate leaves out two things the "
+        "pacer does. Its goal is computed from the *marked* heap, which holds the frame "
+        "buffers still referenced and every object allocated while marking ran "
+        "(gcmarknewobject counts them as marked, src/runtime/mgcmark.go:1762; "
+        "gcControllerState.commit, src/runtime/mgcpacer.go:1295): here "
+        f"{marked:.1f} MiB marked for {live_mib} MiB live, a goal of {cycle_goal:.1f} MiB. And "
+        "a cycle starts at the trigger, before the goal (gcControllerState.trigger, "
+        "mgcpacer.go:1188: 45/64 to 61/64 of the way from the marked heap to the goal, or "
+        f"goal - 4 MiB on a large heap): {trigger:.1f} MiB here. A cycle can also only start "
+        f"at an allocation, so with a runway of {runway_mib / frame_mib:.1f} frames the rate "
+        "moves in steps of whole frames per cycle. Both numbers are accepted; a frame size "
+        f"taken in decimal MB ({width * height * 4 / 1e6:.2f} MB, used as MiB) is not.",
         unit="cycles/s",
-        rel_tol=0.05,
+        rel_tol=READING_REL_TOL,
+        abs_tol=READING_ABS_TOL,
         hint="cycles/s = allocation rate / (heap goal - live heap); goal = live x (1 + GOGC/100).",
+        params={"width": width, "height": height, "fps": fps, "live_mib": live_mib, "gogc": gogc},
+        also=[
+            (
+                estimate * (1 - ESTIMATE_TOL),
+                estimate * (1 + ESTIMATE_TOL),
+                f"the estimate with goal - live as the runway, {estimate:.2f}; the frame lab "
+                f"shows {reading:.2f}",
+            )
+        ],
     )
 
 
@@ -97,16 +148,18 @@ def heap_goal_with_limit(rng: np.random.Generator) -> Variant:
         "Take all memory outside the heap (goroutine stacks, globals, runtime metadata) as zero. "
         "What heap goal, in MiB, does the pacer aim for in the next cycle?",
         goal,
-        f"Two goals, and the lower wins (heapGoalInternal in mgcpacer.go). {gogc_text}. "
+        "Two goals, and the lower wins (heapGoalInternal, src/runtime/mgcpacer.go:1000). "
+        f"{gogc_text}. "
         f"Memory limit: {limit_mib} MiB minus the non-heap memory (zero here; in a real program "
-        f"stacks, globals and runtime metadata) minus 3 % headroom (memoryLimitHeapGoal keeps "
-        f"3 %, at least 1 MiB, for pacing error) = {limit_goal:.1f} MiB, and never below the "
-        "live heap. "
+        f"stacks, globals and runtime metadata) minus 3 % headroom (memoryLimitHeapGoal, mgcpacer.go:1142, "
+        f"keeps 3 %, at least 1 MiB, for pacing error) = {limit_goal:.1f} MiB, and never below "
+        "the live heap (mgcpacer.go:1154). "
         f"So {which} goal applies: {goal:.1f} MiB. GOMEMLIMIT is soft: if the live heap grows "
         "past it, the GC runs continuously (capped at about 50 % CPU) rather than failing.",
         unit="MiB",
-        rel_tol=0.02,
+        rel_tol=0.01,
         hint="Compute both goals; GOMEMLIMIT keeps 3 % headroom below the limit.",
+        params={"live_mib": live_mib, "gogc": gogc, "limit_mib": limit_mib},
     )
 
 
@@ -133,9 +186,17 @@ def gogc_for_jank_budget(rng: np.random.Generator) -> Variant:
         [f"GOGC={g}" for g in gogcs] + ["none of these"],
         answer,
         f"The model's jank per setting: {table}. A higher GOGC means a longer runway, so fewer "
-        "cycles, and fewer frames that overlap a mark phase and pay assists or wait for a P; "
-        "the price is a heap that peaks near live x (1 + GOGC/100).",
+        "cycles, and usually fewer frames that overlap a mark phase and pay assists or wait "
+        "for a P (not always: where a cycle's mark phase falls against the frames also "
+        "counts); the price is a heap that peaks near live x (1 + GOGC/100).",
         hints={i: "Move the GOGC slider and read the jank % in the summary." for i in range(6)},
+        params={
+            "live_mib": live_mib,
+            "producers": producers,
+            "budget_pct": budget_pct,
+            "seed": seed,
+            "gogcs": gogcs,
+        },
     )
 
 
@@ -175,26 +236,50 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
             1: "Which goal wins when GOGC=100 and when GOGC=400?",
             2: "How much allocation is left once the buffers are reused?",
         },
+        params={"live_mib": live_mib, "factor": factor, "limit_mib": limit_mib},
     )
 
 
+#: What a learner who forgets one of the stall's settings has in the frame lab instead (its
+#: defaults): the settings ``stall_jank`` makes sure matter.
+FORGOTTEN = {"gomaxprocs": 4, "live_heap_mb": 64, "producers": 4}
+#: The frame lab prints jank with one decimal: a reading is right within 0.06 points.
+JANK_ABS_TOL = 0.06
+
+
 def stall_jank(rng: np.random.Generator) -> Variant:
-    """Reproduce the stall in the widget and read off its jank: the model is the answer key."""
-    live_mib = int(_pick(rng, (64, 128, 256)))
-    producers = int(_pick(rng, (2, 4, 6)))
-    seed = int(rng.integers(100))
-    r = simulate_frames(**STALL, live_heap_mb=live_mib, producers=producers, seed=seed)
+    """Reproduce the stall in the widget and read off its jank: the model is the answer key.
+
+    A question is drawn again when forgetting one of its settings (leaving the frame lab's
+    default GOMAXPROCS=4, live heap 64 MiB or 4 producers) would give the same reading: such a
+    question could not tell a reproduced stall from a forgotten setting.
+    """
+    for _ in range(100):
+        live_mib = int(_pick(rng, (64, 128)))
+        producers = int(_pick(rng, (2, 4, 6)))
+        seed = int(rng.integers(100))
+        settings = {**STALL, "live_heap_mb": live_mib, "producers": producers, "seed": seed}
+        r = simulate_frames(**settings)
+        jank = 100 * r.jank_fraction
+        forgotten = [
+            100 * simulate_frames(**{**settings, k: v}).jank_fraction
+            for k, v in FORGOTTEN.items()
+            if settings[k] != v
+        ]
+        if all(abs(j - jank) > 2 * JANK_ABS_TOL for j in forgotten):
+            break
     return numeric(
         f"Set the frame lab to GOMAXPROCS=2, live heap {live_mib} MiB, {producers} producers, "
         f"seed {seed} (everything else at its default: 1024x768, 60 fps, GOGC=100, a new "
         "buffer per frame). What percentage of frames miss the 16.7 ms budget?",
-        100 * r.jank_fraction,
+        jank,
         f"The summary line reads: {r.summary().split(' | ')[0]}. The janky frames sit in the "
         f"shaded GC cycles ({r.gc_cycles_per_s:.1f} per second): with 2 Ps the background "
         "mark worker is a fractional 0.5 P, so the render goroutine's 3 MiB allocation during "
         "mark pays a large assist, and it competes with the producers for the remaining P.",
         unit="%",
-        rel_tol=0.1,
-        abs_tol=0.2,
+        rel_tol=0.0,
+        abs_tol=JANK_ABS_TOL,
         hint="Read 'jank' in the summary under the widget.",
+        params={"live_mib": live_mib, "producers": producers, "seed": seed, **STALL},
     )

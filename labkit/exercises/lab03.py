@@ -40,20 +40,24 @@ CAUSES = {
     "in internal/sync since Go 1.24), runtime.procyield / futex and semacquire under the code "
     "that takes one lock: goroutines queue on a single mutex",
     "allocation / GC": "runtime.mallocgc, memclrNoHeapPointers and the GC's own goroutines "
-    "(gcBgMarkWorker, scanobject) and page-allocator locks: the program allocates per frame",
+    "(gcBgMarkWorker, scanobject): the program allocates per frame",
 }
 CHOICES = tuple(CAUSES)
 
 #: Frames that appear whatever the cause, so they never name one. main.renderFrame is the work
 #: the dashboard exists to do: the healthy, pooled recording is 94 % renderFrame. An
-#: asyncPreempt frame hangs under any long loop without calls that sysmon preempts by signal
-#: (preemptM -> asyncPreempt, Go >= 1.14), renderFrame's own pixel loop included.
+#: asyncPreempt frame hangs under any long loop without calls that is preempted by signal
+#: (preemptM -> asyncPreempt, Go >= 1.14: sysmon's retake, or the GC stopping a goroutine to
+#: scan its stack, suspendG in src/runtime/preempt.go:106), renderFrame's own pixel loop included;
+#: its self time is skid, charged where the signalled thread resumes.
 HOW_TO_TELL = (
     "Two frames never name a cause on their own. `main.renderFrame` is the frame's own drawing, "
     "the work the dashboard exists to do: it tops a healthy profile too (the pooled recording "
     "is about 94 % renderFrame), so ask what takes the CPU *beside* it. `runtime.asyncPreempt` "
-    "hangs under any long loop without calls that sysmon preempts by signal (Go >= 1.14), the "
-    "drawing loop included. A **tight loop** is another function of yours, such as a layout "
+    "hangs under any long loop without calls that is preempted by signal (Go >= 1.14: by "
+    "sysmon, or by the GC stopping the goroutine to scan its stack), the drawing loop "
+    "included; its self time is skid, charged where the signalled thread resumes. A "
+    "**tight loop** is another function of yours, such as a layout "
     "pass, with a wide self box and nothing of the runtime's under it; a **syscall storm** "
     "puts a large share on the syscall entry (Syscall6) under an I/O call, even when "
     "renderFrame is still the widest box."
@@ -225,7 +229,7 @@ def _cause_question(profile, where: str) -> str:
     )
 
 
-def _cause_variant(profile, cause: str, where: str) -> Variant:
+def _cause_variant(profile, cause: str, where: str, params: dict) -> Variant:
     right = CHOICES.index(cause)
     return choice(
         _cause_question(profile, where),
@@ -240,6 +244,7 @@ def _cause_variant(profile, cause: str, where: str) -> Variant:
             for i, c in enumerate(CHOICES)
             if i != right
         },
+        params=params,
     )
 
 
@@ -282,6 +287,7 @@ def recorded_cause(rng: np.random.Generator) -> Variant:
         recorded_profile(scenario),
         RECORDED[scenario],
         f"real Go, recorded {info['recorded_at'][:10]} on {info['recorded_on']}",
+        {"source": "recorded", "scenario": scenario},
     )
 
 
@@ -289,7 +295,12 @@ def model_cause(rng: np.random.Generator) -> Variant:
     """Name the cause hidden in a seeded model profile."""
     cause, seed = _model_draw(rng)
     case = model_profile(cause, seed)
-    return _cause_variant(case.profile, cause, f"the course's scheduler model, seed {seed}")
+    return _cause_variant(
+        case.profile,
+        cause,
+        f"the course's scheduler model, seed {seed}",
+        {"source": "model", "cause": cause, "seed": seed},
+    )
 
 
 def diff_fix(rng: np.random.Generator) -> Variant:
@@ -325,4 +336,5 @@ def diff_fix(rng: np.random.Generator) -> Variant:
             for i, c in enumerate(CHOICES)
             if i != right
         },
+        params={"cause": cause, "seed": seed},
     )

@@ -28,7 +28,7 @@ import numpy as np
 from labkit.exercise import Variant, choice, numeric
 from labkit.golab import model_prediction, run_experiment
 from labkit.pipeline import Stage, make_params, simulate_pipeline
-from labkit.pool import compare_policies, erlang_c_probability, erlang_c_wait_ms
+from labkit.pool import compare_policies, erlang_b, erlang_c_probability, erlang_c_wait_ms
 from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
 from labkit.pool import sweep_workers as _sweep_workers
 
@@ -64,7 +64,9 @@ def fewest_workers(rng: np.random.Generator) -> Variant:
         workers,
         f"Each request keeps a worker busy for {service_ms:g} ms on average, so the pool carries "
         f"{arrival_rate:g} x {service_ms / 1000:g} s = {offered:g} busy workers on average (the "
-        f"offered load in Erlangs): fewer than {math.floor(offered) + 1} workers cannot keep up. "
+        f"offered load a in Erlangs). A pool needs *more* workers than that: with c = a every "
+        f"worker is busy all the time (utilisation 1), the queue has no steady state and grows "
+        f"without bound, so the search starts at {math.floor(offered) + 1}. "
         f"Above that, p99 falls as waiting in the channel shrinks: "
         f"{rows[0]['label']} gives p99 {rows[0]['p99_ms']:.1f} ms, {rows[-1]['label']} "
         f"{rows[-1]['p99_ms']:.1f} ms. The waits are mostly on the network, where a parked "
@@ -72,8 +74,16 @@ def fewest_workers(rng: np.random.Generator) -> Variant:
         "(min_workers_for_p99 tries each size on the same seeded requests).",
         unit="workers",
         rel_tol=0.0,
-        abs_tol=0.5,
-        hint="Start from arrival rate x service time; then add workers until p99 fits.",
+        abs_tol=0.4,
+        hint="Start just above arrival rate x service time (at exactly that many workers the "
+        "queue never drains); then add workers until p99 fits.",
+        params={
+            "arrival_rate": arrival_rate,
+            "service_ms": service_ms,
+            "cpu_bound": cpu_bound,
+            "target_ms": target,
+            "seed": seed,
+        },
     )
 
 
@@ -146,6 +156,7 @@ def worst_watchdog(rng: np.random.Generator) -> Variant:
             for i in range(len(WATCHDOG_SETTINGS))
             if i != worst
         },
+        params={"cpu_bound": cpu_bound, "burst_rate": burst_rate, "on_s": on_s, "off_s": off_s},
     )
 
 
@@ -197,6 +208,7 @@ def beyond_gomaxprocs(rng: np.random.Generator) -> Variant:
         f"The model (same seeded requests): {procs} workers p99 {before:.1f} ms, "
         f"{3 * procs} workers p99 {after:.1f} ms (x{ratio:.2f}). {why}",
         hints={i: "Where does a worker wait when all Ps are busy?" for i in range(3) if i != right},
+        params={"procs": procs, "cpu_bound": cpu_bound, "service": service, "rate": rate},
     )
 
 
@@ -257,6 +269,7 @@ def yield_turns(rng: np.random.Generator) -> Variant:
             for m in modes
             if m != answer
         },
+        params={"kind": kind, "modes": tuple(modes)},
     )
 
 
@@ -272,11 +285,7 @@ def erlang_c_by_hand(rng: np.random.Generator) -> Variant:
     a = rate * service_ms / 1000.0
     p_wait = erlang_c_probability(a, c)
     wait = erlang_c_wait_ms(rate, service_ms, c)
-    b_steps = []
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-        b_steps.append(f"B({k}) = {b:.4f}")
+    b_steps = [f"B({k}) = {erlang_b(a, k):.4f}" for k in range(1, c + 1)]
     return numeric(
         f"A static pool of {c} workers (on at least {c} Ps) serves Poisson arrivals at "
         f"{rate:g} requests/s with exponential service of mean {service_ms:g} ms: an M/M/{c} "
@@ -292,6 +301,7 @@ def erlang_c_by_hand(rng: np.random.Generator) -> Variant:
         unit="ms",
         rel_tol=0.03,
         hint="a = arrival rate x service time; C(c, a) is the chance to wait; W = C s / (c - a).",
+        params={"c": c, "service_ms": service_ms, "rho": rho, "rate": rate},
     )
 
 
@@ -327,6 +337,7 @@ def pipeline_throughput(rng: np.random.Generator) -> Variant:
         f"{run.throughput_per_s:.0f}/s. Any faster stage only fills its output channel and "
         "then blocks in `ch <- v` (back-pressure).",
         unit="items/s",
-        rel_tol=0.05,
+        rel_tol=0.02,
         hint="Compute workers x 1000 / ms for each stage, and GOMAXPROCS x 1000 / total CPU ms.",
+        params={"draw_workers": draw_workers, "draw_ms": draw_ms, "procs": procs},
     )

@@ -28,7 +28,7 @@ constants), :mod:`~labkit.pool.workload` (seeded arrivals and service times),
 :mod:`~labkit.pool.tuner` (policy comparison and pool sizing on common random numbers).
 """
 
-from labkit.pool.erlang import erlang_c_probability, erlang_c_wait_ms
+from labkit.pool.erlang import erlang_b, erlang_c_probability, erlang_c_wait_ms
 from labkit.pool.params import (
     FORCE_PREEMPT_MS,
     GOROUTINE_SPAWN_US,
@@ -58,6 +58,7 @@ __all__ = [
     "PoolResult",
     "TargetUnreachableError",
     "compare_policies",
+    "erlang_b",
     "erlang_c_probability",
     "erlang_c_wait_ms",
     "min_workers_for_p99",

@@ -13,11 +13,26 @@ import math
 from labkit.pool.params import check_integer, check_number
 
 
+def erlang_b(offered_erlangs: float, workers: int) -> float:
+    """Erlang's B formula: the blocking probability of c servers without a queue (M/M/c/c).
+
+    Computed by the recursion B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)), which stays finite
+    for any c where the factorial form (a^c / c!) / sum_k a^k / k! overflows. ``workers=0``
+    gives B(0) = 1."""
+    a = check_number(
+        "offered_erlangs", offered_erlangs, low=0.0, hint="arrival rate x service time"
+    )
+    c = check_integer("workers", workers, low=0, hint="a number of servers, 0 or more")
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
 def erlang_c_probability(offered_erlangs: float, workers: int) -> float:
     """Probability an arriving request has to wait (Erlang's C formula); 1.0 when a >= c.
 
-    Computed from the Erlang B recursion B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)), then
-    C = c B / (c - a (1 - B)), which stays finite for any c where the factorial form overflows.
+    C = c B / (c - a (1 - B)) from Erlang B (:func:`erlang_b`), finite for any c.
     """
     a = check_number(
         "offered_erlangs", offered_erlangs, low=0.0, hint="arrival rate x service time"
@@ -25,9 +40,7 @@ def erlang_c_probability(offered_erlangs: float, workers: int) -> float:
     c = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
     if a >= c:
         return 1.0
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
+    b = erlang_b(a, c)
     return c * b / (c - a * (1.0 - b))
 
 
