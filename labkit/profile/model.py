@@ -11,7 +11,10 @@ object, so the flame-graph widget, the exercises and the tests read one shape:
 * ``top()`` is ``go tool pprof -top`` at its default "functions" granularity: flat is the value of
   the samples whose leaf is the function, cum the value of the samples whose stack holds it,
   counted once per sample even under recursion (google/pprof internal/graph/graph.go newGraph,
-  ``seenNode``), sorted by |flat| descending, then name (graph.go ``FlatNameOrder``).
+  ``seenNode``), sorted by |flat| descending, then name (graph.go ``FlatNameOrder``). On a
+  difference of two profiles (values after - before, as ``-diff_base`` makes) the largest change
+  comes first whatever its sign, and a function whose changes cancel (flat and cum both 0) is left
+  out, as pprof leaves it out.
 
 Like pprof's graph (graph.go newGraph skips a sample when its value is 0), ``stacks()``, ``top()``
 and the exports leave out stacks whose value is 0 for the chosen sample type: a heap profile is
@@ -267,8 +270,13 @@ class Profile:
         """``[(function, flat, cum), ...]``, the first ``n`` (all if None) like ``go tool pprof
         -top -nodefraction=0``.
 
-        Mirrors google/pprof internal/graph/graph.go newGraph (cum counts a function once per
-        sample, ``seenNode``) and the ``FlatNameOrder`` sort: |flat| descending, then name.
+        Mirrors pprof as the Go toolchain vendors it, src/cmd/vendor/github.com/google/pprof/
+        internal/graph/graph.go: newGraph (:341, cum counts a function once per sample,
+        ``seenNode``), selectNodesForGraph (:394-410, a function with flat 0 and cum 0 is not
+        listed: in a diff profile, one whose growth and shrinkage cancel) and Nodes.Sort's
+        FlatNameOrder (:962-977): |flat| descending (``abs64``, so in a diff the largest change
+        first, growth or shrinkage), then name; its further |cum| tie-break never applies, as a
+        name is listed once.
         """
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
             raise ProfileError(self.source, f"n must be None or an int >= 0, got {n!r}")
@@ -281,7 +289,7 @@ class Profile:
             flat[leaf] = flat.get(leaf, 0) + value
             for fn in set(stack):
                 cum[fn] = cum.get(fn, 0) + value
-        rows = [(fn, flat.get(fn, 0), c) for fn, c in cum.items()]
+        rows = [(fn, flat.get(fn, 0), c) for fn, c in cum.items() if c or flat.get(fn, 0)]
         rows.sort(key=lambda r: (-abs(r[1]), r[0]))
         return rows if n is None else rows[:n]
 
