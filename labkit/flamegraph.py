@@ -1,11 +1,19 @@
 """Flame-graph layout: stacks in, rectangles out. Pure Python and numpy, no widgets.
 
 A flame graph (Brendan Gregg's ``flamegraph.pl``; ``go tool pprof -http``'s flame view, whose
-front end is google/pprof ``internal/driver/html/stacks.js``) merges the sampled call stacks into
-a tree: a frame's *total* is the value of every sample whose stack passes through it, its *self*
-the value of the samples that end in it. Each frame is a box as wide as its total; its callees
-sit on it, left-aligned, sorted by name (flamegraph.pl sorts alphabetically, so the x order
-means nothing and two graphs of one program line up).
+front end is google/pprof ``internal/driver/html/stacks.js``, vendored in the Go toolchain as
+src/cmd/vendor/github.com/google/pprof/internal/driver/html/stacks.js) merges the sampled call
+stacks into a tree: a frame's *total* is the value of every sample whose stack passes through it,
+its *self* the value of the samples that end in it. Each frame is a box as wide as its total; its
+callees sit on it, left-aligned, in the code-point order of their names (``'(' < 'Z' < 'a'``), as
+flamegraph.pl draws them: it sorts the folded stack lines (``@SortedData = sort @Data``,
+brendangregg/FlameGraph flamegraph.pl:669 at commit 41fee1f; "the order used sorts function names
+alphabetically", :41-44), so the x order means nothing and two graphs of one program line up.
+Two differences, both deliberate: flamegraph.pl sorts whole lines, in which ';' comes after '.',
+so a frame ``main.work`` that has callees is drawn in two pieces around a sibling
+``main.work.func1``; here a frame is one box. pprof's flame view puts the widest callee first
+instead and leaves the caller's self time as a gap on the left (stacks.js:383-389
+partitionPlaces, :325-326 renderGroup).
 
 Everything the flame-graph widget shows is computed here, so it is tested without a browser:
 
@@ -14,19 +22,20 @@ Everything the flame-graph widget shows is computed here, so it is tested withou
   ``go tool pprof -hide`` (google/pprof profile/filter.go, ``FilterSamplesByName``);
 * :func:`callers_stacks` / :func:`callees_stacks` build speedscope's "sandwich" view;
 * :func:`layout` places the boxes of the zoomed subtree, dropping boxes narrower than a few
-  pixels (pprof's flame graph drops boxes under a few px too) and keeping at most
-  ``max_rects`` (SVG stays responsive up to a few thousand elements);
+  pixels (pprof's flame view drops boxes under 4 px, stacks.js:10 and :309), each dropped box
+  still taking its width so that nothing beside it moves, and keeping the ``max_rects`` widest;
 * :func:`search_share` is flamegraph.pl's "Matched: X%": the share of samples with a matching
   frame, each sample counted once however many of its frames match;
 * :class:`FlameGraphModel` holds the view state (hide, zoom, search, sandwich, diff) that the
   widget draws and its text summary.
 
-Diff mode (``base=``) follows Pyroscope's diff flame graph: a box is as wide as *before + after*
-(so a stack that vanished is still drawn) and is coloured by its relative change, vermillion for
-growth and blue for shrinkage (Okabe-Ito, colour-blind safe). By default the values are compared
-as they are, like ``go tool pprof -diff_base``; ``normalize=True`` first scales *before* to the
-same total as *after* (pprof's ``-normalize``), which is right when the two profiles ran for
-different lengths of time.
+Diff mode (``base=``) follows Pyroscope's diff flame graph and pprof's flame view: a box is as wide
+as *before + after* (stacks.js:302-304 groupWidth, ``sumpos + sumneg``), so a stack that vanished
+is still drawn, and is coloured by its relative change, vermillion for growth and blue for
+shrinkage (Okabe-Ito, colour-blind safe). By default the values are compared as they are, like
+``go tool pprof -diff_base``; ``normalize=True`` first scales *before* to the same total as
+*after* (pprof's ``-normalize``), which is right when the two profiles ran for different lengths
+of time.
 """
 
 from __future__ import annotations
@@ -66,14 +75,16 @@ Stack = tuple[str, ...]
 #: Name of the tree's root box (flamegraph.pl calls it "all", pprof "root").
 ROOT_NAME = "all"
 
-#: Boxes narrower than this many pixels are not drawn. pprof's flame graph and flamegraph.pl's
-#: ``--minwidth`` do the same: a box that thin cannot be read or clicked, and dropping it keeps
-#: the number of SVG elements low.
+#: Boxes narrower than this many pixels are not drawn: a box that thin cannot be read or clicked,
+#: and dropping it keeps the number of SVG elements low. pprof's flame view drops boxes under
+#: MIN_WIDTH = 4 px (stacks.js:10), flamegraph.pl under ``--minwidth`` (default 0.1 px,
+#: flamegraph.pl:106).
 DEFAULT_MIN_PX = 2.0
 #: Drawn width of the graph the pixel rule is applied to (the widget's figure is about this wide).
 DEFAULT_WIDTH_PX = 1200.0
-#: At most this many boxes are drawn: SVG stays usable to a few thousand elements (see
-#: shared/notes/profiles-and-flamegraphs.md; Grafana caps its canvas at about 16k nodes).
+#: At most this many boxes are drawn, the widest, so that a redraw (layout, colours, tooltips and
+#: one SVG path per box) costs the same however large the profile; benchmarks/bench_flamegraph.py
+#: times a redraw at this cap on a 94,000-stack profile.
 DEFAULT_MAX_RECTS = 4000
 #: Average width of one label character at the widget's 11 px font, to decide what fits in a box.
 CHAR_PX = 6.6
@@ -495,7 +506,10 @@ def search_share(tree: FlameTree, pattern: str | re.Pattern[str], node: int = 0)
 
 @dataclass(frozen=True, eq=False)
 class Layout:
-    """The boxes to draw, in drawing order (a caller before its callees).
+    """The boxes to draw, in drawing order: the zoomed frame's ancestors, root first, then its
+    subtree depth-first in pre-order, each caller followed by its callees' subtrees left to right
+    (the box cap keeps this order). A caller is thus painted before, and under, its callees, and
+    box ``i`` of the widget's mark is box ``i`` here.
 
     ``x0``/``x1`` are in [0, 1] of the graph's width; ``row`` is the box's level, 0 for the
     bottom row of a flame graph (the root, or in the sandwich view the chosen function),
@@ -529,7 +543,12 @@ def _place(
     tree: FlameTree, focus: int, ancestors: bool, min_w: float, part: int, sign: int
 ) -> tuple[list[int], list[float], list[float], list[int], int]:
     """Boxes of ``focus``'s subtree scaled to [0, 1] (plus its ancestors at full width), in
-    pre-order, dropping boxes narrower than ``min_w`` and their subtrees."""
+    pre-order, dropping boxes narrower than ``min_w`` and their subtrees.
+
+    A dropped box still takes its width: x advances past it, so the boxes right of it stay where
+    the unpruned layout puts them. flamegraph.pl fixes every frame's start before it prunes
+    (flamegraph.pl:756-765, x from the start time at :1224), and pprof's flame view advances x
+    past a group it does not draw (stacks.js:273-276)."""
     width = tree.width
     scale = 1.0 / width[focus] if width[focus] > 0 else 0.0
     nodes: list[int] = []
@@ -656,8 +675,10 @@ def sandwich_layout(
 
 
 def package_colours(names: Sequence[str]) -> list[str]:
-    """One fill per function, by package: a stable hash (CRC-32, not Python's salted ``hash``)
-    of the package name picks a colour, as pprof's flame graph colours by package."""
+    """One fill per function, by package: a stable hash (CRC-32, not Python's ``hash``, which
+    is salted per process) of the package name picks a colour, so a frame has the same colour in
+    every kernel; pprof's flame view colours by package the same way, with SHA-256
+    (src/cmd/vendor/github.com/google/pprof/internal/report/stacks.go:199-205 pickColor)."""
     cache: dict[str, str] = {}
     out = []
     for name in names:
@@ -931,8 +952,8 @@ class FlameGraphModel:
 
     def labels(self, width_px: float | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(x, row, text) of the labels that fit: a box gets its name, cut with "…" to the
-        characters that fit, when at least 3 do (pprof's flame graph also labels only wide
-        enough boxes)."""
+        characters that fit, when at least 3 do (pprof's flame view labels only boxes at least
+        MIN_TEXT_WIDTH = 16 px wide, stacks.js:11 and :452)."""
         px = self.width_px if width_px is None else float(width_px)
         lay = self.layout
         chars = np.floor((lay.x1 - lay.x0) * px / CHAR_PX).astype(int) - 1
