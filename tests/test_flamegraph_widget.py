@@ -92,3 +92,44 @@ def test_diff_mode_on_real_go_profiles_summarises_growth_and_shrinkage():
 def test_view_must_be_flame_or_icicle():
     with pytest.raises(ValueError, match="view must be"):
         FlameGraph(TINY, view="sideways")
+
+
+def test_a_click_on_a_label_zooms_to_the_box_it_names():
+    """Labels are a separate mark with only the boxes wide enough for three characters, so
+    label i is not box i; a click on a label must still zoom to the box it is written on. At
+    1,200 px a sample here is 4 px: main.f* get no label, main.mid (28 px) just gets one."""
+    s = {("main.main", f"main.f{i}"): 1 for i in range(40)}
+    s[("main.main", "main.mid")] = 7
+    s[("main.main", "main.wide", "main.inner")] = 253
+    fg = FlameGraph(s)
+    texts = fg.label_texts
+    assert "ma…" in texts  # main.mid, cut to the 3 characters that fit
+    assert 1 < len(texts) < fg.rect_count  # some boxes are too narrow for a label
+    i = texts.index("main.inner")
+    fg._on_label_click(fg._text, {"event": "element_click", "data": {"index": i}})
+    assert fg.model.focus == ("main.main", "main.wide", "main.inner")
+    for text, box in zip(fg.label_texts, fg._label_box, strict=True):
+        name = fg.model.names()[box]
+        assert text == name or (text.endswith("…") and name.startswith(text[:-1]))
+
+
+def test_the_figure_is_built_once_and_only_the_marks_data_change():
+    fg = FlameGraph(TINY)
+    figure, marks = fg._figure, list(fg._figure.marks)
+    fg.click(fg.model.names().index("main.work"))
+    fg.search("runtime")
+    fg.hide("gcBgMark")
+    fg.sandwich("main.work")
+    fg.set_view("icicle")
+    fg.reset()
+    assert fg._figure is figure and list(fg._figure.marks) == marks
+
+
+def test_icicle_puts_the_root_on_top_and_flame_at_the_bottom():
+    fg = FlameGraph(TINY)
+    y = fg.box_xy[1]
+    assert y[0].max() == y.min() + 1  # the root ("all") is the bottom row
+    fg.set_view("icicle")
+    y = fg.box_xy[1]
+    assert y[0].min() == y.max() - 1  # ... and the top row of an icicle
+    assert np.array_equal(fg.box_xy[0], FlameGraph(TINY).box_xy[0])  # same x either way

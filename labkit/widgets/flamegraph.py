@@ -1,12 +1,13 @@
 """The flame-graph widget: a thin bqplot view over :class:`labkit.flamegraph.FlameGraphModel`.
 
 Every box is one closed path of a single bqplot ``Lines`` mark (x/y as (N, 5) arrays,
-``fill="inside"``, one fill colour per box), the way shared/notes/profiles-and-flamegraphs.md
-recommends: bqplot's ``Bars`` cannot set a base per bar. A click on a path reaches Python as an
-``element_click`` message whose data carries the path's ``index`` (bqplot's Lines view sends its
-``mark_data`` entry, which has ``index``); the model maps that index to a tree node and zooms.
-Labels are a ``Label`` mark, only on boxes wide enough for three characters. The figure is built
-once; a zoom, search, hide or sandwich changes only the marks' data, inside ``hold_sync()``.
+``fill="inside"``, one fill colour per box): bqplot's ``Bars`` cannot set a base per bar (its
+``base`` is one Float for the whole mark, bqplot/marks.py ``Bars.base`` in bqplot 0.13). A click
+on a path reaches Python as an ``element_click`` message whose data carries the path's ``index``
+(bqplot's Lines view sends its ``mark_data`` entry, which has ``index``); the model maps that
+index to a tree node and zooms. Labels are a ``Label`` mark, only on boxes wide enough for three
+characters. The figure is built once; a zoom, search, hide or sandwich changes only the marks'
+data, inside ``hold_sync()``.
 """
 
 from __future__ import annotations
