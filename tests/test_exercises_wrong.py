@@ -17,6 +17,7 @@ import importlib
 import inspect
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -785,13 +786,37 @@ def test_the_key_is_right_in_every_unit_of_its_kind(name):
             assert exercise(name, seed).check(text), f"seed {seed}: {text!r} rejected"
 
 
-def test_a_mistake_the_tolerance_let_through_before_now_fails():
-    """The proof that the table bites: with lab02's old tolerance (abs 3) the 128-per-overflow
-    answer would be accepted; with the exercise's own it is not."""
-    v = variant("lab02.global_queue_after_burst", 0)
-    wrong = global_128_per_overflow(v.params)
-    assert wrong is not None and abs(wrong - v.answer) <= 3.0
-    assert not exercise("lab02.global_queue_after_burst", 0).check(wrong)
+def _old_gc_rate(v: Variant) -> Variant:
+    """gc_rate as it was: the goal - live estimate as the key, 5 % either way."""
+    from labkit.exercises.lab01 import gc_rate_estimate
+
+    return replace(v, answer=gc_rate_estimate(**v.params), rel_tol=0.05, abs_tol=0.0, also=())
+
+
+#: The tolerances these exercises had before this table existed, and a mistake each let
+#: through: the proof that the table's test fails on a check that is too loose.
+OLD_CHECKS = [
+    ("lab02.global_queue_after_burst", global_128_per_overflow, {"abs_tol": 3.0}),
+    ("lab02.syscall_threads", threads_without_sysmon, {"abs_tol": 1.0}),
+    ("lab01.gc_rate", gc_rate_frame_in_decimal_mb, _old_gc_rate),
+    ("lab01.stall_jank", jank_with_the_default_producers, {"rel_tol": 0.1, "abs_tol": 0.2}),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "mistake", "old"), OLD_CHECKS, ids=[f"{n}-{m.__name__}" for n, m, _ in OLD_CHECKS]
+)
+def test_the_old_tolerance_let_the_mistake_through(name, mistake, old):
+    accepted = 0
+    for seed in SEEDS:
+        v = variant(name, seed)
+        wrong = mistake(v.params)
+        if wrong is None:
+            continue
+        loose = old(v) if callable(old) else replace(v, **old, also=())
+        accepted += loose.accepts(float(wrong)) is not None
+        assert not exercise(name, seed).check(wrong)
+    assert accepted > 0, "the old check would have caught it too: not a proof"
 
 
 def test_heap_goal_mistakes_are_computed_from_the_pacer_rules():

@@ -171,11 +171,12 @@ def finish_behind_loop(rng: np.random.Generator) -> Variant:
     Go <= 1.13: when the loop ends, plus the goroutine's work. Go >= 1.14: when sysmon's
     preemption lands, plus the work; the model's preemption is one moment (14.17 ms), real Go's
     lands anywhere from forcePreemptNS to the latest the recorded runs show, so every finish
-    time in that band is right. The work (5-8 ms) is longer than the band's spread below its
-    start, so the moment ``req`` *starts* (the preemption) is never mistaken for its finish.
+    time in that band is right. The work (8-9.5 ms, under forcePreemptNS so ``req`` is not
+    preempted itself) is longer than the band is wide, so no moment at which ``req`` can
+    *start* (the preemption) is ever a right finish time.
     """
     loop_ms = float(rng.choice([60.0, 120.0, 200.0, 300.0]))
-    work_ms = float(rng.choice([5.0, 6.0, 7.0, 8.0]))
+    work_ms = float(rng.choice([8.0, 8.5, 9.0, 9.5]))
     async_preempt = bool(rng.integers(2))
     res = simulate(
         behind_loop_program(loop_ms, work_ms),

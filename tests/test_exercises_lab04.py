@@ -1,0 +1,145 @@
+"""Lab 4's answer keys against closed forms (Erlang B and C, M/M/c's waiting-time law, a
+pipeline's bottleneck) and the course's recorded real Go runs, for seeds 0-19."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit.exercise import Exercise
+from labkit.exercises import lab04
+from labkit.golab import run_experiment
+from labkit.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms
+
+SEEDS = range(20)
+
+
+def erlang_b_factorial(a: float, c: int) -> float:
+    """(a^c / c!) / sum_{k=0..c} a^k / k!: Erlang B in closed form."""
+    terms = [a**k / math.factorial(k) for k in range(c + 1)]
+    return terms[-1] / sum(terms)
+
+
+def test_erlang_b_against_a_table_worked_by_hand():
+    # a = 2: B(1) = 2/3, B(2) = 2/(1+2+2) = 0.4, B(3) = (8/6)/(1+2+2+8/6) = 4/19.
+    assert erlang_b(2.0, 0) == 1.0
+    assert erlang_b(2.0, 1) == pytest.approx(2 / 3)
+    assert erlang_b(2.0, 2) == pytest.approx(0.4)
+    assert erlang_b(2.0, 3) == pytest.approx(4 / 19)
+    # and C(3, 2) = 3 B / (3 - 2 (1 - B)) = 4/9, the textbook M/M/3 value at a = 2.
+    assert erlang_c_probability(2.0, 3) == pytest.approx(4 / 9)
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 4, 8, 20])
+@pytest.mark.parametrize("a", [0.5, 1.7, 3.6, 7.2])
+def test_erlang_b_recursion_is_the_factorial_formula(a, c):
+    assert erlang_b(a, c) == pytest.approx(erlang_b_factorial(a, c), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_erlang_c_key_is_the_closed_form(seed):
+    v = Exercise(lab04.erlang_c_by_hand, seed=seed).variant
+    p = v.params
+    a, c, s = p["rate"] * p["service_ms"] / 1000, p["c"], p["service_ms"]
+    b = erlang_b_factorial(a, c)
+    chance = c * b / (c - a * (1 - b))
+    assert v.answer == pytest.approx(chance * s / (c - a), rel=1e-9)
+    for k in range(1, c + 1):  # the worked answer's B steps are the closed form's
+        assert f"B({k}) = {erlang_b_factorial(a, k):.4f}" in v.solution
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pipeline_key_is_the_slowest_stage_or_the_ps(seed):
+    """decode 1 ms, draw workers x 1/draw_ms, upload 1 worker x 1/(0.5 + 1 ms) per item; the
+    CPU of all three (1 + draw + 0.5 ms) shares GOMAXPROCS; the device wait needs no P."""
+    v = Exercise(lab04.pipeline_throughput, seed=seed).variant
+    p = v.params
+    stages = [1000.0, p["draw_workers"] * 1000 / p["draw_ms"], 1000 / 1.5]
+    cpu = p["procs"] * 1000 / (1.0 + p["draw_ms"] + 0.5)
+    assert v.answer == pytest.approx(min(*stages, cpu))
+
+
+def mmc_p99_ms(rate: float, service_ms: float, c: int) -> float:
+    """The p99 of the time in system of an M/M/c queue (FCFS): with probability 1 - C no wait,
+    else an Exp(c mu - lambda) wait; plus an Exp(mu) service. Infinite at c <= a."""
+    a = rate * service_ms / 1000
+    if a >= c:
+        return math.inf
+    mu, theta = 1 / service_ms, c / service_ms - rate / 1000
+    chance = erlang_c_probability(a, c)
+
+    def tail(t: float) -> float:
+        if math.isclose(theta, mu):  # the sum of two Exp(mu): an Erlang-2 tail
+            both = (1 + mu * t) * math.exp(-mu * t)
+        else:
+            both = (theta * math.exp(-mu * t) - mu * math.exp(-theta * t)) / (theta - mu)
+        return (1 - chance) * math.exp(-mu * t) + chance * both
+
+    lo, hi = 0.0, 100 * service_ms
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if tail(mid) > 0.01 else (lo, mid)
+    return lo
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fewest_workers_key_agrees_with_mmc(seed):
+    """The simulated static pool is an M/M/c queue here (exponential service, CPU far below
+    GOMAXPROCS), so the fewest workers by the M/M/c p99 is the key, or one off where the
+    closed form's p99 at the key is within 5 % of the target (a 20 s run's p99 is itself a
+    sample). It is never the offered load itself: at c = a the queue has no steady state."""
+    v = Exercise(lab04.fewest_workers, seed=seed).variant
+    p = v.params
+    a = p["arrival_rate"] * p["service_ms"] / 1000
+    assert v.answer > a
+    closed = min(
+        c
+        for c in range(1, 64)
+        if mmc_p99_ms(p["arrival_rate"], p["service_ms"], c) <= p["target_ms"]
+    )
+    if closed != v.answer:
+        assert abs(closed - v.answer) == 1
+        near = mmc_p99_ms(p["arrival_rate"], p["service_ms"], int(min(closed, v.answer)))
+        assert near == pytest.approx(p["target_ms"], rel=0.05)
+
+
+def test_mmc_p99_against_the_single_server_law():
+    # M/M/1: the time in system is Exp(mu - lambda), so p99 = ln(100) / (mu - lambda).
+    assert mmc_p99_ms(50.0, 10.0, 1) == pytest.approx(math.log(100) / (0.1 - 0.05), rel=1e-6)
+    assert mmc_p99_ms(100.0, 10.0, 1) == math.inf
+    assert erlang_c_wait_ms(50.0, 10.0, 1) == pytest.approx(10.0)  # rho/(1-rho) x s
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_worst_watchdog_key_by_what_adding_workers_does(seed):
+    """CPU-bound requests: more goroutines only share the same Ps, so the eager watchdog,
+    which adds the most, is worst. Mostly-waiting requests: more workers serve more at once,
+    so the sluggish one, which adds the fewest and the latest, is worst."""
+    v = Exercise(lab04.worst_watchdog, seed=seed).variant
+    assert v.answer == (1 if v.params["cpu_bound"] == 1.0 else 2)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_beyond_gomaxprocs_key_by_where_a_worker_waits(seed):
+    v = Exercise(lab04.beyond_gomaxprocs, seed=seed).variant
+    assert v.answer == (2 if v.params["cpu_bound"] == 1.0 else 0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_yield_turns_key_is_what_real_go_does(seed):
+    """The recorded real Go run (labkit/golab/recorded/yield.json): Gosched gives the other
+    goroutine a turn on every iteration; Sleep(0) never does and is the cheapest call;
+    Sleep(1ns) (almost) never does either and costs a park and a timer."""
+    real = {m: run_experiment("yield", source="recorded", mode=m) for m in lab04.YIELD_CALLS}
+    turns = {m: r["other_turns"] / r["iters"] for m, r in real.items()}
+    cost = {m: r["ns_per_iter"] for m, r in real.items()}
+    yielding = [m for m in lab04.YIELD_CALLS if m != "none"]
+    never = [m for m in yielding if turns[m] <= lab04.ALMOST_NEVER]
+    expected = {
+        0: max(yielding, key=turns.get),
+        1: min(never, key=cost.get),
+        2: max(never, key=cost.get),
+    }
+    v = Exercise(lab04.yield_turns, seed=seed).variant
+    assert v.choices[v.answer] == lab04.YIELD_CALLS[expected[v.params["kind"]]]
