@@ -2,14 +2,19 @@
 
 Runs every parameter set in labkit.golab.experiments.VARIANTS live (it fails rather than falling
 back when Go is not usable), and writes one file per experiment with the Go version, OS/arch,
-CPU count and the date, which the notebooks show when they fall back to a recorded result.
+CPU count, the date, the niceness and the load average before and after each run (the notebooks
+show where and when a recorded result comes from). Every result keeps its per-run values
+(``*_runs``), from which labkit.golab.fidelity derives its tolerances.
 
     .venv/bin/python scripts/record_go_results.py            # all experiments
     .venv/bin/python scripts/record_go_results.py yield      # only some
+    .venv/bin/python scripts/record_go_results.py --timed    # only the wall-clock ones
+    .venv/bin/python scripts/record_go_results.py --missing  # only variants not yet recorded
 
-Timings are wall-clock medians: other processes on the machine stretch them. On a shared
-machine, record at a higher priority (as root: ``nice -n -15 .venv/bin/python scripts/...``);
-each file keeps the load average and the niceness it was recorded with.
+Timings are wall-clock: other processes on the machine stretch them. Record on a quiet machine,
+at a higher priority (as root: ``nice -n -15 .venv/bin/python scripts/...``); ``--timed``
+redoes exactly the experiments whose figures are times (Experiment.timed), the ones a busy
+machine spoils. Counts (GC cycles, threads, allocations, run order) do not need a quiet machine.
 """
 
 from __future__ import annotations
@@ -27,28 +32,63 @@ from labkit.golab.experiments import VARIANTS, get_experiment  # noqa: E402
 from labkit.golab.recorded import recorded_path  # noqa: E402
 from labkit.golab.runner import run_experiment  # noqa: E402
 
+#: Above this 1-minute load average (runnable processes per CPU, summed) the machine is busy.
+BUSY_LOAD = 1.0
 
-def record(name: str) -> Path:
-    """Run the variants of ``name`` live and write its recorded file; returns the path."""
+
+def _load() -> list[float]:
+    """os.getloadavg: 1, 5 and 15 minute averages of runnable processes."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _existing_runs(name: str) -> list[dict]:
+    path = recorded_path(name)
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["runs"]
+
+
+def record(name: str, *, only_missing: bool = False) -> Path:
+    """Run the variants of ``name`` live and write its recorded file; returns the path.
+
+    Each run keeps when it was recorded and the load average before and after it. With
+    ``only_missing``, variants the file already has are kept as they are and only the others
+    are run (the file then mixes recordings; each run says when it was made).
+    """
     experiment = get_experiment(name)
+    kept = {json.dumps(r["params"], sort_keys=True): r for r in _existing_runs(name)}
     runs = []
     for variant_name, params in VARIANTS:
         if variant_name != name:
             continue
+        full = experiment.normalize(params)
+        old = kept.get(json.dumps(full, sort_keys=True))
+        if only_missing and old is not None:
+            runs.append(old)
+            print(f"  {name} {params}: kept (recorded {old.get('recorded_at', '?')})")
+            continue
+        before = _load()
         result = run_experiment(name, source="live", **params)
-        runs.append({"params": experiment.normalize(params), "result": result})
-        print(
-            f"  {name} {params}: "
-            + ", ".join(
-                f"{k}={result[k]}"
-                for k in experiment.result_keys
-                if k in result and k != "gctrace_lines"
-            )
+        runs.append(
+            {
+                "params": full,
+                "recorded_at": _now(),
+                "load_avg_before": before,
+                "load_avg_after": _load(),
+                "nice": os.nice(0),
+                "result": result,
+            }
         )
-    first = runs[0]["result"]
+        shown = (k for k in experiment.result_keys if k in result and k != "gctrace_lines")
+        print(f"  {name} {params}: " + ", ".join(f"{k}={result[k]}" for k in shown))
+    first = runs[-1]["result"]
     data = {
         "experiment": name,
-        "recorded_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recorded_at": max(r.get("recorded_at", "") for r in runs),
         "recorded_on": f"{first['goos']}/{first['goarch']}, {first['cpus']} CPUs, "
         f"{first['go_version']}",
         "go_version": first["go_version"],
@@ -56,9 +96,10 @@ def record(name: str) -> Path:
         "goarch": first["goarch"],
         "cpus": first["cpus"],
         # Wall-clock results stretch when other processes share the CPUs; record the load so a
-        # reader can judge (os.getloadavg: 1, 5, 15 minute averages of runnable processes).
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
+        # reader can judge (each run also keeps the load before and after it).
+        "load_avg": _load(),
         "nice": os.nice(0),
+        "timed": experiment.timed,
         "runs": runs,
     }
     path = recorded_path(name)
@@ -68,7 +109,7 @@ def record(name: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = sorted({n for n, _ in VARIANTS}, key=[n for n, _ in VARIANTS].index)
+    names = list(dict.fromkeys(n for n, _ in VARIANTS))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "names",
@@ -76,16 +117,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"experiments to record (default: all of {', '.join(names)})",
     )
+    parser.add_argument(
+        "--missing",
+        action="store_true",
+        help="record only the variants the recorded files do not have yet; keep the others",
+    )
+    parser.add_argument(
+        "--timed",
+        action="store_true",
+        help="record only the experiments whose figures are wall-clock times: "
+        + ", ".join(n for n in names if get_experiment(n).timed),
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in names]
     if unknown:
         parser.error(f"unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+    chosen = args.names or names
+    if args.timed:
+        chosen = [n for n in chosen if get_experiment(n).timed]
     load_1m = os.getloadavg()[0]
-    if load_1m > 1.0:
+    if load_1m > BUSY_LOAD:
         print(f"note: load average {load_1m:.2f}; timings will be stretched by other processes")
-    for name in args.names or names:
+    for name in chosen:
         print(f"recording {name} ...", flush=True)
-        print(f"  -> {record(name)}")
+        print(f"  -> {record(name, only_missing=args.missing)}")
     return 0
 
 

@@ -20,12 +20,25 @@ from labkit.golab import toolchain
 from labkit.golab.experiments import EXPERIMENTS, META_KEYS, VARIANTS, get_experiment
 from labkit.golab.recorded import FILE_KEYS, load_recorded
 
-REQUIRED = ("preempt", "yield", "syscall_handoff", "lockosthread", "spawn_order", "gc_frames")
+REQUIRED = (
+    "preempt",
+    "yield",
+    "syscall_handoff",
+    "lockosthread",
+    "spawn_order",
+    "gc_frames",
+    "gc_live",
+    "syscall_threads",
+    "retake_keep",
+    "json_allocs",
+    "sleep_resolution",
+    "locked_pingpong",
+)
 
 
 def test_catalogue_names_the_course_experiments():
-    """experiments() lists at least the five scheduler programs and gc_frames, each with a
-    main.go in the module labkit.local/golab."""
+    """experiments() lists the scheduler programs, the GC programs and the json_allocs count,
+    each with a main.go in the module labkit.local/golab."""
     names = golab.experiments()
     assert set(REQUIRED) <= set(names)
     go_mod = (toolchain.GO_SOURCE_DIR / "go.mod").read_text()
@@ -97,6 +110,36 @@ def test_runtime_settings_reach_the_program_environment():
     assert get_experiment("lockosthread").run_env({})["GOMAXPROCS"] == "2"
 
 
+def test_gomaxprocs_follows_the_parameters_where_the_experiment_varies_it():
+    """syscall_threads takes GOMAXPROCS as a parameter (an environment variable, not a flag);
+    retake_keep's queued case runs on one P, its idle and busy cases on two."""
+    st = get_experiment("syscall_threads")
+    full = st.normalize({"gomaxprocs": 1})
+    assert st.run_env(full)["GOMAXPROCS"] == "1"
+    assert not any(a.startswith("-gomaxprocs") for a in st.args(full))
+    rk = get_experiment("retake_keep")
+    procs = {c: rk.run_env(rk.normalize({"case": c}))["GOMAXPROCS"] for c in ("idle", "queued")}
+    assert procs == {"idle": "2", "queued": "1"}
+    assert "-case=queued" in rk.args(rk.normalize({"case": "queued"}))
+
+
+def test_quick_runs_use_the_short_settings_but_keep_what_the_caller_gives():
+    """quick=True fills the experiment's short settings only for parameters not given."""
+    exp = get_experiment("preempt")
+    assert exp.normalize(exp.quick_params({}))["loop_ms"] == 150.0
+    assert exp.normalize(exp.quick_params({"loop_ms": 300.0}))["loop_ms"] == 300.0
+    for name in golab.experiments():  # every quick setting is a valid parameter set
+        get_experiment(name).normalize(get_experiment(name).quick_params({}))
+    with pytest.raises(golab.ExperimentParameterError, match="quick must be True or False"):
+        golab.run_experiment("preempt", quick="yes")
+
+
+def test_quick_never_changes_a_recorded_result():
+    """source="recorded" returns the recording of the full run whatever quick says."""
+    full = golab.run_experiment("preempt", source="recorded")
+    assert golab.run_experiment("preempt", source="recorded", quick=True) == full
+
+
 @pytest.mark.parametrize("name", REQUIRED)
 def test_recorded_file_has_metadata_and_every_variant(name):
     """Each recorded file says where and when it was recorded and holds every variant the
@@ -119,7 +162,7 @@ def test_recorded_file_has_metadata_and_every_variant(name):
         assert result["source"] == "live"  # what was recorded was a live run
 
 
-def test_recorded_results_show_what_course_md_measured():
+def test_recorded_results_show_the_behaviours_the_course_teaches():
     """The shipped evidence itself: Sleep(0) gives no turns, Gosched one per iteration, async
     preemption hands main back within 10-30 ms, spawn order 5 1 2 3 4, affinity unchanged."""
     y = {m: golab.run_experiment("yield", source="recorded", mode=m) for m in ("sleep0", "gosched")}
@@ -130,6 +173,42 @@ def test_recorded_results_show_what_course_md_measured():
     assert golab.run_experiment("spawn_order", source="recorded")["order"] == [5, 1, 2, 3, 4]
     lo = golab.run_experiment("lockosthread", source="recorded")
     assert lo["affinity_locked"] == lo["affinity_before"]
+
+
+def test_recorded_new_evidence_says_what_issue_13_and_21_asked_for():
+    """A Sleep(1ns) loop gives the other goroutine fewer turns than the same length of loop
+    without a yield (lost preemption requests); a blocked syscall keeps its P ~10 ms when
+    another P is idle and nothing is queued, well under 1 ms with queued work; threads are
+    syscalls + 2 on one P and one more on two; rows with a time.Time and a map allocate about
+    four objects each in json.Marshal, a flat struct a few per call."""
+    y = dict(source="recorded", mode="sleep1ns")
+    lost = golab.run_experiment("yield", iters=1_000_000, **y)
+    plain = golab.run_experiment("yield", source="recorded", mode="none", iters=1000, body_us=320.0)
+    assert lost["other_turns"] / lost["loop_ms"] < plain["other_turns"] / plain["loop_ms"] / 3
+    kept = {
+        c: golab.run_experiment("retake_keep", source="recorded", case=c)["kept_ms"]
+        for c in ("idle", "busy", "queued")
+    }
+    assert 10 <= kept["idle"] < 20 and kept["busy"] < 1 and kept["queued"] < 1
+    threads = {
+        n: golab.run_experiment("syscall_threads", source="recorded", gomaxprocs=n)["threads_peak"]
+        for n in (1, 2)
+    }
+    assert threads == {1: 9 + 2, 2: 9 + 3}
+    tagged = golab.run_experiment("json_allocs", source="recorded", payload="tagged")
+    points = golab.run_experiment("json_allocs", source="recorded", payload="points")
+    assert 3.9 < tagged["allocs_per_row"] < 4.1 and points["allocs_per_call"] <= 4
+
+
+def test_every_recorded_timed_result_keeps_its_runs():
+    """The fidelity table's tolerances come from the per-run values: every timed recording
+    keeps them (``*_runs``) next to its medians, and says when and under what load it was made."""
+    for name in REQUIRED:
+        data = load_recorded(name)
+        for run in data["runs"]:
+            runs = [k for k in run["result"] if k.endswith("_runs")]
+            assert runs or not get_experiment(name).timed, (name, run["params"])
+            assert run.get("recorded_at", data["recorded_at"]).endswith("Z")
 
 
 def test_recorded_source_labels_where_and_when():
@@ -322,6 +401,12 @@ def test_gc_frames_model_collects_every_second_frame_like_real_go():
     assert r["gctrace_lines"][0].startswith("gc 1 @")
 
 
+def test_json_allocs_has_no_model_and_says_why():
+    """No course model counts json.Marshal's allocations: asking for one is a clear error."""
+    with pytest.raises(golab.NoModelError, match="json_allocs: no course model counts"):
+        golab.model_prediction("json_allocs")
+
+
 def test_gc_frames_model_pool_and_gogc_never_add_cycles():
     """A pool stops the cycles; a higher GOGC never adds cycles."""
     base = dict(frames=120, fps=60.0, gogc=100)
@@ -347,6 +432,37 @@ def test_record_script_rejects_unknown_names(capsys):
         sys.argv = argv
     assert exc.value.code == 2
     assert "choose from preempt" in capsys.readouterr().err
+
+
+def test_record_script_keeps_recorded_variants_with_missing(monkeypatch, tmp_path):
+    """--missing runs only the variants a file lacks and keeps the others as recorded (each run
+    keeps its own date); without it every variant is run again."""
+    import importlib.util
+
+    from labkit.golab import recorded
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "record_go_results.py"
+    spec = importlib.util.spec_from_file_location("record_go_results", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(recorded, "RECORDED_DIR", tmp_path)
+    source = Path(golab.__file__).parent / "recorded" / "spawn_order.json"
+    (tmp_path / "spawn_order.json").write_text(source.read_text())
+    ran = []
+
+    def fake_run(name, source, **params):
+        ran.append(params)
+        old = json.loads((Path(golab.__file__).parent / "recorded" / f"{name}.json").read_text())
+        return old["runs"][0]["result"]
+
+    monkeypatch.setattr(mod, "run_experiment", fake_run)
+    monkeypatch.setattr(mod, "recorded_path", lambda name: tmp_path / f"{name}.json")
+    mod.record("spawn_order", only_missing=True)
+    assert ran == []  # the one variant was there already
+    mod.record("spawn_order")
+    assert ran == [{}]
+    data = json.loads((tmp_path / "spawn_order.json").read_text())
+    assert data["runs"][0]["recorded_at"].endswith("Z") and "load_avg_before" in data["runs"][0]
 
 
 def test_recorded_json_is_plain_json():

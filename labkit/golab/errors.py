@@ -29,3 +29,7 @@ class RecordedResultError(GolabError, LookupError):
 
 class GolabWarning(UserWarning):
     """A live run was not possible; the result shown is the recorded one (the note says why)."""
+
+
+class NoModelError(GolabError, LookupError):
+    """The experiment has no model side (no course model computes what it measures)."""

@@ -86,10 +86,24 @@ class Experiment:
     program: str = ""
     #: Also run with GODEBUG=gctrace=1 and keep this many raw trace lines (gc_frames).
     gctrace_lines: int = 0
+    #: The program writes an execution trace to ``-trace=<file>``, which the runner reads with
+    #: ``go tool trace -d=parsed`` (labkit.golab.gotrace) and summarises (retake_keep).
+    trace: bool = False
+    #: What it measures is a wall-clock time, which other processes on the machine stretch:
+    #: record it on a quiet machine (scripts/record_go_results.py --timed redoes these).
+    timed: bool = True
+    #: Parameters of a quick live run (``run_experiment(..., quick=True)``): fewer repeats or a
+    #: shorter loop, so that a notebook cell runs it live in a few seconds. Parameters the
+    #: caller gives are kept.
+    quick: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def program_dir(self) -> str:
         return self.program or self.name
+
+    def quick_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` with the quick run's settings for every parameter not given."""
+        return {**self.quick, **params}
 
     def normalize(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """All parameters, defaults filled in, checked; ExperimentParameterError if not valid."""
@@ -136,6 +150,18 @@ def _gc_env(params: Mapping[str, Any]) -> dict[str, str]:
     return {"GOGC": str(params["gogc"])}
 
 
+def _procs_env(params: Mapping[str, Any]) -> dict[str, str]:
+    return {"GOMAXPROCS": str(params["gomaxprocs"])}
+
+
+#: GOMAXPROCS of each retake_keep case: the queued case has one P, the others two.
+RETAKE_CASE_PROCS = {"idle": 2, "busy": 2, "queued": 1}
+
+
+def _retake_env(params: Mapping[str, Any]) -> dict[str, str]:
+    return {"GOMAXPROCS": str(RETAKE_CASE_PROCS[params["case"]])}
+
+
 REPEATS_HELP = "measurements inside the program; the medians are reported"
 
 _EXPERIMENTS: tuple[Experiment, ...] = (
@@ -163,6 +189,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=1,
         run_timeout_s=120.0,
         env=_preempt_env,
+        quick={"loop_ms": 150.0, "repeats": 3},
     ),
     Experiment(
         name="yield",
@@ -177,11 +204,19 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
                 variant=True,
             ),
             Param("iters", 100_000, "loop iterations", minimum=1, maximum=10_000_000),
+            Param(
+                "body_us",
+                0.0,
+                "CPU work per iteration without calls, us (0: one multiply-add)",
+                minimum=0,
+                maximum=100_000,
+            ),
             Param("repeats", 7, REPEATS_HELP, minimum=1, maximum=50),
         ),
-        result_keys=("mode", "ns_per_iter", "iters", "other_turns"),
+        result_keys=("mode", "ns_per_iter", "iters", "other_turns", "loop_ms"),
         gomaxprocs=1,
-        run_timeout_s=120.0,
+        run_timeout_s=180.0,
+        quick={"iters": 20_000, "repeats": 3},
     ),
     Experiment(
         name="syscall_handoff",
@@ -200,6 +235,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         result_keys=("cpu_done_ms", "syscall_done_ms", "cpu_start_ms", "syscall_start_ms"),
         gomaxprocs=1,
         run_timeout_s=120.0,
+        quick={"syscall_ms": 60.0, "cpu_ms": 10.0, "repeats": 3},
     ),
     Experiment(
         name="lockosthread",
@@ -226,6 +262,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         ),
         gomaxprocs=2,
         run_timeout_s=180.0,
+        quick={"goroutines": 20, "work_ms": 5.0, "repeats": 3},
     ),
     Experiment(
         name="spawn_order",
@@ -243,6 +280,8 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         result_keys=("order", "all_same"),
         gomaxprocs=1,
         run_timeout_s=60.0,
+        timed=False,
+        quick={"repeats": 3},
     ),
     Experiment(
         name="gc_frames",
@@ -269,6 +308,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
                 minimum=0,
                 maximum=1_000,
             ),
+            Param("repeats", 5, REPEATS_HELP, minimum=1, maximum=50),
         ),
         result_keys=(
             "gc_cycles",
@@ -283,6 +323,151 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=180.0,
         env=_gc_env,
         gctrace_lines=4,
+        timed=False,
+        quick={"repeats": 1},
+    ),
+    Experiment(
+        name="gc_live",
+        summary="a 72 MiB live heap of 64-byte pointer nodes and 3 MiB frames at 60 fps: GC "
+        "cycles per second and marking speed (GODEBUG=gctrace=1)",
+        params=(
+            Param(
+                "live_mb", 72.0, "live heap of 64-byte pointer nodes, MiB", minimum=1, maximum=1_024
+            ),
+            Param("frame_mb", 3.0, "bytes allocated per frame, MiB", minimum=0.01, maximum=256),
+            Param("fps", 60.0, "frames per second", minimum=1, maximum=1_000),
+            Param("seconds", 4.0, "length of one measured window, s", minimum=0.2, maximum=60),
+            Param("repeats", 5, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=(
+            "gc_per_s",
+            "marked_bytes_per_cpu_s",
+            "mark_cpu_s",
+            "heap_live_mb",
+            "gctrace_lines",
+        ),
+        gomaxprocs=2,
+        run_timeout_s=600.0,
+        gctrace_lines=6,
+        quick={"seconds": 1.5, "repeats": 2},
+    ),
+    Experiment(
+        name="syscall_threads",
+        summary="OS threads while goroutines block in system calls (and on the netpoller), "
+        "GOMAXPROCS 1 or 2",
+        params=(
+            Param("gomaxprocs", 2, "GOMAXPROCS", choices=(1, 2), via="env", variant=True),
+            Param("syscalls", 9, "goroutines blocked in nanosleep(2)", minimum=0, maximum=500),
+            Param(
+                "netwaits",
+                0,
+                "goroutines blocked reading a pipe (netpoller)",
+                minimum=0,
+                maximum=500,
+                variant=True,
+            ),
+            Param("block_ms", 200.0, "how long each blocks, ms", minimum=10, maximum=5_000),
+            Param("repeats", 5, "fresh processes; the median is reported", minimum=1, maximum=50),
+        ),
+        result_keys=("threads_peak", "threads_before", "syscalls", "netwaits"),
+        gomaxprocs=None,
+        run_timeout_s=180.0,
+        env=_procs_env,
+        timed=False,
+        quick={"repeats": 3, "block_ms": 100.0},
+    ),
+    Experiment(
+        name="retake_keep",
+        summary="how long a goroutine in a blocking syscall keeps its P: with an idle P and "
+        "nothing queued, with no idle P, with queued work (execution trace)",
+        params=(
+            Param(
+                "case",
+                "idle",
+                "idle | busy | queued",
+                choices=tuple(RETAKE_CASE_PROCS),
+                via="flag",
+                variant=True,
+            ),
+            Param(
+                "block_ms", 30.0, "length of the blocking nanosleep, ms", minimum=12, maximum=1_000
+            ),
+            Param(
+                "pre_ms",
+                20.0,
+                "main's own nanosleep before each repeat, ms",
+                minimum=12,
+                maximum=1_000,
+            ),
+            Param("repeats", 7, "blocking calls traced", minimum=1, maximum=50),
+        ),
+        result_keys=("case", "kept_ms", "kept_ms_runs"),
+        gomaxprocs=None,
+        run_timeout_s=120.0,
+        env=_retake_env,
+        trace=True,
+        quick={"repeats": 3},
+    ),
+    Experiment(
+        name="json_allocs",
+        summary="allocations per json.Marshal call, by payload (testing.AllocsPerRun)",
+        params=(
+            Param(
+                "payload",
+                "points",
+                "points | numbers | tagged",
+                choices=("points", "numbers", "tagged"),
+                variant=True,
+            ),
+            Param(
+                "rows",
+                4_000,
+                "rows in the marshalled slice",
+                minimum=1,
+                maximum=1_000_000,
+                variant=True,
+            ),
+            Param("runs", 50, "json.Marshal calls averaged", minimum=1, maximum=10_000),
+        ),
+        result_keys=("allocs_per_call", "allocs_per_row", "bytes_per_call", "body_bytes"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        timed=False,
+        quick={"runs": 10},
+    ),
+    Experiment(
+        name="sleep_resolution",
+        summary="GOMAXPROCS=1, nothing else to run: how long time.Sleep(d) and a 20 us "
+        "nanosleep(2) really take",
+        params=(
+            Param(
+                "sleep_us",
+                100.0,
+                "time.Sleep duration, us",
+                minimum=1,
+                maximum=100_000,
+                variant=True,
+            ),
+            Param("samples", 200, "sleeps timed", minimum=5, maximum=10_000),
+        ),
+        result_keys=("sleep_ms", "nanosleep20_ms"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        quick={"samples": 50},
+    ),
+    Experiment(
+        name="locked_pingpong",
+        summary="GOMAXPROCS=1: a channel ping-pong round trip with and without one side "
+        "locked to its thread (two thread hand-offs a trip)",
+        params=(
+            Param("locked", True, "lock the echoing goroutine to its thread", variant=True),
+            Param("rounds", 500, "round trips per measurement", minimum=1, maximum=1_000_000),
+            Param("repeats", 15, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("round_trip_us", "locked"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        quick={"repeats": 5},
     ),
 )
 
@@ -299,9 +484,27 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("syscall_handoff", {}),
     ("lockosthread", {}),
     ("spawn_order", {}),
+    ("yield", {"mode": "sleep1ns", "iters": 1_000_000}),
+    ("yield", {"mode": "none", "iters": 1_000, "body_us": 320.0}),
+    ("yield", {"mode": "sleep1ns", "iters": 640, "body_us": 500.0}),
     ("gc_frames", {"pooled": False}),
     ("gc_frames", {"pooled": True}),
     ("gc_frames", {"pooled": False, "gogc": 400}),
+    ("gc_live", {}),
+    ("syscall_threads", {"gomaxprocs": 1}),
+    ("syscall_threads", {"gomaxprocs": 2}),
+    ("syscall_threads", {"gomaxprocs": 2, "netwaits": 16}),
+    ("retake_keep", {"case": "idle"}),
+    ("retake_keep", {"case": "busy"}),
+    ("retake_keep", {"case": "queued"}),
+    ("json_allocs", {"payload": "points"}),
+    ("json_allocs", {"payload": "numbers"}),
+    ("json_allocs", {"payload": "tagged"}),
+    ("json_allocs", {"payload": "tagged", "rows": 1}),
+    ("sleep_resolution", {"sleep_us": 100.0}),
+    ("sleep_resolution", {"sleep_us": 1500.0}),
+    ("locked_pingpong", {"locked": True}),
+    ("locked_pingpong", {"locked": False}),
 )
 
 

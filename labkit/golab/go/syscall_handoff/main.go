@@ -58,13 +58,15 @@ func main() {
 		sysDone = append(sysDone, measure.Ms(sd))
 	}
 	out := map[string]any{
-		"cpu_done_ms":          measure.Median(cpuDone),
-		"syscall_done_ms":      measure.Median(sysDone),
-		"cpu_start_ms":         measure.Median(cpuStart),
-		"syscall_start_ms":     measure.Median(sysStart),
-		"cpu_done_ms_runs":     cpuDone,
-		"syscall_done_ms_runs": sysDone,
-		"repeats":              *repeats,
+		"cpu_done_ms":           measure.Median(cpuDone),
+		"syscall_done_ms":       measure.Median(sysDone),
+		"cpu_start_ms":          measure.Median(cpuStart),
+		"syscall_start_ms":      measure.Median(sysStart),
+		"cpu_done_ms_runs":      cpuDone,
+		"syscall_done_ms_runs":  sysDone,
+		"cpu_start_ms_runs":     cpuStart,
+		"syscall_start_ms_runs": sysStart,
+		"repeats":               *repeats,
 	}
 	measure.Print(out)
 }

@@ -1,0 +1,139 @@
+"""Read an execution trace (runtime/trace) through ``go tool trace -d=parsed``.
+
+The retake_keep program traces its blocking system calls; this module turns the tool's text dump
+into the one figure the experiment reports: how long after a goroutine entered a system call its
+P was taken by another thread (sysmon's retake -> takeP, which the tracer records as a ProcSteal:
+``trace.ProcSteal`` in ``syscallingThread.releaseP``, src/runtime/proc.go, shown by the tool as
+the P's ``Running->Idle`` transition on another M).
+
+The dump has one event a line, ``M=<m> P=<p> G=<g> <Kind> Time=<ns> ...``, with stacks on indented
+lines after it (ignored here). The lines used:
+
+    M=7 P=0 G=6 Log Time=... Task=0 Category="retake_keep" Message="enter"
+    M=7 P=0 G=6 StateTransition Time=... GoID=6 Running->Syscall Reason=""
+    M=3 P=-1 G=-1 StateTransition Time=... ProcID=0 Running->Idle Reason=""
+    M=7 P=0 G=6 StateTransition Time=... GoID=6 Syscall->Runnable Reason=""
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.golab.errors import GoRunError
+
+_EVENT = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) (\w+) Time=(\d+)(.*)$")
+_GO_TRANSITION = re.compile(r"GoID=(\d+) (\w+)->(\w+)")
+_PROC_TRANSITION = re.compile(r"ProcID=(\d+) (\w+)->(\w+)")
+_LOG = re.compile(r'Category="([^"]*)" Message="([^"]*)"')
+
+#: ``go tool trace -d=parsed`` reads a few MB of trace in well under a second.
+TOOL_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event line: the thread, P and G it was emitted on, its kind, time (ns) and text."""
+
+    m: int
+    p: int
+    g: int
+    kind: str
+    time_ns: int
+    rest: str
+
+
+@dataclass(frozen=True)
+class BlockedCall:
+    """One logged system call: when it began and ended, the P it held, and when (if) that P was
+    taken by another thread before the call returned."""
+
+    goid: int
+    p: int
+    enter_ns: int
+    exit_ns: int | None
+    steal_ns: int | None
+
+    @property
+    def kept_ms(self) -> float | None:
+        """ms from entering the call until its P was taken; None if the P was never taken."""
+        return None if self.steal_ns is None else (self.steal_ns - self.enter_ns) / 1e6
+
+    @property
+    def call_ms(self) -> float | None:
+        return None if self.exit_ns is None else (self.exit_ns - self.enter_ns) / 1e6
+
+
+def parse_events(text: str) -> list[Event]:
+    """The event lines of a ``-d=parsed`` dump, in order (stack lines are skipped)."""
+    out = []
+    for line in text.splitlines():
+        m = _EVENT.match(line)
+        if m:
+            out.append(Event(int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5]), m[6].strip()))
+    return out
+
+
+def blocked_calls(events: list[Event], category: str, message: str) -> list[BlockedCall]:
+    """Each system call entered right after a user log ``category``/``message`` by the same
+    goroutine, with the time its P was taken by another M (None if it never was)."""
+    calls = []
+    pending: dict[int, int] = {}  # goid -> index of the log event
+    for i, ev in enumerate(events):
+        if ev.kind == "Log":
+            lm = _LOG.search(ev.rest)
+            if lm and (lm[1], lm[2]) == (category, message):
+                pending[ev.g] = i
+            continue
+        if ev.kind != "StateTransition":
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if gm and int(gm[1]) in pending and (gm[2], gm[3]) == ("Running", "Syscall"):
+            goid = int(gm[1])
+            del pending[goid]
+            calls.append(_follow(events, i, goid))
+    return calls
+
+
+def _follow(events: list[Event], start: int, goid: int) -> BlockedCall:
+    """From the Running->Syscall event at ``start``: the P's steal and the call's end."""
+    enter = events[start]
+    steal_ns = exit_ns = None
+    for ev in events[start + 1 :]:
+        if ev.kind != "StateTransition":
+            continue
+        pm = _PROC_TRANSITION.search(ev.rest)
+        if (
+            steal_ns is None
+            and pm
+            and int(pm[1]) == enter.p
+            and (pm[2], pm[3]) == ("Running", "Idle")
+            and ev.m != enter.m
+        ):
+            steal_ns = ev.time_ns
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if gm and int(gm[1]) == goid and gm[2] == "Syscall":
+            exit_ns = ev.time_ns
+            break
+    return BlockedCall(goid, enter.p, enter.time_ns, exit_ns, steal_ns)
+
+
+def parsed_dump(go: str, trace_file: Path, env: dict[str, str]) -> str:
+    """``go tool trace -d=parsed trace_file``; GoRunError if the tool fails."""
+    try:
+        proc = subprocess.run(
+            [go, "tool", "trace", "-d=parsed", str(trace_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TOOL_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GoRunError(f"`go tool trace -d=parsed` failed: {exc}") from exc
+    if proc.returncode != 0:
+        raise GoRunError(f"`go tool trace -d=parsed` failed: {proc.stderr.strip()[-800:]}")
+    return proc.stdout

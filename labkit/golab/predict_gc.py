@@ -1,0 +1,95 @@
+"""The GC experiments' programs on the course's frame pipeline model (labkit.render's
+simulate_frames, paced by labkit.gc): only the frames allocate (producers=0), on GOMAXPROCS 2.
+
+Deterministic: same parameters and seed, same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The runtime's own live heap in the gc_frames program (type data, os.Args, fmt, ...): about
+#: 80 KiB (runtime/metrics /gc/heap/live:bytes with -frames=1, go1.27.3).
+BASE_HEAP_MB = 80 / 1024
+#: "As fast as possible" (fps=0) is taken as 1 ms a frame, the order of one real frame's drawing.
+UNPACED_FPS = 1000.0
+#: Bytes per pixel of the frames (image.RGBA).
+RGBA = 4
+#: CPUs the gc_live program's own goroutine uses: it only allocates a frame and writes one byte
+#: per page of it, then sleeps (a few % of a CPU; the rate hardly moves below 0.3 CPUs).
+GC_LIVE_MUTATOR_CPUS = 0.1
+#: Step of the gc_live model's allocation stream, s.
+GC_LIVE_STEP_S = 0.01
+#: Cycles of the gc_live model before its rate is measured (the program measures after building
+#: its heap and a forced runtime.GC(); the model's pacer starts without a history).
+GC_LIVE_WARMUP_CYCLES = 6
+
+
+def gc_frames(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Frames of width x height RGBA allocated per frame, or pooled; the live heap is the
+    runtime's own ~80 KiB; mirrors go/gc_frames (one rendering: the model has no noise)."""
+    from labkit.render import simulate_frames
+
+    fps = p["fps"] if p["fps"] > 0 else UNPACED_FPS
+    seconds = p["frames"] / fps
+    r = simulate_frames(
+        width=p["width"],
+        height=p["height"],
+        fps=fps,
+        seconds=seconds,
+        pooled=p["pooled"],
+        gogc=p["gogc"],
+        live_heap_mb=BASE_HEAP_MB,
+        producers=0,
+        gomaxprocs=2,
+        seed=seed,
+    )
+    last = r.gc_cycles[-1] if r.gc_cycles else None
+    return {
+        "gc_cycles": len(r.gc_cycles),
+        "gc_per_s": len(r.gc_cycles) / seconds,
+        "seconds": seconds,
+        "pooled": p["pooled"],
+        "gctrace_lines": r.gctrace().splitlines()[:3],
+        "heap_live_mb": (last.heap_marked_bytes if last else BASE_HEAP_MB * 2**20) / 2**20,
+        "frame_bytes": RGBA * p["width"] * p["height"],
+        "heap_goal_mb": (last.heap_goal_bytes / 2**20) if last else None,
+    }
+
+
+def gc_live(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A live heap of live_mb and frame_mb x fps of allocation; mirrors go/gc_live on labkit.gc's
+    cycle model (simulate_gc: the program does little but allocate, so GC_LIVE_MUTATOR_CPUS).
+    The rate is taken as the program takes it, from the cycles' own times: (k - 1) / (time from
+    the first to the last) over the cycles after GC_LIVE_WARMUP_CYCLES. marked_bytes_per_cpu_s
+    is the model's marking speed, its input MARK_BYTES_PER_CPU_S (no prediction)."""
+    import numpy as np
+
+    from labkit.gc.cycle import simulate_gc
+
+    seconds = p["seconds"] * p["repeats"] + 1.0
+    steps = round(seconds / GC_LIVE_STEP_S)
+    run = simulate_gc(
+        np.full(steps, p["frame_mb"] * p["fps"] * 2**20),
+        step_s=GC_LIVE_STEP_S,
+        live_bytes=p["live_mb"] * 2**20,
+        gomaxprocs=2,
+        mutator_cpus=GC_LIVE_MUTATOR_CPUS,
+    )
+    cycles = run.cycles[GC_LIVE_WARMUP_CYCLES:]
+    if len(cycles) >= 2:
+        rate = (len(cycles) - 1) / (cycles[-1].start_s - cycles[0].start_s)
+    else:
+        rate = len(run.cycles) / seconds
+    mark_cpu = sum(c.assist_cpu_s + c.background_cpu_s + c.idle_cpu_s for c in cycles)
+    marked = sum(c.heap_marked_bytes for c in cycles)
+    lines = run.gctrace().splitlines()[GC_LIVE_WARMUP_CYCLES:]
+    last = cycles[-1] if cycles else None
+    return {
+        "gc_per_s": rate,
+        "marked_bytes_per_cpu_s": marked / mark_cpu if mark_cpu > 0 else None,
+        "mark_cpu_s": mark_cpu / max(len(cycles), 1) * rate * p["seconds"],
+        "heap_live_mb": last.heap_marked_bytes / 2**20 if last else p["live_mb"],
+        "gctrace_lines": lines[:6],
+        "heap_goal_mb": last.heap_goal_bytes / 2**20 if last else None,
+    }

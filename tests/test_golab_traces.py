@@ -1,0 +1,86 @@
+"""The readers of real runtime output: GODEBUG=gctrace=1 lines (labkit.golab.gctrace) and the
+text dump of an execution trace, ``go tool trace -d=parsed`` (labkit.golab.gotrace)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.golab.gctrace import cycle_lines, marking_summary, parse_line
+from labkit.golab.gotrace import blocked_calls, parse_events
+from labkit.golab.recorded import load_recorded
+
+LINE = (
+    "gc 16 @2.900s 2%: 0.15+20+0.006 ms clock, 0.30+0/1.5/35+0.012 ms cpu, 135->138->78 MB, "
+    "156 MB goal, 0 MB stacks, 0 MB globals, 2 P"
+)
+
+
+def test_gctrace_line_fields():
+    """Each field where gcMarkTermination prints it (src/runtime/mgc.go): heap at the trigger,
+    at mark termination and marked, the goal, and the mark CPU as assist/background/idle."""
+    t = parse_line(LINE)
+    assert (t.number, t.at_s, t.mark_clock_ms) == (16, 2.9, 20.0)
+    assert (t.assist_ms, t.background_ms, t.idle_ms) == (0.0, 1.5, 35.0)
+    assert t.mark_cpu_ms == pytest.approx(36.5)
+    assert (t.heap_start_mib, t.heap_end_mib, t.heap_marked_mib, t.goal_mib) == (135, 138, 78, 156)
+    assert not t.forced and parse_line(LINE + " (forced)").forced
+
+
+def test_gctrace_other_lines_are_not_cycles():
+    """stderr also holds other lines (scvg, program output); only cycle lines are parsed."""
+    stderr = f"hello\n{LINE}\nscvg: 0 MB released\n"
+    assert cycle_lines(stderr) == [LINE]
+    assert parse_line("gc 1 @0.1s: nonsense") is None
+
+
+def test_marking_summary_uses_the_asked_cycles_and_skips_forced_ones():
+    """Median marked MiB per mark CPU-ms over the cycles asked for, forced cycles left out."""
+    other = LINE.replace("gc 16", "gc 17").replace("0/1.5/35", "0/0/39")
+    forced = LINE.replace("gc 16", "gc 18").replace("0/1.5/35", "0/0/1") + " (forced)"
+    s = marking_summary([LINE, other, forced], 16, 18)
+    assert s["gctrace_cycles"] == 2
+    assert s["gctrace_mib_per_cpu_ms"] == pytest.approx((78 / 36.5 + 78 / 39) / 2)
+    assert marking_summary([LINE], 1, 2) == {}
+
+
+def test_recorded_gc_live_lines_parse_and_match_the_program_figure():
+    """The recording's gctrace lines parse, and their marking speed is within a third of the
+    program's own runtime/metrics figure (the two count mark CPU the same way)."""
+    r = load_recorded("gc_live")["runs"][0]["result"]
+    assert all(parse_line(ln) for ln in r["gctrace_lines"])
+    metrics = r["marked_bytes_per_cpu_s"] / 2**20 / 1000  # MiB per CPU-ms
+    assert r["gctrace_mib_per_cpu_ms"] == pytest.approx(metrics, rel=1 / 3)
+
+
+DUMP = """\
+M=10 P=0 G=6 Log Time=1000 Task=0 Category="retake_keep" Message="enter"
+Stack=
+\tmain.main.func1 @ 0x4a0af3
+\t\t/x/main.go:12
+
+M=10 P=0 G=6 StateTransition Time=1500 GoID=6 Running->Syscall Reason=""
+M=11 P=1 G=-1 StateTransition Time=2000 ProcID=1 Running->Idle Reason=""
+M=10 P=-1 G=-1 StateTransition Time=2600 ProcID=0 Running->Idle Reason=""
+M=3 P=-1 G=-1 StateTransition Time=10001500 ProcID=0 Running->Idle Reason=""
+M=10 P=-1 G=6 StateTransition Time=30001500 ProcID=0 Idle->Running Reason=""
+M=10 P=0 G=6 StateTransition Time=30001600 GoID=6 Syscall->Runnable Reason=""
+M=10 P=0 G=7 Log Time=40000000 Task=0 Category="retake_keep" Message="enter"
+M=10 P=0 G=7 StateTransition Time=40000100 GoID=7 Running->Syscall Reason=""
+M=10 P=0 G=7 StateTransition Time=70000100 GoID=7 Syscall->Running Reason=""
+"""
+
+
+def test_blocked_call_is_taken_by_another_thread_only():
+    """The P counts as taken at its Running->Idle transition by another M (retake's
+    ProcSteal); another P going idle, or the P's own M, do not count; a call whose P nobody
+    took has no steal time."""
+    calls = blocked_calls(parse_events(DUMP), "retake_keep", "enter")
+    assert [(c.goid, c.p) for c in calls] == [(6, 0), (7, 0)]
+    assert calls[0].kept_ms == pytest.approx(10.0) and calls[0].call_ms == pytest.approx(30.0001)
+    assert calls[1].kept_ms is None and calls[1].call_ms == pytest.approx(30.0)
+
+
+def test_unlogged_syscalls_are_not_measured():
+    """Only syscalls right after the program's log message are measured (the runtime and the
+    tracer make syscalls of their own)."""
+    assert blocked_calls(parse_events(DUMP), "retake_keep", "other") == []
