@@ -103,17 +103,27 @@ def test_allocation_too_fast_for_background_marking_keeps_assists_on():
 
 
 def test_matches_a_real_go_run():
-    """go1.27.3, GOMAXPROCS=2, 72 MiB live, 180 MiB/s of 3 MiB frames (recorded with
-    GODEBUG=gctrace=1): 2.7 GC/s, '135->138->78 MB, 156 MB goal', 0 ms assist, ~25 ms mark."""
+    """The recording labkit/golab/recorded/gc_live.json (go1.27.3, GOMAXPROCS=2, 72 MiB live,
+    180 MiB/s of 3 MiB frames, GODEBUG=gctrace=1): 2.8 GC/s, '135->138->78 MB, 156 MB goal',
+    0 ms assist, ~25 ms mark; the model's cycle is taken against its figures."""
+    from statistics import median
+
+    from labkit.golab.gctrace import parse_line
+    from labkit.golab.recorded import load_recorded
+
+    real = load_recorded("gc_live")["runs"][0]["result"]
+    lines = [parse_line(ln) for ln in real["gctrace_lines"]]
     run = simulate_gc(
         np.full(1000, 180.0 * MIB), live_bytes=72 * MIB, gomaxprocs=2, mutator_cpus=0.1
     )
-    assert run.gc_cycles_per_s == pytest.approx(2.7, rel=0.1)
+    assert run.gc_cycles_per_s == pytest.approx(real["gc_per_s"], rel=0.1)
     last = run.cycles[-1]
-    assert last.heap_start_bytes / MIB == pytest.approx(135, rel=0.05)
-    assert last.heap_goal_bytes / MIB == pytest.approx(156, rel=0.05)
-    assert last.assist_cpu_s == 0.0
-    assert last.mark_s * 1000 == pytest.approx(25, rel=0.3)
+    assert last.heap_start_bytes / MIB == pytest.approx(
+        median(t.heap_start_mib for t in lines), rel=0.05
+    )
+    assert last.heap_goal_bytes / MIB == pytest.approx(median(t.goal_mib for t in lines), rel=0.05)
+    assert last.assist_cpu_s == 0.0 == median(t.assist_ms for t in lines)
+    assert last.mark_s * 1000 == pytest.approx(median(t.mark_clock_ms for t in lines), rel=0.3)
 
 
 def test_a_big_allocation_right_after_mark_starts_pays_a_big_assist():

@@ -40,10 +40,12 @@ __all__ = [
     "simulate_gc",
 ]
 
-# Marking throughput of one CPU, bytes of live pointer-dense heap per CPU-second. Measured with
-# GODEBUG=gctrace=1 on go1.27.3 linux/amd64, 2 cores, a 72 MiB live heap of 64-byte pointer
-# nodes: median 1.5 MiB per CPU-ms over 30 cycles (marked MB / (assist+background+idle) ms cpu).
-MARK_BYTES_PER_CPU_S = 1.5 * (1 << 20) * 1000
+# Marking throughput of one CPU, bytes of live pointer-dense heap per CPU-second: the recording
+# labkit/golab/recorded/gc_live.json (labkit/golab/go/gc_live: go1.27.3 linux/amd64, 2 cores, a
+# 72 MiB live heap of 64-byte pointer nodes, 3 MiB frames at 60 fps), marked_bytes_per_cpu_s: the
+# median over 5 windows of heap marked / mark CPU (runtime/metrics /cpu/classes/gc/mark/...),
+# 1.55 MiB per CPU-ms (windows 1.33-1.65; its gctrace lines give a median of 1.68 per cycle).
+MARK_BYTES_PER_CPU_S = 1.55 * (1 << 20) * 1000
 
 # Stop-the-world durations (the first and last "ms clock" fields of gctrace). Same measurement,
 # median of 36 cycles: sweep termination 0.18 ms (it must preempt a goroutine busy drawing and
