@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from labkit.casestudy import (
     IncidentParamError,
@@ -19,6 +19,8 @@ from labkit.casestudy import (
 from labkit.casestudy.diagnosis import LAYERS, diagnosis_html, diagnosis_table
 from labkit.casestudy.params import PARSE_REQUEST_MS, TARGET_FPS
 from labkit.casestudy.plan import arrivals, db_times, pool_with_timeout
+from labkit.casestudy.program import DB_READ
+from labkit.casestudy.run import step_values
 from labkit.profile import load_profile
 from tests.strategies_casestudy import incidents
 
@@ -317,8 +319,31 @@ def test_diagnosis_table_has_a_text_form(runs):
     assert "<table" in t._repr_html_() and "<table" not in text
 
 
+def test_every_query_timing_out_dates_answers_from_the_warm_start():
+    """With a 5 ms timeout on 100 ms queries every DB call times out, so no handler ever reads
+    fresh rows: every answer is the fallback, the warm-start data of t=0, and its age is the
+    time since then (run.py data_times once indexed the empty list of reads: IndexError)."""
+    run = run_incident(clients=1, db_timeout=True, timeout_ms=5, db_median_ms=100)
+    assert run.metrics["db_timeouts"] == run.metrics["db_calls"] == run.params.requests
+    assert not run.result.marks.get(DB_READ)
+    done = run.plan.arrival_ms + run.latency_ms
+    assert run.metrics["data_age_p99_ms"] == pytest.approx(np.percentile(done, 99))
+
+
+def test_step_values_reads_a_step_function_even_with_no_steps():
+    """The helper behind data ages, panel freshness and the state view: the last value at or
+    before each instant, ``before`` ahead of the first event and when there is none."""
+    at = np.array([-1.0, 0.0, 5.0, 10.0, 99.0])
+    got = step_values(np.array([0.0, 10.0]), np.array([3.0, 7.0]), at, before=-2.0)
+    assert got.tolist() == [-2.0, 3.0, 3.0, 7.0, 7.0]
+    assert step_values(np.array([]), np.array([]), at, before=0.5).tolist() == [0.5] * 5
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(incidents())
+@example(  # found by the property: every DB call timed out, data_times indexed an empty array
+    IncidentParams(clients=1, db_timeout=True, timeout_ms=5.0, db_median_ms=100.0, seconds=0.4)
+)
 def test_invariants_hold_in_random_incidents(p):
     """Across random incidents: every request finishes, none faster than its own work, frames
     never exceed 60 fps, the goroutine count never drops below the fixed ones, a timeout bounds

@@ -92,10 +92,11 @@ class IncidentRun:
         """
         st = self.result.states
         t = np.union1d(np.asarray(st["t_ms"], float), self.goroutines_t_ms)
-        i = np.clip(np.searchsorted(st["t_ms"], t, side="right") - 1, 0, len(st["t_ms"]) - 1)
-        k = np.clip(np.searchsorted(self.goroutines_t_ms, t, side="right") - 1, 0, None)
-        busy = {s: np.asarray(st[s])[i] for s in ("running", "runnable", "syscall")}
-        total = self.goroutines[k].astype(np.int64)
+        busy = {
+            s: step_values(st["t_ms"], np.asarray(st[s]), t, before=0)
+            for s in ("running", "runnable", "syscall")
+        }
+        total = step_values(self.goroutines_t_ms, self.goroutines, t, before=0).astype(np.int64)
         # At t=0 every pre-spawned goroutine is briefly runnable before it parks: cap at the count.
         room = np.maximum(total - busy["running"] - busy["syscall"], 0)
         busy["runnable"] = np.minimum(busy["runnable"], room)
@@ -125,6 +126,15 @@ class IncidentRun:
         blocks = self.result.goroutine_dump(at_ms).split("\n\n")
         out = [b for b in blocks if b.strip() and _goid(b) in keep]
         return "\n\n".join(b.rstrip("\n") for b in out) + ("\n" if out else "")
+
+
+def step_values(times: np.ndarray, values: np.ndarray, at: np.ndarray, before: float) -> np.ndarray:
+    """A step function read at ``at``: the value of the last event at or before each instant
+    (``times`` sorted), or ``before`` where no event has happened yet, including when there is
+    no event at all. ``before`` sits at index 0 of the table, so an empty ``times`` never
+    indexes an empty array (a run whose every DB call timed out has no read to date from)."""
+    table = np.concatenate([[before], np.asarray(values)])
+    return table[np.searchsorted(np.asarray(times, dtype=float), at, side="right")]
 
 
 def _goid(block: str) -> int:
@@ -194,9 +204,7 @@ def _freshness(params: IncidentParams, plan: Plan, done: np.ndarray, at: np.ndar
         order = np.argsort(done[mine], kind="stable")
         got = done[mine][order]
         newest = np.maximum.accumulate(plan.arrival_ms[mine][order])
-        k = np.searchsorted(got, at, side="right") - 1
-        asked = np.where(k >= 0, newest[np.maximum(k, 0)], 0.0)
-        behind[c] = at - asked
+        behind[c] = at - step_values(got, newest, at, before=0.0)
     return behind
 
 
@@ -207,8 +215,7 @@ def data_times(params: IncidentParams, result: Result, n: int) -> np.ndarray:
     marks = result.marks
     src = np.asarray(marks.get(STORED if params.cache_json else DB_READ, []), dtype=float)
     got = np.array([(marks.get(f"{GOT}{i}") or [np.nan])[0] for i in range(n)], dtype=float)
-    k = np.searchsorted(src, got, side="right") - 1
-    return np.where(np.isfinite(got), np.where(k >= 0, src[np.maximum(k, 0)], 0.0), np.nan)
+    return np.where(np.isfinite(got), step_values(src, src, got, before=0.0), np.nan)
 
 
 def measure(params: IncidentParams, plan: Plan, result: Result, names: list[str]) -> IncidentRun:
