@@ -221,6 +221,33 @@ def test_timeout_pool_never_waits_past_the_deadline():
     assert out.tolist() == [True, True, True, True]
 
 
+def test_timeout_pool_cannot_cut_a_blocking_cgo_query():
+    """With a driver that cannot cancel (one blocking C call), the deadline still ends the wait
+    for a connection (a select on ctx.Done() in (*DB).conn), but a query that has started runs
+    to its end, holding its connection: the next caller waits behind all of it."""
+    call = np.array([0.0, 0.0, 1.0])
+    query = np.array([100.0, 10.0, 10.0])
+    wait, q, out = pool_with_timeout(call, query, 1, 50.0, cancellable=False)
+    assert wait.tolist() == [0.0, 50.0, 50.0]  # the others give up waiting at their deadline
+    assert q.tolist() == [100.0, 0.0, 0.0]  # the running query is not cut at 50 ms
+    assert out.tolist() == [True, True, True]
+    late = pool_with_timeout(np.array([0.0, 120.0]), np.array([100.0, 10.0]), 1, 50.0, False)
+    assert late[0].tolist() == [0.0, 0.0] and late[1].tolist() == [100.0, 10.0]
+    assert late[2].tolist() == [True, False]
+
+
+def test_cgo_queries_outlive_the_timeout_that_network_ones_obey():
+    """The same slow database under a 50 ms timeout: the pure-Go driver's queries stop at the
+    deadline (p99 near the timeout); the cgo driver's run to their end (p99 in the hundreds)."""
+    kw = dict(db_pool=64, db_median_ms=40.0, db_timeout=True, seconds=1.0)
+    net = run_incident(db_driver="network", **kw)
+    cgo = run_incident(db_driver="cgo", **kw)
+    assert net.metrics["db_timeouts"] == cgo.metrics["db_timeouts"] > 0
+    assert (net.plan.db_wait_ms + net.plan.db_query_ms).max() <= 50.0 + 1e-9
+    assert (cgo.plan.db_wait_ms + cgo.plan.db_query_ms).max() > 200.0
+    assert cgo.metrics["p99_ms"] > 3 * net.metrics["p99_ms"]
+
+
 def test_diagnosis_table_has_the_five_layers(runs):
     """The article's matrix: application, goroutines, GC, syscalls/network, kernel threads."""
     rows = diagnosis_table(runs["no fix"], runs["all three"])
@@ -358,10 +385,12 @@ def test_invariants_hold_in_random_incidents(p):
     assert mt["goroutines_peak"] >= p.clients + p.gomaxprocs
     assert 0 <= mt["assist_share"] <= 1 and 0 <= mt["gc_cpu_share"] <= 1
     assert mt["cpu_share"] <= 1 + 1e-9
-    if p.db_timeout:
-        assert np.all(plan.db_wait_ms + plan.db_query_ms <= p.timeout_ms + 1e-9)
+    if p.db_timeout:  # the pool wait is bounded; a cgo query runs on past the deadline
         wait, query, _ = plan.db_calls
-        assert np.all(wait + query <= p.timeout_ms + 1e-9)
+        assert np.all(wait <= p.timeout_ms + 1e-9) and np.all(plan.db_wait_ms <= p.timeout_ms)
+        if p.db_driver == "network":
+            assert np.all(plan.db_wait_ms + plan.db_query_ms <= p.timeout_ms + 1e-9)
+            assert np.all(wait + query <= p.timeout_ms + 1e-9)
     if p.cache_json:  # the handlers never query; the refresher queries once per poll period
         assert not plan.db_wait_ms.any() and not plan.db_query_ms.any()
         assert mt["db_calls"] == plan.refresh_ms.size == p.polls_per_client

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from labkit.casestudy import run_incident
-from labkit.casestudy.causes import CAUSES, HEALTHY, meets_targets, run_cause
+from labkit.casestudy.causes import (
+    CAUSES,
+    HEALTHY,
+    TARGET_P99_MS,
+    Cause,
+    meets_targets,
+    run_cause,
+)
 from labkit.exercise import Exercise
 from labkit.exercises import lab05
 
@@ -35,6 +42,66 @@ def test_each_cause_breaks_a_target_and_its_fix_restores_them(cause_runs):
     assert meets_targets(fixed), key
 
 
+CAUSAL_SEEDS = (0, 1, 2, 3, 4)
+
+
+def causal(cause: Cause, seed: int) -> dict[str, bool]:
+    """The three facts that make a cause a cause, for one seed: alone it breaks the p99 target;
+    its culprit turned back alone, and its fix alone, each meet both targets."""
+    return {
+        "breaks p99": run_incident(cause.params(seed)).metrics["p99_ms"] > TARGET_P99_MS,
+        "culprit off restores": meets_targets(run_incident(cause.without_culprit(seed))),
+        "fix restores": meets_targets(run_incident(cause.fixed_params(seed))),
+    }
+
+
+@pytest.mark.parametrize("seed", CAUSAL_SEEDS)
+@pytest.mark.parametrize("key", list(CAUSES))
+def test_every_cause_is_causal(key, seed):
+    """The capstone's promise: the named cause alone breaks p99 (200 ms), and turning it off
+    alone, or applying its fix alone, meets p99 and the frame-rate target again."""
+    assert causal(CAUSES[key], seed) == dict.fromkeys(
+        ("breaks p99", "culprit off restores", "fix restores"), True
+    )
+
+
+def test_causal_check_rejects_a_cgo_cause_that_is_only_a_slow_database():
+    """The cgo cause as it once was (a cgo driver over a slow database, no query timeout):
+    switching to the pure-Go driver alone leaves p99 where it was, because the slow queries,
+    not the threads they hold, make requests slow; the check says so."""
+    symptom_only = Cause(
+        "cgo_driver",
+        "a cgo database driver: every query blocks a thread",
+        (("db_driver", "cgo"), ("db_pool", 64), ("db_median_ms", 40.0)),
+        (("db_driver", "network"),),
+        "use the pure-Go driver",
+        "threads climb",
+        ("db_driver",),
+    )
+    facts = causal(symptom_only, 0)
+    assert facts["breaks p99"] and not facts["culprit off restores"]
+    slow_p99 = run_incident(symptom_only.without_culprit(0)).metrics["p99_ms"]
+    assert slow_p99 > TARGET_P99_MS
+
+
+def test_cgo_threads_are_a_symptom_of_queries_in_flight():
+    """Each cgo query in flight holds a thread (cgocall -> entersyscall), so the cgo cause runs
+    several times the healthy thread count; the same queries through the pure-Go driver hold
+    none. The threads do not make the requests slow: with the deadline cancelling the queries
+    they are gone and p99 is back within the target."""
+    cause = CAUSES["cgo_driver"]
+    cgo = run_incident(cause.params(0)).metrics
+    pure = run_incident(cause.without_culprit(0)).metrics
+    assert cgo["threads_peak"] > 3 * pure["threads_peak"]
+    assert cgo["db_timeouts"] > 0 and cgo["p99_ms"] > 4 * HEALTHY.timeout_ms
+    assert pure["p99_ms"] < 2 * HEALTHY.timeout_ms
+
+
+def test_a_cause_must_blame_one_of_its_changes():
+    with pytest.raises(ValueError, match="culprit"):
+        Cause("x", "x", (("db_pool", 2),), (("db_pool", 8),), "x", "x", ("gomaxprocs",))
+
+
 def test_each_cause_shows_its_signature(cause_runs, healthy):
     """The evidence the lab teaches: the layer that gives each cause away."""
     key, run, _ = cause_runs
@@ -43,8 +110,9 @@ def test_each_cause_shows_its_signature(cause_runs, healthy):
         assert m["goroutines_peak"] > 3 * h["goroutines_peak"] and m["cpu_share"] < 0.3
     elif key == "huge_payload":  # the GC runs far more often, assists take a big share
         assert m["gc_cycles_per_s"] > 10 * h["gc_cycles_per_s"] and m["assist_share"] > 0.2
-    elif key == "cgo_driver":  # each concurrent cgo query holds a thread
+    elif key == "cgo_driver":  # timeouts fire, yet queries run on, each holding a thread
         assert m["threads_peak"] > 3 * h["threads_peak"] and m["syscall_ms_per_s"] > 0
+        assert m["db_timeouts"] > 0 and m["p99_ms"] > 4 * run.params.timeout_ms
     elif key == "few_procs":  # one P, saturated
         assert run.params.gomaxprocs == 1 and m["cpu_share"] > 0.9
     elif key == "hot_loop":  # the loop dominates the CPU profile

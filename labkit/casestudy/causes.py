@@ -4,8 +4,24 @@ Each cause is a set of parameter changes from a *healthy* service (enough DB con
 modest payload, the pure-Go driver, GOMAXPROCS=4, no hot loop) and the change that fixes it. The
 lab draws a cause from a seed; the learner reads the five layers, the timeline, the flame graph
 and the GC view, names the cause, then applies a fix and meets a latency and frame-rate target.
-tests/test_casestudy_causes.py checks that every cause breaks a target its fix restores, and
-that each cause shows its own signature in the layer the chapter says.
+
+Every cause is *causal*: its ``culprit``, the parameter its title blames, turned back to the
+healthy value alone, restores the targets, and so does its fix alone; and the cause alone breaks
+the p99 target. tests/test_casestudy_causes.py checks all three for several seeds, and that each
+cause shows its own signature in the layer the chapter says.
+
+The cgo cause is built on what a cgo driver really changes in Go. Each query in flight is one
+blocking C call that holds its thread (cgocall -> entersyscall, src/runtime/cgocall.go:167;
+sysmon's retake hands the P to another thread, src/runtime/proc.go:6681), so the thread count
+climbs with the queries in flight; but threads blocked in C use no CPU and no P, so the count
+is a *symptom*, not what makes requests slow: the same slow queries through the pure-Go driver
+are as slow, each parked on the netpoller instead. Nor does Go's thread limit add latency: past
+10,000 threads (sched.maxmcount, proc.go:876) checkmcount throws "thread exhaustion" and the
+process dies (proc.go:990). What a cgo driver does take away is cancellation: nothing in Go can
+interrupt a C call, so the service's context.WithTimeout stops bounding its queries
+(plan.py's module docstring). The cause is therefore a service that relies on a query timeout
+(db_timeout on, a database with a slow tail) behind a cgo driver: with the pure-Go driver alone
+the timeout works again and p99 meets the target.
 """
 
 from __future__ import annotations
@@ -34,12 +50,23 @@ class Cause:
     fix: tuple[tuple[str, Any], ...]
     fix_text: str
     evidence: str  # the layer and signal that gives it away
+    culprit: tuple[str, ...]  # the changed parameters the title blames
+
+    def __post_init__(self) -> None:
+        changed = dict(self.changes)
+        if not self.culprit or not set(self.culprit) <= set(changed):
+            raise ValueError(f"cause {self.key}: culprit {self.culprit} must name its changes")
 
     def params(self, seed: int = 0) -> IncidentParams:
         return make_params(HEALTHY, seed=seed, **dict(self.changes))
 
     def fixed_params(self, seed: int = 0) -> IncidentParams:
         return make_params(self.params(seed), **dict(self.fix))
+
+    def without_culprit(self, seed: int = 0) -> IncidentParams:
+        """The cause with only its culprit turned back to the healthy service's value."""
+        healthy = {name: getattr(HEALTHY, name) for name in self.culprit}
+        return make_params(self.params(seed), **healthy)
 
 
 CAUSES: dict[str, Cause] = {
@@ -53,25 +80,31 @@ CAUSES: dict[str, Cause] = {
             "bound the query with context.WithTimeout and fall back to the cache (db_timeout)",
             "goroutines pile up parked in fetchFromDB (the dump shows [select] in "
             "database/sql.(*DB).conn: waiting for a connection); CPU, GC and threads look fine",
+            ("db_pool",),
         ),
         Cause(
             "huge_payload",
-            "huge JSON payload: allocation drives the GC and its assists",
-            (("payload_kb", 1024.0), ("bandwidth_mbit_s", 1000.0), ("live_mb", 8.0)),
+            "huge JSON payload: decoding, marshalling and the GC they drive fill the CPUs",
+            (("payload_kb", 1152.0), ("bandwidth_mbit_s", 1000.0), ("live_mb", 8.0)),
             (("cache_json", True),),
             "fetch and marshal once per refresh in a background goroutine, serve the cached bytes "
             "(cache_json)",
-            "GC layer: many cycles per second, a large share paid as mark assists; the flame "
-            "graph shows encoding/json and database/sql.(*Rows).Scan with gcAssistAlloc on top",
+            "GC layer: many cycles per second, a large share paid as mark assists, CPU near "
+            "100 %; the flame graph shows encoding/json and database/sql.(*Rows).Scan with "
+            "gcAssistAlloc on top",
+            ("payload_kb",),
         ),
         Cause(
             "cgo_driver",
-            "a cgo database driver: every query blocks a thread",
-            (("db_driver", "cgo"), ("db_pool", 64), ("db_median_ms", 40.0)),
-            (("db_driver", "network"), ("db_timeout", True)),
-            "use the pure-Go driver and bound the query (db_driver='network', db_timeout)",
-            "kernel-thread layer: the thread count climbs with concurrent queries (each cgo call "
-            "holds an M; sysmon hands its P to a new one)",
+            "a cgo database driver: the query timeout cannot cut its blocking C call short",
+            (("db_driver", "cgo"), ("db_pool", 64), ("db_median_ms", 40.0), ("db_timeout", True)),
+            (("db_driver", "network"),),
+            "switch to the pure-Go driver, whose queries the context's deadline cancels "
+            "(db_driver='network')",
+            "the DB timeouts fire, yet p99 is several times the timeout: each cgo query runs to "
+            "its end, holding a thread, so the kernel-thread layer climbs with the queries in "
+            "flight and the dump shows handlers [syscall] in the driver's C call",
+            ("db_driver",),
         ),
         Cause(
             "few_procs",
@@ -80,14 +113,16 @@ CAUSES: dict[str, Cause] = {
             (("gomaxprocs", 4),),
             "give the process its CPUs back (GOMAXPROCS=4)",
             "the timeline has one row, always busy; frames miss their 16.7 ms slot",
+            ("gomaxprocs",),
         ),
         Cause(
             "hot_loop",
             "a loop without function calls in the handler",
-            (("hot_loop_ms", 15.0),),
+            (("hot_loop_ms", 17.0),),
             (("hot_loop_ms", 0.0),),
             "take the loop out of the request path (or precompute its result)",
             "the flame graph is dominated by main.downsample; CPU near 100 %, preemptions",
+            ("hot_loop_ms",),
         ),
     ]
 }

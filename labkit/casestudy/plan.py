@@ -27,9 +27,27 @@ data time at t=0 is 0.
 
 With fix ``db_timeout`` every query runs under context.WithTimeout(ctx, timeout_ms) and the
 caller falls back to the last good result: database/sql's ``(*DB).conn`` gives up waiting for a
-connection when the context expires (the waiter is removed from ``connRequests``), and a driver
-that supports cancellation stops the query, returning the connection at the deadline.
-:func:`pool_with_timeout` replays the pool model's own query times through that rule (with no
+connection when the context expires (the select on ``ctx.Done()``, src/database/sql/sql.go:1375;
+the waiter leaves ``connRequests``). What happens to a query already running depends on the
+driver, because database/sql hands the context to the driver and waits for it to return
+(``ctxDriverQuery``, src/database/sql/ctxutil.go:46):
+
+* the pure-Go driver (``db_driver="network"``) turns the deadline into the socket's
+  (net.Conn.SetDeadline: the netpoller wakes the parked read when it expires,
+  ``netpolldeadlineimpl`` in src/runtime/netpoll.go:622), so the query stops at the deadline and
+  its connection is free again;
+* the cgo driver (``db_driver="cgo"``) is one blocking C call: ``cgocall`` enters a system
+  call and runs the C function until it returns (entersyscall then asmcgocall,
+  src/runtime/cgocall.go:167 and :185); nothing in Go can interrupt C code, so the context is
+  checked before the call and the call runs to its end, holding the connection and the
+  handler. Rows that come back after the deadline are refused (``Rows.awaitDone`` records the
+  context's error, sql.go:3015, and ``Next`` stops with it) and the handler falls back, after
+  the whole query.
+  (A cgo driver can do better only if its C library has an interrupt call and the driver
+  watches ``ctx.Done()`` to make it; this model's cgo driver does not, like the course's
+  ``labkit/casestudy/go/dashboard/cgodb``.)
+
+:func:`pool_with_timeout` replays the pool model's own query times through those rules (with no
 timeout it reproduces ``labkit.pool``'s FIFO exactly, which the tests check). The cancel's own
 round trip to the server is not modelled. A refresh that times out keeps the old cache.
 """
@@ -76,7 +94,7 @@ class Plan:
     client: np.ndarray
     db_wait_ms: np.ndarray  # waiting for a free connection: a select in (*DB).conn (0: cached)
     db_query_ms: np.ndarray  # the query on the wire (netpoller) or in the cgo call (syscall)
-    timed_out: np.ndarray  # bool: fix db_timeout cut the DB call short; the handler falls back
+    timed_out: np.ndarray  # bool: the DB call outlived fix db_timeout's deadline; it falls back
     decode_ms: np.ndarray  # CPU: rows -> structs (0 with cache_json or a fallback)
     encode_ms: np.ndarray  # CPU: json.Marshal / batched Encoder / copy of cached bytes
     assist_ms: np.ndarray  # CPU: mark assists paid by this handler's allocation
@@ -141,14 +159,21 @@ def db_times(
 
 
 def pool_with_timeout(
-    call_ms: np.ndarray, query_ms: np.ndarray, connections: int, timeout_ms: float
+    call_ms: np.ndarray,
+    query_ms: np.ndarray,
+    connections: int,
+    timeout_ms: float,
+    cancellable: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """database/sql's pool under a context deadline: FIFO waiters, ``connections`` connections.
 
     A call takes the connection that frees first (FIFO, like ``connRequests``); if it would wait
-    ``timeout_ms`` or more it gives up (ctx.Err()) without using one; a query still running at the
-    deadline is cancelled and frees its connection then. Returns wait, query (cut at the
-    deadline) and a timed-out flag per call; ``timeout_ms=inf`` is the plain c-server FIFO.
+    ``timeout_ms`` or more it gives up (ctx.Err()) without using one. A query still running at
+    the deadline is cancelled and frees its connection then when the driver can cancel it
+    (``cancellable``: the pure-Go driver); otherwise (a blocking cgo call) it runs to its end,
+    holding the connection, and the call still counts as timed out. Returns wait, query (cut at
+    the deadline when cancellable) and a timed-out flag per call; ``timeout_ms=inf`` is the
+    plain c-server FIFO.
     """
     free = [0.0] * connections  # when each connection is next free (a min-heap)
     wait = np.empty(call_ms.size)
@@ -160,7 +185,7 @@ def pool_with_timeout(
         if w >= timeout_ms:
             wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
             continue
-        ran = min(q, timeout_ms - w)
+        ran = min(q, timeout_ms - w) if cancellable else q
         wait[i], query[i], timed_out[i] = w, ran, q > timeout_ms - w
         heapq.heapreplace(free, start + ran)
     return wait, query, timed_out
@@ -193,7 +218,7 @@ def _db_calls(
     timed_out = np.zeros(call_ms.size, dtype=bool)
     if params.db_timeout:
         wait, query, timed_out = pool_with_timeout(
-            call_ms, query, params.db_pool, params.timeout_ms
+            call_ms, query, params.db_pool, params.timeout_ms, params.db_driver != "cgo"
         )
     return wait, query, timed_out, pool
 
