@@ -257,6 +257,17 @@ def test_diagnosis_table_has_the_five_layers(runs):
     assert page.count("<tr>") == 6 and "kernel threads" in page
 
 
+def test_kernel_thread_row_names_what_the_model_counts(runs):
+    """The model has no kernel, so the row must not claim the kernel's context switches: it
+    shows the thread count and the model's schedule() calls per second, named as such."""
+    run = runs["no fix"]
+    row = next(r for r in diagnosis_table(run, run) if r["layer"] == "kernel threads")
+    assert "ctxt" not in row["tool"] and "ctxt" not in row["before"]
+    per_s = run.result.stats["schedules"] / run.params.seconds
+    assert f"{per_s:.0f} schedule() calls/s" in row["before"]
+    assert f"peak {run.result.stats['threads_peak']:.0f} threads" in row["before"]
+
+
 def test_cpu_profile_has_go_stacks_and_round_trips(runs):
     """The simulated CPU profile carries Go's frame names (json.Marshal under the handler,
     gcBgMarkWorker -> gcDrain for the GC) and survives pprof encoding (to_pprof/load_profile)."""

@@ -6,6 +6,12 @@ GODEBUG=gctrace=1), system calls and the network (bpftrace on read/write sizes),
 (/proc/PID/status: Threads, voluntary_ctxt_switches). Here every cell is the model's own number
 from :class:`~labkit.casestudy.run.IncidentRun` metrics; the article's numbers are quoted only
 in the chapter, as the article's.
+
+The kernel-threads row cannot show ``voluntary_ctxt_switches``: those are the kernel's switches
+of the process's threads (a thread that parks in a futex, blocks in a system call or in
+epoll_wait, sysmon's usleep), and the model has no kernel. What it shows besides the thread
+count and the CPU share is named for what it is: the model's calls of ``schedule()`` per second
+(proc.go: each goroutine switch, and each time a P looks for work and finds none).
 """
 
 from __future__ import annotations
@@ -53,10 +59,10 @@ _ROWS = (
     ),
     (
         "kernel threads",
-        "/proc/PID/status Threads; ctxt switches",
+        "/proc/PID/status Threads (/sched/threads/total:threads); CPU",
         lambda m: (
-            f"peak {m['threads_peak']:.0f} threads, {m['schedules_per_s']:.0f} goroutine "
-            f"switches/s, CPU {100 * m['cpu_share']:.0f} %"
+            f"peak {m['threads_peak']:.0f} threads, CPU {100 * m['cpu_share']:.0f} %; "
+            f"{m['schedules_per_s']:.0f} schedule() calls/s (the model's goroutine switches)"
         ),
     ),
 )
