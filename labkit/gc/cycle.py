@@ -11,10 +11,21 @@ idealisation the runtime's own pacer test uses (TestGcPacer in mgcpacer_test.go)
 the work is fluid: background workers bank scan credit, assists first steal that credit
 (gcAssistAlloc's bgScanCredit) and scan only the rest.
 
-Not modelled: the sweeper (its cost and sweep-credit), the GC CPU limiter (gcCPULimiter caps GC
-at 50 % CPU when the memory limit makes the GC run constantly), per-goroutine assist credit and
-gcOverAssistWork's 64 KiB pre-payment (negligible against MiB-sized allocations), the scavenger
-(assumed to keep mapped memory under GOMEMLIMIT).
+CPU time is counted once, as it is spent, the way the runtime's cpuStats count it: a pause costs
+its wall time on every P, accumulated as the pause elapses (gcStart and gcMarkTermination add
+``now - stw.finishedStopping`` times maxprocs, src/runtime/mgc.go:926 and mgc.go:1450); an
+assist costs the time its goroutine spends in gcDrainN on its own P (gcAssistAlloc1 reads the
+clock around it, src/runtime/mgcmark.go:734 and mgcmark.go:768). So the GC's share of CPU can
+reach 100 % (GOGC=off under a memory limit smaller than the live heap) but never exceed it.
+
+Not modelled: the sweeper (its cost and sweep-credit), the GC CPU limiter, per-goroutine assist
+credit and gcOverAssistWork's 64 KiB pre-payment (negligible against MiB-sized allocations), the
+scavenger (assumed to keep mapped memory under GOMEMLIMIT). The limiter (src/runtime/
+mgclimit.go) is a leaky bucket that fills with GC CPU time and drains with mutator time, with a
+capacity of one second per P (capacityPerProc, mgclimit.go:194); once it is full, assists stop
+(gcAssistAlloc, mgcmark.go:534; gcDrainN, mgcmark.go:1418) and the GC's share falls towards
+50 %. It cannot engage before GOMAXPROCS CPU-seconds of GC time, so the model's share is the
+runtime's only for the first second or so of a death spiral.
 """
 
 from __future__ import annotations
@@ -244,6 +255,8 @@ class GCEngine:
         self._trigger = float(self.pacer.trigger())
         self._gc_cpu_s = 0.0  # STW * procs + assists + background workers (idle excluded)
         self._cycle: _CycleInProgress | None = None
+        # CPU seconds still to run of each allocation's assist (allocate) in progress.
+        self._assists: list[float] = []
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -285,6 +298,8 @@ class GCEngine:
             if self._stopped:
                 until = min(self.phase_end_s, t_s)
                 self.stw_elapsed_s += until - self.now_s
+                # Pause time is GC time on every P, counted as it elapses (mgc.go:926, :1450).
+                self._gc_cpu_s += (until - self.now_s) * self.gomaxprocs
                 self.now_s = until
                 if until == self.phase_end_s:
                     self._end_stw()
@@ -321,6 +336,15 @@ class GCEngine:
         before scanning itself; after the allocation, the heap is checked against the trigger
         and a cycle may start right away (gcStart's sweep-termination STW follows at once).
         Must not be called during a stop-the-world phase.
+
+        The assist runs from ``now_s`` on the allocating goroutine's own P for the seconds
+        returned (gcAssistAlloc1 drains on the system stack, src/runtime/mgcmark.go:711), while
+        the background workers drain the same grey objects: gcDrainN stops when its debt is
+        paid or no work is left (mgcmark.go:1418), so an assist owing more than the rest of the
+        mark does only its share of the race to empty the queues. Its CPU is counted as the
+        engine's clock passes it, and the mark cannot finish while it drains: gcIsMarkDone
+        needs every worker, assists included, to have left (work.nwait == work.nproc,
+        src/runtime/mgc.go:1944; gcAssistAlloc1 enters with gcBeginWork, mgcmark.go:737).
         """
         if self.stopped:
             raise RuntimeError("allocate() during stop-the-world: advance past phase_end_s first")
@@ -330,17 +354,19 @@ class GCEngine:
             debt = self.pacer.revise() * nbytes
             stolen = min(cyc.credit, debt)
             cyc.credit -= stolen
-            work = min(debt - stolen, cyc.work_left)
+            cpus, workers, idle, _ = self._mark_cpus(len(self._assists) + 1)
+            share = cyc.work_left * cpus / (cpus + workers + idle)
+            work = min(debt - stolen, max(share, 0.0))
             cyc.work_left -= work
             self.pacer.scan_work_bytes += work
             assist_s = work / self.mark_bytes_per_cpu_s
-            cyc.assist_cpu_s += assist_s
-            self._gc_cpu_s += assist_s
+            if assist_s > 0:
+                self._assists.append(assist_s)
             cyc.black_bytes += nbytes
         self._grow(nbytes, 0.0)
         self.pacer.heap_scan_bytes += scan_bytes
         self._sample()
-        if self.phase == _MARK and cyc is not None and cyc.work_left <= 0:
+        if self.phase == _MARK and cyc is not None and cyc.work_left <= 0 and not self._assists:
             self._start_mark_termination()
         elif self.phase == _OFF and self.heap_live_bytes >= self._trigger:
             self._start_gc()
@@ -376,7 +402,6 @@ class GCEngine:
         )
         self.phase, self.phase_end_s = _STW_SWEEP, self.now_s + self.sweep_term_stw_s
         self._stopped = True
-        self._gc_cpu_s += self.sweep_term_stw_s * self.gomaxprocs
 
     def _end_stw(self) -> None:
         cyc = self._cycle
@@ -421,18 +446,53 @@ class GCEngine:
         self.phase, self.phase_end_s = _OFF, math.inf
         self._stopped = False
 
+    def _mark_cpus(self, assists: int) -> tuple[float, float, float, float]:
+        """How the Ps are shared during mark while ``assists`` allocations (``allocate``) drain
+        their debt: CPUs for (each such assist, background workers, idle workers, the most the
+        other mutators can spend assisting).
+
+        Every P-second is spent once. An assisting goroutine holds its P while it drains
+        (gcAssistAlloc1, src/runtime/mgcmark.go:711; more assists than the Ps the dedicated
+        workers leave share them). The fractional worker runs only on a P that schedule()
+        hands it (findRunnableGCWorker, src/runtime/mgcpacer.go:859), so it gets what the
+        assists leave; an idle worker runs only on a P with nothing else to run (findRunnable,
+        src/runtime/proc.go:3555) and gives it up as soon as there is (gcDrain polls pollWork
+        in idle mode, mgcmark.go:1275), so assisting goroutines take the idle Ps first.
+        """
+        if assists == 0:
+            return 0.0, self.worker_cpus, self.idle_cpus, self.gomaxprocs - self.worker_cpus
+        dedicated = float(self.plan.dedicated_workers)
+        held = min(float(assists), self.gomaxprocs - dedicated)
+        workers = min(self.worker_cpus, self.gomaxprocs - held)
+        idle = max(min(self.idle_cpus - held, self.gomaxprocs - held - workers), 0.0)
+        return held / assists, workers, idle, self.gomaxprocs - held - workers
+
     def _mark_step(self, dt: float, alloc_bytes_per_s: float, scan_fraction: float) -> None:
-        """Advance the mark phase by dt with the assist ratio fixed (one revise period)."""
+        """Advance the mark phase by dt with the assist ratio fixed (one revise period), or to
+        the end of the first allocation assist in progress if that comes sooner."""
         cyc = self._cycle
         assert cyc is not None
         ratio = self.pacer.revise()
         rate = self.mark_bytes_per_cpu_s
-        background = rate * (self.worker_cpus + self.idle_cpus) * dt
+        per_assist, workers, idle, mutators = self._mark_cpus(len(self._assists))
+        if self._assists:
+            dt = min(dt, min(self._assists) / per_assist)
+        if cyc.work_left <= 0:
+            # Only assists in progress are left: a worker finds no work and is not scheduled
+            # (gcShouldScheduleWorker, mgcpacer.go:771), and a mutator that owes an assist
+            # finds none either and parks until the cycle ends (gcParkAssist, mgcmark.go:672).
+            workers = idle = mutators = 0.0
         alloc = alloc_bytes_per_s * dt
         debt = ratio * alloc
+        assist = max(debt - cyc.credit - rate * (workers + idle) * dt, 0.0)
+        if assist > 0:
+            # The background workers cannot keep up, so the mutators assist, on the Ps the idle
+            # workers had (an idle worker yields a P as soon as a goroutine wants it).
+            idle = 0.0
+            assist = max(debt - cyc.credit - rate * workers * dt, 0.0)
+        background = rate * (workers + idle) * dt
         available = cyc.credit + background
-        assist = max(debt - available, 0.0)
-        assist_cap = (self.gomaxprocs - self.worker_cpus) * rate * dt
+        assist_cap = mutators * rate * dt
         if assist > assist_cap:
             # The mutators' whole CPU share goes to assists: an assisting goroutine does not
             # allocate, so they allocate only what that work pays for (as TestGcPacer's
@@ -441,8 +501,8 @@ class GCEngine:
             alloc = (assist_cap + available) / ratio
         done = background + assist
         frac = 1.0
-        if done >= cyc.work_left:
-            frac = cyc.work_left / done if done > 0 else 0.0
+        if cyc.work_left > 0 and done >= cyc.work_left:
+            frac = cyc.work_left / done
             dt, alloc, background, assist = (
                 dt * frac,
                 alloc * frac,
@@ -455,12 +515,15 @@ class GCEngine:
         self.pacer.scan_work_bytes += done
         self._grow(alloc, scan_fraction)
         cyc.black_bytes += alloc
-        cyc.background_cpu_s += self.worker_cpus * dt
-        cyc.idle_cpu_s += self.idle_cpus * dt
-        cyc.assist_cpu_s += assist / rate
-        self._gc_cpu_s += self.worker_cpus * dt + assist / rate
+        # Allocation assists in progress run for dt on their Ps; one that ends leaves the list.
+        assisted = per_assist * dt * len(self._assists)
+        self._assists = [s - per_assist * dt for s in self._assists if s - per_assist * dt > 1e-15]
+        cyc.background_cpu_s += workers * dt
+        cyc.idle_cpu_s += idle * dt
+        cyc.assist_cpu_s += assist / rate + assisted
+        self._gc_cpu_s += workers * dt + assist / rate + assisted
         self.now_s += dt
-        if frac < 1.0 or cyc.work_left <= 0:
+        if cyc.work_left <= 0 and not self._assists:
             self._start_mark_termination()
 
     def _start_mark_termination(self) -> None:
@@ -483,7 +546,6 @@ class GCEngine:
         self._trigger = float(self.pacer.trigger())
         self.phase, self.phase_end_s = _STW_MARK, self.now_s + self.mark_term_stw_s
         self._stopped = True
-        self._gc_cpu_s += self.mark_term_stw_s * self.gomaxprocs
 
 
 @dataclass(frozen=True)
