@@ -6,14 +6,16 @@ for bit. Each reference program below is simulated and every part of its Result 
 event log, marks, stats, the deadlock text, goroutine dumps at several instants, CPU samples) is
 hashed (sha256 of a canonical serialisation: arrays with their dtype and raw bytes, floats by
 their IEEE bits, dicts sorted). The hashes in ``tests/data/sched_golden/hashes.json`` were made
-from the model before its hot loop was optimised.
+by the model as it stands; the behaviour tests (test_sched*.py) say what it must do, so a
+regenerated file cannot bless a wrong change.
 
 The programs cover what the runtime does on different paths: run-queue overflow into the global
 queue (runqputslow), the 61st-tick global check, work stealing (stealWork, runqgrab's runnext
 back-off), sysmon's retake of syscalls and preemption of tight loops with async preemption on
-and off (forcePreemptNS), timers (time.Sleep, checkTimers), netpoll, channels (chansend /
-chanrecv), LockOSThread hand-offs (startlockedm, stoplockedm), deadlock (checkdead), runs cut
-short by ``until_ms``, and GOMAXPROCS 1..8 with different seeds.
+and off (forcePreemptNS) and of a Sleep(1ns) loop, timers (time.Sleep;
+(*timers).check), netpoll, channels (chansend / chanrecv), LockOSThread hand-offs
+(startlockedm, stoplockedm), deadlock (checkdead), runs cut short by ``until_ms``, and
+GOMAXPROCS 1..8 with different seeds.
 
 Regenerate ONLY for an intended change of the model's behaviour (and say so in the commit):
 ``.venv/bin/python tests/test_sched_golden.py --regen``.
@@ -57,6 +59,8 @@ HASHES = Path(__file__).parent / "data" / "sched_golden" / "hashes.json"
 
 # The benchmark's dashboard mix (compute, network, sleep, syscall, tight loop + Gosched, results
 # on a buffered channel), used here at sizes a test can afford.
+if __name__ == "__main__":  # run as a script (--regen): the repository root is not on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_sched import lab_scenario  # noqa: E402
 
 # ---- reference programs -------------------------------------------------------------------------
@@ -122,6 +126,14 @@ def gosched_program() -> Go:
     a = Go("A", [repeat(400, [cpu(1.1e-6), gosched()])])
     b = Go("B", [repeat(400, [gosched()])])
     return Go("main", [spawn(b), spawn(a)])
+
+
+def sleep_1ns_program() -> Go:
+    """A loop that sleeps 1 ns per iteration beside a goroutine that yields: sysmon's preemption
+    requests mostly land while the loop parks and are lost (execute clears gp.preempt); the seed
+    decides which one stands."""
+    other = Go("other", [repeat(10**6, [cpu(2e-6), mark("turn"), gosched()])])
+    return Go("main", [spawn(other), gosched(), repeat(10**6, [cpu(1e-6), sleep(1e-6)])])
 
 
 def tight_loop_program() -> Go:
@@ -205,6 +217,7 @@ CASES: dict[str, tuple[Callable[[], Go], dict]] = {
     "timers_p1": (timers_program, _k(1)),
     "timers_p6": (timers_program, _k(6, seed=6)),
     "gosched_p1": (gosched_program, _k(1)),
+    "sleep_1ns_p1": (sleep_1ns_program, _k(1, seed=11, until_ms=16.0)),
     "tight_async_p2": (tight_loop_program, _k(2)),
     "tight_noasync_p2": (tight_loop_program, _k(2, async_preempt=False)),
     "tight_noasync_p1_cut": (tight_loop_program, _k(1, async_preempt=False, until_ms=60.0)),

@@ -17,7 +17,8 @@ the time slice (so producer/consumer pairs run back to back); an idle P's thread
 if no other thread is already "spinning" looking for work (``wakep``), and at most half the busy
 Ps may have a spinning M; a thread that finds no work steals half of another P's queue.
 
-Fairness comes from three places: every 61st schedule a P looks at the global queue first;
+Fairness comes from three places: on every 61st schedule a P takes a G from the global queue
+first, whatever its local queue holds (it also looks there whenever its local queue is empty);
 ``sysmon``, a thread without a P, preempts a G that has run 10 ms on one time slice, takes Ps from
 threads stuck in syscalls, and polls the network if nobody did for 10 ms; a preempted or yielding
 G goes to the *global* queue, behind everyone.

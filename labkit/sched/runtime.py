@@ -3,7 +3,7 @@
 This is a discrete-event model of src/runtime/proc.go (Go 1.26/1.27). Virtual time is in
 milliseconds; the kernel is a heap of ``(time_ms, seq, kind, obj, token)`` with a counter ``seq`` so
 that ties are processed in the order they were scheduled (as in SimPy), which makes every run with
-the same arguments identical, bit for bit. The only randomness is work stealing's victim order,
+the same arguments identical, bit for bit. The only randomness, work stealing's victim order, is
 drawn from one seeded ``numpy.random.Generator``. (The newest event waits in a one-event slot,
 ``held``, before it enters the heap: most events are followed at once by the one they scheduled, a
 G's next schedule() 175 ns later, and that one then never needs the heap at all.)
@@ -31,42 +31,55 @@ from labkit.sched import programs as pg
 
 # ---- Constants of the runtime (with where each value comes from) --------------------------------
 
-#: Capacity of a P's local run queue: ``runq [256]guintptr`` in p (src/runtime/runtime2.go).
+#: Capacity of a P's local run queue: ``runq [256]guintptr`` (src/runtime/runtime2.go:807, p).
 LOCAL_RUNQ_SIZE = 256
-#: Every 61st schedtick findRunnable takes one G from the global queue first (proc.go). 61 is a
-#: prime, "not too small, not too large": two goroutines that respawn each other through runnext
+#: findRunnable takes one G from the global queue first whenever ``pp.schedtick%61 == 0``
+#: (src/runtime/proc.go:3458), whatever the local queue holds; apart from that it looks at the
+#: global queue only when runnext and the local queue are empty (proc.go:3489). 61 is a prime,
+#: "not too small, not too large": two goroutines that respawn each other through the local queue
 #: would otherwise starve the global queue forever.
 GLOBAL_CHECK_TICKS = 61
-#: forcePreemptNS (proc.go): a G running 10 ms on the same schedtick is preempted by sysmon.
+#: forcePreemptNS (src/runtime/proc.go:6679): retake asks a G to stop once its P has run on the
+#: same schedtick for 10 ms (proc.go:6715).
 FORCE_PREEMPT_MS = 10.0
-#: sysmon's first sleep, usleep(20) (proc.go sysmon: "start with 20us sleep...").
+#: sysmon's first sleep, usleep(20) (src/runtime/proc.go:6549-6550, "start with 20us sleep...").
 SYSMON_MIN_DELAY_MS = 0.020
-#: sysmon's longest sleep, 10 ms ("up to 10ms").
+#: sysmon's longest sleep (src/runtime/proc.go:6554-6555, "up to 10ms").
 SYSMON_MAX_DELAY_MS = 10.0
-#: sysmon doubles its sleep after this many rounds in which retake did nothing ("idle > 50").
+#: sysmon doubles its sleep once more than 50 rounds in a row retook no P (src/runtime/proc.go:6551,
+#: "idle > 50"; idle is reset when retake returns non-zero, proc.go:6648-6649).
 SYSMON_IDLE_ROUNDS = 50
-#: Linux timer slack: a non-real-time thread's nanosleep may end up to 50 us late (the kernel's
-#: default timer_slack_ns, prctl(2) PR_SET_TIMERSLACK). sysmon's usleep(20) therefore lasts about
-#: 70 us, and this is why a tight loop is preempted after 14-19 ms, not 10: after 51 rounds of
-#: ~70 us and eight doublings sysmon has slept until ~14.2 ms, the first tick 10 ms after it
-#: noticed the loop's schedtick. (Measured on the course's 2-core VM: nanosleep(20 us) took
-#: 99-108 us under load, and a tight loop was preempted after 10.4-12.5 ms there.)
+#: Linux timer slack: a non-real-time thread's nanosleep may end up to 50 us late. This is the
+#: kernel's default timer_slack_ns (prctl(2), PR_SET_TIMERSLACK): an assumption about the OS, not
+#: a Go constant and not a measurement. With it sysmon's usleep(20) lasts 70 us, and after 51 such
+#: rounds and the doublings its first round 10 ms after it noticed a tight loop's schedtick falls
+#: at ~14.2 ms (without slack at ~11.2 ms). Real short sleeps overshoot more:
+#: labkit/golab/recorded/sleep_resolution.json has nanosleep(20us) take 0.1095 ms (median,
+#: ``nanosleep20_ms``), ~90 us late. The model keeps 50 us because with 90 us its other recorded
+#: comparisons get worse (labkit.golab.fidelity: main resumed after 11.7 ms against
+#: preempt.json's 14.6-17.4, a syscall's P retaken after 0.22 ms against retake_keep.json's 0.11).
 TIMER_SLACK_MS = 0.050
-#: sysmon polls the network if nobody has for 10 ms ("lastpoll+10*1000*1000 < now").
+#: sysmon polls the network if nobody has for 10 ms (src/runtime/proc.go:6620,
+#: "lastpoll+10*1000*1000 < now").
 NETPOLL_STALE_MS = 10.0
-#: sysmon keeps a P in a syscall with an empty queue up to 10 ms while other Ps idle (retake).
+#: retake leaves a P in a syscall alone while its run queue is empty, another P is idle or an M
+#: spins, and sysmon first saw the syscall less than 10 ms ago (src/runtime/proc.go:6754).
 SYSCALL_KEEP_MS = 10.0
-#: With every P idle, sysmon sleeps until the next timer, at most forcegcperiod/2 = 60 s.
+#: With every P idle, sysmon sleeps until the next timer, at most forcegcperiod/2 = 60 s
+#: (src/runtime/proc.go:6527 and 6585).
 SYSMON_DEEP_SLEEP_MS = 60_000.0
-#: Steal attempts over all Ps in findRunnable (stealWork: "const stealTries = 4").
+#: Passes over all Ps in stealWork (src/runtime/proc.go:3848, "const stealTries = 4"); timers and
+#: runnext are taken only on the last (proc.go:3850).
 STEAL_TRIES = 4
-#: A thief backs off usleep(3) before taking a running P's runnext (runqgrab), which the timer
-#: slack stretches like any nanosleep.
+#: A thief backs off usleep(3) before taking a running P's runnext (runqgrab,
+#: src/runtime/proc.go:7746), which the timer slack stretches like any nanosleep.
 RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
-#: netpoll's epoll_wait timeout has millisecond resolution (netpoll in netpoll_epoll.go: a delay
-#: under 1 ms waits 1 ms, longer ones are truncated to whole ms). It is why time.Sleep(100us)
-#: takes ~1.1 ms on an idle program (measured with go1.27.3 on the course VM: 1.10 ms; Sleep(1.5ms)
-#: took 2.29 ms).
+#: netpoll's epoll_wait timeout is in whole milliseconds (netpoll, src/runtime/netpoll_epoll.go:
+#: 118-126): a delay under 1 ms waits 1 ms, a longer one is truncated to whole ms. So a goroutine
+#: that sleeps 100 us in an otherwise idle program wakes after ~1 ms, and one that sleeps 2.5 ms is
+#: polled for 2 ms, then for 1 ms more. (labkit/golab/recorded/sleep_resolution.json: Sleep(100us)
+#: took 1.095 ms, Sleep(1.5ms) 2.17 ms; the model leaves out the kernel's ~0.1 ms overshoot of each
+#: wait, see TIMER_SLACK_MS.)
 NETPOLL_RESOLUTION_MS = 1.0
 
 # ---- Costs (small fixed times where the real runtime spends them) -------------------------------
@@ -76,7 +89,7 @@ NETPOLL_RESOLUTION_MS = 1.0
 #: each iteration switches twice (A -> B -> A): 175 ns per switch.
 SCHEDULE_MS = 0.000175
 #: time.Sleep(d > 0) arming its timer and parking (timeSleep, timers.addHeap, gopark), and a
-#: timer firing in checkTimers (unlockAndRun -> goroutineReady). COURSE.md: Sleep(1ns) costs
+#: timer firing in (*timers).check (unlockAndRun -> goroutineReady). COURSE.md: Sleep(1ns) costs
 #: 594 ns/iter = 1.1 ns loop + 175 ns switch + 418 ns of timer work, split evenly here.
 TIMER_ARM_MS = 0.000209
 TIMER_FIRE_MS = 0.000209
@@ -85,7 +98,6 @@ TIMER_FIRE_MS = 0.000209
 #: ping-pong with one side locked to its thread costs 44 us per round trip (0.6 us unlocked),
 #: two hand-offs per trip, so ~20 us each.
 THREAD_WAKE_MS = 0.020
-
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 
 # Step kinds as module globals: the hot loop in Scheduler.run reads them on every step.
@@ -415,13 +427,9 @@ class Scheduler:
         self.stats["wakeps"] += 1
         self.startm(p, True, t)
 
-    def pidleget(self, want: P | None = None) -> P:
-        """pidleget: take a P from the idle list (LIFO), or the given one (exitsyscall's oldp)."""
-        if want is not None:
-            self.pidle.remove(want)
-            p = want
-        else:
-            p = self.pidle.pop()
+    def pidleget(self) -> P:
+        """pidleget (src/runtime/proc.go:7453): take the P at the head of the idle list (LIFO)."""
+        p = self.pidle.pop()
         p.idle = False
         return p
 
@@ -435,12 +443,21 @@ class Scheduler:
             self.checkdead(t)
 
     def handoffp(self, p: P, t: float) -> None:
-        """handoffp in proc.go: give a P whose M is blocked to another M, or make it idle.
+        """handoffp (src/runtime/proc.go:3146): give a P whose M blocks (a syscall retaken, a
+        locked G that waits or exits) to another M, or make it idle. Its checks, in order:
 
-        The conditions mirror findRunnable's: start an M straight away if p has local work or the
-        global queue is not empty; start a spinning one if nobody spins and no P is idle; keep one
-        M for the network if this is the last running P; otherwise the P goes idle (and, if it has
-        timers, the netpoller is told when to wake).
+        1. p has local work (runnext or its queue) or the global queue is not empty: start a
+           non-spinning M for p at once (proc.go:3151);
+        2. no M spins and no P is idle: start a spinning M for p (proc.go:3167);
+        3. the global queue again, under sched.lock (proc.go:3190; in the model nothing can have
+           changed since check 1);
+        4. p is the last P that is not idle and nobody is blocked in netpoll (lastpoll != 0):
+           start an M for p "to poll network" (proc.go:3197), even when there is nothing to poll:
+           that M finds no work and stops again;
+        5. otherwise p goes idle, and if it has timers the netpoller is told when to wake
+           (proc.go:3205-3211, wakeNetPoller).
+
+        (Trace-reader, GC-worker and safe-point checks are left out: the model has no GC.)
         """
         if p.runq or p.runnext is not None or self.grunq:
             self.startm(p, False, t)
@@ -449,13 +466,7 @@ class Scheduler:
             self.nmspinning += 1
             self.startm(p, True, t)
             return
-        if (
-            len(self.pidle) == self.gomaxprocs - 1
-            and self.lastpoll is not None
-            and (self.net_waiters or self.any_timers())
-        ):
-            # "If this is the last running P and nobody is polling network, need to wakeup
-            # another M to poll network." (the model only does it when there is something to poll)
+        if len(self.pidle) == self.gomaxprocs - 1 and self.lastpoll is not None:
             self.startm(p, False, t)
             return
         when = p.timers[0][0] if p.timers else None
@@ -510,26 +521,40 @@ class Scheduler:
         return g
 
     def injectglist(self, gs: list[G], p: P | None, t: float) -> None:
-        """injectglist in proc.go: readied Gs (from netpoll) go to the global queue and idle Ps get
-        Ms; with a P, what idle Ps cannot take goes to its local queue."""
+        """injectglist (src/runtime/proc.go:4060): Gs readied by netpoll become runnable.
+
+        Without a P (sysmon, or a poller M that found no idle P) all of them go to the global
+        queue and up to that many idle Ps get a (non-spinning) M: startIdle (proc.go:4102-4108).
+        With a P, one G per idle P goes to the global queue, with an M started for each of those
+        Ps (proc.go:4113-4124); the rest go to the tail of this P's local queue, and what does not
+        fit there to the global queue (runqputbatch, proc.go:4126); then wakep (proc.go:4145).
+        """
         for g in gs:
             self.set_status(g, RUNNABLE, t)
             self.log(t, "wake", p, g)
         if p is None:
             for g in gs:
                 self.globrunqput(g, None)
-            n = len(gs)
-            while n and self.pidle:
-                self.startm(self.pidleget(), False, t)
-                n -= 1
+            self.start_idle(len(gs), t)
             return
-        npidle = len(self.pidle)
-        for g in gs[:npidle]:
+        k = min(len(self.pidle), len(gs))
+        for g in gs[:k]:
             self.globrunqput(g, None)
-        for _ in range(min(npidle, len(gs))):
+        self.start_idle(k, t)
+        for g in gs[k:]:
+            if len(p.runq) < LOCAL_RUNQ_SIZE:
+                p.runq.append(g)
+                self.row[p.runq_col] += 1
+            else:
+                self.globrunqput(g, p)
+        self.wakep(t)
+
+    def start_idle(self, n: int, t: float) -> None:
+        """injectglist's startIdle (src/runtime/proc.go:4084): start an M on each of up to n idle
+        Ps (startm with spinning=false)."""
+        while n and self.pidle:
             self.startm(self.pidleget(), False, t)
-        for g in gs[npidle:]:
-            self.runqput(p, g, False)
+            n -= 1
 
     def ready(self, g: G, p: P, t: float) -> None:
         """ready in proc.go: a woken G goes to p's runnext (and inherits the time slice), wakep."""
@@ -544,20 +569,24 @@ class Scheduler:
         return any(p.timers for p in self.ps)
 
     def earliest_timer(self) -> float | None:
-        """timeSleepUntil / checkTimersNoP: the soonest timer over all Ps."""
+        """timeSleepUntil (src/runtime/time.go:1284) / checkTimersNoP (src/runtime/proc.go:
+        3939): the soonest timer over all Ps."""
         whens = [p.timers[0][0] for p in self.ps if p.timers]
         return min(whens) if whens else None
 
     def add_timer(self, p: P, g: G, when: float, t: float) -> None:
-        """timers.addHeap (time.go): a sleeping G's timer on its P; an earlier one wakes the poller."""
+        """timer.maybeAdd (src/runtime/time.go:684): a sleeping G's timer goes on its own P's
+        heap; one earlier than the heap's first wakes the poller (wakeNetPoller)."""
         earliest = p.timers[0][0] if p.timers else None
         heapq.heappush(p.timers, (when, self.next_seq(), g))
         if earliest is None or when < earliest:
             self.wake_netpoller(when, t)
 
     def run_timers(self, src: P, dst: P, t: float) -> int:
-        """timers.check / unlockAndRun: fire src's expired timers; goroutineReady puts each G into
-        dst's runnext (dst is the P running the timers, which may have stolen them)."""
+        """(*timers).check (src/runtime/time.go:982) -> unlockAndRun: fire src's expired timers.
+        A timer fires only when its own P schedules (findRunnable, src == dst) or when a thief
+        runs it in stealWork; goroutineReady puts each G into dst's runnext (dst is the P
+        running the timers)."""
         n = 0
         while src.timers and src.timers[0][0] <= t:
             _, _, g = heapq.heappop(src.timers)
@@ -724,10 +753,8 @@ class Scheduler:
         self.schedule_after(p, t, SCHEDULE_MS)
 
     def preempt_now(self, g: G, p: P, t: float, cooperative: bool) -> None:
-        """gopreempt_m / asyncPreempt: stop g mid-burst (its remaining CPU is kept) -> goschedImpl."""
-        if g.rem is not None:
-            g.rem = max(g.cpu_end - t, 0.0)
-            g.token += 1
+        """gopreempt_m / asyncPreempt (src/runtime/proc.go:4376 -> goschedImpl, 4322): g goes to the
+        global queue. A burst it was in keeps its remaining CPU (``g.rem``, set by the caller)."""
         g.preempt = False
         self.stats["preemptions"] += 1
         if not cooperative:
@@ -826,8 +853,13 @@ class Scheduler:
         self.push(t + ms, EV_SYSCALL_DONE, g)
 
     def exitsyscall(self, g: G, t: float) -> None:
-        """exitsyscall in proc.go: keep the P if sysmon left it, else the old P or any idle P
-        (exitsyscallfast); else exitsyscall0: g to the global queue and the M sleeps."""
+        """exitsyscall (src/runtime/proc.go:4922): the G keeps its P if sysmon left it there (the
+        fast path, proc.go:4969); else exitsyscallTryGetP (proc.go:5072) takes the old P back
+        *only if another M holds it in a syscall of its own* (setBlockOnExitSyscall(oldp) and
+        takeP, proc.go:5075), else the first idle P (pidleget, proc.go:5086: the idle list is LIFO,
+        so an idle old P is taken only if it is at its head); with no P, exitsyscallNoP
+        (proc.go:5106) puts the G on the global queue, without a wakep, and the M stops
+        (stoplockedm if the G is locked to it)."""
         m = g.m
         p = g.p
         self.log(t, "syscall_exit", p, g)
@@ -836,10 +868,13 @@ class Scheduler:
             p.syscalltick += 1
         else:
             p = None
-            if self.pidle:
-                want = g.oldp if (g.oldp is not None and g.oldp.idle) else None
-                p = self.pidleget(want)
-                if self.sm_wait:  # exitsyscallfast_pidle wakes a deep-sleeping sysmon
+            oldp = g.oldp
+            if oldp is not None and oldp.syscall_g is not None:
+                p = oldp
+                self.take_p_from_syscall(p, t)
+            elif self.pidle:
+                p = self.pidleget()
+                if self.sm_wait:  # exitsyscallTryGetP wakes a deep-sleeping sysmon
                     self.wake_sysmon(t)
             if p is None:
                 g.p = None
@@ -916,7 +951,8 @@ class Scheduler:
         self.execute(g, p, m, t)
 
     def execute(self, g: G, p: P, m: M, t: float) -> None:
-        """execute in proc.go: g runs on p's M (gp.preempt is cleared)."""
+        """execute (src/runtime/proc.go:3346): g runs on p's M; gp.preempt is cleared
+        (proc.go:3362)."""
         g.p = p
         g.m = m
         g.preempt = False
@@ -947,15 +983,20 @@ class Scheduler:
         self.push(t + n * TIMER_FIRE_MS, EV_SCHED, p)
 
     def find_runnable(self, p: P, m: M, t: float) -> tuple[G | None, bool]:
-        """findRunnable in proc.go, in its order. Returns (g, inheritTime) or (None, False) when
-        it has arranged what happens next itself (a retry event, or the P dropped).
+        """findRunnable (src/runtime/proc.go:3404), in its order. Returns (g, inheritTime) or
+        (None, False) when it has arranged what happens next itself (a retry event, or the P
+        dropped).
 
-        1. this P's timers (their G goes to runnext; the model resumes here after TIMER_FIRE_MS
-        per timer); 2. every 61st schedtick one G from the global queue; 3. runnext, then the
-        local queue; 4. a batch from the global queue; 5. non-blocking netpoll; 6. stealing (if
-        this M spins or fewer than half the busy Ps have spinning Ms): 4 passes over the Ps in
-        random order, half of a victim's queue, timers and runnext on the last pass; 7. the P
-        goes idle and the M parks, or blocks in netpoll until the next timer.
+        1. this P's own expired timers ((*timers).check, proc.go:3430; their Gs go to runnext,
+        and the model resumes here after TIMER_FIRE_MS per timer); 2. one G from the global queue
+        on every 61st schedtick, whatever the local queue holds (proc.go:3458); 3. runnext, then
+        the local queue (proc.go:3484); 4. a batch from the global queue (proc.go:3489); 5. a
+        non-blocking netpoll, reached only with both queues empty, and only if some G waits on
+        the network and no other thread is polling (proc.go:3510); 6. stealing, if this M spins
+        or fewer than half the busy Ps have spinning Ms (proc.go:3532): 4 passes over the Ps in
+        random order, half of a victim's queue, timers and runnext on the last pass (stealWork);
+        7. the P goes idle and the M parks, or blocks in netpoll until the next timer
+        (proc.go:3747).
         """
         if p.timers and p.timers[0][0] <= t:
             self.fire_then_retry(p, p, t)
@@ -1204,6 +1245,8 @@ class Scheduler:
                 or (heap and nxt >= heap[0][0])
                 or (held is None and not heap)
             ):
+                if self.dirty:  # a change in this round is noted now, at its own time
+                    self.note(t)
                 self.sm_token += 1
                 self.push(nxt, EV_SYSMON, False, self.sm_token)
                 return
@@ -1245,28 +1288,41 @@ class Scheduler:
                 and p.sm_syscallwhen + SYSCALL_KEEP_MS > t
             ):
                 continue
-            # takeP + handoffp
-            m = p.m
-            m.p = None
-            p.m = None
-            p.syscall_g = None
-            p.syscalltick += 1
-            g.p = None
-            g.oldp = p
+            self.take_p_from_syscall(p, t)
             n += 1
-            self.stats["handoffs"] += 1
-            self.log(t, "handoff", p, g)
             self.handoffp(p, t)
         return n
 
+    def take_p_from_syscall(self, p: P, t: float) -> None:
+        """syscallingThread.takeP (src/runtime/proc.go:6861): unwire p from the M whose G is in a
+        syscall on it; that G will look for a P when its syscall returns (exitsyscall)."""
+        g = p.syscall_g
+        m = p.m
+        m.p = None
+        p.m = None
+        p.syscall_g = None
+        p.syscalltick += 1
+        g.p = None
+        g.oldp = p
+        self.stats["handoffs"] += 1
+        self.log(t, "handoff", p, g)
+
     def preemptone(self, p: P, t: float) -> None:
-        """preemptone in proc.go: ask p's G to stop. A G in a calls=True burst stops at its next
-        call (treated as now); a calls=False loop only by signal (preemptM) when async preemption
-        is on, else when its loop ends. A G in a syscall cannot be preempted."""
+        """preemptone (src/runtime/proc.go:6917): ask the G on p's M to stop (gp.preempt and
+        gp.stackguard0), and signal the M (preemptM, src/runtime/signal_unix.go:369).
+
+        A G in a calls=True burst stops at its next call (newstack, src/runtime/stack.go:1122;
+        treated as now); a calls=False loop only at the signal, which injects asyncPreempt where
+        wantAsyncPreempt and isAsyncSafePoint agree (src/runtime/preempt.go:369 and 390), when
+        async preemption is on, else at the loop's end. A G in a syscall is not asked
+        (proc.go:6926), and neither is a G that is not running: p's M is in schedule().
+        """
         g = p.curg
         if g is None or g.status != RUNNING or g.rem is None:
             return
         if g.calls or self.async_preempt:
+            g.rem = max(g.cpu_end - t, 0.0)  # stopped mid-burst: the rest runs when g is back
+            g.token += 1
             self.preempt_now(g, p, t, cooperative=g.calls)
         else:
             g.preempt = True
