@@ -161,9 +161,10 @@ def test_sysmon_cadence_20us_then_doubling_to_10ms():
 
 def test_tight_loop_preempted_after_14_ms_not_10():
     """Go >= 1.14 preempts a loop without calls by signal once sysmon sees the same schedtick for
-    10 ms (retake/preemptone). sysmon notes the new schedtick at its first tick (0.07 ms), but by
-    10 ms it sleeps for ~5 ms at a time, so its first tick at or after 10.07 ms is at ~14.17 ms:
-    the 14-19 ms measured on real Go. The preempted loop goes to the global queue and main,
+    10 ms (retake/preemptone, src/runtime/proc.go:6715 and 6917). sysmon notes the new schedtick
+    at its first tick (0.07 ms), but by 10 ms it sleeps for ~5 ms at a time, so its first tick at
+    or after 10.07 ms is at ~14.17 ms (labkit/golab/recorded/preempt.json, async_preempt=True:
+    main resumed after 14.6-17.4 ms). The preempted loop goes to the global queue and main,
     yielded there first, runs."""
     main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
     res = simulate(main, gomaxprocs=1, async_preempt=True, until_ms=5_000, seed=0)
@@ -179,7 +180,8 @@ def test_tight_loop_preempted_after_14_ms_not_10():
 
 def test_tight_loop_without_async_preemption_holds_the_p_until_it_ends():
     """GODEBUG=asyncpreemptoff=1 (or Go <= 1.13): a loop without calls never reaches a
-    preemption check, so main gets the P back only after the 600 ms loop (measured: ~615 ms)."""
+    preemption check, so main gets the P back only after the 600 ms loop
+    (labkit/golab/recorded/preempt.json, async_preempt=False: after 608-614 ms)."""
     main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
     res = simulate(main, gomaxprocs=1, async_preempt=False, until_ms=5_000)
     assert res.marks["back"][0] >= 600
@@ -197,40 +199,15 @@ def test_code_with_calls_is_preempted_cooperatively_even_without_async():
     assert on.marks["back"][0] < 19
 
 
-def test_yield_costs_match_go_measurements():
-    """COURSE.md, GOMAXPROCS=1, 100,000 iterations, another G counting its turns: no yield
-    1.1 ns/iter (0 turns); Sleep(0) 4.5 ns (0 turns: it returns at once); Gosched 350 ns (a turn
-    per iteration: the global queue); Sleep(1ns) 594 ns (about no turn: the sleeper goes to
-    runnext). The model, 2,000 iterations: the same in kind, and the costs within 2 %. (With
-    Gosched, the 61st-tick global check now and then runs the same G twice: turns within 5 %.)"""
-    n = 2_000
-    expect = {
-        "none": (1.1e-6, 0),
-        "sleep0": (4.5e-6, 0),
-        "gosched": (350e-6, n),
-        "sleep1ns": (594e-6, 0),
-    }
-    steps = {"none": [], "sleep0": [sleep(0)], "gosched": [gosched()], "sleep1ns": [sleep(1e-6)]}
-    for name, extra in steps.items():
-        a = Go("A", [repeat(n, [cpu(1.1e-6), *extra]), mark("A done")])
-        b = Go("B", [repeat(2 * n, [mark("turn"), gosched()])])
-        res = simulate(Go("main", [spawn(b), spawn(a)]), gomaxprocs=1)
-        done = res.marks["A done"][0]
-        start = res.segments[res.segments["g"] == "A"]["start_ms"].min()
-        turns = sum(1 for t in res.marks.get("turn", []) if start <= t < done)
-        per_iter, want_turns = expect[name]
-        assert (done - start) / n == pytest.approx(per_iter, rel=0.02), name
-        assert abs(turns - want_turns) <= 0.05 * n, (name, turns)
-
-
 # ---- syscalls, netpoll, threads --------------------------------------------------------------
 
 
 def test_blocking_syscall_hands_off_the_p():
     """A G in a 100 ms syscall keeps its M; sysmon's retake notes the syscall at one tick and
-    takes the P at the next (work is queued), and handoffp starts another M for it. Measured on
-    real Go: the 20 ms CPU goroutine finished at 20 ms. (It is preempted once on the way, as
-    any G running 10 ms is, which costs one switch.)"""
+    takes the P at the next (work is queued, proc.go:6744-6754), and handoffp starts another M
+    for it (labkit/golab/recorded/syscall_handoff.json: the 20 ms CPU goroutine finishes after
+    ~22 ms, ``cpu_done_ms_runs``). (It is preempted once on the way, as any G running 10 ms is,
+    which costs one switch.)"""
     main = Go("main", [spawn(Go("cpu", [cpu(20)])), spawn(Go("sys", [syscall(100)]))])
     res = simulate(main, gomaxprocs=1)
     second_tick = sysmon_ticks(1.0)[1]
@@ -287,23 +264,14 @@ def test_netpoll_by_sysmon_when_nobody_polled_for_10ms():
     assert spare.thread_segments["kind"].tolist().count("netpoll") >= 1
 
 
-def test_sleep_on_an_idle_program_rounds_to_epoll_milliseconds():
-    """An M blocked in netpoll waits for the next timer with epoll's millisecond timeout
-    (netpoll_epoll.go: under 1 ms waits 1 ms, else truncated): Sleep(100us) takes ~1 ms and
-    Sleep(1.5ms) ~2 ms on an idle program (measured with go1.27.3: 1.10 ms and 2.29 ms)."""
-    for d, lo, hi in [(0.1, 1.0, 1.1), (1.5, 2.0, 2.1)]:
-        main = Go("main", [spawn(Go("s", [sleep(d), mark("woke")])), sleep(5)])
-        res = simulate(main, gomaxprocs=1)
-        assert lo <= res.marks["woke"][0] <= hi, (d, res.marks)
-
-
 # ---- stealing and spinning ---------------------------------------------------------------------
 
 
 def test_work_stealing_spreads_the_queue():
     """main spawns 40 x 10 ms onto P0's queue; wakep starts a spinning M on an idle P, which
     steals half of P0's queue (runqsteal), and so on: 4 Ps finish in ~100 ms, 2 in ~200 ms
-    (real Go, 2 cores: 230-256 ms with runtime overheads the model leaves out)."""
+    (labkit/golab/recorded/lockosthread.json, ``makespan_ms_unlocked_runs``: the same work on a
+    real 2-CPU machine, with whatever else it was running)."""
     main = Go("main", [spawn(Go(f"g{i}", [cpu(10)])) for i in range(40)])
     for procs, ideal in [(2, 200.0), (4, 100.0)]:
         res = simulate(main, gomaxprocs=procs)
@@ -348,7 +316,8 @@ def test_steal_victim_order_comes_from_the_seed():
 def test_locked_goroutine_wakes_through_a_thread_handoff():
     """A G locked to its thread can only run on that M: when it blocks its P is handed off
     (stoplockedm), and readying it hands a P to its M (startlockedm): two futex wakes per round
-    trip. Measured with go1.27.3: 44 us per ping-pong round trip locked, 0.6 us unlocked."""
+    trip (labkit/golab/recorded/locked_pingpong.json: ~10 us per round trip locked, 0.3 us
+    unlocked; see tests/test_sched_costs.py)."""
     n = 100
     per_trip = {}
     for locked in (False, True):
@@ -366,7 +335,9 @@ def test_locked_goroutine_wakes_through_a_thread_handoff():
 
 def test_lockosthread_reserves_no_p_and_throughput_is_unaffected():
     """LockOSThread does not take a P out of service: 40 x 10 ms on 2 Ps take the same time
-    with or without a locked goroutine that sleeps and wakes (measured: 230-256 ms both ways)."""
+    with or without a locked goroutine that sleeps and wakes (stoplockedm hands its P off while
+    it waits, src/runtime/proc.go:3265; labkit/golab/recorded/lockosthread.json compares the
+    makespans on real Go)."""
     work = [Go(f"g{i}", [cpu(10)]) for i in range(40)]
     plain = simulate(Go("main", [spawn(w) for w in work]), gomaxprocs=2)
     locked = Go("locked", [lock_os_thread(), repeat(40, [sleep(5), cpu(0.05)])])

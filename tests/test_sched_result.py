@@ -25,6 +25,7 @@ from labkit.sched import (
     spawn,
     syscall,
 )
+from labkit.sched import programs as pg
 from labkit.sched import runtime as rt
 
 
@@ -186,7 +187,7 @@ def test_cpu_demand_counts_cpu_steps_and_sleep_zero_calls():
     demand = cpu_demand_ms(main)
     res = simulate(main)
     assert demand["main"] == 1
-    assert demand["w"] == pytest.approx(6 + 3 * 3.4e-6)
+    assert demand["w"] == pytest.approx(6 + 3 * pg.SLEEP_NOOP_MS, rel=0, abs=1e-12)
     got = res.cpu_ms()
     assert got == pytest.approx(demand)
 

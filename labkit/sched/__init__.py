@@ -30,7 +30,7 @@ The model
 (``runtime.py``: runqput, findRunnable, stealWork, sysmon, retake, handoffp, netpoll, timers,
 LockOSThread hand-offs, each named in its docstring) and the ``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same result.
 Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a thread) are
-named constants in ``runtime.py`` with the measurement each comes from.
+named constants in ``runtime.py``, each derived from a recording in ``labkit/golab/recorded``.
 
 Left out on purpose: GC (see ``labkit.gc``), select, mutexes, cgo, GOMAXPROCS changes at run
 time, and the OS scheduler (every M with a P is assumed to have a CPU).

@@ -6,7 +6,7 @@ that ties are processed in the order they were scheduled (as in SimPy), which ma
 the same arguments identical, bit for bit. The only randomness, work stealing's victim order, is
 drawn from one seeded ``numpy.random.Generator``. (The newest event waits in a one-event slot,
 ``held``, before it enters the heap: most events are followed at once by the one they scheduled, a
-G's next schedule() 175 ns later, and that one then never needs the heap at all.)
+G's next schedule() SCHEDULE_MS later, and that one then never needs the heap at all.)
 
 Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``SCHED``), asks
 ``find_runnable`` for a G, and runs it; the G walks its compiled steps (``G.pc``) instantly until
@@ -83,21 +83,33 @@ RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
 NETPOLL_RESOLUTION_MS = 1.0
 
 # ---- Costs (small fixed times where the real runtime spends them) -------------------------------
+#
+# Derived from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
+# 100,000 iterations beside a goroutine that counts its turns with Gosched; medians of 7 runs in
+# each mode's ``ns_per_iter``, the runs in ``ns_per_iter_runs``): no yield 1.00158 ns/iter,
+# Sleep(0) 1.82567, Gosched 258.85334, Sleep(1ns) 594.03854. tests/test_sched_costs.py simulates
+# the same loops and fails when the model's cost per iteration leaves the recorded runs' range.
 
-#: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there.
-#: COURSE.md: a Gosched loop against a second goroutine costs 350 ns/iter on GOMAXPROCS=1, and
-#: each iteration switches twice (A -> B -> A): 175 ns per switch.
-SCHEDULE_MS = 0.000175
-#: time.Sleep(d > 0) arming its timer and parking (timeSleep, timers.addHeap, gopark), and a
-#: timer firing in (*timers).check (unlockAndRun -> goroutineReady). COURSE.md: Sleep(1ns) costs
-#: 594 ns/iter = 1.1 ns loop + 175 ns switch + 418 ns of timer work, split evenly here.
-TIMER_ARM_MS = 0.000209
-TIMER_FIRE_MS = 0.000209
-#: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs):
-#: startm, startlockedm, netpollBreak. Measured on the course VM with go1.27.3: a channel
-#: ping-pong with one side locked to its thread costs 44 us per round trip (0.6 us unlocked),
-#: two hand-offs per trip, so ~20 us each.
-THREAD_WAKE_MS = 0.020
+#: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there
+#: (gosched_m / park_m, src/runtime/proc.go). A Gosched iteration switches twice (main -> the
+#: other goroutine -> main): (258.85334 - 1.00158) / 2 = 128.9 ns per switch (the other
+#: goroutine's atomic add, a few ns, is counted in the switch).
+SCHEDULE_MS = 0.0001289
+#: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
+#: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
+#: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->
+#: goready). A Sleep(1ns) iteration is one loop body, one switch and both:
+#: 594.03854 - 1.00158 - 128.9 = 464.1 ns. The recording gives only their sum; it is split
+#: evenly, 232.1 ns each.
+TIMER_ARM_MS = 0.0002321
+TIMER_FIRE_MS = 0.0002321
+#: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs): startm,
+#: startlockedm, netpollBreak. labkit/golab/recorded/locked_pingpong.json (go1.27.3,
+#: GOMAXPROCS=1, a channel ping-pong with the echoing goroutine locked to its thread: two thread
+#: hand-offs per round trip, labkit/golab/go/locked_pingpong): median ``round_trip_us``
+#: 10.38656 us, so 10.39 / 2 = 5.2 us per hand-off. The runs spread widely (8.9-97 us per trip):
+#: a thread whose CPU must first be woken from idle pays much more.
+THREAD_WAKE_MS = 0.0052
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 
 # Step kinds as module globals: the hot loop in Scheduler.run reads them on every step.
