@@ -1,6 +1,7 @@
 """The scheduler model's costs agree with the real-Go recordings the repository ships.
 
-labkit/sched/runtime.py derives SCHEDULE_MS, TIMER_ARM_MS and TIMER_FIRE_MS, and programs.py SLEEP_NOOP_MS, from labkit/golab/recorded/yield.json (go1.27.3, GOMAXPROCS=1: a
+labkit/sched/runtime.py derives SCHEDULE_MS, TIMER_ARM_MS, TIMER_FIRE_MS and SWITCH_G_SIDE_MS,
+and programs.py SLEEP_NOOP_MS, from labkit/golab/recorded/yield.json (go1.27.3, GOMAXPROCS=1: a
 loop with no yield, Sleep(0), Gosched or Sleep(1ns), beside a goroutine that counts its turns),
 and THREAD_WAKE_MS from labkit/golab/recorded/locked_pingpong.json. The tests simulate the
 recorded programs in the model and fail when the model leaves the range of the recorded runs: a
@@ -99,6 +100,47 @@ def test_the_cost_check_fails_on_a_wrong_constant(monkeypatch, module, name, wro
     that older split) makes its mode disagree (a switch is also part of a Sleep(1ns))."""
     monkeypatch.setattr(module, name, wrong)
     assert mode in [d.split(":")[0] for d in yield_disagreements()]
+
+
+def recorded_g_side_shares() -> list[float]:
+    """The share q of a Sleep(1ns) iteration that main spends on its own stack, one estimate per
+    recorded run of 1,000,000 iterations (~300 ms, 2-4 turns each).
+
+    After each turn sysmon, by then at its longest sleep (R ms), notes main's new time slice R/2
+    later on average and asks it to stop every R from R after that; a request succeeds with
+    probability q. A run of L ms with k turns gives L / k = R/2 + R/q."""
+    r_ms = rt.SYSMON_MAX_DELAY_MS + rt.TIMER_SLACK_MS
+    (s1,) = [r["result"] for r in recorded_runs("yield") if r["params"] == {
+        "mode": "sleep1ns", "iters": 1_000_000, "body_us": 0.0, "repeats": 7}]  # fmt: skip
+    out = []
+    for ns, turns in zip(s1["ns_per_iter_runs"], s1["other_turns_runs"], strict=True):
+        run_ms = ns * s1["iters"] * 1e-6
+        out.append(r_ms / (run_ms / turns - r_ms / 2))
+    return out
+
+
+def model_g_side_share() -> float:
+    """The same share in the model: (SWITCH_G_SIDE_MS + loop body) / iteration."""
+    rec = recorded_yield()
+    body_ms = rec["none"]["ns_per_iter"] * 1e-6
+    iteration_ms = model_ns_per_iter("sleep1ns", rec["none"]["ns_per_iter"]) * 1e-6
+    return (rt.SWITCH_G_SIDE_MS + body_ms) / iteration_ms
+
+
+def test_the_g_side_of_a_switch_agrees_with_the_recorded_sleep_1ns_turns():
+    """SWITCH_G_SIDE_MS (the part of a switch after execute, when a preemption request stands)
+    gives the share of a Sleep(1ns) iteration on main's own stack that the recorded turns show:
+    within the range of the recorded runs (2-4 turns in ~300 ms each)."""
+    shares = recorded_g_side_shares()
+    assert min(shares) <= model_g_side_share() <= max(shares)
+
+
+def test_the_g_side_check_fails_on_a_wrong_window(monkeypatch):
+    """No window (every request lost) or a doubled one falls outside the recorded range."""
+    shares = recorded_g_side_shares()
+    for wrong in (0.0, 2 * rt.SWITCH_G_SIDE_MS):
+        monkeypatch.setattr(rt, "SWITCH_G_SIDE_MS", wrong)
+        assert not min(shares) <= model_g_side_share() <= max(shares), wrong
 
 
 def model_locked_trip_us() -> float:

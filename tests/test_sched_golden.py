@@ -12,7 +12,7 @@ regenerated file cannot bless a wrong change.
 The programs cover what the runtime does on different paths: run-queue overflow into the global
 queue (runqputslow), the 61st-tick global check, work stealing (stealWork, runqgrab's runnext
 back-off), sysmon's retake of syscalls and preemption of tight loops with async preemption on
-and off (forcePreemptNS) and of a Sleep(1ns) loop, timers (time.Sleep;
+and off (forcePreemptNS) and the requests a Sleep(1ns) loop loses, timers (time.Sleep;
 (*timers).check), netpoll, channels (chansend / chanrecv), LockOSThread hand-offs
 (startlockedm, stoplockedm), deadlock (checkdead), runs cut short by ``until_ms``, and
 GOMAXPROCS 1..8 with different seeds.

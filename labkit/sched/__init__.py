@@ -103,7 +103,9 @@ def simulate(
 
     ``async_preempt=False`` models Go <= 1.13, or GODEBUG=asyncpreemptoff=1: a loop without
     function calls (``cpu(ms, calls=False)``) then cannot be preempted until it ends.
-    ``seed`` drives the only random choice, the victim order of work stealing (stealOrder).
+    ``seed`` drives the only random choices: the victim order of work stealing (stealOrder),
+    and whether a preemption request that sysmon makes during a switch comes after execute
+    (preemptone in runtime.py).
     """
     if not isinstance(main, Go):
         raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")

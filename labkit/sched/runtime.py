@@ -3,10 +3,11 @@
 This is a discrete-event model of src/runtime/proc.go (Go 1.26/1.27). Virtual time is in
 milliseconds; the kernel is a heap of ``(time_ms, seq, kind, obj, token)`` with a counter ``seq`` so
 that ties are processed in the order they were scheduled (as in SimPy), which makes every run with
-the same arguments identical, bit for bit. The only randomness, work stealing's victim order, is
-drawn from one seeded ``numpy.random.Generator``. (The newest event waits in a one-event slot,
-``held``, before it enters the heap: most events are followed at once by the one they scheduled, a
-G's next schedule() SCHEDULE_MS later, and that one then never needs the heap at all.)
+the same arguments identical, bit for bit. The only randomness (work stealing's victim order, and
+where in a switch a preemption request of sysmon falls) is drawn from one seeded
+``numpy.random.Generator``. (The newest event waits in a one-event slot, ``held``, before it
+enters the heap: most events are followed at once by the one they scheduled, a G's next
+schedule() SCHEDULE_MS later, and that one then never needs the heap at all.)
 
 Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``SCHED``), asks
 ``find_runnable`` for a G, and runs it; the G walks its compiled steps (``G.pc``) instantly until
@@ -103,6 +104,21 @@ SCHEDULE_MS = 0.0001289
 #: evenly, 232.1 ns each.
 TIMER_ARM_MS = 0.0002321
 TIMER_FIRE_MS = 0.0002321
+#: The part of a switch that runs on the G's own stack after execute (src/runtime/proc.go:3362)
+#: cleared its preemption request: gogo's return into gopark, time.Sleep's tail, and the G's way
+#: back into the runtime up to gopark's stack check. A request sysmon makes then (preemptone sets
+#: gp.preempt and gp.stackguard0, proc.go:6917) survives and is honoured at the G's next stack
+#: check (newstack, src/runtime/stack.go:1122 -> gopreempt_m); one made while the P is elsewhere
+#: in the switch is lost: curg is nil (dropg) and preemptone gives up, or it is the parking G,
+#: whose request the next execute clears. (Where in a switch a round of sysmon falls is drawn:
+#: see preemptone.) Derived from the recorded Sleep(1ns) loops
+#: (yield.json, mode sleep1ns, body_us 0: ``other_turns_runs`` over runs of ``iters`` x
+#: ``ns_per_iter_runs``): 25 turns of the other goroutine in 2,550 ms, one per 102.0 ms. After a
+#: turn, sysmon (by then sleeping R = 10.05 ms between rounds) notes main's new time slice R/2
+#: later on average and asks it to stop every R from R after that: 102.0 = R/2 + R/q gives a
+#: success rate q = 0.104 per request. q is the share of an iteration main spends on its own
+#: stack, (W + 1.0 ns loop body) / 594.0 ns: W = 0.104 x 594.0 - 1.0 = 60.6 ns.
+SWITCH_G_SIDE_MS = 0.0000606
 #: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs): startm,
 #: startlockedm, netpollBreak. labkit/golab/recorded/locked_pingpong.json (go1.27.3,
 #: GOMAXPROCS=1, a channel ping-pong with the echoing goroutine locked to its thread: two thread
@@ -210,7 +226,7 @@ class P:
     __slots__ = (
         "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
         "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
-        "backoff_done", "runq_col", "runnext_col",
+        "backoff_done", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
     )  # fmt: skip
 
     def __init__(self, pid: int, gomaxprocs: int) -> None:
@@ -236,6 +252,12 @@ class P:
         self.sm_syscallwhen = 0.0
         self.syscall_g = None  # the G in a syscall on this P's M, while the P is not retaken
         self.backoff_done = False
+        # The switch this P's M is in: from when, and when it decides in schedule() (its
+        # pending EV_SCHED); and the decision whose execute receives a preemption request
+        # sysmon made during the switch (preemptone).
+        self.sched_from = -1.0
+        self.sched_at = -1.0
+        self.preempt_at = -1.0
 
 
 class M:
@@ -928,10 +950,12 @@ class Scheduler:
             self.log(t, "handoff", p, lg)
             self.handoffp(p, t)
             return
-        held = self.held  # self.push(t + cost, EV_SCHED, p), written out
+        p.sched_from = t
+        at = p.sched_at = t + cost
+        held = self.held  # self.push(at, EV_SCHED, p), written out
         if held is not None:
             heapq.heappush(self.heap, held)
-        self.held = (t + cost, self.next_seq(), EV_SCHED, p, 0)
+        self.held = (at, self.next_seq(), EV_SCHED, p, 0)
 
     def on_sched(self, p: P, t: float) -> None:
         """schedule() in proc.go: find a G and execute it, or give up the P."""
@@ -963,11 +987,12 @@ class Scheduler:
         self.execute(g, p, m, t)
 
     def execute(self, g: G, p: P, m: M, t: float) -> None:
-        """execute (src/runtime/proc.go:3346): g runs on p's M; gp.preempt is cleared
-        (proc.go:3362)."""
+        """execute (src/runtime/proc.go:3346): g runs on p's M. It clears gp.preempt
+        (proc.go:3362): a request sysmon made while g was parking is lost. One made in the last
+        SWITCH_G_SIDE_MS of the switch, after this clearing, stands (see preemptone)."""
         g.p = p
         g.m = m
-        g.preempt = False
+        g.preempt = p.preempt_at == t
         p.curg = g
         m.curg = g
         p.backoff_done = False
@@ -992,7 +1017,9 @@ class Scheduler:
     def fire_then_retry(self, src: P, p: P, t: float) -> None:
         """Run src's expired timers onto p, then come back to findRunnable after their cost."""
         n = self.run_timers(src, p, t)
-        self.push(t + n * TIMER_FIRE_MS, EV_SCHED, p)
+        p.sched_from = t
+        at = p.sched_at = t + n * TIMER_FIRE_MS
+        self.push(at, EV_SCHED, p)
 
     def find_runnable(self, p: P, m: M, t: float) -> tuple[G | None, bool]:
         """findRunnable (src/runtime/proc.go:3404), in its order. Returns (g, inheritTime) or
@@ -1327,10 +1354,24 @@ class Scheduler:
         treated as now); a calls=False loop only at the signal, which injects asyncPreempt where
         wantAsyncPreempt and isAsyncSafePoint agree (src/runtime/preempt.go:369 and 390), when
         async preemption is on, else at the loop's end. A G in a syscall is not asked
-        (proc.go:6926), and neither is a G that is not running: p's M is in schedule().
+        (proc.go:6926). If p's M is in schedule() (p.curg is None in the model) curg is nil, or
+        the parking G, whose request execute clears (proc.go:3362): the request is lost, unless
+        it comes in the switch's last SWITCH_G_SIDE_MS, when the next G already runs on its own
+        stack past execute: then that G stops at its next stack check (recorded in
+        p.preempt_at, read by execute). Where in the switch sysmon's round falls is not
+        something the model can place (the rounds end by the timer slack, tens of us, later than
+        asked, and a switch lasts a fraction of a us): the request stands with probability
+        SWITCH_G_SIDE_MS / (the switch's length), drawn from the run's generator, and only if
+        the switch ends in execute. This is why a loop that sleeps 1 ns per iteration, and so
+        spends most of its time in the scheduler, is rarely preempted.
         """
         g = p.curg
-        if g is None or g.status != RUNNING or g.rem is None:
+        if g is None:
+            at = p.sched_at
+            if at > t and self.cheaprand() < SWITCH_G_SIDE_MS / (at - p.sched_from) * 2**32:
+                p.preempt_at = at
+            return
+        if g.status != RUNNING or g.rem is None:
             return
         if g.calls or self.async_preempt:
             g.rem = max(g.cpu_end - t, 0.0)  # stopped mid-burst: the rest runs when g is back

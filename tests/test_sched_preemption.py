@@ -1,0 +1,112 @@
+"""Preemption requests that are lost: why a loop that sleeps 1 ns starves the others.
+
+sysmon asks a G to stop when its P has run one schedtick for 10 ms (retake -> preemptone,
+src/runtime/proc.go:6715 and 6917). A loop that calls time.Sleep(1ns) every iteration spends
+most of each iteration in the scheduler: it parks, its timer fires at once, goready puts it in
+runnext and it runs again on the same time slice (inheritTime: schedtick does not move). When
+sysmon's request comes, curg is nil (the M is in schedule()) and preemptone gives up, or it is
+the parking G, whose request execute clears when it runs it again (``gp.preempt = false``,
+proc.go:3362); only a request made while the G is on its own stack, past that clearing, is
+honoured at its next stack check (newstack, src/runtime/stack.go:1122). So the loop keeps the P
+far longer than a loop with no yield at all. Real Go, GOMAXPROCS=1, ~250 ms: 2-3 turns for the
+other goroutine against 12-13 with no yield; with 0.5 ms of work between the sleeps the loop is
+preempted after 10-20 ms like any other.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_sched import SWITCH, sysmon_ticks
+
+from labkit.sched import Go, cpu, gosched, mark, repeat, simulate, sleep, spawn
+from labkit.sched import runtime as rt
+
+#: One iteration of a Sleep(1ns) loop, as the model runs it: the loop body, the timer armed as
+#: the G parks, the switch, the timer fired by findRunnable.
+SLEEP_1NS_SWITCH = rt.TIMER_ARM_MS + SWITCH + rt.TIMER_FIRE_MS
+
+
+def first_request_tick() -> float:
+    """sysmon's first round at least 10 ms after it noted main's schedtick (its first round):
+    the first preemption request to a G that has run since 0 on one time slice."""
+    ticks = sysmon_ticks(30.0)
+    return next(t for t in ticks if t >= ticks[0] + rt.FORCE_PREEMPT_MS)
+
+
+def preempts(res) -> list[float]:
+    ev = res.event_log
+    return [float(t) for t in ev["t_ms"][ev["kind"] == "preempt"]]
+
+
+def preempted_at_the_first_request(x: float, seeds: range) -> list[bool]:
+    """main computes ``x`` ms, sleeps 1 ns, then computes 20 ms, GOMAXPROCS=1; for each seed,
+    whether sysmon's first request (first_request_tick) stopped main, rather than its next round,
+    which finds main computing."""
+    tick = first_request_tick()
+    next_tick = next(t for t in sysmon_ticks(40.0) if t > tick)
+    out = []
+    for seed in seeds:
+        res = simulate(Go("main", [cpu(x), sleep(1e-6), cpu(20)]), gomaxprocs=1, seed=seed)
+        (t,) = preempts(res)
+        assert t == pytest.approx(x + SLEEP_1NS_SWITCH) or t == pytest.approx(next_tick), seed
+        out.append(t < tick + 1)
+    return out
+
+
+def test_a_request_made_while_the_g_parks_is_cleared_when_it_runs_again():
+    """sysmon's first request comes just after main parks (in the time.Sleep(1ns) switch, before
+    its timer fires): the M is in the scheduler, and execute clears the request when goready
+    brings main back through runnext on the same time slice. Whatever the seed, main then
+    computes 20 ms unstopped until sysmon's next round, which finds it in its loop."""
+    x = first_request_tick() - rt.TIMER_ARM_MS / 2  # main parks just before the request
+    assert not any(preempted_at_the_first_request(x, range(40)))
+
+
+def test_a_request_made_after_execute_cleared_it_stands():
+    """The request comes in the last part of the switch, while the timer fires and execute runs
+    main again. Part of that (SWITCH_G_SIDE_MS of the TIMER_FIRE_MS the model gives it) is after
+    execute cleared gp.preempt, with main back on its own stack: a request there stands and main
+    stops the moment it is back. The model cannot place sysmon's round that finely (its timer
+    slack is tens of us), so the request stands with that probability, drawn from the seed:
+    about a quarter of the seeds see main preempted at the first request, the others at the
+    next round; the same seed, the same outcome."""
+    x = first_request_tick() - rt.TIMER_ARM_MS - SWITCH - rt.TIMER_FIRE_MS / 2
+    seeds = range(200)
+    kept = preempted_at_the_first_request(x, seeds)
+    share = rt.SWITCH_G_SIDE_MS / rt.TIMER_FIRE_MS
+    assert share == pytest.approx(0.26, abs=0.01)
+    assert abs(sum(kept) - share * len(seeds)) < 4 * (len(seeds) * share * (1 - share)) ** 0.5
+    assert preempted_at_the_first_request(x, range(10)) == kept[:10]
+
+
+def turns_of_the_other_goroutine(loop_body: list, ms: float = 250.0) -> list[float]:
+    """GOMAXPROCS=1: ``other`` counts its turns (mark, then Gosched), main runs ``loop_body``
+    over and over for ``ms``; the times of other's turns after main's loop started."""
+    other = Go("other", [repeat(10**6, [cpu(2e-6), mark("turn"), gosched()])])
+    main = Go("main", [spawn(other), gosched(), mark("start"), repeat(10**6, loop_body)])
+    res = simulate(main, gomaxprocs=1, until_ms=ms)
+    (start,) = res.marks["start"]
+    return [t - start for t in res.marks["turn"] if t > start]
+
+
+def test_a_loop_that_sleeps_1ns_starves_the_other_goroutine_more_than_no_yield():
+    """A loop with no yield is preempted about every 20 ms (10 ms after sysmon notes each new
+    time slice, at its 10 ms rounds): 12 turns for the other goroutine in 250 ms. A loop that
+    calls Sleep(1ns) after 1 ns of work is caught on its own stack by few of sysmon's requests
+    (SWITCH_G_SIDE_MS of each ~594 ns iteration): far fewer turns, as on real Go (2-3 against
+    12-13 in ~250 ms; labkit/golab/recorded/yield.json, 1,000,000 iterations in ~300 ms:
+    ``other_turns_runs`` 2-4). (Seeds 0-7 give the model 1-5 turns, 2 on average.)"""
+    no_yield = turns_of_the_other_goroutine([cpu(300, calls=False)])
+    sleep_1ns = turns_of_the_other_goroutine([cpu(1e-6), sleep(1e-6)])
+    assert len(no_yield) == 12
+    assert 10 < no_yield[0] < 20
+    assert len(sleep_1ns) <= len(no_yield) / 3
+
+
+def test_a_loop_with_half_a_millisecond_between_sleeps_is_preempted_after_10_to_20_ms():
+    """With 0.5 ms of work between the sleeps the G is on its own stack nearly all the time, so
+    sysmon's first request stops it: preempted 10-20 ms into its time slice, like a loop with no
+    yield, and so about every 20 ms (real Go: ~10-16 ms for the first, 12 turns in 250 ms)."""
+    turns = turns_of_the_other_goroutine([cpu(0.5), sleep(1e-6)])
+    assert 10 < turns[0] < 20
+    assert len(turns) == 12
