@@ -148,9 +148,14 @@ def test_json_is_refused_with_a_reason():
     assert "is JSON" in str(err)
 
 
-def test_text_that_is_no_format():
+def test_text_that_is_no_format_says_what_was_expected_and_found_in_text_terms():
+    """Text input is not told about protobuf wire types: the message names the text formats
+    looked for and quotes the first line."""
     err = error_of(b"hello world\nthis is not a profile\n", name="notes.txt")
-    assert "not folded stacks nor a goroutine dump" in str(err)
+    assert str(err).startswith("notes.txt: is text in none of the formats labkit reads")
+    assert "'goroutine N [state]:'" in str(err) and "'heap profile: ...'" in str(err)
+    assert "its first line is 'hello world'" in str(err)
+    assert "wire type" not in str(err) and "protobuf" not in str(err)
 
 
 def test_bad_requests_name_the_problem():

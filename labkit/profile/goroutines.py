@@ -1,53 +1,72 @@
-"""Go's text goroutine profiles: the ``?debug=2`` dump and the ``?debug=1`` counts.
+"""Goroutine dumps as the runtime and the go command print them.
 
-``?debug=2`` is runtime.Stack(all=true) (runtime/pprof writeGoroutineStacks), the same text as a
-crash traceback: blocks separated by blank lines, each a header from runtime.goroutineheader
-(src/runtime/traceback.go)::
+A dump is what runtime.Stack(buf, true) writes (``/debug/pprof/goroutine?debug=2``), what a
+crash, a ``kill -QUIT`` or a ``go test -timeout`` prints, and what test output quotes: blocks of
+one header from runtime.goroutineheader (src/runtime/traceback.go) and the goroutine's frames::
 
-    goroutine 7 [chan receive, 3 minutes, locked to thread]:
+    goroutine 7 gp=0xc000007c00 m=nil [chan receive, 3 minutes, locked to thread]:
     main.worker(0xc000010000, 0x1)
-    \t/src/main.go:23 +0x45
+    \t/src/main.go:23 +0x45 fp=0xc00004e7d0 sp=0xc00004e7b0 pc=0x4a5c11
+    ...26 frames elided...
     created by main.main in goroutine 1
     \t/src/main.go:12 +0x6f
 
-``?debug=1`` is runtime/pprof.printCountProfile: ``goroutine profile: total N``, then for each
-distinct stack ``count @ pc pc ...`` and its frames as ``#\\tpc\\tfunc+off\\tfile:line``, leaf
-first, with leading runtime frames and runtime.goexit hidden (printStackRecord). It records no
-goroutine states.
+The reader takes the goroutines wherever they are in a text and keeps what it can read:
+
+* text before, between and after the goroutines (the panic message, ``SIGQUIT: quit``, the
+  signal's register listing, ``exit status 2`` from ``go run``, ``FAIL pkg 2.0s`` from ``go
+  test``) is not part of any goroutine and is passed over;
+* a dump indented as a whole (quoted in test output, under a log prefix) is read at the header's
+  indentation; ``\\r\\n`` line ends are read like ``\\n``;
+* the runtime's special lines are understood: ``gp= m= mp=`` in the header (GOTRACEBACK=system
+  and crash), ``fp= sp= pc=`` after a frame, ``goroutine running on other thread; stack
+  unavailable`` (traceback.go tracebackothers), ``...N frames elided...`` (more than 100 frames;
+  ``...additional frames elided...`` before Go 1.21), ``created by F in goroutine N`` (the ``in
+  goroutine`` part since Go 1.21), ``[originating from goroutine N]:`` ancestors
+  (GODEBUG=tracebackancestors, passed over), and frames whose file line is indented with spaces
+  or has no tab (cgo and assembly frames ``\\x20??:0 +0x6d`` of older runtimes);
+* a line that is neither a frame nor one of those ends a goroutine's block; a line that looks
+  like a goroutine header but cannot be read, or a file line with no function above it, is
+  *skipped* and counted (:attr:`Profile.skipped_lines`, :attr:`Profile.first_skipped_line`), so
+  that no goroutine is dropped without a word.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from labkit.profile.errors import ProfileError
 from labkit.profile.model import Frame, Goroutine, Profile, Stack, _Meta
 
 _HEADER = re.compile(
-    r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\](?: (\{.*\}))?:\s*$"
+    r"^(?P<indent>[ \t]*)goroutine (?P<id>\d+)(?P<extra>(?: (?:gp|m|mp)=\S+)*) "
+    r"\[(?P<status>[^\]]*)\](?: (?P<labels>\{.*\}))?:\s*$"
 )
-_FILE_LINE = re.compile(r"^\t(.+):(\d+)(?: .*)?$")
-_CREATED_BY = re.compile(r"^created by (.+?)(?: in goroutine (\d+))?$")
+#: Anything that starts like a header: a line matching this but not _HEADER is skipped, loudly.
+_HEADER_LIKE = re.compile(r"goroutine \d+(?: (?:gp|m|mp)=\S+)* \[")
+_FILE_LINE = re.compile(
+    r"^(?:\t| +)(?P<file>.+?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?"
+    r"(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+)?(?: pc=0x[0-9a-f]+)?\s*$"
+)
+#: A cgo symbolizer's frame without a file (traceback.go printOneCgoTraceback).
+_PC_ONLY = re.compile(r"^\tpc=0x[0-9a-f]+\s*$")
+_CREATED_BY = re.compile(r"^created by (?P<function>.+?)(?: in goroutine (?P<parent>\d+))?\s*$")
+_ELIDED = re.compile(r"^\.\.\.(?:(?P<n>\d+)|additional) frames elided\.\.\.\s*$")
+_UNAVAILABLE = re.compile(r"^(?:\t| +)goroutine running on other thread; stack unavailable\s*$")
+_ANCESTOR = re.compile(r"^\[originating from goroutine \d+\]:\s*$")
+_FUNCTION_CALL = re.compile(r"^\S.*\)\s*$")
 _MINUTES = re.compile(r"^(\d+) minutes?$")
-_ELIDED = "...additional frames elided..."
 
-_COUNT_HEADER = re.compile(r"^(\w+) profile: total (\d+)\s*$")
-_COUNT_RECORD = re.compile(r"^(\d+) @((?: 0x[0-9a-f]+)*)\s*$")
-_COUNT_FRAME = re.compile(r"^#\s+(0x[0-9a-f]+)(?:\s+(\S+?)\+0x[0-9a-f]+\s+(.+):(\d+))?\s*$")
-
-_DEBUG2_HINT = "Expected the text of /debug/pprof/goroutine?debug=2 (runtime.Stack(buf, true))"
-_DEBUG1_HINT = "Expected the text of /debug/pprof/goroutine?debug=1"
+_HINT = (
+    "Expected a goroutine dump: 'goroutine N [state]:' headers, each followed by its frames "
+    "(runtime.Stack(buf, true), /debug/pprof/goroutine?debug=2, or a crash / SIGQUIT traceback)"
+)
 
 
-def is_debug2(text: str) -> bool:
-    """True when some line is a goroutine header (a dump may start with a panic message)."""
-    return any(_HEADER.match(line) for line in text.splitlines()[:200])
-
-
-def is_debug1(text: str) -> bool:
-    """True when the text starts like ``goroutine profile: total N``."""
-    first = text.lstrip().split("\n", 1)[0]
-    return bool(_COUNT_HEADER.match(first))
+def is_dump(text: str) -> bool:
+    """True when some line of text is a goroutine header."""
+    return any(_HEADER.match(line.rstrip("\r")) for line in text.split("\n"))
 
 
 def _function_name(line: str) -> str:
@@ -68,141 +87,173 @@ def _function_name(line: str) -> str:
     return line
 
 
-def _file_line(line: str, where: str, source: str) -> tuple[str, int]:
-    match = _FILE_LINE.match(line)
-    if not match:
-        raise ProfileError(
-            source, f"{where}: expected '\\tfile:line +0x..', found {line!r}", _DEBUG2_HINT
+@dataclass
+class _Block:
+    """A goroutine being read."""
+
+    id: int
+    state: str
+    minutes: int
+    locked: bool
+    annotations: list[str]
+    labels: str
+    indent: str
+    frames: list[Frame] = field(default_factory=list)
+    created_by: Frame | None = None
+    parent: int | None = None
+    unavailable: bool = False
+    elided: int = 0
+    in_ancestor: bool = False
+
+    def goroutine(self) -> Goroutine:
+        return Goroutine(
+            id=self.id,
+            state=self.state,
+            wait_minutes=self.minutes,
+            locked_to_thread=self.locked,
+            frames=tuple(reversed(self.frames)),
+            created_by=self.created_by,
+            created_by_goroutine=self.parent,
+            annotations=tuple(self.annotations),
+            labels=self.labels,
+            stack_unavailable=self.unavailable,
+            frames_elided=self.elided,
         )
-    return match.group(1), int(match.group(2))
 
 
-def parse_debug2(text: str, source: str) -> Profile:
-    """Read a ``?debug=2`` dump: one Goroutine per block; stacks valued 1 per goroutine."""
-    lines = text.splitlines()
-    goroutines: list[Goroutine] = []
-    i = 0
-    # Skip what comes before the first goroutine (a panic message in a crash dump).
-    while i < len(lines) and not _HEADER.match(lines[i]):
-        i += 1
-    if i == len(lines):
-        raise ProfileError(source, "no 'goroutine N [state]:' line found", _DEBUG2_HINT)
-    while i < len(lines):
-        line = lines[i].rstrip("\r")
-        if not line.strip():
-            i += 1
-            continue
-        header = _HEADER.match(line)
-        if not header:
-            raise ProfileError(
-                source,
-                f"line {i + 1}: expected 'goroutine N [state]:', found {line!r}",
-                _DEBUG2_HINT,
+def _open(match: re.Match[str]) -> _Block:
+    """A block from a header: state first, then ", N minutes", ", locked to thread", others."""
+    parts = [p.strip() for p in match.group("status").split(", ")]
+    minutes, locked, annotations = 0, False, []
+    for part in parts[1:]:
+        m = _MINUTES.match(part)
+        if m:
+            minutes = int(m.group(1))
+        elif part == "locked to thread":
+            locked = True
+        elif part:
+            annotations.append(part)
+    annotations += match.group("extra").split()
+    return _Block(
+        id=int(match.group("id")),
+        state=parts[0],
+        minutes=minutes,
+        locked=locked,
+        annotations=annotations,
+        labels=match.group("labels") or "",
+        indent=match.group("indent"),
+    )
+
+
+class _Reader:
+    """One pass over the lines; see the module docstring for what it does with each."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
+        self.goroutines: list[Goroutine] = []
+        self.skipped = 0
+        self.first_skipped = ""
+        self.notes: list[str] = []
+
+    def skip(self, line: str) -> None:
+        if not self.skipped:
+            self.first_skipped = line
+        self.skipped += 1
+
+    def file_at(self, i: int, indent: str) -> re.Match[str] | None:
+        """The file line at index i, if it is one (inside a block of that indent)."""
+        if i >= len(self.lines) or not self.lines[i].startswith(indent):
+            return None
+        return _FILE_LINE.match(self.lines[i][len(indent) :])
+
+    def read(self) -> None:
+        i, block = 0, None
+        while i < len(self.lines):
+            line = self.lines[i]
+            if block is None:
+                header = _HEADER.match(line)
+                if header:
+                    block = _open(header)
+                elif _HEADER_LIKE.search(line):
+                    self.skip(line)
+                i += 1
+                continue
+            body = line[len(block.indent) :] if line.startswith(block.indent) else None
+            if body is None and line.strip():
+                block = self.close(block)  # dedented: the text around the dump goes on
+                continue
+            i, block = self.step(block, body or "", i)
+        if block is not None:
+            self.close(block)
+
+    def step(self, block: _Block, body: str, i: int) -> tuple[int, _Block | None]:
+        """Read the line at i (``body``: without the block's indent) inside a block."""
+        if not body.strip():
+            return i + 1, self.close(block)
+        header = _HEADER.match(self.lines[i])
+        if header:
+            self.close(block)
+            return i + 1, _open(header)
+        if _UNAVAILABLE.match(body):
+            block.unavailable = True
+            return i + 1, block
+        elided = _ELIDED.match(body)
+        if elided:
+            block.elided = int(elided.group("n")) if elided.group("n") else -1
+            return i + 1, block
+        if _ANCESTOR.match(body):
+            block.in_ancestor = True
+            return i + 1, block
+        file = self.file_at(i + 1, block.indent)
+        created = _CREATED_BY.match(body)
+        if created:
+            if not block.in_ancestor:
+                where = (file.group("file"), int(file.group("line"))) if file else ("", 0)
+                block.created_by = Frame(created.group("function"), *where)
+                parent = created.group("parent")
+                block.parent = int(parent) if parent else None
+            return i + (2 if file else 1), block
+        if _FILE_LINE.match(body) or _PC_ONLY.match(body):
+            self.skip(self.lines[i])  # a file line with no function above it
+            return i + 1, block
+        nxt = self.lines[i + 1][len(block.indent) :] if i + 1 < len(self.lines) else ""
+        if file or _PC_ONLY.match(nxt):
+            if not block.in_ancestor:
+                where = (file.group("file"), int(file.group("line"))) if file else ("", 0)
+                block.frames.append(Frame(_function_name(body), *where))
+            return i + 2, block
+        if _FUNCTION_CALL.match(body) and not nxt.strip():
+            # A frame whose file line is missing: the dump was cut right after it.
+            block.frames.append(Frame(_function_name(body)))
+            self.notes.append(
+                f"goroutine {block.id}: the frame {body.strip()!r} has no file:line line "
+                "(the dump is cut short)"
             )
-        gid = int(header.group(1))
-        parts = [p.strip() for p in header.group(2).split(",")]
-        state, minutes, locked, annotations = parts[0], 0, False, []
-        for part in parts[1:]:
-            m = _MINUTES.match(part)
-            if m:
-                minutes = int(m.group(1))
-            elif part == "locked to thread":
-                locked = True
-            elif part:
-                annotations.append(part)
-        frames: list[Frame] = []
-        created_by: Frame | None = None
-        parent: int | None = None
-        i += 1
-        while i < len(lines) and lines[i].strip():
-            line = lines[i].rstrip("\r")
-            where = f"line {i + 1} (goroutine {gid})"
-            if line.startswith("\t") or line == _ELIDED:
-                if line == _ELIDED:
-                    i += 1
-                    continue
-                raise ProfileError(
-                    source, f"{where}: a file:line without a function before it", _DEBUG2_HINT
-                )
-            if i + 1 >= len(lines):
-                raise ProfileError(
-                    source, f"{where}: the dump ends before the frame's file:line", _DEBUG2_HINT
-                )
-            file, lineno = _file_line(lines[i + 1].rstrip("\r"), where, source)
-            created = _CREATED_BY.match(line)
-            if created:
-                created_by = Frame(created.group(1), file, lineno)
-                parent = int(created.group(2)) if created.group(2) else None
-            else:
-                frames.append(Frame(_function_name(line), file, lineno))
-            i += 2
-        goroutines.append(
-            Goroutine(
-                id=gid,
-                state=state,
-                wait_minutes=minutes,
-                locked_to_thread=locked,
-                frames=tuple(reversed(frames)),
-                created_by=created_by,
-                created_by_goroutine=parent,
-                annotations=tuple(annotations),
-                labels=header.group(3) or "",
-            )
-        )
+            return i + 1, block
+        # Not part of the goroutine (exit status 2, FAIL pkg 2.0s, a register listing ...).
+        return i, self.close(block)
+
+    def close(self, block: _Block) -> None:
+        """Keep the goroutine read so far; returns None, the new current block."""
+        self.goroutines.append(block.goroutine())
+
+
+def parse_dump(text: str, source: str) -> Profile:
+    """Read every goroutine of a dump; stacks valued 1 per goroutine."""
+    reader = _Reader(text)
+    reader.read()
+    if not reader.goroutines:
+        raise ProfileError(source, "no 'goroutine N [state]:' line found", _HINT)
     stacks: dict[Stack, tuple[int]] = {}
-    for g in goroutines:
+    for g in reader.goroutines:
         stack = g.stack
         stacks[stack] = (stacks[stack][0] + 1,) if stack in stacks else (1,)
-    meta = _Meta(source=source, format="goroutine-debug2", goroutines=tuple(goroutines))
+    meta = _Meta(
+        source=source,
+        format="goroutine-debug2",
+        goroutines=tuple(reader.goroutines),
+        notes=tuple(reader.notes),
+        skipped_lines=reader.skipped,
+        first_skipped_line=reader.first_skipped,
+    )
     return Profile(stacks, [("goroutine", "count")], None, meta)
-
-
-def parse_debug1(text: str, source: str) -> Profile:
-    """Read a ``?debug=1`` count profile (goroutine, threadcreate): stacks with their counts."""
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    header = _COUNT_HEADER.match(lines[i]) if i < len(lines) else None
-    if not header:
-        raise ProfileError(source, "no 'NAME profile: total N' first line", _DEBUG1_HINT)
-    name, total = header.group(1), int(header.group(2))
-    stacks: dict[Stack, int] = {}
-    i += 1
-    while i < len(lines):
-        line = lines[i].rstrip("\r")
-        i += 1
-        if not line.strip():
-            continue
-        record = _COUNT_RECORD.match(line)
-        if not record:
-            raise ProfileError(
-                source, f"line {i}: expected 'COUNT @ 0x...', found {line!r}", _DEBUG1_HINT
-            )
-        count = int(record.group(1))
-        leaf_first: list[str] = []
-        while i < len(lines) and lines[i].startswith("#"):
-            line = lines[i].rstrip("\r")
-            i += 1
-            if line.startswith("# labels:"):
-                continue
-            frame = _COUNT_FRAME.match(line)
-            if not frame:
-                raise ProfileError(
-                    source,
-                    f"line {i}: expected '#\\tpc\\tfunction+off\\tfile:line', found {line!r}",
-                    _DEBUG1_HINT,
-                )
-            # An unsymbolized PC is printed alone (printStackRecord); name it by the PC.
-            leaf_first.append(frame.group(2) or frame.group(1))
-        stack = tuple(reversed(leaf_first))
-        stacks[stack] = stacks.get(stack, 0) + count
-    found = sum(stacks.values())
-    if found != total:
-        raise ProfileError(
-            source,
-            f"the header says total {total} but the records add up to {found}",
-            "The text is truncated or edited; fetch the profile again",
-        )
-    meta = _Meta(source=source, format=f"{name}-debug1")
-    return Profile({s: (v,) for s, v in stacks.items()}, [(name, "count")], None, meta)

@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-from labkit.profile.detect import GZIP_MAGIC, gunzip, text_format
+from labkit.profile import legacy_text
+from labkit.profile.detect import GZIP_MAGIC, as_text, gunzip
 from labkit.profile.errors import ProfileError
-from labkit.profile.folded import parse_folded
-from labkit.profile.goroutines import parse_debug1, parse_debug2
+from labkit.profile.folded import looks_folded, parse_folded
+from labkit.profile.goroutines import is_dump, parse_dump
+from labkit.profile.legacy import Legacy, build
+from labkit.profile.legacy_cpu import header as legacy_cpu_header
+from labkit.profile.legacy_cpu import parse_cpu
+from labkit.profile.legacy_java import parse_java_cpu, parse_java_text
+from labkit.profile.legacy_text import Malformed, Unrecognized, scanner_lines
 from labkit.profile.model import Profile
 from labkit.profile.pprof import decode_pprof
 
-_PARSERS = {
-    "folded": parse_folded,
-    "goroutine-debug1": parse_debug1,
-    "goroutine-debug2": parse_debug2,
-}
-
 _WHAT_TO_PASS = (
-    "Pass a pprof profile (gzip or raw protobuf), folded stacks, or a goroutine dump "
-    "(?debug=1 or ?debug=2)"
+    "Pass a pprof profile (gzip or raw protobuf, or any text or legacy profile `go tool pprof` "
+    "reads, such as /debug/pprof/heap?debug=1), a goroutine dump, or folded stacks"
+)
+
+#: The text formats go tool pprof's legacy parsers read, in its order (profile.go parseLegacy),
+#: each with how a reader would know it.
+_TEXT_PARSERS: tuple[tuple[Callable[[list[str], str], Legacy], str], ...] = (
+    (lambda lines, text: legacy_text.parse_heap(lines), "a heap profile ('heap profile: ...')"),
+    (
+        lambda lines, text: legacy_text.parse_go_count(lines),
+        "a Go count profile ('NAME profile: total N')",
+    ),
+    (lambda lines, text: legacy_text.parse_threadz(lines), "a threadz profile ('--- threadz')"),
+    (
+        lambda lines, text: legacy_text.parse_contention(lines),
+        "a contention profile ('--- contention:', '--- mutex:' or '--- contentionz')",
+    ),
+    (lambda lines, text: parse_java_text(text), "a Java profile ('--- heapz 1 ---' ...)"),
+)
+
+_REFUSED_TOO = (
+    "go tool pprof refuses it too (its legacy parsers, profile/legacy_profile.go); record the "
+    "profile again"
 )
 
 
@@ -63,7 +85,11 @@ def load_profile(
     ``Result.goroutine_dump()``); the format is detected from the content.
 
     Formats: pprof profile.proto, gzip-compressed (as runtime/pprof and ``/debug/pprof/`` serve
-    it) or raw; folded stacks (``a;b;c 12``); Go goroutine dumps ``?debug=2`` and ``?debug=1``.
+    it) or raw; every legacy format ``go tool pprof`` reads, read as it reads them (Go's
+    ``?debug=1`` heap, allocs, block, mutex, goroutine and threadcreate text; gperftools' heap,
+    growth, contention, threadz and binary CPU profiles; Go's binary CPU profile before 1.9;
+    Java's): legacy_text, legacy_cpu, legacy_java; goroutine dumps, wherever they are in a text
+    (goroutines.parse_dump); folded stacks (``a;b;c 12``).
     ``name`` overrides what :attr:`Profile.source` and error messages call the input (default:
     the path as given, ``"<bytes>"`` or ``"<text>"``). Any problem raises :class:`ProfileError` naming the
     source, what is wrong and what to do.
@@ -81,29 +107,68 @@ def load_profile(
         data = gunzip(data, label)
         if not data:
             raise ProfileError(label, "the gzip stream holds 0 bytes", _WHAT_TO_PASS)
-    try:
-        text: str | None = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        fmt = text_format(text)
-        if fmt is not None:
-            return _PARSERS[fmt](text, label)
-        if text.lstrip().startswith("{"):
-            raise ProfileError(
-                label,
-                "is JSON (speedscope or another tool's export), which load_profile does not read",
-                _WHAT_TO_PASS,
-            )
-    try:
+    found = legacy_cpu_header(data)
+    if found is not None:
+        parser = parse_java_cpu if found[2] == 1 else parse_cpu
+        what = "a legacy binary CPU profile (Go before 1.9, gperftools)"
+        return _legacy(lambda: parser(data), what, label)
+    text = as_text(data)
+    if text is None:
         return decode_pprof(data, label)
-    except ProfileError as exc:
-        if text is None:
-            raise
-        # Text that is no known text format and no protobuf either: say both.
+    return _load_text(text, data, label)
+
+
+def _legacy(parse: Callable[[], Legacy], what: str, label: str) -> Profile:
+    """Run a legacy parser and build its Profile; its complaints become ProfileError."""
+    try:
+        legacy = parse()
+        if not legacy.sample_types:
+            raise Malformed("it names no sample types (no 'resolution' attribute)")
+        return build(legacy, label)
+    except Malformed as exc:
+        raise ProfileError(label, f"{what}: {exc.problem}", _REFUSED_TOO) from None
+    except Unrecognized as exc:
+        raise ProfileError(
+            label, f"starts like {what} but {exc.reason or 'is not one'}", _REFUSED_TOO
+        ) from None
+
+
+def _load_text(text: str, data: bytes, label: str) -> Profile:
+    """Text: pprof's legacy text formats first, then a goroutine dump, then folded stacks."""
+    lines = scanner_lines(text)
+    near_miss = ""
+    for parse, what in _TEXT_PARSERS:
+        try:
+            legacy = parse(lines, text)
+        except Unrecognized as exc:
+            if exc.reason and not near_miss:
+                near_miss = f"starts like {what} but {exc.reason}"
+            continue
+        except Malformed as exc:
+            raise ProfileError(label, f"{what}: {exc.problem}", _REFUSED_TOO) from None
+        return _legacy(lambda legacy=legacy: legacy, what, label)
+    if is_dump(text):
+        return parse_dump(text, label)
+    if looks_folded(text):
+        return parse_folded(text, label)
+    if text.lstrip().startswith("{"):
         raise ProfileError(
             label,
-            "is text but not folded stacks nor a goroutine dump, and not a pprof "
-            f"protobuf ({exc.problem})",
+            "is JSON (speedscope or another tool's export), which load_profile does not read",
             _WHAT_TO_PASS,
-        ) from None
+        )
+    try:
+        return decode_pprof(data, label)
+    except ProfileError:
+        pass  # text that is no protobuf either: say what the text is not, not why protobuf failed
+    if near_miss:
+        raise ProfileError(label, near_miss, _REFUSED_TOO)
+    first = next((line for line in lines if line.strip()), "")
+    raise ProfileError(
+        label,
+        "is text in none of the formats labkit reads: no 'goroutine N [state]:' line (a "
+        "goroutine dump), no 'a;b;c COUNT' line (folded stacks), and no first line of a "
+        "text profile such as 'heap profile: ...', 'goroutine profile: total N' or '--- mutex:'; "
+        f"its first line is {first[:120]!r}",
+        _WHAT_TO_PASS,
+    )

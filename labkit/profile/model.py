@@ -58,7 +58,12 @@ class Goroutine:
     prints it only from one minute on). ``frames`` are root first, like every stack in this
     package (the dump prints them leaf first). ``created_by`` is the ``go`` statement's function,
     ``created_by_goroutine`` the goroutine that ran it (Go >= 1.21 prints it). ``annotations`` keeps
-    the header's other parts ("synctest bubble 1"); ``labels`` the ``{...}`` label text, if any.
+    the header's other parts ("synctest bubble 1", and ``gp=``, ``m=``, ``mp=`` under
+    GOTRACEBACK=system or crash); ``labels`` the ``{...}`` label text, if any.
+    ``stack_unavailable`` is set when the runtime printed "goroutine running on other thread;
+    stack unavailable" instead of frames (traceback.go tracebackothers); ``frames_elided`` is the
+    N of "...N frames elided..." (a stack over 100 frames), -1 for the older "...additional
+    frames elided..." that gives no number.
     """
 
     id: int
@@ -70,6 +75,8 @@ class Goroutine:
     created_by_goroutine: int | None = None
     annotations: tuple[str, ...] = ()
     labels: str = ""
+    stack_unavailable: bool = False
+    frames_elided: int = 0
 
     @property
     def stack(self) -> Stack:
@@ -89,6 +96,9 @@ class _Meta:
     duration_ns: int | None = None
     comments: tuple[str, ...] = ()
     goroutines: tuple[Goroutine, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+    skipped_lines: int = 0
+    first_skipped_line: str = ""
 
 
 class Profile:
@@ -176,8 +186,9 @@ class Profile:
 
     @property
     def format(self) -> str:
-        """``"pprof"``, ``"folded"``, ``"goroutine-debug1"``, ``"goroutine-debug2"`` or
-        ``"stacks"`` (built by :meth:`from_stacks`)."""
+        """One of :data:`labkit.profile.FORMATS` (``"pprof"``, ``"folded"``,
+        ``"goroutine-debug2"``, ``"heap-debug1"``, ``"legacy-cpu"`` ...), or ``"stacks"`` (built by
+        :meth:`from_stacks`)."""
         return self._meta.format
 
     @property
@@ -221,6 +232,22 @@ class Profile:
     def goroutines(self) -> list[Goroutine]:
         """The goroutines of a ``?debug=2`` dump, in the dump's order; empty for other formats."""
         return list(self._meta.goroutines)
+
+    @property
+    def skipped_lines(self) -> int:
+        """How many lines of a goroutine dump looked like part of it but could not be read."""
+        return self._meta.skipped_lines
+
+    @property
+    def first_skipped_line(self) -> str:
+        """The first of :attr:`skipped_lines`, as it stood in the text ("" if none)."""
+        return self._meta.first_skipped_line
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reader noticed but did not refuse (a header total the records do not add up
+        to, a dump cut short), one sentence each."""
+        return list(self._meta.notes)
 
     def __repr__(self) -> str:
         types = _describe_types(self._sample_types)

@@ -22,6 +22,7 @@ import numpy as np
 
 from labkit.profile.errors import ProfileError
 from labkit.profile.model import Profile, Stack, _Meta
+from labkit.profile.names import objfile_name
 
 # Field numbers of profile.proto (google/pprof proto/profile.proto).
 _P_SAMPLE_TYPE, _P_SAMPLE, _P_MAPPING, _P_LOCATION, _P_FUNCTION, _P_STRING_TABLE = 1, 2, 3, 4, 5, 6
@@ -237,9 +238,9 @@ def _decode(buf: bytes, source: str) -> Profile:
             strings.get(period_type[1], "period_type.unit"),
         )
 
-    mapping_ids = _mapping_ids(buf, mapping_spans, strings)
+    mapping_files = _mapping_files(buf, mapping_spans, strings)
     function_names = _functions(buf, function_spans, strings)
-    location_names = _locations(buf, location_spans, function_names, mapping_ids)
+    location_names = _locations(buf, location_spans, function_names, mapping_files)
     stacks = _samples(buf, sample_spans, location_names, len(sample_types), strings)
 
     meta = _Meta(
@@ -275,23 +276,28 @@ def _check_id(ident: int, seen: set[int] | dict[int, object], what: str) -> None
         raise WireError(f"two {what}s have id {ident}")
 
 
-def _mapping_ids(buf: bytes, spans: list[tuple[int, int]], strings: _Strings) -> set[int]:
-    """Mapping {1 id, ..., 5 filename, 6 build_id}: only ids and string indices matter here."""
-    ids: set[int] = set()
+def _mapping_files(buf: bytes, spans: list[tuple[int, int]], strings: _Strings) -> dict[int, str]:
+    """Mapping {1 id, ..., 5 filename, 6 build_id} -> {id: filename}; build ids are checked."""
+    files: dict[int, str] = {}
     for pos, end in spans:
-        ident = 0
+        ident, file = 0, ""
         for number, wire, value, _ in _fields(buf, pos, end):
             if number == 1:
                 ident = _scalar(wire, value, "Mapping.id")
             elif number in (5, 6):
-                strings.get(_int64(_scalar(wire, value, "Mapping string")), "a mapping's name")
-        _check_id(ident, ids, "mapping")
-        ids.add(ident)
-    return ids
+                text = strings.get(
+                    _int64(_scalar(wire, value, "Mapping string")), "a mapping's name"
+                )
+                if number == 5:
+                    file = text
+        _check_id(ident, files, "mapping")
+        files[ident] = file
+    return files
 
 
 def _functions(buf: bytes, spans: list[tuple[int, int]], strings: _Strings) -> dict[int, str]:
-    """Function {1 id, 2 name, 3 system_name, 4 filename, 5 start_line} -> {id: name}."""
+    """Function {1 id, 2 name, 3 system_name, 4 filename, 5 start_line} -> {id: name}; the name
+    may be "" (a function the profiler could not name)."""
     names: dict[int, str] = {}
     for pos, end in spans:
         ident, name = 0, ""
@@ -303,8 +309,7 @@ def _functions(buf: bytes, spans: list[tuple[int, int]], strings: _Strings) -> d
                 if number == 2:
                     name = text
         _check_id(ident, names, "function")
-        # pprof prints a nameless function by its address; a Function has none, so its id.
-        names[ident] = name or f"<function {ident}>"
+        names[ident] = name
     return names
 
 
@@ -312,17 +317,21 @@ def _locations(
     buf: bytes,
     spans: list[tuple[int, int]],
     function_names: dict[int, str],
-    mapping_ids: set[int],
+    mapping_files: dict[int, str],
 ) -> dict[int, Stack]:
     """Location {1 id, 2 mapping_id, 3 address, 4 line, 5 is_folded} -> {id: names, root first}.
 
     A Location with several Lines is a call site with inlining: Line[0] is the innermost
     (inlined) callee, the last Line the function the code was compiled into (profile.proto). Root
-    first, that is the Lines reversed.
+    first, that is the Lines reversed. A frame without a function name (no Lines: an
+    unsymbolized address; a Line of function 0 or of a Function named "") is named as ``go tool
+    pprof -top`` names it: after its mapping's file, ``[libc-2.15.so]``, or ``<unknown>``
+    (names.objfile_name). pprof's encode.go postDecode lets a mapping id that is not there
+    stand for no mapping, and so does this.
     """
     names: dict[int, Stack] = {}
     for pos, end in spans:
-        ident = mapping = address = 0
+        ident = mapping = 0
         funcs: list[int] = []
         for number, wire, value, vend in _fields(buf, pos, end):
             if number == 1:
@@ -330,7 +339,7 @@ def _locations(
             elif number == 2:
                 mapping = _scalar(wire, value, "Location.mapping_id")
             elif number == 3:
-                address = _scalar(wire, value, "Location.address")
+                _scalar(wire, value, "Location.address")
             elif number == 4:
                 _message(wire, "Location.line")
                 for n2, w2, v2, _ in _fields(buf, value, vend):
@@ -340,18 +349,16 @@ def _locations(
                 else:
                     funcs.append(0)
         _check_id(ident, names, "location")
-        if mapping and mapping not in mapping_ids:
-            raise WireError(f"location {ident} refers to mapping {mapping}, which is not there")
+        objfile = objfile_name(mapping_files.get(mapping, ""))
         frame_names = []
         for fid in reversed(funcs):
-            name = function_names.get(fid)
+            name = function_names.get(fid) if fid else ""
             if name is None:
                 raise WireError(
                     f"location {ident} has a line of function {fid}, which is not there"
                 )
-            frame_names.append(name)
-        # An unsymbolized location (no Lines) is known by its address, as pprof prints it.
-        names[ident] = tuple(frame_names) if frame_names else (f"0x{address:x}",)
+            frame_names.append(name or objfile)
+        names[ident] = tuple(frame_names) if frame_names else (objfile,)
     return names
 
 
