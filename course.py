@@ -4,7 +4,19 @@
     python3 course.py lab      # install everything (first time only) and open JupyterLab
     python3 course.py test     # install everything (first time only) and run every test
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
+    python3 course.py explore  # run every property test with many random seeds (slow)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
+
+``test`` runs the property tests (hypothesis ``@given``) derandomized: the same examples on every
+run. ``explore`` looks for what those fixed examples miss: every property test, 200 examples,
+under each of 20 random seeds, then a summary of each failure with its seed, its minimal example
+and the command that reproduces it; it exits 1 if any test failed.
+
+    python3 course.py explore --examples 50 --seeds 5           # a quicker look
+    python3 course.py explore tests/test_render.py -k invariants  # some tests only (pytest args)
+    python3 course.py explore --seed 1234 --seeds 1 tests/test_render.py  # rerun one seed
+
+Record what it finds as an ``@example`` on the test, so that ``test`` checks it from then on.
 
 Everything lives inside this folder: the virtual environment in ``.venv/``, and Jupyter, IPython
 and Go state in ``.state/``, so the course never writes to your home directory. A second run
@@ -140,6 +152,178 @@ def bench(args: list[str]) -> int:
     return subprocess.call(cmd, env=course_env(), cwd=ROOT)
 
 
+EXPLORE_EXAMPLES = 200
+EXPLORE_SEEDS = 20
+EXPLORE_LOGS = ROOT / "test-artifacts" / "explore"
+_EXAMPLE_MARKERS = ("Failing test case:", "Falsifying example:")  # hypothesis >= 6.13x, older
+
+
+def explore_args(args: list[str]):
+    """Parse ``explore``'s options; what it does not know goes to pytest (paths, -k, -x ...)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python3 course.py explore",
+        description="Run every property test (@given) with many random seeds; report failures.",
+        epilog="Other arguments go to pytest: test paths, -k EXPRESSION, -x ...",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=EXPLORE_EXAMPLES,
+        metavar="N",
+        help=f"examples per test and seed (default {EXPLORE_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=EXPLORE_SEEDS,
+        metavar="N",
+        help=f"how many seeds to run (default {EXPLORE_SEEDS})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        action="append",
+        default=[],
+        metavar="S",
+        help="run this seed (repeat for several); random seeds fill up --seeds",
+    )
+    opts, pytest_args = parser.parse_known_args(args)
+    if opts.examples < 1 or opts.seeds < 1:
+        parser.error("--examples and --seeds must be at least 1")
+    return opts, pytest_args
+
+
+def falsifying_example(report: str) -> str:
+    """The minimal example hypothesis printed in a pytest failure report, or ''."""
+    lines = [line.removeprefix("E") for line in report.splitlines()]
+    for i, line in enumerate(lines):
+        if line.strip().startswith(_EXAMPLE_MARKERS):
+            indent = len(line) - len(line.lstrip())
+            block = [line[indent:]]
+            for rest in lines[i + 1 :]:
+                block.append(rest[indent:] if rest[:indent].isspace() else rest.strip())
+                if rest.strip() == ")":
+                    break
+            return "\n".join(block)
+    return ""
+
+
+def junit_failures(path: Path) -> list[tuple[str, str, str]]:
+    """(test id, one-line message, minimal example) for each failed test in a junit XML file
+    written with junit_family=xunit1 (which records each test's file)."""
+    import xml.etree.ElementTree as ET
+
+    out = []
+    for case in ET.parse(path).iter("testcase"):
+        file, classname = case.get("file", ""), case.get("classname", "")
+        module = file.removesuffix(".py").replace("/", ".")
+        cls = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
+        test_id = "::".join(part for part in (file, *cls.split("."), case.get("name")) if part)
+        for bad in [*case.iter("failure"), *case.iter("error")]:
+            message = (bad.get("message") or "").strip().splitlines()[:1]
+            out.append((test_id, "".join(message)[:200], falsifying_example(bad.text or "")))
+    return out
+
+
+def explore_targets(pytest_args: list[str]) -> list[str]:
+    """pytest's arguments for ``explore``: the user's, plus ``tests`` unless they name a path."""
+    names_a_path = any(
+        not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in pytest_args
+    )
+    return pytest_args if names_a_path else [*pytest_args, "tests"]
+
+
+def explore_seed(seed: int, examples: int, targets: list[str]) -> tuple[int, str, list]:
+    """Run the property tests once under ``seed``: pytest's exit code, its closing line, and
+    the failures (test id, message, minimal example). Output goes to test-artifacts/explore/."""
+    junit, log = EXPLORE_LOGS / f"seed-{seed}.xml", EXPLORE_LOGS / f"seed-{seed}.log"
+    junit.unlink(missing_ok=True)
+    cmd = [
+        str(venv_python()),
+        "-m",
+        "pytest",
+        "-m",
+        "property",
+        "-q",
+        "--hypothesis-profile=explore",
+        f"--hypothesis-seed={seed}",
+        f"--explore-examples={examples}",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        f"--timeout={max(600, 10 * examples)}",  # pytest-timeout: per test, not per run
+        *targets,
+    ]
+    with open(log, "w") as out:
+        code = subprocess.call(cmd, env=course_env(), cwd=ROOT, stdout=out, stderr=out)
+    closing = (log.read_text().strip().splitlines() or ["(no output)"])[-1].strip("= ")
+    return code, closing, junit_failures(junit) if junit.exists() else []
+
+
+def explore_report(failures: dict[str, list[tuple[int, str, str]]], seeds: int, examples: int):
+    """Each failed test once: the seeds that found it, the shortest minimal example, and the
+    command that reruns it."""
+    for test_id, hits in sorted(failures.items()):
+        seed, message, example = min(hits, key=lambda h: len(h[2]) or 10**9)
+        found_by = ", ".join(str(h[0]) for h in hits)
+        print(f"\nFAILED {test_id}\n  under {len(hits)} of {seeds} seeds ({found_by}): {message}")
+        print("  " + (example or "(no minimal example printed: see the log)").replace("\n", "\n  "))
+        print(
+            f"  rerun: python3 course.py explore --seed {seed} --seeds 1 "
+            f"--examples {examples} {test_id}"
+        )
+    print("\nAdd each minimal example as an @example on its test, then fix what it shows.")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def explore(args: list[str]) -> int:
+    """Run the property tests under many random seeds; print progress, failures and a summary.
+    Exit 0 if none failed, 1 if some did, 2 if pytest could not run them."""
+    import secrets
+    import time
+
+    opts, pytest_args = explore_args(args)
+    setup()
+    seeds = opts.seed + [secrets.randbelow(2**32) for _ in range(opts.seeds - len(opts.seed))]
+    targets = explore_targets(pytest_args)
+    EXPLORE_LOGS.mkdir(parents=True, exist_ok=True)
+    print(
+        f"Exploring the property tests: {opts.examples} examples x {len(seeds)} seeds "
+        f"({' '.join(targets)}); logs in {EXPLORE_LOGS.relative_to(ROOT)}/"
+    )
+    failures: dict[str, list[tuple[int, str, str]]] = {}
+    broken = False
+    start = time.monotonic()
+    for i, seed in enumerate(seeds, 1):
+        print(f"[{i}/{len(seeds)}] seed {seed}:", end=" ", flush=True)
+        t0 = time.monotonic()
+        code, closing, found = explore_seed(seed, opts.examples, targets)
+        done = time.monotonic() - start
+        left = done / i * (len(seeds) - i)
+        print(
+            f"{closing} ({_duration(time.monotonic() - t0)}; {_duration(done)} so far"
+            + (f", about {_duration(left)} to go)" if left else ")")
+        )
+        for test_id, message, example in found:
+            failures.setdefault(test_id, []).append((seed, message, example))
+            print(f"    FAILED {test_id}: {message}")
+        if code not in (0, 1) or (code == 1 and not found):
+            broken = True
+            print(f"    pytest exited with {code}: see {EXPLORE_LOGS.relative_to(ROOT)}/")
+    total = _duration(time.monotonic() - start)
+    print(f"\n== explore: {len(seeds)} seeds x {opts.examples} examples in {total}")
+    if failures:
+        explore_report(failures, len(seeds), opts.examples)
+        return 1
+    print("pytest did not run cleanly: see the logs." if broken else "No property test failed.")
+    return 2 if broken else 0
+
+
 def repository_url() -> str:
     import tomllib
 
@@ -157,7 +341,7 @@ def binder_badge() -> str:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "bench": bench}
+    commands = {"lab": lab, "test": test, "bench": bench, "explore": explore}
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
         return 0
@@ -168,7 +352,9 @@ def main(argv: list[str]) -> int:
         print(binder_badge())
         return 0
     if argv[0] not in commands:
-        print(f"unknown command {argv[0]!r}; expected one of: setup, lab, test, bench, badge")
+        print(
+            f"unknown command {argv[0]!r}; expected one of: setup, lab, test, bench, explore, badge"
+        )
         return 2
     return commands[argv[0]](argv[1:])
 
