@@ -294,9 +294,21 @@ def generations(data: bytes, version: int):
     while pos < len(data):
         at = pos
         try:
-            gen, m, ts, exp, b, kind, pos = _batch(data, pos)
-        except IndexError:
-            raise Malformed("truncated", "the file ends inside a batch header", at) from None
+            try:
+                gen, m, ts, exp, b, kind, pos = _batch(data, pos)
+            except IndexError:
+                raise Malformed("truncated", "the file ends inside a batch header", at) from None
+        except Malformed as cut:
+            if g is not None and version < s.GO126:
+                # readGenerationWithSpill: the generation read so far is used first, and the
+                # error comes after its events (the "spill" error); if what was read is not a
+                # whole generation, the cut is the error to report.
+                try:
+                    done = _finish(g, version, at)
+                except Malformed:
+                    raise cut from None
+                yield done
+            raise
         if version >= s.GO126 and kind == s.EV_END_OF_GENERATION:
             if g is None:
                 raise Malformed("corrupt", "an end-of-generation marker with no batches", at)

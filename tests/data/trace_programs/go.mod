@@ -1,0 +1,3 @@
+module labkit.local/traceprograms
+
+go 1.22
