@@ -4,8 +4,9 @@ Put together from the course's models: ``labkit.pool`` is the database connectio
 ``labkit.gc`` the collector that every handler's allocation drives, ``labkit.sched`` the
 scheduler that runs the handlers, the dashboard's render loop and the GC workers on GOMAXPROCS
 Ps. Modules: ``params`` (inputs and measured constants), ``plan`` (arrivals, DB times, GC),
-``program`` (the scheduler program), ``run`` (one run and its metrics), ``diagnosis`` (the
-five-layer table), ``causes`` (the capstone's hidden causes).
+``program`` (the scheduler program), ``run`` (one run and its metrics), ``dump`` (its goroutine
+dumps, made of real ones), ``recording`` (records those from ``go/dashboard``, the service in
+Go), ``diagnosis`` (the five-layer table), ``causes`` (the capstone's hidden causes).
 """
 
 from labkit.casestudy.params import (

@@ -16,17 +16,21 @@ from typing import Any
 #: json.Marshal CPU per KiB of output: 5.76-5.86 us/KiB for 75-304 KiB bodies (10.3 us/KiB at
 #: 1.2 MiB, where the buffer outgrows the caches; the model keeps the small-body figure).
 MARSHAL_US_PER_KB = 5.8
-#: json.Marshal allocates 1.05x the body in 3 allocations: the encodeState buffer comes from a
-#: sync.Pool (encodeStatePool in encoding/json/encode.go) and only the final copy
-#: ``append([]byte(nil), e.Bytes()...)`` is new. The article's "142 objects per request" is not
-#: what Go 1.27 does; the allocation is dominated by the rows decoded before marshalling.
+#: json.Marshal allocates 1.05x the body in 3 allocations. In go1.27 encoding/json's Marshal is
+#: json/v2's with the v1 options (src/encoding/json/v2_encode.go:185; GOEXPERIMENT=jsonv2 is on
+#: by default, src/internal/buildcfg/exp.go:87; encode.go is not even compiled): its encoder and
+#: buffer come from a pool (export.GetBufferedEncoder, encoding/json/v2/arshal.go:164) and only
+#: the returned copy is new (bytes.Clone, arshal.go:172). The article's "142 objects per request"
+#: is not what Go 1.27 does for these flat rows; the allocation is dominated by the rows decoded
+#: before marshalling.
 MARSHAL_ALLOC_PER_BODY_BYTE = 1.05
 #: Decoding the DB rows into the point structs (database/sql Rows.Scan into strings, the slice
 #: grown by append): 10.3 us/KiB of eventual JSON and 2.49x its size in 8,011 allocations.
 DECODE_US_PER_KB = 10.3
 DECODE_ALLOC_PER_BODY_BYTE = 2.49
 #: json.NewEncoder(w).Encode(v) allocates ~50 bytes per call whatever the size: it encodes into
-#: a pooled encodeState too and writes it without the final copy (Encoder.Encode in stream.go).
+#: a pooled buffer too and writes it in one Write without a copy (Encoder.Encode,
+#: src/encoding/json/v2_stream.go:136).
 #: CPU is the same as Marshal's (4.9-5.9 us/KiB measured).
 ENCODER_ALLOC_BYTES = 50
 #: Copying cached JSON into the response: a memmove of the bytes, ~10 GB/s: 0.1 us/KiB.

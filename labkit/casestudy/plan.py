@@ -75,7 +75,7 @@ from labkit.pool import PoolResult, simulate_pool
 
 #: The streaming handler (fix ``stream`` without the cache) encodes the rows in batches of this
 #: many bytes of JSON with ``enc.Encode(batch)``: each call marshals one batch into a pooled
-#: encodeState and writes it (Encoder.Encode in encoding/json/stream.go), so the handler never
+#: buffer and writes it (Encoder.Encode, src/encoding/json/v2_stream.go:136), so the handler never
 #: holds the whole body, and the send of one batch overlaps the encoding of the next; only the
 #: last batch's send is left after the CPU work. The body becomes newline-delimited JSON, one array
 #: of points per line.
@@ -249,7 +249,7 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
     decode_alloc = np.where(fetched, DECODE_ALLOC_PER_BODY_BYTE * body, 0.0)
     if p.cache_json:  # w.Write(cached) or io.Copy(w, bytes.NewReader(cached)): one Write
         encode, enc_alloc = COPY_US_PER_KB * kb / 1000.0, 0.0
-    elif p.stream:  # one Encode per batch, each into a pooled encodeState
+    elif p.stream:  # one Encode per batch, each into a pooled buffer
         batches = math.ceil(body / STREAM_BATCH_BYTES)
         encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, float(ENCODER_ALLOC_BYTES * batches)
     else:

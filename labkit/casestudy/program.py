@@ -14,9 +14,12 @@ time ``labkit.pool`` computed; only the query itself waits on the socket (``[IO 
 driver) or blocks its thread in a cgo call (``[syscall]``).
 
 The connection goroutines are started by the accept loop, ``net/http.(*Server).Serve`` (one
-goroutine per accepted connection, ``go c.serve(ctx)`` in net/http/server.go), so a dump says
-"created by net/http.(*Server).Serve"; the render loop and the cache refresher are started by
-main.main.
+goroutine per accepted connection, ``go c.serve(connCtx)``, src/net/http/server.go:3604), so a
+dump says "created by net/http.(*Server).Serve"; the render loop and the cache refresher are
+started by main. (In the real service, labkit/casestudy/go/dashboard, main itself runs the
+accept loop as goroutine 1; the program here gives it a goroutine of its own, which changes no
+timing.) The stacks are go1.27.3's: each is a call chain a real dump of that service shows
+(labkit/casestudy/recorded), from main.handleMetrics down to the function the step is in.
 
 Approximations, each stated where it matters: the GC's dedicated workers are ordinary
 goroutines that start when the mark phase starts, where the runtime hands them a P directly
@@ -45,43 +48,74 @@ HANDLER = (
 )
 FETCH = f"{HANDLER};main.fetchFromDB"
 REFRESHER = "main.refreshJSONCache"
-#: The accept loop, started by main with ``go srv.Serve(ln)``.
+#: The accept loop (the real service's main calls srv.Serve).
 ACCEPT_LOOP = "net/http.(*Server).Serve"
 ASSIST = "runtime.mallocgc;runtime.gcAssistAlloc;runtime.gcAssistAlloc1;runtime.gcDrainN"
+#: db.QueryContext down to the pool (database/sql's retry loop around (*DB).query, sql.go:1746).
+QUERY = (
+    "database/sql.(*DB).QueryContext;database/sql.(*DB).retry;"
+    "database/sql.(*DB).QueryContext.func1;database/sql.(*DB).query"
+)
+#: ... and from the connection to the driver (queryDC under the connection's lock).
+QUERY_DC = (
+    f"{QUERY};database/sql.(*DB).queryDC;database/sql.withLock;database/sql.(*DB).queryDC.func1;"
+    "database/sql.ctxDriverQuery"
+)
+#: json.Marshal in go1.27 is json/v2's (encoding/json/v2_encode.go:185: jsonv2.Marshal with the
+#: v1 options; GOEXPERIMENT=jsonv2 is on by default, src/internal/buildcfg/exp.go:87).
+MARSHAL = "encoding/json.Marshal;encoding/json/v2.Marshal;encoding/json/v2.marshalEncode"
+#: ResponseWriter.Write down to the socket: the response's bufio.Writer, the chunkWriter (which
+#: writes the header first), the connection's bufio.Writer (large writes pass straight through).
+WRITE_PATH = (
+    "net/http.(*response).Write;net/http.(*response).write;bufio.(*Writer).Write;"
+    "net/http.(*chunkWriter).Write;bufio.(*Writer).Write;net/http.checkConnErrorWriter.Write;"
+    "net.(*conn).Write"
+)
+#: Where the handler writes its body, by how it encodes (:func:`encode_kind`): a big body is
+#: still being written when the client is slow, so its wait is inside the handler's Write.
+WRITE_STACKS = {
+    "marshal": f"{HANDLER};{WRITE_PATH}",
+    "stream": f"{HANDLER};encoding/json.(*Encoder).Encode;{WRITE_PATH}",
+    "copy": f"{HANDLER};{WRITE_PATH}",
+    "copy_stream": f"{HANDLER};io.Copy;io.copyBuffer;bytes.(*Reader).WriteTo;{WRITE_PATH}",
+}
 STACKS = {
     "parse": f"{SERVE};net/http.(*conn).readRequest",
-    "conn": f"{FETCH};database/sql.(*DB).QueryContext;database/sql.(*DB).conn",
-    "query": f"{FETCH};database/sql.(*DB).QueryContext",
+    "conn": f"{FETCH};{QUERY};database/sql.(*DB).conn",
+    "query": f"{FETCH};{QUERY_DC}",
     "decode": f"{FETCH};database/sql.(*Rows).Scan",
     "hot": f"{HANDLER};main.downsample",
-    "marshal": f"{HANDLER};encoding/json.Marshal;encoding/json.(*encodeState).marshal",
-    "stream": f"{HANDLER};encoding/json.(*Encoder).Encode;encoding/json.(*encodeState).marshal",
-    "copy": f"{HANDLER};net/http.(*response).Write;runtime.memmove",
-    # the handler has returned; conn.serve flushes the response to the socket
-    "write": (
-        f"{SERVE};net/http.(*response).finishRequest;bufio.(*Writer).Flush;"
-        "net/http.checkConnErrorWriter.Write"
+    "marshal": f"{HANDLER};{MARSHAL}",
+    "stream": (
+        f"{HANDLER};encoding/json.(*Encoder).Encode;encoding/json/v2.MarshalEncode;"
+        "encoding/json/v2.marshalEncode"
     ),
-    "copy_stream": (
-        f"{HANDLER};io.Copy;io.copyBuffer;bytes.(*Reader).WriteTo;net/http.(*response).Write;"
-        "runtime.memmove"
-    ),
+    # copying cached bytes is the write(2) of the response: its CPU is in the write path
+    "copy": WRITE_STACKS["copy"],
+    "copy_stream": WRITE_STACKS["copy_stream"],
     "render": "main.renderLoop;main.drawFrame",
-    "refresh_conn": (
-        f"{REFRESHER};main.fetchFromDB;database/sql.(*DB).QueryContext;database/sql.(*DB).conn"
-    ),
-    "refresh_query": f"{REFRESHER};main.fetchFromDB;database/sql.(*DB).QueryContext",
+    "refresh_conn": f"{REFRESHER};main.fetchFromDB;{QUERY};database/sql.(*DB).conn",
+    "refresh_query": f"{REFRESHER};main.fetchFromDB;{QUERY_DC}",
     "refresh_decode": f"{REFRESHER};main.fetchFromDB;database/sql.(*Rows).Scan",
-    "refresh": f"{REFRESHER};encoding/json.Marshal;encoding/json.(*encodeState).marshal",
+    "refresh": f"{REFRESHER};{MARSHAL}",
     "gc_dedicated": (
         "runtime.gcBgMarkWorker;runtime.gcDrainMarkWorkerDedicated;runtime.gcDrain;"
-        "runtime.scanobject"
+        "runtime.scanObject"
     ),
     "gc_fractional": (
         "runtime.gcBgMarkWorker;runtime.gcDrainMarkWorkerFractional;runtime.gcDrain;"
-        "runtime.scanobject"
+        "runtime.scanObject"
     ),
 }
+
+
+def encode_kind(params: IncidentParams) -> str:
+    """How a handler produces its body: ``copy`` / ``copy_stream`` (cached bytes, written or
+    io.Copy'd), ``stream`` (enc.Encode per batch) or ``marshal`` (json.Marshal, one Write)."""
+    if params.cache_json:
+        return "copy_stream" if params.stream else "copy"
+    return "stream" if params.stream else "marshal"
+
 
 #: Goroutine name prefixes, one per role; ``run.py`` reads roles back from these.
 REQ, FRAME, GCW, REFRESH, SERVER = "req", "frame", "gcBgMarkWorker", "refresher", "server"
@@ -121,15 +155,12 @@ def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
     steps.append(mark(f"{GOT}{i}"))  # rows, the fallback result, or the cached bytes
     if plan.decode_ms[i] > 0:
         steps.append(cpu(float(plan.decode_ms[i]), stack=STACKS["decode"]))
-    if params.cache_json:
-        kind = "copy_stream" if params.stream else "copy"
-    else:
-        kind = "stream" if params.stream else "marshal"
+    kind = encode_kind(params)
     steps.append(cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
     if plan.assist_ms[i] > 0:
         steps.append(cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
-    if plan.write_ms[i] > 0:  # conn.Write parked until the client has taken the bytes
-        steps += [cpu(0.0, stack=STACKS["write"]), io_wait(float(plan.write_ms[i]))]
+    if plan.write_ms[i] > 0:  # the handler's Write parked until the client takes the bytes
+        steps += [cpu(0.0, stack=WRITE_STACKS[kind]), io_wait(float(plan.write_ms[i]))]
     return Go(f"{REQ}{i}", steps, stack=SERVE)
 
 

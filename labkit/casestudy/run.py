@@ -4,8 +4,9 @@
 (``program.py``), runs ``labkit.sched.simulate`` and measures what the article's five layers
 would show: the application (request latency, dashboard frame rate), goroutines
 (``go_goroutines``), the GC (cycles, GC CPU, the share of it paid as mark assists), system calls
-and the network (time in blocking calls, write sizes), and kernel threads (peak threads,
-context switches). Same parameters and seed, same numbers, bit for bit.
+and the network (time in blocking calls, write sizes), and kernel threads (peak threads; the
+model's schedule() calls, not the kernel's context switches). Same parameters and seed, same
+numbers, bit for bit. Its goroutine dumps are made of a real recorded dump (``dump.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit.casestudy.dump import incident_dump
 from labkit.casestudy.params import (
     FIXES,
     FRESH_POLLS,
@@ -29,11 +31,12 @@ from labkit.sched import Result, simulate
 
 #: Extra virtual time after the last poll so that every request and frame can finish.
 DRAIN_MS = 20_000.0
-#: Goroutines every Go HTTP server has besides its handlers: main (blocked in ListenAndServe),
-#: the accept loop ((*Server).Serve), forcegchelper (proc.go init), bgsweep and bgscavenge
-#: (gcenable in mgc.go); plus GOMAXPROCS gcBgMarkWorker goroutines (gcBgMarkStartWorkers,
-#: started at the first GC) and the render loop.
-RUNTIME_GOROUTINES = 5
+#: Goroutines the service always has, as runtime.NumGoroutine (go_goroutines) counts them: main
+#: (blocked in the accept loop, srv.Serve), database/sql's connectionOpener (started by
+#: sql.OpenDB, src/database/sql/sql.go:846) and the render loop. NumGoroutine leaves out the
+#: runtime's own goroutines (gcount(false) subtracts sched.ngsys, src/runtime/proc.go:5750:
+#: forcegchelper, bgsweep, bgscavenge, the gcBgMarkWorkers), as the dump does.
+SERVICE_GOROUTINES = 3
 
 
 @dataclass
@@ -118,14 +121,14 @@ class IncidentRun:
 
     def goroutine_dump(self, at_ms: float) -> str:
         """``/debug/pprof/goroutine?debug=2`` at ``at_ms``: handlers in flight, one idle
-        keep-alive connection per client with none in flight, the render loop and the cache
-        refresher. Like the real dump it leaves out system goroutines (the gcBgMarkWorkers:
-        tracebackothers in runtime/traceback.go skips isSystemGoroutine unless
-        GOTRACEBACK=system) and unexported runtime frames (showframe)."""
-        keep = _live_goids(self, float(at_ms))
-        blocks = self.result.goroutine_dump(at_ms).split("\n\n")
-        out = [b for b in blocks if b.strip() and _goid(b) in keep]
-        return "\n\n".join(b.rstrip("\n") for b in out) + ("\n" if out else "")
+        keep-alive connection per client with none in flight, the render loop, the cache
+        refresher and the goroutines every such server has (dump.py). Each goroutine is printed
+        as a real go1.27.3 dump printed one in the same place and state (recorded from the
+        course's service, labkit/casestudy/go/dashboard); ids and states are the model's."""
+        if not isinstance(at_ms, (int, float)) or isinstance(at_ms, bool) or at_ms < 0:
+            raise ValueError(f"goroutine_dump(at_ms=...) must be a time >= 0 ms, got {at_ms!r}")
+        keep, idle = _live_goids(self, float(at_ms))
+        return incident_dump(self.result.goroutine_dump(at_ms), keep, self.params, idle)
 
 
 def step_values(times: np.ndarray, values: np.ndarray, at: np.ndarray, before: float) -> np.ndarray:
@@ -137,12 +140,10 @@ def step_values(times: np.ndarray, values: np.ndarray, at: np.ndarray, before: f
     return table[np.searchsorted(np.asarray(times, dtype=float), at, side="right")]
 
 
-def _goid(block: str) -> int:
-    head = block.lstrip().split(" ", 2)
-    return int(head[1]) if len(head) > 1 and head[1].isdigit() else -1
-
-
-def _live_goids(run: IncidentRun, at_ms: float) -> set[int]:
+def _live_goids(run: IncidentRun, at_ms: float) -> tuple[set[int], int]:
+    """The model goroutines a dump at ``at_ms`` shows (requests in flight; for each client with
+    none, the goroutine of its next poll, parked on the idle keep-alive connection; the next
+    frame; the refresher), and how many idle clients have no such goroutine (no poll left)."""
     fin = run.result.finished_ms
     plan = run.plan
     keep: set[int] = set()
@@ -168,26 +169,29 @@ def _live_goids(run: IncidentRun, at_ms: float) -> set[int]:
     keep.update(g for c, g in idle_client.items() if c not in busy_clients)
     if next_frame is not None:
         keep.add(next_frame)
-    return keep
+    return keep, run.params.clients - len(busy_clients | set(idle_client))
 
 
 def _goroutine_series(params: IncidentParams, plan: Plan, done: np.ndarray) -> tuple:
-    """go_goroutines over time: per client max(1, requests in flight) (a browser opens another
-    connection when a poll fires before the last answer came; net/http runs each connection's
-    handler on that connection's goroutine), plus the fixed ones."""
+    """go_goroutines over time: per client max(1, requests in flight) connection goroutines (a
+    browser opens another connection when a poll fires before the last answer came; net/http
+    runs each connection's handler on that connection's goroutine), one
+    ``(*connReader).backgroundRead`` goroutine per request in flight (net/http starts it before
+    calling a handler of a request without a body, startBackgroundRead in
+    src/net/http/server.go:742), plus the service's own (SERVICE_GOROUTINES and the refresher)."""
     t = np.concatenate([plan.arrival_ms, done])
     step = np.concatenate([np.ones(done.size), -np.ones(done.size)])
     client = np.concatenate([plan.client, plan.client])
     order = np.lexsort((-step, t))
     in_flight = np.zeros(params.clients, dtype=int)
-    extra = 0  # sum over clients of max(0, in_flight - 1)
-    fixed = RUNTIME_GOROUTINES + params.gomaxprocs + 1 + int(params.cache_json)
+    extra = 0  # sum over clients of max(0, in_flight - 1), plus the requests in flight
+    fixed = SERVICE_GOROUTINES + int(params.cache_json)
     ts, counts = [0.0], [fixed + params.clients]
     for k in order.tolist():
         c = int(client[k])
         before = in_flight[c]
         in_flight[c] += int(step[k])
-        extra += max(0, in_flight[c] - 1) - max(0, before - 1)
+        extra += max(0, in_flight[c] - 1) - max(0, before - 1) + int(step[k])
         ts.append(float(t[k]))
         counts.append(fixed + params.clients + extra)
     return np.asarray(ts), np.asarray(counts, dtype=float)

@@ -1,0 +1,3 @@
+module labkit.local/dashboard
+
+go 1.22
