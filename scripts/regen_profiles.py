@@ -44,7 +44,7 @@ PROTO_PROFILES = {
 TEXT_PROFILES = ("goroutine-debug1.txt", "goroutine-debug2.txt")
 
 #: -unit for each sample type so pprof prints whole raw numbers (measurement.ScaledLabel).
-_UNITS = {"cpu": "ns", "alloc_space": "B", "inuse_space": "B"}
+_UNITS = {"cpu": "ns", "delay": "ns", "alloc_space": "B", "inuse_space": "B", "space": "B"}
 
 _TOP_HEADER = re.compile(r"^\s*flat\s+flat%\s+sum%\s+cum\s+cum%\s*$")
 _TOP_ROW = re.compile(r"^\s*(\S+)\s+\S+\s+\S+\s+(\S+)\s+\S+\s+(.+?)\s*$")

@@ -8,6 +8,8 @@ hide. Field numbers are profile.proto's (google/pprof proto/profile.proto).
 from __future__ import annotations
 
 import gzip
+import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -188,3 +190,148 @@ def check_goroutine_profiles(directory: Path, debug1: str, debug2: str, proto: s
         cum = {fn: c for fn, _, c in profile.top(None)}
         assert {fn: cum.get(fn) for fn in PARKED} == {fn: n for fn, (n, _) in PARKED.items()}
         assert profile.total() == len(dump.goroutines)
+
+
+# -- goroutine dumps as the runtime prints them --------------------------------------------------
+
+#: Wait reasons and statuses (runtime.waitReasonStrings, gStatusStrings in src/runtime/runtime2.go).
+dump_states = st.sampled_from(
+    ["running", "runnable", "syscall", "chan receive", "select (no cases)", "IO wait", "sleep"]
+)
+dump_functions = st.sampled_from(
+    [
+        "main.main",
+        "main.(*Server).wait",
+        "runtime.gopark",
+        "internal/poll.runtime_pollWait",
+        "main.work[...]",
+        "main.main.func1",
+    ]
+)
+dump_goroutines = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=10**6),
+        dump_states,
+        st.lists(dump_functions, min_size=1, max_size=6),
+        st.booleans(),  # created by main.main in goroutine 1
+    ),
+    min_size=1,
+    max_size=6,
+)
+#: Lines that stand around a dump: a panic message, the go command's last words, registers.
+dump_noise = st.lists(
+    st.sampled_from(
+        [
+            "panic: boom",
+            "",
+            "SIGQUIT: quit",
+            "PC=0x46ad21 m=0 sigcode=0",
+            "exit status 2",
+            "FAIL\texample.com/pkg\t2.005s",
+            "rax    0x0",
+            "[signal SIGSEGV: segmentation violation]",
+            "=== RUN   TestX",
+            "    main_test.go:12: dump:",
+        ]
+    ),
+    max_size=4,
+)
+
+
+def render_dump(goroutines, indent: str = "", before=(), after=(), newline: str = "\n") -> str:
+    """Text as runtime.Stack(buf, true) prints these goroutines (frames leaf first), with lines
+    before and after, every dump line indented by ``indent``."""
+    lines = list(before)
+    for gid, state, frames, created in goroutines:
+        lines.append(f"{indent}goroutine {gid} [{state}]:")
+        for k, fn in enumerate(reversed(frames)):
+            lines += [f"{indent}{fn}(0x{k:x}, ...)", f"{indent}\t/src/x.go:{k + 1} +0x1d"]
+        if created:
+            lines += [
+                f"{indent}created by main.main in goroutine 1",
+                f"{indent}\t/src/x.go:9 +0x6f",
+            ]
+        lines.append(indent)
+    lines += list(after)
+    return newline.join(lines) + newline
+
+
+# -- the artefacts of scripts/make_profile_artefacts.py, and how to check them ------------------
+
+#: Go's ?debug=1 profiles the artefact script writes, each with its protobuf twin.
+ARTEFACT_PROFILES = ("heap", "allocs", "block", "mutex", "threadcreate", "goroutine")
+#: ... those whose text holds every frame the protobuf holds (count profiles hide runtime frames).
+ARTEFACT_TWINS = ("heap", "allocs", "block", "mutex")
+ARTEFACT_DUMPS = (
+    "sigquit-crash.txt",
+    "sigquit-deep.txt",
+    "go-run-panic.txt",
+    "go-test-timeout.txt",
+    "go-test-log.txt",
+    "cgo-sigquit.txt",
+)
+
+#: An independent reading of a goroutine header: "goroutine N [STATE" after any indentation.
+_COUNTED_HEADER = re.compile(
+    r"^\s*goroutine (\d+) (?:gp=\S+ )?(?:m=\S+ )?(?:mp=\S+ )?\[([^\],]*)", re.M
+)
+
+
+def counted_states(text: str) -> Counter[str]:
+    """{state: goroutines} counted straight from a dump's text, not with labkit's reader."""
+    return Counter(state.strip() for _, state in _COUNTED_HEADER.findall(text))
+
+
+def check_text_profile(directory: Path, name: str) -> None:
+    """NAME-debug1.txt has the sample types and totals `go tool pprof -raw` read (pprof.json),
+    and NAME.pb.gz the `go tool pprof -top` rows recorded for each type."""
+    import json
+
+    from labkit.profile import load_profile
+
+    recorded = json.loads((directory / "pprof.json").read_text())
+    text = recorded[f"{name}-debug1.txt"]
+    p = load_profile(directory / f"{name}-debug1.txt")
+    assert [t for t, _ in p.sample_types] == text["sample_types"]
+    assert {t: p.total(t) for t in text["sample_types"]} == text["totals"]
+    proto = recorded[f"{name}.pb.gz"]
+    q = load_profile(directory / f"{name}.pb.gz")
+    for sample_type in proto["sample_types"]:
+        assert q.top(None, sample_type) == [tuple(r) for r in proto["top"][sample_type]]
+
+
+def check_text_equals_twin(directory: Path, name: str) -> None:
+    """The text read as pprof reads it and named from its '#' lines equals, function for
+    function and type for type, the protobuf Go wrote from the same records."""
+    from labkit.profile import load_profile
+
+    text = load_profile(directory / f"{name}-debug1.txt")
+    proto = load_profile(directory / f"{name}.pb.gz")
+    assert text.sample_types == proto.sample_types
+    for sample_type, _ in proto.sample_types:
+        assert text.top(None, sample_type) == proto.top(None, sample_type), sample_type
+
+
+def check_dump(directory: Path, name: str) -> None:
+    """Every header the independent count finds is one goroutine with that state; nothing
+    around the goroutines is taken for a skipped line; every goroutine has frames or says why
+    not."""
+    from labkit.profile import load_profile
+
+    text = (directory / name).read_text()
+    p = load_profile(directory / name)
+    assert p.format == "goroutine-debug2"
+    assert Counter(g.state for g in p.goroutines) == counted_states(text)
+    assert p.skipped_lines == 0, p.first_skipped_line
+    assert all(g.frames or g.stack_unavailable for g in p.goroutines)
+
+
+def load_script(name: str):
+    """scripts/NAME.py as a module."""
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,7 +6,17 @@ from __future__ import annotations
 import os
 
 import pytest
-from strategies_profile import check_goroutine_profiles, load_regen_script
+from strategies_profile import (
+    ARTEFACT_DUMPS,
+    ARTEFACT_PROFILES,
+    ARTEFACT_TWINS,
+    check_dump,
+    check_goroutine_profiles,
+    check_text_equals_twin,
+    check_text_profile,
+    load_regen_script,
+    load_script,
+)
 
 from labkit.profile import load_profile
 
@@ -58,3 +68,15 @@ def test_to_pprof_opens_in_go_tool_pprof(go, recorded, tmp_path):
     assert REGEN.parse_top(REGEN.pprof_top(go, out, "alloc_space")) == source.top(
         None, "alloc_space"
     )
+
+
+def test_fresh_artefacts_agree_with_pprof_and_an_independent_count(go, tmp_path):
+    """scripts/make_profile_artefacts.py on the toolchain at hand, checked as the recorded
+    artefacts are (tests/test_profile_artefacts.py)."""
+    load_script("make_profile_artefacts").record(go, tmp_path)
+    for name in ARTEFACT_PROFILES:
+        check_text_profile(tmp_path, name)
+    for name in ARTEFACT_TWINS:
+        check_text_equals_twin(tmp_path, name)
+    for name in ARTEFACT_DUMPS:
+        check_dump(tmp_path, name)

@@ -112,6 +112,12 @@ def load_profile(
         parser = parse_java_cpu if found[2] == 1 else parse_cpu
         what = "a legacy binary CPU profile (Go before 1.9, gperftools)"
         return _legacy(lambda: parser(data), what, label)
+    if data[:4] == b"\x7fELF":
+        raise ProfileError(
+            label,
+            "is an ELF executable (a program), not a profile",
+            "Pass the profile file; `go tool pprof BINARY PROFILE` is where a binary goes",
+        )
     text = as_text(data)
     if text is None:
         return decode_pprof(data, label)

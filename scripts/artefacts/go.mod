@@ -1,0 +1,3 @@
+module labkit.local/artefacts
+
+go 1.22

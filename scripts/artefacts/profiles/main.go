@@ -1,0 +1,143 @@
+// Command profiles writes runtime/pprof's profiles twice, as ?debug=0 (gzip protobuf) and as
+// ?debug=1 (text), one right after the other, so that labkit.profile's text readers can be
+// checked against the protobuf of the same records and against `go tool pprof`.
+//
+// Usage:
+//
+//	profiles -out DIR
+//
+// It writes NAME.pb.gz and NAME-debug1.txt for heap, allocs, block, mutex, threadcreate and
+// goroutine (pprof.Lookup(NAME).WriteTo(w, 0) and WriteTo(w, 1)). One allocation in 32 KiB (MemProfileRate, so that pprof's unsampling is exercised), every blocking
+// event and mutex contention is recorded (SetBlockProfileRate(1),
+// SetMutexProfileFraction(1)), and the work that makes them has ended before anything is
+// written, so that both files of a pair hold the same records.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"time"
+)
+
+var sink [][]byte
+
+//go:noinline
+func allocSmall(n int) {
+	for i := 0; i < n; i++ {
+		sink = append(sink, make([]byte, 64))
+	}
+}
+
+//go:noinline
+func allocLarge(n int) {
+	for i := 0; i < n; i++ {
+		sink = append(sink, make([]byte, 1<<16))
+	}
+}
+
+//go:noinline
+func churn(n int) {
+	for i := 0; i < n; i++ {
+		b := make([]byte, 4096)
+		b[0] = byte(i)
+	}
+}
+
+// contend makes mutex contention (sync.Mutex.Unlock with waiters: the mutex profile) and
+// blocking on the mutex and on a channel (the block profile).
+func contend() {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				mu.Lock()
+				time.Sleep(100 * time.Microsecond)
+				mu.Unlock()
+			}
+		}()
+	}
+	ch := make(chan int)
+	go func() {
+		for i := 0; i < 5; i++ {
+			time.Sleep(time.Millisecond)
+			ch <- i
+		}
+		close(ch)
+	}()
+	for range ch {
+	}
+	wg.Wait()
+}
+
+// park starts goroutines that stay blocked while the goroutine profiles are written.
+func park() {
+	block := make(chan struct{})
+	for i := 0; i < 3; i++ {
+		go func() { <-block }()
+	}
+	var mu sync.Mutex
+	mu.Lock()
+	for i := 0; i < 2; i++ {
+		go func() { mu.Lock() }()
+	}
+	// Threads for the threadcreate profile: a locked goroutine forces a new M.
+	go func() {
+		runtime.LockOSThread()
+		<-block
+	}()
+	time.Sleep(50 * time.Millisecond)
+}
+
+func write(dir, name string, debug int) error {
+	file := name + ".pb.gz"
+	if debug != 0 {
+		file = name + "-debug1.txt"
+	}
+	f, err := os.Create(filepath.Join(dir, file))
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func main() {
+	out := flag.String("out", "", "directory to write into")
+	flag.Parse()
+	if *out == "" {
+		fmt.Fprintln(os.Stderr, "usage: profiles -out DIR")
+		os.Exit(2)
+	}
+	runtime.MemProfileRate = 32 << 10
+	runtime.SetBlockProfileRate(1)
+	runtime.SetMutexProfileFraction(1)
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	allocSmall(200)
+	allocLarge(8)
+	churn(100)
+	contend()
+	park()
+	runtime.GC() // the heap profile shows the state as of the last GC
+	for _, name := range []string{"heap", "allocs", "block", "mutex", "threadcreate", "goroutine"} {
+		for _, debug := range []int{0, 1} {
+			if err := write(*out, name, debug); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+	}
+}
