@@ -317,3 +317,29 @@ def test_every_call_in_the_programs_stacks_is_one_a_real_dump_shows():
         missing = [c for c in calls if c not in edges]
         assert not missing, f"{step}: {missing}"
     assert ("encoding/json.Marshal", "encoding/json.(*encodeState).marshal") not in edges
+
+
+def _short(func: str) -> str:
+    """``labkit.local/dashboard/cgodb._Cfunc_cgodb_query`` -> ``cgodb_query``; ``(*T).m`` -> m."""
+    name = func.rsplit(".", 1)[-1].split("[")[0]
+    return name.removeprefix("_Cfunc_")
+
+
+def test_recordings_match_the_programs_source_line_for_line():
+    """In the course's Go program every recorded frame that calls another sits on the line that
+    makes the call (fetchFromDB's frame on its db.QueryContext line, and so on), and every
+    ``created by`` on its ``go`` statement: the recording is of this source, and an edit that
+    moves a line without re-recording fails here."""
+    checked = 0
+    for situation, block in recorded_blocks().items():
+        pairs = list(block.frames) + ([block.created] if block.created else [])
+        for i, (_, where) in enumerate(pairs):
+            file, line = re.match(r"^\t(\S+):(\d+)", where).groups()
+            if i == 0 or not file.startswith("labkit.local/dashboard/"):
+                continue
+            text = (SOURCE / file.removeprefix("labkit.local/dashboard/")).read_text()
+            source_line = text.splitlines()[int(line) - 1]
+            callee = block.funcs[-1] if i == len(block.frames) else block.funcs[i - 1]
+            assert _short(callee) in source_line, f"{situation}: {file}:{line} {source_line!r}"
+            checked += 1
+    assert checked > 30

@@ -20,7 +20,7 @@
 // stdout after a line "==== dump N", and ends the server with SIGTERM.
 //
 // Standard library only (cgo for cgodb needs a C compiler). Record with
-// labkit.casestudy.dump.record (python -m labkit.casestudy.dump).
+// python -m labkit.casestudy.recording (labkit/casestudy/recording.py: go build -trimpath).
 package main
 
 import (
