@@ -24,15 +24,14 @@ def steals(res) -> list[tuple[float, int, str]]:
 def readied(res, name: str) -> tuple[float, int]:
     """When and on which P G ``name`` was made runnable (its first "ready" event)."""
     ev = res.event_log
-    i = [k for k, (kind, g) in enumerate(zip(ev["kind"], ev["g"], strict=True)) if kind == "ready"]
-    i = next(k for k in i if ev["g"][k] == name)
-    return float(ev["t_ms"][i]), int(ev["p"][i])
+    first = ev[(ev["kind"] == "ready") & (ev["g"] == name)][0]
+    return float(first["t_ms"]), int(first["p"])
 
 
 def expired_timer_on_an_idle_p() -> Go:
     """GOMAXPROCS=3. S is stolen by P2's M and sleeps 0.2 ms there; P2 goes idle with that timer,
     and the M blocked in netpoll for it rounds its wait up to 1 ms (netpoll_epoll.go:122), so from
-    0.27 to 1.07 ms S's timer has expired on an idle P and nobody has run it. At 0.5 ms main
+    0.26 to 1.06 ms S's timer has expired on an idle P and nobody has run it. At 0.5 ms main
     spawns X (wakep: a spinning M for idle P1, running THREAD_WAKE_MS later), then main and X
     sleep, and P0's M looks for work with nothing local."""
     s = Go("S", [sleep(0.2), mark("S woke")])
@@ -56,8 +55,8 @@ def test_a_thief_runs_another_ps_expired_timers():
     """stealWork checks each victim's timers on its last pass, before its run queue, and runs the
     expired ones (p2.timers.check, src/runtime/proc.go:3875-3894): goroutineReady puts their Gs
     in the *thief's* runnext. P1's spinning M (see expired_timer_on_an_idle_p) finds nothing to
-    steal but S's timer, expired on idle P2, and runs it: S is readied on P1 at 0.52 ms, not when
-    the netpoller would have woken for it (1.07 ms)."""
+    steal but S's timer, expired on idle P2, and runs it: S is readied on P1 THREAD_WAKE_MS after
+    0.5 ms, not when the netpoller would have woken for it (1.06 ms)."""
     res = simulate(expired_timer_on_an_idle_p(), gomaxprocs=3, seed=0)
     t, p = readied(res, "S")
     assert p == 1 and t == pytest.approx(0.5 + rt.THREAD_WAKE_MS)
