@@ -300,7 +300,9 @@ def syscall_threads(p: dict[str, Any], seed: int) -> dict[str, Any]:
             s.repeat(n, [s.recv(done)]),
         ],
     )
-    res = s.simulate(main, gomaxprocs=p["gomaxprocs"], until_ms=2 * p["block_ms"] + 1_000)
+    res = s.simulate(
+        main, gomaxprocs=p["gomaxprocs"], until_ms=2 * p["block_ms"] + 1_000, seed=seed
+    )
     return {
         "threads_peak": _threads_at(res, _mark(res, "count")),
         "threads_before": _threads_at(res, _mark(res, "before")),
@@ -368,7 +370,7 @@ def sleep_resolution(p: dict[str, Any], seed: int) -> dict[str, Any]:
     s = _sched()
     n = min(p["samples"], MODEL_SLEEP_SAMPLES)
     main = s.Go("main", [s.repeat(n, [s.mark("s"), s.sleep(p["sleep_us"] / 1000), s.mark("e")])])
-    res = s.simulate(main, gomaxprocs=1, until_ms=n * (p["sleep_us"] / 1000 + 5) + 100)
+    res = s.simulate(main, gomaxprocs=1, until_ms=n * (p["sleep_us"] / 1000 + 5) + 100, seed=seed)
     sleeps = _gaps(res, "s", "e")
     return {
         "sleep_ms": median(sleeps),
