@@ -78,7 +78,6 @@ class Trace:
     segments: np.ndarray
     thread_segments: np.ndarray
     states: Mapping[str, np.ndarray]
-    transitions: np.ndarray
     gc: np.ndarray
     stw: np.ndarray
     gc_assists: np.ndarray
@@ -90,6 +89,17 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace {self.summary()}>"
+
+    @property
+    def transitions(self) -> np.ndarray:
+        """Every goroutine state change (see the class docstring); built on first use, as a
+        big trace has millions and a timeline needs none of their strings."""
+        a = self._all
+        if "transitions" not in a:
+            a["transitions"] = _frozen(
+                _transition_table(a["changes"], a["t0"], a["reasons"], a["stack_str"])
+            )
+        return a["transitions"]
 
     # ---- views --------------------------------------------------------------------------------
 
@@ -107,7 +117,7 @@ class Trace:
             f"trace {self.source} (Go {self.format_version} format): GOMAXPROCS="
             f"{self.gomaxprocs}, {self.duration_ms:.3f} ms, {self.event_count} events | "
             f"{len(self.goroutines)} goroutines, {len(self.segments)} run segments, "
-            f"{len(self.transitions)} state changes | {lat} | {len(self.gc)} GC, "
+            f"{len(self._all['changes'])} state changes | {lat} | {len(self.gc)} GC, "
             f"{len(self.stw)} stop-the-world ({stw_ms:.3f} ms)"
         )
 
@@ -178,24 +188,10 @@ class Trace:
         )
 
 
-def from_columns(c: Columns, source: str) -> Trace:
-    """Turn build()'s columns into a frozen Trace."""
-    t0 = c.start_ns
-
-    def ms(ns: np.ndarray) -> np.ndarray:
-        return (ns - t0) / 1e6
-
-    stack_str = np.array(
-        [";".join(f for f, _, _ in frames) for frames in c.stacks] + [""], dtype=object
-    )
-    names = c.g_name
-    state_names = np.array(STATE_NAMES, dtype=object)
-
-    # Transitions: every one for the profiles, the changes for the table.
-    allt = c.transitions
-    t_ns, g, frm, to = allt[:, 0], allt[:, 1], allt[:, 2], allt[:, 3]
-    change = frm != to
-    ch = allt[change]
+def _transition_table(
+    ch: np.ndarray, t0: int, reasons: list[str], stack_str: np.ndarray
+) -> np.ndarray:
+    """The ``transitions`` table from build()'s rows of state changes."""
     tr = np.zeros(
         len(ch),
         dtype=[
@@ -210,18 +206,38 @@ def from_columns(c: Columns, source: str) -> Trace:
             ("p", "i4"),
         ],
     )
-    tr["t_ms"] = ms(ch[:, 0])
+    state_names = np.array(STATE_NAMES, dtype=object)
+    tr["t_ms"] = (ch[:, 0] - t0) / 1e6
     tr["g"] = ch[:, 1]
     tr["from"] = state_names[ch[:, 2]]
     tr["to"] = state_names[ch[:, 3]]
-    tr["reason"] = np.array(c.reasons, dtype=object)[ch[:, 4]]
+    tr["reason"] = np.array(reasons, dtype=object)[ch[:, 4]]
     tr["stack"] = stack_str[ch[:, 5]]
     tr["event_stack"] = stack_str[ch[:, 6]]
     tr["m"] = ch[:, 7]
     tr["p"] = ch[:, 8]
+    return tr
 
+
+def from_columns(c: Columns, source: str) -> Trace:
+    """Turn build()'s columns into a frozen Trace."""
+    t0 = c.start_ns
+
+    def ms(ns: np.ndarray) -> np.ndarray:
+        return (ns - t0) / 1e6
+
+    stack_str = np.array(
+        [";".join(f for f, _, _ in frames) for frames in c.stacks] + [""], dtype=object
+    )
+    names = c.g_name
+
+    # Transitions: every one for the profiles, the changes for the table.
+    allt = c.transitions
+    t_ns, g, frm, to = allt[:, 0], allt[:, 1], allt[:, 2], allt[:, 3]
+    change = frm != to
+    ch = allt[change]
     # States over time: +1 into a state, -1 out of it, summed; one row per distinct time.
-    tc = tr["t_ms"]
+    tc = ms(ch[:, 0])
     keep = np.r_[tc[1:] != tc[:-1], True] if len(tc) else np.zeros(0, bool)
     states = {"t_ms": np.r_[0.0, tc[keep]]}
     for name in _COUNTED:
@@ -323,7 +339,7 @@ def from_columns(c: Columns, source: str) -> Trace:
     # The summary's lifetime of each goroutine it knows (StartTime, else 0; EndTime, else the
     # last event), which the profiles clip waits to (pprofMatchingGoroutines).
     lifetimes = {gid: (c.g_start.get(gid, 0), c.g_end.get(gid, c.end_ns)) for gid in everyone}
-    for arr in (seg, threads, tr, waits, gc, stw, assists, goroutines):
+    for arr in (seg, threads, waits, gc, stw, assists, goroutines):
         _frozen(arr)
     return Trace(
         source=source,
@@ -335,7 +351,6 @@ def from_columns(c: Columns, source: str) -> Trace:
         segments=seg,
         thread_segments=threads,
         states=MappingProxyType({k: _frozen(v) for k, v in states.items()}),
-        transitions=tr,
         gc=gc,
         stw=stw,
         gc_assists=assists,
@@ -351,5 +366,8 @@ def from_columns(c: Columns, source: str) -> Trace:
             "reasons": c.reasons,
             "ev_stack": allt[:, 6],
             "lifetimes": lifetimes,
+            "changes": ch,
+            "stack_str": stack_str,
+            "t0": t0,
         },
     )
