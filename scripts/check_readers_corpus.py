@@ -16,6 +16,7 @@ For each file under the folders (recursively, in name order):
   ``goroutine N [`` (after any indentation, with GOTRACEBACK's ``gp= m= mp=``) is one goroutine,
   and the text up to ``]`` or the first ``,`` its state. Such a file agrees when labkit finds as
   many goroutines with the same states (as multisets);
+* folded stacks (every line ``a;b;c COUNT``) are summed per stack independently;
 * a file neither reads is *rejected*, with labkit's message.
 
 Goroutine dumps that live inside Go test sources (panicparse's stack/context_test.go writes
@@ -176,10 +177,15 @@ def check(go: str, name: str, data: bytes, tmp: Path, n_top: int) -> tuple[str, 
                     (i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b),
                     min(len(got), len(expected)),
                 )
-                return "reads", mine, "DISAGREE", (
-                    f"top[{t}] row {diff}: labkit "
-                    f"{got[diff] if diff < len(got) else None} vs pprof "
-                    f"{expected[diff] if diff < len(expected) else None}"
+                return (
+                    "reads",
+                    mine,
+                    "DISAGREE",
+                    (
+                        f"top[{t}] row {diff}: labkit "
+                        f"{got[diff] if diff < len(got) else None} vs pprof "
+                        f"{expected[diff] if diff < len(expected) else None}"
+                    ),
                 )
         return "reads", mine, "agree", f"{len(types)} types, top {n_top} equal"
     if headers:
@@ -191,6 +197,17 @@ def check(go: str, name: str, data: bytes, tmp: Path, n_top: int) -> tuple[str, 
             return "rejects", mine, "DISAGREE", f"states {dict(got)} vs counted {dict(counted)}"
         skipped = f", {profile.skipped_lines} lines skipped" if profile.skipped_lines else ""
         return "rejects", mine, "agree", f"{len(headers)} goroutines, states equal{skipped}"
+    folded = [line.rsplit(" ", 1) for line in text.splitlines() if line.strip()]
+    if folded and all(len(f) == 2 and f[1].isdigit() for f in folded):
+        # Folded stacks (flamegraph.pl's input): each line's last field is its count.
+        expected: Counter[tuple[str, ...]] = Counter()
+        for stack, count in folded:
+            expected[tuple(stack.split(";"))] += int(count)
+        if profile is None:
+            return "rejects", mine, "DISAGREE", f"{len(folded)} folded lines; labkit: {error}"
+        if Counter(profile.stacks()) != +expected:
+            return "rejects", mine, "DISAGREE", "folded stacks differ from the lines' sums"
+        return "rejects", mine, "agree", f"{len(expected)} folded stacks, total {profile.total()}"
     if profile is not None:
         return "rejects", mine, "labkit only", f"total {profile.total()}"
     return "rejects", mine, "rejected", error[:160]

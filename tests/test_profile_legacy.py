@@ -86,6 +86,19 @@ def test_legacy_cpu_drops_the_signal_handler_frame_and_a_doubled_leaf():
     assert p.stacks("samples") == {("[server]", "[server]"): 39 + 5}
 
 
+def test_the_main_binary_is_the_first_mapping_that_is_no_library():
+    """massageMappings moves the first mapping that is not a ``.so`` (nor ``[vdso]``) to the
+    front, and remapMappingIDs moves that one's start back to 0x400000 when its offset says it
+    begins there; so an address below its first page is the binary's, not the library's that
+    the work-around for split mappings would otherwise give it to."""
+    maps = (
+        "00402000-00403000 r-xp 00002000 08:01 9 /lib/libfirst.so\n"
+        "00401000-00402000 r-xp 00001000 08:01 1 /usr/bin/server\n"
+    )
+    p = load_profile(legacy_cpu([(1, [0x400800])], maps=maps))
+    assert p.stacks() == {("[server]",): 10_000_000}
+
+
 def test_legacy_cpu_without_trailer_and_truncated():
     """The trailer is optional (pprof stops at the end); a record that claims more frames than
     the file holds is not a legacy CPU profile, and pprof refuses it too."""

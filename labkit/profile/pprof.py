@@ -349,7 +349,6 @@ def _locations(
                 else:
                     funcs.append(0)
         _check_id(ident, names, "location")
-        objfile = objfile_name(mapping_files.get(mapping, ""))
         frame_names = []
         for fid in reversed(funcs):
             name = function_names.get(fid) if fid else ""
@@ -357,8 +356,10 @@ def _locations(
                 raise WireError(
                     f"location {ident} has a line of function {fid}, which is not there"
                 )
-            frame_names.append(name or objfile)
-        names[ident] = tuple(frame_names) if frame_names else (objfile,)
+            frame_names.append(name or objfile_name(mapping_files.get(mapping, "")))
+        if not frame_names:
+            frame_names.append(objfile_name(mapping_files.get(mapping, "")))
+        names[ident] = tuple(frame_names)
     return names
 
 

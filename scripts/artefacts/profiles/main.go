@@ -7,10 +7,10 @@
 //	profiles -out DIR
 //
 // It writes NAME.pb.gz and NAME-debug1.txt for heap, allocs, block, mutex, threadcreate and
-// goroutine (pprof.Lookup(NAME).WriteTo(w, 0) and WriteTo(w, 1)). One allocation in 32 KiB (MemProfileRate, so that pprof's unsampling is exercised), every blocking
-// event and mutex contention is recorded (SetBlockProfileRate(1),
-// SetMutexProfileFraction(1)), and the work that makes them has ended before anything is
-// written, so that both files of a pair hold the same records.
+// goroutine (pprof.Lookup(NAME).WriteTo(w, 0) and WriteTo(w, 1)). One allocation in 32 KiB is
+// sampled (MemProfileRate: pprof's unsampling is exercised), every blocking event and mutex
+// contention is recorded (SetBlockProfileRate(1), SetMutexProfileFraction(1)), and the work
+// that makes them has ended before anything is written: both files of a pair hold the same records.
 package main
 
 import (
