@@ -175,7 +175,7 @@ def test_recorded_results_show_the_behaviours_the_course_teaches():
     assert lo["affinity_locked"] == lo["affinity_before"]
 
 
-def test_recorded_new_evidence_says_what_issue_13_and_21_asked_for():
+def test_recorded_runs_show_lost_preemption_kept_ps_threads_and_allocations():
     """A Sleep(1ns) loop gives the other goroutine fewer turns than the same length of loop
     without a yield (lost preemption requests); a blocked syscall keeps its P ~10 ms when
     another P is idle and nothing is queued, well under 1 ms with queued work; threads are
