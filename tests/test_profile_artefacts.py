@@ -197,3 +197,15 @@ def test_cgo_frames():
     assert in_c.stack[-2:] == ("main._Cfunc_block_in_c", "runtime.cgocall")
     cfunc = next(f for f in in_c.frames if f.function == "main._Cfunc_block_in_c")
     assert cfunc.file == "_cgo_gotypes.go"
+
+
+def test_detect_format_names_what_load_profile_reads():
+    """detect_format decides from the first bytes alone what the full read finds."""
+    from labkit.profile import FORMATS, detect_format
+
+    for path in sorted(ART.iterdir()):
+        if path.suffix == ".json":
+            continue
+        fmt = load_profile(path).format
+        assert detect_format(path.read_bytes()) == fmt, path.name
+        assert fmt in FORMATS
