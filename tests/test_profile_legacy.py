@@ -207,3 +207,16 @@ def test_java_heap_needs_a_non_zero_count():
     """google/pprof's own fuzz finding: a Java heap sample with count 0 is refused."""
     with pytest.raises(ProfileError, match="second value must be non-zero"):
         load_profile(b"--- heapz 1 ---\n0 0 @ 0\n")
+
+
+def test_a_number_too_long_for_any_profile_is_refused_at_once():
+    """pprof's regular expressions run on Go's RE2, in linear time; the same expressions here
+    backtrack, cubically in a run of digits ('--- mutex:' with 800 digits took 1.2 s, 3,200
+    would take over a minute). No number in a profile has 200 digits, so such a text is
+    refused before it is parsed."""
+    for text in (
+        "--- mutex:\ncycles/second=1\n" + "1" * 100_000 + " 1 @ 0x1\n",
+        "heap profile: 1: 2 [3: 4] @ heap/2\n" + "1" * 100_000 + "\n",
+    ):
+        with pytest.raises(ProfileError, match="a run of 200\\+ digits"):
+            load_profile(text)

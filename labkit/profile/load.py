@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from labkit.profile.legacy import Legacy, build
 from labkit.profile.legacy_cpu import header as legacy_cpu_header
 from labkit.profile.legacy_cpu import parse_cpu
 from labkit.profile.legacy_java import parse_java_cpu, parse_java_text
-from labkit.profile.legacy_text import Malformed, Unrecognized, scanner_lines
+from labkit.profile.legacy_text import Malformed, Unrecognized, scanner_lines, sniff
 from labkit.profile.model import Profile
 from labkit.profile.pprof import decode_pprof
 
@@ -39,6 +40,11 @@ _TEXT_PARSERS: tuple[tuple[Callable[[list[str], str], Legacy], str], ...] = (
     ),
     (lambda lines, text: parse_java_text(text), "a Java profile ('--- heapz 1 ---' ...)"),
 )
+
+#: The legacy parsers' regular expressions (pprof's, backtracking here where Go's RE2 does not)
+#: take time cubic in the length of a run of digits; no number in a profile has 200 digits
+#: (int64 and uint64 have at most 20), and pprof refuses such a number wherever it parses one.
+_LONG_NUMBER = re.compile(r"\d{200}")
 
 _REFUSED_TOO = (
     "go tool pprof refuses it too (its legacy parsers, profile/legacy_profile.go); record the "
@@ -142,6 +148,14 @@ def _legacy(parse: Callable[[], Legacy], what: str, label: str) -> Profile:
 def _load_text(text: str, data: bytes, label: str) -> Profile:
     """Text: pprof's legacy text formats first, then a goroutine dump, then folded stacks."""
     lines = scanner_lines(text)
+    long_number = _LONG_NUMBER.search(text)
+    if long_number and sniff(lines):
+        raise ProfileError(
+            label,
+            f"starts like a {sniff(lines)} profile but holds a run of {len(long_number.group())}+ "
+            "digits, longer than any number a profile holds",
+            _REFUSED_TOO,
+        )
     near_miss = ""
     for parse, what in _TEXT_PARSERS:
         try:
