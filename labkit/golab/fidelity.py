@@ -347,7 +347,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gc_frames",
-        {"pooled": False},
+        {"pooled": False, "repeats": 5},
         "GC cycles per second",
         _key("gc_per_s"),
         runs=_runs("gc_per_s"),
@@ -359,7 +359,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gc_frames",
-        {"pooled": False, "gogc": 400},
+        {"pooled": False, "gogc": 400, "repeats": 5},
         "GC cycles per second",
         _key("gc_per_s"),
         runs=_runs("gc_per_s"),
@@ -370,7 +370,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gc_frames",
-        {"pooled": True},
+        {"pooled": True, "repeats": 5},
         "GC cycles per second",
         _key("gc_per_s"),
         runs=_runs("gc_per_s"),
