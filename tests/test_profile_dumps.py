@@ -139,3 +139,13 @@ def test_a_cut_dump_keeps_every_goroutine_whose_header_survives(goroutines, data
         assert whole == 0
         return
     assert len(p.goroutines) == whole
+
+
+def test_long_runs_of_blanks_and_digits_are_plain_text():
+    """Lines no runtime prints (100,000 blanks before a word; a 100,000-digit line number) end
+    the goroutine's block or are skipped like any other; the reader's patterns never look past
+    such a run twice (before trailing blanks were cut off, the first took a minute)."""
+    p = load_profile("goroutine 1 [running]:\n" + " " * 100_000 + "x\n")
+    assert [(g.id, g.frames) for g in p.goroutines] == [(1, ())]
+    p = load_profile("goroutine 1 [running]:\nf()\n\t/a.go:" + "1" * 100_000 + "x\n")
+    assert p.goroutines[0].frames == ()  # "f()" has no file line after it: not a frame

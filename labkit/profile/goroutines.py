@@ -41,21 +41,21 @@ from labkit.profile.model import Frame, Goroutine, Profile, Stack, _Meta
 
 _HEADER = re.compile(
     r"^(?P<indent>[ \t]*)goroutine (?P<id>\d+)(?P<extra>(?: (?:gp|m|mp)=\S+)*) "
-    r"\[(?P<status>[^\]]*)\](?: (?P<labels>\{.*\}))?:\s*$"
+    r"\[(?P<status>[^\]]*)\](?: (?P<labels>\{.*\}))?:$"
 )
 #: Anything that starts like a header: a line matching this but not _HEADER is skipped, loudly.
 _HEADER_LIKE = re.compile(r"goroutine \d+(?: (?:gp|m|mp)=\S+)* \[")
 _FILE_LINE = re.compile(
-    r"^(?:\t| +)(?P<file>.+?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?"
-    r"(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+)?(?: pc=0x[0-9a-f]+)?\s*$"
+    r"^(?:\t| ++)(?P<file>.+?):(?P<line>\d++)(?: \+0x[0-9a-f]+)?"
+    r"(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+)?(?: pc=0x[0-9a-f]+)?$"
 )
 #: A cgo symbolizer's frame without a file (traceback.go printOneCgoTraceback).
-_PC_ONLY = re.compile(r"^\tpc=0x[0-9a-f]+\s*$")
-_CREATED_BY = re.compile(r"^created by (?P<function>.+?)(?: in goroutine (?P<parent>\d+))?\s*$")
-_ELIDED = re.compile(r"^\.\.\.(?:(?P<n>\d+)|additional) frames elided\.\.\.\s*$")
-_UNAVAILABLE = re.compile(r"^(?:\t| +)goroutine running on other thread; stack unavailable\s*$")
-_ANCESTOR = re.compile(r"^\[originating from goroutine \d+\]:\s*$")
-_FUNCTION_CALL = re.compile(r"^\S.*\)\s*$")
+_PC_ONLY = re.compile(r"^\tpc=0x[0-9a-f]+$")
+_CREATED_BY = re.compile(r"^created by (?P<function>.+?)(?: in goroutine (?P<parent>\d+))?$")
+_ELIDED = re.compile(r"^\.\.\.(?:(?P<n>\d+)|additional) frames elided\.\.\.$")
+_UNAVAILABLE = re.compile(r"^(?:\t| ++)goroutine running on other thread; stack unavailable$")
+_ANCESTOR = re.compile(r"^\[originating from goroutine \d+\]:$")
+_FUNCTION_CALL = re.compile(r"^\S.*\)$")
 _MINUTES = re.compile(r"^(\d+) minutes?$")
 
 _HINT = (
@@ -66,7 +66,7 @@ _HINT = (
 
 def is_dump(text: str) -> bool:
     """True when some line of text is a goroutine header."""
-    return any(_HEADER.match(line.rstrip("\r")) for line in text.split("\n"))
+    return any(_HEADER.match(line.rstrip()) for line in text.split("\n"))
 
 
 def _function_name(line: str) -> str:
@@ -149,7 +149,9 @@ class _Reader:
     """One pass over the lines; see the module docstring for what it does with each."""
 
     def __init__(self, text: str) -> None:
-        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
+        # Trailing blanks (and the \r of \r\n) carry nothing; without them no pattern below
+        # has to look past a run of spaces, which would make it backtrack.
+        self.lines = [line.rstrip() for line in text.split("\n")]
         self.goroutines: list[Goroutine] = []
         self.skipped = 0
         self.first_skipped = ""
