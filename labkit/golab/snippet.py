@@ -377,7 +377,7 @@ def _load(path: Path, what: str, notes: list[str], timed_out: bool):
     loader = load_trace if what == "execution trace" else load_profile
     try:
         if path.is_file() and path.stat().st_size:
-            return loader(path, name=f"cell {what}")
+            return loader(path, name="cell" if loader is load_trace else "cell CPU profile")
     except (TraceError, ProfileError):
         pass
     notes.append(_why_missing(what, timed_out))

@@ -114,7 +114,7 @@ class Trace:
         )
         stw_ms = float(np.sum(self.stw["end_ms"] - self.stw["start_ms"]))
         return (
-            f"trace {self.source} (Go {self.format_version} format): GOMAXPROCS="
+            f"{self.source} (Go {self.format_version} trace format): GOMAXPROCS="
             f"{self.gomaxprocs}, {self.duration_ms:.3f} ms, {self.event_count} events | "
             f"{len(self.goroutines)} goroutines, {len(self.segments)} run segments, "
             f"{len(self._all['changes'])} state changes | {lat} | {len(self.gc)} GC, "
