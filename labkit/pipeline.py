@@ -484,7 +484,10 @@ def simulate_pipeline(
             n = got.size
             n_stage += n
             serve_ms += stage.service_ms * float(factors[si][wi][:n].sum())
-            blocked_ms += float((sent - put[: sent.size]).sum())
+            # Shares are of the window [first offer, last arrival]: a worker whose last send
+            # completed may run its next step (the "sent" mark) only after the sink has the last
+            # item, so each put -> sent interval counts only inside the window.
+            blocked_ms += float((np.minimum(sent, end) - np.minimum(put[: sent.size], end)).sum())
             gots.append(got)
             puts.append(put)
         worker_ms = stage.workers * span
