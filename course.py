@@ -4,7 +4,7 @@
     python3 course.py lab      # install everything (first time only) and open JupyterLab
     python3 course.py test     # install everything (first time only) and run every test
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
-    python3 course.py explore  # run every property test with many random seeds (slow)
+    python3 course.py explore  # run every property test with many random seeds (~20 min)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
 
 ``test`` runs the property tests (hypothesis ``@given``) derandomized: the same examples on every
