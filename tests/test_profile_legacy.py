@@ -112,11 +112,18 @@ def test_legacy_cpu_without_trailer_and_truncated():
 def test_java_cpu_profile_names_its_locations():
     """Header word 3 = 1: Java's CPU profile, whose text after the samples names each address
     (legacy_java_profile.go parseJavaLocations); addresses are not moved back."""
-    maps = "0x0000a 0x0000b\n0x0000a com.example.Main.run (Main.java:12)\n0x0000b VM\n"
-    data = legacy_cpu([(2, [0xA, 0xB]), (1, [0xB])], java=True, maps=maps)
+    maps = (
+        "0x0000a com.example.Main.run (Main.java:12)\n0x0000b VM\n"
+        "0x0000c com.example.Util.f (/opt/lib/util.jar)\n"
+    )
+    data = legacy_cpu([(2, [0xA, 0xB]), (1, [0xB]), (4, [0xC, 0xD])], java=True, maps=maps)
     p = load_profile(data)
     assert p.format == "java-cpu"
-    assert p.stacks("samples") == {("VM", "com.example.Main.run"): 2, ("VM",): 1}
+    assert p.stacks("samples") == {
+        ("VM", "com.example.Main.run"): 2,
+        ("VM",): 1,
+        ("<unknown>", "com.example.Util.f"): 4,  # 0xd is not in the location section
+    }
 
 
 # -- gperftools text formats --------------------------------------------------------------------

@@ -20,8 +20,9 @@ from labkit.profile.legacy_text import Malformed, Unrecognized, scale_heap_sampl
 _ATTRIBUTE = re.compile(r"([\w ]+)=([\w ]+)", re.ASCII)
 _SAMPLE = re.compile(r" *(\d+) +(\d+) +@ +([ x0-9a-f]*)", re.ASCII)
 _LOCATION = re.compile(r"^\s*0x([0-9A-Fa-f]+)\s+(.*)\s*$", re.ASCII)
-_FILE_LINE = re.compile(r"^(.*)\s+\((.+):(-?[0-9]+)\)$", re.ASCII)
-_PATH = re.compile(r"^(.*)\s+\((.*)\)$", re.ASCII)
+_LINE_TAIL = re.compile(r":-?[0-9]+\)$", re.ASCII)
+#: What RE2's \s matches.
+_BLANKS = " \t\n\f\r"
 _HEX = re.compile(r"0x[0-9a-f]+")
 
 #: legacy_java_profile.go javaHeapzSamplingRate: 512 KiB.
@@ -126,18 +127,29 @@ def _locations(lines: list[str], out: Legacy) -> None:
         address = int(match.group(1), 16)
         if address not in wanted:
             continue
-        where = match.group(2)
-        file_line = _FILE_LINE.match(where)
-        path = _PATH.match(where)
-        if file_line:
-            name = file_line.group(1)
-        elif path:
-            name = path.group(1)
-        elif "generated stub/JIT" in where:
-            name = "STUB"
-        else:
-            name = where
-        out.functions[address] = name
+        out.functions[address] = _function(match.group(2))
+
+
+def _function(where: str) -> str:
+    """The function of a location line's ``function (File.java:LINE)`` or ``function (path)``.
+
+    legacy_java_profile.go matches ``^(.*)\\s+\\((.+):(-?\\d+)\\)$``, then
+    ``^(.*)\\s+\\((.*)\\)$``: the greedy first group ends one blank before the last ``(``
+    that has a blank before it and room for what follows. Found by hand here, because a
+    backtracking engine takes time quadratic in the line on those patterns."""
+    if where.endswith(")"):
+        tail = _LINE_TAIL.search(where)
+        # (.+) needs one character between "(" and ":LINE)"; (.*) none before ")".
+        limits = ([tail.start() - 1] if tail else []) + [len(where) - 1]
+        for limit in limits:
+            paren = where.rfind("(", 0, limit)
+            while paren >= 1:
+                if where[paren - 1] in _BLANKS:
+                    return where[: paren - 1]
+                paren = where.rfind("(", 0, paren)
+    if "generated stub/JIT" in where:
+        return "STUB"
+    return where
 
 
 def parse_java_cpu(data: bytes) -> Legacy:
