@@ -12,9 +12,12 @@ tool pprof` by scripts/check_readers_corpus.py on google/pprof's testdata.
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labkit.profile import ProfileError, detect_format, load_profile
 
@@ -227,3 +230,24 @@ def test_a_number_too_long_for_any_profile_is_refused_at_once():
     ):
         with pytest.raises(ProfileError, match="a run of 200\\+ digits"):
             load_profile(text)
+
+
+JAVA_TEXT = st.text(alphabet="a _(:)1-=\tx", max_size=16).map(str.strip)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JAVA_TEXT)
+def test_java_patterns_read_as_pprofs_regular_expressions(text):
+    """The hand-written Java location reader and the anchored attribute pattern find what
+    legacy_java_profile.go's javaLocationFileLineRx / javaLocationPathRx and attributeRx find
+    (leftmost-first, which Python's engine shares with RE2 on these patterns)."""
+    from labkit.profile.legacy_java import _ATTRIBUTE, _function
+
+    file_line = re.match(r"^(.*)\s+\((.+):(-?[0-9]+)\)$", text, re.ASCII)
+    path = re.match(r"^(.*)\s+\((.*)\)$", text, re.ASCII)
+    stub = "STUB" if "generated stub/JIT" in text else text
+    expected = file_line.group(1) if file_line else path.group(1) if path else stub
+    assert _function(text) == expected
+    attribute = re.search(r"([\w ]+)=([\w ]+)", text, re.ASCII)
+    found = _ATTRIBUTE.search(text)
+    assert (found and found.groups()) == (attribute and attribute.groups())

@@ -17,7 +17,10 @@ from labkit.profile.legacy import Legacy, Sample
 from labkit.profile.legacy_cpu import header, read_samples
 from labkit.profile.legacy_text import Malformed, Unrecognized, scale_heap_sample
 
-_ATTRIBUTE = re.compile(r"([\w ]+)=([\w ]+)", re.ASCII)
+# legacy_java_profile.go attributeRx, ``([\w ]+)=([\w ]+)``, held to start where a run of its
+# characters starts (where every leftmost match starts), so that a long line without '=' is not
+# searched from each of its characters again.
+_ATTRIBUTE = re.compile(r"(?<![\w ])([\w ]++)=([\w ]++)", re.ASCII)
 _SAMPLE = re.compile(r" *(\d+) +(\d+) +@ +([ x0-9a-f]*)", re.ASCII)
 _LOCATION = re.compile(r"^\s*0x([0-9A-Fa-f]+)\s+(.*)\s*$", re.ASCII)
 _LINE_TAIL = re.compile(r":-?[0-9]+\)$", re.ASCII)
