@@ -3,7 +3,9 @@
 ``parsed_dump(source)`` is that tool's output, character for character: one event per
 ``Event.String()`` (src/internal/trace/event.go) and a newline, as debugProcessedEvents in
 src/cmd/trace/main.go prints them. It is how the tests hold this package to Go's own parser, and
-it lets a learner grep a trace where no toolchain is installed.
+it lets a learner grep a trace where no toolchain is installed. One difference by design: a
+Sync event's wall-clock time is printed in UTC, where the tool uses the local time zone (the
+tests run it with TZ=UTC).
 """
 
 from __future__ import annotations
