@@ -16,6 +16,8 @@ For each file under the folders (recursively, in name order):
   ``goroutine N [`` (after any indentation, with GOTRACEBACK's ``gp= m= mp=``) is one goroutine,
   and the text up to ``]`` or the first ``,`` its state. Such a file agrees when labkit finds as
   many goroutines with the same states (as multisets);
+* a race detector report (``WARNING: DATA RACE``) agrees when labkit finds one goroutine per
+  ``Read/Write at ... by goroutine N:`` line, with the same goroutine numbers;
 * folded stacks (every line ``a;b;c COUNT``) are summed per stack independently;
 * a file neither reads is *rejected*, with labkit's message.
 
@@ -23,7 +25,7 @@ Goroutine dumps that live inside Go test sources (panicparse's stack/context_tes
 each as ``in: []string{"line", ...}``; its internaltest holds raw-string constants) are taken
 out of any ``*.go`` file given: every ``in: []string{...}`` of plain string literals (joined
 with newlines, as panicparse's tests join them) and every backquoted literal holding a goroutine
-header is one item, named ``FILE#N``.
+header or race report is one item, named ``FILE#N``.
 
 Nothing here is committed from the corpora: run it on copies checked out of the fetched
 repositories (``git --git-dir=... show COMMIT:path > /tmp/corpus/...``).
@@ -48,6 +50,10 @@ from labkit.profile import ProfileError, load_profile  # noqa: E402
 
 #: The independent goroutine-header count (deliberately not labkit's regular expression).
 HEADER = re.compile(r"^[ \t]*goroutine (\d+) (?:gp=\S+ )?(?:m=\S+ )?(?:mp=\S+ )?\[([^\],]*)")
+#: An access line of a race report, counted independently ("main goroutine" is goroutine 1).
+RACE = re.compile(
+    r"^(?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)\b.* by (?:goroutine (\d+)|main goroutine):$"
+)
 _IN_LIST = re.compile(r"\bin:\s*\[\]string\{(.*?)\n\t*\},", re.S)
 _RAW = re.compile(r"`([^`]*)`", re.S)
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
@@ -71,13 +77,18 @@ def go_items(path: Path) -> list[tuple[str, bytes]]:
             continue  # an expression (strings.Repeat ...): not a plain list of lines
         lines = [ast.literal_eval(lit) for lit in literals]
         text = "\n".join(lines)
-        if any(HEADER.match(line) for line in text.split("\n")):
+        if _dump_or_race(text):
             items.append((f"{path}#{len(items) + 1}", text.encode()))
     for match in _RAW.finditer(source):
         text = match.group(1)
-        if any(HEADER.match(line) for line in text.split("\n")):
+        if _dump_or_race(text):
             items.append((f"{path}#{len(items) + 1}", text.encode()))
     return items
+
+
+def _dump_or_race(text: str) -> bool:
+    lines = text.split("\n")
+    return any(HEADER.match(line) or RACE.match(line.strip()) for line in lines)
 
 
 def corpus(dirs: list[Path]) -> list[tuple[str, bytes]]:
@@ -197,6 +208,14 @@ def check(go: str, name: str, data: bytes, tmp: Path, n_top: int) -> tuple[str, 
             return "rejects", mine, "DISAGREE", f"states {dict(got)} vs counted {dict(counted)}"
         skipped = f", {profile.skipped_lines} lines skipped" if profile.skipped_lines else ""
         return "rejects", mine, "agree", f"{len(headers)} goroutines, states equal{skipped}"
+    races = [m for m in (RACE.match(line.strip()) for line in text.split("\n")) if m]
+    if races:
+        counted = Counter(int(m.group(1) or 1) for m in races)
+        if profile is None:
+            return "rejects", mine, "DISAGREE", f"{len(races)} race accesses; labkit: {error}"
+        if Counter(g.id for g in profile.goroutines) != counted:
+            return "rejects", mine, "DISAGREE", f"race accesses by goroutine differ: {counted}"
+        return "rejects", mine, "agree", f"{len(races)} race accesses, goroutines equal"
     folded = [line.rsplit(" ", 1) for line in text.splitlines() if line.strip()]
     if folded and all(len(f) == 2 and f[1].isdigit() for f in folded):
         # Folded stacks (flamegraph.pl's input): each line's last field is its count.

@@ -22,7 +22,9 @@ Python). It writes into --out:
   -timeout 2s`` of a test that hangs, ending ``FAIL <package> 2.0s``), ``go-test-log.txt``
   (``go test -v`` of a test that logs ``runtime.Stack(buf, true)``: the dump indented under the
   test's name) and ``cgo-sigquit.txt`` (``kill -QUIT`` of a program blocked in C, built with
-  cgo: ``runtime.cgocall`` and ``_Cfunc_`` frames, "signal arrived during cgo execution");
+  cgo: ``runtime.cgocall`` and ``_Cfunc_`` frames, "signal arrived during cgo execution") and
+  ``go-run-race.txt`` (``go run -race`` of a program with two data races: the race detector's
+  reports);
 * ``MADE.json``: the Go version, platform, date and the command that made each file.
 """
 
@@ -187,6 +189,7 @@ def record(go: str, out: Path) -> None:
     log_args = ["test", "-count=1", "-v", "-run", "TestLogDump", "./logdump"]
     (out / "go-test-log.txt").write_text(go_command_output(go, log_args))
     made["go-test-log.txt"] = "go " + " ".join(log_args)
+    record_race(go, out, made)
 
     version = regen_profiles._run([go, "version"], cwd=REPO).strip()
     meta = {
@@ -198,6 +201,14 @@ def record(go: str, out: Path) -> None:
         "files": made,
     }
     (out / "MADE.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def record_race(go: str, out: Path, made: dict[str, str]) -> None:
+    """``go run -race`` of scripts/artefacts/race (the race detector needs cgo): two reports,
+    one between two goroutines, one with the main goroutine, then ``exit status 66``."""
+    race_args = ["run", "-race", "./race"]
+    (out / "go-run-race.txt").write_text(go_command_output(go, race_args, CGO_ENABLED="1"))
+    made["go-run-race.txt"] = "CGO_ENABLED=1 go " + " ".join(race_args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -335,3 +335,28 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+#: An access line of a race report, read independently ("main goroutine" is goroutine 1).
+_COUNTED_ACCESS = re.compile(
+    r"^(Previous )?(\w+) at (0x[0-9a-f]+) by (?:goroutine (\d+)|main goroutine):$", re.M
+)
+_COUNTED_CREATED = re.compile(r"^Goroutine (\d+) \((\w+)\) created at:$", re.M)
+
+
+def check_race(directory: Path, name: str) -> None:
+    """One goroutine per access line of the race reports, in order, with the access in its
+    annotations, its stack, and the state its report's 'Goroutine N (state) created at' gives."""
+    from labkit.profile import load_profile
+
+    text = (directory / name).read_text()
+    p = load_profile(directory / name)
+    assert p.format == "race-report"
+    expected = [
+        (int(gid or 1), f"{'previous ' if prev else ''}{op.lower()} at {addr}")
+        for prev, op, addr, gid in _COUNTED_ACCESS.findall(text)
+    ]
+    assert [(g.id, g.annotations[0]) for g in p.goroutines] == expected
+    states = {int(gid): state for gid, state in _COUNTED_CREATED.findall(text)}
+    assert [g.state for g in p.goroutines] == [states.get(g.id, "unknown") for g in p.goroutines]
+    assert all(g.frames for g in p.goroutines)

@@ -16,6 +16,7 @@ from strategies_profile import (
     ARTEFACT_PROFILES,
     ARTEFACT_TWINS,
     check_dump,
+    check_race,
     check_text_equals_twin,
     check_text_profile,
 )
@@ -197,6 +198,21 @@ def test_cgo_frames():
     assert in_c.stack[-2:] == ("main._Cfunc_block_in_c", "runtime.cgocall")
     cfunc = next(f for f in in_c.frames if f.function == "main._Cfunc_block_in_c")
     assert cfunc.file == "_cgo_gotypes.go"
+
+
+def test_race_reports_one_goroutine_per_access():
+    """``go run -race``: two reports, each of two accesses; the first access of each is the
+    goroutine that found the race, the second (``Previous``) the other; the main goroutine's is
+    goroutine 1, which has no creation section (state unknown); the others were created by
+    main.main at their go statements."""
+    check_race(ART, "go-run-race.txt")
+    p = load_profile(ART / "go-run-race.txt")
+    assert len(p.goroutines) == 4 and p.total() == 4
+    main = next(g for g in p.goroutines if g.id == 1)
+    assert (main.state, main.stack, main.created_by) == ("unknown", ("main.main",), None)
+    others = [g for g in p.goroutines if g.id != 1]
+    assert {g.created_by.function for g in others} == {"main.main"}
+    assert {g.stack[-1] for g in others} == {"main.bump", "main.set"}
 
 
 def test_detect_format_names_what_load_profile_reads():

@@ -149,3 +149,23 @@ def test_long_runs_of_blanks_and_digits_are_plain_text():
     assert [(g.id, g.frames) for g in p.goroutines] == [(1, ())]
     p = load_profile("goroutine 1 [running]:\nf()\n\t/a.go:" + "1" * 100_000 + "x\n")
     assert p.goroutines[0].frames == ()  # "f()" has no file line after it: not a frame
+
+
+def test_a_dump_after_a_race_report_notes_the_report():
+    """``go test -race`` output can hold race reports and then a panic's dump: the dump is read,
+    and the profile says where the reports can be read."""
+    race = (
+        "==================\nWARNING: DATA RACE\nWrite at 0x00c000014100 by goroutine 8:\n"
+        "  main.w()\n      /m.go:3 +0x3a\n\nPrevious read at 0x00c000014100 by main goroutine:\n"
+        "  main.main()\n      /m.go:9 +0x1\n==================\n"
+    )
+    dump = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/m.go:10 +0x1d\n"
+    p = load_profile(race + dump)
+    assert [g.id for g in p.goroutines] == [1]
+    assert "race detector reports" in p.notes[0]
+    from labkit.profile.races import parse_races
+
+    assert [g.annotations for g in parse_races(race + dump, "x").goroutines] == [
+        ("write at 0x00c000014100",),
+        ("previous read at 0x00c000014100",),
+    ]

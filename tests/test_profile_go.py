@@ -12,6 +12,7 @@ from strategies_profile import (
     ARTEFACT_TWINS,
     check_dump,
     check_goroutine_profiles,
+    check_race,
     check_text_equals_twin,
     check_text_profile,
     load_regen_script,
@@ -80,3 +81,4 @@ def test_fresh_artefacts_agree_with_pprof_and_an_independent_count(go, tmp_path)
         check_text_equals_twin(tmp_path, name)
     for name in ARTEFACT_DUMPS:
         check_dump(tmp_path, name)
+    check_race(tmp_path, "go-run-race.txt")

@@ -22,6 +22,7 @@ from labkit.profile.folded import looks_folded
 from labkit.profile.goroutines import is_dump
 from labkit.profile.legacy_cpu import header as legacy_cpu_header
 from labkit.profile.legacy_text import scanner_lines, sniff
+from labkit.profile.races import is_race_report
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -31,6 +32,7 @@ FORMATS = (
     "pprof",
     "folded",
     "goroutine-debug2",
+    "race-report",
     "goroutine-debug1",
     "threadcreate-debug1",
     "heap-debug1",
@@ -97,6 +99,8 @@ def text_format(text: str) -> str | None:
         return legacy
     if is_dump(text):
         return "goroutine-debug2"
+    if is_race_report(text):
+        return "race-report"
     if looks_folded(text):
         return "folded"
     return None

@@ -69,7 +69,7 @@ def is_dump(text: str) -> bool:
     return any(_HEADER.match(line.rstrip()) for line in text.split("\n"))
 
 
-def _function_name(line: str) -> str:
+def function_name(line: str) -> str:
     """``main.(*T).Run(0xc000, {0x1, 0x2})`` -> ``main.(*T).Run``: drop the trailing argument
     list (runtime.printFuncName then printArgs), matching the parentheses from the right, since
     a method's receiver also has them."""
@@ -222,11 +222,11 @@ class _Reader:
         if file or _PC_ONLY.match(nxt):
             if not block.in_ancestor:
                 where = (file.group("file"), int(file.group("line"))) if file else ("", 0)
-                block.frames.append(Frame(_function_name(body), *where))
+                block.frames.append(Frame(function_name(body), *where))
             return i + 2, block
         if _FUNCTION_CALL.match(body) and not nxt.strip():
             # A frame whose file line is missing: the dump was cut right after it.
-            block.frames.append(Frame(_function_name(body)))
+            block.frames.append(Frame(function_name(body)))
             self.notes.append(
                 f"goroutine {block.id}: the frame {body.strip()!r} has no file:line line "
                 "(the dump is cut short)"
@@ -250,6 +250,11 @@ def parse_dump(text: str, source: str) -> Profile:
     for g in reader.goroutines:
         stack = g.stack
         stacks[stack] = (stacks[stack][0] + 1,) if stack in stacks else (1,)
+    if "WARNING: DATA RACE" in text:
+        reader.notes.append(
+            "the text also holds race detector reports, which are not goroutines of the dump: "
+            "read them with labkit.profile.races.parse_races(text, name)"
+        )
     meta = _Meta(
         source=source,
         format="goroutine-debug2",

@@ -19,6 +19,7 @@ from labkit.profile.legacy_java import parse_java_cpu, parse_java_text
 from labkit.profile.legacy_text import Malformed, Unrecognized, scanner_lines, sniff
 from labkit.profile.model import Profile
 from labkit.profile.pprof import decode_pprof
+from labkit.profile.races import is_race_report, parse_races
 
 _WHAT_TO_PASS = (
     "Pass a pprof profile (gzip or raw protobuf, or any text or legacy profile `go tool pprof` "
@@ -95,7 +96,8 @@ def load_profile(
     ``?debug=1`` heap, allocs, block, mutex, goroutine and threadcreate text; gperftools' heap,
     growth, contention, threadz and binary CPU profiles; Go's binary CPU profile before 1.9;
     Java's): legacy_text, legacy_cpu, legacy_java; goroutine dumps, wherever they are in a text
-    (goroutines.parse_dump); folded stacks (``a;b;c 12``).
+    (goroutines.parse_dump); the race detector's reports (races.parse_races); folded stacks
+    (``a;b;c 12``).
     ``name`` overrides what :attr:`Profile.source` and error messages call the input (default:
     the path as given, ``"<bytes>"`` or ``"<text>"``). Any problem raises :class:`ProfileError` naming the
     source, what is wrong and what to do.
@@ -169,6 +171,8 @@ def _load_text(text: str, data: bytes, label: str) -> Profile:
         return _legacy(lambda legacy=legacy: legacy, what, label)
     if is_dump(text):
         return parse_dump(text, label)
+    if is_race_report(text):
+        return parse_races(text, label)
     if looks_folded(text):
         return parse_folded(text, label)
     if text.lstrip().startswith("{"):

@@ -230,7 +230,8 @@ class Profile:
 
     @property
     def goroutines(self) -> list[Goroutine]:
-        """The goroutines of a ``?debug=2`` dump, in the dump's order; empty for other formats."""
+        """The goroutines of a ``?debug=2`` dump, in the dump's order (for a race report, one per
+        access); empty for other formats."""
         return list(self._meta.goroutines)
 
     @property
