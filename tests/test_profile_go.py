@@ -74,11 +74,15 @@ def test_to_pprof_opens_in_go_tool_pprof(go, recorded, tmp_path):
 def test_fresh_artefacts_agree_with_pprof_and_an_independent_count(go, tmp_path):
     """scripts/make_profile_artefacts.py on the toolchain at hand, checked as the recorded
     artefacts are (tests/test_profile_artefacts.py)."""
-    load_script("make_profile_artefacts").record(go, tmp_path)
+    make = load_script("make_profile_artefacts")
+    cgo = make.has_c_compiler()  # without one, the cgo dump and the race report are not made
+    make.record(go, tmp_path, cgo=cgo)
     for name in ARTEFACT_PROFILES:
         check_text_profile(tmp_path, name)
     for name in ARTEFACT_TWINS:
         check_text_equals_twin(tmp_path, name)
     for name in ARTEFACT_DUMPS:
-        check_dump(tmp_path, name)
-    check_race(tmp_path, "go-run-race.txt")
+        if cgo or name != "cgo-sigquit.txt":
+            check_dump(tmp_path, name)
+    if cgo:
+        check_race(tmp_path, "go-run-race.txt")
