@@ -455,7 +455,7 @@ RULES: tuple[Rule, ...] = (
         "sysmon's first round >= 10 ms after it first saw the call",
         differ_means="the model retakes a P with nothing to do at another time",
         known_difference=_TIMER_SLACK + "; the model reaches 10 ms in fewer, shorter rounds "
-        "that back off differently, and takes the P at 14.1 ms instead of ~10.8",
+        "that back off differently, and takes the P at 14.1 ms instead of ~10.7",
     ),
     Rule(
         "retake_keep",
