@@ -106,3 +106,33 @@ def test_setup_stamp_changes_when_pyproject_changes(tmp_path, monkeypatch):
     assert course.install_stamp() == first
     (tmp_path / "pyproject.toml").write_text("b")
     assert course.install_stamp() != first
+
+
+def test_the_wheel_ships_every_go_program_recording_and_profile(tmp_path):
+    """A learner who installs labkit from a wheel (not this checkout) still needs the Go programs
+    the real-Go cells build and the recordings they fall back to: every non-Python file git
+    tracks under labkit/ must be in the wheel (pyproject's package-data patterns decide)."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    data = {p for p in tracked if p.startswith("labkit/") and not p.endswith(".py")}
+    assert data, "git lists no data files under labkit/"
+    # Built from a copy of the tracked files, as pip builds it for a user: in an isolated build
+    # environment (setuptools from pyproject's [build-system]), leaving the checkout untouched.
+    src = tmp_path / "src"
+    for rel in tracked:
+        if (ROOT / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("labkit-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert sorted(data - shipped) == []

@@ -10,7 +10,9 @@ one (live), or returns its recorded result with a note saying why; ``model_predi
 **params)`` gives the same keys from the model; ``fidelity_table()`` compares the two, row by
 row, within a tolerance taken from the real runs' own spread; ``real_go_facts()`` lists what real
 Go shows where no model computes it. ``run_experiment(name, quick=True)`` runs a short version
-live, for notebook cells. The programs live in ``go/<name>/main.go`` (one module, standard library
+live, for notebook cells. ``run_go(source)`` builds and runs a learner's own ``main`` package with the
+course's toolchain and returns its output, execution trace and CPU profile (``%load_ext
+labkit.golab.magic`` adds a ``%%go`` cell magic that does the same). The programs live in ``go/<name>/main.go`` (one module, standard library
 only) and print one JSON object with their per-run values; timed ones repeat their measurement and
 report medians.
 """
@@ -28,15 +30,19 @@ from labkit.golab.experiments import experiments
 from labkit.golab.fidelity import fidelity_table, real_go_facts
 from labkit.golab.predict import model_prediction
 from labkit.golab.runner import run_experiment
+from labkit.golab.snippet import GoBuildError, GoRun, SnippetError, run_go
 from labkit.golab.toolchain import go_toolchain
 
 __all__ = [
     "ExperimentParameterError",
+    "GoBuildError",
+    "GoRun",
     "GoRunError",
     "GolabError",
     "GolabWarning",
     "NoModelError",
     "RecordedResultError",
+    "SnippetError",
     "UnknownExperimentError",
     "experiments",
     "fidelity_table",
@@ -44,4 +50,5 @@ __all__ = [
     "model_prediction",
     "real_go_facts",
     "run_experiment",
+    "run_go",
 ]
