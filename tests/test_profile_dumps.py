@@ -141,6 +141,16 @@ def test_a_cut_dump_keeps_every_goroutine_whose_header_survives(goroutines, data
     assert len(p.goroutines) == whole
 
 
+def test_a_dump_cut_after_its_first_header_is_text_not_a_file_name():
+    """A one-line str with no newline is a path unless no such file exists and the line can only
+    be a profile's text: the header of a dump cut right after it (found by course.py explore,
+    seeds 3397531792, 155873324, 3021247510: it was read as a missing file)."""
+    p = load_profile("goroutine 10000 [sleep]:", name="cut")
+    assert [(g.id, g.state) for g in p.goroutines] == [(10000, "sleep")]
+    with pytest.raises(ProfileError, match="no such file"):
+        load_profile("goroutine.txt")
+
+
 def test_long_runs_of_blanks_and_digits_are_plain_text():
     """Lines no runtime prints (100,000 blanks before a word; a 100,000-digit line number) end
     the goroutine's block or are skipped like any other; the reader's patterns never look past

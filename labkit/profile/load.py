@@ -53,6 +53,11 @@ _REFUSED_TOO = (
 )
 
 
+#: A single line that can only be a profile's text, never a file name: a goroutine header, a
+#: legacy profile's first line, or a folded stack ("a;b;c 12").
+_ONE_LINE_OF_TEXT = re.compile(r"^\s*(goroutine \d+ \[|[\w-]+ profile: |--- \w+|\S*;\S.* \d+\s*$)")
+
+
 def _read(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), "<bytes>"
@@ -70,6 +75,10 @@ def _read(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> tu
     try:
         return path.read_bytes(), name
     except FileNotFoundError:
+        if isinstance(source, str) and _ONE_LINE_OF_TEXT.match(source):
+            # One line of a profile's text, not a path (no file of that name exists): the start
+            # of a dump ("goroutine 1 [running]:"), a legacy header, or a folded stack.
+            return source.encode("utf-8"), "<text>"
         raise ProfileError(
             name,
             "no such file",
