@@ -15,10 +15,11 @@ import numpy as np
 
 from labkit.sched import runtime as rt
 
-# Library frames shown above the user's frames in a goroutine dump, per wait reason. A dump
-# (runtime.Stack(buf, true), GOTRACEBACK=single) hides unexported runtime.* frames such as
-# runtime.gopark or runtime.chanrecv (showframe in src/runtime/traceback.go), so a goroutine
-# blocked on a channel shows its own function first; these are the frames that do show
+# Library frames shown above the user's frames in a goroutine dump, per wait reason. A dump made
+# by runtime.Stack(buf, true) (what /debug/pprof/goroutine?debug=2 serves) hides unexported
+# runtime.* frames such as runtime.gopark or runtime.chanrecv whatever GOTRACEBACK says: Stack
+# forces traceback level 1 (src/runtime/mprof.go:1703-1706; showframe in traceback.go), so a
+# goroutine blocked on a channel shows its own function first; these are the frames that do show
 # (checked against a real go1.27.3 ?debug=2 dump in tests/data/profiles/goroutine-debug2.txt).
 _RUNTIME_FRAMES = {
     "sleep": (("time.Sleep", "runtime/time.go", 368),),
@@ -283,7 +284,12 @@ class Result:
     def goroutine_dump(self, at_ms: float) -> str:
         """Every live goroutine at ``at_ms``, in the text format of ``/debug/pprof/goroutine?debug=2``
         (runtime.Stack(buf, true), traceback.go): a header ``goroutine N [status]:``, two-line
-        frames leaf first, and ``created by``."""
+        frames leaf first, and ``created by``.
+
+        The standard library's frames carry their real go1.27.3 file:line; the model has no
+        source files for the program's own functions, so their lines and offsets are made up
+        (stable per function name) and the arguments are ``...``. Label a dump shown to a reader
+        as the model's."""
         if not isinstance(at_ms, (int, float)) or at_ms < 0:
             raise ValueError(f"goroutine_dump(at_ms=...) must be a time >= 0 ms, got {at_ms!r}")
         blocks = []
