@@ -294,8 +294,9 @@ PRESETS: dict[str, Preset] = {
             "Blocking system calls",
             "A goroutine stuck in epoll_wait starves the Ms; goroutines pile up waiting for one.",
             "Only an idle M ever blocks in netpoll. A blocking system call keeps its M; sysmon "
-            "(retake) hands its P to another M after a tick, so the thread count grows with "
-            "concurrent blocking calls. Network waits park the goroutine without an M.",
+            "(retake) hands its P to another M at its next round if work is queued, or if no "
+            "other P is idle and no M spins; else once the call is 10 ms old. So the thread count "
+            "grows with concurrent blocking calls. Network waits park the goroutine without an M.",
             replace(
                 _BASE,
                 gomaxprocs=2,
@@ -345,8 +346,9 @@ PRESETS: dict[str, Preset] = {
             "Timers and netpoller wake-ups",
             "A timerproc goroutine fires timers; time.Sleep-based loops are always scheduling "
             "friendly.",
-            "There is no timerproc since Go 1.14: timers live in per-P heaps and run when a P "
-            "passes through the scheduler (checkTimers in schedule / findRunnable). If every P is "
+            "There is no timerproc since Go 1.14: timers live in per-P heaps and run when their "
+            "P passes through the scheduler ((*timers).check, src/runtime/time.go:982, called by "
+            "findRunnable), or when a thread out of work steals them (stealWork). If every P is "
             "busy with long-running goroutines, an expired timer waits for the next schedule "
             "point, up to a 10 ms time slice. Leaving a P free (fewer CPU hogs than Ps) fixes it.",
             replace(
