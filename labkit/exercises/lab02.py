@@ -1,7 +1,10 @@
 """Exercises of labs/lab02-scheduler-lab.ipynb: predict what Go's scheduler does, then check.
 
 Every answer is computed by the scheduler model (``labkit.sched`` / ``labkit.schedlab``), never
-typed in, so the worked answer always agrees with the timeline the learner explores beside it.
+typed in, so the worked answer always agrees with the timeline the learner explores beside it;
+tests/test_exercises_lab02.py checks each key against the runtime's rules worked by hand and,
+where the course has one, a recorded real-Go run; tests/test_exercises_wrong.py checks that the
+named mistakes fail.
 The ``*_program`` functions build the exact program each question is about, so the lab notebook
 can simulate and draw it (``simulate(behind_loop_program(...))``) next to the question.
 
@@ -13,11 +16,14 @@ Runtime behaviour the questions rest on (src/runtime/proc.go unless named):
   queue in one batch.
 * sysmon's retake preempts a G that has run forcePreemptNS = 10 ms on one schedtick: by signal
   (preemptM, Go >= 1.14), or only at its next function call (Go <= 1.13 / asyncpreemptoff=1).
-* a blocking syscall keeps its M; retake hands the P to another M (handoffp), so each
-  concurrent blocking syscall costs a thread; a network wait parks the G without an M.
+* a blocking syscall keeps its M; retake hands the P to another M (handoffp) at sysmon's next
+  round if the P has work queued or no other P is idle and no M spins, else once the call is
+  10 ms old (proc.go:6743-6766), so each concurrent blocking syscall costs a thread; a network
+  wait parks the G without an M.
 * time.Sleep(d <= 0) returns at once (timeSleep in time.go); Gosched puts the G on the global
   queue (goschedImpl); Sleep(1ns)'s timer fires at the next schedule and readies the sleeper into
-  runnext, ahead of everyone, inheriting its time slice.
+  runnext, ahead of everyone, inheriting its time slice; and execute clears any preemption
+  request sysmon made meanwhile (gp.preempt = false, proc.go:3362).
 """
 
 from __future__ import annotations
@@ -394,14 +400,28 @@ def syscall_threads(rng: np.random.Generator) -> Variant:
         f"goroutines in the netpoller without any M (netpollblock). Add the M that holds the "
         f"P afterwards (an idle M still counts: stopm parks it for reuse, it does not exit) and "
         f"sysmon's own thread: {sys_n} + 1 + 1 = {sys_n + 2}; the model counts {peak} (the "
-        "thread line of the goroutine-state plot shows the climb). On GOMAXPROCS=2 real Go "
-        "often starts one more: the second P gets an M of its own, so 9 calls can need 12 "
-        "threads there.",
+        f"thread line of the goroutine-state plot shows the climb). {_recorded_threads()}",
         unit="threads",
         rel_tol=0.0,
         abs_tol=0.4,
         hint="Which waits hold an OS thread: a syscall, a network wait? And sysmon is a thread.",
         params={"gomaxprocs": 1, "syscalls": sys_n, "network": net_n, "block_ms": block_ms},
+    )
+
+
+def _recorded_threads() -> str:
+    """What the course's recorded real-Go runs (labkit/golab/go/syscall_threads) counted, on one
+    P and on two, as one sentence."""
+    one, two = (
+        run_experiment("syscall_threads", source="recorded", gomaxprocs=procs) for procs in (1, 2)
+    )
+    return (
+        f"Real Go agrees (labkit/golab/recorded/syscall_threads.json, {one['recorded_on']}, "
+        f"{one['recorded_at'][:10]}): {one['syscalls']} blocking calls on GOMAXPROCS=1 peaked at "
+        f"{one['threads_peak']} threads ({len(one['threads_peak_runs'])} runs: "
+        f"{', '.join(map(str, one['threads_peak_runs']))}). On GOMAXPROCS=2 real Go starts one "
+        f"more, {two['threads_peak']} for the same {two['syscalls']} calls (the second P gets an "
+        "M of its own), which is why this question is asked on one P."
     )
 
 
