@@ -40,7 +40,7 @@ CAUSES = {
     "in internal/sync since Go 1.24), runtime.procyield / futex and semacquire under the code "
     "that takes one lock: goroutines queue on a single mutex",
     "allocation / GC": "runtime.mallocgc, memclrNoHeapPointers and the GC's own goroutines "
-    "(gcBgMarkWorker, scanobject): the program allocates per frame",
+    "(gcBgMarkWorker, scanObject): the program allocates per frame",
 }
 CHOICES = tuple(CAUSES)
 
@@ -170,12 +170,12 @@ def _program(cause: str, rng: np.random.Generator, fixed: bool = False):
                 1,
                 cpu(
                     alloc_ms * 0.3,
-                    stack=alloc + ";runtime.gcAssistAlloc;runtime.gcDrainN;runtime.scanobject",
+                    stack=alloc + ";runtime.gcAssistAlloc;runtime.gcDrainN;runtime.scanObject",
                 ),
             )
             mark_ms = float(np.round(rng.uniform(6.0, 10.0), 1))
             params["gc_mark_ms"] = mark_ms
-            worker = "runtime.gcBgMarkWorker;runtime.gcDrain;runtime.scanobject"
+            worker = "runtime.gcBgMarkWorker;runtime.gcDrain;runtime.scanObject"
             extra.append(
                 spawn(
                     Go(
