@@ -5,8 +5,10 @@ learner gives, each rejected, for seeds 0-19.
   observations alone, by the signature each cause leaves in the layer the lab teaches (one
   timeline row, a flame graph topped by the hot loop, GC cycles, threads, a dump of handlers in
   the pool's select), and exactly one signature must hold;
-* which_fix: every offered change is applied to the mystery run and run, and the targets are
-  checked by hand (p99 <= 200 ms, dashboard >= 55 fps);
+* which_fix: every offered change's run is checked to be the mystery run with that change
+  applied, and the targets are checked on it by hand (p99 <= 200 ms, dashboard >= 55 fps); the
+  runs are the ones the question made (lab05.fix_runs keeps them), and for three seeds every
+  fix is run again here with run_incident and must give the same numbers;
 * smallest_pool: the key must exceed the offered load worked by hand with Little's law
   (200 polls/s x the lognormal mean, median x e^0.5); the pool one off either way, the pool
   sized from the median (forgetting the lognormal mean) and the pool just above the load
@@ -20,7 +22,7 @@ from functools import cache
 
 import pytest
 
-from labkit.casestudy import run_incident
+from labkit.casestudy import make_params, run_incident
 from labkit.casestudy.causes import CAUSES, HEALTHY
 from labkit.exercise import Exercise
 from labkit.exercises import lab05
@@ -95,14 +97,38 @@ def test_which_fix_key_is_the_only_offered_change_that_meets_the_targets(seed):
     number, run, _ = mystery(seed)
     e = ex(lab05.which_fix, seed)
     v = e.variant
+    runs = lab05.fix_runs(number)  # the question's own runs, kept: checked to be what they claim
     for i, key in enumerate(v.params["options"]):
         assert v.choices[i] == CAUSES[key].fix_text
-        after = run_incident(run.params, **dict(CAUSES[key].fix)).metrics
+        assert runs[key].params == make_params(run.params, **dict(CAUSES[key].fix))
+        after = runs[key].metrics
         met = after["p99_ms"] <= P99_TARGET_MS and after["dashboard_fps"] >= FPS_TARGET
         assert met == (i == v.answer), (key, after["p99_ms"], after["dashboard_fps"])
         if i != v.answer:
             assert not e.check(i) and f"{after['p99_ms']:.0f} ms" in e.feedback(i)
     assert e.check(v.answer) and v.params["number"] == number
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_kept_fix_runs_are_the_models_runs(seed):
+    """The which_fix test reads the runs lab05.fix_runs keeps; here every fix is run again from
+    scratch, so that a kept run that is not the model's run of its params fails."""
+    number, run, _ = mystery(seed)
+    kept = lab05.fix_runs(number)
+    for key, cause in CAUSES.items():
+        fresh = run_incident(run.params, **dict(cause.fix))
+        assert kept[key].params == fresh.params
+        assert kept[key].metrics == fresh.metrics, key
+
+
+def test_kept_runs_follow_their_number():
+    """A kept run answers for its own number only (a cache keyed wrongly would hand one
+    mystery's runs to another)."""
+    a, b = lab05.mystery_number(0), lab05.mystery_number(1)
+    assert a != b
+    assert lab05.mystery_run(a)[1].params.seed == a and lab05.mystery_run(b)[1].params.seed == b
+    assert lab05.mystery_run(a, fixed=True)[1].params != lab05.mystery_run(a)[1].params
+    assert {r.params.seed for r in lab05.fix_runs(b).values()} == {b}
 
 
 # ---- smallest_pool -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ that every wrong option and the named wrong pool sizes are rejected for seeds 0-
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -32,12 +33,25 @@ def mystery_number(seed: int) -> int:
     return int(np.random.default_rng(seed).integers(0, 1000))
 
 
-def mystery_run(number: int, fixed: bool = False) -> tuple[str, IncidentRun]:
-    """Mystery run ``number``: (cause key, run). The cause is ``number % 5``, the seed ``number``."""
+def _check_number(number: object) -> int:
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
-    key = _KEYS[number % len(_KEYS)]
-    return key, run_cause(key, seed=number, fixed=fixed)
+    return number
+
+
+def mystery_run(number: int, fixed: bool = False) -> tuple[str, IncidentRun]:
+    """Mystery run ``number``: (cause key, run). The cause is ``number % 5``, the seed ``number``.
+
+    The run is kept (the model is deterministic: the same number gives the same run), so the
+    lab's cells and its exercises, which each ask for it, run it once; it is a record, not to be
+    modified."""
+    key = _KEYS[_check_number(number) % len(_KEYS)]
+    return key, _cause_run(key, number, bool(fixed))
+
+
+@functools.lru_cache(maxsize=8)  # ~4 MiB a run
+def _cause_run(key: str, number: int, fixed: bool) -> IncidentRun:
+    return run_cause(key, seed=number, fixed=fixed)
 
 
 def evidence(run: IncidentRun) -> str:
@@ -72,7 +86,15 @@ def which_cause(rng: np.random.Generator) -> Variant:
 
 
 def fix_runs(number: int) -> dict[str, IncidentRun]:
-    """For mystery run ``number``: cause key -> the run with that cause's fix applied."""
+    """For mystery run ``number``: cause key -> the run with that cause's fix applied.
+
+    Kept like :func:`mystery_run`'s run (the last two numbers asked for): the question and its
+    tests read the same five runs."""
+    return dict(_fix_runs(_check_number(number)))
+
+
+@functools.lru_cache(maxsize=2)
+def _fix_runs(number: int) -> dict[str, IncidentRun]:
     _, run = mystery_run(number)
     return {k: run_incident(make_params(run.params, **dict(c.fix))) for k, c in CAUSES.items()}
 
