@@ -10,7 +10,8 @@ learner gives, each rejected, for seeds 0-19.
   runs are the ones the question made (lab05.fix_runs keeps them), and for three seeds every
   fix is run again here with run_incident and must give the same numbers;
 * smallest_pool: the key must exceed the offered load worked by hand with Little's law
-  (200 polls/s x the lognormal mean, median x e^0.5); the pool one off either way, the pool
+  (200 polls/s x the lognormal mean, median x e^0.5), and for three seeds the key and the pool
+  below it are run again from scratch; the pool one off either way, the pool
   sized from the median (forgetting the lognormal mean) and the pool just above the load
   (forgetting that it still queues) are rejected.
 """
@@ -156,6 +157,19 @@ def test_smallest_pool_key_is_above_the_load_and_meets_p99(seed):
     p99 = v.params["p99_by_pool"]
     assert p99[int(v.answer)] <= P99_TARGET_MS
     assert all(ms > P99_TARGET_MS for c, ms in p99.items() if c < v.answer)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_smallest_pool_key_run_again_from_scratch(seed):
+    """The question keeps each pool's p99 (lab05.pool_p99); here the key and the pool one
+    smaller are run from scratch for the question's 10 seconds: the key meets p99, one
+    connection fewer does not."""
+    v = ex(lab05.smallest_pool, seed).variant
+    assert v.params["seconds"] == 10.0
+    kw = dict(db_median_ms=v.params["median_ms"], seed=v.params["seed"], seconds=10.0)
+    key = int(v.answer)
+    assert run_incident(HEALTHY, db_pool=key, **kw).metrics["p99_ms"] <= P99_TARGET_MS
+    assert run_incident(HEALTHY, db_pool=key - 1, **kw).metrics["p99_ms"] > P99_TARGET_MS
 
 
 @pytest.mark.parametrize("seed", SEEDS)
