@@ -266,3 +266,27 @@ def test_a_network_write_waits_in_waitwrite_and_a_read_in_waitread():
     write, read = (next(b for b in blocks if f"main.{f}(...)" in b) for f in ("reply", "serve"))
     assert "waitWrite" in write and "net.(*conn).Write" in write and "waitRead" not in write
     assert "waitRead" in read and "waitWrite" not in read
+
+
+def test_library_frames_of_a_model_dump_are_where_a_real_go_dump_puts_them():
+    """The standard-library frames the model prints above a waiting goroutine's own frames carry
+    the file:line a real go1.27.3 dump prints for them (labkit/casestudy/recorded, the artefacts
+    in tests/data): a reader who opens the file at that line finds the call."""
+    from pathlib import Path
+
+    from labkit.sched import result as rs
+
+    root = Path(__file__).resolve().parents[1]
+    real = "\n".join(
+        p.read_text()
+        for p in [
+            *sorted((root / "labkit/casestudy/recorded").glob("dump_*.txt")),
+            *sorted((root / "tests/data/artefacts").glob("*.txt")),
+            *sorted((root / "tests/data/profiles").glob("*.txt")),
+        ]
+    )
+    frames = [f for fs in rs._RUNTIME_FRAMES.values() for f in fs] + list(rs._WRITE_WAIT_FRAMES)
+    for func, path, line, offset in frames:
+        pc = "" if offset is None else f" +0x{offset:x}"
+        assert f"{func}(" in real, func
+        assert f"{path}:{line}{pc}\n" in real, (func, path, line, offset)

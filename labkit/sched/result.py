@@ -21,30 +21,36 @@ from labkit.sched import runtime as rt
 # forces traceback level 1 (src/runtime/mprof.go:1703-1706; showframe in traceback.go), so a
 # goroutine blocked on a channel shows its own function first; these are the frames that do show
 # (checked against a real go1.27.3 ?debug=2 dump in tests/data/profiles/goroutine-debug2.txt).
+# Each frame is (function, file under GOROOT/src, line, offset): the line and the PC offset as a
+# real go1.27.3 linux/amd64 dump prints them (labkit/casestudy/recorded/dump_*.txt for the network
+# frames, tests/data/artefacts/sigquit-crash.txt and tests/data/profiles/goroutine-debug2.txt for
+# the syscall and sleep frames). An inlined frame has no offset and "(...)" for arguments.
 _RUNTIME_FRAMES = {
-    "sleep": (("time.Sleep", "runtime/time.go", 368),),
+    "sleep": (("time.Sleep", "runtime/time.go", 368, 0x165),),
     "IO wait": (
-        ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
-        ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84),
-        ("internal/poll.(*pollDesc).waitRead", "internal/poll/fd_poll_runtime.go", 89),
-        ("internal/poll.(*FD).Read", "internal/poll/fd_unix.go", 165),
-        ("net.(*netFD).Read", "net/fd_posix.go", 68),
-        ("net.(*conn).Read", "net/net.go", 196),
+        ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351, 0x85),
+        ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84, 0x27),
+        ("internal/poll.(*pollDesc).waitRead", "internal/poll/fd_poll_runtime.go", 89, None),
+        ("internal/poll.(*FD).Read", "internal/poll/fd_unix.go", 170, 0x2A8),
+        ("net.(*netFD).Read", "net/fd_posix.go", 68, 0x25),
+        ("net.(*conn).Read", "net/net.go", 196, 0x45),
     ),
+    # A blocking read(2) of a file: syscall.Read is inlined into its caller.
     "syscall": (
-        ("syscall.Syscall6", "syscall/syscall_linux.go", 95),
-        ("syscall.Syscall", "syscall/syscall_linux.go", 75),
+        ("syscall.Syscall", "syscall/syscall_linux.go", 74, 0x25),
+        ("syscall.read", "syscall/zsyscall_linux_amd64.go", 736, 0x38),
+        ("syscall.Read", "syscall/syscall_unix.go", 183, None),
     ),
 }
 # A network wait whose innermost user frame writes (a Write or Flush) waits for the socket to
 # take bytes: the same netpoller park, reached through waitWrite and (*FD).Write.
 _WRITE_WAIT_FRAMES = (
-    ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
-    ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84),
-    ("internal/poll.(*pollDesc).waitWrite", "internal/poll/fd_poll_runtime.go", 94),
-    ("internal/poll.(*FD).Write", "internal/poll/fd_unix.go", 399),
-    ("net.(*netFD).Write", "net/fd_posix.go", 96),
-    ("net.(*conn).Write", "net/net.go", 208),
+    ("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351, 0x85),
+    ("internal/poll.(*pollDesc).wait", "internal/poll/fd_poll_runtime.go", 84, 0x27),
+    ("internal/poll.(*pollDesc).waitWrite", "internal/poll/fd_poll_runtime.go", 93, None),
+    ("internal/poll.(*FD).Write", "internal/poll/fd_unix.go", 395, 0x32A),
+    ("net.(*netFD).Write", "net/fd_posix.go", 109, 0x25),
+    ("net.(*conn).Write", "net/net.go", 208, 0x45),
 )
 _GOROOT = "/usr/local/go/src/"
 _APP = "/app/main.go"
@@ -317,9 +323,10 @@ class Result:
                 frames = _RUNTIME_FRAMES.get(reason, ())
                 if reason == "IO wait" and stack.rsplit(";", 1)[-1].endswith(("Write", "Flush")):
                     frames = _WRITE_WAIT_FRAMES
-                for func, path, line in frames:
+                for func, path, line, offset in frames:
                     lines.append(f"{func}(...)")
-                    lines.append(f"\t{_GOROOT}{path}:{line} +0x{line % 0xFF + 0x20:x}")
+                    pc = "" if offset is None else f" +0x{offset:x}"
+                    lines.append(f"\t{_GOROOT}{path}:{line}{pc}")
             for func in reversed(stack.split(";")):
                 lines.append(f"{func}(...)")
                 lines.append(f"\t{_file_of(func)}:{_line_of(func)} {_offset_of(func)}")
