@@ -44,12 +44,14 @@ from labkit.gc import (
     format_gctrace,
     parse_gogc,
 )
+from labkit.gc.wakeup import first_scheduling_point, netpoll_wake_s, sysmon_round_s
 
 __all__ = [
     "ALLOC_ZERO_BYTES_PER_S",
     "COMPOSE_NS_PER_PIXEL",
     "DRAW_MODES",
     "HANDOFFS",
+    "NON_HEAP_MB",
     "RenderResult",
     "simulate_frames",
 ]
@@ -71,6 +73,14 @@ HANDOFFS = ("channel", "reuse")
 # globalsScan). 150 KiB is /gc/scan/globals:bytes read from the course's gc_frames Go program
 # (go1.27.3, runtime/metrics); it matters only when the live heap is tiny.
 GLOBALS_BYTES = 150 * 1024
+
+# Mapped memory that holds no heap object (goroutine stacks, runtime metadata, span
+# fragmentation): what memoryLimitHeapGoal subtracts from GOMEMLIMIT before the heap may use it
+# (mappedReady - heapFree - heapAlloc, src/runtime/mgcpacer.go). The course's gc_render program
+# (64 MiB of pointer nodes, 1024x768 frames) reports it from runtime/metrics: 8.8 MiB, the
+# median of labkit/golab/recorded/gc_render.json's non_heap_mb under GOMEMLIMIT=100MiB, where it
+# sets the goal (8.80-8.82 MiB across the windows; 9.1 MiB without a limit).
+NON_HEAP_MB = 8.8
 
 # The most a lock can be busy in the M/D/1 queue estimate below (at 100 % the queue is unbounded).
 _MAX_LOCK_UTILIZATION = 0.99
@@ -242,6 +252,7 @@ def simulate_frames(
     compose_jitter: float = 0.1,
     live_scan_fraction: float = 1.0,
     mark_mb_per_cpu_s: float = MARK_BYTES_PER_CPU_S / MIB,
+    non_heap_mb: float = NON_HEAP_MB,
 ) -> RenderResult:
     """Simulate ``seconds`` of a ``fps`` render loop and its GC; deterministic for a ``seed``.
 
@@ -286,6 +297,7 @@ def simulate_frames(
     compose_jitter = _real_param("compose_jitter", compose_jitter, 0, 2)
     live_scan_fraction = _real_param("live_scan_fraction", live_scan_fraction, 0, 1)
     mark_mb_per_cpu_s = _real_param("mark_mb_per_cpu_s", mark_mb_per_cpu_s, 0, 1e7, True)
+    non_heap_mb = _real_param("non_heap_mb", non_heap_mb, 0, 1 << 20)
 
     params = {
         "width": width,
@@ -309,6 +321,7 @@ def simulate_frames(
         "compose_jitter": compose_jitter,
         "live_scan_fraction": live_scan_fraction,
         "mark_mb_per_cpu_s": mark_mb_per_cpu_s,
+        "non_heap_mb": non_heap_mb,
         "seed": seed,
     }
 
@@ -338,6 +351,9 @@ def simulate_frames(
         queued = rng.poisson(rho * rho / (2 * (1 - rho)), n)
         lock_wait_s = holder_busy * residual + queued * draw_s
     tear_u = rng.random(n)
+    # Where sysmon's 10 ms rounds fall in each GC cycle (labkit.gc.wakeup): drawn last, so the
+    # draws above are the same as before it was added.
+    sysmon_phase = rng.random(n) * sysmon_round_s()
 
     # --- the program's GC -------------------------------------------------------------------
     live_bytes = live_heap_mb * MIB
@@ -349,6 +365,7 @@ def simulate_frames(
         live_bytes=live_bytes,
         live_scan_bytes=live_bytes * live_scan_fraction,
         globals_bytes=GLOBALS_BYTES,
+        other_non_heap_bytes=int(non_heap_mb * MIB),
         mutator_cpus=min(mutator_cpus, gomaxprocs),
         mark_bytes_per_cpu_s=mark_mb_per_cpu_s * MIB,
     )
@@ -364,13 +381,32 @@ def simulate_frames(
     out = np.zeros((7, n))  # start, frame, alloc, assist, stw, wait, compose (seconds)
     allocated = np.zeros(n, dtype=bool)
     torn = np.zeros(n, dtype=bool)
+    worker_ps = max(gomaxprocs - engine.plan.dedicated_workers, 1)
     prev_end = 0.0
     for i in range(n):
-        start = max(i * period_s, prev_end)
+        due = i * period_s
+        start = max(due, prev_end)
         engine.advance(start, producer_rate)
-        stw0 = engine.stw_elapsed_s
         while engine.stopped:
             engine.advance(engine.phase_end_s, producer_rate)
+        # The render goroutine slept since its last frame: its timer fires when a P schedules.
+        wake_s = 0.0
+        if due > prev_end and busy_producers[i] == 0:
+            if engine.marking:  # every P is running a mark worker (labkit.gc.wakeup)
+                point = first_scheduling_point(
+                    due,
+                    mark_start_s=engine.mark_start_s,
+                    asleep_since_s=prev_end,
+                    sysmon_phase_s=sysmon_phase[engine.gc_starts % n],
+                    worker_ps=worker_ps,
+                )
+                engine.advance(point, producer_rate, stop_at_mark_end=True)
+            else:  # every P idle: the timer fires when netpoll's wait ends
+                engine.advance(netpoll_wake_s(prev_end, due), producer_rate)
+            while engine.stopped:
+                engine.advance(engine.phase_end_s, producer_rate)
+            wake_s = engine.now_s - start
+        stw0 = engine.stw_elapsed_s
 
         # Get a buffer: sync.Pool (poolCleanup at each GC start since the last Put), reuse, or new.
         need_alloc = True
@@ -397,7 +433,7 @@ def simulate_frames(
         free_ps = free_ps_marking if engine.marking else gomaxprocs
         share = min(1.0, free_ps / (busy_producers[i] + 1))
         compose_wall = compose_s[i] / share
-        work_s = assist_s + zero_s + lock_wait_s[i] + compose_wall
+        work_s = wake_s + assist_s + zero_s + lock_wait_s[i] + compose_wall
         end = start + work_s + (engine.stw_elapsed_s - stw0)
         while True:  # stop-the-world pauses during the frame push its end back
             engine.advance(end, producer_rate)
@@ -417,7 +453,7 @@ def simulate_frames(
             engine.set_live(live_bytes + frame_bytes, live_scan)
         if draw_mode == "concurrent_racy":
             torn[i] = tear_u[i] < 1.0 - math.exp(-draws_per_s * (end - start + draw_s))
-        wait_s = compose_wall - compose_s[i] + lock_wait_s[i]
+        wait_s = wake_s + compose_wall - compose_s[i] + lock_wait_s[i]
         out[:, i] = (start, end - start, zero_s, assist_s, stw_s, wait_s, compose_s[i])
         prev_end = end
 

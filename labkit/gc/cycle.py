@@ -271,6 +271,11 @@ class GCEngine:
         return self._stopped
 
     @property
+    def mark_start_s(self) -> float | None:
+        """When the mark phase in progress started (tMark), None when not marking."""
+        return self._cycle.mark_start_s if self.phase == _MARK and self._cycle else None
+
+    @property
     def trigger_bytes(self) -> float:
         """Heap size that starts the next cycle (inf when the GC is off)."""
         return self._trigger
@@ -288,13 +293,25 @@ class GCEngine:
         self.live_bytes = float(live_bytes)
         self.live_scan_bytes = self.live_bytes if live_scan_bytes is None else live_scan_bytes
 
-    def advance(self, t_s: float, alloc_bytes_per_s: float = 0.0, scan_fraction: float = 1.0):
+    def advance(
+        self,
+        t_s: float,
+        alloc_bytes_per_s: float = 0.0,
+        scan_fraction: float = 1.0,
+        *,
+        stop_at_mark_end: bool = False,
+    ) -> None:
         """Run the program and its GC until ``t_s`` while mutators allocate at a steady rate.
 
         Allocation stops during stop-the-world phases; the heap is checked against the trigger
         continuously (the runtime checks it in mallocgc); marking is stepped by revise period.
+        With ``stop_at_mark_end`` it stops earlier if the mark phase in progress ends: at the
+        start of mark termination, ``now_s`` being the moment the mark ran out of work.
         """
+        marking = self.phase == _MARK
         while self.now_s < t_s or (self._stopped and self.phase_end_s <= self.now_s):
+            if stop_at_mark_end and marking and self.phase != _MARK:
+                return
             if self._stopped:
                 until = min(self.phase_end_s, t_s)
                 self.stw_elapsed_s += until - self.now_s

@@ -92,6 +92,10 @@ class Experiment:
     #: What it measures is a wall-clock time, which other processes on the machine stretch:
     #: record it on a quiet machine (scripts/record_go_results.py --timed redoes these).
     timed: bool = True
+    #: Adds what the run's gctrace cycle lines show to its result: called with the program's
+    #: JSON object and every cycle line of its stderr (gc_render: which janky frames overlap a
+    #: GC cycle).
+    gctrace_analysis: Callable[[Mapping[str, Any], list[str]], dict[str, Any]] | None = None
     #: Parameters of a quick live run (``run_experiment(..., quick=True)``): fewer repeats or a
     #: shorter loop, so that a notebook cell runs it live in a few seconds. Parameters the
     #: caller gives are kept.
@@ -154,6 +158,14 @@ def _procs_env(params: Mapping[str, Any]) -> dict[str, str]:
     return {"GOMAXPROCS": str(params["gomaxprocs"])}
 
 
+def _render_env(params: Mapping[str, Any]) -> dict[str, str]:
+    # GOMEMLIMIT in MiB (readGOMEMLIMIT parses "100MiB"); 0 leaves it unset (no limit).
+    env = {**_gc_env(params), **_procs_env(params)}
+    if params["memory_limit_mb"]:
+        env["GOMEMLIMIT"] = f"{params['memory_limit_mb']}MiB"
+    return env
+
+
 #: GOMAXPROCS of each retake_keep case: the queued case has one P, the others two.
 RETAKE_CASE_PROCS = {"idle": 2, "busy": 2, "queued": 1}
 
@@ -162,7 +174,31 @@ def _retake_env(params: Mapping[str, Any]) -> dict[str, str]:
     return {"GOMAXPROCS": str(RETAKE_CASE_PROCS[params["case"]])}
 
 
+def _janky_frames_in_cycles(out: Mapping[str, Any], lines: list[str]) -> dict[str, Any]:
+    """How many of gc_render's janky frames overlap a GC cycle (from sweep termination to the
+    end of mark termination, as gctrace times it), and how many overlap none."""
+    from labkit.golab.gctrace import frames_in_cycles
+
+    janky = out.get("janky_frames") or []
+    fields = list(out.get("janky_frames_fields") or ())
+    start, total = fields.index("start_s"), fields.index("total_ms")
+    inside = frames_in_cycles([(f[start], f[total]) for f in janky], lines)
+    return {"janky_in_gc": sum(inside), "janky_outside_gc": len(inside) - sum(inside)}
+
+
 REPEATS_HELP = "measurements inside the program; the medians are reported"
+
+# Parameters shared by the frame programs (gc_frames, gc_render).
+_POOLED = Param("pooled", False, "reuse frame buffers through a sync.Pool", variant=True)
+_GOGC = Param(
+    "gogc",
+    100,
+    "GOGC: heap growth percent before the next cycle",
+    minimum=10,
+    maximum=10_000,
+    via="env",
+    variant=True,
+)
 
 _EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
@@ -288,16 +324,8 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         summary="render frames into *image.RGBA with or without sync.Pool; GC cycles per second "
         "(GODEBUG=gctrace=1)",
         params=(
-            Param("pooled", False, "reuse frame buffers through a sync.Pool", variant=True),
-            Param(
-                "gogc",
-                100,
-                "GOGC: heap growth percent before the next cycle",
-                minimum=10,
-                maximum=10_000,
-                via="env",
-                variant=True,
-            ),
+            _POOLED,
+            _GOGC,
             Param("width", 1024, "frame width, pixels", minimum=1, maximum=8_192),
             Param("height", 768, "frame height, pixels", minimum=1, maximum=8_192),
             Param("frames", 60, "frames to render", minimum=1, maximum=10_000),
@@ -350,6 +378,59 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=600.0,
         gctrace_lines=6,
         quick={"seconds": 1.5, "repeats": 2},
+    ),
+    Experiment(
+        name="gc_render",
+        summary="a 60 fps render loop drawing into *image.RGBA with image/draw beside 64 MiB of "
+        "live pointer nodes and producer goroutines: frame times, missed frames, GC cycles and "
+        "assists, with a new buffer per frame or a sync.Pool (GODEBUG=gctrace=1)",
+        params=(
+            _POOLED,
+            _GOGC,
+            Param(
+                "memory_limit_mb",
+                0,
+                "GOMEMLIMIT in MiB (0: no limit)",
+                minimum=0,
+                maximum=1 << 20,
+                via="env",
+                variant=True,
+            ),
+            Param("gomaxprocs", 2, "GOMAXPROCS", choices=(1, 2), via="env", variant=True),
+            Param("producers", 4, "producer goroutines beside the renderer", minimum=0, maximum=64),
+            Param(
+                "producer_cpu",
+                0.1,
+                "share of a CPU each producer keeps busy",
+                minimum=0,
+                maximum=1,
+                variant=True,
+            ),
+            Param(
+                "live_mb", 64.0, "live heap of 64-byte pointer nodes, MiB", minimum=1, maximum=1_024
+            ),
+            Param("fps", 60.0, "frames per second", minimum=1, maximum=1_000),
+            Param("seconds", 10.0, "length of one measured window, s", minimum=0.5, maximum=60),
+            Param("repeats", 5, "measured windows", minimum=1, maximum=50),
+            Param(
+                "warmup_s", 2.0, "unmeasured frames before the windows, s", minimum=0, maximum=30
+            ),
+        ),
+        result_keys=(
+            "frame_ms_p50",
+            "frame_ms_p99",
+            "jank_share",
+            "gc_per_s",
+            "assist_ms_per_s",
+            "gc_cpu_share",
+            "gctrace_lines",
+        ),
+        gomaxprocs=None,
+        run_timeout_s=900.0,
+        env=_render_env,
+        gctrace_lines=6,
+        gctrace_analysis=_janky_frames_in_cycles,
+        quick={"seconds": 2.0, "repeats": 2, "warmup_s": 1.0},
     ),
     Experiment(
         name="syscall_threads",
@@ -491,6 +572,20 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("gc_frames", {"pooled": True, "repeats": 5}),
     ("gc_frames", {"pooled": False, "gogc": 400, "repeats": 5}),
     ("gc_live", {}),
+    # Chapter 1's scenarios, each with a new buffer per frame and with a sync.Pool: spare CPU at
+    # GOGC=100; a short runway (GOGC=25; GOMEMLIMIT near the live heap); one P; producers that
+    # keep both CPUs busy.
+    *(
+        ("gc_render", {**scenario, "pooled": pooled})
+        for scenario in (
+            {},
+            {"gogc": 25},
+            {"memory_limit_mb": 100},
+            {"gomaxprocs": 1},
+            {"producer_cpu": 0.5},
+        )
+        for pooled in (False, True)
+    ),
     ("syscall_threads", {"gomaxprocs": 1}),
     ("syscall_threads", {"gomaxprocs": 2}),
     ("syscall_threads", {"gomaxprocs": 2, "netwaits": 16}),

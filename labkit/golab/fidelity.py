@@ -154,6 +154,26 @@ def _const(x: float) -> Callable[[Result, Result], float]:
 
 # ---- the rows -------------------------------------------------------------------------------
 
+
+def _window_cycle(real: Result, model: Result) -> float:
+    """One GC cycle in one of gc_render's measured windows, in cycles/s."""
+    return 1 / real["params"]["seconds"]
+
+
+def _one_frame(real: Result, model: Result) -> float:
+    """One frame of one of gc_render's measured windows, as a share."""
+    return 1 / real["frames_per_window"]
+
+
+_FRAME_WAIT = (
+    "in the recording a frame due while the mark worker held the one P woke 14-24 ms late, "
+    "~36 ms after the worker took the P (gc_render.json, janky_frames beside gctrace_lines): "
+    "about three of sysmon's 10 ms rounds. The model wakes it at the worker's first "
+    "preemption, at most two rounds after the worker took the P (labkit.gc.wakeup), so it "
+    "shows about half the real late frames. An execution trace of the program would show "
+    "what the P runs in between"
+)
+
 _TIMER_SLACK = (
     "the model's sysmon round is usleep(20) + TIMER_SLACK_MS = 70 us (labkit/sched/runtime.py); "
     "on the recording machine a 20 us nanosleep(2) takes ~0.11 ms (sleep_resolution, "
@@ -404,6 +424,110 @@ RULES: tuple[Rule, ...] = (
         rule="the cycle starts at the trigger, between the marked heap and the goal "
         "(gcControllerState.trigger, src/runtime/mgcpacer.go:1188-1240)",
         differ_means="the model places the trigger elsewhere in the runway",
+    ),
+    Rule(
+        "gc_render",
+        {},
+        "GC cycles per second",
+        _key("gc_per_s"),
+        runs=_runs("gc_per_s"),
+        resolution=_window_cycle,
+        resolution_why="one cycle in a measured window",
+        rule="64 MiB of live pointer nodes and a 3 MiB frame per frame at 60 fps: the goal is "
+        "~2 x the marked heap and the cycle starts at the trigger before it "
+        "(gcControllerState.heapGoal / trigger, src/runtime/mgcpacer.go): ~3 cycles/s",
+        differ_means="the pacer in labkit.gc, which chapter 1 teaches, is off for this program",
+        known_difference="the model's cycles start later in the runway: its gctrace lines read "
+        "132-138 MiB at the trigger of a 140-146 MiB goal where real Go's read 126-136 "
+        "(gc_render.json). The runway below the goal is consMark x (1 - 0.25) / 0.25 x the scan "
+        "work (gcControllerState.commit, src/runtime/mgcpacer.go); the model's cons/mark "
+        "estimate for this program is about half the one real Go's trigger implies, so it runs "
+        "~7 % fewer cycles",
+    ),
+    Rule(
+        "gc_render",
+        {},
+        "share of frames over budget (spare CPU)",
+        _key("jank_share"),
+        runs=_runs("jank_share"),
+        resolution=_one_frame,
+        resolution_why="one frame of a measured window",
+        rule="with a P to spare the frame is composed as soon as it is due; a frame is late "
+        "only when both Ps run mark workers as it falls due and it waits for sysmon to preempt "
+        "one (retake, forcePreemptNS, src/runtime/proc.go:6714-6716): a frame or two a window",
+        differ_means="labkit.render's frame costs or its wake-up during the mark are off",
+    ),
+    Rule(
+        "gc_render",
+        {"gomaxprocs": 1},
+        "share of frames over budget (one P)",
+        _key("jank_share"),
+        runs=_runs("jank_share"),
+        resolution=_one_frame,
+        resolution_why="one frame of a measured window",
+        rule="on one P a mark worker takes the P while the render goroutine sleeps; an idle "
+        "worker gives it back only when a goroutine is queued (pollWork, src/runtime/"
+        "proc.go:3819), which a sleeping goroutine's timer is not, so the frame waits for "
+        "sysmon's preemption (retake, proc.go:6714-6716) and misses the budget",
+        differ_means="the model's timer wake-up during the mark (labkit.gc.wakeup) is off",
+        known_difference=_FRAME_WAIT,
+    ),
+    Rule(
+        "gc_render",
+        {"gomaxprocs": 1},
+        "frame time p99, ms (one P)",
+        _key("frame_ms_p99"),
+        runs=_runs("frame_ms_p99"),
+        resolution=_const(1.0),
+        resolution_why="1 ms: the render goroutine's timer is woken through netpoll, whose "
+        "epoll timeout is in whole ms (src/runtime/netpoll_epoll.go:118-126)",
+        rule="the late frames wait for the mark worker's preemption: about two of sysmon's "
+        "10 ms rounds (retake, src/runtime/proc.go:6714-6716), over the 16.7 ms budget",
+        differ_means="the model's timer wake-up during the mark (labkit.gc.wakeup) is off",
+        known_difference=_FRAME_WAIT,
+    ),
+    Rule(
+        "gc_render",
+        {"gomaxprocs": 1, "pooled": True},
+        "share of frames over budget (one P, sync.Pool)",
+        _key("jank_share"),
+        runs=_runs("jank_share"),
+        resolution=_one_frame,
+        resolution_why="one frame of a measured window",
+        rule="sync.Pool hands the frame back: no allocation, (almost) no cycles, no frame waits "
+        "for a mark worker",
+        differ_means="the model's pool still allocates, or frames wait outside GC cycles",
+    ),
+    Rule(
+        "gc_render",
+        {"memory_limit_mb": 100},
+        "heap goal under GOMEMLIMIT=100MiB, MiB (gctrace)",
+        _gctrace_median(3),
+        runs=_gctrace_field(3),
+        resolution=_const(1.0),
+        resolution_why="gctrace prints the goal in whole MB (MiB)",
+        rule="the goal is the smaller of GOGC's and the memory limit's, which first takes the "
+        "mapped memory that holds no heap object off the limit (memoryLimitHeapGoal, "
+        "src/runtime/mgcpacer.go; non_heap_mb in gc_render.json, ~8.8 MiB): 100 - 8.8 less "
+        "a margin, ~88 MiB, a runway of a few frames",
+        differ_means="labkit.gc's memory-limit goal, which lab 1 asks about, is off",
+    ),
+    Rule(
+        "gc_render",
+        {"producer_cpu": 0.5},
+        "share of frames over budget (CPUs over capacity)",
+        _key("jank_share"),
+        runs=_runs("jank_share"),
+        resolution=_one_frame,
+        resolution_why="one frame of a measured window",
+        rule="four producers at half a CPU, the renderer and the GC ask for more than two CPUs: "
+        "goroutines queue for a P whatever the GC does",
+        differ_means="the model shares the Ps among runnable goroutines differently",
+        known_difference="labkit.render draws each frame's busy producers independently and "
+        "shares the Ps evenly for that frame (processor sharing); it keeps no backlog, so over "
+        "capacity it cannot show the render goroutine falling behind. Real Go missed ~16 % of "
+        "the frames, with and without sync.Pool, most of them outside GC cycles (gc_render.json "
+        "janky_in_gc / janky_outside_gc)",
     ),
     Rule(
         "syscall_threads",
@@ -674,8 +798,11 @@ FACTS: tuple[Fact, ...] = (
         {"payload": "points"},
         "allocations per json.Marshal of 4,000 dashboard points",
         _key("allocs_per_call"),
-        "numbers and strings only: a pooled encode buffer (encodeStatePool, "
-        "src/encoding/json/encode.go:312), the interface conversion and the result's copy",
+        "numbers and strings only: go1.27's json.Marshal is json/v2 with v1 options "
+        "(src/encoding/json/v2_encode.go:185, GOEXPERIMENT jsonv2 on by default, "
+        "src/internal/buildcfg/exp.go:87), which encodes with a pooled encoder "
+        "(bufferedEncoderPool, src/encoding/json/jsontext/pools.go:23); left are the interface "
+        "conversion and the result's copy",
         "no course model counts allocations inside json.Marshal; labkit.casestudy takes its "
         "allocation per call as an input (labkit/casestudy/params.py)",
     ),
@@ -684,7 +811,9 @@ FACTS: tuple[Fact, ...] = (
         {"payload": "tagged"},
         "allocations per json.Marshal of 4,000 rows with a time.Time and a map[string]string",
         _key("allocs_per_call"),
-        "about four per row: time.Time's MarshalJSON result, and the map's sorted keys",
+        "about four per row: time.Time's MarshalJSON result (src/encoding/json/v2/"
+        "arshal_methods.go:239) and, per map, the addressable key and value it writes through "
+        "(newAddressableValue, src/encoding/json/v2/arshal_default.go:855-856)",
         "no course model counts allocations inside json.Marshal",
     ),
     Fact(

@@ -13,6 +13,7 @@ wall time on their Ps, so other processes competing for the CPUs inflate them.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from statistics import median
 
@@ -85,3 +86,39 @@ def marking_summary(lines: list[str], first: int, last: int) -> dict[str, float]
         "gctrace_goal_mib": median(t.goal_mib for t in rows),
         "gctrace_mark_cpu_ms": median(t.mark_cpu_ms for t in rows),
     }
+
+
+#: How far a program's own clock (from the start of main) may be off gctrace's "@" clock (from
+#: runtime.main's start, runtimeInitTime), plus the "@" field's rounding to whole ms.
+CLOCK_SLACK_S = 0.002
+
+
+def cycle_spans(lines: list[str]) -> list[tuple[float, float]]:
+    """(start_s, end_s) of every unforced cycle in ``lines``: from "@" over the "ms clock"
+    fields (sweep-termination STW + concurrent mark + mark-termination STW)."""
+    spans = []
+    for line in lines:
+        t = parse_line(line)
+        if t is None or t.forced:
+            continue
+        m = _LINE.match(line.strip())
+        assert m is not None
+        clock_s = (float(m[3]) + float(m[4]) + float(m[5])) / 1000
+        spans.append((t.at_s, t.at_s + clock_s))
+    return spans
+
+
+def frames_in_cycles(
+    frames: list[tuple[float, float]], lines: list[str], slack_s: float = CLOCK_SLACK_S
+) -> list[bool]:
+    """For each frame ``(start_s, ms)`` (seconds since the program started): does it overlap a
+    GC cycle of the gctrace ``lines``, within ``slack_s`` of the two clocks' offset?"""
+    spans = sorted(cycle_spans(lines))
+    starts = [s for s, _ in spans]
+    out = []
+    for start, ms in frames:
+        end = start + ms / 1000
+        # The last cycle that started before the frame ended; every earlier one ended before it.
+        i = bisect_right(starts, end + slack_s)
+        out.append(i > 0 and spans[i - 1][1] >= start - slack_s)
+    return out

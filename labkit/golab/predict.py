@@ -23,7 +23,7 @@ from typing import Any
 
 from labkit.golab.errors import ExperimentParameterError, NoModelError
 from labkit.golab.experiments import RETAKE_CASE_PROCS, get_experiment
-from labkit.golab.predict_gc import gc_frames, gc_live
+from labkit.golab.predict_gc import gc_frames, gc_live, gc_render
 from labkit.golab.predict_sched import (
     MODEL_GO_VERSION,
     locked_pingpong,
@@ -49,6 +49,7 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "spawn_order": (spawn_order, lambda p: 1),
     "gc_frames": (gc_frames, lambda p: 2),
     "gc_live": (gc_live, lambda p: 2),
+    "gc_render": (gc_render, lambda p: p["gomaxprocs"]),
     "syscall_threads": (syscall_threads, lambda p: p["gomaxprocs"]),
     "retake_keep": (retake_keep, lambda p: RETAKE_CASE_PROCS[p["case"]]),
     "sleep_resolution": (sleep_resolution, lambda p: 1),

@@ -6,6 +6,7 @@ Deterministic: same parameters and seed, same numbers.
 
 from __future__ import annotations
 
+from statistics import median
 from typing import Any
 
 #: The runtime's own live heap in the gc_frames program (type data, os.Args, fmt, ...): about
@@ -93,3 +94,76 @@ def gc_live(p: dict[str, Any], seed: int) -> dict[str, Any]:
         "gctrace_lines": lines[:6],
         "heap_goal_mb": last.heap_goal_bytes / 2**20 if last else None,
     }
+
+
+#: The gc_render program keeps a background image of one frame live beside its pointer nodes
+#: (the frame's first pass copies it), so the model's live heap is live_mb plus one frame.
+GC_RENDER_FRAME_MB = 1024 * 768 * RGBA / 2**20
+
+
+def _percentile(xs, q: float) -> float:
+    """The program's percentile (go/gc_render: the sorted value at round(q * (n - 1)))."""
+    import numpy as np
+
+    s = np.sort(np.asarray(xs, dtype=float))
+    return float(s[int(q * (len(s) - 1) + 0.5)])
+
+
+def gc_render(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """go/gc_render on the frame model: simulate_frames with the program's settings (its
+    producers, GOGC, GOMEMLIMIT, GOMAXPROCS, pool) for the warm-up and the measured windows,
+    then each window's figures as the program computes them: frame-time p50 / p99 and the share
+    over budget of the window's frames, the cycles that ended in it per second, and the assist,
+    background worker and idle worker CPU of those cycles per second."""
+    from labkit.render import simulate_frames
+
+    fps, per = p["fps"], round(p["seconds"] * p["fps"])
+    warm = round(p["warmup_s"] * fps)
+    n = warm + per * p["repeats"]
+    r = simulate_frames(
+        fps=fps,
+        seconds=n / fps,
+        pooled=p["pooled"],
+        gogc=p["gogc"],
+        memory_limit_mb=p["memory_limit_mb"] or None,
+        gomaxprocs=p["gomaxprocs"],
+        producers=p["producers"],
+        producer_cpu_fraction=p["producer_cpu"],
+        live_heap_mb=p["live_mb"] + GC_RENDER_FRAME_MB,
+        seed=seed,
+    )
+    budget = 1000 / fps
+    runs: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "frame_ms_p50",
+            "frame_ms_p99",
+            "jank_share",
+            "gc_per_s",
+            "assist_ms_per_s",
+            "worker_ms_per_s",
+            "idle_ms_per_s",
+        )
+    }
+    for w in range(p["repeats"]):
+        lo, hi = warm + w * per, warm + (w + 1) * per
+        ms = r.frame_ms[lo:hi]
+        t0, t1 = lo / fps, hi / fps
+        ended = [c for c in r.gc_cycles if t0 <= c.end_s < t1]
+        secs = t1 - t0
+        runs["frame_ms_p50"].append(_percentile(ms, 0.5))
+        runs["frame_ms_p99"].append(_percentile(ms, 0.99))
+        runs["jank_share"].append(float((ms > budget).mean()))
+        runs["gc_per_s"].append(len(ended) / secs)
+        runs["assist_ms_per_s"].append(1000 * sum(c.assist_cpu_s for c in ended) / secs)
+        runs["worker_ms_per_s"].append(1000 * sum(c.background_cpu_s for c in ended) / secs)
+        runs["idle_ms_per_s"].append(1000 * sum(c.idle_cpu_s for c in ended) / secs)
+    out: dict[str, Any] = {k: float(median(v)) for k, v in runs.items()}
+    out.update({f"{k}_runs": v for k, v in runs.items()})
+    lines = r.gctrace().splitlines()
+    measured = [c.number for c in r.gc_cycles if c.start_s >= warm / fps]
+    out["gctrace_lines"] = [lines[k - 1] for k in measured[:6]]
+    out["gc_cpu_share"] = float(r.gc_cpu_fraction)
+    last = r.gc_cycles[-1] if r.gc_cycles else None
+    out["heap_live_mb"] = last.heap_marked_bytes / 2**20 if last else p["live_mb"]
+    return out

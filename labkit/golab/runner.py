@@ -130,6 +130,8 @@ def _run_binary(
         ) from exc
     if experiment.gctrace_lines:
         _gctrace(out, proc.stderr, experiment.gctrace_lines)
+    if experiment.gctrace_analysis is not None:
+        out.update(experiment.gctrace_analysis(out, cycle_lines(proc.stderr)))
     out["source"] = "live"
     return out
 

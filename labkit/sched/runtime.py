@@ -83,6 +83,18 @@ RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
 #: wait, see TIMER_SLACK_MS.)
 NETPOLL_RESOLUTION_MS = 1.0
 
+
+def netpoll_wait_ms(delay_ms: float) -> float:
+    """How long one netpoll wait blocks for a timer ``delay_ms`` away (netpoll's epoll_wait
+    timeout, src/runtime/netpoll_epoll.go:118-126): 0 for a due timer, 1 ms for a delay under
+    1 ms, the whole milliseconds of a longer one."""
+    if delay_ms <= 0:
+        return 0.0
+    if delay_ms < NETPOLL_RESOLUTION_MS:
+        return NETPOLL_RESOLUTION_MS
+    return math.floor(delay_ms / NETPOLL_RESOLUTION_MS) * NETPOLL_RESOLUTION_MS
+
+
 # ---- Costs (small fixed times where the real runtime spends them) -------------------------------
 #
 # Derived from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
@@ -1156,13 +1168,7 @@ class Scheduler:
         elif until is None:
             wake = None
         else:
-            delay = until - t
-            if delay <= 0:
-                wake = t
-            elif delay < NETPOLL_RESOLUTION_MS:
-                wake = t + NETPOLL_RESOLUTION_MS
-            else:
-                wake = t + math.floor(delay / NETPOLL_RESOLUTION_MS) * NETPOLL_RESOLUTION_MS
+            wake = t + netpoll_wait_ms(until - t)
         self.poller = (m, wake)
         if wake is not None:
             self.push(wake, EV_POLL_WAKE, m, self.poll_token)

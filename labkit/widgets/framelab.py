@@ -164,7 +164,14 @@ def heap_goal_steps(
     end_s = max(result.seconds, float(result.t_s[-1]) if result.t_s.size else 0.0)
 
     def goal_from(marked_bytes: float) -> float:
-        return float(heap_goal_bytes(int(marked_bytes), gogc=p["gogc"], memory_limit=limit_bytes))
+        return float(
+            heap_goal_bytes(
+                int(marked_bytes),
+                gogc=p["gogc"],
+                memory_limit=limit_bytes,
+                other_non_heap_bytes=int(p["non_heap_mb"] * MIB),
+            )
+        )
 
     def steps(times: list[float], values: list[float]) -> tuple[np.ndarray, np.ndarray]:
         # values[i] holds from times[i] to times[i + 1]

@@ -3,10 +3,11 @@
 // GODEBUG=gctrace=1 to get one line per cycle on stderr, and GOGC to move the heap goal.
 //
 // Each 1024x768 RGBA frame is 3 MiB. Allocating one per frame makes the heap grow by 3 MiB a
-// frame; the pacer (src/runtime/mgcpacer.go, gcControllerState.heapGoal) starts a cycle when the
-// heap reaches live + (live + stacks + globals) * GOGC/100, at least 4 MiB * GOGC/100
-// (heapMinimum), so with a small live heap nearly every frame triggers a cycle. A sync.Pool
-// hands the same buffer back, the heap stops growing and cycles stop.
+// frame; the pacer sets the goal at live + (live + stacks + globals) * GOGC/100, at least
+// 4 MiB * GOGC/100 (heapMinimum; gcControllerState.heapGoal in src/runtime/mgcpacer.go), and
+// starts a cycle a little before the heap reaches it, at the trigger
+// (gcControllerState.trigger), so with a small live heap nearly every frame triggers a cycle.
+// A sync.Pool hands the same buffer back, the heap stops growing and cycles stop.
 //
 // With -repeats > 1 the frames are rendered that many times, each after a forced runtime.GC() so
 // that every repeat starts from the same heap; the forced cycles are not counted, and the

@@ -3,9 +3,10 @@
 // GODEBUG=gctrace=1 for one line per cycle on stderr).
 //
 // The live heap is -live_mb MiB of 64-byte nodes, each allocated on its own and linked into a
-// binary tree through pointer fields (eight pointer words a node, so every word is scanned), held
-// from a global: the mark phase must trace all of it every cycle (gcDrain, scanobject in
-// src/runtime/mgcmark.go). Beside it the program allocates a -frame_mb MiB []byte per frame at
+// binary tree through pointer fields (measure.PointerTree: eight pointer words a node, so every
+// word is scanned), held from a global: the mark phase must trace all of it every cycle
+// (gcDrain in src/runtime/mgcmark.go; Green Tea's scanSpan for objects this small,
+// src/runtime/mgcmark_greenteagc.go:844). Beside it the program allocates a -frame_mb MiB []byte per frame at
 // -fps frames a second and writes one byte per page of it. The pacer (gcControllerState.heapGoal
 // in src/runtime/mgcpacer.go) sets the goal near live * (1 + GOGC/100), so about
 // live / (frame_mb * fps) seconds of frames pass between cycles, a little less because a cycle
@@ -28,41 +29,8 @@ import (
 	"time"
 )
 
-// node is 64 bytes of pointers on amd64: left and right make the tree; the other six point back
-// into it (to the parent), so the GC must scan every word.
-type node struct {
-	left, right *node
-	back        [6]*node
-}
-
-var root *node
+var root any // the live heap (measure.PointerTree), reachable from a global
 var sink uint64
-
-// build makes a tree of n nodes, each allocated separately (breadth-first: node i's children
-// are 2i+1 and 2i+2). Only the root is kept in a global.
-func build(n int) *node {
-	level := []*node{new(node)}
-	made := 1
-	for made < n {
-		var next []*node
-		for _, p := range level {
-			for _, slot := range []**node{&p.left, &p.right} {
-				if made == n {
-					break
-				}
-				c := &node{}
-				for i := range c.back {
-					c.back[i] = p
-				}
-				*slot = c
-				next = append(next, c)
-				made++
-			}
-		}
-		level = next
-	}
-	return level[0]
-}
 
 var markNames = []string{
 	"/cpu/classes/gc/mark/assist:cpu-seconds",
@@ -95,7 +63,7 @@ func main() {
 	flag.Parse()
 
 	nodes := int(*liveMB * (1 << 20) / 64)
-	root = build(nodes)
+	root = measure.PointerTree(nodes)
 	runtime.GC()
 	frameBytes := int(*frameMB * (1 << 20))
 	period := time.Duration(float64(time.Second) / *fps)

@@ -1,13 +1,16 @@
 // Command json_allocs counts the heap allocations of one json.Marshal call, and how they depend
 // on what is marshalled.
 //
-// json.Marshal encodes into an encodeState taken from a sync.Pool (encodeStatePool in
-// src/encoding/json/encode.go) and returns a copy of its bytes, so a value made only of
-// numbers and strings costs a few allocations per call, however many rows it has. Other types
-// allocate per value: a time.Time is encoded through its MarshalJSON method (marshalerEncoder
-// calls it and then compacts the returned bytes; time.Time.MarshalJSON allocates its result),
-// and a map is encoded with its keys sorted (mapEncoder.encode builds a slice of the keys
-// first), so rows carrying a time.Time and a map[string]string allocate a few objects each.
+// In go1.27 json.Marshal is json/v2's Marshal with the v1 options (src/encoding/json/
+// v2_encode.go:185; the jsonv2 GOEXPERIMENT is on by default, src/internal/buildcfg/exp.go:87).
+// It encodes with an Encoder taken from a sync.Pool (bufferedEncoderPool, src/encoding/json/
+// jsontext/pools.go:23) and returns a copy of its bytes, so a value made only of numbers and
+// strings costs a few allocations per call, however many rows it has. Other types allocate per
+// value: a time.Time is encoded through its MarshalJSON method, whose result is a new slice
+// (src/encoding/json/v2/arshal_methods.go:239), and a map is walked through an addressable key
+// and value made for it (newAddressableValue, src/encoding/json/v2/arshal_default.go:855-856),
+// its keys sorted, so rows carrying a time.Time and a map[string]string allocate a few objects
+// each.
 //
 // -payload chooses the rows:
 //

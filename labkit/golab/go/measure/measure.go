@@ -66,3 +66,40 @@ func Print(out map[string]any) {
 		os.Exit(1)
 	}
 }
+
+// treeNode is 64 bytes of pointers on amd64: left and right make the tree; the other six point
+// back into it (to the parent), so the GC must scan every word. go1.27's Green Tea collector
+// scans objects this small a span at a time (scanSpan -> scanObjectsSmall,
+// src/runtime/mgcmark_greenteagc.go:844, 1015; gcUsesSpanInlineMarkBits: 16-512 bytes).
+type treeNode struct {
+	left, right *treeNode
+	back        [6]*treeNode
+}
+
+// PointerTree allocates a binary tree of n 64-byte nodes, each on its own, breadth-first (node
+// i's children are 2i+1 and 2i+2), and returns its root: a live heap of n*64 bytes that every
+// GC cycle must trace word by word, as long as the caller keeps the root reachable.
+func PointerTree(n int) any {
+	level := []*treeNode{new(treeNode)}
+	root := level[0]
+	made := 1
+	for made < n {
+		var next []*treeNode
+		for _, p := range level {
+			for _, slot := range []**treeNode{&p.left, &p.right} {
+				if made == n {
+					break
+				}
+				c := &treeNode{}
+				for i := range c.back {
+					c.back[i] = p
+				}
+				*slot = c
+				next = append(next, c)
+				made++
+			}
+		}
+		level = next
+	}
+	return root
+}
