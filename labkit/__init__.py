@@ -10,13 +10,15 @@ use, so ``import labkit`` stays cheap and ``labkit.sched`` works without a separ
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
-    __version__ = version("labkit")
+    __version__ = _version("labkit")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+from labkit.errors import EvidenceError, LabkitError, ParameterError
 from labkit.health import doctor
 
 _SUBMODULES = (
@@ -33,13 +35,27 @@ _SUBMODULES = (
     "sched",
     "schedlab",
     "trace",
+    "units",
+    "validation",
     "widgets",
 )
 
-__all__ = ["__version__", "doctor", *_SUBMODULES]
+__all__ = [
+    "EvidenceError",
+    "LabkitError",
+    "ParameterError",
+    "__version__",
+    "doctor",
+    *_SUBMODULES,
+]
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
         return import_module(f"labkit.{name}")
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public parts, the lazily loaded submodules included (tab completion lists them)."""
+    return sorted(set(globals()) | set(__all__))

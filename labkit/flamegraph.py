@@ -49,6 +49,8 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import LabkitError
+
 __all__ = [
     "FlameGraphError",
     "FlameTree",
@@ -111,7 +113,7 @@ def _mix(colour: str, other: str, t: float) -> str:
 PACKAGE_PALETTE = tuple(_mix(c, "#FFFFFF", 0.4) for c in _OKABE)
 
 
-class FlameGraphError(ValueError):
+class FlameGraphError(LabkitError):
     """Bad input to the flame-graph model: the message names the argument and what to do."""
 
 

@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.sched import (
     Chan,
     Go,
@@ -85,7 +86,7 @@ UNTIL_MS = 1e7
 DEFAULT_SAMPLES = 400
 
 
-class PipelineParameterError(ValueError):
+class PipelineParameterError(ParameterError):
     """A pipeline argument is out of range; the message names it and says what to pass."""
 
 

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.gc import (
     MARK_BYTES_PER_CPU_S,
-    GCConfigError,
     GCCycle,
     GCEngine,
     GCEvent,
@@ -45,6 +45,7 @@ from labkit.gc import (
     parse_gogc,
 )
 from labkit.gc.wakeup import first_scheduling_point, netpoll_wake_s, sysmon_round_s
+from labkit.validation import check_choice, check_int, check_real
 
 __all__ = [
     "ALLOC_ZERO_BYTES_PER_S",
@@ -86,7 +87,7 @@ NON_HEAP_MB = 8.8
 _MAX_LOCK_UTILIZATION = 0.99
 
 
-class RenderConfigError(GCConfigError):
+class RenderConfigError(ParameterError):
     """An invalid simulate_frames argument (a ValueError naming the parameter and its range)."""
 
 
@@ -204,28 +205,17 @@ def _summary_defaults() -> dict[str, object]:
 
 
 def _int_param(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
-        raise RenderConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
+    return check_int(name, value, low, high, error=RenderConfigError, where="simulate_frames")
 
 
 def _real_param(name: str, value: object, low: float, high: float, low_open: bool = False) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and v <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise RenderConfigError(
-            f"{name} must be a number in {bracket}{low}, {high}], got {value!r}"
-        )
-    return float(value)
+    return check_real(
+        name, value, low, high, low_open=low_open, error=RenderConfigError, where="simulate_frames"
+    )
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise RenderConfigError(f"{name} must be one of {choices}, got {value!r}")
-    return str(value)
+    return check_choice(name, value, choices, error=RenderConfigError, where="simulate_frames")
 
 
 def simulate_frames(

@@ -24,11 +24,12 @@ claim the chapter makes about the difference; tests/test_schedlab.py checks ever
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.sched import (
     Go,
     cpu,
@@ -42,6 +43,7 @@ from labkit.sched import (
     spawn,
     syscall,
 )
+from labkit.validation import check_choice, check_flag, check_int, check_real
 
 YIELD_MODES = ("none", "sleep0", "gosched", "sleep1ns")
 HOG_ITER_MS = 0.5  # one iteration of a hog's loop: where a yield call, if any, goes
@@ -75,31 +77,33 @@ class LabParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        checks = [
-            ("gomaxprocs", 1 <= self.gomaxprocs <= 256, "between 1 and 256"),
-            ("goroutines", 0 <= self.goroutines <= 20_000, "between 0 and 20000"),
-            ("work_ms", self.work_ms >= 0, ">= 0"),
-            ("arrival_ms", self.arrival_ms >= 0, ">= 0"),
-            ("syscall_share", 0 <= self.syscall_share <= 1, "between 0 and 1"),
-            ("io_share", 0 <= self.io_share <= 1, "between 0 and 1"),
-            (
-                "syscall_share + io_share",
-                self.syscall_share + self.io_share <= 1 + 1e-9,
-                "at most 1 (each request does at most one of the two)",
-            ),
-            ("block_ms", self.block_ms >= 0, ">= 0"),
-            ("hogs", 0 <= self.hogs <= 64, "between 0 and 64"),
-            ("hog_ms", self.hog_ms >= 0, ">= 0"),
-            ("yield_mode", self.yield_mode in YIELD_MODES, f"one of {YIELD_MODES}"),
-            ("tickers", 0 <= self.tickers <= 16, "between 0 and 16"),
-            ("locked", 0 <= self.locked <= self.tickers, "between 0 and tickers"),
-            ("tick_ms", self.tick_ms > 0, "> 0"),
-            ("draw_ms", self.draw_ms >= 0, ">= 0"),
-            ("frames", 0 <= self.frames <= 10_000, "between 0 and 10000"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {rule}; got {getattr(self, name, None)!r}")
+        """Check every field's type and range (labkit.validation): a bad value fails here, with
+        its name and range, not deep inside the simulation."""
+        where = "LabParams"
+        ints = {
+            "gomaxprocs": (1, 256),
+            "goroutines": (0, 20_000),
+            "hogs": (0, 64),
+            "tickers": (0, 16),
+            "frames": (0, 10_000),
+            "seed": (0, 2**63 - 1),
+        }
+        for name, (low, high) in ints.items():
+            check_int(name, getattr(self, name), low, high, where=where)
+        check_int("locked", self.locked, 0, self.tickers, where=where)
+        for name in ("work_ms", "arrival_ms", "block_ms", "hog_ms", "draw_ms"):
+            check_real(name, getattr(self, name), 0, 1e9, where=where, unit="ms")
+        check_real("tick_ms", self.tick_ms, 0, 1e9, low_open=True, where=where, unit="ms")
+        for name in ("syscall_share", "io_share"):
+            check_real(name, getattr(self, name), 0, 1, where=where)
+        if self.syscall_share + self.io_share > 1 + 1e-9:
+            raise ParameterError(
+                f"{where}: syscall_share + io_share must be at most 1 (each request does at "
+                f"most one of the two); got {self.syscall_share} + {self.io_share}"
+            )
+        check_choice("yield_mode", self.yield_mode, YIELD_MODES, where=where)
+        check_flag("hog_calls", self.hog_calls, where=where)
+        check_flag("async_preempt", self.async_preempt, where=where)
 
 
 def _yield_step(mode: str):
@@ -191,9 +195,30 @@ class LabRun:
         return "\n".join(lines)
 
 
+def lab_params(params: LabParams | None = None, **overrides: Any) -> LabParams:
+    """``params`` (or the defaults) with ``overrides``, checked: a LabParams, known field names,
+    every value of the right type and range (``LabParams.__post_init__``)."""
+    if params is None:
+        params = LabParams()
+    elif not isinstance(params, LabParams):
+        raise ParameterError(
+            f"params must be a LabParams, got {type(params).__name__}; "
+            "pass LabParams(...) or keyword overrides such as gomaxprocs=2"
+        )
+    known = {f.name for f in fields(LabParams)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ParameterError(
+            f"unknown scheduler lab parameter(s) {', '.join(map(repr, unknown))}; "
+            f"the parameters are {', '.join(sorted(known))}"
+        )
+    return replace(params, **overrides)
+
+
 def run_lab(params: LabParams | None = None, *, until_ms: float = 10_000.0, **overrides) -> LabRun:
     """Simulate the lab's program and compute its measures."""
-    params = replace(params or LabParams(), **overrides)
+    params = lab_params(params, **overrides)
+    check_real("until_ms", until_ms, 0, 1e9, low_open=True, where="run_lab", unit="ms")
     result = simulate(
         build_program(params),
         gomaxprocs=params.gomaxprocs,

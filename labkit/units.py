@@ -40,10 +40,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from labkit.errors import LabkitError
+
 __all__ = ["Unit", "UnitError", "convert", "describe", "parse_quantity", "unit"]
 
 
-class UnitError(ValueError):
+class UnitError(LabkitError):
     """A unit that is not known, or of the wrong kind for the question (message for a learner)."""
 
 

@@ -356,6 +356,19 @@ def test_step_values_reads_a_step_function_even_with_no_steps():
 @example(  # found by the property: every DB call timed out, data_times indexed an empty array
     IncidentParams(clients=1, db_timeout=True, timeout_ms=5.0, db_median_ms=100.0, seconds=0.4)
 )
+@example(  # found by exploring: 132 slow queries through one connection outlast a fixed drain
+    IncidentParams(
+        clients=11,
+        poll_ms=50.0,
+        seconds=0.6,
+        db_median_ms=100.0,
+        db_sigma=1.0,
+        db_pool=1,
+        gomaxprocs=1,
+        gogc=50,
+        seed=0,
+    )
+)
 def test_invariants_hold_in_random_incidents(p):
     """Across random incidents: every request finishes, none faster than its own work, frames
     never exceed 60 fps, the goroutine count never drops below the fixed ones, a timeout bounds

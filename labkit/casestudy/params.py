@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from labkit.errors import ParameterError
+
 # ---- measured on go1.27.3 (see the module docstring) ----------------------------------------
 
 #: json.Marshal CPU per KiB of output: 5.76-5.86 us/KiB for 75-304 KiB bodies (10.3 us/KiB at
@@ -50,7 +52,7 @@ DB_DRIVERS = ("network", "cgo")
 FIXES = ("cache_json", "stream", "db_timeout")
 
 
-class IncidentParamError(ValueError):
+class IncidentParamError(ParameterError):
     """A case-study parameter is out of range; the message names it and the allowed range."""
 
 

@@ -292,10 +292,33 @@ def run_incident(params: IncidentParams | None = None, **overrides: Any) -> Inci
         main,
         gomaxprocs=p.gomaxprocs,
         async_preempt=True,
-        until_ms=p.seconds * 1000.0 + DRAIN_MS,
+        until_ms=_until_ms(p, plan),
         seed=int(rng.integers(2**31)),
     )
     return measure(p, plan, result, names)
+
+
+def _until_ms(p: IncidentParams, plan: Plan) -> float:
+    """When the simulation may stop: late enough for every request to finish, however
+    overloaded the service. The last planned DB call ends by then (the plan queues the calls
+    for the pool's connections), and so does every handler's CPU work and network write run one
+    after another after it (an upper bound on any backlog), with DRAIN_MS to spare. An
+    overloaded service thus runs longer instead of leaving requests unfinished."""
+    ends = [p.seconds * 1000.0]
+    if plan.arrival_ms.size:
+        ends.append(float(np.max(plan.arrival_ms + plan.db_wait_ms + plan.db_query_ms)))
+    if plan.refresh_ms.size:
+        ends.append(
+            float(np.max(plan.refresh_ms + plan.refresh_db_wait_ms + plan.refresh_db_query_ms))
+        )
+    work = plan.decode_ms + plan.encode_ms + plan.assist_ms + plan.write_ms
+    backlog = (
+        float(np.sum(work))
+        + plan.refresh_ms.size * plan.refresh_cpu_ms
+        + plan.frame_tick_ms.size * p.draw_ms
+        + plan.arrival_ms.size * p.hot_loop_ms
+    )
+    return max(ends) + backlog + DRAIN_MS
 
 
 def fix_variants(params: IncidentParams | None = None) -> dict[str, IncidentParams]:

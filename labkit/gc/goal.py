@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+from labkit.errors import ParameterError
+
 __all__ = [
     "DEFAULT_HEAP_MINIMUM_BYTES",
     "GC_OFF",
@@ -68,7 +70,7 @@ MEMORY_LIMIT_HEAP_GOAL_HEADROOM_PERCENT = 3
 MEMORY_LIMIT_MIN_HEAP_GOAL_HEADROOM_BYTES = 1 << 20
 
 
-class GCConfigError(ValueError):
+class GCConfigError(ParameterError):
     """A GOGC / GOMEMLIMIT / heap size argument the runtime would not accept."""
 
 

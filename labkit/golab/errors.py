@@ -1,21 +1,24 @@
 """Exceptions and the warning of ``labkit.golab``.
 
-Bad input raises a ``ValueError`` subclass that names the parameter and says what to pass; a Go
+Every error here is a ``labkit.errors.LabkitError`` (a ``ValueError``). Bad input names the
+parameter and says what to pass; a Go
 toolchain that is missing or broken, a build or a run that fails raises ``GoRunError`` (only when
 the caller asked for a live run; otherwise the runner warns with ``GolabWarning`` and falls back
 to the recorded result).
 """
 
+from labkit.errors import LabkitError, ParameterError
 
-class GolabError(Exception):
+
+class GolabError(LabkitError):
     """Base class of every error raised by ``labkit.golab``."""
 
 
-class UnknownExperimentError(GolabError, ValueError):
+class UnknownExperimentError(GolabError):
     """The experiment name is not one of ``labkit.golab.experiments()``."""
 
 
-class ExperimentParameterError(GolabError, ValueError):
+class ExperimentParameterError(GolabError, ParameterError):
     """A parameter of an experiment is unknown, of the wrong type or out of range."""
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import ParameterError
+
 POLICIES = ("static", "per_request", "adaptive")
 SERVICE_KINDS = ("exp", "const", "lognormal")
 
@@ -47,7 +49,7 @@ DEFAULT_LOGNORMAL_SIGMA = 0.5
 MAX_REQUESTS = 5_000_000
 
 
-class PoolParameterError(ValueError):
+class PoolParameterError(ParameterError):
     """A parameter of the pool model is out of range; the message names it and says what to do."""
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from labkit.errors import LabkitError
+
 # Step kinds, small ints so the scheduler's hot loop dispatches on an int compare.
 CPU = 0
 SYSCALL = 1
@@ -40,7 +42,7 @@ EXIT = 14
 SLEEP_NOOP_MS = 8.24e-7
 
 
-class ProgramError(ValueError):
+class ProgramError(LabkitError):
     """A goroutine program or a simulate() argument is malformed; the message says how to fix it."""
 
 

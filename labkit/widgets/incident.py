@@ -18,6 +18,8 @@ import numpy as np
 
 from labkit.casestudy import FIXES, IncidentParams, IncidentRun, make_params, run_incident
 from labkit.casestudy.diagnosis import diagnosis_html, diagnosis_table
+from labkit.errors import ParameterError
+from labkit.widgets._controls import check_control_value
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -55,6 +57,11 @@ class IncidentLab(TextFallback, w.VBox):
     """Toggles for the fixes, sliders for load and runtime; table, plots and summary."""
 
     def __init__(self, params: IncidentParams | None = None) -> None:
+        if params is not None and not isinstance(params, IncidentParams):
+            raise ParameterError(
+                f"IncidentLab: params must be an IncidentParams, got {type(params).__name__}; "
+                "pass IncidentParams(clients=20, ...)"
+            )
         self._fixes = {
             f: w.ToggleButton(description=_FIX_LABELS[f], tooltip=f, layout=w.Layout(width="15em"))
             for f in FIXES
@@ -182,6 +189,8 @@ class IncidentLab(TextFallback, w.VBox):
         return diagnosis_table(self._before, self._run)
 
     def _set_controls(self, params: IncidentParams) -> None:
+        for name, control in self._controls.items():
+            check_control_value("IncidentLab", name, control, getattr(params, name))
         self._paused = True
         try:
             for f, toggle in self._fixes.items():
@@ -244,7 +253,10 @@ class IncidentLab(TextFallback, w.VBox):
         known = set(self._controls) | set(self._fixes)
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(known)}")
+            raise ParameterError(f"unknown control(s) {unknown}; known: {sorted(known)}")
+        for name, value in values.items():
+            control = self._fixes.get(name) or self._controls[name]
+            check_control_value("IncidentLab", name, control, value)
         self._paused = True
         try:
             for name, value in values.items():

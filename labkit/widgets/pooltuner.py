@@ -22,7 +22,9 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.pool import POLICIES, SERVICE_KINDS, PoolResult, compare_policies, simulate_pool
+from labkit.widgets._controls import check_control_value
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -148,7 +150,7 @@ class PoolTuner(TextFallback, w.VBox):
     def __init__(self, **initial: Any) -> None:
         unknown = sorted(set(initial) - set(DEFAULTS))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(DEFAULTS)}")
+            raise ParameterError(f"unknown control(s) {unknown}; known: {sorted(DEFAULTS)}")
         c = self._controls = {
             "arrival": w.ToggleButtons(
                 options=[("Poisson", "poisson"), ("bursty on/off", "bursty")],
@@ -219,7 +221,7 @@ class PoolTuner(TextFallback, w.VBox):
         self.last_update_s = 0.0
         self._paused = True
         for name, value in {**DEFAULTS, **initial}.items():
-            c[name].value = value
+            c[name].value = check_control_value("PoolTuner", name, c[name], value)
         self._paused = False
         for control in c.values():
             control.observe(self._on_control, names="value")
@@ -554,7 +556,9 @@ class PoolTuner(TextFallback, w.VBox):
         """Set controls by name (see :data:`DEFAULTS`) and re-run once."""
         unknown = sorted(set(values) - set(self._controls))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; known: {sorted(self._controls)}")
+            raise ParameterError(f"unknown control(s) {unknown}; known: {sorted(self._controls)}")
+        for name, value in values.items():
+            check_control_value("PoolTuner", name, self._controls[name], value)
         self._paused = True
         try:
             for name, value in values.items():

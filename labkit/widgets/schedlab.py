@@ -13,7 +13,10 @@ from dataclasses import asdict, fields
 
 import ipywidgets as w
 
-from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, run_lab
+from labkit.errors import ParameterError
+from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, lab_params, run_lab
+from labkit.validation import check_choice
+from labkit.widgets._controls import check_control_value
 from labkit.widgets._style import TextFallback, error_output, slider, summary_html
 from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
 
@@ -33,6 +36,13 @@ class SchedulerLab(TextFallback, w.VBox):
     """Sliders and presets over the scheduler model; timeline, run queues, states, summary."""
 
     def __init__(self, params: LabParams | None = None, preset: str | None = None) -> None:
+        if params is not None and not isinstance(params, LabParams):
+            raise ParameterError(
+                f"SchedulerLab: params must be a LabParams, got {type(params).__name__}; "
+                "pass LabParams(gomaxprocs=2, ...)"
+            )
+        if preset is not None:
+            check_choice("preset", preset, tuple(PRESETS), where="SchedulerLab")
         self._controls: dict[str, w.ValueWidget] = {
             "gomaxprocs": _int("GOMAXPROCS", 1, 8),
             "goroutines": _int("requests (goroutines)", 0, 1000, 10),
@@ -163,9 +173,11 @@ class SchedulerLab(TextFallback, w.VBox):
         return self._run.summary() if self._run else ""
 
     def _set_controls(self, params: LabParams) -> None:
+        values = asdict(params)
+        for name, value in values.items():
+            self._check_fits(name, value)
         self._paused = True
         try:
-            values = asdict(params)
             for name, control in self._controls.items():
                 control.value = values[name]
         finally:
@@ -217,14 +229,23 @@ class SchedulerLab(TextFallback, w.VBox):
             self._summary.value = summary_html(self._run.summary())
             self.last_update_s = time.perf_counter() - t0
 
+    def _check_fits(self, name: str, value: object) -> None:
+        """A value the control cannot show is refused, never clamped: the slider would move it
+        to its end and the lab would run something else than it was given."""
+        if name in self._controls:
+            check_control_value("SchedulerLab", name, self._controls[name], value)
+
     # ---- driving from Python (tests, instructors) ----------------------------------------------
     def set(self, **values) -> None:
         """Set controls by LabParams field name and re-run once."""
         unknown = set(values) - set(self._controls)
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"unknown control(s) {sorted(unknown)}; known: {sorted(self._controls)}"
             )
+        lab_params(self._params, **values)  # type and range, as run_lab checks them
+        for name, value in values.items():
+            self._check_fits(name, value)
         self._paused = True
         try:
             for name, value in values.items():
@@ -237,7 +258,7 @@ class SchedulerLab(TextFallback, w.VBox):
     def choose(self, preset: str, variant: str = "stall") -> None:
         """Select a blind-spot preset ("2.1".."2.5") in its "stall" or "fix" setting."""
         if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+            raise ParameterError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
         self._paused = True
         self._variant.value = variant
         self._paused = False

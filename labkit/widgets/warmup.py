@@ -15,6 +15,7 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
+from labkit.validation import check_int
 from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
@@ -52,6 +53,8 @@ class PacerWarmup(TextFallback, w.VBox):
     DEFAULT_LIVE_MIB = 64
 
     def __init__(self, width: int = 1024, height: int = 768) -> None:
+        width = check_int("width", width, 1, 16_384, where="PacerWarmup")
+        height = check_int("height", height, 1, 16_384, where="PacerWarmup")
         self._width, self._height = width, height
         self._gogc = w.IntSlider(
             value=100,
