@@ -101,6 +101,92 @@ class Trace:
             )
         return a["transitions"]
 
+    # ---- what a labkit.sched Result also has, so the same widgets draw a trace -----------------
+
+    @property
+    def end_ms(self) -> float:
+        """The end of the recording, ms after its first event (Result.end_ms: end of the run)."""
+        return self.duration_ms
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """What the trace says of the run's settings: GOMAXPROCS (Result.params holds the
+        simulate() arguments; a trace records no others)."""
+        return MappingProxyType({"gomaxprocs": self.gomaxprocs})
+
+    @property
+    def threads(self) -> Mapping[str, np.ndarray]:
+        """``t_ms`` and ``count``: the OS threads (Ms) the trace has shown so far. Go keeps a
+        thread once it made it (an M is parked in stopm, not ended, src/runtime/proc.go), so a
+        thread counts from its first event on; threads that did nothing while tracing are not
+        seen (Result.threads counts every M the model made)."""
+        a = self._all
+        if "threads" not in a:
+            ts = self.thread_segments
+            if len(ts):
+                ms, first = np.unique(ts["m"], return_index=True)
+                t = np.sort(ts["start_ms"][first])
+                count = np.arange(1, ms.size + 1)
+            else:
+                t, count = np.zeros(0), np.zeros(0, dtype=np.int64)
+            a["threads"] = MappingProxyType(
+                {"t_ms": _frozen(np.asarray(t, float)), "count": _frozen(count)}
+            )
+        return a["threads"]
+
+    @property
+    def event_log(self) -> np.ndarray:
+        """``t_ms, kind, p, g`` of the scheduler events a timeline marks, as Result.event_log:
+        ``preempt`` (a running goroutine made runnable with reason "preempted": sysmon's
+        preemption or the GC's suspendG, src/runtime/preempt.go) and ``handoff`` (a goroutine
+        in a system call lost its P: retake or handoffp, src/runtime/proc.go; ``p`` is the P it
+        lost). Work stealing is not traced, so a trace has no ``steal`` events."""
+        a = self._all
+        if "event_log" not in a:
+            tr = self.transitions
+            pre = tr[(tr["from"] == "running") & (tr["reason"] == "preempted")]
+            rows = [
+                (float(t), "preempt", int(p), int(g))
+                for t, p, g in zip(pre["t_ms"], pre["p"], pre["g"], strict=True)
+            ]
+            ts = self.thread_segments
+            sys = ts[ts["kind"] == "syscall"]
+            # The stretch the P was taken from ends where the P-less one starts (same M and G).
+            held = {
+                (m, g, end): p
+                for m, g, end, p in zip(
+                    sys["m"].tolist(),
+                    sys["g"].tolist(),
+                    sys["end_ms"].tolist(),
+                    sys["p"].tolist(),
+                    strict=True,
+                )
+                if p >= 0
+            }
+            lost = sys[sys["p"] < 0]
+            rows += [
+                (t, "handoff", held.get((m, g, t), -1), g)
+                for m, g, t in zip(
+                    lost["m"].tolist(), lost["g"].tolist(), lost["start_ms"].tolist(), strict=True
+                )
+            ]
+            rows.sort()
+            a["event_log"] = _frozen(
+                _table(rows, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", "i8")])
+            )
+        return a["event_log"]
+
+    def goroutine_label(self, g: int) -> str:
+        """How a timeline names goroutine ``g``: its ID and entry function, as go tool trace."""
+        names = self._all.get("labels")
+        if names is None:
+            gs = self.goroutines
+            names = self._all["labels"] = dict(
+                zip(gs["g"].tolist(), gs["name"].tolist(), strict=True)
+            )
+        name = names.get(int(g), "")
+        return f"G{int(g)} {name}" if name else f"G{int(g)}"
+
     # ---- views --------------------------------------------------------------------------------
 
     def summary(self) -> str:

@@ -15,6 +15,7 @@ _WHERE = {
     "SchedulerTimeline": "labkit.widgets.timeline",
     "RunQueuePlot": "labkit.widgets.timeline",
     "GoroutineStatePlot": "labkit.widgets.timeline",
+    "TimelinePair": "labkit.widgets.tracepair",
     "SchedulerLab": "labkit.widgets.schedlab",
     "IncidentLab": "labkit.widgets.incident",
     "PoolTuner": "labkit.widgets.pooltuner",

@@ -22,6 +22,8 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
+from labkit.errors import EvidenceError
+from labkit.validation import check_choice
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -52,11 +54,28 @@ MARKERS = {  # event kind -> (bqplot marker, colour, legend label)
 }
 
 
+#: The time axis of a model run (simulated) and of a real trace (since its first event).
+MODEL_TIME = "virtual time (ms)"
+TRACE_TIME = "time since the trace began (ms)"
+
+
 def goroutine_kind(name: str) -> str:
+    """The colour group of a goroutine: the model's names (hog3, req12, ticker0, main), or a
+    real trace's label ("G1 main.main" is main; others are "other")."""
     for kind in ("hog", "req", "ticker"):
         if name.startswith(kind):
             return kind
-    return "main" if name == "main" else "other"
+    return "main" if name in ("main", "G1 main.main") else "other"
+
+
+def _goroutine_names(result, gs: np.ndarray) -> np.ndarray:
+    """The timeline's name for each goroutine in ``gs``: a model run's names as they are, a real
+    trace's IDs as "G<id> <entry function>" (Trace.goroutine_label)."""
+    label = getattr(result, "goroutine_label", None)
+    if label is None:
+        return np.asarray(gs)
+    cache: dict[int, str] = {}
+    return np.array([cache.setdefault(g, label(g)) for g in np.asarray(gs).tolist()], dtype=object)
 
 
 def step_resample(t_ms: np.ndarray, values: np.ndarray, grid_ms: np.ndarray) -> np.ndarray:
@@ -109,13 +128,19 @@ def activity_end_ms(result) -> float:
 class SchedulerTimeline(TextFallback, w.VBox):
     """Gantt chart of a scheduler run: rows per P (or per M), a box per stretch a G ran."""
 
-    def __init__(self, height_px: int = 260, colour_by: str = "kind") -> None:
+    def __init__(
+        self,
+        height_px: int = 260,
+        colour_by: str = "kind",
+        x_scale: bq.LinearScale | None = None,
+        title: str = "Who ran where",
+    ) -> None:
         """``colour_by``: ``"kind"`` (hog / req / ticker / main / other) or ``"g"`` (one colour
-        per goroutine, for small programs such as a spawn-order demo)."""
-        if colour_by not in ("kind", "g"):
-            raise ValueError(f"colour_by must be 'kind' or 'g', got {colour_by!r}")
+        per goroutine, for small programs such as a spawn-order demo). ``x_scale``: a time scale
+        shared with another timeline (TimelinePair), so that both pan and zoom together."""
+        check_choice("colour_by", colour_by, ("kind", "g"), where="SchedulerTimeline")
         self._result = None
-        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._xs = x_scale if x_scale is not None else bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
         tooltip = bq.Tooltip(fields=["name"], labels=["ran"])
         self._boxes = bq.Lines(
@@ -148,12 +173,13 @@ class SchedulerTimeline(TextFallback, w.VBox):
         self._yaxis = bq.Axis(
             scale=self._ys, side="left", tick_values=[0], tick_format="d", label="P"
         )
+        self._xaxis = bq.Axis(scale=self._xs, label=MODEL_TIME)
         self._figure = bq.Figure(
             marks=[self._boxes, *self._markers.values()],
-            axes=[bq.Axis(scale=self._xs, label="virtual time (ms)"), self._yaxis],
+            axes=[self._xaxis, self._yaxis],
             layout=w.Layout(width="100%", height=f"{height_px}px"),
             fig_margin={"top": 45, "bottom": 45, "left": 55, "right": 20},
-            title="Who ran where",
+            title=title,
         )
         self._figure.interaction = bq.interacts.PanZoom(scales={"x": [self._xs]})
         self._rows = w.ToggleButtons(
@@ -200,8 +226,10 @@ class SchedulerTimeline(TextFallback, w.VBox):
         return summary() if callable(summary) else ""
 
     def show(self, result) -> None:
-        """Draw ``result`` (a labkit.sched Result); keeps the row/colour choices."""
+        """Draw ``result`` (a labkit.sched Result or a labkit.trace Trace); keeps the row and
+        colour choices."""
         self._result = result
+        self._xaxis.label = TRACE_TIME if hasattr(result, "goroutine_label") else MODEL_TIME
         run_end = max(1e-3, float(result.end_ms))
         seg = result.segments
         if len(seg):
@@ -233,14 +261,16 @@ class SchedulerTimeline(TextFallback, w.VBox):
         per_m = self._rows.value == "m"
         if per_m:
             seg = res.thread_segments
-            rows = np.asarray(seg["m"], dtype=int)
-            names = seg["g"]
+            # Row k is the k-th thread by ID: a model's Ms are 0, 1, 2 ..., a real trace's are
+            # the kernel's thread IDs (tens of thousands apart).
+            m_ids, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
             kinds = seg["kind"]
         else:
             seg = res.segments
             rows = np.asarray(seg["p"], dtype=int)
-            names = seg["g"]
+            m_ids = None
             kinds = np.array(["run"] * len(seg))
+        names = _goroutine_names(res, seg["g"])
         start, end = np.asarray(seg["start_ms"], float), np.asarray(seg["end_ms"], float)
         n_rows = int(rows.max()) + 1 if rows.size else 1
         if not per_m:
@@ -256,13 +286,12 @@ class SchedulerTimeline(TextFallback, w.VBox):
                 for g, k in zip(names_k, kinds_k, strict=True)
             ]
         row_name = "M" if per_m else "P"
+        row_ids = m_ids[rows[keep]] if per_m else rows[keep]
         labels = [
             f"{g} on {row_name}{int(r)}: {s:.3f}-{e:.3f} ms ({k})"
             if per_m
             else f"{g} on P{int(r)}: {s:.3f}-{e:.3f} ms"
-            for g, r, s, e, k in zip(
-                names_k, rows[keep], start[keep], end[keep], kinds_k, strict=True
-            )
+            for g, r, s, e, k in zip(names_k, row_ids, start[keep], end[keep], kinds_k, strict=True)
         ]
         if not len(keep):
             x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
@@ -273,7 +302,12 @@ class SchedulerTimeline(TextFallback, w.VBox):
             self._boxes.labels = labels
             self._ys.min, self._ys.max = -0.5, n_rows - 0.5
             self._yaxis.tick_values = list(range(n_rows))
-            self._yaxis.label = row_name
+            self._yaxis.tick_format = "d"
+            if m_ids is not None and len(m_ids) and int(m_ids.max()) >= n_rows:
+                # a real trace's thread IDs: label the rows 0..k-1, name the IDs in the tooltip
+                self._yaxis.label = "M (k-th thread)"
+            if m_ids is None or not len(m_ids) or int(m_ids.max()) < n_rows:
+                self._yaxis.label = row_name
             for kind, scatter in self._markers.items():
                 ev = res.event_log[res.event_log["kind"] == kind] if len(res.event_log) else []
                 if per_m or not len(ev):
@@ -372,6 +406,16 @@ class RunQueuePlot(_SeriesPlot):
         super().__init__([self._figure, self._legend])
 
     def show(self, result) -> None:
+        if not hasattr(result, "runq"):
+            raise EvidenceError(
+                getattr(result, "source", "trace"),
+                "an execution trace records no run queues (the runtime does not trace runqput "
+                "or the global queue)",
+                "show its runnable goroutines with GoroutineStatePlot instead",
+            )
+        self._show(result)
+
+    def _show(self, result) -> None:
         self._result = result
         rq = result.runq
         t = np.asarray(rq["t_ms"], float)

@@ -1,0 +1,85 @@
+"""The model's timeline and Go's own execution trace of the same program, on one time axis.
+
+Two ``SchedulerTimeline`` views share one time scale (pan or zoom either, both move) and one
+time-window slider, and a table puts the measures both sides have side by side
+(``labkit.trace.measures``): where the model and the runtime disagree, the difference is in
+front of the learner, not hidden in two separate plots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bqplot as bq
+import ipywidgets as w
+
+from labkit.errors import ParameterError
+from labkit.trace.measures import MEASURES, timeline_measures
+from labkit.widgets._style import TextFallback
+from labkit.widgets.timeline import SchedulerTimeline
+
+__all__ = ["TimelinePair"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.3g}"
+
+
+class TimelinePair(TextFallback, w.VBox):
+    """``model`` (a labkit.sched Result) above ``trace`` (a labkit.trace Trace, or another
+    Result), one time axis, and the table of what both show."""
+
+    def __init__(
+        self,
+        model: Any,
+        trace: Any,
+        *,
+        titles: tuple[str, str] = ("The model", "Real Go (execution trace)"),
+        height_px: int = 220,
+    ) -> None:
+        for name, run in (("model", model), ("trace", trace)):
+            if not all(hasattr(run, a) for a in ("segments", "event_log", "threads", "params")):
+                raise ParameterError(
+                    f"TimelinePair: {name} must be a labkit.sched Result or a labkit.trace "
+                    f"Trace, got {type(run).__name__}"
+                )
+        xs = bq.LinearScale(min=0.0, max=1.0)
+        self.model_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[0])
+        self.trace_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[1])
+        self.model_view.show(model)
+        self.trace_view.show(trace)
+        # One window for both: the longer run's range, each view's own activity in it.
+        a, b = self.model_view._window, self.trace_view._window
+        end = max(a.max, b.max)
+        shown = max(a.value[1], b.value[1])
+        for window in (a, b):
+            window.max = end
+            window.value = (0.0, shown)
+        w.link((a, "value"), (b, "value"))
+        self._model, self._trace = model, trace
+        self.measures = {
+            "model": timeline_measures(model),
+            "trace": timeline_measures(trace),
+        }
+        self._table = w.HTML(self._table_html())
+        super().__init__([self.model_view, self.trace_view, self._table])
+        self.add_class("labkit-timeline-pair")
+
+    def _table_html(self) -> str:
+        m, t = self.measures["model"], self.measures["trace"]
+        rows = "".join(
+            f"<tr><td style='text-align:left;padding:1px 8px'>{label}</td>"
+            f"<td style='padding:1px 8px'>{_fmt(m[key])}</td>"
+            f"<td style='padding:1px 8px'>{_fmt(t[key])}</td></tr>"
+            for key, label in MEASURES
+        )
+        return (
+            "<table style='font-size:90%'><tr><th></th><th>model</th><th>real Go</th></tr>"
+            f"{rows}</table>"
+        )
+
+    def summary(self) -> str:
+        m, t = self.measures["model"], self.measures["trace"]
+        return "model vs real Go: " + "; ".join(
+            f"{key} {_fmt(m[key])} / {_fmt(t[key])}" for key, _ in MEASURES
+        )
