@@ -121,3 +121,20 @@ def test_a_timeline_pair_shares_one_time_axis_and_one_window(hogs, model_hogs):
 def test_a_timeline_pair_refuses_what_is_not_a_run(model_hogs, bad):
     with pytest.raises(ParameterError, match="must be a labkit.sched Result or a labkit.trace"):
         TimelinePair(model_hogs, bad)
+
+
+def test_a_trace_is_coloured_like_the_model_by_the_functions_kinds():
+    """The twin names its goroutines' kinds by entry function: the render loop is a ticker,
+    the hogs are hogs, as the model colours them; without the names they are 'other'."""
+    from labkit.golab import run_twin
+    from labkit.widgets.timeline import KIND_COLOURS
+
+    run = run_twin("timer_stall", source="recorded", hogs=2)
+    plain, coloured = SchedulerTimeline(), SchedulerTimeline()
+    plain.show(run.trace)
+    coloured.show(run.trace, kinds=run.kinds)
+    assert KIND_COLOURS["hog"] not in plain._boxes.fill_colors
+    fills = set(coloured._boxes.fill_colors)
+    assert {KIND_COLOURS["hog"], KIND_COLOURS["ticker"]} <= fills
+    with pytest.raises(ParameterError, match="kind must be one of"):
+        coloured.show(run.trace, kinds={"main.f": "worker"})

@@ -32,6 +32,7 @@ from labkit.golab.predict import model_prediction
 from labkit.golab.runner import run_experiment
 from labkit.golab.snippet import GoBuildError, GoRun, SnippetError, run_go
 from labkit.golab.toolchain import go_toolchain
+from labkit.golab.twins import TwinRun, run_twin, twin_source
 
 __all__ = [
     "ExperimentParameterError",
@@ -43,6 +44,7 @@ __all__ = [
     "NoModelError",
     "RecordedResultError",
     "SnippetError",
+    "TwinRun",
     "UnknownExperimentError",
     "experiments",
     "fidelity_table",
@@ -51,4 +53,6 @@ __all__ = [
     "real_go_facts",
     "run_experiment",
     "run_go",
+    "run_twin",
+    "twin_source",
 ]

@@ -139,6 +139,8 @@ class GoRun:
     trace: Any = field(default=None, repr=False)
     cpu_profile: Any = field(default=None, repr=False)
     note: str = ""
+    #: The trace file as the program wrote it (to keep it: ``Path(...).write_bytes``).
+    trace_bytes: bytes | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -339,6 +341,7 @@ def run_go(
         stderr = _clean(_read(workdir / "stderr.txt"), workdir)
         notes = []
         recorded = _load(trace_path, "execution trace", notes, timed_out) if trace else None
+        trace_bytes = trace_path.read_bytes() if recorded is not None else None
         profile = _load(profile_path, "CPU profile", notes, timed_out) if cpuprofile else None
     return GoRun(
         source=source,
@@ -354,6 +357,7 @@ def run_go(
         trace=recorded,
         cpu_profile=profile,
         note="; ".join(notes),
+        trace_bytes=trace_bytes,
     )
 
 

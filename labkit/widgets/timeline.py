@@ -17,6 +17,7 @@ so a redraw stays fast whatever the run's length.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import bqplot as bq
 import ipywidgets as w
@@ -140,6 +141,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
         shared with another timeline (TimelinePair), so that both pan and zoom together."""
         check_choice("colour_by", colour_by, ("kind", "g"), where="SchedulerTimeline")
         self._result = None
+        self._kinds: dict[str, str] = {}
         self._xs = x_scale if x_scale is not None else bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
         tooltip = bq.Tooltip(fields=["name"], labels=["ran"])
@@ -213,6 +215,11 @@ class SchedulerTimeline(TextFallback, w.VBox):
         )
         self.add_class("labkit-timeline")
 
+    def _kind_of(self, name: str) -> str:
+        """The colour group of a goroutine named ``name`` ("G9 main.f" for a trace's)."""
+        function = name.split(" ", 1)[1] if name.startswith("G") and " " in name else name
+        return self._kinds.get(function) or goroutine_kind(name)
+
     @property
     def figure(self) -> bq.Figure:
         return self._figure
@@ -225,9 +232,14 @@ class SchedulerTimeline(TextFallback, w.VBox):
         summary = getattr(self._result, "summary", None)
         return summary() if callable(summary) else ""
 
-    def show(self, result) -> None:
+    def show(self, result, kinds: Mapping[str, str] | None = None) -> None:
         """Draw ``result`` (a labkit.sched Result or a labkit.trace Trace); keeps the row and
-        colour choices."""
+        colour choices. ``kinds`` names the colour group (hog, req, ticker, main, other) of a
+        trace's goroutines by entry function, e.g. ``{"main.worker": "hog"}`` (a real trace
+        knows functions, not the model's goroutine names)."""
+        for kind in (kinds or {}).values():
+            check_choice("kind", kind, tuple(KIND_COLOURS), where="SchedulerTimeline.show")
+        self._kinds = dict(kinds or {})
         self._result = result
         self._xaxis.label = TRACE_TIME if hasattr(result, "goroutine_label") else MODEL_TIME
         run_end = max(1e-3, float(result.end_ms))
@@ -282,7 +294,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
             fills = [colour_for(index[g]) for g in names_k]
         else:
             fills = [
-                GREY if (per_m and k != "run") else KIND_COLOURS[goroutine_kind(g)]
+                GREY if (per_m and k != "run") else KIND_COLOURS[self._kind_of(g)]
                 for g, k in zip(names_k, kinds_k, strict=True)
             ]
         row_name = "M" if per_m else "P"
@@ -320,16 +332,18 @@ class SchedulerTimeline(TextFallback, w.VBox):
             k: int((res.event_log["kind"] == k).sum()) if len(res.event_log) else 0 for k in MARKERS
         }
         symbols = {"preempt": "&#9660;", "handoff": "&#9670;", "steal": "&#10010;"}
+        is_trace = hasattr(res, "goroutine_label")  # a real trace records no work stealing
         events = (
             ""
             if per_m
             else "&nbsp; "
             + " ".join(
-                f"<span style='color:{MARKERS[k][1]}'>{symbols[k]}</span> {MARKERS[k][2]} ({n})"
+                f"<span style='color:{MARKERS[k][1]}'>{symbols[k]}</span> {MARKERS[k][2]} "
+                + ("(not traced)" if k == "steal" and is_trace else f"({n})")
                 for k, n in counts.items()
             )
         )
-        used = sorted({goroutine_kind(g) for g in names_k.tolist()})
+        used = sorted({self._kind_of(g) for g in names_k.tolist()})
         if self._colour.value == "kind":
             chips = " ".join(
                 f"<span style='background:{KIND_COLOURS[k]};color:white;"

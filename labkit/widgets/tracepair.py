@@ -8,6 +8,7 @@ front of the learner, not hidden in two separate plots.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import bqplot as bq
@@ -36,7 +37,10 @@ class TimelinePair(TextFallback, w.VBox):
         *,
         titles: tuple[str, str] = ("The model", "Real Go (execution trace)"),
         height_px: int = 220,
+        kinds: Mapping[str, str] | None = None,
     ) -> None:
+        """``kinds``: the colour group of the trace's goroutines by entry function
+        (SchedulerTimeline.show), so that both sides colour the same goroutines alike."""
         for name, run in (("model", model), ("trace", trace)):
             if not all(hasattr(run, a) for a in ("segments", "event_log", "threads", "params")):
                 raise ParameterError(
@@ -47,7 +51,7 @@ class TimelinePair(TextFallback, w.VBox):
         self.model_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[0])
         self.trace_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[1])
         self.model_view.show(model)
-        self.trace_view.show(trace)
+        self.trace_view.show(trace, kinds=kinds)
         # One window for both: the longer run's range, each view's own activity in it.
         a, b = self.model_view._window, self.trace_view._window
         end = max(a.max, b.max)

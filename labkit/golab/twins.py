@@ -1,0 +1,207 @@
+"""Real twins of the model's scenarios: the same program in Go, run with an execution trace.
+
+A twin is a Go program under ``labkit/golab/go/<name>/`` that does what one of the model's
+scenarios does, at the same parameters; its package-level settings (``var hogs = 2``) are the
+scenario's variants. :func:`run_twin` sets them, builds and runs the program with ``run_go``
+(execution trace on) and returns what the program printed (one JSON object) beside its
+:class:`labkit.trace.Trace`, so a notebook can put Go's own timeline next to the model's
+(``labkit.widgets.TimelinePair``) and compare the numbers the program measured itself.
+
+Without a Go toolchain, or with ``source="recorded"``, it returns the recording shipped in
+``labkit/golab/recorded/twins/`` (``scripts/record_twins.py`` makes them: the trace and the
+output, with the Go version and when and where it ran).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labkit.golab.errors import (
+    ExperimentParameterError,
+    GolabWarning,
+    GoRunError,
+    RecordedResultError,
+    UnknownExperimentError,
+)
+from labkit.validation import check_choice, check_int
+
+__all__ = ["TWINS", "Twin", "TwinRun", "record_twin", "run_twin", "twin_source"]
+
+GO_DIR = Path(__file__).parent / "go"
+RECORDED_DIR = Path(__file__).parent / "recorded" / "twins"
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A twin program: its directory under go/, GOMAXPROCS, its settings and their defaults
+    (each a whole-number ``var`` in main.go), and the model scenario it mirrors."""
+
+    name: str
+    gomaxprocs: int
+    params: Mapping[str, int]
+    scenario: str
+    limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: The model's colour group of each goroutine, by the entry function a trace names (run_go
+    #: renames the program's main to labkitUserMain).
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+
+TWINS: dict[str, Twin] = {
+    "timer_stall": Twin(
+        "timer_stall",
+        gomaxprocs=2,
+        params={"hogs": 2},
+        scenario='labkit.schedlab.PRESETS["2.5"]: a 4 ms render ticker beside CPU hogs',
+        limits={"hogs": (0, 8)},
+        kinds={"main.labkitUserMain.func1": "ticker", "main.labkitUserMain.func2": "hog"},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TwinRun:
+    """One run of a twin: ``output`` (the program's JSON), ``trace`` (a labkit.trace.Trace),
+    ``source`` ("live" or "recorded") and ``note`` (when and where a recording was made, or why
+    there was no live run)."""
+
+    name: str
+    params: Mapping[str, int]
+    output: Mapping[str, Any]
+    trace: Any = field(repr=False)
+    source: str
+    go_version: str
+    note: str = ""
+
+    @property
+    def kinds(self) -> Mapping[str, str]:
+        """The model's colour group of the trace's goroutines (Twin.kinds), for the widgets."""
+        return TWINS[self.name].kinds
+
+    def summary(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.name} ({settings}), {self.source}, {self.go_version}: {self.trace.summary()}"
+
+
+def _twin(name: str) -> Twin:
+    if name not in TWINS:
+        raise UnknownExperimentError(f"unknown twin {name!r}; the twins are {', '.join(TWINS)}")
+    return TWINS[name]
+
+
+def _params(twin: Twin, params: Mapping[str, Any]) -> dict[str, int]:
+    unknown = sorted(set(params) - set(twin.params))
+    if unknown:
+        raise ExperimentParameterError(
+            f"{twin.name}: unknown setting(s) {', '.join(map(repr, unknown))}; "
+            f"it takes {', '.join(twin.params)}"
+        )
+    out = dict(twin.params)
+    for key, value in params.items():
+        low, high = twin.limits.get(key, (0, 1 << 20))
+        out[key] = check_int(key, value, low, high, error=ExperimentParameterError, where=twin.name)
+    return out
+
+
+def twin_source(name: str, **params: int) -> str:
+    """The twin's main.go with its settings set (``var hogs = 1``)."""
+    twin = _twin(name)
+    source = (GO_DIR / twin.name / "main.go").read_text()
+    for key, value in _params(twin, params).items():
+        source, n = re.subn(
+            rf"^var {key} = \d+", f"var {key} = {value}", source, count=1, flags=re.M
+        )
+        if n != 1:  # the program and TWINS disagree: a bug in the course, not in the call
+            raise RecordedResultError(f"{twin.name}/main.go has no 'var {key} = <int>' line")
+    return source
+
+
+def _recorded_path(twin: Twin, params: Mapping[str, int]) -> Path:
+    settings = "-".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return RECORDED_DIR / f"{twin.name}-{settings}"
+
+
+def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
+    from labkit.trace import load_trace
+
+    base = _recorded_path(twin, params)
+    meta_path, trace_path = base.with_suffix(".json"), base.with_suffix(".trace")
+    if not meta_path.exists() or not trace_path.exists():
+        raise RecordedResultError(
+            f"no recording of {twin.name} with {params}; record it with "
+            f"scripts/record_twins.py, or run it live (a Go toolchain: python3 course.py setup)"
+        )
+    meta = json.loads(meta_path.read_text())
+    note = f"recorded on {meta['recorded_on']} at {meta['recorded_at']}"
+    if why:
+        note += f"; no live run here: {why}"
+    return TwinRun(
+        twin.name,
+        params,
+        meta["output"],
+        load_trace(trace_path),
+        "recorded",
+        meta["go_version"],
+        note,
+    )
+
+
+def run_twin(name: str, *, source: str = "auto", **params: int) -> TwinRun:
+    """Run twin ``name`` with its settings ``params``: live (``source="live"``: raises
+    GoRunError without a toolchain), from the recording (``"recorded"``), or live where a
+    toolchain is found and otherwise recorded, with a GolabWarning saying why (``"auto"``)."""
+    from labkit.golab.snippet import run_go
+
+    twin = _twin(name)
+    check_choice("source", source, ("auto", "live", "recorded"), error=ExperimentParameterError)
+    settings = _params(twin, params)
+    if source == "recorded":
+        return _recorded(twin, settings)
+    try:
+        run = run_go(twin_source(name, **settings), gomaxprocs=twin.gomaxprocs, timeout_s=60)
+        if not run.ok or run.trace is None:
+            raise GoRunError(
+                f"{twin.name} did not run to the end (exit {run.exit_code}, "
+                f"timed out: {run.timed_out}): {run.stderr.strip()[-300:]} {run.note}".strip()
+            )
+        output = json.loads(run.stdout)
+    except GoRunError as exc:
+        if source == "live":
+            raise
+        warnings.warn(f"{twin.name}: {exc}; showing the recording", GolabWarning, stacklevel=2)
+        return _recorded(twin, settings, why=str(exc).split("\n", 1)[0])
+    return TwinRun(twin.name, settings, output, run.trace, "live", run.go_version)
+
+
+def record_twin(name: str, **params: int) -> Path:
+    """Run twin ``name`` live and write its trace and output to recorded/twins/ (for
+    scripts/record_twins.py); returns the recording's path without suffix."""
+    import os
+    import platform
+
+    from labkit.golab.snippet import run_go
+
+    twin = _twin(name)
+    settings = _params(twin, params)
+    run = run_go(twin_source(name, **settings), gomaxprocs=twin.gomaxprocs, timeout_s=60)
+    if not run.ok or run.trace is None:
+        raise GoRunError(f"{twin.name} failed: exit {run.exit_code}; {run.stderr[-300:]}")
+    base = _recorded_path(twin, settings)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    base.with_suffix(".trace").write_bytes(run.trace_bytes)
+    meta = {
+        "twin": twin.name,
+        "params": settings,
+        "output": json.loads(run.stdout),
+        "go_version": run.go_version,
+        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recorded_on": f"{platform.system().lower()}/{platform.machine()}, {os.cpu_count()} CPUs",
+    }
+    base.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+    return base
