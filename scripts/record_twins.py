@@ -16,6 +16,7 @@ from labkit.golab.twins import TWINS, record_twin
 #: The variants each twin is recorded in: the model scenario's stall and fix.
 VARIANTS: dict[str, tuple[dict[str, int], ...]] = {
     "timer_stall": ({"hogs": 2}, {"hogs": 1}),
+    "long_loop": ({"async_preempt": 0}, {"async_preempt": 1}),
 }
 
 

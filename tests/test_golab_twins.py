@@ -83,3 +83,31 @@ def test_a_twin_runs_live_with_its_trace():
     assert run.source == "live" and len(run.output["late_ms"]) == 30
     assert run.trace.gomaxprocs == TWINS["timer_stall"].gomaxprocs
     assert run.output["hogs"] == 1
+
+
+def test_the_recorded_long_loop_starves_requests_only_without_async_preemption():
+    stall = run_twin("long_loop", source="recorded", async_preempt=0).output["latency_ms"]
+    fix = run_twin("long_loop", source="recorded", async_preempt=1).output["latency_ms"]
+    assert len(stall) == len(fix) == 40
+    assert np.percentile(stall, 50) > 150 and np.percentile(fix, 50) < 30
+
+
+def test_the_models_long_loop_stall_has_real_gos_median_latency():
+    """Preset 2.3's stall: the model's median request latency is real Go's within 10 %; a model
+    that preempted the loop anyway (async preemption on) would be ten times off."""
+    real = np.percentile(
+        run_twin("long_loop", source="recorded", async_preempt=0).output["latency_ms"], 50
+    )
+    model = run_lab(PRESETS["2.3"].stall).metrics["p50_ms"]
+    wrong = run_lab(PRESETS["2.3"].fix).metrics["p50_ms"]
+    assert abs(model - real) <= 0.1 * real
+    assert abs(wrong - real) > 0.5 * real
+
+
+def test_a_twin_passes_its_godebug_setting():
+    from labkit.golab.twins import TWINS
+
+    twin = TWINS["long_loop"]
+    assert twin.godebug["async_preempt"](0) == "asyncpreemptoff=1"
+    assert twin.godebug["async_preempt"](1) == "asyncpreemptoff=0"
+    assert "var async_preempt" not in twin_source("long_loop")

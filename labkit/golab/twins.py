@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,8 @@ RECORDED_DIR = Path(__file__).parent / "recorded" / "twins"
 @dataclass(frozen=True)
 class Twin:
     """A twin program: its directory under go/, GOMAXPROCS, its settings and their defaults
-    (each a whole-number ``var`` in main.go), and the model scenario it mirrors."""
+    (each a whole-number ``var`` in main.go, or a GODEBUG setting: ``godebug`` maps such a
+    setting's value to GODEBUG's text), and the model scenario it mirrors."""
 
     name: str
     gomaxprocs: int
@@ -51,6 +52,7 @@ class Twin:
     #: The model's colour group of each goroutine, by the entry function a trace names (run_go
     #: renames the program's main to labkitUserMain).
     kinds: Mapping[str, str] = field(default_factory=dict)
+    godebug: Mapping[str, Callable[[int], str]] = field(default_factory=dict)
 
 
 TWINS: dict[str, Twin] = {
@@ -61,6 +63,17 @@ TWINS: dict[str, Twin] = {
         scenario='labkit.schedlab.PRESETS["2.5"]: a 4 ms render ticker beside CPU hogs',
         limits={"hogs": (0, 8)},
         kinds={"main.labkitUserMain.func1": "ticker", "main.labkitUserMain.func2": "hog"},
+    ),
+    "long_loop": Twin(
+        "long_loop",
+        gomaxprocs=1,
+        params={"async_preempt": 0},
+        scenario='labkit.schedlab.PRESETS["2.3"]: 40 requests beside a 200 ms loop without calls',
+        limits={"async_preempt": (0, 1)},
+        kinds={"main.labkitUserMain.func1": "hog", "main.labkitUserMain.func2": "req"},
+        # Go 1.13's cooperative-only preemption: GODEBUG=asyncpreemptoff=1 (src/runtime/
+        # runtime1.go, debug.asyncpreemptoff; preemptM does nothing then, preempt.go).
+        godebug={"async_preempt": lambda on: f"asyncpreemptoff={0 if on else 1}"},
     ),
 }
 
@@ -114,6 +127,8 @@ def twin_source(name: str, **params: int) -> str:
     twin = _twin(name)
     source = (GO_DIR / twin.name / "main.go").read_text()
     for key, value in _params(twin, params).items():
+        if key in twin.godebug:
+            continue
         source, n = re.subn(
             rf"^var {key} = \d+", f"var {key} = {value}", source, count=1, flags=re.M
         )
@@ -152,19 +167,26 @@ def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
     )
 
 
+def _run(twin: Twin, settings: Mapping[str, int]):
+    """Build and run the twin with its settings: vars in the source, GODEBUG for the rest."""
+    from labkit.golab.snippet import run_go
+
+    godebug = ",".join(f(settings[k]) for k, f in twin.godebug.items()) or None
+    source = twin_source(twin.name, **settings)
+    return run_go(source, gomaxprocs=twin.gomaxprocs, godebug=godebug, timeout_s=60)
+
+
 def run_twin(name: str, *, source: str = "auto", **params: int) -> TwinRun:
     """Run twin ``name`` with its settings ``params``: live (``source="live"``: raises
     GoRunError without a toolchain), from the recording (``"recorded"``), or live where a
     toolchain is found and otherwise recorded, with a GolabWarning saying why (``"auto"``)."""
-    from labkit.golab.snippet import run_go
-
     twin = _twin(name)
     check_choice("source", source, ("auto", "live", "recorded"), error=ExperimentParameterError)
     settings = _params(twin, params)
     if source == "recorded":
         return _recorded(twin, settings)
     try:
-        run = run_go(twin_source(name, **settings), gomaxprocs=twin.gomaxprocs, timeout_s=60)
+        run = _run(twin, settings)
         if not run.ok or run.trace is None:
             raise GoRunError(
                 f"{twin.name} did not run to the end (exit {run.exit_code}, "
@@ -185,11 +207,9 @@ def record_twin(name: str, **params: int) -> Path:
     import os
     import platform
 
-    from labkit.golab.snippet import run_go
-
     twin = _twin(name)
     settings = _params(twin, params)
-    run = run_go(twin_source(name, **settings), gomaxprocs=twin.gomaxprocs, timeout_s=60)
+    run = _run(twin, settings)
     if not run.ok or run.trace is None:
         raise GoRunError(f"{twin.name} failed: exit {run.exit_code}; {run.stderr[-300:]}")
     base = _recorded_path(twin, settings)

@@ -35,13 +35,16 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     drawn = _shoot_figures(nb)
     assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
     if path == CHAPTER:
-        # Blind spot 2.5: the model's timeline and Go's own trace, one above the other.
-        pair = page.locator(".labkit-timeline-pair").first
-        pair.scroll_into_view_if_needed()
-        assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
-        assert pair.locator(".bqplot svg.svg-figure path").count() >= 2
-        assert "real Go" in pair.inner_text() and "preemptions" in pair.inner_text()
-        nb.screenshot("timeline-pair", pair)
+        # Blind spots 2.3 and 2.5: the model's timeline and Go's own trace, one above the other.
+        pairs = page.locator(".labkit-timeline-pair")
+        assert pairs.count() == 2, "2.3 and 2.5 each show a model / real-Go pair"
+        for i in range(2):
+            pair = pairs.nth(i)
+            pair.scroll_into_view_if_needed()
+            assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
+            assert pair.locator(".bqplot svg.svg-figure path").count() >= 2
+            assert "real Go" in pair.inner_text() and "preemptions" in pair.inner_text()
+            nb.screenshot(f"timeline-pair{i}", pair)
 
     # GOMAXPROCS with the keyboard: the timeline and the summary follow.
     before_svg = nb.figure_svg(0, within=SCHEDLAB)
