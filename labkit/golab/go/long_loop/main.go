@@ -21,7 +21,8 @@ import (
 
 var sink uint64
 
-// burn is the loop: n steps of a linear congruential generator, no call inside.
+// burn is the loop: n steps of a linear congruential generator, no call inside (measure.Burn
+// in ../measure; a run_go program cannot import the course's packages, so it has its own).
 func burn(n int) uint64 {
 	x := uint64(1)
 	for i := 0; i < n; i++ {
