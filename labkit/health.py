@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -73,6 +74,20 @@ def _go_toolchain() -> dict[str, str] | None:
         return {"path": str(path), "version": f"unusable ({exc})"}
 
 
+def trace_support(go: dict[str, str] | None) -> str:
+    """Whether execution traces can be recorded and read live here: run_go and run_twin need a
+    Go toolchain, and labkit.trace reads the format of Go 1.22 and newer (older traces are a
+    different format: load_trace refuses them). Otherwise the course shows recorded traces."""
+    if not go:
+        return "recorded only: no Go toolchain (python3 course.py setup installs one)"
+    m = re.search(r"go(\d+)\.(\d+)", go.get("version", ""))
+    if not m:
+        return f"recorded only: cannot tell the Go version from {go.get('version')!r}"
+    if (int(m[1]), int(m[2])) < (1, 22):
+        return f"recorded only: Go {m[1]}.{m[2]} writes traces older than Go 1.22's format"
+    return f"live: Go {m[1]}.{m[2]} records execution traces that labkit.trace reads"
+
+
 def known_problems(info: dict[str, Any]) -> list[str]:
     """The combinations known to break the course's widgets, as advice a learner can act on."""
     problems = []
@@ -118,7 +133,8 @@ def doctor(print_report: bool = True) -> dict[str, Any]:
 
     The returned dict has one key per package (version string or None), ``python``,
     ``platform``, ``bqplot_labextension`` and ``widgets_labextension`` (front-end versions or
-    None), ``go`` (``{"path", "version"}`` or None) and ``problems`` (list of advice strings).
+    None), ``go`` (``{"path", "version"}`` or None), ``traces`` (whether execution traces run
+    live: ``trace_support``) and ``problems`` (list of advice strings).
     """
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -130,6 +146,7 @@ def doctor(print_report: bool = True) -> dict[str, Any]:
     info["bqplot_labextension"] = lab_extension_version(LAB_EXTENSIONS["bqplot"])
     info["widgets_labextension"] = lab_extension_version(LAB_EXTENSIONS["jupyterlab_widgets"])
     info["go"] = _go_toolchain()
+    info["traces"] = trace_support(info["go"])
     info["problems"] = known_problems(info)
     if print_report:
         print(format_report(info))
@@ -153,6 +170,7 @@ def format_report(info: dict[str, Any]) -> str:
         lines.append(f"Go: {go['version']} at {go['path']}")
     else:
         lines.append("Go: not found: real-Go cells show recorded results")
+    lines.append(f"Execution traces: {info['traces']}")
     if info["problems"]:
         lines += ["Problems:"] + [f"  - {p}" for p in info["problems"]]
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import labkit
 from labkit.health import known_problems
 
@@ -57,3 +59,18 @@ def test_no_go_toolchain_says_recorded_results_are_used(monkeypatch, capsys):
     monkeypatch.setattr("labkit.health._go_toolchain", lambda: None)
     labkit.doctor()
     assert "not found: real-Go cells show recorded results" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("go", "expected"),
+    [
+        (None, "recorded only: no Go toolchain"),
+        ({"path": "go", "version": "go version go1.21.13 linux/amd64"}, "older than Go 1.22"),
+        ({"path": "go", "version": "go version go1.27.3 linux/amd64"}, "live: Go 1.27"),
+        ({"path": "go", "version": "unusable (boom)"}, "cannot tell the Go version"),
+    ],
+)
+def test_doctor_says_whether_execution_traces_run_live(go, expected):
+    from labkit.health import trace_support
+
+    assert expected in trace_support(go)
