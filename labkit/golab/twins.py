@@ -160,7 +160,7 @@ def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
         twin.name,
         params,
         meta["output"],
-        load_trace(trace_path),
+        load_trace(trace_path, name=f"recorded/twins/{trace_path.name}"),
         "recorded",
         meta["go_version"],
         note,

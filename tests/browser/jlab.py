@@ -216,7 +216,8 @@ class NotebookPage:
         return self
 
     def run_all(self, timeout_ms: int = 240_000) -> NotebookPage:
-        """Run every cell once the kernel is ready; return when the kernel is idle again."""
+        """Run every cell once the kernel is ready; return when every code cell has run and the
+        kernel is idle again."""
         self.page.evaluate(
             """async () => {
                 const nb = jupyterapp.shell.currentWidget;
@@ -226,12 +227,26 @@ class NotebookPage:
             }"""
         )
         self.page.wait_for_function(
-            """() => {
+            r"""() => {
                 const nb = jupyterapp.shell.currentWidget;
                 const kernel = nb.sessionContext.session && nb.sessionContext.session.kernel;
                 if (!kernel || kernel.status !== 'idle') return false;
-                const prompts = [...nb.node.querySelectorAll('.jp-InputArea-prompt')];
-                return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*'));
+                // Done when every code cell has run: none running or queued ([*]) and none
+                // not yet sent ([ ]). Run all sends one cell at a time, so between two cells the
+                // kernel is idle with no [*] anywhere: idle alone would stop half-way.
+                const prompts = [...nb.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                if (prompts.length === 0 || prompts.some(p => p.textContent.includes('*')))
+                    return false;
+                // A cell that raised stops the queue (the kernel aborts the rest): done, and
+                // assert_clean reports the exception.
+                const cells = nb.content.model.cells;
+                for (let i = 0; i < cells.length; i++) {
+                    const cell = cells.get(i);
+                    if (cell.type !== 'code') continue;
+                    for (let j = 0; j < cell.outputs.length; j++)
+                        if (cell.outputs.get(j).type === 'error') return true;
+                }
+                return !prompts.some(p => /\[\s*\]/.test(p.textContent));
             }""",
             timeout=timeout_ms,
             polling=250,
@@ -256,16 +271,32 @@ class NotebookPage:
         found += [f"output: {m.group(0)}" for m in WIDGET_ERROR.finditer(outputs)]
         return found
 
+    def cell_errors(self) -> list[str]:
+        """Every exception a cell raised, from the notebook's own model (``output_type`` error):
+        JupyterLab renders a traceback with the stderr renderer, so the page cannot tell it
+        from a warning."""
+        return self.page.evaluate(
+            """() => {
+                const cells = jupyterapp.shell.currentWidget.content.model.cells;
+                const found = [];
+                for (let i = 0; i < cells.length; i++) {
+                    const cell = cells.get(i);
+                    if (cell.type !== 'code') continue;
+                    for (let j = 0; j < cell.outputs.length; j++) {
+                        const out = cell.outputs.get(j).toJSON();
+                        if (out.output_type === 'error')
+                            found.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
+                    }
+                }
+                return found;
+            }"""
+        )
+
     def assert_clean(self) -> None:
         errors = self.widget_errors()
         assert not errors, f"{self.path}: widget errors:\n" + "\n".join(errors)
-        tracebacks = [
-            t
-            for t in self.page.locator(
-                ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
-            ).all_inner_texts()
-        ]
-        assert not tracebacks, f"{self.path}: cells raised:\n" + "\n".join(tracebacks)
+        raised = self.cell_errors()
+        assert not raised, f"{self.path}: cells raised:\n" + "\n".join(raised)
 
     def wait_for_text(
         self,

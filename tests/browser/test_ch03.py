@@ -56,6 +56,19 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
     assert MATCH_FILL in _fills(flame)
     nb.screenshot("flame-search", flame)
     nb.screenshot()
+    # The real trace's section: its states over time and its -pprof=sched flame graph.
+    flames = page.locator(".labkit-flamegraph")
+    page.locator(".jp-Cell").last.scroll_into_view_if_needed()
+    for _ in range(50):  # widget views render as their outputs come into view
+        if flames.count() == 3:
+            break
+        page.wait_for_timeout(200)
+    assert flames.count() == 3
+    sched = flames.nth(2)
+    sched.scroll_into_view_if_needed()
+    assert sched.locator("svg.svg-figure path.line").count() >= 3
+    assert "asyncPreempt2" in sched.inner_text()  # the hogs, waiting after a preemption
+    nb.screenshot("trace-sched", sched)
     nb.assert_clean()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from jlab import record_timing
 
 NOTEBOOK = "chapters/00-start-here.ipynb"
@@ -72,3 +73,13 @@ def test_a_broken_widget_is_caught(open_notebook):
     nb.screenshot()
     assert errors, "a widget with a missing front-end module must be reported"
     assert any("labkit-no-such-module" in e or "javascript error" in e for e in errors), errors
+
+
+def test_a_cell_that_raises_is_caught(open_notebook):
+    """The check for exceptions is real: a cell that raises fails assert_clean, and run_all
+    returns (the kernel aborted the cells after it) instead of waiting for them."""
+    nb = open_notebook("tests/data/notebooks/raising-cell.ipynb").run_all(timeout_ms=60_000)
+    raised = nb.cell_errors()
+    assert raised == ["cell 2: FileNotFoundError: ../tests/data/missing.json"], raised
+    with pytest.raises(AssertionError, match="cells raised"):
+        nb.assert_clean()
