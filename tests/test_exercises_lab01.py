@@ -129,7 +129,7 @@ def _janky_frames_outside_gc(result) -> int:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_stall_jank_key_is_the_frame_labs_reading_and_its_frames_sit_in_gc_cycles(seed):
+def test_stall_jank_key_is_the_frame_labs_reading_and_most_of_its_frames_sit_in_gc_cycles(seed):
     from labkit.render import simulate_frames
 
     v = ex(lab01.stall_jank, seed).variant
@@ -151,7 +151,10 @@ def test_stall_jank_key_is_the_frame_labs_reading_and_its_frames_sit_in_gc_cycle
     )
     over = sum(ms > 1000 / 60 for ms in run.frame_ms)
     assert v.answer == pytest.approx(100 * over / len(run.frame_ms))
-    assert _janky_frames_outside_gc(run) == 0
+    # The solution counts the janky frames that overlap a cycle; with one P most of them do.
+    outside = _janky_frames_outside_gc(run)
+    assert p["janky_in_gc"] == over - outside
+    assert over == 0 or outside <= 0.25 * over
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -162,7 +165,7 @@ def test_gogc_for_jank_budget_key_is_what_the_frame_lab_shows(seed):
     shown = {
         g: reading(
             frame_lab_summary(
-                gomaxprocs=2,
+                gomaxprocs=1,
                 live_heap_mb=float(p["live_mib"]),
                 producers=p["producers"],
                 seed=p["seed"],

@@ -204,7 +204,7 @@ def _smallest_meeting(p, budget, **changes):
 
     for g in p["gogcs"]:
         r = simulate_frames(
-            gomaxprocs=changes.get("gomaxprocs", 2),
+            gomaxprocs=changes.get("gomaxprocs", 1),
             fps=60,
             live_heap_mb=p["live_mib"],
             producers=p["producers"],

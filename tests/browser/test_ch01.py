@@ -35,7 +35,7 @@ def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
     lab = page.locator(FRAMELAB).first
     nb.screenshot("framelab-stall", lab)
     before = nb.summary_text(FRAMELAB)
-    assert "pooled=False" in before and "gomaxprocs=2" in before
+    assert "pooled=False" in before and "gomaxprocs=1" in before
 
     # Click the pooling toggle: the timeline redraws, the summary reports far fewer cycles.
     svg = nb.figure_svg(0, within=FRAMELAB)
