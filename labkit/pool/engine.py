@@ -6,9 +6,8 @@ Go does not share a CPU finely among runnable goroutines. A G holding a P runs u
 exits, or has run ``forcePreemptNS`` (10 ms) on the same schedtick, when sysmon's retake calls
 preemptone; the preempted G goes through gopreempt_m -> goschedImpl to the tail of the *global*
 run queue (globrunqput), and the P picks the next runnable G (all in src/runtime/proc.go).
-Processor sharing would let forty 10 ms goroutines on 2 Ps all finish together at 200 ms; Go, as
-measured for the course (COURSE.md: 40 x 10 ms on GOMAXPROCS=2 took 230-256 ms in all), finishes
-them two at a time, 10 ms apart. Round robin with a 10 ms slice gives that spread, so percentiles
+Processor sharing would let forty 10 ms goroutines on 2 Ps all finish together at 200 ms; Go
+finishes them two at a time, 10 ms apart, each running its 10 ms as one slice. Round robin with a 10 ms slice gives that spread, so percentiles
 (p50, p99) come out the way a real server shows them.
 
 What the loop models

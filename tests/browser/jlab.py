@@ -11,7 +11,8 @@ displays and reacts. The helpers here are what the browser tests use:
   kernel is ready, waits for the kernel to go idle, collects widget errors from the page and the
   console, moves sliders with the keyboard, waits for an SVG to change, and takes screenshots.
 
-Facts these rely on (verified, see shared/notes/jupyter-stack.md): JupyterLab 4 + ipywidgets 8
+Facts these rely on (test_start_here.py's broken-widget and raising-cell notebooks prove the
+checks see them): JupyterLab 4 + ipywidgets 8
 show a broken widget as ``.jupyter-widgets-error-widget`` ("Click to show javascript error")
 and log "No version of module ... is registered"; bqplot draws marks into ``svg.svg-figure``
 and animates them in for about a second.
