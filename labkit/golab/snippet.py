@@ -381,7 +381,11 @@ def _load(path: Path, what: str, notes: list[str], timed_out: bool):
     loader = load_trace if what == "execution trace" else load_profile
     try:
         if path.is_file() and path.stat().st_size:
-            return loader(path, name="cell" if loader is load_trace else "cell CPU profile")
+            loaded = loader(path, name="cell" if loader is load_trace else "cell CPU profile")
+            # A program that exits at once (log.Fatal) may leave a trace of its first batch
+            # only: no GOMAXPROCS, no goroutine. That is a trace cut short, not a run to show.
+            if loader is not load_trace or loaded.gomaxprocs > 0:
+                return loaded
     except (TraceError, ProfileError):
         pass
     notes.append(_why_missing(what, timed_out))
