@@ -232,7 +232,7 @@ def simulate_frames(
     *,
     memory_limit_mb: float | None = None,
     producer_alloc_mb_per_s: float = 2.0,
-    producer_cpu_fraction: float = 0.1,
+    producer_cpu_fraction: float = 0.5,
     draw_mode: str = "single",
     producer_draws_per_s: float = 100.0,
     draw_us: float = 200.0,
@@ -249,10 +249,7 @@ def simulate_frames(
     Defaults and why: ``producer_alloc_mb_per_s=2`` *per producer* (four decoders of sensor
     messages, 8 MiB/s together: small next to the 180 MiB/s of frames, as in the article's
     dashboard; ``producers=0`` means nothing but the frames allocates);
-    ``producer_cpu_fraction=0.1`` (each producer busy a tenth of the time, as in the course's real
-    render loop, labkit/golab/go/gc_render: four producers at 0.5 would ask for two CPUs, more
-    than a 2-P program has, where this model, which shares the Ps evenly frame by frame and keeps
-    no backlog, is known not to follow real Go: chapter 6); ``producer_draws_per_s=100``
+    ``producer_cpu_fraction=0.5`` (each producer busy half the time); ``producer_draws_per_s=100``
     draws of ``draw_us=200`` us per producer (chart updates). ``draw_mode``: ``"single"`` - the
     render goroutine draws the producers' updates itself (no sharing, longer compose);
     ``"concurrent_locked"`` - producers draw into the shared buffer under a sync.Mutex that the

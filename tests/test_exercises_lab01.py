@@ -80,12 +80,14 @@ def test_gc_rate_solution_uses_the_marked_heap_and_the_trigger():
     assert "7 % low" not in solution and "2.6-2.7" not in solution
 
 
-def heap_goal_by_hand(live: float, gogc, limit: float) -> float:
+def heap_goal_by_hand(live: float, gogc, limit: float, non_heap: float) -> float:
     """min(GOGC goal, limit goal): the GOGC goal is live x (1 + GOGC/100); the limit's is the
-    limit minus 3 % headroom (at least 1 MiB), never below the live heap
-    (memoryLimitHeapGoal, mgcpacer.go:1142-1156); heapGoalInternal takes the lower."""
+    limit less the non-heap memory, less 3 % of that as headroom (at least 1 MiB), never below
+    the live heap (memoryLimitHeapGoal, mgcpacer.go:1120-1156); heapGoalInternal takes the
+    lower."""
     gogc_goal = math.inf if gogc == "off" else live * (1 + gogc / 100)
-    limit_goal = max(live, limit - max(limit * 0.03, 1.0))
+    room = limit - non_heap
+    limit_goal = max(live, room - max(room * 0.03, 1.0))
     return min(gogc_goal, limit_goal)
 
 
@@ -94,25 +96,37 @@ def test_heap_goal_key_is_the_lower_goal(seed):
     v = ex(lab01.heap_goal_with_limit, seed).variant
     p = v.params
     assert v.answer == pytest.approx(
-        heap_goal_by_hand(p["live_mib"], p["gogc"], p["limit_mib"]), abs=0.01
+        heap_goal_by_hand(p["live_mib"], p["gogc"], p["limit_mib"], p["non_heap_mib"]), abs=0.01
     )
 
 
 def test_heap_goal_by_hand_worked_example():
-    # 512 MiB live, GOGC=200, GOMEMLIMIT=1280 MiB: the GOGC goal is 1536 MiB; the limit's is
-    # 1280 - 38.4 = 1241.6 MiB, and the lower wins.
-    assert heap_goal_by_hand(512, 200, 1280) == pytest.approx(1241.6)
-    assert heap_goal_by_hand(512, "off", 640) == pytest.approx(620.8)
+    # 512 MiB live, GOGC=200, GOMEMLIMIT=1280 MiB, 8.8 MiB outside the heap: the GOGC goal is
+    # 1536 MiB; the limit's is 1271.2 - 38.136 = 1233.064 MiB, and the lower wins.
+    assert heap_goal_by_hand(512, 200, 1280, 8.8) == pytest.approx(1233.064)
+    assert heap_goal_by_hand(512, "off", 640, 0) == pytest.approx(620.8)
+
+
+def test_the_heap_goal_question_takes_the_frame_labs_non_heap_memory():
+    """The question's non-heap memory is the one the frame lab's goal line subtracts."""
+    from labkit.render import NON_HEAP_MB
+
+    assert FrameLab().params["non_heap_mb"] == NON_HEAP_MB
+    assert all(
+        ex(lab01.heap_goal_with_limit, seed).variant.params["non_heap_mib"] == NON_HEAP_MB
+        for seed in SEEDS
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pool_or_gogc_key_by_the_goals(seed):
-    """Raising GOGC from 100 to 400 changes nothing when the limit's goal (0.97 x limit) is
-    already below the GOGC=100 goal (2 x live); otherwise it helps, and pooling the frames,
-    which removes their 180 MiB/s, helps more (the producers' 8 MiB/s is all that is left)."""
+    """Raising GOGC from 100 to 400 changes nothing when the limit's goal (0.97 x (limit -
+    non-heap memory)) is already below the GOGC=100 goal (2 x live); otherwise it helps, and
+    pooling the frames, which removes their 180 MiB/s, helps more (the producers' 8 MiB/s is all
+    that is left)."""
     v = ex(lab01.pool_or_gogc_under_limit, seed).variant
     p = v.params
-    expected = 0 if 0.97 * p["limit_mib"] <= 2 * p["live_mib"] else 1
+    expected = 0 if 0.97 * (p["limit_mib"] - p["non_heap_mib"]) <= 2 * p["live_mib"] else 1
     assert v.answer == expected
 
 
@@ -147,6 +161,7 @@ def test_stall_jank_key_is_the_frame_labs_reading_and_most_of_its_frames_sit_in_
         gomaxprocs=p["gomaxprocs"],
         live_heap_mb=p["live_mib"],
         producers=p["producers"],
+        producer_cpu_fraction=p["producer_cpu_fraction"],
         seed=p["seed"],
     )
     over = sum(ms > 1000 / 60 for ms in run.frame_ms)
@@ -165,7 +180,7 @@ def test_gogc_for_jank_budget_key_is_what_the_frame_lab_shows(seed):
     shown = {
         g: reading(
             frame_lab_summary(
-                gomaxprocs=1,
+                gomaxprocs=p["gomaxprocs"],
                 live_heap_mb=float(p["live_mib"]),
                 producers=p["producers"],
                 seed=p["seed"],
@@ -178,3 +193,15 @@ def test_gogc_for_jank_budget_key_is_what_the_frame_lab_shows(seed):
     meets = [g for g in p["gogcs"] if shown[g] <= p["budget_pct"]]
     expected = f"GOGC={meets[0]}" if meets else "none of these"
     assert v.choices[v.answer] == expected
+
+
+def test_the_labs_producers_are_the_frame_labs_and_the_real_programs():
+    """A tenth of a CPU per producer, gc_render's -producer_cpu: the questions, the frame lab a
+    learner checks them with and the Go program chapter 1 shows run the same producers (at half
+    a CPU, simulate_frames' default, four of them would overload the one P of the stall)."""
+    from labkit.golab.experiments import get_experiment
+    from labkit.widgets.framelab import PRODUCER_CPU_FRACTION
+
+    real = get_experiment("gc_render").normalize({})["producer_cpu"]
+    assert lab01.STALL["producer_cpu_fraction"] == PRODUCER_CPU_FRACTION == real
+    assert FrameLab().params["producer_cpu_fraction"] == real

@@ -127,16 +127,23 @@ def _gogc_goal_mib(p):
     return math.inf if p["gogc"] == "off" else p["live_mib"] * (1 + p["gogc"] / 100)
 
 
-def _limit_goal_mib(p):
-    limit = p["limit_mib"]
-    return max(p["live_mib"], limit - max(limit * 0.03, 1.0))
+def _limit_goal_mib(p, non_heap=None):
+    room = p["limit_mib"] - (p["non_heap_mib"] if non_heap is None else non_heap)
+    return max(p["live_mib"], room - max(room * 0.03, 1.0))
 
 
 def goal_without_headroom(p):
-    """Takes the limit itself as the goal, without memoryLimitHeapGoal's 3 %."""
+    """Takes the limit less the non-heap memory as the goal, without memoryLimitHeapGoal's 3 %."""
     if _gogc_goal_mib(p) <= _limit_goal_mib(p):
         return None  # the GOGC goal wins; the limit's headroom does not matter
-    return min(_gogc_goal_mib(p), p["limit_mib"])
+    return min(_gogc_goal_mib(p), p["limit_mib"] - p["non_heap_mib"])
+
+
+def goal_ignores_the_non_heap_memory(p):
+    """Takes 3 % off the whole limit, as if the runtime mapped nothing but heap."""
+    if _gogc_goal_mib(p) <= _limit_goal_mib(p):
+        return None  # the GOGC goal wins; the limit's goal does not matter
+    return min(_gogc_goal_mib(p), _limit_goal_mib(p, non_heap=0.0))
 
 
 def goal_ignores_the_limit(p):
@@ -163,6 +170,7 @@ def _jank(p, **changes):
         "fps": p["fps"],
         "live_heap_mb": p["live_mib"],
         "producers": p["producers"],
+        "producer_cpu_fraction": p["producer_cpu_fraction"],
         "seed": p["seed"],
     }
     return 100 * simulate_frames(**{**settings, **changes}).jank_fraction
@@ -194,6 +202,7 @@ def gc_cpu_share_read_as_jank(p):
         fps=p["fps"],
         live_heap_mb=p["live_mib"],
         producers=p["producers"],
+        producer_cpu_fraction=p["producer_cpu_fraction"],
         seed=p["seed"],
     )
     return 100 * r.gc_cpu_fraction
@@ -204,10 +213,11 @@ def _smallest_meeting(p, budget, **changes):
 
     for g in p["gogcs"]:
         r = simulate_frames(
-            gomaxprocs=changes.get("gomaxprocs", 1),
-            fps=60,
+            gomaxprocs=changes.get("gomaxprocs", p["gomaxprocs"]),
+            fps=p["fps"],
             live_heap_mb=p["live_mib"],
             producers=p["producers"],
+            producer_cpu_fraction=p["producer_cpu_fraction"],
             gogc=g,
             seed=p["seed"],
             seconds=10,
@@ -241,7 +251,7 @@ def gogc_helps_more_than_the_pool(p):
 
 def the_limit_always_sets_the_goal(p):
     """Thinks any GOMEMLIMIT caps the goal, even one above the GOGC=100 goal."""
-    if 0.97 * p["limit_mib"] <= 2 * p["live_mib"]:
+    if 0.97 * (p["limit_mib"] - p["non_heap_mib"]) <= 2 * p["live_mib"]:
         return None  # here it does
     return POOL_OR_GOGC[0]
 
@@ -623,6 +633,7 @@ MISTAKES: dict[str, list[Callable]] = {
     ],
     "lab01.heap_goal_with_limit": [
         goal_without_headroom,
+        goal_ignores_the_non_heap_memory,
         goal_ignores_the_limit,
         higher_goal_wins,
         goal_in_decimal_mb,
@@ -800,6 +811,7 @@ OLD_CHECKS = [
     ("lab02.syscall_threads", threads_without_sysmon, {"abs_tol": 1.0}),
     ("lab01.gc_rate", gc_rate_frame_in_decimal_mb, _old_gc_rate),
     ("lab01.stall_jank", jank_with_the_default_producers, {"rel_tol": 0.1, "abs_tol": 0.2}),
+    ("lab01.heap_goal_with_limit", goal_ignores_the_non_heap_memory, {"rel_tol": 0.01}),
 ]
 
 
@@ -820,11 +832,13 @@ def test_the_old_tolerance_let_the_mistake_through(name, mistake, old):
 
 
 def test_heap_goal_mistakes_are_computed_from_the_pacer_rules():
-    # 512 MiB live, GOGC=200, GOMEMLIMIT=1280 MiB: GOGC goal 1536, limit goal 1280 - 38.4.
-    p = {"live_mib": 512, "gogc": 200, "limit_mib": 1280}
-    assert _limit_goal_mib(p) == pytest.approx(1241.6)
-    assert heap_goal_bytes(512 * MIB, gogc=200, memory_limit=1280 * MIB) / MIB == pytest.approx(
-        1241.6, abs=0.01
-    )
-    assert goal_without_headroom(p) == 1280
+    # 512 MiB live, GOGC=200, GOMEMLIMIT=1280 MiB, 8.8 MiB outside the heap: GOGC goal 1536,
+    # limit goal 1271.2 - 38.136 (3 % of what the non-heap memory leaves).
+    p = {"live_mib": 512, "gogc": 200, "limit_mib": 1280, "non_heap_mib": 8.8}
+    assert _limit_goal_mib(p) == pytest.approx(1233.064)
+    assert heap_goal_bytes(
+        512 * MIB, gogc=200, memory_limit=1280 * MIB, other_non_heap_bytes=int(8.8 * MIB)
+    ) / MIB == pytest.approx(1233.064, abs=0.01)
+    assert goal_without_headroom(p) == pytest.approx(1271.2)
+    assert goal_ignores_the_non_heap_memory(p) == pytest.approx(1241.6)
     assert np.isclose(higher_goal_wins(p), 1536)

@@ -99,23 +99,19 @@ def test_frame_time_is_the_sum_of_its_parts(default_run):
 
 
 def test_jank_fraction_counts_frames_over_budget():
-    """jank = share of frames longer than 1000/fps ms; GOMAXPROCS=2 with four producers at half a
-    CPU each leaves only the fractional worker and no idle P, so marking is slow and the render
-    goroutine assists heavily."""
-    r = simulate_frames(gomaxprocs=2, producer_cpu_fraction=0.5)
+    """jank = share of frames longer than 1000/fps ms; GOMAXPROCS=2 leaves only the fractional
+    worker and no idle P, so marking is slow and the render goroutine assists heavily."""
+    r = simulate_frames(gomaxprocs=2)
     assert r.jank_fraction == pytest.approx(np.mean(r.frame_ms > 1000 / 60))
     assert r.jank_fraction > 0 and r.assist_ms.max() > 1000 / 60
 
 
 def test_low_gogc_trades_memory_for_gc_cycles_and_assists(default_run):
-    """GOGC=10 on 64 MiB: 6.4 MiB of runway, about ten times the cycles of GOGC=100, and with
-    the producers keeping the Ps busy (half a CPU each) the frames pay assists."""
+    """GOGC=10 on 64 MiB: 6.4 MiB of runway, about ten times the cycles of GOGC=100."""
     low = simulate_frames(gogc=10)
     assert low.gc_cycles_per_s > 5 * default_run.gc_cycles_per_s
+    assert low.assist_ms.sum() > default_run.assist_ms.sum()
     assert low.heap_mb.max() < default_run.heap_mb.max()
-    busy_low = simulate_frames(gogc=10, producer_cpu_fraction=0.5)
-    busy = simulate_frames(gogc=100, producer_cpu_fraction=0.5)
-    assert busy_low.assist_ms.sum() > busy.assist_ms.sum()
 
 
 def test_the_articles_120_gc_per_s_needs_more_than_frames():
@@ -223,7 +219,7 @@ def test_the_pacer_learns_the_frames_assists_and_starts_marking_earlier():
     that finished the mark in no time used to hide its assist from the pacer: 34.5 ms of assist
     in a 16.5 ms mark, utilisation above 1, the estimate never updated, the same assist in every
     cycle.)"""
-    r = simulate_frames(gomaxprocs=2, producer_cpu_fraction=0.5, seed=0, seconds=5)
+    r = simulate_frames(gomaxprocs=2, seed=0, seconds=5)
     assists = np.array([c.assist_cpu_s for c in r.gc_cycles])
     headroom = np.array([c.heap_goal_bytes - c.trigger_bytes for c in r.gc_cycles])
     assert assists[0] > 0.01 and headroom[0] < 4 * MIB

@@ -7,8 +7,10 @@ same run the FrameLab widget beside the questions draws, so a learner can check 
 sliders). The runtime rules the questions rest on:
 
 * heap goal = live + (live + stacks + globals) x GOGC/100, at least 4 MiB x GOGC/100;
-* GOMEMLIMIT is a soft limit: its goal is limit - non-heap memory, minus 3 % headroom (at least
-  1 MiB), never below the live heap, and the lower of the two goals wins;
+* GOMEMLIMIT is a soft limit: its goal is limit - non-heap memory, minus 3 % of that as headroom
+  (at least 1 MiB), never below the live heap, and the lower of the two goals wins; the non-heap
+  memory is the frame model's (``labkit.render.NON_HEAP_MB``, what the course's gc_render program
+  measured);
 * cycles per second ~ allocation rate / (goal - live): an approximation, since the trigger starts
   each cycle before the heap reaches the goal (labkit/golab/recorded/gc_live.json, go1.27.3,
   linux/amd64, 2 cores, 72 MiB of live pointers and 180 MiB/s of frames: 2.78 cycles/s where
@@ -25,7 +27,7 @@ import numpy as np
 
 from labkit.exercise import Variant, choice, numeric
 from labkit.gc import heap_goal_bytes
-from labkit.render import simulate_frames
+from labkit.render import NON_HEAP_MB, simulate_frames
 
 MIB = 1 << 20
 
@@ -35,7 +37,9 @@ RESOLUTIONS = ((800, 600), (1024, 768), (1280, 720), (1920, 1080))
 #: phase the mark worker takes the P while the render goroutine sleeps, and the frame's timer
 #: fires only when sysmon preempts the worker (labkit.gc.wakeup); real Go measured the same stall
 #: (labkit/golab/recorded/gc_render.json, gomaxprocs=1: every janky frame inside a GC cycle).
-STALL = {"gomaxprocs": 1, "fps": 60}
+#: Its producers keep a tenth of a CPU busy each, as in that program and in the frame lab
+#: (labkit.widgets.framelab.PRODUCER_CPU_FRACTION; a test holds the two equal).
+STALL = {"gomaxprocs": 1, "fps": 60, "producer_cpu_fraction": 0.1}
 
 
 def _pick(rng: np.random.Generator, options):
@@ -137,14 +141,36 @@ def gc_rate(rng: np.random.Generator) -> Variant:
     )
 
 
+#: The heap goal is checked to within 1 MiB: a goal rounded to whole MiB is right; one that
+#: forgets the non-heap memory (8.5 MiB higher after the headroom) is not.
+GOAL_ABS_TOL_MIB = 1.0
+
+
 def heap_goal_with_limit(rng: np.random.Generator) -> Variant:
-    """The heap goal when GOMEMLIMIT is set: the lower of the GOGC goal and the limit's goal."""
+    """The heap goal when GOMEMLIMIT is set: the lower of the GOGC goal and the limit's goal.
+
+    The limit's goal is the limit less the mapped memory that holds no heap object (the frame
+    model's NON_HEAP_MB, which the frame lab uses too), less 3 % of that as headroom:
+    memoryLimitHeapGoal, src/runtime/mgcpacer.go:1046-1158.
+    """
     live_mib = int(_pick(rng, (64, 128, 256, 512)))
     gogc = _pick(rng, (50, 100, 200, "off"))
     limit_mib = int(live_mib * _pick(rng, (1.25, 1.5, 2.5, 4.0)))
-    goal = heap_goal_bytes(live_mib * MIB, gogc=gogc, memory_limit=limit_mib * MIB) / MIB
+    non_heap = int(NON_HEAP_MB * MIB)
+    goal = (
+        heap_goal_bytes(
+            live_mib * MIB, gogc=gogc, memory_limit=limit_mib * MIB, other_non_heap_bytes=non_heap
+        )
+        / MIB
+    )
     gogc_goal = heap_goal_bytes(live_mib * MIB, gogc=gogc) / MIB
-    limit_goal = heap_goal_bytes(live_mib * MIB, gogc="off", memory_limit=limit_mib * MIB) / MIB
+    limit_goal = (
+        heap_goal_bytes(
+            live_mib * MIB, gogc="off", memory_limit=limit_mib * MIB, other_non_heap_bytes=non_heap
+        )
+        / MIB
+    )
+    room = limit_mib - NON_HEAP_MB
     gogc_text = (
         "GOGC=off: no GOGC goal at all (infinite)"
         if gogc == "off"
@@ -153,21 +179,30 @@ def heap_goal_with_limit(rng: np.random.Generator) -> Variant:
     which = "the memory limit's" if limit_goal < gogc_goal else "the GOGC"
     return numeric(
         f"A program has {live_mib} MiB of live heap, GOGC={gogc} and GOMEMLIMIT={limit_mib}MiB. "
-        "Take all memory outside the heap (goroutine stacks, globals, runtime metadata) as zero. "
-        "What heap goal, in MiB, does the pacer aim for in the next cycle?",
+        f"Besides its heap the runtime has {NON_HEAP_MB:g} MiB mapped that holds no heap object "
+        "(goroutine stacks, runtime metadata, fragmentation: what the course's gc_render "
+        "program measures, and what the frame lab uses). Take the stacks and globals the GOGC "
+        "goal counts as zero. What heap goal, in MiB, does the pacer aim for in the next cycle?",
         goal,
         "Two goals, and the lower wins (heapGoalInternal, src/runtime/mgcpacer.go:1000). "
         f"{gogc_text}. "
-        f"Memory limit: {limit_mib} MiB minus the non-heap memory (zero here; in a real program "
-        f"stacks, globals and runtime metadata) minus 3 % headroom (memoryLimitHeapGoal, mgcpacer.go:1142, "
-        f"keeps 3 %, at least 1 MiB, for pacing error) = {limit_goal:.1f} MiB, and never below "
-        "the live heap (mgcpacer.go:1154). "
+        f"Memory limit (memoryLimitHeapGoal, mgcpacer.go:1046): the limit counts all the memory "
+        f"the runtime maps, so first the non-heap memory comes off: {limit_mib} - "
+        f"{NON_HEAP_MB:g} = {room:.1f} MiB (mgcpacer.go:1120-1137); then 3 % of that as headroom "
+        f"for pacing error, at least 1 MiB (mgcpacer.go:1142-1151): {limit_goal:.1f} MiB, and "
+        "never below the live heap (mgcpacer.go:1154-1156). "
         f"So {which} goal applies: {goal:.1f} MiB. GOMEMLIMIT is soft: if the live heap grows "
         "past it, the GC runs continuously (capped at about 50 % CPU) rather than failing.",
         unit="MiB",
-        rel_tol=0.01,
-        hint="Compute both goals; GOMEMLIMIT keeps 3 % headroom below the limit.",
-        params={"live_mib": live_mib, "gogc": gogc, "limit_mib": limit_mib},
+        rel_tol=0.0,
+        abs_tol=GOAL_ABS_TOL_MIB,
+        hint=f"Compute both goals; take the {NON_HEAP_MB:g} MiB off the limit, then 3 % headroom.",
+        params={
+            "live_mib": live_mib,
+            "gogc": gogc,
+            "limit_mib": limit_mib,
+            "non_heap_mib": NON_HEAP_MB,
+        },
     )
 
 
@@ -214,6 +249,7 @@ def gogc_for_jank_budget(rng: np.random.Generator) -> Variant:
             "budget_pct": budget_pct,
             "seed": seed,
             "gogcs": gogcs,
+            **STALL,
         },
     )
 
@@ -228,6 +264,15 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
     high = simulate_frames(**common, gogc=400)
     pool = simulate_frames(**common, gogc=100, pooled=True)
     rates = base.gc_cycles_per_s, high.gc_cycles_per_s, pool.gc_cycles_per_s
+    limit_goal = (
+        heap_goal_bytes(
+            live_mib * MIB,
+            gogc="off",
+            memory_limit=int(limit_mib * MIB),
+            other_non_heap_bytes=int(NON_HEAP_MB * MIB),
+        )
+        / MIB
+    )
     if high.gc_cycles_per_s >= 0.95 * base.gc_cycles_per_s:
         answer = 0
     elif pool.gc_cycles_per_s < high.gc_cycles_per_s:
@@ -246,15 +291,22 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
         answer,
         f"GC cycles per second: GOGC=100 {rates[0]:.1f}, GOGC=400 {rates[1]:.1f}, "
         f"sync.Pool {rates[2]:.1f}. The GOGC goal would be {live_mib * 2} MiB at 100 and "
-        f"{live_mib * 5} MiB at 400, but the limit's goal is about {limit_mib * 0.97:.0f} MiB and "
-        "the lower goal wins, so raising GOGC only helps while the GOGC goal is below the limit. "
+        f"{live_mib * 5} MiB at 400, but the limit's goal is about {limit_goal:.0f} MiB (the limit "
+        f"less the {NON_HEAP_MB:g} MiB the runtime maps outside the heap, less 3 %) and the lower "
+        "goal wins, so raising GOGC only helps while the GOGC goal is below the limit's. "
         "sync.Pool removes the 180 MiB/s of frame allocation itself, so the heap hardly grows.",
         hints={
-            0: "Compare the GOGC goals with the limit's goal (limit minus 3 %).",
+            0: "Compare the GOGC goals with the limit's goal (the limit less the memory outside "
+            "the heap, less 3 %).",
             1: "Which goal wins when GOGC=100 and when GOGC=400?",
             2: "How much allocation is left once the buffers are reused?",
         },
-        params={"live_mib": live_mib, "factor": factor, "limit_mib": limit_mib},
+        params={
+            "live_mib": live_mib,
+            "factor": factor,
+            "limit_mib": limit_mib,
+            "non_heap_mib": NON_HEAP_MB,
+        },
     )
 
 

@@ -52,6 +52,13 @@ MIB = 1 << 20
 #: Display sizes a dashboard renders at; the label shows the RGBA buffer (4 bytes a pixel).
 RESOLUTIONS = ((640, 480), (800, 600), (1024, 768), (1280, 720), (1920, 1080), (2560, 1440))
 
+#: The share of a CPU each producer keeps busy: a tenth, as in the course's real render loop
+#: (labkit/golab/go/gc_render, its -producer_cpu). simulate_frames' own default, half a CPU, is
+#: four producers asking for two CPUs: at GOMAXPROCS 1 or 2, where the lab sets up its stall, that
+#: overloads the Ps, and there the frame model is known not to follow Go (it keeps no backlog:
+#: chapter 6). No control shows it; ``FrameLab(producer_cpu_fraction=...)`` changes it.
+PRODUCER_CPU_FRACTION = 0.1
+
 #: Beyond these, series are thinned for drawing (see the module docstring); 10 s at 60 fps is not.
 MAX_FRAME_POINTS = 2400
 MAX_HEAP_POINTS = 3000
@@ -222,6 +229,7 @@ class FrameLab(TextFallback, w.VBox):
     ``FrameLab(**initial)`` takes any ``simulate_frames`` argument (``gomaxprocs=2``,
     ``pooled=True``, ``seconds=5``, ``handoff="reuse"`` ...); ``set(**values)`` changes several
     at once and re-runs once; ``result`` is the current ``RenderResult``; ``summary()`` its line.
+    Its defaults are simulate_frames' but for the producers' CPU share (PRODUCER_CPU_FRACTION).
     """
 
     def __init__(self, **initial) -> None:
@@ -230,6 +238,7 @@ class FrameLab(TextFallback, w.VBox):
             for k, v in inspect.signature(simulate_frames).parameters.items()
             if v.default is not inspect.Parameter.empty
         }
+        self._params["producer_cpu_fraction"] = PRODUCER_CPU_FRACTION
         self._result: RenderResult | None = None
         self._error = ""
         self._paused = False
