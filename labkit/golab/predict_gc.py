@@ -113,8 +113,9 @@ def gc_render(p: dict[str, Any], seed: int) -> dict[str, Any]:
     """go/gc_render on the frame model: simulate_frames with the program's settings (its
     producers, GOGC, GOMEMLIMIT, GOMAXPROCS, pool) for the warm-up and the measured windows,
     then each window's figures as the program computes them: frame-time p50 / p99 and the share
-    over budget of the window's frames, the cycles that ended in it per second, and the assist,
-    background worker and idle worker CPU of those cycles per second."""
+    over budget of the window's frames, the cycles that ended in it per second, the assist,
+    background worker and idle worker CPU of those cycles per second, and the GC's share of
+    GOMAXPROCS x the window (idle marking and pauses included, as /cpu/classes/gc/total)."""
     from labkit.render import simulate_frames
 
     fps, per = p["fps"], round(p["seconds"] * p["fps"])
@@ -143,6 +144,7 @@ def gc_render(p: dict[str, Any], seed: int) -> dict[str, Any]:
             "assist_ms_per_s",
             "worker_ms_per_s",
             "idle_ms_per_s",
+            "gc_cpu_share",
         )
     }
     for w in range(p["repeats"]):
@@ -158,12 +160,18 @@ def gc_render(p: dict[str, Any], seed: int) -> dict[str, Any]:
         runs["assist_ms_per_s"].append(1000 * sum(c.assist_cpu_s for c in ended) / secs)
         runs["worker_ms_per_s"].append(1000 * sum(c.background_cpu_s for c in ended) / secs)
         runs["idle_ms_per_s"].append(1000 * sum(c.idle_cpu_s for c in ended) / secs)
+        # As the program's /cpu/classes/gc/total: assists, background and idle workers, and
+        # the pauses x GOMAXPROCS, over GOMAXPROCS x the window.
+        gc_cpu_s = sum(
+            c.assist_cpu_s + c.background_cpu_s + c.idle_cpu_s + c.stw_s * c.gomaxprocs
+            for c in ended
+        )
+        runs["gc_cpu_share"].append(gc_cpu_s / (secs * p["gomaxprocs"]))
     out: dict[str, Any] = {k: float(median(v)) for k, v in runs.items()}
     out.update({f"{k}_runs": v for k, v in runs.items()})
     lines = r.gctrace().splitlines()
     measured = [c.number for c in r.gc_cycles if c.start_s >= warm / fps]
     out["gctrace_lines"] = [lines[k - 1] for k in measured[:6]]
-    out["gc_cpu_share"] = float(r.gc_cpu_fraction)
     last = r.gc_cycles[-1] if r.gc_cycles else None
     out["heap_live_mb"] = last.heap_marked_bytes / 2**20 if last else p["live_mb"]
     return out
