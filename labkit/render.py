@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,12 +46,14 @@ from labkit.gc import (
     parse_gogc,
 )
 from labkit.gc.wakeup import first_scheduling_point, netpoll_wake_s, sysmon_round_s
-from labkit.validation import check_choice, check_int, check_real
+from labkit.params import ModelParams, checked, choice, flag, number, whole
+from labkit.validation import check_real
 
 __all__ = [
     "ALLOC_ZERO_BYTES_PER_S",
     "COMPOSE_NS_PER_PIXEL",
     "DRAW_MODES",
+    "FrameParams",
     "HANDOFFS",
     "NON_HEAP_MB",
     "RenderResult",
@@ -91,6 +94,85 @@ class RenderConfigError(ParameterError):
     """An invalid simulate_frames argument (a ValueError naming the parameter and its range)."""
 
 
+def _check_pooled(name: str, value: object, where: str, error: type[ParameterError]) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise error(f"{where}: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _check_gogc(name: str, value: object, where: str, error: type[ParameterError]) -> object:
+    """GOGC as Go reads it (parse_gogc: an int >= 0, "off" or None), kept as given."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and value < 0:
+        raise error(f"{where}: {name} must be >= 0, 'off' or None (GC off), got {value!r}")
+    try:
+        parse_gogc(value)  # type: ignore[arg-type]
+    except ParameterError as err:
+        raise error(f"{where}: {err}") from None
+    return value
+
+
+def _check_limit(name: str, value: object, where: str, error: type[ParameterError]) -> float | None:
+    """GOMEMLIMIT in MiB, or None for no limit."""
+    if value is None:
+        return None
+    return check_real(
+        name, value, 0.0, 1 << 30, low_open=True, where=where, error=error, unit="MiB"
+    )
+
+
+@dataclass(frozen=True)
+class FrameParams(ModelParams):
+    """The render loop's inputs (see :func:`simulate_frames` for what each means and why).
+
+    Defaults and why: ``producer_alloc_mb_per_s=2`` *per producer* (four decoders of sensor
+    messages, 8 MiB/s together: small next to the 180 MiB/s of frames, as in the article's
+    dashboard; ``producers=0`` means nothing but the frames allocates);
+    ``producer_cpu_fraction=0.5`` (each producer busy half the time); ``producer_draws_per_s=100``
+    draws of ``draw_us=200`` us per producer (chart updates). ``gogc``: int >= 0, ``"off"`` or
+    None; ``memory_limit_mb``: GOMEMLIMIT in MiB.
+    """
+
+    error: ClassVar[type[ParameterError]] = RenderConfigError
+
+    width: int = whole(1024, 1, 16384, doc="frame width in pixels")
+    height: int = whole(768, 1, 16384, doc="frame height in pixels")
+    fps: float = number(60.0, 0.0, 1000.0, low_open=True, doc="frames per second", ui=(10, 240, 5))
+    seconds: float = number(10.0, 0.0, 3600.0, low_open=True, unit="s", doc="simulated time")
+    pooled: bool = checked(False, _check_pooled, doc="frame buffers from a sync.Pool")
+    gogc: int | str | None = checked(100, _check_gogc, doc="GOGC", ui=(10, 800, 10))
+    live_heap_mb: float = number(
+        64.0, 0.0, float(1 << 20), unit="MiB", doc="live heap", ui=(0.0, 1024.0, 4.0)
+    )
+    producers: int = whole(4, 0, 1024, doc="producer goroutines", ui=(0, 32, 1))
+    gomaxprocs: int = whole(4, 1, 1024, doc="GOMAXPROCS", ui=(1, 16, 1))
+    memory_limit_mb: float | None = checked(
+        None, _check_limit, doc="GOMEMLIMIT", ui=(16, 4096, 16), low=0, high=1 << 30
+    )
+    producer_alloc_mb_per_s: float = number(2.0, 0.0, 1e6, unit="MiB/s")
+    producer_cpu_fraction: float = number(0.5, 0.0, 1.0)
+    draw_mode: str = choice("single", DRAW_MODES)
+    producer_draws_per_s: float = number(100.0, 0.0, 1e6)
+    draw_us: float = number(200.0, 0.0, 1e6, unit="us")
+    handoff: str = choice("channel", HANDOFFS)
+    pool_victim_cache: bool = flag(True, doc="Go >= 1.13: a pooled buffer survives one GC")
+    compose_ns_per_pixel: float = number(COMPOSE_NS_PER_PIXEL, 0.0, 1e6, unit="ns")
+    compose_jitter: float = number(0.1, 0.0, 2.0)
+    live_scan_fraction: float = number(1.0, 0.0, 1.0)
+    mark_mb_per_cpu_s: float = number(MARK_BYTES_PER_CPU_S / MIB, 0.0, 1e7, low_open=True)
+    non_heap_mb: float = number(NON_HEAP_MB, 0.0, float(1 << 20), unit="MiB")
+    seed: int = whole(0, 0, 2**63 - 1, doc="the run's one seeded generator")
+
+    @property
+    def budget_ms(self) -> float:
+        """The frame budget, 1000/fps ms (16.7 ms at 60 fps)."""
+        return 1000.0 / self.fps
+
+    @property
+    def frame_bytes(self) -> int:
+        """One ``*image.RGBA``'s pixels: width x height x 4 bytes."""
+        return self.width * self.height * 4
+
+
 @dataclass(frozen=True)
 class RenderResult:
     """Everything the frame-lab widget draws, as numpy arrays with units in their names.
@@ -102,7 +184,7 @@ class RenderResult:
     ``(start_s, end_s, kind)`` and ``gc_cycles`` (for ``gctrace()``).
     """
 
-    params: dict
+    params: FrameParams
     frame_t_s: np.ndarray = field(repr=False)
     frame_ms: np.ndarray = field(repr=False)
     alloc_ms: np.ndarray = field(repr=False)
@@ -122,12 +204,12 @@ class RenderResult:
 
     @property
     def seconds(self) -> float:
-        return float(self.params["seconds"])
+        return self.params.seconds
 
     @property
     def budget_ms(self) -> float:
         """The frame budget, 1000/fps ms (16.7 ms at 60 fps)."""
-        return 1000.0 / self.params["fps"]
+        return self.params.budget_ms
 
     @property
     def gc_cycles_per_s(self) -> float:
@@ -164,13 +246,9 @@ class RenderResult:
         """One line: results first, then the inputs that produced them: the main ones always,
         the seed, and any other option only where it differs from its default."""
         p = self.params
-        defaults = _summary_defaults()
-        shown = [
-            k
-            for k in p
-            if k in _SUMMARY_ALWAYS or k == "seed" or (k in defaults and p[k] != defaults[k])
-        ]
-        inputs = " ".join(f"{k}={_fmt(p[k])}" for k in shown)
+        changed = p.changed()
+        shown = [k for k in p.names() if k in _SUMMARY_ALWAYS or k == "seed" or k in changed]
+        inputs = " ".join(f"{k}={_fmt(getattr(p, k))}" for k in shown)
         return (
             f"GC {self.gc_cycles_per_s:.2f}/s, frame p50 {self.p50_frame_ms:.2f} ms "
             f"p99 {self.p99_frame_ms:.2f} ms, jank {100 * self.jank_fraction:.1f}% "
@@ -197,276 +275,254 @@ def _fmt(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _summary_defaults() -> dict[str, object]:
-    import inspect
-
-    sig = inspect.signature(simulate_frames)
-    return {k: v.default for k, v in sig.parameters.items() if v.default is not v.empty}
-
-
-def _int_param(name: str, value: object, low: int, high: int) -> int:
-    return check_int(name, value, low, high, error=RenderConfigError, where="simulate_frames")
-
-
-def _real_param(name: str, value: object, low: float, high: float, low_open: bool = False) -> float:
-    return check_real(
-        name, value, low, high, low_open=low_open, error=RenderConfigError, where="simulate_frames"
-    )
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    return check_choice(name, value, choices, error=RenderConfigError, where="simulate_frames")
-
-
-def simulate_frames(
-    width: int = 1024,
-    height: int = 768,
-    fps: float = 60,
-    seconds: float = 10,
-    pooled: bool = False,
-    gogc: int | str | None = 100,
-    live_heap_mb: float = 64,
-    producers: int = 4,
-    gomaxprocs: int = 4,
-    seed: int = 0,
-    *,
-    memory_limit_mb: float | None = None,
-    producer_alloc_mb_per_s: float = 2.0,
-    producer_cpu_fraction: float = 0.5,
-    draw_mode: str = "single",
-    producer_draws_per_s: float = 100.0,
-    draw_us: float = 200.0,
-    handoff: str = "channel",
-    pool_victim_cache: bool = True,
-    compose_ns_per_pixel: float = COMPOSE_NS_PER_PIXEL,
-    compose_jitter: float = 0.1,
-    live_scan_fraction: float = 1.0,
-    mark_mb_per_cpu_s: float = MARK_BYTES_PER_CPU_S / MIB,
-    non_heap_mb: float = NON_HEAP_MB,
-) -> RenderResult:
+def simulate_frames(params: FrameParams | None = None, /, **overrides: Any) -> RenderResult:
     """Simulate ``seconds`` of a ``fps`` render loop and its GC; deterministic for a ``seed``.
 
-    Defaults and why: ``producer_alloc_mb_per_s=2`` *per producer* (four decoders of sensor
-    messages, 8 MiB/s together: small next to the 180 MiB/s of frames, as in the article's
-    dashboard; ``producers=0`` means nothing but the frames allocates);
-    ``producer_cpu_fraction=0.5`` (each producer busy half the time); ``producer_draws_per_s=100``
-    draws of ``draw_us=200`` us per producer (chart updates). ``draw_mode``: ``"single"`` - the
-    render goroutine draws the producers' updates itself (no sharing, longer compose);
-    ``"concurrent_locked"`` - producers draw into the shared buffer under a sync.Mutex that the
-    render goroutine also holds while composing (the frame waits for the current holder and the
-    queue, an M/D/1 estimate: Lq = rho^2 / (2 (1 - rho))); ``"concurrent_racy"`` - no lock: no
-    waiting, but a frame is torn when a producer's draw overlaps it (Poisson arrivals; also a
-    data race ``go test -race`` reports). ``handoff``: ``"channel"`` - a new ``*image.RGBA`` per
-    frame is sent to the display goroutine (the article's pattern), ``"reuse"`` - one buffer for
-    the whole run. ``gogc``: int >= 0, ``"off"`` or None; ``memory_limit_mb``: GOMEMLIMIT in MiB.
+    ``params`` is a :class:`FrameParams` (default: its defaults); ``overrides`` change fields by
+    name, e.g. ``simulate_frames(gogc=50, pooled=True)``.
+
+    ``draw_mode``: ``"single"`` - the render goroutine draws the producers' updates itself (no
+    sharing, longer compose); ``"concurrent_locked"`` - producers draw into the shared buffer
+    under a sync.Mutex that the render goroutine also holds while composing (the frame waits for
+    the current holder and the queue, an M/D/1 estimate: Lq = rho^2 / (2 (1 - rho)));
+    ``"concurrent_racy"`` - no lock: no waiting, but a frame is torn when a producer's draw
+    overlaps it (Poisson arrivals; also a data race ``go test -race`` reports). ``handoff``:
+    ``"channel"`` - a new ``*image.RGBA`` per frame is sent to the display goroutine (the
+    article's pattern), ``"reuse"`` - one buffer for the whole run.
+
+    Raises :class:`RenderConfigError` (a :class:`labkit.ParameterError`) naming a bad parameter.
     """
-    width = _int_param("width", width, 1, 16384)
-    height = _int_param("height", height, 1, 16384)
-    fps = _real_param("fps", fps, 0.0, 1000.0, low_open=True)
-    seconds = _real_param("seconds", seconds, 0.0, 3600.0, low_open=True)
-    if not isinstance(pooled, bool | np.bool_):
-        raise RenderConfigError(f"pooled must be True or False, got {pooled!r}")
-    if isinstance(gogc, Integral) and not isinstance(gogc, bool) and gogc < 0:
-        raise RenderConfigError(f"gogc must be >= 0, 'off' or None (GC off), got {gogc!r}")
-    gc_percent = parse_gogc(gogc)
-    live_heap_mb = _real_param("live_heap_mb", live_heap_mb, 0.0, 1 << 20)
-    producers = _int_param("producers", producers, 0, 1024)
-    gomaxprocs = _int_param("gomaxprocs", gomaxprocs, 1, 1024)
-    seed = _int_param("seed", seed, 0, 2**63 - 1)
-    if memory_limit_mb is not None:
-        memory_limit_mb = _real_param("memory_limit_mb", memory_limit_mb, 0.0, 1 << 30, True)
-    producer_alloc_mb_per_s = _real_param(
-        "producer_alloc_mb_per_s", producer_alloc_mb_per_s, 0, 1e6
+    p = FrameParams.make(params, **overrides)
+    draws = _FrameDraws.draw(p)
+    loop = _RenderLoop(p, draws, _gc_engine(p, draws))
+    for i in range(draws.frames):
+        loop.frame(i)
+    return loop.result()
+
+
+@dataclass(frozen=True)
+class _FrameDraws:
+    """Every random input of a run, per frame, drawn up front from the one seeded generator (in
+    a fixed order: adding a draw goes last, so earlier draws stay the same)."""
+
+    frames: int
+    period_s: float
+    compose_s: np.ndarray  # CPU work of composing the frame
+    busy_producers: np.ndarray  # producers holding a P while the frame is drawn
+    lock_wait_s: np.ndarray  # concurrent_locked: waiting for the mutex
+    tear_u: np.ndarray  # concurrent_racy: uniform draws deciding a torn frame
+    sysmon_phase_s: np.ndarray  # where sysmon's 10 ms rounds fall in each GC cycle
+    draws_per_s: float
+    draw_s: float
+
+    @classmethod
+    def draw(cls, p: FrameParams) -> _FrameDraws:
+        rng = np.random.default_rng(p.seed)
+        period_s = 1.0 / p.fps
+        n = max(int(round(p.seconds * p.fps)), 1)
+        sigma = p.compose_jitter
+        compose_s = (
+            p.width
+            * p.height
+            * p.compose_ns_per_pixel
+            * 1e-9
+            * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
+        )
+        busy_producers = rng.binomial(p.producers, p.producer_cpu_fraction, n)
+        draw_s = p.draw_us * 1e-6
+        draws_per_s = p.producers * p.producer_draws_per_s
+        lock_wait_s = np.zeros(n)
+        if p.draw_mode == "single":
+            compose_s = compose_s + rng.poisson(draws_per_s * period_s, n) * draw_s
+        elif p.draw_mode == "concurrent_locked":
+            rho = min(draws_per_s * draw_s, _MAX_LOCK_UTILIZATION)
+            holder_busy = rng.random(n) < rho
+            residual = rng.random(n) * draw_s
+            queued = rng.poisson(rho * rho / (2 * (1 - rho)), n)
+            lock_wait_s = holder_busy * residual + queued * draw_s
+        tear_u = rng.random(n)
+        # labkit.gc.wakeup: drawn last, so the draws above are the same as before it was added.
+        sysmon_phase_s = rng.random(n) * sysmon_round_s()
+        return cls(
+            n, period_s, compose_s, busy_producers, lock_wait_s, tear_u, sysmon_phase_s,
+            draws_per_s, draw_s,
+        )  # fmt: skip
+
+
+def _gc_engine(p: FrameParams, draws: _FrameDraws) -> GCEngine:
+    """The program's GC: the pacer of labkit.gc, with the frames' and producers' CPU as the
+    mutator's (what the background workers' 25 % is taken from)."""
+    live_bytes = p.live_heap_mb * MIB
+    mutator_cpus = p.producers * p.producer_cpu_fraction + min(
+        float(np.mean(draws.compose_s)) / draws.period_s, 1
     )
-    producer_cpu_fraction = _real_param("producer_cpu_fraction", producer_cpu_fraction, 0, 1)
-    draw_mode = _choice("draw_mode", draw_mode, DRAW_MODES)
-    producer_draws_per_s = _real_param("producer_draws_per_s", producer_draws_per_s, 0, 1e6)
-    draw_us = _real_param("draw_us", draw_us, 0, 1e6)
-    handoff = _choice("handoff", handoff, HANDOFFS)
-    compose_ns_per_pixel = _real_param("compose_ns_per_pixel", compose_ns_per_pixel, 0, 1e6)
-    compose_jitter = _real_param("compose_jitter", compose_jitter, 0, 2)
-    live_scan_fraction = _real_param("live_scan_fraction", live_scan_fraction, 0, 1)
-    mark_mb_per_cpu_s = _real_param("mark_mb_per_cpu_s", mark_mb_per_cpu_s, 0, 1e7, True)
-    non_heap_mb = _real_param("non_heap_mb", non_heap_mb, 0, 1 << 20)
-
-    params = {
-        "width": width,
-        "height": height,
-        "fps": fps,
-        "seconds": seconds,
-        "pooled": bool(pooled),
-        "gogc": gogc,
-        "live_heap_mb": live_heap_mb,
-        "producers": producers,
-        "gomaxprocs": gomaxprocs,
-        "memory_limit_mb": memory_limit_mb,
-        "producer_alloc_mb_per_s": producer_alloc_mb_per_s,
-        "producer_cpu_fraction": producer_cpu_fraction,
-        "draw_mode": draw_mode,
-        "producer_draws_per_s": producer_draws_per_s,
-        "draw_us": draw_us,
-        "handoff": handoff,
-        "pool_victim_cache": bool(pool_victim_cache),
-        "compose_ns_per_pixel": compose_ns_per_pixel,
-        "compose_jitter": compose_jitter,
-        "live_scan_fraction": live_scan_fraction,
-        "mark_mb_per_cpu_s": mark_mb_per_cpu_s,
-        "non_heap_mb": non_heap_mb,
-        "seed": seed,
-    }
-
-    # --- per-frame inputs, drawn up front from the one seeded generator -----------------------
-    rng = np.random.default_rng(seed)
-    period_s = 1.0 / fps
-    n = max(int(round(seconds * fps)), 1)
-    frame_bytes = width * height * 4
-    sigma = compose_jitter
-    compose_s = (
-        width
-        * height
-        * compose_ns_per_pixel
-        * 1e-9
-        * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
-    )
-    busy_producers = rng.binomial(producers, producer_cpu_fraction, n)
-    draw_s = draw_us * 1e-6
-    draws_per_s = producers * producer_draws_per_s
-    lock_wait_s = np.zeros(n)
-    if draw_mode == "single":
-        compose_s = compose_s + rng.poisson(draws_per_s * period_s, n) * draw_s
-    elif draw_mode == "concurrent_locked":
-        rho = min(draws_per_s * draw_s, _MAX_LOCK_UTILIZATION)
-        holder_busy = rng.random(n) < rho
-        residual = rng.random(n) * draw_s
-        queued = rng.poisson(rho * rho / (2 * (1 - rho)), n)
-        lock_wait_s = holder_busy * residual + queued * draw_s
-    tear_u = rng.random(n)
-    # Where sysmon's 10 ms rounds fall in each GC cycle (labkit.gc.wakeup): drawn last, so the
-    # draws above are the same as before it was added.
-    sysmon_phase = rng.random(n) * sysmon_round_s()
-
-    # --- the program's GC -------------------------------------------------------------------
-    live_bytes = live_heap_mb * MIB
-    mutator_cpus = producers * producer_cpu_fraction + min(float(np.mean(compose_s)) / period_s, 1)
-    engine = GCEngine(
-        gogc=gc_percent,
-        memory_limit=None if memory_limit_mb is None else int(memory_limit_mb * MIB),
-        gomaxprocs=gomaxprocs,
+    return GCEngine(
+        gogc=parse_gogc(p.gogc),  # type: ignore[arg-type]
+        memory_limit=None if p.memory_limit_mb is None else int(p.memory_limit_mb * MIB),
+        gomaxprocs=p.gomaxprocs,
         live_bytes=live_bytes,
-        live_scan_bytes=live_bytes * live_scan_fraction,
+        live_scan_bytes=live_bytes * p.live_scan_fraction,
         globals_bytes=GLOBALS_BYTES,
-        other_non_heap_bytes=int(non_heap_mb * MIB),
-        mutator_cpus=min(mutator_cpus, gomaxprocs),
-        mark_bytes_per_cpu_s=mark_mb_per_cpu_s * MIB,
+        other_non_heap_bytes=int(p.non_heap_mb * MIB),
+        mutator_cpus=min(mutator_cpus, p.gomaxprocs),
+        mark_bytes_per_cpu_s=p.mark_mb_per_cpu_s * MIB,
     )
-    producer_rate = producers * producer_alloc_mb_per_s * MIB
-    free_ps_marking = gomaxprocs - engine.worker_cpus
-    live_scan = live_bytes * live_scan_fraction
 
-    # Buffer bookkeeping: pool primary / victim caches (counts of buffers), or the reused buffer.
-    primary = victim = 0
-    gc_starts_at_put = 0
-    owns_buffer = False  # handoff="reuse": the one buffer, allocated by the first frame
 
-    out = np.zeros((7, n))  # start, frame, alloc, assist, stw, wait, compose (seconds)
-    allocated = np.zeros(n, dtype=bool)
-    torn = np.zeros(n, dtype=bool)
-    worker_ps = max(gomaxprocs - engine.plan.dedicated_workers, 1)
-    prev_end = 0.0
-    for i in range(n):
-        due = i * period_s
-        start = max(due, prev_end)
-        engine.advance(start, producer_rate)
-        while engine.stopped:
-            engine.advance(engine.phase_end_s, producer_rate)
-        # The render goroutine slept since its last frame: its timer fires when a P schedules.
-        wake_s = 0.0
-        if due > prev_end and busy_producers[i] == 0:
-            if engine.marking:  # every P is running a mark worker (labkit.gc.wakeup)
-                point = first_scheduling_point(
-                    due,
-                    mark_start_s=engine.mark_start_s,
-                    asleep_since_s=prev_end,
-                    sysmon_phase_s=sysmon_phase[engine.gc_starts % n],
-                    worker_ps=worker_ps,
-                )
-                engine.advance(point, producer_rate, stop_at_mark_end=True)
-            else:  # every P idle: the timer fires when netpoll's wait ends
-                engine.advance(netpoll_wake_s(prev_end, due), producer_rate)
-            while engine.stopped:
-                engine.advance(engine.phase_end_s, producer_rate)
-            wake_s = engine.now_s - start
-        stw0 = engine.stw_elapsed_s
+class _BufferSource:
+    """Where each frame's ``*image.RGBA`` comes from: ``sync.Pool`` (src/sync/pool.go), the one
+    reused buffer, or a fresh allocation; counts the buffers the pool's caches hold."""
 
-        # Get a buffer: sync.Pool (poolCleanup at each GC start since the last Put), reuse, or new.
-        need_alloc = True
-        if handoff == "reuse":
-            need_alloc = not owns_buffer
-            owns_buffer = True
-        elif pooled:
-            for _ in range(engine.gc_starts - gc_starts_at_put):
-                victim, primary = (primary if pool_victim_cache else 0), 0
-            if primary:
-                primary, need_alloc = primary - 1, False
-            elif victim:
-                victim, need_alloc = victim - 1, False
+    def __init__(self, p: FrameParams) -> None:
+        self.pooled, self.reuse, self.victim_cache = (
+            p.pooled,
+            p.handoff == "reuse",
+            p.pool_victim_cache,
+        )
+        self.primary = self.victim = 0  # buffers in the pool's primary / victim caches
+        self.gc_starts_at_put = 0
+        self.owns_buffer = False  # handoff="reuse": the one buffer, allocated by the first frame
+
+    def get(self, gc_starts: int) -> bool:
+        """Take a buffer; True when it must be allocated. poolCleanup runs at every GC start
+        since the last Put: the victim cache is dropped and the primary cache becomes it."""
+        if self.reuse:
+            need = not self.owns_buffer
+            self.owns_buffer = True
+            return need
+        if not self.pooled:
+            return True
+        for _ in range(gc_starts - self.gc_starts_at_put):
+            self.victim, self.primary = (self.primary if self.victim_cache else 0), 0
+        if self.primary:
+            self.primary -= 1
+            return False
+        if self.victim:
+            self.victim -= 1
+            return False
+        return True
+
+    def put(self, gc_starts: int) -> None:
+        """Present the frame: the buffer goes back to the pool (pooled), or becomes garbage."""
+        if self.pooled and not self.reuse:
+            self.primary += 1
+            self.gc_starts_at_put = gc_starts
+
+    def held(self) -> int:
+        """Buffers reachable between frames (the pool's, or the reused one)."""
+        return 1 if self.reuse else self.primary + self.victim
+
+
+class _RenderLoop:
+    """The render goroutine, frame by frame, against the GC engine; collects the per-frame parts."""
+
+    def __init__(self, p: FrameParams, draws: _FrameDraws, engine: GCEngine) -> None:
+        self.p, self.d, self.engine = p, draws, engine
+        self.buffers = _BufferSource(p)
+        self.live_bytes = p.live_heap_mb * MIB
+        self.live_scan = self.live_bytes * p.live_scan_fraction
+        self.producer_rate = p.producers * p.producer_alloc_mb_per_s * MIB
+        self.free_ps_marking = p.gomaxprocs - engine.worker_cpus
+        self.worker_ps = max(p.gomaxprocs - engine.plan.dedicated_workers, 1)
+        n = draws.frames
+        self.out = np.zeros((7, n))  # start, frame, alloc, assist, stw, wait, compose (seconds)
+        self.allocated = np.zeros(n, dtype=bool)
+        self.torn = np.zeros(n, dtype=bool)
+        self.prev_end = 0.0
+
+    def _run_to(self, t_s: float, **kw: bool) -> None:
+        """Advance the GC to ``t_s``, and past any stop-the-world it ends inside."""
+        self.engine.advance(t_s, self.producer_rate, **kw)
+        self._past_stw()
+
+    def _past_stw(self) -> None:
+        e = self.engine
+        while e.stopped:
+            e.advance(e.phase_end_s, self.producer_rate)
+
+    def _wake_s(self, i: int, start: float) -> float:
+        """The sleeping render goroutine's timer fires when a P schedules (labkit.gc.wakeup):
+        during a mark at a worker's preemption, otherwise when netpoll's wait ends. 0 when the
+        frame was already late or a producer kept a P scheduling."""
+        due, e = i * self.d.period_s, self.engine
+        if not (due > self.prev_end and self.d.busy_producers[i] == 0):
+            return 0.0
+        if e.marking:  # every P is running a mark worker
+            point = first_scheduling_point(
+                due,
+                mark_start_s=e.mark_start_s,
+                asleep_since_s=self.prev_end,
+                sysmon_phase_s=self.d.sysmon_phase_s[e.gc_starts % self.d.frames],
+                worker_ps=self.worker_ps,
+            )
+            self._run_to(point, stop_at_mark_end=True)
+        else:  # every P idle
+            self._run_to(netpoll_wake_s(self.prev_end, due))
+        return e.now_s - start
+
+    def frame(self, i: int) -> None:
+        """Frame ``i``: wake, get a buffer (allocating: zeroing and mark assist), wait for a P
+        and the lock, compose, stretched by any stop-the-world; then present it."""
+        p, d, e = self.p, self.d, self.engine
+        start = max(i * d.period_s, self.prev_end)
+        self._run_to(start)
+        wake_s = self._wake_s(i, start)
+        stw0 = e.stw_elapsed_s
+        need_alloc = self.buffers.get(e.gc_starts)
         # During the frame its buffer and whatever the pool holds are reachable.
-        engine.set_live(live_bytes + (primary + victim + 1) * frame_bytes, live_scan)
+        e.set_live(
+            self.live_bytes + (self.buffers.primary + self.buffers.victim + 1) * p.frame_bytes,
+            self.live_scan,
+        )
         assist_s = zero_s = 0.0
         if need_alloc:
-            allocated[i] = True
-            assist_s = engine.allocate(frame_bytes)  # pixel buffers hold no pointers: noscan
-            zero_s = frame_bytes / ALLOC_ZERO_BYTES_PER_S
-            while engine.stopped:  # this allocation crossed the trigger: gcStart stops the world
-                engine.advance(engine.phase_end_s, producer_rate)
-
-        free_ps = free_ps_marking if engine.marking else gomaxprocs
-        share = min(1.0, free_ps / (busy_producers[i] + 1))
-        compose_wall = compose_s[i] / share
-        work_s = wake_s + assist_s + zero_s + lock_wait_s[i] + compose_wall
-        end = start + work_s + (engine.stw_elapsed_s - stw0)
+            self.allocated[i] = True
+            assist_s = e.allocate(p.frame_bytes)  # pixel buffers hold no pointers: noscan
+            zero_s = p.frame_bytes / ALLOC_ZERO_BYTES_PER_S
+            self._past_stw()  # an allocation that crossed the trigger: gcStart stops the world
+        free_ps = self.free_ps_marking if e.marking else p.gomaxprocs
+        share = min(1.0, free_ps / (d.busy_producers[i] + 1))
+        compose_wall = d.compose_s[i] / share
+        work_s = wake_s + assist_s + zero_s + d.lock_wait_s[i] + compose_wall
+        end = start + work_s + (e.stw_elapsed_s - stw0)
         while True:  # stop-the-world pauses during the frame push its end back
-            engine.advance(end, producer_rate)
-            pushed = start + work_s + (engine.stw_elapsed_s - stw0)
+            e.advance(end, self.producer_rate)
+            pushed = start + work_s + (e.stw_elapsed_s - stw0)
             if pushed <= end:
                 break
             end = pushed
-        stw_s = engine.stw_elapsed_s - stw0
+        stw_s = e.stw_elapsed_s - stw0
+        self.buffers.put(e.gc_starts)
+        e.set_live(self.live_bytes + self.buffers.held() * p.frame_bytes, self.live_scan)
+        if p.draw_mode == "concurrent_racy":
+            self.torn[i] = d.tear_u[i] < 1.0 - math.exp(-d.draws_per_s * (end - start + d.draw_s))
+        wait_s = wake_s + compose_wall - d.compose_s[i] + d.lock_wait_s[i]
+        self.out[:, i] = (start, end - start, zero_s, assist_s, stw_s, wait_s, d.compose_s[i])
+        self.prev_end = end
 
-        # Present: hand the buffer on; it is Put back (pooled), kept (reuse) or garbage.
-        if handoff != "reuse":
-            if pooled:
-                primary += 1
-                gc_starts_at_put = engine.gc_starts
-            engine.set_live(live_bytes + (primary + victim) * frame_bytes, live_scan)
-        else:
-            engine.set_live(live_bytes + frame_bytes, live_scan)
-        if draw_mode == "concurrent_racy":
-            torn[i] = tear_u[i] < 1.0 - math.exp(-draws_per_s * (end - start + draw_s))
-        wait_s = wake_s + compose_wall - compose_s[i] + lock_wait_s[i]
-        out[:, i] = (start, end - start, zero_s, assist_s, stw_s, wait_s, compose_s[i])
-        prev_end = end
-
-    engine.advance(max(seconds, prev_end), producer_rate)
-    engine.sample()  # close the heap series at the end of the run, not at the last event
-    to_ms = 1000.0
-    allocated_bytes = allocated.sum() * frame_bytes + producer_rate * engine.now_s
-    return RenderResult(
-        params=params,
-        frame_t_s=out[0],
-        frame_ms=out[1] * to_ms,
-        alloc_ms=out[2] * to_ms,
-        assist_ms=out[3] * to_ms,
-        stw_ms=out[4] * to_ms,
-        wait_ms=out[5] * to_ms,
-        compose_ms=out[6] * to_ms,
-        allocated=allocated,
-        torn=torn,
-        t_s=np.array(engine.heap_t_s),
-        heap_mb=np.array(engine.heap_bytes) / MIB,
-        gc_events=tuple(engine.events),
-        gc_cycles=tuple(engine.cycles),
-        gc_starts=engine.gc_starts,
-        gc_cpu_fraction=engine.gc_cpu_fraction(),
-        alloc_mb_per_s=allocated_bytes / MIB / engine.now_s,
-    )
+    def result(self) -> RenderResult:
+        e, p = self.engine, self.p
+        e.advance(max(p.seconds, self.prev_end), self.producer_rate)
+        e.sample()  # close the heap series at the end of the run, not at the last event
+        to_ms = 1000.0
+        allocated_bytes = self.allocated.sum() * p.frame_bytes + self.producer_rate * e.now_s
+        out = self.out
+        return RenderResult(
+            params=p,
+            frame_t_s=out[0],
+            frame_ms=out[1] * to_ms,
+            alloc_ms=out[2] * to_ms,
+            assist_ms=out[3] * to_ms,
+            stw_ms=out[4] * to_ms,
+            wait_ms=out[5] * to_ms,
+            compose_ms=out[6] * to_ms,
+            allocated=self.allocated,
+            torn=self.torn,
+            t_s=np.array(e.heap_t_s),
+            heap_mb=np.array(e.heap_bytes) / MIB,
+            gc_events=tuple(e.events),
+            gc_cycles=tuple(e.cycles),
+            gc_starts=e.gc_starts,
+            gc_cpu_fraction=e.gc_cpu_fraction(),
+            alloc_mb_per_s=allocated_bytes / MIB / e.now_s,
+        )

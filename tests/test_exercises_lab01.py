@@ -111,7 +111,7 @@ def test_the_heap_goal_question_takes_the_frame_labs_non_heap_memory():
     """The question's non-heap memory is the one the frame lab's goal line subtracts."""
     from labkit.render import NON_HEAP_MB
 
-    assert FrameLab().params["non_heap_mb"] == NON_HEAP_MB
+    assert FrameLab().params.non_heap_mb == NON_HEAP_MB
     assert all(
         ex(lab01.heap_goal_with_limit, seed).variant.params["non_heap_mib"] == NON_HEAP_MB
         for seed in SEEDS
@@ -204,4 +204,4 @@ def test_the_labs_producers_are_the_frame_labs_and_the_real_programs():
 
     real = get_experiment("gc_render").normalize({})["producer_cpu"]
     assert lab01.STALL["producer_cpu_fraction"] == PRODUCER_CPU_FRACTION == real
-    assert FrameLab().params["producer_cpu_fraction"] == real
+    assert FrameLab().params.producer_cpu_fraction == real

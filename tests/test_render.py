@@ -39,7 +39,7 @@ def test_fixed_call_returns_arrays_a_widget_can_draw(default_run):
     assert 0.0 <= r.jank_fraction <= 1.0 and 0.0 <= r.gc_cpu_fraction <= 1.0
     kinds = {kind for _, _, kind in r.gc_events}
     assert kinds == {"stw_sweep_termination", "mark", "stw_mark_termination"}
-    assert r.params["seed"] == 0 and r.params["gogc"] == 100
+    assert r.params.seed == 0 and r.params.gogc == 100
     line = r.summary()
     assert "\n" not in line and "GC 2." in line and "seed=0" in line and "p99" in line
 

@@ -87,7 +87,7 @@ def test_set_reruns_once_and_redraws(lab):
     lab.set(gogc=200, producers=2)
     try:
         r = lab.result
-        assert r.params["gogc"] == 200 and r.params["producers"] == 2
+        assert r.params.gogc == 200 and r.params.producers == 2
         assert lab.controls["gogc"].value == 200 and lab.controls["producers"].value == 2
         np.testing.assert_array_equal(lab.marks["frames"]["y"], r.frame_ms)
         assert "gogc=200" in lab.summary()
@@ -114,12 +114,12 @@ def test_gogc_off_and_gomemlimit_controls():
     lab = FrameLab(seconds=2)
     c = lab.controls
     c["gc_off"].value = True
-    assert lab.params["gogc"] == "off" and c["gogc"].disabled
+    assert lab.params.gogc == "off" and c["gogc"].disabled
     assert lab.result.gc_starts == 0 and lab.marks["goal"]["y"].size == 1  # nothing drawn
     c["limit_mb"].value = 112
-    assert lab.params["memory_limit_mb"] is None  # the checkbox is still off
+    assert lab.params.memory_limit_mb is None  # the checkbox is still off
     c["limit_on"].value = True
-    assert lab.params["memory_limit_mb"] == 112.0 and lab.result.gc_starts > 0
+    assert lab.params.memory_limit_mb == 112.0 and lab.result.gc_starts > 0
     non_heap = int(NON_HEAP_MB * MIB)
     goal = heap_goal_bytes(
         64 * MIB, gogc="off", memory_limit=112 * MIB, other_non_heap_bytes=non_heap
@@ -136,25 +136,25 @@ def test_invalid_input_is_one_clear_line_in_the_widget():
     lab.set(live_heap_mb=-3)
     text = _error_text(lab)
     assert "live_heap_mb" in text and "Traceback" not in text and text.startswith("Not run")
-    assert lab.result is shown and lab.params["live_heap_mb"] == 64
+    assert lab.result is shown and lab.params.live_heap_mb == 64
     lab.set(frame_rate=30)
-    assert "unknown setting" in lab.error and "fps" in lab.error
+    assert "unknown FrameParams parameter" in lab.error and "fps" in lab.error
     lab.set(gomaxprocs=2)
-    assert lab.error == "" and _error_text(lab) == "" and lab.result.params["gomaxprocs"] == 2
+    assert lab.error == "" and _error_text(lab) == "" and lab.result.params.gomaxprocs == 2
 
 
 def test_an_invalid_constructor_argument_shows_the_defaults_and_the_error():
     """FrameLab(fps=0) does not raise from deep inside the model: the error is on screen."""
     lab = FrameLab(fps=0, seconds=1)
     assert "fps must be > 0 and <= 1000; got 0" in lab.error
-    assert lab.result is not None and lab.result.params["fps"] == 60
+    assert lab.result is not None and lab.result.params.fps == 60
 
 
 def test_settings_outside_a_sliders_range_widen_it():
     """The model accepts GOGC=2000 or 100 ms of live heap... a slider must not silently clamp."""
     lab = FrameLab(gogc=2000, gomaxprocs=32, seconds=1)
     assert lab.controls["gogc"].value == 2000 and lab.controls["gomaxprocs"].value == 32
-    assert lab.result.params["gogc"] == 2000
+    assert lab.result.params.gogc == 2000
 
 
 def test_same_settings_same_pictures():
@@ -244,3 +244,20 @@ def test_goal_steps_are_a_step_function_above_the_live_heap(gogc, limit, live, p
     assert np.all(np.diff(t) >= 0) and np.all(np.diff(tt) >= 0)
     assert np.all(goal >= live - 1e-9)
     assert np.all(trig <= goal[: trig.size] + 1e-9)
+
+
+def test_slider_ranges_come_from_the_parameters_record():
+    """Each slider offers FrameParams' declared range, so it cannot offer what the model refuses."""
+    from labkit.render import FrameParams
+
+    c = FrameLab(seconds=1).controls
+    for control, name in [
+        ("fps", "fps"),
+        ("producers", "producers"),
+        ("gogc", "gogc"),
+        ("limit_mb", "memory_limit_mb"),
+        ("live_heap_mb", "live_heap_mb"),
+        ("gomaxprocs", "gomaxprocs"),
+    ]:
+        assert (c[control].min, c[control].max, c[control].step) == FrameParams.slider(name)
+    assert [v for _, v in c["draw_mode"].options] == list(FrameParams.options("draw_mode"))

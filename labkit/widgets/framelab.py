@@ -25,7 +25,6 @@ sawtooth keeps its peaks and troughs). The default 10 s at 60 fps is drawn exact
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 
@@ -33,8 +32,9 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.gc import heap_goal_bytes
-from labkit.render import DRAW_MODES, RenderResult, simulate_frames
+from labkit.errors import ParameterError
+from labkit.gc import GC_OFF, heap_goal_bytes, parse_gogc
+from labkit.render import DRAW_MODES, FrameParams, RenderResult, simulate_frames
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -76,8 +76,8 @@ DRAW_MODE_LABELS = {
 }
 assert set(DRAW_MODE_LABELS) == set(DRAW_MODES)
 
-#: Parameters the controls show; every other simulate_frames argument is a fixed setting that
-#: the constructor or ``set`` may change (seconds, handoff, pool_victim_cache, ...).
+#: Parameters the controls show; every other FrameParams field is a fixed setting that the
+#: constructor or ``set`` may change (seconds, handoff, pool_victim_cache, ...).
 CONTROLLED = (
     "width",
     "height",
@@ -91,7 +91,6 @@ CONTROLLED = (
     "draw_mode",
     "seed",
 )
-_SIM_PARAMS = tuple(inspect.signature(simulate_frames).parameters)
 
 _STYLE = {"description_width": "10.5em"}
 _WIDE = w.Layout(width="26.5em")
@@ -165,7 +164,7 @@ def heap_goal_steps(
     from the initial live heap. All empty when the GC is off without a memory limit.
     """
     p = result.params
-    limit = p["memory_limit_mb"]
+    limit = p.memory_limit_mb
     limit_bytes = None if limit is None else int(limit * MIB)
     cycles = result.gc_cycles
     end_s = max(result.seconds, float(result.t_s[-1]) if result.t_s.size else 0.0)
@@ -174,9 +173,9 @@ def heap_goal_steps(
         return float(
             heap_goal_bytes(
                 int(marked_bytes),
-                gogc=p["gogc"],
+                gogc=p.gogc,
                 memory_limit=limit_bytes,
-                other_non_heap_bytes=int(p["non_heap_mb"] * MIB),
+                other_non_heap_bytes=int(p.non_heap_mb * MIB),
             )
         )
 
@@ -185,7 +184,7 @@ def heap_goal_steps(
         t = np.repeat(np.asarray(times, dtype=float), 2)[1:-1]
         return t, np.repeat(np.asarray(values, dtype=float), 2) / MIB
 
-    tail = goal_from(cycles[-1].heap_marked_bytes if cycles else p["live_heap_mb"] * MIB)
+    tail = goal_from(cycles[-1].heap_marked_bytes if cycles else p.live_heap_mb * MIB)
     if math.isinf(tail) and not cycles:
         empty = np.zeros(0)
         return empty, empty, empty, empty
@@ -215,7 +214,9 @@ def histogram_bins(frame_ms: np.ndarray, budget_ms: float, max_bins: int = MAX_B
 # ---- the widget --------------------------------------------------------------------------------
 
 
-def _slider(cls, desc: str, lo, hi, step, **kw) -> w.ValueWidget:
+def _slider(cls, desc: str, name: str, **kw) -> w.ValueWidget:
+    """A slider over ``name`` whose range is FrameParams' own (``FrameParams.slider``)."""
+    lo, hi, step = FrameParams.slider(name)
     return slider(cls, desc, lo, hi, step, label_em=10.5, width_em=26.5, **kw)
 
 
@@ -223,75 +224,99 @@ def _resolution_label(width: int, height: int) -> str:
     return f"{width}x{height} ({width * height * 4 / MIB:.1f} MiB/frame)"
 
 
+def _controls() -> dict[str, w.ValueWidget]:
+    """The lab's controls by name; ranges and menus from FrameParams."""
+    return {
+        "resolution": w.Dropdown(
+            options=[(_resolution_label(*r), r) for r in RESOLUTIONS],
+            value=(1024, 768),
+            description="resolution",
+            style=_STYLE,
+            layout=_WIDE,
+        ),
+        "fps": _slider(w.IntSlider, "frame rate (fps)", "fps"),
+        "producers": _slider(w.IntSlider, "producers", "producers"),
+        "pooled": w.ToggleButtons(
+            options=[("new per frame", False), ("sync.Pool", True)],
+            value=False,
+            description="frame buffer",
+            style={**_STYLE, "button_width": "9.5em"},
+            tooltips=["image.NewRGBA every frame", "pool.Get / pool.Put"],
+        ),
+        "gogc": _slider(w.IntSlider, "GOGC (%)", "gogc"),
+        "gc_off": w.Checkbox(description="off", indent=False, layout=w.Layout(width="5em")),
+        "limit_on": w.Checkbox(description="on", indent=False, layout=w.Layout(width="5em")),
+        "limit_mb": _slider(w.IntSlider, "GOMEMLIMIT (MiB)", "memory_limit_mb", value=256),
+        "live_heap_mb": _slider(
+            w.FloatSlider, "live heap (MiB)", "live_heap_mb", readout_format=".1f"
+        ),
+        "gomaxprocs": _slider(w.IntSlider, "GOMAXPROCS", "gomaxprocs"),
+        "draw_mode": w.Dropdown(
+            options=[(DRAW_MODE_LABELS[m], m) for m in FrameParams.options("draw_mode")],
+            description="drawing",
+            style=_STYLE,
+            layout=_WIDE,
+        ),
+        "seed": w.BoundedIntText(
+            min=0,
+            max=2**31 - 1,
+            description="seed",
+            style=_STYLE,
+            layout=w.Layout(width="18em"),
+        ),
+    }
+
+
+def _figure(marks: list, x: bq.Scale, y: bq.Scale, labels: tuple[str, str], **kw) -> bq.Figure:
+    xlabel, ylabel = labels
+    return bq.Figure(
+        marks=marks,
+        axes=[
+            bq.Axis(scale=x, label=xlabel),
+            bq.Axis(scale=y, side="left", label=ylabel, **kw.pop("y_axis", {})),
+        ],
+        **kw,
+    )
+
+
 class FrameLab(TextFallback, w.VBox):
     """Sliders over ``simulate_frames``; frame timeline, histogram, heap sawtooth, summary.
 
-    ``FrameLab(**initial)`` takes any ``simulate_frames`` argument (``gomaxprocs=2``,
+    ``FrameLab(**initial)`` takes any :class:`labkit.render.FrameParams` field (``gomaxprocs=2``,
     ``pooled=True``, ``seconds=5``, ``handoff="reuse"`` ...); ``set(**values)`` changes several
-    at once and re-runs once; ``result`` is the current ``RenderResult``; ``summary()`` its line.
-    Its defaults are simulate_frames' but for the producers' CPU share (PRODUCER_CPU_FRACTION).
+    at once and re-runs once; ``params`` is the FrameParams on screen, ``result`` its
+    ``RenderResult``, ``summary()`` its line. Its defaults are FrameParams' but for the producers'
+    CPU share (PRODUCER_CPU_FRACTION).
     """
 
     def __init__(self, **initial) -> None:
-        self._params: dict = {
-            k: v.default
-            for k, v in inspect.signature(simulate_frames).parameters.items()
-            if v.default is not inspect.Parameter.empty
-        }
-        self._params["producer_cpu_fraction"] = PRODUCER_CPU_FRACTION
+        self._params = FrameParams(producer_cpu_fraction=PRODUCER_CPU_FRACTION)
         self._result: RenderResult | None = None
         self._error = ""
         self._paused = False
         self.last_update_s = 0.0
+        self._controls = _controls()
+        self._summary = w.HTML()
+        self._errors = error_output()
+        self._errors.add_class("labkit-errors")
+        super().__init__(self._layout(*self._build_figures()))
+        self.add_class("labkit-framelab")
+        for control in self._controls.values():
+            control.observe(self._on_control, names="value")
+        if not self._apply(initial, move_controls=True):
+            error = self._error
+            self._apply({}, move_controls=True)  # show the defaults, and the error above them
+            self._show_error(error)
 
-        res = list(RESOLUTIONS)
-        self._controls: dict[str, w.ValueWidget] = {
-            "resolution": w.Dropdown(
-                options=[(_resolution_label(*r), r) for r in res],
-                value=(1024, 768),
-                description="resolution",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "fps": _slider(w.IntSlider, "frame rate (fps)", 10, 240, 5),
-            "producers": _slider(w.IntSlider, "producers", 0, 32, 1),
-            "pooled": w.ToggleButtons(
-                options=[("new per frame", False), ("sync.Pool", True)],
-                value=False,
-                description="frame buffer",
-                style={**_STYLE, "button_width": "9.5em"},
-                tooltips=["image.NewRGBA every frame", "pool.Get / pool.Put"],
-            ),
-            "gogc": _slider(w.IntSlider, "GOGC (%)", 10, 800, 10),
-            "gc_off": w.Checkbox(description="off", indent=False, layout=w.Layout(width="5em")),
-            "limit_on": w.Checkbox(description="on", indent=False, layout=w.Layout(width="5em")),
-            "limit_mb": _slider(w.IntSlider, "GOMEMLIMIT (MiB)", 16, 4096, 16, value=256),
-            "live_heap_mb": _slider(
-                w.FloatSlider, "live heap (MiB)", 0.0, 1024.0, 4.0, readout_format=".1f"
-            ),
-            "gomaxprocs": _slider(w.IntSlider, "GOMAXPROCS", 1, 16, 1),
-            "draw_mode": w.Dropdown(
-                options=[(DRAW_MODE_LABELS[m], m) for m in DRAW_MODES],
-                description="drawing",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "seed": w.BoundedIntText(
-                min=0,
-                max=2**31 - 1,
-                description="seed",
-                style=_STYLE,
-                layout=w.Layout(width="18em"),
-            ),
-        }
-
-        # Frame-time timeline: GC spans (shaded), frame times, budget line.
+    def _build_figures(self) -> tuple[bq.Figure, bq.Figure, bq.Figure]:
+        """The three figures, built once: frame times with GC spans, histogram, heap."""
         self._tx = bq.LinearScale(min=0.0, max=10.0)
         self._ty = bq.LinearScale(min=0.0, max=20.0)
+        on_t = {"x": self._tx, "y": self._ty}
         self._spans = bq.Lines(
             x=np.zeros((1, 5)),
             y=np.zeros((1, 5)),
-            scales={"x": self._tx, "y": self._ty},
+            scales=on_t,
             fill="inside",
             close_path=True,
             colors=[GC_COLOUR],
@@ -299,106 +324,51 @@ class FrameLab(TextFallback, w.VBox):
             fill_opacities=[0.45],
             stroke_width=1,
         )
-        self._frames = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": self._tx, "y": self._ty}, colors=[FRAME_COLOUR]
-        )
+        self._frames = bq.Lines(x=[0.0], y=[0.0], scales=on_t, colors=[FRAME_COLOUR])
         self._budget = bq.Lines(
-            x=[0.0, 10.0],
-            y=[16.7, 16.7],
-            scales={"x": self._tx, "y": self._ty},
-            colors=[BUDGET_COLOUR],
-            line_style="dashed",
-            stroke_width=2,
-        )
-        self._timeline = bq.Figure(
-            marks=[self._spans, self._frames, self._budget],
-            axes=[
-                bq.Axis(scale=self._tx, label="time (s)"),
-                bq.Axis(scale=self._ty, side="left", label="frame time (ms)"),
-            ],
-            title="Frame times, with GC cycles shaded",
+            x=[0.0, 10.0], y=[16.7, 16.7], scales=on_t, colors=[BUDGET_COLOUR],
+            line_style="dashed", stroke_width=2,
+        )  # fmt: skip
+        self._timeline = _figure(
+            [self._spans, self._frames, self._budget], self._tx, self._ty,
+            ("time (s)", "frame time (ms)"), title="Frame times, with GC cycles shaded",
             layout=w.Layout(width="100%", height="300px"),
             fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 20},
-        )
+        )  # fmt: skip
         self._timeline.add_class("labkit-frame-timeline")
 
-        # Histogram of frame times.
-        self._hx = bq.LinearScale(min=0.0)
-        self._hy = bq.LinearScale(min=0.0)
-        self._bars = bq.Bars(
-            x=[0.0], y=[0.0], scales={"x": self._hx, "y": self._hy}, colors=[FRAME_COLOUR]
-        )
+        self._hx, self._hy = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
+        on_h = {"x": self._hx, "y": self._hy}
+        self._bars = bq.Bars(x=[0.0], y=[0.0], scales=on_h, colors=[FRAME_COLOUR])
         self._hist_budget = bq.Lines(
-            x=[16.7, 16.7],
-            y=[0.0, 1.0],
-            scales={"x": self._hx, "y": self._hy},
-            colors=[BUDGET_COLOUR],
-            line_style="dashed",
-            stroke_width=2,
-        )
-        self._histogram = bq.Figure(
-            marks=[self._bars, self._hist_budget],
-            axes=[
-                bq.Axis(scale=self._hx, label="frame time (ms)"),
-                bq.Axis(scale=self._hy, side="left", label="frames", tick_format="d"),
-            ],
-            title="How frame times spread",
-            layout=w.Layout(width="50%", height="280px"),
-            fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 15},
-        )
+            x=[16.7, 16.7], y=[0.0, 1.0], scales=on_h, colors=[BUDGET_COLOUR],
+            line_style="dashed", stroke_width=2,
+        )  # fmt: skip
+        half = {"layout": w.Layout(width="50%", height="280px")}
+        margin = {"top": 40, "bottom": 45, "left": 60, "right": 15}
+        self._histogram = _figure(
+            [self._bars, self._hist_budget], self._hx, self._hy, ("frame time (ms)", "frames"),
+            title="How frame times spread", fig_margin=margin, y_axis={"tick_format": "d"}, **half,
+        )  # fmt: skip
 
-        # Heap sawtooth against the goal and the trigger.
-        self._mx = bq.LinearScale(min=0.0, max=10.0)
-        self._my = bq.LinearScale(min=0.0)
-        self._heap = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": self._mx, "y": self._my}, colors=[HEAP_COLOUR]
-        )
-        self._goal = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": self._mx, "y": self._my}, colors=[GOAL_COLOUR]
-        )
-        self._trigger = bq.Lines(
-            x=[0.0],
-            y=[0.0],
-            scales={"x": self._mx, "y": self._my},
-            colors=[GREY],
-            line_style="dashed",
-        )
-        self._heapfig = bq.Figure(
-            marks=[self._heap, self._trigger, self._goal],
-            axes=[
-                bq.Axis(scale=self._mx, label="time (s)"),
-                bq.Axis(scale=self._my, side="left", label="heap (MiB)"),
-            ],
-            title="Heap against the pacer's goal",
-            layout=w.Layout(width="50%", height="280px"),
-            fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 15},
-        )
+        self._mx, self._my = bq.LinearScale(min=0.0, max=10.0), bq.LinearScale(min=0.0)
+        on_m = {"x": self._mx, "y": self._my}
+        self._heap = bq.Lines(x=[0.0], y=[0.0], scales=on_m, colors=[HEAP_COLOUR])
+        self._goal = bq.Lines(x=[0.0], y=[0.0], scales=on_m, colors=[GOAL_COLOUR])
+        self._trigger = bq.Lines(x=[0.0], y=[0.0], scales=on_m, colors=[GREY], line_style="dashed")
+        self._heapfig = _figure(
+            [self._heap, self._trigger, self._goal], self._mx, self._my, ("time (s)", "heap (MiB)"),
+            title="Heap against the pacer's goal", fig_margin=margin, **half,
+        )  # fmt: skip
+        return self._timeline, self._histogram, self._heapfig
 
-        self._summary = w.HTML()
-        self._errors = error_output()
-        self._errors.add_class("labkit-errors")
-        legend_top = legend_html(
-            [
-                ("frame time", FRAME_COLOUR),
-                ("frame budget (1000/fps ms)", BUDGET_COLOUR),
-                ("GC cycle (STW + concurrent mark)", GC_COLOUR),
-            ]
-        )
-        legend_heap = legend_html(
-            [("heap", HEAP_COLOUR), ("heap goal", GOAL_COLOUR), ("trigger (cycle starts)", GREY)]
-        )
-
+    def _layout(self, timeline: bq.Figure, histogram: bq.Figure, heap: bq.Figure) -> list:
+        """Controls (program left, runtime right), summary, errors, figures and legends."""
         c = self._controls
         left = w.VBox(
-            [
-                w.HTML("<b>Program</b>"),
-                c["resolution"],
-                c["fps"],
-                c["pooled"],
-                c["producers"],
-                c["draw_mode"],
-                c["live_heap_mb"],
-            ]
+            [w.HTML("<b>Program</b>")]
+            + [c[k] for k in ("resolution", "fps", "pooled", "producers", "draw_mode")]
+            + [c["live_heap_mb"]]
         )
         right = w.VBox(
             [
@@ -409,25 +379,25 @@ class FrameLab(TextFallback, w.VBox):
                 c["seed"],
             ]
         )
-        super().__init__(
+        legend_top = legend_html(
             [
-                w.HBox([left, right]),
-                self._summary,
-                self._errors,
-                self._timeline,
-                w.HTML(legend_top),
-                w.HBox([self._histogram, self._heapfig]),
-                w.HTML(legend_heap),
+                ("frame time", FRAME_COLOUR),
+                ("frame budget (1000/fps ms)", BUDGET_COLOUR),
+                ("GC cycle (STW + concurrent mark)", GC_COLOUR),
             ]
         )
-        self.add_class("labkit-framelab")
-
-        for control in self._controls.values():
-            control.observe(self._on_control, names="value")
-        if not self._apply(initial, move_controls=True):
-            error = self._error
-            self._apply({}, move_controls=True)  # show the defaults, and the error above them
-            self._show_error(error)
+        legend_heap = legend_html(
+            [("heap", HEAP_COLOUR), ("heap goal", GOAL_COLOUR), ("trigger (cycle starts)", GREY)]
+        )
+        return [
+            w.HBox([left, right]),
+            self._summary,
+            self._errors,
+            timeline,
+            w.HTML(legend_top),
+            w.HBox([histogram, heap]),
+            w.HTML(legend_heap),
+        ]
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -436,9 +406,9 @@ class FrameLab(TextFallback, w.VBox):
         return self._result
 
     @property
-    def params(self) -> dict:
-        """Every simulate_frames argument of the run on screen."""
-        return dict(self._params)
+    def params(self) -> FrameParams:
+        """The FrameParams of the run on screen."""
+        return self._params
 
     @property
     def controls(self) -> dict[str, w.ValueWidget]:
@@ -457,32 +427,32 @@ class FrameLab(TextFallback, w.VBox):
         return self._result.summary() if self._result is not None else ""
 
     # ---- controls <-> parameters -------------------------------------------------------------
-    def _show_controls(self, p: dict) -> None:
+    def _show_controls(self, p: FrameParams) -> None:
         """Move the controls to ``p`` without re-running (observers are paused)."""
         c = self._controls
         self._paused = True
         try:
-            res = (p["width"], p["height"])
+            res = (p.width, p.height)
             if res not in [v for _, v in c["resolution"].options]:
                 c["resolution"].options = [*c["resolution"].options, (_resolution_label(*res), res)]
             c["resolution"].value = res
-            self._fit(c["fps"], p["fps"])
-            self._fit(c["producers"], p["producers"])
-            c["pooled"].value = bool(p["pooled"])
-            off = p["gogc"] is None or p["gogc"] == "off"
+            self._fit(c["fps"], p.fps)
+            self._fit(c["producers"], p.producers)
+            c["pooled"].value = p.pooled
+            off = parse_gogc(p.gogc) == GC_OFF
             c["gc_off"].value = off
             if not off:
-                self._fit(c["gogc"], int(p["gogc"]))
+                self._fit(c["gogc"], parse_gogc(p.gogc))
             c["gogc"].disabled = off
-            limit = p["memory_limit_mb"]
+            limit = p.memory_limit_mb
             c["limit_on"].value = limit is not None
             if limit is not None:
                 self._fit(c["limit_mb"], limit)
             c["limit_mb"].disabled = limit is None
-            self._fit(c["live_heap_mb"], p["live_heap_mb"])
-            self._fit(c["gomaxprocs"], p["gomaxprocs"])
-            c["draw_mode"].value = p["draw_mode"]
-            c["seed"].value = min(int(p["seed"]), c["seed"].max)
+            self._fit(c["live_heap_mb"], p.live_heap_mb)
+            self._fit(c["gomaxprocs"], p.gomaxprocs)
+            c["draw_mode"].value = p.draw_mode
+            c["seed"].value = min(p.seed, c["seed"].max)
         finally:
             self._paused = False
 
@@ -496,43 +466,38 @@ class FrameLab(TextFallback, w.VBox):
         slider.value = value
 
     def _from_controls(self) -> dict:
+        """The FrameParams fields the controls show, as they stand."""
         c = self._controls
-        p = dict(self._params)
-        p["width"], p["height"] = c["resolution"].value
-        p["fps"] = c["fps"].value
-        p["producers"] = c["producers"].value
-        p["pooled"] = c["pooled"].value
-        p["gogc"] = "off" if c["gc_off"].value else c["gogc"].value
-        p["memory_limit_mb"] = float(c["limit_mb"].value) if c["limit_on"].value else None
-        p["live_heap_mb"] = c["live_heap_mb"].value
-        p["gomaxprocs"] = c["gomaxprocs"].value
-        p["draw_mode"] = c["draw_mode"].value
-        p["seed"] = c["seed"].value
         c["gogc"].disabled = c["gc_off"].value
         c["limit_mb"].disabled = not c["limit_on"].value
-        return p
+        width, height = c["resolution"].value
+        return {
+            "width": width,
+            "height": height,
+            "fps": c["fps"].value,
+            "producers": c["producers"].value,
+            "pooled": c["pooled"].value,
+            "gogc": "off" if c["gc_off"].value else c["gogc"].value,
+            "memory_limit_mb": float(c["limit_mb"].value) if c["limit_on"].value else None,
+            "live_heap_mb": c["live_heap_mb"].value,
+            "gomaxprocs": c["gomaxprocs"].value,
+            "draw_mode": c["draw_mode"].value,
+            "seed": c["seed"].value,
+        }
 
     def _apply(self, values: dict, move_controls: bool) -> bool:
         """Run with ``values`` applied; on invalid input show the error, keep the last run.
 
-        Validation is the model's own: simulate_frames checks every argument before simulating
-        and raises RenderConfigError (a ValueError) naming the parameter and its valid range.
+        Validation is the model's own: FrameParams checks every field and raises
+        RenderConfigError (a labkit.ParameterError) naming the parameter and its valid range.
         """
-        unknown = sorted(set(values) - set(_SIM_PARAMS))
-        if unknown:
-            self._show_error(
-                f"Not run: unknown setting(s) {unknown}; FrameLab takes simulate_frames' "
-                f"arguments: {', '.join(_SIM_PARAMS)}"
-            )
-            return False
-        p = dict(self._params)
-        p.update(values)
         t0 = time.perf_counter()
         try:
-            result = simulate_frames(**p)
-        except (ValueError, TypeError) as exc:
+            p = self._params.replace(**values)
+        except ParameterError as exc:
             self._show_error(f"Not run: {exc}")
             return False
+        result = simulate_frames(p)
         self._show_error("")
         self._params, self._result = p, result
         if move_controls:
