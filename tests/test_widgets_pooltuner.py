@@ -19,7 +19,7 @@ def tuner() -> PoolTuner:
 def test_the_widget_runs_the_model_with_its_controls(tuner):
     """What the widget shows is simulate_pool with the controls' values, nothing added."""
     tuner.set(policy="static", workers=4, arrival="bursty", seed=0)
-    expected = simulate_pool(**tuner.simulate_kwargs())
+    expected = simulate_pool(tuner.params)
     r = tuner.result
     assert r.summary() == expected.summary() == tuner.summary()
     np.testing.assert_array_equal(r.latency_ms, expected.latency_ms)
@@ -87,7 +87,7 @@ def test_compare_lists_every_policy_on_the_same_requests(tuner):
     tuner.set(policy="static", workers=4, seed=1)
     rows = tuner.compare()
     assert [row["policy"] for row in rows] == list(POLICIES)
-    kwargs = tuner.simulate_kwargs()
+    kwargs = tuner.params.as_dict()
     del kwargs["policy"]
     assert rows == compare_policies(POLICIES, **kwargs)
     assert len({row["arrivals"] for row in rows}) == 1
@@ -103,17 +103,15 @@ def test_controls_outside_the_models_rules_are_explained():
     """A floor above the start size is capped and a ceiling below it raised, with a note; 0 means
     the start size (floor) and no ceiling."""
     t = PoolTuner(policy="adaptive", workers=4, min_workers=8, max_workers=2, duration_s=5.0)
-    kw = t.simulate_kwargs()
-    assert (kw["min_workers"], kw["max_workers"]) == (4, 4)
+    assert (t.params.min_workers, t.params.max_workers) == (4, 4)
     assert "floor capped" in t._note.value and "ceiling raised" in t._note.value
     t.set(min_workers=0, max_workers=0)
-    kw = t.simulate_kwargs()
-    assert (kw["min_workers"], kw["max_workers"]) == (4, None)
+    assert (t.params.min_workers, t.params.max_workers) == (4, None)
 
 
 def test_poisson_hides_the_burst_controls_and_drops_the_burst():
     t = PoolTuner(arrival="poisson", duration_s=5.0)
-    assert t.simulate_kwargs()["burst"] is None
+    assert t.params.burst is None
     assert t._burst_box.layout.display == "none"
     assert t._adaptive_box.layout.display == "none"
     t.set(policy="adaptive")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
-from labkit.pool.params import check_integer, check_number
+from labkit.pool.params import PoolParameterError
+from labkit.validation import check_int, check_real
+
+_E = {"error": PoolParameterError}
 
 
 def erlang_b(offered_erlangs: float, workers: int) -> float:
@@ -19,10 +22,8 @@ def erlang_b(offered_erlangs: float, workers: int) -> float:
     Computed by the recursion B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)), which stays finite
     for any c where the factorial form (a^c / c!) / sum_k a^k / k! overflows. ``workers=0``
     gives B(0) = 1."""
-    a = check_number(
-        "offered_erlangs", offered_erlangs, low=0.0, hint="arrival rate x service time"
-    )
-    c = check_integer("workers", workers, low=0, hint="a number of servers, 0 or more")
+    a = check_real("offered_erlangs", offered_erlangs, 0.0, where="erlang_b", **_E)
+    c = check_int("workers", workers, 0, where="erlang_b", **_E)
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
@@ -34,10 +35,8 @@ def erlang_c_probability(offered_erlangs: float, workers: int) -> float:
 
     C = c B / (c - a (1 - B)) from Erlang B (:func:`erlang_b`), finite for any c.
     """
-    a = check_number(
-        "offered_erlangs", offered_erlangs, low=0.0, hint="arrival rate x service time"
-    )
-    c = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
+    a = check_real("offered_erlangs", offered_erlangs, 0.0, where="erlang_c_probability", **_E)
+    c = check_int("workers", workers, 1, where="erlang_c_probability", **_E)
     if a >= c:
         return 1.0
     b = erlang_b(a, c)
@@ -52,11 +51,10 @@ def erlang_c_wait_ms(arrival_rate: float, service_ms: float, workers: int) -> fl
     rho = a / c >= 1) there is no steady state and the queue grows without bound: the result is
     ``math.inf``.
     """
-    rate = check_number("arrival_rate", arrival_rate, low=0.0, hint="pass requests per second")
-    service = check_number(
-        "service_ms", service_ms, low=0.0, low_open=True, hint="pass the mean service time in ms"
-    )
-    c = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
+    where = "erlang_c_wait_ms"
+    rate = check_real("arrival_rate", arrival_rate, 0.0, unit="/s", where=where, **_E)
+    service = check_real("service_ms", service_ms, 0.0, low_open=True, where=where, **_E)
+    c = check_int("workers", workers, 1, where=where, **_E)
     a = rate * service / 1000.0
     if a >= c:
         return math.inf

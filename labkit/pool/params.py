@@ -1,22 +1,24 @@
 """The inputs of one pool simulation, checked once, in one frozen record.
 
-Every run of :func:`labkit.pool.simulate_pool` starts by building a :class:`PoolParams`; the result
-carries it, so any number the course shows can be reproduced from ``result.params`` (the OSTEP
-habit: print the inputs first). Validation happens here and only here, and every error names the
-parameter, what was wrong, and what to pass instead.
+Every run of :func:`labkit.pool.simulate_pool` starts from a :class:`PoolParams` (a
+:class:`labkit.params.ModelParams`); the result carries it, resolved (the run's duration and the
+pool's floor filled in), so any number the course shows can be reproduced from ``result.params``
+(the OSTEP habit: print the inputs first). Validation happens here and only here, and every error
+names the parameter, what was wrong, and what to pass instead.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from numbers import Integral, Real
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labkit.errors import ParameterError
+from labkit.params import ModelParams, checked, choice, number, whole
+from labkit.validation import check_int, check_real
 
 POLICIES = ("static", "per_request", "adaptive")
 SERVICE_KINDS = ("exp", "const", "lognormal")
@@ -53,38 +55,6 @@ class PoolParameterError(ParameterError):
     """A parameter of the pool model is out of range; the message names it and says what to do."""
 
 
-def check_number(
-    name: str, value: Any, *, low: float, low_open: bool = False, high=None, hint: str
-):
-    """Check that ``value`` is a finite real within the bounds; return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise PoolParameterError(f"{name} must be a finite number, got {value!r}; {hint}")
-    value = float(value)
-    if value < low or (low_open and value == low):
-        bound = ">" if low_open else ">="
-        raise PoolParameterError(f"{name} must be {bound} {low:g}, got {value:g}; {hint}")
-    if high is not None and value > high:
-        raise PoolParameterError(f"{name} must be <= {high:g}, got {value:g}; {hint}")
-    return value
-
-
-def check_integer(name: str, value: Any, *, low: int, hint: str) -> int:
-    """Check that ``value`` is an integer >= ``low``; return it as an int."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise PoolParameterError(f"{name} must be an integer, got {value!r}; {hint}")
-    if value < low:
-        raise PoolParameterError(f"{name} must be >= {low}, got {value}; {hint}")
-    return int(value)
-
-
-def check_choice(name: str, value: Any, options: Sequence[str]) -> str:
-    if value not in options:
-        raise PoolParameterError(
-            f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}"
-        )
-    return value
-
-
 @dataclass(frozen=True)
 class Burst:
     """Bursty arrivals: a repeating cycle of a quiet period then a burst.
@@ -103,38 +73,143 @@ class Burst:
         return self.on_s + self.off_s
 
 
-@dataclass(frozen=True)
-class PoolParams:
-    """Everything one simulation depends on (together with the replayed arrivals, if any)."""
+def _check_burst(name: str, value: Any, where: str, error: type[ParameterError]) -> Burst | None:
+    """None, a Burst, or a tuple ``(rate_per_s, on_s, off_s)`` made a Burst."""
+    if value is None or isinstance(value, Burst):
+        parts = None if value is None else (value.rate, value.on_s, value.off_s)
+    elif isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 3:
+        raise error(f"{name} must be a tuple (rate_per_s, on_s, off_s) or None, got {value!r}")
+    else:
+        parts = tuple(value)
+    if parts is None:
+        return None
+    kw = {"where": where, "error": error}
+    return Burst(
+        check_real(f"{name} rate", parts[0], 0.0, unit="/s", **kw),
+        check_real(f"{name} on_s", parts[1], 0.0, low_open=True, unit="s", **kw),
+        check_real(f"{name} off_s", parts[2], 0.0, unit="s", **kw),
+    )
 
-    arrival_rate: float
-    service_ms: float
-    service: str
-    policy: str
-    workers: int
-    gomaxprocs: int
-    duration_s: float
-    seed: int
-    burst: Burst | None
-    replayed_arrivals: int | None
-    service_sigma: float
-    cpu_bound: float
-    time_slice_ms: float
-    spawn_us: float
-    interval_ms: float
-    high_samples: int
-    high_factor: float
-    grow_step: int
-    shrink_step: int
-    min_workers: int
-    max_workers: int | None
-    sample_ms: float
+
+def _optional_whole(low: int) -> Any:
+    def check(name: str, value: Any, where: str, error: type[ParameterError]) -> int | None:
+        return None if value is None else check_int(name, value, low, where=where, error=error)
+
+    return check
+
+
+def _check_duration(name: str, value: Any, where: str, error: type[ParameterError]) -> float | None:
+    if value is None:
+        return None
+    return check_real(name, value, 0.0, low_open=True, where=where, error=error, unit="s")
+
+
+@dataclass(frozen=True)
+class PoolParams(ModelParams):
+    """Everything one simulation depends on (together with the replayed arrivals, if any).
+
+    ``duration_s=None`` runs 60 s, or to the last replayed arrival; ``min_workers=None`` is
+    ``workers`` (the article's baseSize); ``max_workers=None`` is no ceiling (the article's
+    watchdog has none). ``replayed_arrivals`` is the count of arrivals ``simulate_pool(arrivals=)``
+    replayed, filled in by :meth:`resolve`. See :func:`labkit.pool.simulate_pool` for the rest.
+    """
+
+    error: ClassVar[type[ParameterError]] = PoolParameterError
+
+    arrival_rate: float = number(
+        300.0, 0.0, unit="/s", doc="mean requests per second", ui=(0.0, 1000.0, 10.0)
+    )
+    service_ms: float = number(
+        10.0, 0.0, low_open=True, unit="ms", doc="mean service time", ui=(0.5, 100.0, 0.5)
+    )
+    service: str = choice("exp", SERVICE_KINDS)
+    policy: str = choice("static", POLICIES)
+    workers: int = whole(
+        4, 1, doc="the pool's (starting) size; ignored by per_request", ui=(1, 64, 1)
+    )
+    gomaxprocs: int = whole(4, 1, doc="GOMAXPROCS: the Ps CPU work shares", ui=(1, 16, 1))
+    duration_s: float | None = checked(
+        None, _check_duration, doc="simulated time (s)", ui=(5.0, 60.0, 5.0), low=0.0
+    )
+    seed: int = whole(0, 0, 2**63 - 1)
+    burst: Burst | None = checked(None, _check_burst, doc="(rate_per_s, on_s, off_s) or None")
+    service_sigma: float = number(DEFAULT_LOGNORMAL_SIGMA, 0.0, 3.0, low_open=True)
+    cpu_bound: float = number(
+        1.0, 0.0, 1.0, doc="share of service time that needs a P", ui=(0.0, 1.0, 0.05)
+    )
+    time_slice_ms: float = number(FORCE_PREEMPT_MS, 0.0, low_open=True, unit="ms")
+    spawn_us: float = number(GOROUTINE_SPAWN_US, 0.0, unit="us")
+    interval_ms: float = number(
+        WATCHDOG_INTERVAL_MS, 0.0, low_open=True, unit="ms", ui=(10.0, 1000.0, 10.0)
+    )
+    high_samples: int = whole(WATCHDOG_HIGH_SAMPLES, 1, ui=(1, 10, 1))
+    high_factor: float = number(WATCHDOG_HIGH_FACTOR, 0.0, ui=(0.5, 10.0, 0.5))
+    grow_step: int = whole(WATCHDOG_GROW_STEP, 1, ui=(1, 16, 1))
+    shrink_step: int = whole(WATCHDOG_SHRINK_STEP, 1, ui=(1, 16, 1))
+    min_workers: int | None = checked(None, _optional_whole(1), doc="the pool's floor")
+    max_workers: int | None = checked(None, _optional_whole(1), doc="the pool's ceiling")
+    sample_ms: float = number(DEFAULT_SAMPLE_MS, 0.0, low_open=True, unit="ms")
+    replayed_arrivals: int | None = checked(None, _optional_whole(0))
+
+    def check_together(self) -> None:
+        """The pool's floor and ceiling around its start, the time-series step inside the run,
+        and a guard against a run too long to finish."""
+        if self.min_workers is not None and self.min_workers > self.workers:
+            raise self.error(
+                f"min_workers ({self.min_workers}) must be <= workers ({self.workers}), the "
+                "starting size; lower min_workers or start with more workers"
+            )
+        if self.max_workers is not None and self.max_workers < self.workers:
+            raise self.error(
+                f"max_workers ({self.max_workers}) must be >= workers ({self.workers}); raise "
+                "max_workers or pass None for no ceiling (the article's watchdog has none)"
+            )
+        if self.duration_s is not None and self.sample_ms > self.duration_s * 1000.0:
+            raise self.error(
+                f"sample_ms must be <= {self.duration_s * 1000.0:g} ms, the whole duration; got "
+                f"{self.sample_ms:g}"
+            )
+        expected = self.mean_arrival_rate_per_s * (self.duration_s or DEFAULT_DURATION_S)
+        if expected > MAX_REQUESTS:
+            raise self.error(
+                f"arrival_rate x duration_s asks for about {expected:,.0f} requests, more than "
+                f"the model's limit of {MAX_REQUESTS:,}; shorten duration_s or lower the rate"
+            )
+
+    def resolve(
+        self, arrivals: Sequence[float] | None = None
+    ) -> tuple[PoolParams, np.ndarray | None]:
+        """The record a run uses: ``duration_s`` and ``min_workers`` filled in and the replay
+        counted; and the replayed arrival times (seconds, read-only), if any."""
+        replay = None if arrivals is None else _replay(arrivals, self)
+        duration_s = self.duration_s
+        if duration_s is None:
+            duration_s = DEFAULT_DURATION_S
+            if replay is not None:
+                if replay.size == 0 or replay[-1] == 0:
+                    raise self.error(
+                        "duration_s is needed when the replayed arrivals do not span any time; "
+                        "pass duration_s in seconds"
+                    )
+                duration_s = float(replay[-1])
+        if replay is not None and replay.size and replay[-1] > duration_s:
+            raise self.error(
+                f"arrivals run to {replay[-1]:g} s, past duration_s={duration_s:g} s; pass a "
+                "longer duration_s or drop the late arrivals"
+            )
+        resolved = replace(
+            self,
+            duration_s=duration_s,
+            min_workers=self.workers if self.min_workers is None else self.min_workers,
+            replayed_arrivals=None if replay is None else int(replay.size),
+        )
+        return resolved, replay
 
     @property
     def mean_arrival_rate_per_s(self) -> float:
         """Time-averaged arrival rate the generator aims at (replays: count / duration)."""
         if self.replayed_arrivals is not None:
-            return self.replayed_arrivals / self.duration_s
+            return self.replayed_arrivals / (self.duration_s or DEFAULT_DURATION_S)
         if self.burst is None:
             return self.arrival_rate
         b = self.burst
@@ -174,200 +249,26 @@ class PoolParams:
         return self.mean_arrival_rate_per_s / self.capacity_per_s()
 
 
-def make_params(
-    *,
-    arrival_rate,
-    service_ms,
-    service,
-    policy,
-    workers,
-    gomaxprocs,
-    duration_s,
-    seed,
-    burst,
-    arrivals,
-    service_sigma,
-    cpu_bound,
-    time_slice_ms,
-    spawn_us,
-    interval_ms,
-    high_samples,
-    high_factor,
-    grow_step,
-    shrink_step,
-    min_workers,
-    max_workers,
-    sample_ms,
-) -> tuple[PoolParams, np.ndarray | None]:
-    """Validate every input; return the params and the replayed arrivals (seconds) if given."""
-    arrival_rate = check_number(
-        "arrival_rate", arrival_rate, low=0.0, hint="pass the mean requests per second, e.g. 300.0"
-    )
-    service_ms = check_number(
-        "service_ms", service_ms, low=0.0, low_open=True, hint="pass the mean service time in ms"
-    )
-    service = check_choice("service", service, SERVICE_KINDS)
-    policy = check_choice("policy", policy, POLICIES)
-    workers = check_integer("workers", workers, low=1, hint="a pool needs at least one worker")
-    gomaxprocs = check_integer(
-        "gomaxprocs", gomaxprocs, low=1, hint="GOMAXPROCS is the number of Ps, at least 1"
-    )
-    seed = check_integer("seed", seed, low=0, hint="pass a non-negative integer seed, e.g. 0")
-    service_sigma = check_number(
-        "service_sigma",
-        service_sigma,
-        low=0.0,
-        low_open=True,
-        high=3.0,
-        hint="the lognormal's sigma (spread of log service time), e.g. 0.5",
-    )
-    cpu_bound = check_number(
-        "cpu_bound",
-        cpu_bound,
-        low=0.0,
-        high=1.0,
-        hint="the fraction of service time that is CPU work needing a P (1.0 = all CPU)",
-    )
-    time_slice_ms = check_number(
-        "time_slice_ms",
-        time_slice_ms,
-        low=0.0,
-        low_open=True,
-        hint="the scheduler's time slice, 10 ms (forcePreemptNS) in Go",
-    )
-    spawn_us = check_number(
-        "spawn_us", spawn_us, low=0.0, hint="the CPU cost of creating a goroutine, about 1 us"
-    )
-    interval_ms = check_number(
-        "interval_ms",
-        interval_ms,
-        low=0.0,
-        low_open=True,
-        hint="the watchdog's sampling interval, 100 ms in the article",
-    )
-    high_samples = check_integer(
-        "high_samples", high_samples, low=1, hint="consecutive high samples before growing (3)"
-    )
-    high_factor = check_number(
-        "high_factor",
-        high_factor,
-        low=0.0,
-        hint="queue length over workers that counts as high (2)",
-    )
-    grow_step = check_integer("grow_step", grow_step, low=1, hint="workers added per growth (2)")
-    shrink_step = check_integer(
-        "shrink_step", shrink_step, low=1, hint="workers removed per shrink (1)"
-    )
-    if min_workers is None:
-        min_workers = workers
-    min_workers = check_integer(
-        "min_workers", min_workers, low=1, hint="the pool's floor (baseSize)"
-    )
-    if min_workers > workers:
-        raise PoolParameterError(
-            f"min_workers ({min_workers}) must be <= workers ({workers}), the starting size; "
-            "lower min_workers or start with more workers"
+def _replay(arrivals: Sequence[float], params: PoolParams) -> np.ndarray:
+    """Replayed arrival times (seconds) as a read-only array, checked."""
+    error = params.error
+    if params.burst is not None:
+        raise error(
+            "burst and arrivals cannot be combined: a replayed arrival list already fixes "
+            "every arrival time; pass one or the other"
         )
-    if max_workers is not None:
-        max_workers = check_integer("max_workers", max_workers, low=1, hint="the pool's ceiling")
-        if max_workers < workers:
-            raise PoolParameterError(
-                f"max_workers ({max_workers}) must be >= workers ({workers}); raise max_workers "
-                "or pass None for no ceiling (the article's watchdog has none)"
-            )
-
-    parsed_burst = None
-    if burst is not None:
-        if arrivals is not None:
-            raise PoolParameterError(
-                "burst and arrivals cannot be combined: a replayed arrival list already fixes "
-                "every arrival time; pass one or the other"
-            )
-        if isinstance(burst, (str, bytes)) or not isinstance(burst, Sequence) or len(burst) != 3:
-            raise PoolParameterError(
-                f"burst must be a tuple (rate_per_s, on_s, off_s) or None, got {burst!r}"
-            )
-        rate = check_number("burst rate", burst[0], low=0.0, hint="burst=(rate_per_s, on_s, off_s)")
-        on_s = check_number(
-            "burst on_s", burst[1], low=0.0, low_open=True, hint="burst=(rate_per_s, on_s, off_s)"
+    try:
+        replay = np.array(arrivals, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise error(f"arrivals must be a 1-D list of arrival times in seconds ({exc})") from None
+    if not np.all(np.isfinite(replay)) or (replay.size and replay.min() < 0):
+        raise error(
+            "arrivals must be finite times >= 0 in seconds; drop NaN/inf and negative entries"
         )
-        off_s = check_number(
-            "burst off_s", burst[2], low=0.0, hint="burst=(rate_per_s, on_s, off_s)"
+    if replay.size > 1 and np.any(np.diff(replay) < 0):
+        raise error(
+            "arrivals must be sorted in time (non-decreasing); sort them first, e.g. "
+            "numpy.sort(arrivals)"
         )
-        parsed_burst = Burst(rate, on_s, off_s)
-
-    replay = None
-    if arrivals is not None:
-        try:
-            replay = np.array(arrivals, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise PoolParameterError(
-                f"arrivals must be a 1-D list of arrival times in seconds ({exc})"
-            ) from None
-        if not np.all(np.isfinite(replay)) or (replay.size and replay.min() < 0):
-            raise PoolParameterError(
-                "arrivals must be finite times >= 0 in seconds; drop NaN/inf and negative entries"
-            )
-        if replay.size > 1 and np.any(np.diff(replay) < 0):
-            raise PoolParameterError(
-                "arrivals must be sorted in time (non-decreasing); sort them first, e.g. "
-                "numpy.sort(arrivals)"
-            )
-        replay.setflags(write=False)
-        if duration_s is None:
-            if replay.size == 0 or replay[-1] == 0:
-                raise PoolParameterError(
-                    "duration_s is needed when the replayed arrivals do not span any time; "
-                    "pass duration_s in seconds"
-                )
-            duration_s = float(replay[-1])
-    if duration_s is None:
-        duration_s = DEFAULT_DURATION_S
-    duration_s = check_number(
-        "duration_s", duration_s, low=0.0, low_open=True, hint="pass the simulated time in seconds"
-    )
-    if replay is not None and replay.size and replay[-1] > duration_s:
-        raise PoolParameterError(
-            f"arrivals run to {replay[-1]:g} s, past duration_s={duration_s:g} s; pass a longer "
-            "duration_s or drop the late arrivals"
-        )
-    sample_ms = check_number(
-        "sample_ms",
-        sample_ms,
-        low=0.0,
-        low_open=True,
-        high=duration_s * 1000.0,
-        hint="the time-series step in ms, at most the whole duration",
-    )
-
-    params = PoolParams(
-        arrival_rate=arrival_rate,
-        service_ms=service_ms,
-        service=service,
-        policy=policy,
-        workers=workers,
-        gomaxprocs=gomaxprocs,
-        duration_s=duration_s,
-        seed=seed,
-        burst=parsed_burst,
-        replayed_arrivals=None if replay is None else int(replay.size),
-        service_sigma=service_sigma,
-        cpu_bound=cpu_bound,
-        time_slice_ms=time_slice_ms,
-        spawn_us=spawn_us,
-        interval_ms=interval_ms,
-        high_samples=high_samples,
-        high_factor=high_factor,
-        grow_step=grow_step,
-        shrink_step=shrink_step,
-        min_workers=min_workers,
-        max_workers=max_workers,
-        sample_ms=sample_ms,
-    )
-    expected = params.mean_arrival_rate_per_s * duration_s
-    if expected > MAX_REQUESTS:
-        raise PoolParameterError(
-            f"arrival_rate x duration_s asks for about {expected:,.0f} requests, more than the "
-            f"model's limit of {MAX_REQUESTS:,}; shorten duration_s or lower the rate"
-        )
-    return params, replay
+    replay.setflags(write=False)
+    return replay

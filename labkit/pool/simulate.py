@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,20 +9,7 @@ import numpy as np
 
 from labkit.pool.engine import serve_events
 from labkit.pool.fifo import serve_fifo
-from labkit.pool.params import (
-    DEFAULT_LOGNORMAL_SIGMA,
-    DEFAULT_SAMPLE_MS,
-    FORCE_PREEMPT_MS,
-    GOROUTINE_SPAWN_US,
-    WATCHDOG_GROW_STEP,
-    WATCHDOG_HIGH_FACTOR,
-    WATCHDOG_HIGH_SAMPLES,
-    WATCHDOG_INTERVAL_MS,
-    WATCHDOG_SHRINK_STEP,
-    PoolParameterError,
-    PoolParams,
-    make_params,
-)
+from labkit.pool.params import PoolParams
 from labkit.pool.result import PoolResult, build_result
 from labkit.pool.trace import ServedTrace
 from labkit.pool.workload import Workload, make_workload
@@ -61,56 +46,42 @@ def serve(params: PoolParams, workload: Workload, method: str = "auto") -> Serve
     return serve_fifo(params, workload)
 
 
-def prepare_params(**kwargs: Any) -> tuple[PoolParams, np.ndarray | None]:
-    """Validate keyword arguments of :func:`simulate_pool` (its defaults fill in the rest); return
-    the params and the replayed arrivals. An unknown name is a :class:`PoolParameterError`."""
-    signature = _signature()
-    try:
-        bound = signature.bind(**kwargs)
-    except TypeError as err:
-        names = ", ".join(signature.parameters)
-        raise PoolParameterError(f"{err}; simulate_pool takes: {names}") from None
-    bound.apply_defaults()
-    return make_params(**bound.arguments)
+def prepare_params(
+    params: PoolParams | None = None,
+    /,
+    *,
+    arrivals: Sequence[float] | None = None,
+    **overrides: Any,
+) -> tuple[PoolParams, np.ndarray | None]:
+    """The resolved :class:`PoolParams` of a run (``params`` or the defaults, with ``overrides``)
+    and the replayed arrivals, if any. An unknown name is a :class:`PoolParameterError` listing
+    the known ones."""
+    return PoolParams.make(params, **overrides).resolve(arrivals)
 
 
-@functools.cache
-def _signature() -> inspect.Signature:
-    return inspect.signature(simulate_pool)
-
-
-def prepare(**kwargs: Any) -> tuple[PoolParams, Workload]:
-    """Validate :func:`simulate_pool`'s keyword arguments and draw the workload they describe."""
-    params, replay = prepare_params(**kwargs)
-    return params, make_workload(params, replay)
+def prepare(
+    params: PoolParams | None = None,
+    /,
+    *,
+    arrivals: Sequence[float] | None = None,
+    **overrides: Any,
+) -> tuple[PoolParams, Workload]:
+    """The resolved params and the seeded workload they describe."""
+    resolved, replay = prepare_params(params, arrivals=arrivals, **overrides)
+    return resolved, make_workload(resolved, replay)
 
 
 def simulate_pool(
-    arrival_rate: float = 300.0,
-    service_ms: float = 10.0,
-    service: str = "exp",
-    policy: str = "static",
-    workers: int = 4,
-    gomaxprocs: int = 4,
-    duration_s: float | None = None,
-    seed: int = 0,
-    burst: tuple[float, float, float] | None = None,
+    params: PoolParams | None = None,
+    /,
     *,
     arrivals: Sequence[float] | None = None,
-    service_sigma: float = DEFAULT_LOGNORMAL_SIGMA,
-    cpu_bound: float = 1.0,
-    time_slice_ms: float = FORCE_PREEMPT_MS,
-    spawn_us: float = GOROUTINE_SPAWN_US,
-    interval_ms: float = WATCHDOG_INTERVAL_MS,
-    high_samples: int = WATCHDOG_HIGH_SAMPLES,
-    high_factor: float = WATCHDOG_HIGH_FACTOR,
-    grow_step: int = WATCHDOG_GROW_STEP,
-    shrink_step: int = WATCHDOG_SHRINK_STEP,
-    min_workers: int | None = None,
-    max_workers: int | None = None,
-    sample_ms: float = DEFAULT_SAMPLE_MS,
+    **overrides: Any,
 ) -> PoolResult:
     """Simulate a Go server handing requests to goroutines, and report latency and cost.
+
+    ``params`` is a :class:`PoolParams` (default: its defaults); ``overrides`` change its fields
+    by name, e.g. ``simulate_pool(policy="adaptive", arrival_rate=500)``.
 
     Arrivals (per second): Poisson at ``arrival_rate`` over ``duration_s`` (default 60 s); or bursty,
     ``burst=(rate, on_s, off_s)``: repeating ``off_s`` seconds at ``arrival_rate`` then ``on_s``
@@ -136,5 +107,5 @@ def simulate_pool(
 
     Raises :class:`labkit.pool.PoolParameterError` (a ValueError) naming any bad argument.
     """
-    params, workload = prepare(**locals())  # every argument, by name
-    return build_result(params, workload, serve(params, workload))
+    resolved, workload = prepare(params, arrivals=arrivals, **overrides)
+    return build_result(resolved, workload, serve(resolved, workload))

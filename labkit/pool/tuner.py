@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from labkit.pool.params import POLICIES, PoolParameterError, check_integer, check_number
+from labkit.pool.params import POLICIES, PoolParameterError
 from labkit.pool.result import PoolResult, build_result
 from labkit.pool.simulate import prepare_params, serve
 from labkit.pool.workload import make_workload
+from labkit.validation import check_int, check_real
 
 # Knobs that change how requests are served but not which requests arrive, so a variant may
 # override them without breaking common random numbers.
@@ -126,7 +127,7 @@ def sweep_workers(worker_counts: Iterable[int], **kwargs: Any) -> list[dict[str,
     if "workers" in kwargs:
         raise PoolParameterError("pass the pool sizes in worker_counts, not workers=")
     counts = [
-        check_integer("worker_counts entry", c, low=1, hint="pool sizes are positive integers")
+        check_int("worker_counts entry", c, 1, error=PoolParameterError, where="sweep_workers")
         for c in worker_counts
     ]
     variants = [{"policy": "static", "workers": c, "label": f"static x{c}"} for c in counts]
@@ -147,9 +148,10 @@ def min_workers_for_p99(target_p99_ms: float, *, limit: int | None = None, **kwa
     when the Ps cannot carry the CPU load at any pool size, when p99 stopped improving for
     NO_GAIN_PATIENCE sizes past GOMAXPROCS, or at ``limit`` workers (default: offered load + 256).
     """
-    target = check_number(
-        "target_p99_ms", target_p99_ms, low=0.0, low_open=True, hint="the p99 latency goal in ms"
-    )
+    target = check_real(
+        "target_p99_ms", target_p99_ms, 0.0, low_open=True, unit="ms", error=PoolParameterError,
+        where="min_workers_for_p99",
+    )  # fmt: skip
     for name in ("policy", "workers"):
         if name in kwargs:
             raise PoolParameterError(f"min_workers_for_p99 chooses {name} itself; do not pass it")
@@ -174,7 +176,7 @@ def min_workers_for_p99(target_p99_ms: float, *, limit: int | None = None, **kwa
     lowest = max(1, math.floor(offered) + 1)
     if limit is None:
         limit = lowest + 256
-    limit = check_integer("limit", limit, low=1, hint="the largest pool size to try")
+    limit = check_int("limit", limit, 1, error=PoolParameterError, where="min_workers_for_p99")
 
     best_p99, best_workers, since_gain = math.inf, 0, 0
     for workers in range(lowest, limit + 1):

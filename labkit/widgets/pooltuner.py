@@ -23,7 +23,7 @@ import ipywidgets as w
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.pool import POLICIES, SERVICE_KINDS, PoolResult, compare_policies, simulate_pool
+from labkit.pool import POLICIES, PoolParams, PoolResult, compare_policies, simulate_pool
 from labkit.widgets._controls import check_control_value
 from labkit.widgets._style import (
     GREY,
@@ -79,6 +79,66 @@ def _float(desc: str, lo: float, hi: float, step: float, fmt: str = ".1f") -> w.
 
 def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
     return slider(w.IntSlider, desc, lo, hi, step, label_em=13, width_em=30)
+
+
+def _real_of(name: str, desc: str, fmt: str = ".1f") -> w.FloatSlider:
+    """A slider over a PoolParams field, with the range PoolParams declares for it."""
+    return _float(desc, *PoolParams.slider(name), fmt)
+
+
+def _int_of(name: str, desc: str) -> w.IntSlider:
+    lo, hi, step = PoolParams.slider(name)
+    return _int(desc, int(lo), int(hi), int(step))
+
+
+def _menu(desc: str, labels: dict[str, str], options: tuple[str, ...]) -> w.Dropdown:
+    return w.Dropdown(
+        options=[(labels[o], o) for o in options], description=desc, style=_STYLE, layout=_WIDE
+    )
+
+
+def _controls() -> dict[str, w.ValueWidget]:
+    """The tuner's controls by name. Those named as a PoolParams field take its declared range;
+    the burst's three parts, the floor and the ceiling are the widget's own (0 = none)."""
+    return {
+        "arrival": w.ToggleButtons(
+            options=[("Poisson", "poisson"), ("bursty on/off", "bursty")],
+            description="arrivals",
+            style={**_STYLE, "button_width": "9em"},
+        ),
+        "arrival_rate": _real_of("arrival_rate", "arrival rate (req/s)", ".0f"),
+        "burst_rate": _float("burst rate (req/s)", 0.0, 2000.0, 10.0, ".0f"),
+        "burst_on_s": _float("burst length (s)", 0.1, 10.0, 0.1),
+        "burst_off_s": _float("quiet between bursts (s)", 0.0, 30.0, 0.5),
+        "service": _menu("service times", _SERVICE_NAMES, PoolParams.options("service")),
+        "service_ms": _real_of("service_ms", "mean service (ms)"),
+        "cpu_bound": _real_of("cpu_bound", "CPU-bound share", ".2f"),
+        "gomaxprocs": _int_of("gomaxprocs", "GOMAXPROCS (Ps)"),
+        "policy": _menu("policy", _POLICY_NAMES, PoolParams.options("policy")),
+        "workers": _int_of("workers", "workers (adaptive: start)"),
+        "interval_ms": _real_of("interval_ms", "watchdog interval (ms)", ".0f"),
+        "high_samples": _int_of("high_samples", "k high samples to grow"),
+        "high_factor": _real_of("high_factor", "high: len(ch) > factor x workers"),
+        "grow_step": _int_of("grow_step", "grow by"),
+        "shrink_step": _int_of("shrink_step", "shrink by"),
+        "min_workers": _int("floor (0 = start size)", 0, 64),
+        "max_workers": _int("ceiling (0 = none)", 0, 512, 4),
+        "duration_s": _real_of("duration_s", "simulated time (s)", ".0f"),
+        "seed": w.BoundedIntText(
+            min=0,
+            max=2**31 - 1,
+            description="seed",
+            style=_STYLE,
+            layout=w.Layout(width="20em"),
+        ),
+    }
+
+
+_SERVICE_NAMES = {"exp": "exponential", "const": "constant", "lognormal": "lognormal (long tail)"}
+_WATCHDOG = (
+    "interval_ms", "high_samples", "high_factor", "grow_step", "shrink_step", "min_workers",
+    "max_workers",
+)  # fmt: skip
 
 
 def latency_bins(result: PoolResult, bins: int = LATENCY_BINS) -> tuple[np.ndarray, ...]:
@@ -151,60 +211,8 @@ class PoolTuner(TextFallback, w.VBox):
         unknown = sorted(set(initial) - set(DEFAULTS))
         if unknown:
             raise ParameterError(f"unknown control(s) {unknown}; known: {sorted(DEFAULTS)}")
-        c = self._controls = {
-            "arrival": w.ToggleButtons(
-                options=[("Poisson", "poisson"), ("bursty on/off", "bursty")],
-                description="arrivals",
-                style={**_STYLE, "button_width": "9em"},
-            ),
-            "arrival_rate": _float("arrival rate (req/s)", 0.0, 1000.0, 10.0, ".0f"),
-            "burst_rate": _float("burst rate (req/s)", 0.0, 2000.0, 10.0, ".0f"),
-            "burst_on_s": _float("burst length (s)", 0.1, 10.0, 0.1),
-            "burst_off_s": _float("quiet between bursts (s)", 0.0, 30.0, 0.5),
-            "service": w.Dropdown(
-                options=[
-                    ("exponential", "exp"),
-                    ("constant", "const"),
-                    ("lognormal (long tail)", "lognormal"),
-                ],
-                description="service times",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "service_ms": _float("mean service (ms)", 0.5, 100.0, 0.5),
-            "cpu_bound": _float("CPU-bound share", 0.0, 1.0, 0.05, ".2f"),
-            "gomaxprocs": _int("GOMAXPROCS (Ps)", 1, 16),
-            "policy": w.Dropdown(
-                options=[
-                    ("static pool", "static"),
-                    ("goroutine per request", "per_request"),
-                    ("adaptive (watchdog)", "adaptive"),
-                ],
-                description="policy",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "workers": _int("workers (adaptive: start)", 1, 64),
-            "interval_ms": _float("watchdog interval (ms)", 10.0, 1000.0, 10.0, ".0f"),
-            "high_samples": _int("k high samples to grow", 1, 10),
-            "high_factor": _float("high: len(ch) > factor x workers", 0.5, 10.0, 0.5),
-            "grow_step": _int("grow by", 1, 16),
-            "shrink_step": _int("shrink by", 1, 16),
-            "min_workers": _int("floor (0 = start size)", 0, 64),
-            "max_workers": _int("ceiling (0 = none)", 0, 512, 4),
-            "duration_s": _float("simulated time (s)", 5.0, 60.0, 5.0, ".0f"),
-            "seed": w.BoundedIntText(
-                min=0,
-                max=2**31 - 1,
-                description="seed",
-                style=_STYLE,
-                layout=w.Layout(width="20em"),
-            ),
-        }
+        c = self._controls = _controls()
         assert set(c) == set(DEFAULTS)
-        assert {v for _, v in c["policy"].options} == set(POLICIES)
-        assert {v for _, v in c["service"].options} == set(SERVICE_KINDS)
-
         self._build_figures()
         self._summary = w.HTML()
         self._note = w.HTML()
@@ -217,6 +225,7 @@ class PoolTuner(TextFallback, w.VBox):
         self._compare_html = w.HTML()
         self._errors = error_output()
         self._result: PoolResult | None = None
+        self._error = ""
         self._rows: list[dict[str, Any]] = []
         self.last_update_s = 0.0
         self._paused = True
@@ -226,71 +235,39 @@ class PoolTuner(TextFallback, w.VBox):
         for control in c.values():
             control.observe(self._on_control, names="value")
         self._compare_button.on_click(self._on_compare)
+        super().__init__(self._layout())
+        self.add_class("labkit-pooltuner")
+        self._update()
 
+    def _layout(self) -> list[w.Widget]:
+        """Controls (arrivals and work left; pool, runtime and watchdog right), then the figures."""
+        c = self._controls
         self._adaptive_box = w.VBox(
-            [
-                w.HTML("<b>Watchdog (adaptive)</b>"),
-                *(
-                    c[k]
-                    for k in (
-                        "interval_ms",
-                        "high_samples",
-                        "high_factor",
-                        "grow_step",
-                        "shrink_step",
-                        "min_workers",
-                        "max_workers",
-                    )
-                ),
-            ]
+            [w.HTML("<b>Watchdog (adaptive)</b>"), *(c[k] for k in _WATCHDOG)]
         )
         self._burst_box = w.VBox([c["burst_rate"], c["burst_on_s"], c["burst_off_s"]])
         left = w.VBox(
-            [
-                w.HTML("<b>Arrivals and work</b>"),
-                c["arrival"],
-                c["arrival_rate"],
-                self._burst_box,
-                c["service"],
-                c["service_ms"],
-                c["cpu_bound"],
-                c["duration_s"],
-                c["seed"],
-            ]
+            [w.HTML("<b>Arrivals and work</b>"), c["arrival"], c["arrival_rate"], self._burst_box]
+            + [c[k] for k in ("service", "service_ms", "cpu_bound", "duration_s", "seed")]
         )
         right = w.VBox(
-            [
-                w.HTML("<b>Pool and runtime</b>"),
-                c["policy"],
-                c["workers"],
-                c["gomaxprocs"],
-                self._adaptive_box,
-            ]
+            [w.HTML("<b>Pool and runtime</b>"), c["policy"], c["workers"], c["gomaxprocs"]]
+            + [self._adaptive_box]
         )
-        super().__init__(
-            [
-                w.HBox([left, right]),
-                self._summary,
-                self._note,
-                w.HBox(
-                    [
-                        w.VBox([self._fig_queue, self._legend_queue], layout=_HALF),
-                        w.VBox([self._fig_workers, self._legend_workers], layout=_HALF),
-                    ]
-                ),
-                w.HBox(
-                    [
-                        w.VBox([self._fig_latency, self._legend_latency], layout=_HALF),
-                        w.VBox([self._fig_cdf, self._legend_cdf], layout=_HALF),
-                    ]
-                ),
-                w.HBox([self._compare_button]),
-                self._compare_html,
-                self._errors,
-            ]
-        )
-        self.add_class("labkit-pooltuner")
-        self._update()
+
+        def pair(a: tuple[bq.Figure, w.HTML], b: tuple[bq.Figure, w.HTML]) -> w.HBox:
+            return w.HBox([w.VBox(list(a), layout=_HALF), w.VBox(list(b), layout=_HALF)])
+
+        return [
+            w.HBox([left, right]),
+            self._summary,
+            self._note,
+            pair((self._fig_queue, self._legend_queue), (self._fig_workers, self._legend_workers)),
+            pair((self._fig_latency, self._legend_latency), (self._fig_cdf, self._legend_cdf)),
+            w.HBox([self._compare_button]),
+            self._compare_html,
+            self._errors,
+        ]
 
     # ---- figures (built once) ---------------------------------------------------------------
     def _build_figures(self) -> None:
@@ -416,43 +393,46 @@ class PoolTuner(TextFallback, w.VBox):
         return self._result
 
     @property
-    def values(self) -> dict[str, Any]:
-        """The controls' current values, by name."""
+    def controls(self) -> dict[str, w.ValueWidget]:
+        """The controls by name (see :data:`DEFAULTS`); setting ``.value`` is what a learner's
+        click or key press does."""
+        return dict(self._controls)
+
+    @property
+    def error(self) -> str:
+        """Why the last change did not run ('' when it ran)."""
+        return self._error
+
+    def _values(self) -> dict[str, Any]:
         return {name: control.value for name, control in self._controls.items()}
 
-    def simulate_kwargs(self) -> dict[str, Any]:
-        """The :func:`labkit.pool.simulate_pool` arguments the controls stand for.
+    def _kwargs(self) -> dict[str, Any]:
+        """The PoolParams fields the controls stand for.
 
         ``min_workers`` 0 means the starting size (the article's baseSize); a floor above the
         starting size is capped at it and a ceiling below it is raised to it (the model requires
-        min_workers <= workers <= max_workers); ``max_workers`` 0 means no ceiling (the article's).
+        min_workers <= workers <= max_workers; a note under the summary says so); ``max_workers``
+        0 means no ceiling (the article's).
         """
-        v = self.values
+        v = self._values()
         workers = int(v["workers"])
         ceiling = None if v["max_workers"] == 0 else max(int(v["max_workers"]), workers)
+        bursty = v["arrival"] == "bursty"
         return {
-            "arrival_rate": float(v["arrival_rate"]),
-            "service_ms": float(v["service_ms"]),
-            "service": v["service"],
-            "policy": v["policy"],
+            **{k: v[k] for k in ("arrival_rate", "service_ms", "service", "policy", "gomaxprocs")},
+            **{k: v[k] for k in ("cpu_bound", "interval_ms", "high_samples", "high_factor")},
+            **{k: v[k] for k in ("grow_step", "shrink_step", "duration_s", "seed")},
             "workers": workers,
-            "gomaxprocs": int(v["gomaxprocs"]),
-            "duration_s": float(v["duration_s"]),
-            "seed": int(v["seed"]),
-            "burst": (float(v["burst_rate"]), float(v["burst_on_s"]), float(v["burst_off_s"]))
-            if v["arrival"] == "bursty"
-            else None,
-            "cpu_bound": float(v["cpu_bound"]),
-            "interval_ms": float(v["interval_ms"]),
-            "high_samples": int(v["high_samples"]),
-            "high_factor": float(v["high_factor"]),
-            "grow_step": int(v["grow_step"]),
-            "shrink_step": int(v["shrink_step"]),
-            "min_workers": workers
-            if v["min_workers"] == 0
-            else min(int(v["min_workers"]), workers),
+            "burst": (v["burst_rate"], v["burst_on_s"], v["burst_off_s"]) if bursty else None,
+            "min_workers": workers if v["min_workers"] == 0 else min(v["min_workers"], workers),
             "max_workers": ceiling,
         }
+
+    @property
+    def params(self) -> PoolParams:
+        """The :class:`labkit.pool.PoolParams` the controls stand for (what the next run uses).
+        Raises PoolParameterError if the model refuses them (the widget shows why)."""
+        return PoolParams.make(**self._kwargs())
 
     def summary(self) -> str:
         """The current run's one-line summary (inputs, seed, p50, p99, cost, utilisation)."""
@@ -464,7 +444,7 @@ class PoolTuner(TextFallback, w.VBox):
             self._update()
 
     def _update(self) -> None:
-        v = self.values
+        v = self._values()
         self._burst_box.layout.display = "" if v["arrival"] == "bursty" else "none"
         self._adaptive_box.layout.display = "" if v["policy"] == "adaptive" else "none"
         if self._rows:
@@ -475,28 +455,28 @@ class PoolTuner(TextFallback, w.VBox):
         with self._errors:
             self._errors.clear_output()
             t0 = time.perf_counter()
-            kwargs = self.simulate_kwargs()
             try:
-                result = simulate_pool(**kwargs)
-            except ValueError as exc:  # PoolParameterError: say what to change, no traceback
-                self._result = None
+                params = self.params
+                result = simulate_pool(params)
+            except ParameterError as exc:  # PoolParameterError: say what to change, no traceback
+                self._result, self._error = None, str(exc)
                 self._summary.value = summary_html(f"no run: {exc}")
                 self._note.value = ""
                 return
-            self._result = result
+            self._result, self._error = result, ""
             self._draw(result)
             self._summary.value = summary_html(result.summary())
-            self._note.value = self._notes(kwargs)
+            self._note.value = self._notes(params)
             self.last_update_s = time.perf_counter() - t0
 
-    def _notes(self, kwargs: dict[str, Any]) -> str:
-        v = self.values
+    def _notes(self, p: PoolParams) -> str:
+        v = self._values()
         notes = []
         if v["policy"] == "adaptive":
-            if v["min_workers"] not in (0, kwargs["min_workers"]):
-                notes.append(f"floor capped at the start size ({kwargs['workers']})")
-            if kwargs["max_workers"] is not None and kwargs["max_workers"] != v["max_workers"]:
-                notes.append(f"ceiling raised to the start size ({kwargs['workers']})")
+            if v["min_workers"] not in (0, p.min_workers):
+                notes.append(f"floor capped at the start size ({p.workers})")
+            if p.max_workers is not None and p.max_workers != v["max_workers"]:
+                notes.append(f"ceiling raised to the start size ({p.workers})")
         if v["policy"] == "per_request":
             notes.append("per request: the workers slider does not apply")
         if not notes:
@@ -573,11 +553,11 @@ class PoolTuner(TextFallback, w.VBox):
         The same seed and arrivals for all (labkit.pool.compare_policies); the rows are its own
         (label, policy, p50_ms, p99_ms, mean_workers, peak_workers, utilisation, ...).
         """
-        kwargs = self.simulate_kwargs()
-        del kwargs["policy"]
+        kwargs = self.params.changed()
+        kwargs.pop("policy", None)
         rows = compare_policies(POLICIES, **kwargs)
         self._rows = rows
-        self._compare_html.value = compare_table_html(rows, self.values["seed"])
+        self._compare_html.value = compare_table_html(rows, self._controls["seed"].value)
         return rows
 
     def _on_compare(self, _button) -> None:
