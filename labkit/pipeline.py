@@ -52,12 +52,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labkit.errors import ParameterError
+from labkit.params import ModelParams, checked, choice, number, whole
 from labkit.sched import (
     Chan,
     Go,
@@ -71,6 +72,7 @@ from labkit.sched import (
     sleep,
     spawn,
 )
+from labkit.validation import check_int, check_real
 
 SERVICE_KINDS = ("const", "exp")
 
@@ -88,22 +90,6 @@ DEFAULT_SAMPLES = 400
 
 class PipelineParameterError(ParameterError):
     """A pipeline argument is out of range; the message names it and says what to pass."""
-
-
-def _check_int(name: str, value: Any, *, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise PipelineParameterError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise PipelineParameterError(f"{name} must be between {low} and {high}, got {value}")
-    return int(value)
-
-
-def _check_ms(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise PipelineParameterError(f"{name} must be a finite number of ms, got {value!r}")
-    if value < 0:
-        raise PipelineParameterError(f"{name} must be >= 0 ms, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -124,9 +110,13 @@ class Stage:
             raise PipelineParameterError(
                 f"Stage name must be a short identifier such as 'draw', got {self.name!r}"
             )
-        _check_int(f"Stage({self.name!r}).workers", self.workers, low=1, high=256)
-        _check_ms(f"Stage({self.name!r}).cpu_ms", self.cpu_ms)
-        _check_ms(f"Stage({self.name!r}).io_ms", self.io_ms)
+        where, kw = f"Stage({self.name!r})", {"error": PipelineParameterError}
+        object.__setattr__(
+            self, "workers", check_int("workers", self.workers, 1, 256, where=where, **kw)
+        )
+        for name in ("cpu_ms", "io_ms"):
+            ms = check_real(name, getattr(self, name), 0.0, where=where, unit="ms", **kw)
+            object.__setattr__(self, name, ms)
         if self.cpu_ms + self.io_ms <= 0:
             raise PipelineParameterError(
                 f"Stage({self.name!r}) does no work (cpu_ms + io_ms == 0); give it cpu_ms > 0"
@@ -151,19 +141,85 @@ DEFAULT_STAGES = (
 )
 
 
-@dataclass(frozen=True)
-class PipelineParams:
-    """Everything one run depends on, validated. ``buffers[i]`` is channel i's capacity: channel 0
-    feeds the first stage, channel ``len(stages)`` feeds the sink."""
+def _check_stages(name: str, value: Any, where: str, error: type[ParameterError]) -> tuple:
+    if isinstance(value, Stage) or not isinstance(value, Sequence) or not value:
+        raise error(
+            f"{where}: {name} must be a non-empty list of Stage(name, workers, cpu_ms, io_ms), "
+            f"got {value!r}"
+        )
+    for i, s in enumerate(value):
+        if not isinstance(s, Stage):
+            raise error(
+                f"{name}[{i}] is {s!r}; build each stage with Stage(name, workers, cpu_ms, io_ms)"
+            )
+    names = [s.name for s in value]
+    if len(set(names)) != len(names):
+        raise error(f"stage names must be unique, got {names}")
+    if len(value) > 8:
+        raise error(f"at most 8 stages, got {len(value)}")
+    return tuple(value)
 
-    stages: tuple[Stage, ...]
-    buffers: tuple[int, ...]
-    items: int
-    interval_ms: float
-    service: str
-    gomaxprocs: int
-    seed: int
-    sample_ms: float | None
+
+def _check_buffer(name: str, value: Any, where: str, error: type[ParameterError]) -> Any:
+    """One capacity for every channel (an int >= 0), or one per channel (a tuple of them)."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return check_int(name, value, 0, 100_000, where=where, error=error)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return tuple(
+            check_int(f"{name}[{i}]", b, 0, 100_000, where=where, error=error)
+            for i, b in enumerate(value)
+        )
+    raise error(f"{name} must be a channel capacity (int >= 0) or a list of them, got {value!r}")
+
+
+def _check_sample_ms(name: str, value: Any, where: str, error: type[ParameterError]) -> Any:
+    if value is None:
+        return None
+    return check_real(name, value, 0.0, low_open=True, unit="ms", where=where, error=error)
+
+
+@dataclass(frozen=True)
+class PipelineParams(ModelParams):
+    """Everything one run depends on, validated. ``buffer`` is one capacity for every channel or
+    one per channel (``len(stages) + 1``: producer -> first stage, ..., last stage -> sink);
+    ``buffers[i]`` is channel i's capacity either way. ``interval_ms``: the producer sleeps this
+    long before each item (0: it offers as fast as the pipeline takes them). ``service``:
+    ``"exp"`` (jittery) or ``"const"`` work per item. ``sample_ms``: the time series' step
+    (None: the run's length / 400)."""
+
+    error: ClassVar[type[ParameterError]] = PipelineParameterError
+
+    stages: tuple[Stage, ...] = checked(DEFAULT_STAGES, _check_stages)
+    buffer: int | tuple[int, ...] = checked(4, _check_buffer, ui=(0, 64, 1), low=0, high=100_000)
+    items: int = whole(400, 1, 100_000)
+    interval_ms: float = number(0.0, 0.0, unit="ms")
+    service: str = choice("exp", SERVICE_KINDS)
+    gomaxprocs: int = whole(4, 1, 256, ui=(1, 16, 1))
+    seed: int = whole(0, 0, 2**63 - 1)
+    sample_ms: float | None = checked(None, _check_sample_ms)
+
+    def check_together(self) -> None:
+        """One capacity per channel, and a guard against a program too long to run."""
+        n_chans = len(self.stages) + 1
+        if isinstance(self.buffer, tuple) and len(self.buffer) != n_chans:
+            raise self.error(
+                f"buffer lists one capacity per channel: {n_chans} for {len(self.stages)} "
+                f"stages (producer -> first stage ... last stage -> sink), got {len(self.buffer)}"
+            )
+        total_workers = sum(s.workers for s in self.stages)
+        if self.items * total_workers > MAX_WORKER_ITERATIONS:
+            raise self.error(
+                f"items x total workers = {self.items} x {total_workers} = "
+                f"{self.items * total_workers:,} worker iterations, more than the model's "
+                f"{MAX_WORKER_ITERATIONS:,}; use fewer items or fewer workers"
+            )
+
+    @property
+    def buffers(self) -> tuple[int, ...]:
+        """Each channel's capacity: channel 0 feeds the first stage, the last feeds the sink."""
+        if isinstance(self.buffer, tuple):
+            return self.buffer
+        return (self.buffer,) * (len(self.stages) + 1)
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -200,80 +256,6 @@ class PipelineParams:
         limits += [(s.name, s.capacity_per_s) for s in self.stages]
         limits.append(("Ps", self.cpu_limit_per_s))
         return min(limits, key=lambda kv: kv[1])[0]
-
-
-def make_params(
-    stages: Sequence[Stage],
-    buffer: int | Sequence[int],
-    items: int,
-    interval_ms: float,
-    service: str,
-    gomaxprocs: int,
-    seed: int,
-    sample_ms: float | None,
-) -> PipelineParams:
-    """Check every argument of :func:`simulate_pipeline` once; return the frozen record."""
-    if isinstance(stages, Stage) or not isinstance(stages, Sequence) or not stages:
-        raise PipelineParameterError(
-            "stages must be a non-empty list of Stage(name, workers, cpu_ms, io_ms), got "
-            f"{stages!r}"
-        )
-    for i, s in enumerate(stages):
-        if not isinstance(s, Stage):
-            raise PipelineParameterError(
-                f"stages[{i}] is {s!r}; build each stage with Stage(name, workers, cpu_ms, io_ms)"
-            )
-    names = [s.name for s in stages]
-    if len(set(names)) != len(names):
-        raise PipelineParameterError(f"stage names must be unique, got {names}")
-    if len(stages) > 8:
-        raise PipelineParameterError(f"at most 8 stages, got {len(stages)}")
-    n_chans = len(stages) + 1
-    if isinstance(buffer, Integral) and not isinstance(buffer, bool):
-        buffers = (int(buffer),) * n_chans
-    elif isinstance(buffer, Sequence) and not isinstance(buffer, str | bytes):
-        buffers = tuple(buffer)
-        if len(buffers) != n_chans:
-            raise PipelineParameterError(
-                f"buffer lists one capacity per channel: {n_chans} for {len(stages)} stages "
-                f"(producer -> first stage ... last stage -> sink), got {len(buffers)}"
-            )
-    else:
-        raise PipelineParameterError(
-            f"buffer must be a channel capacity (int >= 0) or a list of them, got {buffer!r}"
-        )
-    buffers = tuple(
-        _check_int(f"buffer[{i}]", b, low=0, high=100_000) for i, b in enumerate(buffers)
-    )
-    items = _check_int("items", items, low=1, high=100_000)
-    total_workers = sum(s.workers for s in stages)
-    if items * total_workers > MAX_WORKER_ITERATIONS:
-        raise PipelineParameterError(
-            f"items x total workers = {items} x {total_workers} = {items * total_workers:,} "
-            f"worker iterations, more than the model's {MAX_WORKER_ITERATIONS:,}; use fewer "
-            "items or fewer workers"
-        )
-    interval_ms = _check_ms("interval_ms", interval_ms)
-    if service not in SERVICE_KINDS:
-        raise PipelineParameterError(
-            f"service must be one of {', '.join(map(repr, SERVICE_KINDS))}, got {service!r}"
-        )
-    gomaxprocs = _check_int("gomaxprocs", gomaxprocs, low=1, high=256)
-    seed = _check_int("seed", seed, low=0, high=2**63 - 1)
-    if sample_ms is not None:
-        sample_ms = _check_ms("sample_ms", sample_ms)
-        if sample_ms == 0:
-            raise PipelineParameterError("sample_ms must be > 0 ms (or None for automatic)")
-    return PipelineParams(
-        stages=tuple(stages),
-        buffers=buffers,
-        items=items,
-        interval_ms=interval_ms,
-        service=service,
-        gomaxprocs=gomaxprocs,
-        seed=seed,
-        sample_ms=sample_ms,
-    )
 
 
 def _draws_ms(params: PipelineParams, rng: np.random.Generator) -> list[list[np.ndarray]]:
@@ -433,28 +415,14 @@ def _marks(res: Result, label: str) -> np.ndarray:
     return np.sort(np.asarray(res.marks.get(label, []), dtype=float))
 
 
-def simulate_pipeline(
-    stages: Sequence[Stage] = DEFAULT_STAGES,
-    *,
-    buffer: int | Sequence[int] = 4,
-    items: int = 400,
-    interval_ms: float = 0.0,
-    service: str = "exp",
-    gomaxprocs: int = 4,
-    seed: int = 0,
-    sample_ms: float | None = None,
-) -> PipelineResult:
+def simulate_pipeline(params: PipelineParams | None = None, /, **overrides: Any) -> PipelineResult:
     """Run ``items`` through ``stages`` joined by channels of capacity ``buffer``; measure it.
 
-    ``buffer``: one capacity for every channel, or a list with one per channel (``len(stages) +
-    1``: producer -> first stage, ..., last stage -> sink); 0 is an unbuffered channel.
-    ``interval_ms``: the producer sleeps this long before each item (0: it offers as fast as the
-    pipeline takes them). ``service``: ``"exp"`` (jittery) or ``"const"`` work per item.
-    ``sample_ms``: the time series' step (default: the run's length / 400).
-
-    Raises :class:`PipelineParameterError` (a ValueError) naming any bad argument.
+    ``params`` is a :class:`PipelineParams` (default: its defaults, the article's three stages);
+    ``overrides`` change its fields by name, e.g. ``simulate_pipeline(buffer=0, gomaxprocs=2)``.
+    Raises :class:`PipelineParameterError` (a :class:`labkit.ParameterError`) naming any bad one.
     """
-    params = make_params(stages, buffer, items, interval_ms, service, gomaxprocs, seed, sample_ms)
+    params = PipelineParams.make(params, **overrides)
     factors = _draws_ms(params, np.random.default_rng(params.seed))
     res = simulate(
         build_program(params, factors),
@@ -471,9 +439,56 @@ def simulate_pipeline(
     start, end = float(offer[0]), float(done[-1])
     span = max(end - start, 1e-12)
     latency = done - offer
+    stages = _stage_measures(params, res, factors, end, span)
+    ups, downs = [offer, *stages.puts], [*stages.gots, done]
 
-    # Per stage: items handled, serving time, time parked in the send to the next stage.
-    busy, blocked, handled, ups, downs = [], [], [], [offer], []
+    step = params.sample_ms if params.sample_ms is not None else max(end / DEFAULT_SAMPLES, 1e-3)
+    t = np.arange(0.0, end + step, step)
+    count = lambda times: np.searchsorted(times, t, side="right")  # noqa: E731
+    queued = np.stack([count(u) - count(d) for u, d in zip(ups, downs, strict=True)])
+    in_system = count(offer) - count(done)
+    queued.setflags(write=False)
+
+    return PipelineResult(
+        params=params,
+        offer_ms=_readonly(offer),
+        producer_blocked_ms=_readonly(offered - offer),
+        done_ms=_readonly(done),
+        latency_ms=_readonly(latency),
+        t_ms=_readonly(t),
+        queued=queued,
+        in_system=_readonly(in_system),
+        stage_busy=stages.busy,
+        stage_blocked=stages.blocked,
+        stage_items=stages.handled,
+        throughput_per_s=(done.size - 1) * 1000.0 / (end - float(done[0]))
+        if done.size > 1 and end > done[0]
+        else math.nan,
+        mean_latency_ms=float(latency.mean()),
+        p50_ms=float(np.percentile(latency, 50)),
+        p99_ms=float(np.percentile(latency, 99)),
+        max_latency_ms=float(latency.max()),
+        makespan_ms=span,
+        mean_in_system=float(latency.sum() / span),
+        producer_blocked_share=float((offered - offer).sum() / span),
+        sched=res,
+    )
+
+
+@dataclass(frozen=True)
+class _StageMeasures:
+    busy: tuple[float, ...]  # share of worker time serving
+    blocked: tuple[float, ...]  # share of worker time parked in a send
+    handled: tuple[int, ...]  # items each stage took
+    gots: tuple[np.ndarray, ...]  # per stage: when its workers received an item (sorted)
+    puts: tuple[np.ndarray, ...]  # per stage: when its workers began sending one on (sorted)
+
+
+def _stage_measures(
+    params: PipelineParams, res: Result, factors: list[list[np.ndarray]], end: float, span: float
+) -> _StageMeasures:
+    """Per stage: items handled, serving time, time parked in the send to the next stage."""
+    busy, blocked, handled, gots_all, puts_all = [], [], [], [], []
     for si, stage in enumerate(params.stages):
         serve_ms = blocked_ms = 0.0
         n_stage = 0
@@ -495,40 +510,10 @@ def simulate_pipeline(
         busy.append(serve_ms / worker_ms)
         blocked.append(blocked_ms / worker_ms)
         handled.append(n_stage)
-        downs.append(np.sort(np.concatenate(gots)))
-        ups.append(np.sort(np.concatenate(puts)))
-    downs.append(done)
-
-    step = params.sample_ms if params.sample_ms is not None else max(end / DEFAULT_SAMPLES, 1e-3)
-    t = np.arange(0.0, end + step, step)
-    count = lambda times: np.searchsorted(times, t, side="right")  # noqa: E731
-    queued = np.stack([count(u) - count(d) for u, d in zip(ups, downs, strict=True)])
-    in_system = count(offer) - count(done)
-    queued.setflags(write=False)
-
-    return PipelineResult(
-        params=params,
-        offer_ms=_readonly(offer),
-        producer_blocked_ms=_readonly(offered - offer),
-        done_ms=_readonly(done),
-        latency_ms=_readonly(latency),
-        t_ms=_readonly(t),
-        queued=queued,
-        in_system=_readonly(in_system),
-        stage_busy=tuple(busy),
-        stage_blocked=tuple(blocked),
-        stage_items=tuple(handled),
-        throughput_per_s=(done.size - 1) * 1000.0 / (end - float(done[0]))
-        if done.size > 1 and end > done[0]
-        else math.nan,
-        mean_latency_ms=float(latency.mean()),
-        p50_ms=float(np.percentile(latency, 50)),
-        p99_ms=float(np.percentile(latency, 99)),
-        max_latency_ms=float(latency.max()),
-        makespan_ms=span,
-        mean_in_system=float(latency.sum() / span),
-        producer_blocked_share=float((offered - offer).sum() / span),
-        sched=res,
+        gots_all.append(np.sort(np.concatenate(gots)))
+        puts_all.append(np.sort(np.concatenate(puts)))
+    return _StageMeasures(
+        tuple(busy), tuple(blocked), tuple(handled), tuple(gots_all), tuple(puts_all)
     )
 
 
@@ -572,5 +557,5 @@ def sweep_workers(stage: str, counts: Sequence[int], **kwargs: Any) -> list[dict
         changed = tuple(
             Stage(s.name, c, s.cpu_ms, s.io_ms) if s.name == stage else s for s in stages
         )
-        results.append(simulate_pipeline(changed, **kwargs))
+        results.append(simulate_pipeline(stages=changed, **kwargs))
     return _rows(results, "workers", values)

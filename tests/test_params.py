@@ -9,7 +9,12 @@ import pytest
 
 from labkit.errors import LabkitError, ParameterError
 from labkit.params import ModelParams, checked, choice, flag, number, whole
+from labkit.pipeline import PipelineParams
+from labkit.pool import PoolParams
 from labkit.render import FrameParams, RenderConfigError, simulate_frames
+
+#: Every model's parameters record.
+MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams)
 
 
 class ToyError(ParameterError):
@@ -96,7 +101,7 @@ def test_declared_ranges_give_the_widgets_their_bounds():
 def test_every_control_range_lies_inside_what_the_model_accepts():
     """A slider must never offer a value its model refuses: every declared ui range of every
     model's parameters sits inside the accepted range."""
-    for cls in (FrameParams, Toy):
+    for cls in (*MODEL_PARAMS, Toy):
         for f in dataclasses.fields(cls):
             ui = f.metadata.get("ui")
             if ui is None:
@@ -129,3 +134,15 @@ def test_a_model_takes_its_record_or_overrides_and_returns_it():
     assert (by_record.frame_ms == by_override.frame_ms).all()
     with pytest.raises(RenderConfigError, match="unknown FrameParams parameter"):
         simulate_frames(frame_rate=30)
+
+
+@pytest.mark.parametrize("cls", MODEL_PARAMS, ids=lambda c: c.__name__)
+def test_every_model_record_refuses_a_wrong_type_by_name(cls):
+    """Each model's record refuses a string where a number goes, naming the field, with the
+    model's own ParameterError; and lists its fields for an unknown one."""
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("kind") in ("int", "real"):
+            with pytest.raises(cls.error, match=f.name):
+                cls.make(**{f.name: "4"})
+    with pytest.raises(cls.error, match="the parameters are"):
+        cls.make(no_such_parameter=1)

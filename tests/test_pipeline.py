@@ -35,7 +35,7 @@ def test_a_full_buffer_blocks_the_producer(buffer):
     """chansend with no waiting receiver and a full buffer parks the sender (chan.go). One worker
     taking 2 ms per item: the first ``buffer + 1`` items go in at once (one to the worker, the rest
     into the buffer); every later send waits for the worker to take one: 2 ms each."""
-    r = simulate_pipeline(ONE_WORKER, buffer=buffer, items=4, service="const", gomaxprocs=2)
+    r = simulate_pipeline(stages=ONE_WORKER, buffer=buffer, items=4, service="const", gomaxprocs=2)
     blocked = r.producer_blocked_ms
     assert np.all(blocked[: buffer + 1] < SLACK_MS), blocked
     assert blocked[buffer + 1 :] == pytest.approx([2.0] * (3 - buffer), abs=SLACK_MS)
@@ -46,7 +46,7 @@ def test_unbuffered_channel_is_a_handoff():
     """An unbuffered channel never holds an item: the producer's send completes only when the
     worker receives (send to a waiting receiver, or a receiver taking from a parked sender), so
     at most the one item held by the parked producer sits between them."""
-    r = simulate_pipeline(ONE_WORKER, buffer=0, items=6, service="const", gomaxprocs=2)
+    r = simulate_pipeline(stages=ONE_WORKER, buffer=0, items=6, service="const", gomaxprocs=2)
     assert r.queued[0].max() == 1
     assert r.producer_blocked_share > 0.6
 
@@ -59,12 +59,12 @@ def test_throughput_is_set_by_the_slowest_stage():
         Stage("draw", 2, cpu_ms=4.0),
         Stage("upload", 1, cpu_ms=1.5),
     )
-    r = simulate_pipeline(stages, buffer=4, service="const", gomaxprocs=8)
+    r = simulate_pipeline(stages=stages, buffer=4, service="const", gomaxprocs=8)
     assert r.bottleneck == "draw"
     assert r.throughput_per_s == pytest.approx(500.0, rel=0.01)
     assert max(r.stage_busy) == r.stage_busy[1] > 0.95
     more = (stages[0], Stage("draw", 3, cpu_ms=4.0), stages[2])
-    r3 = simulate_pipeline(more, buffer=4, service="const", gomaxprocs=8)
+    r3 = simulate_pipeline(stages=more, buffer=4, service="const", gomaxprocs=8)
     assert r3.bottleneck == "upload"
     assert r3.throughput_per_s == pytest.approx(1000.0 / 1.5, rel=0.02)
 
@@ -72,8 +72,8 @@ def test_throughput_is_set_by_the_slowest_stage():
 def test_workers_beyond_gomaxprocs_add_no_throughput():
     """Only a G holding a P runs Go code (runtime.execute): 8 CPU-bound workers on 2 Ps finish
     2 / 4 ms = 500 items/s, the same as 2 workers."""
-    two = simulate_pipeline((Stage("draw", 2, cpu_ms=4.0),), service="const", gomaxprocs=2)
-    eight = simulate_pipeline((Stage("draw", 8, cpu_ms=4.0),), service="const", gomaxprocs=2)
+    two = simulate_pipeline(stages=(Stage("draw", 2, cpu_ms=4.0),), service="const", gomaxprocs=2)
+    eight = simulate_pipeline(stages=(Stage("draw", 8, cpu_ms=4.0),), service="const", gomaxprocs=2)
     assert eight.bottleneck == "Ps"
     assert two.throughput_per_s == pytest.approx(500.0, rel=0.02)
     assert eight.throughput_per_s == pytest.approx(500.0, rel=0.02)
@@ -84,7 +84,7 @@ def test_a_network_stage_needs_no_p():
     """A G parked on the network holds no P (gopark in netpollblock): 8 workers each waiting
     4 ms deliver 2000 items/s even with GOMAXPROCS=1."""
     r = simulate_pipeline(
-        (Stage("fetch", 8, cpu_ms=0.0, io_ms=4.0),), service="const", gomaxprocs=1
+        stages=(Stage("fetch", 8, cpu_ms=0.0, io_ms=4.0),), service="const", gomaxprocs=1
     )
     assert r.bottleneck == "fetch"
     assert r.throughput_per_s == pytest.approx(2000.0, rel=0.03)
@@ -156,7 +156,8 @@ def test_sweeps_reuse_the_draws_and_list_each_value():
     [
         ({"stages": []}, "non-empty list"),
         ({"stages": [("draw", 2, 4.0)]}, "Stage(name"),
-        ({"buffer": -1}, "buffer[0]"),
+        ({"buffer": -1}, "buffer must be between 0 and 100000"),
+        ({"buffer": [1, -1, 1, 1]}, "buffer[1] must be between 0"),
         ({"buffer": [1, 2]}, "one capacity per channel"),
         ({"buffer": 2.5}, "channel capacity"),
         ({"items": 0}, "items"),
@@ -173,7 +174,7 @@ def test_bad_arguments_are_named(kwargs, needle):
     """Bad input fails at once with a message naming the argument."""
     stages = kwargs.pop("stages", DEFAULT_STAGES)
     with pytest.raises(PipelineParameterError) as info:
-        simulate_pipeline(stages, **kwargs)
+        simulate_pipeline(stages=stages, **kwargs)
     assert needle in str(info.value)
 
 

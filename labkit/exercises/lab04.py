@@ -27,7 +27,7 @@ import numpy as np
 
 from labkit.exercise import Variant, choice, numeric
 from labkit.golab import model_prediction, run_experiment
-from labkit.pipeline import Stage, make_params, simulate_pipeline
+from labkit.pipeline import PipelineParams, Stage, simulate_pipeline
 from labkit.pool import compare_policies, erlang_b, erlang_c_probability, erlang_c_wait_ms
 from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
 from labkit.pool import sweep_workers as _sweep_workers
@@ -324,9 +324,9 @@ def pipeline_throughput(rng: np.random.Generator) -> Variant:
         Stage("draw", draw_workers, cpu_ms=draw_ms),
         Stage("upload", 1, cpu_ms=0.5, io_ms=1.0),
     )
-    params = make_params(stages, 4, 300, 0.0, "const", procs, 0, None)
+    params = PipelineParams(stages=stages, buffer=4, items=300, service="const", gomaxprocs=procs)
     bound = params.capacity_per_s()
-    run = simulate_pipeline(stages, buffer=4, items=300, service="const", gomaxprocs=procs)
+    run = simulate_pipeline(params)
     caps = ", ".join(f"{s.name} {s.capacity_per_s:.0f}/s" for s in stages)
     cpu_ms = sum(s.cpu_ms for s in stages)
     return numeric(
