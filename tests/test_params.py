@@ -9,12 +9,13 @@ import pytest
 
 from labkit.errors import LabkitError, ParameterError
 from labkit.params import ModelParams, checked, choice, flag, number, whole
+from labkit.gc import GCParams, simulate_gc
 from labkit.pipeline import PipelineParams
 from labkit.pool import PoolParams
 from labkit.render import FrameParams, RenderConfigError, simulate_frames
 
 #: Every model's parameters record.
-MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams)
+MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams, GCParams)
 
 
 class ToyError(ParameterError):
@@ -146,3 +147,14 @@ def test_every_model_record_refuses_a_wrong_type_by_name(cls):
                 cls.make(**{f.name: "4"})
     with pytest.raises(cls.error, match="the parameters are"):
         cls.make(no_such_parameter=1)
+
+
+def test_the_gc_model_takes_its_input_then_its_record():
+    """simulate_gc(stream, params=None, **overrides): the allocation stream is the input, the
+    rest is a GCParams the run carries; its summary is one line naming what differs."""
+    stream = [200.0 * (1 << 20)] * 300
+    run = simulate_gc(stream, GCParams(gogc=50), gomaxprocs=2)
+    assert run.params == GCParams(gogc=50, gomaxprocs=2) and run.steps == 300
+    line = run.summary()
+    assert "\n" not in line and "gogc=50" in line and "gomaxprocs=2" in line
+    assert line.startswith(f"GC {len(run.cycles)} cycles in 3 s")

@@ -31,6 +31,7 @@ from labkit.gc.cycle import (
     GCCycle,
     GCEngine,
     GCEvent,
+    GCParams,
     GCRun,
     simulate_gc,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "GCCycle",
     "GCEngine",
     "GCEvent",
+    "GCParams",
     "GCRun",
     "Pacer",
     "WorkerPlan",

@@ -33,11 +33,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.gc.goal import GCConfigError, parse_gogc, parse_memory_limit_bytes
 from labkit.gc.pacer import Pacer, mark_worker_plan
+from labkit.params import ModelParams, checked, number, whole
+from labkit.validation import check_real
 
 __all__ = [
     "MARK_BYTES_PER_CPU_S",
@@ -47,6 +51,7 @@ __all__ = [
     "GCCycle",
     "GCEngine",
     "GCEvent",
+    "GCParams",
     "GCRun",
     "simulate_gc",
 ]
@@ -565,11 +570,53 @@ class GCEngine:
         self._stopped = True
 
 
+def _check_gogc(name: str, value: object, where: str, error: type[ParameterError]) -> object:
+    """GOGC as Go reads it (an int, "off", a decimal string or None), kept as given."""
+    parse_gogc(value)  # type: ignore[arg-type]
+    return value
+
+
+def _check_limit(name: str, value: object, where: str, error: type[ParameterError]) -> object:
+    """GOMEMLIMIT as Go reads it (bytes, "100MiB", "off" or None), kept as given."""
+    parse_memory_limit_bytes(value)  # type: ignore[arg-type]
+    return value
+
+
+def _byte_count(default: float, *, doc: str = "") -> object:
+    """A number of bytes >= 0, kept as given (an int stays an int in the record)."""
+
+    def check(name: str, value: object, where: str, error: type[ParameterError]) -> object:
+        check_real(name, value, 0.0, where=where, error=error, unit="bytes")
+        return value
+
+    return checked(default, check, doc=doc, low=0.0)
+
+
+@dataclass(frozen=True)
+class GCParams(ModelParams):
+    """The GC run's inputs besides the allocation stream (see :func:`simulate_gc`)."""
+
+    error: ClassVar[type[ParameterError]] = GCConfigError
+
+    step_s: float = number(0.01, 0.0, low_open=True, unit="s", doc="each rate holds this long")
+    live_bytes: float = _byte_count(64 << 20, doc="the live heap (all new objects die young)")
+    live_scan_fraction: float = number(1.0, 0.0, 1.0, doc="share of the live heap with pointers")
+    alloc_scan_fraction: float = number(1.0, 0.0, 1.0, doc="share of new objects with pointers")
+    gogc: int | str | None = checked(100, _check_gogc, doc="GOGC", ui=(10, 800, 10))
+    memory_limit: int | str | None = checked(None, _check_limit, doc="GOMEMLIMIT")
+    gomaxprocs: int = whole(4, 1, ui=(1, 16, 1))
+    stacks_bytes: int = _byte_count(0, doc="goroutine stacks the GC scans")
+    globals_bytes: int = _byte_count(0, doc="globals the GC scans")
+    mutator_cpus: float = number(1.0, 0.0, doc="CPUs the program keeps busy")
+    mark_bytes_per_cpu_s: float = number(MARK_BYTES_PER_CPU_S, 0.0, low_open=True)
+
+
 @dataclass(frozen=True)
 class GCRun:
     """Result of ``simulate_gc``: the cycles, the heap over time and the inputs."""
 
-    params: dict
+    params: GCParams
+    steps: int
     duration_s: float
     cycles: tuple[GCCycle, ...]
     events: tuple[GCEvent, ...]
@@ -592,67 +639,53 @@ class GCRun:
 
         return format_gctrace(self.cycles)
 
+    def summary(self) -> str:
+        """One line: cycles per second and GC CPU, then the inputs that differ from defaults."""
+        changed = " ".join(f"{k}={v}" for k, v in self.params.changed().items())
+        return (
+            f"GC {len(self.cycles)} cycles in {self.duration_s:g} s ({self.gc_cycles_per_s:.2f}/s), "
+            f"GC CPU {100 * self.gc_cpu_fraction:.1f}% | {self.steps} steps"
+            + (f" {changed}" if changed else "")
+        )
+
 
 def simulate_gc(
     alloc_bytes_per_s: Sequence[float] | np.ndarray,
-    *,
-    step_s: float = 0.01,
-    live_bytes: float = 64 << 20,
-    live_scan_fraction: float = 1.0,
-    alloc_scan_fraction: float = 1.0,
-    gogc: int | str | None = 100,
-    memory_limit: int | str | None = None,
-    gomaxprocs: int = 4,
-    stacks_bytes: int = 0,
-    globals_bytes: int = 0,
-    mutator_cpus: float = 1.0,
-    mark_bytes_per_cpu_s: float = MARK_BYTES_PER_CPU_S,
+    params: GCParams | None = None,
+    **overrides: Any,
 ) -> GCRun:
     """Run the GC against an allocation stream: ``alloc_bytes_per_s[k]`` holds for step k.
 
-    The live heap stays ``live_bytes`` (all new objects die young, as in a steady server); the
-    stream shapes the table in ``tests/test_gc_cycle.py`` (constant, ramp, oscillating, random)
-    after TestGcPacer. Deterministic: no randomness inside; pass a seeded stream for noise.
+    ``params`` is a :class:`GCParams` (default: its defaults); ``overrides`` change its fields by
+    name, e.g. ``simulate_gc(stream, gogc=50)``. The live heap stays ``live_bytes`` (all new
+    objects die young, as in a steady server); the stream shapes the table in
+    ``tests/test_gc_cycle.py`` (constant, ramp, oscillating, random) after TestGcPacer.
+    Deterministic: no randomness inside; pass a seeded stream for noise.
     """
     rates = np.asarray(alloc_bytes_per_s, dtype=float)
     if rates.ndim != 1 or rates.size == 0:
         raise GCConfigError("alloc_bytes_per_s must be a non-empty 1-D sequence of rates")
     if not np.all(np.isfinite(rates)) or np.any(rates < 0):
         raise GCConfigError("alloc_bytes_per_s must hold finite rates >= 0 (bytes per second)")
-    step = _check_positive("step_s", step_s)
-    if not 0 <= live_scan_fraction <= 1 or not 0 <= alloc_scan_fraction <= 1:
-        raise GCConfigError("live_scan_fraction and alloc_scan_fraction must be in [0, 1]")
-    params = {
-        "steps": int(rates.size),
-        "step_s": step,
-        "live_bytes": live_bytes,
-        "live_scan_fraction": live_scan_fraction,
-        "alloc_scan_fraction": alloc_scan_fraction,
-        "gogc": gogc,
-        "memory_limit": memory_limit,
-        "gomaxprocs": gomaxprocs,
-        "stacks_bytes": stacks_bytes,
-        "globals_bytes": globals_bytes,
-        "mutator_cpus": mutator_cpus,
-        "mark_bytes_per_cpu_s": mark_bytes_per_cpu_s,
-    }
+    p = GCParams.make(params, **overrides)
     engine = GCEngine(
-        gogc=gogc,
-        memory_limit=memory_limit,
-        gomaxprocs=gomaxprocs,
-        live_bytes=live_bytes,
-        live_scan_bytes=float(live_bytes) * live_scan_fraction,
-        stacks_bytes=stacks_bytes,
-        globals_bytes=globals_bytes,
-        mutator_cpus=mutator_cpus,
-        mark_bytes_per_cpu_s=mark_bytes_per_cpu_s,
+        gogc=p.gogc,
+        memory_limit=p.memory_limit,
+        gomaxprocs=p.gomaxprocs,
+        live_bytes=p.live_bytes,
+        live_scan_bytes=float(p.live_bytes) * p.live_scan_fraction,
+        stacks_bytes=p.stacks_bytes,
+        globals_bytes=p.globals_bytes,
+        mutator_cpus=p.mutator_cpus,
+        mark_bytes_per_cpu_s=p.mark_bytes_per_cpu_s,
     )
     for k, rate in enumerate(rates.tolist()):
-        engine.advance((k + 1) * step, rate, alloc_scan_fraction)
+        engine.advance((k + 1) * p.step_s, rate, p.alloc_scan_fraction)
     engine._sample()
     return GCRun(
-        params=params,
-        duration_s=rates.size * step,
+        params=p,
+        steps=int(rates.size),
+        duration_s=rates.size * p.step_s,
         cycles=tuple(engine.cycles),
         events=tuple(engine.events),
         t_s=np.array(engine.heap_t_s),
