@@ -8,8 +8,8 @@ from typing import ClassVar
 import pytest
 
 from labkit.errors import LabkitError, ParameterError
-from labkit.params import ModelParams, checked, choice, flag, number, whole
 from labkit.gc import GCParams, simulate_gc
+from labkit.params import ModelParams, checked, choice, flag, number, whole
 from labkit.pipeline import PipelineParams
 from labkit.pool import PoolParams
 from labkit.render import FrameParams, RenderConfigError, simulate_frames
