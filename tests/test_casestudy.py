@@ -13,7 +13,6 @@ from labkit.casestudy import (
     IncidentParamError,
     IncidentParams,
     fix_variants,
-    make_params,
     run_incident,
 )
 from labkit.casestudy.diagnosis import LAYERS, diagnosis_html, diagnosis_table
@@ -184,7 +183,7 @@ def test_bad_parameters_name_themselves(name, value):
 
 def test_unknown_parameter_is_named():
     with pytest.raises(IncidentParamError, match="db_pool_size"):
-        make_params(db_pool_size=3)
+        IncidentParams.make(db_pool_size=3)
 
 
 def test_arrivals_follow_each_clients_poll_period():
@@ -301,7 +300,7 @@ def test_request_program_is_the_handler_step_by_step():
     )
     assert "reason='select'" in repr(req.steps[3])
     assert names.index("server") < names.index("req0")
-    pc = make_params(p, cache_json=True)
+    pc = p.replace(cache_json=True)
     cached = _program_of(pc, make_plan_for(pc), "req2")
     assert [repr(s).split("(")[0] for s in cached.steps] == ["io_wait", "cpu", "mark", "cpu",
                                                               "cpu", "io_wait"]  # fmt: skip

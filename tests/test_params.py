@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import pytest
 
+from labkit.casestudy import IncidentParams
 from labkit.errors import LabkitError, ParameterError
 from labkit.gc import GCParams, simulate_gc
 from labkit.params import ModelParams, checked, choice, flag, number, whole
@@ -15,7 +16,7 @@ from labkit.pool import PoolParams
 from labkit.render import FrameParams, RenderConfigError, simulate_frames
 
 #: Every model's parameters record.
-MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams, GCParams)
+MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams, GCParams, IncidentParams)
 
 
 class ToyError(ParameterError):

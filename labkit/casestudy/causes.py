@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.casestudy.params import IncidentParams, make_params
+from labkit.casestudy.params import IncidentParams
 from labkit.casestudy.run import IncidentRun, run_incident
 
 #: The healthy service the causes are applied to.
@@ -58,15 +58,15 @@ class Cause:
             raise ValueError(f"cause {self.key}: culprit {self.culprit} must name its changes")
 
     def params(self, seed: int = 0) -> IncidentParams:
-        return make_params(HEALTHY, seed=seed, **dict(self.changes))
+        return HEALTHY.replace(seed=seed, **dict(self.changes))
 
     def fixed_params(self, seed: int = 0) -> IncidentParams:
-        return make_params(self.params(seed), **dict(self.fix))
+        return self.params(seed).replace(**dict(self.fix))
 
     def without_culprit(self, seed: int = 0) -> IncidentParams:
         """The cause with only its culprit turned back to the healthy service's value."""
         healthy = {name: getattr(HEALTHY, name) for name in self.culprit}
-        return make_params(self.params(seed), **healthy)
+        return self.params(seed).replace(**healthy)
 
 
 CAUSES: dict[str, Cause] = {

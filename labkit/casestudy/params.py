@@ -7,11 +7,11 @@ with small Go programs built around ``testing.Benchmark`` on a dashboard payload
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from labkit.errors import ParameterError
+from labkit.params import ModelParams, choice, flag, number, whole
 
 # ---- measured on go1.27.3 (see the module docstring) ----------------------------------------
 
@@ -57,74 +57,44 @@ class IncidentParamError(ParameterError):
 
 
 @dataclass(frozen=True)
-class IncidentParams:
+class IncidentParams(ModelParams):
     """The incident's knobs. Defaults reproduce the article's setting (see each comment)."""
 
-    clients: int = 20  # dashboards polling; 20 x every 100 ms = 200 QPS, the article's load
-    poll_ms: float = 100.0  # the article: "one message every 100 ms"
-    seconds: float = 2.0  # simulated run length
-    jitter_ms: float = 5.0  # each poll is up to this much late (browser timer + network)
-    payload_kb: float = 128.0  # JSON body per response
-    db_median_ms: float = 8.0  # the article: fetchFromDB "~8 ms"
-    db_sigma: float = 1.0  # lognormal log-time spread of a query: the slow DB's tail
-    db_pool: int = 2  # database/sql SetMaxOpenConns: too few for 200 QPS of ~13 ms queries
-    db_driver: str = "network"  # "network": pure-Go driver (netpoller); "cgo": blocking call
-    bandwidth_mbit_s: float = 100.0  # per client: 128 KiB take ~10 ms to send
-    gomaxprocs: int = 4
-    gogc: int = 100
-    live_mb: float = 32.0  # reachable heap (caches, series buffers)
-    draw_ms: float = 4.0  # CPU per dashboard frame
-    frame_alloc_kb: float = 64.0  # allocation per frame (chart geometry)
-    hot_loop_ms: float = 0.0  # a loop without calls in the handler (a capstone cause)
-    cache_json: bool = False  # fix 1: marshal once per refresh, handlers copy the bytes
-    stream: bool = False  # fix 2: encode straight into the ResponseWriter, overlapping the send
-    db_timeout: bool = False  # fix 3: context.WithTimeout on the query, fall back to a cache
-    timeout_ms: float = 50.0  # the article's context.WithTimeout(ctx, 50ms)
-    seed: int = 0
+    error: ClassVar[type[ParameterError]] = IncidentParamError
 
-    def __post_init__(self) -> None:
-        rules: list[tuple[str, Any, bool, str]] = []
-
-        def num(name: str, lo: float, hi: float, lo_open: bool = False) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            ok = ok and (v > lo if lo_open else v >= lo) and v <= hi
-            bound = f"{'>' if lo_open else '>='} {lo:g} and <= {hi:g}"
-            rules.append((name, v, ok, f"a number {bound}"))
-
-        def integer(name: str, lo: int, hi: int) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-            rules.append((name, v, ok, f"an int between {lo} and {hi}"))
-
-        def flag(name: str) -> None:
-            v = getattr(self, name)
-            rules.append((name, v, isinstance(v, bool), "True or False"))
-
-        integer("clients", 1, 200)
-        num("poll_ms", 10.0, 5_000.0)
-        num("seconds", 0.1, 20.0)
-        num("jitter_ms", 0.0, 1_000.0)
-        num("payload_kb", 0.0, 16_384.0, lo_open=True)
-        num("db_median_ms", 0.0, 10_000.0, lo_open=True)
-        num("db_sigma", 0.0, 3.0)
-        integer("db_pool", 1, 1_000)
-        v = self.db_driver
-        rules.append(("db_driver", v, v in DB_DRIVERS, f"one of {DB_DRIVERS}"))
-        num("bandwidth_mbit_s", 0.0, 100_000.0, lo_open=True)
-        integer("gomaxprocs", 1, 64)
-        integer("gogc", 10, 10_000)
-        num("live_mb", 0.0, 65_536.0)
-        num("draw_ms", 0.0, 1_000.0)
-        num("frame_alloc_kb", 0.0, 1_048_576.0)
-        num("hot_loop_ms", 0.0, 10_000.0)
-        for name in FIXES:
-            flag(name)
-        num("timeout_ms", 0.0, 60_000.0, lo_open=True)
-        integer("seed", 0, 2**32 - 1)
-        for name, value, ok, rule in rules:
-            if not ok:
-                raise IncidentParamError(f"{name} must be {rule}; got {value!r}")
+    # dashboards polling; 20 x every 100 ms = 200 QPS, the article's load
+    clients: int = whole(20, 1, 200, ui=(1, 60, 1))
+    poll_ms: float = number(
+        100.0, 10.0, 5_000.0, unit="ms", ui=(20.0, 500.0, 10.0)
+    )  # "one message every 100 ms"
+    seconds: float = number(2.0, 0.1, 20.0, unit="s")  # simulated run length
+    # each poll is up to this much late (browser timer + network)
+    jitter_ms: float = number(5.0, 0.0, 1_000.0, unit="ms")
+    # JSON body per response
+    payload_kb: float = number(128.0, 0.0, 16_384.0, low_open=True, unit="KiB", ui=(16, 2048, 16))
+    # the article: fetchFromDB "~8 ms"
+    db_median_ms: float = number(8.0, 0.0, 10_000.0, low_open=True, unit="ms", ui=(1, 100, 1))
+    db_sigma: float = number(1.0, 0.0, 3.0)  # lognormal log-time spread: the slow DB's tail
+    # database/sql SetMaxOpenConns: too few for 200 QPS of ~13 ms queries
+    db_pool: int = whole(2, 1, 1_000, ui=(1, 64, 1))
+    # "network": pure-Go driver (netpoller); "cgo": blocking call
+    db_driver: str = choice("network", DB_DRIVERS)
+    # per client: 128 KiB take ~10 ms to send
+    bandwidth_mbit_s: float = number(100.0, 0.0, 100_000.0, low_open=True, unit="Mbit/s")
+    gomaxprocs: int = whole(4, 1, 64, ui=(1, 16, 1))
+    gogc: int = whole(100, 10, 10_000, ui=(25, 800, 25))
+    live_mb: float = number(32.0, 0.0, 65_536.0, unit="MiB")  # reachable heap
+    draw_ms: float = number(4.0, 0.0, 1_000.0, unit="ms")  # CPU per dashboard frame
+    # allocation per frame (chart geometry)
+    frame_alloc_kb: float = number(64.0, 0.0, 1_048_576.0, unit="KiB")
+    # a loop without calls in the handler (a capstone cause)
+    hot_loop_ms: float = number(0.0, 0.0, 10_000.0, unit="ms")
+    cache_json: bool = flag(False)  # fix 1: marshal once per refresh, handlers copy the bytes
+    stream: bool = flag(False)  # fix 2: encode into the ResponseWriter, overlapping the send
+    db_timeout: bool = flag(False)  # fix 3: context.WithTimeout on the query, fall back
+    # the article's context.WithTimeout(ctx, 50ms)
+    timeout_ms: float = number(50.0, 0.0, 60_000.0, low_open=True, unit="ms", ui=(10, 500, 10))
+    seed: int = whole(0, 0, 2**32 - 1)
 
     @property
     def requests(self) -> int:
@@ -152,20 +122,10 @@ class IncidentParams:
         """The fixes switched on, in the chapter's order."""
         return tuple(f for f in FIXES if getattr(self, f))
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-PARAM_NAMES = tuple(f.name for f in fields(IncidentParams))
+PARAM_NAMES = IncidentParams.names()
 
 
 def make_params(base: IncidentParams | None = None, **overrides: Any) -> IncidentParams:
-    """``base`` (default: the incident) with ``overrides``; unknown names raise, naming them."""
-    unknown = sorted(set(overrides) - set(PARAM_NAMES))
-    if unknown:
-        raise IncidentParamError(
-            f"unknown parameter(s) {unknown}; the case study takes {list(PARAM_NAMES)}"
-        )
-    values = (base or IncidentParams()).as_dict()
-    values.update(overrides)
-    return IncidentParams(**values)
+    """``base`` (default: the incident) with ``overrides``: ``IncidentParams.make``."""
+    return IncidentParams.make(base, **overrides)

@@ -22,7 +22,6 @@ from labkit.casestudy.params import (
     FIXES,
     FRESH_POLLS,
     IncidentParams,
-    make_params,
 )
 from labkit.casestudy.plan import STREAM_BATCH_BYTES, Plan, make_plan
 from labkit.casestudy.program import DB_READ, FRAME, GOT, REFRESH, REQ, STORED, build_program
@@ -39,7 +38,7 @@ DRAIN_MS = 20_000.0
 SERVICE_GOROUTINES = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class IncidentRun:
     """The outcome of :func:`run_incident`: inputs, plan, scheduler result and metrics."""
 
@@ -284,7 +283,7 @@ def run_incident(params: IncidentParams | None = None, **overrides: Any) -> Inci
     """Simulate the incident for ``params`` (default: the article's setting, no fix) with any
     ``overrides`` (``run_incident(cache_json=True)``). Raises IncidentParamError (a ValueError)
     naming a bad parameter."""
-    p = make_params(params, **overrides)
+    p = IncidentParams.make(params, **overrides)
     rng = np.random.default_rng(p.seed)
     plan = make_plan(p, rng)
     main, names = build_program(p, plan)
@@ -323,9 +322,9 @@ def _until_ms(p: IncidentParams, plan: Plan) -> float:
 
 def fix_variants(params: IncidentParams | None = None) -> dict[str, IncidentParams]:
     """The chapter's comparison: no fix, each fix alone, all three (other knobs from params)."""
-    base = make_params(params, **dict.fromkeys(FIXES, False))
+    base = IncidentParams.make(params, **dict.fromkeys(FIXES, False))
     out = {"no fix": base}
     for f in FIXES:
-        out[f"{f} only"] = make_params(base, **{f: True})
-    out["all three"] = make_params(base, **dict.fromkeys(FIXES, True))
+        out[f"{f} only"] = base.replace(**{f: True})
+    out["all three"] = base.replace(**dict.fromkeys(FIXES, True))
     return out

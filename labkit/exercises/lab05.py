@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from labkit.casestudy import IncidentParams, IncidentRun, make_params, run_incident
+from labkit.casestudy import IncidentParams, IncidentRun, run_incident
 from labkit.casestudy.causes import (
     CAUSES,
     HEALTHY,
@@ -96,7 +96,7 @@ def fix_runs(number: int) -> dict[str, IncidentRun]:
 @functools.lru_cache(maxsize=2)
 def _fix_runs(number: int) -> dict[str, IncidentRun]:
     _, run = mystery_run(number)
-    return {k: run_incident(make_params(run.params, **dict(c.fix))) for k, c in CAUSES.items()}
+    return {k: run_incident(run.params, **dict(c.fix)) for k, c in CAUSES.items()}
 
 
 def fixes_that_meet_targets(number: int) -> dict[str, bool]:
@@ -176,7 +176,7 @@ def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
     so the search starts just above it; from there the model's 10-second run decides."""
     median = float(rng.choice([6.0, 8.0, 10.0, 12.0]))
     seed = int(rng.integers(0, 1000))  # drawn second: not the mystery run's number
-    base = make_params(HEALTHY, db_median_ms=median, seed=seed, seconds=POOL_SECONDS)
+    base = HEALTHY.replace(db_median_ms=median, seed=seed, seconds=POOL_SECONDS)
     qps = base.clients * 1000.0 / base.poll_ms
     load = offered_load(median, base.db_sigma, qps)
     p99 = {}
