@@ -24,12 +24,13 @@ claim the chapter makes about the difference; tests/test_schedlab.py checks ever
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from labkit.errors import ParameterError
+from labkit.params import ModelParams, choice, flag, number, whole
 from labkit.sched import (
     Go,
     cpu,
@@ -43,7 +44,7 @@ from labkit.sched import (
     spawn,
     syscall,
 )
-from labkit.validation import check_choice, check_flag, check_int, check_real
+from labkit.validation import check_int, check_real
 
 YIELD_MODES = ("none", "sleep0", "gosched", "sleep1ns")
 HOG_ITER_MS = 0.5  # one iteration of a hog's loop: where a yield call, if any, goes
@@ -54,56 +55,37 @@ HOG_START_MS = 1.0
 
 
 @dataclass(frozen=True)
-class LabParams:
+class LabParams(ModelParams):
     """The scheduler lab's controls. Times in virtual milliseconds."""
 
-    gomaxprocs: int = 4
-    goroutines: int = 60
-    work_ms: float = 1.0
-    arrival_ms: float = 1.0
-    syscall_share: float = 0.0
-    io_share: float = 0.0
-    block_ms: float = 5.0
-    hogs: int = 1
-    hog_ms: float = 100.0
-    hog_calls: bool = False
-    yield_mode: str = "none"
-    async_preempt: bool = True
-    tickers: int = 0
-    locked: int = 0
-    tick_ms: float = 4.0
-    draw_ms: float = 0.5
-    frames: int = 20
-    seed: int = 0
+    gomaxprocs: int = whole(4, 1, 256, ui=(1, 8, 1))
+    goroutines: int = whole(60, 0, 20_000, doc="request goroutines", ui=(0, 1000, 10))
+    work_ms: float = number(1.0, 0.0, 1e9, unit="ms", doc="CPU of a request", ui=(0.1, 20.0, 0.1))
+    arrival_ms: float = number(1.0, 0.0, 1e9, unit="ms", doc="request spacing", ui=(0, 10, 0.1))
+    syscall_share: float = number(0.0, 0.0, 1.0, doc="share in syscalls", ui=(0, 1, 0.05))
+    io_share: float = number(0.0, 0.0, 1.0, doc="share in net waits", ui=(0, 1, 0.05))
+    block_ms: float = number(5.0, 0.0, 1e9, unit="ms", doc="each block", ui=(0, 50, 0.5))
+    hogs: int = whole(1, 0, 64, doc="CPU-bound goroutines", ui=(0, 8, 1))
+    hog_ms: float = number(100.0, 0.0, 1e9, unit="ms", doc="each hog's work", ui=(0, 500, 10))
+    hog_calls: bool = flag(False, doc="the hog's loop makes function calls")
+    yield_mode: str = choice("none", YIELD_MODES)
+    async_preempt: bool = flag(True, doc="Go >= 1.14: sysmon can preempt a tight loop")
+    tickers: int = whole(0, 0, 16, doc="render loops on a time.Ticker", ui=(0, 4, 1))
+    locked: int = whole(0, 0, 16, doc="tickers that call LockOSThread", ui=(0, 4, 1))
+    tick_ms: float = number(4.0, 0.0, 1e9, low_open=True, unit="ms", ui=(0.5, 20.0, 0.5))
+    draw_ms: float = number(0.5, 0.0, 1e9, unit="ms", doc="each frame's drawing")
+    frames: int = whole(20, 0, 10_000)
+    seed: int = whole(0, 0, 2**63 - 1)
 
-    def __post_init__(self) -> None:
-        """Check every field's type and range (labkit.validation): a bad value fails here, with
-        its name and range, not deep inside the simulation."""
-        where = "LabParams"
-        ints = {
-            "gomaxprocs": (1, 256),
-            "goroutines": (0, 20_000),
-            "hogs": (0, 64),
-            "tickers": (0, 16),
-            "frames": (0, 10_000),
-            "seed": (0, 2**63 - 1),
-        }
-        for name, (low, high) in ints.items():
-            check_int(name, getattr(self, name), low, high, where=where)
+    def check_together(self) -> None:
+        """No more locked tickers than tickers; a request blocks at most once."""
+        where = type(self).__name__
         check_int("locked", self.locked, 0, self.tickers, where=where)
-        for name in ("work_ms", "arrival_ms", "block_ms", "hog_ms", "draw_ms"):
-            check_real(name, getattr(self, name), 0, 1e9, where=where, unit="ms")
-        check_real("tick_ms", self.tick_ms, 0, 1e9, low_open=True, where=where, unit="ms")
-        for name in ("syscall_share", "io_share"):
-            check_real(name, getattr(self, name), 0, 1, where=where)
         if self.syscall_share + self.io_share > 1 + 1e-9:
             raise ParameterError(
                 f"{where}: syscall_share + io_share must be at most 1 (each request does at "
                 f"most one of the two); got {self.syscall_share} + {self.io_share}"
             )
-        check_choice("yield_mode", self.yield_mode, YIELD_MODES, where=where)
-        check_flag("hog_calls", self.hog_calls, where=where)
-        check_flag("async_preempt", self.async_preempt, where=where)
 
 
 def _yield_step(mode: str):
@@ -154,7 +136,7 @@ def build_program(params: LabParams) -> Go:
     return Go("main", steps)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LabRun:
     """One run of the lab: the simulation result and the measures the lab reports."""
 
@@ -196,23 +178,8 @@ class LabRun:
 
 
 def lab_params(params: LabParams | None = None, **overrides: Any) -> LabParams:
-    """``params`` (or the defaults) with ``overrides``, checked: a LabParams, known field names,
-    every value of the right type and range (``LabParams.__post_init__``)."""
-    if params is None:
-        params = LabParams()
-    elif not isinstance(params, LabParams):
-        raise ParameterError(
-            f"params must be a LabParams, got {type(params).__name__}; "
-            "pass LabParams(...) or keyword overrides such as gomaxprocs=2"
-        )
-    known = {f.name for f in fields(LabParams)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ParameterError(
-            f"unknown scheduler lab parameter(s) {', '.join(map(repr, unknown))}; "
-            f"the parameters are {', '.join(sorted(known))}"
-        )
-    return replace(params, **overrides)
+    """``params`` (or the defaults) with ``overrides``, checked: ``LabParams.make``."""
+    return LabParams.make(params, **overrides)
 
 
 def run_lab(params: LabParams | None = None, *, until_ms: float = 10_000.0, **overrides) -> LabRun:

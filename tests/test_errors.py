@@ -145,7 +145,7 @@ BAD_INPUTS = [
     (_run_lab, {"goroutines": 2.5}, "goroutines must be a whole number"),
     (_run_lab, {"seed": -1}, "seed must be between 0"),
     (_run_lab, {"until_ms": 0}, "until_ms must be > 0"),
-    (_run_lab, {"gomaxprocs": 2, "bogus": 1}, "unknown scheduler lab parameter"),
+    (_run_lab, {"gomaxprocs": 2, "bogus": 1}, "unknown LabParams parameter"),
     (_run_lab, {"yield_mode": "sleep"}, "yield_mode must be one of"),
     (_run_lab, {"hog_calls": "yes"}, "hog_calls must be True or False"),
     (_lab_params, {"tick_ms": 0}, "tick_ms must be > 0"),
