@@ -3,6 +3,7 @@
 
     python3 course.py lab      # install everything (first time only) and open JupyterLab
     python3 course.py test     # install everything (first time only) and run every test
+    python3 course.py site     # build the course website into build/site (docs/README.md)
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
     python3 course.py explore  # run every property test with many random seeds (~20 min)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
@@ -40,7 +41,9 @@ VENV = ROOT / ".venv"
 STATE = ROOT / ".state"
 STAMP = VENV / ".labkit-install-stamp"
 START_NOTEBOOK = "chapters/00-start-here.ipynb"
-BINDER_URLPATH = "lab/tree/chapters/00-start-here.ipynb"
+# pyproject.toml's optional extras that set-up installs: the test tools, and the website's
+# builder (tests/test_site.py builds the site, so `test` needs it too).
+EXTRAS = ("test", "site")
 
 # JupyterLab settings that keep the course's first screen clean: start the notebook's kernel
 # without asking, and do not fetch news (the machine may have no network; the toast covers plots).
@@ -97,7 +100,7 @@ def setup() -> None:
     if not venv_python().exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True, env=course_env())
+    subprocess.run([*pip, "-e", f"{ROOT}[{','.join(EXTRAS)}]"], check=True, env=course_env())
     write_lab_overrides()
     STAMP.write_text(install_stamp())
     print("Environment ready.")
@@ -132,6 +135,13 @@ def lab(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     setup()
     cmd = [str(venv_python()), "-m", "pytest", *args]
+    return subprocess.call(cmd, env=course_env(), cwd=ROOT)
+
+
+def site(args: list[str]) -> int:
+    """Build the course website from the committed notebooks into build/site (docs/build.py)."""
+    setup()
+    cmd = [str(venv_python()), str(ROOT / "docs" / "build.py"), *args]
     return subprocess.call(cmd, env=course_env(), cwd=ROOT)
 
 
@@ -331,17 +341,24 @@ def repository_url() -> str:
         return tomllib.load(f)["project"]["urls"]["Repository"]
 
 
-def binder_badge() -> str:
-    """The README's Binder badge, built from the one repository URL in pyproject.toml."""
+def binder_url(notebook: str, ref: str = "HEAD") -> str:
+    """The mybinder.org link that opens ``notebook`` (a path from the repository root) in
+    JupyterLab, built from the one repository URL in pyproject.toml (the README's badge and
+    every page of the course website use it)."""
     from urllib.parse import quote
 
     repo = repository_url().removeprefix("https://github.com/").strip("/")
-    url = f"https://mybinder.org/v2/gh/{repo}/HEAD?urlpath={quote(BINDER_URLPATH, safe='')}"
-    return f"[![Binder](https://mybinder.org/badge_logo.svg)]({url})"
+    urlpath = quote(f"lab/tree/{notebook}", safe="")
+    return f"https://mybinder.org/v2/gh/{repo}/{ref}?urlpath={urlpath}"
+
+
+def binder_badge() -> str:
+    """The README's Binder badge, built from the one repository URL in pyproject.toml."""
+    return f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(START_NOTEBOOK)})"
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "bench": bench, "explore": explore}
+    commands = {"lab": lab, "test": test, "site": site, "bench": bench, "explore": explore}
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
         return 0
@@ -353,7 +370,8 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[0] not in commands:
         print(
-            f"unknown command {argv[0]!r}; expected one of: setup, lab, test, bench, explore, badge"
+            f"unknown command {argv[0]!r}; expected one of: "
+            "setup, lab, test, site, bench, explore, badge"
         )
         return 2
     return commands[argv[0]](argv[1:])
