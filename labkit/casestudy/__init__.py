@@ -14,7 +14,6 @@ from labkit.casestudy.params import (
     FIXES,
     IncidentParamError,
     IncidentParams,
-    make_params,
 )
 from labkit.casestudy.run import IncidentRun, fix_variants, run_incident
 
@@ -25,6 +24,5 @@ __all__ = [
     "IncidentParams",
     "IncidentRun",
     "fix_variants",
-    "make_params",
     "run_incident",
 ]

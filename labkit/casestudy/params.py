@@ -8,7 +8,7 @@ with small Go programs built around ``testing.Benchmark`` on a dashboard payload
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from labkit.errors import ParameterError
 from labkit.params import ModelParams, choice, flag, number, whole
@@ -124,8 +124,3 @@ class IncidentParams(ModelParams):
 
 
 PARAM_NAMES = IncidentParams.names()
-
-
-def make_params(base: IncidentParams | None = None, **overrides: Any) -> IncidentParams:
-    """``base`` (default: the incident) with ``overrides``: ``IncidentParams.make``."""
-    return IncidentParams.make(base, **overrides)

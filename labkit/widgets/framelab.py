@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import bqplot as bq
 import ipywidgets as w
@@ -35,6 +36,7 @@ import numpy as np
 from labkit.errors import ParameterError
 from labkit.gc import GC_OFF, heap_goal_bytes, parse_gogc
 from labkit.render import DRAW_MODES, FrameParams, RenderResult, simulate_frames
+from labkit.widgets._controls import check_control_value, check_params, seed_box
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -257,13 +259,7 @@ def _controls() -> dict[str, w.ValueWidget]:
             style=_STYLE,
             layout=_WIDE,
         ),
-        "seed": w.BoundedIntText(
-            min=0,
-            max=2**31 - 1,
-            description="seed",
-            style=_STYLE,
-            layout=w.Layout(width="18em"),
-        ),
+        "seed": seed_box(label_em=10.5),
     }
 
 
@@ -282,20 +278,25 @@ def _figure(marks: list, x: bq.Scale, y: bq.Scale, labels: tuple[str, str], **kw
 class FrameLab(TextFallback, w.VBox):
     """Sliders over ``simulate_frames``; frame timeline, histogram, heap sawtooth, summary.
 
-    ``FrameLab(**initial)`` takes any :class:`labkit.render.FrameParams` field (``gomaxprocs=2``,
-    ``pooled=True``, ``seconds=5``, ``handoff="reuse"`` ...); ``set(**values)`` changes several
-    at once and re-runs once; ``params`` is the FrameParams on screen, ``result`` its
+    ``FrameLab(params=None, **overrides)`` takes a :class:`labkit.render.FrameParams` and any of
+    its fields (``gomaxprocs=2``, ``pooled=True``, ``seconds=5``, ``handoff="reuse"`` ...), as
+    ``simulate_frames`` does; ``set(**values)`` changes several at once and re-runs once; a bad
+    value raises a ParameterError at the call; ``params`` is the FrameParams on screen, ``result`` its
     ``RenderResult``, ``summary()`` its line. Its defaults are FrameParams' but for the producers'
     CPU share (PRODUCER_CPU_FRACTION).
     """
 
-    def __init__(self, **initial) -> None:
-        self._params = FrameParams(producer_cpu_fraction=PRODUCER_CPU_FRACTION)
+    def __init__(self, params: FrameParams | None = None, **overrides: Any) -> None:
+        start = check_params("FrameLab", params, FrameParams)
+        if start is None:
+            start = FrameParams(producer_cpu_fraction=PRODUCER_CPU_FRACTION)
+        start = start.replace(**overrides)  # a bad value raises here, naming the parameter
         self._result: RenderResult | None = None
         self._error = ""
         self._paused = False
         self.last_update_s = 0.0
         self._controls = _controls()
+        check_control_value("FrameLab", "seed", self._controls["seed"], start.seed)
         self._summary = w.HTML()
         self._errors = error_output()
         self._errors.add_class("labkit-errors")
@@ -303,10 +304,8 @@ class FrameLab(TextFallback, w.VBox):
         self.add_class("labkit-framelab")
         for control in self._controls.values():
             control.observe(self._on_control, names="value")
-        if not self._apply(initial, move_controls=True):
-            error = self._error
-            self._apply({}, move_controls=True)  # show the defaults, and the error above them
-            self._show_error(error)
+        self._params = start
+        self._run(start, move_controls=True)
 
     def _build_figures(self) -> tuple[bq.Figure, bq.Figure, bq.Figure]:
         """The three figures, built once: frame times with GC spans, histogram, heap."""
@@ -452,7 +451,7 @@ class FrameLab(TextFallback, w.VBox):
             self._fit(c["live_heap_mb"], p.live_heap_mb)
             self._fit(c["gomaxprocs"], p.gomaxprocs)
             c["draw_mode"].value = p.draw_mode
-            c["seed"].value = min(p.seed, c["seed"].max)
+            c["seed"].value = p.seed
         finally:
             self._paused = False
 
@@ -488,15 +487,20 @@ class FrameLab(TextFallback, w.VBox):
     def _apply(self, values: dict, move_controls: bool) -> bool:
         """Run with ``values`` applied; on invalid input show the error, keep the last run.
 
-        Validation is the model's own: FrameParams checks every field and raises
-        RenderConfigError (a labkit.ParameterError) naming the parameter and its valid range.
+        Only the controls come here: a combination of them the model refuses (FrameParams'
+        own check, a RenderConfigError naming the parameter and its range) is shown in the
+        widget, since no line of the learner's code made it. ``set`` raises instead.
         """
-        t0 = time.perf_counter()
         try:
             p = self._params.replace(**values)
         except ParameterError as exc:
             self._show_error(f"Not run: {exc}")
             return False
+        self._run(p, move_controls)
+        return True
+
+    def _run(self, p: FrameParams, move_controls: bool) -> None:
+        t0 = time.perf_counter()
         result = simulate_frames(p)
         self._show_error("")
         self._params, self._result = p, result
@@ -506,7 +510,6 @@ class FrameLab(TextFallback, w.VBox):
             self._draw(result)
             self._summary.value = summary_html(result.summary())
         self.last_update_s = time.perf_counter() - t0
-        return True
 
     def _show_error(self, text: str) -> None:
         self._error = text
@@ -522,13 +525,12 @@ class FrameLab(TextFallback, w.VBox):
         if not self._paused:
             self._apply(self._from_controls(), move_controls=False)
 
-    def set(self, **values) -> None:
-        """Change settings by ``simulate_frames`` argument name and re-run once.
-
-        Invalid values are not applied: the error is shown in the widget (and kept in
-        ``error``) and the last valid run stays on screen, its controls unchanged.
-        """
-        self._apply(values, move_controls=True)
+    def set(self, **values: Any) -> None:
+        """Change settings by FrameParams field name and re-run once. A bad value raises a
+        ParameterError naming it (nothing changes); the controls move to what was set."""
+        p = self._params.replace(**values)
+        check_control_value("FrameLab", "seed", self._controls["seed"], p.seed)
+        self._run(p, move_controls=True)
 
     # ---- drawing ----------------------------------------------------------------------------
     def _draw(self, r: RenderResult) -> None:

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.casestudy import FIXES, IncidentParams, IncidentRun, make_params, run_incident
+from labkit.casestudy import FIXES, IncidentParams, IncidentRun, run_incident
 from labkit.casestudy.diagnosis import diagnosis_html, diagnosis_table
 from labkit.errors import ParameterError
-from labkit.widgets._controls import check_control_value
+from labkit.widgets._controls import check_control_value, check_params, param_slider, seed_box
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
     TextFallback,
     error_output,
     legend_html,
-    slider,
     summary_html,
 )
 from labkit.widgets.timeline import GoroutineStatePlot, SchedulerTimeline
@@ -49,48 +49,40 @@ def _ticks(top: float, count: int = 6) -> np.ndarray:
     return np.arange(0.0, top + 1e-9, step)
 
 
-def _slider(kind, desc: str, lo, hi, step):
-    return slider(kind, desc, lo, hi, step, label_em=12, width_em=28)
+def _slider(name: str, desc: str) -> w.IntSlider | w.FloatSlider:
+    """A control over IncidentParams' ``name``, over the range it declares for the lab."""
+    return param_slider(IncidentParams, name, desc, label_em=12, width_em=28)
 
 
 class IncidentLab(TextFallback, w.VBox):
     """Toggles for the fixes, sliders for load and runtime; table, plots and summary."""
 
-    def __init__(self, params: IncidentParams | None = None) -> None:
-        if params is not None and not isinstance(params, IncidentParams):
-            raise ParameterError(
-                f"IncidentLab: params must be an IncidentParams, got {type(params).__name__}; "
-                "pass IncidentParams(clients=20, ...)"
-            )
+    def __init__(self, params: IncidentParams | None = None, **overrides: Any) -> None:
+        start = check_params("IncidentLab", params, IncidentParams) or IncidentParams()
+        start = start.replace(**overrides)  # a bad value raises here, naming the parameter
         self._fixes = {
             f: w.ToggleButton(description=_FIX_LABELS[f], tooltip=f, layout=w.Layout(width="15em"))
             for f in FIXES
         }
         self._controls: dict[str, w.ValueWidget] = {
-            "clients": _slider(w.IntSlider, "dashboards (clients)", 1, 60, 1),
-            "poll_ms": _slider(w.FloatSlider, "poll interval (ms)", 20.0, 500.0, 10.0),
-            "payload_kb": _slider(w.FloatSlider, "JSON payload (KiB)", 16.0, 2048.0, 16.0),
-            "db_pool": _slider(w.IntSlider, "DB connections", 1, 64, 1),
-            "db_median_ms": _slider(w.FloatSlider, "DB query median (ms)", 1.0, 100.0, 1.0),
+            "clients": _slider("clients", "dashboards (clients)"),
+            "poll_ms": _slider("poll_ms", "poll interval (ms)"),
+            "payload_kb": _slider("payload_kb", "JSON payload (KiB)"),
+            "db_pool": _slider("db_pool", "DB connections"),
+            "db_median_ms": _slider("db_median_ms", "DB query median (ms)"),
             "db_driver": w.Dropdown(
                 options=[("pure Go (netpoller)", "network"), ("cgo (blocking call)", "cgo")],
                 description="DB driver",
                 style=_STYLE,
                 layout=_WIDE,
             ),
-            "timeout_ms": _slider(w.FloatSlider, "DB timeout (ms)", 10.0, 500.0, 10.0),
-            "gomaxprocs": _slider(w.IntSlider, "GOMAXPROCS", 1, 16, 1),
-            "gogc": _slider(w.IntSlider, "GOGC (%)", 25, 800, 25),
-            "seed": w.BoundedIntText(
-                min=0,
-                max=2**31 - 1,
-                description="seed",
-                style=_STYLE,
-                layout=w.Layout(width="18em"),
-            ),
+            "timeout_ms": _slider("timeout_ms", "DB timeout (ms)"),
+            "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
+            "gogc": _slider("gogc", "GOGC (%)"),
+            "seed": seed_box(label_em=12),
         }
-        self._params = params or IncidentParams()
-        self._run: IncidentRun | None = None
+        self._params = start
+        self._result: IncidentRun | None = None
         self._before: IncidentRun | None = None
         self._before_params: IncidentParams | None = None
         self._paused = False
@@ -168,7 +160,18 @@ class IncidentLab(TextFallback, w.VBox):
     @property
     def result(self) -> IncidentRun | None:
         """The current run (all its metrics in ``.metrics``)."""
-        return self._run
+        return self._result
+
+    @property
+    def controls(self) -> dict[str, w.ValueWidget]:
+        """The fixes' toggles and the sliders, by IncidentParams field name."""
+        return {**self._fixes, **self._controls}
+
+    @property
+    def error(self) -> str:
+        """Always '': every control's range is IncidentParams' own, and a bad value from code
+        raises at the call."""
+        return ""
 
     @property
     def before(self) -> IncidentRun | None:
@@ -180,13 +183,13 @@ class IncidentLab(TextFallback, w.VBox):
         return self._latency
 
     def summary(self) -> str:
-        return self._run.summary() if self._run else ""
+        return self._result.summary() if self._result else ""
 
     def table(self) -> list[dict[str, str]]:
         """The five-layer table, before (no fix) and after (current settings)."""
-        if self._run is None or self._before is None:
+        if self._result is None or self._before is None:
             return []
-        return diagnosis_table(self._before, self._run)
+        return diagnosis_table(self._before, self._result)
 
     def _set_controls(self, params: IncidentParams) -> None:
         for name, control in self._controls.items():
@@ -203,7 +206,7 @@ class IncidentLab(TextFallback, w.VBox):
     def _read_controls(self) -> IncidentParams:
         values = {name: c.value for name, c in self._controls.items()}
         values.update({f: t.value for f, t in self._fixes.items()})
-        return make_params(self._params, **values)
+        return self._params.replace(**values)
 
     # ---- events -------------------------------------------------------------------------------
     def _on_change(self, _change) -> None:
@@ -219,14 +222,14 @@ class IncidentLab(TextFallback, w.VBox):
             if before_params != self._before_params:
                 self._before = run_incident(before_params)
                 self._before_params = before_params
-            self._run = (
+            self._result = (
                 self._before if before_params == self._params else run_incident(self._params)
             )
             self._draw()
             self.last_update_s = time.perf_counter() - t0
 
     def _draw(self) -> None:
-        run, before = self._run, self._before
+        run, before = self._result, self._before
         assert run is not None and before is not None
         self._summary.value = summary_html(run.summary())
         label = "after (" + (", ".join(run.params.fixes()) or "no fix") + ")"

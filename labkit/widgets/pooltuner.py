@@ -24,7 +24,7 @@ import numpy as np
 
 from labkit.errors import ParameterError
 from labkit.pool import POLICIES, PoolParams, PoolResult, compare_policies, simulate_pool
-from labkit.widgets._controls import check_control_value
+from labkit.widgets._controls import check_control_value, seed_box
 from labkit.widgets._style import (
     GREY,
     OKABE_ITO,
@@ -124,13 +124,7 @@ def _controls() -> dict[str, w.ValueWidget]:
         "min_workers": _int("floor (0 = start size)", 0, 64),
         "max_workers": _int("ceiling (0 = none)", 0, 512, 4),
         "duration_s": _real_of("duration_s", "simulated time (s)", ".0f"),
-        "seed": w.BoundedIntText(
-            min=0,
-            max=2**31 - 1,
-            description="seed",
-            style=_STYLE,
-            layout=w.Layout(width="20em"),
-        ),
+        "seed": seed_box(label_em=13),
     }
 
 

@@ -10,49 +10,46 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, fields
+from typing import Any
 
 import ipywidgets as w
 
 from labkit.errors import ParameterError
 from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, lab_params, run_lab
 from labkit.validation import check_choice
-from labkit.widgets._controls import check_control_value
-from labkit.widgets._style import TextFallback, error_output, slider, summary_html
+from labkit.widgets._controls import check_control_value, check_params, param_slider, seed_box
+from labkit.widgets._style import TextFallback, error_output, summary_html
 from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
 
 _STYLE = {"description_width": "11em"}
 _WIDE = w.Layout(width="26em")
 
 
-def _int(desc: str, lo: int, hi: int, step: int = 1) -> w.IntSlider:
-    return slider(w.IntSlider, desc, lo, hi, step, label_em=11, width_em=26)
-
-
-def _float(desc: str, lo: float, hi: float, step: float) -> w.FloatSlider:
-    return slider(w.FloatSlider, desc, lo, hi, step, label_em=11, width_em=26)
+def _slider(name: str, desc: str) -> w.IntSlider | w.FloatSlider:
+    """A control over LabParams' ``name``, over the range LabParams declares for the lab."""
+    return param_slider(LabParams, name, desc, label_em=11, width_em=26)
 
 
 class SchedulerLab(TextFallback, w.VBox):
     """Sliders and presets over the scheduler model; timeline, run queues, states, summary."""
 
-    def __init__(self, params: LabParams | None = None, preset: str | None = None) -> None:
-        if params is not None and not isinstance(params, LabParams):
-            raise ParameterError(
-                f"SchedulerLab: params must be a LabParams, got {type(params).__name__}; "
-                "pass LabParams(gomaxprocs=2, ...)"
-            )
+    def __init__(
+        self, params: LabParams | None = None, *, preset: str | None = None, **overrides: Any
+    ) -> None:
+        start = check_params("SchedulerLab", params, LabParams) or LabParams()
+        start = start.replace(**overrides)  # a bad value raises here, naming the parameter
         if preset is not None:
             check_choice("preset", preset, tuple(PRESETS), where="SchedulerLab")
         self._controls: dict[str, w.ValueWidget] = {
-            "gomaxprocs": _int("GOMAXPROCS", 1, 8),
-            "goroutines": _int("requests (goroutines)", 0, 1000, 10),
-            "work_ms": _float("CPU per request (ms)", 0.1, 20.0, 0.1),
-            "arrival_ms": _float("arrival spacing (ms)", 0.0, 10.0, 0.1),
-            "syscall_share": _float("share in syscalls", 0.0, 1.0, 0.05),
-            "io_share": _float("share in net waits", 0.0, 1.0, 0.05),
-            "block_ms": _float("syscall/wait (ms)", 0.0, 50.0, 0.5),
-            "hogs": _int("CPU hogs", 0, 8),
-            "hog_ms": _float("hog loop length (ms)", 0.0, 500.0, 10.0),
+            "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
+            "goroutines": _slider("goroutines", "requests (goroutines)"),
+            "work_ms": _slider("work_ms", "CPU per request (ms)"),
+            "arrival_ms": _slider("arrival_ms", "arrival spacing (ms)"),
+            "syscall_share": _slider("syscall_share", "share in syscalls"),
+            "io_share": _slider("io_share", "share in net waits"),
+            "block_ms": _slider("block_ms", "syscall/wait (ms)"),
+            "hogs": _slider("hogs", "CPU hogs"),
+            "hog_ms": _slider("hog_ms", "hog loop length (ms)"),
             "hog_calls": w.Checkbox(description="hog loop makes function calls", indent=False),
             "yield_mode": w.Dropdown(
                 options=[
@@ -70,16 +67,10 @@ class SchedulerLab(TextFallback, w.VBox):
                 description="preemption",
                 style={**_STYLE, "button_width": "15em"},
             ),
-            "tickers": _int("render tickers", 0, 4),
-            "locked": _int("locked tickers", 0, 4),
-            "tick_ms": _float("ticker period (ms)", 0.5, 20.0, 0.5),
-            "seed": w.BoundedIntText(
-                min=0,
-                max=2**31 - 1,
-                description="seed",
-                style=_STYLE,
-                layout=w.Layout(width="18em"),
-            ),
+            "tickers": _slider("tickers", "render tickers"),
+            "locked": _slider("locked", "locked tickers"),
+            "tick_ms": _slider("tick_ms", "ticker period (ms)"),
+            "seed": seed_box(label_em=11),
         }
         assert set(self._controls) <= {f.name for f in fields(LabParams)}
         assert set(YIELD_MODES) == {v for _, v in self._controls["yield_mode"].options}
@@ -101,8 +92,8 @@ class SchedulerLab(TextFallback, w.VBox):
         self._states = GoroutineStatePlot()
         self._summary = w.HTML()
         self._errors = error_output()
-        self._params = params or LabParams()
-        self._run: LabRun | None = None
+        self._params = start
+        self._result: LabRun | None = None
         self.last_update_s = 0.0
         self._paused = False
         self._set_controls(self._params)
@@ -162,15 +153,27 @@ class SchedulerLab(TextFallback, w.VBox):
         return self._params
 
     @property
-    def run(self) -> LabRun | None:
-        return self._run
+    def result(self) -> LabRun | None:
+        """The run on screen."""
+        return self._result
+
+    @property
+    def controls(self) -> dict[str, w.ValueWidget]:
+        """The controls by LabParams field name; setting ``.value`` is what a click does."""
+        return dict(self._controls)
+
+    @property
+    def error(self) -> str:
+        """Always '': every control's range is LabParams' own, so the controls cannot make a
+        value the model refuses, and a bad value from code raises at the call."""
+        return ""
 
     @property
     def timeline(self) -> SchedulerTimeline:
         return self._timeline
 
     def summary(self) -> str:
-        return self._run.summary() if self._run else ""
+        return self._result.summary() if self._result else ""
 
     def _set_controls(self, params: LabParams) -> None:
         values = asdict(params)
@@ -222,11 +225,11 @@ class SchedulerLab(TextFallback, w.VBox):
             t0 = time.perf_counter()
             if not from_params:
                 self._params = self._read_controls()
-            self._run = run_lab(self._params)
-            self._timeline.show(self._run.result)
-            self._runq.show(self._run.result)
-            self._states.show(self._run.result)
-            self._summary.value = summary_html(self._run.summary())
+            self._result = run_lab(self._params)
+            self._timeline.show(self._result.result)
+            self._runq.show(self._result.result)
+            self._states.show(self._result.result)
+            self._summary.value = summary_html(self._result.summary())
             self.last_update_s = time.perf_counter() - t0
 
     def _check_fits(self, name: str, value: object) -> None:
