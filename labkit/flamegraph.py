@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from labkit.errors import LabkitError
+from labkit.profile.model import flat_by_function
 
 __all__ = [
     "FlameGraphError",
@@ -1019,10 +1020,10 @@ class FlameGraphModel:
 
     def top_self(self) -> tuple[str, float]:
         """The function with the largest self value (summed over all its boxes)."""
-        flat: dict[str, float] = {}
-        for stack, v in self._visible_stacks.items():
-            leaf = stack[-1] if stack else ROOT_NAME
-            flat[leaf] = flat.get(leaf, 0.0) + v
+        flat = flat_by_function(self._visible_stacks)
+        hidden_whole = self._visible_stacks.get((), 0.0)  # the root's own: every frame hidden
+        if hidden_whole:
+            flat[ROOT_NAME] = flat.get(ROOT_NAME, 0.0) + hidden_whole
         if not flat:
             return ("", 0.0)
         name = min(flat, key=lambda n: (-flat[n], n))
@@ -1032,11 +1033,10 @@ class FlameGraphModel:
         """Largest growth and shrinkage by function self value (diff mode)."""
         if self._visible_base is None:
             return ""
-        delta: dict[str, float] = {}
-        for sign, stacks in ((1.0, self._visible_stacks), (-1.0, self._visible_base)):
-            for stack, v in stacks.items():
-                if stack:  # a stack hidden whole has no function to credit (not the root's)
-                    delta[stack[-1]] = delta.get(stack[-1], 0.0) + sign * v
+        delta = flat_by_function(self._visible_stacks)
+        for stack, v in self._visible_base.items():
+            if stack:  # a stack hidden whole has no function to credit (not the root's)
+                delta[stack[-1]] = delta.get(stack[-1], 0.0) - v
         fv = lambda v: format_value(v, self.unit)  # noqa: E731
         parts = []
         if delta and max(delta.values()) > 0:

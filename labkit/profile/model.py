@@ -26,9 +26,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from labkit.profile.errors import ProfileError
+
+Value = TypeVar("Value", int, float)
 
 Stack = tuple[str, ...]
 
@@ -36,6 +38,18 @@ Stack = tuple[str, ...]
 SAMPLES_COUNT: tuple[str, str] = ("samples", "count")
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def flat_by_function(stacks: Mapping[tuple[str, ...], Value]) -> dict[str, Value]:
+    """Each function's flat (self) value: the sum over the stacks whose leaf it is, as pprof's
+    ``flat`` column (graph.go:385-388, newGraph: "Add flat weight to leaf node").
+    A stack with no frame left (every frame hidden) credits no function. The one place this sum
+    is made: ``Profile.top`` and the flame graph's ``top_self`` and diff summary read it."""
+    flat: dict[str, Value] = {}
+    for stack, value in stacks.items():
+        if stack:
+            flat[stack[-1]] = flat.get(stack[-1], 0) + value
+    return flat
 
 
 @dataclass(frozen=True)
@@ -308,13 +322,10 @@ class Profile:
         """
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
             raise ProfileError(self.source, f"n must be None or an int >= 0, got {n!r}")
-        flat: dict[str, int] = {}
+        stacks = self.stacks(sample_type)
+        flat = flat_by_function(stacks)
         cum: dict[str, int] = {}
-        for stack, value in self.stacks(sample_type).items():
-            if not stack:
-                continue
-            leaf = stack[-1]
-            flat[leaf] = flat.get(leaf, 0) + value
+        for stack, value in stacks.items():
             for fn in set(stack):
                 cum[fn] = cum.get(fn, 0) + value
         rows = [(fn, flat.get(fn, 0), c) for fn, c in cum.items() if c or flat.get(fn, 0)]
