@@ -32,6 +32,7 @@ from labkit.flamegraph import (
     FlameGraphModel,
     Stack,
 )
+from labkit.validation import check_choice
 from labkit.widgets._style import TextFallback, error_output, summary_html
 
 #: Height of one row of boxes, in pixels.
@@ -71,8 +72,36 @@ class FlameGraph(TextFallback, w.VBox):
             min_px=min_px,
             max_rects=max_rects,
         )
-        if view not in ("flame", "icicle"):
-            raise ValueError(f"view must be 'flame' or 'icicle', got {view!r}")
+        check_choice("view", view, ("flame", "icicle"), where="FlameGraph")
+        self._build_controls(view)
+        self._breadcrumb = w.HTML()
+        self._hover = w.HTML(layout=w.Layout(min_height="1.4em"))
+        self._legend = w.HTML(self._legend_html())
+        # Labels lie on top of their boxes; let clicks and hovers go through them to the box.
+        self._css = w.HTML(
+            "<style>.labkit-flamegraph svg.svg-figure text {pointer-events: none;}</style>",
+            layout=w.Layout(display="none"),
+        )
+        self._summary = w.HTML()
+        self._errors = error_output()
+
+        self._figure = self._build_figure()
+        self._boxes.on_element_click(self._on_box_click)
+        self._boxes.on_hover(self._on_box_hover)
+        self._text.on_element_click(self._on_label_click)
+        self._label_box: list[int] = []
+
+        self._view.observe(self._on_view, names="value")
+        self._search_box.observe(self._on_search, names="value")
+        self._hide_box.observe(self._on_hide, names="value")
+        self._sandwich_box.observe(self._on_sandwich, names="value")
+        self._reset_button.on_click(self._on_reset)
+        super().__init__(self._layout())
+        self.add_class("labkit-flamegraph")
+        self._redraw()
+
+    def _build_controls(self, view: str) -> None:
+        """The view toggle, the search / hide / sandwich boxes and Reset."""
         self._view = w.ToggleButtons(
             options=[("Flame", "flame"), ("Icicle", "icicle")],
             value=view,
@@ -105,17 +134,10 @@ class FlameGraph(TextFallback, w.VBox):
             icon="undo",
             tooltip="Zoom out, clear the search, leave the sandwich view",
         )
-        self._breadcrumb = w.HTML()
-        self._hover = w.HTML(layout=w.Layout(min_height="1.4em"))
-        self._legend = w.HTML(self._legend_html())
-        # Labels lie on top of their boxes; let clicks and hovers go through them to the box.
-        self._css = w.HTML(
-            "<style>.labkit-flamegraph svg.svg-figure text {pointer-events: none;}</style>",
-            layout=w.Layout(display="none"),
-        )
-        self._summary = w.HTML()
-        self._errors = error_output()
 
+    def _build_figure(self) -> bq.Figure:
+        """One figure, built once: every box is one closed path of one Lines mark (a redraw
+        replaces its arrays) and the labels one Label mark; the scales span the unit square."""
         self._xs = bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=0.0, max=1.0)
         self._boxes = bq.Lines(
@@ -144,7 +166,7 @@ class FlameGraph(TextFallback, w.VBox):
             font_weight="normal",
             enable_hover=False,
         )
-        self._figure = bq.Figure(
+        return bq.Figure(
             marks=[self._boxes, self._text],
             axes=[],
             fig_margin=dict(_MARGIN),
@@ -153,34 +175,24 @@ class FlameGraph(TextFallback, w.VBox):
             padding_x=0.0,
             padding_y=0.0,
         )
-        self._boxes.on_element_click(self._on_box_click)
-        self._boxes.on_hover(self._on_box_hover)
-        self._text.on_element_click(self._on_label_click)
-        self._label_box: list[int] = []
 
-        self._view.observe(self._on_view, names="value")
-        self._search_box.observe(self._on_search, names="value")
-        self._hide_box.observe(self._on_hide, names="value")
-        self._sandwich_box.observe(self._on_sandwich, names="value")
-        self._reset_button.on_click(self._on_reset)
-        super().__init__(
-            [
-                w.HBox([self._view, self._reset_button]),
-                w.HBox(
-                    [self._search_box, self._hide_box, self._sandwich_box],
-                    layout=w.Layout(flex_flow="row wrap"),
-                ),
-                self._breadcrumb,
-                self._figure,
-                self._hover,
-                self._legend,
-                self._summary,
-                self._errors,
-                self._css,
-            ]
-        )
-        self.add_class("labkit-flamegraph")
-        self._redraw()
+    def _layout(self) -> list[w.Widget]:
+        """Controls on top, the breadcrumb of the zoom, the figure, then what the hover, the
+        colours and the totals say."""
+        return [
+            w.HBox([self._view, self._reset_button]),
+            w.HBox(
+                [self._search_box, self._hide_box, self._sandwich_box],
+                layout=w.Layout(flex_flow="row wrap"),
+            ),
+            self._breadcrumb,
+            self._figure,
+            self._hover,
+            self._legend,
+            self._summary,
+            self._errors,
+            self._css,
+        ]
 
     # -- drawing -------------------------------------------------------------------------------
 

@@ -54,6 +54,27 @@ def _slider(name: str, desc: str) -> w.IntSlider | w.FloatSlider:
     return param_slider(IncidentParams, name, desc, label_em=12, width_em=28)
 
 
+def _controls() -> dict[str, w.ValueWidget]:
+    """The load and runtime controls by IncidentParams field name, over its declared ranges."""
+    return {
+        "clients": _slider("clients", "dashboards (clients)"),
+        "poll_ms": _slider("poll_ms", "poll interval (ms)"),
+        "payload_kb": _slider("payload_kb", "JSON payload (KiB)"),
+        "db_pool": _slider("db_pool", "DB connections"),
+        "db_median_ms": _slider("db_median_ms", "DB query median (ms)"),
+        "db_driver": w.Dropdown(
+            options=[("pure Go (netpoller)", "network"), ("cgo (blocking call)", "cgo")],
+            description="DB driver",
+            style=_STYLE,
+            layout=_WIDE,
+        ),
+        "timeout_ms": _slider("timeout_ms", "DB timeout (ms)"),
+        "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
+        "gogc": _slider("gogc", "GOGC (%)"),
+        "seed": seed_box(label_em=12),
+    }
+
+
 class IncidentLab(TextFallback, w.VBox):
     """Toggles for the fixes, sliders for load and runtime; table, plots and summary."""
 
@@ -64,23 +85,7 @@ class IncidentLab(TextFallback, w.VBox):
             f: w.ToggleButton(description=_FIX_LABELS[f], tooltip=f, layout=w.Layout(width="15em"))
             for f in FIXES
         }
-        self._controls: dict[str, w.ValueWidget] = {
-            "clients": _slider("clients", "dashboards (clients)"),
-            "poll_ms": _slider("poll_ms", "poll interval (ms)"),
-            "payload_kb": _slider("payload_kb", "JSON payload (KiB)"),
-            "db_pool": _slider("db_pool", "DB connections"),
-            "db_median_ms": _slider("db_median_ms", "DB query median (ms)"),
-            "db_driver": w.Dropdown(
-                options=[("pure Go (netpoller)", "network"), ("cgo (blocking call)", "cgo")],
-                description="DB driver",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "timeout_ms": _slider("timeout_ms", "DB timeout (ms)"),
-            "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
-            "gogc": _slider("gogc", "GOGC (%)"),
-            "seed": seed_box(label_em=12),
-        }
+        self._controls = _controls()
         self._params = start
         self._result: IncidentRun | None = None
         self._before: IncidentRun | None = None
@@ -92,6 +97,21 @@ class IncidentLab(TextFallback, w.VBox):
         self._table = w.HTML()
         self._timeline = SchedulerTimeline(height_px=220)
         self._states = GoroutineStatePlot(height_px=200)
+        self._latency = self._latency_histogram()
+        self._latency_legend = w.HTML(
+            legend_html([("before (no fix)", GREY), ("after (current)", OKABE_ITO[0])])
+        )
+        self._errors = error_output()
+        self._set_controls(self._params)
+        for control in [*self._fixes.values(), *self._controls.values()]:
+            control.observe(self._on_change, names="value")
+
+        super().__init__(self._layout())
+        self.add_class("labkit-incident")
+        self._update()
+
+    def _latency_histogram(self) -> bq.Figure:
+        """Request latency before (no fix) and after, as grouped bars, built once."""
         self._xs = bq.LinearScale(min=0.0)
         self._ys = bq.LinearScale(min=0.0)
         self._bars = bq.Bars(
@@ -109,7 +129,7 @@ class IncidentLab(TextFallback, w.VBox):
         self._x_axis = bq.Axis(
             scale=self._xs, label="request latency (ms)", tick_values=_ticks(100.0), tick_format="d"
         )
-        self._latency = bq.Figure(
+        return bq.Figure(
             marks=[self._bars],
             axes=[
                 self._x_axis,
@@ -119,14 +139,10 @@ class IncidentLab(TextFallback, w.VBox):
             layout=w.Layout(width="100%", height="220px"),
             fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 20},
         )
-        self._latency_legend = w.HTML(
-            legend_html([("before (no fix)", GREY), ("after (current)", OKABE_ITO[0])])
-        )
-        self._errors = error_output()
-        self._set_controls(self._params)
-        for control in [*self._fixes.values(), *self._controls.values()]:
-            control.observe(self._on_change, names="value")
 
+    def _layout(self) -> list[w.Widget]:
+        """The fixes, the load and the runtime side by side; the summary, the five-layer table,
+        the latency histogram and the two scheduler views of the run."""
         c = self._controls
         fixes = w.VBox([w.HTML("<b>Fixes</b>"), *self._fixes.values()])
         load = w.VBox(
@@ -136,21 +152,17 @@ class IncidentLab(TextFallback, w.VBox):
         runtime = w.VBox(
             [w.HTML("<b>Runtime</b>"), c["timeout_ms"], c["gomaxprocs"], c["gogc"], c["seed"]]
         )
-        super().__init__(
-            [
-                w.HBox([fixes, load, runtime]),
-                self._summary,
-                w.HTML("<b>Five-layer diagnosis</b>"),
-                self._table,
-                self._latency,
-                self._latency_legend,
-                self._timeline,
-                self._states,
-                self._errors,
-            ]
-        )
-        self.add_class("labkit-incident")
-        self._update()
+        return [
+            w.HBox([fixes, load, runtime]),
+            self._summary,
+            w.HTML("<b>Five-layer diagnosis</b>"),
+            self._table,
+            self._latency,
+            self._latency_legend,
+            self._timeline,
+            self._states,
+            self._errors,
+        ]
 
     # ---- state --------------------------------------------------------------------------------
     @property

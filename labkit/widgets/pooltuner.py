@@ -192,6 +192,28 @@ def _figure(title: str, marks, x_scale, y_scale, x_label: str, y_label: str, **y
     )
 
 
+def _line(
+    sx: bq.Scale,
+    sy: bq.Scale,
+    colour: str,
+    width: float,
+    *,
+    x: list[float] | None = None,
+    y: list[float] | None = None,
+    **kw: Any,
+) -> bq.Lines:
+    """One line mark on scales ``sx`` and ``sy``, one point until drawn (``x``/``y``: the
+    placeholder data of a mark that must span a range from the start)."""
+    return bq.Lines(
+        x=x or [0.0],
+        y=y or [0.0],
+        scales={"x": sx, "y": sy},
+        colors=[colour],
+        stroke_width=width,
+        **kw,
+    )
+
+
 class PoolTuner(TextFallback, w.VBox):
     """Controls over :func:`labkit.pool.simulate_pool`, four figures, a summary, a comparison.
 
@@ -265,120 +287,89 @@ class PoolTuner(TextFallback, w.VBox):
 
     # ---- figures (built once) ---------------------------------------------------------------
     def _build_figures(self) -> None:
-        t = bq.LinearScale(min=0.0)
-        y = bq.LinearScale(min=0.0)
-        self._queue_line = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t, "y": y}, colors=[OKABE_ITO[0]], stroke_width=2
-        )
-        self._runq_line = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t, "y": y}, colors=[OKABE_ITO[1]], stroke_width=2
-        )
-        self._fig_queue = _figure(
-            "Waiting requests",
-            [self._queue_line, self._runq_line],
-            t,
-            y,
-            "time (s)",
-            "requests",
-        )
-        self._legend_queue = w.HTML(
-            legend_html(
-                [
-                    ("in the channel: len(taskCh)", OKABE_ITO[0]),
-                    ("runnable, waiting for a P", OKABE_ITO[1]),
-                ]
-            )
-        )
+        """The four figures, built once; ``_draw`` only replaces their data."""
+        self._fig_queue, self._legend_queue = self._queue_figure()
+        self._fig_workers, self._legend_workers = self._workers_figure()
+        self._fig_latency, self._legend_latency = self._latency_figure()
+        self._fig_cdf, self._legend_cdf = self._cdf_figure()
 
-        t2 = bq.LinearScale(min=0.0)
-        y2 = bq.LinearScale(min=0.0)
-        self._workers_line = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[2]], stroke_width=3
+    def _queue_figure(self) -> tuple[bq.Figure, w.HTML]:
+        """Requests waiting in the channel, and goroutines runnable but waiting for a P."""
+        t, y = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
+        self._queue_line = _line(t, y, OKABE_ITO[0], 2)
+        self._runq_line = _line(t, y, OKABE_ITO[1], 2)
+        figure = _figure(
+            "Waiting requests", [self._queue_line, self._runq_line], t, y, "time (s)", "requests"
         )
-        self._busy_line = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t2, "y": y2}, colors=[OKABE_ITO[3]], stroke_width=1.5
+        legend = legend_html(
+            [
+                ("in the channel: len(taskCh)", OKABE_ITO[0]),
+                ("runnable, waiting for a P", OKABE_ITO[1]),
+            ]
         )
-        self._procs_line = bq.Lines(
-            x=[0.0, 1.0],
-            y=[0.0, 0.0],
-            scales={"x": t2, "y": y2},
-            colors=[GREY],
-            line_style="dashed",
-            stroke_width=2,
-        )
-        self._fig_workers = _figure(
+        return figure, w.HTML(legend)
+
+    def _workers_figure(self) -> tuple[bq.Figure, w.HTML]:
+        """Live and busy workers over time, over a dashed GOMAXPROCS line."""
+        t, y = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
+        self._workers_line = _line(t, y, OKABE_ITO[2], 3)
+        self._busy_line = _line(t, y, OKABE_ITO[3], 1.5)
+        self._procs_line = _line(t, y, GREY, 2, line_style="dashed", x=[0.0, 1.0], y=[0.0, 0.0])
+        figure = _figure(
             "Workers (goroutines)",
             # GOMAXPROCS underneath: a static pool of GOMAXPROCS workers runs along it
             [self._procs_line, self._workers_line, self._busy_line],
-            t2,
-            y2,
+            t,
+            y,
             "time (s)",
             "goroutines",
         )
-        self._legend_workers = w.HTML(
-            legend_html(
-                [
-                    ("live workers", OKABE_ITO[2]),
-                    ("busy with a request", OKABE_ITO[3]),
-                    ("GOMAXPROCS", GREY),
-                ]
-            )
+        legend = legend_html(
+            [
+                ("live workers", OKABE_ITO[2]),
+                ("busy with a request", OKABE_ITO[3]),
+                ("GOMAXPROCS", GREY),
+            ]
         )
+        return figure, w.HTML(legend)
 
-        t3 = bq.LinearScale(min=0.0)
-        y3 = bq.LinearScale(min=0.0)
-        self._lat_p50 = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t3, "y": y3}, colors=[OKABE_ITO[0]], stroke_width=2
-        )
-        self._lat_p99 = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": t3, "y": y3}, colors=[OKABE_ITO[5]], stroke_width=2
-        )
-        self._fig_latency = _figure(
+    def _latency_figure(self) -> tuple[bq.Figure, w.HTML]:
+        """p50 and p99 latency of the requests that arrived in each stretch of time."""
+        t, y = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
+        self._lat_p50 = _line(t, y, OKABE_ITO[0], 2)
+        self._lat_p99 = _line(t, y, OKABE_ITO[5], 2)
+        figure = _figure(
             "Latency by arrival time",
             [self._lat_p50, self._lat_p99],
-            t3,
-            y3,
+            t,
+            y,
             "arrival time (s)",
             "latency (ms)",
         )
-        self._legend_latency = w.HTML()
+        return figure, w.HTML()
 
+    def _cdf_figure(self) -> tuple[bq.Figure, w.HTML]:
+        """The latency distribution as a CDF on a log axis, with its p50 and p99 marked."""
         xl = self._cdf_scale = bq.LogScale(min=0.1, max=1000.0)
-        y4 = bq.LinearScale(min=0.0, max=1.0)
-        self._cdf = bq.Lines(
-            x=[1.0, 2.0],
-            y=[0.0, 1.0],
-            scales={"x": xl, "y": y4},
-            colors=[OKABE_ITO[7]],
-            stroke_width=2,
+        y = bq.LinearScale(min=0.0, max=1.0)
+        self._cdf = _line(xl, y, OKABE_ITO[7], 2, x=[1.0, 2.0], y=[0.0, 1.0])
+        self._p50_mark = _line(
+            xl, y, OKABE_ITO[0], 2, line_style="dashed", x=[1.0, 1.0], y=[0.0, 1.0]
         )
-        self._p50_mark = bq.Lines(
-            x=[1.0, 1.0],
-            y=[0.0, 1.0],
-            scales={"x": xl, "y": y4},
-            colors=[OKABE_ITO[0]],
-            line_style="dashed",
-            stroke_width=2,
+        self._p99_mark = _line(
+            xl, y, OKABE_ITO[5], 2, line_style="dashed", x=[1.0, 1.0], y=[0.0, 1.0]
         )
-        self._p99_mark = bq.Lines(
-            x=[1.0, 1.0],
-            y=[0.0, 1.0],
-            scales={"x": xl, "y": y4},
-            colors=[OKABE_ITO[5]],
-            line_style="dashed",
-            stroke_width=2,
-        )
-        self._fig_cdf = _figure(
+        figure = _figure(
             "Latency distribution (CDF)",
             [self._cdf, self._p50_mark, self._p99_mark],
             xl,
-            y4,
+            y,
             "latency (ms, log scale)",
             "share of requests",
             tick_format=".0%",
         )
-        self._fig_cdf.axes[0].tick_format = "~g"
-        self._legend_cdf = w.HTML()
+        figure.axes[0].tick_format = "~g"
+        return figure, w.HTML()
 
     # ---- state ------------------------------------------------------------------------------
     @property

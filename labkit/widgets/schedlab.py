@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from labkit.errors import ParameterError
-from labkit.schedlab import PRESETS, YIELD_MODES, LabParams, LabRun, lab_params, run_lab
+from labkit.schedlab import PRESETS, LabParams, LabRun, lab_params, run_lab
 from labkit.validation import check_choice
 from labkit.widgets._controls import check_control_value, check_params, param_slider, seed_box
 from labkit.widgets._style import TextFallback, error_output, summary_html
@@ -30,6 +30,45 @@ def _slider(name: str, desc: str) -> w.IntSlider | w.FloatSlider:
     return param_slider(LabParams, name, desc, label_em=11, width_em=26)
 
 
+_YIELD_LABELS = {
+    "none": "no yield",
+    "sleep0": "time.Sleep(0)",
+    "gosched": "runtime.Gosched()",
+    "sleep1ns": "time.Sleep(1ns)",
+}
+
+
+def _controls() -> dict[str, w.ValueWidget]:
+    """The lab's controls by LabParams field name, each over the range LabParams declares."""
+    return {
+        "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
+        "goroutines": _slider("goroutines", "requests (goroutines)"),
+        "work_ms": _slider("work_ms", "CPU per request (ms)"),
+        "arrival_ms": _slider("arrival_ms", "arrival spacing (ms)"),
+        "syscall_share": _slider("syscall_share", "share in syscalls"),
+        "io_share": _slider("io_share", "share in net waits"),
+        "block_ms": _slider("block_ms", "syscall/wait (ms)"),
+        "hogs": _slider("hogs", "CPU hogs"),
+        "hog_ms": _slider("hog_ms", "hog loop length (ms)"),
+        "hog_calls": w.Checkbox(description="hog loop makes function calls", indent=False),
+        "yield_mode": w.Dropdown(
+            options=[(_YIELD_LABELS[m], m) for m in LabParams.options("yield_mode")],
+            description="hog yields with",
+            style=_STYLE,
+            layout=_WIDE,
+        ),
+        "async_preempt": w.ToggleButtons(
+            options=[("Go >= 1.14 (async)", True), ("Go <= 1.13 (cooperative)", False)],
+            description="preemption",
+            style={**_STYLE, "button_width": "15em"},
+        ),
+        "tickers": _slider("tickers", "render tickers"),
+        "locked": _slider("locked", "locked tickers"),
+        "tick_ms": _slider("tick_ms", "ticker period (ms)"),
+        "seed": seed_box(label_em=11),
+    }
+
+
 class SchedulerLab(TextFallback, w.VBox):
     """Sliders and presets over the scheduler model; timeline, run queues, states, summary."""
 
@@ -40,40 +79,8 @@ class SchedulerLab(TextFallback, w.VBox):
         start = start.replace(**overrides)  # a bad value raises here, naming the parameter
         if preset is not None:
             check_choice("preset", preset, tuple(PRESETS), where="SchedulerLab")
-        self._controls: dict[str, w.ValueWidget] = {
-            "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
-            "goroutines": _slider("goroutines", "requests (goroutines)"),
-            "work_ms": _slider("work_ms", "CPU per request (ms)"),
-            "arrival_ms": _slider("arrival_ms", "arrival spacing (ms)"),
-            "syscall_share": _slider("syscall_share", "share in syscalls"),
-            "io_share": _slider("io_share", "share in net waits"),
-            "block_ms": _slider("block_ms", "syscall/wait (ms)"),
-            "hogs": _slider("hogs", "CPU hogs"),
-            "hog_ms": _slider("hog_ms", "hog loop length (ms)"),
-            "hog_calls": w.Checkbox(description="hog loop makes function calls", indent=False),
-            "yield_mode": w.Dropdown(
-                options=[
-                    ("no yield", "none"),
-                    ("time.Sleep(0)", "sleep0"),
-                    ("runtime.Gosched()", "gosched"),
-                    ("time.Sleep(1ns)", "sleep1ns"),
-                ],
-                description="hog yields with",
-                style=_STYLE,
-                layout=_WIDE,
-            ),
-            "async_preempt": w.ToggleButtons(
-                options=[("Go >= 1.14 (async)", True), ("Go <= 1.13 (cooperative)", False)],
-                description="preemption",
-                style={**_STYLE, "button_width": "15em"},
-            ),
-            "tickers": _slider("tickers", "render tickers"),
-            "locked": _slider("locked", "locked tickers"),
-            "tick_ms": _slider("tick_ms", "ticker period (ms)"),
-            "seed": seed_box(label_em=11),
-        }
+        self._controls = _controls()
         assert set(self._controls) <= {f.name for f in fields(LabParams)}
-        assert set(YIELD_MODES) == {v for _, v in self._controls["yield_mode"].options}
         self._preset = w.Dropdown(
             options=[("(custom)", "")] + [(f"{k} {p.title}", k) for k, p in PRESETS.items()],
             description="blind spot",
@@ -101,7 +108,16 @@ class SchedulerLab(TextFallback, w.VBox):
             control.observe(self._on_control, names="value")
         self._preset.observe(self._on_preset, names="value")
         self._variant.observe(self._on_preset, names="value")
+        super().__init__(self._layout())
+        self.add_class("labkit-schedlab")
+        if preset:
+            self._preset.value = preset
+        else:
+            self._update()
 
+    def _layout(self) -> list[w.Widget]:
+        """Presets on top, then the workload and runtime controls side by side, the summary,
+        and the three views of the run."""
         c = self._controls
         workload = w.VBox(
             [
@@ -129,23 +145,16 @@ class SchedulerLab(TextFallback, w.VBox):
                 c["seed"],
             ]
         )
-        super().__init__(
-            [
-                w.HBox([self._preset, self._variant]),
-                self._claim,
-                w.HBox([workload, runtime]),
-                self._summary,
-                self._timeline,
-                self._runq,
-                self._states,
-                self._errors,
-            ]
-        )
-        self.add_class("labkit-schedlab")
-        if preset:
-            self._preset.value = preset
-        else:
-            self._update()
+        return [
+            w.HBox([self._preset, self._variant]),
+            self._claim,
+            w.HBox([workload, runtime]),
+            self._summary,
+            self._timeline,
+            self._runq,
+            self._states,
+            self._errors,
+        ]
 
     # ---- state ------------------------------------------------------------------------------
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from typing import Any
 
 import bqplot as bq
 import ipywidgets as w
@@ -271,17 +272,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
         if res is None:
             return
         per_m = self._rows.value == "m"
-        if per_m:
-            seg = res.thread_segments
-            # Row k is the k-th thread by ID: a model's Ms are 0, 1, 2 ..., a real trace's are
-            # the kernel's thread IDs (tens of thousands apart).
-            m_ids, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
-            kinds = seg["kind"]
-        else:
-            seg = res.segments
-            rows = np.asarray(seg["p"], dtype=int)
-            m_ids = None
-            kinds = np.array(["run"] * len(seg))
+        seg, rows, m_ids, kinds = _rows_of(res, per_m)
         names = _goroutine_names(res, seg["g"])
         start, end = np.asarray(seg["start_ms"], float), np.asarray(seg["end_ms"], float)
         n_rows = int(rows.max()) + 1 if rows.size else 1
@@ -289,22 +280,9 @@ class SchedulerTimeline(TextFallback, w.VBox):
             n_rows = max(n_rows, int(res.params.get("gomaxprocs", n_rows)))
         x, y, keep = boxes(rows, start, end)
         names_k, kinds_k = np.asarray(names)[keep], np.asarray(kinds)[keep]
-        if self._colour.value == "g":
-            index = {g: i for i, g in enumerate(dict.fromkeys(names_k.tolist()))}
-            fills = [colour_for(index[g]) for g in names_k]
-        else:
-            fills = [
-                GREY if (per_m and k != "run") else KIND_COLOURS[self._kind_of(g)]
-                for g, k in zip(names_k, kinds_k, strict=True)
-            ]
-        row_name = "M" if per_m else "P"
+        fills = self._fills(names_k, kinds_k, per_m)
         row_ids = m_ids[rows[keep]] if per_m else rows[keep]
-        labels = [
-            f"{g} on {row_name}{int(r)}: {s:.3f}-{e:.3f} ms ({k})"
-            if per_m
-            else f"{g} on P{int(r)}: {s:.3f}-{e:.3f} ms"
-            for g, r, s, e, k in zip(names_k, row_ids, start[keep], end[keep], kinds_k, strict=True)
-        ]
+        labels = _box_labels(names_k, row_ids, start[keep], end[keep], kinds_k, per_m)
         if not len(keep):
             x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
         with self._figure.hold_sync():
@@ -315,19 +293,36 @@ class SchedulerTimeline(TextFallback, w.VBox):
             self._ys.min, self._ys.max = -0.5, n_rows - 0.5
             self._yaxis.tick_values = list(range(n_rows))
             self._yaxis.tick_format = "d"
-            if m_ids is not None and len(m_ids) and int(m_ids.max()) >= n_rows:
-                # a real trace's thread IDs: label the rows 0..k-1, name the IDs in the tooltip
-                self._yaxis.label = "M (k-th thread)"
-            if m_ids is None or not len(m_ids) or int(m_ids.max()) < n_rows:
-                self._yaxis.label = row_name
-            for kind, scatter in self._markers.items():
-                ev = res.event_log[res.event_log["kind"] == kind] if len(res.event_log) else []
-                if per_m or not len(ev):
-                    scatter.x, scatter.y = [], []
-                else:
-                    scatter.x = np.asarray(ev["t_ms"], float)
-                    scatter.y = np.asarray(ev["p"], float) - ROW_HALF_HEIGHT - 0.05
+            # a real trace's thread IDs: label the rows 0..k-1, name the IDs in the tooltip
+            thread_ids = m_ids is not None and len(m_ids) and int(m_ids.max()) >= n_rows
+            self._yaxis.label = "M (k-th thread)" if thread_ids else ("M" if per_m else "P")
+            self._draw_markers(res, per_m)
             self._zoom()
+        self._legend.value = self._legend_for(res, names_k, per_m)
+
+    def _fills(self, names: np.ndarray, kinds: np.ndarray, per_m: bool) -> list[str]:
+        """Each box's colour: its goroutine's (first to run first) or its goroutine's kind,
+        grey for a thread in a syscall or parked in the per-M view."""
+        if self._colour.value == "g":
+            index = {g: i for i, g in enumerate(dict.fromkeys(names.tolist()))}
+            return [colour_for(index[g]) for g in names]
+        return [
+            GREY if (per_m and k != "run") else KIND_COLOURS[self._kind_of(g)]
+            for g, k in zip(names, kinds, strict=True)
+        ]
+
+    def _draw_markers(self, res: Any, per_m: bool) -> None:
+        """Preemptions, hand-offs and steals as markers under their P's row (per-P view)."""
+        for kind, scatter in self._markers.items():
+            ev = res.event_log[res.event_log["kind"] == kind] if len(res.event_log) else []
+            if per_m or not len(ev):
+                scatter.x, scatter.y = [], []
+            else:
+                scatter.x = np.asarray(ev["t_ms"], float)
+                scatter.y = np.asarray(ev["p"], float) - ROW_HALF_HEIGHT - 0.05
+
+    def _legend_for(self, res: Any, names: np.ndarray, per_m: bool) -> str:
+        """The colour chips of what is drawn, then the markers with their counts."""
         counts = {
             k: int((res.event_log["kind"] == k).sum()) if len(res.event_log) else 0 for k in MARKERS
         }
@@ -343,27 +338,49 @@ class SchedulerTimeline(TextFallback, w.VBox):
                 for k, n in counts.items()
             )
         )
-        used = sorted({self._kind_of(g) for g in names_k.tolist()})
         if self._colour.value == "kind":
-            chips = " ".join(
-                f"<span style='background:{KIND_COLOURS[k]};color:white;"
-                f"padding:0 0.4em;border-radius:3px'>{k}</span>"
-                for k in used
-            )
-            self._legend.value = (
-                chips + events + ("&nbsp; grey: thread in a syscall or parked" if per_m else "")
-            )
+            used = sorted({self._kind_of(g) for g in names.tolist()})
+            chips = " ".join(_chip(KIND_COLOURS[k], k) for k in used)
+            return chips + events + ("&nbsp; grey: thread in a syscall or parked" if per_m else "")
+        order = list(dict.fromkeys(names.tolist()))  # colour_for(i): first to run first
+        if len(order) <= 8:
+            chips = " ".join(_chip(colour_for(i), html.escape(g)) for i, g in enumerate(order))
         else:
-            order = list(dict.fromkeys(names_k.tolist()))  # colour_for(i): first to run first
-            if len(order) <= 8:
-                chips = " ".join(
-                    f"<span style='background:{colour_for(i)};color:white;"
-                    f"padding:0 0.4em;border-radius:3px'>{html.escape(g)}</span>"
-                    for i, g in enumerate(order)
-                )
-            else:
-                chips = f"{len(order)} goroutines (hover a box for its name)"
-            self._legend.value = chips + events
+            chips = f"{len(order)} goroutines (hover a box for its name)"
+        return chips + events
+
+
+def _rows_of(res: Any, per_m: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The stretches to draw, each one's row, the thread IDs of the rows (per-M view) and each
+    stretch's kind: per P, the Gs that ran there; per M, what each thread did."""
+    if per_m:
+        seg = res.thread_segments
+        # Row k is the k-th thread by ID: a model's Ms are 0, 1, 2 ..., a real trace's are
+        # the kernel's thread IDs (tens of thousands apart).
+        m_ids, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
+        return seg, rows, m_ids, seg["kind"]
+    seg = res.segments
+    return seg, np.asarray(seg["p"], dtype=int), None, np.array(["run"] * len(seg))
+
+
+def _box_labels(names, row_ids, start, end, kinds, per_m: bool) -> list[str]:
+    """Each box's tooltip: the goroutine, where, when (and, per M, what the thread did)."""
+    if per_m:
+        return [
+            f"{g} on M{int(r)}: {s:.3f}-{e:.3f} ms ({k})"
+            for g, r, s, e, k in zip(names, row_ids, start, end, kinds, strict=True)
+        ]
+    return [
+        f"{g} on P{int(r)}: {s:.3f}-{e:.3f} ms"
+        for g, r, s, e in zip(names, row_ids, start, end, strict=True)
+    ]
+
+
+def _chip(colour: str, text: str) -> str:
+    return (
+        f"<span style='background:{colour};color:white;"
+        f"padding:0 0.4em;border-radius:3px'>{text}</span>"
+    )
 
 
 class _SeriesPlot(TextFallback, w.VBox):
