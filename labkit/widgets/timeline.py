@@ -288,7 +288,6 @@ class SchedulerTimeline(TextFallback, w.VBox):
         with self._figure.hold_sync():
             self._boxes.x, self._boxes.y = x, y
             self._boxes.fill_colors = fills
-            self._boxes.colors = ["white"] * len(fills)
             self._boxes.labels = labels
             self._ys.min, self._ys.max = -0.5, n_rows - 0.5
             self._yaxis.tick_values = list(range(n_rows))

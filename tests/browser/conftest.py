@@ -11,11 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from jlab import CHROMIUM_ARGS, ROOT, LabServer, NotebookPage, find_chromium
-
-# The notebooks, and the recorded artefacts chapter 3 reads from ../tests/data, as the
-# repository lays them out (a learner's clone or Binder has them all).
-NOTEBOOK_DIRS = ("chapters", "labs", "tests/data")
+from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, ROOT, LabServer, NotebookPage, find_chromium
 
 
 def pytest_collection_modifyitems(items):

@@ -35,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+# What JupyterLab serves a copy of: the notebooks, and the recorded artefacts chapter 3 reads
+# from ../tests/data, as the repository lays them out (a learner's clone or Binder has them all).
+NOTEBOOK_DIRS = ("chapters", "labs", "tests/data")
 
 
 def record_timing(notebook: str, what: str, seconds: float, wall_s: float) -> None:
