@@ -186,7 +186,7 @@ def blind_spot_signatures(run) -> set[str]:
     on_hog = np.char.find(seg["stack"].astype(str), "main.spin") >= 0
     hogs = set(seg["g"][on_hog])
     longest_hog = float((seg["end_ms"] - seg["start_ms"])[on_hog].max()) if on_hog.any() else 0.0
-    procs = r.params["gomaxprocs"]
+    procs = r.params.gomaxprocs
     found = set()
     if "locked_wait" in kinds:  # a locked M waiting for its goroutine's P
         found.add("2.1")

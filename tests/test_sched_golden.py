@@ -266,7 +266,8 @@ def result_parts(res: Result) -> dict[str, object]:
     end = res.end_ms
     dump_at = sorted({0.0, 0.5, end / 7, end / 3, end / 2, 2 * end / 3, end})
     return {
-        "params": res.params,
+        # The inputs as the golden file recorded them (a dict with main's name), from the record.
+        "params": {"main": res.program, **res.params.as_dict()},
         "finished_ms": res.finished_ms,
         "created_ms": res.created_ms,
         "marks": res.marks,

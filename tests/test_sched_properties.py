@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from strategies_sched import programs, sim_kwargs
 
-from labkit.sched import Result, cpu_demand_ms, simulate
+from labkit.sched import Result, SchedParams, cpu_demand_ms, simulate
 from labkit.sched.runtime import Scheduler
 
 SETTINGS = settings(
@@ -32,7 +32,7 @@ class CheckedScheduler(Scheduler):
 def run_checked(main, **kw) -> Result:
     s = CheckedScheduler(main, kw["gomaxprocs"], kw["async_preempt"], UNTIL_MS, kw["seed"])
     s.simulate()
-    return Result.from_scheduler(s, dict(kw, until_ms=UNTIL_MS, main=main.name))
+    return Result.from_scheduler(s, SchedParams(until_ms=UNTIL_MS, **kw), main.name)
 
 
 @SETTINGS

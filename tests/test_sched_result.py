@@ -12,6 +12,7 @@ from labkit.sched import (
     Chan,
     Go,
     ProgramError,
+    SchedParams,
     cpu,
     cpu_demand_ms,
     io_wait,
@@ -109,9 +110,8 @@ def test_result_arrays_have_the_documented_fields():
         "syscall_exit", "park", "ready", "exit",
     }  # fmt: skip
     assert set(res.thread_segments["kind"].tolist()) <= {"run", "syscall", "locked_wait", "netpoll"}
-    assert res.params == {
-        "main": "main", "gomaxprocs": 2, "async_preempt": True, "until_ms": 10_000.0, "seed": 3,
-    }  # fmt: skip
+    assert res.params == SchedParams(gomaxprocs=2, async_preempt=True, until_ms=10_000.0, seed=3)
+    assert res.program == "main" and res.gomaxprocs == 2
     assert res.threads["count"].max() == res.stats["threads_peak"]
 
 
@@ -290,3 +290,25 @@ def test_library_frames_of_a_model_dump_are_where_a_real_go_dump_puts_them():
         pc = "" if offset is None else f" +0x{offset:x}"
         assert f"{func}(" in real, func
         assert f"{path}:{line}{pc}\n" in real, (func, path, line, offset)
+
+
+def test_simulate_takes_a_record_and_overrides_and_refuses_bad_values_by_name():
+    """simulate has every model's shape (labkit.params): a SchedParams and overrides; a bad value
+    is a SchedParamError, both a ProgramError and a labkit ParameterError, naming it."""
+    from labkit.errors import ParameterError
+
+    main = Go("main", [cpu(1)])
+    record = SchedParams(gomaxprocs=2, seed=5)
+    assert simulate(main, record, until_ms=50.0).params == record.replace(until_ms=50.0)
+    for bad, message in [
+        ({"gomaxprocs": 0}, "gomaxprocs"),
+        ({"gomaxprocs": "4"}, "gomaxprocs must be a whole number"),
+        ({"until_ms": float("inf")}, "until_ms must be finite"),
+        ({"until_ms": 0}, "until_ms must be a number of ms > 0"),
+        ({"seed": -1}, "seed"),
+        ({"async_preempt": 1}, "async_preempt must be True or False"),
+        ({"gomaxprocss": 2}, "unknown SchedParams parameter"),
+    ]:
+        with pytest.raises(ProgramError, match=message) as raised:
+            simulate(main, **bad)
+        assert isinstance(raised.value, ParameterError)

@@ -43,6 +43,9 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
+from labkit.sched.params import SchedParamError, SchedParams
 from labkit.sched.programs import (
     Chan,
     Go,
@@ -71,6 +74,8 @@ __all__ = [
     "Go",
     "ProgramError",
     "Result",
+    "SchedParamError",
+    "SchedParams",
     "Step",
     "cpu",
     "cpu_demand_ms",
@@ -90,44 +95,19 @@ __all__ = [
 ]
 
 
-def simulate(
-    main: Go,
-    *,
-    gomaxprocs: int = 4,
-    async_preempt: bool = True,
-    until_ms: float = 10_000.0,
-    seed: int = 0,
-) -> Result:
+def simulate(main: Go, params: SchedParams | None = None, /, **overrides: Any) -> Result:
     """Run ``main`` on P0 at t=0 and simulate until every goroutine is done, ``until_ms``, or a
     deadlock (reported in ``Result.deadlock``, not raised).
 
-    ``async_preempt=False`` models Go <= 1.13, or GODEBUG=asyncpreemptoff=1: a loop without
-    function calls (``cpu(ms, calls=False)``) then cannot be preempted until it ends.
-    ``seed`` drives the only random choices: the victim order of work stealing (stealOrder),
-    and whether a preemption request that sysmon makes during a switch comes after execute
-    (preemptone in runtime.py).
+    ``params`` (a :class:`SchedParams`) and ``overrides`` (its fields: ``gomaxprocs=4``,
+    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``) as every labkit model takes them;
+    a bad value raises a SchedParamError naming it. ``Result.params`` is the record it ran with.
     """
     if not isinstance(main, Go):
         raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")
-    if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int) or gomaxprocs < 1:
-        raise ProgramError(f"gomaxprocs must be an int >= 1 (the number of Ps), got {gomaxprocs!r}")
-    if not isinstance(async_preempt, bool):
-        raise ProgramError(f"async_preempt must be True or False, got {async_preempt!r}")
-    if isinstance(until_ms, bool) or not isinstance(until_ms, (int, float)) or not until_ms > 0:
-        raise ProgramError(f"until_ms must be a number of ms > 0, got {until_ms!r}")
-    if until_ms == float("inf"):
-        raise ProgramError("until_ms must be finite; pick a horizon such as 10_000 ms")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ProgramError(f"seed must be an int >= 0, got {seed!r}")
-    s = Scheduler(main, gomaxprocs, async_preempt, float(until_ms), seed)
+    p = SchedParams.make(params, **overrides)
+    s = Scheduler(main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed)
     s.simulate()
-    params = {
-        "main": main.name,
-        "gomaxprocs": gomaxprocs,
-        "async_preempt": async_preempt,
-        "until_ms": float(until_ms),
-        "seed": seed,
-    }
-    result = Result.from_scheduler(s, params)
+    result = Result.from_scheduler(s, p, main.name)
     s.release()  # no reference cycles left behind: the run is freed as soon as it is dropped
     return result

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from labkit.sched import runtime as rt
+from labkit.sched.params import SchedParams
 
 # Library frames shown above the user's frames in a goroutine dump, per wait reason. A dump made
 # by runtime.Stack(buf, true) (what /debug/pprof/goroutine?debug=2 serves) hides unexported
@@ -116,8 +117,9 @@ class Result:
     pays only for the views it draws.
     """
 
-    def __init__(self, s: rt.Scheduler, params: dict[str, Any]) -> None:
-        self.params = dict(params)
+    def __init__(self, s: rt.Scheduler, params: SchedParams, program: str) -> None:
+        self.params = params
+        self.program = program  # main's name
         self.finished_ms: dict[str, float | None] = dict(s.finished)
         self.created_ms: dict[str, float | None] = {
             **dict.fromkeys(s.finished),
@@ -149,9 +151,14 @@ class Result:
         ]
 
     @classmethod
-    def from_scheduler(cls, s: rt.Scheduler, params: dict[str, Any]) -> Result:
-        """The Result of a finished ``Scheduler.simulate()``."""
-        return cls(s, params)
+    def from_scheduler(cls, s: rt.Scheduler, params: SchedParams, program: str) -> Result:
+        """The Result of a finished ``Scheduler.simulate()`` of ``program`` (main's name)."""
+        return cls(s, params, program)
+
+    @property
+    def gomaxprocs(self) -> int:
+        """GOMAXPROCS of the run (as ``labkit.trace.Trace.gomaxprocs``)."""
+        return self.params.gomaxprocs
 
     def __repr__(self) -> str:
         return f"<Result {self.summary()}>"
@@ -221,8 +228,8 @@ class Result:
         done = sum(v is not None for v in self.finished_ms.values())
         s = self.stats
         text = (
-            f"sched: GOMAXPROCS={p['gomaxprocs']} async_preempt={p['async_preempt']} "
-            f"until_ms={p['until_ms']:g} seed={p['seed']} | {done}/{len(self.finished_ms)} "
+            f"sched: GOMAXPROCS={p.gomaxprocs} async_preempt={p.async_preempt} "
+            f"until_ms={p.until_ms:g} seed={p.seed} | {done}/{len(self.finished_ms)} "
             f"goroutines finished, end {self.end_ms:.3f} ms | preemptions {s['preemptions']}, "
             f"steals {s['steals']}, handoffs {s['handoffs']}, global puts "
             f"{s['global_runq_puts']}, threads peak {s['threads_peak']}, events {s['events']}"
@@ -282,8 +289,7 @@ class Result:
             period=period_ns,
             period_type=("cpu", "nanoseconds"),
             source=(
-                f"labkit.sched model, GOMAXPROCS={self.params['gomaxprocs']}, "
-                f"seed={self.params['seed']}"
+                f"labkit.sched model, GOMAXPROCS={self.params.gomaxprocs}, seed={self.params.seed}"
             ),
         )
 

@@ -35,7 +35,7 @@ def timeline_measures(run: Any) -> dict[str, float]:
     kinds = np.asarray(log["kind"]) if len(log) else np.zeros(0, dtype=str)
     count = np.asarray(run.threads["count"])
     return {
-        "gomaxprocs": float(run.params.get("gomaxprocs", np.nan)),
+        "gomaxprocs": float(run.gomaxprocs),
         "run_segments": float(len(seg)),
         "cpu_ms": float(np.sum(end - start)),
         "last_run_end_ms": float(end.max()) if end.size else 0.0,

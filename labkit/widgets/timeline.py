@@ -277,7 +277,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
         start, end = np.asarray(seg["start_ms"], float), np.asarray(seg["end_ms"], float)
         n_rows = int(rows.max()) + 1 if rows.size else 1
         if not per_m:
-            n_rows = max(n_rows, int(res.params.get("gomaxprocs", n_rows)))
+            n_rows = max(n_rows, int(res.gomaxprocs))
         x, y, keep = boxes(rows, start, end)
         names_k, kinds_k = np.asarray(names)[keep], np.asarray(kinds)[keep]
         fills = self._fills(names_k, kinds_k, per_m)
