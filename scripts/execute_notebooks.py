@@ -7,7 +7,8 @@
 Runs each notebook top to bottom in a fresh kernel (as a reader after "Restart and run all"),
 from the notebook's own folder, with all Jupyter/IPython state under .state/. Widget state is not
 embedded (metadata.widgets is dropped) so the files stay small; the widget-view outputs remain
-and render when the notebook is run. Prints each kernel's peak memory (the course promises
+and render when the notebook is run, and each figure widget's output also carries its still (an
+SVG of what it drew, labkit/widgets/picture.py), which GitHub, nbviewer and the website show. Prints each kernel's peak memory (the course promises
 under 1 GB, for Binder).
 """
 

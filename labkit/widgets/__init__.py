@@ -19,6 +19,7 @@ _WHERE = {
     "SchedulerLab": "labkit.widgets.schedlab",
     "IncidentLab": "labkit.widgets.incident",
     "PoolTuner": "labkit.widgets.pooltuner",
+    "Panel": "labkit.widgets.panel",
 }
 
 __all__ = sorted(_WHERE)

@@ -7,6 +7,7 @@ vision deficiencies; every widget draws from it so a colour means the same thing
 from __future__ import annotations
 
 import html
+import warnings
 
 import ipywidgets as w
 import numpy as np
@@ -67,24 +68,46 @@ def integer_ticks(top: float, max_ticks: int = 6) -> list[int]:
     return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))
 
 
+STILL = "interactive widget; run the notebook to use it"
+
+
 class TextFallback:
-    """Mixin: without a live kernel (GitHub, nbviewer, a notebook opened but not yet run) a
-    widget's output shows its ``text/plain``; ipywidgets puts the constructor's repr there, cut
-    at 110 characters. This puts the widget's one-line summary there instead, so the committed
-    notebook reads without JavaScript. Classes using it define ``summary() -> str``."""
+    """Mixin: what a widget's output shows where no kernel runs it (GitHub, nbviewer, the
+    course's website, a notebook opened but not yet run).
+
+    ipywidgets gives such a reader only the constructor's repr, cut at 110 characters. This adds
+    a static picture of what the widget shows (``image/svg+xml``, drawn from the widget's own
+    figures by :mod:`labkit.widgets.picture`) and puts its one-line summary in ``text/plain``.
+    JupyterLab with a kernel still draws the live widget, whose view outranks both. Classes
+    using it define ``summary() -> str``."""
 
     def _repr_mimebundle_(self, **kwargs):
+        from labkit.widgets.picture import picture  # only when displayed
+        from labkit.widgets.svgfigure import PictureError
+
         bundle = super()._repr_mimebundle_(**kwargs)
+        summary = self._summary_or_nothing()
         bundle["text/plain"] = self.text_fallback()
+        try:
+            bundle["image/svg+xml"] = picture(self, caption=self.picture_caption(), summary=summary)
+        except PictureError as exc:  # the live widget still works; say why the still is missing
+            warnings.warn(f"{type(self).__name__} has no static picture: {exc}", stacklevel=2)
         return bundle
 
-    def text_fallback(self) -> str:
-        name = type(self).__name__
+    def _summary_or_nothing(self) -> str:
         try:
-            summary = self.summary() if hasattr(self, "summary") else ""
+            return self.summary() if hasattr(self, "summary") else ""
         except Exception:  # a fallback must never break displaying the widget itself
-            summary = ""
-        return f"[{name}: interactive widget; run the notebook to use it]\n{summary}".rstrip()
+            return ""
+
+    def picture_caption(self) -> str:
+        return (
+            f"A still of the {type(self).__name__} widget as this notebook last ran it; "
+            "run the notebook to use it."
+        )
+
+    def text_fallback(self) -> str:
+        return f"[{type(self).__name__}: {STILL}]\n{self._summary_or_nothing()}".rstrip()
 
 
 def slider(

@@ -237,6 +237,39 @@ def page_problems(opened: Opened) -> list[str]:
     return problems
 
 
+def pictures_expected(notebook: str) -> int:
+    """How many widget stills (image/svg+xml outputs) the committed notebook carries."""
+    cells = json.loads((ROOT / notebook).read_text())["cells"]
+    return sum(
+        "image/svg+xml" in output.get("data", {})
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
+
+
+def picture_problems(opened: Opened, notebook: str) -> list[str]:
+    """Each widget still of the notebook must be on its page as an image that loaded and is
+    drawn at a visible size; and no output may show a widget's text stand-in instead."""
+    sizes = opened.page.eval_on_selector_all(
+        ".cell_output img",
+        "imgs => imgs.filter(i => /\\.svg$/.test(new URL(i.src).pathname))"
+        ".map(i => [i.complete && i.naturalWidth > 0, i.getBoundingClientRect().width,"
+        " i.getBoundingClientRect().height])",
+    )
+    drawn = sum(1 for loaded, width, height in sizes if loaded and width > 100 and height > 50)
+    expected = pictures_expected(notebook)
+    problems = (
+        []
+        if drawn == expected
+        else [f"{opened.path}: {drawn} widget pictures drawn, the notebook has {expected}"]
+    )
+    problems += [
+        f"{opened.path}: a widget shown as text: {text!r}"
+        for text in widget_placeholders(opened.page)
+    ]
+    return problems
+
+
 def widget_placeholders(page) -> list[str]:
     """The outputs that show a widget's text stand-in where its figure belongs (first lines)."""
     texts = page.locator(".cell_output").all_inner_texts()
@@ -252,14 +285,19 @@ def test_every_notebook_has_a_page_titled_like_it(browser, site):
         assert missing_pages(visit, NOTEBOOKS) == []
 
 
-def test_every_notebook_page_launches_that_notebook_on_binder_and_downloads_it(browser, site):
+def on_every_notebook_page(browser, site, check: Callable[[Opened, str], list[str]]) -> list[str]:
+    """What ``check`` finds wrong on each notebook's page."""
     problems = []
     with visiting(browser, site) as visit:
         for notebook in NOTEBOOKS:
             opened = visit.open(page_path(notebook))
-            problems += link_problems(opened, notebook)
+            problems += check(opened, notebook)
             opened.page.close()
-    assert problems == []
+    return problems
+
+
+def test_every_notebook_page_launches_that_notebook_on_binder_and_downloads_it(browser, site):
+    assert on_every_notebook_page(browser, site, link_problems) == []
 
 
 def test_home_page_lists_the_notebooks_in_the_courses_order(browser, site):
@@ -269,10 +307,13 @@ def test_home_page_lists_the_notebooks_in_the_courses_order(browser, site):
         assert order_problems(opened, visit.base) == []
 
 
+def test_every_widget_output_shows_its_picture(browser, site):
+    """Issue #18 item 1: a reader of the site sees every figure the live notebook shows."""
+    assert on_every_notebook_page(browser, site, picture_problems) == []
+    assert sum(map(pictures_expected, NOTEBOOKS)) >= 30  # the course's figures, not none
+
+
 def test_no_page_shows_a_warning_or_a_broken_image_or_fetches_beyond_mathjax(browser, site):
-    # Not checked here yet: widget_placeholders. Today every widget output shows its text
-    # stand-in; issue #18 item 1 (a static picture inside every widget output) removes them,
-    # and then this test asserts widget_placeholders(opened.page) == [] on every page too.
     problems, mathjax_pages = [], []
     with visiting(browser, site) as visit:
         for path in ["index.html", *map(page_path, NOTEBOOKS)]:
@@ -305,6 +346,14 @@ def drop_launch_link(site: Path) -> None:
     page = site / "chapters/03-flame-graphs.html"
     text = page.read_text()
     edit(page, re.search(r'<a class="course-launch-binder".*?</a>', text).group(0), "")
+
+
+def drop_pictures(site: Path) -> None:
+    """Every picture file gone, as when a build loses myst-nb's images."""
+    found = list(site.rglob("*.svg"))
+    assert found, "the site has no .svg files: the breakage did not happen"
+    for path in found:
+        path.unlink()
 
 
 def swap_two_rows(site: Path) -> None:
@@ -414,6 +463,22 @@ BREAKAGES = [
         lambda v: page_problems(v.open(page_path(CH3))),
         "fetches https://unpkg.com/",
     ),
+    Breakage(
+        "widget-picture-missing",
+        lambda s: edit(
+            on_page(CH3)(s),
+            re.search(r'<img [^>]*src="[^"]*\.svg"[^>]*>', on_page(CH3)(s).read_text()).group(0),
+            "<pre>[FlameGraph: interactive widget; run the notebook to use it]</pre>",
+        ),
+        lambda v: picture_problems(v.open(page_path(CH3)), CH3),
+        "widget pictures drawn, the notebook has",
+    ),
+    Breakage(
+        "widget-picture-file-lost",
+        drop_pictures,
+        lambda v: picture_problems(v.open(page_path(CH3)), CH3),
+        "0 widget pictures drawn",
+    ),
 ]
 
 
@@ -430,8 +495,7 @@ def test_each_check_fails_on_a_site_broken_for_it(browser, site, tmp_path, break
 def test_the_placeholder_check_finds_a_widget_shown_as_text(browser):
     """widget_placeholders on a page shaped like the site's (myst-nb's .cell_output): it finds
     labkit's stand-in and a bare ipywidgets repr, and not an output drawn as a picture nor prose
-    that mentions a widget. Not asserted on the real site yet: see the comment in
-    test_no_page_shows_a_warning_or_a_broken_image_or_fetches_beyond_mathjax (issue #18 item 1)."""
+    that mentions a widget (picture_problems reports what it finds; the real site has none)."""
     svg = "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='40' height='20'/>"
     page = browser.new_page()
     try:
