@@ -401,3 +401,34 @@ def test_every_figure_output_in_the_notebooks_carries_its_picture(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_a_committed_notebook_stays_under_a_megabyte(path):
     assert path.stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_static_viewer_shows_the_pictures_not_the_stand_ins(path):
+    """nbconvert's HTML (what nbviewer serves) draws every still and no widget's text stand-in."""
+    from nbconvert import HTMLExporter
+
+    notebook = json.loads(path.read_text())
+    stills = sum(
+        "image/svg+xml" in output.get("data", {})
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    )
+    page, _ = HTMLExporter().from_filename(str(path))
+    assert page.count('data-mime-type="image/svg+xml"') == stills
+    assert "interactive widget; run the notebook" not in page
+
+
+def test_the_static_viewer_check_sees_a_notebook_without_its_pictures(tmp_path):
+    """The same notebook with its stills removed shows the stand-ins: the check above can fail."""
+    from nbconvert import HTMLExporter
+
+    notebook = json.loads((ROOT / "chapters" / "03-flame-graphs.ipynb").read_text())
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop("image/svg+xml", None)
+    bare = tmp_path / "bare.ipynb"
+    bare.write_text(json.dumps(notebook))
+    page, _ = HTMLExporter().from_filename(str(bare))
+    assert 'data-mime-type="image/svg+xml"' not in page
+    assert "interactive widget; run the notebook" in page
