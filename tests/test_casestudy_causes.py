@@ -130,10 +130,10 @@ def test_unknown_cause_is_named():
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_which_cause_answer_is_the_mystery_runs_cause(seed):
-    """The right choice passes, every other fails; the answer is the cause mystery_run drew."""
+    """The right choice passes, every other fails; the answer is the cause _mystery_run drew."""
     ex = Exercise(lab05.which_cause, seed=seed)
     number = lab05.mystery_number(seed)
-    key, _ = lab05.mystery_run(number)
+    key, _ = lab05._mystery_run(number)
     right = list(CAUSES).index(key)
     assert ex.variant.answer == right
     assert ex.check(right)
@@ -146,7 +146,7 @@ def test_which_fix_offers_exactly_one_change_that_meets_the_targets(seed):
     answer): every offered wrong option misses the targets on this run, the right one meets them."""
     ex = Exercise(lab05.which_fix, seed=seed)
     number = lab05.mystery_number(seed)
-    works = lab05.fixes_that_meet_targets(number)
+    works = lab05._fixes_that_meet_targets(number)
     by_text = {c.fix_text: k for k, c in CAUSES.items()}
     offered = [by_text[c] for c in ex.variant.choices]
     assert [works[k] for k in offered].count(True) == 1
@@ -160,7 +160,7 @@ def test_which_fix_offers_exactly_one_change_that_meets_the_targets(seed):
 @pytest.mark.parametrize("seed", [5, 6])
 def test_which_fix_worked_answer_quotes_the_model(seed):
     ex = Exercise(lab05.which_fix, seed=seed)
-    _, fixed = lab05.mystery_run(lab05.mystery_number(seed), fixed=True)
+    _, fixed = lab05._mystery_run(lab05.mystery_number(seed), fixed=True)
     assert f"{fixed.metrics['p99_ms']:.0f} ms" in ex.reveal()
 
 
@@ -174,4 +174,4 @@ def test_smallest_pool_is_the_first_pool_that_meets_p99():
 
 def test_mystery_run_rejects_bad_numbers():
     with pytest.raises(ValueError, match="number"):
-        lab05.mystery_run(-1)
+        lab05._mystery_run(-1)

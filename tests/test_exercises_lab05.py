@@ -1,13 +1,13 @@
 """Lab 5's answer keys, each checked against what does not produce it, and the wrong answers a
 learner gives, each rejected, for seeds 0-19.
 
-* which_cause: the key is the cause mystery_run drew; here it is read back from the run's
+* which_cause: the key is the cause _mystery_run drew; here it is read back from the run's
   observations alone, by the signature each cause leaves in the layer the lab teaches (one
   timeline row, a flame graph topped by the hot loop, GC cycles, threads, a dump of handlers in
   the pool's select), and exactly one signature must hold;
 * which_fix: every offered change's run is checked to be the mystery run with that change
   applied, and the targets are checked on it by hand (p99 <= 200 ms, dashboard >= 55 fps); the
-  runs are the ones the question made (lab05.fix_runs keeps them), and for three seeds every
+  runs are the ones the question made (lab05._fix_runs_of keeps them), and for three seeds every
   fix is run again here with run_incident and must give the same numbers;
 * smallest_pool: the key must exceed the offered load worked by hand with Little's law
   (200 polls/s x the lognormal mean, median x e^0.5), and for three seeds the key and the pool
@@ -42,7 +42,7 @@ def ex(make, seed: int) -> Exercise:
 @cache
 def mystery(seed: int):
     number = lab05.mystery_number(seed)
-    _, run = lab05.mystery_run(number)
+    _, run = lab05._mystery_run(number)
     return number, run, run_incident(HEALTHY, seed=number)
 
 
@@ -98,7 +98,7 @@ def test_which_fix_key_is_the_only_offered_change_that_meets_the_targets(seed):
     number, run, _ = mystery(seed)
     e = ex(lab05.which_fix, seed)
     v = e.variant
-    runs = lab05.fix_runs(number)  # the question's own runs, kept: checked to be what they claim
+    runs = lab05._fix_runs_of(number)  # the question's own runs, kept: checked to be what they claim
     for i, key in enumerate(v.params["options"]):
         assert v.choices[i] == CAUSES[key].fix_text
         assert runs[key].params == run.params.replace(**dict(CAUSES[key].fix))
@@ -112,10 +112,10 @@ def test_which_fix_key_is_the_only_offered_change_that_meets_the_targets(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_kept_fix_runs_are_the_models_runs(seed):
-    """The which_fix test reads the runs lab05.fix_runs keeps; here every fix is run again from
+    """The which_fix test reads the runs lab05._fix_runs_of keeps; here every fix is run again from
     scratch, so that a kept run that is not the model's run of its params fails."""
     number, run, _ = mystery(seed)
-    kept = lab05.fix_runs(number)
+    kept = lab05._fix_runs_of(number)
     for key, cause in CAUSES.items():
         fresh = run_incident(run.params, **dict(cause.fix))
         assert kept[key].params == fresh.params
@@ -127,9 +127,9 @@ def test_kept_runs_follow_their_number():
     mystery's runs to another)."""
     a, b = lab05.mystery_number(0), lab05.mystery_number(1)
     assert a != b
-    assert lab05.mystery_run(a)[1].params.seed == a and lab05.mystery_run(b)[1].params.seed == b
-    assert lab05.mystery_run(a, fixed=True)[1].params != lab05.mystery_run(a)[1].params
-    assert {r.params.seed for r in lab05.fix_runs(b).values()} == {b}
+    assert lab05._mystery_run(a)[1].params.seed == a and lab05._mystery_run(b)[1].params.seed == b
+    assert lab05._mystery_run(a, fixed=True)[1].params != lab05._mystery_run(a)[1].params
+    assert {r.params.seed for r in lab05._fix_runs_of(b).values()} == {b}
 
 
 # ---- smallest_pool -----------------------------------------------------------------------------

@@ -9,8 +9,12 @@ that every wrong option and the named wrong pool sizes are rejected for seeds 0-
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +27,10 @@ from labkit.casestudy.causes import (
     meets_targets,
     run_cause,
 )
+from labkit.casestudy.diagnosis import DiagnosisTable
+from labkit.errors import ParameterError
 from labkit.exercise import Variant, choice, numeric
+from labkit.gc import format_gctrace
 
 _KEYS = list(CAUSES)
 
@@ -35,17 +42,27 @@ def mystery_number(seed: int) -> int:
 
 def _check_number(number: object) -> int:
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
+        raise ParameterError(
+            f"number must be an int >= 0 (the mystery run's number), got {number!r}"
+        )
     return number
 
 
-def mystery_run(number: int, fixed: bool = False) -> tuple[str, IncidentRun]:
-    """Mystery run ``number``: (cause key, run). The cause is ``number % 5``, the seed ``number``.
+def _cause_key(number: int) -> str:
+    """The cause hidden in run ``number``: drawn from the number by a hash, so that no rule a
+    learner could spot (such as ``number % 5``) gives it away."""
+    digest = hashlib.sha256(f"capstone mystery {number}".encode()).digest()
+    return _KEYS[digest[0] % len(_KEYS)]
+
+
+def _mystery_run(number: int, fixed: bool = False) -> tuple[str, IncidentRun]:
+    """Mystery run ``number``: (cause key, run), seed ``number``. For the exercises and tests:
+    the notebook holds a :class:`Mystery`, which shows the evidence and not this.
 
     The run is kept (the model is deterministic: the same number gives the same run), so the
     lab's cells and its exercises, which each ask for it, run it once; it is a record, not to be
     modified."""
-    key = _KEYS[_check_number(number) % len(_KEYS)]
+    key = _cause_key(_check_number(number))
     return key, _cause_run(key, number, bool(fixed))
 
 
@@ -69,7 +86,7 @@ def evidence(run: IncidentRun) -> str:
 def which_cause(rng: np.random.Generator) -> Variant:
     """Name the hidden cause of a mystery run from its five layers."""
     number = int(rng.integers(0, 1000))
-    key, run = mystery_run(number)
+    key, run = _mystery_run(number)
     cause = CAUSES[key]
     return choice(
         f"Mystery run #{number} stalls the dashboard. Read its five layers, the timeline and "
@@ -85,24 +102,24 @@ def which_cause(rng: np.random.Generator) -> Variant:
     )
 
 
-def fix_runs(number: int) -> dict[str, IncidentRun]:
+def _fix_runs_of(number: int) -> dict[str, IncidentRun]:
     """For mystery run ``number``: cause key -> the run with that cause's fix applied.
 
-    Kept like :func:`mystery_run`'s run (the last two numbers asked for): the question and its
+    Kept like :func:`_mystery_run`'s run (the last two numbers asked for): the question and its
     tests read the same five runs."""
     return dict(_fix_runs(_check_number(number)))
 
 
 @functools.lru_cache(maxsize=2)
 def _fix_runs(number: int) -> dict[str, IncidentRun]:
-    _, run = mystery_run(number)
+    _, run = _mystery_run(number)
     return {k: run_incident(run.params, **dict(c.fix)) for k, c in CAUSES.items()}
 
 
-def fixes_that_meet_targets(number: int) -> dict[str, bool]:
+def _fixes_that_meet_targets(number: int) -> dict[str, bool]:
     """For mystery run ``number``: cause key -> whether that cause's fix, applied to this run,
     meets the capstone's targets (the model runs each one)."""
-    return {k: meets_targets(r) for k, r in fix_runs(number).items()}
+    return {k: meets_targets(r) for k, r in _fix_runs_of(number).items()}
 
 
 def which_fix(rng: np.random.Generator) -> Variant:
@@ -114,9 +131,9 @@ def which_fix(rng: np.random.Generator) -> Variant:
     worked answer, so exactly one option is right. Each wrong option's hint gives the p99 and
     frame rate it leaves."""
     number = int(rng.integers(0, 1000))
-    key, run = mystery_run(number)
+    key, run = _mystery_run(number)
     cause = CAUSES[key]
-    runs = fix_runs(number)
+    runs = _fix_runs_of(number)
     fixed = runs[key]
     works = {k: meets_targets(r) for k, r in runs.items()}
     order = [_KEYS[i] for i in rng.permutation(len(_KEYS))]  # not in the cause question's order
@@ -144,6 +161,150 @@ def which_fix(rng: np.random.Generator) -> Variant:
         f"{fixed.metrics['dashboard_fps']:.1f} fps (the model's run, seed {number}).{also_text}",
         hints=hints,
         params={"number": number, "options": tuple(order)},
+    )
+
+
+# ---------------------------------------------------------------- the mystery the lab shows
+
+#: Changes that leave the service as it was: they change the load, the observation, the dice,
+#: or someone else's system. An incident is fixed in the service; each gets its reason.
+NOT_THE_SERVICE = {
+    "clients": "fewer dashboards is less load, not a faster service",
+    "poll_ms": "slower polling is less load, not a faster service",
+    "jitter_ms": "the dashboards' timing is the load, not the service",
+    "seconds": "watching for a different time changes the measurement, not the service",
+    "seed": "another seed is another roll of the dice, not a fix",
+    "db_median_ms": "the database's speed belongs to the database, not to this service",
+    "db_sigma": "the database's tail belongs to the database, not to this service",
+    "bandwidth_mbit_s": "the network's bandwidth is not this service's to change",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How :meth:`Mystery.try_changes` grades a set of changes: ``accepted`` only when the
+    changes touch the service, meet both targets, and remove the hidden cause; a change that
+    meets the targets while the cause stays (a cache in front of everything) is accepted with
+    ``note`` saying what it hides."""
+
+    accepted: bool
+    message: str
+    observed: str = ""
+    note: str = ""
+
+    def __str__(self) -> str:
+        parts = [self.observed, self.message, self.note]
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What the Reveal shows: the cause, its fix and the hidden service's settings."""
+
+    number: int
+    cause: str
+    fix: str
+    params: IncidentParams
+
+    def __str__(self) -> str:
+        changed = {
+            f.name: getattr(self.params, f.name)
+            for f in dataclasses.fields(self.params)
+            if getattr(self.params, f.name) != getattr(HEALTHY, f.name) and f.name != "seed"
+        }
+        settings = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return (
+            f"mystery run #{self.number}\ncause: {self.cause}\nits fix: {self.fix}\n"
+            f"settings that differ from the healthy service: {settings}"
+        )
+
+
+class Mystery:
+    """The capstone's hidden service: the evidence an on-call engineer would have, and a way to
+    try changes on it, with neither its cause nor its settings in any public name.
+
+    It keeps only the run's ``number``; each method asks the kept run for what a tool would
+    show (its metrics line, goroutine states, scheduler timeline, CPU profile, goroutine dump,
+    GC trace). Python hides nothing from a determined reader (``lab05._mystery_run`` is one
+    call away); what this guards against is the answer sitting in the notebook's variables."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, seed: int) -> None:
+        self.number = mystery_number(seed)
+
+    def __repr__(self) -> str:
+        return f"Mystery(run #{self.number}: hidden until reveal())"
+
+    def _run(self) -> IncidentRun:
+        return _mystery_run(self.number)[1]
+
+    def observed(self) -> str:
+        return self._run().observed()
+
+    def diagnosis(self, healthy: IncidentRun) -> DiagnosisTable:
+        return DiagnosisTable(healthy, self._run(), before_label="healthy", after_label="mystery")
+
+    def state_view(self):
+        return self._run().state_view()
+
+    def scheduler_run(self):
+        """The run's scheduler record, for the timeline (what an execution trace would show)."""
+        return self._run().result
+
+    def cpu_profile(self):
+        return self._run().cpu_profile()
+
+    def goroutine_dump(self, at_ms: float) -> str:
+        return self._run().goroutine_dump(at_ms)
+
+    def gctrace(self, cycles: int = 5) -> str:
+        return format_gctrace(self._run().plan.cycles[:cycles]) or "no GC cycle in this run"
+
+    def try_changes(self, changes: dict[str, Any]) -> Verdict:
+        """Apply ``changes`` (IncidentParams names) to the hidden service and grade them."""
+        return grade_changes(self.number, changes)
+
+    def reveal(self) -> Revealed:
+        key, run = _mystery_run(self.number)
+        return Revealed(self.number, CAUSES[key].title, CAUSES[key].fix_text, run.params)
+
+
+def removes_cause(key: str, changes: dict[str, Any]) -> bool:
+    """Whether ``changes`` take cause ``key`` out of the service: its fix applied whole, or
+    every parameter its title blames moved off the value that broke the service."""
+    cause = CAUSES[key]
+    broken = dict(cause.changes)
+    fixed = all(changes.get(name) == value for name, value in cause.fix)
+    moved = all(name in changes and changes[name] != broken[name] for name in cause.culprit)
+    return fixed or moved
+
+
+def grade_changes(number: int, changes: dict[str, Any]) -> Verdict:
+    """The capstone's Check: load, measurement and other systems' changes are refused with the
+    reason; the rest run on the hidden service; accepted when both targets are met *and* the
+    cause is removed, with a note when the targets are met with the cause still there."""
+    if not isinstance(changes, dict) or not changes:
+        return Verdict(False, "Give the changes you would ship as a dict, e.g. {'gogc': 200}.")
+    refused = [f"{k}: {NOT_THE_SERVICE[k]}" for k in changes if k in NOT_THE_SERVICE]
+    if refused:
+        return Verdict(False, "Not a fix of the service: " + "; ".join(refused) + ".")
+    key, run = _mystery_run(number)
+    after = run_incident(run.params, **changes)
+    m = after.metrics
+    targets = f"p99 {m['p99_ms']:.0f} ms (target <= {TARGET_P99_MS:g}), dashboard "
+    targets += f"{m['dashboard_fps']:.1f} fps (target >= {TARGET_FPS:g})"
+    if not meets_targets(after):
+        return Verdict(False, f"Misses the targets: {targets}.", after.observed())
+    if removes_cause(key, changes):
+        return Verdict(True, f"Accepted: the cause is gone and {targets}.", after.observed())
+    return Verdict(
+        True,
+        f"Accepted with a note: {targets}.",
+        after.observed(),
+        "Note: the cause is still in the service. Your change meets the targets around it "
+        "(a cache, more CPUs or a timeout can absorb several causes), so the next change in "
+        "load or data brings the stall back. Reveal, then find the change that removes it.",
     )
 
 
