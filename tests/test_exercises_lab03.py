@@ -1,10 +1,13 @@
 """Lab 3's answer keys against the profiles' own stacks: the cause a key names must be the one
-whose giveaway frames hold the most samples, read from the raw stacks (not from the top-6 table
-the question prints), for the recorded real Go profiles and for the model's, seeds 0-19."""
+whose giveaway frames hold the most of the profile's value, read from the raw stacks, for the
+recorded real Go profiles (CPU, goroutine and a trace's scheduler-latency profile) and for the
+model's, seeds 0-19. And the lab's questions show a flame graph and give nothing away: no frame
+names in the question, a new variant never the case just shown, nine real cases."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -14,12 +17,22 @@ from labkit.exercises import lab03
 SEEDS = range(20)
 
 
+PARKED_ON_A_CHANNEL = ("runtime.chansend1", "runtime.chanrecv1", "runtime.chanrecv2")
+
+
 def _giveaway(cause: str, stack: tuple[str, ...], callers: frozenset[str] = frozenset()) -> bool:
-    """Whether one sampled stack shows ``cause``: a syscall leaf; a sync.Mutex slow path
-    anywhere on it; the allocator or the GC's workers anywhere on it; or a leaf of the
-    program's own that calls nothing (not in ``callers``) and is not the frame's drawing
+    """Whether one sampled stack shows ``cause``: a syscall leaf; a sync.Mutex slow path or a
+    semaphore wait anywhere on it; the allocator or the GC's workers anywhere on it; a parked
+    channel operation (counted only in goroutine profiles, see cause_from_stacks); or a leaf of
+    the program's own that calls nothing (not in ``callers``) and is not the frame's drawing
     (main.renderFrame is the work itself)."""
+    if not stack:
+        return False
     leaf = stack[-1]
+    if cause == "goroutine leak":
+        return any(f in PARKED_ON_A_CHANNEL for f in stack)
+    if cause == "waiting for a P":
+        return False  # not a frame: the kind of profile (cause_from_stacks)
     if cause == "syscall storm":
         return "Syscall" in leaf or leaf.startswith("syscall.")
     if cause == "lock contention":
@@ -35,16 +48,21 @@ def _giveaway(cause: str, stack: tuple[str, ...], callers: frozenset[str] = froz
 
 def _callers(profile) -> frozenset[str]:
     """Every function that has a callee in some sampled stack."""
-    return frozenset(f for stack in profile.stacks("samples") for f in stack[:-1])
+    return frozenset(f for stack in profile.stacks() for f in stack[:-1])
 
 
 def cause_from_stacks(profile) -> str:
+    """The cause whose giveaways hold most of the profile. A scheduler-latency profile made
+    from a trace is all time spent waiting for a P, whatever its stacks; a channel wait only
+    counts in a goroutine profile (a CPU profile's stacks are running, not parked)."""
+    if "-pprof=sched" in profile.source:
+        return "waiting for a P"
+    goroutines = profile.sample_types[0][0] == "goroutine"
     callers = _callers(profile)
     shares = {
-        cause: sum(
-            n for stack, n in profile.stacks("samples").items() if _giveaway(cause, stack, callers)
-        )
+        cause: sum(n for stack, n in profile.stacks().items() if _giveaway(cause, stack, callers))
         for cause in lab03.CAUSES
+        if cause != "goroutine leak" or goroutines
     }
     return max(shares, key=shares.get)
 
@@ -95,3 +113,65 @@ def test_the_alloc_recording_shows_runtime_locks_that_are_not_a_mutex():
     top = [fn for fn, _, _ in lab03.recorded_profile("alloc").top(6)]
     assert "runtime.unlock2" in top and not any("Mutex" in fn for fn in top)
     assert "page-allocator" not in lab03.CAUSES["allocation / GC"]
+
+
+# ---------------------------------------------------------------- questions that teach
+
+
+def test_nine_real_cases_of_three_kinds_of_evidence():
+    kinds = {lab03.evidence_of(s) for s in lab03.RECORDED}
+    assert len(lab03.RECORDED) >= 8 and kinds == {"cpu", "goroutine", "sched"}
+    assert set(lab03.RECORDED.values()) == set(lab03.CAUSES)  # every cause has a real case
+
+
+def test_the_sched_case_is_what_go_tool_trace_makes_of_the_recording():
+    """go tool trace -pprof=sched on the recorded trace, read back at recording time
+    (lab03-profiles.json), and labkit.trace's own profile of it: the same rows."""
+    info = lab03.recorded_info()["profiles"]["sched"]
+    ours = lab03.recorded_profile("sched").top(None, "delay")
+    assert [list(row) for row in ours] == info["go_sched_top"]
+
+
+def test_a_new_variant_never_shows_the_case_just_shown():
+    cases = [Exercise(lab03.recorded_cause, seed=s).variant.params["scenario"] for s in range(60)]
+    assert all(a != b for a, b in zip(cases, cases[1:], strict=False))
+    assert set(cases[:9]) == set(lab03.RECORDED)  # nine presses show every case
+
+
+def test_pressing_new_variant_in_the_widget_draws_the_next_cases_graph():
+    from labkit.widgets import FlameGraph
+
+    view = Exercise(lab03.recorded_cause, seed=0).widget()
+    first = view.figure
+    view.press_new_variant()
+    assert isinstance(view.figure, FlameGraph) and view.figure is not first
+    assert view.figure.summary() != first.summary()
+
+
+def gives_away(question: str) -> list[str]:
+    """Function names a question prints: with them, naming the cause is keyword matching."""
+    pattern = r"\b(?:main|runtime|sync|syscall|internal/[\w/]+|log/slog)\.[\w(*).]+"
+    return re.findall(pattern, question)
+
+
+@pytest.mark.parametrize("make", [lab03.recorded_cause, lab03.model_cause, lab03.diff_fix])
+@pytest.mark.parametrize("seed", range(10))
+def test_a_question_shows_a_flame_graph_and_names_no_frame(make, seed):
+    from labkit.widgets import FlameGraph
+
+    v = Exercise(make, seed=seed).variant
+    assert gives_away(v.question) == []
+    assert isinstance(v.figure(), FlameGraph)
+
+
+def test_the_give_away_check_finds_a_top_table_in_a_question():
+    """The lab's old questions printed the profile's top functions; the check names them."""
+    old = "Here is the top of its CPU profile:\n\n" + lab03.top_text(lab03.recorded_profile("loop"))
+    assert "main.layoutGraph" in " ".join(gives_away(old))
+
+
+def test_an_exercise_with_a_figure_carries_its_still():
+    bundle = Exercise(lab03.recorded_cause, seed=1, title="Case")._repr_mimebundle_()
+    svg = bundle["image/svg+xml"]
+    assert "A still of this exercise (Case)" in svg and "Which cause does it hide?" in svg
+    assert "<clipPath" in svg  # the flame graph is drawn, not only the text

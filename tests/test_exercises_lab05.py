@@ -98,7 +98,9 @@ def test_which_fix_key_is_the_only_offered_change_that_meets_the_targets(seed):
     number, run, _ = mystery(seed)
     e = ex(lab05.which_fix, seed)
     v = e.variant
-    runs = lab05._fix_runs_of(number)  # the question's own runs, kept: checked to be what they claim
+    runs = lab05._fix_runs_of(
+        number
+    )  # the question's own runs, kept: checked to be what they claim
     for i, key in enumerate(v.params["options"]):
         assert v.choices[i] == CAUSES[key].fix_text
         assert runs[key].params == run.params.replace(**dict(CAUSES[key].fix))

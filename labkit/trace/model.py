@@ -262,7 +262,10 @@ class Trace:
         )
         stacks: dict[tuple[str, ...], tuple[int, int]] = {}
         for idx, (count, delay) in recs.items():
-            key = tuple(f for f, _, _ in self.stacks[idx]) if idx >= 0 else ()
+            # A frame the trace could not symbolize has no function name: go tool trace writes
+            # it as a location with an address and no line, which go tool pprof lists under no
+            # function, so it adds no frame here (its time still counts in the total).
+            key = tuple(f for f, _, _ in self.stacks[idx] if f) if idx >= 0 else ()
             old = stacks.get(key, (0, 0))
             stacks[key] = (old[0] + count, old[1] + delay)
         return Profile.from_stacks(

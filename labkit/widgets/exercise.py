@@ -47,6 +47,8 @@ class ExerciseWidget(w.VBox):
         )
         self._feedback = w.HTML(layout=w.Layout(min_height="1.5em"))
         self._solution = w.HTML()
+        self._figure = w.VBox()  # the variant's figure, rebuilt for each variant
+        self.figure = None
         self._check.on_click(self._on_check)
         self._reveal.on_click(self._on_reveal)
         self._new.on_click(self._on_new)
@@ -54,6 +56,7 @@ class ExerciseWidget(w.VBox):
         super().__init__(
             [
                 self._title,
+                self._figure,
                 self._question,
                 self._answer_box,
                 w.HBox([self._check, self._reveal, self._new]),
@@ -79,6 +82,8 @@ class ExerciseWidget(w.VBox):
         title = html.escape(self._ex.title or "Exercise")
         self._title.value = f"<b>{title}</b> <small>(seed {self._ex.seed})</small>"
         self._question.value = _inline_markdown(v.question)
+        self.figure = v.figure() if v.figure is not None else None
+        self._figure.children = [self.figure] if self.figure is not None else []
         if v.is_choice:
             labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(v.choices)]
             self._answer_choice.options = labels
@@ -120,6 +125,19 @@ class ExerciseWidget(w.VBox):
     def _on_new(self, _button) -> None:
         self._ex.new_variant()
         self._show_variant()
+
+    def picture(self) -> str:
+        """A still of the question: its figure, the question and the choices (SVG)."""
+        from labkit.exercise import FIGURE_NOTE
+        from labkit.widgets.panel import Panel
+        from labkit.widgets.picture import picture
+
+        text = w.HTML(_inline_markdown(self._ex.text().replace(FIGURE_NOTE, "")))
+        return picture(
+            Panel([self.figure, text]),
+            caption=f"A still of this exercise ({self._ex.title or 'Exercise'}) as the notebook "
+            "last ran it; run the notebook to answer it.",
+        )
 
     # Python-side driving, for tests and for instructors' notebooks.
     def answer(self, value: object) -> str:
