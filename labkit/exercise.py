@@ -71,6 +71,10 @@ class Variant:
     #: graph above" and *New variant* brings its own graph. Not compared: two variants are the
     #: same question whatever object draws their figure.
     figure: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+    #: True when the figure *is* the answer (the model's run of the question's own program):
+    #: the view keeps it hidden until the learner has checked a prediction or asked for the
+    #: answer, then draws it beside the prediction. Predict first, then see.
+    predict: bool = False
 
     @property
     def is_choice(self) -> bool:
@@ -94,9 +98,12 @@ def numeric(
     hint: str = "",
     params: Mapping[str, object] | None = None,
     also: Sequence[Accepted | tuple[float, float, str]] = (),
+    figure: Callable[[], object] | None = None,
+    predict: bool = False,
 ) -> Variant:
     """A question whose answer is a number, accepted within ``rel_tol`` or ``abs_tol``, or in
-    one of the ranges ``also`` lists; ``unit`` is the answer's unit (a bare number means it)."""
+    one of the ranges ``also`` lists; ``unit`` is the answer's unit (a bare number means it).
+    ``figure`` / ``predict``: see :attr:`Variant.figure` and :attr:`Variant.predict`."""
     if not math.isfinite(answer):
         raise ValueError(f"answer must be a finite number, got {answer!r}")
     _unit(unit)  # an unknown unit is the exercise's bug: say so when it is defined
@@ -114,6 +121,8 @@ def numeric(
         hint=hint,
         params=dict(params or {}),
         also=ranges,
+        figure=figure,
+        predict=_predict(figure, predict),
     )
 
 
@@ -126,9 +135,11 @@ def choice(
     hints: dict[int, str] | None = None,
     params: Mapping[str, object] | None = None,
     figure: Callable[[], object] | None = None,
+    predict: bool = False,
 ) -> Variant:
     """A multiple-choice question; ``answer`` is the index of the right choice; ``figure``
-    builds the widget the question is about (see :attr:`Variant.figure`)."""
+    builds the widget the question is about, shown after the learner's answer when
+    ``predict`` (see :attr:`Variant.figure` and :attr:`Variant.predict`)."""
     if len(choices) < 2:
         raise ValueError("choices must list at least two options")
     if not 0 <= answer < len(choices):
@@ -141,7 +152,14 @@ def choice(
         hints=hints or {},
         params=dict(params or {}),
         figure=figure,
+        predict=_predict(figure, predict),
     )
+
+
+def _predict(figure: Callable[[], object] | None, predict: bool) -> bool:
+    if predict and figure is None:
+        raise ValueError("predict=True needs the figure that shows the answer (figure=...)")
+    return bool(predict)
 
 
 def _unit(text: str) -> Unit:
@@ -186,6 +204,8 @@ def _show(value: float, target: Unit) -> str:
 
 #: What the text of a question about a figure adds for a reader without the figure.
 FIGURE_NOTE = "\n  (the figure above the question is drawn when the notebook runs)"
+#: ... and of a prediction, whose figure is the answer.
+PREDICT_NOTE = "\n  (predict first: the model's run is drawn once you have checked your answer)"
 
 
 class Exercise:
@@ -301,7 +321,9 @@ class Exercise:
         v = self.variant
         head = f"{self.title} (seed {self.seed})\n" if self.title else f"(seed {self.seed})\n"
         body = v.question
-        if v.figure is not None:
+        if v.predict:
+            body += PREDICT_NOTE
+        elif v.figure is not None:
             body += FIGURE_NOTE
         if v.is_choice:
             body += "\n" + "\n".join(f"  {chr(65 + i)}. {c}" for i, c in enumerate(v.choices))

@@ -117,3 +117,44 @@ def test_exercise_displays_as_a_widget_with_a_plain_text_fallback():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"].startswith("Pick (seed 0)")
     assert "A. first" in bundle["text/plain"]
+
+
+# ---------------------------------------------------------------- predict, then see
+
+
+def _prediction(rng):
+    def figure():
+        import ipywidgets as w
+
+        return w.HTML("the model's run")
+
+    return numeric("How many?", 3, "Three.", figure=figure, predict=True, rel_tol=0.0)
+
+
+def test_a_predictions_figure_stays_hidden_until_the_learner_commits():
+    view = Exercise(_prediction, seed=0).widget()
+    assert view.figure is None and view._figure.children == ()
+    view.answer(5)  # a wrong prediction still earns the truth
+    assert view.figure is not None and view._figure.children == (view.figure,)
+    assert "You predicted <b>5</b>; the model's run, drawn above: <b>3</b>" in view._truth.value
+
+
+def test_reveal_shows_a_predictions_figure_too_and_a_new_variant_hides_it_again():
+    view = Exercise(_prediction, seed=0).widget()
+    view.press_reveal()
+    assert view.figure is not None and "The model's run" in view._truth.value
+    view.press_new_variant()
+    assert view.figure is None and view._truth.value == ""
+
+
+def test_a_predictions_still_does_not_give_the_answer_away():
+    """The committed output of a prediction is its question as text: no picture of the run."""
+    ex = Exercise(_prediction, seed=0)
+    bundle = ex._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    assert "predict first" in bundle["text/plain"]
+
+
+def test_a_prediction_needs_the_figure_that_answers_it():
+    with pytest.raises(ValueError, match="predict=True needs the figure"):
+        numeric("How many?", 3, "Three.", predict=True)

@@ -208,3 +208,24 @@ def test_which_blind_spot_run_shows_exactly_its_own_signature(seed):
     _, run = lab02.mystery_run(v.params["number"])
     key = v.choices[v.answer].split()[0]
     assert blind_spot_signatures(run) == {key}
+
+
+@pytest.mark.parametrize(
+    ("make", "view"),
+    [
+        (lab02.spawn_order, "SchedulerTimeline"),
+        (lab02.finish_behind_loop, "SchedulerTimeline"),
+        (lab02.which_yield, "SchedulerTimeline"),
+        (lab02.global_queue_after_burst, "RunQueuePlot"),
+        (lab02.syscall_threads, "GoroutineStatePlot"),
+    ],
+)
+def test_sections_1_to_5_are_predictions_whose_run_appears_after_check(make, view):
+    """Predict first (issue #17): no run of the question's program is on screen until the
+    learner checks an answer; then the model's run of that very program is drawn."""
+    ex = Exercise(make, seed=3)
+    shown = ex.widget()
+    assert ex.variant.predict and shown.figure is None
+    shown.answer(0 if ex.variant.is_choice else 1)
+    assert type(shown.figure).__name__ == view
+    assert shown.figure._result is not None and shown.figure.summary()

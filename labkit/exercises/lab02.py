@@ -29,6 +29,7 @@ Runtime behaviour the questions rest on (src/runtime/proc.go unless named):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -171,6 +172,20 @@ def real_preemption_band_ms() -> tuple[float, float]:
     return FORCE_PREEMPT_MS, math.ceil(2 * max(real["resume_ms_runs"])) / 2
 
 
+def _drawn(view: str, result, height_px: int) -> Callable[[], object]:
+    """A prediction's figure: the model's run of the question's own program in ``view``
+    (``SchedulerTimeline``, ``RunQueuePlot`` or ``GoroutineStatePlot``), built when shown."""
+
+    def figure():
+        from labkit import widgets
+
+        shown = getattr(widgets, view)(height_px=height_px)
+        shown.show(result)
+        return shown
+
+    return figure
+
+
 def finish_behind_loop(rng: np.random.Generator) -> Variant:
     """When does a short goroutine finish behind a tight loop, per Go version.
 
@@ -238,6 +253,8 @@ def finish_behind_loop(rng: np.random.Generator) -> Variant:
         "And `req` still has its own work to do once it gets the CPU.",
         params={"loop_ms": loop_ms, "work_ms": work_ms, "async_preempt": async_preempt},
         also=also,
+        figure=_drawn("SchedulerTimeline", res, 150),
+        predict=True,
     )
 
 
@@ -293,6 +310,8 @@ def spawn_order(rng: np.random.Generator) -> Variant:
             if i != right
         },
         params={"n": n, "then": then},
+        figure=_drawn("SchedulerTimeline", res, 150),
+        predict=True,
     )
 
 
@@ -406,6 +425,8 @@ def syscall_threads(rng: np.random.Generator) -> Variant:
         abs_tol=0.4,
         hint="Which waits hold an OS thread: a syscall, a network wait? And sysmon is a thread.",
         params={"gomaxprocs": 1, "syscalls": sys_n, "network": net_n, "block_ms": block_ms},
+        figure=_drawn("GoroutineStatePlot", res, 200),
+        predict=True,
     )
 
 
@@ -480,6 +501,8 @@ def which_yield(rng: np.random.Generator) -> Variant:
             2: "Can sysmon's preemption request take effect here?",
         },
         params={"mode": mode, "async_preempt": async_preempt, "loop_ms": loop_ms},
+        figure=_drawn("SchedulerTimeline", res, 150),
+        predict=True,
     )
 
 
@@ -536,4 +559,6 @@ def global_queue_after_burst(rng: np.random.Generator) -> Variant:
         abs_tol=0.4,
         hint="256 local slots + runnext; an overflow moves 128 + 1 at once.",
         params={"n": n, "gomaxprocs": 1},
+        figure=_drawn("RunQueuePlot", res, 180),
+        predict=True,
     )

@@ -49,6 +49,7 @@ class ExerciseWidget(w.VBox):
         self._solution = w.HTML()
         self._figure = w.VBox()  # the variant's figure, rebuilt for each variant
         self.figure = None
+        self._truth = w.HTML()  # a prediction's answer figure: "you predicted ... the model ..."
         self._check.on_click(self._on_check)
         self._reveal.on_click(self._on_reveal)
         self._new.on_click(self._on_new)
@@ -61,6 +62,7 @@ class ExerciseWidget(w.VBox):
                 self._answer_box,
                 w.HBox([self._check, self._reveal, self._new]),
                 self._feedback,
+                self._truth,
                 self._solution,
             ],
             layout=w.Layout(border="1px solid #bbb", padding="0.5em 1em", margin="0.5em 0"),
@@ -82,8 +84,9 @@ class ExerciseWidget(w.VBox):
         title = html.escape(self._ex.title or "Exercise")
         self._title.value = f"<b>{title}</b> <small>(seed {self._ex.seed})</small>"
         self._question.value = _inline_markdown(v.question)
-        self.figure = v.figure() if v.figure is not None else None
+        self.figure = v.figure() if v.figure is not None and not v.predict else None
         self._figure.children = [self.figure] if self.figure is not None else []
+        self._truth.value = ""
         if v.is_choice:
             labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(v.choices)]
             self._answer_choice.options = labels
@@ -109,6 +112,7 @@ class ExerciseWidget(w.VBox):
             f"<span class='labkit-feedback' style='color:{colour}'>{mark} "
             f"{html.escape(text)}</span>"
         )
+        self._show_truth(answer)
 
     def _on_reveal(self, _button) -> None:
         if self._solution.value:
@@ -121,6 +125,32 @@ class ExerciseWidget(w.VBox):
             + "</div>"
         )
         self._reveal.description = "Hide"
+        self._show_truth(None)
+
+    def _show_truth(self, answer: object) -> None:
+        """A prediction's figure, once the learner has committed (Check) or given up (Reveal):
+        the model's run of the question's own program, under a line setting the prediction
+        beside the model's value."""
+        v = self._ex.variant
+        if not v.predict:
+            return
+        if self.figure is None:
+            self.figure = v.figure()
+            self._figure.children = [self.figure]
+        if v.is_choice:
+            model = html.escape(v.choices[int(v.answer)])
+            said = (
+                html.escape(v.choices[self._ex._choice_index(answer)])
+                if answer is not None
+                else None
+            )
+        else:
+            model = html.escape(f"{float(v.answer):g} {v.unit}".strip())
+            said = html.escape(f"{answer}") if answer is not None else None
+        mine = f"You predicted <b>{said}</b>; the" if said is not None else "The"
+        self._truth.value = (
+            f"<div class='labkit-truth'>{mine} model's run, drawn above: <b>{model}</b>.</div>"
+        )
 
     def _on_new(self, _button) -> None:
         self._ex.new_variant()
