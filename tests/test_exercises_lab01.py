@@ -205,3 +205,16 @@ def test_the_labs_producers_are_the_frame_labs_and_the_real_programs():
     real = get_experiment("gc_render").normalize({})["producer_cpu"]
     assert lab01.STALL["producer_cpu_fraction"] == PRODUCER_CPU_FRACTION == real
     assert FrameLab().params.producer_cpu_fraction == real
+
+
+def test_the_gc_rate_is_a_prediction_the_frame_lab_then_confirms():
+    """Predict first (issue #17): after Check, the frame lab runs the question's own numbers
+    and its GC rate is the answer key."""
+    from labkit.exercise import Exercise
+    from labkit.exercises import lab01
+
+    ex = Exercise(lab01.gc_rate, seed=2)
+    view = ex.widget()
+    assert ex.variant.predict and view.figure is None
+    view.answer(1)
+    assert round(view.figure.result.gc_cycles_per_s, 2) == ex.variant.answer

@@ -22,6 +22,8 @@ sliders). The runtime rules the questions rest on:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +46,17 @@ STALL = {"gomaxprocs": 1, "fps": 60, "producer_cpu_fraction": 0.1}
 
 def _pick(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]
+
+
+def _frame_lab(**settings: Any) -> Callable[[], object]:
+    """A prediction's figure: the frame lab at the question's settings, built when shown."""
+
+    def figure():
+        from labkit.widgets import FrameLab
+
+        return FrameLab(**settings)
+
+    return figure
 
 
 def _gc_rate_draw(rng: np.random.Generator) -> tuple[int, int, int, int, int]:
@@ -105,9 +118,9 @@ def gc_rate(rng: np.random.Generator) -> Variant:
     return numeric(
         f"A renderer allocates one `image.NewRGBA` of {width}x{height} per frame at {fps} fps "
         f"and nothing else. Its live heap is {live_mib} MiB and GOGC={gogc}. About how many GC "
-        "cycles per second does the pacer run? (Estimate it with goal - live as the runway, "
-        "or set the frame lab to these numbers with 0 producers, everything else at its "
-        "default, and read GC/s off its summary.)",
+        "cycles per second does the pacer run? Estimate it with goal - live as the runway "
+        "before you check: the frame lab's run of these numbers (0 producers, everything else "
+        "at its default) is then drawn, its GC/s in the summary line.",
         reading,
         f"One frame is {width} x {height} x 4 = {frame_mib:.2f} MiB, so the program allocates "
         f"{fps * frame_mib:.0f} MiB/s. The heap goal is live + live x GOGC/100 = "
@@ -130,6 +143,15 @@ def gc_rate(rng: np.random.Generator) -> Variant:
         abs_tol=READING_ABS_TOL,
         hint="cycles/s = allocation rate / (heap goal - live heap); goal = live x (1 + GOGC/100).",
         params={"width": width, "height": height, "fps": fps, "live_mib": live_mib, "gogc": gogc},
+        figure=_frame_lab(
+            width=width,
+            height=height,
+            fps=fps,
+            live_heap_mb=float(live_mib),
+            gogc=gogc,
+            producers=0,
+        ),
+        predict=True,
         also=[
             (
                 estimate - spread,
