@@ -272,3 +272,22 @@ def test_a_trace_without_gomaxprocs_is_a_trace_cut_short(tmp_path, monkeypatch):
     assert notes and "no execution trace" in notes[0]
     monkeypatch.setattr(labkit.trace, "load_trace", lambda p, name: SimpleNamespace(gomaxprocs=2))
     assert snippet._load(path, "execution trace", [], timed_out=False).gomaxprocs == 2
+
+
+@pytest.mark.go
+def test_a_snippet_can_use_the_courses_own_go_packages(go):
+    """labkit/golab/go is on the snippet's module path (a local replace: no network), so a
+    learner's cell and the twins share measure.Burn instead of copying it."""
+    run = run_go(
+        "package main\n\n"
+        'import (\n\t"fmt"\n\n\t"labkit.local/golab/measure"\n)\n\n'
+        "func main() { fmt.Println(measure.Burn(3) != 0, measure.Median([]float64{3, 1, 2})) }\n",
+        trace=False,
+    )
+    assert run.ok and run.stdout.split() == ["true", "2"]
+
+
+@pytest.mark.go
+def test_a_package_the_course_does_not_have_is_gos_own_error(go):
+    with pytest.raises(GoBuildError, match="labkit.local/golab/nosuch"):
+        run_go('package main\n\nimport _ "labkit.local/golab/nosuch"\n\nfunc main() {}\n')

@@ -1,7 +1,8 @@
 """Build and run the learner's own Go code, traced: ``run_go(source)``.
 
-The snippet is a ``main`` package. It is written as ``cell.go`` into a temporary module beside a
-file the runner adds (``zz_labkit_trace.go``, the runtime/trace and runtime/pprof calls), built
+The snippet is a ``main`` package. It is written as ``cell.go`` into a temporary module (which
+may import the course's own Go packages, ``labkit.local/golab/measure``) beside a file the
+runner adds (``zz_labkit_trace.go``, the runtime/trace and runtime/pprof calls), built
 with the course's toolchain (labkit.golab.toolchain: its ``go`` and its closed-off environment)
 and run in its own process group with a time limit. What comes back is a :class:`GoRun`: the
 output, the exit status, the execution trace as a ``labkit.trace.Trace`` and, on request, the
@@ -47,7 +48,19 @@ NO_TOOLCHAIN = (
 #: Variables that change what a program measures; only the ones run_go is given are passed.
 _RUNTIME_VARS = ("GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT", "GOTRACEBACK")
 
-_GO_MOD = "module labkit.local/snippet\n\ngo 1.22\n"
+#: The course's own Go module (labkit/golab/go): a snippet may import its packages, such as
+#: ``labkit.local/golab/measure`` (a CPU loop calibrated to the wall clock, medians, the JSON
+#: every experiment prints), resolved from this directory with no network (a ``replace`` to a
+#: local directory needs no download and no go.sum entry).
+COURSE_MODULE = "labkit.local/golab"
+COURSE_MODULE_DIR = Path(__file__).parent / "go"
+
+
+def _go_mod() -> str:
+    return (
+        f"module labkit.local/snippet\n\ngo 1.22\n\nrequire {COURSE_MODULE} v0.0.0\n\n"
+        f"replace {COURSE_MODULE} => {COURSE_MODULE_DIR.resolve()}\n"
+    )
 _WRAPPER = """package main
 
 // Added by labkit.golab.snippet: trace (and profile) the snippet's whole run.
@@ -319,7 +332,7 @@ def run_go(
     version = go_version(go)
     with tempfile.TemporaryDirectory(prefix="labkit-go-") as tmp:
         workdir = Path(tmp)
-        (workdir / "go.mod").write_text(_GO_MOD)
+        (workdir / "go.mod").write_text(_go_mod())
         (workdir / CELL_FILE).write_text(_rewrite(source))
         (workdir / "zz_labkit_trace.go").write_text(_WRAPPER)
         binary = _build(go, workdir)
