@@ -1,0 +1,64 @@
+"""Chapter 5's prediction: one of the article's three fixes alone, before the lab shows it.
+
+Asked before the chapter's incident lab (issue #17: predict, then see). The key is the case
+study's own run of the incident with that fix, the run the exercise then draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from labkit.casestudy import IncidentParams, run_incident
+from labkit.exercise import Variant, choice
+
+FIX_TITLES = {
+    "cache_json": "cache the JSON (a refresher goroutine marshals once per poll period)",
+    "stream": "stream the response (json.NewEncoder(w) instead of Marshal then Write)",
+    "db_timeout": "bound the query with context.WithTimeout and fall back to the cache",
+}
+BANDS = ("under 100 ms: the dashboards are fed", "roughly halved", "about the same: hundreds of ms")
+
+
+def _incident_lab(fix: str) -> Callable[[], object]:
+    def figure():
+        from labkit.widgets import IncidentLab
+
+        return IncidentLab(**{fix: True})
+
+    return figure
+
+
+def one_fix_p99(rng: np.random.Generator) -> Variant:
+    """The incident's p99 with one fix alone."""
+    fix = list(FIX_TITLES)[int(rng.integers(len(FIX_TITLES)))]
+    base = run_incident(IncidentParams())
+    after = run_incident(IncidentParams(), **{fix: True})
+    p99, was = after.metrics["p99_ms"], base.metrics["p99_ms"]
+    right = 0 if p99 < 100 else 1 if p99 < 0.7 * was else 2
+    why = {
+        "cache_json": "the handler no longer queries at all: one refresher query per poll "
+        "period instead of 200 a second, so the two connections are never the queue",
+        "stream": "streaming overlaps encoding with sending, but every poll still waits for "
+        "one of two connections: the queue in front of the pool is untouched",
+        "db_timeout": "a poll waits at most the timeout for a connection and then serves the "
+        "cached bytes, so no request waits behind the whole queue",
+    }[fix]
+    return choice(
+        f"Chapter 5's incident has a p99 of {was:.0f} ms. Apply one fix alone: {FIX_TITLES[fix]}. "
+        "What happens to p99?",
+        list(BANDS),
+        right,
+        f"The model: p99 {was:.0f} -> {p99:.0f} ms, dashboard "
+        f"{base.metrics['dashboard_fps']:.1f} -> {after.metrics['dashboard_fps']:.1f} fps: {why}.",
+        hints={
+            i: "Which layer held the requests: CPU, GC, or the two database connections? "
+            "Does this fix change that layer?"
+            for i in range(len(BANDS))
+            if i != right
+        },
+        params={"fix": fix, "p99_ms": p99},
+        figure=_incident_lab(fix),
+        predict=True,
+    )

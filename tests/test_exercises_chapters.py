@@ -1,0 +1,50 @@
+"""The chapters' predictions (issue #17: predict, then see): each key is the model's run of the
+question's own settings, the very run the exercise draws once the learner has committed."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.exercise import Exercise
+from labkit.exercises import ch01, ch05
+
+
+@pytest.mark.parametrize(("rate", "band"), [(2.6, 0), (1.2, 1), (0.2, 2), (0.0, 3)])
+def test_a_gc_rate_falls_in_its_band(rate, band):
+    assert ch01.band_of(rate) == band
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chapter_1s_key_is_the_band_of_the_frame_lab_it_then_draws(seed):
+    ex = Exercise(ch01.pool_gc_rate, seed=seed)
+    view = ex.widget()
+    assert view.figure is None  # nothing drawn before the learner commits
+    wrong = next(i for i in range(len(ex.variant.choices)) if i != ex.variant.answer)
+    assert "Not quite" in view.answer(wrong)
+    lab = view.figure
+    assert lab.params.pooled and lab.params.gomaxprocs == 1
+    assert ch01.band_of(lab.result.gc_cycles_per_s) == ex.variant.answer
+    assert all(not ex.check(i) for i in range(4) if i != ex.variant.answer)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_chapter_5s_key_is_the_p99_of_the_incident_lab_it_then_draws(seed):
+    ex = Exercise(ch05.one_fix_p99, seed=seed)
+    view = ex.widget()
+    view.answer(ex.variant.answer)
+    lab = view.figure
+    fix = ex.variant.params["fix"]
+    assert getattr(lab.params, fix) and lab.result.metrics["p99_ms"] == ex.variant.params["p99_ms"]
+    assert all(not ex.check(i) for i in range(3) if i != ex.variant.answer)
+
+
+def test_every_fix_is_asked_about_and_streaming_alone_is_no_cure():
+    """The three fixes come up across seeds, and their keys differ: only the question about
+    streaming has 'about the same' for its answer (the queue at the pool is untouched)."""
+    seen = {}
+    for seed in range(12):
+        v = Exercise(ch05.one_fix_p99, seed=seed).variant
+        seen[v.params["fix"]] = v.choices[v.answer]
+    assert set(seen) == set(ch05.FIX_TITLES)
+    assert seen["stream"].startswith("about the same")
+    assert seen["cache_json"].startswith("under 100 ms")
