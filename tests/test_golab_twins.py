@@ -1,6 +1,7 @@
 """Real twins: the model scenario's program in Go, run with an execution trace, and the
-recording shipped for machines without Go. Chapter 2 puts blind spot 2.5's twin beside the
-model; here the recorded twin pins what real Go did, and the model must do the same."""
+recording shipped for machines without Go. Chapter 2 puts the twins of blind spots 2.2-2.5
+beside the model; here the recorded twins pin what real Go did, and the model must do the same
+(or the difference is pinned and explained: four Ps on a two-CPU machine)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,67 @@ def test_a_twin_passes_its_godebug_setting():
     assert twin.godebug["async_preempt"](0) == "asyncpreemptoff=1"
     assert twin.godebug["async_preempt"](1) == "asyncpreemptoff=0"
     assert "var async_preempt" not in twin_source("long_loop")
+
+
+# ---------------------------------------------------------------- 2.2 and 2.4, recorded
+
+
+def _first_to_finish(latency_ms, n: int = 4) -> list[int]:
+    return [int(k) for k in np.argsort(latency_ms, kind="stable")[:n]]
+
+
+def test_one_p_runs_the_burst_in_the_order_the_model_predicts():
+    """Preset 2.4's stall: the same makespan within 2 %, and the same order: runnext first, then
+    the local queue's head, which in real Go sits three spawns earlier because the tracer's three
+    goroutines were queued before the burst (they are the trace's first transitions)."""
+    real = run_twin("run_queues", source="recorded", procs=1)
+    model = run_lab(PRESETS["2.4"].stall)
+    assert abs(model.metrics["makespan_ms"] - real.output["makespan_ms"]) <= 0.02 * 400
+    order = sorted(range(400), key=lambda k: model.result.finished_ms[f"req{k}"])[:4]
+    tr = real.trace.transitions
+    created = tr[tr["from"] == "notexist"]
+    burst = created["t_ms"][created["stack"] == "main.request"].min()
+    shift = int(np.sum(created["t_ms"] < burst))  # goroutines queued before the first spawn
+    assert shift == 3
+    assert _first_to_finish(real.output["latency_ms"]) == [order[0]] + [
+        k - shift for k in order[1:]
+    ]
+
+
+def test_four_ps_on_two_cpus_take_twice_the_models_time():
+    """The model has no cores: four Ps run four goroutines at once. Real Go's four threads share
+    the recording machine's CPUs, so the makespan scales with min(Ps, CPUs)."""
+    real = run_twin("run_queues", source="recorded", procs=4).output
+    model = run_lab(PRESETS["2.4"].fix).metrics["makespan_ms"]
+    cpus = min(4, real["cpus"])
+    assert real["gomaxprocs"] == 4
+    assert real["makespan_ms"] == pytest.approx(model * 4 / cpus, rel=0.1)
+
+
+def threads_agree(model_threads: float, real_threads: float) -> bool:
+    """The model's thread count is real Go's within 35 % (real Go also counts threads the model
+    has no reason for: the template thread, a thread woken to spin)."""
+    return abs(model_threads - real_threads) <= 0.35 * real_threads
+
+
+def test_blocking_calls_need_threads_and_netpoller_waits_do_not_in_both():
+    """Preset 2.2: blocking system calls take one thread each (tens of threads, model and real
+    Go alike); the same waits on the netpoller need a handful; and there the model's makespan
+    is real Go's within 10 %."""
+    stall = run_twin("blocking_calls", source="recorded", syscalls=1).output
+    fix = run_twin("blocking_calls", source="recorded", syscalls=0).output
+    model_stall, model_fix = (
+        run_lab(p).metrics for p in (PRESETS["2.2"].stall, PRESETS["2.2"].fix)
+    )
+    assert stall["threads_peak"] >= 20 and threads_agree(
+        model_stall["threads_peak"], stall["threads_peak"]
+    )
+    assert fix["threads_peak"] <= 6 and model_fix["threads_peak"] <= 6
+    assert model_fix["makespan_ms"] == pytest.approx(fix["makespan_ms"], rel=0.1)
+
+
+def test_the_thread_check_refuses_the_articles_one_thread_per_p():
+    """The article's picture, a thread per P and sysmon's (GOMAXPROCS + 1 = 3), fails the check
+    that the model passes."""
+    real = run_twin("blocking_calls", source="recorded", syscalls=1).output["threads_peak"]
+    assert not threads_agree(PRESETS["2.2"].stall.gomaxprocs + 1, real)

@@ -75,6 +75,23 @@ TWINS: dict[str, Twin] = {
         # runtime1.go, debug.asyncpreemptoff; preemptM does nothing then, preempt.go).
         godebug={"async_preempt": lambda on: f"asyncpreemptoff={0 if on else 1}"},
     ),
+    "blocking_calls": Twin(
+        "blocking_calls",
+        gomaxprocs=2,
+        params={"syscalls": 1},
+        scenario='labkit.schedlab.PRESETS["2.2"]: 120 requests, four in five wait 20 ms in a '
+        "blocking system call (syscalls=1) or on the netpoller (syscalls=0)",
+        limits={"syscalls": (0, 1)},
+        kinds={"main.request": "req"},
+    ),
+    "run_queues": Twin(
+        "run_queues",
+        gomaxprocs=1,  # the program's init sets GOMAXPROCS to its procs setting
+        params={"procs": 1},
+        scenario='labkit.schedlab.PRESETS["2.4"]: 400 goroutines of 1 ms started at once',
+        limits={"procs": (1, 8)},
+        kinds={"main.request": "req"},
+    ),
 }
 
 

@@ -41,6 +41,11 @@ func NsPerIter(loop func(int) uint64) float64 {
 	return float64(best.Nanoseconds()) / n
 }
 
+// StepsFor returns how many Burn steps take d of CPU on this machine (NsPerIter's calibration).
+func StepsFor(d time.Duration) int {
+	return int(float64(d.Nanoseconds()) / NsPerIter(Burn))
+}
+
 // Median of xs (the mean of the middle two for an even count); xs is not modified.
 func Median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
