@@ -73,18 +73,32 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
 
 
 def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
+    """Each case's flame graph is inside its exercise (no table of top functions to match), and
+    New variant draws the next case's graph in place."""
     nb = open_notebook(LAB).run_all()
     nb.assert_clean()
     page = nb.page
     flames = page.locator(".labkit-flamegraph")
-    assert flames.count() == 5
-    for i in range(5):
-        assert flames.nth(i).locator("svg.svg-figure path.line").count() >= 5
-    diff = flames.nth(3)
+    page.locator(".jp-Cell").last.scroll_into_view_if_needed()
+    for _ in range(50):  # widget views render as their outputs come into view
+        if flames.count() == 7:
+            break
+        page.wait_for_timeout(200)
+    assert flames.count() == 7, "cases A-E, the real diff, the model diff"
+    for i in range(7):
+        flames.nth(i).scroll_into_view_if_needed()
+        assert flames.nth(i).locator("svg.svg-figure path.line").count() >= 3
+    exercise = page.locator(".labkit-exercise").first
+    exercise.scroll_into_view_if_needed()
+    assert exercise.locator(".labkit-flamegraph").count() == 1
+    assert "labkit-solution" not in exercise.inner_html()
+    nb.screenshot("case-a", exercise)
+    before = exercise.locator(".labkit-summary").inner_text()
+    exercise.get_by_role("button", name="New variant").click()
+    nb.wait_for_text(exercise.locator(".labkit-summary"), changed_from=before)
+    assert exercise.locator(".labkit-flamegraph svg.svg-figure path.line").count() >= 3
+    nb.screenshot("case-a-new-variant", exercise)
+    diff = page.locator(".labkit-flamegraph", has_text="diff").first
     diff.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     nb.screenshot("diff", diff)
-    exercise = page.locator(".labkit-exercise").first
-    exercise.scroll_into_view_if_needed()
-    assert "labkit-solution" not in exercise.inner_html()
-    nb.screenshot("case1", flames.nth(0))
