@@ -50,6 +50,7 @@ class ExerciseWidget(w.VBox):
         self._figure = w.VBox()  # the variant's figure, rebuilt for each variant
         self.figure = None
         self._truth = w.HTML()  # a prediction's answer figure: "you predicted ... the model ..."
+        self._prediction: object = None
         self._check.on_click(self._on_check)
         self._reveal.on_click(self._on_reveal)
         self._new.on_click(self._on_new)
@@ -87,6 +88,7 @@ class ExerciseWidget(w.VBox):
         self.figure = v.figure() if v.figure is not None and not v.predict else None
         self._figure.children = [self.figure] if self.figure is not None else []
         self._truth.value = ""
+        self._prediction = None
         if v.is_choice:
             labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(v.choices)]
             self._answer_choice.options = labels
@@ -130,26 +132,27 @@ class ExerciseWidget(w.VBox):
     def _show_truth(self, answer: object) -> None:
         """A prediction's figure, once the learner has committed (Check) or given up (Reveal):
         the model's run of the question's own program, under a line setting the prediction
-        beside the model's value."""
+        (the last one checked) beside the model's value."""
+        from labkit.exercise import _show, _unit
+
         v = self._ex.variant
         if not v.predict:
             return
+        if answer is not None:
+            self._prediction = answer
         if self.figure is None:
             self.figure = v.figure()
             self._figure.children = [self.figure]
+        said = self._prediction
         if v.is_choice:
-            model = html.escape(v.choices[int(v.answer)])
-            said = (
-                html.escape(v.choices[self._ex._choice_index(answer)])
-                if answer is not None
-                else None
-            )
+            model = v.choices[int(v.answer)]
+            said = v.choices[self._ex._choice_index(said)] if said is not None else None
         else:
-            model = html.escape(f"{float(v.answer):g} {v.unit}".strip())
-            said = html.escape(f"{answer}") if answer is not None else None
-        mine = f"You predicted <b>{said}</b>; the" if said is not None else "The"
+            model = _show(float(v.answer), _unit(v.unit))
+        mine = f"You predicted <b>{html.escape(str(said))}</b>; the" if said is not None else "The"
         self._truth.value = (
-            f"<div class='labkit-truth'>{mine} model's run, drawn above: <b>{model}</b>.</div>"
+            f"<div class='labkit-truth'>{mine} model's run, drawn above: "
+            f"<b>{html.escape(model)}</b>.</div>"
         )
 
     def _on_new(self, _button) -> None:
