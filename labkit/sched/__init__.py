@@ -26,11 +26,26 @@ G goes to the *global* queue, behind everyone.
 The model
 ---------
 ``labkit.sched`` is a discrete-event model of that machinery (Go 1.26/1.27): programs of steps
-(``programs.py``, each compiled once into flat code with loop jumps), the scheduler
-(``runtime.py``: runqput, findRunnable, stealWork, sysmon, retake, handoffp, netpoll, timers,
-LockOSThread hand-offs, each named in its docstring) and the ``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same result.
-Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a thread) are
-named constants in ``runtime.py``, each derived from a recording in ``labkit/golab/recorded``.
+(``programs.py``, each compiled once into flat code with loop jumps), the scheduler, split the way
+proc.go is read (each module's docstring names the runtime functions it mirrors, with file:line):
+
+- ``runq.py``: runqput, runqget, runqsteal, globrunqput, globrunqget, injectglist, ready;
+- ``timers.py``: timeSleep, the timer heaps and who fires them;
+- ``netpoll.py``: netpollblock, netpoll, wakeNetPoller;
+- ``sysmon.py``: sysmon, retake, preemptone;
+- ``threads.py``: newm, startm, stopm, wakep, handoffp, startlockedm, stoplockedm, checkdead;
+- ``chan.py``: chansend, chanrecv (a channel's state is a ``ChanState``);
+- ``syscalls.py``: entersyscall, exitsyscall;
+- ``goroutine.py``: a G's steps, newproc, gopark, goschedImpl, goexit0;
+- ``schedule.py``: schedule, findRunnable, stealWork (a ``Steal`` result), execute;
+- ``scheduler.py``: the ``Scheduler`` they make up, its state and event loop (``events.py``);
+  ``state.py`` its G, M and P records, ``records.py`` what a run writes down (the one place
+  that counts the state row), ``invariants.py`` its self-check;
+
+and the ``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same
+result. Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a
+thread) are named constants in ``runtime.py``, each derived from a recording in
+``labkit/golab/recorded``.
 
 Left out on purpose: GC (see ``labkit.gc``), select, mutexes, cgo, GOMAXPROCS changes at run
 time, and the OS scheduler (every M with a P is assumed to have a CPU).
@@ -67,7 +82,7 @@ from labkit.sched.programs import (
     wait,
 )
 from labkit.sched.result import Result
-from labkit.sched.runtime import Scheduler
+from labkit.sched.scheduler import Scheduler
 
 __all__ = [
     "Chan",

@@ -1,6 +1,6 @@
 """What a run of the scheduler model produced, in arrays the widgets and tests read.
 
-``Result`` is built once from the raw records of ``runtime.Scheduler`` and never changes. Views
+``Result`` is built once from the raw records of ``scheduler.Scheduler`` and never changes. Views
 over it (a goroutine dump in Go's ``?debug=2`` text format, CPU profile samples at 100 Hz, a
 one-line summary) are computed on demand, so a run costs nothing for what a notebook never asks.
 """
@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import zlib
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.sched import runtime as rt
 from labkit.sched.params import SchedParams
+from labkit.sched.records import ROW_GLOBAL, ROW_RUNQ, ROW_STATUSES, ROW_THREADS, row_width
+from labkit.sched.state import DEAD, HISTORY_FIELDS, RUNNABLE, RUNNING, SYSCALL, WAITING
+
+if TYPE_CHECKING:
+    from labkit.sched.scheduler import Scheduler
 
 # Library frames shown above the user's frames in a goroutine dump, per wait reason. A dump made
 # by runtime.Stack(buf, true) (what /debug/pprof/goroutine?debug=2 serves) hides unexported
@@ -117,7 +121,7 @@ class Result:
     pays only for the views it draws.
     """
 
-    def __init__(self, s: rt.Scheduler, params: SchedParams, program: str) -> None:
+    def __init__(self, s: Scheduler, params: SchedParams, program: str) -> None:
         self.params = params
         self.program = program  # main's name
         self.finished_ms: dict[str, float | None] = dict(s.finished)
@@ -151,7 +155,7 @@ class Result:
         ]
 
     @classmethod
-    def from_scheduler(cls, s: rt.Scheduler, params: SchedParams, program: str) -> Result:
+    def from_scheduler(cls, s: Scheduler, params: SchedParams, program: str) -> Result:
         """The Result of a finished ``Scheduler.simulate()`` of ``program`` (main's name)."""
         return cls(s, params, program)
 
@@ -173,26 +177,26 @@ class Result:
     def _series_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         n = self._gomaxprocs
         t = np.array(self._series_t, dtype="f8")
-        ints = np.array(self._series_rows, dtype=np.int64).reshape(len(t), 6 + 2 * n)
+        ints = np.array(self._series_rows, dtype=np.int64).reshape(len(t), row_width(n))
         return t, ints
 
     @cached_property
     def states(self) -> dict[str, np.ndarray]:
         t, ints = self._series_arrays
-        names = ("runnable", "running", "waiting", "syscall")
-        return {"t_ms": t.copy(), **{k: ints[:, i].copy() for i, k in enumerate(names)}}
+        return {"t_ms": t.copy(), **{k: ints[:, i].copy() for i, k in enumerate(ROW_STATUSES)}}
 
     @cached_property
     def runq(self) -> dict[str, np.ndarray]:
         t, ints = self._series_arrays
         n = self._gomaxprocs
-        local = ints[:, 6 : 6 + n] + ints[:, 6 + n :]  # queue + runnext, as runqempty counts
-        return {"t_ms": t.copy(), "local": local, "global": ints[:, 4].copy()}
+        queue, runnext = ints[:, ROW_RUNQ : ROW_RUNQ + n], ints[:, ROW_RUNQ + n :]
+        local = queue + runnext  # as runqempty counts
+        return {"t_ms": t.copy(), "local": local, "global": ints[:, ROW_GLOBAL].copy()}
 
     @cached_property
     def threads(self) -> dict[str, np.ndarray]:
         t, ints = self._series_arrays
-        return {"t_ms": t.copy(), "count": ints[:, 5].copy()}
+        return {"t_ms": t.copy(), "count": ints[:, ROW_THREADS].copy()}
 
     @cached_property
     def event_log(self) -> np.ndarray:
@@ -208,7 +212,7 @@ class Result:
     def _goroutines(self) -> list[dict[str, Any]]:
         """Each G's facts, its history as (t_ms, status, reason, stack, locked) entries."""
         keys = ("goid", "name", "creator_goid", "creator_func", "created_ms", "history", "waits_on")
-        n = rt.HISTORY_FIELDS
+        n = HISTORY_FIELDS
         return [
             dict(
                 zip(
@@ -313,19 +317,19 @@ class Result:
                 if entry[0] > at_ms:
                     break
                 state = entry
-            if state is None or state[1] == rt.DEAD:
+            if state is None or state[1] == DEAD:
                 continue
             _, status, reason, stack, locked = state
-            label = {rt.RUNNING: "running", rt.RUNNABLE: "runnable", rt.SYSCALL: "syscall"}.get(
+            label = {RUNNING: "running", RUNNABLE: "runnable", SYSCALL: "syscall"}.get(
                 status, reason
             )
             waited_min = int((at_ms - state[0]) // 60_000)
-            if status == rt.WAITING and waited_min >= 1:
+            if status == WAITING and waited_min >= 1:
                 label += f", {waited_min} minutes"
             if locked:
                 label += ", locked to thread"
             lines = [f"goroutine {g['goid']} [{label}]:"]
-            if status in (rt.WAITING, rt.SYSCALL):
+            if status in (WAITING, SYSCALL):
                 frames = _RUNTIME_FRAMES.get(reason, ())
                 if reason == "IO wait" and stack.rsplit(";", 1)[-1].endswith(("Write", "Flush")):
                     frames = _WRITE_WAIT_FRAMES
