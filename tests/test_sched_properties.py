@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies_sched import programs, sim_kwargs
 
 from labkit.sched import Result, SchedParams, cpu_demand_ms, simulate
-from labkit.sched.runtime import Scheduler
+from labkit.sched.scheduler import Scheduler
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
