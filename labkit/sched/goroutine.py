@@ -1,6 +1,6 @@
 """The goroutine's side: a G walks its program's steps, and spawns, parks, yields or exits.
 
-Mirrors, in src/runtime/proc.go: ``newproc`` / ``newproc1`` (proc.go:5334 and 5352), ``gopark``
+Mirrors, in src/runtime/proc.go: ``newproc`` (proc.go:5334) and ``newproc1`` (proc.go:5352), ``gopark``
 (proc.go:457) with ``park_m`` (proc.go:4268), ``goschedImpl`` (proc.go:4322) for Gosched and
 preemption (``gopreempt_m``, proc.go:4376), and ``goexit0`` (proc.go:4506); the steps that block
 elsewhere are in their own parts (channels ``chan.py``, syscalls ``syscalls.py``, sleeps

@@ -2,7 +2,7 @@
 
 Mirrors ``timeSleep`` (src/runtime/time.go:335) and ``timer.maybeAdd`` (time.go:684), where a
 sleeping G parks and arms its timer; ``(*timers).check`` (time.go:982) with ``(*timers).run``
-(time.go:1047) and ``unlockAndRun`` -> ``goroutineReady`` (time.go:1092 and 446), which fire it;
+(time.go:1047) and ``unlockAndRun`` (time.go:1092) -> ``goroutineReady`` (time.go:446), which fire it;
 and ``timeSleepUntil`` (time.go:1284) / ``checkTimersNoP`` (src/runtime/proc.go:3939).
 A timer fires only when its own P schedules (findRunnable, proc.go:3430), when a thief runs it in
 stealWork (proc.go:3850), or when the netpoller wakes for it; each fired timer costs
