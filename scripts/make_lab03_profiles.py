@@ -71,16 +71,26 @@ SCENARIOS = {
         "sched",
         "4 CPU-bound archive compressors beside the render loop on GOMAXPROCS=2",
     ),
+    "syncwait": (
+        "lock contention",
+        "sync",
+        "the convoy traced: 48 tile handlers wait on an RWMutex across a 200 ms refresh",
+    ),
 }
+#: Run lengths other than 1.5 s: a trace of 48 handlers grows fast, and the scenario needs only
+#: a little run before its refresh (the trace must stay under MAX_BYTES).
+DURATIONS = {"syncwait": "0.2s"}
+#: The kinds of evidence that are read from an execution trace (go tool trace -pprof=KIND).
+TRACE_KINDS = ("sched", "sync")
 
 
-def sched_top_by_go(go: str, trace: Path) -> list[list]:
-    """``go tool trace -pprof=sched`` of the recorded trace, read back: (function, flat, cum)
+def trace_top_by_go(go: str, trace: Path, kind: str) -> list[list]:
+    """``go tool trace -pprof=KIND`` of the recorded trace, read back: (function, flat, cum)
     of its delay, every function, as go tool pprof -top lists them."""
     from labkit.profile import load_profile
 
     made = subprocess.run(
-        [go, "tool", "trace", "-pprof=sched", str(trace)],
+        [go, "tool", "trace", f"-pprof={kind}", str(trace)],
         check=True,
         capture_output=True,
         timeout=120,
@@ -105,10 +115,18 @@ def main(argv: list[str]) -> int:
     index = json.loads(index_path.read_text()) if index_path.is_file() else {"profiles": {}}
     for name in names:
         cause, evidence, what = SCENARIOS[name]
-        out = OUT_DIR / f"lab03-{name}{'.trace' if evidence == 'sched' else '.pb.gz'}"
+        out = OUT_DIR / f"lab03-{name}{'.trace' if evidence in TRACE_KINDS else '.pb.gz'}"
         tmp = out.with_suffix(".tmp")
         subprocess.run(
-            [str(binary), "-scenario", name, "-out", str(tmp), "-duration", "1.5s"],
+            [
+                str(binary),
+                "-scenario",
+                name,
+                "-out",
+                str(tmp),
+                "-duration",
+                DURATIONS.get(name, "1.5s"),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -121,7 +139,7 @@ def main(argv: list[str]) -> int:
             print(f"{out.name}: {size} bytes is over {MAX_BYTES}; not written", file=sys.stderr)
             return 1
         tmp.replace(out)
-        go_top = sched_top_by_go(go, out) if evidence == "sched" else None
+        go_top = trace_top_by_go(go, out, evidence) if evidence in TRACE_KINDS else None
         index["profiles"][name] = {
             "file": out.name,
             "cause": cause,
@@ -133,7 +151,7 @@ def main(argv: list[str]) -> int:
             "bytes": size,
         }
         if go_top is not None:  # what the toolchain itself makes of the trace, for the tests
-            index["profiles"][name]["go_sched_top"] = go_top
+            index["profiles"][name]["go_pprof_top"] = go_top
         print(f"wrote {out.relative_to(ROOT)} ({size} bytes): {cause}")
     index["program"] = (
         "labkit/golab/go/detective (GOMAXPROCS=2, 1.5 s; a CPU profile at 100 Hz, a goroutine "

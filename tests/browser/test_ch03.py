@@ -81,11 +81,11 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
     flames = page.locator(".labkit-flamegraph")
     page.locator(".jp-Cell").last.scroll_into_view_if_needed()
     for _ in range(50):  # widget views render as their outputs come into view
-        if flames.count() == 7:
+        if flames.count() == 8:
             break
         page.wait_for_timeout(200)
-    assert flames.count() == 7, "cases A-E, the real diff, the model diff"
-    for i in range(7):
+    assert flames.count() == 8, "cases A-F, the real diff, the model diff"
+    for i in range(8):
         flames.nth(i).scroll_into_view_if_needed()
         assert flames.nth(i).locator("svg.svg-figure path.line").count() >= 3
     exercise = page.locator(".labkit-exercise").first

@@ -34,6 +34,8 @@
 //
 //	sched    four archive compressors run tight loops beside the render loop on two Ps: every
 //	         goroutine, the renderer included, waits runnable for a P (waiting for a P)
+//	syncwait the convoy scenario, traced: its synchronization-blocking profile
+//	         (go tool trace -pprof=sync) shows where goroutines waited on the lock
 //
 // scripts/make_lab03_profiles.py builds and runs it to regenerate labkit/data/profiles/.
 package main
@@ -265,6 +267,7 @@ func (d *dashboard) run(scenario string, until time.Time) {
 var kinds = map[string]string{
 	"loop": "cpu", "syscall": "cpu", "mutex": "cpu", "alloc": "cpu", "pooled": "cpu",
 	"assist": "cpu", "logger": "cpu", "convoy": "goroutine", "leak": "goroutine", "sched": "trace",
+	"syncwait": "trace",
 }
 
 func main() {
@@ -308,15 +311,20 @@ func main() {
 	case "goroutine":
 		d.goroutineSnapshot(*scenario, *duration, f)
 	case "trace":
-		stop := make(chan struct{})
 		if err := trace.Start(f); err != nil {
 			panic(err)
 		}
-		for i := 0; i < 4; i++ {
-			go compressArchive(stop)
+		if *scenario == "syncwait" {
+			d.convoy(*duration)
+			time.Sleep(200 * time.Millisecond) // the refresh ends; the queued readers run
+		} else {
+			stop := make(chan struct{})
+			for i := 0; i < 4; i++ {
+				go compressArchive(stop)
+			}
+			d.run(*scenario, time.Now().Add(*duration))
+			close(stop)
 		}
-		d.run(*scenario, time.Now().Add(*duration))
-		close(stop)
 		trace.Stop()
 	}
 	if err := f.Close(); err != nil {
@@ -325,11 +333,29 @@ func main() {
 	fmt.Println("wrote", *out, "sink", sink%7)
 }
 
+// convoy starts the tile handlers (each reads the cache every 2 ms), lets them run, then
+// refreshes the cache under its write lock and returns 20 ms into the refresh, when the
+// handlers have queued behind it.
+func (d *dashboard) convoy(duration time.Duration) {
+	d.cache.m = map[int]float64{}
+	for i := 0; i < 1024; i++ {
+		d.cache.m[i] = float64(i)
+	}
+	for h := 0; h < 48; h++ {
+		go d.serveTile(h)
+	}
+	time.Sleep(duration / 2)
+	holding := make(chan struct{})
+	go d.cache.refresh(200*time.Millisecond, holding)
+	<-holding
+	time.Sleep(20 * time.Millisecond) // the handlers arrive and queue
+}
+
 // serveTile is a tile handler of the "convoy" scenario: it reads the cache in a loop.
 func (d *dashboard) serveTile(h int) {
 	for i := 0; ; i++ {
 		sink += uint64(d.cache.Get(h*1000 + i))
-		time.Sleep(100 * time.Microsecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -339,18 +365,7 @@ func (d *dashboard) goroutineSnapshot(scenario string, duration time.Duration, f
 	if scenario == "leak" {
 		d.run(scenario, time.Now().Add(duration))
 	} else {
-		d.cache.m = map[int]float64{}
-		for i := 0; i < 1024; i++ {
-			d.cache.m[i] = float64(i)
-		}
-		for h := 0; h < 48; h++ {
-			go d.serveTile(h)
-		}
-		time.Sleep(duration / 2)
-		holding := make(chan struct{})
-		go d.cache.refresh(200*time.Millisecond, holding)
-		<-holding
-		time.Sleep(20 * time.Millisecond) // the handlers arrive and queue
+		d.convoy(duration)
 	}
 	if err := pprof.Lookup("goroutine").WriteTo(f, 0); err != nil {
 		panic(err)
