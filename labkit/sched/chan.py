@@ -34,7 +34,7 @@ class ChanState:
 
 
 class Channels:
-    """The channel half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The channel part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 
@@ -44,12 +44,6 @@ class Channels:
         if st is None:
             st = self.chans[id(ch)] = ChanState(ch.name or f"ch{len(self.chans) + 1}")
         return st
-
-    def chanop(self: Scheduler, g: G, p: P, s: pg.Step, t: float) -> bool:
-        """One send or receive step. True: it completed and g runs on. False: g parked."""
-        if s.kind == pg.SEND:
-            return self.chansend(g, p, s.chan, t)
-        return self.chanrecv(g, p, s.chan, t)
 
     def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->

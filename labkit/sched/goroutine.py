@@ -41,7 +41,7 @@ S_EXIT = pg.EXIT
 
 
 class Goroutines:
-    """The goroutine half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The goroutine part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Netpoll:
-    """The netpoller half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The netpoller part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -75,7 +75,7 @@ def recount(s: Scheduler) -> list[int]:
 
 
 class Records:
-    """The recording half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The recording part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 class RunQueues:
-    """The run-queue half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The run-queue part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Syscalls:
-    """The syscall half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The syscall part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

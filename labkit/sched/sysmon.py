@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class Sysmon:
-    """The sysmon half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The sysmon part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 class Threads:
-    """The thread half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The thread part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class Timers:
-    """The timer half of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+    """The timer part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
 
     __slots__ = ()
 
