@@ -1,6 +1,6 @@
 """Bytecodes the scheduler model executes per event, by function: a cost measure that, unlike
-time, does not move with the machine's load, so two versions of the scheduler model (labkit/sched/) can be
-compared on a busy machine. (It counts Python work only: time in C, such as the event heap or the
+time, does not move with the machine's load, so two versions of the scheduler model
+(labkit/sched/) can be compared on a busy machine. (It counts Python work only: time in C, such as the event heap or the
 garbage collector, needs the timing benchmarks in bench_sched.py.)
 
 Run: .venv/bin/python benchmarks/opcodes_sched.py [default|large|switch] [top N functions]
