@@ -35,10 +35,10 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     drawn = _shoot_figures(nb)
     assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
     if path == CHAPTER:
-        # Blind spots 2.3 and 2.5: the model's timeline and Go's own trace, one above the other.
+        # Blind spots 2.2-2.5: the model's timeline and Go's own trace, one above the other.
         pairs = page.locator(".labkit-timeline-pair")
-        assert pairs.count() == 2, "2.3 and 2.5 each show a model / real-Go pair"
-        for i in range(2):
+        assert pairs.count() == 4, "2.2, 2.3, 2.4 and 2.5 each show a model / real-Go pair"
+        for i in range(4):
             pair = pairs.nth(i)
             pair.scroll_into_view_if_needed()
             assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
@@ -99,9 +99,16 @@ def _check_exercises(nb) -> None:
     numeric = page.locator(".labkit-exercise", has_text="When does req finish").first
     numeric.scroll_into_view_if_needed()
     box = numeric.locator("input[type='text']")
+    # Predict first: no timeline of the question's program until an answer is checked.
+    assert numeric.locator(".bqplot").count() == 0
     box.fill("1")
     numeric.get_by_role("button", name="Check").click()
     page.wait_for_function("el => el.innerText.includes('Not quite')", arg=numeric.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.bqplot svg.svg-figure path').length > 0",
+        arg=numeric.element_handle(),
+    )
+    assert "You predicted" in numeric.inner_text()
     answer = Exercise(finish_behind_loop, seed=0).variant.answer
     box.fill(f"{answer:.1f}")
     numeric.get_by_role("button", name="Check").click()
