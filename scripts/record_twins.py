@@ -17,6 +17,7 @@ from labkit.golab.twins import TWINS, record_twin
 VARIANTS: dict[str, tuple[dict[str, int], ...]] = {
     "timer_stall": ({"hogs": 2}, {"hogs": 1}),
     "long_loop": ({"async_preempt": 0}, {"async_preempt": 1}),
+    "locked_ticker": ({"locked": 1}, {"locked": 0}),
     "blocking_calls": ({"syscalls": 1}, {"syscalls": 0}),
     "run_queues": ({"procs": 1}, {"procs": 4}),
 }

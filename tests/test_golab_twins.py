@@ -176,3 +176,35 @@ def test_the_thread_check_refuses_the_articles_one_thread_per_p():
     that the model passes."""
     real = run_twin("blocking_calls", source="recorded", syscalls=1).output["threads_peak"]
     assert not threads_agree(PRESETS["2.2"].stall.gomaxprocs + 1, real)
+
+
+def test_a_locked_render_loop_costs_threads_not_time_in_both():
+    """Preset 2.1: LockOSThread adds threads (the locked one, and the one its P is handed to
+    each time it sleeps) and leaves the makespan as it was, in real Go and in the model; and
+    the model's makespan is real Go's. Real runs of either setting spread over 106-127 ms on the
+    recording machine (2026-12-04, three runs each), so one run is compared within 20 %."""
+    locked = run_twin("locked_ticker", source="recorded", locked=1).output
+    free = run_twin("locked_ticker", source="recorded", locked=0).output
+    m_locked, m_free = (run_lab(p).metrics for p in (PRESETS["2.1"].stall, PRESETS["2.1"].fix))
+    assert locked["threads_peak"] > free["threads_peak"]
+    assert m_locked["threads_peak"] > m_free["threads_peak"]
+    assert locked["makespan_ms"] == pytest.approx(free["makespan_ms"], rel=0.2)
+    assert m_locked["makespan_ms"] == pytest.approx(m_free["makespan_ms"], rel=0.05)
+    assert m_locked["makespan_ms"] == pytest.approx(locked["makespan_ms"], rel=0.2)
+
+
+def test_the_locked_goroutine_runs_on_one_thread_only_in_the_trace():
+    """What LockOSThread means, read from Go's own trace: every stretch the render loop ran was
+    on the same M when locked, on several when not."""
+
+    def threads_of_render(locked: int) -> int:
+        trace = run_twin("locked_ticker", source="recorded", locked=locked).trace
+        seg = trace.segments
+        render = [
+            g
+            for g, name in zip(trace.goroutines["g"], trace.goroutines["name"], strict=True)
+            if name == "main.render"
+        ]
+        return len(set(seg["m"][seg["g"] == render[0]].tolist()))
+
+    assert threads_of_render(1) == 1 and threads_of_render(0) > 1

@@ -138,3 +138,15 @@ def test_a_trace_is_coloured_like_the_model_by_the_functions_kinds():
     assert {KIND_COLOURS["hog"], KIND_COLOURS["ticker"]} <= fills
     with pytest.raises(ParameterError, match="kind must be one of"):
         coloured.show(run.trace, kinds={"main.f": "worker"})
+
+
+def test_a_locked_threads_hand_overs_are_not_counted_as_syscall_hand_offs():
+    """A model run with LockOSThread logs its locked hand-overs as P hand-offs (the timeline
+    marks them); a trace has no event for them, so the measure compared with real Go counts
+    only the Ps taken from system calls."""
+    from labkit.schedlab import PRESETS, run_lab
+
+    run = run_lab(PRESETS["2.1"].stall).result
+    assert run.stats["locked_handoffs"] > 0 and run.stats["handoffs"] == 0
+    assert np.sum(np.asarray(run.event_log["kind"]) == "handoff") > 0
+    assert timeline_measures(run)["handoffs"] == 0

@@ -75,6 +75,15 @@ TWINS: dict[str, Twin] = {
         # runtime1.go, debug.asyncpreemptoff; preemptM does nothing then, preempt.go).
         godebug={"async_preempt": lambda on: f"asyncpreemptoff={0 if on else 1}"},
     ),
+    "locked_ticker": Twin(
+        "locked_ticker",
+        gomaxprocs=2,
+        params={"locked": 1},
+        scenario='labkit.schedlab.PRESETS["2.1"]: 200 requests beside a render loop that calls '
+        "LockOSThread (locked=1) or not (locked=0)",
+        limits={"locked": (0, 1)},
+        kinds={"main.request": "req", "main.render": "ticker"},
+    ),
     "blocking_calls": Twin(
         "blocking_calls",
         gomaxprocs=2,

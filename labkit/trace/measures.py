@@ -26,6 +26,17 @@ MEASURES: tuple[tuple[str, str], ...] = (
 )
 
 
+def _syscall_handoffs(run: Any, kinds: np.ndarray) -> float:
+    """Ps taken from a goroutine in a system call. A trace logs exactly those (ProcSteal, when
+    sysmon's retake takes the P). A model run's log also marks the P hand-overs of a thread
+    locked to its goroutine (stoplockedm, startlockedm), for which Go's trace has no event, so
+    the model's own count of syscall hand-offs is used instead (``Result.stats``)."""
+    stats = getattr(run, "stats", None)
+    if isinstance(stats, dict) and "handoffs" in stats:
+        return float(stats["handoffs"])
+    return float(np.sum(kinds == "handoff"))
+
+
 def timeline_measures(run: Any) -> dict[str, float]:
     """The MEASURES of ``run``, a labkit.sched Result or a labkit.trace Trace."""
     seg = run.segments
@@ -40,6 +51,6 @@ def timeline_measures(run: Any) -> dict[str, float]:
         "cpu_ms": float(np.sum(end - start)),
         "last_run_end_ms": float(end.max()) if end.size else 0.0,
         "preemptions": float(np.sum(kinds == "preempt")),
-        "handoffs": float(np.sum(kinds == "handoff")),
+        "handoffs": _syscall_handoffs(run, kinds),
         "threads": float(count.max()) if count.size else 0.0,
     }

@@ -35,10 +35,10 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     drawn = _shoot_figures(nb)
     assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
     if path == CHAPTER:
-        # Blind spots 2.2-2.5: the model's timeline and Go's own trace, one above the other.
+        # Every blind spot: the model's timeline and Go's own trace, one above the other.
         pairs = page.locator(".labkit-timeline-pair")
-        assert pairs.count() == 4, "2.2, 2.3, 2.4 and 2.5 each show a model / real-Go pair"
-        for i in range(4):
+        assert pairs.count() == 5, "2.1-2.5 each show a model / real-Go pair"
+        for i in range(5):
             pair = pairs.nth(i)
             pair.scroll_into_view_if_needed()
             assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
