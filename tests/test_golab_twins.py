@@ -193,18 +193,22 @@ def test_a_locked_render_loop_costs_threads_not_time_in_both():
     assert m_locked["makespan_ms"] == pytest.approx(locked["makespan_ms"], rel=0.2)
 
 
-def test_the_locked_goroutine_runs_on_one_thread_only_in_the_trace():
-    """What LockOSThread means, read from Go's own trace: every stretch the render loop ran was
-    on the same M when locked, on several when not."""
+def test_the_locked_goroutine_owns_its_thread_in_the_trace():
+    """What LockOSThread means, read from Go's own trace: locked, the render loop ran on one
+    thread and that thread ran nothing else; not locked, its threads also ran requests."""
 
-    def threads_of_render(locked: int) -> int:
+    def on_render_threads(locked: int) -> tuple[int, set]:
         trace = run_twin("locked_ticker", source="recorded", locked=locked).trace
-        seg = trace.segments
-        render = [
-            g
-            for g, name in zip(trace.goroutines["g"], trace.goroutines["name"], strict=True)
-            if name == "main.render"
-        ]
-        return len(set(seg["m"][seg["g"] == render[0]].tolist()))
+        seg, gs = trace.segments, trace.goroutines
+        render = int(gs["g"][gs["name"] == "main.render"][0])
+        mine = seg[seg["g"] == render]
+        ms = set(mine["m"][1:].tolist())
+        # while the loop lives (from its second stretch: it locks as it starts)
+        during = (seg["start_ms"] >= mine["end_ms"][0]) & (seg["end_ms"] <= mine["end_ms"][-1])
+        others = set(seg["g"][np.isin(seg["m"], list(ms)) & during & (seg["g"] != render)].tolist())
+        return len(ms), others
 
-    assert threads_of_render(1) == 1 and threads_of_render(0) > 1
+    threads, others = on_render_threads(1)
+    assert threads == 1 and others == set()
+    _, others = on_render_threads(0)
+    assert others
