@@ -11,6 +11,7 @@ from labkit.exercise import Exercise
 from labkit.exercises import lab04
 from labkit.golab import run_experiment
 from labkit.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms
+from labkit.pool.queueing import mmc_latency_p99_ms as mmc_p99_ms
 
 SEEDS = range(20)
 
@@ -58,29 +59,6 @@ def test_pipeline_key_is_the_slowest_stage_or_the_ps(seed):
     stages = [1000.0, p["draw_workers"] * 1000 / p["draw_ms"], 1000 / 1.5]
     cpu = p["procs"] * 1000 / (1.0 + p["draw_ms"] + 0.5)
     assert v.answer == pytest.approx(min(*stages, cpu))
-
-
-def mmc_p99_ms(rate: float, service_ms: float, c: int) -> float:
-    """The p99 of the time in system of an M/M/c queue (FCFS): with probability 1 - C no wait,
-    else an Exp(c mu - lambda) wait; plus an Exp(mu) service. Infinite at c <= a."""
-    a = rate * service_ms / 1000
-    if a >= c:
-        return math.inf
-    mu, theta = 1 / service_ms, c / service_ms - rate / 1000
-    chance = erlang_c_probability(a, c)
-
-    def tail(t: float) -> float:
-        if math.isclose(theta, mu):  # the sum of two Exp(mu): an Erlang-2 tail
-            both = (1 + mu * t) * math.exp(-mu * t)
-        else:
-            both = (theta * math.exp(-mu * t) - mu * math.exp(-theta * t)) / (theta - mu)
-        return (1 - chance) * math.exp(-mu * t) + chance * both
-
-    lo, hi = 0.0, 100 * service_ms
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if tail(mid) > 0.01 else (lo, mid)
-    return lo
 
 
 @pytest.mark.parametrize("seed", SEEDS)
