@@ -121,3 +121,46 @@ def test_yield_turns_key_is_what_real_go_does(seed):
     }
     v = Exercise(lab04.yield_turns, seed=seed).variant
     assert v.choices[v.answer] == lab04.YIELD_CALLS[expected[v.params["kind"]]]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hockey_stick_key_is_mm1(seed):
+    """M/M/1: W = rho / (1 - rho) s; at 50 % that is s, as the question says."""
+    v = Exercise(lab04.hockey_stick_wait, seed=seed).variant
+    rho, s = v.params["rho"], v.params["service_ms"]
+    assert v.answer == pytest.approx(rho / (1 - rho) * s, rel=1e-12)
+    assert f"waits {s:g} ms" in v.question
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kingman_key_and_the_model(seed):
+    """The key is Kingman's formula; with Poisson arrivals it is exact, and the pool model's
+    mean wait quoted in the worked answer is within 10 % of it."""
+    v = Exercise(lab04.kingman_variability, seed=seed).variant
+    p = v.params
+    assert v.answer == pytest.approx(
+        p["rho"] / (1 - p["rho"]) * (p["ca2"] + p["cs2"]) / 2 * p["service_ms"], rel=1e-12
+    )
+    if p["ca2"] == 1.0:
+        model = float(v.solution.split("1000 s: ")[1].split(" ms")[0])
+        assert model == pytest.approx(v.answer, rel=0.10)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sharing_key_is_the_closed_form(seed):
+    """k = jobs / P rounds: FCFS mean s (k + 1) / 2, sharing k s; the difference s (k - 1) / 2."""
+    v = Exercise(lab04.sharing_vs_fcfs, seed=seed).variant
+    p = v.params
+    k = p["jobs"] / p["procs"]
+    assert v.answer == pytest.approx(p["job_ms"] * (k - 1) / 2, rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_omission_key_is_near_the_hand_estimate(seed):
+    """The open loop's p99 is within 5 % of D - (N / 100) T, and far above the closed loop's."""
+    ex = Exercise(lab04.omission_p99, seed=seed)
+    p = ex.variant.params
+    hand = p["stall_ms"] - p["requests"] / 100 * p["interval_ms"]
+    assert ex.variant.answer == pytest.approx(hand, rel=0.05)
+    assert ex.check(hand) and ex.check(ex.variant.answer)
+    assert "p99 = 0.2 ms" in ex.variant.question

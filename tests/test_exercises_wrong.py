@@ -615,6 +615,80 @@ def pipeline_device_wait_uses_a_p(p):
     return min(*caps.values(), wrong)
 
 
+def wait_proportional_to_load(p):
+    """Thinks the wait scales with the load: from s at 50 % to s x rho / 0.5."""
+    return p["service_ms"] * p["rho"] / 0.5
+
+
+def wait_is_the_time_in_system(p):
+    """Adds the service itself: rho / (1 - rho) s + s."""
+    return p["rho"] / (1 - p["rho"]) * p["service_ms"] + p["service_ms"]
+
+
+def wait_without_the_service_time(p):
+    """Stops at rho / (1 - rho), a pure number, and types it as ms."""
+    return p["rho"] / (1 - p["rho"])
+
+
+def _kingman(p, variability):
+    return p["rho"] / (1 - p["rho"]) * variability * p["service_ms"]
+
+
+def kingman_without_the_half(p):
+    return _kingman(p, p["ca2"] + p["cs2"])
+
+
+def kingman_ignores_variability(p):
+    """The M/M/1 answer whatever the work and the arrivals look like."""
+    return None if p["ca2"] + p["cs2"] == 2 else _kingman(p, 1.0)
+
+
+def kingman_with_coefficients_not_squared(p):
+    """Uses the coefficients of variation where the formula squares them."""
+    cv = (math.sqrt(p["ca2"]) + math.sqrt(p["cs2"])) / 2
+    return None if math.isclose(cv, (p["ca2"] + p["cs2"]) / 2) else _kingman(p, cv)
+
+
+def _rounds(p):
+    return p["jobs"] / p["procs"]
+
+
+def same_cpu_same_latency(p):
+    """Both pools finish the last request at once, so the means must be equal."""
+    return 0.0
+
+
+def sharing_reports_pool_b_mean(p):
+    return _rounds(p) * p["job_ms"]
+
+
+def sharing_reports_pool_a_mean(p):
+    return p["job_ms"] * (_rounds(p) + 1) / 2
+
+
+def fcfs_mean_is_half_the_makespan(p):
+    """Takes pool A's mean to be half its last finish time: k s - k s / 2."""
+    return _rounds(p) * p["job_ms"] / 2
+
+
+def omission_closed_loop_p99(p):
+    """Trusts the closed loop's number."""
+    return 0.2
+
+
+def omission_p99_is_the_stall(p):
+    return p["stall_ms"]
+
+
+def omission_p99_is_the_mean_stalled_wait(p):
+    return p["stall_ms"] / 2
+
+
+def omission_one_percent_of_the_stalled_requests(p):
+    """Takes 1 % of the requests due during the stall, not of all requests."""
+    return p["stall_ms"] - p["stall_ms"] / p["interval_ms"] / 100 * p["interval_ms"]
+
+
 MISTAKES: dict[str, list[Callable]] = {
     "start.frame_size": [
         frame_in_decimal_mb,
@@ -716,6 +790,28 @@ MISTAKES: dict[str, list[Callable]] = {
         pipeline_ignores_the_ps,
         pipeline_ignores_the_draw_workers,
         pipeline_device_wait_uses_a_p,
+    ],
+    "lab04.hockey_stick_wait": [
+        wait_proportional_to_load,
+        wait_is_the_time_in_system,
+        wait_without_the_service_time,
+    ],
+    "lab04.kingman_variability": [
+        kingman_without_the_half,
+        kingman_ignores_variability,
+        kingman_with_coefficients_not_squared,
+    ],
+    "lab04.sharing_vs_fcfs": [
+        same_cpu_same_latency,
+        sharing_reports_pool_b_mean,
+        sharing_reports_pool_a_mean,
+        fcfs_mean_is_half_the_makespan,
+    ],
+    "lab04.omission_p99": [
+        omission_closed_loop_p99,
+        omission_p99_is_the_stall,
+        omission_p99_is_the_mean_stalled_wait,
+        omission_one_percent_of_the_stalled_requests,
     ],
 }
 

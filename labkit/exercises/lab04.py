@@ -1,4 +1,5 @@
-"""Exercises of labs/lab04-pool-tuner.ipynb: size a pool, tune the watchdog, yield, Erlang C.
+"""Exercises of labs/lab04-pool-tuner.ipynb: size a pool, tune the watchdog, yield, Erlang C, and
+the queueing core (the hockey stick, Kingman, sharing against FCFS, coordinated omission).
 
 Every answer comes from the course's models (``labkit.pool``, ``labkit.pipeline``,
 ``labkit.golab.model_prediction`` over ``labkit.sched``), never typed in, so the worked answer
@@ -28,9 +29,16 @@ import numpy as np
 from labkit.exercise import Variant, choice, numeric
 from labkit.golab import model_prediction, run_experiment
 from labkit.pipeline import PipelineParams, Stage, simulate_pipeline
-from labkit.pool import compare_policies, erlang_b, erlang_c_probability, erlang_c_wait_ms
+from labkit.pool import (
+    compare_policies,
+    erlang_b,
+    erlang_c_probability,
+    erlang_c_wait_ms,
+    simulate_pool,
+)
 from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
 from labkit.pool import sweep_workers as _sweep_workers
+from labkit.pool.queueing import coordinated_omission, fcfs_vs_sharing, kingman_wait_ms
 
 GOMAXPROCS = 4
 
@@ -346,4 +354,179 @@ def pipeline_throughput(rng: np.random.Generator) -> Variant:
         rel_tol=0.02,
         hint="Compute workers x 1000 / ms for each stage, and GOMAXPROCS x 1000 / total CPU ms.",
         params={"draw_workers": draw_workers, "draw_ms": draw_ms, "procs": procs},
+    )
+
+
+# ---- 7. the hockey stick -----------------------------------------------------------------------
+
+
+def hockey_stick_wait(rng: np.random.Generator) -> Variant:
+    """A single worker's mean wait at a high utilisation (M/M/1: rho / (1 - rho) x s)."""
+    service_ms = float(rng.choice([5.0, 10.0, 20.0]))
+    rho = float(rng.choice([0.8, 0.9, 0.95]))
+    rate = rho * 1000.0 / service_ms
+    wait = erlang_c_wait_ms(rate, service_ms, 1)
+    model = simulate_pool(
+        arrival_rate=rate, service_ms=service_ms, workers=1, gomaxprocs=1, duration_s=2000.0
+    )
+    return numeric(
+        f"One worker serves Poisson arrivals with exponential work of mean {service_ms:g} ms (an "
+        f"M/M/1 queue). At 50 % utilisation a request waits {service_ms:g} ms on average before "
+        f"the worker takes it. The load rises to {rho:.0%} utilisation ({rate:g} requests/s). "
+        "What is the mean wait now?",
+        wait,
+        f"For M/M/1 the mean wait is rho / (1 - rho) x s (Erlang C with c = 1): at 50 % that is "
+        f"1 x {service_ms:g} ms, at {rho:.0%} it is {rho:g} / {1 - rho:.2g} x {service_ms:g} = "
+        f"{wait:.0f} ms. The load rose by {rho / 0.5:.2g}x, the wait by {wait / service_ms:.0f}x: "
+        "the hockey stick. 1 / (1 - rho) doubles from 80 % to 90 % and again to 95 %. The pool "
+        f"model at {rate:g}/s for 2000 s: {model.mean_wait_ms:.1f} ms.",
+        unit="ms",
+        rel_tol=0.03,
+        hint="The wait is not proportional to the load: it grows like rho / (1 - rho).",
+        params={"service_ms": service_ms, "rho": rho},
+    )
+
+
+# ---- 8. Kingman: variability costs wait --------------------------------------------------------
+
+#: Service kinds of the pool model and the squared coefficient of variation of each (variance /
+#: mean^2); the lognormal's sigma = sqrt(ln 4) makes it exp(sigma^2) - 1 = 3.
+KINGMAN_SERVICES = {
+    "const": ("constant (every request the same)", 0.0, {}),
+    "exp": ("exponential", 1.0, {}),
+    "lognormal": ("lognormal with a long tail", 3.0, {"service_sigma": math.sqrt(math.log(4.0))}),
+}
+
+
+def kingman_variability(rng: np.random.Generator) -> Variant:
+    """Kingman's G/G/1 wait, rho / (1 - rho) x (ca^2 + cs^2) / 2 x s, for a given variability."""
+    service = str(rng.choice(list(KINGMAN_SERVICES)))
+    bursty = bool(rng.integers(2))
+    rho = float(rng.choice([0.6, 0.75, 0.8, 0.9]))
+    service_ms = float(rng.choice([4.0, 5.0, 10.0]))
+    name, cs2, extra = KINGMAN_SERVICES[service]
+    ca2 = 2.0 if bursty else 1.0
+    wait = kingman_wait_ms(rho, service_ms, ca2, cs2)
+    arrivals = (
+        "bursty arrivals whose gaps have a squared coefficient of variation ca² = 2"
+        if bursty
+        else "Poisson arrivals (ca² = 1)"
+    )
+    check = ""
+    if not bursty:  # Poisson arrivals: Kingman is exact (Pollaczek-Khinchine); the model agrees
+        r = simulate_pool(
+            arrival_rate=rho * 1000.0 / service_ms,
+            service_ms=service_ms,
+            service=service,
+            workers=1,
+            gomaxprocs=1,
+            duration_s=1000.0,
+            **extra,
+        )
+        check = (
+            f" With Poisson arrivals the formula is exact (Pollaczek-Khinchine); the pool model, "
+            f"1000 s: {r.mean_wait_ms:.1f} ms."
+        )
+    return numeric(
+        f"One worker at {rho:.0%} utilisation, {arrivals}, and {name} work of mean "
+        f"{service_ms:g} ms (squared coefficient of variation cs² = {cs2:g}). Use Kingman's "
+        "formula: what is the mean wait before the worker takes a request?",
+        wait,
+        f"Kingman (1961): W = rho / (1 - rho) x (ca² + cs²) / 2 x s = {rho:g} / {1 - rho:.2g} x "
+        f"({ca2:g} + {cs2:g}) / 2 x {service_ms:g} = {wait:.2f} ms. The middle factor is the "
+        "variability: 1 for M/M/1, 0.5 for constant work, more for bursts or long-tailed work. "
+        f"At the same load, twice the variability is twice the wait, which is why a jittered or "
+        f"bursty workload needs more workers for the same latency.{check}",
+        unit="ms",
+        rel_tol=0.03,
+        hint="Three factors: rho / (1 - rho), the mean of the two squared coefficients of "
+        "variation (ca² + cs²) / 2, and the service time.",
+        params={"rho": rho, "service_ms": service_ms, "ca2": ca2, "cs2": cs2},
+    )
+
+
+# ---- 9. processor sharing against FCFS -----------------------------------------------------------
+
+
+def sharing_vs_fcfs(rng: np.random.Generator) -> Variant:
+    """How much later, on average, n CPU-bound requests finish when shared instead of queued."""
+    procs = int(rng.choice([2, 3, 4]))
+    rounds = int(rng.choice([2, 3, 4]))
+    job_ms = float(rng.choice([5.0, 10.0, 20.0]))
+    jobs = procs * rounds
+    rows = {r["label"]: r for r in fcfs_vs_sharing(jobs, job_ms, procs)}
+    fcfs, shared, go = rows["FCFS"], rows["processor sharing"], rows["Go, 10 ms slices"]
+    extra = shared["mean_ms"] - fcfs["mean_ms"]
+    return numeric(
+        f"{jobs} requests arrive together, each {job_ms:g} ms of pure CPU work, on "
+        f"GOMAXPROCS={procs}. Pool A has {procs} workers, which take the requests from the "
+        f"channel in order. Pool B has {jobs} workers, one per request, and suppose the Ps were "
+        "shared perfectly equally among them (processor sharing). How many ms **higher** is "
+        "pool B's mean latency than pool A's?",
+        extra,
+        f"Both pools do {jobs} x {job_ms:g} = {jobs * job_ms:g} ms of CPU on {procs} Ps, so both "
+        f"finish the last request at {fcfs['max_ms']:.0f} ms: more workers add no CPU. Pool A "
+        f"finishes {procs} at {job_ms:g} ms, {procs} more at {2 * job_ms:g} ms, ...: mean "
+        f"{job_ms:g} x ({rounds} + 1) / 2 = {fcfs['mean_ms']:.1f} ms. Pool B gives each request "
+        f"{procs}/{jobs} of a P, so all finish together at {shared['mean_ms']:.1f} ms. "
+        f"Difference: {extra:.1f} ms (the pool model with 1 us slices). Go shares in 10 ms "
+        f"slices, not finely: its mean is {go['mean_ms']:.1f} ms here "
+        + (
+            "(the requests fit in one slice, so Go's round robin is FCFS)."
+            if job_ms <= 10.0
+            else "(each request is preempted once or more, so they interleave)."
+        ),
+        unit="ms",
+        rel_tol=0.02,
+        hint="Both pools finish the last request at the same time; compare when the *others* "
+        "finish.",
+        params={"procs": procs, "jobs": jobs, "job_ms": job_ms},
+    )
+
+
+# ---- 10. coordinated omission --------------------------------------------------------------------
+
+OMISSION_RUNS = ((1000, 10.0), (2000, 5.0), (2000, 10.0), (4000, 5.0))  # (requests, interval_ms)
+#: Short beside every interval, so the backlog after a stall drains fast and the hand estimate,
+#: which leaves the service times out, stays within 3 % of the simulated p99.
+OMISSION_SERVICE_MS = 0.2
+
+
+def omission_p99(rng: np.random.Generator) -> Variant:
+    """The p99 an open-loop measurement reports across a stall (what a closed loop hides)."""
+    requests, interval_ms = OMISSION_RUNS[int(rng.integers(len(OMISSION_RUNS)))]
+    stall_ms = float(rng.choice([500.0, 1000.0]))
+    duration_ms = requests * interval_ms
+    co = coordinated_omission(
+        interval_ms=interval_ms,
+        service_ms=OMISSION_SERVICE_MS,
+        stall_ms=stall_ms,
+        stall_at_ms=duration_ms / 4,
+        duration_ms=duration_ms,
+    )
+    hand = co["hand_p99_ms"]
+    return numeric(
+        f"A service answers in {OMISSION_SERVICE_MS:g} ms, but once in a "
+        f"{duration_ms / 1000:g} s test it stalls for {stall_ms:g} ms. A closed-loop benchmark "
+        f"(send, wait for the reply, send the next every {interval_ms:g} ms) reports p99 = "
+        f"{co['closed_p99_ms']:.1f} ms. You measure instead with an open-loop generator: a "
+        f"request every {interval_ms:g} ms on schedule, "
+        f"{requests} in all, latency counted from the scheduled send time. About what p99 does "
+        "it report?",
+        co["open_p99_ms"],
+        f"During the stall the closed loop sends nothing: it records one sample of "
+        f"{co['closed_max_ms']:.0f} ms among {co['closed_ms'].size} and its p99 stays at "
+        f"{co['closed_p99_ms']:.1f} ms. On schedule, {stall_ms / interval_ms:.0f} requests fall "
+        f"due during the stall; the first waits the whole {stall_ms:g} ms, each later one "
+        f"{interval_ms:g} ms less. The slowest 1 % is {requests // 100} requests, so p99 is about "
+        f"{stall_ms:g} - {requests // 100} x {interval_ms:g} = {hand:.0f} ms; the simulation, "
+        f"which adds the {OMISSION_SERVICE_MS:g} ms services of the backlog, gives "
+        f"{co['open_p99_ms']:.0f} ms. The "
+        "closed loop coordinated with the stall and omitted the requests users would have sent.",
+        unit="ms",
+        rel_tol=0.03,
+        also=[(0.98 * hand, 1.02 * hand, "the hand estimate, without the service times")],
+        hint="Count how many scheduled requests fall due during the stall, and how long each "
+        "waits; the slowest 1 % of all requests sets p99.",
+        params={"requests": requests, "interval_ms": interval_ms, "stall_ms": stall_ms},
     )
