@@ -25,7 +25,9 @@ constants), :mod:`~labkit.pool.workload` (seeded arrivals and service times),
 :mod:`~labkit.pool.fifo` (the fast exact path for a pool that never waits for a P),
 :mod:`~labkit.pool.engine` (the event loop with Ps, time slices and the watchdog),
 :mod:`~labkit.pool.result` (statistics), :mod:`~labkit.pool.erlang` (M/M/c formulas),
-:mod:`~labkit.pool.tuner` (policy comparison and pool sizing on common random numbers).
+:mod:`~labkit.pool.tuner` (policy comparison and pool sizing on common random numbers),
+:mod:`~labkit.pool.queueing` (the hockey stick against Erlang C, Kingman's variability factor,
+FCFS against processor sharing, coordinated omission: chapter 4.5).
 """
 
 from labkit.pool.erlang import erlang_b, erlang_c_probability, erlang_c_wait_ms
@@ -36,6 +38,14 @@ from labkit.pool.params import (
     SERVICE_KINDS,
     PoolParameterError,
     PoolParams,
+)
+from labkit.pool.queueing import (
+    allen_cunneen_wait_ms,
+    coordinated_omission,
+    fcfs_vs_sharing,
+    hockey_stick,
+    kingman_wait_ms,
+    mmc_latency_p99_ms,
 )
 from labkit.pool.result import STACK_MIN_BYTES, PoolResult
 from labkit.pool.simulate import simulate_pool
@@ -57,11 +67,17 @@ __all__ = [
     "PoolParams",
     "PoolResult",
     "TargetUnreachableError",
+    "allen_cunneen_wait_ms",
     "compare_policies",
+    "coordinated_omission",
     "erlang_b",
     "erlang_c_probability",
     "erlang_c_wait_ms",
+    "fcfs_vs_sharing",
+    "hockey_stick",
+    "kingman_wait_ms",
     "min_workers_for_p99",
+    "mmc_latency_p99_ms",
     "run_policies",
     "simulate_pool",
     "sweep_workers",
