@@ -7,17 +7,14 @@ import math
 
 import pytest
 
-from labkit.pool import erlang_c_wait_ms, simulate_pool
+import labkit.pool as pool
+from labkit.pool import erlang_c_wait_ms, kingman_wait_ms, simulate_pool
 from labkit.pool.params import PoolParameterError
-from labkit.pool.queueing import (
-    allen_cunneen_wait_ms,
-    coordinated_omission,
-    fcfs_vs_sharing,
-    hockey_stick,
-    kingman_wait_ms,
-    mmc_latency_p99_ms,
-    service_scv,
-)
+from labkit.pool.queueing import service_scv
+
+hockey_stick, fcfs_vs_sharing = pool.hockey_stick, pool.fcfs_vs_sharing
+allen_cunneen_wait_ms, mmc_latency_p99_ms = pool.allen_cunneen_wait_ms, pool.mmc_latency_p99_ms
+coordinated_omission = pool.coordinated_omission
 
 RHOS = (0.5, 0.7, 0.8, 0.9)
 
