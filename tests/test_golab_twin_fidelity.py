@@ -33,7 +33,7 @@ def test_exactly_the_known_differences_differ(rows):
 def test_the_table_says_differ_and_why(rows):
     text = tf.format_twin_rows(rows)
     assert text.count("DIFFER") == len(tf.KNOWN_DIFFERENCES)
-    assert "why: four Ps on the recording machine's two CPUs" in text
+    assert "reason: four Ps on the recording machine's two CPUs" in text
 
 
 def test_a_wrong_model_differs_where_the_right_one_agrees(monkeypatch, rows):

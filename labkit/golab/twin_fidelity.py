@@ -203,5 +203,5 @@ def format_twin_rows(rows: list[dict[str, Any]]) -> str:
             f"real {r['real']:8.1f}   +-{r['tolerance']:.1f}   {verdict}"
         )
         if r["known_difference"] and not r["agree"]:
-            lines.append(f"      why: {r['known_difference']}")
+            lines.append(f"      reason: {r['known_difference']}")
     return "\n".join(lines)
