@@ -360,6 +360,45 @@ def pipeline_throughput(rng: np.random.Generator) -> Variant:
 # ---- 7. the hockey stick -----------------------------------------------------------------------
 
 
+def _hockey_figure(service_ms: float, rho: float, model_wait_ms: float):
+    """A prediction's figure: M/M/1's wait against utilisation, with the model's run marked."""
+
+    def figure():
+        import bqplot as bq
+        import ipywidgets as widgets
+
+        from labkit.widgets import Panel
+        from labkit.widgets._style import OKABE_ITO, legend_html
+
+        grid = np.linspace(0.0, 0.96, 97)
+        curve = [erlang_c_wait_ms(u * 1000.0 / service_ms, service_ms, 1) for u in grid]
+        xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0)
+        blue, orange = OKABE_ITO[0], OKABE_ITO[1]
+        scales = {"x": xs, "y": ys}
+        fig = bq.Figure(
+            marks=[
+                bq.Lines(x=grid, y=curve, colors=[blue], line_style="dashed", scales=scales),
+                bq.Scatter(x=[rho], y=[model_wait_ms], colors=[orange], scales=scales),
+            ],
+            axes=[
+                bq.Axis(scale=xs, label="utilisation rho"),
+                bq.Axis(scale=ys, orientation="vertical", label="mean wait (ms)"),
+            ],
+            title=f"One worker, {service_ms:g} ms exponential work",
+            layout=widgets.Layout(width="100%", height="260px"),
+        )
+        legend = widgets.HTML(
+            legend_html([("rho / (1 - rho) x s", blue), ("the pool model, 2000 s", orange)])
+        )
+        summary = (
+            f"figure: M/M/1 wait against utilisation for {service_ms:g} ms work; the pool "
+            f"model at {rho:.0%}: {model_wait_ms:.1f} ms"
+        )
+        return Panel([fig, legend], summary=summary)
+
+    return figure
+
+
 def hockey_stick_wait(rng: np.random.Generator) -> Variant:
     """A single worker's mean wait at a high utilisation (M/M/1: rho / (1 - rho) x s)."""
     service_ms = float(rng.choice([5.0, 10.0, 20.0]))
@@ -384,6 +423,8 @@ def hockey_stick_wait(rng: np.random.Generator) -> Variant:
         rel_tol=0.03,
         hint="The wait is not proportional to the load: it grows like rho / (1 - rho).",
         params={"service_ms": service_ms, "rho": rho},
+        figure=_hockey_figure(service_ms, rho, model.mean_wait_ms),
+        predict=True,
     )
 
 
