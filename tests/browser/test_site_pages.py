@@ -327,6 +327,7 @@ def test_no_page_shows_a_warning_or_a_broken_image_or_fetches_beyond_mathjax(bro
     assert sorted(mathjax_pages) == [
         "chapters/00-start-here.html",
         "chapters/01-render-stalls.html",
+        "chapters/04-fixes.html",
         "chapters/06-appendix-real-go.html",
         "labs/lab04-pool-tuner.html",
     ]
