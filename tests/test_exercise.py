@@ -136,7 +136,7 @@ def test_a_predictions_figure_stays_hidden_until_the_learner_commits():
     assert view.figure is None and view._figure.children == ()
     view.answer(5)  # a wrong prediction still earns the truth
     assert view.figure is not None and view._figure.children == (view.figure,)
-    assert "You predicted <b>5</b>; the model's run, drawn above: <b>3</b>" in view._truth.value
+    assert "You predicted <b>5</b>; the answer: <b>3</b>. The model's run" in view._truth.value
     view.press_reveal()  # the worked answer keeps the prediction beside the model's value
     assert "You predicted <b>5</b>" in view._truth.value
 

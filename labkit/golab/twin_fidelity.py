@@ -120,7 +120,7 @@ _TIMER_ARRIVALS = (
 _SATURATED = (
     "200 requests of 1 ms every 0.5 ms keep both Ps busy all the time, so every cost the model "
     "leaves out queues up: the preemptions above, thread hand-offs the model prices at a fixed "
-    "cost; real runs of this setting spread widely (p50 3-28 ms over six runs)"
+    "cost; real runs of these settings spread widely (request p50 from 3 to 28 ms over seven runs, 2026-12-04)"
 )
 _BACKOFF = (
     "sysmon's back-off: about 1 ms in, two requests enter nanosleep on both Ps and nothing "

@@ -149,10 +149,13 @@ class ExerciseWidget(w.VBox):
             said = v.choices[self._ex._choice_index(said)] if said is not None else None
         else:
             model = _show(float(v.answer), _unit(v.unit))
+        # The key may be the drawn run's own figure or a formula the figure plots beside the
+        # run (lab 4's hockey stick): say "the answer", and that the run is drawn, not that the
+        # run is the number.
         mine = f"You predicted <b>{html.escape(str(said))}</b>; the" if said is not None else "The"
         self._truth.value = (
-            f"<div class='labkit-truth'>{mine} model's run, drawn above: "
-            f"<b>{html.escape(model)}</b>.</div>"
+            f"<div class='labkit-truth'>{mine} answer: <b>{html.escape(model)}</b>. The model's "
+            "run of the question is drawn above.</div>"
         )
 
     def _on_new(self, _button) -> None:
