@@ -36,6 +36,27 @@ def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
     assert "cache_json" in table.inner_text()
     page.wait_for_timeout(1200)  # bqplot animates marks in
     nb.screenshot("incident-cache", lab)
+
+    # Predict first (section 7): no incident lab in the exercise until an answer is checked,
+    # then the lab with that fix, its figures drawn.
+    from labkit.exercise import Exercise
+    from labkit.exercises import ch05
+
+    exercise = page.locator(".labkit-exercise", has_text="Predict: one fix alone").first
+    exercise.scroll_into_view_if_needed()
+    assert exercise.locator(INCIDENT).count() == 0
+    variant = Exercise(ch05.one_fix_p99, seed=1).variant
+    label = f"{chr(65 + variant.answer)}. {variant.choices[variant.answer]}"
+    exercise.get_by_label(label, exact=True).check()
+    exercise.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=exercise.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-incident .bqplot svg.svg-figure').length >= 3",
+        arg=exercise.element_handle(),
+        timeout=30_000,
+    )
+    assert "You predicted" in exercise.inner_text()
+    nb.screenshot("predict-one-fix", exercise)
     nb.screenshot()
     nb.assert_clean()
 
