@@ -25,6 +25,8 @@ VARIANTS: dict[str, tuple[dict[str, int], ...]] = {
     "locked_ticker": ({"locked": 1}, {"locked": 0}),
     "blocking_calls": ({"syscalls": 1}, {"syscalls": 0}),
     "run_queues": ({"procs": 1}, {"procs": 4}),
+    "pipeline": ({"buffer": 4, "draw": 2}, {"buffer": 64, "draw": 2}, {"buffer": 4, "draw": 1}),
+    "pool": ({"policy": 0, "workers": 2}, {"policy": 0, "workers": 8}, {"policy": 1, "workers": 2}),
 }
 
 

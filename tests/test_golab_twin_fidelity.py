@@ -9,6 +9,8 @@ import dataclasses
 import pytest
 
 import labkit.golab.twin_fidelity as tf
+from labkit.pipeline import simulate_pipeline
+from labkit.pool import simulate_pool
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +20,7 @@ def rows():
 
 def test_every_twin_and_variant_has_rows_and_every_row_states_its_tolerance(rows):
     assert {(r["twin"], r["variant"]) for r in rows} == {
-        (name, v) for name, (_, variants) in tf.TWIN_PRESETS.items() for v in variants
+        (c.twin, v) for c in tf.COMPARISONS for v in c.variants
     }
     assert all(r["tolerance"] > 0 and r["tolerance_why"] for r in rows)
     assert len(rows) >= 30
@@ -54,3 +56,47 @@ def test_a_wrong_model_differs_where_the_right_one_agrees(monkeypatch, rows):
     assert wrong[("run_queues", "stall", "makespan (ms)")] is False
     assert wrong[("blocking_calls", "fix", "request latency p50 (ms)")] is False
     assert all(r["agree"] for r in rows if (r["twin"], r["variant"]) == ("run_queues", "stall"))
+
+
+def chapter4(rows):
+    return {
+        (r["twin"], r["variant"], r["quantity"]): r["agree"]
+        for r in rows
+        if r["twin"] in ("pipeline", "pool")
+    }
+
+
+def test_the_chapter_4_twins_agree_with_their_models(rows):
+    assert chapter4(rows) and all(chapter4(rows).values())
+
+
+def test_a_pipeline_model_without_the_ps_limit_differs(monkeypatch):
+    """Eight Ps instead of the twin's two: the pipeline would run at draw's 500/s, which real
+    Go on two Ps does not."""
+    real = tf.pipeline_twin_model
+
+    def no_ps_limit(buffer, draw):
+        run = real(buffer, draw)
+        return simulate_pipeline(run.params, gomaxprocs=8)
+
+    monkeypatch.setattr(tf, "pipeline_twin_model", no_ps_limit)
+    wrong = chapter4(tf.twin_rows())
+    assert wrong[("pipeline", "buffer 4", "throughput (items/s)")] is False
+    assert wrong[("pipeline", "buffer 64", "latency mean (ms)")] is False
+
+
+def test_a_pool_model_without_time_slices_differs(monkeypatch):
+    """Goroutines run to completion (no sysmon preemption after forcePreemptNS): a goroutine
+    per request would have a p99 far below real Go's, and 8 workers one far above."""
+    real = tf.pool_twin_model
+
+    def run_to_completion(policy, workers):
+        run = real(policy, workers)
+        return simulate_pool(
+            run.params, arrivals=run.arrival_s, time_slice_ms=1e9, replayed_arrivals=None
+        )
+
+    monkeypatch.setattr(tf, "pool_twin_model", run_to_completion)
+    wrong = chapter4(tf.twin_rows())
+    assert wrong[("pool", "per request", "latency p99 (ms)")] is False
+    assert wrong[("pool", "pool of 8", "latency p99 (ms)")] is False

@@ -2,11 +2,16 @@
 
 The fidelity table (:mod:`labkit.golab.fidelity`) compares one runtime behaviour at a time,
 each measured by a small program many times. A twin (:mod:`labkit.golab.twins`) is a whole
-chapter-2 preset in Go, run once with an execution trace; this table compares it with the
-model's run of that preset (``labkit.schedlab.run_lab``), stall and fix, on the measures both
-sides have: request latency (p50, p99), makespan, threads at the peak, late frames, and the
-preemptions both timelines show (``labkit.trace.measures``, computed the same way from a
-model run and from a trace).
+scenario in Go, run once with an execution trace; this table compares it with the model's run
+of the same scenario (a :class:`Comparison` each), on the measures both sides have:
+
+* chapter 2's presets (``labkit.schedlab.run_lab``), stall and fix: request latency (p50,
+  p99), makespan, threads at the peak, late frames, and the preemptions both timelines show
+  (``labkit.trace.measures``, computed the same way from a model run and from a trace);
+* chapter 4's pipeline (``labkit.pipeline``): throughput, latency, makespan, how long the
+  producer was held back, preemptions;
+* chapter 4's pool (``labkit.pool``), serving the very requests the model serves: latency
+  p50 / mean / p99 and how many goroutines wait runnable (the trace's own states).
 
 A twin is one run, so a row's tolerance cannot come from the spread of its own runs as the
 fidelity table's do; each measure states its own, from the spread of repeated real runs of the
@@ -19,15 +24,23 @@ makes the others differ too).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from labkit.golab.twins import TwinRun, run_twin
+from labkit.golab.errors import ExperimentParameterError
+from labkit.golab.twins import (
+    POOL_TWIN_ARRIVALS_S,
+    TwinRun,
+    pipeline_twin_model,
+    pool_twin_model,
+    run_twin,
+)
 from labkit.schedlab import PRESETS, LabRun, run_lab
 from labkit.trace.measures import timeline_measures
+from labkit.validation import check_choice
 
 #: Twin -> (the chapter-2 preset it mirrors, its settings for the preset's stall and fix).
 TWIN_PRESETS: dict[str, tuple[str, dict[str, dict[str, int]]]] = {
@@ -160,15 +173,47 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
 }
 
 
-def twin_rows(*, source: str = "recorded") -> list[dict[str, Any]]:
-    """Every measure both sides have, for every twin's stall and fix: model, real, tolerance,
-    agree, and the known difference's reason where there is one."""
+@dataclass(frozen=True)
+class Comparison:
+    """One twin against one model: the course section it belongs to, its variants (a name ->
+    the twin's settings), how to run the model for a variant, and the measures both have."""
+
+    twin: str
+    section: str
+    variants: Mapping[str, Mapping[str, int]]
+    model: Callable[[str, Mapping[str, int]], Any]
+    measures: tuple[Measure, ...]
+
+
+def _preset_model(preset: str) -> Callable[[str, Mapping[str, int]], LabRun]:
+    # run_lab is looked up at call time, so a test can put a wrong model in its place
+    return lambda variant, settings: run_lab(getattr(PRESETS[preset], variant))
+
+
+#: Every twin compared, in the order the table prints them. Chapter 2's presets first.
+COMPARISONS: list[Comparison] = [
+    Comparison(name, preset, variants, _preset_model(preset), MEASURES)
+    for name, (preset, variants) in TWIN_PRESETS.items()
+]
+
+
+def twin_rows(
+    *, source: str = "recorded", twins: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every measure both sides have, for every twin's variants (a chapter-2 preset's stall and
+    fix, chapter 4's pipeline and pool settings), or only those of ``twins``: model, real,
+    tolerance, agree, and the known difference's reason where there is one."""
+    known = [c.twin for c in COMPARISONS]
+    for name in twins or ():
+        check_choice("twins", name, known, where="twin_rows", error=ExperimentParameterError)
     rows = []
-    for name, (preset, variants) in TWIN_PRESETS.items():
-        for variant, params in variants.items():
-            model = run_lab(getattr(PRESETS[preset], variant))
-            twin = run_twin(name, source=source, **params)
-            for m in MEASURES:
+    for comp in COMPARISONS:
+        if twins is not None and comp.twin not in twins:
+            continue
+        for variant, params in comp.variants.items():
+            model = comp.model(variant, params)
+            twin = run_twin(comp.twin, source=source, **params)
+            for m in comp.measures:
                 real = m.real(twin)
                 if real is None:
                     continue
@@ -177,8 +222,8 @@ def twin_rows(*, source: str = "recorded") -> list[dict[str, Any]]:
                 agree = bool(np.isfinite(value) and abs(value - real) <= room)
                 rows.append(
                     {
-                        "twin": name,
-                        "preset": preset,
+                        "twin": comp.twin,
+                        "preset": comp.section,
                         "variant": variant,
                         "quantity": m.name,
                         "model": value,
@@ -186,7 +231,7 @@ def twin_rows(*, source: str = "recorded") -> list[dict[str, Any]]:
                         "tolerance": room,
                         "tolerance_why": m.tolerance_why,
                         "agree": agree,
-                        "known_difference": KNOWN_DIFFERENCES.get((name, variant, m.name)),
+                        "known_difference": KNOWN_DIFFERENCES.get((comp.twin, variant, m.name)),
                         "source": twin.source,
                     }
                 )
@@ -196,12 +241,157 @@ def twin_rows(*, source: str = "recorded") -> list[dict[str, Any]]:
 def format_twin_rows(rows: list[dict[str, Any]]) -> str:
     """The rows as a text table, one line each, with DIFFER and its reason where it applies."""
     lines = []
+    width = max((len(r["variant"]) for r in rows), default=5)
     for r in rows:
         verdict = "agree" if r["agree"] else "DIFFER"
         lines.append(
-            f"{r['preset']} {r['variant']:<5} {r['quantity']:<30} model {r['model']:8.1f}   "
+            f"{r['preset']} {r['variant']:<{width}} {r['quantity']:<30} model {r['model']:8.1f}   "
             f"real {r['real']:8.1f}   +-{r['tolerance']:.1f}   {verdict}"
         )
         if r["known_difference"] and not r["agree"]:
             lines.append(f"      reason: {r['known_difference']}")
     return "\n".join(lines)
+
+
+# Chapter 4: the pipeline (labkit.pipeline, section 4.1) and the pool (labkit.pool, section 4.4).
+# Tolerances from five real runs of each variant on the recording machine (2026-12-04, load
+# below 1.5): latency means and medians spread by up to 7 % (pipeline) and 21 % (pool), p99 by
+# up to 16 %, throughput and makespan by up to 6 %, the producer's blocked share by 3 points.
+
+
+def _pipeline_model(variant: str, settings: Mapping[str, int]) -> Any:
+    return pipeline_twin_model(settings["buffer"], settings["draw"])
+
+
+def _latencies(twin: TwinRun) -> np.ndarray:
+    return np.asarray(twin.output["latency_ms"], dtype=float)
+
+
+def _relative(share: float, floor: float) -> Callable[[float], float]:
+    return lambda real: max(floor, share * abs(real))
+
+
+PIPELINE_MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "throughput (items/s)",
+        lambda m: m.throughput_per_s,
+        lambda t: float(t.output["throughput_per_s"]),
+        _relative(0.10, 1.0),
+        "10 %: five real runs spread by up to 6 %",
+    ),
+    Measure(
+        "latency mean (ms)",
+        lambda m: m.mean_latency_ms,
+        lambda t: float(_latencies(t).mean()),
+        _relative(0.15, 2.0),
+        "15 % or 2 ms: five real runs spread by up to 7 %",
+    ),
+    Measure(
+        "latency p99 (ms)",
+        lambda m: m.p99_ms,
+        lambda t: float(np.percentile(_latencies(t), 99)),
+        _relative(0.25, 2.0),
+        "25 % or 2 ms: five real runs spread by up to 16 %",
+    ),
+    Measure(
+        "makespan (ms)",
+        lambda m: m.makespan_ms,
+        lambda t: float(t.output["makespan_ms"]),
+        _relative(0.10, 1.0),
+        "10 %: five real runs spread by up to 5 %",
+    ),
+    Measure(
+        "producer blocked (%)",
+        lambda m: 100.0 * m.producer_blocked_share,
+        lambda t: 100.0 * sum(t.output["producer_blocked"]) / float(t.output["makespan_ms"]),
+        lambda real: 5.0,
+        "5 points: five real runs spread by up to 3",
+    ),
+    Measure(
+        "preemptions on the timeline",
+        lambda m: timeline_measures(m.sched)["preemptions"],
+        lambda t: timeline_measures(t.trace)["preemptions"],
+        _relative(0.3, 5.0),
+        "five or 30 %: where sysmon's 10 ms checks fall moves a preemption in or out of a run; "
+        "fourteen real runs of capacity 4 had 1 to 6",
+    ),
+)
+
+
+def _runnable_mean(twin: TwinRun) -> float:
+    """Goroutines runnable without a P, averaged over the arrivals' 4 s (the trace's states)."""
+    end_ms = POOL_TWIN_ARRIVALS_S * 1000.0
+    states = twin.trace.states
+    t = np.clip(np.append(states["t_ms"], end_ms), 0.0, end_ms)
+    return float(np.sum(states["runnable"] * np.diff(t)) / end_ms)
+
+
+def _model_runnable_mean(result: Any) -> float:
+    """The model's run-queue depth (sampled every 1 ms, pool_twin_model) over the same 4 s."""
+    inside = result.t_s < POOL_TWIN_ARRIVALS_S
+    return float(np.mean(result.run_queue_depth[inside]))
+
+
+POOL_MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "latency p50 (ms)",
+        lambda m: m.p50_ms,
+        lambda t: float(np.percentile(_latencies(t), 50)),
+        _relative(0.25, 2.0),
+        "25 % or 2 ms: five real runs spread by up to 21 %",
+    ),
+    Measure(
+        "latency mean (ms)",
+        lambda m: m.mean_latency_ms,
+        lambda t: float(_latencies(t).mean()),
+        _relative(0.2, 2.0),
+        "20 % or 2 ms: five real runs spread by up to 15 %",
+    ),
+    Measure(
+        "latency p99 (ms)",
+        lambda m: m.p99_ms,
+        lambda t: float(np.percentile(_latencies(t), 99)),
+        _relative(0.25, 2.0),
+        "25 % or 2 ms: five real runs spread by up to 13 %",
+    ),
+    Measure(
+        "goroutines runnable, mean",
+        _model_runnable_mean,
+        _runnable_mean,
+        _relative(0.3, 0.5),
+        "half a goroutine or 30 %: five real runs spread by up to 17 %; real Go's dispatcher "
+        "also waits runnable at times",
+    ),
+)
+
+_POOL_POLICIES = {0: "static", 1: "per_request"}
+
+
+def _pool_model(variant: str, settings: Mapping[str, int]) -> Any:
+    return pool_twin_model(_POOL_POLICIES[settings["policy"]], settings["workers"])
+
+
+COMPARISONS += [
+    Comparison(
+        "pipeline",
+        "4.1",
+        {
+            "buffer 4": {"buffer": 4, "draw": 2},
+            "buffer 64": {"buffer": 64, "draw": 2},
+            "one drawer": {"buffer": 4, "draw": 1},
+        },
+        _pipeline_model,
+        PIPELINE_MEASURES,
+    ),
+    Comparison(
+        "pool",
+        "4.4",
+        {
+            "pool of 2": {"policy": 0, "workers": 2},
+            "pool of 8": {"policy": 0, "workers": 8},
+            "per request": {"policy": 1, "workers": 2},
+        },
+        _pool_model,
+        POOL_MEASURES,
+    ),
+]

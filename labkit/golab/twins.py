@@ -18,7 +18,7 @@ import json
 import re
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,83 @@ class Twin:
     #: renames the program's main to labkitUserMain).
     kinds: Mapping[str, str] = field(default_factory=dict)
     godebug: Mapping[str, Callable[[int], str]] = field(default_factory=dict)
+    #: Values for main.go's ``var name = ...`` lines, by name: the model's own workload, so
+    #: that both serve the same requests; or None.
+    data: Callable[[], Mapping[str, str]] | None = None
+
+
+#: Chapter 4's pool twin: 120 requests/s bursting to 250/s for 0.5 s in every 2 s, 4 s of
+#: arrivals, 10 ms of CPU each (exponential), on 2 Ps; the model runs 2 s longer so that it,
+#: like the program, serves every request.
+POOL_TWIN_LOAD: dict[str, Any] = {
+    "arrival_rate": 120.0,
+    "service_ms": 10.0,
+    "service": "exp",
+    "gomaxprocs": 2,
+    "seed": 0,
+}
+POOL_TWIN_BURST = (250.0, 0.5, 1.5)
+POOL_TWIN_ARRIVALS_S, POOL_TWIN_DRAIN_S = 4.0, 2.0
+
+
+def pool_twin_arrivals_s() -> Any:
+    """The pool twin's arrival times (s): the model's Poisson arrivals with bursts, seed 0."""
+    import numpy as np
+
+    from labkit.pool.params import PoolParams
+    from labkit.pool.workload import poisson_arrivals_s
+
+    params = PoolParams.make(
+        duration_s=POOL_TWIN_ARRIVALS_S, burst=POOL_TWIN_BURST, **POOL_TWIN_LOAD
+    )
+    return poisson_arrivals_s(params, np.random.default_rng(params.seed))
+
+
+def pool_twin_model(policy: str, workers: int) -> Any:
+    """The pool model's run of the twin's workload (labkit.pool.simulate_pool, replayed
+    arrivals): ``policy`` "static" or "per_request"."""
+    from labkit.pool import simulate_pool
+
+    return simulate_pool(
+        arrivals=pool_twin_arrivals_s(),
+        duration_s=POOL_TWIN_ARRIVALS_S + POOL_TWIN_DRAIN_S,
+        policy=policy,
+        workers=workers,
+        sample_ms=1.0,
+        **POOL_TWIN_LOAD,
+    )
+
+
+def pipeline_twin_model(buffer: int, draw: int) -> Any:
+    """The pipeline model's run of the twin's settings (labkit.pipeline.simulate_pipeline):
+    the chapter's three stages with ``draw`` draw workers, constant work, 200 items, 2 Ps."""
+    from labkit.pipeline import DEFAULT_STAGES, simulate_pipeline
+
+    decode, drawing, upload = DEFAULT_STAGES
+    return simulate_pipeline(
+        stages=(decode, replace(drawing, workers=draw), upload),
+        buffer=buffer,
+        items=200,
+        service="const",
+        gomaxprocs=2,
+    )
+
+
+def _pool_workload() -> dict[str, str]:
+    """The pool twin's requests as Go values: arrival and CPU time of each, in microseconds,
+    the very workload :func:`pool_twin_model` serves (the policy does not change the draws)."""
+    from labkit.pool.simulate import prepare
+
+    _, work = prepare(
+        arrivals=pool_twin_arrivals_s(),
+        duration_s=POOL_TWIN_ARRIVALS_S + POOL_TWIN_DRAIN_S,
+        **POOL_TWIN_LOAD,
+    )
+    us = lambda values: ", ".join(str(round(v)) for v in values)  # noqa: E731
+    return {
+        "arrivalUs": f"[]int64{{{us(work.arrival_s * 1e6)}}}",
+        "serviceUs": f"[]int64{{{us(work.service_ms * 1e3)}}}",
+    }
 
 
 TWINS: dict[str, Twin] = {
@@ -92,6 +169,33 @@ TWINS: dict[str, Twin] = {
         "blocking system call (syscalls=1) or on the netpoller (syscalls=0)",
         limits={"syscalls": (0, 1)},
         kinds={"main.request": "req"},
+    ),
+    "pipeline": Twin(
+        "pipeline",
+        gomaxprocs=2,
+        params={"buffer": 4, "draw": 2},
+        scenario="labkit.pipeline.simulate_pipeline: decode x1 (1 ms) -> draw x`draw` (4 ms) -> "
+        "upload x1 (0.5 ms + 1 ms device wait), channels of capacity `buffer`, 200 items, "
+        "constant work, GOMAXPROCS=2",
+        limits={"buffer": (0, 64), "draw": (1, 8)},
+        kinds={
+            "main.producer": "producer",
+            "main.decode": "decode",
+            "main.drawer": "draw",
+            "main.upload": "upload",
+            "main.main": "sink",
+        },
+    ),
+    "pool": Twin(
+        "pool",
+        gomaxprocs=2,
+        params={"policy": 0, "workers": 2},
+        scenario="labkit.pool.simulate_pool: a static pool of `workers` (policy=0) or a "
+        "goroutine per request (policy=1), 120/s bursting to 250/s, 10 ms of CPU each "
+        "(exponential), GOMAXPROCS=2; the same requests as pool_twin_model",
+        limits={"policy": (0, 1), "workers": (1, 64)},
+        kinds={"main.worker": "req", "main.handle": "req"},
+        data=_pool_workload,
     ),
     "run_queues": Twin(
         "run_queues",
@@ -160,6 +264,13 @@ def twin_source(name: str, **params: int) -> str:
         )
         if n != 1:  # the program and TWINS disagree: a bug in the course, not in the call
             raise RecordedResultError(f"{twin.name}/main.go has no 'var {key} = <int>' line")
+    for key, value in (twin.data() if twin.data else {}).items():
+        line = f"var {key} = {value}"
+        source, n = re.subn(
+            rf"^var {key} = .*$", lambda _, line=line: line, source, count=1, flags=re.M
+        )
+        if n != 1:
+            raise RecordedResultError(f"{twin.name}/main.go has no 'var {key} = ...' line")
     return source
 
 
