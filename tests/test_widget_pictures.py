@@ -28,6 +28,7 @@ from labkit.widgets import (
     FrameLab,
     GoroutineStatePlot,
     IncidentLab,
+    LatencyPercentiles,
     PacerWarmup,
     Panel,
     PoolTuner,
@@ -91,6 +92,29 @@ def test_padding_y_keeps_the_data_off_the_plot_edges_as_bqplot_does():
     scale = pixel_scale(ys, [line], "y", 200.0, 0.025)
     assert scale(2.0) == pytest.approx(195.0) and scale(4.0) == pytest.approx(5.0)
     assert scale(scale.lo) == pytest.approx(200.0) and scale(scale.hi) == pytest.approx(0.0)
+
+
+def test_a_reversed_scale_is_drawn_reversed_as_bqplot_does():
+    """A timeline's P axis (reverse=True) has P0 on top; a reversed x runs right to left."""
+    ys, xs = bq.LinearScale(min=-0.5, max=1.5, reverse=True), bq.LinearScale(reverse=True)
+    line = bq.Lines(x=[0.0, 10.0], y=[0.0, 1.0], scales={"x": xs, "y": ys})
+    y = pixel_scale(ys, [line], "y", 200.0, 0.0)
+    assert y(-0.5) == pytest.approx(0.0) and y(1.5) == pytest.approx(200.0)
+    x = pixel_scale(xs, [line], "x", 100.0, 0.0)
+    assert x(0.0) == pytest.approx(100.0) and x(10.0) == pytest.approx(0.0)
+
+
+def test_a_reversed_log_axis_keeps_its_ticks_right_to_left():
+    xs, ys = bq.LogScale(min=0.1, max=100.0, reverse=True), bq.LinearScale()
+    mark = bq.Lines(x=[100.0, 0.1], y=[0.0, 1.0], scales={"x": xs, "y": ys})
+    fig = bq.Figure(marks=[mark], axes=[bq.Axis(scale=xs, tick_format="~g")], padding_x=0.0)
+    svg = figure_svg(fig, 400, 200, "r")
+    shown = re.findall(r"<text x='([\d.]+)'[^>]*>([\d.]+)</text>", svg)
+    at = {label: float(x) for x, label in shown}
+    assert {"0.1", "1", "10", "100"} <= set(at)
+    assert at["100"] < at["10"] < at["1"] < at["0.1"]
+    x = pixel_scale(xs, [mark], "x", 300.0, 0.0)
+    assert x(100.0) < x(10.0) < x(1.0) < x(0.1)
 
 
 @pytest.mark.parametrize(
@@ -243,6 +267,7 @@ WIDGETS = {
     "GoroutineStatePlot": lambda h, m: _shown(GoroutineStatePlot(), h),
     "TimelinePair": lambda h, m: TimelinePair(m, h),
     "Panel": lambda h, m: Panel([line_figure()], summary="a line"),
+    "LatencyPercentiles": lambda h, m: LatencyPercentiles([("run", [1.0, 2.0, 5.0], False)]),
 }
 
 

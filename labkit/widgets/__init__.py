@@ -20,6 +20,7 @@ _WHERE = {
     "IncidentLab": "labkit.widgets.incident",
     "PoolTuner": "labkit.widgets.pooltuner",
     "Panel": "labkit.widgets.panel",
+    "LatencyPercentiles": "labkit.widgets.latency",
 }
 
 __all__ = sorted(_WHERE)

@@ -132,10 +132,14 @@ def pixel_scale(
     if hi == lo:
         lo, hi = (lo / 10, lo * 10) if log else (lo - 0.5, hi + 0.5)
     pad = size_px * pad_frac + max((_mark_pad_px(m) for m in users), default=0.0)
+    # x runs left to right and y bottom to top, unless the scale is reversed (a timeline's P0
+    # on top, a percentile axis with its tail on the right)
+    near, far = (pad, size_px - pad) if dim == "x" else (size_px - pad, pad)
+    if scale.reverse:
+        near, far = far, near
+    inner = PixelScale(lo, hi, near, far, log)
     if dim == "x":
-        inner = PixelScale(lo, hi, pad, size_px - pad, log)
         return PixelScale(inner.invert(0.0), inner.invert(size_px), 0.0, size_px, log)
-    inner = PixelScale(lo, hi, size_px - pad, pad, log)
     return PixelScale(inner.invert(size_px), inner.invert(0.0), size_px, 0.0, log)
 
 
@@ -389,13 +393,13 @@ MARKS = {bq.Lines: lines_svg, bq.Scatter: scatter_svg, bq.Bars: bars_svg, bq.Lab
 
 def _axis_ticks(axis: bq.Axis, scale: PixelScale) -> np.ndarray:
     given = axis.tick_values
+    lo, hi = sorted((scale.lo, scale.hi))  # a reversed scale runs from hi to lo
     if given is not None and np.size(given):
         ticks = np.asarray(given, dtype=float)
     elif axis.num_ticks is not None:
-        ticks = np.linspace(scale.lo, scale.hi, int(axis.num_ticks))
+        ticks = np.linspace(lo, hi, int(axis.num_ticks))
     else:
-        ticks = log_ticks(scale.lo, scale.hi) if scale.log else linear_ticks(scale.lo, scale.hi)
-    lo, hi = sorted((scale.lo, scale.hi))
+        ticks = log_ticks(lo, hi) if scale.log else linear_ticks(lo, hi)
     span = hi - lo
     return ticks[(ticks >= lo - 1e-9 * span) & (ticks <= hi + 1e-9 * span)]
 

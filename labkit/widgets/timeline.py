@@ -48,7 +48,15 @@ KIND_COLOURS = {
     "req": OKABE_ITO[0],
     "ticker": OKABE_ITO[2],
     "other": OKABE_ITO[3],
+    # chapter 4's pipeline (labkit.pipeline): its producer, the workers of each stage, the sink
+    "producer": OKABE_ITO[1],
+    "decode": OKABE_ITO[4],
+    "draw": OKABE_ITO[5],
+    "upload": OKABE_ITO[2],
+    "sink": OKABE_ITO[0],
 }
+#: Model goroutine names that start with a kind's name are of that kind (hog3, req12, draw1).
+NAMED_KINDS = ("hog", "req", "ticker", "producer", "decode", "draw", "upload", "sink")
 MARKERS = {  # event kind -> (bqplot marker, colour, legend label)
     "preempt": ("triangle-down", OKABE_ITO[5], "preempted"),
     "handoff": ("diamond", OKABE_ITO[1], "P handed off"),
@@ -62,9 +70,9 @@ TRACE_TIME = "time since the trace began (ms)"
 
 
 def goroutine_kind(name: str) -> str:
-    """The colour group of a goroutine: the model's names (hog3, req12, ticker0, main), or a
-    real trace's label ("G1 main.main" is main; others are "other")."""
-    for kind in ("hog", "req", "ticker"):
+    """The colour group of a goroutine: the model's names (hog3, req12, ticker0, draw1,
+    main), or a real trace's label ("G1 main.main" is main; others are "other")."""
+    for kind in NAMED_KINDS:
         if name.startswith(kind):
             return kind
     return "main" if name in ("main", "G1 main.main") else "other"
