@@ -1,5 +1,6 @@
 """Chapter 4 and lab 4 in a real JupyterLab: they run clean, the pool tuner reacts to its policy
-menu and to a slider moved with the keyboard, and the comparison table appears."""
+menu and to a slider moved with the keyboard, and the comparison table appears; chapter 4's
+real-Go comparisons draw, and its predictions show their figures only after Check."""
 
 from __future__ import annotations
 
@@ -77,9 +78,56 @@ def test_chapter_4_runs_and_the_tuner_reacts(open_notebook):
     first.scroll_into_view_if_needed()
     assert page.locator(".bqplot").first.locator("path.line").count() >= 1
     nb.screenshot("pipeline", first.locator("xpath=.."))
+    _real_go_sections(nb)
     _exercise_tuner(nb, CHAPTER)
     nb.screenshot()
     nb.assert_clean()
+
+
+def _real_go_sections(nb) -> None:
+    """4.1 and 4.4 beside real Go: the pipeline's pair of timelines, and both predictions,
+    whose figures appear only once an answer is checked."""
+    from labkit.exercise import Exercise
+    from labkit.exercises import ch04
+
+    page = nb.page
+    pair = page.locator(".labkit-timeline-pair").first
+    pair.scroll_into_view_if_needed()
+    assert pair.locator(".bqplot").count() == 2, "the model's timeline above Go's own"
+    assert pair.locator(".bqplot svg.svg-figure path").count() >= 2
+    assert "real Go" in pair.inner_text() and "draw" in pair.inner_text()
+    nb.screenshot("pipeline-pair", pair)
+
+    numeric = page.locator(".labkit-exercise", has_text="Predict: real Go's pipeline").first
+    numeric.scroll_into_view_if_needed()
+    assert numeric.locator(".bqplot").count() == 0
+    answer = Exercise(ch04.pipeline_prediction, seed=2).variant.answer
+    numeric.locator("input[type='text']").fill(f"{answer:.0f}")
+    numeric.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=numeric.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-timeline-pair .bqplot svg.svg-figure path').length >= 2",
+        arg=numeric.element_handle(),
+        timeout=30_000,
+    )
+    assert "You predicted" in numeric.inner_text()
+    nb.screenshot("predict-pipeline", numeric)
+
+    choice = page.locator(".labkit-exercise", has_text="Predict: more goroutines than Ps").first
+    choice.scroll_into_view_if_needed()
+    assert choice.locator(".bqplot").count() == 0
+    variant = Exercise(ch04.pool_prediction, seed=1).variant
+    wrong = next(i for i in range(len(variant.choices)) if i != variant.answer)
+    choice.get_by_label(f"{chr(65 + wrong)}. {variant.choices[wrong]}", exact=True).check()
+    choice.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=choice.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.bqplot svg.svg-figure path.line').length >= 4",
+        arg=choice.element_handle(),
+        timeout=30_000,
+    )
+    assert "10 ms" in choice.inner_text()  # the hint names sysmon's slice
+    nb.screenshot("predict-pool", choice)
 
 
 def test_lab_4_runs_and_the_exercises_answer(open_notebook):
