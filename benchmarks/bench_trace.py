@@ -89,6 +89,34 @@ def test_sched_profile_of_10mb_trace(benchmark, big_trace):
     assert profile.total() > 0
 
 
+@pytest.fixture(scope="module")
+def big_loaded(big_trace):
+    return load_trace(big_trace)
+
+
+def test_timeline_shows_10mb_trace(benchmark, big_loaded):
+    """SchedulerTimeline.show on the 10 MB trace (660k stretches, 3,000 boxes drawn): what
+    loading a learner's own big trace into the widget costs in the kernel."""
+    from labkit.widgets import SchedulerTimeline
+
+    view = SchedulerTimeline()
+    benchmark.pedantic(view.show, args=(big_loaded,), rounds=5, iterations=1)
+    assert view.box_count == 3000
+
+
+@pytest.mark.parametrize(("control", "values"), [("_rows", ("m", "p")), ("_colour", ("g", "kind"))])
+def test_timeline_control_on_10mb_trace(benchmark, big_loaded, control, values):
+    """A control of the timeline (per P / per M, colour by goroutine / kind) on the 10 MB trace:
+    one redraw per change, the kernel's part of the 100 ms budget."""
+    from labkit.widgets import SchedulerTimeline
+
+    view = SchedulerTimeline()
+    view.show(big_loaded)
+    widget = getattr(view, control)
+    flips = iter(values * 100)
+    benchmark.pedantic(lambda: setattr(widget, "value", next(flips)), rounds=10, iterations=1)
+
+
 def test_load_recorded_trace(benchmark):
     """A small trace the course ships (cpuhogs, 4.5 KB): what a notebook cell pays."""
     trace = benchmark(load_trace, TRACES / "cpuhogs.trace")

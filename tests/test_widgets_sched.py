@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from labkit.sched import Go, cpu, simulate, sleep, spawn
 from labkit.widgets.schedlab import SchedulerLab
@@ -40,6 +42,20 @@ def test_many_boxes_are_capped_keeping_the_widest():
     x, _, keep = boxes(rows, start, end, max_boxes=5000)
     assert len(keep) == 5000 and np.all(end[keep] - start[keep] == pytest.approx(0.9))
     assert x.shape == (5000, 5)
+
+
+@given(
+    widths=st.lists(st.sampled_from([0.1, 0.2, 0.5, 1.0, 2.0]), min_size=1, max_size=400),
+    cap=st.integers(1, 200),
+)
+def test_capped_boxes_are_the_widest_with_ties_to_the_earlier(widths, cap):
+    """The linear-time cap keeps exactly what a stable sort by width would: the widest, and of
+    equal widths the earlier boxes (so a redraw never shuffles which boxes are shown)."""
+    start = np.arange(len(widths), dtype=float)
+    end = start + np.asarray(widths)
+    _, _, keep = boxes(np.zeros(start.size, dtype=int), start, end, max_boxes=cap)
+    expected = np.sort(np.argsort(-(end - start), kind="stable")[:cap])
+    np.testing.assert_array_equal(keep, expected)
 
 
 def test_step_resample_reads_the_value_in_force():

@@ -84,8 +84,9 @@ def _goroutine_names(result, gs: np.ndarray) -> np.ndarray:
     label = getattr(result, "goroutine_label", None)
     if label is None:
         return np.asarray(gs)
-    cache: dict[int, str] = {}
-    return np.array([cache.setdefault(g, label(g)) for g in np.asarray(gs).tolist()], dtype=object)
+    # one label per goroutine, not per segment: a 10 MB trace has 660k segments of 9 goroutines
+    ids, where = np.unique(np.asarray(gs), return_inverse=True)
+    return np.array([label(int(g)) for g in ids.tolist()], dtype=object)[where.reshape(-1)]
 
 
 def step_resample(t_ms: np.ndarray, values: np.ndarray, grid_ms: np.ndarray) -> np.ndarray:
@@ -115,8 +116,13 @@ def boxes(
     """
     keep = np.arange(rows.size)
     if rows.size > max_boxes:
+        # the max_boxes widest, ties to the earlier box: what a stable argsort of -width would
+        # keep, found in linear time (a 10 MB trace has 660k stretches)
         width = end_ms - start_ms
-        keep = np.sort(np.argsort(-width, kind="stable")[:max_boxes])
+        threshold = -np.partition(-width, max_boxes - 1)[max_boxes - 1]
+        wider = np.flatnonzero(width > threshold)
+        ties = np.flatnonzero(width == threshold)[: max_boxes - wider.size]
+        keep = np.sort(np.concatenate([wider, ties]))
     r, s, e = rows[keep].astype(float), start_ms[keep], end_ms[keep]
     x = np.stack([s, e, e, s, s], axis=1)
     lo, hi = r - ROW_HALF_HEIGHT, r + ROW_HALF_HEIGHT
@@ -281,13 +287,13 @@ class SchedulerTimeline(TextFallback, w.VBox):
             return
         per_m = self._rows.value == "m"
         seg, rows, m_ids, kinds = _rows_of(res, per_m)
-        names = _goroutine_names(res, seg["g"])
         start, end = np.asarray(seg["start_ms"], float), np.asarray(seg["end_ms"], float)
         n_rows = int(rows.max()) + 1 if rows.size else 1
         if not per_m:
             n_rows = max(n_rows, int(res.gomaxprocs))
         x, y, keep = boxes(rows, start, end)
-        names_k, kinds_k = np.asarray(names)[keep], np.asarray(kinds)[keep]
+        names_k = _goroutine_names(res, np.asarray(seg["g"])[keep])  # the boxes drawn only
+        kinds_k = np.asarray(kinds)[keep]
         fills = self._fills(names_k, kinds_k, per_m)
         row_ids = m_ids[rows[keep]] if per_m else rows[keep]
         labels = _box_labels(names_k, row_ids, start[keep], end[keep], kinds_k, per_m)
@@ -367,7 +373,7 @@ def _rows_of(res: Any, per_m: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray 
         m_ids, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
         return seg, rows, m_ids, seg["kind"]
     seg = res.segments
-    return seg, np.asarray(seg["p"], dtype=int), None, np.array(["run"] * len(seg))
+    return seg, np.asarray(seg["p"], dtype=int), None, np.full(len(seg), "run")
 
 
 def _box_labels(names, row_ids, start, end, kinds, per_m: bool) -> list[str]:
