@@ -205,7 +205,7 @@ def blind_spot_signatures(run) -> set[str]:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_which_blind_spot_run_shows_exactly_its_own_signature(seed):
     v = ex(lab02.which_blind_spot, seed).variant
-    _, run = lab02.mystery_run(v.params["number"])
+    _, run = lab02._mystery_run(v.params["number"])
     key = v.choices[v.answer].split()[0]
     assert blind_spot_signatures(run) == {key}
 
@@ -229,3 +229,158 @@ def test_sections_1_to_5_are_predictions_whose_run_appears_after_check(make, vie
     shown.answer(0 if ex.variant.is_choice else 1)
     assert type(shown.figure).__name__ == view
     assert shown.figure._result is not None and shown.figure.summary()
+
+
+# ---- the mystery run is hidden ------------------------------------------------------------------
+
+NOTEBOOK = Path(lab02.__file__).resolve().parents[2] / "labs" / "lab02-scheduler-lab.ipynb"
+
+
+def test_the_mystery_keeps_only_its_number():
+    """Lab 2's mystery, like lab 5's: the notebook holds a Mystery, whose public names give the
+    run's number and its record for the widgets, never its preset or settings."""
+    mystery = lab02.Mystery(0)
+    assert not hasattr(lab02, "mystery_run")
+    assert mystery.__slots__ == ("number",) and not hasattr(mystery, "__dict__")
+    assert "hidden" in repr(mystery)
+    key, run = lab02._mystery_run(mystery.number)
+    assert key not in repr(mystery) and PRESETS_TITLE(key) not in repr(mystery)
+    assert mystery.scheduler_run() is not None
+    assert mystery.reveal().startswith(f"mystery run #{mystery.number} is {key} ")
+
+
+def PRESETS_TITLE(key: str) -> str:
+    from labkit.schedlab import PRESETS
+
+    return PRESETS[key].title
+
+
+LEAKS = ("_mystery_run", "mystery_run(", ".params", "PRESETS", ".reveal()")
+
+
+def leaks(code: str) -> list[str]:
+    """What in the notebook's code would put the mystery run's preset or settings in a name."""
+    return [leak for leak in LEAKS if leak in code]
+
+
+def test_the_notebook_keeps_no_preset_or_settings_in_its_variables():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "Mystery(mystery.seed)" in code
+    assert leaks(code) == []
+
+
+def test_the_leak_check_finds_the_labs_old_way_of_drawing_the_mystery():
+    old = "result = mystery_run(number)[1].result"
+    assert leaks(old) == ["mystery_run("]
+
+
+def test_a_bad_mystery_number_is_refused_with_a_labkit_error():
+    from labkit.errors import LabkitError
+
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(LabkitError, match="number must be an int"):
+            lab02._mystery_run(bad)
+
+
+# ---- the stall in Go's own execution trace -------------------------------------------------------
+
+
+def _real(case):
+    from labkit.golab.twins import run_twin
+
+    return run_twin(case.twin, source="recorded", **case.settings)
+
+
+@pytest.mark.parametrize("seed", range(len(lab02.TRACE_CASES)))
+def test_trace_key_is_read_from_the_recording(seed):
+    """The key is the recording's own value, recomputed here from its raw data: late frames
+    from what the program printed, preemptions and threads from the trace's transitions and
+    per-M stretches."""
+    case = lab02.trace_case(seed)
+    v = ex(lab02.stall_in_real_trace, seed).variant
+    real = _real(case)
+    tr = real.trace
+    if case.measure is lab02.late_frames:
+        expected = sum(1 for x in real.output["late_ms"] if x > 1.0)
+    elif case.measure is lab02.trace_preemptions:
+        t = tr.transitions
+        expected = int(np.sum((t["from"] == "running") & (t["reason"] == "preempted")))
+    else:
+        expected = len(np.unique(tr.thread_segments["m"]))
+    assert v.answer == expected
+    assert v.predict and v.figure is not None
+
+
+def test_trace_cases_show_the_stall_against_its_fix():
+    """The stall and its fix differ in the recordings the way the blind spot says: frames late
+    only beside two hogs, preemptions only with the signal, threads only for blocking calls."""
+    values = {(c.twin, *c.settings.values()): c.measure(_real(c)) for c in lab02.TRACE_CASES}
+    assert values[("timer_stall", 2)] >= 5 > values[("timer_stall", 1)]
+    assert values[("long_loop", 1)] >= 8 > 2 >= values[("long_loop", 0)]
+    assert values[("blocking_calls", 1)] >= 10 > values[("blocking_calls", 0)]
+
+
+def test_a_new_trace_variant_never_shows_the_case_just_shown():
+    cases = [lab02.trace_case(s) for s in range(30)]
+    assert all(a != b for a, b in zip(cases, cases[1:], strict=False))
+    assert {(c.twin, *c.settings.values()) for c in cases[:6]} == {
+        (c.twin, *c.settings.values()) for c in lab02.TRACE_CASES
+    }
+
+
+#: The wrong predictions each case is about: the fix's behaviour for the stall and back.
+WRONG = {
+    ("timer_stall", 2): [0, 30],  # timers fire on time; every frame late
+    ("timer_stall", 1): [10, 30],  # one hog delays the timers as two do
+    ("long_loop", 0): [10, 20, 200],  # sysmon's request stops the loop anyway; once per ms
+    ("long_loop", 1): [0, 1, 40, 200],  # no preemption; one per request; one per ms
+    ("blocking_calls", 1): [2, 3, 120],  # threads = GOMAXPROCS (+ sysmon); one per request
+    ("blocking_calls", 0): [26, 96],  # network waits hold threads too
+}
+
+
+@pytest.mark.parametrize("seed", range(len(lab02.TRACE_CASES)))
+def test_trace_question_rejects_the_wrong_predictions_with_the_mechanism(seed):
+    exercise = Exercise(lab02.stall_in_real_trace, seed=seed)
+    case = lab02.trace_case(seed)
+    for wrong in WRONG[(case.twin, *case.settings.values())]:
+        assert not exercise.check(wrong), (case.twin, case.settings, wrong)
+        said = exercise.feedback(wrong)
+        assert "Not quite" in said and any(
+            f in said for f in ("timers).check", "retake", "entersyscall")
+        )
+    assert exercise.check(exercise.variant.answer)
+
+
+def test_a_wrong_recording_changes_the_key():
+    """The key follows the recording: with another twin's output the answer is another."""
+    from dataclasses import replace
+
+    case = lab02.TRACE_CASES[0]
+    real = _real(case)
+    fewer = replace(real, output={**real.output, "late_ms": [0.1] * 30})
+    assert case.measure(real) >= 5 and case.measure(fewer) == 0
+
+
+def test_trace_question_draws_the_model_beside_real_go_after_check():
+    ex8 = Exercise(lab02.stall_in_real_trace, seed=0)
+    shown = ex8.widget()
+    assert shown.figure is None
+    shown.answer(0)
+    assert type(shown.figure).__name__ == "TimelinePair"
+    assert "You predicted" in shown._truth.value
+
+
+def test_lab2_has_eight_exercises_at_least_half_predictions():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    calls = [
+        "".join(c["source"]).split("Exercise(")[1].split(",")[0]
+        for c in cells
+        if c["cell_type"] == "code"
+        and "Exercise(" in "".join(c["source"])
+        and "import" not in "".join(c["source"])
+    ]
+    assert len(calls) >= 8
+    predictions = [f for f in calls if Exercise(getattr(lab02, f), seed=0).variant.predict]
+    assert 2 * len(predictions) >= len(calls), (calls, predictions)

@@ -181,3 +181,91 @@ def test_an_exercise_with_a_figure_carries_its_still():
     svg = bundle["image/svg+xml"]
     assert "A still of this exercise (Case)" in svg and "Which cause does it hide?" in svg
     assert "<clipPath" in svg  # the flame graph is drawn, not only the text
+
+
+# ---- predict first: the share, the waits, the longest wait ------------------------------------
+
+NOTEBOOK = lab03.PROFILE_DIR.parents[1].parent / "labs" / "lab03-flame-detective.ipynb"
+PREDICTIONS = (lab03.wait_total, lab03.cpu_share, lab03.longest_wait)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_wait_total_key_is_the_recorded_profiles_total(seed):
+    """The key is the total of what go tool trace -pprof=KIND makes of the recording (its rows
+    are compared with the toolchain's in test_a_trace_case_is_what_go_tool_trace_makes...), and
+    the hand estimate the worked answer gives lands within the tolerance."""
+    from labkit.trace import load_trace
+
+    v = Exercise(lab03.wait_total, seed=seed).variant
+    p = v.params
+    trace = load_trace(lab03.PROFILE_DIR / f"lab03-{p['scenario']}.trace")
+    total_s = sum(trace.to_profile(p["kind"]).stacks().values()) / 1e9
+    assert v.answer == pytest.approx(total_s)
+    by_hand = 2 * p["duration_s"] if p["kind"] == "sched" else 48 * 0.2
+    assert Exercise(lab03.wait_total, seed=seed).check(by_hand)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_cpu_share_key_is_the_sampled_share_and_the_hand_rule_agrees(seed):
+    v = Exercise(lab03.cpu_share, seed=seed).variant
+    p = v.params
+    profile = lab03.model_profile(p["cause"], p["seed"]).profile
+    target = "main.layoutGraph" if p["cause"] == "tight loop" else "linux.Syscall6"
+    stacks = profile.stacks()
+    under = sum(n for stack, n in stacks.items() if any(target in f for f in stack))
+    assert v.answer == pytest.approx(100 * under / sum(stacks.values()))
+    assert abs(p["by_hand"] - v.answer) < 5.0  # the rule the worked answer teaches is right
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_longest_wait_key_is_the_traces_longest_runnable_stretch(seed):
+    """Recomputed from the trace's raw transitions: a goroutine's runnable -> running pairs."""
+    from labkit.golab.twins import run_twin
+
+    v = Exercise(lab03.longest_wait, seed=seed).variant
+    settings = {k: val for k, val in v.params.items() if k != "twin"}
+    trace = run_twin(v.params["twin"], source="recorded", **settings).trace
+    longest = max(float(w.max()) for w in trace.sched_latency_ms().values() if len(w))
+    assert v.answer == pytest.approx(longest)
+    # the stall itself: the loop, or the 399 goroutines ahead of the last
+    assert v.answer > (150 if v.params["twin"] == "long_loop" else 350)
+
+
+@pytest.mark.parametrize("make", PREDICTIONS)
+def test_a_new_prediction_variant_never_repeats_the_case_just_shown(make):
+    def case(seed):
+        p = Exercise(make, seed=seed).variant.params
+        return (p.get("scenario"), p.get("cause"), p.get("twin"), p.get("seed"))
+
+    cases = [case(s) for s in range(12)]
+    assert all(a != b for a, b in zip(cases, cases[1:], strict=False))
+
+
+@pytest.mark.parametrize("make", PREDICTIONS)
+@pytest.mark.parametrize("seed", range(4))
+def test_a_prediction_hides_its_figure_until_check_and_gives_no_answer(make, seed):
+    ex = Exercise(make, seed=seed)
+    v = ex.variant
+    assert (
+        v.predict and f"{v.answer:.1f}" not in v.question and f"{v.answer:.0f} " not in v.question
+    )
+    shown = ex.widget()
+    assert shown.figure is None
+    wrong = 10 * float(v.answer) + 50
+    said = shown.answer(wrong)
+    assert "Not quite" in said and "Hint:" in said
+    assert any(m in said for m in ("mechanism", "SIGPROF"))  # the hint names the mechanism
+    assert shown.figure is not None and "You predicted" in shown._truth.value
+
+
+def test_lab3_has_eight_exercises_at_least_half_predictions():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    calls = [
+        "".join(c["source"]).split("lab03.")[1].split(",")[0]
+        for c in cells
+        if c["cell_type"] == "code" and "Exercise(lab03." in "".join(c["source"])
+    ]
+    assert len(calls) >= 8
+    predictions = [f for f in calls if getattr(lab03, f) in PREDICTIONS]
+    assert 2 * len(predictions) >= len(calls), (calls, predictions)
+    assert "longest_wait" in calls  # one reads Go's own trace of a chapter-2 twin

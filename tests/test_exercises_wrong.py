@@ -429,6 +429,42 @@ def global_takes_everything_past_the_local_queue(p):
     return p["n"] - 257 if p["n"] > 257 else None
 
 
+def _twin_case(p, twin, **settings):
+    """Whether the variant asks about ``twin`` with ``settings`` (stall_in_real_trace)."""
+    return p["twin"] == twin and all(p.get(k) == v for k, v in settings.items())
+
+
+def timers_fire_on_time(p):
+    """Expects the render loop's timer to fire on time beside two hogs (ignores that a busy P
+    runs its timers only when it schedules)."""
+    return 0 if _twin_case(p, "timer_stall", hogs=2) else None
+
+
+def one_hog_delays_the_timers_too(p):
+    """Expects one hog to make the frames as late as two (ignores the idle P's thread)."""
+    return 10 if _twin_case(p, "timer_stall", hogs=1) else None
+
+
+def sysmon_preempts_without_the_signal(p):
+    """Expects a preemption every 10-20 ms also with asyncpreemptoff=1."""
+    return 15 if _twin_case(p, "long_loop", async_preempt=0) else None
+
+
+def no_preemption_inside_a_loop(p):
+    """Expects a loop without calls never to be preempted, signal or not."""
+    return 0 if _twin_case(p, "long_loop", async_preempt=1) else None
+
+
+def threads_are_gomaxprocs(p):
+    """Counts the Ps' threads and sysmon only, forgetting that each blocking call keeps one."""
+    return 3 if _twin_case(p, "blocking_calls", syscalls=1) else None
+
+
+def network_waits_hold_threads(p):
+    """Gives network waits a thread each, as blocking calls have."""
+    return 26 if _twin_case(p, "blocking_calls", syscalls=0) else None
+
+
 # ---- lab03 -----------------------------------------------------------------------------------
 
 
@@ -689,6 +725,56 @@ def omission_one_percent_of_the_stalled_requests(p):
     return p["stall_ms"] - p["stall_ms"] / p["interval_ms"] / 100 * p["interval_ms"]
 
 
+def waits_are_the_run_time(p):
+    """Takes the trace's duration for the profile's total: waits do not add up over goroutines."""
+    return p["duration_s"] if "kind" in p else None
+
+
+def every_goroutine_waits_all_the_time(p):
+    """sched: all four compressors and the render loop wait the whole run (forgets the Ps)."""
+    return 5 * p["duration_s"] if p.get("kind") == "sched" else None
+
+
+def one_refresh_is_the_total(p):
+    """sync: the refresh's 200 ms, once, for 48 handlers blocked at the same time."""
+    return 0.2 if p.get("kind") == "sync" else None
+
+
+def sleep_counts_as_cpu(p):
+    """Divides by the frame's whole period, sleep included, as if sleeping took samples."""
+    from labkit.exercises import lab03
+
+    if "by_hand" not in p:
+        return None
+    if p["cause"] == "tight loop":
+        return 100 * p["layout_ms"] / (p["render_ms"] + p["layout_ms"] + p["sleep_ms"])
+    per, n = lab03.WRITE_MS + lab03.KERNEL_MS, p["writes_per_frame"]
+    return 100 * n * per / (p["render_ms"] + n * (per + lab03.FORMAT_MS) + p["sleep_ms"])
+
+
+def share_of_the_drawing(p):
+    """Gives the drawing's share of the CPU instead of the function the question asks about."""
+    from labkit.exercises import lab03
+
+    if "by_hand" not in p:
+        return None
+    if p["cause"] == "tight loop":
+        return 100 * p["render_ms"] / (p["render_ms"] + p["layout_ms"])
+    per = lab03.WRITE_MS + lab03.KERNEL_MS + lab03.FORMAT_MS
+    return 100 * p["render_ms"] / (p["render_ms"] + p["writes_per_frame"] * per)
+
+
+def longest_wait_is_one_time_slice(p):
+    """Expects sysmon's 10 ms time slice to cap every wait."""
+    return 10.0 if "twin" in p and "kind" not in p else None
+
+
+def longest_wait_is_a_local_queue(p):
+    """run_queues: the last of 256 local slots waits 256 ms (the overflow to the global queue
+    does not make anyone wait less)."""
+    return 256.0 if p.get("twin") == "run_queues" else None
+
+
 MISTAKES: dict[str, list[Callable]] = {
     "start.frame_size": [
         frame_in_decimal_mb,
@@ -752,6 +838,21 @@ MISTAKES: dict[str, list[Callable]] = {
         a_loop_is_preempted_on_any_version,
         gosched_waits_for_sysmon,
     ],
+    "lab02.stall_in_real_trace": [
+        timers_fire_on_time,
+        one_hog_delays_the_timers_too,
+        sysmon_preempts_without_the_signal,
+        no_preemption_inside_a_loop,
+        threads_are_gomaxprocs,
+        network_waits_hold_threads,
+    ],
+    "lab03.wait_total": [
+        waits_are_the_run_time,
+        every_goroutine_waits_all_the_time,
+        one_refresh_is_the_total,
+    ],
+    "lab03.cpu_share": [sleep_counts_as_cpu, share_of_the_drawing],
+    "lab03.longest_wait": [longest_wait_is_one_time_slice, longest_wait_is_a_local_queue],
     "lab02.global_queue_after_burst": [
         global_128_per_overflow,
         global_overflow_every_128_spawns,
@@ -875,6 +976,8 @@ def _right_in_other_units(v: Variant) -> list[str]:
         "cycles/s": [f"{x!r}/s", f"{x / 1000!r} cycles/ms", f"{x!r} GC/s"],
         "items/s": [f"{x!r}/s", f"{x / 1000!r} items/ms"],
         "%": [f"{x!r} %"],
+        "s": [f"{x * 1000!r} ms", f"{x!r}s"],
+        "frames": [f"{x:g} frames"],
         "threads": [f"{x:g} threads"],
         "goroutines": [f"{x:g} goroutines"],
         "workers": [f"{x:g} workers"],

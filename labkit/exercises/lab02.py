@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from labkit.errors import ParameterError
 from labkit.exercise import Variant, choice, numeric
 from labkit.golab import run_experiment
+from labkit.golab.twins import run_twin
 from labkit.sched import (
     Chan,
     Go,
@@ -50,6 +53,7 @@ from labkit.sched import (
     syscall,
 )
 from labkit.schedlab import PRESETS, LabParams, LabRun, run_lab
+from labkit.trace.measures import timeline_measures
 
 GO_VERSIONS = {True: "Go >= 1.14 (asynchronous preemption)", False: "Go <= 1.13 (cooperative only)"}
 
@@ -126,7 +130,7 @@ def _mystery_number(rng: np.random.Generator) -> int:
 MYSTERY_SCALES = (0.7, 0.8, 0.9, 1.15, 1.3)
 
 
-def mystery_run(number: int) -> tuple[str, LabRun]:
+def _mystery_run(number: int) -> tuple[str, LabRun]:
     """Mystery run ``number`` of the "which blind spot?" question: (preset key, LabRun).
 
     The number picks the preset (``number % 5``), seeds the run, and seeds a variation of the
@@ -134,9 +138,13 @@ def mystery_run(number: int) -> tuple[str, LabRun]:
     the blocking time are scaled by factors from MYSTERY_SCALES. So the lab can draw the run a
     question names without the question giving its settings away, and the numbers differ from
     the chapter's preset (most presets are deterministic, so a seed alone would change nothing).
+    Private: the notebook holds a :class:`Mystery`, which keeps only the number.
     """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise ValueError(f"number must be an int >= 0 (the mystery run's number), got {number!r}")
+        raise ParameterError(
+            f"number must be an int >= 0 (the mystery run's number), got {number!r}; "
+            "use the number the question names"
+        )
     keys = list(PRESETS)
     key = keys[number % len(keys)]
     base = PRESETS[key].stall
@@ -152,6 +160,34 @@ def mystery_run(number: int) -> tuple[str, LabRun]:
     if base.syscall_share or base.io_share:
         changes["block_ms"] = float(round(base.block_ms * scale()))
     return key, run_lab(base, **changes)
+
+
+class Mystery:
+    """The mystery run of ``which_blind_spot`` for an exercise seed, as the lab draws it: what a
+    timeline and a goroutine-state plot would show, with neither its preset nor its settings in
+    any public name (as lab 5's capstone hides its cause, labkit.exercises.lab05.Mystery).
+
+    It keeps only the run's ``number``; ``scheduler_run()`` is the model's record for the
+    widgets, ``reveal()`` names the blind spot. Python hides nothing from a determined reader
+    (``lab02._mystery_run`` is one call away); what this guards against is the answer sitting
+    in the notebook's variables."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, seed: int) -> None:
+        self.number = mystery_number(seed)
+
+    def __repr__(self) -> str:
+        return f"Mystery(run #{self.number}: hidden until reveal())"
+
+    def scheduler_run(self):
+        """The run's scheduler record (a labkit.sched Result), for the timeline and states."""
+        return _mystery_run(self.number)[1].result
+
+    def reveal(self) -> str:
+        """The blind spot this run is: its preset's key and title."""
+        key = _mystery_run(self.number)[0]
+        return f"mystery run #{self.number} is {key} {PRESETS[key].title} (its stall setting)"
 
 
 # ---- the exercises --------------------------------------------------------------------------
@@ -346,7 +382,7 @@ def smallest_gomaxprocs(rng: np.random.Generator) -> Variant:
 def which_blind_spot(rng: np.random.Generator) -> Variant:
     """Name the blind spot from a run's measurements (and its timeline in the lab)."""
     number = _mystery_number(rng)
-    key, run = mystery_run(number)
+    key, run = _mystery_run(number)
     m = run.metrics
     p = run.params
     keys = list(PRESETS)
@@ -560,5 +596,254 @@ def global_queue_after_burst(rng: np.random.Generator) -> Variant:
         hint="256 local slots + runnext; an overflow moves 128 + 1 at once.",
         params={"n": n, "gomaxprocs": 1},
         figure=_drawn("RunQueuePlot", res, 180),
+        predict=True,
+    )
+
+
+# ---- the stall in Go's own execution trace -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceCase:
+    """One question about a twin's recording (labkit.golab.twins): the program in words, what to
+    predict, how to read the answer from the recording, how close counts, and the runtime
+    mechanism a wrong prediction's hint names."""
+
+    twin: str
+    settings: dict[str, int]
+    program: str
+    ask: str
+    #: What the answer counts (the solution's word), and its unit for labkit.units ("" when the
+    #: thing counted is not one of its nouns: a bare number).
+    noun: str
+    unit: str
+    measure: Callable[[object], float]
+    abs_tol: float
+    rel_tol: float
+    tolerance_why: str
+    mechanism: str
+    explain: str
+
+
+def late_frames(run) -> float:
+    """Frames whose sleep returned more than 1 ms late (what the twin measured, ``late_ms``)."""
+    return float(np.sum(np.asarray(run.output["late_ms"], dtype=float) > 1.0))
+
+
+def trace_preemptions(run) -> float:
+    """Preemptions in the trace: running -> runnable with reason "preempted"."""
+    return timeline_measures(run.trace)["preemptions"]
+
+
+def trace_threads(run) -> float:
+    """OS threads (Ms) the execution trace shows."""
+    return timeline_measures(run.trace)["threads"]
+
+
+_TIMER_PROGRAM = (
+    "Real Go, GOMAXPROCS=2: a render loop sleeps 4 ms (`time.Sleep`) and draws for 0.5 ms, "
+    "30 frames, beside {hogs} that each spin for 200 ms in a loop without function calls."
+)
+_TIMER_MECHANISM = (
+    "a sleeping goroutine's timer sits in its P's heap and runs only when that P passes "
+    "through the scheduler ((*timers).check from schedule / findRunnable, src/runtime/proc.go) "
+    "or an idle P steals it (stealWork); a P busy with a hog gets there when sysmon preempts the "
+    "hog (retake, forcePreemptNS = 10 ms)"
+)
+_LOOP_PROGRAM = (
+    "Real Go, GOMAXPROCS=1, {version}: one goroutine runs a 200 ms loop without function "
+    "calls while 40 requests (1 ms of CPU each) arrive every 2 ms."
+)
+_LOOP_MECHANISM = (
+    "sysmon's retake asks a goroutine that has run forcePreemptNS = 10 ms to stop "
+    "(preemptone); with asynchronous preemption a signal stops it anywhere (preemptM -> "
+    "asyncPreempt, src/runtime/preempt.go), without it only a function call's stack check "
+    "(newstack) can, and a loop without calls makes none"
+)
+_CALLS_PROGRAM = (
+    "Real Go, GOMAXPROCS=2: 120 requests arrive every 0.2 ms; each does 1 ms of CPU, and four "
+    "in five then wait 20 ms {how}."
+)
+_CALLS_MECHANISM = (
+    "a blocking system call keeps its thread (entersyscall, src/runtime/proc.go) and sysmon's "
+    "retake hands its P to another thread (handoffp, startm), so every call in flight holds "
+    "an M; a network wait parks the goroutine in the netpoller (netpollblock) and holds none"
+)
+
+#: What each twin's cases ask and how the recording answers: the question, the answer's noun
+#: and unit, the measure (and for frames and threads the tolerances, absolute and relative).
+_LATE_FRAMES = (
+    "How many of the 30 frames woke up more than 1 ms late?",
+    "frames",
+    "frames",
+    late_frames,
+    2.0,
+    0.0,
+)
+_PREEMPTIONS = (
+    "How many times does Go's execution trace show a goroutine preempted "
+    '(running -> runnable, reason "preempted")?',
+    "preemptions",
+    "",
+    trace_preemptions,
+)
+_THREADS = (
+    "How many OS threads (Ms) does Go's execution trace show?",
+    "threads",
+    "threads",
+    trace_threads,
+    1.0,
+    0.35,
+)
+
+TRACE_CASES: tuple[TraceCase, ...] = (
+    TraceCase(
+        "timer_stall",
+        {"hogs": 2},
+        _TIMER_PROGRAM.format(hogs="two CPU hogs"),
+        *_LATE_FRAMES,
+        "two frames either way: a frame due just as a hog is preempted lands either side of "
+        "1 ms (the fidelity table's tolerance)",
+        _TIMER_MECHANISM,
+        "Both Ps run a hog for 200 ms, so no P passes through the scheduler except when sysmon "
+        "preempts a hog: every frame due meanwhile wakes a time slice late (the render "
+        "goroutine's waiting -> runnable change sits 10-20 ms after its due time in the trace). "
+        "Once the hogs end, the frames are on time.",
+    ),
+    TraceCase(
+        "timer_stall",
+        {"hogs": 1},
+        _TIMER_PROGRAM.format(hogs="one CPU hog"),
+        *_LATE_FRAMES,
+        "two frames either way, as with two hogs",
+        _TIMER_MECHANISM,
+        "One hog holds one P; the other P is idle, and its thread, out of work, waits in "
+        "netpoll until the earliest timer is due (findRunnable computes the delay from the "
+        "timers it can steal): the timer fires on time, the hog notwithstanding.",
+    ),
+    TraceCase(
+        "long_loop",
+        {"async_preempt": 0},
+        _LOOP_PROGRAM.format(version="GODEBUG=asyncpreemptoff=1 (Go 1.13's preemption)"),
+        *_PREEMPTIONS,
+        1.0,
+        0.0,
+        "one either way: a request's own 1 ms can meet a preemption request at a call",
+        _LOOP_MECHANISM,
+        "sysmon asks the loop to stop every 10 ms, but without the signal the request is only "
+        "honoured at a function call, and the loop makes none: the trace shows the loop on the "
+        "P for its whole 200 ms, the requests runnable behind it.",
+    ),
+    TraceCase(
+        "long_loop",
+        {"async_preempt": 1},
+        _LOOP_PROGRAM.format(version="Go >= 1.14 (asynchronous preemption)"),
+        *_PREEMPTIONS,
+        0.0,
+        0.35,
+        "35 % of the trace's count, or anywhere from 200 ms / the latest to 200 ms / the "
+        "earliest preemption the course's recorded runs show (real_preemption_band_ms)",
+        _LOOP_MECHANISM,
+        "sysmon preempts the loop by signal once it has run 10 ms on a slice; the requests "
+        "queued meanwhile run, and the loop continues. 200 ms of loop in 10-20 ms slices is "
+        "10-20 preemptions.",
+    ),
+    TraceCase(
+        "blocking_calls",
+        {"syscalls": 1},
+        _CALLS_PROGRAM.format(how="in a blocking system call (nanosleep)"),
+        *_THREADS,
+        "one thread or 35 %: real runs spread that far (the fidelity table's tolerance)",
+        _CALLS_MECHANISM,
+        "Two Ps start a request every 0.5 ms at most (1 ms of CPU each), so about 32 calls of "
+        "20 ms overlap at the peak, less while the burst builds up; each holds its thread, "
+        "plus the threads running the Ps and sysmon's.",
+    ),
+    TraceCase(
+        "blocking_calls",
+        {"syscalls": 0},
+        _CALLS_PROGRAM.format(how="on a pipe the netpoller watches"),
+        *_THREADS,
+        "one thread or 35 %, as with blocking calls",
+        _CALLS_MECHANISM,
+        "A wait on the netpoller parks the goroutine and frees its thread: the two Ps' "
+        "threads carry every request, and the trace shows about as many threads as Ps, plus "
+        "one that polls the network.",
+    ),
+)
+#: Consecutive seeds step this many cases along TRACE_CASES: not a multiple of their number, so
+#: *New variant* (the next seed) never shows the case just shown, and six seeds show all six.
+TRACE_STEP = 5
+
+
+def _trace_case(rng: np.random.Generator) -> TraceCase:
+    """The case of an exercise seed (read back from the generator, as lab03 does)."""
+    seed = int(rng.bit_generator.seed_seq.entropy)
+    return TRACE_CASES[seed * TRACE_STEP % len(TRACE_CASES)]
+
+
+def trace_case(seed: int) -> TraceCase:
+    """The case ``Exercise(stall_in_real_trace, seed=seed)`` asks about."""
+    return _trace_case(np.random.default_rng(seed))
+
+
+def _trace_pair(case: TraceCase) -> Callable[[], object]:
+    """The answer's figure: the model's run of the preset beside Go's own trace of the twin."""
+
+    def figure():
+        from labkit.golab.twin_fidelity import TWIN_PRESETS
+        from labkit.widgets import TimelinePair
+
+        preset, variants = TWIN_PRESETS[case.twin]
+        which = next(k for k, s in variants.items() if s == case.settings)
+        real = run_twin(case.twin, source="recorded", **case.settings)
+        model = run_lab(getattr(PRESETS[preset], which)).result
+        settings = ", ".join(f"{k}={v}" for k, v in case.settings.items())
+        return TimelinePair(
+            model,
+            real.trace,
+            titles=(
+                f"The model: preset {preset}, {which}",
+                f"Real Go: {case.twin} ({settings}), execution trace",
+            ),
+            kinds=real.kinds,
+        )
+
+    return figure
+
+
+def stall_in_real_trace(rng: np.random.Generator) -> Variant:
+    """Predict what Go's own execution trace of a blind spot's twin shows, then see it.
+
+    The key is read from the twin's recording (labkit/golab/recorded/twins/): the frames the
+    program measured late, or the preemptions and threads in its trace, never a number typed
+    here; after Check the exercise draws the model's timeline above Go's own."""
+    case = _trace_case(rng)
+    real = run_twin(case.twin, source="recorded", **case.settings)
+    value = case.measure(real)
+    also = []
+    if case.twin == "long_loop" and case.settings["async_preempt"]:
+        early, late = real_preemption_band_ms()
+        also.append(
+            (
+                math.floor(200 / late),
+                math.ceil(200 / early),
+                f"200 ms of loop cut into slices of {early:g}-{late:g} ms, when real Go's "
+                "recorded runs preempt a loop",
+            )
+        )
+    return numeric(
+        f"{case.program} {case.ask}",
+        value,
+        f"The recording shows {value:g} {case.noun} (labkit/golab/recorded/twins/, "
+        f"{real.go_version}, {real.note}). {case.explain} The mechanism: {case.mechanism}. "
+        f"Accepted: within {case.tolerance_why}.",
+        unit=case.unit,
+        abs_tol=case.abs_tol,
+        rel_tol=case.rel_tol,
+        hint=f"Think of the mechanism: {case.mechanism}.",
+        params={"twin": case.twin, **case.settings},
+        also=also,
+        figure=_trace_pair(case),
         predict=True,
     )

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.exercise import Variant, choice
+from labkit.exercise import Variant, choice, numeric
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "profiles"
 
@@ -408,3 +408,216 @@ def _diff_graph(before, after) -> Callable[[], object]:
         return FlameGraph(after, base=before)
 
     return figure
+
+
+# ---- predict first: how much, then the graph shows it --------------------------------------------
+
+
+def _recorded_trace(scenario: str):
+    """The recorded execution trace of a detective scenario (``sched`` or ``syncwait``), under
+    a neutral name."""
+    from labkit.trace import load_trace
+
+    return load_trace(PROFILE_DIR / f"lab03-{scenario}.trace", name=f"real trace ({scenario})")
+
+
+#: Trace cases of ``wait_total``: scenario, the profile go tool trace makes of it, the program in
+#: words, and the runtime mechanism a wrong prediction's hint names.
+WAIT_CASES = (
+    (
+        "sched",
+        "sched",
+        "Real Go, GOMAXPROCS=2, traced for {seconds:.2f} s: four archive compressors run "
+        "CPU-bound loops (with calls, so they can be preempted) the whole time, beside the "
+        "render loop, which draws and then sleeps 2 ms per frame. `go tool trace -pprof=sched` "
+        "adds up the time goroutines spent *runnable without a P*. Predict its total, in seconds.",
+        "a runnable goroutine waits in a run queue (runqput) until a P takes it (findRunnable); "
+        "sysmon preempts a goroutine after forcePreemptNS = 10 ms (retake), so CPU-bound "
+        "goroutines take turns and whoever is not on a P waits: count the goroutines that want "
+        "a CPU beyond GOMAXPROCS, times the run",
+    ),
+    (
+        "syncwait",
+        "sync",
+        "Real Go, GOMAXPROCS=2, traced for {seconds:.2f} s: 48 tile handlers each read a cache "
+        "under `RWMutex.RLock` every 2 ms, while a refresh takes the write lock and holds it "
+        "across a 200 ms reload. `go tool trace -pprof=sync` adds up the time goroutines spent "
+        "*blocked* on channels, select and the sync package. Predict its total, in seconds.",
+        "a reader that finds the write lock held parks on the RWMutex's semaphore "
+        "(runtime_SemacquireRWMutexR -> semacquire1 -> gopark) until the writer's Unlock "
+        "releases every waiting reader: each handler blocks for the rest of the refresh",
+    ),
+)
+
+
+def _wait_graph(scenario: str, kind: str) -> Callable[[], object]:
+    def figure():
+        from labkit.widgets import FlameGraph
+
+        return FlameGraph(_recorded_trace(scenario).to_profile(kind))
+
+    return figure
+
+
+def wait_total(rng: np.random.Generator) -> Variant:
+    """Predict the total of a real trace's scheduler-latency or blocking profile, then see its
+    flame graph (whose total it is). Alternates between the two recorded traces, so *New
+    variant* never repeats the case just shown."""
+    seed = int(rng.bit_generator.seed_seq.entropy)
+    scenario, kind, program, mechanism = WAIT_CASES[seed % len(WAIT_CASES)]
+    trace = _recorded_trace(scenario)
+    total_s = trace.to_profile(kind).total() / 1e9
+    info = recorded_info()["profiles"][scenario]
+    seconds = trace.duration_ms / 1e3
+    return numeric(
+        program.format(seconds=seconds),
+        total_s,
+        f"The profile's total is {total_s:.2f} s over a {seconds:.2f} s trace (the flame "
+        f"graph's root; real Go, recorded {info['recorded_at'][:10]} on "
+        f"{info['recorded_on']}). Waits add up across goroutines, so a profile of waiting can "
+        "hold more time than the run lasted: that is what gives a queue away. "
+        + (
+            "Four compressors want the CPU on two Ps, so about two of them wait at any moment: "
+            f"2 x {seconds:.2f} s = {2 * seconds:.1f} s; the render loop, asleep most of the "
+            "time, adds little."
+            if kind == "sched"
+            else "Each of the 48 handlers blocks for (nearly) the whole 200 ms refresh: 48 x "
+            "0.2 s = 9.6 s; those that arrive later wait less, those queued behind the next "
+            "refresh add some."
+        )
+        + f" The mechanism: {mechanism}.",
+        unit="s",
+        rel_tol=0.2,
+        hint=f"Waits add up over goroutines. The mechanism: {mechanism}.",
+        params={"scenario": scenario, "kind": kind, "duration_s": seconds},
+        figure=_wait_graph(scenario, kind),
+        predict=True,
+    )
+
+
+#: Model causes whose CPU share a learner can work out from the program (``cpu_share``).
+SHARE_CAUSES = ("tight loop", "syscall storm")
+#: The syscall storm's steps per write (``_program``): CPU in the write path, in the kernel,
+#: formatting (ms).
+WRITE_MS, KERNEL_MS, FORMAT_MS = 0.2, 0.02, 0.03
+
+
+def cpu_share(rng: np.random.Generator) -> Variant:
+    """Predict the share of a model CPU profile one function holds, then see the flame graph.
+
+    The program is told in full (per frame: the drawing, then the layout pass or the log
+    writes, then a sleep); the key is the share of the sampled profile, which CPU time alone
+    decides: a sleeping goroutine takes no SIGPROF samples."""
+    # The cause alternates with the exercise seed, so *New variant* shows the other program.
+    cause = SHARE_CAUSES[int(rng.bit_generator.seed_seq.entropy) % len(SHARE_CAUSES)]
+    seed = int(rng.integers(1_000_000))
+    case = model_profile(cause, seed)
+    p, profile = case.params, case.profile
+    total = profile.total()
+    cum = {fn: c for fn, _, c in profile.top(10_000)}
+    # The sleep that ends each frame: the last step of the frame loop model_profile ran.
+    main, _ = _program(cause, np.random.default_rng(seed))
+    sleep_ms = float(main.steps[-1].steps[-1].ms)
+    if cause == "tight loop":
+        target, what = "main.layoutGraph", "the layout pass (`layoutGraph`, its callees included)"
+        step = f"then runs a layout pass, a loop without calls, for {p['layout_ms']:g} ms"
+        share = 100 * cum[target] / total
+        by_hand = 100 * p["layout_ms"] / (p["render_ms"] + p["layout_ms"])
+        how = f"{p['layout_ms']:g} / ({p['render_ms']:g} + {p['layout_ms']:g})"
+    else:
+        target = "internal/runtime/syscall/linux.Syscall6"
+        what = "the system-call entry (`Syscall6`, the leaf of every write)"
+        n = p["writes_per_frame"]
+        step = (
+            f"then logs {n} points, each with one `write(2)`: {WRITE_MS:g} ms of CPU in the write "
+            f"path down to the system call, {KERNEL_MS:g} ms in the kernel, {FORMAT_MS:g} ms "
+            "formatting"
+        )
+        share = 100 * cum[target] / total
+        per = WRITE_MS + KERNEL_MS
+        by_hand = 100 * n * per / (p["render_ms"] + n * (per + FORMAT_MS))
+        how = f"{n} x {per:g} / ({p['render_ms']:g} + {n} x {per + FORMAT_MS:g})"
+    return numeric(
+        f"The course's scheduler model runs the dashboard on GOMAXPROCS=2 (seed {seed}): each "
+        f"frame draws for {p['render_ms']:g} ms, {step}, then sleeps {sleep_ms:g} ms; "
+        f"{p['frames']} "
+        "frames, sampled at 100 Hz as runtime/pprof does. What share of the CPU profile "
+        f"(in %) falls under {what}?",
+        share,
+        f"The profile gives {target} {share:.1f} % of the samples (its box's width in the flame "
+        f"graph). By hand: a SIGPROF sample lands only where a thread runs, so the sleep counts "
+        f"for nothing and the share is CPU time over CPU time, {how} = {by_hand:.1f} %. The "
+        "sampling at 100 Hz moves it by a point or two.",
+        unit="%",
+        abs_tol=5.0,
+        hint="A CPU profile samples running threads only (SIGPROF at 100 Hz, setcpuprofilerate): "
+        "does the sleep count? Add up the CPU per frame.",
+        params={"cause": cause, "seed": seed, **p, "sleep_ms": sleep_ms, "by_hand": by_hand},
+        figure=_flame_graph(profile),
+        predict=True,
+    )
+
+
+#: Twins (labkit.golab.twins) whose trace ``longest_wait`` reads: name, settings, the program in
+#: words, and the mechanism.
+LONGEST_CASES = (
+    (
+        "run_queues",
+        {"procs": 1},
+        "Real Go, GOMAXPROCS=1: `main` starts 400 goroutines at once, each needing 1 ms of CPU.",
+        "a P runs one goroutine at a time, taking them from runnext, its local queue and the "
+        "global queue (runqget, globrunqget in findRunnable), and with one P nobody steals "
+        "(stealWork): the last goroutine waits for all the others",
+    ),
+    (
+        "long_loop",
+        {"async_preempt": 0},
+        "Real Go, GOMAXPROCS=1, GODEBUG=asyncpreemptoff=1 (Go 1.13's preemption): one goroutine "
+        "runs a 200 ms loop without function calls, started 1 ms in, while 40 requests (1 ms "
+        "of CPU each) arrive every 2 ms.",
+        "sysmon's retake asks the loop to stop after forcePreemptNS = 10 ms, but without the "
+        "preemption signal (preemptM) only a call's stack check (newstack) can stop it, and "
+        "the loop makes none: a request made runnable during the loop waits until it ends",
+    ),
+)
+
+
+def _real_timeline(twin: str, settings: dict[str, int]) -> Callable[[], object]:
+    def figure():
+        from labkit.golab.twins import run_twin
+        from labkit.widgets import SchedulerTimeline
+
+        real = run_twin(twin, source="recorded", **settings)
+        view = SchedulerTimeline(height_px=160)
+        view.show(real.trace, kinds=real.kinds)
+        return view
+
+    return figure
+
+
+def longest_wait(rng: np.random.Generator) -> Variant:
+    """Find the stall in Go's own execution trace: predict the longest time a goroutine sat
+    runnable without a P (``Trace.sched_latency_ms``), then see the trace's timeline."""
+    from labkit.golab.twins import run_twin
+
+    seed = int(rng.bit_generator.seed_seq.entropy)
+    twin, settings, program, mechanism = LONGEST_CASES[seed % len(LONGEST_CASES)]
+    real = run_twin(twin, source="recorded", **settings)
+    waits = real.trace.sched_waits
+    longest = float(waits["wait_ms"].max())
+    who = real.trace.goroutine_label(int(waits["g"][int(np.argmax(waits["wait_ms"]))]))
+    return numeric(
+        f"{program} In Go's execution trace of it, what is the longest time one goroutine sat "
+        "*runnable* (ready to run) before it got the P, in ms?",
+        longest,
+        f"The trace's longest scheduling wait is {longest:.1f} ms ({who}; "
+        '`Trace.sched_latency_ms()`, what go tool trace calls "Sched wait"; '
+        f"labkit/golab/recorded/twins/, {real.go_version}, {real.note}). In the timeline it is "
+        f"the stretch where the P runs someone else: {mechanism}.",
+        unit="ms",
+        rel_tol=0.15,
+        hint=f"Who holds the P, and what could take it away? The mechanism: {mechanism}.",
+        params={"twin": twin, **settings},
+        figure=_real_timeline(twin, settings),
+        predict=True,
+    )

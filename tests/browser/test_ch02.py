@@ -132,3 +132,17 @@ def _check_exercises(nb) -> None:
     multiple.get_by_role("button", name="Check").click()
     page.wait_for_function("el => el.innerText.includes('Right.')", arg=multiple.element_handle())
     nb.screenshot("exercise-choice", multiple)
+
+    # Section 8: Go's own trace of a twin, drawn beside the model's only after Check.
+    real = page.locator(".labkit-exercise", has_text="What does Go's trace show").first
+    real.scroll_into_view_if_needed()
+    assert real.locator(".labkit-timeline-pair").count() == 0
+    real.locator("input[type='text']").fill("0")
+    real.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=real.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-timeline-pair .bqplot').length === 2",
+        arg=real.element_handle(),
+    )
+    assert "You predicted" in real.inner_text()
+    nb.screenshot("exercise-real-trace", real)

@@ -81,11 +81,12 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
     flames = page.locator(".labkit-flamegraph")
     page.locator(".jp-Cell").last.scroll_into_view_if_needed()
     for _ in range(50):  # widget views render as their outputs come into view
-        if flames.count() == 8:
+        if flames.count() == 5:
             break
         page.wait_for_timeout(200)
-    assert flames.count() == 8, "cases A-F, the real diff, the model diff"
-    for i in range(8):
+    # Cases D-G are predictions: their figures wait for Check.
+    assert flames.count() == 5, "cases A-C, the real diff, the model diff"
+    for i in range(5):
         flames.nth(i).scroll_into_view_if_needed()
         assert flames.nth(i).locator("svg.svg-figure path.line").count() >= 3
     exercise = page.locator(".labkit-exercise").first
@@ -102,3 +103,29 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
     diff.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     nb.screenshot("diff", diff)
+
+    # A prediction: no flame graph in case E until an answer is checked, then the graph and
+    # the prediction beside the profile's total.
+    case_e = page.locator(".labkit-exercise", has_text="time spent waiting for a P").first
+    case_e.scroll_into_view_if_needed()
+    assert case_e.locator(".labkit-flamegraph").count() == 0
+    case_e.locator("input[type='text']").fill("1.5 s")
+    case_e.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=case_e.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-flamegraph svg.svg-figure path.line').length >= 3",
+        arg=case_e.element_handle(),
+    )
+    assert "You predicted" in case_e.inner_text()
+    nb.screenshot("case-e-prediction", case_e)
+    # Case G: Go's own trace of a chapter-2 twin, drawn after Check.
+    case_g = page.locator(".labkit-exercise", has_text="longest wait for the P").first
+    case_g.scroll_into_view_if_needed()
+    assert case_g.locator(".bqplot").count() == 0
+    case_g.locator("input[type='text']").fill("10 ms")
+    case_g.get_by_role("button", name="Check").click()
+    page.wait_for_function(
+        "el => el.querySelectorAll('.bqplot svg.svg-figure path').length > 0",
+        arg=case_g.element_handle(),
+    )
+    nb.screenshot("case-g-trace", case_g)
