@@ -117,6 +117,15 @@ def test_timeline_control_on_10mb_trace(benchmark, big_loaded, control, values):
     benchmark.pedantic(lambda: setattr(widget, "value", next(flips)), rounds=10, iterations=1)
 
 
+def test_diagnose_10mb_trace(benchmark, big_loaded):
+    """labkit.stalls.diagnose on the loaded 10 MB trace: the bound is loading plus diagnosing
+    within twice the load alone."""
+    from labkit.stalls import diagnose
+
+    d = benchmark.pedantic(diagnose, args=(big_loaded,), rounds=3, iterations=1)
+    assert d.healthy  # ping-pong on two Ps: no goroutine waits for a P or a timer
+
+
 def test_load_recorded_trace(benchmark):
     """A small trace the course ships (cpuhogs, 4.5 KB): what a notebook cell pays."""
     trace = benchmark(load_trace, TRACES / "cpuhogs.trace")

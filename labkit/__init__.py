@@ -4,8 +4,9 @@ The models (``labkit.sched``, ``labkit.gc``, ``labkit.render``, ``labkit.pool``,
 ``labkit.pipeline``, ``labkit.casestudy``) are pure Python and numpy; the widgets
 (``labkit.widgets``) are thin bqplot / ipywidgets views over their results; ``labkit.profile``
 reads pprof, folded and goroutine-dump profiles; ``labkit.trace`` reads Go's execution traces;
-``labkit.golab`` runs the course's real Go
-programs; ``labkit.exercise`` holds the seeded self-check exercises. Submodules load on first
+``labkit.stalls`` (the stall doctor) names the mechanism behind the stalls in a trace;
+``labkit.golab`` runs the course's real Go programs; ``labkit.exercise`` holds the seeded
+self-check exercises. Submodules load on first
 use, so ``import labkit`` stays cheap and ``labkit.sched`` works without a separate import.
 """
 
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "render",
     "sched",
     "schedlab",
+    "stalls",
     "trace",
     "units",
     "validation",

@@ -184,3 +184,39 @@ def test_goroutines_are_named_by_their_entry_function():
     hogs = tr.segments[tr.segments["name"] == "main.main.func1.1"]
     assert (hogs["stack"] != "").any()
     assert all(s.startswith("main.main.func1.1;main.hog") for s in hogs["stack"].tolist() if s)
+
+
+def test_user_regions_are_read_as_go_tool_trace_prints_them():
+    """Trace.regions: every RegionBegin / RegionEnd pair of go tool trace -d=parsed (as
+    labkit's own dump prints them, and Go's own where a toolchain is found), on the stall
+    corpus's render loop (one region per frame)."""
+    import re
+    import subprocess
+
+    from labkit.golab import go_toolchain
+    from labkit.trace import parsed_dump
+
+    path = Path(__file__).resolve().parent / "data" / "stalls" / "hogs-p2.trace"
+    trace = load_trace(path)
+    dumps = [parsed_dump(path)]
+    go = go_toolchain()
+    if go is not None:
+        dumps.append(
+            subprocess.run(
+                [go, "tool", "trace", "-d=parsed", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+    for dump in dumps:
+        events = re.findall(r"G=(\d+) Region(Begin|End) Time=(\d+) Task=\d+ Type=\"(\w+)\"", dump)
+        begins = [(int(g), int(t)) for g, kind, t, _ in events if kind == "Begin"]
+        ends = [(int(g), int(t)) for g, kind, t, _ in events if kind == "End"]
+        assert len(trace.regions) == len(begins) == len(ends) == 30
+        assert set(trace.regions["name"]) == {"frame"}
+        assert trace.regions["g"].tolist() == [g for g, _ in begins]
+        starts = [(t - trace.start_ns) / 1e6 for _, t in begins]
+        stops = [(t - trace.start_ns) / 1e6 for _, t in ends]
+        assert trace.regions["start_ms"] == pytest.approx(starts)
+        assert trace.regions["end_ms"] == pytest.approx(stops)

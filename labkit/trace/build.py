@@ -75,6 +75,8 @@ class Columns:
     gc: list[tuple[int, int]] = field(default_factory=list)
     stw: list[tuple[int, int, str]] = field(default_factory=list)
     assists: list[tuple[int, int, int]] = field(default_factory=list)
+    #: User regions (runtime/trace.WithRegion / StartRegion): g, task, name, start, end.
+    regions: list[tuple[int, int, str, int, int]] = field(default_factory=list)
     metrics: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     # summary.go's per-goroutine facts: name, creation, first run, end.
     g_name: dict[int, str] = field(default_factory=dict)
@@ -127,6 +129,7 @@ def build(data: bytes, version: int) -> Columns:
     sys_by_p: dict[int, int] = {}  # p -> g in a syscall holding it
     stw_open: dict[int, tuple[int, str]] = {}
     assist_open: dict[int, int] = {}
+    regions_open: dict[int, list[tuple[int, str, int]]] = {}  # g -> [(task, name, start)]
     gc_open: int | None = None
     names, g_created, g_start, g_end = c.g_name, c.g_created, c.g_start, c.g_end
     stack_arg = s.STACK_ARG
@@ -167,6 +170,8 @@ def build(data: bytes, version: int) -> Columns:
                 c.metrics.setdefault(_METRIC_NAMES[typ], []).append((t, ev[5]))
             elif kind.startswith("Range"):
                 gc_open = _range(c, ev, gc_open, stw_open, assist_open)
+            elif kind == "RegionBegin" or kind == "RegionEnd":
+                _region(c, ev, regions_open)
             elif typ == s.EV_SYNC_EVENT and n == 1:
                 c.start_ns = t
             continue
@@ -231,11 +236,33 @@ def build(data: bytes, version: int) -> Columns:
         c.stw.append((began, t, what))
     for gid, began in assist_open.items():
         c.assists.append((gid, began, t))
+    for gid, open_regions in regions_open.items():
+        c.regions.extend((gid, task, name, began, t) for task, name, began in open_regions)
+    c.regions.sort(key=lambda r: (r[3], r[0]))
     c.transitions = rows.table()
     c.segments = segs.table()
     c.syscalls = sysrows.table()
     c.waits = waits.table()
     return c
+
+
+def _region(c: Columns, ev: tuple, regions_open: dict) -> None:
+    """A user region's begin or end on its goroutine. Regions nest on a goroutine and end in
+    the reverse order (runtime/trace: "regions must be ended in the reverse order they were
+    begun", src/runtime/trace/annotation.go); an end whose begin came before the trace started
+    the region at the trace's first event, as go tool trace does."""
+    typ, t, gid, task, name = ev[0], ev[1], ev[4], ev[5], ev[9].string(ev[6])
+    stack = regions_open.setdefault(gid, [])
+    if typ == s.EV_USER_REGION_BEGIN:
+        stack.append((task, name, t))
+        return
+    for k in range(len(stack) - 1, -1, -1):
+        if stack[k][1] == name:
+            task, _, began = stack.pop(k)
+            break
+    else:
+        began = c.start_ns
+    c.regions.append((gid, task, name, began, t))
 
 
 def _range(c: Columns, ev: tuple, gc_open: int | None, stw_open: dict, assist_open: dict):

@@ -62,6 +62,8 @@ class Trace:
       waiting -> runnable change, the goroutine that woke it).
     - ``gc``: GC mark phases ``start_ms, end_ms``; ``stw``: stop-the-world pauses ``start_ms,
       end_ms, kind``; ``gc_assists``: mark assists ``g, start_ms, end_ms``.
+    - ``regions``: user regions (runtime/trace.WithRegion, StartRegion) ``g, task, name,
+      start_ms, end_ms``, by start: a program's own frames or requests, when it marks them.
     - ``goroutines``: ``g, name, created_ms, start_ms, end_ms`` (NaN: before the trace began /
       never ran / did not end in it).
     - ``metrics``: Go metric name -> ``t_ms, value`` (``/sched/gomaxprocs:threads``,
@@ -81,6 +83,7 @@ class Trace:
     gc: np.ndarray
     stw: np.ndarray
     gc_assists: np.ndarray
+    regions: np.ndarray
     goroutines: np.ndarray
     metrics: Mapping[str, np.ndarray]
     stacks: tuple[tuple[tuple[str, str, int], ...], ...]
@@ -402,6 +405,11 @@ def from_columns(c: Columns, source: str) -> Trace:
         [("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")],
     )
 
+    regions = _table(
+        [(gid, task, name, (a - t0) / 1e6, (b - t0) / 1e6) for gid, task, name, a, b in c.regions],
+        [("g", "i8"), ("task", "u8"), ("name", "O"), ("start_ms", "f8"), ("end_ms", "f8")],
+    )
+
     nan = float("nan")
     everyone = np.unique(ch[:, 1]).tolist()
     goroutines = _table(
@@ -428,7 +436,7 @@ def from_columns(c: Columns, source: str) -> Trace:
     # The summary's lifetime of each goroutine it knows (StartTime, else 0; EndTime, else the
     # last event), which the profiles clip waits to (pprofMatchingGoroutines).
     lifetimes = {gid: (c.g_start.get(gid, 0), c.g_end.get(gid, c.end_ns)) for gid in everyone}
-    for arr in (seg, threads, waits, gc, stw, assists, goroutines):
+    for arr in (seg, threads, waits, gc, stw, assists, regions, goroutines):
         _frozen(arr)
     return Trace(
         source=source,
@@ -443,6 +451,7 @@ def from_columns(c: Columns, source: str) -> Trace:
         gc=gc,
         stw=stw,
         gc_assists=assists,
+        regions=regions,
         goroutines=goroutines,
         metrics=MappingProxyType(metrics),
         stacks=tuple(c.stacks),

@@ -1,0 +1,283 @@
+"""Why a window stalled: its time, split among the causes the course teaches.
+
+Within a window the stalled goroutine is, at each moment, in one state, and each state has its
+own question:
+
+* **runnable** (it wanted a P): who held the Ps meanwhile? The P-time of the stretch is split
+  among what ran: a goroutine that ran ``hog_ms`` (forcePreemptNS, 10 ms: sysmon's retake,
+  src/runtime/proc.go) or more without leaving its P is a ``cpu_hog``; the GC's background
+  mark workers (runtime.gcBgMarkWorker) are ``gc_workers``; a stop-the-world is a
+  ``gc_pause``; a P kept by a goroutine in a system call is ``syscall``; shorter runs of other
+  goroutines, and a P that stayed idle, are ``runqueue_delay`` (the queue itself: the stalled
+  goroutine was behind others, or no M was looking for work yet);
+* **waiting**: why it parked (the runtime's wait reason): ``channel`` (chan send / receive),
+  ``select``, ``mutex`` (sync.Mutex / RWMutex: reason "sync" with their frames on the stack),
+  ``cond`` (sync.Cond.Wait), ``gc_assist`` (an assist waiting for mark work); a late wake's
+  excess is ``late_timer`` (:mod:`labkit.stalls.windows`); a sleep that was on time, a
+  network wait, a WaitGroup are the program's own waiting and explain no stall;
+* **syscall**: a system call (``cgo`` when the stack is in runtime.cgocall);
+* **running**: its own work, except the mark assists the GC charged to it (``gc_assist``:
+  gcAssistAlloc, src/runtime/mgcmark.go).
+
+Each piece of explained time goes to a cause and to the goroutines to blame, with the evidence a
+reader can find in ``go tool trace``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit.stalls.facts import TIMER_REASONS, Facts
+from labkit.stalls.windows import Stall
+
+#: The fixed vocabulary of causes (the stall doctor issue's list, in its order).
+CAUSES = (
+    "cpu_hog",
+    "runqueue_delay",
+    "late_timer",
+    "late_network",
+    "syscall",
+    "cgo",
+    "locked_thread",
+    "gc_pause",
+    "gc_assist",
+    "gc_workers",
+    "channel",
+    "mutex",
+    "select",
+    "cond",
+)
+
+#: forcePreemptNS (src/runtime/proc.go): sysmon preempts a goroutine that has run this long.
+HOG_MS = 10.0
+
+GC_WORKER = "runtime.gcBgMarkWorker"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Explained time: ``ms`` of window ``stall`` went to ``cause``, blamed on ``culprits``
+    (goroutine IDs), with one line of ``evidence``."""
+
+    cause: str
+    ms: float
+    stall: Stall
+    culprits: tuple[int, ...]
+    evidence: str
+
+
+def wait_cause(reason: str, stack: str) -> str | None:
+    """The cause of a wait, from the runtime's reason and the goroutine's stack (None: the
+    program's own waiting, no stall cause)."""
+    if reason in ("chan receive", "chan send"):
+        return "channel"
+    if reason == "select":
+        return "select"
+    if reason == "sync.(*Cond).Wait":
+        return "cond"
+    if reason == "GC mark assist wait for work":
+        return "gc_assist"
+    if reason == "sync" and ("sync.(*Mutex)" in stack or "sync.(*RWMutex)" in stack):
+        return "mutex"
+    return None
+
+
+def explain(
+    facts: Facts,
+    stall: Stall,
+    hog_ms: float = HOG_MS,
+    late: dict[tuple[int, float], float] | None = None,
+) -> Iterator[Piece]:
+    """The pieces of ``stall``'s time, stretch by stretch of the stalled goroutine. ``late``:
+    the late wakes, (goroutine, wake ms) -> where the timer could first have fired."""
+    late = late or {}
+    name = facts.name
+    for s in facts.of(stall.g):
+        a, b = max(float(s["start_ms"]), stall.start_ms), min(float(s["end_ms"]), stall.end_ms)
+        if b <= a:
+            continue
+        state = s["state"]
+        if state == "runnable":
+            yield from _runnable(facts, stall, a, b, hog_ms)
+        elif state == "waiting":
+            yield from _waiting(facts, stall, s, a, b, late)
+        elif state == "syscall":
+            cause = "cgo" if "runtime.cgocall" in (s["stack"] or "") else "syscall"
+            yield Piece(
+                cause,
+                b - a,
+                stall,
+                (stall.g,),
+                f"{name(stall.g)} in a system call from {a:.3f} to {b:.3f} ms "
+                f"({(s['stack'] or '').split(';')[-1]})",
+            )
+        elif state == "running":
+            yield from _assists(facts, stall, a, b)
+
+
+def _runnable(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> Iterator[Piece]:
+    """Split a runnable stretch's time by what held the Ps (see the module docstring)."""
+    span = b - a
+    share: dict[tuple[str, int], float] = {}
+    first: dict[tuple[str, int], tuple[int, float, float, str]] = {}
+    for r in facts.runs_between(a, b):
+        if int(r["g"]) == stall.g:
+            continue
+        lo, hi = max(a, float(r["start_ms"])), min(b, float(r["end_ms"]))
+        g = int(r["g"])
+        length = float(r["end_ms"] - r["start_ms"])
+        assisting = _assisting_ms(facts, g, lo, hi) if len(facts.assists) else 0.0
+        if assisting > 0:  # the part of the run the GC made it spend marking
+            key = ("gc_assist", g)
+            share[key] = share.get(key, 0.0) + assisting
+            first.setdefault(key, (int(r["p"]), lo, hi, "assisting"))
+            lo += assisting  # the rest of the overlap is classified below
+        if facts.names.get(g, "").startswith(GC_WORKER):
+            cause = "gc_workers"
+        elif length >= hog_ms:
+            cause = "cpu_hog"
+        else:
+            cause, g = "runqueue_delay", -1
+        key = (cause, g)
+        share[key] = share.get(key, 0.0) + (hi - lo)
+        if key not in first or length > first[key][2] - first[key][1]:
+            first[key] = (int(r["p"]), float(r["start_ms"]), float(r["end_ms"]), str(r["ended"]))
+    for sy in facts.syscalls:
+        if sy["p"] < 0 or sy["end_ms"] <= a or sy["start_ms"] >= b:
+            continue
+        key = ("syscall", int(sy["g"]))
+        lo, hi = max(a, float(sy["start_ms"])), min(b, float(sy["end_ms"]))
+        share[key] = share.get(key, 0.0) + (hi - lo)
+        first.setdefault(key, (int(sy["p"]), float(sy["start_ms"]), float(sy["end_ms"]), "syscall"))
+    for pause in facts.stw:
+        lo, hi = max(a, float(pause["start_ms"])), min(b, float(pause["end_ms"]))
+        if hi > lo:
+            key = ("gc_pause", -1)
+            share[key] = share.get(key, 0.0) + (hi - lo) * facts.gomaxprocs
+            first.setdefault(key, (-1, float(pause["start_ms"]), float(pause["end_ms"]), "stw"))
+    busy = sum(share.values())
+    capacity = span * facts.gomaxprocs
+    idle = max(0.0, capacity - busy)
+    if idle > 0:
+        share[("runqueue_delay", -1)] = share.get(("runqueue_delay", -1), 0.0) + idle
+    total = max(capacity, busy)
+    name = facts.name
+    for (cause, g), p_ms in sorted(share.items(), key=lambda kv: -kv[1]):
+        ms = span * p_ms / total
+        if ms <= 0:
+            continue
+        if cause == "runqueue_delay":
+            evidence = (
+                f"{name(stall.g)} runnable from {a:.3f} to {b:.3f} ms while the Ps ran other "
+                f"goroutines in short turns or sat idle ({p_ms:.3f} P-ms of {capacity:.3f})"
+            )
+            culprits: tuple[int, ...] = ()
+        elif cause == "gc_pause":
+            _, lo, hi, _ = first[(cause, g)]
+            evidence = f"stop-the-world from {lo:.3f} to {hi:.3f} ms"
+            culprits = ()
+        else:
+            p, lo, hi, ended = first[(cause, g)]
+            how = {
+                "cpu_hog": f"ran on P{p} from {lo:.3f} to {hi:.3f} ms ({hi - lo:.1f} ms, then "
+                f"{ended})",
+                "gc_workers": f"marked on P{p} from {lo:.3f} to {hi:.3f} ms",
+                "syscall": f"held P{p} in a system call from {lo:.3f} to {hi:.3f} ms",
+                "gc_assist": f"assisted the GC's marking on P{p} (gcAssistAlloc) between "
+                f"{lo:.3f} and {hi:.3f} ms",
+            }[cause]
+            evidence = f"{name(g)} {how} while {name(stall.g)} was runnable ({a:.3f}-{b:.3f} ms)"
+            culprits = (g,)
+        yield Piece(cause, ms, stall, culprits, evidence)
+
+
+def _waiting(
+    facts: Facts, stall: Stall, s: np.void, a: float, b: float, late: dict
+) -> Iterator[Piece]:
+    name = facts.name
+    reason, stack = str(s["reason"]), str(s["stack"] or "")
+    since = late.get((stall.g, float(s["end_ms"])))
+    if since is not None and b >= float(s["end_ms"]):
+        a = max(a, since)
+        holder = _holder(facts, s)
+        # a GC mark worker that held the P, or a goroutine that spent the time assisting the
+        # GC's marking (gcAssistAlloc), is the GC's doing, not a program's hog
+        cause = "late_timer"
+        if holder is not None and facts.names.get(holder, "").startswith(GC_WORKER):
+            cause = "gc_workers"
+        elif holder is not None and _assisting_ms(facts, holder, a, b) > 0.5 * (b - a):
+            cause = "gc_assist"
+        yield Piece(
+            cause,
+            b - a,
+            stall,
+            (holder,) if holder is not None else (),
+            f"{name(stall.g)} waited on a timer ({reason}) from {float(s['start_ms']):.3f} ms; "
+            f"it fired on P{int(s['woken_on'])}, which "
+            + (f"ran {name(holder)} " if holder is not None else "ran one goroutine ")
+            + f"without a scheduling point from {a:.3f} ms; woken at {b:.3f} ms, up to "
+            f"{b - a:.1f} ms late",
+        )
+        return
+    if reason in TIMER_REASONS:
+        return
+    cause = wait_cause(reason, stack)
+    if cause is None:
+        return
+    # whoever readied it was running on the P the wake happened on (an Unlock, a send)
+    waker = _running_at(facts, int(s["woken_on"]), float(s["end_ms"])) if s["woken_by"] else None
+    released = (
+        f" until {name(waker)} released it ({str(s['woken_by']).split(';')[-1]})"
+        if waker is not None
+        else ""
+    )
+    yield Piece(
+        cause,
+        b - a,
+        stall,
+        (waker,) if waker is not None else (),
+        f"{name(stall.g)} blocked ({reason}) at {stack.split(';')[-1] if stack else '?'} "
+        f"from {a:.3f} to {b:.3f} ms{released}",
+    )
+
+
+def _running_at(facts: Facts, p: int, t_ms: float) -> int | None:
+    """The goroutine that was running on P ``p`` at ``t_ms`` (None: none was)."""
+    runs = facts.runs
+    on = runs[(runs["p"] == p) & (runs["start_ms"] <= t_ms) & (runs["end_ms"] >= t_ms)]
+    return int(on[-1]["g"]) if len(on) else None
+
+
+def _assisting_ms(facts: Facts, g: int, a: float, b: float) -> float:
+    """How long goroutine ``g`` was assisting the GC's marking within ``[a, b]``."""
+    mine = facts.assists[facts.assists["g"] == g]
+    lo, hi = np.maximum(mine["start_ms"], a), np.minimum(mine["end_ms"], b)
+    return float(np.sum(np.clip(hi - lo, 0.0, None)))
+
+
+def _holder(facts: Facts, sleep: np.void) -> int | None:
+    """The goroutine whose run on the sleeper's P ended just before the wake."""
+    runs = facts.runs
+    wake = float(sleep["end_ms"])
+    on_p = runs[
+        (runs["p"] == sleep["woken_on"]) & (runs["end_ms"] <= wake) & (runs["g"] != sleep["g"])
+    ]
+    return int(on_p[np.argmax(on_p["end_ms"])]["g"]) if len(on_p) else None
+
+
+def _assists(facts: Facts, stall: Stall, a: float, b: float) -> Iterator[Piece]:
+    mine = facts.assists[facts.assists["g"] == stall.g]
+    for x in mine:
+        lo, hi = max(a, float(x["start_ms"])), min(b, float(x["end_ms"]))
+        if hi > lo:
+            yield Piece(
+                "gc_assist",
+                hi - lo,
+                stall,
+                (stall.g,),
+                f"{facts.name(stall.g)} assisted the GC's marking from {lo:.3f} to {hi:.3f} ms "
+                "(gcAssistAlloc: it allocated while a cycle ran)",
+            )

@@ -1,0 +1,136 @@
+"""Where the stalls are: the windows of time a diagnosis explains.
+
+A program that marks its own units of work (``runtime/trace`` regions: one per frame, one per
+request) says where to look: a region is a stall when, inside it, the goroutine waited for a P,
+a lock or a late timer for ``wait_ms`` or more (the doctor explains every region and keeps
+those), or ran past a budget the caller gives. Comparing a region with the others of its name
+would miss the case that matters most: every frame late. A program that marks nothing still
+shows three kinds in its trace:
+
+* **a long scheduling wait**: a goroutine runnable for ``wait_ms`` or more before a P ran it
+  (findRunnable did not reach it: src/runtime/proc.go);
+* **a long lock wait**: ``wait_ms`` or more parked on a sync.Mutex, RWMutex or Cond
+  (semacquire, src/runtime/sema.go);
+* **a late wake**: a goroutine asleep in ``time.Sleep``, or on a timer's channel (a Ticker, a
+  ``time.After``: a receive that no goroutine ended, so a timer's send did), whose timer sat in the heap of a P that
+  ran one goroutine without a scheduling point for ``late_ms`` or more, and that woke only
+  when that run ended. A P runs its timers when it passes through the scheduler
+  ((*timers).check from schedule -> findRunnable, proc.go), and another P steals them only when
+  it has nothing to run (stealWork), so while every P is busy a timer waits for its own P.
+  The trace does not record the deadline; the window starts where the timer could first have
+  fired (the sleep's start, or the run's start if later: the P checked its timers then), so
+  its length bounds the lateness from above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit.stalls.facts import TIMER_REASONS, Facts
+
+#: Entry-function prefixes of the runtime's and the tracer's own goroutines: their waits are
+#: not the program's stalls (a GC worker waits runnable by design).
+SYSTEM_PREFIXES = ("runtime.", "runtime/trace.")
+
+#: A wake counts as caused by a run's end when it follows it within this many ms (the trace's
+#: clock: the P went from the run to schedule() and readied the sleeper in microseconds).
+WAKE_AFTER_RUN_MS = 0.1
+
+
+@dataclass(frozen=True)
+class Stall:
+    """One window: ``g`` stalled from ``start_ms`` to ``end_ms``; ``kind`` is ``region``,
+    ``sched_wait``, ``blocked`` or ``late_wake``; ``label`` says which (a region's name, the
+    wait reason)."""
+
+    g: int
+    start_ms: float
+    end_ms: float
+    kind: str
+    label: str
+
+    @property
+    def ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+
+def is_system(facts: Facts, g: int) -> bool:
+    return facts.names.get(int(g), "").startswith(SYSTEM_PREFIXES)
+
+
+def regions(facts: Facts) -> list[Stall]:
+    """Every region of the program as a candidate window (the doctor keeps those in which a
+    stall explains ``wait_ms`` or more, or that ran past the budget it was given)."""
+    return [
+        Stall(int(r["g"]), float(r["start_ms"]), float(r["end_ms"]), "region", str(r["name"]))
+        for r in facts.regions
+    ]
+
+
+def wait_stalls(facts: Facts, wait_ms: float) -> list[Stall]:
+    """Runnable stretches of the program's goroutines of ``wait_ms`` or more."""
+    st = facts.stretches
+    long = st[(st["state"] == "runnable") & (st["end_ms"] - st["start_ms"] >= wait_ms)]
+    return [
+        Stall(int(s["g"]), float(s["start_ms"]), float(s["end_ms"]), "sched_wait", s["reason"])
+        for s in long
+        if not is_system(facts, s["g"])
+    ]
+
+
+def blocked_stalls(facts: Facts, wait_ms: float) -> list[Stall]:
+    """Waits of ``wait_ms`` or more on a sync.Mutex, RWMutex or Cond: contention, never the
+    program's idea of idle (a worker parked on an empty channel is idle, so channel waits
+    count only inside a region)."""
+    from labkit.stalls.causes import wait_cause
+
+    st = facts.stretches
+    long = st[(st["state"] == "waiting") & (st["end_ms"] - st["start_ms"] >= wait_ms)]
+    return [
+        Stall(int(s["g"]), float(s["start_ms"]), float(s["end_ms"]), "blocked", str(s["reason"]))
+        for s in long
+        if not is_system(facts, s["g"])
+        and wait_cause(str(s["reason"]), str(s["stack"] or "")) in ("mutex", "cond")
+    ]
+
+
+def late_wakes(facts: Facts, late_ms: float) -> list[tuple[Stall, np.void]]:
+    """Sleeps woken by the end of a run of ``late_ms`` or more on the sleeper's P (see the
+    module docstring), each with the run that held the P."""
+    st = facts.stretches
+    timer_channel = np.isin(st["reason"], ("chan receive", "select")) & (st["woken_by"] == "")
+    sleeps = st[(st["state"] == "waiting") & (np.isin(st["reason"], TIMER_REASONS) | timer_channel)]
+    runs = facts.runs
+    out = []
+    for s in sleeps:
+        if is_system(facts, s["g"]) or s["end_ms"] >= facts.end_ms:
+            continue
+        wake = float(s["end_ms"])
+        on_p = runs[
+            (runs["p"] == s["woken_on"])
+            & (runs["end_ms"] <= wake)
+            & (runs["end_ms"] >= wake - WAKE_AFTER_RUN_MS)
+            & (runs["g"] != s["g"])
+        ]
+        if not len(on_p):
+            continue
+        run = on_p[-1]
+        since = max(float(s["start_ms"]), float(run["start_ms"]))
+        if wake - since >= late_ms:
+            out.append((Stall(int(s["g"]), since, wake, "late_wake", str(s["reason"])), run))
+    return out
+
+
+def merge(stalls: list[Stall]) -> list[Stall]:
+    """One window per goroutine where windows of it overlap (the earlier kind and label)."""
+    out: list[Stall] = []
+    for s in sorted(stalls, key=lambda s: (s.g, s.start_ms, s.end_ms)):
+        last = out[-1] if out else None
+        if last is not None and last.g == s.g and s.start_ms <= last.end_ms:
+            if s.end_ms > last.end_ms:
+                out[-1] = Stall(last.g, last.start_ms, s.end_ms, last.kind, last.label)
+        else:
+            out.append(s)
+    return sorted(out, key=lambda s: (s.start_ms, s.g))

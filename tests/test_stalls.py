@@ -1,0 +1,262 @@
+"""The stall doctor (labkit.stalls) on real traces whose cause is known: the chapter-2 twins'
+recordings, the trace-reader's test programs and lab 3's traces. Each case says what the doctor
+must name (and whom it must blame); the healthy ones must get no stall at all. A doctor with a
+wrong rule misses causes here, which the last tests show."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import labkit.stalls.causes as causes_module
+from labkit.golab import run_twin
+from labkit.stalls import CAUSES, StallError, diagnose
+from labkit.trace import TraceError
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACES = ROOT / "tests" / "data" / "traces"
+LAB3 = ROOT / "labkit" / "data" / "profiles"
+
+
+def twin(name: str, **settings: int):
+    return run_twin(name, source="recorded", **settings).trace
+
+
+#: (case, trace, the cause that must come first or a set of acceptable first causes, causes
+#: that must also be named with a share of at least 10 %, the entry function the first
+#: finding must blame first, or None)
+CORPUS = {
+    "2.5 timers behind two hogs": (
+        lambda: twin("timer_stall", hogs=2),
+        {"late_timer"},
+        (),
+        "main.labkitUserMain.func2",
+    ),
+    "2.3 a loop without preemption points": (
+        lambda: twin("long_loop", async_preempt=0),
+        {"late_timer", "cpu_hog"},
+        (),
+        "main.labkitUserMain.func1",
+    ),
+    "2.4 400 goroutines on one P": (
+        lambda: twin("run_queues", procs=1),
+        {"runqueue_delay"},
+        (),
+        None,
+    ),
+    "2.2 blocking system calls": (
+        lambda: twin("blocking_calls", syscalls=1),
+        {"runqueue_delay"},
+        ("syscall",),
+        None,
+    ),
+    "four hogs and a ticker": (
+        lambda: TRACES / "cpuhogs.trace",
+        {"cpu_hog"},
+        ("late_timer",),
+        None,
+    ),
+    "lab 3: compressors beside a render loop": (
+        lambda: LAB3 / "lab03-sched.trace",
+        {"cpu_hog"},
+        ("late_timer",),
+        "main.compressArchive",
+    ),
+    "lab 3: readers behind a write lock": (
+        lambda: LAB3 / "lab03-syncwait.trace",
+        {"mutex"},
+        (),
+        "main.(*seriesCache).refresh",
+    ),
+}
+
+HEALTHY = {
+    "2.5's fix: one hog, a P to spare": lambda: twin("timer_stall", hogs=1),
+    "channel ping-pong": lambda: TRACES / "pingpong.trace",
+    "timers": lambda: TRACES / "timers.trace",
+    "network waits": lambda: TRACES / "netwait.trace",
+    "system calls with Ps to spare": lambda: TRACES / "syscalls.trace",
+    "a GC-heavy program with Ps to spare": lambda: TRACES / "gcheavy.trace",
+}
+
+
+def misses(doctor=diagnose) -> list[str]:
+    """Every way the doctor gets the corpus wrong, as sentences (empty: all right)."""
+    out = []
+    for case, (source, first, also, blamed) in CORPUS.items():
+        d = doctor(source())
+        if d.healthy:
+            out.append(f"{case}: no stall found")
+            continue
+        top = d.findings[0]
+        if top.cause not in first:
+            out.append(f"{case}: first cause {top.cause}, expected one of {sorted(first)}")
+        for cause in also:
+            f = d.cause(cause)
+            if f is None or f.share < 0.1:
+                out.append(f"{case}: {cause} not named (share {f.share if f else 0:.0%})")
+        if blamed is not None:
+            who = d.facts.names.get(top.goroutines[0], "") if top.goroutines else ""
+            if who != blamed:
+                out.append(f"{case}: blamed {who or 'nobody'}, expected {blamed}")
+    for case, source in HEALTHY.items():
+        d = doctor(source())
+        if not d.healthy:
+            out.append(f"{case}: healthy, but the doctor found {d.summary()}")
+    return out
+
+
+def test_the_doctor_names_every_known_cause_and_blames_no_healthy_trace():
+    assert misses() == []
+
+
+STALLS = ROOT / "tests" / "data" / "stalls"
+RECORDED = json.loads((STALLS / "CORPUS.json").read_text())
+
+
+def confusion(doctor=diagnose) -> tuple[dict[tuple[str, str], int], list[str]]:
+    """Over the recorded corpus (scripts/record_stall_corpus.py): (what the program does, what
+    the doctor named first) -> count, and every case the doctor got wrong."""
+    matrix: dict[tuple[str, str], int] = {}
+    wrong = []
+    for name, case in RECORDED.items():
+        d = doctor(STALLS / f"{name}.trace")
+        truth = "healthy" if case["healthy"] else "/".join(case["first"])
+        said = "healthy" if d.healthy else d.findings[0].cause
+        matrix[truth, said] = matrix.get((truth, said), 0) + 1
+        if case["healthy"] != d.healthy or (not d.healthy and said not in case["first"]):
+            wrong.append(f"{name}: the doctor said {said}, the program does {truth}")
+        for cause in case["also"]:
+            f = None if d.healthy else d.cause(cause)
+            if f is None or f.share < 0.1:
+                wrong.append(f"{name}: {cause} not named")
+    return matrix, wrong
+
+
+def test_the_labelled_corpus_every_cause_named_no_healthy_run_blamed():
+    """Each cause of the stall corpus (hogs, a run-queue burst, a write lock, the GC, a slow
+    channel, mixtures of two, healthy controls; GOMAXPROCS 1, 2, 4; 30 and 60 frames)."""
+    matrix, wrong = confusion()
+    table = "\n".join(
+        f"{truth:>40} -> {said:<15} {n}" for (truth, said), n in sorted(matrix.items())
+    )
+    assert wrong == [], f"confusion matrix:\n{table}"
+    assert {c for case in RECORDED.values() for c in case["first"]} >= {
+        "late_timer",
+        "runqueue_delay",
+        "mutex",
+        "gc_workers",
+        "channel",
+    }
+    assert sum(case["healthy"] for case in RECORDED.values()) >= 2
+
+
+def test_a_doctor_without_the_gcs_causes_gets_the_gc_cases_wrong(monkeypatch):
+    """Were mark workers just goroutines and assists just work (no gc_workers, no gc_assist),
+    the GC cases would read as hogs, late timers or queueing."""
+    monkeypatch.setattr(causes_module, "GC_WORKER", "no such function")
+    monkeypatch.setattr(causes_module, "_assisting_ms", lambda *args: 0.0)
+    _, wrong = confusion()
+    assert any(w.startswith("gc-p2:") for w in wrong), wrong
+
+
+def test_a_doctor_blind_to_hogs_misses_them(monkeypatch):
+    """With a 'hog' meaning a run of a second, the hogs' cases are misread."""
+    monkeypatch.setattr(causes_module, "HOG_MS", 1000.0)
+    wrong = misses(lambda source: diagnose(source, hog_ms=1000.0))
+    assert any(m.startswith("four hogs and a ticker: first cause") for m in wrong)
+    assert any(m.startswith("lab 3: compressors") for m in wrong)
+
+
+def test_a_doctor_that_calls_every_slow_wake_late_blames_healthy_traces(monkeypatch):
+    """A wake counts as late only when it follows the end of the run that held the timer's P;
+    a doctor that takes any run ending within a second before the wake blames healthy
+    programs' timers."""
+    import labkit.stalls.windows as windows
+
+    monkeypatch.setattr(windows, "WAKE_AFTER_RUN_MS", 1000.0)
+    wrong = misses()
+    assert any(m.startswith("timers: healthy, but") for m in wrong), wrong
+
+
+def test_every_finding_uses_the_vocabulary_and_shares_add_up_to_at_most_one():
+    for source, *_ in CORPUS.values():
+        d = diagnose(source())
+        assert {f.cause for f in d.findings} <= set(CAUSES)
+        assert 0 < sum(f.share for f in d.findings) <= 1 + 1e-9
+        assert all(f.evidence and f.start_ms <= f.end_ms for f in d.findings)
+        assert [f.share for f in d.findings] == sorted((f.share for f in d.findings), reverse=True)
+
+
+def test_the_late_timer_evidence_points_at_the_run_that_held_the_p():
+    d = diagnose(twin("timer_stall", hogs=2))
+    late = d.cause("late_timer")
+    assert "without a scheduling point" in late.evidence[0]
+    assert "G10 main.labkitUserMain.func2" in late.evidence[0]
+    # each late frame of the recording is one window, bounded above by its lateness + the sleep
+    real_late = run_twin("timer_stall", source="recorded", hogs=2).output["late_ms"]
+    assert len(d.stalls) == sum(1 for x in real_late if x > 2.0)
+    late_frames = [x for x in real_late if x > 2.0]
+    assert all(s.ms >= x for s, x in zip(d.stalls, late_frames, strict=True))
+
+
+def test_regions_are_the_windows_when_the_program_marks_them():
+    """A program's own regions (one per frame here) are what a stall is: the long frames."""
+    from labkit.golab import go_toolchain, run_go
+
+    if go_toolchain() is None:
+        pytest.skip("no Go toolchain")
+    source = (ROOT / "tests" / "data" / "stalls" / "frames_regions.go").read_text()
+    run = run_go(source, gomaxprocs=2)
+    d = diagnose(run.trace)
+    assert {s.kind for s in d.stalls} == {"region"}
+    assert {s.label for s in d.stalls} == {"frame"}
+    assert d.findings[0].cause in ("late_timer", "cpu_hog")
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        (b"not a trace at all", TraceError, "is text"),
+        (LAB3 / "lab03-alloc.pb.gz", TraceError, "load_profile"),
+        (TRACES / "cpuhogs-go1.21.trace", TraceError, "Go 1.22 or newer"),
+    ],
+)
+def test_what_is_not_a_trace_is_refused_with_what_to_do(given, error, message):
+    with pytest.raises(error, match=message):
+        diagnose(given)
+
+
+def test_a_model_run_is_refused_with_what_to_pass():
+    from labkit.schedlab import PRESETS, run_lab
+
+    with pytest.raises(StallError, match="execution trace"):
+        diagnose(run_lab(PRESETS["2.5"].stall).result)
+
+
+@pytest.mark.parametrize("name", ["wait_ms", "late_ms", "hog_ms", "budget_ms"])
+def test_a_bad_threshold_names_itself(name):
+    with pytest.raises(ValueError, match=name):
+        diagnose(TRACES / "cpuhogs.trace", **{name: -1.0})
+
+
+def test_the_command_line_reports_and_refuses(tmp_path):
+    ok = subprocess.run(
+        [sys.executable, "-m", "labkit.stalls", str(LAB3 / "lab03-syncwait.trace")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert ok.returncode == 0
+    assert "mutex" in ok.stdout and "main.(*seriesCache).refresh" in ok.stdout
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    no = subprocess.run(
+        [sys.executable, "-m", "labkit.stalls", str(bad)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert no.returncode == 2 and "is text" in no.stderr and "runtime/trace" in no.stderr
+    assert "Traceback" not in no.stderr
