@@ -218,3 +218,144 @@ def test_the_gc_rate_is_a_prediction_the_frame_lab_then_confirms():
     assert ex.variant.predict and view.figure is None
     view.answer(1)
     assert round(view.figure.result.gc_cycles_per_s, 2) == ex.variant.answer
+
+
+# ---- predictions the frame lab then draws (#17 item 1) ------------------------------------------
+
+PREDICTIONS = ("gc_rate", "second_p", "torn_share", "pool_or_gogc_under_limit")
+
+
+def test_at_least_half_of_lab_1s_eight_exercises_are_predictions():
+    import inspect
+
+    from labkit.exercise import Variant
+
+    made = [
+        name
+        for name, fn in inspect.getmembers(lab01, inspect.isfunction)
+        if fn.__module__ == lab01.__name__
+        and inspect.get_annotations(fn, eval_str=True).get("return") is Variant
+    ]
+    assert len(made) >= 8
+    predicting = [n for n in made if ex(getattr(lab01, n), 0).variant.predict]
+    assert sorted(predicting) == sorted(PREDICTIONS) and 2 * len(predicting) >= len(made)
+
+
+@pytest.mark.parametrize("name", PREDICTIONS)
+def test_a_prediction_hides_the_frame_lab_until_check_then_draws_it(name):
+    e = Exercise(getattr(lab01, name), seed=3)
+    view = e.widget()
+    assert e.variant.predict and view.figure is None
+    view.answer(e.variant.choices[0] if e.variant.is_choice else 1)
+    assert isinstance(view.figure, FrameLab) and "labkit-truth" in view._truth.value
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_second_p_key_is_the_band_of_the_frame_labs_run_at_two_ps(seed):
+    e = ex(lab01.second_p, seed)
+    v, p = e.variant, e.variant.params
+    lab = v.figure()
+    assert lab.params.gomaxprocs == 2 and lab.params.seed == p["seed"]
+    one = simulate_one_p(p)
+    assert 100 * one.jank_fraction == pytest.approx(p["jank_one_p"]) and one.jank_fraction > 0
+    expected = lab01.second_p_band(p["jank_one_p"], reading(lab.summary(), "jank"))
+    assert v.answer == expected and e.check(v.choices[expected])
+    for i in range(len(v.choices)):
+        if i != expected:
+            assert not e.check(i) and "mark worker" in e.feedback(i)
+
+
+def simulate_one_p(p):
+    from labkit.render import simulate_frames
+
+    return simulate_frames(
+        **lab01.STALL, live_heap_mb=p["live_mib"], producers=p["producers"], seed=p["seed"]
+    )
+
+
+def test_second_p_band_can_say_each_thing():
+    assert lab01.second_p_band(2.0, 0.0) == 0
+    assert lab01.second_p_band(2.0, 1.0) == 1
+    assert lab01.second_p_band(2.0, 1.9) == 2 and lab01.second_p_band(2.0, 3.0) == 2
+
+
+def test_a_second_p_removes_the_stall_in_some_seeds_and_not_all():
+    answers = {ex(lab01.second_p, s).variant.answer for s in SEEDS}
+    assert answers == {0, 1}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_torn_share_key_is_the_frame_labs_torn_count(seed):
+    e = ex(lab01.torn_share, seed)
+    v, p = e.variant, e.variant.params
+    lab = v.figure()
+    torn = int(re.search(r"torn (\d+)", lab.summary()).group(1))
+    assert v.answer == pytest.approx(100 * torn / lab.result.frame_ms.size)
+    assert e.check(v.answer) and e.check(f"{v.answer:.0f}")
+    estimate = lab01.torn_by_hand(p["producers"], p["frame_ms"], p["draws_per_s"], p["draw_us"])
+    assert e.check(estimate) and e.check(round(estimate))
+    beyond = max(v.answer, estimate) + lab01.TORN_ABS_TOL + 0.5
+    assert not e.check(beyond) and not e.check(min(v.answer, estimate) - lab01.TORN_ABS_TOL - 0.5)
+
+
+def test_torn_by_hand_worked_example():
+    # 4 producers x 100 draws/s over a 1.5 ms frame + 0.2 ms draw: 1 - e^-0.68 = 49.3 %
+    assert lab01.torn_by_hand(4, 1.5, 100.0, 200.0) == pytest.approx(
+        100 * (1 - math.exp(-0.68)), rel=1e-12
+    )
+
+
+def test_torn_share_rejects_the_share_a_lock_gives():
+    """The locked mode tears nothing: 0 % is wrong for the racy mode in every seed."""
+    assert not any(ex(lab01.torn_share, s).check(0) for s in SEEDS)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_victim_cache_key_follows_the_models_allocation_counts(seed):
+    from labkit.render import simulate_frames
+
+    e = ex(lab01.victim_cache, seed)
+    v, p = e.variant, e.variant.params
+    common = {
+        "producer_cpu_fraction": lab01.STALL["producer_cpu_fraction"],
+        "pooled": True,
+        "live_heap_mb": p["live_mib"],
+        "producers": p["producers"],
+        "seed": p["seed"],
+    }
+    old = simulate_frames(**common, pool_victim_cache=False)
+    new = simulate_frames(**common, pool_victim_cache=True)
+    assert (old.pool_allocations, new.pool_allocations) == (
+        p["allocations_old"],
+        p["allocations_new"],
+    )
+    assert new.pool_allocations == 1 < old.pool_allocations  # the victim cache keeps the buffer
+    assert old.gc_starts / 3 <= old.pool_allocations <= old.gc_starts + 1  # up to one a cycle
+    right = lab01.victim_band(old.pool_allocations, new.pool_allocations, new.gc_starts, 600)
+    assert v.answer == right and e.check(right)
+    assert all(not e.check(i) for i in range(len(v.choices)) if i != right)
+
+
+def test_victim_band_can_say_each_thing():
+    assert lab01.victim_band(1, 1, 5, 600) == 0
+    assert lab01.victim_band(5, 1, 5, 600) == 1
+    assert lab01.victim_band(5, 5, 5, 600) == 2
+    assert lab01.victim_band(600, 1, 5, 600) == 3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pool_or_gogc_draws_the_run_at_gogc_400_under_the_limit(seed):
+    v = ex(lab01.pool_or_gogc_under_limit, seed).variant
+    lab = v.figure()
+    assert lab.params.gogc == 400 and lab.params.memory_limit_mb == v.params["limit_mib"]
+    assert str(round(lab.result.gc_cycles_per_s, 1)) in v.solution
+
+
+def test_every_prediction_hint_names_a_runtime_mechanism():
+    for name in PREDICTIONS:
+        v = ex(getattr(lab01, name), 0).variant
+        hints = [v.hint] if not v.is_choice else list(v.hints.values())
+        assert hints and all(
+            any(m in h for m in ("GOGC", "heapGoal", "mark worker", "sync.Pool", "mutex"))
+            for h in hints
+        ), name

@@ -13,7 +13,12 @@ learner gives, each rejected, for seeds 0-19.
   (200 polls/s x the lognormal mean, median x e^0.5), and for three seeds the key and the pool
   below it are run again from scratch; the pool one off either way, the pool
   sized from the median (forgetting the lognormal mean) and the pool just above the load
-  (forgetting that it still queues) are rejected.
+  (forgetting that it still queues) are rejected;
+* the four predictions (timeout_and_driver, threads_in_flight, one_p_frames, gogc_on_payload)
+  and smallest_pool hide their figure until Check; each key is the band of the run the figure
+  then draws (the incident lab at the question's settings), and the plausible mistake of each
+  (a deadline bounds a cgo query; a thread per goroutine; frames safe on one P; GOGC fixes a
+  service that allocates too much) is rejected.
 """
 
 from __future__ import annotations
@@ -207,3 +212,130 @@ def test_a_two_second_run_would_pass_an_overloaded_pool():
     kw = dict(db_median_ms=10.0, seed=943, db_pool=3)
     assert run_incident(HEALTHY, **kw).metrics["p99_ms"] <= P99_TARGET_MS
     assert run_incident(HEALTHY, seconds=lab05.POOL_SECONDS, **kw).metrics["p99_ms"] > 1000
+
+
+# ---- predictions: the incident lab draws the question's own run (#17 item 1) ----------------
+
+#: Each prediction, the metric its key bands, and the band edges.
+PREDICTIONS = {
+    "timeout_and_driver": "p99_ms",
+    "threads_in_flight": "threads_peak",
+    "one_p_frames": "dashboard_fps",
+    "gogc_on_payload": None,  # keyed on the targets and the GC rate: its own test
+}
+
+
+def test_lab_5_has_eight_exercises_and_at_least_half_predict():
+    """Seven seeded exercises and the graded change (Mystery.try_changes)."""
+    import inspect
+
+    from labkit.exercise import Variant
+
+    made = [
+        name
+        for name, fn in inspect.getmembers(lab05, inspect.isfunction)
+        if fn.__module__ == lab05.__name__
+        and inspect.get_annotations(fn, eval_str=True).get("return") is Variant
+    ]
+    total = len(made) + 1  # + the graded change
+    predicting = [n for n in made if ex(getattr(lab05, n), 0).variant.predict]
+    assert total >= 8 and 2 * len(predicting) >= total
+    assert set(predicting) == {*PREDICTIONS, "smallest_pool"}
+
+
+@pytest.mark.parametrize("name", [*PREDICTIONS, "smallest_pool"])
+def test_a_prediction_hides_its_figure_until_check(name):
+    e = Exercise(getattr(lab05, name), seed=4)
+    view = e.widget()
+    assert e.variant.predict and view.figure is None
+    view.answer(0 if e.variant.is_choice else 1)
+    assert view.figure is not None and "labkit-truth" in view._truth.value
+
+
+def _band_of_the_drawn_run(e, metric: str, edges) -> tuple:
+    lab = e.variant.figure()
+    return lab05.band(lab.result.metrics[metric], edges), lab
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_timeout_and_driver_key_is_the_band_of_the_drawn_run(seed):
+    e = ex(lab05.timeout_and_driver, seed)
+    v, p = e.variant, e.variant.params
+    t = p["timeout_ms"]
+    right, lab = _band_of_the_drawn_run(e, "p99_ms", (t, 2 * t))
+    assert lab.params.db_driver == p["driver"] and lab.params.timeout_ms == t
+    assert lab.params.db_timeout and lab.params.seed == p["seed"]
+    assert v.answer == right and e.check(right)
+    # the plausible mistakes: "the timeout bounds every query" behind a cgo driver, and "a
+    # deadline never helps" behind the pure-Go one
+    mistake = 1 if p["driver"] == "cgo" else 2
+    assert right != mistake and not e.check(mistake)
+    assert all("entersyscall" in e.feedback(i) for i in range(3) if i != right)
+
+
+def test_a_cgo_query_outlives_its_deadline_and_a_pure_go_one_does_not():
+    answers = {
+        ex(lab05.timeout_and_driver, s).variant.params["driver"]: ex(
+            lab05.timeout_and_driver, s
+        ).variant.answer
+        for s in SEEDS
+    }
+    assert answers == {"cgo": 2, "network": 1}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_threads_in_flight_key_is_the_band_of_the_drawn_run(seed):
+    e = ex(lab05.threads_in_flight, seed)
+    v, p = e.variant, e.variant.params
+    right, lab = _band_of_the_drawn_run(e, "threads_peak", lab05.THREAD_EDGES)
+    assert lab.params.db_driver == p["driver"] and lab.params.seed == p["seed"]
+    assert v.answer == right and e.check(right)
+    threads = lab.result.metrics["threads_peak"]
+    if p["driver"] == "cgo":  # a thread per query in flight: at least Little's law's mean
+        assert threads >= p["load"] and not e.check(0)
+    else:  # the netpoller holds no thread: about GOMAXPROCS
+        assert threads <= lab.params.gomaxprocs + 2 and not e.check(1)
+    assert not e.check(2)  # one thread per goroutine: never
+    assert all("entersyscall" in e.feedback(i) for i in range(3) if i != right)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_p_frames_key_is_the_band_of_the_drawn_run(seed):
+    e = ex(lab05.one_p_frames, seed)
+    v, p = e.variant, e.variant.params
+    right, lab = _band_of_the_drawn_run(e, "dashboard_fps", lab05.FPS_EDGES)
+    assert lab.params.gomaxprocs == p["gomaxprocs"] and lab.params.payload_kb == p["payload_kb"]
+    assert v.answer == right and e.check(right)
+    # "the render loop has its own goroutine, so its frames are safe" is wrong on one P
+    assert (p["gomaxprocs"] == 1) == (right == 0)
+    assert all("run queue" in e.feedback(i) for i in range(3) if i != right)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gogc_on_payload_key_follows_the_drawn_run(seed):
+    from labkit.casestudy.causes import meets_targets
+
+    e = ex(lab05.gogc_on_payload, seed)
+    v, p = e.variant, e.variant.params
+    lab = v.figure()
+    base = CAUSES["huge_payload"].params(p["seed"]).replace(payload_kb=p["payload_kb"])
+    assert lab.params == base.replace(gogc=p["gogc"])
+    before = run_incident(base).metrics["gc_cycles_per_s"]
+    ratio = lab.result.metrics["gc_cycles_per_s"] / before
+    assert ratio == pytest.approx(p["ratio"]) and ratio < 1  # a higher GOGC: fewer cycles
+    right = 0 if meets_targets(lab.result) else 1 if ratio < lab05.BARELY else 2
+    assert v.answer == right and e.check(right)
+    assert not e.check(0)  # the plausible mistake: GOGC fixes a service that allocates too much
+    assert all("heapGoalInternal" in e.feedback(i) for i in range(3) if i != right)
+
+
+def test_band_can_say_each_thing():
+    assert [lab05.band(x, (10.0, 20.0)) for x in (5.0, 10.0, 15.0, 25.0)] == [0, 1, 1, 2]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_smallest_pool_figure_draws_the_p99_of_each_pool_tried(seed):
+    v = ex(lab05.smallest_pool, seed).variant
+    panel = v.figure()
+    for pool, ms in v.params["p99_by_pool"].items():
+        assert f"{pool}: {ms:.0f} ms" in panel.summary()

@@ -256,6 +256,71 @@ def the_limit_always_sets_the_goal(p):
     return POOL_OR_GOGC[0]
 
 
+def _second_p_band(p) -> int:
+    from labkit.exercises.lab01 import STALL, second_p_band
+    from labkit.render import simulate_frames
+
+    two = simulate_frames(
+        **{**STALL, "gomaxprocs": 2},
+        live_heap_mb=p["live_mib"],
+        producers=p["producers"],
+        seed=p["seed"],
+    )
+    return second_p_band(p["jank_one_p"], 100 * two.jank_fraction)
+
+
+def a_second_p_changes_nothing(p):
+    """Thinks the stall is the GC's work, which a second P does not shrink."""
+    from labkit.exercises.lab01 import SECOND_P_BANDS
+
+    return None if _second_p_band(p) == 2 else SECOND_P_BANDS[2]
+
+
+def a_second_p_removes_every_late_frame(p):
+    """Thinks every janky frame waited for the mark worker (some waited for producers)."""
+    from labkit.exercises.lab01 import SECOND_P_BANDS
+
+    return None if _second_p_band(p) == 0 else SECOND_P_BANDS[0]
+
+
+def torn_overlaps_added_up(p):
+    """rate x window, without 1 - e^-x: a frame two draws overlap is counted twice."""
+    return 100 * p["producers"] * p["draws_per_s"] * (p["frame_ms"] / 1000 + p["draw_us"] / 1e6)
+
+
+def torn_by_one_producer(p):
+    """Counts one producer's draws, not all of them."""
+    from labkit.exercises.lab01 import torn_by_hand
+
+    return torn_by_hand(1, p["frame_ms"], p["draws_per_s"], p["draw_us"])
+
+
+def torn_never_go_is_memory_safe(p):
+    """Thinks Go's memory safety keeps a racing writer out of a frame."""
+    return 0.0
+
+
+def pool_never_drops_a_buffer(p):
+    """Forgets that a GC cycle clears sync.Pool (clearpools)."""
+    from labkit.exercises.lab01 import VICTIM_CHOICES
+
+    return None if p["allocations_old"] == 1 else VICTIM_CHOICES[0]
+
+
+def pool_drops_on_every_cycle_still(p):
+    """Forgets the victim cache of Go 1.13."""
+    from labkit.exercises.lab01 import VICTIM_CHOICES
+
+    return None if p["allocations_new"] > 1 else VICTIM_CHOICES[2]
+
+
+def pool_allocates_per_frame(p):
+    """Thinks a pool without a victim cache is no pool at all."""
+    from labkit.exercises.lab01 import VICTIM_CHOICES
+
+    return VICTIM_CHOICES[3]
+
+
 # ---- lab02 -----------------------------------------------------------------------------------
 
 
@@ -809,6 +874,17 @@ MISTAKES: dict[str, list[Callable]] = {
         jank_with_the_default_producers,
         jank_as_a_fraction,
         gc_cpu_share_read_as_jank,
+    ],
+    "lab01.second_p": [a_second_p_changes_nothing, a_second_p_removes_every_late_frame],
+    "lab01.torn_share": [
+        torn_overlaps_added_up,
+        torn_by_one_producer,
+        torn_never_go_is_memory_safe,
+    ],
+    "lab01.victim_cache": [
+        pool_never_drops_a_buffer,
+        pool_drops_on_every_cycle_still,
+        pool_allocates_per_frame,
     ],
     "lab02.finish_behind_loop": [
         start_time_by_the_rule,

@@ -16,7 +16,15 @@ sliders). The runtime rules the questions rest on:
   linux/amd64, 2 cores, 72 MiB of live pointers and 180 MiB/s of frames: 2.78 cycles/s where
   the estimate from the 78 MiB the cycles mark gives 180/78 = 2.3);
 * sync.Pool hands a Put buffer back on the next Get, so a pooled renderer allocates (almost)
-  nothing per frame; the GC then runs only for the other allocation.
+  nothing per frame; the GC then runs only for the other allocation; since Go 1.13 a cycle moves
+  the pool to a victim cache instead of emptying it (poolCleanup, src/sync/pool.go);
+* with one P the mark worker holds the P until sysmon preempts it, so a frame's timer waits;
+  with two, another P's findRunnable runs it;
+* a draw with no lock tears a frame when one of the producers' random draws overlaps it:
+  1 - e^-(rate x window).
+
+Eight exercises, four of them predictions (gc_rate, second_p, pool_or_gogc_under_limit,
+torn_share): after Check the frame lab runs the question's own settings inside the exercise.
 """
 
 from __future__ import annotations
@@ -46,6 +54,11 @@ STALL = {"gomaxprocs": 1, "fps": 60, "producer_cpu_fraction": 0.1}
 
 def _pick(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]
+
+
+def _wrong_hints(hint: str, count: int, right: int) -> dict[int, str]:
+    """The same hint (naming the mechanism) for each of ``count`` choices but the ``right`` one."""
+    return {i: hint for i in range(count) if i != right}
 
 
 def _frame_lab(**settings: Any) -> Callable[[], object]:
@@ -264,7 +277,12 @@ def gogc_for_jank_budget(rng: np.random.Generator) -> Variant:
         "cycles, and usually fewer frames that fall due while the mark worker holds the one P "
         "(not always: where a cycle's mark phase falls against the frames also counts); the "
         "price is a heap that peaks near live x (1 + GOGC/100).",
-        hints={i: "Move the GOGC slider and read the jank % in the summary." for i in range(6)},
+        hints={
+            i: "Move the GOGC slider and read the jank % in the summary. A higher GOGC moves the "
+            "heap goal up (live x (1 + GOGC/100), gcControllerState.commit in mgcpacer.go), so "
+            "fewer mark phases hold the one P."
+            for i in range(6)
+        },
         params={
             "live_mib": live_mib,
             "producers": producers,
@@ -304,7 +322,8 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
     return choice(
         f"A renderer (GOMAXPROCS=1, 60 fps, 3 MiB frames, {live_mib} MiB live) runs with "
         f"GOMEMLIMIT={limit_mib:.0f}MiB and GOGC=100. To cut GC cycles you can raise GOGC to "
-        "400 or put the frame buffers in a sync.Pool. What does the model show?",
+        "400 or put the frame buffers in a sync.Pool. Predict which helps, then check: the frame "
+        "lab's run at GOGC=400 under the limit is drawn (tick *pooled* in it to compare).",
         [
             "Raising GOGC changes nothing here: the memory limit already sets the heap goal",
             "Raising GOGC helps, but sync.Pool helps more",
@@ -318,10 +337,12 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
         "goal wins, so raising GOGC only helps while the GOGC goal is below the limit's. "
         "sync.Pool removes the 180 MiB/s of frame allocation itself, so the heap hardly grows.",
         hints={
-            0: "Compare the GOGC goals with the limit's goal (the limit less the memory outside "
-            "the heap, less 3 %).",
-            1: "Which goal wins when GOGC=100 and when GOGC=400?",
-            2: "How much allocation is left once the buffers are reused?",
+            0: "Compare the GOGC goals with the limit's goal (memoryLimitHeapGoal: the limit "
+            "less the memory outside the heap, less 3 %); heapGoalInternal takes the lower.",
+            1: "Which goal wins when GOGC=100 and when GOGC=400? heapGoalInternal "
+            "(src/runtime/mgcpacer.go:1000) takes the lower of the GOGC and the limit's goal.",
+            2: "How much allocation is left once sync.Pool's Get hands back the buffer Put "
+            "after the last frame? Cycles start when allocation fills the runway.",
         },
         params={
             "live_mib": live_mib,
@@ -329,6 +350,8 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
             "limit_mib": limit_mib,
             "non_heap_mib": NON_HEAP_MB,
         },
+        figure=_frame_lab(**{**common, "gogc": 400}),
+        predict=True,
     )
 
 
@@ -387,5 +410,221 @@ def stall_jank(rng: np.random.Generator) -> Variant:
             "seed": seed,
             "janky_in_gc": in_gc,
             **STALL,
+        },
+    )
+
+
+#: What happens to the stall's janky frames with a second P: the bands a learner picks from.
+SECOND_P_BANDS = (
+    "none: every frame makes its budget",
+    "fewer janky frames, but some remain",
+    "about as many, or more",
+)
+
+
+def second_p_band(jank_one_p: float, jank_two_p: float) -> int:
+    """The band (index into SECOND_P_BANDS) of the janky share with two Ps against one:
+    none; fewer (under 80 % of one P's share); about as many or more."""
+    if jank_two_p == 0:
+        return 0
+    return 1 if jank_two_p < 0.8 * jank_one_p else 2
+
+
+def second_p(rng: np.random.Generator) -> Variant:
+    """Predict what a second P does to the one-P stall, then see the frame lab's run at two Ps.
+
+    Drawn again when the one-P run shows no janky frame (no stall to remove)."""
+    for _ in range(100):
+        live_mib = int(_pick(rng, (64, 128)))
+        producers = int(_pick(rng, (2, 4, 6)))
+        seed = int(rng.integers(100))
+        settings = {**STALL, "live_heap_mb": live_mib, "producers": producers, "seed": seed}
+        one = simulate_frames(**settings)
+        if one.jank_fraction > 0:
+            break
+    two = simulate_frames(**{**settings, "gomaxprocs": 2})
+    j1, j2 = 100 * one.jank_fraction, 100 * two.jank_fraction
+    right = second_p_band(j1, j2)
+    mechanism = (
+        "With one P, the mark worker runs whenever the P is idle and keeps it until sysmon "
+        "preempts it (retake, forcePreemptNS = 10 ms, src/runtime/proc.go:6679-6681); the "
+        "render goroutine's timer fires only when that P passes through the scheduler. With "
+        "two Ps the GC's 25 % is one dedicated worker on one P (gcControllerState.startCycle, "
+        "src/runtime/mgcpacer.go:386), and the other P's findRunnable runs the expired timer "
+        "(stealWork checks other Ps' timers, proc.go:3876)"
+    )
+    return choice(
+        f"The stall again: GOMAXPROCS=1, live heap {live_mib} MiB, {producers} producers, seed "
+        f"{seed}, a new buffer per frame: the frame lab shows {j1:.1f} % janky frames. Give the "
+        "program a second P (GOMAXPROCS=2) and change nothing else. What happens to the janky "
+        "frames? Predict, then check: the frame lab's run at two Ps is drawn.",
+        list(SECOND_P_BANDS),
+        right,
+        f"The model: {j1:.1f} % janky at one P, {j2:.1f} % at two (GC "
+        f"{one.gc_cycles_per_s:.1f} -> {two.gc_cycles_per_s:.1f} cycles/s: the GC runs as "
+        f"often, its work did not shrink). {mechanism}. Frames still late at two Ps waited for "
+        "busy producers or paid mark assists, not for a P the mark worker held.",
+        hints=_wrong_hints(
+            "Who holds the only P during a mark phase, and who else could run the frame's "
+            "timer if there were a second? (the mark worker, sysmon's 10 ms preemption, "
+            "findRunnable's timer check)",
+            len(SECOND_P_BANDS),
+            right,
+        ),
+        params={"live_mib": live_mib, "producers": producers, "seed": seed, "jank_one_p": j1},
+        figure=_frame_lab(**{**settings, "gomaxprocs": 2}),
+        predict=True,
+    )
+
+
+def torn_by_hand(producers: int, frame_ms: float, draws_per_s: float, draw_us: float) -> float:
+    """The share of frames (in %) that a racing draw overlaps: producers' draws arrive at random
+    (Poisson, producers x draws_per_s a second), and a frame is torn when one starts while it is
+    composed or is still running when it starts: P = 1 - exp(-rate x (frame + draw))."""
+    rate = producers * draws_per_s
+    return 100 * (1 - math.exp(-rate * (frame_ms / 1000 + draw_us / 1e6)))
+
+
+#: The torn share is the model's count over 600 frames, with the spread of a random count
+#: (about 2 points at 40 %): a prediction is right within 4 points of the run or of the estimate.
+TORN_ABS_TOL = 4.0
+
+
+def torn_share(rng: np.random.Generator) -> Variant:
+    """Predict how many frames a lock-free (racy) draw tears, then see the frame lab's run.
+
+    Drawn again when the plausible mistakes (the overlap added up without the exponential, or
+    one producer's draws only) land within the tolerance of the run or of the estimate."""
+    draws, draw_us = 100.0, 200.0  # FrameParams' defaults: chart updates, 100/s of 200 us each
+    for _ in range(100):
+        producers = int(_pick(rng, (3, 4, 6, 8)))
+        seed = int(rng.integers(100))
+        settings = {
+            "producer_cpu_fraction": STALL["producer_cpu_fraction"],
+            "draw_mode": "concurrent_racy",
+            "producers": producers,
+            "seed": seed,
+        }
+        run = simulate_frames(**settings)
+        frame_ms = round(run.p50_frame_ms, 2)
+        share = 100 * run.torn_frames / run.frame_ms.size
+        estimate = torn_by_hand(producers, frame_ms, draws, draw_us)
+        linear = producers * draws * (frame_ms / 1000 + draw_us / 1e6) * 100
+        one = torn_by_hand(1, frame_ms, draws, draw_us)
+        near = [share, estimate]
+        if all(abs(m - x) > 2 * TORN_ABS_TOL for m in (linear, one) for x in near):
+            break
+    return numeric(
+        f"The frame lab's *no lock (race)* mode: {producers} producers draw into the frame "
+        f"buffer with no mutex, each {draws:g} times a second at random moments, each draw "
+        f"taking {draw_us:g} us; a frame takes about {frame_ms:.2f} ms from start to hand-off "
+        f"(seed {seed}, GOMAXPROCS=4). A frame is *torn* when a draw overlaps it. What share "
+        "of the frames, in %, is torn? Predict, then check: the frame lab's run is drawn, the "
+        "torn count in its summary line (out of 600 frames).",
+        share,
+        f"The model's run tears {run.torn_frames} of {run.frame_ms.size} frames, "
+        f"{share:.1f} %. By hand: the draws arrive at {producers} x {draws:g} = "
+        f"{producers * draws:g} a second, and any that starts during the frame, or less than "
+        f"{draw_us:g} us before it, overlaps it: a window of {frame_ms:.2f} + "
+        f"{draw_us / 1000:g} ms. Random arrivals (Poisson) miss that window with probability "
+        f"e^-(rate x window), so 1 - e^-({producers * draws:g} x "
+        f"{(frame_ms + draw_us / 1000) / 1000:.5f}) = {estimate:.1f} %. Adding up the overlap "
+        f"without the exponential ({linear:.0f} %) counts a frame that two draws overlap twice. Nothing in "
+        "Go stops this: without a mutex or a channel there is no happens-before edge between "
+        "a producer's writes and the frame's reads (the Go memory model), so the reader may "
+        "see any mix; `go test -race` (ThreadSanitizer, src/runtime/race.go) reports it. The "
+        "lock's price is a wait, the race's is a wrong picture.",
+        unit="%",
+        rel_tol=0.0,
+        abs_tol=TORN_ABS_TOL,
+        hint="Draws from all producers arrive at random; a frame is torn when at least one "
+        "overlaps it: 1 - e^-(rate x window), with no mutex to order the writes.",
+        params={
+            "producers": producers,
+            "seed": seed,
+            "frame_ms": frame_ms,
+            "draws_per_s": draws,
+            "draw_us": draw_us,
+        },
+        also=[
+            (
+                estimate - TORN_ABS_TOL,
+                estimate + TORN_ABS_TOL,
+                f"the estimate from random arrivals, {estimate:.1f} %; the run tears {share:.1f} %",
+            )
+        ],
+        figure=_frame_lab(**settings),
+        predict=True,
+    )
+
+
+#: The answers of the victim-cache question.
+VICTIM_CHOICES = (
+    "1 in both: a buffer put back is never dropped",
+    "up to one per GC cycle in Go 1.12, 1 in Go 1.13 and later",
+    "up to one per GC cycle in both",
+    "one per frame in Go 1.12, 1 in Go 1.13 and later",
+)
+
+
+def victim_band(old: int, new: int, cycles: int, frames: int) -> int:
+    """Which of VICTIM_CHOICES the allocation counts (Go <= 1.12, Go >= 1.13) fit."""
+    if old >= frames / 2:
+        return 3
+    if new > 1 and new >= cycles / 3:
+        return 2
+    return 0 if old == 1 else 1
+
+
+def victim_cache(rng: np.random.Generator) -> Variant:
+    """How many frame buffers a sync.Pool allocates with and without the victim cache."""
+    for _ in range(100):
+        live_mib = int(_pick(rng, (8, 16, 32)))
+        producers = int(_pick(rng, (4, 8, 16)))
+        seed = int(rng.integers(100))
+        settings = {
+            "producer_cpu_fraction": STALL["producer_cpu_fraction"],
+            "pooled": True,
+            "live_heap_mb": live_mib,
+            "producers": producers,
+            "seed": seed,
+        }
+        old = simulate_frames(**settings, pool_victim_cache=False)
+        new = simulate_frames(**settings, pool_victim_cache=True)
+        if old.gc_starts >= 3:  # enough cycles that one per cycle is not "1"
+            break
+    frames = int(new.frame_ms.size)
+    right = victim_band(old.pool_allocations, new.pool_allocations, new.gc_starts, frames)
+    return choice(
+        f"The renderer takes its 3 MiB frame buffers from a `sync.Pool` and puts each back "
+        f"after display (GOMAXPROCS=4, live heap {live_mib} MiB, {producers} producers "
+        f"allocating 2 MiB/s each, seed {seed}): the GC runs about "
+        f"{new.gc_cycles_per_s:.1f} cycles a second. Over 10 s ({frames} frames), how many "
+        "buffers does the pool allocate (calls New) in Go 1.12, and in Go 1.13 and later?",
+        list(VICTIM_CHOICES),
+        right,
+        f"The model: {old.pool_allocations} buffers in Go 1.12 ({old.gc_starts} GC cycles), "
+        f"{new.pool_allocations} in Go 1.13+ ({new.gc_starts} cycles). At the start of every "
+        "cycle the runtime calls the pool's cleanup (clearpools in gcStart, "
+        "src/runtime/mgc.go:2175). Up to Go 1.12 it emptied every pool, so a buffer sitting in "
+        "the pool between two frames when a cycle started was lost and the next Get called New (a "
+        "cycle that starts while the buffer is out, being composed or shown, finds nothing to "
+        "drop: hence up to one per cycle). "
+        "Since Go 1.13 poolCleanup (src/sync/pool.go:258) moves the pool into a victim cache "
+        "and drops only the old victims; Get looks there before New (getSlow, pool.go:161-180), "
+        "so a buffer is lost only if two cycles start between a Put and the next Get.",
+        hints=_wrong_hints(
+            "What does the GC do to a sync.Pool at the start of each cycle, and what did "
+            "Go 1.13's victim cache change? (clearpools -> poolCleanup; Get looks in the victim "
+            "cache before New)",
+            len(VICTIM_CHOICES),
+            right,
+        ),
+        params={
+            "live_mib": live_mib,
+            "producers": producers,
+            "seed": seed,
+            "allocations_old": old.pool_allocations,
+            "allocations_new": new.pool_allocations,
         },
     )

@@ -5,6 +5,12 @@ from the exercise's seed, and the worked answer quotes that run's own numbers, l
 tests/test_exercises_lab05.py checks the keys against what the runs show (each cause's
 signature read from the observations, each fix applied and run) and against Little's law, and
 that every wrong option and the named wrong pool sizes are rejected for seeds 0-19.
+
+Eight exercises, five of them predictions (issue #17): the four warm-up questions
+(timeout_and_driver, threads_in_flight, one_p_frames, gogc_on_payload) each change one thing on a
+named service, not the mystery, and after Check draw the incident lab at the question's settings;
+smallest_pool draws the model's p99 by pool size. With which_cause, which_fix and the graded
+change (:meth:`Mystery.try_changes`) that makes eight.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import dataclasses
 import functools
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,9 +362,9 @@ def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
         f"The healthy service with a slower database (DB median {median:g} ms, sigma "
         f"{base.db_sigma:g}, {qps:g} QPS, seed {seed}) and none of the three fixes: what is the "
         f"smallest `db_pool` (SetMaxOpenConns) whose p99 is at most {TARGET_P99_MS:g} ms over "
-        f"{POOL_SECONDS:g} s? Check with `run_incident(HEALTHY, db_median_ms={median:g}, "
-        f"seed={seed}, seconds={POOL_SECONDS:g}, db_pool=...)` (the lab's widget runs 2 s, too "
-        "short for a pool at its limit to show its queue).",
+        f"{POOL_SECONDS:g} s? Predict, then check: the model's p99 for each pool size from the "
+        "load up is drawn (a 10-second run: the lab's widget runs 2 s, too short for a pool at "
+        "its limit to show its queue).",
         answer,
         f"The mean query is {median:g} x e^{base.db_sigma**2 / 2:g} = {mean_ms:.1f} ms, so "
         f"{qps:g} queries/s keep {load:.2f} connections busy on average (Little's law): a pool "
@@ -368,7 +375,9 @@ def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
         abs_tol=0.0,
         rel_tol=0.0,
         hint="Each connection serves 1 / (mean query time) queries per second; the mean of a "
-        "lognormal with sigma 1 is median x e^0.5, and a pool just above the load still queues.",
+        "lognormal with sigma 1 is median x e^0.5, and a pool just above the load still queues: "
+        "a handler waits in database/sql's (*DB).conn for a free connection (a select on the "
+        "request channel, parked like any channel wait).",
         params={
             "median_ms": median,
             "sigma": base.db_sigma,
@@ -377,4 +386,287 @@ def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
             "seconds": POOL_SECONDS,
             "p99_by_pool": p99,
         },
+        figure=_pool_figure(p99, load),
+        predict=True,
+    )
+
+
+def _pool_figure(p99_by_pool: dict[int, float], load: float) -> Callable[[], object]:
+    """A prediction's figure: the model's p99 against the pool size, with the target."""
+
+    def figure():
+        import bqplot as bq
+        import ipywidgets as widgets
+
+        from labkit.widgets import Panel
+        from labkit.widgets._style import OKABE_ITO, legend_html
+
+        pools = sorted(p99_by_pool)
+        ys = [p99_by_pool[k] for k in pools]
+        sx, sy = bq.LinearScale(min=float(math.floor(load)), max=pools[-1] + 1.0), bq.LogScale()
+        blue, red = OKABE_ITO[0], OKABE_ITO[5]
+        scales = {"x": sx, "y": sy}
+        span = [float(math.floor(load)), pools[-1] + 1.0]
+        fig = bq.Figure(
+            marks=[
+                bq.Lines(x=pools, y=ys, colors=[blue], marker="circle", scales=scales),
+                bq.Lines(
+                    x=span, y=[TARGET_P99_MS] * 2, colors=[red], line_style="dashed", scales=scales
+                ),
+            ],
+            axes=[
+                bq.Axis(scale=sx, label="db_pool (connections)", tick_format="d"),
+                bq.Axis(scale=sy, orientation="vertical", label="p99 (ms)"),
+            ],
+            title=f"p99 by pool size, {POOL_SECONDS:g} s runs (load {load:.2f} connections)",
+            layout=widgets.Layout(width="100%", height="260px"),
+        )
+        legend = widgets.HTML(
+            legend_html([("the model's p99", blue), (f"target {TARGET_P99_MS:g} ms", red)])
+        )
+        runs = ", ".join(f"{k}: {v:.0f} ms" for k, v in zip(pools, ys, strict=True))
+        return Panel([fig, legend], summary=f"figure: p99 by db_pool ({runs})")
+
+    return figure
+
+
+# ------------------------------------------------ predictions: what each mechanism does
+#
+# Each question changes one thing on a named service (not the mystery: its run is drawn from
+# the exercise's own seed), asks for a prediction, and after Check draws the incident lab at the
+# question's settings, so the learner sees the run that confirms or refutes it. The key is that
+# run's metric, put in a band; a question whose run lands within a tenth of a band's edge is
+# drawn again, so a run's noise cannot decide it.
+
+
+def _incident_lab(params: IncidentParams) -> Callable[[], object]:
+    """A prediction's figure: the incident lab at the question's settings, built when shown."""
+
+    def figure():
+        from labkit.widgets import IncidentLab
+
+        return IncidentLab(params)
+
+    return figure
+
+
+def band(value: float, edges: tuple[float, ...]) -> int:
+    """The index of the band ``value`` falls in: 0 below ``edges[0]``, 1 up to ``edges[1]`` ..."""
+    return next((i for i, edge in enumerate(edges) if value < edge), len(edges))
+
+
+def _near_edge(value: float, edges: tuple[float, ...], margin: float = 0.1) -> bool:
+    return any(abs(value - edge) <= margin * edge for edge in edges)
+
+
+def _pick(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def _wrong_hints(hint: str, count: int, right: int) -> dict[int, str]:
+    """The same hint (naming the mechanism) for each of ``count`` choices but the ``right`` one."""
+    return {i: hint for i in range(count) if i != right}
+
+
+DRIVERS = {
+    "network": "the pure-Go driver (its reads park on the netpoller)",
+    "cgo": "a cgo driver (each query is one blocking C call)",
+}
+
+
+def timeout_and_driver(rng: np.random.Generator) -> Variant:
+    """p99 of a service whose queries are bounded by context.WithTimeout, per driver."""
+    for _ in range(100):
+        driver = str(_pick(rng, tuple(DRIVERS)))
+        timeout = float(_pick(rng, (20.0, 30.0, 50.0)))
+        median = float(_pick(rng, (30.0, 40.0, 60.0)))
+        seed = int(rng.integers(0, 1000))
+        params = (
+            CAUSES["cgo_driver"]
+            .params(seed)
+            .replace(db_driver=driver, timeout_ms=timeout, db_median_ms=median)
+        )
+        m = run_incident(params).metrics
+        edges = (timeout, 2 * timeout)
+        if not _near_edge(m["p99_ms"], edges):
+            break
+    right = band(m["p99_ms"], edges)
+    t = f"{timeout:g}"
+    return choice(
+        f"A service bounds every query with `context.WithTimeout` ({t} ms) and serves its "
+        f"cached JSON when the deadline passes. Its database is slow in the tail (median "
+        f"{median:g} ms, lognormal sigma 1), the pool has {params.db_pool} connections, and it "
+        f"talks to the database through {DRIVERS[driver]}; 200 polls a second, seed {seed}. "
+        "Predict the p99 latency, then check: the incident lab's run is drawn.",
+        [
+            f"under the timeout (< {t} ms)",
+            f"the timeout plus a little ({t} to {2 * timeout:g} ms)",
+            f"several times the timeout (> {2 * timeout:g} ms)",
+        ],  # fmt: skip
+        right,
+        f"The model: p99 {m['p99_ms']:.0f} ms, {m['db_timeouts']:.0f} deadlines passed, threads "
+        f"peak {m['threads_peak']:.0f}. The pure-Go driver waits for the database's reply on "
+        "the netpoller (netpollblock, src/runtime/netpoll.go:548); the context's deadline "
+        "wakes it, the query is abandoned and the handler serves the cache: p99 is the timeout "
+        "plus the handler's own work. A cgo driver runs the query as one C call (cgocall -> "
+        "entersyscall, src/runtime/cgocall.go:134): nothing in Go can interrupt it, so the "
+        "deadline passes, the call runs to its end and the request waits for it: p99 is the "
+        "database's own tail, whatever the timeout says.",
+        hints=_wrong_hints(
+            "Can a deadline interrupt what the goroutine is waiting in? A read parked on "
+            "the netpoller (netpollblock) is woken by it; a C call entered through cgocall -> "
+            "entersyscall runs until it returns.",
+            3,
+            right,
+        ),
+        params={"driver": driver, "timeout_ms": timeout, "median_ms": median, "seed": seed},
+        figure=_incident_lab(params),
+        predict=True,
+    )
+
+
+THREAD_EDGES = (9.0, 41.0)
+
+
+def threads_in_flight(rng: np.random.Generator) -> Variant:
+    """The peak count of OS threads, per database driver: Little's law or GOMAXPROCS."""
+    for _ in range(100):
+        driver = str(_pick(rng, tuple(DRIVERS)))
+        median = float(_pick(rng, (10.0, 20.0, 40.0)))
+        seed = int(rng.integers(0, 1000))
+        params = CAUSES["cgo_driver"].params(seed).replace(db_driver=driver, db_median_ms=median)
+        m = run_incident(params).metrics
+        if not _near_edge(m["threads_peak"], THREAD_EDGES):
+            break
+    right = band(m["threads_peak"], THREAD_EDGES)
+    qps = params.clients * 1000.0 / params.poll_ms
+    load = offered_load(median, params.db_sigma, qps)
+    return choice(
+        f"GOMAXPROCS={params.gomaxprocs}, {qps:g} polls a second, each one query (median "
+        f"{median:g} ms, lognormal sigma {params.db_sigma:g}) through {DRIVERS[driver]}, a pool of "
+        f"{params.db_pool} connections, seed {seed}. How many OS threads does the process have "
+        "at its peak? Predict, then check: the incident lab's run is drawn (threads peak in its "
+        "summary).",
+        [
+            "at most 8: about GOMAXPROCS, plus sysmon and a spare",
+            "9 to 40: it grows with the queries in flight",
+            "more than 40: about one per goroutine",
+        ],  # fmt: skip
+        right,
+        f"The model: {m['threads_peak']:.0f} threads at the peak, {m['goroutines_peak']:.0f} "
+        f"goroutines. Little's law: {qps:g} queries/s x a mean query of {median:g} x e^"
+        f"{params.db_sigma**2 / 2:g} ms keeps {load:.1f} queries in flight on average, more at the "
+        "peaks. A query in a C call holds its thread (cgocall -> entersyscall, "
+        "src/runtime/cgocall.go:134); sysmon's retake hands the P to another thread "
+        "(handoffp, src/runtime/proc.go:3146), so the threads climb with the queries in flight. "
+        "A pure-Go query parks its goroutine on the netpoller and frees the thread: the count "
+        "stays near GOMAXPROCS, however many queries wait.",
+        hints=_wrong_hints(
+            "What does a goroutine waiting for the database hold: a C call keeps its M "
+            "(entersyscall, and retake/handoffp give the P to another M); a netpoller wait "
+            "(gopark) keeps nothing.",
+            3,
+            right,
+        ),
+        params={"driver": driver, "median_ms": median, "seed": seed, "load": load},
+        figure=_incident_lab(params),
+        predict=True,
+    )
+
+
+FPS_EDGES = (20.0, TARGET_FPS)
+
+
+def one_p_frames(rng: np.random.Generator) -> Variant:
+    """The dashboard's frame rate when handlers and the render loop share GOMAXPROCS Ps."""
+    for _ in range(100):
+        procs = int(_pick(rng, (1, 2)))
+        payload = float(_pick(rng, (256.0, 384.0)))
+        seed = int(rng.integers(0, 1000))
+        params = CAUSES["few_procs"].params(seed).replace(gomaxprocs=procs, payload_kb=payload)
+        m = run_incident(params).metrics
+        if not _near_edge(m["dashboard_fps"], FPS_EDGES, margin=0.03):
+            break
+    right = band(m["dashboard_fps"], FPS_EDGES)
+    return choice(
+        f"The healthy service (enough DB connections) sends {payload:g} KiB of JSON per poll, "
+        f"200 polls a second, and draws the dashboard at 60 fps, 4 ms of CPU a frame; "
+        f"GOMAXPROCS={procs}, seed {seed}. What frame rate does the dashboard keep? Predict, "
+        "then check: the incident lab's run is drawn.",
+        [
+            "under 20 fps: most frames miss their slot",
+            f"20 to {TARGET_FPS:g} fps",
+            f"{TARGET_FPS:g} fps or more: the target holds",
+        ],  # fmt: skip
+        right,
+        f"The model: {m['dashboard_fps']:.1f} fps, p99 {m['p99_ms']:.0f} ms, CPU "
+        f"{100 * m['cpu_share']:.0f} % of {procs} P(s), GC {m['gc_cycles_per_s']:.1f} cycles/s. "
+        "Encoding the responses is CPU work; with one P the render goroutine waits in the run "
+        "queue behind every handler that is encoding (runqput, schedule in "
+        "src/runtime/proc.go), and a handler is taken off the P only at its 10 ms slice "
+        "(sysmon's retake, forcePreemptNS, proc.go:6679). With a second P the frames find an "
+        "idle P, and the same work fits.",
+        hints=_wrong_hints(
+            "Add up the CPU a second asks for (encoding each poll, the GC it drives, 60 "
+            "frames x 4 ms) against the Ps; a runnable goroutine waits in the run queue until "
+            "a P runs schedule(), and a busy handler keeps its P up to its 10 ms slice.",
+            3,
+            right,
+        ),
+        params={"gomaxprocs": procs, "payload_kb": payload, "seed": seed},
+        figure=_incident_lab(params),
+        predict=True,
+    )
+
+
+#: GC cycles after a GOGC change count as "barely changed" above this share of before.
+BARELY = 2 / 3
+
+
+def gogc_on_payload(rng: np.random.Generator) -> Variant:
+    """What raising GOGC does to a service that allocates too much: fewer cycles, same work."""
+    for _ in range(100):
+        gogc = int(_pick(rng, (125, 400, 800)))
+        payload = float(_pick(rng, (1152.0, 1536.0)))
+        seed = int(rng.integers(0, 1000))
+        base = CAUSES["huge_payload"].params(seed).replace(payload_kb=payload)
+        before = run_incident(base).metrics
+        after_run = run_incident(base, gogc=gogc)
+        after = after_run.metrics
+        ratio = after["gc_cycles_per_s"] / before["gc_cycles_per_s"]
+        if abs(ratio - BARELY) > 0.1 * BARELY:
+            break
+    right = 0 if meets_targets(after_run) else 1 if ratio < BARELY else 2
+    return choice(
+        f"A service sends {payload:g} KiB of JSON per poll, 200 polls a second, with "
+        f"{base.live_mb:g} MiB live heap: the GC runs {before['gc_cycles_per_s']:.0f} cycles a "
+        f"second, p99 is {before['p99_ms']:.0f} ms and the dashboard {before['dashboard_fps']:.0f} "
+        f"fps (seed {seed}). Someone sets GOGC={gogc}. Predict, then check: the incident lab's "
+        "run with that GOGC is drawn.",
+        [
+            f"both targets met (p99 <= {TARGET_P99_MS:g} ms, dashboard >= {TARGET_FPS:g} fps)",
+            "far fewer GC cycles, but a target is still missed",
+            "barely fewer GC cycles (more than two thirds of them remain)",
+        ],  # fmt: skip
+        right,
+        f"The model: GC {before['gc_cycles_per_s']:.0f} -> {after['gc_cycles_per_s']:.0f} "
+        f"cycles/s, p99 {before['p99_ms']:.0f} -> {after['p99_ms']:.0f} ms, dashboard "
+        f"{before['dashboard_fps']:.1f} -> {after['dashboard_fps']:.1f} fps, CPU "
+        f"{100 * after['cpu_share']:.0f} %. GOGC moves the heap goal (live + (live + stacks + "
+        "globals) x GOGC/100, heapGoalInternal, src/runtime/mgcpacer.go:1000), so the same "
+        "allocation fills the runway less often; with a small live heap the 4 MiB x GOGC/100 "
+        "floor and the stacks weigh, so cycles do not fall in proportion. But the GC was not "
+        "the work: decoding and marshalling the payload still fill the CPUs, and the assists "
+        "(gcAssistAlloc, src/runtime/mgcmark.go:499) were only a share of it. Caching the "
+        "JSON removes the work itself.",
+        hints=_wrong_hints(
+            "GOGC sets the heap goal (heapGoalInternal), so it changes how often a cycle "
+            "starts; does it change how much CPU decoding and encoding take? And how far does a "
+            "goal of live x (1 + GOGC/100) move for a small GOGC step?",
+            3,
+            right,
+        ),
+        params={"gogc": gogc, "payload_kb": payload, "seed": seed, "ratio": ratio},
+        figure=_incident_lab(base.replace(gogc=gogc)),
+        predict=True,
     )

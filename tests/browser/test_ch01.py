@@ -86,7 +86,8 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
     nb.screenshot("framelab", lab)
 
     exercises = page.locator(".labkit-exercise")
-    assert exercises.count() == 5
+    assert exercises.count() == 8
+    _a_prediction_draws_the_frame_lab_after_check(nb)
     first = exercises.first
     first.scroll_into_view_if_needed()
     box = first.locator("input[type='text']")
@@ -99,3 +100,26 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
     nb.screenshot("exercise", first)
     nb.screenshot()
     nb.assert_clean()
+
+
+def _a_prediction_draws_the_frame_lab_after_check(nb):
+    """Lab 1's second-P question (#17 item 1): no frame lab inside the exercise until Check, then
+    the run at two Ps beside the learner's prediction."""
+    from labkit.exercise import Exercise
+    from labkit.exercises.lab01 import second_p
+
+    page = nb.page
+    ex = page.locator(".labkit-exercise", has_text="One P or two?").first
+    ex.scroll_into_view_if_needed()
+    assert ex.locator(FRAMELAB).count() == 0
+    v = Exercise(second_p, seed=0).variant
+    wrong = next(i for i in range(len(v.choices)) if i != v.answer)
+    ex.get_by_label(f"{chr(65 + wrong)}. {v.choices[wrong]}", exact=True).check()
+    ex.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('mark worker')", arg=ex.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-framelab .bqplot svg.svg-figure path').length > 0",
+        arg=ex.element_handle(),
+    )
+    assert "You predicted" in ex.inner_text() and "gomaxprocs=2" in ex.inner_text()
+    nb.screenshot("prediction", ex)

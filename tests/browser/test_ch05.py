@@ -67,8 +67,26 @@ def test_lab5_renders_evidence_and_exercises(open_notebook):
     page = nb.page
     assert page.locator("table.labkit-diagnosis").count() >= 2  # evidence + the lab widget
     assert page.locator(".labkit-flamegraph").count() >= 1
-    assert page.locator(INCIDENT).count() == 1
+    assert page.locator(INCIDENT).count() == 1  # the predictions' labs wait for Check
+    assert page.locator(".labkit-exercise").count() == 7  # + the graded change: eight
     page.wait_for_timeout(1200)
     nb.screenshot("evidence", page.locator("table.labkit-diagnosis").first)
     nb.screenshot("lab", page.locator(INCIDENT).first)
+
+    # A warm-up prediction (#17 item 1): after Check the incident lab runs the question.
+    from labkit.exercise import Exercise
+    from labkit.exercises.lab05 import timeout_and_driver
+
+    v = Exercise(timeout_and_driver, seed=0).variant
+    ex = page.locator(".labkit-exercise", has_text="A timeout and a driver").first
+    ex.scroll_into_view_if_needed()
+    ex.get_by_label(f"{chr(65 + v.answer)}. {v.choices[v.answer]}", exact=True).check()
+    ex.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=ex.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-incident .bqplot svg.svg-figure').length > 0",
+        arg=ex.element_handle(),
+    )
+    assert page.locator(INCIDENT).count() == 2 and "You predicted" in ex.inner_text()
+    nb.screenshot("prediction", ex)
     nb.assert_clean()
