@@ -45,6 +45,10 @@ class Accepted(NamedTuple):
     why: str
 
 
+#: What a prediction's figure is unless a Variant says otherwise.
+MODEL_RUN = "the model's run of the question"
+
+
 @dataclass(frozen=True)
 class Variant:
     """One concrete question drawn from a seed.
@@ -75,6 +79,9 @@ class Variant:
     #: the view keeps it hidden until the learner has checked a prediction or asked for the
     #: answer, then draws it beside the prediction. Predict first, then see.
     predict: bool = False
+    #: What that figure is, as the line under it says ("... is drawn above"): the model's run,
+    #: or real Go's (a twin's trace, a recording) where the answer comes from one.
+    shows: str = field(default=MODEL_RUN, compare=False)
 
     @property
     def is_choice(self) -> bool:
@@ -100,6 +107,7 @@ def numeric(
     also: Sequence[Accepted | tuple[float, float, str]] = (),
     figure: Callable[[], object] | None = None,
     predict: bool = False,
+    shows: str = MODEL_RUN,
 ) -> Variant:
     """A question whose answer is a number, accepted within ``rel_tol`` or ``abs_tol``, or in
     one of the ranges ``also`` lists; ``unit`` is the answer's unit (a bare number means it).
@@ -123,6 +131,7 @@ def numeric(
         also=ranges,
         figure=figure,
         predict=_predict(figure, predict),
+        shows=shows,
     )
 
 
@@ -136,6 +145,7 @@ def choice(
     params: Mapping[str, object] | None = None,
     figure: Callable[[], object] | None = None,
     predict: bool = False,
+    shows: str = MODEL_RUN,
 ) -> Variant:
     """A multiple-choice question; ``answer`` is the index of the right choice; ``figure``
     builds the widget the question is about, shown after the learner's answer when
@@ -153,6 +163,7 @@ def choice(
         params=dict(params or {}),
         figure=figure,
         predict=_predict(figure, predict),
+        shows=shows,
     )
 
 
@@ -205,7 +216,7 @@ def _show(value: float, target: Unit) -> str:
 #: What the text of a question about a figure adds for a reader without the figure.
 FIGURE_NOTE = "\n  (the figure above the question is drawn when the notebook runs)"
 #: ... and of a prediction, whose figure is the answer.
-PREDICT_NOTE = "\n  (predict first: the model's run is drawn once you have checked your answer)"
+PREDICT_NOTE = "\n  (predict first: {shows} is drawn once you have checked your answer)"
 
 
 class Exercise:
@@ -322,7 +333,9 @@ class Exercise:
         head = f"{self.title} (seed {self.seed})\n" if self.title else f"(seed {self.seed})\n"
         body = v.question
         if v.predict:
-            body += PREDICT_NOTE
+            body += PREDICT_NOTE.format(
+                shows="the model's run" if v.shows == MODEL_RUN else v.shows
+            )
         elif v.figure is not None:
             body += FIGURE_NOTE
         if v.is_choice:

@@ -160,3 +160,25 @@ def test_a_predictions_still_does_not_give_the_answer_away():
 def test_a_prediction_needs_the_figure_that_answers_it():
     with pytest.raises(ValueError, match="predict=True needs the figure"):
         numeric("How many?", 3, "Three.", predict=True)
+
+
+def _real_go_prediction(rng):
+    def figure():
+        import ipywidgets as w
+
+        return w.HTML("a trace")
+
+    return numeric(
+        "How many?", 3, "Three.", figure=figure, predict=True, shows="Go's own trace of the run"
+    )
+
+
+def test_a_prediction_says_what_its_figure_is():
+    """A key read from a real run says so under the figure, and in the text before Check."""
+    ex = Exercise(_real_go_prediction, seed=0)
+    assert "(predict first: Go's own trace of the run is drawn" in ex.text()
+    view = ex.widget()
+    view.answer(3)
+    assert "Go's own trace of the run is drawn above" in view._truth.value
+    assert "model" not in view._truth.value
+    assert "(predict first: the model's run is drawn" in Exercise(_prediction, seed=0).text()

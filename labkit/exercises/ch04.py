@@ -15,6 +15,9 @@ import numpy as np
 from labkit.exercise import Variant, choice, numeric
 from labkit.golab.twins import pipeline_twin_model, pool_twin_model, run_twin
 
+#: What the pipeline questions draw after Check.
+REAL_GO_PAIR = "the model's timeline, with Go's own trace of the real run under it,"
+
 
 def _real(name: str, **settings: int):
     return run_twin(name, source="recorded", **settings)
@@ -87,6 +90,7 @@ def pipeline_prediction(rng: np.random.Generator) -> Variant:
         params={"variant": "one drawer", "throughput_per_s": thr},
         figure=_pipeline_pair(4, 1),
         predict=True,
+        shows=REAL_GO_PAIR,
     )
 
 
@@ -164,4 +168,5 @@ def pool_prediction(rng: np.random.Generator) -> Variant:
         params={"variant": label, "p50_ms": q50, "p99_ms": q99},
         figure=_pool_curves(settings, label),
         predict=True,
+        shows="the plot of real Go's latency (solid) beside the model's (dashed)",
     )

@@ -846,4 +846,5 @@ def stall_in_real_trace(rng: np.random.Generator) -> Variant:
         also=also,
         figure=_trace_pair(case),
         predict=True,
+        shows="the model's timeline, with Go's own trace of the real run under it,",
     )

@@ -492,6 +492,7 @@ def wait_total(rng: np.random.Generator) -> Variant:
         params={"scenario": scenario, "kind": kind, "duration_s": seconds},
         figure=_wait_graph(scenario, kind),
         predict=True,
+        shows=f"the real trace's -pprof={kind} profile, as a flame graph,",
     )
 
 
@@ -620,4 +621,5 @@ def longest_wait(rng: np.random.Generator) -> Variant:
         params={"twin": twin, **settings},
         figure=_real_timeline(twin, settings),
         predict=True,
+        shows="Go's own trace of the real run",
     )

@@ -131,8 +131,8 @@ class ExerciseWidget(w.VBox):
 
     def _show_truth(self, answer: object) -> None:
         """A prediction's figure, once the learner has committed (Check) or given up (Reveal):
-        the model's run of the question's own program, under a line setting the prediction
-        (the last one checked) beside the model's value."""
+        the run behind the answer (the model's, or real Go's: Variant.shows), under a line
+        setting the prediction (the last one checked) beside the answer."""
         from labkit.exercise import _show, _unit
 
         v = self._ex.variant
@@ -153,9 +153,10 @@ class ExerciseWidget(w.VBox):
         # run (lab 4's hockey stick): say "the answer", and that the run is drawn, not that the
         # run is the number.
         mine = f"You predicted <b>{html.escape(str(said))}</b>; the" if said is not None else "The"
+        shows = html.escape(v.shows[:1].upper() + v.shows[1:], quote=False)
         self._truth.value = (
-            f"<div class='labkit-truth'>{mine} answer: <b>{html.escape(model)}</b>. The model's "
-            "run of the question is drawn above.</div>"
+            f"<div class='labkit-truth'>{mine} answer: <b>{html.escape(model)}</b>. {shows} "
+            "is drawn above.</div>"
         )
 
     def _on_new(self, _button) -> None:
