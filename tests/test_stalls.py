@@ -231,11 +231,42 @@ def test_what_is_not_a_trace_is_refused_with_what_to_do(given, error, message):
         diagnose(given)
 
 
-def test_a_model_run_is_refused_with_what_to_pass():
+@pytest.mark.parametrize("preset", ["2.1", "2.2", "2.3", "2.4", "2.5"])
+def test_the_model_and_real_go_get_the_same_diagnosis(preset):
+    """The same code diagnoses the model's run of a chapter-2 preset and Go's own trace of its
+    twin: the same first cause (2.3's twin's requests arrive by timers, which the loop makes
+    late; the model's arrive from the netpoller and wait runnable: a late timer there, a hog
+    here, blamed on the same loop), and the same verdict on the fix."""
+    from labkit.golab.twin_fidelity import TWIN_PRESETS
+    from labkit.golab.twins import TWINS
     from labkit.schedlab import PRESETS, run_lab
 
-    with pytest.raises(StallError, match="execution trace"):
-        diagnose(run_lab(PRESETS["2.5"].stall).result)
+    name = next(n for n, (p, _) in TWIN_PRESETS.items() if p == preset)
+    for variant, settings in TWIN_PRESETS[name][1].items():
+        model = diagnose(run_lab(getattr(PRESETS[preset], variant)).result)
+        real = diagnose(twin(name, **settings))
+        assert model.healthy == real.healthy, (variant, model.summary(), real.summary())
+        if real.healthy:
+            continue
+        m, r = model.findings[0], real.findings[0]
+        if (preset, variant) == ("2.3", "stall"):
+            assert (m.cause, r.cause) == ("cpu_hog", "late_timer")
+            kinds = TWINS[name].kinds
+            assert model.facts.names[m.goroutines[0]].startswith("hog")
+            assert kinds[real.facts.names[r.goroutines[0]]] == "hog"
+        else:
+            assert m.cause == r.cause, (variant, model.summary(), real.summary())
+    if preset == "2.2":  # Ps held by blocking calls, in both
+        stall = TWIN_PRESETS[name][1]["stall"]
+        assert diagnose(run_lab(PRESETS[preset].stall)).cause("syscall").share > 0.05
+        assert diagnose(twin(name, **stall)).cause("syscall").share > 0.05
+
+
+def test_something_else_is_refused_with_what_to_pass():
+    from labkit.pool import simulate_pool
+
+    with pytest.raises(StallError, match="execution trace or a labkit.sched model run"):
+        diagnose(simulate_pool(duration_s=1.0))
 
 
 @pytest.mark.parametrize("name", ["wait_ms", "late_ms", "hog_ms", "budget_ms"])

@@ -1,7 +1,8 @@
 """The stall doctor: which mechanism stalled the work that mattered, in a real execution trace.
 
 ``diagnose(source)`` reads a Go execution trace (a ``labkit.trace.Trace``, a path, bytes or a
-binary file), finds its stall windows (:mod:`labkit.stalls.windows`: the program's own regions
+binary file) or a model run (``labkit.sched.Result``: the same questions asked of the model, by
+the same code), finds its stall windows (:mod:`labkit.stalls.windows`: the program's own regions
 that ran long, long scheduling waits, late wakes) and splits each window's time among the causes
 the course teaches (:mod:`labkit.stalls.causes`), with evidence a reader can check in
 ``go tool trace``: goroutine IDs, Ps, times. ``python -m labkit.stalls trace.out`` prints the
@@ -14,13 +15,14 @@ the runtime functions behind each answer are named in the causes' docstrings.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.errors import EvidenceError
 from labkit.stalls.causes import CAUSES, HOG_MS, Piece, explain
-from labkit.stalls.facts import Facts, from_trace
+from labkit.stalls.facts import Facts, from_result, from_trace
 from labkit.stalls.windows import (
     Stall,
     blocked_stalls,
@@ -94,12 +96,17 @@ def _facts(source: Any) -> Facts:
 
     if isinstance(source, Trace):
         return from_trace(source)
-    if hasattr(source, "segments") and hasattr(source, "event_log"):
+    if hasattr(source, "_goroutines") and hasattr(source, "event_log"):
+        return from_result(source)  # a labkit.sched Result: the same questions of the model
+    if hasattr(source, "result") and hasattr(source.result, "_goroutines"):
+        return from_result(source.result)  # a scheduler-lab run (LabRun)
+    readable = isinstance(source, str | bytes | bytearray | memoryview | os.PathLike)
+    if not readable and not hasattr(source, "read"):
         raise StallError(
             type(source).__name__,
-            "this is a model run; the doctor reads Go execution traces",
-            "pass a trace: a file from runtime/trace, go test -trace or /debug/pprof/trace, "
-            "or labkit.golab.run_go(...).trace",
+            "the doctor reads a Go execution trace or a labkit.sched model run, not this",
+            "pass a trace file (runtime/trace, go test -trace, /debug/pprof/trace), a "
+            "labkit.trace.Trace, or a labkit.sched Result",
         )
     return from_trace(load_trace(source))
 

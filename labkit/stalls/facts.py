@@ -162,6 +162,141 @@ def from_trace(trace: Any) -> Facts:
     )
 
 
+#: The model's wait reasons (the goroutine dump's waitReasonStrings, src/runtime/runtime2.go)
+#: as a trace gives them (traceBlockReason strings, src/runtime/traceruntime.go): the dump
+#: names the primitive, the trace says "sync" and leaves it to the stack.
+_TRACE_REASON = {
+    "IO wait": "network",
+    "sync.Mutex.Lock": "sync",
+    "sync.RWMutex.Lock": "sync",
+    "sync.RWMutex.RLock": "sync",
+    "sync.WaitGroup.Wait": "sync",
+    "sync.Cond.Wait": "sync.(*Cond).Wait",
+}
+_TRACE_STACK = {
+    "sync.Mutex.Lock": "sync.(*Mutex).Lock",
+    "sync.RWMutex.Lock": "sync.(*RWMutex).Lock",
+    "sync.RWMutex.RLock": "sync.(*RWMutex).RLock",
+}
+_STATES = ("runnable", "running", "waiting", "syscall", "notexist")
+
+
+def from_result(result: Any) -> Facts:
+    """The Facts of a model run (``labkit.sched.Result``), read the same way as a trace's: each
+    G's history of status changes (casgstatus, with the wait reason gopark gave), the P each
+    ran on (``segments``) and the P each was readied on (``event_log``'s ready and wake), so the
+    doctor diagnoses the model and real Go with the same code. The model has no GC, no regions
+    and no runtime goroutines."""
+    gs = result._goroutines
+    goid = {g["name"]: int(g["goid"]) for g in gs}
+    end = float(result.end_ms)
+    log = result.event_log
+    readied = log[np.isin(log["kind"], ("ready", "wake"))]
+    woke_on = {
+        (goid[g], round(float(t), 9)): int(p)
+        for t, g, p in zip(readied["t_ms"], readied["g"], readied["p"], strict=True)
+    }
+    seg = result.segments
+    ran_on = {
+        (goid[g], round(float(t), 9)): int(p)
+        for t, g, p in zip(seg["start_ms"], seg["g"], seg["p"], strict=True)
+    }
+    rows, runs = [], []
+    for g in gs:
+        gid = g["goid"]
+        hist = [h for k, h in enumerate(g["history"]) if k == 0 or h[1] != g["history"][k - 1][1]]
+        for k, (t, status, reason, stack, _locked) in enumerate(hist):
+            state = _STATES[status]
+            last = k + 1 == len(hist)
+            until = end if last else float(hist[k + 1][0])
+            if state == "notexist":
+                continue
+            why = _TRACE_REASON.get(reason, reason)
+            frames = stack + (";" + _TRACE_STACK[reason] if reason in _TRACE_STACK else "")
+            nstate = None if last else _STATES[hist[k + 1][1]]
+            if state == "runnable":
+                prev = _STATES[hist[k - 1][1]] if k else "notexist"
+                why = {"running": "preempted", "notexist": "created"}.get(prev, "woken")
+            p = ran_on.get((gid, round(float(t), 9)), -1) if state == "running" else -1
+            on = -1 if last else woke_on.get((gid, round(until, 9)), -1)
+            rows.append((gid, state, why, float(t), until, p, frames, "", on))
+            if state == "running":
+                nreason = "" if last else hist[k + 1][2]
+                ended = (
+                    "trace end"
+                    if last
+                    else "preempted"
+                    if nstate == "runnable"
+                    else (_TRACE_REASON.get(nreason, nreason) or nstate)
+                    if nstate == "waiting"
+                    else "exit"
+                    if nstate == "notexist"
+                    else nstate
+                )
+                runs.append((p, gid, float(t), until, ended, stack))
+    stretches = _table(rows, STRETCH)
+    stretches = stretches[np.lexsort((stretches["start_ms"], stretches["g"]))]
+    run_table = _table([r for r in runs if r[0] >= 0], RUN)
+    run_table = run_table[np.lexsort((run_table["p"], run_table["start_ms"]))]
+    empty = np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8")])
+    return Facts(
+        source=f"model run ({result.program})",
+        gomaxprocs=int(result.gomaxprocs),
+        end_ms=end,
+        stretches=stretches,
+        runs=run_table,
+        names={int(g["goid"]): g["name"] for g in gs},
+        gc=empty,
+        stw=np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U40")]),
+        assists=np.zeros(0, dtype=[("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")]),
+        regions=np.zeros(
+            0,
+            dtype=[
+                ("g", "i8"),
+                ("task", "u8"),
+                ("name", "O"),
+                ("start_ms", "f8"),
+                ("end_ms", "f8"),
+            ],
+        ),
+        syscalls=_model_syscalls(stretches, runs, log, goid),
+    )
+
+
+SYSCALL_ROW = [
+    ("m", "i8"),
+    ("g", "i8"),
+    ("start_ms", "f8"),
+    ("end_ms", "f8"),
+    ("kind", "U7"),
+    ("p", "i4"),
+]
+
+
+def _model_syscalls(stretches: np.ndarray, runs: list, log: np.ndarray, goid: dict) -> np.ndarray:
+    """A model G's system calls as a trace's thread stretches: the P it ran on stays with it
+    (entersyscall keeps the P in _Psyscall, src/runtime/proc.go) until sysmon's retake or a
+    hand-off takes it (the event log's ``handoff``), then the call goes on without a P."""
+    handoffs = log[log["kind"] == "handoff"]
+    taken: dict[int, list[float]] = {}
+    for t, g in zip(handoffs["t_ms"].tolist(), handoffs["g"].tolist(), strict=True):
+        taken.setdefault(goid[g], []).append(t)
+    ran: dict[int, list[tuple[float, int]]] = {}
+    for p, g, start, _end, _ended, _stack in sorted(runs, key=lambda r: r[2]):
+        if p >= 0:
+            ran.setdefault(g, []).append((start, p))
+    rows = []
+    for s in stretches[stretches["state"] == "syscall"]:
+        g, a, b = int(s["g"]), float(s["start_ms"]), float(s["end_ms"])
+        before = [p for start, p in ran.get(g, []) if start <= a]
+        p = before[-1] if before else -1
+        cut = next((t for t in taken.get(g, []) if a <= t <= b), b)
+        rows.append((-1, g, a, cut, "syscall", p))
+        if cut < b:
+            rows.append((-1, g, cut, b, "syscall", -1))
+    return _table(rows, SYSCALL_ROW)
+
+
 def _table(rows: list[tuple], dtype: list[tuple[str, str]]) -> np.ndarray:
     out = np.zeros(len(rows), dtype=dtype)
     if rows:
