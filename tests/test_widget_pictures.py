@@ -22,6 +22,7 @@ import pytest
 
 from labkit.sched import simulate
 from labkit.sched.programs import Go, cpu, spawn
+from labkit.stalls import diagnose
 from labkit.trace import load_trace
 from labkit.widgets import (
     FlameGraph,
@@ -35,6 +36,7 @@ from labkit.widgets import (
     RunQueuePlot,
     SchedulerLab,
     SchedulerTimeline,
+    StallDoctor,
     TimelinePair,
 )
 from labkit.widgets._style import TextFallback, legend_html
@@ -268,6 +270,7 @@ WIDGETS = {
     "TimelinePair": lambda h, m: TimelinePair(m, h),
     "Panel": lambda h, m: Panel([line_figure()], summary="a line"),
     "LatencyPercentiles": lambda h, m: LatencyPercentiles([("run", [1.0, 2.0, 5.0], False)]),
+    "StallDoctor": lambda h, m: StallDoctor(diagnose(h)),
 }
 
 

@@ -55,6 +55,8 @@ class Finding:
     end_ms: float
     goroutines: tuple[int, ...]
     evidence: tuple[str, ...]
+    #: The stall window of the largest piece of evidence: where a view zooms to show it.
+    focus_ms: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     stall_ms: float
     facts: Facts = field(repr=False)
+    #: What was diagnosed (the Trace or the model's Result), for a view to draw.
+    run: Any = field(default=None, repr=False)
 
     @property
     def healthy(self) -> bool:
@@ -91,15 +95,16 @@ class Diagnosis:
         return report(self)
 
 
-def _facts(source: Any) -> Facts:
+def _facts(source: Any) -> tuple[Facts, Any]:
+    """The facts of ``source`` and the run they came from (a Trace or a model Result)."""
     from labkit.trace import Trace, load_trace
 
     if isinstance(source, Trace):
-        return from_trace(source)
+        return from_trace(source), source
     if hasattr(source, "_goroutines") and hasattr(source, "event_log"):
-        return from_result(source)  # a labkit.sched Result: the same questions of the model
+        return from_result(source), source  # a labkit.sched Result: the same questions
     if hasattr(source, "result") and hasattr(source.result, "_goroutines"):
-        return from_result(source.result)  # a scheduler-lab run (LabRun)
+        return from_result(source.result), source.result  # a scheduler-lab run (LabRun)
     readable = isinstance(source, str | bytes | bytearray | memoryview | os.PathLike)
     if not readable and not hasattr(source, "read"):
         raise StallError(
@@ -108,7 +113,8 @@ def _facts(source: Any) -> Facts:
             "pass a trace file (runtime/trace, go test -trace, /debug/pprof/trace), a "
             "labkit.trace.Trace, or a labkit.sched Result",
         )
-    return from_trace(load_trace(source))
+    trace = load_trace(source)
+    return from_trace(trace), trace
 
 
 def diagnose(
@@ -132,7 +138,7 @@ def diagnose(
     wait_ms = check_real("wait_ms", wait_ms, 0.0, low_open=True, unit="ms")
     late_ms = check_real("late_ms", late_ms, 0.0, low_open=True, unit="ms")
     hog_ms = check_real("hog_ms", hog_ms, 0.0, low_open=True, unit="ms")
-    facts = _facts(source)
+    facts, run = _facts(source)
     wakes = [s for s, _ in late_wakes(facts, late_ms)]
     late = {(s.g, s.end_ms): s.start_ms for s in wakes}
     pieces: list[Piece] = []
@@ -149,7 +155,7 @@ def diagnose(
         for stall in stalls:
             pieces.extend(explain(facts, stall, hog_ms, late))
     total = sum(s.ms for s in stalls)
-    return Diagnosis(facts.source, tuple(stalls), _findings(pieces, total), total, facts)
+    return Diagnosis(facts.source, tuple(stalls), _findings(pieces, total), total, facts, run)
 
 
 def _findings(pieces: Sequence[Piece], total_ms: float) -> tuple[Finding, ...]:
@@ -173,6 +179,7 @@ def _findings(pieces: Sequence[Piece], total_ms: float) -> tuple[Finding, ...]:
                 end_ms=max(p.stall.end_ms for p in mine),
                 goroutines=tuple(sorted(blame, key=lambda g: -blame[g])),
                 evidence=tuple(p.evidence for p in top),
+                focus_ms=(top[0].stall.start_ms, top[0].stall.end_ms),
             )
         )
     out.sort(key=lambda f: (-f.share, CAUSES.index(f.cause)))

@@ -21,6 +21,7 @@ _WHERE = {
     "PoolTuner": "labkit.widgets.pooltuner",
     "Panel": "labkit.widgets.panel",
     "LatencyPercentiles": "labkit.widgets.latency",
+    "StallDoctor": "labkit.widgets.doctor",
 }
 
 __all__ = sorted(_WHERE)

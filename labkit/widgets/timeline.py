@@ -54,6 +54,10 @@ KIND_COLOURS = {
     "draw": OKABE_ITO[5],
     "upload": OKABE_ITO[2],
     "sink": OKABE_ITO[0],
+    # the stall doctor's view (labkit.widgets.doctor): who stalled, whom it blames, the rest
+    "stalled": OKABE_ITO[2],
+    "blamed": OKABE_ITO[5],
+    "rest": GREY,
 }
 #: Model goroutine names that start with a kind's name are of that kind (hog3, req12, draw1).
 NAMED_KINDS = ("hog", "req", "ticker", "producer", "decode", "draw", "upload", "sink")
@@ -233,7 +237,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
     def _kind_of(self, name: str) -> str:
         """The colour group of a goroutine named ``name`` ("G9 main.f" for a trace's)."""
         function = name.split(" ", 1)[1] if name.startswith("G") and " " in name else name
-        return self._kinds.get(function) or goroutine_kind(name)
+        return self._kinds.get(name) or self._kinds.get(function) or goroutine_kind(name)
 
     @property
     def figure(self) -> bq.Figure:
@@ -251,7 +255,8 @@ class SchedulerTimeline(TextFallback, w.VBox):
         """Draw ``result`` (a labkit.sched Result or a labkit.trace Trace); keeps the row and
         colour choices. ``kinds`` names the colour group (hog, req, ticker, main, other) of a
         trace's goroutines by entry function, e.g. ``{"main.worker": "hog"}`` (a real trace
-        knows functions, not the model's goroutine names)."""
+        knows functions, not the model's goroutine names), or of one goroutine by its full
+        label (``"G22 main.worker"``, a model's ``"hog0"``), which comes first."""
         for kind in (kinds or {}).values():
             check_choice("kind", kind, tuple(KIND_COLOURS), where="SchedulerTimeline.show")
         self._kinds = dict(kinds or {})

@@ -1,0 +1,69 @@
+"""StallDoctor: the diagnosis drawn. The stall windows are shaded, the stalled and the blamed
+goroutines coloured apart from the rest, the findings a menu that zooms to their evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labkit.errors import ParameterError
+from labkit.stalls import diagnose
+from labkit.widgets import StallDoctor
+from labkit.widgets.picture import picture
+from labkit.widgets.timeline import KIND_COLOURS
+
+STALLS = Path(__file__).resolve().parent / "data" / "stalls"
+
+
+@pytest.fixture(scope="module")
+def view():
+    return StallDoctor(diagnose(STALLS / "hogs+lock-p2.trace"))
+
+
+def test_every_stall_window_is_shaded_across_the_ps(view):
+    shade = view._shade
+    d = view.diagnosis
+    assert np.asarray(shade.x).shape == (len(d.stalls), 5)
+    assert sorted(np.asarray(shade.x)[:, 0]) == pytest.approx(sorted(s.start_ms for s in d.stalls))
+    ys = view.timeline.figure.marks[0].scales["y"]
+    assert np.asarray(shade.y).min() == ys.min and np.asarray(shade.y).max() == ys.max
+
+
+def test_the_stalled_and_the_blamed_are_coloured_apart(view):
+    fills = set(view.timeline._boxes.fill_colors)
+    assert {KIND_COLOURS["stalled"], KIND_COLOURS["blamed"]} <= fills
+
+
+def test_choosing_a_finding_zooms_to_its_evidence(view):
+    for i, f in enumerate(view.diagnosis.findings):
+        view._menu.value = i
+        lo, hi = view.timeline._window.value
+        a, b = f.focus_ms
+        assert lo <= a and b <= hi and hi - lo < 4 * (b - a) + 3
+        assert f.cause in view._detail.value and f.evidence[0][:40] in view._detail.value
+
+
+def test_the_still_shows_the_shade_and_the_summary(view):
+    svg = picture(view, summary=view.summary())
+    assert "fill-opacity='0.25'" in svg
+    assert "stall(s)" in svg and "explained by" in svg
+
+
+def test_a_healthy_trace_says_so():
+    v = StallDoctor(diagnose(STALLS / "healthy-p2.trace"))
+    assert v._menu.disabled and "No stall found" in v._detail.value
+
+
+def test_the_model_is_drawn_as_a_trace_is():
+    from labkit.schedlab import PRESETS, run_lab
+
+    v = StallDoctor(diagnose(run_lab(PRESETS["2.5"].stall)))
+    assert v.diagnosis.findings[0].cause == "late_timer"
+    assert KIND_COLOURS["blamed"] in set(v.timeline._boxes.fill_colors)
+
+
+def test_something_else_is_refused():
+    with pytest.raises(ParameterError, match="diagnose"):
+        StallDoctor("trace.out")
