@@ -82,6 +82,15 @@ class Variant:
     #: What that figure is, as the line under it says ("... is drawn above"): the model's run,
     #: or real Go's (a twin's trace, a recording) where the answer comes from one.
     shows: str = field(default=MODEL_RUN, compare=False)
+    #: A second figure, drawn under the evidence ``figure`` once the learner has committed:
+    #: for a question whose evidence must be seen (a real trace to diagnose) and whose answer
+    #: a view then confirms or refutes (the stall doctor's reading of that trace).
+    answer_figure: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def draws_answer(self) -> bool:
+        """True when a figure confirms or refutes the learner's answer after Check."""
+        return self.predict or self.answer_figure is not None
 
     @property
     def is_choice(self) -> bool:
@@ -146,6 +155,7 @@ def choice(
     figure: Callable[[], object] | None = None,
     predict: bool = False,
     shows: str = MODEL_RUN,
+    answer_figure: Callable[[], object] | None = None,
 ) -> Variant:
     """A multiple-choice question; ``answer`` is the index of the right choice; ``figure``
     builds the widget the question is about, shown after the learner's answer when
@@ -164,6 +174,7 @@ def choice(
         figure=figure,
         predict=_predict(figure, predict),
         shows=shows,
+        answer_figure=answer_figure,
     )
 
 
@@ -338,6 +349,8 @@ class Exercise:
             )
         elif v.figure is not None:
             body += FIGURE_NOTE
+        if v.answer_figure is not None:
+            body += PREDICT_NOTE.format(shows=v.shows)
         if v.is_choice:
             body += "\n" + "\n".join(f"  {chr(65 + i)}. {c}" for i, c in enumerate(v.choices))
         elif v.unit:

@@ -1,6 +1,6 @@
 """Record the stall doctor's labelled corpus: labkit/golab/go/stallcorpus run with each known
 cause (and mixtures, and healthy controls) at several GOMAXPROCS and sizes, traced, into
-tests/data/stalls/ (the trace and CORPUS.json: each case's labels, what the program measured,
+labkit/data/stalls/ (the trace and CORPUS.json: each case's labels, what the program measured,
 the Go version, when and where). tests/test_stalls.py holds the doctor to the labels.
 
     .venv/bin/python scripts/record_stall_corpus.py            # record every case once
@@ -30,7 +30,7 @@ from labkit.golab import run_go  # noqa: E402
 from labkit.stalls import diagnose  # noqa: E402
 
 PROGRAM = ROOT / "labkit" / "golab" / "go" / "stallcorpus" / "main.go"
-OUT = ROOT / "tests" / "data" / "stalls"
+OUT = ROOT / "labkit" / "data" / "stalls"
 
 #: name -> (cause bits, GOMAXPROCS, frames, causes that may come first (empty: healthy),
 #: causes that must also be named with a share of 10 % or more)

@@ -266,6 +266,54 @@ def test_lab3_has_eight_exercises_at_least_half_predictions():
         if c["cell_type"] == "code" and "Exercise(lab03." in "".join(c["source"])
     ]
     assert len(calls) >= 8
-    predictions = [f for f in calls if getattr(lab03, f) in PREDICTIONS]
+    answered = {lab03.diagnose_trace}  # the evidence shown, the doctor's view after Check
+    predictions = [f for f in calls if getattr(lab03, f) in (*PREDICTIONS, *answered)]
     assert 2 * len(predictions) >= len(calls), (calls, predictions)
     assert "longest_wait" in calls  # one reads Go's own trace of a chapter-2 twin
+
+
+# ---- case H: diagnose a real trace, then see the stall doctor's answer ----------------------
+
+
+def test_case_h_steps_through_every_cause_and_the_healthy_control():
+    from labkit.exercise import Exercise
+    from labkit.exercises import lab03
+
+    seen = [Exercise(lab03.diagnose_trace, seed=s).variant.params["case"] for s in range(6)]
+    assert sorted(seen) == sorted(lab03.DIAGNOSE_CASES)
+    assert all(a != b for a, b in zip(seen, seen[1:], strict=False))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_case_h_key_is_what_the_program_does_and_the_doctor_agrees(seed):
+    """The key is the corpus's label (the cause the program was built with); the stall doctor,
+    whose report the answer quotes, names the same cause on the same trace."""
+    from labkit.exercise import Exercise
+    from labkit.exercises import lab03
+    from labkit.stalls import diagnose
+
+    ex = Exercise(lab03.diagnose_trace, seed=seed)
+    v = ex.variant
+    trace, case = lab03.stall_case(v.params["case"])
+    cause = lab03.DIAGNOSES[v.choices[v.answer]][0]
+    assert cause == (case["first"][0] if case["first"] else None)
+    d = diagnose(trace)
+    assert d.healthy if cause is None else d.findings[0].cause in case["first"]
+    assert all(not ex.check(i) for i in range(len(v.choices)) if i != v.answer)
+    assert all("Look again" in h for h in v.hints.values())
+    assert "python -m labkit.stalls" in ex.reveal()
+    assert v.figure is not None and not v.predict  # the trace is the evidence, shown first
+    view = ex.widget()
+    assert view.figure is not None and view.answer_view is None  # the doctor waits for Check
+    view.answer((v.answer + 1) % len(v.choices))
+    assert view.answer_view is not None and view.answer_view in view._figure.children
+    assert view.figure in view._figure.children and "stall doctor" in view._truth.value
+
+
+def test_case_h_question_names_no_cause():
+    from labkit.exercise import Exercise
+    from labkit.exercises import lab03
+
+    for s in range(6):
+        q = Exercise(lab03.diagnose_trace, seed=s).variant.question.lower()
+        assert not any(w in q for w in ("lock", "gc", "timer", "channel", "hog", "burst"))

@@ -533,6 +533,29 @@ def network_waits_hold_threads(p):
 # ---- lab03 -----------------------------------------------------------------------------------
 
 
+def _diagnosis_choice(cause):
+    from labkit.exercises import lab03
+
+    return next(k for k, (c, _) in lab03.DIAGNOSES.items() if c == cause)
+
+
+def a_late_frame_means_hogs(p):
+    """Any late frame blamed on goroutines hogging the Ps (wrong unless they did)."""
+    return None if p["case"].startswith(("hogs", "healthy")) else _diagnosis_choice("late_timer")
+
+
+def a_late_frame_means_a_run_queue(p):
+    """Any late frame blamed on the run queue: 'too many goroutines' (wrong unless it was)."""
+    if p["case"].startswith(("burst", "healthy")):
+        return None
+    return _diagnosis_choice("runqueue_delay")
+
+
+def regular_frames_are_on_time(p):
+    """Frames that are all alike read as healthy, though each waits 8 ms on a slow channel."""
+    return _diagnosis_choice(None) if p["case"].startswith("channel") else None
+
+
 def _profile(p):
     from labkit.exercises import lab03
 
@@ -945,6 +968,11 @@ MISTAKES: dict[str, list[Callable]] = {
         procyield_spin_means_a_tight_loop,
     ],
     "lab03.diff_fix": [diff_own_function_names_the_cause],
+    "lab03.diagnose_trace": [
+        a_late_frame_means_hogs,
+        a_late_frame_means_a_run_queue,
+        regular_frames_are_on_time,
+    ],
     "lab04.fewest_workers": [
         workers_equal_the_offered_load,
         workers_capped_at_gomaxprocs,

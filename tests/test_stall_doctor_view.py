@@ -14,7 +14,7 @@ from labkit.widgets import StallDoctor
 from labkit.widgets.picture import picture
 from labkit.widgets.timeline import KIND_COLOURS
 
-STALLS = Path(__file__).resolve().parent / "data" / "stalls"
+STALLS = Path(__file__).resolve().parent.parent / "labkit" / "data" / "stalls"
 
 
 @pytest.fixture(scope="module")

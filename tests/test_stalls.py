@@ -114,7 +114,7 @@ def test_the_doctor_names_every_known_cause_and_blames_no_healthy_trace():
     assert misses() == []
 
 
-STALLS = ROOT / "tests" / "data" / "stalls"
+STALLS = ROOT / "labkit" / "data" / "stalls"
 RECORDED = json.loads((STALLS / "CORPUS.json").read_text())
 
 

@@ -196,7 +196,7 @@ def test_user_regions_are_read_as_go_tool_trace_prints_them():
     from labkit.golab import go_toolchain
     from labkit.trace import parsed_dump
 
-    path = Path(__file__).resolve().parent / "data" / "stalls" / "hogs-p2.trace"
+    path = Path(__file__).resolve().parent.parent / "labkit" / "data" / "stalls" / "hogs-p2.trace"
     trace = load_trace(path)
     dumps = [parsed_dump(path)]
     go = go_toolchain()

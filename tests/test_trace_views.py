@@ -150,3 +150,15 @@ def test_a_locked_threads_hand_overs_are_not_counted_as_syscall_hand_offs():
     assert run.stats["locked_handoffs"] > 0 and run.stats["handoffs"] == 0
     assert np.sum(np.asarray(run.event_log["kind"]) == "handoff") > 0
     assert timeline_measures(run)["handoffs"] == 0
+
+
+def test_the_state_plot_labels_a_traces_time_as_real_and_a_models_as_virtual():
+    from labkit.sched import Go, cpu, simulate
+    from labkit.widgets import GoroutineStatePlot
+    from labkit.widgets.timeline import MODEL_TIME, TRACE_TIME
+
+    plot = GoroutineStatePlot()
+    plot.show(load_trace(TRACES / "cpuhogs.trace"))
+    assert plot._xaxis.label == TRACE_TIME
+    plot.show(simulate(Go("main", [cpu(1.0)]), gomaxprocs=1))
+    assert plot._xaxis.label == MODEL_TIME

@@ -623,3 +623,121 @@ def longest_wait(rng: np.random.Generator) -> Variant:
         predict=True,
         shows="Go's own trace of the real run",
     )
+
+
+# ---- diagnose a trace, then ask the doctor -------------------------------------------------------
+
+STALL_DIR = Path(__file__).resolve().parents[1] / "data" / "stalls"
+
+#: The stall corpus's cases a learner diagnoses (labkit/data/stalls, recorded by
+#: scripts/record_stall_corpus.py), in the order seeds step through them.
+DIAGNOSE_CASES = ("hogs-p2", "lock-p2", "burst-p2", "gc-p2", "channel-p2", "healthy-p2")
+
+#: The choices: the doctor's cause each stands for (None: no stall), what to look for.
+DIAGNOSES = {
+    "a timer that fired late: both Ps ran goroutines that never passed through the scheduler": (
+        "late_timer",
+        "the render loop sleeps, and its timer fires only when its P runs the scheduler "
+        "((*timers).check from findRunnable, proc.go); two goroutines that run for tens of ms "
+        "on both Ps, preempted by sysmon every 10 ms (retake), keep it from doing so",
+    ),
+    "waiting in a run queue behind a crowd of short goroutines": (
+        "runqueue_delay",
+        "hundreds of short boxes on the Ps and a frame that waited runnable behind them: "
+        "Gosched put it on the global run queue (globrunqput), which a P reads once in 61 "
+        "schedticks or when its own queue is empty (findRunnable)",
+    ),
+    "a lock another goroutine held": (
+        "mutex",
+        "one goroutine runs 25 ms while the render loop does not run at all although a P is "
+        "free: it is parked on a lock (semacquire, sema.go), not waiting for a P",
+    ),
+    "the GC: its mark workers on the Ps, assists on the allocators": (
+        "gc_workers",
+        "runtime.gcBgMarkWorker boxes (hover them) hold a P for milliseconds at a time: "
+        "gcController's dedicated worker takes a quarter of the Ps during a cycle (mgcpacer.go)",
+    ),
+    "a channel fed too slowly": (
+        "channel",
+        "the Ps are mostly idle and the frames are regular but long: the render loop waits in "
+        "chanrecv for data a producer sends every 12 ms",
+    ),
+    "nothing: every frame was on time": (
+        None,
+        "the Ps are mostly idle and every frame takes its 4 ms sleep and 0.5 ms of drawing",
+    ),
+}
+
+
+def stall_case(name: str):
+    """The recorded trace of a stall-corpus case, under a neutral name, and its labels."""
+    from labkit.trace import load_trace
+
+    index = json.loads((STALL_DIR / "CORPUS.json").read_text())
+    return load_trace(STALL_DIR / f"{name}.trace", name="real trace"), index[name]
+
+
+def _trace_views(name: str) -> Callable[[], object]:
+    def figure():
+        from labkit.widgets import GoroutineStatePlot, Panel, SchedulerTimeline
+
+        trace, _ = stall_case(name)
+        timeline = SchedulerTimeline(height_px=180, colour_by="g", title="Go's own trace")
+        timeline.show(trace)
+        states = GoroutineStatePlot()
+        states.show(trace)
+        return Panel([timeline, states], summary=trace.summary())
+
+    return figure
+
+
+def diagnose_trace(rng: np.random.Generator) -> Variant:
+    """Read a real trace whose cause the course knows, name the cause, then see what the stall
+    doctor (labkit.stalls) makes of the same trace."""
+    from labkit.stalls import diagnose
+
+    seed = int(rng.bit_generator.seed_seq.entropy)
+    name = DIAGNOSE_CASES[seed % len(DIAGNOSE_CASES)]
+    trace, case = stall_case(name)
+    took = np.asarray(case["output"]["frame_ms"])
+    truth = case["first"][0] if case["first"] else None
+    labels = list(DIAGNOSES)
+    right = next(i for i, k in enumerate(labels) if DIAGNOSES[k][0] == truth)
+    d = diagnose(trace)
+    if d.healthy:
+        doctor = "The stall doctor (`labkit.stalls.diagnose`) finds no stall in it."
+    else:
+        top = d.findings[0]
+        doctor = (
+            f"The stall doctor (`labkit.stalls.diagnose`) on the same trace: {d.summary()}. "
+            f"Its first finding, {top.cause} ({top.share:.0%} of the stall time): "
+            f"{top.evidence[0]}."
+        )
+    return choice(
+        f"A render loop marks each frame as a runtime/trace region (sleep 4 ms, draw 0.5 ms) "
+        f"while other goroutines do their work, GOMAXPROCS={case['gomaxprocs']}. Its "
+        f"{took.size} frames took {np.median(took):.1f} ms at the median and "
+        f"{took.max():.1f} ms at worst. Go's own trace of the run is drawn above (hover a box "
+        "for its goroutine; the second plot counts goroutines by state). What made its "
+        "frames late?",
+        labels,
+        right,
+        f"{labels[right][:1].upper() + labels[right][1:]}: {DIAGNOSES[labels[right]][1]}. "
+        f"{doctor} Run it on a trace of your own: `python -m labkit.stalls trace.out`.",
+        hints={i: f"Look again: {DIAGNOSES[k][1]}." for i, k in enumerate(labels) if i != right},
+        params={"case": name},
+        figure=_trace_views(name),
+        answer_figure=_doctor_view(name),
+        shows="the stall doctor's reading of the same trace (stalls shaded, findings below)",
+    )
+
+
+def _doctor_view(name: str) -> Callable[[], object]:
+    def figure():
+        from labkit.stalls import diagnose
+        from labkit.widgets import StallDoctor
+
+        trace, _ = stall_case(name)
+        return StallDoctor(diagnose(trace), height_px=200)
+
+    return figure

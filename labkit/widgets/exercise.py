@@ -49,6 +49,7 @@ class ExerciseWidget(w.VBox):
         self._solution = w.HTML()
         self._figure = w.VBox()  # the variant's figure, rebuilt for each variant
         self.figure = None
+        self.answer_view = None  # a Variant.answer_figure, once drawn
         self._truth = w.HTML()  # a prediction's answer figure: "you predicted ... the model ..."
         self._prediction: object = None
         self._check.on_click(self._on_check)
@@ -87,6 +88,7 @@ class ExerciseWidget(w.VBox):
         self._question.value = _inline_markdown(v.question)
         self.figure = v.figure() if v.figure is not None and not v.predict else None
         self._figure.children = [self.figure] if self.figure is not None else []
+        self.answer_view = None
         self._truth.value = ""
         self._prediction = None
         if v.is_choice:
@@ -136,13 +138,16 @@ class ExerciseWidget(w.VBox):
         from labkit.exercise import _show, _unit
 
         v = self._ex.variant
-        if not v.predict:
+        if not v.draws_answer:
             return
         if answer is not None:
             self._prediction = answer
-        if self.figure is None:
+        if v.predict and self.figure is None:
             self.figure = v.figure()
             self._figure.children = [self.figure]
+        elif v.answer_figure is not None and self.answer_view is None:
+            self.answer_view = v.answer_figure()  # under the evidence, which stays
+            self._figure.children = [*self._figure.children, self.answer_view]
         said = self._prediction
         if v.is_choice:
             model = v.choices[int(v.answer)]

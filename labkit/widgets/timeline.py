@@ -517,13 +517,10 @@ class GoroutineStatePlot(_SeriesPlot):
         )
         self._gaxis = bq.Axis(scale=self._ys, side="left", label="goroutines", tick_format="d")
         self._taxis = bq.Axis(scale=self._ts, side="right", label="threads", tick_format="d")
+        self._xaxis = bq.Axis(scale=self._xs, label=MODEL_TIME)
         self._figure = bq.Figure(
             marks=[self._areas, self._threads],
-            axes=[
-                bq.Axis(scale=self._xs, label="virtual time (ms)"),
-                self._gaxis,
-                self._taxis,
-            ],
+            axes=[self._xaxis, self._gaxis, self._taxis],
             layout=w.Layout(width="100%", height=f"{height_px}px"),
             fig_margin={"top": 30, "bottom": 45, "left": 55, "right": 55},
             title="Goroutine states and threads",
@@ -550,6 +547,7 @@ class GoroutineStatePlot(_SeriesPlot):
             self._threads.x = grid
             self._threads.y = threads
             self._xs.min, self._xs.max = 0.0, max(end, 1e-6)
+            self._xaxis.label = TRACE_TIME if hasattr(result, "goroutine_label") else MODEL_TIME
             total = float(stacked[0].max()) if stacked.size else 1.0
             self._ys.max = float(integer_ticks(total)[-1])
             self._gaxis.tick_values = integer_ticks(total)

@@ -129,3 +129,31 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
         arg=case_g.element_handle(),
     )
     nb.screenshot("case-g-trace", case_g)
+
+    # Case H: a real trace is the evidence, drawn with the question; after Check the stall
+    # doctor's view of the same trace, and the worked answer quotes its finding.
+    from labkit.exercise import Exercise
+    from labkit.exercises import lab03
+
+    case_h = page.locator(".labkit-exercise", has_text="what made the frames late").first
+    case_h.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "el => el.querySelectorAll('.bqplot svg.svg-figure path').length > 0",
+        arg=case_h.element_handle(),
+    )
+    assert case_h.locator(".bqplot").count() == 2, "the trace's timeline and its states"
+    variant = Exercise(lab03.diagnose_trace, seed=1).variant
+    label = f"{chr(65 + variant.answer)}. {variant.choices[variant.answer]}"
+    case_h.get_by_label(label, exact=True).check()
+    assert case_h.locator(".labkit-doctor").count() == 0  # the doctor waits for an answer
+    case_h.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=case_h.element_handle())
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-doctor .bqplot svg.svg-figure path').length > 0",
+        arg=case_h.element_handle(),
+    )
+    case_h.get_by_role("button", name="Reveal").click()
+    page.wait_for_function(
+        "el => el.innerText.includes('stall doctor')", arg=case_h.element_handle()
+    )
+    nb.screenshot("case-h-doctor", case_h)
