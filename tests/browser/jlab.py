@@ -336,6 +336,26 @@ class NotebookPage:
             f"{self.path}: waited {timeout_ms} ms for text {want}; it is {current[:200]!r}"
         )
 
+    def predict(self, title: str, answer: str, *, right: bool, figure: str):
+        """Answer the prediction exercise titled ``title`` as a learner would: its answer's
+        figure (``figure``, a CSS selector inside the exercise) is absent until Check; type
+        ``answer``, press Check, see the feedback ("Right." or "Not quite"), the figure and
+        "You predicted ..." beside the answer. Returns the exercise's locator."""
+        ex = self.page.locator(".labkit-exercise", has_text=title).first
+        ex.scroll_into_view_if_needed()
+        assert ex.locator(figure).count() == 0, f"{title}: the answer is drawn before Check"
+        ex.locator("input[type='text']").fill(answer)
+        ex.get_by_role("button", name="Check").click()
+        said = "Right." if right else "Not quite"
+        self.wait_for_text(ex, said)
+        self.page.wait_for_function(
+            "([el, sel]) => el.querySelectorAll(sel).length > 0",
+            arg=[ex.element_handle(), figure],
+            timeout=30_000,
+        )
+        assert "You predicted" in ex.inner_text()
+        return ex
+
     def summary_text(self, widget: str) -> str:
         """The one-line summary (``.labkit-summary``) of the first widget matching ``widget``."""
         return self.page.locator(f"{widget} .labkit-summary").first.inner_text()

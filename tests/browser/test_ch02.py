@@ -80,6 +80,8 @@ def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
     nb.screenshot("lab-2.2-fix", lab)
     if path == LAB:
         _check_exercises(nb)
+    else:
+        _chapter_predictions(nb)
     nb.screenshot()
     nb.assert_clean()
 
@@ -146,3 +148,19 @@ def _check_exercises(nb) -> None:
     )
     assert "You predicted" in real.inner_text()
     nb.screenshot("exercise-real-trace", real)
+
+
+def _chapter_predictions(nb) -> None:
+    """The primer's prediction: right, then the model's timeline beside it; the lab section's:
+    a wrong makespan gets the stealing hint and the scheduler lab at the question's setting."""
+    from labkit.exercise import Exercise
+    from labkit.exercises import ch02
+
+    answer = Exercise(ch02.run_position, seed=1).variant.answer
+    drawn = ".bqplot svg.svg-figure path"
+    order = nb.predict("Predict: the spawn order", f"{answer:.0f}", right=True, figure=drawn)
+    nb.screenshot("predict-spawn-order", order)
+    lab = SCHEDLAB + " " + drawn
+    burst = nb.predict("Predict: more Ps for a burst", "400", right=False, figure=lab)
+    assert "runqsteal" in burst.inner_text()
+    nb.screenshot("predict-lab", burst)

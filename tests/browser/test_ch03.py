@@ -69,7 +69,28 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
     assert sched.locator("svg.svg-figure path.line").count() >= 3
     assert "asyncPreempt2" in sched.inner_text()  # the hogs, waiting after a preemption
     nb.screenshot("trace-sched", sched)
+    _chapter_predictions(nb)
     nb.assert_clean()
+
+
+def _chapter_predictions(nb) -> None:
+    """Section 2's prediction draws the searched flame graph only after Check, beside the
+    prediction; section 4's draws Go's own trace after a wrong answer, with the timer hint."""
+    from labkit.exercise import Exercise
+    from labkit.exercises import ch03
+
+    answer = Exercise(ch03.alloc_gc_share, seed=1).variant.answer
+    boxes = ".labkit-flamegraph svg.svg-figure path.line"
+    share = nb.predict(
+        "Predict: what allocating costs", f"{answer:.0f} %", right=True, figure=boxes
+    )
+    nb.page.wait_for_timeout(300)
+    assert MATCH_FILL in _fills(share.locator(".labkit-flamegraph"))  # the search is applied
+    nb.screenshot("predict-alloc-share", share)
+    drawn = ".bqplot svg.svg-figure path"
+    sleep = nb.predict("Predict: a 4 ms sleep", "4 ms", right=False, figure=drawn)
+    assert "(*timers).check" in sleep.inner_text()
+    nb.screenshot("predict-trace-sleep", sleep)
 
 
 def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
