@@ -54,6 +54,11 @@ CASES: dict[str, tuple[int, int, int, tuple[str, ...], tuple[str, ...]]] = {
     "channel-p1": (32, 1, 30, ("channel",), ()),
     "channel-p2": (32, 2, 30, ("channel",), ()),
     "hogs+lock-p2": (5, 2, 30, ("late_timer",), ("mutex",)),
+    # paced by a pipe a child process writes to: the network poller wakes the frame
+    "network-p2-healthy": (64, 2, 30, (), ()),
+    "hogs+network-p2": (65, 2, 30, ("late_network",), ()),
+    # on one P the frame, once readied, also queues behind the hogs' 10 ms slices
+    "hogs+network-p1": (65, 1, 30, ("cpu_hog", "late_network"), ("late_network",)),
     "burst+lock-p2": (6, 2, 30, ("mutex", "runqueue_delay"), ("mutex", "runqueue_delay")),
     "gc+lock-p2": (12, 2, 20, ("mutex", "gc_workers", "gc_assist"), ("mutex",)),
 }

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import labkit.stalls.causes as causes_module
@@ -291,3 +292,28 @@ def test_the_command_line_reports_and_refuses(tmp_path):
     )
     assert no.returncode == 2 and "is text" in no.stderr and "runtime/trace" in no.stderr
     assert "Traceback" not in no.stderr
+
+
+def test_a_doctor_blind_to_late_network_readiness_misreads_the_pipe_case(monkeypatch):
+    """Without late_network (sysmon's poll readying a frame that no busy P would poll for),
+    the pipe-paced frames beside two hogs read as something else."""
+    monkeypatch.setattr("labkit.stalls.late_network", lambda facts, late_ms: [])
+    _, wrong = confusion()
+    assert any(w.startswith("hogs+network-p2:") for w in wrong), wrong
+
+
+def test_only_sysmons_poll_makes_network_readiness_late():
+    """A network wake with no P is late only when sysmon readied it (the one thread that runs
+    no goroutines); an idle M blocked in netpoll readies a goroutine the moment its data arrives
+    (injectglist with no P) and is on time. The rule on the hogs+network trace: moved onto a
+    worker thread, the same wakes are no longer late."""
+    from labkit.stalls.windows import late_network
+
+    d = diagnose(STALLS / "hogs+network-p2.trace")
+    facts = d.facts
+    assert late_network(facts, 2.0)
+    st = facts.stretches.copy()
+    st["woken_m"] = np.where(st["woken_on"] == -1, next(iter(facts.working_ms)), st["woken_m"])
+    moved = type(facts)(**{**facts.__dict__, "stretches": st})
+    assert late_network(moved, 2.0) == []
+    assert diagnose(STALLS / "network-p2-healthy.trace").healthy

@@ -26,6 +26,7 @@ from labkit.stalls.facts import Facts, from_result, from_trace
 from labkit.stalls.windows import (
     Stall,
     blocked_stalls,
+    late_network,
     late_wakes,
     merge,
     regions,
@@ -139,7 +140,7 @@ def diagnose(
     late_ms = check_real("late_ms", late_ms, 0.0, low_open=True, unit="ms")
     hog_ms = check_real("hog_ms", hog_ms, 0.0, low_open=True, unit="ms")
     facts, run = _facts(source)
-    wakes = [s for s, _ in late_wakes(facts, late_ms)]
+    wakes = [s for s, _ in late_wakes(facts, late_ms)] + late_network(facts, late_ms)
     late = {(s.g, s.end_ms): s.start_ms for s in wakes}
     pieces: list[Piece] = []
     stalls: list[Stall] = []

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.stalls.facts import TIMER_REASONS, Facts
+from labkit.stalls.facts import NETWORK_REASONS, TIMER_REASONS, Facts
 from labkit.stalls.windows import Stall
 
 #: The fixed vocabulary of causes (the stall doctor issue's list, in its order).
@@ -200,6 +200,18 @@ def _waiting(
     name = facts.name
     reason, stack = str(s["reason"]), str(s["stack"] or "")
     since = late.get((stall.g, float(s["end_ms"])))
+    if since is not None and b >= float(s["end_ms"]) and reason in NETWORK_REASONS:
+        a = max(a, since)
+        yield Piece(
+            "late_network",
+            b - a,
+            stall,
+            (),
+            f"{name(stall.g)} waited on the network from {float(s['start_ms']):.3f} ms; no P "
+            f"looked for work after {since:.3f} ms (every P ran goroutines back to back), and "
+            f"sysmon's poll readied it at {b:.3f} ms: up to {b - a:.1f} ms late",
+        )
+        return
     if since is not None and b >= float(s["end_ms"]):
         a = max(a, since)
         holder = _holder(facts, s)

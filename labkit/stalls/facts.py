@@ -38,6 +38,7 @@ STRETCH = [
     ("stack", "O"),
     ("woken_by", "O"),
     ("woken_on", "i4"),
+    ("woken_m", "i8"),
 ]
 RUN = [
     ("p", "i4"),
@@ -66,6 +67,8 @@ class Facts:
     assists: np.ndarray
     regions: np.ndarray
     syscalls: np.ndarray
+    #: The threads (Ms) that ran goroutines: the one that never did is sysmon's.
+    working_ms: frozenset = frozenset()
 
     def name(self, g: int) -> str:
         """``G41 main.render``: the goroutine's ID and entry function, as go tool trace."""
@@ -108,6 +111,7 @@ def from_trace(trace: Any) -> Facts:
     why[runnable & (frm == "notexist")] = "created"
     woken_by = np.where(last, "", tr["event_stack"][nxt]).astype(object)
     woken_on = np.where(last, -1, tr["p"][nxt])
+    woken_m = np.where(last, -1, tr["m"][nxt])
     stretches = np.zeros(int(keep.sum()), dtype=STRETCH)
     for name, col in (
         ("g", g),
@@ -119,6 +123,7 @@ def from_trace(trace: Any) -> Facts:
         ("stack", tr["stack"]),
         ("woken_by", woken_by),
         ("woken_on", woken_on),
+        ("woken_m", woken_m),
     ):
         stretches[name] = col[keep]
     # how each run ended: the next change's kind
@@ -159,6 +164,7 @@ def from_trace(trace: Any) -> Facts:
         assists=trace.gc_assists,
         regions=trace.regions,
         syscalls=ts[ts["kind"] == "syscall"],
+        working_ms=frozenset(np.unique(ts["m"]).tolist()),
     )
 
 
@@ -218,8 +224,10 @@ def from_result(result: Any) -> Facts:
                 prev = _STATES[hist[k - 1][1]] if k else "notexist"
                 why = {"running": "preempted", "notexist": "created"}.get(prev, "woken")
             p = ran_on.get((gid, round(float(t), 9)), -1) if state == "running" else -1
-            on = -1 if last else woke_on.get((gid, round(until, 9)), -1)
-            rows.append((gid, state, why, float(t), until, p, frames, "", on))
+            # -2: readied by a P whose netpoll the event log does not name (injectglist); the
+            # model's sysmon polls no network, so nothing in it is woken with no P (-1)
+            on = -1 if last else woke_on.get((gid, round(until, 9)), -2)
+            rows.append((gid, state, why, float(t), until, p, frames, "", on, -2))
             if state == "running":
                 nreason = "" if last else hist[k + 1][2]
                 ended = (

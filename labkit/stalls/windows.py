@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.stalls.facts import TIMER_REASONS, Facts
+from labkit.stalls.facts import NETWORK_REASONS, TIMER_REASONS, Facts
 
 #: Entry-function prefixes of the runtime's and the tracer's own goroutines: their waits are
 #: not the program's stalls (a GC worker waits runnable by design).
@@ -120,6 +120,56 @@ def late_wakes(facts: Facts, late_ms: float) -> list[tuple[Stall, np.void]]:
         since = max(float(s["start_ms"]), float(run["start_ms"]))
         if wake - since >= late_ms:
             out.append((Stall(int(s["g"]), since, wake, "late_wake", str(s["reason"])), run))
+    return out
+
+
+#: A P between two runs for longer than this was looking for work (findRunnable with nothing
+#: queued polls the network; an idle M blocks in netpoll): ms.
+IDLE_GAP_MS = 0.05
+
+
+def _last_idle_ms(facts: Facts, before_ms: float) -> float:
+    """The last moment before ``before_ms`` at which some P had nothing to run (a gap between
+    its runs, or no run yet), so that it polled the network."""
+    runs = facts.runs
+    last = 0.0
+    for p in np.unique(runs["p"]).tolist():
+        mine = runs[(runs["p"] == p) & (runs["start_ms"] < before_ms)]
+        if not len(mine):
+            return before_ms  # a P that never ran was idle all along
+        starts, ends = mine["start_ms"], mine["end_ms"]
+        if ends[-1] < before_ms - IDLE_GAP_MS:
+            return before_ms  # idle right up to the wake
+        gaps = np.flatnonzero(starts[1:] - ends[:-1] > IDLE_GAP_MS)
+        if len(gaps):
+            last = max(last, float(starts[gaps[-1] + 1]))
+    return last
+
+
+def late_network(facts: Facts, late_ms: float) -> list[Stall]:
+    """Network waits that sysmon's poll ended (readied with no P, by the one thread that runs
+    no goroutines), no P having looked for work since the data can have arrived: an idle P blocks in netpoll and a P with nothing queued polls it
+    (findRunnable), but a P that runs goroutine after goroutine never does, and sysmon polls
+    only when nobody has for 10 ms (sysmon, src/runtime/proc.go). The trace does not say when
+    the data arrived; after the last moment a P was idle bounds it, so the window's length
+    bounds the lateness from above."""
+    st = facts.stretches
+    waits = st[
+        (st["state"] == "waiting")
+        & np.isin(st["reason"], NETWORK_REASONS)
+        & (st["woken_by"] == "")
+        & (st["woken_on"] == -1)  # readied with no P: by sysmon, or a poller M with no P
+    ]
+    out = []
+    for s in waits:
+        if is_system(facts, s["g"]) or s["end_ms"] >= facts.end_ms:
+            continue
+        if s["woken_m"] < 0 or int(s["woken_m"]) in facts.working_ms:
+            continue  # a poller M (it ran goroutines before it blocked in netpoll): on time
+        wake = float(s["end_ms"])
+        since = max(float(s["start_ms"]), _last_idle_ms(facts, wake))
+        if wake - since >= late_ms:
+            out.append(Stall(int(s["g"]), since, wake, "late_wake", "network"))
     return out
 
 

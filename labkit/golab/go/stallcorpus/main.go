@@ -19,12 +19,19 @@
 //	  system call is taken back only by sysmon's retake (proc.go), which sleeps up to 10 ms
 //	  between rounds when the program was idle
 //	32 channel: each frame waits for its data on a channel a slow producer fills every 12 ms
+//	64 network: the frame is paced by a pipe a child process (sh) writes a byte to every 4 ms,
+//	  instead of a sleep: the read parks on the network poller (os.Pipe is non-blocking:
+//	  netpollblock, src/runtime/netpoll.go), which a P polls only when it looks for work
+//	  (findRunnable) and sysmon every 10 ms at most (sysmon -> netpoll, proc.go); with 64|1
+//	  the hogs keep every P from looking
 //
 // It prints, as JSON, each frame's duration in ms.
 package main
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/trace"
 	"sync"
@@ -158,12 +165,34 @@ func main() {
 			}
 		})
 	}
+	var pipe *os.File
+	if cause&64 != 0 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			panic(err)
+		}
+		cmd := exec.Command("sh", "-c", "while :; do printf x; sleep 0.004; done")
+		cmd.Stdout = w
+		if err := cmd.Start(); err != nil {
+			panic(err)
+		}
+		defer cmd.Process.Kill()
+		w.Close()
+		pipe = r
+		one := make([]byte, 64)
+		pipe.Read(one) // the first byte: the child is running
+	}
 	took := make([]float64, 0, frames)
 	var frame []byte
+	buf := make([]byte, 64)
 	for i := 0; i < frames; i++ {
 		t := time.Now()
 		trace.WithRegion(ctx, "frame", func() {
-			time.Sleep(4 * time.Millisecond)
+			if pipe != nil {
+				pipe.Read(buf) // the next byte, due 4 ms after the last
+			} else {
+				time.Sleep(4 * time.Millisecond)
+			}
 			if cause&2 != 0 {
 				runtime.Gosched()
 			}
