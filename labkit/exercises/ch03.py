@@ -77,6 +77,7 @@ def alloc_gc_share(rng: np.random.Generator) -> Variant:
         params={"scenario": scenario, "share_pct": share},
         figure=_flame_graph(profile, ALLOC_GC),
         predict=True,
+        shows="the recorded profile's flame graph, with the search applied,",
     )
 
 
@@ -131,6 +132,7 @@ def runnable_in_dump(rng: np.random.Generator) -> Variant:
         params={"ingest": ingest, "at_ms": at, "states": states},
         figure=_flame_graph(dump, view="icicle"),
         predict=True,
+        shows="the model's goroutine dump, as an icicle graph,",
     )
 
 
@@ -198,4 +200,5 @@ def longest_sleep(rng: np.random.Generator) -> Variant:
         params={"hogs": hogs, "median_ms": float(np.median(slept))},
         figure=_trace_timeline(twin),
         predict=True,
+        shows="Go's own trace of the real run",
     )
