@@ -5,12 +5,14 @@
 // v2_encode.go:185; the jsonv2 GOEXPERIMENT is on by default, src/internal/buildcfg/exp.go:87).
 // It encodes with an Encoder taken from a sync.Pool (bufferedEncoderPool, src/encoding/json/
 // jsontext/pools.go:23) and returns a copy of its bytes, so a value made only of numbers and
-// strings costs a few allocations per call, however many rows it has. Other types allocate per
-// value: a time.Time is encoded through its MarshalJSON method, whose result is a new slice
-// (src/encoding/json/v2/arshal_methods.go:239), and a map is walked through an addressable key
-// and value made for it (newAddressableValue, src/encoding/json/v2/arshal_default.go:855-856),
-// its keys sorted, so rows carrying a time.Time and a map[string]string allocate a few objects
-// each.
+// strings costs a few allocations per call, however many rows it has. A time.Time costs none:
+// json/v2 formats it itself (makeTimeArshaler, src/encoding/json/v2/arshal_time.go:134, set
+// after the method arshaler in lookupArshaler, arshal.go:535, so its MarshalJSON is not
+// called). A map allocates per value: an addressable key and value are made for each map
+// (newAddressableValue, src/encoding/json/v2/arshal_default.go:855-856) and, with two entries
+// or more, the keys are sorted (v1's deterministic output) and each value read back through
+// reflect's MapIndex, which copies it (copyVal, src/reflect/value.go:1892): 2 + n allocations
+// for a map of n >= 2 entries (measured: 1 entry 2, 2 entries 4, 3 entries 5, 8 entries 10).
 //
 // -payload chooses the rows:
 //
