@@ -252,6 +252,17 @@ def model_hogs():
     return simulate(Go("main", [spawn(Go(f"hog{i}", [cpu(30.0)])) for i in range(4)]), gomaxprocs=2)
 
 
+def _frame_pair():
+    """Chapter 1's frames, model and the recorded twin (labkit.golab.frame_twin)."""
+    from labkit.golab import frame_twin as ft
+    from labkit.golab.twins import run_twin
+    from labkit.widgets import FrameTracePair
+
+    run = run_twin("frame_loop", source="recorded", pooled=0)
+    model = ft.model_frames(ft.frame_twin_model(0))
+    return FrameTracePair(model, ft.real_frames(run), run.trace, kinds=run.kinds)
+
+
 def _shown(view, result):
     view.show(result)
     return view
@@ -270,6 +281,7 @@ WIDGETS = {
     "TimelinePair": lambda h, m: TimelinePair(m, h),
     "Panel": lambda h, m: Panel([line_figure()], summary="a line"),
     "LatencyPercentiles": lambda h, m: LatencyPercentiles([("run", [1.0, 2.0, 5.0], False)]),
+    "FrameTracePair": lambda h, m: _frame_pair(),
     "StallDoctor": lambda h, m: StallDoctor(diagnose(h)),
 }
 

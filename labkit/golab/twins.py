@@ -197,6 +197,22 @@ TWINS: dict[str, Twin] = {
         kinds={"main.worker": "req", "main.handle": "req"},
         data=_pool_workload,
     ),
+    "frame_loop": Twin(
+        "frame_loop",
+        gomaxprocs=1,
+        params={"pooled": 0},
+        scenario="labkit.render.simulate_frames, chapter 1's stall: 60 fps of 1024x768 frames, "
+        "a fresh buffer each (pooled=0) or a sync.Pool's (pooled=1), beside 64 MiB of live "
+        "pointer nodes and four producers at a tenth of a CPU, GOMAXPROCS=1; 0.5 s of warm-up, "
+        "2 s measured (labkit.golab.frame_twin)",
+        limits={"pooled": (0, 1)},
+        kinds={
+            "main.render": "ticker",
+            "main.producer": "producer",
+            "main.display": "sink",
+            "runtime.gcBgMarkWorker": "gc",
+        },
+    ),
     "run_queues": Twin(
         "run_queues",
         gomaxprocs=1,  # the program's init sets GOMAXPROCS to its procs setting

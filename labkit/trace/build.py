@@ -267,10 +267,13 @@ def _region(c: Columns, ev: tuple, regions_open: dict) -> None:
 
 def _range(c: Columns, ev: tuple, gc_open: int | None, stw_open: dict, assist_open: dict):
     """Collect GC mark phases, stop-the-world pauses and mark assists; returns the open GC's
-    start (a GCActive at the trace's start opens one already running)."""
+    start (a GCActive at the trace's start opens one already running; one at a later
+    generation's start continues the open one, as go tool trace keeps its begin)."""
     typ, t = ev[0], ev[1]
-    if typ in (s.EV_GC_BEGIN, s.EV_GC_ACTIVE):
+    if typ == s.EV_GC_BEGIN:
         return t
+    if typ == s.EV_GC_ACTIVE:
+        return t if gc_open is None else gc_open
     if typ == s.EV_GC_END:
         c.gc.append((t if gc_open is None else gc_open, t))
         return None
@@ -282,7 +285,7 @@ def _range(c: Columns, ev: tuple, gc_open: int | None, stw_open: dict, assist_op
     elif typ == s.EV_GC_MARK_ASSIST_BEGIN:
         assist_open[ev[4]] = t
     elif typ == s.EV_GC_MARK_ASSIST_ACTIVE:
-        assist_open[ev[5]] = t
+        assist_open.setdefault(ev[5], t)
     elif typ == s.EV_GC_MARK_ASSIST_END:
         c.assists.append((ev[4], assist_open.pop(ev[4], t), t))
     return gc_open

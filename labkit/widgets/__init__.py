@@ -11,6 +11,7 @@ _WHERE = {
     "ExerciseWidget": "labkit.widgets.exercise",
     "PacerWarmup": "labkit.widgets.warmup",
     "FrameLab": "labkit.widgets.framelab",
+    "FrameTracePair": "labkit.widgets.framepair",
     "FlameGraph": "labkit.widgets.flamegraph",
     "SchedulerTimeline": "labkit.widgets.timeline",
     "RunQueuePlot": "labkit.widgets.timeline",

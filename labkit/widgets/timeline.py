@@ -54,6 +54,8 @@ KIND_COLOURS = {
     "draw": OKABE_ITO[5],
     "upload": OKABE_ITO[2],
     "sink": OKABE_ITO[0],
+    # chapter 1's frame twin: the GC's mark workers (runtime.gcBgMarkWorker) holding a P
+    "gc": OKABE_ITO[5],
     # the stall doctor's view (labkit.widgets.doctor): who stalled, whom it blames, the rest
     "stalled": OKABE_ITO[2],
     "blamed": OKABE_ITO[5],

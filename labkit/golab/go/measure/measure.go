@@ -59,6 +59,20 @@ func Median(xs []float64) float64 {
 // Ms converts a duration to float milliseconds.
 func Ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
+// SleepUntil sleeps until due (not at all if it has passed) and returns when the caller woke
+// and when its work due then begins: due, or prevEnd if the previous piece ended later (a
+// frame loop's frame i is due at start + i/fps).
+func SleepUntil(due, prevEnd time.Time) (woke, begin time.Time) {
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+	woke, begin = time.Now(), due
+	if prevEnd.After(due) {
+		begin = prevEnd
+	}
+	return woke, begin
+}
+
 // Print adds the run's environment to out and writes it to stdout as one JSON object; the
 // program exits with status 1 if that fails.
 func Print(out map[string]any) {
