@@ -13,9 +13,20 @@ repeats every interaction ``--repeat`` times and prints, per interaction, the me
 p95 within 150 ms).
 
 **What is measured.** The page itself times each interaction, so that Playwright's round trips
-do not count: just before the key press or click, a MutationObserver is put on the figure that
-the interaction must redraw, with ``performance.now()``; the time is that of the first change
-to the figure's SVG. A change that never comes fails the run (a broken widget is not fast).
+do not count: before the key press or click, MutationObservers are put on the widget's bqplot
+figures, and the clock starts at the input event itself (the first keydown, pointerdown, input
+or change event the page sees; Playwright's actionability checks before it are not the
+learner's wait). Two times are taken: **first**, the first change to the figure the interaction
+must redraw (the figure a learner watches), and **all**, the last change to any of the widget's
+figures before 400 ms pass without one (every figure redrawn). A change that never comes fails a
+listed interaction (a broken widget is not fast).
+
+**Which interactions.** The listed ones below, and every control of the course's lab widgets
+(``Controls``): each slider (a key press, alternately right and left, or left at its end), each
+menu (the next choice in turn), each toggle, check box and the seed box (the next seed, so a
+model that keeps its runs by parameters, as the incident lab does, must run again), found in the
+page. A control that redraws nothing in 5 s (say, the "fix" setting while no preset is chosen)
+is reported as such, not timed.
 
 Timing is never asserted in the test suite: run this on a quiet machine (it prints the load
 average) and compare versions side by side.
@@ -39,34 +50,67 @@ from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, LabServer, NotebookPage, find_chr
 
 from labkit import schedlab  # noqa: E402
 
-# Starts observing ``figure`` (an svg.svg-figure element) and resolves with the milliseconds
-# from now to its first mutation; the Promise is kept in window.__redraw for ``finish``.
-WATCH = """figure => {
-    const t0 = performance.now();
+# Starts observing the bqplot figures of ``root`` (a widget's element); ``figure`` is the index
+# of the one the interaction must redraw, or -1 for any. The clock starts at the first input
+# event after this (or now, if none comes). Resolves with [first, all] in ms: the first change
+# of that figure, and the last change of any figure before QUIET_MS without one. The Promise is
+# kept in window.__redraw for ``finish``; it rejects after ``timeout`` ms without a change.
+WATCH = """(root, [figure, timeout, events]) => {
+    const QUIET_MS = 400;
+    const figures = [...root.querySelectorAll('.bqplot svg.svg-figure')];
+    let t0 = performance.now(), input = false, first = null, last = null, quiet = null;
+    const start = ev => { if (!input) { input = true; t0 = performance.now(); } };
+    events.forEach(e => document.addEventListener(e, start, {capture: true}));
+    const observers = [];
     window.__redraw = new Promise((resolve, reject) => {
-        const observer = new MutationObserver(() => {
-            observer.disconnect();
-            resolve(performance.now() - t0);
+        const done = () => {
+            observers.forEach(o => o.disconnect());
+            events.forEach(e => document.removeEventListener(e, start, {capture: true}));
+        };
+        figures.forEach((svg, i) => {
+            const observer = new MutationObserver(() => {
+                const t = performance.now() - t0;
+                if (first === null && (figure < 0 || i === figure)) first = t;
+                last = t;
+                clearTimeout(quiet);
+                if (first !== null)
+                    quiet = setTimeout(() => { done(); resolve([first, last]); }, QUIET_MS);
+            });
+            observer.observe(svg, {subtree: true, childList: true, attributes: true,
+                                   characterData: true});
+            observers.push(observer);
         });
-        observer.observe(figure, {subtree: true, childList: true, attributes: true,
-                                  characterData: true});
-        setTimeout(() => { observer.disconnect(); reject(new Error('no redraw in 15 s')); },
-                   15000);
+        setTimeout(() => { if (first === null) { done(); reject(new Error('no redraw')); } },
+                   timeout);
     });
 }"""
 FINISH = "async () => await window.__redraw"
+#: The events that start the clock (the first of them after WATCH). A text box sends its value
+#: on Enter, so its clock starts at the key press, not when the text is typed.
+INPUT_EVENTS = ("keydown", "pointerdown", "mousedown", "input", "change")
+ENTER = ("keydown",)
 
 
 @dataclass(frozen=True)
 class Interaction:
-    """One thing a learner does to a widget, and the figure it must redraw."""
+    """One thing a learner does to a widget, and the figure it must redraw (-1: any)."""
 
     notebook: str
     name: str
     widget: str  # CSS selector of the widget (its first match)
-    figure: int  # which of its bqplot figures must change
+    figure: int  # which of its bqplot figures must change first; -1 for any
     act: Callable[[NotebookPage, int], None]  # the i-th repetition (alternate to stay in range)
-    setup: Callable[[NotebookPage], None] | None = None
+    clock: tuple[str, ...] = INPUT_EVENTS  # the events that start the clock
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Every visible control of a widget, each timed as an interaction of its own (found in the
+    page: sliders, menus, toggles, check boxes and the seed box)."""
+
+    notebook: str
+    name: str  # the widget's name in the report
+    widget: str  # CSS selector of the widget (its first match)
 
 
 def _key(widget: str, label: str) -> Callable[[NotebookPage, int], None]:
@@ -102,6 +146,17 @@ def _select(widget: str, menu: str, labels: list[str]) -> Callable[[NotebookPage
     return act
 
 
+def _type(widget: str, box: str, texts: list[str]) -> Callable[[NotebookPage, int], None]:
+    """Type ``texts`` in turn into the text box described ``box`` and press Enter."""
+
+    def act(nb: NotebookPage, i: int) -> None:
+        field = nb.page.locator(widget).first.locator(".widget-text", has_text=box)
+        field.locator("input").fill(texts[i % len(texts)])
+        field.locator("input").press("Enter")
+
+    return act
+
+
 def _flame_click(nb: NotebookPage, i: int) -> None:
     """Zoom into a frame two levels above the root (boxes are in pre-order), then Reset."""
     flame = nb.page.locator(".labkit-flamegraph").first
@@ -112,13 +167,96 @@ def _flame_click(nb: NotebookPage, i: int) -> None:
     nb.page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
 
 
+# ---- every control of a widget, found in the page ---------------------------------------------
+# Lists a widget's visible controls: [kind, label, index among that kind's elements].
+FIND_CONTROLS = """root => {
+    const visible = el => el.offsetParent !== null && !el.closest('.widget-disabled')
+        && !(el.querySelector('input,select,button') || {}).disabled;
+    const label = el => ((el.querySelector('.widget-label') || {}).textContent || '').trim();
+    const out = [];
+    const kinds = {slider: '.widget-slider', menu: '.widget-dropdown',
+                   toggles: '.widget-toggle-buttons', toggle: 'button.widget-toggle-button',
+                   check: '.widget-checkbox', number: '.widget-text'};
+    for (const [kind, selector] of Object.entries(kinds)) {
+        root.querySelectorAll(selector).forEach((el, i) => {
+            if (!visible(el)) return;
+            if (kind === 'number' && !el.querySelector('input[type=number]')) return;
+            if (kind === 'toggle' && el.closest('.widget-toggle-buttons')) return;
+            const buttons = [...el.querySelectorAll('button')].map(b => b.textContent.trim());
+            const text = kind === 'toggle' || kind === 'check' ? el.textContent.trim()
+                : label(el) || (kind === 'toggles' ? buttons.join(' / ') : '');
+            out.push([kind, text, i]);
+        });
+    }
+    return out;
+}"""
+SELECTORS = {
+    "slider": ".widget-slider",
+    "menu": ".widget-dropdown",
+    "toggles": ".widget-toggle-buttons",
+    "toggle": "button.widget-toggle-button",
+    "check": ".widget-checkbox",
+    "number": ".widget-text",
+}
+
+
+def _control_act(widget: str, kind: str, index: int) -> Callable[[NotebookPage, int], None]:
+    """The act of one found control (see ``Controls``)."""
+    state = {"last": "ArrowLeft"}
+
+    def act(nb: NotebookPage, i: int) -> None:
+        el = nb.page.locator(widget).first.locator(SELECTORS[kind]).nth(index)
+        if kind == "slider":
+            handle = el.locator(".noUi-handle").first
+            now, low, high = (
+                float(handle.get_attribute(a) or 0)
+                for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax")
+            )
+            key = "ArrowRight" if state["last"] == "ArrowLeft" else "ArrowLeft"
+            key = "ArrowLeft" if now >= high else "ArrowRight" if now <= low else key
+            state["last"] = key
+            handle.press(key)
+        elif kind == "menu":
+            select = el.locator("select")
+            labels = [o for o in select.locator("option").all_inner_texts() if o[:1] != "("]
+            current = select.evaluate("s => s.options[s.selectedIndex].text")
+            later = labels[(labels.index(current) + 1) % len(labels)] if current in labels else None
+            select.select_option(label=later or labels[0])
+        elif kind == "toggles":
+            buttons = el.locator("button")
+            active = buttons.evaluate_all(
+                "bs => bs.findIndex(b => b.classList.contains('mod-active'))"
+            )
+            buttons.nth((active + 1) % buttons.count()).click()
+        elif kind == "toggle":
+            el.click()
+        elif kind == "check":
+            el.locator("input").click()
+        elif kind == "number":
+            box = el.locator("input")
+            box.fill(str(int(float(box.input_value() or 0)) + 1))
+            box.press("Enter")  # the clock starts here (see ``measure``): the box sends on Enter
+
+    return act
+
+
 SCHED = ".labkit-schedlab"
+INCIDENT = ".labkit-incident"
 # The preset menu's labels, as SchedulerLab builds them.
 PRESETS = [f"{key} {preset.title}" for key, preset in schedlab.PRESETS.items()]
+# A standalone timeline, not the one inside a lab.
+TIMELINE = ".labkit-timeline:not(.labkit-schedlab .labkit-timeline)"
 
-INTERACTIONS = [
+INTERACTIONS: list[Interaction | Controls] = [
     Interaction(
         "chapters/00-start-here.ipynb", "PacerWarmup: GOGC key", "body", 0, _key("body", "GOGC")
+    ),
+    Interaction(
+        "chapters/00-start-here.ipynb",
+        "PacerWarmup: live heap key",
+        "body",
+        0,
+        _key("body", "live heap"),
     ),
     Interaction(
         "chapters/01-render-stalls.ipynb",
@@ -134,6 +272,7 @@ INTERACTIONS = [
         0,
         _toggle(".labkit-framelab", "sync.Pool", "new per frame"),
     ),
+    Controls("chapters/01-render-stalls.ipynb", "FrameLab", ".labkit-framelab"),
     Interaction(
         "chapters/02-scheduler-blind-spots.ipynb",
         "SchedulerLab: GOMAXPROCS key",
@@ -162,6 +301,9 @@ INTERACTIONS = [
         0,
         _toggle(SCHED, "per M (thread)", "per P"),
     ),
+    Controls("chapters/02-scheduler-blind-spots.ipynb", "SchedulerLab", SCHED),
+    Controls("chapters/02-scheduler-blind-spots.ipynb", "SchedulerTimeline", TIMELINE),
+    Controls("chapters/02-scheduler-blind-spots.ipynb", "TimelinePair", ".labkit-timeline-pair"),
     Interaction(
         "labs/lab02-scheduler-lab.ipynb",
         "SchedulerLab on preset 2.4 (400 goroutines): GOMAXPROCS key",
@@ -169,6 +311,7 @@ INTERACTIONS = [
         0,
         _key(SCHED, "GOMAXPROCS"),
     ),
+    Controls("labs/lab02-scheduler-lab.ipynb", "SchedulerLab on preset 2.4", SCHED),
     Interaction(
         "chapters/03-flame-graphs.ipynb",
         "FlameGraph: click to zoom / Reset",
@@ -176,6 +319,23 @@ INTERACTIONS = [
         0,
         _flame_click,
     ),
+    Interaction(
+        "chapters/03-flame-graphs.ipynb",
+        "FlameGraph: search typed / cleared",
+        ".labkit-flamegraph",
+        0,
+        _type(".labkit-flamegraph", "Search", ["runtime", ""]),
+        ENTER,
+    ),
+    Interaction(
+        "chapters/03-flame-graphs.ipynb",
+        "FlameGraph: hide typed / cleared",
+        ".labkit-flamegraph",
+        0,
+        _type(".labkit-flamegraph", "Hide", ["^runtime\\.", ""]),
+        ENTER,
+    ),
+    Controls("chapters/03-flame-graphs.ipynb", "FlameGraph", ".labkit-flamegraph"),
     Interaction(
         "chapters/04-fixes.ipynb",
         "PoolTuner: GOMAXPROCS key (the workers figure: its GOMAXPROCS line moves)",
@@ -194,37 +354,63 @@ INTERACTIONS = [
             ["goroutine per request", "adaptive (watchdog)", "static pool"],
         ),
     ),
+    Controls("chapters/04-fixes.ipynb", "PoolTuner", ".labkit-pooltuner"),
+    Controls("chapters/04-fixes.ipynb", "TimelinePair", ".labkit-timeline-pair"),
     Interaction(
         "chapters/05-case-study.ipynb",
         "IncidentLab: a fix toggled",
-        ".labkit-incident",
+        INCIDENT,
         0,
-        _toggle(".labkit-incident", "1. cache the JSON"),
+        _toggle(INCIDENT, "1. cache the JSON"),
     ),
+    Controls("chapters/05-case-study.ipynb", "IncidentLab", INCIDENT),
+    Controls("chapters/05-case-study.ipynb", "SchedulerTimeline", TIMELINE),
+    Controls("chapters/05-case-study.ipynb", "FlameGraph", ".labkit-flamegraph"),
 ]
 
 
-def measure(nb: NotebookPage, interaction: Interaction, repeat: int) -> list[float]:
-    """``repeat`` timings in ms of ``interaction`` on the open, run notebook ``nb``."""
+def measure(
+    nb: NotebookPage, interaction: Interaction, repeat: int, timeout_ms: int = 15_000
+) -> list[tuple[float, float]] | None:
+    """``repeat`` timings (first, all) in ms of ``interaction`` on the open, run notebook ``nb``;
+    None when a found control redraws nothing (``timeout_ms`` 5 s for those)."""
     page = nb.page
     widget = page.locator(interaction.widget).first
-    figure = widget.locator(".bqplot svg.svg-figure").nth(interaction.figure)
-    figure.scroll_into_view_if_needed()
+    widget.locator(".bqplot svg.svg-figure").nth(
+        max(interaction.figure, 0)
+    ).scroll_into_view_if_needed()
     times = []
     for i in range(repeat + 1):  # the first is a warm-up (the browser compiles its code paths)
-        figure.evaluate(WATCH)
+        widget.evaluate(WATCH, [interaction.figure, timeout_ms, list(interaction.clock)])
         interaction.act(nb, i)
         try:
-            ms = page.evaluate(FINISH)
+            first, last = page.evaluate(FINISH)
         except Exception as exc:
+            if timeout_ms < 15_000:
+                return None
             raise RuntimeError(
                 f"{interaction.notebook}: {interaction.name} (repetition {i}): figure "
                 f"{interaction.figure} of {interaction.widget} did not change: {exc}"
             ) from None
-        page.wait_for_timeout(300)  # let the redraw finish before the next one
         if i:
-            times.append(ms)
+            times.append((first, last))
     return times
+
+
+def _found(nb: NotebookPage, controls: Controls) -> list[Interaction]:
+    """The interactions of every visible control of ``controls.widget`` (see FIND_CONTROLS)."""
+    root = nb.page.locator(controls.widget).first
+    if not root.count():
+        raise RuntimeError(f"{controls.notebook}: no {controls.widget} on the page")
+    out = []
+    for kind, label, index in root.evaluate(FIND_CONTROLS):
+        what = {"slider": "key", "menu": "menu, next choice", "toggles": "next choice",
+                "toggle": "toggled", "check": "ticked / unticked", "number": "next value"}[kind]  # fmt: skip
+        name = f"{controls.name}: {label or kind} ({what})"
+        act = _control_act(controls.widget, kind, index)
+        clock = ENTER if kind == "number" else INPUT_EVENTS
+        out.append(Interaction(controls.notebook, name, controls.widget, -1, act, clock))
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -240,6 +426,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--only", nargs="*", default=[""], help="only notebooks whose path contains one of these"
     )
+    parser.add_argument(
+        "--listed", action="store_true", help="only the listed interactions, not every control"
+    )
     opts = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
@@ -247,7 +436,12 @@ def main(argv: list[str]) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    chosen = [i for i in INTERACTIONS if any(part in i.notebook for part in opts.only)]
+    chosen = [
+        i
+        for i in INTERACTIONS
+        if any(part in i.notebook for part in opts.only)
+        and not (opts.listed and isinstance(i, Controls))
+    ]
     print(f"load average {os.getloadavg()[0]:.2f}; {opts.repeat} timings per interaction")
     with tempfile.TemporaryDirectory(prefix="labkit-browser-bench-") as tmp:
         base = Path(tmp)
@@ -265,17 +459,23 @@ def main(argv: list[str]) -> int:
                 browser.close()
         finally:
             server.stop()
-    print(f"\n| interaction | median | p95 | max |  ({opts.repeat} timings each, ms)")
-    print("|---|---|---|---|")
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end; {opts.repeat} timings each, ms")
+    print("| interaction | first: median | p95 | all figures: median | p95 |")
+    print("|---|---|---|---|---|")
     for notebook, name, times in rows:
+        if times is None:
+            print(f"| {Path(notebook).stem}: {name} | (no redraw) | | | |")
+            continue
+        first, last = [t[0] for t in times], [t[1] for t in times]
         print(
-            f"| {Path(notebook).stem}: {name} | {statistics.median(times):.0f} "
-            f"| {percentile(times, 0.95):.0f} | {max(times):.0f} |"
+            f"| {Path(notebook).stem}: {name} | {statistics.median(first):.0f} "
+            f"| {percentile(first, 0.95):.0f} | {statistics.median(last):.0f} "
+            f"| {percentile(last, 0.95):.0f} |"
         )
     return 0
 
 
-def _run_all(browser, server: LabServer, chosen: list[Interaction], repeat: int) -> list:
+def _run_all(browser, server: LabServer, chosen: list, repeat: int) -> list:
     rows = []
     for notebook in dict.fromkeys(i.notebook for i in chosen):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -283,10 +483,18 @@ def _run_all(browser, server: LabServer, chosen: list[Interaction], repeat: int)
         page.set_default_timeout(60_000)
         nb = NotebookPage(page, server, notebook).open().run_all()
         nb.assert_clean()
-        for interaction in (i for i in chosen if i.notebook == notebook):
-            times = measure(nb, interaction, repeat)
-            rows.append((notebook, interaction.name, times))
-            print(f"{notebook}: {interaction.name}: median {statistics.median(times):.0f} ms")
+        for item in (i for i in chosen if i.notebook == notebook):
+            found = isinstance(item, Controls)
+            for interaction in _found(nb, item) if found else [item]:
+                times = measure(nb, interaction, repeat, 5_000 if found else 15_000)
+                rows.append((notebook, interaction.name, times))
+                shown = "no redraw" if times is None else (
+                    f"first {statistics.median(t[0] for t in times):.0f} ms "
+                    f"(p95 {percentile([t[0] for t in times], 0.95):.0f}), "
+                    f"all {statistics.median(t[1] for t in times):.0f} ms "
+                    f"(p95 {percentile([t[1] for t in times], 0.95):.0f})"
+                )  # fmt: skip
+                print(f"{notebook}: {interaction.name}: {shown}", flush=True)
         context.close()
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from labkit.casestudy import run_incident
@@ -52,3 +53,27 @@ def test_latency_axis_has_no_negative_tick(lab):
     ticks = lab.latency_figure.axes[0].tick_values
     assert len(ticks) >= 2 and ticks[0] == 0 and (ticks >= 0).all()
     assert ticks[-1] <= lab._xs.max
+
+
+def test_a_setting_revisited_is_not_run_again_and_is_the_same_run(lab):
+    """The lab keeps its last runs by their parameters: toggling a fix back redraws the run it
+    had, which is the run run_incident gives for those parameters, bit for bit."""
+    lab.set(stream=True)
+    with_stream = lab.result
+    lab.set(stream=False)
+    lab.set(stream=True)
+    assert lab.result is with_stream
+    fresh = run_incident(lab.params)
+    assert np.array_equal(fresh.latency_ms, with_stream.latency_ms, equal_nan=True)
+    assert fresh.metrics == with_stream.metrics
+    lab.set(stream=False)
+
+
+def test_the_kept_runs_are_bounded(lab):
+    from labkit.widgets.incident import RUN_CACHE
+
+    for clients in range(11, 11 + RUN_CACHE + 2):
+        lab.set(clients=clients)
+    assert len(lab._runs) == RUN_CACHE
+    assert lab.params in lab._runs
+    lab.set(clients=20)

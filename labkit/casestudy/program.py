@@ -30,6 +30,8 @@ view) are not in the scheduler program.
 
 from __future__ import annotations
 
+import functools
+
 from labkit.casestudy.params import (
     DECODE_US_PER_KB,
     MARSHAL_US_PER_KB,
@@ -124,14 +126,23 @@ REQ, FRAME, GCW, REFRESH, SERVER = "req", "frame", "gcBgMarkWorker", "refresher"
 GOT, DB_READ, STORED = "got:", "db_read", "cache_stored"
 
 
+@functools.lru_cache(maxsize=4096)
+def _cpu(ms: float, calls: bool = True, stack: str | None = None) -> Step:
+    """``cpu(ms, calls, stack)``, built once per distinct step. A run's handlers share a handful
+    of (time, stack) pairs (every request parses, marshals and writes the same payload), and
+    checking a 15-frame stack for each of a run's ~2,500 CPU steps took a quarter of the
+    program's build time (benchmarks/README.md). A Step is frozen, so sharing one is safe."""
+    return cpu(ms, calls=calls, stack=stack)
+
+
 def _db_call(wait_ms: float, query_ms: float, driver: str, conn: str, query: str) -> list[Step]:
     """One QueryContext: find a connection ((*DB).conn; a select while the pool is exhausted),
     then the query: parked on the socket (pure-Go driver) or a blocking cgo call."""
-    steps = [cpu(QUERY_ISSUE_MS, stack=conn)]
+    steps = [_cpu(QUERY_ISSUE_MS, stack=conn)]
     if wait_ms > 0:
         steps.append(wait(wait_ms, reason="select"))
     if query_ms > 0:
-        steps.append(cpu(0.0, stack=query))  # the connection is ours: queryDC writes the query
+        steps.append(_cpu(0.0, stack=query))  # the connection is ours: queryDC writes the query
         steps.append(syscall(query_ms) if driver == "cgo" else io_wait(query_ms))
     return steps
 
@@ -141,9 +152,9 @@ def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
     arrive = float(plan.arrival_ms[i])
     if arrive > 0:
         steps.append(io_wait(arrive))
-    steps.append(cpu(PARSE_REQUEST_MS, stack=STACKS["parse"]))
+    steps.append(_cpu(PARSE_REQUEST_MS, stack=STACKS["parse"]))
     if params.hot_loop_ms > 0:  # a loop without function calls: only async preemption stops it
-        steps.append(cpu(params.hot_loop_ms, calls=False, stack=STACKS["hot"]))
+        steps.append(_cpu(params.hot_loop_ms, calls=False, stack=STACKS["hot"]))
     if not params.cache_json:
         out = bool(plan.timed_out[i])
         steps += _db_call(
@@ -154,13 +165,13 @@ def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
             steps.append(mark(DB_READ))
     steps.append(mark(f"{GOT}{i}"))  # rows, the fallback result, or the cached bytes
     if plan.decode_ms[i] > 0:
-        steps.append(cpu(float(plan.decode_ms[i]), stack=STACKS["decode"]))
+        steps.append(_cpu(float(plan.decode_ms[i]), stack=STACKS["decode"]))
     kind = encode_kind(params)
-    steps.append(cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
+    steps.append(_cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
     if plan.assist_ms[i] > 0:
-        steps.append(cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
+        steps.append(_cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
     if plan.write_ms[i] > 0:  # the handler's Write parked until the client takes the bytes
-        steps += [cpu(0.0, stack=WRITE_STACKS[kind]), io_wait(float(plan.write_ms[i]))]
+        steps += [_cpu(0.0, stack=WRITE_STACKS[kind]), io_wait(float(plan.write_ms[i]))]
     return Go(f"{REQ}{i}", steps, stack=SERVE)
 
 
@@ -169,9 +180,9 @@ def _frame(k: int, params: IncidentParams, plan: Plan, token: Chan) -> Go:
     tick = float(plan.frame_tick_ms[k])
     if tick > 0:
         steps.append(sleep(tick))
-    steps += [recv(token), cpu(params.draw_ms, stack=STACKS["render"])]
+    steps += [recv(token), _cpu(params.draw_ms, stack=STACKS["render"])]
     if plan.frame_assist_ms[k] > 0:
-        steps.append(cpu(float(plan.frame_assist_ms[k]), stack=f"{STACKS['render']};{ASSIST}"))
+        steps.append(_cpu(float(plan.frame_assist_ms[k]), stack=f"{STACKS['render']};{ASSIST}"))
     steps.append(send(token))
     return Go(f"{FRAME}{k}", steps, stack="main.renderLoop")
 
@@ -186,7 +197,7 @@ def _gc_workers(plan: Plan) -> list[Go]:
         fractional = mark_worker_plan(c.gomaxprocs).fractional_utilization_goal > 0
         for j, ms in enumerate(work):
             kind = "gc_fractional" if fractional and j == len(work) - 1 else "gc_dedicated"
-            steps = ([io_wait(start)] if start > 0 else []) + [cpu(ms, stack=STACKS[kind])]
+            steps = ([io_wait(start)] if start > 0 else []) + [_cpu(ms, stack=STACKS[kind])]
             out.append(Go(f"{GCW}{c.number}.{j}", steps, stack="runtime.gcBgMarkWorker"))
     return out
 
@@ -201,18 +212,18 @@ def _refresher(params: IncidentParams, plan: Plan) -> Go:
     decode_ms = plan.refresh_cpu_ms * DECODE_US_PER_KB / (DECODE_US_PER_KB + MARSHAL_US_PER_KB)
     marshal_ms, marshal = plan.refresh_cpu_ms - decode_ms, STACKS["refresh"]
     for k in range(plan.refresh_ms.size):
-        steps += [cpu(0.0, stack=REFRESHER), sleep(params.poll_ms - busy)]
+        steps += [_cpu(0.0, stack=REFRESHER), sleep(params.poll_ms - busy)]
         w, q = float(plan.refresh_db_wait_ms[k]), float(plan.refresh_db_query_ms[k])
         out = bool(plan.refresh_timed_out[k])
         steps += _db_call(w, q, params.db_driver, STACKS["refresh_conn"], STACKS["refresh_query"])
         busy = QUERY_ISSUE_MS + w + q
         if out:
             continue
-        steps += [cpu(decode_ms, stack=STACKS["refresh_decode"]), cpu(marshal_ms, stack=marshal)]
+        steps += [_cpu(decode_ms, stack=STACKS["refresh_decode"]), _cpu(marshal_ms, stack=marshal)]
         busy += plan.refresh_cpu_ms
         if plan.refresh_assist_ms[k] > 0:
             assist = float(plan.refresh_assist_ms[k])
-            steps.append(cpu(assist, stack=f"{STACKS['refresh']};{ASSIST}"))
+            steps.append(_cpu(assist, stack=f"{STACKS['refresh']};{ASSIST}"))
             busy += assist
         steps.append(mark(STORED))  # atomic.Pointer.Store of the new bytes
     return Go(REFRESH, steps, stack=REFRESHER)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import ipywidgets as w
 import numpy as np
@@ -35,6 +37,19 @@ STATE_COLOURS = {
 
 def colour_for(index: int) -> str:
     return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+@contextmanager
+def held(*widgets: w.Widget) -> Iterator[None]:
+    """Hold the sync of every widget given: each sends its changed traits as one message when the
+    block ends. A figure's ``hold_sync()`` holds only the figure's own traits; its marks and
+    scales are widgets of their own, and bqplot redraws a mark for every message it gets (x, then
+    y, then the colours, then the labels: four redraws of every box). Hold the marks and scales
+    too; one message each is one redraw (benchmarks/README.md)."""
+    with ExitStack() as stack:
+        for widget in widgets:
+            stack.enter_context(widget.hold_sync())
+        yield
 
 
 def error_output() -> w.Output:

@@ -42,6 +42,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    held,
     legend_html,
     slider,
     summary_html,
@@ -555,19 +556,19 @@ class FrameLab(TextFallback, w.VBox):
             float(np.max(hy)) if hy.size else 0.0,
             float(np.max(goal)) if goal.size else 0.0,
         )
-        with self._timeline.hold_sync():
+        with held(self._timeline, self._tx, self._ty, self._spans, self._frames, self._budget):
             self._tx.min, self._tx.max = 0.0, end_s
             self._ty.min, self._ty.max = 0.0, top
             self._spans.x, self._spans.y = sx, sy
             self._frames.x, self._frames.y = ft, fy
             self._budget.x, self._budget.y = [0.0, end_s], [budget, budget]
-        with self._histogram.hold_sync():
+        with held(self._histogram, self._hx, self._hy, self._bars, self._hist_budget):
             self._hx.min, self._hx.max = 0.0, float(edges[-1])
             self._hy.max = float(max(counts.max(), 1)) * 1.05
             self._bars.x, self._bars.y = (edges[:-1] + edges[1:]) / 2, counts
             self._hist_budget.x = [budget, budget]
             self._hist_budget.y = [0.0, float(max(counts.max(), 1)) * 1.05]
-        with self._heapfig.hold_sync():
+        with held(self._heapfig, self._mx, self._my, self._heap, self._goal, self._trigger):
             self._mx.min, self._mx.max = 0.0, end_s
             self._my.min, self._my.max = 0.0, heap_top * 1.08 if heap_top > 0 else 1.0
             self._heap.x, self._heap.y = ht, hy

@@ -1,15 +1,20 @@
 """The incident lab: the three fixes as toggles, load and runtime knobs, and the five layers.
 
-A thin view over ``labkit.casestudy``: every change re-runs the model (about 0.1 s; every slider
+A thin view over ``labkit.casestudy``: every change re-runs the model (20-80 ms; every slider
 has ``continuous_update=False``) for the current settings and, once per setting of the other
 knobs, for the same settings with every fix off ("before"). It shows the diagnosis table side by
 side, the latency distribution before and after, the scheduler timeline and goroutine states of
 the current run, and a text summary that names the parameters and the seed.
+
+A run is a pure function of its parameters (same parameters and seed, same run, bit for bit), so
+the lab keeps the last ``RUN_CACHE`` runs by their parameters: toggling a fix off and on again,
+or going back to a setting just left, redraws without re-simulating (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +31,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    held,
     legend_html,
     summary_html,
 )
@@ -34,6 +40,9 @@ from labkit.widgets.timeline import GoroutineStatePlot, SchedulerTimeline
 _STYLE = {"description_width": "12em"}
 _WIDE = w.Layout(width="28em")
 LATENCY_BINS = 30
+#: Runs kept by their parameters (about 6 MB each): the eight on/off combinations of the three
+#: fixes at one setting of the other knobs, with their shared "before" among them.
+RUN_CACHE = 8
 _FIX_LABELS = {
     "cache_json": "1. cache the JSON",
     "stream": "2. stream the response",
@@ -89,13 +98,14 @@ class IncidentLab(TextFallback, w.VBox):
         self._params = start
         self._result: IncidentRun | None = None
         self._before: IncidentRun | None = None
-        self._before_params: IncidentParams | None = None
+        self._runs: OrderedDict[IncidentParams, IncidentRun] = OrderedDict()
         self._paused = False
         self.last_update_s = 0.0
 
         self._summary = w.HTML()
         self._table = w.HTML()
-        self._timeline = SchedulerTimeline(height_px=220)
+        # merged under a pixel: a run's ~1,700 stretches are ~600 boxes, a third of the redraw
+        self._timeline = SchedulerTimeline(height_px=220, merge_px=1.0)
         self._states = GoroutineStatePlot(height_px=200)
         self._latency = self._latency_histogram()
         self._latency_legend = w.HTML(
@@ -230,15 +240,21 @@ class IncidentLab(TextFallback, w.VBox):
             self._errors.clear_output()
             t0 = time.perf_counter()
             self._params = self._read_controls()
-            before_params = replace(self._params, **dict.fromkeys(FIXES, False))
-            if before_params != self._before_params:
-                self._before = run_incident(before_params)
-                self._before_params = before_params
-            self._result = (
-                self._before if before_params == self._params else run_incident(self._params)
-            )
+            self._before = self._run(replace(self._params, **dict.fromkeys(FIXES, False)))
+            self._result = self._run(self._params)
             self._draw()
             self.last_update_s = time.perf_counter() - t0
+
+    def _run(self, params: IncidentParams) -> IncidentRun:
+        """The run for ``params``: the kept one if these parameters ran lately (a run depends on
+        nothing else), else a new one, kept in place of the least recently used."""
+        run = self._runs.get(params)
+        if run is None:
+            run = self._runs[params] = run_incident(params)
+            if len(self._runs) > RUN_CACHE:
+                self._runs.popitem(last=False)
+        self._runs.move_to_end(params)
+        return run
 
     def _draw(self) -> None:
         run, before = self._result, self._before
@@ -252,7 +268,7 @@ class IncidentLab(TextFallback, w.VBox):
         edges = np.linspace(0.0, top * 1.02, LATENCY_BINS + 1)
         ha = np.histogram(a, edges)[0].astype(float)
         hb = np.histogram(b, edges)[0].astype(float)
-        with self._latency.hold_sync():
+        with held(self._latency, self._bars, self._xs, self._ys, self._x_axis):
             self._bars.x = 0.5 * (edges[:-1] + edges[1:])
             self._bars.y = np.vstack([ha, hb])
             self._xs.min, self._xs.max = 0.0, float(edges[-1])

@@ -24,7 +24,7 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.errors import EvidenceError
+from labkit.errors import EvidenceError, ParameterError
 from labkit.validation import check_choice
 from labkit.widgets._style import (
     GREY,
@@ -32,12 +32,16 @@ from labkit.widgets._style import (
     STATE_COLOURS,
     TextFallback,
     colour_for,
+    held,
     integer_ticks,
     legend_html,
 )
 
 GRID_POINTS = 600
 MAX_BOXES = 3000
+#: The plot width, in pixels, that ``merge_px`` is measured against: a wide notebook's (the
+#: figure takes the cell's width; 1,200 px errs towards merging too little).
+PLOT_PX = 1200
 ROW_HALF_HEIGHT = 0.38
 STATES = ("running", "runnable", "syscall", "waiting")
 
@@ -136,6 +140,26 @@ def boxes(
     return x, y, keep
 
 
+def merge_narrow(
+    rows: np.ndarray, start: np.ndarray, end: np.ndarray, keys: list[str], px_ms: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of boxes narrower than ``px_ms`` on one row, of one colour (``keys``), each within
+    ``px_ms`` of the last, merged into one box, as a flame graph merges what is under a pixel:
+    returns each box's first stretch (an index into the inputs), its end and how many stretches
+    it holds. Wider boxes stay as they are."""
+    order = np.lexsort((start, rows))
+    r, s, e, k = rows[order], start[order], end[order], np.asarray(keys, dtype=object)[order]
+    narrow = (e - s) < px_ms
+    join = np.zeros(r.size, dtype=bool)
+    join[1:] = (r[1:] == r[:-1]) & narrow[1:] & narrow[:-1] & (k[1:] == k[:-1])
+    join[1:] &= s[1:] - e[:-1] < px_ms
+    heads = np.flatnonzero(~join)
+    if not heads.size:
+        return order, e, np.ones(0, dtype=int)
+    ends = np.maximum.reduceat(e, heads)
+    return order[heads], ends, np.diff(np.append(heads, r.size))
+
+
 def activity_end_ms(result) -> float:
     """Where the timeline's window ends: a little after the last stretch a G ran on a P or sat in
     a syscall, not at the end of the run, so that a main that sleeps on after its goroutines are
@@ -156,11 +180,24 @@ class SchedulerTimeline(TextFallback, w.VBox):
         colour_by: str = "kind",
         x_scale: bq.LinearScale | None = None,
         title: str = "Who ran where",
+        merge_px: float | None = None,
     ) -> None:
         """``colour_by``: ``"kind"`` (hog / req / ticker / main / other) or ``"g"`` (one colour
         per goroutine, for small programs such as a spawn-order demo). ``x_scale``: a time scale
-        shared with another timeline (TimelinePair), so that both pan and zoom together."""
+        shared with another timeline (TimelinePair), so that both pan and zoom together.
+        ``merge_px``: merge runs of stretches narrower than this many pixels (of a ``PLOT_PX``
+        plot of the time window) on one row and of one colour into one box whose tooltip counts
+        them (``merge_narrow``); the time slider re-merges for the window it shows. None (the
+        default) draws every stretch. A redraw costs the browser about 0.15 ms per box."""
         check_choice("colour_by", colour_by, ("kind", "g"), where="SchedulerTimeline")
+        if merge_px is not None and (
+            isinstance(merge_px, bool) or not isinstance(merge_px, (int, float)) or merge_px <= 0
+        ):
+            raise ParameterError(
+                f"SchedulerTimeline(merge_px={merge_px!r}): give a number of pixels > 0 (1 merges "
+                "what is under a pixel), or None to draw every stretch"
+            )
+        self._merge_px = merge_px
         self._result = None
         self._kinds: dict[str, str] = {}
         self._xs = x_scale if x_scale is not None else bq.LinearScale(min=0.0, max=1.0)
@@ -282,10 +319,17 @@ class SchedulerTimeline(TextFallback, w.VBox):
         self._redraw()
 
     def _zoom(self, change=None) -> None:
+        """The time slider moved: show its window (merged boxes are merged again for it)."""
+        if self._merge_px is not None:
+            self._redraw()
+        else:
+            self._set_x_range()
+
+    def _set_x_range(self) -> None:
         lo, hi = self._window.value
         if hi <= lo:
             hi = lo + self._window.step
-        with self._figure.hold_sync():
+        with held(self._figure, self._xs):
             self._xs.min, self._xs.max = float(lo), float(hi)
 
     def _redraw(self, _change=None) -> None:
@@ -298,15 +342,30 @@ class SchedulerTimeline(TextFallback, w.VBox):
         n_rows = int(rows.max()) + 1 if rows.size else 1
         if not per_m:
             n_rows = max(n_rows, int(res.gomaxprocs))
+        index, counts = np.arange(len(seg)), None
+        if self._merge_px is not None and len(seg):
+            lo, hi = self._window.value
+            names = _goroutine_names(res, np.asarray(seg["g"]))
+            keys = self._fills(names, np.asarray(kinds), per_m)
+            px_ms = max(hi - lo, 1e-9) / PLOT_PX * self._merge_px
+            index, end, counts = merge_narrow(rows, start, end, keys, px_ms)
+            rows, start = rows[index], start[index]
         x, y, keep = boxes(rows, start, end)
-        names_k = _goroutine_names(res, np.asarray(seg["g"])[keep])  # the boxes drawn only
-        kinds_k = np.asarray(kinds)[keep]
+        names_k = _goroutine_names(res, np.asarray(seg["g"])[index[keep]])  # the boxes drawn only
+        kinds_k = np.asarray(kinds)[index[keep]]
         fills = self._fills(names_k, kinds_k, per_m)
         row_ids = m_ids[rows[keep]] if per_m else rows[keep]
         labels = _box_labels(names_k, row_ids, start[keep], end[keep], kinds_k, per_m)
+        if counts is not None:  # a merged box says so: "12 short stretches (req3 first) on P0 ..."
+            labels = [
+                text if n == 1 else f"{n} short stretches ({g} first){text[len(g) :]}; zoom in"
+                for text, g, n in zip(labels, names_k.tolist(), counts[keep].tolist(), strict=True)
+            ]
         if not len(keep):
             x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
-        with self._figure.hold_sync():
+        with held(
+            self._figure, self._boxes, self._ys, self._yaxis, self._xs, *self._markers.values()
+        ):
             self._boxes.x, self._boxes.y = x, y
             self._boxes.fill_colors = fills
             self._boxes.labels = labels
@@ -317,7 +376,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
             thread_ids = m_ids is not None and len(m_ids) and int(m_ids.max()) >= n_rows
             self._yaxis.label = "M (k-th thread)" if thread_ids else ("M" if per_m else "P")
             self._draw_markers(res, per_m)
-            self._zoom()
+            self._set_x_range()
         self._legend.value = self._legend_for(res, names_k, per_m)
 
     def _fills(self, names: np.ndarray, kinds: np.ndarray, per_m: bool) -> list[str]:
@@ -476,7 +535,7 @@ class RunQueuePlot(_SeriesPlot):
         series += [step_resample(t, local[:, i], grid) for i in range(local.shape[1])]
         labels = ["global"] + [f"P{i} local" for i in range(local.shape[1])]
         colours = [OKABE_ITO[7]] + [colour_for(i) for i in range(local.shape[1])]
-        with self._figure.hold_sync():
+        with held(self._figure, self._lines, self._xs, self._ys, self._yaxis):
             self._lines.x = grid
             self._lines.y = np.vstack(series)
             self._lines.labels = labels
@@ -543,7 +602,8 @@ class GoroutineStatePlot(_SeriesPlot):
         stacked = np.cumsum(layers, axis=0)[::-1]  # the tallest (all states) is drawn first
         th = result.threads
         threads = step_resample(np.asarray(th["t_ms"], float), th["count"], grid)
-        with self._figure.hold_sync():
+        with held(self._figure, self._areas, self._threads, self._xs, self._ys, self._ts,
+                  self._gaxis, self._taxis):  # fmt: skip
             self._areas.x = grid
             self._areas.y = stacked
             self._threads.x = grid

@@ -1,0 +1,105 @@
+"""The timeline's redraw cost (#14 item 5): one message per mark, and stretches under a pixel
+merged when asked, without losing any stretch's time or colour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labkit.casestudy import run_incident
+from labkit.errors import ParameterError
+from labkit.widgets import GoroutineStatePlot, SchedulerTimeline
+from labkit.widgets.timeline import PLOT_PX, merge_narrow
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_incident().result
+
+
+def _sends(widget, monkeypatch) -> list:
+    calls: list = []
+    original = widget.send_state
+    monkeypatch.setattr(
+        widget, "send_state", lambda key=None: calls.append(set(key or ())) or original(key)
+    )
+    return calls
+
+
+def test_a_redraw_sends_each_mark_once(run, monkeypatch):
+    """bqplot redraws a mark for every message: a new run is one message to the boxes and one to
+    each scale, not one per trait (x, y, colours, labels: four redraws of every box)."""
+    timeline = SchedulerTimeline()
+    timeline.show(run)
+    boxes, xs = timeline.figure.marks[0], timeline.figure.marks[0].scales["x"]
+    box_sends, scale_sends = _sends(boxes, monkeypatch), _sends(xs, monkeypatch)
+    timeline.show(run_incident(cache_json=True).result)
+    assert len(box_sends) == 1 and {"x", "y", "fill_colors", "labels"} <= set(box_sends[0])
+    assert len(scale_sends) == 1
+    states = GoroutineStatePlot()
+    states.show(run)
+    areas = states.figure.marks[0]
+    sends = _sends(areas, monkeypatch)
+    states.show(run_incident(cache_json=True).result)
+    assert len(sends) == 1 and {"x", "y"} <= set(sends[0])
+
+
+def test_narrow_boxes_of_one_colour_on_one_row_merge_and_wide_ones_stay():
+    rows = np.array([0, 0, 0, 0, 1, 0])
+    start = np.array([0.0, 0.3, 0.6, 5.0, 0.1, 0.9])
+    end = np.array([0.2, 0.5, 0.8, 9.0, 0.2, 1.0])
+    keys = ["a", "a", "a", "a", "a", "b"]
+    first, ends, counts = merge_narrow(rows, start, end, keys, px_ms=1.0)
+    got = sorted(
+        zip(
+            rows[first].tolist(), start[first].tolist(), ends.tolist(), counts.tolist(), strict=True
+        )
+    )
+    # row 0: 0-0.8 (three), then b's own box (another colour), the wide 5-9; row 1 alone
+    assert got == [(0, 0.0, 0.8, 3), (0, 0.9, 1.0, 1), (0, 5.0, 9.0, 1), (1, 0.1, 0.2, 1)]
+
+
+def test_a_gap_wider_than_a_pixel_keeps_narrow_boxes_apart():
+    first, ends, counts = merge_narrow(
+        np.zeros(2, int), np.array([0.0, 2.5]), np.array([0.5, 3.0]), ["a", "a"], px_ms=1.0
+    )
+    assert counts.tolist() == [1, 1] and ends.tolist() == [0.5, 3.0]
+
+
+def test_merged_boxes_cover_every_stretch_on_its_row_in_its_colour(run):
+    """Every stretch the run has lies inside one drawn box of its row and its colour, and the
+    tooltips count the stretches (the checks fail on a merge that drops or recolours one)."""
+    plain = SchedulerTimeline()
+    plain.show(run)
+    merged = SchedulerTimeline(merge_px=1.0)
+    merged.show(run)
+    seg = run.segments
+    assert plain.box_count == len(seg) > 3 * merged.box_count / 2
+    assert merged.box_count < 0.5 * len(seg)
+    mark = merged.figure.marks[0]
+    x, y = np.asarray(mark.x), np.asarray(mark.y)
+    box_row = np.rint((y[:, 0] + y[:, 2]) / 2).astype(int)
+    colour = {g: plain.figure.marks[0].fill_colors[i] for i, g in enumerate(seg["g"].tolist())}
+    rows = zip(seg["g"].tolist(), seg["p"].tolist(), seg["start_ms"], seg["end_ms"], strict=True)
+    for g, p, s, e in rows:
+        inside = (box_row == p) & (x[:, 0] <= s + 1e-9) & (x[:, 1] >= e - 1e-9)
+        assert inside.sum() == 1
+        assert mark.fill_colors[int(np.flatnonzero(inside)[0])] == colour[g]
+    counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in mark.labels]
+    assert sum(counted) == len(seg)
+
+
+def test_the_time_slider_merges_again_for_its_window(run):
+    timeline = SchedulerTimeline(merge_px=1.0)
+    timeline.show(run)
+    whole = timeline.box_count
+    lo, hi = timeline._window.value
+    timeline._window.value = (lo, lo + (hi - lo) / 20)
+    assert timeline.box_count > whole
+    assert PLOT_PX >= 800  # merging errs towards too little on a narrower plot
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "1", True])
+def test_a_bad_merge_px_is_named(bad):
+    with pytest.raises(ParameterError, match="merge_px"):
+        SchedulerTimeline(merge_px=bad)
