@@ -98,19 +98,13 @@ def _real_go_sections(nb) -> None:
     assert "real Go" in pair.inner_text() and "draw" in pair.inner_text()
     nb.screenshot("pipeline-pair", pair)
 
-    numeric = page.locator(".labkit-exercise", has_text="Predict: real Go's pipeline").first
-    numeric.scroll_into_view_if_needed()
-    assert numeric.locator(".bqplot").count() == 0
     answer = Exercise(ch04.pipeline_prediction, seed=2).variant.answer
-    numeric.locator("input[type='text']").fill(f"{answer:.0f}")
-    numeric.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Right.')", arg=numeric.element_handle())
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-timeline-pair .bqplot svg.svg-figure path').length >= 2",
-        arg=numeric.element_handle(),
-        timeout=30_000,
+    numeric = nb.predict(
+        "Predict: real Go's pipeline",
+        f"{answer:.0f}",
+        right=True,
+        figure=".labkit-timeline-pair .bqplot svg.svg-figure path",
     )
-    assert "You predicted" in numeric.inner_text()
     nb.screenshot("predict-pipeline", numeric)
 
     choice = page.locator(".labkit-exercise", has_text="Predict: more goroutines than Ps").first
