@@ -4,7 +4,7 @@ Run: .venv/bin/python -m pytest benchmarks/bench_casestudy.py --benchmark-enable
 The chapter's budget is ~1 s per run (a Run-on-release widget, not per keystroke).
 """
 
-from labkit.casestudy import run_incident
+from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import IncidentLab
 
 

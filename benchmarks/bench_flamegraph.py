@@ -4,7 +4,7 @@ widget redraw.
     .venv/bin/python -m pytest benchmarks/bench_flamegraph.py --benchmark-enable -p no:nbval
 
 The large profile is generated here (94,000 stacks, 2,000 functions, depth 5-40): far more
-boxes than the widget draws (labkit.flamegraph.DEFAULT_MAX_RECTS), so it times the cap at work.
+boxes than the widget draws (labkit.profiles.flamelayout.DEFAULT_MAX_RECTS), so it times the cap at work.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.flamegraph import FlameGraphModel, FlameTree
+from labkit.profiles.flamelayout import FlameGraphModel, FlameTree
 
 PROFILES = Path(__file__).resolve().parents[1] / "labkit" / "data" / "profiles"
 
@@ -70,7 +70,7 @@ def test_search_94k_stacks(benchmark, big_model):
 def test_widget_redraw_lab_profile(benchmark):
     """What a learner waits for after a click on a recorded lab profile: layout, colours,
     labels, tooltips and the marks' data (no browser)."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
     from labkit.widgets import FlameGraph
 
     fg = FlameGraph(load_profile(PROFILES / "lab03-alloc.pb.gz"))

@@ -11,7 +11,7 @@ import pytest
 import labkit.golab as golab
 from labkit.golab.experiments import VARIANTS
 
-pytest.importorskip("labkit.sched")
+pytest.importorskip("labkit.models.scheduler")
 
 
 @pytest.mark.parametrize(("name", "params"), VARIANTS, ids=lambda v: str(v))

@@ -1,4 +1,4 @@
-"""How long labkit.pool takes: the pool-tuner widget re-runs a simulation on every slider move, so
+"""How long labkit.models.pool takes: the pool-tuner widget re-runs a simulation on every slider move, so
 the default scenario (300/s for 60 s, about 18,000 requests) must simulate well within 100 ms.
 
     .venv/bin/python -m pytest benchmarks/bench_pool.py --benchmark-enable -p no:nbval
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.pool import compare_policies, min_workers_for_p99, simulate_pool
+from labkit.models.pool import compare_policies, min_workers_for_p99, simulate_pool
 
 
 @pytest.mark.parametrize("policy", ["static", "per_request", "adaptive"])

@@ -15,7 +15,7 @@ import itertools
 
 import pytest
 
-from labkit.pipeline import simulate_pipeline, sweep_buffers
+from labkit.models.pipeline import simulate_pipeline, sweep_buffers
 from labkit.widgets.pooltuner import PoolTuner
 
 
@@ -55,7 +55,7 @@ def test_compare_button(benchmark, tuner):
 
 
 def test_pipeline_default(benchmark):
-    """chapter 4.1's pipeline: 400 items through decode -> draw x2 -> upload (labkit.sched)."""
+    """chapter 4.1's pipeline: 400 items through decode -> draw x2 -> upload (labkit.models.scheduler)."""
     result = benchmark(simulate_pipeline)
     assert result.done_ms.size == 400
 

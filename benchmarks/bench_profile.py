@@ -1,4 +1,4 @@
-"""How long labkit.profile takes on a big profile (the brief: a 1 MB gzipped profile in < 1 s).
+"""How long labkit.profiles takes on a big profile (the brief: a 1 MB gzipped profile in < 1 s).
 
 Run: .venv/bin/python -m pytest benchmarks/bench_profile.py --benchmark-enable -p no:nbval
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.profile import Profile, load_profile
+from labkit.profiles import Profile, load_profile
 
 #: About the size of a busy server's 30 s CPU profile: many distinct, deep stacks.
 N_FUNCTIONS = 3000

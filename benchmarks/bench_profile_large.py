@@ -1,4 +1,4 @@
-"""labkit.profile on the largest real profile at hand against `go tool pprof -top` on it.
+"""labkit.profiles on the largest real profile at hand against `go tool pprof -top` on it.
 
 The file is google/pprof's internal/proftest/testdata/large.cpu (1.2 MB gzip, 240 s of CPU
 samples of a Go program, 23,038 functions), which cannot be committed here: fetch google/pprof,
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.profile import load_profile
+from labkit.profiles import load_profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import regen_profiles  # noqa: E402

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.gc import simulate_gc
-from labkit.render import simulate_frames
+from labkit.models.gcpacer import simulate_gc
+from labkit.models.renderloop import simulate_frames
 
 MIB = 1 << 20
 

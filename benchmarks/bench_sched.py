@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     cpu,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.schedlab import PRESETS, LabParams, run_lab
-from labkit.widgets.schedlab import SchedulerLab
+from labkit.scenarios.blindspots import PRESETS, LabParams, run_lab
+from labkit.widgets.scheduler_lab import SchedulerLab
 
 
 def test_default_scenario_simulate_only(benchmark):

@@ -1,4 +1,4 @@
-"""How long labkit.trace takes on a 10 MB execution trace, beside Go's own parser.
+"""How long labkit.traces takes on a 10 MB execution trace, beside Go's own parser.
 
 The issue's bound: a 10 MB trace loads within 3x the time ``go tool trace -d=parsed`` takes to
 print it. Both are timed here on the same file, a trace of the pingpong program of
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from labkit.golab.toolchain import go_toolchain
-from labkit.trace import load_trace, parsed_dump
+from labkit.traces import load_trace, parsed_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "tests" / "data" / "traces"

@@ -1,6 +1,6 @@
 """Bytecodes the scheduler model executes per event, by function: a cost measure that, unlike
 time, does not move with the machine's load, so two versions of the scheduler model
-(labkit/sched/) can be compared on a busy machine. (It counts Python work only: time in C, such as the event heap or the
+(labkit/models/scheduler/) can be compared on a busy machine. (It counts Python work only: time in C, such as the event heap or the
 garbage collector, needs the timing benchmarks in bench_sched.py.)
 
 Run: .venv/bin/python benchmarks/opcodes_sched.py [default|large|switch] [top N functions]
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_sched import DEFAULT, LARGE, switch_heavy  # noqa: E402
 
-from labkit.sched.runtime import Scheduler  # noqa: E402
+from labkit.models.scheduler.runtime import Scheduler  # noqa: E402
 
 
 def count_opcodes(scheduler: Scheduler) -> tuple[collections.Counter, collections.Counter]:

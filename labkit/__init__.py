@@ -1,13 +1,22 @@
 """labkit: models and widgets for the course "Go scheduler stalls".
 
-The models (``labkit.sched``, ``labkit.gc``, ``labkit.render``, ``labkit.pool``,
-``labkit.pipeline``, ``labkit.casestudy``) are pure Python and numpy; the widgets
-(``labkit.widgets``) are thin bqplot / ipywidgets views over their results; ``labkit.profile``
-reads pprof, folded and goroutine-dump profiles; ``labkit.trace`` reads Go's execution traces;
-``labkit.stalls`` (the stall doctor) names the mechanism behind the stalls in a trace;
-``labkit.golab`` runs the course's real Go programs; ``labkit.exercise`` holds the seeded
-self-check exercises. Submodules load on first
-use, so ``import labkit`` stays cheap and ``labkit.sched`` works without a separate import.
+The package is laid out the way the course is built:
+
+* ``labkit.models``: the runtime as models (``scheduler``, ``gcpacer``, ``renderloop``, ``pipeline``,
+  ``pool``), pure Python and numpy;
+* ``labkit.scenarios``: the course's stories built on them (``blindspots``, chapter 2's scheduler
+  lab; ``casestudy``, chapter 5's incident);
+* ``labkit.traces`` and ``labkit.profiles``: readers of what Go prints (execution traces; pprof,
+  folded and goroutine-dump profiles, and the flame-graph layout);
+* ``labkit.golab``: the course's real Go programs, run, recorded and compared with the models;
+* ``labkit.stalls``: the stall doctor, which names the mechanism behind the stalls in a trace;
+* ``labkit.widgets``: thin bqplot / ipywidgets views over all of the above;
+* ``labkit.exercises``: the seeded exercises and each notebook's questions;
+* shared parts: ``errors`` (one error family), ``params`` (the parameters record every model
+  takes), ``validation``, ``units``, and :func:`doctor` (is this installation working?).
+
+Submodules load on first use, so ``import labkit`` stays cheap and ``labkit.models.scheduler`` works
+without a separate import.
 """
 
 from importlib import import_module
@@ -23,20 +32,15 @@ from labkit.errors import EvidenceError, LabkitError, ParameterError
 from labkit.health import doctor
 
 _SUBMODULES = (
-    "casestudy",
-    "exercise",
+    "errors",
     "exercises",
-    "flamegraph",
-    "gc",
     "golab",
-    "pipeline",
-    "pool",
-    "profile",
-    "render",
-    "sched",
-    "schedlab",
+    "models",
+    "params",
+    "profiles",
+    "scenarios",
     "stalls",
-    "trace",
+    "traces",
     "units",
     "validation",
     "widgets",
@@ -60,4 +64,4 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     """The public parts, the lazily loaded submodules included (tab completion lists them)."""
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

@@ -10,11 +10,11 @@ what was wrong and what to do. One subclass per area:
   ``IncidentParamError``, ``PipelineParameterError``, ``ExperimentParameterError``); the checks
   themselves are in :mod:`labkit.validation`.
 - :class:`EvidenceError`: an artefact Go wrote (a profile, a dump, an execution trace) that
-  cannot be read: ``labkit.profile.ProfileError`` and ``labkit.trace.TraceError``. The message
+  cannot be read: ``labkit.profiles.ProfileError`` and ``labkit.traces.TraceError``. The message
   names the source (a path, ``"<bytes>"``), the problem and the hint.
-- the rest of the family lives beside the code that raises it: ``labkit.sched.ProgramError`` (a
+- the rest of the family lives beside the code that raises it: ``labkit.models.scheduler.ProgramError`` (a
   malformed goroutine program), ``labkit.golab.GolabError`` (real Go experiments; its
-  ``GoRunError`` is also a ``RuntimeError``), ``labkit.flamegraph.FlameGraphError``,
+  ``GoRunError`` is also a ``RuntimeError``), ``labkit.profiles.flamelayout.FlameGraphError``,
   ``labkit.units.UnitError``.
 """
 

@@ -76,7 +76,7 @@ def _go_toolchain() -> dict[str, str] | None:
 
 def trace_support(go: dict[str, str] | None) -> str:
     """Whether execution traces can be recorded and read live here: run_go and run_twin need a
-    Go toolchain, and labkit.trace reads the format of Go 1.22 and newer (older traces are a
+    Go toolchain, and labkit.traces reads the format of Go 1.22 and newer (older traces are a
     different format: load_trace refuses them). Otherwise the course shows recorded traces."""
     if not go:
         return "recorded only: no Go toolchain (python3 course.py setup installs one)"
@@ -85,7 +85,7 @@ def trace_support(go: dict[str, str] | None) -> str:
         return f"recorded only: cannot tell the Go version from {go.get('version')!r}"
     if (int(m[1]), int(m[2])) < (1, 22):
         return f"recorded only: Go {m[1]}.{m[2]} writes traces older than Go 1.22's format"
-    return f"live: Go {m[1]}.{m[2]} records execution traces that labkit.trace reads"
+    return f"live: Go {m[1]}.{m[2]} records execution traces that labkit.traces reads"
 
 
 def known_problems(info: dict[str, Any]) -> list[str]:

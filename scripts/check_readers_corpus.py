@@ -1,4 +1,4 @@
-"""Load every file of a corpus with labkit.profile and with independent readers; print a table.
+"""Load every file of a corpus with labkit.profiles and with independent readers; print a table.
 
     .venv/bin/python scripts/check_readers_corpus.py DIR... [--top 20] [--go GO]
 
@@ -46,7 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import regen_profiles  # noqa: E402  (scripts/ is not a package)
 
-from labkit.profile import ProfileError, load_profile  # noqa: E402
+from labkit.profiles import ProfileError, load_profile  # noqa: E402
 
 #: The independent goroutine-header count (deliberately not labkit's regular expression).
 HEADER = re.compile(r"^[ \t]*goroutine (\d+) (?:gp=\S+ )?(?:m=\S+ )?(?:mp=\S+ )?\[([^\],]*)")

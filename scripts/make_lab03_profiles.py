@@ -87,7 +87,7 @@ TRACE_KINDS = ("sched", "sync")
 def trace_top_by_go(go: str, trace: Path, kind: str) -> list[list]:
     """``go tool trace -pprof=KIND`` of the recorded trace, read back: (function, flat, cum)
     of its delay, every function, as go tool pprof -top lists them."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     made = subprocess.run(
         [go, "tool", "trace", f"-pprof={kind}", str(trace)],

@@ -1,4 +1,4 @@
-"""Make the Go artefacts that labkit.profile's text readers are tested on, with the Go at hand.
+"""Make the Go artefacts that labkit.profiles's text readers are tested on, with the Go at hand.
 
     .venv/bin/python scripts/make_profile_artefacts.py [--out tests/data/artefacts]
 

@@ -1,4 +1,4 @@
-"""Record the execution traces labkit.trace's tests read, and what Go's own tools say of them.
+"""Record the execution traces labkit.traces's tests read, and what Go's own tools say of them.
 
     .venv/bin/python scripts/record_traces.py [--out tests/data/traces] [--go PATH --suffix S]
 
@@ -8,7 +8,7 @@ it writes ``NAME.trace``, and records in ``RECORDED.json``, with the course tool
 ``go tool trace`` (which reads every 1.22+ format):
 
 * the SHA-256 and line count of ``go tool trace -d=parsed NAME.trace`` (every event, as Go's
-  parser orders and prints it), which ``labkit.trace.parsed_dump`` must reproduce byte for byte;
+  parser orders and prints it), which ``labkit.traces.parsed_dump`` must reproduce byte for byte;
 * ``go tool pprof -top`` of ``go tool trace -pprof=KIND`` for KIND in sched, sync, syscall,
   net, for both its sample types (delay and contentions), which ``Trace.to_profile(KIND)
   .top(None, sample_type)`` must equal;

@@ -1,4 +1,4 @@
-"""Record real Go profiles and `go tool pprof -top` answers for labkit.profile's golden tests.
+"""Record real Go profiles and `go tool pprof -top` answers for labkit.profiles's golden tests.
 
     .venv/bin/python scripts/regen_profiles.py [--out tests/data/profiles] [--cpu 1s]
 

@@ -5,7 +5,7 @@ that a run where every DB call times out, and no answer carries freshly read dat
 
 from hypothesis import strategies as st
 
-from labkit.casestudy import IncidentParams
+from labkit.scenarios.casestudy import IncidentParams
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the labkit.gc and labkit.render tests."""
+"""Hypothesis strategies shared by the labkit.models.gcpacer and labkit.models.renderloop tests."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def alloc_streams(draw) -> np.ndarray:
 
 @st.composite
 def gc_scenarios(draw) -> dict:
-    """Keyword arguments for labkit.gc.simulate_gc: a stream plus heap and machine settings."""
+    """Keyword arguments for labkit.models.gcpacer.simulate_gc: a stream plus heap and machine settings."""
     return {
         "alloc_bytes_per_s": draw(alloc_streams()),
         "live_bytes": draw(st.integers(min_value=0, max_value=512 * MIB)),
@@ -63,7 +63,7 @@ def gc_scenarios(draw) -> dict:
 
 @st.composite
 def render_scenarios(draw) -> dict:
-    """Small, fast keyword arguments for labkit.render.simulate_frames."""
+    """Small, fast keyword arguments for labkit.models.renderloop.simulate_frames."""
     return {
         "width": draw(st.integers(min_value=16, max_value=1920)),
         "height": draw(st.integers(min_value=16, max_value=1080)),

@@ -1,10 +1,10 @@
-"""Hypothesis strategies for labkit.pool: random but small scenarios (a few thousand requests)."""
+"""Hypothesis strategies for labkit.models.pool: random but small scenarios (a few thousand requests)."""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from labkit.pool import POLICIES, SERVICE_KINDS
+from labkit.models.pool import POLICIES, SERVICE_KINDS
 
 
 def _rate(low: float, high: float) -> st.SearchStrategy[float]:

@@ -1,6 +1,6 @@
-"""Builders and hypothesis strategies for the labkit.profile tests.
+"""Builders and hypothesis strategies for the labkit.profiles tests.
 
-The protobuf writer here is deliberately separate from labkit.profile (export.to_pprof has its
+The protobuf writer here is deliberately separate from labkit.profiles (export.to_pprof has its
 own): tests build their inputs byte by byte, so a mistake shared by encoder and decoder cannot
 hide. Field numbers are profile.proto's (google/pprof proto/profile.proto).
 """
@@ -163,7 +163,7 @@ PARKED = {
 
 def check_goroutine_profiles(directory: Path, debug1: str, debug2: str, proto: str) -> None:
     """The three goroutine profiles of one profilegen run agree with PARKED and each other."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     dump = load_profile(directory / debug2)
     by_function = {}
@@ -287,7 +287,7 @@ def check_text_profile(directory: Path, name: str) -> None:
     and NAME.pb.gz the `go tool pprof -top` rows recorded for each type."""
     import json
 
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     recorded = json.loads((directory / "pprof.json").read_text())
     text = recorded[f"{name}-debug1.txt"]
@@ -303,7 +303,7 @@ def check_text_profile(directory: Path, name: str) -> None:
 def check_text_equals_twin(directory: Path, name: str) -> None:
     """The text read as pprof reads it and named from its '#' lines equals, function for
     function and type for type, the protobuf Go wrote from the same records."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     text = load_profile(directory / f"{name}-debug1.txt")
     proto = load_profile(directory / f"{name}.pb.gz")
@@ -316,7 +316,7 @@ def check_dump(directory: Path, name: str) -> None:
     """Every header the independent count finds is one goroutine with that state; nothing
     around the goroutines is taken for a skipped line; every goroutine has frames or says why
     not."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     text = (directory / name).read_text()
     p = load_profile(directory / name)
@@ -347,7 +347,7 @@ _COUNTED_CREATED = re.compile(r"^Goroutine (\d+) \((\w+)\) created at:$", re.M)
 def check_race(directory: Path, name: str) -> None:
     """One goroutine per access line of the race reports, in order, with the access in its
     annotations, its stack, and the state its report's 'Goroutine N (state) created at' gives."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     text = (directory / name).read_text()
     p = load_profile(directory / name)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for labkit.sched: random goroutine programs.
+"""Hypothesis strategies for labkit.models.scheduler: random goroutine programs.
 
 ``programs()`` draws a main goroutine that spawns a few workers, each a short list of steps. With
 ``channels=True`` some workers exchange values over a few channels; sends and receives are drawn
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     cpu,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.casestudy.causes import CAUSES
 from labkit.exercises import lab05
+from labkit.scenarios.casestudy.causes import CAUSES
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "labs" / "lab05-capstone.ipynb"
 

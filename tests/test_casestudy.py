@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
-from labkit.casestudy import (
+from labkit.profiles import load_profile
+from labkit.scenarios.casestudy import (
     IncidentParamError,
     IncidentParams,
     fix_variants,
     run_incident,
 )
-from labkit.casestudy.diagnosis import LAYERS, diagnosis_html, diagnosis_table
-from labkit.casestudy.params import PARSE_REQUEST_MS, TARGET_FPS
-from labkit.casestudy.plan import arrivals, db_times, pool_with_timeout
-from labkit.casestudy.program import DB_READ
-from labkit.casestudy.run import SERVICE_GOROUTINES, step_values
-from labkit.profile import load_profile
+from labkit.scenarios.casestudy.diagnosis import LAYERS, diagnosis_html, diagnosis_table
+from labkit.scenarios.casestudy.params import PARSE_REQUEST_MS, TARGET_FPS
+from labkit.scenarios.casestudy.plan import arrivals, db_times, pool_with_timeout
+from labkit.scenarios.casestudy.program import DB_READ
+from labkit.scenarios.casestudy.run import SERVICE_GOROUTINES, step_values
 from tests.strategies_casestudy import incidents
 
 
@@ -197,7 +197,7 @@ def test_arrivals_follow_each_clients_poll_period():
 
 
 def test_timeout_pool_without_deadline_is_the_pool_models_fifo():
-    """pool_with_timeout(inf) reproduces labkit.pool's static FIFO pool exactly: the same
+    """pool_with_timeout(inf) reproduces labkit.models.pool's static FIFO pool exactly: the same
     database/sql pool, only with the deadline rule added."""
     p = IncidentParams(db_pool=2)
     rng = np.random.default_rng(3)
@@ -283,7 +283,7 @@ def test_request_program_is_the_handler_step_by_step():
     keep-alive read), parse, (*DB).conn then a select for the pool's queue time, the query on the
     socket, decode, marshal, the write (the handler's w.Write, parked until the client takes
     the bytes). With the cache: parse, copy, write; no DB at all."""
-    from labkit.casestudy.program import build_program
+    from labkit.scenarios.casestudy.program import build_program
 
     p = IncidentParams(clients=3, seconds=0.3, db_pool=1, db_median_ms=30.0, db_sigma=0.0)
     plan = make_plan_for(p)
@@ -307,14 +307,14 @@ def test_request_program_is_the_handler_step_by_step():
 
 
 def make_plan_for(p: IncidentParams):
-    from labkit.casestudy.plan import make_plan
+    from labkit.scenarios.casestudy.plan import make_plan
 
     return make_plan(p, np.random.default_rng(p.seed))
 
 
 def _program_of(p: IncidentParams, plan, name: str):
-    from labkit.casestudy.program import build_program
-    from labkit.sched.programs import iter_goroutines
+    from labkit.models.scheduler.programs import iter_goroutines
+    from labkit.scenarios.casestudy.program import build_program
 
     main, _ = build_program(p, plan)
     return next(g for g in iter_goroutines(main) if g.name == name)
@@ -322,7 +322,7 @@ def _program_of(p: IncidentParams, plan, name: str):
 
 def test_diagnosis_table_has_a_text_form(runs):
     """The notebook object shows HTML in a browser and plain text everywhere else."""
-    from labkit.casestudy.diagnosis import DiagnosisTable
+    from labkit.scenarios.casestudy.diagnosis import DiagnosisTable
 
     t = DiagnosisTable(runs["no fix"], runs["all three"], after_label="all three")
     text = repr(t)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.casestudy import run_incident
-from labkit.casestudy.causes import (
+from labkit.exercises import lab05
+from labkit.exercises.seeded import Exercise
+from labkit.scenarios.casestudy import run_incident
+from labkit.scenarios.casestudy.causes import (
     CAUSES,
     HEALTHY,
     TARGET_P99_MS,
@@ -15,8 +17,6 @@ from labkit.casestudy.causes import (
     meets_targets,
     run_cause,
 )
-from labkit.exercise import Exercise
-from labkit.exercises import lab05
 
 
 @pytest.fixture(scope="module")

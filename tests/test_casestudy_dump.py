@@ -1,6 +1,6 @@
 """The case study's goroutine dumps are real ones: every block is a goroutine a real go1.27.3
-dump of the course's service printed (labkit/casestudy/recorded, recorded by
-labkit/casestudy/recording.py from labkit/casestudy/go/dashboard), every frame's file:line lies
+dump of the course's service printed (labkit/scenarios/casestudy/recorded, recorded by
+labkit/scenarios/casestudy/recording.py from labkit/scenarios/casestudy/go/dashboard), every frame's file:line lies
 inside that function in the go1.27.3 source, and the model decides only which goroutines exist,
 their states and their ids."""
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.casestudy import run_incident
-from labkit.casestudy.dump import (
+from labkit.profiles import load_profile
+from labkit.scenarios.casestudy import run_incident
+from labkit.scenarios.casestudy.dump import (
     RECORDED,
     SITUATIONS,
     Block,
@@ -25,9 +26,8 @@ from labkit.casestudy.dump import (
     recorded_blocks,
     splice,
 )
-from labkit.casestudy.recording import SOURCE
-from labkit.casestudy.run import step_values
-from labkit.profile import load_profile
+from labkit.scenarios.casestudy.recording import SOURCE
+from labkit.scenarios.casestudy.run import step_values
 
 HANDLER = "main.handleMetrics"
 
@@ -301,7 +301,7 @@ def test_every_call_in_the_programs_stacks_is_one_a_real_dump_shows():
     json/v2's, the pool wait goes through (*DB).retry, the write goes through the response's
     bufio.Writer). Not checked: the GC's stacks (runtime frames never appear in a dump) and
     conn.serve -> readRequest (a 50 us step no dump caught; server.go:2075 makes that call)."""
-    from labkit.casestudy.program import STACKS, WRITE_STACKS
+    from labkit.scenarios.casestudy.program import STACKS, WRITE_STACKS
 
     edges = set()
     for path in RECORDED.glob("dump_*.txt"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.casestudy import run_incident
+from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import IncidentLab
 
 
@@ -70,7 +70,7 @@ def test_a_setting_revisited_is_not_run_again_and_is_the_same_run(lab):
 
 
 def test_the_kept_runs_are_bounded(lab):
-    from labkit.widgets.incident import RUN_CACHE
+    from labkit.widgets.incident_lab import RUN_CACHE
 
     for clients in range(11, 11 + RUN_CACHE + 2):
         lab.set(clients=clients)

@@ -17,10 +17,10 @@ from labkit.validation import check_choice, check_flag, check_int, check_real
 # ProfileError / TraceError with the source's name (tests/test_profile_errors.py and
 # tests/test_trace_errors.py feed the decoders broken input).
 INTERNAL = {
-    "labkit.profile.pprof.WireError",
-    "labkit.profile.legacy.Malformed",
-    "labkit.profile.legacy.Unrecognized",
-    "labkit.trace.wire.Malformed",
+    "labkit.profiles.pprof.WireError",
+    "labkit.profiles.legacy.Malformed",
+    "labkit.profiles.legacy.Unrecognized",
+    "labkit.traces.wire.Malformed",
 }
 
 
@@ -41,14 +41,14 @@ def _labkit_exceptions() -> dict[str, type]:
 
 def test_every_exception_labkit_raises_is_a_labkit_error():
     exceptions = _labkit_exceptions()
-    assert "labkit.render.RenderConfigError" in exceptions  # the walk finds them
+    assert "labkit.models.renderloop.RenderConfigError" in exceptions  # the walk finds them
     outside = sorted(n for n, cls in exceptions.items() if not issubclass(cls, LabkitError))
     assert set(outside) <= INTERNAL, outside
 
 
 def test_the_family_is_a_value_error_and_the_artefact_errors_share_one_shape():
-    from labkit.profile import ProfileError
-    from labkit.trace import TraceError
+    from labkit.profiles import ProfileError
+    from labkit.traces import TraceError
 
     assert issubclass(LabkitError, ValueError)
     for cls in (ProfileError, TraceError):
@@ -99,7 +99,7 @@ def test_the_checks_return_the_value_and_state_the_range():
 
 
 def _run_lab(**kw):
-    from labkit.schedlab import run_lab
+    from labkit.scenarios.blindspots import run_lab
 
     return run_lab(**kw)
 
@@ -129,13 +129,13 @@ def _pacer_warmup(**kw):
 
 
 def _lab_params(**kw):
-    from labkit.schedlab import LabParams
+    from labkit.scenarios.blindspots import LabParams
 
     return LabParams(**kw)
 
 
 def _simulate_frames(**kw):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     return simulate_frames(**kw)
 
@@ -179,7 +179,7 @@ def test_a_bad_input_is_a_labkit_error_that_names_the_parameter(call, kwargs, me
 
 def test_a_scheduler_lab_value_its_slider_cannot_show_is_refused_not_clamped():
     """LabParams accepts 64 Ps; the lab's slider ends at 8: refuse 64 rather than run 8."""
-    from labkit.schedlab import LabParams
+    from labkit.scenarios.blindspots import LabParams
     from labkit.widgets import SchedulerLab
 
     with pytest.raises(ParameterError, match=r"gomaxprocs goes from 1 to 8 in this lab; got 64"):
@@ -191,7 +191,7 @@ def test_a_scheduler_lab_value_its_slider_cannot_show_is_refused_not_clamped():
 
 
 def test_every_preset_fits_the_scheduler_labs_controls():
-    from labkit.schedlab import PRESETS
+    from labkit.scenarios.blindspots import PRESETS
     from labkit.widgets import SchedulerLab
 
     lab = SchedulerLab()
@@ -204,7 +204,7 @@ def test_the_package_lists_its_parts_and_the_error_family():
     """dir(labkit) (tab completion) shows the lazily loaded submodules and the error family; the
     package has no ``version`` function beside ``__version__`` to confuse with it."""
     names = dir(labkit)
-    for part in ("sched", "gc", "render", "trace", "widgets", "LabkitError", "ParameterError"):
+    for part in ("models", "scenarios", "traces", "widgets", "LabkitError", "ParameterError"):
         assert part in names
     assert labkit.LabkitError is LabkitError
     assert not hasattr(labkit, "version")

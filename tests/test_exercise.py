@@ -1,10 +1,10 @@
-"""labkit.exercise: same seed, same question; right answers pass, wrong ones fail; hidden answers."""
+"""labkit.exercises.seeded: same seed, same question; right answers pass, wrong ones fail; hidden answers."""
 
 from __future__ import annotations
 
 import pytest
 
-from labkit.exercise import Exercise, choice, numeric, parse_number
+from labkit.exercises.seeded import Exercise, choice, numeric, parse_number
 
 
 def _times_table(rng):

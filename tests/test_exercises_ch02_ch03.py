@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import ch02, ch03
-from labkit.profile import load_profile
-from labkit.sched import simulate
-from labkit.schedlab import PRESETS, run_lab
+from labkit.exercises.seeded import Exercise
+from labkit.models.scheduler import simulate
+from labkit.profiles import load_profile
+from labkit.scenarios.blindspots import PRESETS, run_lab
 
 SEEDS = range(8)
 

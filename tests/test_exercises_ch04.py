@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import ch04
+from labkit.exercises.seeded import Exercise
 from labkit.golab.twins import run_twin
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import ch01, ch05
+from labkit.exercises.seeded import Exercise
 
 
 @pytest.mark.parametrize(("rate", "band"), [(2.6, 0), (1.2, 1), (0.2, 2), (0.0, 3)])

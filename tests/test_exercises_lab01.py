@@ -9,8 +9,8 @@ from functools import cache
 
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import lab01
+from labkit.exercises.seeded import Exercise
 from labkit.widgets import FrameLab
 from labkit.widgets.framelab import gc_spans
 
@@ -109,7 +109,7 @@ def test_heap_goal_by_hand_worked_example():
 
 def test_the_heap_goal_question_takes_the_frame_labs_non_heap_memory():
     """The question's non-heap memory is the one the frame lab's goal line subtracts."""
-    from labkit.render import NON_HEAP_MB
+    from labkit.models.renderloop import NON_HEAP_MB
 
     assert FrameLab().params.non_heap_mb == NON_HEAP_MB
     assert all(
@@ -144,7 +144,7 @@ def _janky_frames_outside_gc(result) -> int:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stall_jank_key_is_the_frame_labs_reading_and_most_of_its_frames_sit_in_gc_cycles(seed):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     v = ex(lab01.stall_jank, seed).variant
     p = v.params
@@ -210,8 +210,8 @@ def test_the_labs_producers_are_the_frame_labs_and_the_real_programs():
 def test_the_gc_rate_is_a_prediction_the_frame_lab_then_confirms():
     """Predict first (issue #17): after Check, the frame lab runs the question's own numbers
     and its GC rate is the answer key."""
-    from labkit.exercise import Exercise
     from labkit.exercises import lab01
+    from labkit.exercises.seeded import Exercise
 
     ex = Exercise(lab01.gc_rate, seed=2)
     view = ex.widget()
@@ -228,7 +228,7 @@ PREDICTIONS = ("gc_rate", "second_p", "torn_share", "pool_or_gogc_under_limit")
 def test_at_least_half_of_lab_1s_eight_exercises_are_predictions():
     import inspect
 
-    from labkit.exercise import Variant
+    from labkit.exercises.seeded import Variant
 
     made = [
         name
@@ -266,7 +266,7 @@ def test_second_p_key_is_the_band_of_the_frame_labs_run_at_two_ps(seed):
 
 
 def simulate_one_p(p):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     return simulate_frames(
         **lab01.STALL, live_heap_mb=p["live_mib"], producers=p["producers"], seed=p["seed"]
@@ -312,7 +312,7 @@ def test_torn_share_rejects_the_share_a_lock_gives():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_victim_cache_key_follows_the_models_allocation_counts(seed):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     e = ex(lab01.victim_cache, seed)
     v, p = e.variant, e.variant.params

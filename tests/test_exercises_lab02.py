@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import lab02
+from labkit.exercises.seeded import Exercise
 from labkit.golab import run_experiment
 
 SEEDS = range(20)
@@ -250,7 +250,7 @@ def test_the_mystery_keeps_only_its_number():
 
 
 def PRESETS_TITLE(key: str) -> str:
-    from labkit.schedlab import PRESETS
+    from labkit.scenarios.blindspots import PRESETS
 
     return PRESETS[key].title
 

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import lab03
+from labkit.exercises.seeded import Exercise
 
 SEEDS = range(20)
 
@@ -132,7 +132,7 @@ def test_ten_real_cases_of_four_kinds_of_evidence():
 @pytest.mark.parametrize("scenario", ["sched", "syncwait"])
 def test_a_trace_case_is_what_go_tool_trace_makes_of_the_recording(scenario):
     """go tool trace -pprof=KIND on the recorded trace, read back at recording time
-    (lab03-profiles.json), and labkit.trace's own profile of it: the same rows."""
+    (lab03-profiles.json), and labkit.traces's own profile of it: the same rows."""
     info = lab03.recorded_info()["profiles"][scenario]
     ours = lab03.recorded_profile(scenario).top(None, "delay")
     assert [list(row) for row in ours] == info["go_pprof_top"]
@@ -194,7 +194,7 @@ def test_wait_total_key_is_the_recorded_profiles_total(seed):
     """The key is the total of what go tool trace -pprof=KIND makes of the recording (its rows
     are compared with the toolchain's in test_a_trace_case_is_what_go_tool_trace_makes...), and
     the hand estimate the worked answer gives lands within the tolerance."""
-    from labkit.trace import load_trace
+    from labkit.traces import load_trace
 
     v = Exercise(lab03.wait_total, seed=seed).variant
     p = v.params
@@ -276,8 +276,8 @@ def test_lab3_has_eight_exercises_at_least_half_predictions():
 
 
 def test_case_h_steps_through_every_cause_and_the_healthy_control():
-    from labkit.exercise import Exercise
     from labkit.exercises import lab03
+    from labkit.exercises.seeded import Exercise
 
     seen = [Exercise(lab03.diagnose_trace, seed=s).variant.params["case"] for s in range(6)]
     assert sorted(seen) == sorted(lab03.DIAGNOSE_CASES)
@@ -288,8 +288,8 @@ def test_case_h_steps_through_every_cause_and_the_healthy_control():
 def test_case_h_key_is_what_the_program_does_and_the_doctor_agrees(seed):
     """The key is the corpus's label (the cause the program was built with); the stall doctor,
     whose report the answer quotes, names the same cause on the same trace."""
-    from labkit.exercise import Exercise
     from labkit.exercises import lab03
+    from labkit.exercises.seeded import Exercise
     from labkit.stalls import diagnose
 
     ex = Exercise(lab03.diagnose_trace, seed=seed)
@@ -311,8 +311,8 @@ def test_case_h_key_is_what_the_program_does_and_the_doctor_agrees(seed):
 
 
 def test_case_h_question_names_no_cause():
-    from labkit.exercise import Exercise
     from labkit.exercises import lab03
+    from labkit.exercises.seeded import Exercise
 
     for s in range(6):
         q = Exercise(lab03.diagnose_trace, seed=s).variant.question.lower()

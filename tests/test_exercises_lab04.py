@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import lab04
+from labkit.exercises.seeded import Exercise
 from labkit.golab import run_experiment
-from labkit.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms
-from labkit.pool.queueing import mmc_latency_p99_ms as mmc_p99_ms
+from labkit.models.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms
+from labkit.models.pool.queueing import mmc_latency_p99_ms as mmc_p99_ms
 
 SEEDS = range(20)
 

@@ -28,11 +28,11 @@ from functools import cache
 
 import pytest
 
-from labkit.casestudy import run_incident
-from labkit.casestudy.causes import CAUSES, HEALTHY
-from labkit.exercise import Exercise
 from labkit.exercises import lab05
-from labkit.profile import load_profile
+from labkit.exercises.seeded import Exercise
+from labkit.profiles import load_profile
+from labkit.scenarios.casestudy import run_incident
+from labkit.scenarios.casestudy.causes import CAUSES, HEALTHY
 
 SEEDS = range(20)
 P99_TARGET_MS, FPS_TARGET = 200.0, 55.0  # the lab's targets, as the notebook states them
@@ -229,7 +229,7 @@ def test_lab_5_has_eight_exercises_and_at_least_half_predict():
     """Seven seeded exercises and the graded change (Mystery.try_changes)."""
     import inspect
 
-    from labkit.exercise import Variant
+    from labkit.exercises.seeded import Variant
 
     made = [
         name
@@ -313,7 +313,7 @@ def test_one_p_frames_key_is_the_band_of_the_drawn_run(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_gogc_on_payload_key_follows_the_drawn_run(seed):
-    from labkit.casestudy.causes import meets_targets
+    from labkit.scenarios.casestudy.causes import meets_targets
 
     e = ex(lab05.gogc_on_payload, seed)
     v, p = e.variant, e.variant.params

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.exercise import Exercise
 from labkit.exercises import start
+from labkit.exercises.seeded import Exercise
 
 SEEDS = range(20)
 

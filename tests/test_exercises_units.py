@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from labkit.exercise import Exercise, numeric, parse_number
+from labkit.exercises.seeded import Exercise, numeric, parse_number
 from labkit.units import UnitError, convert, parse_quantity, unit
 
 

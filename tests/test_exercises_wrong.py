@@ -23,8 +23,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from labkit.exercise import Exercise, Variant
-from labkit.gc import heap_goal_bytes
+from labkit.exercises.seeded import Exercise, Variant
+from labkit.models.gcpacer import heap_goal_bytes
 
 MIB = 1 << 20
 SEEDS = range(20)
@@ -163,7 +163,7 @@ def goal_in_decimal_mb(p):
 
 
 def _jank(p, **changes):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     settings = {
         "gomaxprocs": p["gomaxprocs"],
@@ -195,7 +195,7 @@ def jank_as_a_fraction(p):
 
 
 def gc_cpu_share_read_as_jank(p):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     r = simulate_frames(
         gomaxprocs=p["gomaxprocs"],
@@ -209,7 +209,7 @@ def gc_cpu_share_read_as_jank(p):
 
 
 def _smallest_meeting(p, budget, **changes):
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     for g in p["gogcs"]:
         r = simulate_frames(
@@ -258,7 +258,7 @@ def the_limit_always_sets_the_goal(p):
 
 def _second_p_band(p) -> int:
     from labkit.exercises.lab01 import STALL, second_p_band
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     two = simulate_frames(
         **{**STALL, "gomaxprocs": 2},
@@ -326,7 +326,7 @@ def pool_allocates_per_frame(p):
 
 def _finish(p):
     from labkit.exercises.lab02 import behind_loop_program
-    from labkit.sched import simulate
+    from labkit.models.scheduler import simulate
 
     return simulate(
         behind_loop_program(p["loop_ms"], p["work_ms"]),
@@ -391,7 +391,7 @@ def gomaxprocs_plus_one_for_sysmon(p):
 
 
 def _spot(key):
-    from labkit.schedlab import PRESETS
+    from labkit.scenarios.blindspots import PRESETS
 
     return f"{key} {PRESETS[key].title}"
 
@@ -683,7 +683,7 @@ def _a(p):
 
 def erlang_wait_is_the_chance_to_wait(p):
     """Stops at C, the chance to wait, and reports it as ms."""
-    from labkit.pool import erlang_c_probability
+    from labkit.models.pool import erlang_c_probability
 
     return erlang_c_probability(_a(p), p["c"])
 
@@ -695,13 +695,13 @@ def erlang_wait_without_c(p):
 
 def erlang_wait_includes_service(p):
     """Reports the time in system (wait + service) instead of the wait in the channel."""
-    from labkit.pool import erlang_c_wait_ms
+    from labkit.models.pool import erlang_c_wait_ms
 
     return erlang_c_wait_ms(p["rate"], p["service_ms"], p["c"]) + p["service_ms"]
 
 
 def erlang_wait_in_seconds(p):
-    from labkit.pool import erlang_c_wait_ms
+    from labkit.models.pool import erlang_c_wait_ms
 
     return f"{erlang_c_wait_ms(p['rate'], p['service_ms'], p['c']):.3f} s"
 

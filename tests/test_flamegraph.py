@@ -1,4 +1,4 @@
-"""The flame-graph layout model (labkit.flamegraph): tree, hide, zoom, prune, search, diff, sandwich.
+"""The flame-graph layout model (labkit.profiles.flamelayout): tree, hide, zoom, prune, search, diff, sandwich.
 
 Tiny profiles with exact expected boxes first, then properties over random profiles. The rules
 pinned here are flamegraph.pl's and ``go tool pprof``'s, each named in its test's docstring.
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_flamegraph import patterns, stacks
 
-from labkit.flamegraph import (
+from labkit.profiles.flamelayout import (
     GROWTH_COLOUR,
     MATCH_COLOUR,
     PACKAGE_PALETTE,
@@ -293,8 +293,8 @@ def test_bad_input_raises_a_clear_value_error(call, message):
 
 def test_a_real_go_cpu_profile_lays_out_with_pprofs_top_function():
     """The recorded detective profile (real Go, runtime/pprof): the widest self frame is the one
-    `go tool pprof -top` lists first (labkit.profile's top mirrors it)."""
-    from labkit.profile import load_profile
+    `go tool pprof -top` lists first (labkit.profiles's top mirrors it)."""
+    from labkit.profiles import load_profile
 
     p = load_profile(PROFILES / "lab03-loop.pb.gz")
     m = FlameGraphModel(p)

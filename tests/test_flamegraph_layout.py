@@ -1,4 +1,4 @@
-"""Where each box goes (labkit.flamegraph.layout): the rules that tests/test_flamegraph.py's
+"""Where each box goes (labkit.profiles.flamelayout.layout): the rules that tests/test_flamegraph.py's
 exact-box tests only show on one tiny profile, each pinned on data that tells the right rule from
 its likely wrong variants.
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_flamegraph import FUNCTIONS, stacks
 
-from labkit.flamegraph import CHAR_PX, FlameGraphModel, FlameTree, Layout, layout
+from labkit.profiles.flamelayout import CHAR_PX, FlameGraphModel, FlameTree, Layout, layout
 
 
 def placed(model: FlameGraphModel) -> dict[tuple[str, ...], tuple[float, float, int]]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.flamegraph import (
+from labkit.profiles import load_profile
+from labkit.profiles.flamelayout import (
     GROWTH_COLOUR,
     NEUTRAL_COLOUR,
     PACKAGE_PALETTE,
@@ -23,7 +24,6 @@ from labkit.flamegraph import (
     diff_colours,
     package_of,
 )
-from labkit.profile import load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "labkit" / "data" / "profiles"
@@ -39,8 +39,8 @@ STACKS = {
 
 _DRAW = """
 import json, sys
-from labkit.flamegraph import FlameGraphModel
-from labkit.profile import load_profile
+from labkit.profiles.flamelayout import FlameGraphModel
+from labkit.profiles import load_profile
 before = load_profile(sys.argv[1])
 after = load_profile(sys.argv[2])
 plain, diff = FlameGraphModel(before, min_px=0), FlameGraphModel(after, base=before, min_px=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.flamegraph import MATCH_COLOUR, FlameGraphError
+from labkit.profiles.flamelayout import MATCH_COLOUR, FlameGraphError
 from labkit.widgets import FlameGraph
 
 PROFILES = Path(__file__).resolve().parents[1] / "labkit" / "data" / "profiles"
@@ -79,7 +79,7 @@ def test_a_bad_regex_typed_in_the_search_box_shows_in_the_error_output():
 
 def test_diff_mode_on_real_go_profiles_summarises_growth_and_shrinkage():
     """Before: a fresh frame buffer per frame; after: sync.Pool (labkit/golab/go/detective)."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     before = load_profile(PROFILES / "lab03-alloc.pb.gz")
     after = load_profile(PROFILES / "lab03-pooled.pb.gz")

@@ -1,4 +1,4 @@
-"""GC cycles through time (labkit.gc.cycle), in the spirit of TestGcPacer (mgcpacer_test.go).
+"""GC cycles through time (labkit.models.gcpacer.cycle), in the spirit of TestGcPacer (mgcpacer_test.go).
 
 A table of allocation streams - constant, ramp, oscillating, random with a seed, a step - runs
 through the model pacer; the checks are the runtime test's: the heap peaks near the goal once the
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 
-from labkit.gc import (
+from labkit.models.gcpacer import (
     MARK_BYTES_PER_CPU_S,
     GCConfigError,
     GCCycle,
@@ -23,7 +23,7 @@ from labkit.gc import (
     heap_goal_bytes,
     simulate_gc,
 )
-from labkit.gc.gctrace import fmt_ns_as_ms
+from labkit.models.gcpacer.gctrace import fmt_ns_as_ms
 from tests.strategies_gc import gc_scenarios
 
 MIB = 1 << 20

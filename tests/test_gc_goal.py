@@ -1,4 +1,4 @@
-"""Heap goal, trigger and GOGC / GOMEMLIMIT parsing (labkit.gc.goal, labkit.gc.pacer).
+"""Heap goal, trigger and GOGC / GOMEMLIMIT parsing (labkit.models.gcpacer.goal, labkit.models.gcpacer.pacer).
 
 Each expected value is worked out from src/runtime/mgcpacer.go (Go 1.27) by hand.
 """
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.gc import (
+from labkit.models.gcpacer import (
     GCConfigError,
     Pacer,
     heap_goal_bytes,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labkit.gc import wakeup
-from labkit.render import simulate_frames
-from labkit.sched import runtime as rt
+from labkit.models.gcpacer import wakeup
+from labkit.models.renderloop import simulate_frames
+from labkit.models.scheduler import runtime as rt
 
 MS = 1e-3
 ROUND_S = (rt.SYSMON_MAX_DELAY_MS + rt.TIMER_SLACK_MS) * MS  # 10.05 ms
@@ -69,7 +69,7 @@ def test_a_longer_force_preempt_makes_the_timer_later(monkeypatch):
 def test_a_timer_never_fires_before_it_is_due_nor_more_than_two_rounds_late(
     due_ms, mark_share, asleep_share, phase_ms, worker_ps
 ):
-    """The goroutine fell asleep and the mark began before the timer was due (labkit.render
+    """The goroutine fell asleep and the mark began before the timer was due (labkit.models.renderloop
     asks only then); a worker's slice lasts two rounds at most, so the first preemption at or
     after the due time is at most two rounds after it."""
     point = wakeup.first_scheduling_point(

@@ -394,7 +394,7 @@ def test_toolchain_prefers_path_then_next_to_python(tmp_path, monkeypatch):
 
 def test_gc_frames_model_collects_every_second_frame_like_real_go():
     """3 MiB frames, GOGC=100, a near-empty heap: a cycle every second frame, 30 cycles/s at
-    60 fps, as the recorded real run shows (labkit.render.simulate_frames under the hood)."""
+    60 fps, as the recorded real run shows (labkit.models.renderloop.simulate_frames under the hood)."""
     r = golab.model_prediction("gc_frames", frames=60, fps=60.0, pooled=False, gogc=100)
     assert r["frame_bytes"] == 3 << 20
     assert r["gc_cycles"] == 30 and r["gc_per_s"] == pytest.approx(30.0)

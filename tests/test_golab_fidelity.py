@@ -1,4 +1,4 @@
-"""Model against real Go: the fidelity table compares what labkit.sched and labkit.gc compute
+"""Model against real Go: the fidelity table compares what labkit.models.scheduler and labkit.models.gcpacer compute
 for each of the course's Go programs with the recorded real runs, within tolerances taken from
 the real runs' spread, and it can fail: a model that is wrong in any of the ways issue 13 names
 makes the row it should break read DIFFER.
@@ -18,8 +18,11 @@ from labkit.golab.experiments import META_KEYS, VARIANTS, get_experiment
 from labkit.golab.fidelity import RULES, Rule, fidelity_table, judge, mad
 from labkit.golab.predict import modelled
 
-pytest.importorskip("labkit.sched", reason="labkit.sched (the scheduler model) is not there yet")
-rt = pytest.importorskip("labkit.sched.runtime")
+pytest.importorskip(
+    "labkit.models.scheduler",
+    reason="labkit.models.scheduler (the scheduler model) is not there yet",
+)
+rt = pytest.importorskip("labkit.models.scheduler.runtime")
 
 ROW_KEYS = ("experiment", "params", "quantity", "real", "model", "agree", "rule", "kind", "why")
 MODELLED_VARIANTS = [(n, p) for n, p in VARIANTS if n in modelled()]
@@ -112,7 +115,7 @@ def test_what_no_model_computes_is_a_fact_not_a_row():
 
 # ---- every check can fail ----------------------------------------------------------------------
 
-# (constant of labkit/sched/runtime.py, wrong value as a function of the right one, a row it
+# (constant of labkit/models/scheduler/runtime.py, wrong value as a function of the right one, a row it
 # must break: experiment, params, quantity)
 WRONG_MODELS = [
     pytest.param(
@@ -210,14 +213,16 @@ WRONG_FRAME_MODELS = [
 def test_a_wrong_frame_model_makes_the_gc_render_row_it_breaks_differ(
     monkeypatch, recorded_rows, override, row
 ):
-    """labkit.render run with one input wrong (the model of the gc_render program calls
+    """labkit.models.renderloop run with one input wrong (the model of the gc_render program calls
     simulate_frames): the row that depends on it agrees as it is and reads DIFFER."""
-    import labkit.render
+    import labkit.models.renderloop
 
     expected = ("gc_render", repr(row[0]), row[1])
     assert expected in {key(r) for r in recorded_rows if r["agree"]}
-    right = labkit.render.simulate_frames
-    monkeypatch.setattr(labkit.render, "simulate_frames", lambda **kw: right(**{**kw, **override}))
+    right = labkit.models.renderloop.simulate_frames
+    monkeypatch.setattr(
+        labkit.models.renderloop, "simulate_frames", lambda **kw: right(**{**kw, **override})
+    )
     rule = next(r for r in RULES if key(r) == expected)
     assert differing(fidelity_table(source="recorded", rules=(rule,))) == {expected}
 
@@ -331,7 +336,7 @@ def test_the_frame_models_gc_share_counts_what_the_program_counts():
     marking and pauses included. The model's counts the same, so at two Ps with spare CPU it is
     real Go's within a percentage point; the model's own gc_cpu_fraction (no idle marking, the
     warm-up included) is 2 %, far from the recording's 5.6 %."""
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     real = golab.run_experiment("gc_render", source="recorded")
     model = golab.model_prediction("gc_render", seed=0)

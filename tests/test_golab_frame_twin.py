@@ -143,9 +143,9 @@ def test_the_picture_shows_both_runs_and_who_held_the_p(stall):
 def test_a_gc_still_active_at_a_new_generation_keeps_its_begin():
     """Go writes the trace in generations (about one a second); a GC mark phase still running at
     a generation's start is written again as GCActive there. go tool trace keeps the range's
-    begin; so does labkit.trace (a GC that began at 2954 ms and ended at 3061 ms in a frame_loop
+    begin; so does labkit.traces (a GC that began at 2954 ms and ended at 3061 ms in a frame_loop
     run was cut to 3041-3061 ms before)."""
-    from labkit.trace import build, spec
+    from labkit.traces import build, spec
 
     columns = build.Columns()
     began = build._range(columns, (spec.EV_GC_BEGIN, 2954), None, {}, {})

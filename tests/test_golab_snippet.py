@@ -249,7 +249,7 @@ def test_go_cell_magic_rejects_unknown_options(shell, capsys):
 
 def test_labkit_does_not_import_ipython_until_the_magic_is_loaded():
     code = (
-        "import sys, labkit, labkit.golab, labkit.golab.snippet, labkit.trace\n"
+        "import sys, labkit, labkit.golab, labkit.golab.snippet, labkit.traces\n"
         "print('IPython' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -261,16 +261,16 @@ def test_a_trace_without_gomaxprocs_is_a_trace_cut_short(tmp_path, monkeypatch):
     loads, but has no GOMAXPROCS and no goroutine; run_go reports it as cut short (seen in CI)."""
     from types import SimpleNamespace
 
-    import labkit.trace
+    import labkit.traces
     from labkit.golab import snippet
 
     path = tmp_path / "trace.out"
     path.write_bytes(b"go 1.26 trace\x00\x00\x00")
-    monkeypatch.setattr(labkit.trace, "load_trace", lambda p, name: SimpleNamespace(gomaxprocs=0))
+    monkeypatch.setattr(labkit.traces, "load_trace", lambda p, name: SimpleNamespace(gomaxprocs=0))
     notes: list[str] = []
     assert snippet._load(path, "execution trace", notes, timed_out=False) is None
     assert notes and "no execution trace" in notes[0]
-    monkeypatch.setattr(labkit.trace, "load_trace", lambda p, name: SimpleNamespace(gomaxprocs=2))
+    monkeypatch.setattr(labkit.traces, "load_trace", lambda p, name: SimpleNamespace(gomaxprocs=2))
     assert snippet._load(path, "execution trace", [], timed_out=False).gomaxprocs == 2
 
 

@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 
 import labkit.golab.twin_fidelity as tf
-from labkit.pipeline import simulate_pipeline
-from labkit.pool import simulate_pool
+from labkit.models.pipeline import simulate_pipeline
+from labkit.models.pool import simulate_pool
 
 
 @pytest.fixture(scope="module")

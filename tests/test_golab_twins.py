@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import labkit.sched.runtime as rt
+import labkit.models.scheduler.runtime as rt
 from labkit.errors import LabkitError
 from labkit.golab import run_twin, twin_source
 from labkit.golab.twins import TWINS
-from labkit.schedlab import PRESETS, run_lab
+from labkit.scenarios.blindspots import PRESETS, run_lab
 
 
 def test_a_twin_source_sets_its_scenario_variables():

@@ -7,14 +7,14 @@ from typing import ClassVar
 
 import pytest
 
-from labkit.casestudy import IncidentParams
 from labkit.errors import LabkitError, ParameterError
-from labkit.gc import GCParams, simulate_gc
+from labkit.models.gcpacer import GCParams, simulate_gc
+from labkit.models.pipeline import PipelineParams
+from labkit.models.pool import PoolParams
+from labkit.models.renderloop import FrameParams, RenderConfigError, simulate_frames
 from labkit.params import ModelParams, checked, choice, flag, number, whole
-from labkit.pipeline import PipelineParams
-from labkit.pool import PoolParams
-from labkit.render import FrameParams, RenderConfigError, simulate_frames
-from labkit.schedlab import LabParams
+from labkit.scenarios.blindspots import LabParams
+from labkit.scenarios.casestudy import IncidentParams
 
 #: Every model's parameters record.
 MODEL_PARAMS = (FrameParams, PoolParams, PipelineParams, GCParams, IncidentParams, LabParams)

@@ -1,6 +1,6 @@
-"""The channel pipeline of chapter 4.1 (labkit.pipeline): back-pressure, bottlenecks, Little's law.
+"""The channel pipeline of chapter 4.1 (labkit.models.pipeline): back-pressure, bottlenecks, Little's law.
 
-The pipeline is a labkit.sched program, so what these tests pin down is Go's channel code
+The pipeline is a labkit.models.scheduler program, so what these tests pin down is Go's channel code
 (runtime.chansend / chanrecv in src/runtime/chan.go) and the Ps the work competes for, seen from
 the items' side.
 """
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from labkit.pipeline import (
+from labkit.models.pipeline import (
     DEFAULT_STAGES,
     PipelineParameterError,
     Stage,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from labkit.pool import compare_policies, simulate_pool
-from labkit.pool.watchdog import Watchdog
+from labkit.models.pool import compare_policies, simulate_pool
+from labkit.models.pool.watchdog import Watchdog
 
 
 def article_watchdog(workers: int = 4, **overrides) -> Watchdog:

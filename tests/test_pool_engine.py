@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.pool import simulate_pool
-from labkit.pool.simulate import prepare, serve
+from labkit.models.pool import simulate_pool
+from labkit.models.pool.simulate import prepare, serve
 
 
 def done_ms(result) -> list[float]:
@@ -130,7 +130,7 @@ def test_time_series_sample_the_state_after_events_at_that_instant():
 )
 def test_fifo_recursion_and_event_loop_agree(kwargs):
     """When no worker ever waits for a P, the static pool is a FIFO c-server queue and the
-    Kiefer-Wolfowitz recursion (labkit.pool.fifo) must give the event loop's trace."""
+    Kiefer-Wolfowitz recursion (labkit.models.pool.fifo) must give the event loop's trace."""
     params, workload = prepare(duration_s=20.0, **kwargs)
     fast, slow = serve(params, workload, "fifo"), serve(params, workload, "events")
     for name in ("start_ms", "done_ms", "wait_ms"):

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_pool import replayed_arrivals, scenarios
 
-from labkit.pool.result import build_result
-from labkit.pool.simulate import fifo_is_exact, prepare, serve
+from labkit.models.pool.result import build_result
+from labkit.models.pool.simulate import fifo_is_exact, prepare, serve
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from labkit.pool import erlang_c_probability, erlang_c_wait_ms, simulate_pool
+from labkit.models.pool import erlang_c_probability, erlang_c_wait_ms, simulate_pool
 
 
 def test_erlang_c_matches_closed_forms():

@@ -1,4 +1,4 @@
-"""labkit.pool.queueing: the hockey stick against Erlang C, Kingman's variability factor,
+"""labkit.models.pool.queueing: the hockey stick against Erlang C, Kingman's variability factor,
 processor sharing against FCFS, and coordinated omission, each on the pool model."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-import labkit.pool as pool
-from labkit.pool import erlang_c_wait_ms, kingman_wait_ms, simulate_pool
-from labkit.pool.params import PoolParameterError
-from labkit.pool.queueing import service_scv
+import labkit.models.pool as pool
+from labkit.models.pool import erlang_c_wait_ms, kingman_wait_ms, simulate_pool
+from labkit.models.pool.params import PoolParameterError
+from labkit.models.pool.queueing import service_scv
 
 hockey_stick, fcfs_vs_sharing = pool.hockey_stick, pool.fcfs_vs_sharing
 allen_cunneen_wait_ms, mmc_latency_p99_ms = pool.allen_cunneen_wait_ms, pool.mmc_latency_p99_ms

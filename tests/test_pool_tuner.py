@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.pool import (
+from labkit.models.pool import (
     PoolParameterError,
     TargetUnreachableError,
     compare_policies,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from labkit.pool import (
+from labkit.models.pool import (
     PoolParameterError,
     compare_policies,
     erlang_c_wait_ms,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.pool import simulate_pool
-from labkit.pool.simulate import prepare
+from labkit.models.pool import simulate_pool
+from labkit.models.pool.simulate import prepare
 
 
 def test_poisson_arrivals_have_the_asked_rate_and_exponential_gaps():

@@ -21,7 +21,7 @@ from strategies_profile import (
     check_text_profile,
 )
 
-from labkit.profile import Frame, load_profile
+from labkit.profiles import Frame, load_profile
 
 ART = Path(__file__).parent / "data" / "artefacts"
 PPROF = json.loads((ART / "pprof.json").read_text())
@@ -219,7 +219,7 @@ def test_race_reports_one_goroutine_per_access():
 
 def test_detect_format_names_what_load_profile_reads():
     """detect_format decides from the first bytes alone what the full read finds."""
-    from labkit.profile import FORMATS, detect_format
+    from labkit.profiles import FORMATS, detect_format
 
     for path in sorted(ART.iterdir()):
         if path.suffix == ".json":

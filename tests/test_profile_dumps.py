@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_profile import dump_goroutines, dump_noise, render_dump
 
-from labkit.profile import Frame, ProfileError, load_profile
+from labkit.profiles import Frame, ProfileError, load_profile
 
 
 def one(text: str):
@@ -173,7 +173,7 @@ def test_a_dump_after_a_race_report_notes_the_report():
     p = load_profile(race + dump)
     assert [g.id for g in p.goroutines] == [1]
     assert "race detector reports" in p.notes[0]
-    from labkit.profile.races import parse_races
+    from labkit.profiles.races import parse_races
 
     assert [g.annotations for g in parse_races(race + dump, "x").goroutines] == [
         ("write at 0x00c000014100",),

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies_profile import gz, lfield, pprof, recorded, simple_cpu_profile, vfield
 
-from labkit.profile import Profile, ProfileError, load_profile
+from labkit.profiles import Profile, ProfileError, load_profile
 
 
 def error_of(source, **kwargs) -> ProfileError:

@@ -19,7 +19,7 @@ from strategies_profile import (
     load_script,
 )
 
-from labkit.profile import load_profile
+from labkit.profiles import load_profile
 
 REGEN = load_regen_script()
 CASES = [(name, t) for name, types in REGEN.PROTO_PROFILES.items() for t in types]

@@ -8,7 +8,7 @@ import json
 import pytest
 from strategies_profile import PROFILES, check_goroutine_profiles, load_regen_script
 
-from labkit.profile import load_profile
+from labkit.profiles import load_profile
 
 REGEN = load_regen_script()
 CASES = [(name, t) for name, types in REGEN.PROTO_PROFILES.items() for t in types]

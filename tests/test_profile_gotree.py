@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from strategies_profile import load_regen_script
 
-from labkit.profile import load_profile
+from labkit.profiles import load_profile
 
 REGEN = load_regen_script()
 PROFILES = (

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.profile import ProfileError, detect_format, load_profile
+from labkit.profiles import ProfileError, detect_format, load_profile
 
 MAPS = (
     "00400000-00500000 r-xp 00000000 08:01 1234 /usr/bin/server\n"
@@ -241,7 +241,7 @@ def test_java_patterns_read_as_pprofs_regular_expressions(text):
     """The hand-written Java location reader and the anchored attribute pattern find what
     legacy_java_profile.go's javaLocationFileLineRx / javaLocationPathRx and attributeRx find
     (leftmost-first, which Python's engine shares with RE2 on these patterns)."""
-    from labkit.profile.legacy_java import _ATTRIBUTE, _function
+    from labkit.profiles.legacy_java import _ATTRIBUTE, _function
 
     file_line = re.match(r"^(.*)\s+\((.+):(-?[0-9]+)\)$", text, re.ASCII)
     path = re.match(r"^(.*)\s+\((.*)\)$", text, re.ASCII)

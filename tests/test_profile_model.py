@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from strategies_profile import stack_maps
 
-from labkit.profile import Profile, ProfileError, load_profile
-from labkit.profile.export import SPEEDSCOPE_SCHEMA
+from labkit.profiles import Profile, ProfileError, load_profile
+from labkit.profiles.export import SPEEDSCOPE_SCHEMA
 
 
 def test_from_stacks_with_several_sample_types():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strategies_profile import gz, lfield, pprof, simple_cpu_profile, varint, vfield
 
-from labkit.profile import detect_format, load_profile
+from labkit.profiles import detect_format, load_profile
 
 EXPECTED_STACKS = {
     ("main.main", "main.work", "main.helper"): 30_000_000,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.profile import Frame, ProfileError, detect_format, load_profile
+from labkit.profiles import Frame, ProfileError, detect_format, load_profile
 
 DEBUG2 = b"""\
 goroutine 1 [running]:
@@ -180,7 +180,7 @@ def test_folded_errors_name_the_line(text, problem):
 
 def test_text_with_a_newline_is_read_as_content_not_as_a_path():
     """A pasted goroutine dump (a str) loads directly; a path never contains a newline."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     dump = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\n"
     p = load_profile(dump)

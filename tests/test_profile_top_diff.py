@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from strategies_profile import load_regen_script, stack_maps
 
-from labkit.profile import Profile, load_profile
+from labkit.profiles import Profile, load_profile
 
 REGEN = load_regen_script()
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The frame pipeline model (labkit.render): API, agreement with the pacer, sync.Pool, draws."""
+"""The frame pipeline model (labkit.models.renderloop): API, agreement with the pacer, sync.Pool, draws."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-from labkit.gc import heap_goal_bytes
-from labkit.render import simulate_frames
+from labkit.models.gcpacer import heap_goal_bytes
+from labkit.models.renderloop import simulate_frames
 from tests.strategies_gc import render_scenarios
 
 MIB = 1 << 20
@@ -308,7 +308,7 @@ def test_the_non_heap_memory_is_gc_renders_recorded_figure_under_a_limit():
     from statistics import median
 
     from labkit.golab import run_experiment
-    from labkit.render import NON_HEAP_MB
+    from labkit.models.renderloop import NON_HEAP_MB
 
     real = run_experiment("gc_render", source="recorded", memory_limit_mb=100)
     assert abs(NON_HEAP_MB - median(real["non_heap_mb_runs"])) <= 0.1

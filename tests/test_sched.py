@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     cpu,
@@ -28,7 +28,7 @@ from labkit.sched import (
     syscall,
     wait,
 )
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import runtime as rt
 
 SWITCH = rt.SCHEDULE_MS
 

@@ -1,6 +1,6 @@
 """The scheduler model's costs agree with the real-Go recordings the repository ships.
 
-labkit/sched/runtime.py derives SCHEDULE_MS, TIMER_ARM_MS, TIMER_FIRE_MS and SWITCH_G_SIDE_MS,
+labkit/models/scheduler/runtime.py derives SCHEDULE_MS, TIMER_ARM_MS, TIMER_FIRE_MS and SWITCH_G_SIDE_MS,
 and programs.py SLEEP_NOOP_MS, from labkit/golab/recorded/yield.json (go1.27.3, GOMAXPROCS=1: a
 loop with no yield, Sleep(0), Gosched or Sleep(1ns), beside a goroutine that counts its turns),
 and THREAD_WAKE_MS from labkit/golab/recorded/locked_pingpong.json. The tests simulate the
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import labkit.golab
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     cpu,
@@ -31,8 +31,8 @@ from labkit.sched import (
     sleep,
     spawn,
 )
-from labkit.sched import programs as pg
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler import runtime as rt
 
 RECORDED = Path(labkit.golab.__file__).parent / "recorded"
 

@@ -1,7 +1,7 @@
-"""Golden results of the scheduler model: optimising labkit.sched must not change one bit.
+"""Golden results of the scheduler model: optimising labkit.models.scheduler must not change one bit.
 
 Notebooks, exercises and other tests read the model's results, so a speed-up of
-``labkit/sched/runtime.py`` or ``result.py`` must give the same Result for the same inputs, bit
+``labkit/models/scheduler/runtime.py`` or ``result.py`` must give the same Result for the same inputs, bit
 for bit. Each reference program below is simulated and every part of its Result (all arrays, the
 event log, marks, stats, the deadlock text, goroutine dumps at several instants, CPU samples) is
 hashed (sha256 of a canonical serialisation: arrays with their dtype and raw bytes, floats by
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     Result,
@@ -53,7 +53,7 @@ from labkit.sched import (
     unlock_os_thread,
     wait,
 )
-from labkit.schedlab import PRESETS, build_program
+from labkit.scenarios.blindspots import PRESETS, build_program
 
 HASHES = Path(__file__).parent / "data" / "sched_golden" / "hashes.json"
 

@@ -1,4 +1,4 @@
-"""The scheduler model's parts (labkit/sched/*.py, one per part of proc.go) and their contracts.
+"""The scheduler model's parts (labkit/models/scheduler/*.py, one per part of proc.go) and their contracts.
 
 The split of the model into modules gave names to what was encoded before: a steal's outcome
 (``schedule.Steal``), a hand-over to a locked thread (its own event kind, ``EV_STARTLOCKEDM``), a
@@ -15,16 +15,27 @@ from pathlib import Path
 
 import pytest
 
-import labkit.sched
-from labkit.sched import Chan, Go, cpu, lock_os_thread, recv, repeat, send, sleep, spawn, syscall
-from labkit.sched.chan import ChanState
-from labkit.sched.events import EV_STARTLOCKEDM, EV_STARTM, EVENT_NAMES
-from labkit.sched.records import ROW_GLOBAL, ROW_RUNQ, ROW_THREADS, recount
-from labkit.sched.schedule import Steal
-from labkit.sched.scheduler import Scheduler
-from labkit.sched.state import RUNNABLE
+import labkit.models.scheduler
+from labkit.models.scheduler import (
+    Chan,
+    Go,
+    cpu,
+    lock_os_thread,
+    recv,
+    repeat,
+    send,
+    sleep,
+    spawn,
+    syscall,
+)
+from labkit.models.scheduler.chan import ChanState
+from labkit.models.scheduler.engine import Scheduler
+from labkit.models.scheduler.events import EV_STARTLOCKEDM, EV_STARTM, EVENT_NAMES
+from labkit.models.scheduler.records import ROW_GLOBAL, ROW_RUNQ, ROW_THREADS, recount
+from labkit.models.scheduler.schedule import Steal
+from labkit.models.scheduler.state import RUNNABLE
 
-SCHED_DIR = Path(labkit.sched.__file__).parent
+SCHED_DIR = Path(labkit.models.scheduler.__file__).parent
 GO_RUNTIME = Path(__file__).parents[1] / ".venv/lib/python3.11/site-packages/go/src/runtime"
 
 
@@ -197,10 +208,10 @@ def test_the_citation_check_fails_on_a_wrong_line(tmp_path, monkeypatch):
 
 
 def test_the_old_import_paths_still_work():
-    """Notebooks and other models read the constants and the records from labkit.sched.runtime:
-    they are still there, and the Scheduler is the one of scheduler.py."""
-    from labkit.sched import runtime as rt
-    from labkit.sched.state import G
+    """Notebooks and other models read the constants and the records from labkit.models.scheduler.runtime:
+    they are still there, and the Scheduler is the one of engine.py."""
+    from labkit.models.scheduler import runtime as rt
+    from labkit.models.scheduler.state import G
 
     assert rt.Scheduler is Scheduler and rt.G is G and rt.RUNNABLE == RUNNABLE
     assert rt.netpoll_wait_ms(0.5) == 1.0

@@ -18,8 +18,8 @@ from __future__ import annotations
 import pytest
 from test_sched import SWITCH, sysmon_ticks
 
-from labkit.sched import Go, cpu, gosched, mark, repeat, simulate, sleep, spawn
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import Go, cpu, gosched, mark, repeat, simulate, sleep, spawn
+from labkit.models.scheduler import runtime as rt
 
 #: One iteration of a Sleep(1ns) loop, as the model runs it: the loop body, the timer armed as
 #: the G parks, the switch, the timer fired by findRunnable.

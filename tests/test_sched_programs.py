@@ -10,8 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.sched import Go, ProgramError, cpu, gosched, mark, repeat, simulate, sleep, spawn
-from labkit.sched import programs as pg
+from labkit.models.scheduler import (
+    Go,
+    ProgramError,
+    cpu,
+    gosched,
+    mark,
+    repeat,
+    simulate,
+    sleep,
+    spawn,
+)
+from labkit.models.scheduler import programs as pg
 
 
 def written_out(steps) -> list:

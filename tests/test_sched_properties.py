@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from strategies_sched import programs, sim_kwargs
 
-from labkit.sched import Result, SchedParams, cpu_demand_ms, simulate
-from labkit.sched.scheduler import Scheduler
+from labkit.models.scheduler import Result, SchedParams, cpu_demand_ms, simulate
+from labkit.models.scheduler.engine import Scheduler
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

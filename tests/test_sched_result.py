@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     ProgramError,
@@ -26,8 +26,8 @@ from labkit.sched import (
     spawn,
     syscall,
 )
-from labkit.sched import programs as pg
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler import runtime as rt
 
 
 def dashboard() -> Go:
@@ -204,7 +204,7 @@ def test_threads_series_steps_with_blocking_syscalls():
 
 def test_to_profile_is_a_cpu_profile_the_loaders_and_flame_graph_read():
     """Result.to_profile(): 100 Hz samples of what each P ran, with Go's CPU sample types."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     main = Go(
         "main",
@@ -227,7 +227,7 @@ def test_to_profile_is_a_cpu_profile_the_loaders_and_flame_graph_read():
 
 def test_goroutine_dump_reads_back_with_the_profile_loader():
     """goroutine_dump(at_ms) is Go's ?debug=2 text: load_profile reads the states back."""
-    from labkit.profile import load_profile
+    from labkit.profiles import load_profile
 
     ch = Chan(0, name="c")
     main = Go(
@@ -270,17 +270,17 @@ def test_a_network_write_waits_in_waitwrite_and_a_read_in_waitread():
 
 def test_library_frames_of_a_model_dump_are_where_a_real_go_dump_puts_them():
     """The standard-library frames the model prints above a waiting goroutine's own frames carry
-    the file:line a real go1.27.3 dump prints for them (labkit/casestudy/recorded, the artefacts
+    the file:line a real go1.27.3 dump prints for them (labkit/scenarios/casestudy/recorded, the artefacts
     in tests/data): a reader who opens the file at that line finds the call."""
     from pathlib import Path
 
-    from labkit.sched import result as rs
+    from labkit.models.scheduler import result as rs
 
     root = Path(__file__).resolve().parents[1]
     real = "\n".join(
         p.read_text()
         for p in [
-            *sorted((root / "labkit/casestudy/recorded").glob("dump_*.txt")),
+            *sorted((root / "labkit/scenarios/casestudy/recorded").glob("dump_*.txt")),
             *sorted((root / "tests/data/artefacts").glob("*.txt")),
             *sorted((root / "tests/data/profiles").glob("*.txt")),
         ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.sched import Go, cpu, mark, simulate, sleep, spawn, syscall
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import Go, cpu, mark, simulate, sleep, spawn, syscall
+from labkit.models.scheduler import runtime as rt
 
 
 def steals(res) -> list[tuple[float, int, str]]:

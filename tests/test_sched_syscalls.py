@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from test_sched import SWITCH, sysmon_ticks
 
-from labkit.sched import Go, cpu, gosched, io_wait, mark, simulate, sleep, spawn, syscall
-from labkit.sched import runtime as rt
+from labkit.models.scheduler import Go, cpu, gosched, io_wait, mark, simulate, sleep, spawn, syscall
+from labkit.models.scheduler import runtime as rt
 
 
 def events(res, *kinds: str) -> list[tuple[float, str, int, str]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.sched import Go
-from labkit.schedlab import PRESETS, LabParams, build_program, run_lab
+from labkit.models.scheduler import Go
+from labkit.scenarios.blindspots import PRESETS, LabParams, build_program, run_lab
 
 
 @pytest.mark.parametrize("key", sorted(PRESETS))

@@ -57,7 +57,7 @@ def test_a_healthy_trace_says_so():
 
 
 def test_the_model_is_drawn_as_a_trace_is():
-    from labkit.schedlab import PRESETS, run_lab
+    from labkit.scenarios.blindspots import PRESETS, run_lab
 
     v = StallDoctor(diagnose(run_lab(PRESETS["2.5"].stall)))
     assert v.diagnosis.findings[0].cause == "late_timer"

@@ -16,7 +16,7 @@ import pytest
 import labkit.stalls.causes as causes_module
 from labkit.golab import run_twin
 from labkit.stalls import CAUSES, StallError, diagnose
-from labkit.trace import TraceError
+from labkit.traces import TraceError
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "tests" / "data" / "traces"
@@ -240,7 +240,7 @@ def test_the_model_and_real_go_get_the_same_diagnosis(preset):
     here, blamed on the same loop), and the same verdict on the fix."""
     from labkit.golab.twin_fidelity import TWIN_PRESETS
     from labkit.golab.twins import TWINS
-    from labkit.schedlab import PRESETS, run_lab
+    from labkit.scenarios.blindspots import PRESETS, run_lab
 
     name = next(n for n, (p, _) in TWIN_PRESETS.items() if p == preset)
     for variant, settings in TWIN_PRESETS[name][1].items():
@@ -264,9 +264,9 @@ def test_the_model_and_real_go_get_the_same_diagnosis(preset):
 
 
 def test_something_else_is_refused_with_what_to_pass():
-    from labkit.pool import simulate_pool
+    from labkit.models.pool import simulate_pool
 
-    with pytest.raises(StallError, match="execution trace or a labkit.sched model run"):
+    with pytest.raises(StallError, match="execution trace or a labkit.models.scheduler model run"):
         diagnose(simulate_pool(duration_s=1.0))
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.casestudy import run_incident
 from labkit.errors import ParameterError
+from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import GoroutineStatePlot, SchedulerTimeline
 from labkit.widgets.timeline import PLOT_PX, merge_narrow
 

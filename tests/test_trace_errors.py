@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.trace import TraceError, load_trace, parsed_dump
+from labkit.traces import TraceError, load_trace, parsed_dump
 
 DATA = Path(__file__).parent / "data"
 TRACES = DATA / "traces"
@@ -31,7 +31,7 @@ def _error(source, **kw) -> TraceError:
 
 def test_a_pprof_profile_points_to_load_profile():
     err = _error(DATA / "profiles" / "cpu.pb.gz")
-    assert "pprof profile" in str(err) and "labkit.profile.load_profile" in str(err)
+    assert "pprof profile" in str(err) and "labkit.profiles.load_profile" in str(err)
     assert str(err).startswith(str(DATA / "profiles" / "cpu.pb.gz"))
 
 

@@ -1,4 +1,4 @@
-"""labkit.trace against the Go toolchain's own parser, on fresh traces and on Go's test cases.
+"""labkit.traces against the Go toolchain's own parser, on fresh traces and on Go's test cases.
 
 Builds and runs each program of tests/data/trace_programs (CPU-bound hogs with a ticker,
 channel ping-pong, timers, blocking syscalls, network waits, GC-heavy), then compares
@@ -19,7 +19,7 @@ import pytest
 from go_toolchain import require_go
 from trace_textformat import cases_dir, encode, read_case
 
-from labkit.trace import TraceError, load_trace, parsed_dump
+from labkit.traces import TraceError, load_trace, parsed_dump
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 

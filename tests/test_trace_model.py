@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.sched import Go, cpu, simulate, spawn
-from labkit.trace import STATE_NAMES, load_trace
+from labkit.models.scheduler import Go, cpu, simulate, spawn
+from labkit.traces import STATE_NAMES, load_trace
 
 TRACES = Path(__file__).parent / "data" / "traces"
 NAMES = (
@@ -194,7 +194,7 @@ def test_user_regions_are_read_as_go_tool_trace_prints_them():
     import subprocess
 
     from labkit.golab import go_toolchain
-    from labkit.trace import parsed_dump
+    from labkit.traces import parsed_dump
 
     path = Path(__file__).resolve().parent.parent / "labkit" / "data" / "stalls" / "hogs-p2.trace"
     trace = load_trace(path)

@@ -1,4 +1,4 @@
-"""labkit.trace on the recorded traces in tests/data/traces, without a Go toolchain.
+"""labkit.traces on the recorded traces in tests/data/traces, without a Go toolchain.
 
 Each trace was written by a program in tests/data/trace_programs (scripts/record_traces.py, Go
 1.27.3, and Go 1.22 / 1.23 / 1.25 for the older formats); RECORDED.json holds what the course
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.trace import load_trace, parsed_dump
+from labkit.traces import load_trace, parsed_dump
 
 TRACES = Path(__file__).parent / "data" / "traces"
 RECORDED = json.loads((TRACES / "RECORDED.json").read_text())

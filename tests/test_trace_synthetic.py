@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from trace_textformat import encode
 
-from labkit.trace import load_trace, parsed_dump
+from labkit.traces import load_trace, parsed_dump
 
 TABLES = """EventBatch gen=1 m=18446744073709551615 time=0 size=?
 Frequency freq=1000000000

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from labkit.errors import EvidenceError, ParameterError
-from labkit.sched import Go, cpu, simulate, spawn
-from labkit.trace import load_trace
-from labkit.trace.measures import MEASURES, timeline_measures
+from labkit.models.scheduler import Go, cpu, simulate, spawn
+from labkit.traces import load_trace
+from labkit.traces.measures import MEASURES, timeline_measures
 from labkit.widgets.timeline import (
     TRACE_TIME,
     GoroutineStatePlot,
@@ -119,7 +119,9 @@ def test_a_timeline_pair_shares_one_time_axis_and_one_window(hogs, model_hogs):
 
 @pytest.mark.parametrize("bad", [None, {"segments": []}, "trace.out"])
 def test_a_timeline_pair_refuses_what_is_not_a_run(model_hogs, bad):
-    with pytest.raises(ParameterError, match="must be a labkit.sched Result or a labkit.trace"):
+    with pytest.raises(
+        ParameterError, match="must be a labkit.models.scheduler Result or a labkit.traces"
+    ):
         TimelinePair(model_hogs, bad)
 
 
@@ -144,7 +146,7 @@ def test_a_locked_threads_hand_overs_are_not_counted_as_syscall_hand_offs():
     """A model run with LockOSThread logs its locked hand-overs as P hand-offs (the timeline
     marks them); a trace has no event for them, so the measure compared with real Go counts
     only the Ps taken from system calls."""
-    from labkit.schedlab import PRESETS, run_lab
+    from labkit.scenarios.blindspots import PRESETS, run_lab
 
     run = run_lab(PRESETS["2.1"].stall).result
     assert run.stats["locked_handoffs"] > 0 and run.stats["handoffs"] == 0
@@ -153,7 +155,7 @@ def test_a_locked_threads_hand_overs_are_not_counted_as_syscall_hand_offs():
 
 
 def test_the_state_plot_labels_a_traces_time_as_real_and_a_models_as_virtual():
-    from labkit.sched import Go, cpu, simulate
+    from labkit.models.scheduler import Go, cpu, simulate
     from labkit.widgets import GoroutineStatePlot
     from labkit.widgets.timeline import MODEL_TIME, TRACE_TIME
 

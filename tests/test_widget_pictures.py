@@ -20,10 +20,10 @@ import ipywidgets as w
 import numpy as np
 import pytest
 
-from labkit.sched import simulate
-from labkit.sched.programs import Go, cpu, spawn
+from labkit.models.scheduler import simulate
+from labkit.models.scheduler.programs import Go, cpu, spawn
 from labkit.stalls import diagnose
-from labkit.trace import load_trace
+from labkit.traces import load_trace
 from labkit.widgets import (
     FlameGraph,
     FrameLab,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipywidgets as w
 import pytest
 
-from labkit.casestudy import IncidentParams
 from labkit.errors import ParameterError
-from labkit.render import FrameParams
-from labkit.schedlab import LabParams
+from labkit.models.renderloop import FrameParams
+from labkit.scenarios.blindspots import LabParams
+from labkit.scenarios.casestudy import IncidentParams
 from labkit.widgets import FrameLab, IncidentLab, PoolTuner, SchedulerLab
 from labkit.widgets._controls import param_slider
 
@@ -109,7 +109,7 @@ def test_the_slider_check_fails_on_a_slider_wider_than_its_field():
 def test_pool_tuner_controls_over_pool_params_fields_offer_their_declared_range():
     """The pool tuner's controls are named for the article's knobs (a burst in three parts, a
     floor and a ceiling where 0 means none); those named as a PoolParams field take its range."""
-    from labkit.pool import PoolParams
+    from labkit.models.pool import PoolParams
 
     tuner = PoolTuner(duration_s=5.0)
     fields = [n for n in tuner.controls if n in PoolParams.names() and PoolParams.spec(n).get("ui")]

@@ -1,4 +1,4 @@
-"""The frame lab is a thin view over labkit.render.simulate_frames: what it draws is the run's data.
+"""The frame lab is a thin view over labkit.models.renderloop.simulate_frames: what it draws is the run's data.
 
 Every figure is checked against the RenderResult it came from (frames, GC cycles, histogram, heap,
 the pacer's goal and trigger); controls re-run the model the way a learner's click does; invalid
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit.errors import ParameterError
-from labkit.gc import heap_goal_bytes
-from labkit.render import NON_HEAP_MB, simulate_frames
+from labkit.models.gcpacer import heap_goal_bytes
+from labkit.models.renderloop import NON_HEAP_MB, simulate_frames
 from labkit.widgets.framelab import (
     MAX_FRAME_POINTS,
     MIN_SPAN_FRACTION,
@@ -262,7 +262,7 @@ def test_goal_steps_are_a_step_function_above_the_live_heap(gogc, limit, live, p
 
 def test_slider_ranges_come_from_the_parameters_record():
     """Each slider offers FrameParams' declared range, so it cannot offer what the model refuses."""
-    from labkit.render import FrameParams
+    from labkit.models.renderloop import FrameParams
 
     c = FrameLab(seconds=1).controls
     for control, name in [

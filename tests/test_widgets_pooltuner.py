@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.pool import POLICIES, compare_policies, simulate_pool
+from labkit.models.pool import POLICIES, compare_policies, simulate_pool
 from labkit.widgets import PoolTuner
 from labkit.widgets.pooltuner import CDF_LEVELS, DEFAULTS, cdf_points, decade_ticks, latency_bins
 
@@ -132,7 +132,7 @@ def test_a_model_error_is_shown_not_raised():
     t = PoolTuner(duration_s=5.0)
     t.set(arrival="poisson", arrival_rate=1000.0, duration_s=60.0)
     assert t.result is not None
-    from labkit.pool import params as pool_params
+    from labkit.models.pool import params as pool_params
 
     limit = pool_params.MAX_REQUESTS
     try:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labkit.sched import Go, cpu, simulate, sleep, spawn
-from labkit.widgets.schedlab import SchedulerLab
+from labkit.models.scheduler import Go, cpu, simulate, sleep, spawn
+from labkit.widgets.scheduler_lab import SchedulerLab
 from labkit.widgets.timeline import (
     GoroutineStatePlot,
     RunQueuePlot,

@@ -6,7 +6,7 @@ header, then one event per line, ``Name arg=value ...``, a stack's frames on the
 and a string's bytes on a ``data="..."`` line; and an expectation, ``SUCCESS`` or ``FAILURE
 "regexp"``. ``encode`` writes the bytes raw/writer.go would (a uvarint per argument, the
 frames' four values, a length before a string's data), written here from that format's
-description rather than with labkit.trace's tables, so a mistake shared by both cannot hide.
+description rather than with labkit.traces's tables, so a mistake shared by both cannot hide.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit.exercise import Variant, choice
-from labkit.render import FrameParams, simulate_frames
+from labkit.exercises.seeded import Variant, choice
+from labkit.models.renderloop import FrameParams, simulate_frames
 from labkit.widgets.framelab import PRODUCER_CPU_FRACTION
 
 #: The bands a learner picks from, with the largest GC rate (cycles/s) each stands for.

@@ -2,8 +2,8 @@
 then see).
 
 Each question is a variant of its section's own program: the primer's spawn order, or a
-blind spot's preset (``labkit.schedlab.PRESETS``) with one setting drawn from the seed. The key
-is the scheduler model's run of exactly that program (``labkit.sched`` / ``run_lab``), the run
+blind spot's preset (``labkit.scenarios.blindspots.PRESETS``) with one setting drawn from the seed. The key
+is the scheduler model's run of exactly that program (``labkit.models.scheduler`` / ``run_lab``), the run
 the exercise then draws beside the learner's prediction; nothing here types in a result. A
 wrong prediction's hint names the runtime function that decides it (src/runtime/proc.go unless
 named).
@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit.exercise import Variant, numeric
 from labkit.exercises.lab02 import GO_VERSIONS
 from labkit.exercises.lab02 import _drawn as drawn
-from labkit.sched import Chan, Go, cpu, recv, repeat, send, simulate, spawn
-from labkit.schedlab import PRESETS, LabRun, run_lab
+from labkit.exercises.seeded import Variant, numeric
+from labkit.models.scheduler import Chan, Go, cpu, recv, repeat, send, simulate, spawn
+from labkit.scenarios.blindspots import PRESETS, LabRun, run_lab
 
 
 def primer_program(n: int) -> Go:

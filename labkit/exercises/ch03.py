@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit.exercise import Variant, numeric
 from labkit.exercises import lab03
-from labkit.flamegraph import FlameGraphModel
+from labkit.exercises.seeded import Variant, numeric
 from labkit.golab import run_twin
-from labkit.profile import load_profile
-from labkit.sched import Go, cpu, io_wait, mark, repeat, simulate, sleep, spawn
+from labkit.models.scheduler import Go, cpu, io_wait, mark, repeat, simulate, sleep, spawn
+from labkit.profiles import load_profile
+from labkit.profiles.flamelayout import FlameGraphModel
 
 #: Section 2's search: the allocator, the GC's mark workers, its sweeper and the scavenger.
 ALLOC_GC = r"mallocgc|memclr|gcBgMark|madvise|bgsweep"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit.exercise import Variant, choice, numeric
+from labkit.exercises.seeded import Variant, choice, numeric
 from labkit.golab.twins import pipeline_twin_model, pool_twin_model, run_twin
 
 #: What the pipeline questions draw after Check.
@@ -35,7 +35,7 @@ def _pipeline_pair(buffer: int, draw: int) -> Callable[[], object]:
         return TimelinePair(
             pipeline_twin_model(buffer, draw).sched,
             twin.trace,
-            titles=("The model (labkit.pipeline)", "Real Go (execution trace)"),
+            titles=("The model (labkit.models.pipeline)", "Real Go (execution trace)"),
             kinds=twin.kinds,
         )
 

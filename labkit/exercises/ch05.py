@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit.casestudy import IncidentParams, run_incident
-from labkit.exercise import Variant, choice
+from labkit.exercises.seeded import Variant, choice
+from labkit.scenarios.casestudy import IncidentParams, run_incident
 
 FIX_TITLES = {
     "cache_json": "cache the JSON (a refresher goroutine marshals once per poll period)",

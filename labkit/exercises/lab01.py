@@ -1,15 +1,15 @@
 """Exercises of labs/lab01-frame-lab.ipynb: the GC pacer and a render loop, by number and by model.
 
 Every answer comes from the course's models, never typed in: the heap goal from
-``labkit.gc.heap_goal_bytes`` (gcControllerState.commit / heapGoalInternal / memoryLimitHeapGoal
-in src/runtime/mgcpacer.go), frame times and GC rates from ``labkit.render.simulate_frames`` (the
+``labkit.models.gcpacer.heap_goal_bytes`` (gcControllerState.commit / heapGoalInternal / memoryLimitHeapGoal
+in src/runtime/mgcpacer.go), frame times and GC rates from ``labkit.models.renderloop.simulate_frames`` (the
 same run the FrameLab widget beside the questions draws, so a learner can check by moving its
 sliders). The runtime rules the questions rest on:
 
 * heap goal = live + (live + stacks + globals) x GOGC/100, at least 4 MiB x GOGC/100;
 * GOMEMLIMIT is a soft limit: its goal is limit - non-heap memory, minus 3 % of that as headroom
   (at least 1 MiB), never below the live heap, and the lower of the two goals wins; the non-heap
-  memory is the frame model's (``labkit.render.NON_HEAP_MB``, what the course's gc_render program
+  memory is the frame model's (``labkit.models.renderloop.NON_HEAP_MB``, what the course's gc_render program
   measured);
 * cycles per second ~ allocation rate / (goal - live): an approximation, since the trigger starts
   each cycle before the heap reaches the goal (labkit/golab/recorded/gc_live.json, go1.27.3,
@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from labkit.exercise import Variant, choice, numeric
-from labkit.gc import heap_goal_bytes
-from labkit.render import NON_HEAP_MB, simulate_frames
+from labkit.exercises.seeded import Variant, choice, numeric
+from labkit.models.gcpacer import heap_goal_bytes
+from labkit.models.renderloop import NON_HEAP_MB, simulate_frames
 
 MIB = 1 << 20
 
@@ -45,7 +45,7 @@ RESOLUTIONS = ((800, 600), (1024, 768), (1280, 720), (1920, 1080))
 
 #: The stall scenario of chapter 1: one P (a dashboard in a one-CPU container). During a mark
 #: phase the mark worker takes the P while the render goroutine sleeps, and the frame's timer
-#: fires only when sysmon preempts the worker (labkit.gc.wakeup); real Go measured the same stall
+#: fires only when sysmon preempts the worker (labkit.models.gcpacer.wakeup); real Go measured the same stall
 #: (labkit/golab/recorded/gc_render.json, gomaxprocs=1: every janky frame inside a GC cycle).
 #: Its producers keep a tenth of a CPU busy each, as in that program and in the frame lab
 #: (labkit.widgets.framelab.PRODUCER_CPU_FRACTION; a test holds the two equal).
@@ -82,7 +82,7 @@ def _gc_rate_draw(rng: np.random.Generator) -> tuple[int, int, int, int, int]:
 
 def gc_rate_estimate(width: int, height: int, fps: int, live_mib: float, gogc: int) -> float:
     """The hand estimate the question asks for: allocation rate / (goal - live), in cycles/s,
-    with the GOGC goal of ``labkit.gc.heap_goal_bytes`` (live x (1 + GOGC/100) here)."""
+    with the GOGC goal of ``labkit.models.gcpacer.heap_goal_bytes`` (live x (1 + GOGC/100) here)."""
     runway_mib = (heap_goal_bytes(int(live_mib * MIB), gogc=gogc) - live_mib * MIB) / MIB
     return fps * width * height * 4 / MIB / runway_mib
 

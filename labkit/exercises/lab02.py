@@ -1,6 +1,6 @@
 """Exercises of labs/lab02-scheduler-lab.ipynb: predict what Go's scheduler does, then check.
 
-Every answer is computed by the scheduler model (``labkit.sched`` / ``labkit.schedlab``), never
+Every answer is computed by the scheduler model (``labkit.models.scheduler`` / ``labkit.scenarios.blindspots``), never
 typed in, so the worked answer always agrees with the timeline the learner explores beside it;
 tests/test_exercises_lab02.py checks each key against the runtime's rules worked by hand and,
 where the course has one, a recorded real-Go run; tests/test_exercises_wrong.py checks that the
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.exercise import Variant, choice, numeric
+from labkit.exercises.seeded import Variant, choice, numeric
 from labkit.golab import run_experiment
 from labkit.golab.twins import run_twin
-from labkit.sched import (
+from labkit.models.scheduler import (
     Chan,
     Go,
     cpu,
@@ -52,8 +52,8 @@ from labkit.sched import (
     spawn,
     syscall,
 )
-from labkit.schedlab import PRESETS, LabParams, LabRun, run_lab
-from labkit.trace.measures import timeline_measures
+from labkit.scenarios.blindspots import PRESETS, LabParams, LabRun, run_lab
+from labkit.traces.measures import timeline_measures
 
 GO_VERSIONS = {True: "Go >= 1.14 (asynchronous preemption)", False: "Go <= 1.13 (cooperative only)"}
 
@@ -85,7 +85,7 @@ def burst_program(syscalls: int, network: int, block_ms: float) -> Go:
     return Go("main", [*[spawn(g) for g in gs], sleep(2 * block_ms)])
 
 
-#: One iteration of the yielding loop, as in labkit.schedlab (HOG_ITER_MS).
+#: One iteration of the yielding loop, as in labkit.scenarios.blindspots (HOG_ITER_MS).
 LOOP_ITER_MS = 0.5
 YIELD_LABELS = {
     "none": "no yield at all",
@@ -181,7 +181,7 @@ class Mystery:
         return f"Mystery(run #{self.number}: hidden until reveal())"
 
     def scheduler_run(self):
-        """The run's scheduler record (a labkit.sched Result), for the timeline and states."""
+        """The run's scheduler record (a labkit.models.scheduler Result), for the timeline and states."""
         return _mystery_run(self.number)[1].result
 
     def reveal(self) -> str:

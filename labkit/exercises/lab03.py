@@ -9,7 +9,7 @@ Two kinds of evidence, both with a known answer:
   scheduler-latency profile of an execution trace (``go tool trace -pprof=sched``). Several
   hide their cause under a function whose name does not say it (a map key builder that makes
   the GC work, a logging library's writes, a cache's read lock);
-* **model** profiles: the same causes built as ``labkit.sched`` programs whose CPU steps carry
+* **model** profiles: the same causes built as ``labkit.models.scheduler`` programs whose CPU steps carry
   the stacks Go would show, simulated with a seed and sampled at 100 Hz like
   runtime/pprof's SIGPROF timer (``Result.cpu_samples``). Their numbers vary with the seed.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.exercise import Variant, choice, numeric
+from labkit.exercises.seeded import Variant, choice, numeric
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "profiles"
 
@@ -122,8 +122,8 @@ def recorded_profile(scenario: str, *, name: str | None = None):
     ``pooled``): its CPU or goroutine profile, or the scheduler-latency profile of its execution
     trace. ``name`` replaces the file name as the profile's source (what summaries print), so a
     case can be shown without naming its cause."""
-    from labkit.profile import load_profile
-    from labkit.trace import load_trace
+    from labkit.profiles import load_profile
+    from labkit.traces import load_trace
 
     kind = evidence_of(scenario) if scenario in RECORDED else "cpu"
     suffix = ".trace" if kind in TRACE_KINDS else ".pb.gz"
@@ -155,12 +155,12 @@ class ModelCase:
     cause: str
     seed: int
     params: dict
-    profile: object  # labkit.profile.Profile
+    profile: object  # labkit.profiles.Profile
 
 
 def _program(cause: str, rng: np.random.Generator, fixed: bool = False):
-    """A ``labkit.sched`` dashboard program that stalls for ``cause`` (or its fix)."""
-    from labkit.sched import Chan, Go, cpu, recv, repeat, send, sleep, spawn, syscall
+    """A ``labkit.models.scheduler`` dashboard program that stalls for ``cause`` (or its fix)."""
+    from labkit.models.scheduler import Chan, Go, cpu, recv, repeat, send, sleep, spawn, syscall
 
     frames = int(rng.integers(50, 70))
     render_ms = float(np.round(rng.uniform(2.0, 4.0), 2))
@@ -246,8 +246,8 @@ def _program(cause: str, rng: np.random.Generator, fixed: bool = False):
 def model_profile(cause: str, seed: int = 0, *, fixed: bool = False) -> ModelCase:
     """A seeded model CPU profile of the dashboard stalling for ``cause`` (``fixed=True``: the
     same program with the cause removed), simulated on GOMAXPROCS=2 and sampled at 100 Hz."""
-    from labkit.profile import Profile
-    from labkit.sched import simulate
+    from labkit.models.scheduler import simulate
+    from labkit.profiles import Profile
 
     rng = np.random.default_rng(seed)
     main, params = _program(cause, rng, fixed)
@@ -416,7 +416,7 @@ def _diff_graph(before, after) -> Callable[[], object]:
 def _recorded_trace(scenario: str):
     """The recorded execution trace of a detective scenario (``sched`` or ``syncwait``), under
     a neutral name."""
-    from labkit.trace import load_trace
+    from labkit.traces import load_trace
 
     return load_trace(PROFILE_DIR / f"lab03-{scenario}.trace", name=f"real trace ({scenario})")
 
@@ -671,7 +671,7 @@ DIAGNOSES = {
 
 def stall_case(name: str):
     """The recorded trace of a stall-corpus case, under a neutral name, and its labels."""
-    from labkit.trace import load_trace
+    from labkit.traces import load_trace
 
     index = json.loads((STALL_DIR / "CORPUS.json").read_text())
     return load_trace(STALL_DIR / f"{name}.trace", name="real trace"), index[name]

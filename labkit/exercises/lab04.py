@@ -1,8 +1,8 @@
 """Exercises of labs/lab04-pool-tuner.ipynb: size a pool, tune the watchdog, yield, Erlang C, and
 the queueing core (the hockey stick, Kingman, sharing against FCFS, coordinated omission).
 
-Every answer comes from the course's models (``labkit.pool``, ``labkit.pipeline``,
-``labkit.golab.model_prediction`` over ``labkit.sched``), never typed in, so the worked answer
+Every answer comes from the course's models (``labkit.models.pool``, ``labkit.models.pipeline``,
+``labkit.golab.model_prediction`` over ``labkit.models.scheduler``), never typed in, so the worked answer
 agrees with the PoolTuner the learner explores beside it. The scenario lists below were chosen so
 that every combination has a clear answer (no near-ties between the choices); the tests in
 tests/test_exercises.py draw many seeds of each.
@@ -26,19 +26,19 @@ import math
 
 import numpy as np
 
-from labkit.exercise import Variant, choice, numeric
+from labkit.exercises.seeded import Variant, choice, numeric
 from labkit.golab import model_prediction, run_experiment
-from labkit.pipeline import PipelineParams, Stage, simulate_pipeline
-from labkit.pool import (
+from labkit.models.pipeline import PipelineParams, Stage, simulate_pipeline
+from labkit.models.pool import (
     compare_policies,
     erlang_b,
     erlang_c_probability,
     erlang_c_wait_ms,
     simulate_pool,
 )
-from labkit.pool import min_workers_for_p99 as _min_workers_for_p99
-from labkit.pool import sweep_workers as _sweep_workers
-from labkit.pool.queueing import coordinated_omission, fcfs_vs_sharing, kingman_wait_ms
+from labkit.models.pool import min_workers_for_p99 as _min_workers_for_p99
+from labkit.models.pool import sweep_workers as _sweep_workers
+from labkit.models.pool.queueing import coordinated_omission, fcfs_vs_sharing, kingman_wait_ms
 
 GOMAXPROCS = 4
 
@@ -46,7 +46,7 @@ GOMAXPROCS = 4
 
 
 def fewest_workers(rng: np.random.Generator) -> Variant:
-    """The smallest static pool that meets a p99 target (labkit.pool.min_workers_for_p99)."""
+    """The smallest static pool that meets a p99 target (labkit.models.pool.min_workers_for_p99)."""
     service_ms = float(rng.choice([20.0, 40.0]))
     cpu_bound = float(rng.choice([0.1, 0.25]))
     arrival_rate = float(rng.choice([100.0, 150.0, 200.0]))
@@ -291,7 +291,7 @@ def yield_turns(rng: np.random.Generator) -> Variant:
 
 
 def erlang_c_by_hand(rng: np.random.Generator) -> Variant:
-    """The M/M/c mean wait of a static pool (labkit.pool.erlang_c_wait_ms)."""
+    """The M/M/c mean wait of a static pool (labkit.models.pool.erlang_c_wait_ms)."""
     c = int(rng.choice([2, 3, 4]))
     service_ms = float(rng.choice([5.0, 10.0, 20.0]))
     rho = float(rng.choice([0.5, 0.6, 0.7, 0.8, 0.9]))
@@ -310,7 +310,7 @@ def erlang_c_by_hand(rng: np.random.Generator) -> Variant:
         f"{rho:.0%}). Erlang B by recursion, B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)): "
         f"{', '.join(b_steps)}. Then C = c B / (c - a (1 - B)) = {p_wait:.4f}, the chance a "
         f"request waits at all. Mean wait W = C x service / (c - a) = {p_wait:.4f} x "
-        f"{service_ms:g} / ({c} - {a:g}) = {wait:.2f} ms. The static pool in labkit.pool "
+        f"{service_ms:g} / ({c} - {a:g}) = {wait:.2f} ms. The static pool in labkit.models.pool "
         "matches this in long runs (tests/test_pool_queueing.py).",
         unit="ms",
         rel_tol=0.03,

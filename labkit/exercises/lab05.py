@@ -1,6 +1,6 @@
 """Exercises of labs/lab05-capstone.ipynb: diagnose a stalled dashboard, fix it, meet a target.
 
-Every answer comes from the case-study model (``labkit.casestudy``): the mystery run is drawn
+Every answer comes from the case-study model (``labkit.scenarios.casestudy``): the mystery run is drawn
 from the exercise's seed, and the worked answer quotes that run's own numbers, layer by layer.
 tests/test_exercises_lab05.py checks the keys against what the runs show (each cause's
 signature read from the observations, each fix applied and run) and against Little's law, and
@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from labkit.casestudy import IncidentParams, IncidentRun, run_incident
-from labkit.casestudy.causes import (
+from labkit.errors import ParameterError
+from labkit.exercises.seeded import Variant, choice, numeric
+from labkit.models.gcpacer import format_gctrace
+from labkit.scenarios.casestudy import IncidentParams, IncidentRun, run_incident
+from labkit.scenarios.casestudy.causes import (
     CAUSES,
     HEALTHY,
     TARGET_FPS,
@@ -34,10 +37,7 @@ from labkit.casestudy.causes import (
     meets_targets,
     run_cause,
 )
-from labkit.casestudy.diagnosis import DiagnosisTable
-from labkit.errors import ParameterError
-from labkit.exercise import Variant, choice, numeric
-from labkit.gc import format_gctrace
+from labkit.scenarios.casestudy.diagnosis import DiagnosisTable
 
 _KEYS = list(CAUSES)
 

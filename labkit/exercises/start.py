@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.exercise import Variant, choice, numeric
+from labkit.exercises.seeded import Variant, choice, numeric
 
 MIB = 1 << 20
 
@@ -36,7 +36,7 @@ def frame_size(rng: np.random.Generator) -> Variant:
 
 def gogc_change(rng: np.random.Generator) -> Variant:
     """How the GC rate responds to GOGC: the runway (goal - live) scales with GOGC."""
-    from labkit.gc import heap_goal_bytes
+    from labkit.models.gcpacer import heap_goal_bytes
 
     live_mib = int(rng.choice([64, 128, 256]))
     old, new = 100, int(rng.choice([50, 200, 400]))

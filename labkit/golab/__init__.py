@@ -1,6 +1,6 @@
 """labkit.golab: the course's real Go programs, run beside the model.
 
-Every scheduler claim the course makes can be checked three ways: the model (``labkit.sched``),
+Every scheduler claim the course makes can be checked three ways: the model (``labkit.models.scheduler``),
 a small real Go program that measures it, and the recorded result of that program on a real
 machine, shipped with the course for when no Go toolchain is at hand.
 

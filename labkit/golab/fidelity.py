@@ -1,7 +1,7 @@
 """Does the model agree with real Go? ``fidelity_table`` puts them side by side, row by row.
 
-Every row compares the value the model *computes* (``model_prediction``: a labkit.sched or
-labkit.gc run of the same program) with the real one (live, or recorded when no toolchain is
+Every row compares the value the model *computes* (``model_prediction``: a labkit.models.scheduler or
+labkit.models.gcpacer run of the same program) with the real one (live, or recorded when no toolchain is
 usable), and says they agree when they are closer than a tolerance taken from the real run's
 own spread:
 
@@ -169,13 +169,13 @@ _FRAME_WAIT = (
     "in the recording a frame due while the mark worker held the one P woke 14-24 ms late, "
     "~36 ms after the worker took the P (gc_render.json, janky_frames beside gctrace_lines): "
     "about three of sysmon's 10 ms rounds. The model wakes it at the worker's first "
-    "preemption, at most two rounds after the worker took the P (labkit.gc.wakeup), so it "
+    "preemption, at most two rounds after the worker took the P (labkit.models.gcpacer.wakeup), so it "
     "shows about half the real late frames. An execution trace of the program would show "
     "what the P runs in between"
 )
 
 _TIMER_SLACK = (
-    "the model's sysmon round is usleep(20) + TIMER_SLACK_MS = 70 us (labkit/sched/runtime.py); "
+    "the model's sysmon round is usleep(20) + TIMER_SLACK_MS = 70 us (labkit/models/scheduler/runtime.py); "
     "on the recording machine a 20 us nanosleep(2) takes ~0.11 ms (sleep_resolution, "
     "nanosleep20_ms): its rounds are ~55 % longer than the model's"
 )
@@ -219,7 +219,7 @@ RULES: tuple[Rule, ...] = (
         resolution=_const(1.0),
         resolution_why="1 ns",
         rule="two goroutine switches per iteration (schedule -> findRunnable -> execute, "
-        "src/runtime/proc.go); labkit.sched's SCHEDULE_MS is derived from this recording, so "
+        "src/runtime/proc.go); labkit.models.scheduler's SCHEDULE_MS is derived from this recording, so "
         "this row checks that the model charges two switches per Gosched and nothing more",
         differ_means="the model's cost of a goroutine switch is off (every scheduling delay "
         "the course shows scales with it)",
@@ -233,7 +233,7 @@ RULES: tuple[Rule, ...] = (
         resolution=_const(0.1),
         resolution_why="0.1 ns",
         rule="Sleep(0) costs one call and nothing else (timeSleep returns before any timer); "
-        "SLEEP_NOOP_MS (labkit/sched/programs.py) comes from this recording",
+        "SLEEP_NOOP_MS (labkit/models/scheduler/programs.py) comes from this recording",
         differ_means="the model charges Sleep(0) for a park or a timer",
     ),
     Rule(
@@ -375,7 +375,7 @@ RULES: tuple[Rule, ...] = (
         resolution_why="one cycle in the run",
         rule="with ~3 MiB live, the goal is the 4 MiB heap minimum or live x 2 "
         "(heapGoal, src/runtime/mgcpacer.go:991): a cycle about every second 3 MiB frame",
-        differ_means="the pacer's goal or trigger is off in labkit.gc",
+        differ_means="the pacer's goal or trigger is off in labkit.models.gcpacer",
     ),
     Rule(
         "gc_frames",
@@ -410,7 +410,7 @@ RULES: tuple[Rule, ...] = (
         rule="72 MiB live and 180 MiB/s of frames: the goal is ~2 x 78 MiB marked and the trigger "
         "a little before it (gcControllerState.trigger, src/runtime/mgcpacer.go:1188): "
         "~57 MiB of runway, ~3 cycles/s",
-        differ_means="labkit.gc's goal or trigger, which chapter 1 and lab 1 teach, is off",
+        differ_means="labkit.models.gcpacer's goal or trigger, which chapter 1 and lab 1 teach, is off",
     ),
     Rule(
         "gc_live",
@@ -436,7 +436,7 @@ RULES: tuple[Rule, ...] = (
         rule="64 MiB of live pointer nodes and a 3 MiB frame per frame at 60 fps: the goal is "
         "~2 x the marked heap and the cycle starts at the trigger before it "
         "(gcControllerState.heapGoal / trigger, src/runtime/mgcpacer.go): ~3 cycles/s",
-        differ_means="the pacer in labkit.gc, which chapter 1 teaches, is off for this program",
+        differ_means="the pacer in labkit.models.gcpacer, which chapter 1 teaches, is off for this program",
         known_difference="the model's cycles start later in the runway: its gctrace lines read "
         "132-138 MiB at the trigger of a 140-146 MiB goal where real Go's read 126-136 "
         "(gc_render.json). The runway below the goal is consMark x (1 - 0.25) / 0.25 x the scan "
@@ -455,7 +455,7 @@ RULES: tuple[Rule, ...] = (
         rule="with a P to spare the frame is composed as soon as it is due; a frame is late "
         "only when both Ps run mark workers as it falls due and it waits for sysmon to preempt "
         "one (retake, forcePreemptNS, src/runtime/proc.go:6714-6716): a frame or two a window",
-        differ_means="labkit.render's frame costs or its wake-up during the mark are off",
+        differ_means="labkit.models.renderloop's frame costs or its wake-up during the mark are off",
     ),
     Rule(
         "gc_render",
@@ -469,7 +469,7 @@ RULES: tuple[Rule, ...] = (
         "worker gives it back only when a goroutine is queued (pollWork, src/runtime/"
         "proc.go:3819), which a sleeping goroutine's timer is not, so the frame waits for "
         "sysmon's preemption (retake, proc.go:6714-6716) and misses the budget",
-        differ_means="the model's timer wake-up during the mark (labkit.gc.wakeup) is off",
+        differ_means="the model's timer wake-up during the mark (labkit.models.gcpacer.wakeup) is off",
         known_difference=_FRAME_WAIT,
     ),
     Rule(
@@ -483,7 +483,7 @@ RULES: tuple[Rule, ...] = (
         "epoll timeout is in whole ms (src/runtime/netpoll_epoll.go:118-126)",
         rule="the late frames wait for the mark worker's preemption: about two of sysmon's "
         "10 ms rounds (retake, src/runtime/proc.go:6714-6716), over the 16.7 ms budget",
-        differ_means="the model's timer wake-up during the mark (labkit.gc.wakeup) is off",
+        differ_means="the model's timer wake-up during the mark (labkit.models.gcpacer.wakeup) is off",
         known_difference=_FRAME_WAIT,
     ),
     Rule(
@@ -510,7 +510,7 @@ RULES: tuple[Rule, ...] = (
         "mapped memory that holds no heap object off the limit (memoryLimitHeapGoal, "
         "src/runtime/mgcpacer.go; non_heap_mb in gc_render.json, ~8.8 MiB): 100 - 8.8 less "
         "a margin, ~88 MiB, a runway of a few frames",
-        differ_means="labkit.gc's memory-limit goal, which lab 1 asks about, is off",
+        differ_means="labkit.models.gcpacer's memory-limit goal, which lab 1 asks about, is off",
     ),
     Rule(
         "gc_render",
@@ -523,7 +523,7 @@ RULES: tuple[Rule, ...] = (
         rule="four producers at half a CPU, the renderer and the GC ask for more than two CPUs: "
         "goroutines queue for a P whatever the GC does",
         differ_means="the model shares the Ps among runnable goroutines differently",
-        known_difference="labkit.render draws each frame's busy producers independently and "
+        known_difference="labkit.models.renderloop draws each frame's busy producers independently and "
         "shares the Ps evenly for that frame (processor sharing); it keeps no backlog, so over "
         "capacity it cannot show the render goroutine falling behind. Real Go missed ~16 % of "
         "the frames, with and without sync.Pool, most of them outside GC cycles (gc_render.json "
@@ -656,7 +656,7 @@ RULES: tuple[Rule, ...] = (
         resolution=_const(0.1),
         resolution_why="0.1 us",
         rule="each round trip is two thread hand-offs (startlockedm, stoplockedm -> handoffp, "
-        "src/runtime/proc.go:3293, 3265), each a futex wake of a parked thread: labkit.sched's "
+        "src/runtime/proc.go:3293, 3265), each a futex wake of a parked thread: labkit.models.scheduler's "
         "THREAD_WAKE_MS twice",
         differ_means="THREAD_WAKE_MS misstates a thread wake-up on this machine",
     ),
@@ -791,7 +791,7 @@ FACTS: tuple[Fact, ...] = (
         lambda r: (r["affinity_before"], r["affinity_locked"]),
         "LockOSThread leaves the thread's CPU affinity alone: it only wires the goroutine and "
         "its M together (dolockOSThread, src/runtime/proc.go:5649)",
-        "labkit.sched has no CPU affinity: every M may run on every CPU",
+        "labkit.models.scheduler has no CPU affinity: every M may run on every CPU",
     ),
     Fact(
         "json_allocs",
@@ -803,8 +803,8 @@ FACTS: tuple[Fact, ...] = (
         "src/internal/buildcfg/exp.go:87), which encodes with a pooled encoder "
         "(bufferedEncoderPool, src/encoding/json/jsontext/pools.go:23); left are the interface "
         "conversion and the result's copy",
-        "no course model counts allocations inside json.Marshal; labkit.casestudy takes its "
-        "allocation per call as an input (labkit/casestudy/params.py)",
+        "no course model counts allocations inside json.Marshal; labkit.scenarios.casestudy takes its "
+        "allocation per call as an input (labkit/scenarios/casestudy/params.py)",
     ),
     Fact(
         "json_allocs",
@@ -823,9 +823,9 @@ FACTS: tuple[Fact, ...] = (
         {},
         "marked bytes per mark CPU-second",
         _key("marked_bytes_per_cpu_s"),
-        "how fast the GC marks 64-byte pointer nodes on this machine; labkit.gc.cycle's "
+        "how fast the GC marks 64-byte pointer nodes on this machine; labkit.models.gcpacer.cycle's "
         "MARK_BYTES_PER_CPU_S is taken from this recording",
-        "an input of labkit.gc, not something it computes",
+        "an input of labkit.models.gcpacer, not something it computes",
     ),
 )
 

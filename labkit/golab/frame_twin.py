@@ -3,7 +3,7 @@
 The twin ``frame_loop`` (``labkit/golab/go/frame_loop``) is chapter 1's stall in Go: 60 fps of
 1024x768 frames on GOMAXPROCS=1 beside 64 MiB of live pointer nodes and four producers at a
 tenth of a CPU, a fresh buffer per frame (``pooled=0``) or a ``sync.Pool``'s (``pooled=1``).
-:func:`frame_twin_model` runs ``labkit.render.simulate_frames`` on the same settings, and
+:func:`frame_twin_model` runs ``labkit.models.renderloop.simulate_frames`` on the same settings, and
 :func:`model_frames` / :func:`real_frames` give both runs' measured frames in one shape: start
 and length (ms), and whether the frame overlapped a GC cycle.
 
@@ -99,7 +99,7 @@ def frame_twin_model(pooled: int, **overrides: Any) -> Any:
     (``overrides``: other FrameParams fields). The live heap is the pointer nodes plus the
     program's background image, one frame (as predict_gc.gc_render)."""
     from labkit.golab.predict_gc import GC_RENDER_FRAME_MB
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     t = FRAME_TWIN
     settings: dict[str, Any] = {

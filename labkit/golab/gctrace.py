@@ -1,5 +1,5 @@
 """Read real ``GODEBUG=gctrace=1`` lines (the printout at the end of gcMarkTermination in
-src/runtime/mgc.go), the inverse of labkit.gc.gctrace's formatter::
+src/runtime/mgc.go), the inverse of labkit.models.gcpacer.gctrace's formatter::
 
     gc 16 @2.900s 2%: 0.15+20+0.006 ms clock, 0.30+0/1.5/35+0.012 ms cpu, 135->138->78 MB,
     156 MB goal, 0 MB stacks, 0 MB globals, 2 P
@@ -73,7 +73,7 @@ def cycle_lines(stderr: str) -> list[str]:
 
 def marking_summary(lines: list[str], first: int, last: int) -> dict[str, float]:
     """Marking speed over cycles ``first`` .. ``last`` (unforced ones): the median over cycles of
-    heap marked / mark CPU (MiB per CPU-ms, the unit of labkit.gc.cycle.MARK_BYTES_PER_CPU_S's
+    heap marked / mark CPU (MiB per CPU-ms, the unit of labkit.models.gcpacer.cycle.MARK_BYTES_PER_CPU_S's
     comment), with the medians of the marked heap, the goal and the mark CPU."""
     rows = [t for t in map(parse_line, lines) if t and first <= t.number <= last and not t.forced]
     rows = [t for t in rows if t.mark_cpu_ms > 0]

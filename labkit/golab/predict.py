@@ -1,10 +1,10 @@
 """What the course's models say each real-Go experiment will show: ``model_prediction``.
 
 Each experiment's Go program is written again as a model program and run: the scheduler
-experiments as ``labkit.sched`` goroutine programs (``predict_sched``: the same goroutines, in
+experiments as ``labkit.models.scheduler`` goroutine programs (``predict_sched``: the same goroutines, in
 the same order, with the same GOMAXPROCS, the program's own warm-up and repeats included, since
 they decide what state sysmon is in), the GC experiments on the frame pipeline model
-(``predict_gc``: ``labkit.render`` paced by ``labkit.gc``). The result has the same keys as
+(``predict_gc``: ``labkit.models.renderloop`` paced by ``labkit.models.gcpacer``). The result has the same keys as
 ``run_experiment`` with ``"source": "model"``; every figure in it is computed by the model run,
 none is copied from a recording (the model's inputs, such as a loop's length, are the program's
 parameters).
@@ -58,8 +58,8 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).
 NO_MODEL = {
-    "json_allocs": "no course model counts the allocations json.Marshal makes (labkit.casestudy "
-    "takes its allocation per call as an input, labkit/casestudy/params.py); the recording is "
+    "json_allocs": "no course model counts the allocations json.Marshal makes (labkit.scenarios.casestudy "
+    "takes its allocation per call as an input, labkit/scenarios/casestudy/params.py); the recording is "
     "a real-Go fact, not a comparison",
 }
 

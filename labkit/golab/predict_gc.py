@@ -1,5 +1,5 @@
-"""The GC experiments' programs on the course's frame pipeline model (labkit.render's
-simulate_frames, paced by labkit.gc): only the frames allocate (producers=0), on GOMAXPROCS 2.
+"""The GC experiments' programs on the course's frame pipeline model (labkit.models.renderloop's
+simulate_frames, paced by labkit.models.gcpacer): only the frames allocate (producers=0), on GOMAXPROCS 2.
 
 Deterministic: same parameters and seed, same numbers.
 """
@@ -29,7 +29,7 @@ GC_LIVE_WARMUP_CYCLES = 6
 def gc_frames(p: dict[str, Any], seed: int) -> dict[str, Any]:
     """Frames of width x height RGBA allocated per frame, or pooled; the live heap is the
     runtime's own ~80 KiB; mirrors go/gc_frames (one rendering: the model has no noise)."""
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     fps = p["fps"] if p["fps"] > 0 else UNPACED_FPS
     seconds = p["frames"] / fps
@@ -59,14 +59,14 @@ def gc_frames(p: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def gc_live(p: dict[str, Any], seed: int) -> dict[str, Any]:
-    """A live heap of live_mb and frame_mb x fps of allocation; mirrors go/gc_live on labkit.gc's
+    """A live heap of live_mb and frame_mb x fps of allocation; mirrors go/gc_live on labkit.models.gcpacer's
     cycle model (simulate_gc: the program does little but allocate, so GC_LIVE_MUTATOR_CPUS).
     The rate is taken as the program takes it, from the cycles' own times: (k - 1) / (time from
     the first to the last) over the cycles after GC_LIVE_WARMUP_CYCLES. marked_bytes_per_cpu_s
     is the model's marking speed, its input MARK_BYTES_PER_CPU_S (no prediction)."""
     import numpy as np
 
-    from labkit.gc.cycle import simulate_gc
+    from labkit.models.gcpacer.cycle import simulate_gc
 
     seconds = p["seconds"] * p["repeats"] + 1.0
     steps = round(seconds / GC_LIVE_STEP_S)
@@ -116,7 +116,7 @@ def gc_render(p: dict[str, Any], seed: int) -> dict[str, Any]:
     over budget of the window's frames, the cycles that ended in it per second, the assist,
     background worker and idle worker CPU of those cycles per second, and the GC's share of
     GOMAXPROCS x the window (idle marking and pauses included, as /cpu/classes/gc/total)."""
-    from labkit.render import simulate_frames
+    from labkit.models.renderloop import simulate_frames
 
     fps, per = p["fps"], round(p["seconds"] * p["fps"])
     warm = round(p["warmup_s"] * fps)

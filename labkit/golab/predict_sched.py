@@ -1,4 +1,4 @@
-"""The scheduler experiments' programs, written again as ``labkit.sched`` goroutine programs.
+"""The scheduler experiments' programs, written again as ``labkit.models.scheduler`` goroutine programs.
 
 Each function mirrors one program in ``go/<name>/main.go``: the same goroutines, started in the
 same order, the same GOMAXPROCS, and the program's warm-up (the CPU loop calibration of
@@ -18,7 +18,7 @@ from statistics import median
 from typing import Any
 
 #: The model's version label: it follows the runtime of Go 1.26 / 1.27.
-MODEL_GO_VERSION = "model of go1.27 (labkit.sched)"
+MODEL_GO_VERSION = "model of go1.27 (labkit.models.scheduler)"
 
 #: CPU the programs spend calibrating their work loop before measuring (measure.NsPerIter runs
 #: measure.Burn for 9 x 2^22 iterations, at ~1.48 ns each: ns_per_iter_calibrated in
@@ -28,7 +28,7 @@ CALIBRATION_MS = 9 * 2**22 * 1.48e-6
 
 #: CPU of one iteration of the yield program's loop body without a yield (acc = acc*31 + i), ms:
 #: 1.0 ns (labkit/golab/recorded/yield.json, mode none, ns_per_iter). An input of the model;
-#: the model's cost of the yields themselves comes from labkit.sched's own constants.
+#: the model's cost of the yields themselves comes from labkit.models.scheduler's own constants.
 LOOP_BODY_MS = 1.0e-6
 
 #: CPU of one turn of the yield program's competing goroutine (an atomic add and the loop
@@ -58,7 +58,7 @@ MODEL_SLEEP_SAMPLES = 20
 
 
 def _sched():
-    import labkit.sched as sched  # imported late: the model package is optional at import time
+    import labkit.models.scheduler as sched  # imported late: the model package is optional at import time
 
     return sched
 

@@ -5,8 +5,8 @@ may import the course's own Go packages, ``labkit.local/golab/measure``) beside 
 runner adds (``zz_labkit_trace.go``, the runtime/trace and runtime/pprof calls), built
 with the course's toolchain (labkit.golab.toolchain: its ``go`` and its closed-off environment)
 and run in its own process group with a time limit. What comes back is a :class:`GoRun`: the
-output, the exit status, the execution trace as a ``labkit.trace.Trace`` and, on request, the
-CPU profile as a ``labkit.profile.Profile``. The temporary directory is removed whatever happens.
+output, the exit status, the execution trace as a ``labkit.traces.Trace`` and, on request, the
+CPU profile as a ``labkit.profiles.Profile``. The temporary directory is removed whatever happens.
 
 How the trace gets stopped: a trace is complete only after ``trace.Stop`` (it flushes the last
 generation: src/runtime/trace.go StopTrace), and a Go program has no exit hook. So the runner
@@ -61,6 +61,8 @@ def _go_mod() -> str:
         f"module labkit.local/snippet\n\ngo 1.22\n\nrequire {COURSE_MODULE} v0.0.0\n\n"
         f"replace {COURSE_MODULE} => {COURSE_MODULE_DIR.resolve()}\n"
     )
+
+
 _WRAPPER = """package main
 
 // Added by labkit.golab.snippet: trace (and profile) the snippet's whole run.
@@ -317,8 +319,8 @@ def run_go(
     ``gomaxprocs`` / ``godebug`` set GOMAXPROCS and GODEBUG for the run (otherwise neither is
     set, nor GOGC / GOMEMLIMIT / GOTRACEBACK from the caller's environment); ``timeout_s``
     bounds the run, after which the program and every process it started are killed;
-    ``trace`` records an execution trace (``GoRun.trace``, a labkit.trace.Trace) and
-    ``cpuprofile`` a CPU profile (``GoRun.cpu_profile``, a labkit.profile.Profile).
+    ``trace`` records an execution trace (``GoRun.trace``, a labkit.traces.Trace) and
+    ``cpuprofile`` a CPU profile (``GoRun.cpu_profile``, a labkit.profiles.Profile).
 
     Raises SnippetError for a bad argument, GoBuildError (Go's messages, ``cell.go:LINE``)
     when the snippet does not compile, GoRunError when no toolchain is found (it says to run
@@ -388,8 +390,8 @@ def _why_missing(what: str, timed_out: bool) -> str:
 
 def _load(path: Path, what: str, notes: list[str], timed_out: bool):
     """The trace or profile the run wrote, or None with a note saying why there is none."""
-    from labkit.profile import ProfileError, load_profile
-    from labkit.trace import TraceError, load_trace
+    from labkit.profiles import ProfileError, load_profile
+    from labkit.traces import TraceError, load_trace
 
     loader = load_trace if what == "execution trace" else load_profile
     try:

@@ -5,12 +5,12 @@ each measured by a small program many times. A twin (:mod:`labkit.golab.twins`) 
 scenario in Go, run once with an execution trace; this table compares it with the model's run
 of the same scenario (a :class:`Comparison` each), on the measures both sides have:
 
-* chapter 2's presets (``labkit.schedlab.run_lab``), stall and fix: request latency (p50,
+* chapter 2's presets (``labkit.scenarios.blindspots.run_lab``), stall and fix: request latency (p50,
   p99), makespan, threads at the peak, late frames, and the preemptions both timelines show
-  (``labkit.trace.measures``, computed the same way from a model run and from a trace);
-* chapter 4's pipeline (``labkit.pipeline``): throughput, latency, makespan, how long the
+  (``labkit.traces.measures``, computed the same way from a model run and from a trace);
+* chapter 4's pipeline (``labkit.models.pipeline``): throughput, latency, makespan, how long the
   producer was held back, preemptions;
-* chapter 4's pool (``labkit.pool``), serving the very requests the model serves: latency
+* chapter 4's pool (``labkit.models.pool``), serving the very requests the model serves: latency
   p50 / mean / p99 and how many goroutines wait runnable (the trace's own states).
 
 A twin is one run, so a row's tolerance cannot come from the spread of its own runs as the
@@ -38,8 +38,8 @@ from labkit.golab.twins import (
     pool_twin_model,
     run_twin,
 )
-from labkit.schedlab import PRESETS, LabRun, run_lab
-from labkit.trace.measures import timeline_measures
+from labkit.scenarios.blindspots import PRESETS, LabRun, run_lab
+from labkit.traces.measures import timeline_measures
 from labkit.validation import check_choice
 
 #: Twin -> (the chapter-2 preset it mirrors, its settings for the preset's stall and fix).
@@ -253,7 +253,7 @@ def format_twin_rows(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# Chapter 4: the pipeline (labkit.pipeline, section 4.1) and the pool (labkit.pool, section 4.4).
+# Chapter 4: the pipeline (labkit.models.pipeline, section 4.1) and the pool (labkit.models.pool, section 4.4).
 # Tolerances from five real runs of each variant on the recording machine (2026-12-04, load
 # below 1.5): latency means and medians spread by up to 7 % (pipeline) and 21 % (pool), p99 by
 # up to 16 %, throughput and makespan by up to 6 %, the producer's blocked share by 3 points.
@@ -397,7 +397,7 @@ COMPARISONS += [
 ]
 
 
-# Chapter 1: the frame loop (labkit.render, section 2's stall on one P, and its fix). Both sides
+# Chapter 1: the frame loop (labkit.models.renderloop, section 2's stall on one P, and its fix). Both sides
 # as labkit.golab.frame_twin.Frames: the measured 2 s of frames, the GC cycles, and how long
 # mark workers held the P (the model's background + idle worker CPU; the trace's
 # gcBgMarkWorker segments). Tolerances from fifteen real runs of each variant on the recording
@@ -458,7 +458,7 @@ _FRACTIONAL_FIRST = (
     "findRunnableGCWorker (proc.go:3447-3452) before the run queue (proc.go:3483), and on one "
     "P the fractional worker, under its 25 % of the mark (mgcpacer.go:834-841), takes the P "
     "until it is 20 % over (pollFractionalWorkerExit, mgc.go:310-322); then the producers "
-    "queued first run, then the frame. The model (labkit.gc.wakeup) runs the frame at the "
+    "queued first run, then the frame. The model (labkit.models.gcpacer.wakeup) runs the frame at the "
     "first preemption, 10 ms sooner, and most of its waiting frames stay inside the budget"
 )
 

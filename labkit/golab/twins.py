@@ -4,7 +4,7 @@ A twin is a Go program under ``labkit/golab/go/<name>/`` that does what one of t
 scenarios does, at the same parameters; its package-level settings (``var hogs = 2``) are the
 scenario's variants. :func:`run_twin` sets them, builds and runs the program with ``run_go``
 (execution trace on) and returns what the program printed (one JSON object) beside its
-:class:`labkit.trace.Trace`, so a notebook can put Go's own timeline next to the model's
+:class:`labkit.traces.Trace`, so a notebook can put Go's own timeline next to the model's
 (``labkit.widgets.TimelinePair``) and compare the numbers the program measured itself.
 
 Without a Go toolchain, or with ``source="recorded"``, it returns the recording shipped in
@@ -76,8 +76,8 @@ def pool_twin_arrivals_s() -> Any:
     """The pool twin's arrival times (s): the model's Poisson arrivals with bursts, seed 0."""
     import numpy as np
 
-    from labkit.pool.params import PoolParams
-    from labkit.pool.workload import poisson_arrivals_s
+    from labkit.models.pool.params import PoolParams
+    from labkit.models.pool.workload import poisson_arrivals_s
 
     params = PoolParams.make(
         duration_s=POOL_TWIN_ARRIVALS_S, burst=POOL_TWIN_BURST, **POOL_TWIN_LOAD
@@ -86,9 +86,9 @@ def pool_twin_arrivals_s() -> Any:
 
 
 def pool_twin_model(policy: str, workers: int) -> Any:
-    """The pool model's run of the twin's workload (labkit.pool.simulate_pool, replayed
+    """The pool model's run of the twin's workload (labkit.models.pool.simulate_pool, replayed
     arrivals): ``policy`` "static" or "per_request"."""
-    from labkit.pool import simulate_pool
+    from labkit.models.pool import simulate_pool
 
     return simulate_pool(
         arrivals=pool_twin_arrivals_s(),
@@ -101,9 +101,9 @@ def pool_twin_model(policy: str, workers: int) -> Any:
 
 
 def pipeline_twin_model(buffer: int, draw: int) -> Any:
-    """The pipeline model's run of the twin's settings (labkit.pipeline.simulate_pipeline):
+    """The pipeline model's run of the twin's settings (labkit.models.pipeline.simulate_pipeline):
     the chapter's three stages with ``draw`` draw workers, constant work, 200 items, 2 Ps."""
-    from labkit.pipeline import DEFAULT_STAGES, simulate_pipeline
+    from labkit.models.pipeline import DEFAULT_STAGES, simulate_pipeline
 
     decode, drawing, upload = DEFAULT_STAGES
     return simulate_pipeline(
@@ -118,7 +118,7 @@ def pipeline_twin_model(buffer: int, draw: int) -> Any:
 def _pool_workload() -> dict[str, str]:
     """The pool twin's requests as Go values: arrival and CPU time of each, in microseconds,
     the very workload :func:`pool_twin_model` serves (the policy does not change the draws)."""
-    from labkit.pool.simulate import prepare
+    from labkit.models.pool.simulate import prepare
 
     _, work = prepare(
         arrivals=pool_twin_arrivals_s(),
@@ -137,7 +137,7 @@ TWINS: dict[str, Twin] = {
         "timer_stall",
         gomaxprocs=2,
         params={"hogs": 2},
-        scenario='labkit.schedlab.PRESETS["2.5"]: a 4 ms render ticker beside CPU hogs',
+        scenario='labkit.scenarios.blindspots.PRESETS["2.5"]: a 4 ms render ticker beside CPU hogs',
         limits={"hogs": (0, 8)},
         kinds={"main.labkitUserMain.func1": "ticker", "main.labkitUserMain.func2": "hog"},
     ),
@@ -145,7 +145,7 @@ TWINS: dict[str, Twin] = {
         "long_loop",
         gomaxprocs=1,
         params={"async_preempt": 0},
-        scenario='labkit.schedlab.PRESETS["2.3"]: 40 requests beside a 200 ms loop without calls',
+        scenario='labkit.scenarios.blindspots.PRESETS["2.3"]: 40 requests beside a 200 ms loop without calls',
         limits={"async_preempt": (0, 1)},
         kinds={"main.labkitUserMain.func1": "hog", "main.labkitUserMain.func2": "req"},
         # Go 1.13's cooperative-only preemption: GODEBUG=asyncpreemptoff=1 (src/runtime/
@@ -156,7 +156,7 @@ TWINS: dict[str, Twin] = {
         "locked_ticker",
         gomaxprocs=2,
         params={"locked": 1},
-        scenario='labkit.schedlab.PRESETS["2.1"]: 200 requests beside a render loop that calls '
+        scenario='labkit.scenarios.blindspots.PRESETS["2.1"]: 200 requests beside a render loop that calls '
         "LockOSThread (locked=1) or not (locked=0)",
         limits={"locked": (0, 1)},
         kinds={"main.request": "req", "main.render": "ticker"},
@@ -165,7 +165,7 @@ TWINS: dict[str, Twin] = {
         "blocking_calls",
         gomaxprocs=2,
         params={"syscalls": 1},
-        scenario='labkit.schedlab.PRESETS["2.2"]: 120 requests, four in five wait 20 ms in a '
+        scenario='labkit.scenarios.blindspots.PRESETS["2.2"]: 120 requests, four in five wait 20 ms in a '
         "blocking system call (syscalls=1) or on the netpoller (syscalls=0)",
         limits={"syscalls": (0, 1)},
         kinds={"main.request": "req"},
@@ -174,7 +174,7 @@ TWINS: dict[str, Twin] = {
         "pipeline",
         gomaxprocs=2,
         params={"buffer": 4, "draw": 2},
-        scenario="labkit.pipeline.simulate_pipeline: decode x1 (1 ms) -> draw x`draw` (4 ms) -> "
+        scenario="labkit.models.pipeline.simulate_pipeline: decode x1 (1 ms) -> draw x`draw` (4 ms) -> "
         "upload x1 (0.5 ms + 1 ms device wait), channels of capacity `buffer`, 200 items, "
         "constant work, GOMAXPROCS=2",
         limits={"buffer": (0, 64), "draw": (1, 8)},
@@ -190,7 +190,7 @@ TWINS: dict[str, Twin] = {
         "pool",
         gomaxprocs=2,
         params={"policy": 0, "workers": 2},
-        scenario="labkit.pool.simulate_pool: a static pool of `workers` (policy=0) or a "
+        scenario="labkit.models.pool.simulate_pool: a static pool of `workers` (policy=0) or a "
         "goroutine per request (policy=1), 120/s bursting to 250/s, 10 ms of CPU each "
         "(exponential), GOMAXPROCS=2; the same requests as pool_twin_model",
         limits={"policy": (0, 1), "workers": (1, 64)},
@@ -201,7 +201,7 @@ TWINS: dict[str, Twin] = {
         "frame_loop",
         gomaxprocs=1,
         params={"pooled": 0},
-        scenario="labkit.render.simulate_frames, chapter 1's stall: 60 fps of 1024x768 frames, "
+        scenario="labkit.models.renderloop.simulate_frames, chapter 1's stall: 60 fps of 1024x768 frames, "
         "a fresh buffer each (pooled=0) or a sync.Pool's (pooled=1), beside 64 MiB of live "
         "pointer nodes and four producers at a tenth of a CPU, GOMAXPROCS=1; 0.5 s of warm-up, "
         "2 s measured (labkit.golab.frame_twin)",
@@ -217,7 +217,7 @@ TWINS: dict[str, Twin] = {
         "run_queues",
         gomaxprocs=1,  # the program's init sets GOMAXPROCS to its procs setting
         params={"procs": 1},
-        scenario='labkit.schedlab.PRESETS["2.4"]: 400 goroutines of 1 ms started at once',
+        scenario='labkit.scenarios.blindspots.PRESETS["2.4"]: 400 goroutines of 1 ms started at once',
         limits={"procs": (1, 8)},
         kinds={"main.request": "req"},
     ),
@@ -226,7 +226,7 @@ TWINS: dict[str, Twin] = {
 
 @dataclass(frozen=True)
 class TwinRun:
-    """One run of a twin: ``output`` (the program's JSON), ``trace`` (a labkit.trace.Trace),
+    """One run of a twin: ``output`` (the program's JSON), ``trace`` (a labkit.traces.Trace),
     ``source`` ("live" or "recorded") and ``note`` (when and where a recording was made, or why
     there was no live run)."""
 
@@ -296,7 +296,7 @@ def _recorded_path(twin: Twin, params: Mapping[str, int]) -> Path:
 
 
 def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
-    from labkit.trace import load_trace
+    from labkit.traces import load_trace
 
     base = _recorded_path(twin, params)
     meta_path, trace_path = base.with_suffix(".json"), base.with_suffix(".trace")

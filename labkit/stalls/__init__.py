@@ -1,7 +1,7 @@
 """The stall doctor: which mechanism stalled the work that mattered, in a real execution trace.
 
-``diagnose(source)`` reads a Go execution trace (a ``labkit.trace.Trace``, a path, bytes or a
-binary file) or a model run (``labkit.sched.Result``: the same questions asked of the model, by
+``diagnose(source)`` reads a Go execution trace (a ``labkit.traces.Trace``, a path, bytes or a
+binary file) or a model run (``labkit.models.scheduler.Result``: the same questions asked of the model, by
 the same code), finds its stall windows (:mod:`labkit.stalls.windows`: the program's own regions
 that ran long, long scheduling waits, late wakes) and splits each window's time among the causes
 the course teaches (:mod:`labkit.stalls.causes`), with evidence a reader can check in
@@ -98,21 +98,21 @@ class Diagnosis:
 
 def _facts(source: Any) -> tuple[Facts, Any]:
     """The facts of ``source`` and the run they came from (a Trace or a model Result)."""
-    from labkit.trace import Trace, load_trace
+    from labkit.traces import Trace, load_trace
 
     if isinstance(source, Trace):
         return from_trace(source), source
     if hasattr(source, "_goroutines") and hasattr(source, "event_log"):
-        return from_result(source), source  # a labkit.sched Result: the same questions
+        return from_result(source), source  # a labkit.models.scheduler Result: the same questions
     if hasattr(source, "result") and hasattr(source.result, "_goroutines"):
         return from_result(source.result), source.result  # a scheduler-lab run (LabRun)
     readable = isinstance(source, str | bytes | bytearray | memoryview | os.PathLike)
     if not readable and not hasattr(source, "read"):
         raise StallError(
             type(source).__name__,
-            "the doctor reads a Go execution trace or a labkit.sched model run, not this",
+            "the doctor reads a Go execution trace or a labkit.models.scheduler model run, not this",
             "pass a trace file (runtime/trace, go test -trace, /debug/pprof/trace), a "
-            "labkit.trace.Trace, or a labkit.sched Result",
+            "labkit.traces.Trace, or a labkit.models.scheduler Result",
         )
     trace = load_trace(source)
     return from_trace(trace), trace
@@ -132,7 +132,7 @@ def diagnose(
     is a stall when a stall explains ``wait_ms`` of it); ``wait_ms``: the shortest scheduling
     wait, lock wait or stall inside a region that counts; ``late_ms``: the
     shortest late wake; ``hog_ms``: how long a run without a scheduling point makes a hog
-    (forcePreemptNS, 10 ms). A trace that is not one raises labkit.trace.TraceError.
+    (forcePreemptNS, 10 ms). A trace that is not one raises labkit.traces.TraceError.
     """
     if budget_ms is not None:
         budget_ms = check_real("budget_ms", budget_ms, 0.0, low_open=True, unit="ms")

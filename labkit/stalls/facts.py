@@ -86,7 +86,7 @@ class Facts:
 
 
 def from_trace(trace: Any) -> Facts:
-    """The Facts of a ``labkit.trace.Trace`` (vectorised: a 10 MB trace has 2 million
+    """The Facts of a ``labkit.traces.Trace`` (vectorised: a 10 MB trace has 2 million
     transitions)."""
     tr = trace.transitions
     tr = tr[tr["from"] != tr["to"]]  # a same-state transition is no stretch's end
@@ -188,7 +188,7 @@ _STATES = ("runnable", "running", "waiting", "syscall", "notexist")
 
 
 def from_result(result: Any) -> Facts:
-    """The Facts of a model run (``labkit.sched.Result``), read the same way as a trace's: each
+    """The Facts of a model run (``labkit.models.scheduler.Result``), read the same way as a trace's: each
     G's history of status changes (casgstatus, with the wait reason gopark gave), the P each
     ran on (``segments``) and the P each was readied on (``event_log``'s ready and wake), so the
     doctor diagnoses the model and real Go with the same code. The model has no GC, no regions

@@ -8,7 +8,7 @@ on first use, so ``from labkit.widgets import PacerWarmup`` does not load every 
 from importlib import import_module
 
 _WHERE = {
-    "ExerciseWidget": "labkit.widgets.exercise",
+    "ExerciseWidget": "labkit.widgets.exercise_widget",
     "PacerWarmup": "labkit.widgets.warmup",
     "FrameLab": "labkit.widgets.framelab",
     "FrameTracePair": "labkit.widgets.framepair",
@@ -17,12 +17,12 @@ _WHERE = {
     "RunQueuePlot": "labkit.widgets.timeline",
     "GoroutineStatePlot": "labkit.widgets.timeline",
     "TimelinePair": "labkit.widgets.tracepair",
-    "SchedulerLab": "labkit.widgets.schedlab",
-    "IncidentLab": "labkit.widgets.incident",
+    "SchedulerLab": "labkit.widgets.scheduler_lab",
+    "IncidentLab": "labkit.widgets.incident_lab",
     "PoolTuner": "labkit.widgets.pooltuner",
     "Panel": "labkit.widgets.panel",
     "LatencyPercentiles": "labkit.widgets.latency",
-    "StallDoctor": "labkit.widgets.doctor",
+    "StallDoctor": "labkit.widgets.stall_doctor",
 }
 
 __all__ = sorted(_WHERE)

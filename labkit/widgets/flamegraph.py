@@ -1,4 +1,4 @@
-"""The flame-graph widget: a thin bqplot view over :class:`labkit.flamegraph.FlameGraphModel`.
+"""The flame-graph widget: a thin bqplot view over :class:`labkit.profiles.flamelayout.FlameGraphModel`.
 
 Every box is one closed path of a single bqplot ``Lines`` mark (x/y as (N, 5) arrays,
 ``fill="inside"``, one fill colour per box): bqplot's ``Bars`` cannot set a base per bar (its
@@ -22,7 +22,7 @@ import bqplot as bq
 import ipywidgets as w
 import numpy as np
 
-from labkit.flamegraph import (
+from labkit.profiles.flamelayout import (
     DEFAULT_MAX_RECTS,
     DEFAULT_MIN_PX,
     DEFAULT_WIDTH_PX,
@@ -44,7 +44,7 @@ _MARGIN = {"top": 6, "bottom": 6, "left": 6, "right": 6}
 class FlameGraph(TextFallback, w.VBox):
     """A flame graph of a profile, with zoom, search, hide, sandwich and diff.
 
-    ``FlameGraph(profile)`` draws a :class:`labkit.profile.Profile` (or a ``{stack: value}``
+    ``FlameGraph(profile)`` draws a :class:`labkit.profiles.Profile` (or a ``{stack: value}``
     dict); ``FlameGraph(after, base=before)`` draws the difference, boxes as wide as before +
     after and coloured vermillion where the stack grew, blue where it shrank
     (``normalize=True`` scales *before* to *after*'s total first; the default compares the raw

@@ -1,6 +1,6 @@
 """The frame lab: a Go render loop under GC pressure, with every knob of ``simulate_frames``.
 
-A thin view over :func:`labkit.render.simulate_frames` (which drives ``labkit.gc.GCEngine``, the
+A thin view over :func:`labkit.models.renderloop.simulate_frames` (which drives ``labkit.models.gcpacer.GCEngine``, the
 course's model of the pacer in src/runtime/mgcpacer.go and of gcStart / gcAssistAlloc /
 gcMarkTermination in mgc.go and mgcmark.go). Three figures, built once; a control change only
 replaces their data:
@@ -34,8 +34,8 @@ import ipywidgets as w
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.gc import GC_OFF, heap_goal_bytes, parse_gogc
-from labkit.render import DRAW_MODES, FrameParams, RenderResult, simulate_frames
+from labkit.models.gcpacer import GC_OFF, heap_goal_bytes, parse_gogc
+from labkit.models.renderloop import DRAW_MODES, FrameParams, RenderResult, simulate_frames
 from labkit.widgets._controls import check_control_value, check_params, seed_box
 from labkit.widgets._style import (
     GREY,
@@ -161,7 +161,7 @@ def heap_goal_steps(
     Each cycle's own goal and trigger (``GCCycle.heap_goal_bytes`` / ``trigger_bytes``, the
     gctrace "goal" and the heap at which the cycle was due) hold from the end of the previous
     cycle to the end of this one. After the last cycle the goal is recomputed from the heap it
-    marked with ``labkit.gc.heap_goal_bytes`` (gcControllerState.commit / heapGoalInternal in
+    marked with ``labkit.models.gcpacer.heap_goal_bytes`` (gcControllerState.commit / heapGoalInternal in
     mgcpacer.go); the next trigger depends on the pacer's cons/mark estimate, which the result
     does not keep, so the trigger line ends at the last cycle. Before any cycle the goal comes
     from the initial live heap. All empty when the GC is off without a memory limit.
@@ -279,7 +279,7 @@ def _figure(marks: list, x: bq.Scale, y: bq.Scale, labels: tuple[str, str], **kw
 class FrameLab(TextFallback, w.VBox):
     """Sliders over ``simulate_frames``; frame timeline, histogram, heap sawtooth, summary.
 
-    ``FrameLab(params=None, **overrides)`` takes a :class:`labkit.render.FrameParams` and any of
+    ``FrameLab(params=None, **overrides)`` takes a :class:`labkit.models.renderloop.FrameParams` and any of
     its fields (``gomaxprocs=2``, ``pooled=True``, ``seconds=5``, ``handoff="reuse"`` ...), as
     ``simulate_frames`` does; ``set(**values)`` changes several at once and re-runs once; a bad
     value raises a ParameterError at the call; ``params`` is the FrameParams on screen, ``result`` its

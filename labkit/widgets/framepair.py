@@ -96,7 +96,7 @@ def _describe(frames: Any) -> str:
 
 class FrameTracePair(TextFallback, w.VBox):
     """``model`` and ``real`` (labkit.golab.frame_twin.Frames) on one time axis, and ``trace``
-    (the real run's labkit.trace.Trace) per P around the late frame inside a GC cycle that
+    (the real run's labkit.traces.Trace) per P around the late frame inside a GC cycle that
     waited longest for the P (or ``focus_ms``, a (start, end) in trace ms)."""
 
     def __init__(
@@ -116,7 +116,7 @@ class FrameTracePair(TextFallback, w.VBox):
                 )
         if not hasattr(trace, "goroutine_label"):
             raise ParameterError(
-                f"FrameTracePair: trace must be a labkit.trace Trace, got {type(trace).__name__}"
+                f"FrameTracePair: trace must be a labkit.traces Trace, got {type(trace).__name__}"
             )
         self.model, self.real, self.trace = model, real, trace
         self._frame: tuple[float, float] | None = None  # the wait of the frame shown below

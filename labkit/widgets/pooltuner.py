@@ -1,10 +1,10 @@
 """The pool tuner (chapter 4.4, lab 4): a worker pool under Poisson or bursty load, three policies.
 
-A thin view over :func:`labkit.pool.simulate_pool`: the controls are its arguments, the figures
-draw the :class:`~labkit.pool.PoolResult`'s arrays as they are, and the summary is the result's
+A thin view over :func:`labkit.models.pool.simulate_pool`: the controls are its arguments, the figures
+draw the :class:`~labkit.models.pool.PoolResult`'s arrays as they are, and the summary is the result's
 own one-line text (policy, sizes, load, seed, p50, p99, mean workers, utilisation), so what the
 plots show and what the text says come from one run. "Compare policies" serves the *same*
-seeded requests under static, per-request and adaptive (:func:`labkit.pool.compare_policies`,
+seeded requests under static, per-request and adaptive (:func:`labkit.models.pool.compare_policies`,
 common random numbers) and lists them in a small table.
 
 Every slider has ``continuous_update=False``: one re-run per release or key press. The figures
@@ -23,7 +23,7 @@ import ipywidgets as w
 import numpy as np
 
 from labkit.errors import ParameterError
-from labkit.pool import POLICIES, PoolParams, PoolResult, compare_policies, simulate_pool
+from labkit.models.pool import POLICIES, PoolParams, PoolResult, compare_policies, simulate_pool
 from labkit.widgets._controls import check_control_value, seed_box
 from labkit.widgets._style import (
     GREY,
@@ -215,11 +215,11 @@ def _line(
 
 
 class PoolTuner(TextFallback, w.VBox):
-    """Controls over :func:`labkit.pool.simulate_pool`, four figures, a summary, a comparison.
+    """Controls over :func:`labkit.models.pool.simulate_pool`, four figures, a summary, a comparison.
 
     ``PoolTuner(policy="adaptive", workers=2)`` starts with those control values (names as in
     :data:`DEFAULTS`); ``.set(**values)`` changes controls and re-runs once; ``.result`` is the
-    current :class:`labkit.pool.PoolResult`; ``.summary()`` its one-line text; ``.compare()``
+    current :class:`labkit.models.pool.PoolResult`; ``.summary()`` its one-line text; ``.compare()``
     runs every policy on the same requests and returns (and shows) the table rows.
     """
 
@@ -374,7 +374,7 @@ class PoolTuner(TextFallback, w.VBox):
     # ---- state ------------------------------------------------------------------------------
     @property
     def result(self) -> PoolResult | None:
-        """The :class:`labkit.pool.PoolResult` drawn now (None if the last run failed)."""
+        """The :class:`labkit.models.pool.PoolResult` drawn now (None if the last run failed)."""
         return self._result
 
     @property
@@ -415,7 +415,7 @@ class PoolTuner(TextFallback, w.VBox):
 
     @property
     def params(self) -> PoolParams:
-        """The :class:`labkit.pool.PoolParams` the controls stand for (what the next run uses).
+        """The :class:`labkit.models.pool.PoolParams` the controls stand for (what the next run uses).
         Raises PoolParameterError if the model refuses them (the widget shows why)."""
         return PoolParams.make(**self._kwargs())
 
@@ -535,7 +535,7 @@ class PoolTuner(TextFallback, w.VBox):
     def compare(self) -> list[dict[str, Any]]:
         """Serve the current requests under every policy; show and return one row per policy.
 
-        The same seed and arrivals for all (labkit.pool.compare_policies); the rows are its own
+        The same seed and arrivals for all (labkit.models.pool.compare_policies); the rows are its own
         (label, policy, p50_ms, p99_ms, mean_workers, peak_workers, utilisation, ...).
         """
         kwargs = self.params.changed()

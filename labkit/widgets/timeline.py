@@ -1,4 +1,4 @@
-"""Views of a ``labkit.sched`` Result: who ran where, how long the queues were, what Gs were doing.
+"""Views of a ``labkit.models.scheduler`` Result: who ran where, how long the queues were, what Gs were doing.
 
 * :class:`SchedulerTimeline`: a Gantt chart, one row per P (or, toggled, per M): a box for each
   stretch a goroutine ran, gaps where the P was idle, markers for preemptions, hand-offs and
@@ -52,7 +52,7 @@ KIND_COLOURS = {
     "req": OKABE_ITO[0],
     "ticker": OKABE_ITO[2],
     "other": OKABE_ITO[3],
-    # chapter 4's pipeline (labkit.pipeline): its producer, the workers of each stage, the sink
+    # chapter 4's pipeline (labkit.models.pipeline): its producer, the workers of each stage, the sink
     "producer": OKABE_ITO[1],
     "decode": OKABE_ITO[4],
     "draw": OKABE_ITO[5],
@@ -60,7 +60,7 @@ KIND_COLOURS = {
     "sink": OKABE_ITO[0],
     # chapter 1's frame twin: the GC's mark workers (runtime.gcBgMarkWorker) holding a P
     "gc": OKABE_ITO[5],
-    # the stall doctor's view (labkit.widgets.doctor): who stalled, whom it blames, the rest
+    # the stall doctor's view (labkit.widgets.stall_doctor): who stalled, whom it blames, the rest
     "stalled": OKABE_ITO[2],
     "blamed": OKABE_ITO[5],
     "rest": GREY,
@@ -291,7 +291,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
         return summary() if callable(summary) else ""
 
     def show(self, result, kinds: Mapping[str, str] | None = None) -> None:
-        """Draw ``result`` (a labkit.sched Result or a labkit.trace Trace); keeps the row and
+        """Draw ``result`` (a labkit.models.scheduler Result or a labkit.traces Trace); keeps the row and
         colour choices. ``kinds`` names the colour group (hog, req, ticker, main, other) of a
         trace's goroutines by entry function, e.g. ``{"main.worker": "hog"}`` (a real trace
         knows functions, not the model's goroutine names), or of one goroutine by its full

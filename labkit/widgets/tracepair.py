@@ -2,7 +2,7 @@
 
 Two ``SchedulerTimeline`` views share one time scale (pan or zoom either, both move) and one
 time-window slider, and a table puts the measures both sides have side by side
-(``labkit.trace.measures``): where the model and the runtime disagree, the difference is in
+(``labkit.traces.measures``): where the model and the runtime disagree, the difference is in
 front of the learner, not hidden in two separate plots.
 """
 
@@ -15,7 +15,7 @@ import bqplot as bq
 import ipywidgets as w
 
 from labkit.errors import ParameterError
-from labkit.trace.measures import MEASURES, timeline_measures
+from labkit.traces.measures import MEASURES, timeline_measures
 from labkit.widgets._style import TextFallback
 from labkit.widgets.timeline import SchedulerTimeline
 
@@ -27,7 +27,7 @@ def _fmt(x: float) -> str:
 
 
 class TimelinePair(TextFallback, w.VBox):
-    """``model`` (a labkit.sched Result) above ``trace`` (a labkit.trace Trace, or another
+    """``model`` (a labkit.models.scheduler Result) above ``trace`` (a labkit.traces Trace, or another
     Result), one time axis, and the table of what both show."""
 
     def __init__(
@@ -44,7 +44,7 @@ class TimelinePair(TextFallback, w.VBox):
         for name, run in (("model", model), ("trace", trace)):
             if not all(hasattr(run, a) for a in ("segments", "event_log", "threads", "params")):
                 raise ParameterError(
-                    f"TimelinePair: {name} must be a labkit.sched Result or a labkit.trace "
+                    f"TimelinePair: {name} must be a labkit.models.scheduler Result or a labkit.traces "
                     f"Trace, got {type(run).__name__}"
                 )
         xs = bq.LinearScale(min=0.0, max=1.0)

@@ -4,7 +4,7 @@ A first taste of the course's pattern (a model function, a thin view, a text sum
 frame allocates one ``width x height`` RGBA buffer, so the allocation rate is
 ``width * height * 4 * fps`` bytes per second; the pacer lets the heap grow from the live heap
 to the heap goal before the next cycle must finish, so the GC runs about
-``allocation rate / (heap goal - live heap)`` times per second (labkit.gc.heap_goal_bytes,
+``allocation rate / (heap goal - live heap)`` times per second (labkit.models.gcpacer.heap_goal_bytes,
 mirroring gcControllerState.heapGoal in src/runtime/mgcpacer.go). Chapter 1 builds the full
 frame-pipeline model on this.
 """
@@ -31,7 +31,7 @@ def gc_cycles_per_s(
     fps: np.ndarray | float, width: int, height: int, live_heap_mib: float, gogc: int
 ) -> np.ndarray:
     """Steady-state GC cycles per second when each frame allocates one RGBA buffer."""
-    from labkit.gc import heap_goal_bytes
+    from labkit.models.gcpacer import heap_goal_bytes
 
     live_bytes = live_heap_mib * MIB
     runway_bytes = heap_goal_bytes(live_bytes, gogc=gogc) - live_bytes
@@ -143,7 +143,7 @@ class PacerWarmup(TextFallback, w.VBox):
 
     def summary(self) -> str:
         gogc, live = self._gogc.value, self._live.value
-        from labkit.gc import heap_goal_bytes
+        from labkit.models.gcpacer import heap_goal_bytes
 
         goal_mib = heap_goal_bytes(live * MIB, gogc=gogc) / MIB
         rate_mib = self._width * self._height * 4 * 60 / MIB

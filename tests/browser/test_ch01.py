@@ -105,8 +105,8 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
 def _a_prediction_draws_the_frame_lab_after_check(nb):
     """Lab 1's second-P question (#17 item 1): no frame lab inside the exercise until Check, then
     the run at two Ps beside the learner's prediction."""
-    from labkit.exercise import Exercise
     from labkit.exercises.lab01 import second_p
+    from labkit.exercises.seeded import Exercise
 
     page = nb.page
     ex = page.locator(".labkit-exercise", has_text="One P or two?").first

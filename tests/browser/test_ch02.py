@@ -93,8 +93,8 @@ def _check_exercises(nb) -> None:
     session reattaches to its kernel, and JupyterLab's widget manager then fails to restore
     some of the kernel's widgets ("widget model not found"), which is not what we test here.
     """
-    from labkit.exercise import Exercise
     from labkit.exercises.lab02 import finish_behind_loop, spawn_order
+    from labkit.exercises.seeded import Exercise
 
     page = nb.page
 
@@ -153,8 +153,8 @@ def _check_exercises(nb) -> None:
 def _chapter_predictions(nb) -> None:
     """The primer's prediction: right, then the model's timeline beside it; the lab section's:
     a wrong makespan gets the stealing hint and the scheduler lab at the question's setting."""
-    from labkit.exercise import Exercise
     from labkit.exercises import ch02
+    from labkit.exercises.seeded import Exercise
 
     answer = Exercise(ch02.run_position, seed=1).variant.answer
     drawn = ".bqplot svg.svg-figure path"

@@ -9,7 +9,9 @@ from jlab import record_timing
 
 CHAPTER = "chapters/03-flame-graphs.ipynb"
 LAB = "labs/lab03-flame-detective.ipynb"
-MATCH_FILL = "rgb(204, 121, 167)"  # labkit.flamegraph.MATCH_COLOUR, #CC79A7, as the DOM reports it
+MATCH_FILL = (
+    "rgb(204, 121, 167)"  # labkit.profiles.flamelayout.MATCH_COLOUR, #CC79A7, as the DOM reports it
+)
 
 
 def _fills(flame) -> list[str]:
@@ -76,8 +78,8 @@ def test_chapter3_flame_graph_renders_zooms_and_searches(open_notebook):
 def _chapter_predictions(nb) -> None:
     """Section 2's prediction draws the searched flame graph only after Check, beside the
     prediction; section 4's draws Go's own trace after a wrong answer, with the timer hint."""
-    from labkit.exercise import Exercise
     from labkit.exercises import ch03
+    from labkit.exercises.seeded import Exercise
 
     answer = Exercise(ch03.alloc_gc_share, seed=1).variant.answer
     boxes = ".labkit-flamegraph svg.svg-figure path.line"
@@ -153,8 +155,8 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
 
     # Case H: a real trace is the evidence, drawn with the question; after Check the stall
     # doctor's view of the same trace, and the worked answer quotes its finding.
-    from labkit.exercise import Exercise
     from labkit.exercises import lab03
+    from labkit.exercises.seeded import Exercise
 
     case_h = page.locator(".labkit-exercise", has_text="what made the frames late").first
     case_h.scroll_into_view_if_needed()

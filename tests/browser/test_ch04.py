@@ -87,8 +87,8 @@ def test_chapter_4_runs_and_the_tuner_reacts(open_notebook):
 def _real_go_sections(nb) -> None:
     """4.1 and 4.4 beside real Go: the pipeline's pair of timelines, and both predictions,
     whose figures appear only once an answer is checked."""
-    from labkit.exercise import Exercise
     from labkit.exercises import ch04
+    from labkit.exercises.seeded import Exercise
 
     page = nb.page
     pair = page.locator(".labkit-timeline-pair").first

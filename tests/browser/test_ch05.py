@@ -39,8 +39,8 @@ def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
 
     # Predict first (section 7): no incident lab in the exercise until an answer is checked,
     # then the lab with that fix, its figures drawn.
-    from labkit.exercise import Exercise
     from labkit.exercises import ch05
+    from labkit.exercises.seeded import Exercise
 
     exercise = page.locator(".labkit-exercise", has_text="Predict: one fix alone").first
     exercise.scroll_into_view_if_needed()
@@ -74,8 +74,8 @@ def test_lab5_renders_evidence_and_exercises(open_notebook):
     nb.screenshot("lab", page.locator(INCIDENT).first)
 
     # A warm-up prediction (#17 item 1): after Check the incident lab runs the question.
-    from labkit.exercise import Exercise
     from labkit.exercises.lab05 import timeout_and_driver
+    from labkit.exercises.seeded import Exercise
 
     v = Exercise(timeout_and_driver, seed=0).variant
     ex = page.locator(".labkit-exercise", has_text="A timeout and a driver").first

@@ -1,5 +1,5 @@
 // Command profiles writes runtime/pprof's profiles twice, as ?debug=0 (gzip protobuf) and as
-// ?debug=1 (text), one right after the other, so that labkit.profile's text readers can be
+// ?debug=1 (text), one right after the other, so that labkit.profiles's text readers can be
 // checked against the protobuf of the same records and against `go tool pprof`.
 //
 // Usage:

@@ -1,4 +1,4 @@
-// Command blocking_calls is the real twin of chapter 2's blind spot 2.2 (labkit.schedlab preset
+// Command blocking_calls is the real twin of chapter 2's blind spot 2.2 (labkit.scenarios.blindspots preset
 // "2.2"): on GOMAXPROCS=2, 120 requests arrive every 0.2 ms; each does 1 ms of CPU, and four in
 // five then wait 20 ms, in a blocking system call (the stall: nanosleep, which keeps its thread,
 // entersyscall in src/runtime/proc.go; sysmon's retake hands the P to another thread) or on a

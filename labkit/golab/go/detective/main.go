@@ -30,7 +30,7 @@
 //	         the caller gives up after 1 ms and the sender blocks forever (goroutine leak)
 //
 // And one records an execution trace (runtime/trace) for its scheduler-latency profile
-// (go tool trace -pprof=sched, labkit.trace's to_profile("sched")):
+// (go tool trace -pprof=sched, labkit.traces's to_profile("sched")):
 //
 //	sched    four archive compressors run tight loops beside the render loop on two Ps: every
 //	         goroutine, the renderer included, waits runnable for a P (waiting for a P)

@@ -1,4 +1,4 @@
-// Command frame_loop is the real twin of chapter 1's render stall (labkit.render.simulate_frames
+// Command frame_loop is the real twin of chapter 1's render stall (labkit.models.renderloop.simulate_frames
 // with gomaxprocs=1, producer_cpu_fraction=0.1; labkit.golab.twins runs it on GOMAXPROCS=1 with
 // an execution trace). It is go/gc_render's dashboard cut to a short traced run: 64 MiB of live
 // pointer nodes (measure.PointerTree: every word scanned each cycle), a render goroutine that

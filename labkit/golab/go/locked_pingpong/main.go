@@ -8,7 +8,7 @@
 // hands its P over (startlockedm: a futex wake of the locked thread, then stopm), and when it
 // blocks, its thread gives the P away again (stoplockedm -> handoffp -> startm, another wake).
 // Each round trip is two thread hand-offs, so its cost is about two thread wake-ups: the figure
-// labkit.sched's THREAD_WAKE_MS stands for.
+// labkit.models.scheduler's THREAD_WAKE_MS stands for.
 //
 // -rounds round trips are timed, -repeats times; medians and per-run values (us per round trip)
 // are printed as one JSON object.

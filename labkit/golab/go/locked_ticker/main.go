@@ -1,4 +1,4 @@
-// Command locked_ticker is the real twin of chapter 2's blind spot 2.1 (labkit.schedlab preset
+// Command locked_ticker is the real twin of chapter 2's blind spot 2.1 (labkit.scenarios.blindspots preset
 // "2.1"): on GOMAXPROCS=2, 200 requests arrive every 0.5 ms, each 1 ms of CPU, beside a render
 // loop that sleeps 2 ms and draws for 0.5 ms, 20 frames. With locked=1 (the stall the article
 // fears) the render goroutine calls runtime.LockOSThread first: it then only ever runs on its own

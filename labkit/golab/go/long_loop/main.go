@@ -1,4 +1,4 @@
-// Command long_loop is the real twin of chapter 2's blind spot 2.3 (labkit.schedlab preset
+// Command long_loop is the real twin of chapter 2's blind spot 2.3 (labkit.scenarios.blindspots preset
 // "2.3"): on GOMAXPROCS=1 one goroutine runs a 200 ms loop with no function call in it, while
 // 40 requests arrive every 2 ms, each 1 ms of CPU. A loop without calls has no cooperative
 // preemption point (the stack check in a function's prologue, src/runtime/stack.go newstack);

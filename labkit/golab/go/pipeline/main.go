@@ -1,4 +1,4 @@
-// Command pipeline is the real twin of chapter 4's pipeline (labkit.pipeline, section 4.1):
+// Command pipeline is the real twin of chapter 4's pipeline (labkit.models.pipeline, section 4.1):
 // a producer offers 200 draw commands as fast as the pipeline takes them; decode (1 worker,
 // 1 ms of CPU) -> draw (`draw` workers, 4 ms) -> upload (1 worker, 0.5 ms of CPU, then 1 ms
 // waiting for the device) -> the render loop, joined by channels of capacity `buffer`.
@@ -10,7 +10,7 @@
 // the netpoller; both leave the P to others).
 //
 // It prints, as JSON, each item's latency in order (the k-th arrival at the render loop
-// against the k-th offer, as labkit.pipeline measures it), how long each offer blocked, the
+// against the k-th offer, as labkit.models.pipeline measures it), how long each offer blocked, the
 // makespan and the throughput. labkit.golab.twins runs it with an execution trace (run_go)
 // and sets `buffer` and `draw`.
 package main

@@ -1,4 +1,4 @@
-// Command pool is the real twin of chapter 4's pool model (labkit.pool, section 4.4): a server
+// Command pool is the real twin of chapter 4's pool model (labkit.models.pool, section 4.4): a server
 // on GOMAXPROCS=2 receives requests at the times in arrivalUs and serves each with
 // serviceUs of CPU. Both lists are the model's own seeded workload (labkit.golab.twins writes
 // them into the vars below), so the model and this program serve the same requests.

@@ -1,4 +1,4 @@
-// Command profilegen writes real Go profiles for labkit.profile's loaders to read, so that the
+// Command profilegen writes real Go profiles for labkit.profiles's loaders to read, so that the
 // course's tests can check the loaders against `go tool pprof` on the toolchain at hand.
 //
 // Usage:

@@ -1,4 +1,4 @@
-// Command run_queues is the real twin of chapter 2's blind spot 2.4 (labkit.schedlab preset
+// Command run_queues is the real twin of chapter 2's blind spot 2.4 (labkit.scenarios.blindspots preset
 // "2.4"): main starts 400 goroutines at once, each needing 1 ms of CPU, on GOMAXPROCS=1 (the
 // stall) or GOMAXPROCS=4 (the fix). Each go statement puts the new goroutine in the creating
 // P's runnext and pushes the one before to its local run queue (newproc -> runqput,

@@ -1,4 +1,4 @@
-// Command timer_stall is the real twin of chapter 2's blind spot 2.5 (labkit.schedlab preset
+// Command timer_stall is the real twin of chapter 2's blind spot 2.5 (labkit.scenarios.blindspots preset
 // "2.5"): on GOMAXPROCS=2 a render loop sleeps 4 ms and draws for 0.5 ms, 30 frames, beside
 // `hogs` goroutines that keep a CPU busy for 200 ms each. The render goroutine's timer sits in
 // its P's heap and fires when that P passes through the scheduler ((*timers).check, called by

@@ -1,0 +1,112 @@
+"""When a sleeping goroutine's timer fires while the GC marks: the next time a P schedules.
+
+A goroutine that sleeps (``time.Sleep``, a ticker) is woken by its timer, and a timer runs only
+when a P passes through the scheduler: ``findRunnable`` checks the P's own timers first
+(``pp.timers.check``, src/runtime/proc.go:3430), and a P that finds nothing else to do runs
+other Ps' expired timers on its last steal pass (``stealWork``, proc.go:3875-3876). Between
+frames a render goroutine sleeps and its P is idle, so the timer fires on time.
+
+During a mark phase an idle P does not stay idle: ``findRunnable`` gives it an idle mark worker
+(gcMarkWorkerIdleMode, proc.go:3558-3562), and the fractional worker takes a P the same way
+(findRunnableGCWorker). A worker drains with ``gcDrainIdle|gcDrainUntilPreempt``
+(src/runtime/mgcmark.go:1182): it gives the P back when ``pollWork`` sees a goroutine in a run
+queue or the network poller (proc.go:3819-3835) - an expired timer is neither - when it is
+preempted, or when the mark runs out of work. Nothing else preempts it than sysmon: ``retake``
+notes a P's schedtick at one round and preempts the P once the same schedtick has run for
+``forcePreemptNS`` (src/runtime/proc.go:6714-6716), and sysmon, with nothing to retake, sleeps
+its longest, 10 ms a round. So a P running workers passes through the scheduler at sysmon's
+rounds: the first worker's slice ends at the first round that is ``forcePreemptNS`` after the
+round that saw it start, and every later slice, which starts at a round, two rounds later. A
+timer that expires in between waits for the first such round on any P, or for the end of the
+mark (mark termination restarts the world and every P schedules).
+
+``first_scheduling_point`` computes that round; ``labkit.models.renderloop`` calls it for each frame whose
+due time falls in a mark phase while no goroutine of the program is running. The constants are
+the scheduler model's (``labkit.models.scheduler.runtime``: FORCE_PREEMPT_MS, SYSMON_MAX_DELAY_MS and
+TIMER_SLACK_MS, the overshoot of sysmon's usleep), read when called, so the two models agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+from labkit.models.scheduler import runtime as _rt
+
+__all__ = ["first_scheduling_point", "netpoll_wake_s", "sysmon_round_s"]
+
+
+def sysmon_round_s() -> float:
+    """sysmon's round with nothing to retake: usleep(10 ms) and the timer slack it overshoots by
+    (src/runtime/proc.go:6554-6557), in seconds."""
+    return (_rt.SYSMON_MAX_DELAY_MS + _rt.TIMER_SLACK_MS) / 1000
+
+
+def _first_round_after(t_s: float, phase_s: float, round_s: float) -> float:
+    """The first sysmon round strictly after ``t_s``; rounds fall at ``phase_s + k * round_s``."""
+    k = math.floor((t_s - phase_s) / round_s) + 1
+    return phase_s + k * round_s
+
+
+def _preemptions(worker_start_s: float, phase_s: float, round_s: float, force_s: float):
+    """The times a P that starts running mark workers at ``worker_start_s`` goes through the
+    scheduler: each slice ends at the first round ``force_s`` or more after the round that saw
+    it start (retake, proc.go:6714-6716); the next slice starts then, and so on."""
+    start = worker_start_s
+    while True:
+        seen = _first_round_after(start, phase_s, round_s)
+        # The first round at least force_s after `seen` (rounds are round_s apart).
+        rounds = max(math.ceil(force_s / round_s - 1e-12), 1)
+        end = seen + rounds * round_s
+        yield end
+        start = end
+
+
+def first_scheduling_point(
+    due_s: float,
+    *,
+    mark_start_s: float,
+    asleep_since_s: float,
+    sysmon_phase_s: float,
+    worker_ps: int,
+) -> float:
+    """The first time at or after ``due_s`` that a P running mark workers schedules, so that a
+    timer due at ``due_s`` runs (the end of the mark is the caller's to take into account).
+
+    ``mark_start_s``: when the mark began; the Ps other than the sleeper's took workers then.
+    ``asleep_since_s``: when the sleeping goroutine left its P (its P took a worker then, or at
+    the mark's start if it was asleep before). ``sysmon_phase_s``: where sysmon's rounds fall
+    (one at ``sysmon_phase_s + k * round``). ``worker_ps``: how many Ps run idle or fractional
+    workers (GOMAXPROCS minus the dedicated workers, which never give their P back; at least the
+    sleeper's own P).
+    """
+    if worker_ps < 1:
+        raise ValueError(f"worker_ps must be >= 1, got {worker_ps}")
+    round_s = sysmon_round_s()
+    force_s = _rt.FORCE_PREEMPT_MS / 1000
+    starts = [max(asleep_since_s, mark_start_s)]
+    if worker_ps > 1:
+        starts.append(mark_start_s)  # the other Ps all took workers when the mark began
+    best = math.inf
+    for start in starts:
+        for point in _preemptions(start, sysmon_phase_s, round_s, force_s):
+            if point >= due_s:
+                best = min(best, point)
+                break
+    return best
+
+
+def netpoll_wake_s(asleep_since_s: float, due_s: float) -> float:
+    """When a timer due at ``due_s`` fires if every P has been idle since ``asleep_since_s``:
+    the last idle thread waits for it in netpoll, whose epoll timeout is in whole milliseconds
+    (``labkit.models.scheduler.runtime.netpoll_wait_ms``, src/runtime/netpoll_epoll.go:118-126): it waits
+    the whole milliseconds of the delay, wakes early, and waits once more for the rest (at
+    least 1 ms). So the goroutine wakes up to 1 ms late (labkit/golab/recorded/
+    sleep_resolution.json: Sleep(1.5ms) took 2.17 ms)."""
+    t_ms = asleep_since_s * 1000
+    due_ms = due_s * 1000
+    if due_ms <= t_ms:
+        return max(due_s, asleep_since_s)
+    t_ms += _rt.netpoll_wait_ms(due_ms - t_ms)
+    if due_ms - t_ms > 1e-9:
+        t_ms += _rt.netpoll_wait_ms(due_ms - t_ms)
+    return t_ms / 1000

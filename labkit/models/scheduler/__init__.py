@@ -1,0 +1,128 @@
+"""A mini Go scheduler: G, M and P, small enough to read, faithful enough to reproduce stalls.
+
+G, M, P
+-------
+Go runs goroutines (G) on OS threads (M), but a thread may run Go code only while it holds a P,
+a "processor": the right to run Go code plus the per-P state that makes scheduling cheap (a local
+run queue of 256 Gs and a ``runnext`` slot, a timer heap, a memory cache). GOMAXPROCS is the
+number of Ps, so it bounds parallelism; the number of Ms is not bounded by it. An M that blocks in
+the kernel (a syscall) keeps its G but loses its P, which another M picks up: that is why the
+thread count grows with blocking syscalls while GOMAXPROCS stays put.
+
+The design (src/runtime/proc.go, "Goroutine scheduler"; golang.org/s/go11sched) rejected three
+simpler ones: one global queue (a lock every scheduler call), handing a readied G directly to a
+new thread (threads thrash), and waking a thread for every readied G (they wake to find nothing).
+Instead: work is queued per P; a G readied by the running G goes to ``runnext`` and *inherits*
+the time slice (so producer/consumer pairs run back to back); an idle P's thread is woken only
+if no other thread is already "spinning" looking for work (``wakep``), and at most half the busy
+Ps may have a spinning M; a thread that finds no work steals half of another P's queue.
+
+Fairness comes from three places: on every 61st schedule a P takes a G from the global queue
+first, whatever its local queue holds (it also looks there whenever its local queue is empty);
+``sysmon``, a thread without a P, preempts a G that has run 10 ms on one time slice, takes Ps from
+threads stuck in syscalls, and polls the network if nobody did for 10 ms; a preempted or yielding
+G goes to the *global* queue, behind everyone.
+
+The model
+---------
+``labkit.models.scheduler`` is a discrete-event model of that machinery (Go 1.26/1.27): programs of steps
+(``programs.py``, each compiled once into flat code with loop jumps), the scheduler, split the way
+proc.go is read (each module's docstring names the runtime functions it mirrors, with file:line):
+
+- ``runq.py``: runqput, runqget, runqsteal, globrunqput, globrunqget, injectglist, ready;
+- ``timers.py``: timeSleep, the timer heaps and who fires them;
+- ``netpoll.py``: netpollblock, netpoll, wakeNetPoller;
+- ``sysmon.py``: sysmon, retake, preemptone;
+- ``threads.py``: newm, startm, stopm, wakep, handoffp, startlockedm, stoplockedm, checkdead;
+- ``chan.py``: chansend, chanrecv (a channel's state is a ``ChanState``);
+- ``syscalls.py``: entersyscall, exitsyscall;
+- ``goroutine.py``: a G's steps, newproc, gopark, goschedImpl, goexit0;
+- ``schedule.py``: schedule, findRunnable, stealWork (a ``Steal`` result), execute;
+- ``engine.py``: the ``Scheduler`` they make up, its state and event loop (``events.py``);
+  ``state.py`` its G, M and P records, ``records.py`` what a run writes down (the one place
+  that counts the state row), ``invariants.py`` its self-check;
+
+and the ``Result`` (``result.py``). Virtual time is in milliseconds; same inputs and seed, same
+result. Costs the real runtime pays (a schedule() switch, arming and firing a timer, waking a
+thread) are named constants in ``runtime.py``, each derived from a recording in
+``labkit/golab/recorded``.
+
+Left out on purpose: GC (see ``labkit.models.gcpacer``), select, mutexes, cgo, GOMAXPROCS changes at run
+time, and the OS scheduler (every M with a P is assumed to have a CPU).
+
+>>> main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
+>>> res = simulate(main, gomaxprocs=1, async_preempt=True, until_ms=5_000, seed=0)
+>>> 14 < res.marks["back"][0] < 19
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.models.scheduler.engine import Scheduler
+from labkit.models.scheduler.params import SchedParamError, SchedParams
+from labkit.models.scheduler.programs import (
+    Chan,
+    Go,
+    ProgramError,
+    Step,
+    cpu,
+    cpu_demand_ms,
+    gosched,
+    io_wait,
+    lock_os_thread,
+    mark,
+    recv,
+    repeat,
+    send,
+    sleep,
+    spawn,
+    syscall,
+    unlock_os_thread,
+    wait,
+)
+from labkit.models.scheduler.result import Result
+
+__all__ = [
+    "Chan",
+    "Go",
+    "ProgramError",
+    "Result",
+    "SchedParamError",
+    "SchedParams",
+    "Step",
+    "cpu",
+    "cpu_demand_ms",
+    "gosched",
+    "io_wait",
+    "lock_os_thread",
+    "mark",
+    "recv",
+    "repeat",
+    "send",
+    "simulate",
+    "sleep",
+    "spawn",
+    "syscall",
+    "unlock_os_thread",
+    "wait",
+]
+
+
+def simulate(main: Go, params: SchedParams | None = None, /, **overrides: Any) -> Result:
+    """Run ``main`` on P0 at t=0 and simulate until every goroutine is done, ``until_ms``, or a
+    deadlock (reported in ``Result.deadlock``, not raised).
+
+    ``params`` (a :class:`SchedParams`) and ``overrides`` (its fields: ``gomaxprocs=4``,
+    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``) as every labkit model takes them;
+    a bad value raises a SchedParamError naming it. ``Result.params`` is the record it ran with.
+    """
+    if not isinstance(main, Go):
+        raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")
+    p = SchedParams.make(params, **overrides)
+    s = Scheduler(main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed)
+    s.simulate()
+    result = Result.from_scheduler(s, p, main.name)
+    s.release()  # no reference cycles left behind: the run is freed as soon as it is dropped
+    return result

@@ -1,0 +1,80 @@
+"""Channels: send and receive, a buffer, and the queues of Gs blocked on either side.
+
+Mirrors ``chansend`` (src/runtime/chan.go:176) with ``send`` (chan.go:318), and ``chanrecv``
+(chan.go:524) with ``recv`` (chan.go:702), over the part of ``hchan`` (chan.go:34) the model
+needs: how many values are buffered, ``sendq`` and ``recvq``. Values themselves are not modelled:
+only who waits and who is readied. A blocked partner is readied into the running P's runnext
+(goready -> ready(next=true)), so it inherits the time slice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.state import G, P
+
+if TYPE_CHECKING:
+    from labkit.models.scheduler.engine import Scheduler
+
+
+class ChanState:
+    """One channel's state in one run (hchan, src/runtime/chan.go:34): a ``Chan`` is only its
+    identity and capacity, shared by every run that uses it."""
+
+    __slots__ = ("buffered", "sendq", "recvq", "name")
+
+    def __init__(self, name: str) -> None:
+        self.buffered = 0  # hchan.qcount: values in the buffer
+        self.sendq: deque[G] = deque()  # senders blocked on a full buffer (or no receiver)
+        self.recvq: deque[G] = deque()  # receivers blocked on an empty buffer
+        self.name = name  # as the goroutine dump shows it: send(name) / recv(name)
+
+
+class Channels:
+    """The channel part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+
+    __slots__ = ()
+
+    def chan_state(self: Scheduler, ch: pg.Chan) -> ChanState:
+        """ch's state in this run, made on its first use (named ch1, ch2 ... if unnamed)."""
+        st = self.chans.get(id(ch))  # id(): Chan.__hash__ is Python code, too slow here
+        if st is None:
+            st = self.chans[id(ch)] = ChanState(ch.name or f"ch{len(self.chans) + 1}")
+        return st
+
+    def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
+        """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->
+        goready), or buffer it, or park g on sendq."""
+        st = self.chan_state(ch)
+        if st.recvq:
+            self.ready(st.recvq.popleft(), p, t)
+            return True
+        if st.buffered < ch.capacity:
+            st.buffered += 1
+            return True
+        st.sendq.append(g)
+        self.park(g, p, t, "chan send", f"send({st.name})")
+        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        return False
+
+    def chanrecv(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
+        """chanrecv (src/runtime/chan.go:524): take a buffered value (a blocked sender's value
+        moves into the freed slot, recv), or take from a waiting sender (unbuffered), or park g
+        on recvq."""
+        st = self.chan_state(ch)
+        if st.buffered > 0:
+            st.buffered -= 1
+            if st.sendq:
+                st.buffered += 1
+                self.ready(st.sendq.popleft(), p, t)
+            return True
+        if st.sendq:
+            self.ready(st.sendq.popleft(), p, t)
+            return True
+        st.recvq.append(g)
+        self.park(g, p, t, "chan receive", f"recv({st.name})")
+        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        return False

@@ -1,0 +1,48 @@
+"""The scheduler model's inputs besides the program: a frozen, self-checking record.
+
+``simulate(main, params=None, **overrides)`` takes them the way every labkit model takes its
+parameters (:mod:`labkit.params`); ``Result.params`` is the record it ran with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.errors import ParameterError
+from labkit.models.scheduler.programs import ProgramError
+from labkit.params import ModelParams, checked, flag, whole
+
+__all__ = ["SchedParamError", "SchedParams"]
+
+
+class SchedParamError(ProgramError, ParameterError):
+    """A bad ``simulate()`` argument: a ProgramError (what the scheduler model raises) and a
+    ParameterError (what every model raises for a bad parameter)."""
+
+
+def _horizon(name: str, value: Any, where: str, error: type[ParameterError]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise error(f"{where}: {name} must be a number of ms > 0, got {value!r}")
+    if math.isinf(value):
+        raise error(f"{where}: {name} must be finite; pick a horizon such as 10_000 ms")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class SchedParams(ModelParams):
+    """GOMAXPROCS, the preemption mode, the horizon and the seed of one scheduler run.
+
+    ``async_preempt=False`` models Go <= 1.13, or GODEBUG=asyncpreemptoff=1: a loop without
+    function calls (``cpu(ms, calls=False)``) then cannot be preempted until it ends. ``seed``
+    drives the only random choices: the victim order of work stealing (stealOrder in proc.go),
+    and whether a preemption request that sysmon makes during a switch comes after execute.
+    """
+
+    error = SchedParamError
+
+    gomaxprocs: int = whole(4, 1, doc="Ps")
+    async_preempt: bool = flag(True, doc="Go >= 1.14's signal-based preemption")
+    until_ms: float = checked(10_000.0, _horizon, doc="virtual time to stop at, ms")
+    seed: int = whole(0, 0, 2**63 - 1, doc="work stealing's victim order")

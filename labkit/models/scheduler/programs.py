@@ -1,0 +1,381 @@
+"""Goroutine programs: what a G does, written as a list of steps.
+
+A program is data, not Python code: ``Go("worker", [cpu(2), send(ch), sleep(1)])`` describes a
+goroutine the way a learner would sketch it on a whiteboard. The scheduler (``runtime.py``) walks
+the steps; nothing here knows about Ps or Ms. Each step mirrors one Go statement or runtime entry
+point, named in its docstring, so a learner can look up what the real thing does.
+
+Validation happens here, when a program is built, so a typo fails at the line that wrote it with a
+message naming the parameter, not deep inside the simulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from labkit.errors import LabkitError
+
+# Step kinds, small ints so the scheduler's hot loop dispatches on an int compare.
+CPU = 0
+SYSCALL = 1
+IO_WAIT = 2
+SLEEP = 3
+GOSCHED = 4
+SEND = 5
+RECV = 6
+LOCK = 7
+UNLOCK = 8
+SPAWN = 9
+REPEAT = 10
+MARK = 11
+WAIT = 12
+# Control steps of a Go's compiled code (``Go.code``), never written in a program: the end of a
+# loop body (``n`` is the index its body starts at) and the end of the goroutine's function.
+LOOP_END = 13
+EXIT = 14
+
+# CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep,
+# src/runtime/time.go:336-338: "if ns <= 0 { return }"). labkit/golab/recorded/yield.json
+# (go1.27.3, GOMAXPROCS=1, ``ns_per_iter`` medians of 7 runs): a loop with Sleep(0) 1.82567
+# ns/iter, the same loop without 1.00158: 1.82567 - 1.00158 = 0.82 ns per call.
+SLEEP_NOOP_MS = 8.24e-7
+
+
+class ProgramError(LabkitError):
+    """A goroutine program or a simulate() argument is malformed; the message says how to fix it."""
+
+
+def _check_ms(value: object, name: str, *, allow_negative: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProgramError(f"{name} must be a number of milliseconds, got {value!r}")
+    ms = float(value)
+    if ms != ms or ms in (float("inf"), float("-inf")):
+        raise ProgramError(f"{name} must be a finite number of milliseconds, got {value!r}")
+    if ms < 0 and not allow_negative:
+        raise ProgramError(f"{name} must be >= 0 ms, got {value!r}; durations cannot be negative")
+    return ms
+
+
+@dataclass(frozen=True, slots=True)
+class Chan:
+    """A Go channel, ``make(chan T, capacity)``; mirrors hchan in src/runtime/chan.go.
+
+    The object is only an identity plus a capacity: its queue state lives in the simulation, so the
+    same Chan can be used by any number of runs without leaking state from one into the next.
+    """
+
+    capacity: int = 0
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.capacity, bool) or not isinstance(self.capacity, int):
+            raise ProgramError(f"Chan capacity must be an int >= 0, got {self.capacity!r}")
+        if self.capacity < 0:
+            raise ProgramError(f"Chan capacity must be >= 0, got {self.capacity}")
+        if self.name is not None and not isinstance(self.name, str):
+            raise ProgramError(f"Chan name must be a str or None, got {self.name!r}")
+
+    def __hash__(self) -> int:  # identity: two Chan(0) are two channels
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a goroutine program. Build steps with the functions below, not directly."""
+
+    kind: int
+    ms: float = 0.0
+    calls: bool = True
+    stack: str | None = None
+    chan: Chan | None = None
+    go: Go | None = None
+    n: int = 0
+    steps: tuple[Step, ...] = ()
+    label: str = ""
+
+    def __repr__(self) -> str:
+        return _STEP_REPR[self.kind](self)
+
+
+_STEP_REPR = {
+    CPU: lambda s: f"cpu({s.ms:g}{'' if s.calls else ', calls=False'})",
+    SYSCALL: lambda s: f"syscall({s.ms:g})",
+    IO_WAIT: lambda s: f"io_wait({s.ms:g})",
+    SLEEP: lambda s: f"sleep({s.ms:g})",
+    GOSCHED: lambda s: "gosched()",
+    SEND: lambda s: f"send({s.chan.name or 'chan'})",
+    RECV: lambda s: f"recv({s.chan.name or 'chan'})",
+    LOCK: lambda s: "lock_os_thread()",
+    UNLOCK: lambda s: "unlock_os_thread()",
+    SPAWN: lambda s: f"spawn(Go({s.go.name!r}, ...))",
+    REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
+    MARK: lambda s: f"mark({s.label!r})",
+    WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
+    LOOP_END: lambda s: f"<end of loop: back to step {s.n}>",
+    EXIT: lambda s: "<return>",
+}
+_EXIT = Step(EXIT)
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """A goroutine program: a name (unique within a run) and its steps.
+
+    Mirrors the function a ``go`` statement starts (newproc in src/runtime/proc.go creates the G;
+    see ``spawn``). ``stack`` is the default call stack, root first ("pkg.F;pkg.G"), used by
+    profiles and goroutine dumps for steps that do not give their own.
+    """
+
+    name: str
+    steps: Sequence[Step] = field(default_factory=tuple)
+    stack: str | None = None
+    #: The steps compiled for the scheduler, see ``compile_steps``.
+    code: tuple[Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or ";" in self.name:
+            raise ProgramError(f"Go name must be a non-empty str without ';', got {self.name!r}")
+        steps = _check_steps(self.steps, f"Go({self.name!r})")
+        object.__setattr__(self, "steps", steps)
+        if self.stack is not None:
+            _check_stack(self.stack, f"Go({self.name!r}) stack")
+        object.__setattr__(self, "code", compile_steps(steps))
+
+    def default_stack(self, is_main: bool) -> str:
+        """The stack shown for this G's CPU time: its own, else "main.main" / "main.<name>"."""
+        if self.stack is not None:
+            return self.stack
+        return "main.main" if is_main else f"main.{self.name}"
+
+
+def _check_steps(steps: object, what: str) -> tuple[Step, ...]:
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+        raise ProgramError(f"{what} steps must be a list of steps, got {steps!r}")
+    steps = tuple(steps)
+    for i, s in enumerate(steps):
+        if not isinstance(s, Step):
+            raise ProgramError(
+                f"{what} step {i} is {s!r}, not a step; build steps with cpu(), "
+                "syscall(), io_wait(), sleep(), gosched(), send(), recv(), spawn(), repeat(), "
+                "mark(), lock_os_thread() or unlock_os_thread()"
+            )
+    return steps
+
+
+def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
+    """The steps as one flat sequence the scheduler walks with a program counter, as a CPU walks
+    machine code: a ``repeat(n, body)`` with n > 1 becomes its own step (the loop's header, which
+    starts a counter at n), the body, and a LOOP_END step that jumps back to the body until the
+    counter runs out; ``repeat(1, body)`` is just the body, ``repeat(0, ...)`` nothing. An EXIT
+    step ends the code (the G returns: goexit). ``sleep(d <= 0)`` becomes the CPU time of the
+    call (see ``_compiled``).
+
+    A Go is compiled once, when it is built, so a run pays nothing to walk nested loops.
+    """
+    code: list[Step] = []
+
+    def emit(steps: Sequence[Step]) -> None:
+        for s in steps:
+            if s.kind != REPEAT:
+                code.append(_compiled(s))
+            elif s.n == 1:
+                emit(s.steps)
+            elif s.n > 1:
+                header = len(code)
+                code.append(s)
+                emit(s.steps)
+                if len(code) == header + 1:  # an empty body: no loop at all
+                    code.pop()
+                else:
+                    code.append(Step(LOOP_END, n=header + 1))
+
+    emit(steps)
+    code.append(_EXIT)
+    return tuple(code)
+
+
+def _compiled(s: Step) -> Step:
+    """A step as the scheduler runs it: ``sleep(d <= 0)`` is the call and nothing else, the
+    SLEEP_NOOP_MS of CPU that a ``cpu()`` step takes (timeSleep returns before any timer)."""
+    if s.kind == SLEEP and s.ms <= 0:
+        return Step(CPU, ms=SLEEP_NOOP_MS)
+    return s
+
+
+def _check_stack(stack: object, what: str) -> str:
+    if not isinstance(stack, str) or not stack or any(not f for f in stack.split(";")):
+        raise ProgramError(
+            f"{what} must be 'pkg.F;pkg.G' (root first, no empty frames), got {stack!r}"
+        )
+    return stack
+
+
+def cpu(ms: float, calls: bool = True, stack: str | None = None) -> Step:
+    """Run on the CPU for ``ms`` milliseconds.
+
+    ``calls=True``: ordinary code that calls functions, so the stack-check prologue of its next call
+    honours a preemption request (cooperative preemption, newstack in src/runtime/stack.go); the
+    model treats that next call as immediate. ``calls=False``: a tight loop without calls, which
+    only an asynchronous preemption signal can stop (preemptM / asyncPreempt, Go >= 1.14).
+    """
+    ms = _check_ms(ms, "cpu(ms)")
+    if not isinstance(calls, bool):
+        raise ProgramError(f"cpu(calls=...) must be True or False, got {calls!r}")
+    if stack is not None:
+        _check_stack(stack, "cpu(stack=...)")
+    return Step(CPU, ms=ms, calls=calls, stack=stack)
+
+
+def syscall(ms: float) -> Step:
+    """A blocking system call of ``ms`` ms; mirrors entersyscall / exitsyscall in proc.go.
+
+    The G keeps its M for the whole call; sysmon's retake hands its P to another M.
+    """
+    return Step(SYSCALL, ms=_check_ms(ms, "syscall(ms)"))
+
+
+def io_wait(ms: float) -> Step:
+    """Wait ``ms`` ms for a network fd through the netpoller; mirrors netpollblock in netpoll.go.
+
+    The G parks ("IO wait") and holds no M; netpoll readies it when the fd is ready.
+    """
+    return Step(IO_WAIT, ms=_check_ms(ms, "io_wait(ms)"))
+
+
+def sleep(ms: float) -> Step:
+    """``time.Sleep``; mirrors timeSleep in src/runtime/time.go.
+
+    ``ms <= 0`` returns at once, without parking or yielding (it costs one call, SLEEP_NOOP_MS).
+    Otherwise the G parks ("sleep") on its P's timer heap; the fired timer readies it into runnext.
+    """
+    return Step(SLEEP, ms=_check_ms(ms, "sleep(ms)", allow_negative=True))
+
+
+def wait(ms: float, reason: str = "select") -> Step:
+    """Block for ``ms`` ms on something the model does not simulate itself, shown in goroutine
+    dumps with Go's wait ``reason`` (waitReasonStrings in runtime2.go: "select",
+    "sync.Mutex.Lock", "semacquire", "sync.WaitGroup.Wait" ...).
+
+    For waits whose length comes from outside the scheduler (e.g. a database/sql connection-pool
+    queue computed with labkit.models.pool): the G parks (gopark) without an M and is readied into runnext
+    after ``ms``, as a timer or the goroutine that releases the resource would ready it.
+    ``ms <= 0`` does not park.
+    """
+    ms = _check_ms(ms, "wait(ms)")
+    if not isinstance(reason, str) or not reason or any(c in reason for c in "[]\n"):
+        raise ProgramError(f"wait(reason=...) must be a non-empty wait reason, got {reason!r}")
+    return Step(WAIT, ms=ms, label=reason)
+
+
+def gosched() -> Step:
+    """``runtime.Gosched``; mirrors goschedImpl in proc.go: the G goes to the *global* queue."""
+    return Step(GOSCHED)
+
+
+def send(ch: Chan) -> Step:
+    """``ch <- v``; mirrors chansend in src/runtime/chan.go."""
+    if not isinstance(ch, Chan):
+        raise ProgramError(f"send(ch) needs a Chan, got {ch!r}")
+    return Step(SEND, chan=ch)
+
+
+def recv(ch: Chan) -> Step:
+    """``<-ch``; mirrors chanrecv in src/runtime/chan.go."""
+    if not isinstance(ch, Chan):
+        raise ProgramError(f"recv(ch) needs a Chan, got {ch!r}")
+    return Step(RECV, chan=ch)
+
+
+def lock_os_thread() -> Step:
+    """``runtime.LockOSThread``; mirrors dolockOSThread in proc.go: wires this G to its M."""
+    return Step(LOCK)
+
+
+def unlock_os_thread() -> Step:
+    """``runtime.UnlockOSThread``; mirrors dounlockOSThread in proc.go."""
+    return Step(UNLOCK)
+
+
+def spawn(go: Go) -> Step:
+    """A ``go`` statement; mirrors newproc in proc.go (new G into runnext, then wakep)."""
+    if not isinstance(go, Go):
+        raise ProgramError(f"spawn(go) needs a Go(name, steps), got {go!r}")
+    return Step(SPAWN, go=go)
+
+
+def repeat(n: int, steps: Sequence[Step]) -> Step:
+    """A ``for i := 0; i < n; i++ { steps }`` loop, walked without expanding n copies."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ProgramError(f"repeat(n, steps) needs an int n >= 0, got {n!r}")
+    body = _check_steps(steps, f"repeat({n}, ...)")
+    if n > 1 and any(_contains_spawn(s) for s in body):
+        raise ProgramError(
+            f"repeat({n}, ...) contains spawn(); the spawned Go would run twice under one name. "
+            "Put distinct Go objects in a list instead: [spawn(Go(f'w{i}', ...)) for i in ...]"
+        )
+    return Step(REPEAT, n=n, steps=tuple(body))
+
+
+def mark(label: str) -> Step:
+    """Record the virtual time at which this G reaches this point (``Result.marks[label]``)."""
+    if not isinstance(label, str) or not label:
+        raise ProgramError(f"mark(label) needs a non-empty str, got {label!r}")
+    return Step(MARK, label=label)
+
+
+def iter_goroutines(main: Go) -> list[Go]:
+    """Every Go a run can create, main first, in spawn order of appearance (depth first).
+
+    Raises ProgramError when two goroutines share a name, as the run could not tell them apart.
+    """
+    found: list[Go] = []
+    names: dict[str, Go] = {}
+
+    def visit(go: Go) -> None:
+        if go.name in names:
+            if names[go.name] is go:
+                raise ProgramError(
+                    f"Go({go.name!r}) is spawned more than once; goroutine names must be unique "
+                    "within a run, so build one Go per spawn (e.g. Go(f'worker{i}', steps))"
+                )
+            raise ProgramError(f"two goroutines are named {go.name!r}; names must be unique")
+        names[go.name] = go
+        found.append(go)
+        for s in go.code:  # compiled: a spawn inside a loop that runs is here once
+            if s.kind == SPAWN:
+                visit(s.go)
+
+    visit(main)
+    return found
+
+
+def _contains_spawn(s: Step) -> bool:
+    if s.kind == SPAWN:
+        return True
+    return s.kind == REPEAT and any(_contains_spawn(x) for x in s.steps)
+
+
+def cpu_demand_ms(main: Go) -> dict[str, float]:
+    """The CPU time each goroutine's steps ask for: what its rows in ``Result.segments`` add up to.
+
+    cpu(ms) steps count their ms; sleep(ms <= 0) counts SLEEP_NOOP_MS (the call runs on the G).
+    Scheduler costs (schedule, timer arm/fire, thread hand-offs) are P time outside any G's
+    segments, so they are not part of a goroutine's demand.
+    """
+
+    def total(steps: Sequence[Step]) -> float:
+        ms = 0.0
+        for s in steps:
+            if s.kind == CPU:
+                ms += s.ms
+            elif s.kind == SLEEP and s.ms <= 0:
+                ms += SLEEP_NOOP_MS
+            elif s.kind == REPEAT:
+                ms += s.n * total(s.steps)
+        return ms
+
+    return {go.name: total(go.steps) for go in iter_goroutines(main)}

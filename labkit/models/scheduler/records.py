@@ -1,0 +1,146 @@
+"""What a run writes down for ``Result``: the state row, the event log, G and M stretches.
+
+The state row
+-------------
+After every event that changed it, the run appends one *state row* (``note``): the counts of Gs per
+status (columns RUNNABLE..SYSCALL), the global queue's length, the OS thread count, then one column
+per P with its local queue's length (``P.runq_col``) and one with 1 if its runnext is taken
+(``P.runnext_col``). ``Result.states``, ``.runq`` and ``.threads`` are its columns.
+
+The row is kept up to date in place, so that recording it is one copy instead of a walk over every
+queue (a walk costs more than the rest of an event). Who writes which columns, and nobody else:
+
+- the status counts: ``set_status`` (casgstatus, src/runtime/proc.go:1290) and
+  ``count_new_g`` (a G's birth), here;
+- the thread count: ``add_threads``, here;
+- the queue columns: the run-queue operations of ``runq.py``, the only code that moves a G into or
+  out of a run queue.
+
+``recount`` says what the row must be, computed from scratch; the property tests compare the two
+after every event (``invariants.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from labkit.models.scheduler.state import (
+    DEAD,
+    M_DEAD,
+    M_KIND_BY_STATE,
+    RUNNABLE,
+    STATUS_NAMES,
+    SYSCALL,
+    G,
+    M,
+    P,
+)
+
+if TYPE_CHECKING:
+    from labkit.models.scheduler.engine import Scheduler
+
+# ---- the state row's layout (the one definition; Result reads its columns through these) --------
+
+#: The status columns: one count per status a live G can have (RUNNABLE..SYSCALL).
+ROW_STATUSES = STATUS_NAMES[: SYSCALL + 1]
+ROW_GLOBAL = SYSCALL + 1
+ROW_THREADS = ROW_GLOBAL + 1
+#: The first per-P column: GOMAXPROCS local queue lengths, then GOMAXPROCS runnext flags.
+ROW_RUNQ = ROW_THREADS + 1
+
+
+def row_width(gomaxprocs: int) -> int:
+    """The number of columns of a state row with ``gomaxprocs`` Ps."""
+    return ROW_RUNQ + 2 * gomaxprocs
+
+
+def p_columns(pid: int, gomaxprocs: int) -> tuple[int, int]:
+    """P ``pid``'s columns in the state row: its local queue's length, its runnext flag."""
+    return ROW_RUNQ + pid, ROW_RUNQ + gomaxprocs + pid
+
+
+def recount(s: Scheduler) -> list[int]:
+    """The state row computed from scratch: what the row kept in place must equal. The threads
+    are the Ms that did not exit plus sysmon's (which never holds a P)."""
+    row = [0] * row_width(s.gomaxprocs)
+    for g in s.gs:
+        if g.status != DEAD:
+            row[g.status] += 1
+    row[ROW_GLOBAL] = len(s.grunq)
+    row[ROW_THREADS] = sum(m.state != M_DEAD for m in s.ms) + (1 if s.ms else 0)
+    for p in s.ps:
+        row[p.runq_col] = len(p.runq)
+        row[p.runnext_col] = int(p.runnext is not None)
+    return row
+
+
+class Records:
+    """The recording part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+
+    __slots__ = ()
+
+    def set_status(self: Scheduler, g: G, status: int, t: float, reason: str = "") -> None:
+        """casgstatus (src/runtime/proc.go:1290): g's new status, kept in the state row's counts
+        and in g's history."""
+        c = self.row
+        old = g.status
+        if old != DEAD:
+            c[old] -= 1
+        if status != DEAD:
+            c[status] += 1
+        g.status = status
+        g.reason = reason
+        g.history.extend((t, status, reason, g.stack, g.locked > 0))
+        self.dirty = True
+
+    def count_new_g(self: Scheduler, g: G, t: float) -> None:
+        """A G is born runnable (newproc1, src/runtime/proc.go:5352): counted, its history begun."""
+        self.row[RUNNABLE] += 1
+        self.dirty = True
+        g.history.extend((t, RUNNABLE, "", g.stack, False))
+
+    def add_threads(self: Scheduler, n: int) -> None:
+        """The OS thread count changes by ``n`` (newm: +1; mexit: -1); the peak is kept."""
+        threads = self.row[ROW_THREADS] + n
+        self.row[ROW_THREADS] = threads
+        self.dirty = True
+        if threads > self.stats["threads_peak"]:
+            self.stats["threads_peak"] = threads
+
+    def note(self: Scheduler, t: float) -> None:
+        """Append the state row at time t, unless it is the same as the last one (one row per
+        time: a later row at the same time replaces it).
+
+        The event loop calls it after every event that marked the row ``dirty``; the row is kept
+        up to date in place by every change, so recording it is one copy, compared with the last
+        row before it is stored.
+        """
+        self.dirty = False
+        row = tuple(self.row)
+        if row == self.last_row:
+            return
+        if self.series_t and self.series_t[-1] == t:
+            self.series_rows[-len(row) :] = row
+        else:
+            self.series_rows.extend(row)
+            self.series_t.append(t)
+        self.last_row = row
+
+    def log(self: Scheduler, t: float, kind: str, p: P | None, g: G | None) -> None:
+        """One row of the event log (Result.events): time, what happened, on which P, to which
+        G (-1 and "" when there is none)."""
+        self.events.extend((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
+
+    def end_segment(self: Scheduler, g: G, p: P, t: float) -> None:
+        """Close g's stretch on p's M in the timeline (Result.segments)."""
+        if t > g.seg_start:
+            self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
+
+    def m_state(self: Scheduler, m: M, t: float, state: int, g: G | None = None) -> None:
+        """Close m's current thread-view stretch (Result.thread_segments) and open the next."""
+        kind = M_KIND_BY_STATE[m.state]
+        if kind is not None and t > m.seg_start:
+            self.thread_segments.extend((m.id, m.seg_g, m.seg_start, t, kind))
+        m.state = state
+        m.seg_start = t
+        m.seg_g = "" if g is None else g.name

@@ -1,0 +1,158 @@
+"""The runtime's numbers: the constants and costs the scheduler model is built from.
+
+Each constant names where its value comes from: a constant of src/runtime (proc.go, runtime2.go,
+netpoll_epoll.go) or a recording in ``labkit/golab/recorded``. The model itself is split the way
+proc.go is read, one module per part (see ``labkit/models/scheduler/__init__.py``): ``runq``, ``timers``,
+``netpoll``, ``sysmon``, ``threads``, ``chan``, ``syscalls``, ``goroutine`` and ``schedule``,
+composed into ``engine.Scheduler``.
+
+This module also keeps the names older code reads here (``runtime.Scheduler``, ``runtime.G``,
+the G statuses): it is what notebooks and other models import as ``labkit.models.scheduler.runtime``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler.state import (  # noqa: F401 - re-exported: labkit.models.scheduler.runtime's names
+    DEAD,
+    HISTORY_FIELDS,
+    M_DEAD,
+    M_IDLE,
+    M_KIND_NAMES,
+    M_LOCKED_WAIT,
+    M_NETPOLL,
+    M_RUN,
+    M_SYSCALL,
+    M_WAKING,
+    RUNNABLE,
+    RUNNING,
+    STATUS_NAMES,
+    SYSCALL,
+    WAITING,
+    G,
+    M,
+    P,
+)
+
+# ---- Constants of the runtime (with where each value comes from) --------------------------------
+
+#: Capacity of a P's local run queue: ``runq [256]guintptr`` (src/runtime/runtime2.go:807, p).
+LOCAL_RUNQ_SIZE = 256
+#: findRunnable takes one G from the global queue first whenever ``pp.schedtick%61 == 0``
+#: (src/runtime/proc.go:3458), whatever the local queue holds; apart from that it looks at the
+#: global queue only when runnext and the local queue are empty (proc.go:3489). 61 is a prime,
+#: "not too small, not too large": two goroutines that respawn each other through the local queue
+#: would otherwise starve the global queue forever.
+GLOBAL_CHECK_TICKS = 61
+#: forcePreemptNS (src/runtime/proc.go:6679): retake asks a G to stop once its P has run on the
+#: same schedtick for 10 ms (proc.go:6715).
+FORCE_PREEMPT_MS = 10.0
+#: sysmon's first sleep, usleep(20) (src/runtime/proc.go:6549-6550, "start with 20us sleep...").
+SYSMON_MIN_DELAY_MS = 0.020
+#: sysmon's longest sleep (src/runtime/proc.go:6554-6555, "up to 10ms").
+SYSMON_MAX_DELAY_MS = 10.0
+#: sysmon doubles its sleep once more than 50 rounds in a row retook no P (src/runtime/proc.go:6551,
+#: "idle > 50"; idle is reset when retake returns non-zero, proc.go:6648-6649).
+SYSMON_IDLE_ROUNDS = 50
+#: Linux timer slack: a non-real-time thread's nanosleep may end up to 50 us late. This is the
+#: kernel's default timer_slack_ns (prctl(2), PR_SET_TIMERSLACK): an assumption about the OS, not
+#: a Go constant and not a measurement. With it sysmon's usleep(20) lasts 70 us, and after 51 such
+#: rounds and the doublings its first round 10 ms after it noticed a tight loop's schedtick falls
+#: at ~14.2 ms (without slack at ~11.2 ms). Real short sleeps overshoot more:
+#: labkit/golab/recorded/sleep_resolution.json has nanosleep(20us) take 0.1095 ms (median,
+#: ``nanosleep20_ms``), ~90 us late. The model keeps 50 us because with 90 us its other recorded
+#: comparisons get worse (labkit.golab.fidelity: main resumed after 11.7 ms against
+#: preempt.json's 14.6-17.4, a syscall's P retaken after 0.22 ms against retake_keep.json's 0.11).
+TIMER_SLACK_MS = 0.050
+#: sysmon polls the network if nobody has for 10 ms (src/runtime/proc.go:6620,
+#: "lastpoll+10*1000*1000 < now").
+NETPOLL_STALE_MS = 10.0
+#: retake leaves a P in a syscall alone while its run queue is empty, another P is idle or an M
+#: spins, and sysmon first saw the syscall less than 10 ms ago (src/runtime/proc.go:6754).
+SYSCALL_KEEP_MS = 10.0
+#: With every P idle, sysmon sleeps until the next timer, at most forcegcperiod/2 = 60 s
+#: (src/runtime/proc.go:6527 and 6585).
+SYSMON_DEEP_SLEEP_MS = 60_000.0
+#: Passes over all Ps in stealWork (src/runtime/proc.go:3848, "const stealTries = 4"); timers and
+#: runnext are taken only on the last (proc.go:3850).
+STEAL_TRIES = 4
+#: A thief backs off usleep(3) before taking a running P's runnext (runqgrab,
+#: src/runtime/proc.go:7746), which the timer slack stretches like any nanosleep.
+RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
+#: netpoll's epoll_wait timeout is in whole milliseconds (netpoll, src/runtime/netpoll_epoll.go:
+#: 118-126): a delay under 1 ms waits 1 ms, a longer one is truncated to whole ms. So a goroutine
+#: that sleeps 100 us in an otherwise idle program wakes after ~1 ms, and one that sleeps 2.5 ms is
+#: polled for 2 ms, then for 1 ms more. (labkit/golab/recorded/sleep_resolution.json: Sleep(100us)
+#: took 1.095 ms, Sleep(1.5ms) 2.17 ms; the model leaves out the kernel's ~0.1 ms overshoot of each
+#: wait, see TIMER_SLACK_MS.)
+NETPOLL_RESOLUTION_MS = 1.0
+
+
+def netpoll_wait_ms(delay_ms: float) -> float:
+    """How long one netpoll wait blocks for a timer ``delay_ms`` away (netpoll's epoll_wait
+    timeout, src/runtime/netpoll_epoll.go:118-126): 0 for a due timer, 1 ms for a delay under
+    1 ms, the whole milliseconds of a longer one."""
+    if delay_ms <= 0:
+        return 0.0
+    if delay_ms < NETPOLL_RESOLUTION_MS:
+        return NETPOLL_RESOLUTION_MS
+    return math.floor(delay_ms / NETPOLL_RESOLUTION_MS) * NETPOLL_RESOLUTION_MS
+
+
+# ---- Costs (small fixed times where the real runtime spends them) -------------------------------
+#
+# Derived from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
+# 100,000 iterations beside a goroutine that counts its turns with Gosched; medians of 7 runs in
+# each mode's ``ns_per_iter``, the runs in ``ns_per_iter_runs``): no yield 1.00158 ns/iter,
+# Sleep(0) 1.82567, Gosched 258.85334, Sleep(1ns) 594.03854. tests/test_sched_costs.py simulates
+# the same loops and fails when the model's cost per iteration leaves the recorded runs' range.
+
+#: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there
+#: (gosched_m / park_m, src/runtime/proc.go). A Gosched iteration switches twice (main -> the
+#: other goroutine -> main): (258.85334 - 1.00158) / 2 = 128.9 ns per switch (the other
+#: goroutine's atomic add, a few ns, is counted in the switch).
+SCHEDULE_MS = 0.0001289
+#: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
+#: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
+#: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->
+#: goready). A Sleep(1ns) iteration is one loop body, one switch and both:
+#: 594.03854 - 1.00158 - 128.9 = 464.1 ns. The recording gives only their sum; it is split
+#: evenly, 232.1 ns each.
+TIMER_ARM_MS = 0.0002321
+TIMER_FIRE_MS = 0.0002321
+#: The part of a switch that runs on the G's own stack after execute (src/runtime/proc.go:3362)
+#: cleared its preemption request: gogo's return into gopark, time.Sleep's tail, and the G's way
+#: back into the runtime up to gopark's stack check. A request sysmon makes then (preemptone sets
+#: gp.preempt and gp.stackguard0, proc.go:6917) survives and is honoured at the G's next stack
+#: check (newstack, src/runtime/stack.go:1122 -> gopreempt_m); one made while the P is elsewhere
+#: in the switch is lost: curg is nil (dropg) and preemptone gives up, or it is the parking G,
+#: whose request the next execute clears. (Where in a switch a round of sysmon falls is drawn:
+#: see preemptone.) Derived from the recorded Sleep(1ns) loops
+#: (yield.json, mode sleep1ns, body_us 0: ``other_turns_runs`` over runs of ``iters`` x
+#: ``ns_per_iter_runs``): 25 turns of the other goroutine in 2,550 ms, one per 102.0 ms. After a
+#: turn, sysmon (by then sleeping R = 10.05 ms between rounds) notes main's new time slice R/2
+#: later on average and asks it to stop every R from R after that: 102.0 = R/2 + R/q gives a
+#: success rate q = 0.104 per request. q is the share of an iteration main spends on its own
+#: stack, (W + 1.0 ns loop body) / 594.0 ns: W = 0.104 x 594.0 - 1.0 = 60.6 ns.
+SWITCH_G_SIDE_MS = 0.0000606
+#: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs): startm,
+#: startlockedm, netpollBreak. labkit/golab/recorded/locked_pingpong.json (go1.27.3,
+#: GOMAXPROCS=1, a channel ping-pong with the echoing goroutine locked to its thread: two thread
+#: hand-offs per round trip, labkit/golab/go/locked_pingpong): median ``round_trip_us``
+#: 10.38656 us, so 10.39 / 2 = 5.2 us per hand-off. The runs spread widely (8.9-97 us per trip):
+#: a thread whose CPU must first be woken from idle pays much more.
+THREAD_WAKE_MS = 0.0052
+SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
+
+
+def __getattr__(name: str) -> Any:
+    """``runtime.Scheduler``, imported on first use: ``engine.py`` imports this module for its
+    constants, so importing it back at the top would be circular."""
+    if name == "Scheduler":
+        from labkit.models.scheduler.engine import Scheduler
+
+        return Scheduler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,198 @@
+"""The schedule loop: an M finds a G and runs it, or gives up its P.
+
+Mirrors, in src/runtime/proc.go: ``schedule`` (proc.go:4150), ``findRunnable`` (proc.go:3404)
+with ``stealWork`` (proc.go:3843), and ``execute`` (proc.go:3346). The queues it reads are in
+``runq.py``, the timers in ``timers.py``, the netpoller in ``netpoll.py``, and what it does with
+an M that finds nothing (or a G locked to another M) in ``threads.py``.
+
+A switch costs time in the model: the M enters schedule() (``schedule_after``) and decides
+SCHEDULE_MS later (event ``EV_SCHED``, ``on_sched``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.events import EV_SCHED, EV_STEAL_RETRY
+from labkit.models.scheduler.state import DEAD, M_RUN, RUNNING, G, M, P
+
+if TYPE_CHECKING:
+    from labkit.models.scheduler.engine import Scheduler
+
+
+class Steal(enum.Enum):
+    """What stealWork did when it stole no G (it returns the G when it did)."""
+
+    #: Nothing to steal anywhere: findRunnable goes on to drop the P.
+    NOTHING = "nothing"
+    #: It arranged for findRunnable to run again later: it fired another P's timers (their Gs
+    #: are now in this P's runnext, after TIMER_FIRE_MS each), or it backs off usleep(3) before
+    #: taking a running P's runnext (runqgrab, proc.go:7746; event EV_STEAL_RETRY). The P is
+    #: kept.
+    RETRY = "retry"
+
+
+class Schedule:
+    """The schedule loop of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+
+    __slots__ = ()
+
+    def schedule_after(self: Scheduler, p: P, t: float, cost: float) -> None:
+        """The M of p enters schedule() (src/runtime/proc.go:4150); it decides ``cost`` ms later.
+
+        A locked G that blocked makes its M stop instead (schedule -> stoplockedm): the P is
+        handed off and the M waits for its G.
+        """
+        m = p.m
+        lg = m.lockedg
+        if lg is not None and lg.status != DEAD and lg.status != RUNNING:
+            self.stoplockedm(p, m, lg, t)
+            return
+        p.sched_from = t
+        at = p.sched_at = t + cost
+        self.push(at, EV_SCHED, p)
+
+    def on_sched(self: Scheduler, p: P, t: float) -> None:
+        """schedule() (src/runtime/proc.go:4150): find a G and execute it (or hand the P to the
+        G's locked thread, startlockedm), or give up the P."""
+        m = p.m
+        self.stats["schedules"] += 1
+        g, inherit = self.find_runnable(p, m, t)
+        if g is None:
+            return
+        if m.spinning:
+            self.resetspinning(m, t)
+        if not inherit:
+            p.schedtick += 1
+        if g.lockedm is not None and g.lockedm is not m:
+            self.startlockedm(g, p, m, t)
+            return
+        self.execute(g, p, m, t)
+
+    def execute(self: Scheduler, g: G, p: P, m: M, t: float) -> None:
+        """execute (src/runtime/proc.go:3346): g runs on p's M. It clears gp.preempt
+        (proc.go:3362): a request sysmon made while g was parking is lost. One made in the last
+        SWITCH_G_SIDE_MS of the switch, after this clearing, stands (see preemptone)."""
+        g.m = m
+        g.preempt = p.preempt_at == t
+        p.backed_off = False
+        self.gogo(g, p, m, t)
+
+    def gogo(self: Scheduler, g: G, p: P, m: M, t: float) -> None:
+        """gogo (src/runtime/asm_amd64.s:402), the end of execute and of exitsyscall: g is
+        running, on m holding p, from t (a new stretch in both timelines), and walks its
+        steps."""
+        g.p = p
+        p.curg = g
+        m.curg = g
+        self.set_status(g, RUNNING, t)
+        self.m_state(m, t, M_RUN, g)
+        g.seg_start = t
+        self.run(g, p, t)
+
+    def find_runnable(self: Scheduler, p: P, m: M, t: float) -> tuple[G | None, bool]:
+        """findRunnable (src/runtime/proc.go:3404), in its order. Returns (g, inheritTime) or
+        (None, False) when it has arranged what happens next itself (a retry event, or the P
+        dropped).
+
+        1. this P's own expired timers ((*timers).check, proc.go:3430; their Gs go to runnext,
+        and the model resumes here after TIMER_FIRE_MS per timer); 2. one G from the global queue
+        on every 61st schedtick, whatever the local queue holds (proc.go:3458); 3. runnext, then
+        the local queue (proc.go:3484); 4. a batch from the global queue (proc.go:3489); 5. a
+        non-blocking netpoll, reached only with both queues empty, and only if some G waits on
+        the network and no other thread is polling (proc.go:3510); 6. stealing, if this M spins
+        or fewer than half the busy Ps have spinning Ms (proc.go:3532): 4 passes over the Ps in
+        random order, half of a victim's queue, timers and runnext on the last pass (stealWork);
+        7. the P goes idle and the M parks, or blocks in netpoll until the next timer
+        (proc.go:3747).
+        """
+        if p.timers and p.timers[0][0] <= t:
+            self.fire_then_retry(p, p, t)
+            return None, False
+        if p.schedtick % rt.GLOBAL_CHECK_TICKS == 0 and self.grunq:
+            return self.globrunqget(), False
+        if p.runnext is not None or p.runq:
+            return self.runqget(p)
+        if self.grunq:
+            return self.globrunqgetbatch(p), False
+        if self.net_ready and self.lastpoll is not None:
+            g = self.netpoll_now(p, t)
+            if g is not None:
+                return g, False
+        busy = self.gomaxprocs - len(self.pidle)
+        if m.spinning or 2 * self.nmspinning < busy:
+            if not m.spinning:
+                m.spinning = True
+                self.nmspinning += 1
+            got = self.steal_work(p, t)
+            if got is Steal.RETRY:
+                return None, False
+            if got is not Steal.NOTHING:
+                return got, False
+        self.drop_p(p, m, t)
+        return None, False
+
+    def steal_work(self: Scheduler, p: P, t: float) -> G | Steal:
+        """stealWork (src/runtime/proc.go:3843): STEAL_TRIES passes over the other Ps in a random
+        order (a random start and a step coprime with GOMAXPROCS, randomOrder); half of the first
+        non-empty queue (runqsteal); on the last pass also a victim's expired timers
+        (proc.go:3850) and its runnext, after backing off usleep(3) once if the victim is running
+        (runqgrab, proc.go:7746; ``p.backed_off`` says the back-off is done).
+
+        Returns the stolen G, or a :class:`Steal`: NOTHING, or RETRY when it has arranged the
+        retry itself (timers fired, or the back-off).
+        """
+        n = self.gomaxprocs
+        if n == 1:
+            return Steal.NOTHING
+        ps = self.ps
+        coprimes = self.coprimes
+        for i in range(rt.STEAL_TRIES):
+            last = i == rt.STEAL_TRIES - 1
+            r = self.cheaprand()
+            pos, inc = r % n, coprimes[(r // n) % len(coprimes)]
+            for _ in range(n):
+                p2 = ps[pos]
+                pos = (pos + inc) % n
+                if p2 is p:
+                    continue
+                if last and p2.timers and p2.timers[0][0] <= t:
+                    p.backed_off = False
+                    self.fire_then_retry(p2, p, t)
+                    return Steal.RETRY
+                if p2.idle:
+                    continue
+                g = self.runqsteal(p, p2)
+                if g is not None:
+                    self.log(t, "steal", p, g)
+                    return g
+                if last and p2.runnext is not None:
+                    if p2.syscall_g is None and not p.backed_off:
+                        # runqgrab: usleep(3) first, p2 is probably about to run it.
+                        p.backed_off = False
+                        self.push(t + rt.RUNNEXT_BACKOFF_MS, EV_STEAL_RETRY, p)
+                        return Steal.RETRY
+                    g = self.runnextsteal(p2)
+                    p.backed_off = False
+                    self.log(t, "steal", p, g)
+                    return g
+        p.backed_off = False
+        return Steal.NOTHING
+
+    def drop_p(self: Scheduler, p: P, m: M, t: float) -> None:
+        """The end of findRunnable: release the P (releasep, pidleput, src/runtime/proc.go:3631
+        and 3634) and stop spinning (proc.go:3675); the M blocks in netpoll if there is something
+        to wait for and nobody else does (proc.go:3747), else it parks (stopm, proc.go:3811)."""
+        if m.spinning:
+            m.spinning = False
+            self.nmspinning -= 1
+        m.p = None
+        self.pidleput(p, t)
+        if self.done:
+            return
+        if (self.net_waiters or self.any_timers()) and self.lastpoll is not None:
+            self.block_in_netpoll(m, t)
+        else:
+            self.stopm(m, t)

@@ -1,0 +1,134 @@
+"""The scheduler's three records, G, M and P, and the states they can be in.
+
+Mirrors ``type g struct`` (src/runtime/runtime2.go:471), ``type m struct`` (runtime2.go:616) and
+``type p struct`` (runtime2.go:774), reduced to the fields the model reads, and the goroutine
+statuses ``_Grunnable`` .. ``_Gdead`` (runtime2.go). Each record has ``__slots__``: the run reads
+and writes these fields on every event.
+
+Nothing here acts: what changes a record is in the part of the scheduler that mirrors the runtime
+function doing it (``runq``, ``timers``, ``threads`` ...).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from labkit.models.scheduler import programs as pg
+
+# G status (mirrors _Grunnable, _Grunning, _Gwaiting, _Gsyscall, _Gdead in runtime2.go). They are
+# also the first columns of the state row (records.py), which counts the Gs in each status.
+RUNNABLE, RUNNING, WAITING, SYSCALL, DEAD = 0, 1, 2, 3, 4
+STATUS_NAMES = ("runnable", "running", "waiting", "syscall", "dead")
+
+#: Fields of one entry of G.history (flat: an entry is HISTORY_FIELDS items of the list).
+HISTORY_FIELDS = 5
+
+# M states for the per-thread view
+M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
+M_KIND_NAMES = {
+    M_RUN: "run",
+    M_SYSCALL: "syscall",
+    M_LOCKED_WAIT: "locked_wait",
+    M_NETPOLL: "netpoll",
+}
+# The same, indexed by M state (None: not shown in the per-thread view), for m_state's hot path.
+M_KIND_BY_STATE = tuple(M_KIND_NAMES.get(state) for state in range(M_DEAD + 1))
+
+
+class G:
+    """A goroutine: its program counter, status and what it waits on (g in runtime2.go)."""
+
+    __slots__ = (
+        "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
+        "token", "calls", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
+        "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
+        "is_main",
+    )  # fmt: skip
+
+    def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
+        self.name = prog.name
+        self.goid = goid
+        self.prog = prog
+        self.code = prog.code  # the program compiled to flat steps (programs.compile_steps)
+        self.pc = 0  # the index of the step the G is at
+        self.loops = []  # iterations left in each loop the G is in, innermost last
+        self.status = RUNNABLE
+        self.reason = ""
+        self.rem = None  # remaining ms of the current CPU burst, None if none started
+        self.cpu_end = 0.0
+        self.token = 0  # invalidates a pending CPU_DONE when the burst is interrupted
+        self.calls = True
+        self.preempt = False  # gp.preempt: a preemption request waiting for a call
+        self.locked = 0  # LockOSThread nesting (m.lockedExt)
+        self.lockedm = None
+        self.p = None
+        self.m = None
+        self.oldp = None
+        self.seg_start = 0.0
+        self.seg_stack = ""
+        self.is_main = creator is None
+        self.default_stack = prog.default_stack(self.is_main)
+        self.stack = self.default_stack
+        self.creator = creator
+        self.created_ms = t
+        self.waits_on = ""
+        # for goroutine_dump: t_ms, status, reason, stack, locked; flat, HISTORY_FIELDS a row
+        self.history = []
+
+
+class P:
+    """A processor: the right to run Go code, with its run queue and timers (p in runtime2.go)."""
+
+    __slots__ = (
+        "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
+        "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
+        "backed_off", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
+    )  # fmt: skip
+
+    def __init__(self, pid: int, runq_col: int, runnext_col: int) -> None:
+        self.id = pid
+        # This P's columns in the scheduler's state row (records.p_columns).
+        self.runq_col = runq_col
+        self.runnext_col = runnext_col
+        self.runq = deque()
+        self.runnext = None
+        self.schedtick = 0
+        self.syscalltick = 0
+        self.curg = None
+        self.m = None
+        self.idle = False
+        self.timers = []  # heap of (when_ms, seq, g)
+        # sysmontick: what sysmon saw last time (retake); -1 = not looked at yet
+        self.sm_schedtick = -1
+        self.sm_schedwhen = 0.0
+        # -1: sysmon has not looked at this P's syscalls yet, so its first look at a syscall
+        # records it (in a real process, runtime init has made syscalls long before main.main,
+        # so Go's zero-initialised sysmontick never meets a fresh syscalltick of 0).
+        self.sm_syscalltick = -1
+        self.sm_syscallwhen = 0.0
+        self.syscall_g = None  # the G in a syscall on this P's M, while the P is not retaken
+        # runqgrab's usleep(3) before taking a running P's runnext is done: the stealing retry
+        # that follows it takes the runnext at once (schedule.steal_work).
+        self.backed_off = False
+        # The switch this P's M is in: from when, and when it decides in schedule() (its
+        # pending SCHED event); and the decision whose execute receives a preemption request
+        # sysmon made during the switch (preemptone).
+        self.sched_from = -1.0
+        self.sched_at = -1.0
+        self.preempt_at = -1.0
+
+
+class M:
+    """An OS thread (m in runtime2.go). Ms are never freed, except by a locked G's exit (mexit)."""
+
+    __slots__ = ("id", "p", "curg", "lockedg", "spinning", "state", "seg_start", "seg_g")
+
+    def __init__(self, mid: int) -> None:
+        self.id = mid
+        self.p = None
+        self.curg = None
+        self.lockedg = None
+        self.spinning = False
+        self.state = M_IDLE
+        self.seg_start = 0.0
+        self.seg_g = ""

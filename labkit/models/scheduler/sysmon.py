@@ -1,0 +1,166 @@
+"""sysmon: the thread without a P that preempts long runners and retakes Ps from syscalls.
+
+Mirrors ``sysmon`` (src/runtime/proc.go:6537): its sleeps (20 us, doubled after 50 idle rounds
+up to 10 ms, each stretched by the timer slack), its deep sleep while every P is idle, its poll
+of a network nobody polled for 10 ms (proc.go:6620); ``retake`` (proc.go:6681): a G that has run
+10 ms on one schedtick is asked to stop, and a P whose M sits in a syscall is taken
+(syscallingThread.takeP, ``syscalls.py``) and handed off (``threads.py``); ``preemptone``
+(proc.go:6917) with ``preemptM`` (src/runtime/signal_unix.go:369).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.events import EV_SYSMON
+from labkit.models.scheduler.state import RUNNING, P
+
+if TYPE_CHECKING:
+    from labkit.models.scheduler.engine import Scheduler
+
+
+class Sysmon:
+    """The sysmon part of the Scheduler (a mixin: the state is the Scheduler's slots)."""
+
+    __slots__ = ()
+
+    def wake_sysmon(self: Scheduler, t: float) -> None:
+        """notewakeup(&sched.sysmonnote) from exitsyscallTryGetP (src/runtime/proc.go:5089): sysmon resets to 20 us rounds."""
+        self.sm_wait = False
+        self.sm_idle = 0
+        self.sm_delay = rt.SYSMON_MIN_DELAY_MS
+        self.sm_token += 1
+        self.push(t, EV_SYSMON, None, self.sm_token)
+
+    def on_sysmon(self: Scheduler, t: float, deep_wake: bool) -> None:
+        """Rounds of sysmon (src/runtime/proc.go:6537; each after its usleep): deep sleep when every P is idle,
+        netpoll if nobody polled for 10 ms, retake, then the next sleep: 20 us, doubled after 50
+        idle rounds, at most 10 ms, each stretched by the timer slack.
+
+        Rounds that fall before the next event of the run are done here in a loop rather than
+        through the event heap: nothing else can happen in between, so it is the same cadence,
+        only cheaper.
+        """
+        stats = self.stats
+        until = self.until_ms
+        heap = self.heap
+        while True:
+            stats["sysmon_ticks"] += 1
+            if not deep_wake and len(self.pidle) == self.gomaxprocs:
+                nxt = self.earliest_timer()
+                sleep = (
+                    rt.SYSMON_DEEP_SLEEP_MS
+                    if nxt is None
+                    else min(nxt - t, rt.SYSMON_DEEP_SLEEP_MS)
+                )
+                if sleep > 0:
+                    self.sm_wait = True
+                    self.sm_token += 1
+                    self.push(t + sleep, EV_SYSMON, True, self.sm_token)
+                    return
+            deep_wake = False
+            self.sm_wait = False
+            lastpoll = self.lastpoll
+            if self.netpoll_inited and lastpoll is not None and lastpoll + rt.NETPOLL_STALE_MS < t:
+                self.lastpoll = t
+                gs = self.take_net_ready()
+                if gs:
+                    self.injectglist(gs, None, t)
+            if self.retake(t):
+                self.sm_idle = 0
+                self.sm_delay = rt.SYSMON_MIN_DELAY_MS
+            else:
+                self.sm_idle += 1
+                if self.sm_idle > rt.SYSMON_IDLE_ROUNDS:
+                    self.sm_delay = min(self.sm_delay * 2, rt.SYSMON_MAX_DELAY_MS)
+            nxt = t + self.sm_delay + rt.TIMER_SLACK_MS
+            held = self.held  # is the next round sooner than every scheduled event?
+            if (
+                nxt > until
+                or self.done
+                or (held is not None and nxt >= held[0])
+                or (heap and nxt >= heap[0][0])
+                or (held is None and not heap)
+            ):
+                if self.dirty:  # a change in this round is noted now, at its own time
+                    self.note(t)
+                self.sm_token += 1
+                self.push(nxt, EV_SYSMON, False, self.sm_token)
+                return
+            if self.dirty:
+                self.note(t)
+            self.inline_ticks += 1
+            t = nxt
+            self.now = t
+
+    def retake(self: Scheduler, t: float) -> int:
+        """retake (src/runtime/proc.go:6681): preempt a G that has run 10 ms on one schedtick; take the P of an M
+        that has been in a syscall for a whole sysmon tick (unless its queue is empty, others
+        are idle or spinning, and it has been less than 10 ms). Returns the Ps taken."""
+        n = 0
+        for p in self.ps:
+            if p.idle or p.m is None:
+                continue
+            schedtick = p.schedtick
+            if p.sm_schedtick != schedtick:
+                p.sm_schedtick = schedtick
+                p.sm_schedwhen = t
+                sysretake = False
+            elif p.sm_schedwhen + rt.FORCE_PREEMPT_MS <= t:
+                self.preemptone(p, t)
+                sysretake = True
+            else:
+                sysretake = False
+            g = p.syscall_g
+            if g is None:
+                continue
+            if not sysretake and p.sm_syscalltick != p.syscalltick:
+                p.sm_syscalltick = p.syscalltick
+                p.sm_syscallwhen = t
+                continue
+            if (
+                not p.runq
+                and p.runnext is None
+                and self.nmspinning + len(self.pidle) > 0
+                and p.sm_syscallwhen + rt.SYSCALL_KEEP_MS > t
+            ):
+                continue
+            self.take_p_from_syscall(p, t)
+            n += 1
+            self.handoffp(p, t)
+        return n
+
+    def preemptone(self: Scheduler, p: P, t: float) -> None:
+        """preemptone (src/runtime/proc.go:6917): ask the G on p's M to stop (gp.preempt and
+        gp.stackguard0), and signal the M (preemptM, src/runtime/signal_unix.go:369).
+
+        A G in a calls=True burst stops at its next call (newstack, src/runtime/stack.go:1122;
+        treated as now); a calls=False loop only at the signal, which injects asyncPreempt where
+        wantAsyncPreempt and isAsyncSafePoint agree (src/runtime/preempt.go:369 and 390), when
+        async preemption is on, else at the loop's end. A G in a syscall is not asked
+        (proc.go:6926). If p's M is in schedule() (p.curg is None in the model) curg is nil, or
+        the parking G, whose request execute clears (proc.go:3362): the request is lost, unless
+        it comes in the switch's last SWITCH_G_SIDE_MS, when the next G already runs on its own
+        stack past execute: then that G stops at its next stack check (recorded in
+        p.preempt_at, read by execute). Where in the switch sysmon's round falls is not
+        something the model can place (the rounds end by the timer slack, tens of us, later than
+        asked, and a switch lasts a fraction of a us): the request stands with probability
+        SWITCH_G_SIDE_MS / (the switch's length), drawn from the run's generator, and only if
+        the switch ends in execute. This is why a loop that sleeps 1 ns per iteration, and so
+        spends most of its time in the scheduler, is rarely preempted.
+        """
+        g = p.curg
+        if g is None:
+            at = p.sched_at
+            if at > t and self.cheaprand() < rt.SWITCH_G_SIDE_MS / (at - p.sched_from) * 2**32:
+                p.preempt_at = at
+            return
+        if g.status != RUNNING or g.rem is None:
+            return
+        if g.calls or self.async_preempt:
+            g.rem = max(g.cpu_end - t, 0.0)  # stopped mid-burst: the rest runs when g is back
+            g.token += 1
+            self.preempt_now(g, p, t, cooperative=g.calls)
+        else:
+            g.preempt = True
