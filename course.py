@@ -7,6 +7,9 @@
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
     python3 course.py explore  # run every property test with many random seeds (~20 min)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
+    python3 course.py workshop       # start a JupyterHub for a class on this machine (Ctrl-C stops)
+    python3 course.py workshop-link --hub URL [--notebook PATH]  # the nbgitpuller link to hand out
+    python3 course.py workshop-loadtest --learners N  # N simulated learners against a real hub
 
 ``test`` runs the property tests (hypothesis ``@given``) derandomized: the same examples on every
 run. ``explore`` looks for what those fixed examples miss: every property test, 200 examples,
@@ -42,8 +45,11 @@ STATE = ROOT / ".state"
 STAMP = VENV / ".labkit-install-stamp"
 START_NOTEBOOK = "chapters/00-start-here.ipynb"
 # pyproject.toml's optional extras that set-up installs: the test tools, and the website's
-# builder (tests/test_site.py builds the site, so `test` needs it too).
-EXTRAS = ("test", "site")
+# builder (tests/test_site.py builds the site, so `test` needs it too); the workshop hub
+# (workshop/README.md; tests/test_workshop*.py start it).
+EXTRAS = ("test", "site", "workshop")
+WORKSHOP = ROOT / "workshop"
+PROXY = WORKSHOP / "node_modules" / ".bin" / "configurable-http-proxy"
 
 # JupyterLab settings that keep the course's first screen clean: start the notebook's kernel
 # without asking, and do not fetch news (the machine may have no network; the toast covers plots).
@@ -102,8 +108,29 @@ def setup() -> None:
     pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "-e", f"{ROOT}[{','.join(EXTRAS)}]"], check=True, env=course_env())
     write_lab_overrides()
+    install_proxy()
     STAMP.write_text(install_stamp())
     print("Environment ready.")
+
+
+def install_proxy() -> bool:
+    """Install the workshop hub's proxy (configurable-http-proxy, pinned in workshop/package.json)
+    into workshop/node_modules with npm, its cache in .state/npm. Without npm, say so and go on:
+    only the workshop commands and their tests need it (the tests skip, saying why)."""
+    import shutil
+
+    if PROXY.exists():
+        return True
+    npm = shutil.which("npm")
+    if npm is None:
+        print("npm not found: the workshop hub needs it for configurable-http-proxy (Node.js 20+).")
+        return False
+    env = course_env()
+    env.update(npm_config_cache=str(STATE / "npm"), npm_config_update_notifier="false")
+    cmd = [npm, "ci", "--prefix", str(WORKSHOP), "--no-audit", "--no-fund", "--loglevel=error"]
+    if subprocess.run(cmd, env=env, cwd=WORKSHOP).returncode != 0:
+        print("npm could not install configurable-http-proxy; the workshop hub will not start.")
+    return PROXY.exists()
 
 
 def write_lab_overrides() -> None:
@@ -334,6 +361,28 @@ def explore(args: list[str]) -> int:
     return 2 if broken else 0
 
 
+def wait_through_ctrl_c(cmd: list[str]) -> int:
+    """Run ``cmd`` and wait for it even through Ctrl-C, which reaches it too (same terminal) and
+    starts its own clean stop; SIGTERM is passed on to it."""
+    import signal
+
+    proc = subprocess.Popen(cmd, env=course_env(), cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+def workshop(args: list[str], module: str = "run") -> int:
+    """The workshop commands (workshop/README.md): the hub, its links, its load test."""
+    setup()
+    if module != "links":
+        install_proxy()
+    return wait_through_ctrl_c([str(venv_python()), "-m", f"workshop.{module}", *args])
+
+
 def repository_url() -> str:
     import tomllib
 
@@ -359,6 +408,9 @@ def binder_badge() -> str:
 
 def main(argv: list[str]) -> int:
     commands = {"lab": lab, "test": test, "site": site, "bench": bench, "explore": explore}
+    commands["workshop"] = workshop
+    commands["workshop-link"] = lambda args: workshop(args, "links")
+    commands["workshop-loadtest"] = lambda args: workshop(args, "loadtest")
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
         return 0
@@ -371,7 +423,8 @@ def main(argv: list[str]) -> int:
     if argv[0] not in commands:
         print(
             f"unknown command {argv[0]!r}; expected one of: "
-            "setup, lab, test, site, bench, explore, badge"
+            "setup, lab, test, site, bench, explore, badge, workshop, workshop-link, "
+            "workshop-loadtest"
         )
         return 2
     return commands[argv[0]](argv[1:])

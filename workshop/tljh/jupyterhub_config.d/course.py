@@ -1,0 +1,12 @@
+# The Littlest JupyterHub: copy to /opt/tljh/config/jupyterhub_config.d/course.py, then
+#   sudo tljh-config reload
+# A learner's server starts on nbgitpuller's page, which pulls the course into their home and
+# opens the default notebook (the link `python3 course.py workshop-link` prints, server part).
+# Must match workshop/settings.toml: tests/test_workshop_config.py checks it.
+c = get_config()  # noqa: F821
+c.Spawner.default_url = (
+    "/git-pull?repo=https%3A%2F%2Fgithub.com%2Fgo-stalls-course%2Fgo-scheduler-stalls"
+    "&urlpath=lab%2Ftree%2Fgo-scheduler-stalls%2Fchapters%2F00-start-here.ipynb"
+    "&branch=main&targetpath=go-scheduler-stalls"
+)
+c.Spawner.environment = {"GOTOOLCHAIN": "local", "NBGITPULLER_APP": "lab"}
