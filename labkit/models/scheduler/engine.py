@@ -88,13 +88,17 @@ class Scheduler(
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
-        "netpoll_inited",
+        "netpoll_inited", "copies",
     )  # fmt: skip
 
     def __init__(
         self, main: pg.Go, gomaxprocs: int, async_preempt: bool, until_ms: float, seed: int
     ) -> None:
-        self.gos = pg.iter_goroutines(main)  # validates unique names up front
+        # Every goroutine the run can create, by name (validates unique names up front); a Go
+        # spawned more than once runs as numbered copies, counted in ``copies`` (new_g).
+        named = pg.goroutine_names(main)
+        self.gos = [main]
+        self.copies = {id(go): 0 for name, go in named if name != go.name}
         self.gomaxprocs = gomaxprocs
         self.async_preempt = async_preempt
         self.until_ms = until_ms
@@ -135,7 +139,7 @@ class Scheduler(
         self.thread_segments = []  # m, g, start, end, kind
         self.events = []  # t, kind, p, g
         self.marks = {}
-        self.finished = {go.name: None for go in self.gos}
+        self.finished = dict.fromkeys(name for name, _ in named)
         # One state row (records.py) per time it changed: series_t[i] is its time and
         # series_rows the rows one after another (flat, as the records above).
         self.series_t = []

@@ -46,8 +46,14 @@ class Goroutines:
     __slots__ = ()
 
     def new_g(self: Scheduler, prog: pg.Go, creator: G | None, t: float) -> G:
-        """newproc1 (src/runtime/proc.go:5352): a new runnable G, counted."""
+        """newproc1 (src/runtime/proc.go:5352): a new runnable G, counted. A Go spawned more
+        than once gets the next numbered name ("worker#3", programs.copy_name)."""
         g = G(prog, len(self.gs) + 1, creator, t)
+        if self.copies:
+            k = self.copies.get(id(prog))
+            if k is not None:
+                self.copies[id(prog)] = k + 1
+                g.name = pg.copy_name(prog.name, k + 1)
         self.gs.append(g)
         self.live += 1
         self.count_new_g(g, t)

@@ -123,7 +123,8 @@ _EXIT = Step(EXIT)
 
 @dataclass(frozen=True, slots=True)
 class Go:
-    """A goroutine program: a name (unique within a run) and its steps.
+    """A goroutine program: a name (unique within a run; the copies of a Go spawned more than
+    once are numbered, see ``spawn``) and its steps.
 
     Mirrors the function a ``go`` statement starts (newproc in src/runtime/proc.go creates the G;
     see ``spawn``). ``stack`` is the default call stack, root first ("pkg.F;pkg.G"), used by
@@ -137,8 +138,11 @@ class Go:
     code: tuple[Step, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or ";" in self.name:
-            raise ProgramError(f"Go name must be a non-empty str without ';', got {self.name!r}")
+        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in ";#"):
+            raise ProgramError(
+                f"Go name must be a non-empty str without ';' or '#' (the copies of a Go spawned "
+                f"more than once are named name#1, name#2 ...), got {self.name!r}"
+            )
         steps = _check_steps(self.steps, f"Go({self.name!r})")
         object.__setattr__(self, "steps", steps)
         if self.stack is not None:
@@ -301,7 +305,12 @@ def unlock_os_thread() -> Step:
 
 
 def spawn(go: Go) -> Step:
-    """A ``go`` statement; mirrors newproc in proc.go (new G into runnext, then wakep)."""
+    """A ``go`` statement; mirrors newproc in proc.go (new G into runnext, then wakep).
+
+    The same Go may be spawned any number of times (in a ``repeat``, or from several places):
+    each spawn starts a new goroutine, numbered in the order the run creates them
+    (``"worker#1"``, ``"worker#2"`` ..., see ``goroutine_names``), as ``for i := range n { go
+    worker() }`` starts n goroutines of one function."""
     if not isinstance(go, Go):
         raise ProgramError(f"spawn(go) needs a Go(name, steps), got {go!r}")
     return Step(SPAWN, go=go)
@@ -312,11 +321,6 @@ def repeat(n: int, steps: Sequence[Step]) -> Step:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ProgramError(f"repeat(n, steps) needs an int n >= 0, got {n!r}")
     body = _check_steps(steps, f"repeat({n}, ...)")
-    if n > 1 and any(_contains_spawn(s) for s in body):
-        raise ProgramError(
-            f"repeat({n}, ...) contains spawn(); the spawned Go would run twice under one name. "
-            "Put distinct Go objects in a list instead: [spawn(Go(f'w{i}', ...)) for i in ...]"
-        )
     return Step(REPEAT, n=n, steps=tuple(body))
 
 
@@ -328,21 +332,24 @@ def mark(label: str) -> Step:
 
 
 def iter_goroutines(main: Go) -> list[Go]:
-    """Every Go a run can create, main first, in spawn order of appearance (depth first).
+    """Every Go a run can create, main first, in spawn order of appearance (depth first), each
+    Go object once however many times it is spawned (see ``goroutine_names``).
 
-    Raises ProgramError when two goroutines share a name, as the run could not tell them apart.
+    Raises ProgramError when two different Go objects share a name, as the run could not tell
+    them apart.
     """
     found: list[Go] = []
     names: dict[str, Go] = {}
 
     def visit(go: Go) -> None:
-        if go.name in names:
-            if names[go.name] is go:
-                raise ProgramError(
-                    f"Go({go.name!r}) is spawned more than once; goroutine names must be unique "
-                    "within a run, so build one Go per spawn (e.g. Go(f'worker{i}', steps))"
-                )
-            raise ProgramError(f"two goroutines are named {go.name!r}; names must be unique")
+        seen = names.get(go.name)
+        if seen is go:
+            return
+        if seen is not None:
+            raise ProgramError(
+                f"two different goroutines are named {go.name!r}; names must be unique (one Go "
+                "object may be spawned any number of times: its copies are numbered)"
+            )
         names[go.name] = go
         found.append(go)
         for s in go.code:  # compiled: a spawn inside a loop that runs is here once
@@ -353,10 +360,50 @@ def iter_goroutines(main: Go) -> list[Go]:
     return found
 
 
-def _contains_spawn(s: Step) -> bool:
-    if s.kind == SPAWN:
-        return True
-    return s.kind == REPEAT and any(_contains_spawn(x) for x in s.steps)
+def spawn_counts(main: Go) -> dict[int, int]:
+    """How many goroutines of each Go a run to completion creates, by ``id(go)``: main once, and
+    a spawn step as many times as the loops around it run, times the copies of the Go it is in.
+
+    Counted over the program as written (repeat counts are fixed), so it is known before the
+    run: a Go counted more than once runs as numbered copies (``goroutine_names``).
+    """
+    counts: dict[int, int] = {}
+
+    def visit(go: Go, copies: int) -> None:
+        counts[id(go)] = counts.get(id(go), 0) + copies
+        walk(go.steps, copies)
+
+    def walk(steps: Sequence[Step], copies: int) -> None:
+        for s in steps:
+            if s.kind == SPAWN:
+                visit(s.go, copies)
+            elif s.kind == REPEAT and s.n:
+                walk(s.steps, copies * s.n)
+
+    visit(main, 1)
+    return counts
+
+
+def copy_name(name: str, k: int) -> str:
+    """The name of the k-th goroutine (1-based, in the order the run creates them) of a Go
+    spawned more than once: "worker#3". Its stack is still its function's (main.worker), so
+    goroutine dumps and profiles show it as Go's do."""
+    return f"{name}#{k}"
+
+
+def goroutine_names(main: Go) -> list[tuple[str, Go]]:
+    """Every goroutine a run can create, as (name, Go), in ``iter_goroutines`` order. A Go that
+    ``spawn_counts`` counts more than once gets numbered names ``copy_name(name, 1..n)``, given in
+    the order the run creates them; a Go spawned once keeps its own name."""
+    counts = spawn_counts(main)
+    out: list[tuple[str, Go]] = []
+    for go in iter_goroutines(main):
+        n = counts.get(id(go), 0)
+        if n > 1:
+            out += [(copy_name(go.name, k), go) for k in range(1, n + 1)]
+        else:
+            out.append((go.name, go))
+    return out
 
 
 def cpu_demand_ms(main: Go) -> dict[str, float]:
@@ -378,4 +425,4 @@ def cpu_demand_ms(main: Go) -> dict[str, float]:
                 ms += s.n * total(s.steps)
         return ms
 
-    return {go.name: total(go.steps) for go in iter_goroutines(main)}
+    return {name: total(go.steps) for name, go in goroutine_names(main)}
