@@ -88,7 +88,7 @@ class Scheduler(
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
-        "netpoll_inited", "copies",
+        "netpoll_inited", "copies", "mark_vals",
     )  # fmt: skip
 
     def __init__(
@@ -139,6 +139,7 @@ class Scheduler(
         self.thread_segments = []  # m, g, start, end, kind
         self.events = []  # t, kind, p, g
         self.marks = {}
+        self.mark_vals = {}  # label -> (index in marks[label], value) of each mark with a value
         self.finished = dict.fromkeys(name for name, _ in named)
         # One state row (records.py) per time it changed: series_t[i] is its time and
         # series_rows the rows one after another (flat, as the records above).

@@ -38,6 +38,7 @@ S_UNLOCK = pg.UNLOCK
 S_REPEAT = pg.REPEAT
 S_LOOP_END = pg.LOOP_END
 S_EXIT = pg.EXIT
+S_MARK_VALUE = pg.MARK_VALUE
 
 
 class Goroutines:
@@ -129,6 +130,10 @@ class Goroutines:
                 self.lock_os_thread(g, p, t)
             elif k == S_UNLOCK:
                 self.unlock_os_thread(g, t)
+            elif k == S_MARK_VALUE:
+                times = self.marks.setdefault(s.label, [])
+                self.mark_vals.setdefault(s.label, []).append((len(times), s.value))
+                times.append(t)
             else:  # pragma: no cover - Step kinds are closed
                 raise pg.ProgramError(f"unknown step {s!r}")
 

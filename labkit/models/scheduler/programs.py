@@ -34,6 +34,9 @@ WAIT = 12
 # loop body (``n`` is the index its body starts at) and the end of the goroutine's function.
 LOOP_END = 13
 EXIT = 14
+# The primitives (primitives.py; kinds after the control steps, so that Scheduler.run tests them
+# after every older kind and a program without them walks as fast as before).
+MARK_VALUE = 15
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep,
 # src/runtime/time.go:336-338: "if ns <= 0 { return }"). labkit/golab/recorded/yield.json
@@ -96,6 +99,10 @@ class Step:
     n: int = 0
     steps: tuple[Step, ...] = ()
     label: str = ""
+    #: What a primitive's step acts on (a Mutex, WaitGroup, Ticker, Flag; a select's cases).
+    obj: object = None
+    #: A mark's value (mark(label, value)).
+    value: object = None
 
     def __repr__(self) -> str:
         return _STEP_REPR[self.kind](self)
@@ -114,6 +121,7 @@ _STEP_REPR = {
     SPAWN: lambda s: f"spawn(Go({s.go.name!r}, ...))",
     REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
     MARK: lambda s: f"mark({s.label!r})",
+    MARK_VALUE: lambda s: f"mark({s.label!r}, {s.value!r})",
     WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
     LOOP_END: lambda s: f"<end of loop: back to step {s.n}>",
     EXIT: lambda s: "<return>",
@@ -324,11 +332,26 @@ def repeat(n: int, steps: Sequence[Step]) -> Step:
     return Step(REPEAT, n=n, steps=tuple(body))
 
 
-def mark(label: str) -> Step:
-    """Record the virtual time at which this G reaches this point (``Result.marks[label]``)."""
+def mark(label: str, value: float | str | None = None) -> Step:
+    """Record the virtual time at which this G reaches this point (``Result.marks[label]``),
+    and with it ``value`` if one is given (``Result.mark_values[label]``, in the same order as
+    the times; None for a mark without a value), as a program logs a number it reached
+    (``log.Printf("depth %d", n)``) beside the time.
+
+    ``value``: a finite number or a str, fixed when the program is written.
+    """
     if not isinstance(label, str) or not label:
         raise ProgramError(f"mark(label) needs a non-empty str, got {label!r}")
-    return Step(MARK, label=label)
+    if value is None:
+        return Step(MARK, label=label)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ProgramError(f"mark({label!r}, value) needs a finite value, got {value!r}")
+    elif not isinstance(value, str):
+        raise ProgramError(
+            f"mark({label!r}, value) takes a number or a str (or no value), got {value!r}"
+        )
+    return Step(MARK_VALUE, label=label, value=value)
 
 
 def iter_goroutines(main: Go) -> list[Go]:

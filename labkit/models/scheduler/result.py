@@ -111,6 +111,8 @@ class Result:
     - ``finished_ms``: goroutine name -> virtual ms it returned at, or None if it did not.
     - ``created_ms``: goroutine name -> virtual ms its ``go`` statement ran, None if never.
     - ``marks``: label -> virtual ms at which a G reached each ``mark(label)``, in order.
+    - ``mark_values``: label -> the value of each of those marks (``mark(label, value)``), in
+      the same order, None for a mark without one.
     - ``segments``: one row per stretch a G ran on a P: ``p, g, start_ms, end_ms, m, stack``.
     - ``states``: ``t_ms`` and one count array per state: ``running``, ``runnable``,
       ``waiting``, ``syscall``; each row holds from its ``t_ms`` to the next.
@@ -136,6 +138,7 @@ class Result:
             **{g.name: g.created_ms for g in s.gs},
         }
         self.marks: dict[str, list[float]] = {k: list(v) for k, v in s.marks.items()}
+        self._mark_vals = s.mark_vals
         self.stats: dict[str, int] = dict(s.stats)
         self.deadlock: str | None = s.deadlock
         self.end_ms: float = s.end_ms
@@ -172,6 +175,14 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<Result {self.summary()}>"
+
+    @cached_property
+    def mark_values(self) -> dict[str, list[Any]]:
+        values: dict[str, list[Any]] = {k: [None] * len(v) for k, v in self.marks.items()}
+        for label, pairs in self._mark_vals.items():
+            for i, value in pairs:
+                values[label][i] = value
+        return values
 
     @cached_property
     def segments(self) -> np.ndarray:
