@@ -702,6 +702,49 @@ def run_limits(timeout_s: float = 300.0, settings: Path | None = None) -> dict:
     return out
 
 
+def learner_processes(homes: Path, name: str) -> list[int]:
+    """Pids of the processes the hub started for learner ``name`` (server, kernels)."""
+    out = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            env = proc.environ()
+            if env.get("JUPYTERHUB_USER") == name and env.get("HOME", "").startswith(str(homes)):
+                out.append(proc.pid)
+    return out
+
+
+def run_culling(timeout_s: int = 60, every_s: int = 10, bound_s: float = 300.0) -> dict:
+    """A hub whose culler stops servers idle for ``timeout_s`` (looking every ``every_s``): one
+    learner opens the start notebook and leaves; how long until the hub stopped their server
+    (no process of theirs left), and are their files still there?"""
+    from workshop.settings import SETTINGS_FILE
+
+    folder = Path(tempfile.mkdtemp(prefix="labkit-workshop-culling-"))
+    try:
+        settings = folder / "settings.toml"
+        text = SETTINGS_FILE.read_text()
+        text = re.sub(r"(?m)^timeout_s = \d+", f"timeout_s = {timeout_s}", text)
+        settings.write_text(re.sub(r"(?m)^every_s = \d+", f"every_s = {every_s}", text))
+        with Room(settings=settings) as room:
+            s = room.settings
+            learner = room.learner("learner-idle", s.default_notebook, time.monotonic() + 120)
+            _, ws, _ = learner.open_notebook()
+            ws.close()
+            left = time.monotonic()
+            out: dict = {"timeout_s": timeout_s, "every_s": every_s, "culled": False}
+            while time.monotonic() - left < bound_s:
+                if not learner_processes(room.hub.homes, learner.name):
+                    out.update(culled=True, culled_after_s=round(time.monotonic() - left, 1))
+                    break
+                time.sleep(2.0)
+            home = room.hub.homes / learner.name / s.target_dir / s.default_notebook
+            out["files_kept"] = home.is_file()
+        out["leftover_processes"] = room.leftover
+        return out
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def record(run: dict | None = None, limits: dict | None = None, path: Path = RESULTS) -> None:
     """Keep the newest run per number of learners, and the newest limits probe."""
     data = json.loads(path.read_text()) if path.exists() else {}
@@ -793,10 +836,14 @@ def main(argv: list[str]) -> int:
     if opts.limits:
         print(f"== limits; load {loadavg()}", flush=True)
         out = run_limits()
-        print(json.dumps(out, indent=1))
+        print(json.dumps(out, indent=1), flush=True)
+        print(f"== idle culling; load {loadavg()}", flush=True)
+        out["culling"] = run_culling()
+        print(json.dumps(out["culling"], indent=1))
         if not opts.no_record:
             record(limits=out)
-        return 0 if out["killed"] and out["restarted_kernel_runs"] else 1
+        good = out["killed"] and out["restarted_kernel_runs"] and out["culling"]["culled"]
+        return 0 if good and out["culling"]["files_kept"] else 1
     if any(n < 1 or n > 200 for n in opts.learners):
         p.error("--learners: each N must be between 1 and 200")
 

@@ -114,8 +114,8 @@ def banner(opts: argparse.Namespace, pw: dict[str, str]) -> str:
 The workshop hub is starting at {url}
   learners: any name, password {pw["user"]}
   admin:    {admin}, password {pw["admin"]}   (also in {opts.state / "passwords.json"})
-  limits per learner: {settings.mem_limit} memory (enforced), {settings.cpu_limit:g} CPU (not
-  capped on one machine); idle servers stop after {settings.cull_timeout_s // 60} min.
+  per learner: {settings.mem_limit} memory (the hub kills the largest process over it); CPU is
+  not capped on one machine; idle servers stop after {settings.cull_timeout_s // 60} min.
 
 Next steps:
   1. Log in as {admin} at {url}hub/login and open {url}hub/admin to watch learners' servers.
