@@ -531,17 +531,22 @@ def loadavg() -> list[float]:
 
 
 def local_clone(work: Path, branch: str, committed: bool = False) -> str:
-    """A clone of this repository for learners to pull, as a file:// URL (no network).
+    """A copy of this repository for learners to pull, as a file:// URL (no network).
 
     The learners' kernels import labkit from this checkout's .venv, so by default the clone
     also carries the checkout's uncommitted changes (one extra commit on ``branch``): the
     notebooks then match the labkit they run with. ``committed=True``: HEAD only."""
     dest = work / "upstream" / load().target_dir
+    dest.mkdir(parents=True)
     git = ["git", "-c", "user.name=loadtest", "-c", "user.email=loadtest@localhost"]
-    subprocess.run(
-        [*git, "clone", "--quiet", "--no-hardlinks", "--branch", branch, str(ROOT), str(dest)],
-        check=True,
-    )
+    # This checkout's HEAD as ``branch``, whatever its own branch is (CI checks out a detached
+    # HEAD): the newest commit only, which is what nbgitpuller's shallow clone takes anyway.
+    for args in (
+        ["init", "--quiet"],
+        ["fetch", "--quiet", "--no-tags", "--depth", "1", ROOT.as_uri(), "HEAD"],
+        ["checkout", "--quiet", "-B", branch, "FETCH_HEAD"],
+    ):
+        subprocess.run([*git, *args], cwd=dest, check=True)
     if not committed:
 
         def listed(*args: str) -> list[str]:
