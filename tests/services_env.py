@@ -1,0 +1,113 @@
+"""What the services tests share: whether the live services can run here (else skip, or fail
+under CI=true, where .ci/run installs the packages), and the checks that a run left nothing
+behind (processes, listening ports, temporary directories), each able to see a leftover."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from labkit.golab.services.build import build_services, missing
+from labkit.golab.services.errors import APT_INSTALL
+from labkit.golab.services.postgres import find_postgres
+
+
+def require_services(*, postgres: bool = False, prometheus: bool = False) -> None:
+    """Skip (fail under CI=true) unless the services can be built and what is asked is there."""
+    lacking = missing()
+    if prometheus and not _which("prometheus"):
+        lacking.append("prometheus")
+    if postgres and find_postgres() is None:
+        lacking.append("PostgreSQL (initdb, postgres)")
+    if lacking:
+        reason = f"the live services need {', '.join(lacking)} ({APT_INSTALL})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    build_services()
+
+
+def _which(name: str) -> bool:
+    import shutil
+
+    return shutil.which(name) is not None
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(ppid, state) of a process, None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), fields[0]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live (not zombie) process under ``pid``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _stat(int(entry.name))
+            if st is not None and st[1] != "Z":
+                children.setdefault(st[0], []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def alive(pids: Iterable[int]) -> set[int]:
+    """Those of ``pids`` that still run (zombies count as gone: nothing is left but the entry)."""
+    out = set()
+    for pid in pids:
+        st = _stat(pid)
+        if st is not None and st[1] != "Z":
+            out.add(pid)
+    return out
+
+
+def ports_in(commands: Iterable[Iterable[str]]) -> set[int]:
+    """The loopback ports named in the run's commands (-addr=, --web.listen-address=, -p N)."""
+    ports = set()
+    for argv in commands:
+        argv = list(argv)
+        for i, arg in enumerate(argv):
+            m = re.search(r"127\.0\.0\.1:(\d+)$", arg)
+            if m:
+                ports.add(int(m[1]))
+            if arg == "-p" and i + 1 < len(argv):
+                ports.add(int(argv[i + 1]))
+    return ports
+
+
+def listening(ports: Iterable[int]) -> set[int]:
+    """Those of ``ports`` someone listens on (a connection to 127.0.0.1 succeeds)."""
+    out = set()
+    for port in ports:
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                out.add(port)
+    return out
+
+
+def command_lines(pid: int) -> list[list[str]]:
+    """The command lines of ``pid``'s descendants (for the ports they were given)."""
+    out = []
+    for d in descendants(pid):
+        try:
+            raw = Path(f"/proc/{d}/cmdline").read_bytes()
+        except OSError:
+            continue
+        out.append([a.decode(errors="replace") for a in raw.split(b"\0") if a])
+    return out
