@@ -612,6 +612,12 @@ class Room:
                        self.settings.target_dir)  # fmt: skip
 
     def __exit__(self, *exc) -> None:
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short: hold them until it is done.
+        held = {}
+        if threading.current_thread() is threading.main_thread():
+            held = {
+                sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
         try:
             if self.hub is not None:
                 self.leftover = self.hub.stop()
@@ -620,6 +626,8 @@ class Room:
             self.leftover += len(kill_leftovers(self.work))
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
+            for sig, handler in held.items():
+                signal.signal(sig, handler)
 
 
 def run_room(
@@ -639,8 +647,10 @@ def run_room(
             barrier = threading.Barrier(n)
             learners = [room.learner(f"learner-{i:02d}", notebook, deadline)
                         for i in range(1, n + 1)]  # fmt: skip
-            threads = [threading.Thread(target=lambda x=x: results.append(x.run(barrier)))
-                       for x in learners]  # fmt: skip
+            # Daemon threads: an interrupted run stops the hub and exits without waiting for
+            # learners blocked on a hub that is gone.
+            threads = [threading.Thread(target=lambda x=x: results.append(x.run(barrier)),
+                                        daemon=True) for x in learners]  # fmt: skip
             for t in threads:
                 t.start()
             for t in threads:
@@ -856,6 +866,7 @@ def main(argv: list[str]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     worst = 0
     for n in opts.learners:
         print(f"== {n} learners, {opts.notebook}; load {loadavg()}", flush=True)
@@ -875,4 +886,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("Interrupted: the hub was stopped and everything the run made was removed.")
+        sys.exit(130)

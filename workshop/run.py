@@ -149,6 +149,9 @@ def main(argv: list[str]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C stops the hub cleanly even when this was started with SIGINT ignored (a background
+    # job of a non-interactive shell): the load test stops it this way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return hub.wait()
     except KeyboardInterrupt:
