@@ -347,3 +347,39 @@ def test_ci_binder_and_the_runner_name_the_same_packages():
     ci = (ROOT / ".ci" / "run").read_text()
     (line,) = [ln for ln in ci.splitlines() if ln.startswith("SERVICE_PACKAGES=")]
     assert sorted(apt) == sorted(APT_PACKAGES) == sorted(line.split("=", 1)[1].strip('"').split())
+
+
+def test_go_sum_has_both_checksums_of_every_requirement_and_nothing_else():
+    """go.sum must hold the zip and go.mod checksums of each module go.mod requires (a bumped
+    version without its checksums breaks `go build` where the proxy is reachable)."""
+    module = ROOT / "labkit" / "golab" / "go" / "services"
+    required = set()
+    for line in (module / "go.mod").read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[1].startswith("v") and "." in words[0]:
+            required.add((words[0], words[1]))
+    assert len(required) == 12
+    sums = {}
+    for line in (module / "go.sum").read_text().splitlines():
+        path, version, h = line.split()
+        assert h.startswith("h1:") and len(h) == 47, line
+        sums[(path, version)] = h
+    want = {(p, v) for p, v in required} | {(p, v + "/go.mod") for p, v in required}
+    assert set(sums) == want
+
+
+def test_module_mode_without_a_proxy_says_what_to_do(tmp_path, monkeypatch):
+    from labkit.golab.services import ServiceBuildError
+    from labkit.golab.services.build import build_services, missing
+    from labkit.golab.toolchain import go_toolchain
+
+    if go_toolchain() is None or missing("module"):
+        pytest.skip(f"needs {missing('module')}")
+    monkeypatch.setenv("LABKIT_SERVICES_BUILD", "module")
+    monkeypatch.setenv("GOPROXY", "off")
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))  # an empty module cache
+    with pytest.raises(ServiceBuildError, match="module proxy may be unreachable"):
+        build_services()
+    monkeypatch.setenv("LABKIT_SERVICES_BUILD", "vendor")
+    with pytest.raises(ServiceBuildError, match="LABKIT_SERVICES_BUILD must be one of"):
+        build_services()

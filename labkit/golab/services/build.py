@@ -14,6 +14,12 @@ machines cannot reach it, so the build has two modes:
 ``module``
     ``go build`` in the module directory with the caller's GOPROXY (default
     ``https://proxy.golang.org,direct``); the module cache stays inside the course's cache.
+    go.sum holds the upstream checksums of the 12 modules the build needs (h1 of each zip and
+    of each go.mod; Go 1.17+ graph pruning needs no more): computed by the go command's own
+    module-zip code (golang.org/x/mod/zip.CreateFromVCS, sumdb/dirhash) from the upstream git
+    tags, checked against prometheus/client_golang v1.14.0's own go.sum (all 21 shared lines
+    equal) and against public go.sum files (client_golang, lib/pq, go-sqlite3's zip); and
+    proven by a ``-mod=readonly`` build of the module from a local GOPROXY of those zips.
 
 ``LABKIT_SERVICES_BUILD=debian|module`` picks one; by default ``debian`` when the packaged
 sources are there, else ``module``. Either way cgo is on (go-sqlite3 is cgo: a C compiler and,
