@@ -4,7 +4,7 @@ A slider release in the PoolTuner re-runs simulate_pool and replaces the four fi
 data; the course's budget for that is well within 100 ms for the default scenario. The kernel
 side is measured here (simulation + mark updates, without a front end attached); the browser's
 key press -> redrawn SVG time is appended to test-artifacts/browser/timings.jsonl by
-tests/browser/test_ch04.py.
+tests/browser/test_ch04b.py.
 
     .venv/bin/python -m pytest benchmarks/bench_pooltuner.py --benchmark-enable -p no:nbval
 """

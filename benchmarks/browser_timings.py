@@ -337,14 +337,14 @@ INTERACTIONS: list[Interaction | Controls] = [
     ),
     Controls("chapters/03-flame-graphs.ipynb", "FlameGraph", ".labkit-flamegraph"),
     Interaction(
-        "chapters/04-fixes.ipynb",
+        "chapters/04b-pools-and-queueing.ipynb",
         "PoolTuner: GOMAXPROCS key (the workers figure: its GOMAXPROCS line moves)",
         ".labkit-pooltuner",
         1,
         _key(".labkit-pooltuner", "GOMAXPROCS"),
     ),
     Interaction(
-        "chapters/04-fixes.ipynb",
+        "chapters/04b-pools-and-queueing.ipynb",
         "PoolTuner: policy menu (static, per request, adaptive in turn)",
         ".labkit-pooltuner",
         1,
@@ -354,7 +354,7 @@ INTERACTIONS: list[Interaction | Controls] = [
             ["goroutine per request", "adaptive (watchdog)", "static pool"],
         ),
     ),
-    Controls("chapters/04-fixes.ipynb", "PoolTuner", ".labkit-pooltuner"),
+    Controls("chapters/04b-pools-and-queueing.ipynb", "PoolTuner", ".labkit-pooltuner"),
     Controls("chapters/04-fixes.ipynb", "TimelinePair", ".labkit-timeline-pair"),
     Interaction(
         "chapters/05-case-study.ipynb",

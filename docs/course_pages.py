@@ -4,7 +4,8 @@ time and objectives. Plain Python (no Sphinx), so the site's extension and its t
 The order is the course's: start here, then each chapter followed by its lab, then the appendix
 (README.md's table, read row by row). It comes from the notebooks' names alone:
 ``chapters/NN-<name>.ipynb`` in the order of NN, and ``labs/labNN-<name>.ipynb`` right after
-chapter NN. Title, time and objectives come from each notebook's first cell, which states them
+chapter NN. A chapter in parts names its later parts ``NNb-<name>.ipynb``, ``NNc-...``: they
+follow part NN, and lab NN follows the last part. Title, time and objectives come from each notebook's first cell, which states them
 (``# Title``, ``**Learning objectives.** ...``, ``**Estimated time:** 45 minutes``).
 """
 
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CHAPTER_NAME = re.compile(r"^(\d\d)-[\w-]+\.ipynb$")
+CHAPTER_NAME = re.compile(r"^(\d\d)([b-z]?)-[\w-]+\.ipynb$")
 LAB_NAME = re.compile(r"^lab(\d\d)-[\w-]+\.ipynb$")
 _TITLE = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
 _TIME = re.compile(r"\*\*Estimated time:\*\*\s*(\d+(?:\s*[-–]\s*\d+)?)\s*min")
@@ -51,12 +52,18 @@ class Notebook:
         assert match, name  # course_notebooks only makes Notebooks from names that match
         return int(match.group(1))
 
+    @property
+    def part(self) -> str:
+        """A chapter's part after its first: "b" for ``04b-...``; "" for the first and labs."""
+        match = CHAPTER_NAME.match(posixpath.basename(self.path))
+        return match.group(2) if match else ""
+
 
 @dataclass(frozen=True)
 class Row:
     """A row of the course table: a chapter and the lab that follows it, if any."""
 
-    label: str  # "0" ... "5", "A" for the appendix (as README.md's table labels them)
+    label: str  # "0" ... "5", "4b" for a chapter's second part, "A" for the appendix (README.md)
     chapter: Notebook
     lab: Notebook | None
 
@@ -97,23 +104,32 @@ def _rebase_links(markdown: str, path: str) -> str:
 def course_notebooks(root: Path) -> list[Notebook]:
     """Every notebook of ``root``'s chapters/ and labs/, in the course's order."""
     chapters = _numbered(root, "chapters", CHAPTER_NAME)
-    labs = _numbered(root, "labs", LAB_NAME)
+    labs = {number: path for (number, _), path in _numbered(root, "labs", LAB_NAME).items()}
+    numbers = {number for number, _ in chapters}
     for number, path in labs.items():
-        if number not in chapters:
+        if number not in numbers:
             raise CourseLayoutError(
                 f"{path}: lab {number:02d} has no chapter chapters/{number:02d}-*.ipynb to "
                 "follow; a lab comes after the chapter with its number."
             )
+    for number, part in chapters:
+        if part and (number, "") not in chapters:
+            raise CourseLayoutError(
+                f"{chapters[number, part]}: part {number:02d}{part} has no first part "
+                f"chapters/{number:02d}-*.ipynb to follow."
+            )
     order = []
-    for number in sorted(chapters):
-        order.append(chapters[number])
-        if number in labs:
+    for number, part in sorted(chapters):
+        order.append(chapters[number, part])
+        last = max(p for n, p in chapters if n == number)
+        if part == last and number in labs:
             order.append(labs[number])
     return [read_notebook(root, path) for path in order]
 
 
-def _numbered(root: Path, folder: str, pattern: re.Pattern[str]) -> dict[int, str]:
-    found: dict[int, str] = {}
+def _numbered(root: Path, folder: str, pattern: re.Pattern[str]) -> dict[tuple[int, str], str]:
+    """Each notebook of ``folder`` by (number, part): (4, "") for 04-..., (4, "b") for 04b-..."""
+    found: dict[tuple[int, str], str] = {}
     for file in sorted((root / folder).glob("*.ipynb")):
         match = pattern.match(file.name)
         if match is None:
@@ -121,13 +137,13 @@ def _numbered(root: Path, folder: str, pattern: re.Pattern[str]) -> dict[int, st
                 f"{folder}/{file.name}: the site orders notebooks by name and cannot place this "
                 f"one; name it like {pattern.pattern!r}."
             )
-        number = int(match.group(1))
-        if number in found:
+        key = (int(match.group(1)), match.group(2) if pattern.groups > 1 else "")
+        if key in found:
             raise CourseLayoutError(
-                f"{folder}/{file.name} and {found[number]} share the number {number:02d}; "
+                f"{folder}/{file.name} and {found[key]} share the number {key[0]:02d}{key[1]}; "
                 "give each its own."
             )
-        found[number] = f"{folder}/{file.name}"
+        found[key] = f"{folder}/{file.name}"
     return found
 
 
@@ -138,7 +154,7 @@ def course_rows(notebooks: list[Notebook]) -> list[Row]:
         if nb.path.startswith("labs/"):
             rows[-1] = Row(rows[-1].label, rows[-1].chapter, nb)
             continue
-        label = "A" if nb.title.lower().startswith("appendix") else str(nb.number)
+        label = "A" if nb.title.lower().startswith("appendix") else f"{nb.number}{nb.part}"
         rows.append(Row(label, nb, None))
     return rows
 

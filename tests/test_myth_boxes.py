@@ -32,6 +32,8 @@ REQUIRED: dict[str, set[str]] = {
         "yield-table",  # §4.2 Sleep(0) 3.2x slower than Gosched
         "lockosthread-p",  # §4.3 a dedicated P; LockOSThread stops preemption / migration
         "schedsetaffinity",  # §4.3 syscall.SchedSetaffinity pins the render thread
+    },
+    "chapters/04b-pools-and-queueing.ipynb": {
         "per-request-latency",  # §4.4 a goroutine per request: "extremely low" latency
         "watchdog-overload",  # §4.4 the watchdog's "low" overload risk
     },

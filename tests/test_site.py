@@ -94,15 +94,51 @@ def test_title_time_and_objectives_come_from_the_first_cell(tmp_path):
     assert home.index("chapters/00-start\n") < home.index("labs/lab00-first\n")  # the toctree
 
 
+def test_a_chapter_in_parts_is_followed_by_its_other_parts_then_its_lab(tmp_path):
+    """Chapter 4 is two notebooks (04-fixes, 04b-pools-and-queueing): the second part follows
+    the first, the lab follows the last part, and the table labels the rows 1 and 1b."""
+    for path in ("chapters/01-a.ipynb", "chapters/01b-b.ipynb", "chapters/02-c.ipynb"):
+        write_notebook(tmp_path / path, f"# {Path(path).stem}\n\n**Estimated time:** 5 min.")
+    write_notebook(tmp_path / "labs/lab01-x.ipynb", "# Lab 1")
+    notebooks = course_notebooks(tmp_path)
+    assert [nb.path for nb in notebooks] == [
+        "chapters/01-a.ipynb",
+        "chapters/01b-b.ipynb",
+        "labs/lab01-x.ipynb",
+        "chapters/02-c.ipynb",
+    ]
+    assert [(r.label, r.lab and r.lab.path) for r in course_rows(notebooks)] == [
+        ("1", None),
+        ("1b", "labs/lab01-x.ipynb"),
+        ("2", None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
         ({"chapters/01-a.ipynb": "# A", "labs/lab02-b.ipynb": "# B"}, "lab 02 has no chapter"),
+        ({"chapters/01b-a.ipynb": "# A"}, "has no first part"),
+        (
+            {
+                "chapters/01-a.ipynb": "# A",
+                "chapters/01b-b.ipynb": "# B",
+                "chapters/01b-c.ipynb": "# C",
+            },
+            "share the number 01b",
+        ),
         ({"chapters/intro.ipynb": "# Intro"}, "cannot place this one"),
         ({"chapters/01-a.ipynb": "# A", "chapters/01-b.ipynb": "# B"}, "share the number 01"),
         ({"chapters/01-a.ipynb": "Chapter A, no heading"}, "has no '# Title' line"),
     ],
-    ids=["lab-without-chapter", "unnumbered-name", "two-chapters-one-number", "no-title"],
+    ids=[
+        "lab-without-chapter",
+        "part-without-first-part",
+        "two-parts-one-name",
+        "unnumbered-name",
+        "two-chapters-one-number",
+        "no-title",
+    ],
 )
 def test_a_notebook_the_site_cannot_place_is_refused_by_name(tmp_path, files, message):
     for path, first_cell in files.items():

@@ -28,7 +28,8 @@ from workshop.settings import ROOT, WORKSHOP
 GUIDE = WORKSHOP / "README.md"
 _TIME = re.compile(r"\*\*Estimated time:?\*\*:?\s*(\d+)(?:-(\d+))? min")
 
-#: The sessions of a workshop: each a chapter and its lab (the appendix with the case study).
+#: The sessions of a workshop: each a chapter and its lab (the appendix with the case study; chapter
+#: 4's first part alone, its second with lab 4).
 SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Start, render stalls and the GC pacer",
      ("chapters/00-start-here.ipynb", "chapters/01-render-stalls.ipynb",
@@ -37,7 +38,9 @@ SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("chapters/02-scheduler-blind-spots.ipynb", "labs/lab02-scheduler-lab.ipynb")),
     ("3. Flame graphs and traces",
      ("chapters/03-flame-graphs.ipynb", "labs/lab03-flame-detective.ipynb")),
-    ("4. The fixes", ("chapters/04-fixes.ipynb", "labs/lab04-pool-tuner.ipynb")),
+    ("4. The fixes: pipelines, yielding, isolation", ("chapters/04-fixes.ipynb",)),
+    ("4b. Pools and the queueing core",
+     ("chapters/04b-pools-and-queueing.ipynb", "labs/lab04-pool-tuner.ipynb")),
     ("5. The case study, and the model against real Go",
      ("chapters/05-case-study.ipynb", "labs/lab05-capstone.ipynb",
       "chapters/06-appendix-real-go.ipynb")),

@@ -280,7 +280,7 @@ def widget_placeholders(page) -> list[str]:
 
 
 def test_every_notebook_has_a_page_titled_like_it(browser, site):
-    assert len(NOTEBOOKS) == 12
+    assert len(NOTEBOOKS) == 13  # chapters 0-5 (4 in two parts), the appendix, labs 1-5
     with visiting(browser, site) as visit:
         assert missing_pages(visit, NOTEBOOKS) == []
 
@@ -327,7 +327,7 @@ def test_no_page_shows_a_warning_or_a_broken_image_or_fetches_beyond_mathjax(bro
     assert sorted(mathjax_pages) == [
         "chapters/00-start-here.html",
         "chapters/01-render-stalls.html",
-        "chapters/04-fixes.html",
+        "chapters/04b-pools-and-queueing.html",
         "chapters/06-appendix-real-go.html",
         "labs/lab04-pool-tuner.html",
     ]
