@@ -550,6 +550,19 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=120.0,
         quick={"repeats": 5},
     ),
+    Experiment(
+        name="mutex_spin",
+        summary="one spin of a contended sync.Mutex: runtime_doSpin, procyield(30), on the "
+        "thread's CPU clock (the scheduler model's MUTEX_SPIN_MS)",
+        params=(
+            Param("calls", 200_000, "doSpin calls per measurement", minimum=1, maximum=10**8),
+            Param("repeats", 15, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("spin_ns",),
+        gomaxprocs=1,
+        run_timeout_s=60.0,
+        quick={"calls": 50_000, "repeats": 5},
+    ),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _EXPERIMENTS}
@@ -600,6 +613,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("sleep_resolution", {"sleep_us": 1500.0}),
     ("locked_pingpong", {"locked": True}),
     ("locked_pingpong", {"locked": False}),
+    ("mutex_spin", {}),
 )
 
 

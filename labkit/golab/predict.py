@@ -58,6 +58,8 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).
 NO_MODEL = {
+    "mutex_spin": "the recording is an input of the scheduler model (runtime.MUTEX_SPIN_MS, how "
+    "long one spin of a contended sync.Mutex lasts on the recording machine), not a comparison",
     "json_allocs": "no course model counts the allocations json.Marshal makes (labkit.scenarios.casestudy "
     "takes its allocation per call as an input, labkit/scenarios/casestudy/params.py); the recording is "
     "a real-Go fact, not a comparison",
