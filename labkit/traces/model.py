@@ -314,125 +314,20 @@ def _transition_table(
 def from_columns(c: Columns, source: str) -> Trace:
     """Turn build()'s columns into a frozen Trace."""
     t0 = c.start_ns
-
-    def ms(ns: np.ndarray) -> np.ndarray:
-        return (ns - t0) / 1e6
-
     stack_str = np.array(
         [";".join(f for f, _, _ in frames) for frames in c.stacks] + [""], dtype=object
     )
-    names = c.g_name
-
     # Transitions: every one for the profiles, the changes for the table.
     allt = c.transitions
-    t_ns, g, frm, to = allt[:, 0], allt[:, 1], allt[:, 2], allt[:, 3]
-    change = frm != to
-    ch = allt[change]
-    # States over time: +1 into a state, -1 out of it, summed; one row per distinct time.
-    tc = ms(ch[:, 0])
-    keep = np.r_[tc[1:] != tc[:-1], True] if len(tc) else np.zeros(0, bool)
-    states = {"t_ms": np.r_[0.0, tc[keep]]}
-    for name in _COUNTED:
-        code = _STATE_CODES[name]
-        delta = (ch[:, 3] == code).astype(np.int64) - (ch[:, 2] == code)
-        states[name] = np.r_[0, np.cumsum(delta)[keep]].astype(np.int64)
-
-    def named(gs: np.ndarray) -> np.ndarray:
-        distinct, where = np.unique(gs, return_inverse=True)
-        return (
-            np.array([names.get(x, "") for x in distinct.tolist()] + [""], dtype=object)[
-                where.reshape(-1)
-            ]
-            if len(gs)
-            else np.zeros(0, dtype=object)
-        )
-
-    sg = c.segments
-    seg = np.zeros(
-        len(sg),
-        dtype=[
-            ("p", "i4"),
-            ("g", "i8"),
-            ("start_ms", "f8"),
-            ("end_ms", "f8"),
-            ("m", "i8"),
-            ("stack", "O"),
-            ("name", "O"),
-        ],
-    )
-    seg["p"], seg["g"], seg["m"] = sg[:, 0], sg[:, 1], sg[:, 2]
-    seg["start_ms"], seg["end_ms"] = ms(sg[:, 3]), ms(sg[:, 4])
-    seg["stack"] = stack_str[sg[:, 5]]
-    seg["name"] = named(sg[:, 1])
-    seg = seg[np.lexsort((seg["p"], seg["start_ms"]))]
-
-    sy = c.syscalls
-    threads = np.zeros(
-        len(sg) + len(sy),
-        dtype=[
-            ("m", "i8"),
-            ("g", "i8"),
-            ("start_ms", "f8"),
-            ("end_ms", "f8"),
-            ("kind", "U7"),
-            ("p", "i4"),
-        ],
-    )
-    threads["m"] = np.r_[sg[:, 2], sy[:, 0]]
-    threads["g"] = np.r_[sg[:, 1], sy[:, 1]]
-    threads["p"] = np.r_[sg[:, 0], sy[:, 2]]
-    threads["start_ms"] = ms(np.r_[sg[:, 3], sy[:, 3]])
-    threads["end_ms"] = ms(np.r_[sg[:, 4], sy[:, 4]])
-    threads["kind"] = np.r_[np.full(len(sg), "run"), np.full(len(sy), "syscall")]
-    threads = threads[np.lexsort((threads["m"], threads["start_ms"]))]
-
-    w = c.waits
-    waits = np.zeros(len(w), dtype=[("g", "i8"), ("runnable_ms", "f8"), ("wait_ms", "f8")])
-    waits["g"], waits["runnable_ms"], waits["wait_ms"] = (
-        w[:, 0],
-        ms(w[:, 1]),
-        (w[:, 2] - w[:, 1]) / 1e6,
-    )
-    gc = _table(
-        [((a - t0) / 1e6, (b - t0) / 1e6) for a, b in c.gc], [("start_ms", "f8"), ("end_ms", "f8")]
-    )
-    stw = _table(
-        [((a - t0) / 1e6, (b - t0) / 1e6, k) for a, b, k in c.stw],
-        [("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U40")],
-    )
-    assists = _table(
-        [(gid, (a - t0) / 1e6, (b - t0) / 1e6) for gid, a, b in c.assists],
-        [("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")],
-    )
-
-    regions = _table(
-        [(gid, task, name, (a - t0) / 1e6, (b - t0) / 1e6) for gid, task, name, a, b in c.regions],
-        [("g", "i8"), ("task", "u8"), ("name", "O"), ("start_ms", "f8"), ("end_ms", "f8")],
-    )
-
-    nan = float("nan")
+    ch = allt[allt[:, 2] != allt[:, 3]]
+    seg = _segment_table(c.segments, t0, stack_str, c.g_name)
+    threads = _thread_table(c.segments, c.syscalls, t0)
+    waits = _wait_table(c.waits, t0)
+    gc, stw, assists, regions = _span_tables(c, t0)
     everyone = np.unique(ch[:, 1]).tolist()
-    goroutines = _table(
-        [
-            (
-                gid,
-                names.get(gid, ""),
-                (c.g_created[gid] - t0) / 1e6 if gid in c.g_created else nan,
-                (c.g_start[gid] - t0) / 1e6 if gid in c.g_start else nan,
-                (c.g_end[gid] - t0) / 1e6 if gid in c.g_end else nan,
-            )
-            for gid in everyone
-        ],
-        [("g", "i8"), ("name", "O"), ("created_ms", "f8"), ("start_ms", "f8"), ("end_ms", "f8")],
-    )
-    metrics = {
-        name: _frozen(
-            _table([((t - t0) / 1e6, v) for t, v in rows], [("t_ms", "f8"), ("value", "i8")])
-        )
-        for name, rows in c.metrics.items()
-    }
+    goroutines = _goroutine_table(c, everyone)
     procs = c.metrics.get("/sched/gomaxprocs:threads")
-    gomaxprocs = procs[0][1] if procs else len(np.unique(sg[:, 0]))
+    gomaxprocs = procs[0][1] if procs else len(np.unique(c.segments[:, 0]))
     # The summary's lifetime of each goroutine it knows (StartTime, else 0; EndTime, else the
     # last event), which the profiles clip waits to (pprofMatchingGoroutines).
     lifetimes = {gid: (c.g_start.get(gid, 0), c.g_end.get(gid, c.end_ns)) for gid in everyone}
@@ -447,19 +342,19 @@ def from_columns(c: Columns, source: str) -> Trace:
         event_count=c.events,
         segments=seg,
         thread_segments=threads,
-        states=MappingProxyType({k: _frozen(v) for k, v in states.items()}),
+        states=MappingProxyType({k: _frozen(v) for k, v in _state_counts(ch, t0).items()}),
         gc=gc,
         stw=stw,
         gc_assists=assists,
         regions=regions,
         goroutines=goroutines,
-        metrics=MappingProxyType(metrics),
+        metrics=MappingProxyType(_metric_tables(c)),
         stacks=tuple(c.stacks),
         sched_waits=waits,
         _all={
-            "t_ns": t_ns,
-            "g": g,
-            "to": to,
+            "t_ns": allt[:, 0],
+            "g": allt[:, 1],
+            "to": allt[:, 3],
             "reason": allt[:, 4],
             "reasons": c.reasons,
             "ev_stack": allt[:, 6],
@@ -469,3 +364,134 @@ def from_columns(c: Columns, source: str) -> Trace:
             "t0": t0,
         },
     )
+
+
+def _state_counts(ch: np.ndarray, t0: int) -> dict[str, np.ndarray]:
+    """Result.states from the state changes: +1 into a state, -1 out of it, summed; one row
+    per distinct time."""
+    tc = (ch[:, 0] - t0) / 1e6
+    keep = np.r_[tc[1:] != tc[:-1], True] if len(tc) else np.zeros(0, bool)
+    states = {"t_ms": np.r_[0.0, tc[keep]]}
+    for name in _COUNTED:
+        code = _STATE_CODES[name]
+        delta = (ch[:, 3] == code).astype(np.int64) - (ch[:, 2] == code)
+        states[name] = np.r_[0, np.cumsum(delta)[keep]].astype(np.int64)
+    return states
+
+
+def _entry_names(gs: np.ndarray, names: dict[int, str]) -> np.ndarray:
+    """Each goroutine's entry function ("" when the trace has none), looked up once per ID."""
+    if not len(gs):
+        return np.zeros(0, dtype=object)
+    distinct, where = np.unique(gs, return_inverse=True)
+    return np.array([names.get(x, "") for x in distinct.tolist()] + [""], dtype=object)[
+        where.reshape(-1)
+    ]
+
+
+def _segment_table(
+    sg: np.ndarray, t0: int, stack_str: np.ndarray, names: dict[int, str]
+) -> np.ndarray:
+    """``segments`` from build()'s running stretches, by start, then P."""
+    seg = np.zeros(
+        len(sg),
+        dtype=[
+            ("p", "i4"),
+            ("g", "i8"),
+            ("start_ms", "f8"),
+            ("end_ms", "f8"),
+            ("m", "i8"),
+            ("stack", "O"),
+            ("name", "O"),
+        ],
+    )
+    seg["p"], seg["g"], seg["m"] = sg[:, 0], sg[:, 1], sg[:, 2]
+    seg["start_ms"], seg["end_ms"] = (sg[:, 3] - t0) / 1e6, (sg[:, 4] - t0) / 1e6
+    seg["stack"] = stack_str[sg[:, 5]]
+    seg["name"] = _entry_names(sg[:, 1], names)
+    return seg[np.lexsort((seg["p"], seg["start_ms"]))]
+
+
+def _thread_table(sg: np.ndarray, sy: np.ndarray, t0: int) -> np.ndarray:
+    """``thread_segments``: the running stretches (``run``) and the syscall ones, by start,
+    then M."""
+    threads = np.zeros(
+        len(sg) + len(sy),
+        dtype=[
+            ("m", "i8"),
+            ("g", "i8"),
+            ("start_ms", "f8"),
+            ("end_ms", "f8"),
+            ("kind", "U7"),
+            ("p", "i4"),
+        ],
+    )
+    threads["m"] = np.r_[sg[:, 2], sy[:, 0]]
+    threads["g"] = np.r_[sg[:, 1], sy[:, 1]]
+    threads["p"] = np.r_[sg[:, 0], sy[:, 2]]
+    threads["start_ms"] = (np.r_[sg[:, 3], sy[:, 3]] - t0) / 1e6
+    threads["end_ms"] = (np.r_[sg[:, 4], sy[:, 4]] - t0) / 1e6
+    threads["kind"] = np.r_[np.full(len(sg), "run"), np.full(len(sy), "syscall")]
+    return threads[np.lexsort((threads["m"], threads["start_ms"]))]
+
+
+def _wait_table(w: np.ndarray, t0: int) -> np.ndarray:
+    """``sched_waits``: ``g, runnable_ms, wait_ms`` of each runnable -> running wait."""
+    waits = np.zeros(len(w), dtype=[("g", "i8"), ("runnable_ms", "f8"), ("wait_ms", "f8")])
+    waits["g"], waits["runnable_ms"], waits["wait_ms"] = (
+        w[:, 0],
+        (w[:, 1] - t0) / 1e6,
+        (w[:, 2] - w[:, 1]) / 1e6,
+    )
+    return waits
+
+
+def _span_tables(c: Columns, t0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``gc``, ``stw``, ``gc_assists`` and ``regions``, in ms from the trace's start."""
+    gc = _table(
+        [((a - t0) / 1e6, (b - t0) / 1e6) for a, b in c.gc], [("start_ms", "f8"), ("end_ms", "f8")]
+    )
+    stw = _table(
+        [((a - t0) / 1e6, (b - t0) / 1e6, k) for a, b, k in c.stw],
+        [("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U40")],
+    )
+    assists = _table(
+        [(gid, (a - t0) / 1e6, (b - t0) / 1e6) for gid, a, b in c.assists],
+        [("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")],
+    )
+    regions = _table(
+        [(gid, task, name, (a - t0) / 1e6, (b - t0) / 1e6) for gid, task, name, a, b in c.regions],
+        [("g", "i8"), ("task", "u8"), ("name", "O"), ("start_ms", "f8"), ("end_ms", "f8")],
+    )
+    return gc, stw, assists, regions
+
+
+def _goroutine_table(c: Columns, everyone: list[int]) -> np.ndarray:
+    """``goroutines``: each one's name and when it was created, first ran and ended (NaN when
+    the trace does not show it)."""
+    t0 = c.start_ns
+    nan = float("nan")
+    return _table(
+        [
+            (
+                gid,
+                c.g_name.get(gid, ""),
+                (c.g_created[gid] - t0) / 1e6 if gid in c.g_created else nan,
+                (c.g_start[gid] - t0) / 1e6 if gid in c.g_start else nan,
+                (c.g_end[gid] - t0) / 1e6 if gid in c.g_end else nan,
+            )
+            for gid in everyone
+        ],
+        [("g", "i8"), ("name", "O"), ("created_ms", "f8"), ("start_ms", "f8"), ("end_ms", "f8")],
+    )
+
+
+def _metric_tables(c: Columns) -> dict[str, np.ndarray]:
+    """``metrics``: each Go metric's ``t_ms, value`` rows."""
+    t0 = c.start_ns
+    return {
+        name: _frozen(
+            _table([((t - t0) / 1e6, v) for t, v in rows], [("t_ms", "f8"), ("value", "i8")])
+        )
+        for name, rows in c.metrics.items()
+    }
