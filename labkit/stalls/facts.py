@@ -93,14 +93,38 @@ def from_trace(trace: Any) -> Facts:
     tr = tr[np.lexsort((tr["t_ms"], tr["g"]))]  # by goroutine, then time (stable)
     end = float(trace.duration_ms)
     n = len(tr)
-    g, t, to, frm = tr["g"], tr["t_ms"], tr["to"], tr["from"]
     # the next change of the same goroutine ends each stretch; the last one ends with the trace
     last = np.ones(n, dtype=bool)
     if n > 1:
-        last[:-1] = g[1:] != g[:-1]
+        last[:-1] = tr["g"][1:] != tr["g"][:-1]
     nxt = np.minimum(np.arange(n) + 1, max(n - 1, 0))
-    until = np.where(last, end, t[nxt])
-    keep = ~np.isin(to, ("notexist", "undetermined"))
+    until = np.where(last, end, tr["t_ms"][nxt])
+    keep = ~np.isin(tr["to"], ("notexist", "undetermined"))
+    ts = trace.thread_segments
+    gs = trace.goroutines
+    return Facts(
+        source=trace.source,
+        gomaxprocs=int(trace.gomaxprocs),
+        end_ms=end,
+        stretches=_trace_stretches(tr, last, nxt, until, keep),
+        runs=_trace_runs(tr, last, nxt, until, keep),
+        names=dict(zip(gs["g"].tolist(), gs["name"].tolist(), strict=True)),
+        gc=trace.gc,
+        stw=trace.stw,
+        assists=trace.gc_assists,
+        regions=trace.regions,
+        syscalls=ts[ts["kind"] == "syscall"],
+        working_ms=frozenset(np.unique(ts["m"]).tolist()),
+    )
+
+
+def _trace_stretches(
+    tr: np.ndarray, last: np.ndarray, nxt: np.ndarray, until: np.ndarray, keep: np.ndarray
+) -> np.ndarray:
+    """The STRETCH rows of a trace's state changes ``tr`` (by goroutine, then time): each
+    change starts a stretch that the next change of the goroutine (``nxt``, unless ``last``)
+    ends at ``until``; ``keep`` drops the stretches of goroutines not (yet) alive."""
+    to, frm = tr["to"], tr["from"]
     reason = tr["reason"].astype(object)
     why = reason.copy()
     runnable = to == "runnable"
@@ -114,10 +138,10 @@ def from_trace(trace: Any) -> Facts:
     woken_m = np.where(last, -1, tr["m"][nxt])
     stretches = np.zeros(int(keep.sum()), dtype=STRETCH)
     for name, col in (
-        ("g", g),
+        ("g", tr["g"]),
         ("state", to),
         ("reason", why),
-        ("start_ms", t),
+        ("start_ms", tr["t_ms"]),
         ("end_ms", until),
         ("p", tr["p"]),
         ("stack", tr["stack"]),
@@ -126,8 +150,16 @@ def from_trace(trace: Any) -> Facts:
         ("woken_m", woken_m),
     ):
         stretches[name] = col[keep]
-    # how each run ended: the next change's kind
-    nto, nreason = to[nxt], reason[nxt]
+    return stretches
+
+
+def _trace_runs(
+    tr: np.ndarray, last: np.ndarray, nxt: np.ndarray, until: np.ndarray, keep: np.ndarray
+) -> np.ndarray:
+    """The RUN rows of a trace's running stretches (arguments as ``_trace_stretches``), with
+    how each ended (the next change's kind), by start, then P."""
+    to = tr["to"]
+    nto, nreason = to[nxt], tr["reason"][nxt].astype(object)
     ended = np.where(
         nto == "runnable",
         np.where(nreason == "preempted", "preempted", "yielded"),
@@ -142,30 +174,14 @@ def from_trace(trace: Any) -> Facts:
     runs = np.zeros(int(is_run.sum()), dtype=RUN)
     for name, col in (
         ("p", tr["p"]),
-        ("g", g),
-        ("start_ms", t),
+        ("g", tr["g"]),
+        ("start_ms", tr["t_ms"]),
         ("end_ms", until),
         ("ended", ended),
         ("stack", np.where(last, "", tr["stack"][nxt]).astype(object)),
     ):
         runs[name] = col[is_run]
-    runs = runs[np.lexsort((runs["p"], runs["start_ms"]))]
-    ts = trace.thread_segments
-    gs = trace.goroutines
-    return Facts(
-        source=trace.source,
-        gomaxprocs=int(trace.gomaxprocs),
-        end_ms=end,
-        stretches=stretches,
-        runs=runs,
-        names=dict(zip(gs["g"].tolist(), gs["name"].tolist(), strict=True)),
-        gc=trace.gc,
-        stw=trace.stw,
-        assists=trace.gc_assists,
-        regions=trace.regions,
-        syscalls=ts[ts["kind"] == "syscall"],
-        working_ms=frozenset(np.unique(ts["m"]).tolist()),
-    )
+    return runs[np.lexsort((runs["p"], runs["start_ms"]))]
 
 
 #: The model's wait reasons (the goroutine dump's waitReasonStrings, src/runtime/runtime2.go)
@@ -209,44 +225,11 @@ def from_result(result: Any) -> Facts:
     }
     rows, runs = [], []
     for g in gs:
-        gid = g["goid"]
-        hist = [h for k, h in enumerate(g["history"]) if k == 0 or h[1] != g["history"][k - 1][1]]
-        for k, (t, status, reason, stack, _locked) in enumerate(hist):
-            state = _STATES[status]
-            last = k + 1 == len(hist)
-            until = end if last else float(hist[k + 1][0])
-            if state == "notexist":
-                continue
-            why = _TRACE_REASON.get(reason, reason)
-            frames = stack + (";" + _TRACE_STACK[reason] if reason in _TRACE_STACK else "")
-            nstate = None if last else _STATES[hist[k + 1][1]]
-            if state == "runnable":
-                prev = _STATES[hist[k - 1][1]] if k else "notexist"
-                why = {"running": "preempted", "notexist": "created"}.get(prev, "woken")
-            p = ran_on.get((gid, round(float(t), 9)), -1) if state == "running" else -1
-            # -2: readied by a P whose netpoll the event log does not name (injectglist); the
-            # model's sysmon polls no network, so nothing in it is woken with no P (-1)
-            on = -1 if last else woke_on.get((gid, round(until, 9)), -2)
-            rows.append((gid, state, why, float(t), until, p, frames, "", on, -2))
-            if state == "running":
-                nreason = "" if last else hist[k + 1][2]
-                ended = (
-                    "trace end"
-                    if last
-                    else "preempted"
-                    if nstate == "runnable"
-                    else (_TRACE_REASON.get(nreason, nreason) or nstate)
-                    if nstate == "waiting"
-                    else "exit"
-                    if nstate == "notexist"
-                    else nstate
-                )
-                runs.append((p, gid, float(t), until, ended, stack))
+        _history_rows(g, end, ran_on, woke_on, rows, runs)
     stretches = _table(rows, STRETCH)
     stretches = stretches[np.lexsort((stretches["start_ms"], stretches["g"]))]
     run_table = _table([r for r in runs if r[0] >= 0], RUN)
     run_table = run_table[np.lexsort((run_table["p"], run_table["start_ms"]))]
-    empty = np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8")])
     return Facts(
         source=f"model run ({result.program})",
         gomaxprocs=int(result.gomaxprocs),
@@ -254,7 +237,7 @@ def from_result(result: Any) -> Facts:
         stretches=stretches,
         runs=run_table,
         names={int(g["goid"]): g["name"] for g in gs},
-        gc=empty,
+        gc=np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8")]),
         stw=np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U40")]),
         assists=np.zeros(0, dtype=[("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")]),
         regions=np.zeros(
@@ -269,6 +252,48 @@ def from_result(result: Any) -> Facts:
         ),
         syscalls=_model_syscalls(stretches, runs, log, goid),
     )
+
+
+def _history_rows(g: dict, end: float, ran_on: dict, woke_on: dict, rows: list, runs: list) -> None:
+    """Append model goroutine ``g``'s stretches (STRETCH rows) to ``rows`` and its runs (RUN
+    rows, P -1 when no segment starts there) to ``runs``: one per change of status in its
+    history, each lasting until the next (the last until ``end``)."""
+    gid = g["goid"]
+    hist = [h for k, h in enumerate(g["history"]) if k == 0 or h[1] != g["history"][k - 1][1]]
+    for k, (t, status, reason, stack, _locked) in enumerate(hist):
+        state = _STATES[status]
+        last = k + 1 == len(hist)
+        until = end if last else float(hist[k + 1][0])
+        if state == "notexist":
+            continue
+        why = _TRACE_REASON.get(reason, reason)
+        frames = stack + (";" + _TRACE_STACK[reason] if reason in _TRACE_STACK else "")
+        if state == "runnable":
+            prev = _STATES[hist[k - 1][1]] if k else "notexist"
+            why = {"running": "preempted", "notexist": "created"}.get(prev, "woken")
+        p = ran_on.get((gid, round(float(t), 9)), -1) if state == "running" else -1
+        # -2: readied by a P whose netpoll the event log does not name (injectglist); the
+        # model's sysmon polls no network, so nothing in it is woken with no P (-1)
+        on = -1 if last else woke_on.get((gid, round(until, 9)), -2)
+        rows.append((gid, state, why, float(t), until, p, frames, "", on, -2))
+        if state == "running":
+            runs.append((p, gid, float(t), until, _run_ended(hist, k), stack))
+
+
+def _run_ended(hist: list, k: int) -> str:
+    """How the run that starts at history entry ``k`` ended, in a trace's words: the next
+    entry's state, or its wait reason (as the trace gives it) when it parked."""
+    if k + 1 == len(hist):
+        return "trace end"
+    nstate = _STATES[hist[k + 1][1]]
+    nreason = hist[k + 1][2]
+    if nstate == "runnable":
+        return "preempted"
+    if nstate == "waiting":
+        return _TRACE_REASON.get(nreason, nreason) or nstate
+    if nstate == "notexist":
+        return "exit"
+    return nstate
 
 
 SYSCALL_ROW = [
