@@ -57,6 +57,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -223,27 +224,52 @@ def _db_calls(
     return wait, query, timed_out, pool
 
 
-def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
-    """Everything the scheduler program needs, for one seeded run of ``params``."""
-    p = params
-    arrive, client = arrivals(p, rng)
+class _DbPlan(NamedTuple):
+    """Every DB call of a run: the handlers' (zeros with the cache) and the refresher's."""
+
+    wait: np.ndarray
+    query: np.ndarray
+    timed_out: np.ndarray
+    refresh: np.ndarray  # when each refresh starts (empty without the cache)
+    r_wait: np.ndarray
+    r_query: np.ndarray
+    r_out: np.ndarray
+    pool: PoolResult
+
+
+class _HandlerCosts(NamedTuple):
+    """What each handler spends after its DB call: CPU, allocation and the send."""
+
+    decode_ms: np.ndarray
+    decode_alloc: np.ndarray
+    encode: float  # ms, the same for every request
+    alloc: np.ndarray
+    write: float  # ms, the same for every request
+
+
+def _db_plan(p: IncidentParams, arrive: np.ndarray, rng: np.random.Generator) -> _DbPlan:
+    """The DB calls: the handlers' one per request or, with fix ``cache_json``, only the
+    refresher's, once per tick (refresh k at k * poll_ms, k >= 1: the fill at t=0 happened
+    before the listener opened)."""
     n = arrive.size
-    kb = p.payload_kb
-    body = p.body_bytes
-    refresh_cpu = (DECODE_US_PER_KB + MARSHAL_US_PER_KB) * kb / 1000.0
     if p.cache_json:
-        # Handlers never touch the DB; the refresher calls it once per tick (refresh k at
-        # k * poll_ms, k >= 1: the fill at t=0 happened before the listener opened).
         refresh = np.arange(1, p.polls_per_client + 1) * p.poll_ms
         r_wait, r_query, r_out, pool = _db_calls(p, refresh + QUERY_ISSUE_MS, rng)
-        wait, query, timed_out = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
-    else:
-        refresh = np.zeros(0)
-        r_wait, r_query, r_out = np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
-        call = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS
-        wait, query, timed_out, pool = _db_calls(p, call, rng)
-    db_done = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS + wait + query
+        return _DbPlan(
+            np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool), refresh, r_wait, r_query, r_out, pool
+        )
+    call = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS
+    wait, query, timed_out, pool = _db_calls(p, call, rng)
+    refresh, r_wait, r_query = np.zeros(0), np.zeros(0), np.zeros(0)
+    return _DbPlan(wait, query, timed_out, refresh, r_wait, r_query, np.zeros(0, dtype=bool), pool)
 
+
+def _handler_costs(p: IncidentParams, timed_out: np.ndarray) -> _HandlerCosts:
+    """Decode (rows -> structs, skipped with the cache or after a fallback), encode
+    (json.Marshal, a batched Encoder or a copy of the cached bytes) and the send left after
+    them."""
+    kb = p.payload_kb
+    body = p.body_bytes
     fetched = ~timed_out & (not p.cache_json)
     decode_ms = np.where(fetched, DECODE_US_PER_KB * kb / 1000.0, 0.0)
     decode_alloc = np.where(fetched, DECODE_ALLOC_PER_BODY_BYTE * body, 0.0)
@@ -254,8 +280,6 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
         encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, float(ENCODER_ALLOC_BYTES * batches)
     else:
         encode, enc_alloc = MARSHAL_US_PER_KB * kb / 1000.0, MARSHAL_ALLOC_PER_BODY_BYTE * body
-    encode_ms = np.full(n, encode)
-    alloc = decode_alloc + enc_alloc
     transfer = p.transfer_ms
     if p.stream and not p.cache_json:
         # Sending starts after the first batch is encoded: done at max(encode + last batch's
@@ -264,67 +288,104 @@ def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
         write = max(transfer * frac, encode * frac + transfer - encode)
     else:
         write = transfer
-    write_ms = np.full(n, write)
+    return _HandlerCosts(decode_ms, decode_alloc, encode, decode_alloc + enc_alloc, write)
 
-    ticks = np.arange(int(p.seconds * 1000.0 // p.frame_ms)) * p.frame_ms
-    refresh_alloc = (DECODE_ALLOC_PER_BODY_BYTE + MARSHAL_ALLOC_PER_BODY_BYTE) * body
-    refreshed = ~r_out
 
-    # Mutator CPUs the program keeps busy on average: what is left is idle during mark and runs
-    # idle mark workers (gcMarkWorkerIdleMode), which is why marking is quick on an idle server.
+def _gc_engine(
+    p: IncidentParams,
+    n: int,
+    costs: _HandlerCosts,
+    frames: int,
+    refreshes: int,
+    refresh_cpu: float,
+) -> GCEngine:
+    """The pacer for the run, told how many CPUs the mutator keeps busy on average (``n``
+    handlers, ``frames`` frames, ``refreshes`` cache refreshes of ``refresh_cpu`` ms each):
+    what is left is idle during mark and runs idle mark workers (gcMarkWorkerIdleMode), which
+    is why marking is quick on an idle server."""
     busy_ms = (
-        n * (PARSE_REQUEST_MS + p.hot_loop_ms + encode) + decode_ms.sum()
-        + ticks.size * p.draw_ms + refreshed.sum() * refresh_cpu
+        n * (PARSE_REQUEST_MS + p.hot_loop_ms + costs.encode) + costs.decode_ms.sum()
+        + frames * p.draw_ms + refreshes * refresh_cpu
     )  # fmt: skip
-    engine = GCEngine(
+    return GCEngine(
         gogc=p.gogc,
         gomaxprocs=p.gomaxprocs,
         live_bytes=p.live_mb * (1 << 20),
         mutator_cpus=min(busy_ms / (p.seconds * 1000.0), float(p.gomaxprocs)),
     )
-    # Decoded rows hold pointers (strings) and are scanned; JSON bytes and chart geometry are
-    # pointer-free (noscan spans), so they add to the heap but not to the scan work.
+
+
+def _allocations(
+    p: IncidentParams,
+    db_done: np.ndarray,
+    costs: _HandlerCosts,
+    ticks: np.ndarray,
+    r_at: np.ndarray,
+    refreshed: np.ndarray,
+) -> list[tuple[float, int, int, float, float]]:
+    """Every allocation of the run as (t_ms, kind, index, bytes, pointerful bytes): each
+    handler's (kind 0) once its JSON exists, each frame's (1), each refresh's (2). Decoded rows
+    hold pointers (strings) and are scanned; JSON bytes and chart geometry are pointer-free
+    (noscan spans), so they add to the heap but not to the scan work."""
+    body = p.body_bytes
     events: list[tuple[float, int, int, float, float]] = []
-    at = db_done + decode_ms + encode  # the JSON exists once encoding is done
+    at = db_done + costs.decode_ms + costs.encode  # the JSON exists once encoding is done
     for i, (t, a, d) in enumerate(
-        zip(at.tolist(), alloc.tolist(), decode_alloc.tolist(), strict=True)
+        zip(at.tolist(), costs.alloc.tolist(), costs.decode_alloc.tolist(), strict=True)
     ):
         events.append((t, 0, i, a, d))
     frame_bytes = p.frame_alloc_kb * 1024.0
     events += [(float(t), 1, i, frame_bytes, 0.0) for i, t in enumerate(ticks)]
+    refresh_alloc = (DECODE_ALLOC_PER_BODY_BYTE + MARSHAL_ALLOC_PER_BODY_BYTE) * body
     scan = DECODE_ALLOC_PER_BODY_BYTE * body
-    r_at = refresh + QUERY_ISSUE_MS + r_wait + r_query + refresh_cpu
     events += [
         (float(t), 2, i, refresh_alloc if ok else 0.0, scan if ok else 0.0)
         for i, (t, ok) in enumerate(zip(r_at.tolist(), refreshed.tolist(), strict=True))
     ]
+    return events
+
+
+def make_plan(params: IncidentParams, rng: np.random.Generator) -> Plan:
+    """Everything the scheduler program needs, for one seeded run of ``params``."""
+    p = params
+    arrive, client = arrivals(p, rng)
+    n = arrive.size
+    refresh_cpu = (DECODE_US_PER_KB + MARSHAL_US_PER_KB) * p.payload_kb / 1000.0
+    db = _db_plan(p, arrive, rng)
+    db_done = arrive + PARSE_REQUEST_MS + p.hot_loop_ms + QUERY_ISSUE_MS + db.wait + db.query
+    costs = _handler_costs(p, db.timed_out)
+    ticks = np.arange(int(p.seconds * 1000.0 // p.frame_ms)) * p.frame_ms
+    refreshed = ~db.r_out
+    engine = _gc_engine(p, n, costs, ticks.size, refreshed.sum(), refresh_cpu)
+    r_at = db.refresh + QUERY_ISSUE_MS + db.r_wait + db.r_query + refresh_cpu
+    events = _allocations(p, db_done, costs, ticks, r_at, refreshed)
     assist = _assist_stream(engine, events, p.seconds * 1000.0)
     cycles = tuple(engine.cycles)
     return Plan(
         arrival_ms=arrive,
         client=client,
-        db_wait_ms=wait,
-        db_query_ms=query,
-        timed_out=timed_out,
-        decode_ms=decode_ms,
-        encode_ms=encode_ms,
+        db_wait_ms=db.wait,
+        db_query_ms=db.query,
+        timed_out=db.timed_out,
+        decode_ms=costs.decode_ms,
+        encode_ms=np.full(n, costs.encode),
         assist_ms=np.array([assist[(0, i)] for i in range(n)]),
-        write_ms=write_ms,
-        alloc_bytes=alloc,
+        write_ms=np.full(n, costs.write),
+        alloc_bytes=costs.alloc,
         alloc_total_bytes=float(sum(e[3] for e in events)),
         frame_tick_ms=ticks,
         frame_assist_ms=np.array([assist[(1, i)] for i in range(ticks.size)]),
-        refresh_ms=refresh,
-        refresh_db_wait_ms=r_wait,
-        refresh_db_query_ms=r_query,
-        refresh_timed_out=r_out,
+        refresh_ms=db.refresh,
+        refresh_db_wait_ms=db.r_wait,
+        refresh_db_query_ms=db.r_query,
+        refresh_timed_out=db.r_out,
         refresh_cpu_ms=refresh_cpu,
-        refresh_assist_ms=np.array([assist[(2, i)] for i in range(refresh.size)]),
+        refresh_assist_ms=np.array([assist[(2, i)] for i in range(db.refresh.size)]),
         cycles=cycles,
         gc_cpu_fraction=engine.gc_cpu_fraction(),
         gc_assist_cpu_ms=1000.0 * sum(c.assist_cpu_s for c in cycles),
         gc_background_cpu_ms=1000.0 * sum(c.background_cpu_s for c in cycles),
-        pool=pool,
+        pool=db.pool,
     )
 
 
