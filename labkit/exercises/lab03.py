@@ -160,87 +160,120 @@ class ModelCase:
 
 def _program(cause: str, rng: np.random.Generator, fixed: bool = False):
     """A ``labkit.models.scheduler`` dashboard program that stalls for ``cause`` (or its fix)."""
-    from labkit.models.scheduler import Chan, Go, cpu, recv, repeat, send, sleep, spawn, syscall
+    from labkit.models.scheduler import Go, cpu, repeat, sleep
 
     frames = int(rng.integers(50, 70))
     render_ms = float(np.round(rng.uniform(2.0, 4.0), 2))
     params: dict = {"frames": frames, "render_ms": render_ms}
     body = [cpu(render_ms, stack=_RENDER)]
-    extra: list = []
-    if cause == "tight loop":
-        loop_ms = float(np.round(rng.uniform(12.0, 20.0), 1))
-        params["layout_ms"] = loop_ms
-        if not fixed:
-            body.append(cpu(loop_ms, calls=False, stack=_RUN + ";main.layoutGraph"))
-    elif cause == "syscall storm":
-        writes = int(rng.integers(40, 80))
-        params["writes_per_frame"] = writes
-        n = 1 if fixed else writes
-        write = (
-            _RUN + ";main.(*dashboard).logPoint;fmt.Fprintf;os.(*File).Write;"
-            "internal/poll.(*FD).Write;syscall.write;internal/runtime/syscall/linux.Syscall6"
-        )
-        body.append(
-            repeat(
-                n,
-                [
-                    cpu(0.2, stack=write),
-                    syscall(0.02),
-                    cpu(0.03, stack=_RUN + ";main.(*dashboard).logPoint;fmt.Fprintf"),
-                ],
-            )
-        )
-    elif cause == "lock contention":
-        workers = int(rng.integers(6, 10))
-        params["workers"] = workers
-        lock = Chan(capacity=1, name="statsMu")
-        ingest = "main.(*dashboard).ingest;main.(*dashboard).updateStats"
-        spin = ingest + ";sync.(*Mutex).Lock;internal/sync.(*Mutex).lockSlow;runtime.procyield"
-        park = (
-            ingest + ";sync.(*Mutex).Lock;internal/sync.(*Mutex).lockSlow;"
-            "runtime.semacquire1;runtime.futex"
-        )
-        step = [
-            cpu(0.05, stack=ingest),
-            send(lock),
-            cpu(0.05, stack=ingest + ";runtime.mapassign"),
-            recv(lock),
-        ]
-        if not fixed:
-            step = [cpu(0.12, stack=spin), cpu(0.06, stack=park), *step]
-        for w in range(workers):
-            extra.append(spawn(Go(f"ingest{w}", [repeat(frames * 4, step)])))
-    elif cause == "allocation / GC":
-        alloc_ms = float(np.round(rng.uniform(3.0, 6.0), 2))
-        params["alloc_ms"] = alloc_ms
-        alloc = _RENDER + ";image.NewRGBA;runtime.makeslice;runtime.mallocgc"
-        if not fixed:
-            body.insert(0, cpu(alloc_ms * 0.7, stack=alloc + ";runtime.memclrNoHeapPointers"))
-            body.insert(
-                1,
-                cpu(
-                    alloc_ms * 0.3,
-                    stack=alloc + ";runtime.gcAssistAlloc;runtime.gcDrainN;runtime.scanObject",
-                ),
-            )
-            mark_ms = float(np.round(rng.uniform(6.0, 10.0), 1))
-            params["gc_mark_ms"] = mark_ms
-            worker = "runtime.gcBgMarkWorker;runtime.gcDrain;runtime.scanObject"
-            extra.append(
-                spawn(
-                    Go(
-                        "gcBgMarkWorker",
-                        [repeat(frames // 3, [sleep(40.0), cpu(mark_ms, stack=worker)])],
-                    )
-                )
-            )
-        else:
-            body.insert(0, cpu(0.05, stack=_RENDER + ";sync.(*Pool).Get"))
-    else:
+    cause_of = {
+        "tight loop": _tight_loop,
+        "syscall storm": _syscall_storm,
+        "lock contention": _lock_contention,
+        "allocation / GC": _allocation_gc,
+    }.get(cause)
+    if cause_of is None:
         raise ValueError(f"cause must be one of {list(CAUSES)}, got {cause!r}")
+    extra = cause_of(rng, fixed, frames, params, body)
     body.append(sleep(float(np.round(rng.uniform(2.0, 6.0), 1))))
     main = Go("main", [*extra, repeat(frames, body)])
     return main, params
+
+
+# Each cause adds its steps to the frame's ``body`` (and its knobs to ``params``) and returns
+# the goroutines main starts before its frame loop.
+
+
+def _tight_loop(rng: np.random.Generator, fixed: bool, frames: int, params: dict, body: list):
+    """A layout loop with no function calls (no preemption point until async preemption)."""
+    from labkit.models.scheduler import cpu
+
+    loop_ms = float(np.round(rng.uniform(12.0, 20.0), 1))
+    params["layout_ms"] = loop_ms
+    if not fixed:
+        body.append(cpu(loop_ms, calls=False, stack=_RUN + ";main.layoutGraph"))
+    return []
+
+
+def _syscall_storm(rng: np.random.Generator, fixed: bool, frames: int, params: dict, body: list):
+    """One unbuffered write(2) per logged point (the fix: one per frame)."""
+    from labkit.models.scheduler import cpu, repeat, syscall
+
+    writes = int(rng.integers(40, 80))
+    params["writes_per_frame"] = writes
+    n = 1 if fixed else writes
+    write = (
+        _RUN + ";main.(*dashboard).logPoint;fmt.Fprintf;os.(*File).Write;"
+        "internal/poll.(*FD).Write;syscall.write;internal/runtime/syscall/linux.Syscall6"
+    )
+    body.append(
+        repeat(
+            n,
+            [
+                cpu(0.2, stack=write),
+                syscall(0.02),
+                cpu(0.03, stack=_RUN + ";main.(*dashboard).logPoint;fmt.Fprintf"),
+            ],
+        )
+    )
+    return []
+
+
+def _lock_contention(rng: np.random.Generator, fixed: bool, frames: int, params: dict, body: list):
+    """Ingest workers updating shared stats under one mutex, spinning and parking on it (the
+    fix: the same work without the contended Lock)."""
+    from labkit.models.scheduler import Chan, Go, cpu, recv, repeat, send, spawn
+
+    workers = int(rng.integers(6, 10))
+    params["workers"] = workers
+    lock = Chan(capacity=1, name="statsMu")
+    ingest = "main.(*dashboard).ingest;main.(*dashboard).updateStats"
+    spin = ingest + ";sync.(*Mutex).Lock;internal/sync.(*Mutex).lockSlow;runtime.procyield"
+    park = (
+        ingest + ";sync.(*Mutex).Lock;internal/sync.(*Mutex).lockSlow;"
+        "runtime.semacquire1;runtime.futex"
+    )
+    step = [
+        cpu(0.05, stack=ingest),
+        send(lock),
+        cpu(0.05, stack=ingest + ";runtime.mapassign"),
+        recv(lock),
+    ]
+    if not fixed:
+        step = [cpu(0.12, stack=spin), cpu(0.06, stack=park), *step]
+    return [spawn(Go(f"ingest{w}", [repeat(frames * 4, step)])) for w in range(workers)]
+
+
+def _allocation_gc(rng: np.random.Generator, fixed: bool, frames: int, params: dict, body: list):
+    """A fresh image per frame: allocation, mark assists and the GC's mark worker (the fix: a
+    sync.Pool)."""
+    from labkit.models.scheduler import Go, cpu, repeat, sleep, spawn
+
+    alloc_ms = float(np.round(rng.uniform(3.0, 6.0), 2))
+    params["alloc_ms"] = alloc_ms
+    alloc = _RENDER + ";image.NewRGBA;runtime.makeslice;runtime.mallocgc"
+    if fixed:
+        body.insert(0, cpu(0.05, stack=_RENDER + ";sync.(*Pool).Get"))
+        return []
+    body.insert(0, cpu(alloc_ms * 0.7, stack=alloc + ";runtime.memclrNoHeapPointers"))
+    body.insert(
+        1,
+        cpu(
+            alloc_ms * 0.3,
+            stack=alloc + ";runtime.gcAssistAlloc;runtime.gcDrainN;runtime.scanObject",
+        ),
+    )
+    mark_ms = float(np.round(rng.uniform(6.0, 10.0), 1))
+    params["gc_mark_ms"] = mark_ms
+    worker = "runtime.gcBgMarkWorker;runtime.gcDrain;runtime.scanObject"
+    return [
+        spawn(
+            Go(
+                "gcBgMarkWorker",
+                [repeat(frames // 3, [sleep(40.0), cpu(mark_ms, stack=worker)])],
+            )
+        )
+    ]
 
 
 def model_profile(cause: str, seed: int = 0, *, fixed: bool = False) -> ModelCase:

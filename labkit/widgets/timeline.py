@@ -202,6 +202,16 @@ class SchedulerTimeline(TextFallback, w.VBox):
         self._kinds: dict[str, str] = {}
         self._xs = x_scale if x_scale is not None else bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
+        self._build_figure(height_px, title)
+        self._build_controls(colour_by)
+        super().__init__(
+            [w.HBox([self._rows, self._colour]), self._figure, self._window, self._legend]
+        )
+        self.add_class("labkit-timeline")
+
+    def _build_figure(self, height_px: int, title: str) -> None:
+        """The chart: one Lines mark holding every box, a Scatter per event kind, the axes, and
+        pan/zoom on the time axis."""
         tooltip = bq.Tooltip(fields=["name"], labels=["ran"])
         self._boxes = bq.Lines(
             x=np.zeros((1, 5)),
@@ -242,6 +252,10 @@ class SchedulerTimeline(TextFallback, w.VBox):
             title=title,
         )
         self._figure.interaction = bq.interacts.PanZoom(scales={"x": [self._xs]})
+
+    def _build_controls(self, colour_by: str) -> None:
+        """The row and colour toggles (each redraws), the time window slider (zooms) and the
+        legend below."""
         self._rows = w.ToggleButtons(
             options=[("per P", "p"), ("per M (thread)", "m")],
             value="p",
@@ -268,10 +282,6 @@ class SchedulerTimeline(TextFallback, w.VBox):
         for control in (self._rows, self._colour):
             control.observe(self._redraw, names="value")
         self._window.observe(self._zoom, names="value")
-        super().__init__(
-            [w.HBox([self._rows, self._colour]), self._figure, self._window, self._legend]
-        )
-        self.add_class("labkit-timeline")
 
     def _kind_of(self, name: str) -> str:
         """The colour group of a goroutine named ``name`` ("G9 main.f" for a trace's)."""
