@@ -3,7 +3,10 @@ box, ``<div class="labkit-myth" data-claim="...">``, in a markdown cell where th
 it, with three parts in order: **The article says** (with the article's section, "§4.2"), **What
 Go does** and **Evidence**. A box cites the Go source (``src/<package>/<file>.go:<line>``, checked
 against the toolchain's own source when it is installed) or a recording the course ships, and its
-evidence names where in the course it is shown (a section of the chapter or the appendix).
+evidence names where in the course it is shown (a section of the chapter or the appendix). Every
+Go citation follows the name it points at, `` `name` (src/...go:N) ``, and the name must be on the
+cited line or on the declaration of the function (type, var, const) that line is in: a citation
+moved to a wrong line then fails.
 
 To cover another chapter, add it to REQUIRED with the claims it must correct: deleting a box, or
 renaming its claim, then fails ``test_chapter_covers_its_claims``.
@@ -25,6 +28,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # chapter -> the article's claims it corrects (each the data-claim of one box)
 REQUIRED: dict[str, set[str]] = {
+    "chapters/01-render-stalls.ipynb": {
+        "gc-diagnosis",  # §1 gctrace opened in go tool trace; GC pause share > 15 %
+        "chan-image-alloc",  # §1 a chan *image.RGBA allocates and defeats escape analysis
+        "bounds-reset",  # §1 img.Bounds() resets the bounds before Put
+        "draw-lock-contention",  # §1 concurrent draw.Draw: implicit lock contention, barriers
+        "gc-120-per-s",  # §1 GC 120+/s -> 3-5/s, 3.2x steadier
+    },
+    "chapters/02-scheduler-blind-spots.ipynb": {
+        "lockosthread-steal",  # §2.1 a locked M holds its P, out of work stealing; one core
+        "epoll-m-starvation",  # §2.2 an M stuck in epoll_wait starves the scheduler
+        "sleep1ns-yields",  # §2.3 for { time.Sleep(1ns) } lets the others rotate
+        "runq-reset",  # §2.4 zeroing runqhead/runqtail sends goroutines to the global queue
+        "global-queue-256",  # §2.4 GOMAXPROCS=1 -> global queue; "> 256" forces migration
+        "timerproc",  # §2.5 the timerproc goroutine takes the P
+    },
+    "chapters/03-flame-graphs.ipynb": {
+        "trace-gzip",  # §3.1 trace.Start gzips its output
+        "pprof-debug2",  # §2.2 go tool pprof on goroutine?debug=2
+        "mcall-escape",  # §1 many runtime.mcall: images escaping to the heap
+        "state-heuristics",  # §3.2 goexit at the bottom = running, schedule = runnable
+        "syscall-state-epoll",  # §2.2 goroutines in syscall state with epoll_wait on the stack
+        "goroutine-state-metrics",  # §3.3 states from NumGoroutine + ReadGCStats
+    },
     "chapters/04-fixes.ipynb": {
         "pipeline-pool",  # §4.1 a "non-blocking" pool of 4-8 goroutines
         "gosched-local-queue",  # §4.2 Gosched re-enters the local run queue, lock-free
@@ -52,9 +78,12 @@ PARTS = ("**The article says**", "**What Go does:**", "**Evidence:**")
 BOX = re.compile(r'<div class="labkit-myth"(?P<attrs>[^>]*)>(?P<body>.*?)</div>', re.S)
 CLAIM = re.compile(r'data-claim="([a-z0-9-]+)"')
 SECTION = re.compile(r"§\d")
-GO_CITE = re.compile(r"src/((?:[\w-]+/)*[\w-]+\.go):(\d+)")
-# a function or name in backticks right before its citation: `name` (src/...go:N)
-NAMED_CITE = re.compile(r"`([^`]+)`\s*\(src/((?:[\w-]+/)*[\w-]+\.go):(\d+)")
+# a directory may hold a dot (src/cmd/vendor/github.com/...)
+GO_CITE = re.compile(r"src/((?:[\w.-]+/)*[\w-]+\.go):(\d+)")
+# a function or name in backticks right before its citation: `name` (src/...go:N), or
+# `name`, src/...go:N
+NAMED_CITE = re.compile(r"`([^`]+)`(?:\s*\(|,\s*)src/((?:[\w.-]+/)*[\w-]+\.go):(\d+)")
+DECLARATION = re.compile(r"(?:func|type|var|const)\b")
 RECORDING = re.compile(r"labkit/(?:golab|casestudy)/(?:recorded|go)/\w+")
 WHERE = re.compile(r"\b(?:section \d|appendix)", re.I)
 
@@ -103,6 +132,20 @@ def _name(cited: str) -> str:
     return words[-1] if words else cited
 
 
+def names_line(lines: list[str], n: int, name: str) -> bool:
+    """Whether line ``n`` (from 1) of a Go file is where ``name`` is: the name is on that line, or
+    on the line declaring what it is in (the nearest line above that starts a top-level func,
+    type, var or const), e.g. a line inside ``func execute`` for `execute`."""
+    if not 1 <= n <= len(lines):
+        return False
+    if name in lines[n - 1]:
+        return True
+    for text in reversed(lines[: n - 1]):
+        if DECLARATION.match(text):
+            return name in text
+    return False
+
+
 def problems(box: Box, src: Path | None) -> list[str]:
     """What is wrong with one box (empty when it is sound). ``src`` is the Go tree to check
     file:line citations against, or None to check only their form."""
@@ -131,6 +174,13 @@ def problems(box: Box, src: Path | None) -> list[str]:
             out.append(f"{label}: cites neither the Go source (src/...go:N) nor a recording")
         if not WHERE.search(evidence):
             out.append(f"{label}: the evidence names no section of the course or the appendix")
+    named_at = {m.start(2) for m in NAMED_CITE.finditer(box.body)}
+    for m in GO_CITE.finditer(box.body):
+        if m.start(1) not in named_at:
+            out.append(
+                f"{label}: src/{m.group(1)}:{m.group(2)} has no `name` right before it, so its"
+                " line cannot be checked"
+            )
     if src is not None:
         for file, line in GO_CITE.findall(box.body):
             path = src / file
@@ -142,10 +192,12 @@ def problems(box: Box, src: Path | None) -> list[str]:
             path = src / file
             if not path.is_file():
                 continue
-            n = int(line)
-            near = path.read_text().splitlines()[max(0, n - 21) : n + 2]
-            if not any(_name(cited) in text for text in near):
-                out.append(f"{label}: `{cited}` is not at src/{file}:{line}")
+            lines = path.read_text().splitlines()
+            if int(line) <= len(lines) and not names_line(lines, int(line), _name(cited)):
+                out.append(
+                    f"{label}: `{cited}` is not at src/{file}:{line} (not on that line, nor on"
+                    " the declaration of the function or type it is in)"
+                )
     return out
 
 
@@ -220,6 +272,7 @@ def test_a_sound_box_passes() -> None:
             "more than once",
         ),
         ("**What Go does:**", "**Evidence:** first.\n\n**What Go does:**", "more than once"),
+        ("`timeSleep` (src/", "it (src/", "has no `name` right before it"),
     ],
 )
 def test_a_broken_box_is_refused(old: str, new: str, complaint: str) -> None:
@@ -252,10 +305,83 @@ def test_a_wrong_citation_is_refused(cite: str, complaint: str) -> None:
     assert problems(sound, src) == []
 
 
-def test_a_deleted_or_doubled_box_fails_coverage(tmp_path: Path) -> None:
-    chapter = "chapters/04-fixes.ipynb"
+@pytest.mark.parametrize(
+    "cite",
+    [
+        "`parseLegacy` (src/cmd/vendor/github.com/google/pprof/profile/profile.go:213)",
+        "`parseLegacy`, src/cmd/vendor/github.com/google/pprof/profile/profile.go:213",
+    ],
+)
+def test_a_citation_under_a_dotted_directory_is_checked(cite: str) -> None:
+    """pprof's vendored source sits under github.com/: its citations are read and checked too."""
+    src = _src_or_skip()
+    (sound,) = boxes_in(GOOD.replace("`timeSleep` (src/runtime/time.go:335)", cite))
+    assert problems(sound, src) == []
+    (moved,) = boxes_in(
+        GOOD.replace("`timeSleep` (src/runtime/time.go:335)", cite.replace(":213", ":300"))
+    )
+    assert any("is not at" in p for p in problems(moved, src)), problems(moved, src)
+
+
+@pytest.mark.parametrize(
+    ("cite", "sound"),
+    [
+        ("`execute` (src/runtime/proc.go:3362)", True),  # a line inside func execute
+        ("`dolockOSThread` (src/runtime/proc.go:5649)", True),  # its declaration
+        ("`dolockOSThread` (src/runtime/proc.go:5693)", True),  # a call of it
+        ("`dolockOSThread` (src/runtime/proc.go:5702)", False),  # next function, 9 lines on
+        ("`dolockOSThread` (src/runtime/proc.go:5691)", False),  # lockOSThread's declaration
+    ],
+)
+def test_a_citation_must_be_on_its_line_or_in_its_function(cite: str, sound: bool) -> None:
+    """A wrong line close to the name (a few lines past a call of it) is refused too."""
+    src = _src_or_skip()
+    (box,) = boxes_in(GOOD.replace("`timeSleep` (src/runtime/time.go:335)", cite))
+    found = problems(box, src)
+    assert (found == []) == sound, found
+
+
+def _a_wrong_line(path: Path, name: str, line: int) -> int | None:
+    """The line nearest to ``line`` that the name check refuses, if any."""
+    lines = path.read_text().splitlines()
+    for distance in range(1, len(lines)):
+        for n in (line + distance, line - distance):
+            if 1 <= n <= len(lines) and not names_line(lines, n, name):
+                return n
+    return None
+
+
+def _citations() -> list[tuple[str, str, str]]:
+    """(chapter, claim, citation) for every named Go citation in the chapters' boxes."""
+    return [
+        (chapter, box.claim, m.group(0))
+        for chapter in sorted(REQUIRED)
+        for box in notebook_boxes(ROOT / chapter)
+        for m in NAMED_CITE.finditer(box.body)
+    ]
+
+
+@pytest.mark.parametrize(("chapter", "claim", "cite"), _citations())
+def test_every_citation_fails_on_a_wrong_line(chapter: str, claim: str, cite: str) -> None:
+    """Each real citation, moved to a line where its name is not, is refused: no citation is
+    one whose name is everywhere in its file, which a wrong line would pass."""
+    src = _src_or_skip()
+    (box,) = [b for b in notebook_boxes(ROOT / chapter) if b.claim == claim]
+    m = NAMED_CITE.search(cite)
+    assert m
+    name, file, line = m.groups()
+    wrong = _a_wrong_line(src / file, _name(name), int(line))
+    assert wrong is not None, f"{claim}: `{name}` is all over src/{file}; cite a rarer name"
+    moved = cite[: m.start(3)] + str(wrong)
+    broken = Box(claim, box.body.replace(cite, moved, 1))
+    assert any(f"is not at src/{file}:{wrong}" in p for p in problems(broken, src))
+
+
+@pytest.mark.parametrize("chapter", sorted(REQUIRED))
+def test_a_deleted_or_doubled_box_fails_coverage(tmp_path: Path, chapter: str) -> None:
     nb = json.loads((ROOT / chapter).read_text())
-    (cell,) = [c for c in nb["cells"] if 'data-claim="yield-table"' in "".join(c["source"])]
+    claim = notebook_boxes(ROOT / chapter)[0].claim
+    (cell,) = [c for c in nb["cells"] if f'data-claim="{claim}"' in "".join(c["source"])]
     source = "".join(cell["source"])
     (tmp_path / "chapters").mkdir()
 
@@ -264,9 +390,9 @@ def test_a_deleted_or_doubled_box_fails_coverage(tmp_path: Path) -> None:
         (tmp_path / chapter).write_text(json.dumps(nb))
         return coverage_problems(tmp_path, chapter)
 
-    deleted = BOX.sub(lambda m: "" if "yield-table" in m.group("attrs") else m.group(0), source)
-    assert any("lacks the myth boxes ['yield-table']" in p for p in check(deleted))
+    deleted = BOX.sub(lambda m: "" if f'"{claim}"' in m.group("attrs") else m.group(0), source)
+    assert any(f"lacks the myth boxes ['{claim}']" in p for p in check(deleted))
     assert any("boxed twice" in p for p in check(source + "\n\n" + source))
-    renamed = source.replace('data-claim="yield-table"', 'data-claim="yield-figures"')
+    renamed = source.replace(f'data-claim="{claim}"', f'data-claim="{claim}-renamed"')
     assert any("not in REQUIRED" in p for p in check(renamed))
     assert check(source) == []
