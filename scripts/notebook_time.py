@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """How long a notebook takes a learner, estimated from what is in it (#17 item 5).
 
-    .venv/bin/python scripts/notebook_time.py               # the estimated notebooks: stated, estimate
-    .venv/bin/python scripts/notebook_time.py --all         # every notebook, for comparison
+    .venv/bin/python scripts/notebook_time.py               # every notebook: stated, estimate
+    .venv/bin/python scripts/notebook_time.py --write       # state the estimate in each notebook
     .venv/bin/python scripts/notebook_time.py --calibrate   # recount the timed reading (needs git history)
 
-Until a learner is timed on them, the notebooks in ESTIMATED state this estimate:
+Until a learner is timed on them, every notebook (ESTIMATED) states this estimate:
 
     minutes = words / R + 3 x (prediction exercises + Think! questions + widgets) + run time
 
@@ -40,8 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The notebooks whose "**Estimated time:**" is this estimate (README.md, "Time" says so).
-ESTIMATED = ("chapters/04-fixes.ipynb", "chapters/04b-pools-and-queueing.ipynb")
+#: The notebooks whose "**Estimated time:**" is this estimate (README.md says so): all of them.
+ESTIMATED = tuple(sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("[cl]*/*.ipynb")))
 
 #: The timed reading: the notebook as it was at this commit, and the minutes a learner took.
 TIMED_COMMIT, TIMED_PATH, TIMED_MINUTES = "f04b489", "chapters/04-fixes.ipynb", (100, 120)
@@ -152,6 +152,27 @@ def problems(paths: tuple[str, ...] = ESTIMATED, root: Path = ROOT) -> list[str]
     return out
 
 
+def write(path: str, root: Path = ROOT) -> bool:
+    """State the estimate in the notebook's first cells (only the time's text changes, so the
+    notebook's outputs stay as executed). True if it changed."""
+    file = root / path
+    notebook = json.loads(file.read_text())
+    should = estimate(count(notebook))
+    for cell in notebook["cells"][:3]:
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"])
+        found = _TIME.search(source)
+        if found:
+            if found.group(1) == should:
+                return False
+            new = source[: found.start(1)] + should + source[found.end(1) :]
+            cell["source"] = new.splitlines(keepends=True)
+            file.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+            return True
+    raise ValueError(f"{path} states no '**Estimated time:** N min' in its first cells")
+
+
 def timed_counts() -> Counts:
     """Count the timed reading's notebook from git history."""
     shown = subprocess.run(
@@ -166,7 +187,7 @@ def timed_counts() -> Counts:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--all", action="store_true", help="every notebook, for comparison")
+    parser.add_argument("--write", action="store_true", help="state the estimates")
     parser.add_argument("--calibrate", action="store_true", help="recount the timed reading")
     args = parser.parse_args(argv)
     if args.calibrate:
@@ -174,12 +195,13 @@ def main(argv: list[str]) -> int:
         print(f"{TIMED_COMMIT}:{TIMED_PATH}: {counts}; stored: {TIMED}")
         print("words a minute (slow, fast): {:.1f}, {:.1f}".format(*pace(counts)))
         return 0 if counts == TIMED else 1
-    paths = (
-        sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("[cl]*/*.ipynb"))
-        if args.all
-        else ESTIMATED
-    )
-    for path in paths:
+    if args.write:
+        for path in ESTIMATED:
+            if write(path):
+                print(
+                    f"{path}: now states {estimate(count(json.loads((ROOT / path).read_text())))} min"
+                )
+    for path in ESTIMATED:
         notebook = json.loads((ROOT / path).read_text())
         counts = count(notebook)
         print(

@@ -1,4 +1,4 @@
-"""Chapter 4's two notebooks state the time scripts/notebook_time.py estimates for them (#17
+"""Every notebook states the time scripts/notebook_time.py estimates for them (#17
 item 5): words at the pace of the one timed reading, 3 minutes per prediction exercise, Think!
 question and widget, and the cells' run time. A notebook that grows, or a stated time edited by
 hand, fails here; README.md says the times are estimates by this method."""
@@ -29,8 +29,11 @@ def test_the_readme_says_how_the_times_are_estimated():
         assert path in readme
 
 
+SAMPLE = "chapters/04b-pools-and-queueing.ipynb"
+
+
 def _notebook() -> dict:
-    return json.loads((ROOT / nt.ESTIMATED[1]).read_text())
+    return json.loads((ROOT / SAMPLE).read_text())
 
 
 def test_each_part_of_a_notebook_counts():
@@ -67,8 +70,27 @@ def test_each_part_of_a_notebook_counts():
     assert with_cell(timed).run_s == pytest.approx(base.run_s + 120.5)
 
 
+def test_every_notebook_is_estimated():
+    assert set(nt.ESTIMATED) == {p.relative_to(ROOT).as_posix() for p in ROOT.glob("[cl]*/*.ipynb")}
+    assert "chapters/00-start-here.ipynb" in nt.ESTIMATED and SAMPLE in nt.ESTIMATED
+
+
+def test_write_states_the_estimate_and_changes_nothing_else(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    nb = _notebook()
+    first = "".join(nb["cells"][0]["source"])
+    nb["cells"][0]["source"] = first.replace(f"{nt.stated(nb)} min", "45 min")
+    (tmp_path / SAMPLE).write_text(json.dumps(nb))
+    assert nt.problems((SAMPLE,), root=tmp_path)
+    assert nt.write(SAMPLE, root=tmp_path) is True
+    after = json.loads((tmp_path / SAMPLE).read_text())
+    assert nt.problems((SAMPLE,), root=tmp_path) == []
+    assert after["cells"][1:] == nb["cells"][1:]
+    assert nt.write(SAMPLE, root=tmp_path) is False
+
+
 def test_a_notebook_that_grows_or_a_time_edited_by_hand_is_refused(tmp_path):
-    path = nt.ESTIMATED[1]
+    path = SAMPLE
     nb = _notebook()
     (tmp_path / "chapters").mkdir()
 
