@@ -35,6 +35,11 @@ proc.go is read (each module's docstring names the runtime functions it mirrors,
 - ``sysmon.py``: sysmon, retake, preemptone;
 - ``threads.py``: newm, startm, stopm, wakep, handoffp, startlockedm, stoplockedm, checkdead;
 - ``chan.py``: chansend, chanrecv (a channel's state is a ``ChanState``);
+- the primitives a program synchronises with (``primitives.py`` builds their steps):
+  ``sema.py`` semacquire1, semrelease1, goyield; ``mutex.py`` sync.Mutex's Lock, lockSlow
+  (spinning, runtime_canSpin, starvation mode) and Unlock; ``waitgroup.py`` Add, Done, Wait;
+  ``timerchan.py`` time.Ticker and time.After channels (maybeRunChan, blockTimerChan,
+  unlockAndRun, sendTime); ``selectgo.py`` selectgo; ``atomics.py`` an atomic flag spun on;
 - ``syscalls.py``: entersyscall, exitsyscall;
 - ``goroutine.py``: a G's steps, newproc, gopark, goschedImpl, goexit0;
 - ``schedule.py``: schedule, findRunnable, stealWork (a ``Steal`` result), execute;
@@ -47,8 +52,9 @@ result. Costs the real runtime pays (a schedule() switch, arming and firing a ti
 thread) are named constants in ``runtime.py``, each derived from a recording in
 ``labkit/golab/recorded``.
 
-Left out on purpose: GC (see ``labkit.models.gcpacer``), select, mutexes, cgo, GOMAXPROCS changes at run
-time, and the OS scheduler (every M with a P is assumed to have a CPU).
+Left out on purpose: GC (see ``labkit.models.gcpacer``), closing channels, RWMutex, sync.Cond
+and Once, cgo, GOMAXPROCS changes at run time, and the OS scheduler (every M with a P is assumed
+to have a CPU, which also makes a contended Mutex spin as on a multicore machine).
 
 >>> main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
 >>> res = simulate(main, gomaxprocs=1, async_preempt=True, until_ms=5_000, seed=0)
@@ -62,6 +68,7 @@ from typing import Any
 
 from labkit.models.scheduler.engine import Scheduler
 from labkit.models.scheduler.params import SchedParamError, SchedParams
+from labkit.models.scheduler.primitives import Flag, Mutex, Ticker, WaitGroup, select, ticker
 from labkit.models.scheduler.programs import (
     Chan,
     Go,
@@ -86,12 +93,16 @@ from labkit.models.scheduler.result import Result
 
 __all__ = [
     "Chan",
+    "Flag",
     "Go",
+    "Mutex",
     "ProgramError",
     "Result",
     "SchedParamError",
     "SchedParams",
     "Step",
+    "Ticker",
+    "WaitGroup",
     "cpu",
     "cpu_demand_ms",
     "gosched",
@@ -100,11 +111,13 @@ __all__ = [
     "mark",
     "recv",
     "repeat",
+    "select",
     "send",
     "simulate",
     "sleep",
     "spawn",
     "syscall",
+    "ticker",
     "unlock_os_thread",
     "wait",
 ]

@@ -24,13 +24,19 @@ class ChanState:
     """One channel's state in one run (hchan, src/runtime/chan.go:34): a ``Chan`` is only its
     identity and capacity, shared by every run that uses it."""
 
-    __slots__ = ("buffered", "sendq", "recvq", "name")
+    __slots__ = ("buffered", "sendq", "recvq", "name", "sel", "timer", "capacity", "order")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, capacity: int = 0, order: int = 0) -> None:
         self.buffered = 0  # hchan.qcount: values in the buffer
         self.sendq: deque[G] = deque()  # senders blocked on a full buffer (or no receiver)
         self.recvq: deque[G] = deque()  # receivers blocked on an empty buffer
         self.name = name  # as the goroutine dump shows it: send(name) / recv(name)
+        # Select sudogs in sendq / recvq (selectgo.py): while there are any, the channel's
+        # operations take the queue's head with waitq_dequeue, which knows them.
+        self.sel = 0
+        self.timer = None  # hchan.timer: the TimerChan feeding this channel (timerchan.py)
+        self.capacity = capacity  # hchan.dataqsiz
+        self.order = order  # its place in selectgo's lock order (the hchan's address there)
 
 
 class Channels:
@@ -42,14 +48,26 @@ class Channels:
         """ch's state in this run, made on its first use (named ch1, ch2 ... if unnamed)."""
         st = self.chans.get(id(ch))  # id(): Chan.__hash__ is Python code, too slow here
         if st is None:
-            st = self.chans[id(ch)] = ChanState(ch.name or f"ch{len(self.chans) + 1}")
+            st = self.new_chan_state(ch.name or f"ch{len(self.chans) + 1}", ch.capacity)
+            self.chans[id(ch)] = st
         return st
+
+    def new_chan_state(self: Scheduler, name: str, capacity: int) -> ChanState:
+        """makechan (src/runtime/chan.go:75): a channel's state, numbered in the order the run
+        made them (selectgo's lock order)."""
+        self.nchans += 1
+        return ChanState(name, capacity, self.nchans)
 
     def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->
         goready), or buffer it, or park g on sendq."""
         st = self.chan_state(ch)
-        if st.recvq:
+        if st.sel:  # a select waits on this channel: its queues hold sudogs
+            w = self.waitq_dequeue(st, st.recvq)
+            if w is not None:
+                self.ready(w, p, t)
+                return True
+        elif st.recvq:
             self.ready(st.recvq.popleft(), p, t)
             return True
         if st.buffered < ch.capacity:
@@ -65,6 +83,8 @@ class Channels:
         moves into the freed slot, recv), or take from a waiting sender (unbuffered), or park g
         on recvq."""
         st = self.chan_state(ch)
+        if st.sel:  # a select waits on this channel: its queues hold sudogs
+            return self.chanrecv_sel(g, p, st, t)
         if st.buffered > 0:
             st.buffered -= 1
             if st.sendq:
@@ -73,6 +93,22 @@ class Channels:
             return True
         if st.sendq:
             self.ready(st.sendq.popleft(), p, t)
+            return True
+        st.recvq.append(g)
+        self.park(g, p, t, "chan receive", f"recv({st.name})")
+        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        return False
+
+    def chanrecv_sel(self: Scheduler, g: G, p: P, st: ChanState, t: float) -> bool:
+        """chanrecv (src/runtime/chan.go:524) on a channel with select sudogs in its queues: a
+        waiting sender first (chan.go:602), then the buffer (chan.go:612), else park; each
+        dequeue through waitq_dequeue."""
+        w = self.waitq_dequeue(st, st.sendq) if st.sendq else None
+        if w is not None:
+            self.ready(w, p, t)
+            return True
+        if st.buffered > 0:
+            st.buffered -= 1
             return True
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", f"recv({st.name})")

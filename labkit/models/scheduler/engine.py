@@ -30,17 +30,20 @@ import heapq
 import itertools
 import math
 from collections import deque
+from typing import NoReturn
 
 import numpy as np
 
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.atomics import Atomics
 from labkit.models.scheduler.chan import Channels
 from labkit.models.scheduler.events import (
     EV_CPU_DONE,
     EV_NET_READY,
     EV_POLL_WAKE,
     EV_SCHED,
+    EV_SPIN,
     EV_STARTLOCKEDM,
     EV_STARTM,
     EV_STEAL_RETRY,
@@ -49,15 +52,20 @@ from labkit.models.scheduler.events import (
 )
 from labkit.models.scheduler.goroutine import Goroutines
 from labkit.models.scheduler.invariants import Invariants
+from labkit.models.scheduler.mutex import Mutexes
 from labkit.models.scheduler.netpoll import Netpoll
 from labkit.models.scheduler.records import Records, p_columns, row_width
 from labkit.models.scheduler.runq import RunQueues
 from labkit.models.scheduler.schedule import Schedule
-from labkit.models.scheduler.state import M_IDLE, RUNNING, P
+from labkit.models.scheduler.selectgo import Selects, SelState
+from labkit.models.scheduler.sema import Semaphores
+from labkit.models.scheduler.state import M_IDLE, RUNNING, G, P
 from labkit.models.scheduler.syscalls import Syscalls
 from labkit.models.scheduler.sysmon import Sysmon
 from labkit.models.scheduler.threads import Threads
+from labkit.models.scheduler.timerchan import TimerChans
 from labkit.models.scheduler.timers import Timers
+from labkit.models.scheduler.waitgroup import WaitGroups
 
 
 class Scheduler(
@@ -70,6 +78,12 @@ class Scheduler(
     Threads,
     Channels,
     Syscalls,
+    Semaphores,
+    Mutexes,
+    WaitGroups,
+    TimerChans,
+    Selects,
+    Atomics,
     Records,
     Invariants,
 ):
@@ -88,7 +102,8 @@ class Scheduler(
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
-        "netpoll_inited", "copies", "mark_vals",
+        "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
+        "sema_parks",
     )  # fmt: skip
 
     def __init__(
@@ -120,6 +135,14 @@ class Scheduler(
         self.gs = []
         self.live = 0
         self.chans = {}  # id(Chan) -> its state in this run (a Chan is its identity)
+        self.nchans = 0  # channels made so far, timer channels included (their lock order)
+        # The primitives (primitives.py): id(Mutex / WaitGroup / Flag) -> its state in this run,
+        # id(Ticker) -> its current timer channel, and every one by name for Result.primitives
+        # (a ticker's name lists each timer channel its start() steps made).
+        self.syncs = {}
+        self.timerchans = {}
+        self.prims = {}
+        self.sema_parks = set()  # (goid, t) of each park on a Mutex's or WaitGroup's semaphore
         # netpoll
         self.net_waiters = 0
         self.net_ready = []
@@ -173,6 +196,39 @@ class Scheduler(
         if not self._rand:
             self._rand = self.rng.integers(0, 2**32, size=1024, dtype=np.uint64).tolist()[::-1]
         return self._rand.pop()
+
+    # ---- the primitives' common parts -----------------------------------------------------------
+
+    def prim_state(self, obj: object, cls: type, prefix: str) -> object:
+        """obj's state in this run (a Mutex's MutexState, a WaitGroup's, a Flag's), made on its
+        first use and named by obj.name or ``prefix`` and a number (mutex1, wg1, flag1 ...)."""
+        st = self.syncs.get(id(obj))
+        if st is None:
+            name = obj.name or f"{prefix}{sum(type(x) is cls for x in self.syncs.values()) + 1}"
+            k, key = 1, name
+            while key in self.prims:  # two objects given one name: the second is name#2
+                k += 1
+                key = f"{name}#{k}"
+            st = self.syncs[id(obj)] = cls(key)
+            self.prims[key] = st
+        return st
+
+    def misuse(self, g: G, s: pg.Step, t: float, what_go_does: str) -> NoReturn:
+        """A step Go itself refuses at run time (an unlock of an unlocked mutex, a negative
+        WaitGroup counter ...): a ProgramError naming the goroutine, the time and the step."""
+        raise pg.ProgramError(f"goroutine {g.name!r} at {t:.6g} ms, step {s!r}: {what_go_does}")
+
+    def mark_value(self, g: G, p: P, s: pg.Step, t: float) -> bool:
+        """mark(label, value): the time in marks[label], the value beside it (Result)."""
+        times = self.marks.setdefault(s.label, [])
+        self.mark_vals.setdefault(s.label, []).append((len(times), s.value))
+        times.append(t)
+        return True
+
+    def jump(self, g: G, p: P, s: pg.Step, t: float) -> bool:
+        """The end of a select case's body: on after the select."""
+        g.pc = s.n
+        return True
 
     # ---- main loop ----------------------------------------------------------------------------
 
@@ -263,6 +319,11 @@ class Scheduler(
             elif kind == EV_STEAL_RETRY:
                 obj.backed_off = True  # runqgrab's usleep(3) is over: take the runnext
                 self.on_sched(obj, t)
+            elif kind == EV_SPIN:  # a mutex spinner's procyield is over: it looks again
+                if token != obj.token:
+                    nevents -= 1
+                    continue
+                run(obj, obj.p, t)
             if self.dirty:
                 note(t)
             if after_event is not None:
@@ -283,12 +344,26 @@ class Scheduler(
             p.timers.clear()
         for m in self.ms:
             m.p = m.curg = m.lockedg = None
+        chans = list(self.chans.values())  # and the primitives' cycles: a timer channel and
+        for tcs in self.prims.values():  # its hchan, a select's sudogs and their channels
+            if isinstance(tcs, list):
+                chans += [tc.chan for tc in tcs]
         for g in self.gs:
             g.p = g.m = g.oldp = g.lockedm = g.creator = None
+            if g.waiting.__class__ is SelState:
+                chans += [sg.st for sg in g.waiting.sudogs]
+            g.waiting = None
+        for st in chans:
+            st.sendq.clear()
+            st.recvq.clear()
+            st.timer = None
         self.heap.clear()
         self.held = None
         self.grunq.clear()
         self.chans.clear()
+        self.syncs.clear()
+        self.timerchans.clear()
+        self.prims.clear()
         self.net_ready = []
         self.poller = None
 
@@ -301,3 +376,22 @@ class Scheduler(
         for m in self.ms:
             self.m_state(m, t, M_IDLE)
         self.note(t)
+
+
+#: The step kinds of the primitives (kind >= programs.MARK_VALUE) and what runs each: called by
+#: Scheduler.run after it moved g.pc past the step, as ``f(scheduler, g, p, step, t)``; True
+#: to walk on, False when g stopped running (a step that must run again sets g.pc back).
+Scheduler.primitive_steps = {
+    pg.MARK_VALUE: Scheduler.mark_value,
+    pg.MU_LOCK: Scheduler.mutex_lock,
+    pg.MU_UNLOCK: Scheduler.mutex_unlock,
+    pg.WG_ADD: Scheduler.wg_add,
+    pg.WG_WAIT: Scheduler.wg_wait,
+    pg.TICKER_START: Scheduler.ticker_start,
+    pg.TICKER_STOP: Scheduler.ticker_stop,
+    pg.TICK_RECV: Scheduler.tick_recv,
+    pg.SELECT: Scheduler.selectgo,
+    pg.FLAG_STORE: Scheduler.flag_store,
+    pg.FLAG_SPIN: Scheduler.flag_spin,
+    pg.JUMP: Scheduler.jump,
+}

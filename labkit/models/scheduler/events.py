@@ -35,9 +35,12 @@ EV_STEAL_RETRY = 7
 #: A locked M woken by startlockedm (src/runtime/proc.go:3293) arrives and runs the G locked to
 #: it, on the P it was handed. obj: the M.
 EV_STARTLOCKEDM = 8
+#: A spinning lockSlow's runtime_doSpin is over (procyield, src/runtime/proc.go:8006): the G
+#: looks at its mutex again (mutex.py). obj: the G; token: its G.token.
+EV_SPIN = 9
 
 #: Each kind's name, for reading a heap in a debugger or a test.
 EVENT_NAMES = (
     "sched", "cpu_done", "syscall_done", "net_ready", "sysmon", "startm", "poll_wake",
-    "steal_retry", "startlockedm",
+    "steal_retry", "startlockedm", "spin",
 )  # fmt: skip

@@ -38,7 +38,7 @@ S_UNLOCK = pg.UNLOCK
 S_REPEAT = pg.REPEAT
 S_LOOP_END = pg.LOOP_END
 S_EXIT = pg.EXIT
-S_MARK_VALUE = pg.MARK_VALUE
+S_PRIMITIVE = pg.MARK_VALUE  # the first of the primitives' kinds
 
 
 class Goroutines:
@@ -130,10 +130,9 @@ class Goroutines:
                 self.lock_os_thread(g, p, t)
             elif k == S_UNLOCK:
                 self.unlock_os_thread(g, t)
-            elif k == S_MARK_VALUE:
-                times = self.marks.setdefault(s.label, [])
-                self.mark_vals.setdefault(s.label, []).append((len(times), s.value))
-                times.append(t)
+            elif k >= S_PRIMITIVE:  # mutex, waitgroup, ticker, select ... (engine.primitive_steps)
+                if not self.primitive_steps[k](self, g, p, s, t):
+                    return
             else:  # pragma: no cover - Step kinds are closed
                 raise pg.ProgramError(f"unknown step {s!r}")
 
@@ -147,15 +146,7 @@ class Goroutines:
         rem = g.rem
         if rem is None:
             rem = g.rem = s.ms
-            g.calls = s.calls
-            stack = s.stack or g.default_stack
-            if stack != g.seg_stack:
-                self.end_segment(g, p, t)
-                g.seg_start = t
-                g.seg_stack = stack
-            if stack != g.stack:
-                g.stack = stack
-                g.history.extend((t, g.status, g.reason, stack, g.locked > 0))
+            self.begin_stretch(g, p, s, t)
         if rem <= 0:
             g.rem = None
             g.pc += 1
@@ -164,6 +155,20 @@ class Goroutines:
         g.token += 1  # a preemption mid-burst bumps it again, cancelling this event
         self.push(end, EV_CPU_DONE, g, g.token)
         return True
+
+    def begin_stretch(self: Scheduler, g: G, p: P, s: pg.Step, t: float) -> None:
+        """A step that runs on the CPU begins (a burst, a spin on a Flag): whether it calls
+        functions, and its stack: a stack of its own starts a new stretch in the timeline and,
+        if it changed, an entry in g's history."""
+        g.calls = s.calls
+        stack = s.stack or g.default_stack
+        if stack != g.seg_stack:
+            self.end_segment(g, p, t)
+            g.seg_start = t
+            g.seg_stack = stack
+        if stack != g.stack:
+            g.stack = stack
+            g.history.extend((t, g.status, g.reason, stack, g.locked > 0))
 
     def lock_os_thread(self: Scheduler, g: G, p: P, t: float) -> None:
         """LockOSThread -> dolockOSThread (src/runtime/proc.go:5649): g and its M are wired together;

@@ -1,8 +1,9 @@
 """The model's own bookkeeping, checked: what must hold after every event of a run.
 
 Every live G is in exactly one place that matches its status (a P's runnext, local queue, timers
-or current G, the global queue, a channel's queue, the netpoller's ready list, or nowhere while
-in a syscall or on the network), the state row kept in place equals the row counted from scratch
+or current G, the global queue, a channel's queue, a semaphore's queue, a select's sudogs (all
+in the queues of its channels), the netpoller's ready list, or nowhere while in a syscall, on
+the network or in ``select {}``), the state row kept in place equals the row counted from scratch
 (``records.recount``), idle Ps hold nothing, and no more Ms spin than findRunnable and wakep allow
 (src/runtime/proc.go:3532 and 3227). The property tests (tests/test_sched_properties.py) call
 ``check_invariants`` after every event; O(goroutines), so never in normal runs.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.records import recount
+from labkit.models.scheduler.selectgo import SelState, Sudog
 from labkit.models.scheduler.state import DEAD, RUNNABLE, RUNNING, SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
@@ -50,7 +52,11 @@ class Invariants:
                 fail(f"runnable {g.name} sits on a P without a locked-thread hand-off")
             if g.status == SYSCALL and place is not None:
                 fail(f"{g.name} in a syscall is also in {place}")
-            if g.status == WAITING and place is None and g.reason != "IO wait":
+            if (
+                g.status == WAITING
+                and place is None
+                and g.reason not in ("IO wait", "select (no cases)")
+            ):
                 fail(f"waiting {g.name} ({g.reason}) is in no wait queue: lost")
         expected = recount(self)
         if self.row != expected:
@@ -79,8 +85,16 @@ class Invariants:
                 put(p.runnext, f"P{p.id}.runnext")
             for g in p.runq:
                 put(g, f"P{p.id}.runq")
+            zombies = 0
             for _, _, g in p.timers:
-                put(g, f"P{p.id}.timers")
+                if g.__class__ is G:
+                    put(g, f"P{p.id}.timers")
+                elif g.heap_p is not p:  # a timer channel's timer (timerchan.py)
+                    fail(f"timer {g.name} in P{p.id}'s heap says it is in another")
+                else:
+                    zombies += g.zombie
+            if zombies != p.zombies:
+                fail(f"P{p.id} counts {p.zombies} zombie timers, its heap has {zombies}")
             if p.curg is not None:
                 put(p.curg, f"P{p.id}.curg")
             if p.syscall_g is not None and p.syscall_g.p is not p:
@@ -93,11 +107,36 @@ class Invariants:
                 fail(f"P{p.id} local queue over {rt.LOCAL_RUNQ_SIZE}")
         for g in self.grunq:
             put(g, "global runq")
-        for st in self.chans.values():
-            for g in st.sendq:
-                put(g, "chan sendq")
-            for g in st.recvq:
-                put(g, "chan recvq")
+        chans = {id(st): st for st in self.chans.values()}
+        for tcs in self.prims.values():
+            if isinstance(tcs, list):  # a ticker's timer channels
+                chans.update((id(tc.chan), tc.chan) for tc in tcs)
+        selects = {}
+        for g in self.gs:
+            sel = g.waiting
+            if sel.__class__ is SelState and not sel.done:
+                selects[id(sel)] = sel
+                chans.update((id(sg.st), sg.st) for sg in sel.sudogs)  # time.After's too
+        for st in chans.values():
+            sel_sudogs = 0
+            for place, q in (("chan sendq", st.sendq), ("chan recvq", st.recvq)):
+                for w in q:
+                    if w.__class__ is Sudog:
+                        sel_sudogs += 1
+                        if not w.queued:
+                            fail(f"{w.g.name}'s sudog on {st.name} is queued but says not")
+                        continue
+                    put(w, place)
+            if sel_sudogs != st.sel:
+                fail(f"{st.name} counts {st.sel} select sudogs, its queues hold {sel_sudogs}")
+        for sel in selects.values():
+            if not all(sg.queued for sg in sel.sudogs):
+                fail(f"{sel.g.name}'s select is not done but a sudog of it was dequeued")
+            put(sel.g, "select")
+        for st in self.syncs.values():
+            sema = getattr(st, "sema", None)
+            for g in sema.waitq if sema is not None else ():
+                put(g, f"sema of {st.name}")
         for g in self.net_ready:
             put(g, "netpoll ready")
         return where

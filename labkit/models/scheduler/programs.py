@@ -37,6 +37,18 @@ EXIT = 14
 # The primitives (primitives.py; kinds after the control steps, so that Scheduler.run tests them
 # after every older kind and a program without them walks as fast as before).
 MARK_VALUE = 15
+MU_LOCK = 16
+MU_UNLOCK = 17
+WG_ADD = 18
+WG_WAIT = 19
+TICKER_START = 20
+TICKER_STOP = 21
+TICK_RECV = 22
+SELECT = 23
+FLAG_STORE = 24
+FLAG_SPIN = 25
+# The end of a select case's body (``n``: the index to go on at, after the select).
+JUMP = 26
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep,
 # src/runtime/time.go:336-338: "if ns <= 0 { return }"). labkit/golab/recorded/yield.json
@@ -122,11 +134,27 @@ _STEP_REPR = {
     REPEAT: lambda s: f"repeat({s.n}, {list(s.steps)!r})",
     MARK: lambda s: f"mark({s.label!r})",
     MARK_VALUE: lambda s: f"mark({s.label!r}, {s.value!r})",
+    MU_LOCK: lambda s: f"{_obj_name(s.obj)}.lock()",
+    MU_UNLOCK: lambda s: f"{_obj_name(s.obj)}.unlock()",
+    WG_ADD: lambda s: f"{_obj_name(s.obj)}." + ("done()" if s.n == -1 else f"add({s.n})"),
+    WG_WAIT: lambda s: f"{_obj_name(s.obj)}.wait()",
+    TICKER_START: lambda s: f"{_obj_name(s.obj)}.start()",
+    TICKER_STOP: lambda s: f"{_obj_name(s.obj)}.stop()",
+    TICK_RECV: lambda s: f"recv({_obj_name(s.obj)})",
+    SELECT: lambda s: (s.obj.cases if hasattr(s.obj, "cases") else s.obj).describe(),
+    FLAG_STORE: lambda s: f"{_obj_name(s.obj)}.{'set' if s.n else 'clear'}()",
+    FLAG_SPIN: lambda s: f"{_obj_name(s.obj)}.spin({'calls=True' if s.calls else ''})",
+    JUMP: lambda s: f"<end of select case: on at step {s.n}>",
     WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
     LOOP_END: lambda s: f"<end of loop: back to step {s.n}>",
     EXIT: lambda s: "<return>",
 }
 _EXIT = Step(EXIT)
+
+
+def _obj_name(obj: object) -> str:
+    """A primitive object as a step names it: its name, else its type in lower case."""
+    return getattr(obj, "name", None) or type(obj).__name__.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +201,8 @@ def _check_steps(steps: object, what: str) -> tuple[Step, ...]:
             raise ProgramError(
                 f"{what} step {i} is {s!r}, not a step; build steps with cpu(), "
                 "syscall(), io_wait(), sleep(), gosched(), send(), recv(), spawn(), repeat(), "
-                "mark(), lock_os_thread() or unlock_os_thread()"
+                "mark(), lock_os_thread(), unlock_os_thread(), select() or the methods of "
+                "Mutex, WaitGroup, Ticker and Flag"
             )
     return steps
 
@@ -192,7 +221,9 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
 
     def emit(steps: Sequence[Step]) -> None:
         for s in steps:
-            if s.kind != REPEAT:
+            if s.kind == SELECT:
+                emit_select(s)
+            elif s.kind != REPEAT:
                 code.append(_compiled(s))
             elif s.n == 1:
                 emit(s.steps)
@@ -204,6 +235,24 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
                     code.pop()
                 else:
                     code.append(Step(LOOP_END, n=header + 1))
+
+    def emit_select(s: Step) -> None:
+        # The header, then each body ending in a JUMP past the last one (selectgo returns the
+        # chosen case's index; the compiler's switch on it jumps to the body).
+        from labkit.models.scheduler.primitives import CompiledSelect
+
+        header = len(code)
+        code.append(s)  # replaced below, once the bodies' places are known
+        targets, jumps = [], []
+        for body in s.obj.bodies:
+            targets.append(len(code))
+            emit(body)
+            jumps.append(len(code))
+            code.append(s)
+        end = len(code)
+        for j in jumps:
+            code[j] = Step(JUMP, n=end)
+        code[header] = Step(SELECT, obj=CompiledSelect(s.obj, tuple(targets)))
 
     emit(steps)
     code.append(_EXIT)
@@ -296,9 +345,14 @@ def send(ch: Chan) -> Step:
 
 
 def recv(ch: Chan) -> Step:
-    """``<-ch``; mirrors chanrecv in src/runtime/chan.go."""
+    """``<-ch``; mirrors chanrecv in src/runtime/chan.go. ``recv(ticker)`` is ``<-t.C`` of a
+    ``time.Ticker`` (primitives.Ticker; its timer channel, timerchan.py)."""
+    from labkit.models.scheduler.primitives import Ticker
+
+    if isinstance(ch, Ticker):
+        return Step(TICK_RECV, obj=ch)
     if not isinstance(ch, Chan):
-        raise ProgramError(f"recv(ch) needs a Chan, got {ch!r}")
+        raise ProgramError(f"recv(ch) needs a Chan or a Ticker, got {ch!r}")
     return Step(RECV, chan=ch)
 
 
@@ -391,19 +445,19 @@ def spawn_counts(main: Go) -> dict[int, int]:
     run: a Go counted more than once runs as numbered copies (``goroutine_names``).
     """
     counts: dict[int, int] = {}
-
-    def visit(go: Go, copies: int) -> None:
-        counts[id(go)] = counts.get(id(go), 0) + copies
-        walk(go.steps, copies)
-
-    def walk(steps: Sequence[Step], copies: int) -> None:
+    # (steps, copies) still to walk; iterative, as recursive closures would leave reference
+    # cycles behind for the garbage collector on every run
+    todo: list[tuple[Sequence[Step], int]] = [((spawn(main),), 1)]
+    while todo:
+        steps, copies = todo.pop()
         for s in steps:
             if s.kind == SPAWN:
-                visit(s.go, copies)
+                counts[id(s.go)] = counts.get(id(s.go), 0) + copies
+                todo.append((s.go.steps, copies))
             elif s.kind == REPEAT and s.n:
-                walk(s.steps, copies * s.n)
-
-    visit(main, 1)
+                todo.append((s.steps, copies * s.n))
+            elif s.kind == SELECT:  # a spawn in any case's body may run
+                todo += [(body, copies) for body in s.obj.bodies]
     return counts
 
 
@@ -434,7 +488,9 @@ def cpu_demand_ms(main: Go) -> dict[str, float]:
 
     cpu(ms) steps count their ms; sleep(ms <= 0) counts SLEEP_NOOP_MS (the call runs on the G).
     Scheduler costs (schedule, timer arm/fire, thread hand-offs) are P time outside any G's
-    segments, so they are not part of a goroutine's demand.
+    segments, so they are not part of a goroutine's demand. Neither is CPU time that depends on
+    the run: a contended Mutex's spinning and a ``Flag.spin`` loop add to the segments; a program
+    with a ``select`` raises ProgramError (which body runs is decided by the run).
     """
 
     def total(steps: Sequence[Step]) -> float:
@@ -446,6 +502,11 @@ def cpu_demand_ms(main: Go) -> dict[str, float]:
                 ms += SLEEP_NOOP_MS
             elif s.kind == REPEAT:
                 ms += s.n * total(s.steps)
+            elif s.kind == SELECT:
+                raise ProgramError(
+                    "cpu_demand_ms() cannot count a program with select(): the run decides "
+                    "which case's body runs; read Result.cpu_ms() instead"
+                )
         return ms
 
     return {name: total(go.steps) for name, go in goroutine_names(main)}

@@ -53,6 +53,24 @@ _RUNTIME_FRAMES = {
         ("syscall.Read", "syscall/syscall_unix.go", 183, None),
     ),
 }
+# sync.Mutex and sync.WaitGroup park in runtime semaphores (src/runtime/sema.go:93-115): the
+# frames a go1.27.3 linux/amd64 dump prints above the goroutine's own
+# (tests/data/sched/sync-waits-debug2.txt, made by tests/data/sched/syncdump.go). Only for the
+# waits of a Mutex or WaitGroup step (a wait(ms, reason) with the same reason shows none, as
+# before). A select, a ticker's channel and select {} show the goroutine's own frames only,
+# like a channel receive.
+_SEMA_FRAMES = {
+    "sync.Mutex.Lock": (
+        ("internal/sync.runtime_SemacquireMutex", "runtime/sema.go", 95, 0x25),
+        ("internal/sync.(*Mutex).lockSlow", "internal/sync/mutex.go", 149, 0x15A),
+        ("internal/sync.(*Mutex).Lock", "internal/sync/mutex.go", 70, None),
+        ("sync.(*Mutex).Lock", "sync/mutex.go", 46, None),
+    ),
+    "sync.WaitGroup.Wait": (
+        ("sync.runtime_SemacquireWaitGroup", "runtime/sema.go", 114, 0x2E),
+        ("sync.(*WaitGroup).Wait", "sync/waitgroup.go", 206, 0x85),
+    ),
+}
 # A network wait whose innermost user frame writes (a Write or Flush) waits for the socket to
 # take bytes: the same netpoller park, reached through waitWrite and (*FD).Write.
 _WRITE_WAIT_FRAMES = (
@@ -105,6 +123,19 @@ def _table(flat: list, fields: list[tuple[str, str | None]]) -> np.ndarray:
     return table
 
 
+def _primitive_stats(st: Any) -> dict[str, Any]:
+    """One primitive's counters for Result.primitives; a ticker started several times sums the
+    counters of its timer channels."""
+    if isinstance(st, list):
+        total: dict[str, Any] = {"kind": "ticker", "starts": len(st)}
+        for tc in st:
+            for k, v in tc.stats().items():
+                total[k] = v if k == "period_ms" else total.get(k, 0) + v
+        return total
+    kind = type(st).__name__.removesuffix("State").lower()
+    return {"kind": kind, **st.stats()}
+
+
 class Result:
     """The outcome of ``simulate()``; every array is a plain numpy array (structured for rows).
 
@@ -119,11 +150,15 @@ class Result:
     - ``runq``: ``t_ms``, ``local`` (one column per P, runnext included) and ``global``.
     - ``threads``: ``t_ms`` and ``count`` of OS threads (sysmon's included).
     - ``event_log``: notable events ``t_ms, kind, p, g`` (kind: preempt, handoff, steal,
-      global_put, spawn, ready, wake, park, syscall_enter, syscall_exit, exit).
+      global_put, spawn, ready, wake, park, syscall_enter, syscall_exit, exit, and yield: a
+      starving Mutex's Unlock handing its P to the waiter, goyield).
     - ``thread_segments``: per-M stretches ``m, g, start_ms, end_ms, kind`` (run, syscall,
       locked_wait, netpoll).
     - ``stats``: counters (preemptions, steals, handoffs, global_runq_puts, threads_peak,
       events, ...); ``deadlock``: None or Go's fatal message; ``params``: the inputs.
+    - ``primitives``: name -> what the run counted for each Mutex (acquired, contended, spins,
+      starvation_switches, handoffs, max_wait_ms), WaitGroup, Ticker (fired, sent, skipped
+      and dropped ticks) and Flag it used, with its ``kind``.
 
     The arrays are built from the run's raw records the first time they are read, so a notebook
     pays only for the views it draws.
@@ -140,6 +175,10 @@ class Result:
         self.marks: dict[str, list[float]] = {k: list(v) for k, v in s.marks.items()}
         self._mark_vals = s.mark_vals
         self.stats: dict[str, int] = dict(s.stats)
+        self._sema_parks = s.sema_parks
+        self.primitives: dict[str, dict[str, Any]] = {
+            name: _primitive_stats(st) for name, st in s.prims.items()
+        }
         self.deadlock: str | None = s.deadlock
         self.end_ms: float = s.end_ms
         self._gomaxprocs = s.gomaxprocs
@@ -348,6 +387,8 @@ class Result:
             lines = [f"goroutine {g['goid']} [{label}]:"]
             if status in (WAITING, SYSCALL):
                 frames = _RUNTIME_FRAMES.get(reason, ())
+                if (g["goid"], state[0]) in self._sema_parks:
+                    frames = _SEMA_FRAMES[reason]
                 if reason == "IO wait" and stack.rsplit(";", 1)[-1].endswith(("Write", "Flush")):
                     frames = _WRITE_WAIT_FRAMES
                 for func, path, line, offset in frames:

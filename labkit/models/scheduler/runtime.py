@@ -146,6 +146,15 @@ SWITCH_G_SIDE_MS = 0.0000606
 #: a thread whose CPU must first be woken from idle pays much more.
 THREAD_WAKE_MS = 0.0052
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
+#: One spin of a contended sync.Mutex: runtime_doSpin is procyield(active_spin_cnt = 30), thirty
+#: PAUSE instructions (src/runtime/proc.go:8006-8007, src/runtime/lock_spinbit.go:55,
+#: procyieldAsm in src/runtime/asm_amd64.s:832), whose length is the CPU's, not Go's.
+#: labkit/golab/recorded/mutex_spin.json (go1.27.3, linux/amd64, 2 CPUs (AMD EPYC);
+#: labkit/golab/go/mutex_spin calls sync.runtime_doSpin in a loop): median ``spin_ns`` 769.9 ns
+#: of the thread's CPU clock over 15 runs (750-801; the wall clock, stretched by the load of
+#: 2.7 then, said 1193). lockSlow spins at most ACTIVE_SPIN = 4 times (mutex.py), about 3 us,
+#: before it parks.
+MUTEX_SPIN_MS = 0.0007699
 
 
 def __getattr__(name: str) -> Any:

@@ -108,9 +108,13 @@ class Schedule:
         7. the P goes idle and the M parks, or blocks in netpoll until the next timer
         (proc.go:3747).
         """
-        if p.timers and p.timers[0][0] <= t:
-            self.fire_then_retry(p, p, t)
-            return None, False
+        timers = p.timers
+        if timers:
+            if timers[0][0] <= t:
+                if self.fire_then_retry(p, p, t):
+                    return None, False
+            elif p.zombies:  # (*timers).check's forced clean-up (timerchan.py)
+                self.clean_zombies(p)
         if p.schedtick % rt.GLOBAL_CHECK_TICKS == 0 and self.grunq:
             return self.globrunqget(), False
         if p.runnext is not None or p.runq:
@@ -158,9 +162,8 @@ class Schedule:
                 pos = (pos + inc) % n
                 if p2 is p:
                     continue
-                if last and p2.timers and p2.timers[0][0] <= t:
+                if last and p2.timers and p2.timers[0][0] <= t and self.fire_then_retry(p2, p, t):
                     p.backed_off = False
-                    self.fire_then_retry(p2, p, t)
                     return Steal.RETRY
                 if p2.idle:
                     continue

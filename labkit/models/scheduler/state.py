@@ -42,7 +42,7 @@ class G:
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
         "token", "calls", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
-        "is_main",
+        "is_main", "waiting", "ticket",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -74,6 +74,10 @@ class G:
         self.waits_on = ""
         # for goroutine_dump: t_ms, status, reason, stack, locked; flat, HISTORY_FIELDS a row
         self.history = []
+        # gp.waiting: the primitive operation g is in the middle of, kept while it parks or
+        # spins (a mutex's lockSlow, a WaitGroup, a timer channel, a select); None otherwise.
+        self.waiting = None
+        self.ticket = False  # sudog.ticket: a semaphore handed to g by semrelease (sema.py)
 
 
 class P:
@@ -83,6 +87,7 @@ class P:
         "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
         "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
         "backed_off", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
+        "zombies",
     )  # fmt: skip
 
     def __init__(self, pid: int, runq_col: int, runnext_col: int) -> None:
@@ -97,7 +102,9 @@ class P:
         self.curg = None
         self.m = None
         self.idle = False
-        self.timers = []  # heap of (when_ms, seq, g)
+        # heap of (when_ms, seq, g) for sleeps, (when_ms, seq, TimerChan) for timer channels
+        self.timers = []
+        self.zombies = 0  # timer channels in the heap marked for deletion (timerchan.py)
         # sysmontick: what sysmon saw last time (retake); -1 = not looked at yet
         self.sm_schedtick = -1
         self.sm_schedwhen = 0.0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.events import EV_SCHED
 from labkit.models.scheduler.state import G, P
+from labkit.models.scheduler.timerchan import TimerChan
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -40,6 +41,8 @@ class Timers:
     def add_timer(self: Scheduler, p: P, g: G, when: float, t: float) -> None:
         """timer.maybeAdd (src/runtime/time.go:684): a sleeping G's timer goes on its own P's
         heap; one earlier than the heap's first wakes the poller (wakeNetPoller)."""
+        if p.zombies:  # maybeAdd's cleanHead (time.go:706)
+            self.clean_head(p)
         earliest = p.timers[0][0] if p.timers else None
         heapq.heappush(p.timers, (when, self.next_seq(), g))
         if earliest is None or when < earliest:
@@ -49,21 +52,32 @@ class Timers:
         """(*timers).check (src/runtime/time.go:982) -> unlockAndRun: fire src's expired timers.
         A timer fires only when its own P schedules (findRunnable, src == dst) or when a thief
         runs it in stealWork; goroutineReady puts each G into dst's runnext (dst is the P
-        running the timers). Returns how many fired."""
+        running the timers). A timer channel's timer runs too (timerchan.py; a zombie is only
+        deleted, and does not count). Returns how many fired."""
         n = 0
         while src.timers and src.timers[0][0] <= t:
             _, _, g = heapq.heappop(src.timers)
+            if g.__class__ is TimerChan:
+                fired = self.timer_chan_fire(g, src, dst, t)
+                if fired:
+                    n += 1
+                    self.stats["timers_fired"] += 1
+                continue
             n += 1
             self.stats["timers_fired"] += 1
             self.ready(g, dst, t)
         return n
 
-    def fire_then_retry(self: Scheduler, src: P, p: P, t: float) -> None:
-        """Run src's expired timers onto p, then come back to findRunnable after their cost."""
+    def fire_then_retry(self: Scheduler, src: P, p: P, t: float) -> int:
+        """Run src's expired timers onto p, then come back to findRunnable after their cost.
+        Returns how many fired; with none (only zombies deleted) nothing is scheduled and the
+        caller goes on ((*timers).check reports ran=false)."""
         n = self.run_timers(src, p, t)
-        p.sched_from = t
-        at = p.sched_at = t + n * rt.TIMER_FIRE_MS
-        self.push(at, EV_SCHED, p)
+        if n:
+            p.sched_from = t
+            at = p.sched_at = t + n * rt.TIMER_FIRE_MS
+            self.push(at, EV_SCHED, p)
+        return n
 
     def time_sleep(
         self: Scheduler, g: G, p: P, t: float, reason: str, waits_on: str, ms: float
