@@ -166,18 +166,59 @@ def decode_pprof(data: bytes, source: str) -> Profile:
         ) from None
 
 
+class _TopLevel:
+    """The Profile message's own fields, read by :func:`_scan`: the repeated messages as
+    (start, end) spans of ``buf`` (decoded later, once the string table is known), the
+    string table, comments (string indexes), the scalars by field number and the raw
+    value types (string indexes)."""
+
+    def __init__(self) -> None:
+        self.value_types: list[tuple[int, int]] = []
+        self.sample_spans: list[tuple[int, int]] = []
+        self.mapping_spans: list[tuple[int, int]] = []
+        self.location_spans: list[tuple[int, int]] = []
+        self.function_spans: list[tuple[int, int]] = []
+        self.table: list[str] = []
+        self.comments: list[int] = []
+        self.scalars: dict[int, int] = {}
+        self.period_type: tuple[int, int] | None = None
+
+
 def _decode(buf: bytes, source: str) -> Profile:
-    end = len(buf)
-    value_types: list[tuple[int, int]] = []
-    sample_spans: list[tuple[int, int]] = []
-    mapping_spans: list[tuple[int, int]] = []
-    location_spans: list[tuple[int, int]] = []
-    function_spans: list[tuple[int, int]] = []
-    table: list[str] = []
-    comments: list[int] = []
-    scalars: dict[int, int] = {}
-    period_type: tuple[int, int] | None = None
-    for number, wire, value, vend in _fields(buf, 0, end):
+    top = _scan(buf)
+    strings, sample_types, default, period_pair, comment_text = _header(top)
+    mapping_files = _mapping_files(buf, top.mapping_spans, strings)
+    function_names = _functions(buf, top.function_spans, strings)
+    location_names = _locations(buf, top.location_spans, function_names, mapping_files)
+    stacks = _samples(buf, top.sample_spans, location_names, len(sample_types), strings)
+
+    scalars = top.scalars
+    meta = _Meta(
+        source=source,
+        format="pprof",
+        period=_int64(scalars[_P_PERIOD]) if _P_PERIOD in scalars else None,
+        period_type=period_pair,
+        time_ns=_int64(scalars[_P_TIME_NANOS]) if _P_TIME_NANOS in scalars else None,
+        duration_ns=_int64(scalars[_P_DURATION_NANOS]) if _P_DURATION_NANOS in scalars else None,
+        comments=comment_text,
+    )
+    names = [t for t, _ in sample_types]
+    if default and default not in names:
+        raise WireError(f"default_sample_type {default!r} is not one of its sample types {names}")
+    return Profile(stacks, sample_types, default or None, meta)
+
+
+def _scan(buf: bytes) -> _TopLevel:
+    """One pass over the Profile message's fields (one per sample, location, function and
+    string: the loop that runs over the whole file)."""
+    top = _TopLevel()
+    value_types = top.value_types
+    sample_spans = top.sample_spans
+    mapping_spans = top.mapping_spans
+    location_spans = top.location_spans
+    function_spans = top.function_spans
+    table = top.table
+    for number, wire, value, vend in _fields(buf, 0, len(buf)):
         if number == _P_SAMPLE_TYPE:
             _message(wire, "Profile.sample_type")
             value_types.append(_value_type(buf, value, vend))
@@ -198,9 +239,9 @@ def _decode(buf: bytes, source: str) -> Profile:
             table.append(buf[value:vend].decode("utf-8", errors="replace"))
         elif number == _P_PERIOD_TYPE:
             _message(wire, "Profile.period_type")
-            period_type = _value_type(buf, value, vend)
+            top.period_type = _value_type(buf, value, vend)
         elif number == _P_COMMENT:
-            _repeated(buf, wire, value, vend, comments, "Profile.comment")
+            _repeated(buf, wire, value, vend, top.comments, "Profile.comment")
         elif number in (
             _P_DROP_FRAMES,
             _P_KEEP_FRAMES,
@@ -209,53 +250,44 @@ def _decode(buf: bytes, source: str) -> Profile:
             _P_PERIOD,
             _P_DEFAULT_SAMPLE_TYPE,
         ):
-            scalars[number] = _scalar(wire, value, f"Profile field {number}")
+            top.scalars[number] = _scalar(wire, value, f"Profile field {number}")
         # other fields (doc_url, future additions) are skipped, as protobuf does
+    return top
 
-    # CheckValid / postDecode: the string table comes first because everything points into it.
+
+def _header(
+    top: _TopLevel,
+) -> tuple[_Strings, list[tuple[str, str]], str, tuple[str, str] | None, tuple[str, ...]]:
+    """CheckValid / postDecode of what is not a sample: the string table (first, because
+    everything points into it), the sample types, the default sample type, the period type
+    and the comments, each index checked against the table."""
+    table = top.table
     if not table:
         raise WireError("it has no string table (an empty or non-profile input)")
     if table[0] != "":
         raise WireError(f"string_table[0] must be the empty string, found {table[0]!r}")
     strings = _Strings(table)
-    if not value_types:
+    if not top.value_types:
         raise WireError("it declares no sample types")
     sample_types = [
         (
             strings.get(t, f"sample_type[{i}].type"),
             strings.get(u, f"sample_type[{i}].unit"),
         )
-        for i, (t, u) in enumerate(value_types)
+        for i, (t, u) in enumerate(top.value_types)
     ]
+    scalars = top.scalars
     for k in (_P_DROP_FRAMES, _P_KEEP_FRAMES):
         strings.get(_int64(scalars.get(k, 0)), f"Profile field {k}")
-    comment_text = tuple(strings.get(_int64(c), "a comment") for c in comments)
+    comment_text = tuple(strings.get(_int64(c), "a comment") for c in top.comments)
     default = strings.get(_int64(scalars.get(_P_DEFAULT_SAMPLE_TYPE, 0)), "default_sample_type")
     period_pair = None
-    if period_type is not None:
+    if top.period_type is not None:
         period_pair = (
-            strings.get(period_type[0], "period_type.type"),
-            strings.get(period_type[1], "period_type.unit"),
+            strings.get(top.period_type[0], "period_type.type"),
+            strings.get(top.period_type[1], "period_type.unit"),
         )
-
-    mapping_files = _mapping_files(buf, mapping_spans, strings)
-    function_names = _functions(buf, function_spans, strings)
-    location_names = _locations(buf, location_spans, function_names, mapping_files)
-    stacks = _samples(buf, sample_spans, location_names, len(sample_types), strings)
-
-    meta = _Meta(
-        source=source,
-        format="pprof",
-        period=_int64(scalars[_P_PERIOD]) if _P_PERIOD in scalars else None,
-        period_type=period_pair,
-        time_ns=_int64(scalars[_P_TIME_NANOS]) if _P_TIME_NANOS in scalars else None,
-        duration_ns=_int64(scalars[_P_DURATION_NANOS]) if _P_DURATION_NANOS in scalars else None,
-        comments=comment_text,
-    )
-    names = [t for t, _ in sample_types]
-    if default and default not in names:
-        raise WireError(f"default_sample_type {default!r} is not one of its sample types {names}")
-    return Profile(stacks, sample_types, default or None, meta)
+    return strings, sample_types, default, period_pair, comment_text
 
 
 def _value_type(buf: bytes, pos: int, end: int) -> tuple[int, int]:
