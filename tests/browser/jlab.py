@@ -353,7 +353,9 @@ class NotebookPage:
             arg=[ex.element_handle(), figure],
             timeout=30_000,
         )
-        assert "You predicted" in ex.inner_text()
+        # The prediction line is its own widget message, after the figure's: wait for it too
+        # (under load it can come a moment later; a view that never writes it still fails).
+        self.wait_for_text(ex, "You predicted")
         return ex
 
     def summary_text(self, widget: str) -> str:

@@ -110,7 +110,7 @@ def _check_exercises(nb) -> None:
         "el => el.querySelectorAll('.bqplot svg.svg-figure path').length > 0",
         arg=numeric.element_handle(),
     )
-    assert "You predicted" in numeric.inner_text()
+    nb.wait_for_text(numeric, "You predicted")  # its own message, after the figure
     answer = Exercise(finish_behind_loop, seed=0).variant.answer
     box.fill(f"{answer:.1f}")
     numeric.get_by_role("button", name="Check").click()
@@ -146,7 +146,7 @@ def _check_exercises(nb) -> None:
         "el => el.querySelectorAll('.labkit-timeline-pair .bqplot').length === 2",
         arg=real.element_handle(),
     )
-    assert "You predicted" in real.inner_text()
+    nb.wait_for_text(real, "You predicted")  # its own message, after the figure
     nb.screenshot("exercise-real-trace", real)
 
 

@@ -139,7 +139,7 @@ def test_lab3_renders_every_flame_graph_and_the_diff(open_notebook):
         "el => el.querySelectorAll('.labkit-flamegraph svg.svg-figure path.line').length >= 3",
         arg=case_e.element_handle(),
     )
-    assert "You predicted" in case_e.inner_text()
+    nb.wait_for_text(case_e, "You predicted")  # its own message, after the figure
     nb.screenshot("case-e-prediction", case_e)
     # Case G: Go's own trace of a chapter-2 twin, drawn after Check.
     case_g = page.locator(".labkit-exercise", has_text="longest wait for the P").first

@@ -55,7 +55,7 @@ def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
         arg=exercise.element_handle(),
         timeout=30_000,
     )
-    assert "You predicted" in exercise.inner_text()
+    nb.wait_for_text(exercise, "You predicted")  # its own message, after the figure
     nb.screenshot("predict-one-fix", exercise)
     nb.screenshot()
     nb.assert_clean()
@@ -87,6 +87,7 @@ def test_lab5_renders_evidence_and_exercises(open_notebook):
         "el => el.querySelectorAll('.labkit-incident .bqplot svg.svg-figure').length > 0",
         arg=ex.element_handle(),
     )
-    assert page.locator(INCIDENT).count() == 2 and "You predicted" in ex.inner_text()
+    nb.wait_for_text(ex, "You predicted")  # its own message, after the figure
+    assert page.locator(INCIDENT).count() == 2
     nb.screenshot("prediction", ex)
     nb.assert_clean()
