@@ -593,3 +593,27 @@ def test_a_spin_lasts_what_the_recording_measured():
     recorded_ms = run["result"]["spin_ns"] / 1e6
     assert abs(rt.MUTEX_SPIN_MS - recorded_ms) <= 1e-3 * recorded_ms
     assert min(run["result"]["spin_ns_runs"]) <= run["result"]["spin_ns"]
+
+
+def test_runs_with_the_primitives_leave_no_garbage_cycles():
+    """A select's sudogs and its state point at each other, as a lockSlow's state and its G do:
+    a select that returns drops its sudogs, and Scheduler.release breaks what a run ends with
+    (a select still blocked, a mutex waiter, a ticker's timer), so reference counting frees
+    every object of the run, as test_sched_result.py requires of every run."""
+    import gc
+
+    mu, wg, tk, a = Mutex("mu"), WaitGroup("wg"), ticker(0.5, "tk"), Chan(0, "a")
+    stuck = Go("stuck", [mu.lock(), select(recv(a), recv(tk))])  # blocked at the end
+    ticking = Go("ticking", [repeat(5, [select((recv(a), []), recv(tk), timeout=0.2)])])
+    worker = Go("worker", [mu.lock(), cpu(0.3), mu.unlock(), wg.done()])
+    main = Go("main", [tk.start(), wg.add(3), repeat(3, [spawn(worker)]), wg.wait(),
+                       spawn(ticking), spawn(stuck), sleep(5), mu.lock()])  # fmt: skip
+    gc.collect()
+    gc.disable()
+    try:
+        res = simulate(main, gomaxprocs=2)
+        assert res.deadlock is not None  # main and stuck wait on mu, for ever
+        del res
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -24,7 +24,7 @@ class ChanState:
     """One channel's state in one run (hchan, src/runtime/chan.go:34): a ``Chan`` is only its
     identity and capacity, shared by every run that uses it."""
 
-    __slots__ = ("buffered", "sendq", "recvq", "name", "sel", "timer", "capacity", "order")
+    __slots__ = ("buffered", "sendq", "recvq", "name", "sel", "capacity", "order")
 
     def __init__(self, name: str, capacity: int = 0, order: int = 0) -> None:
         self.buffered = 0  # hchan.qcount: values in the buffer
@@ -34,7 +34,6 @@ class ChanState:
         # Select sudogs in sendq / recvq (selectgo.py): while there are any, the channel's
         # operations take the queue's head with waitq_dequeue, which knows them.
         self.sel = 0
-        self.timer = None  # hchan.timer: the TimerChan feeding this channel (timerchan.py)
         self.capacity = capacity  # hchan.dataqsiz
         self.order = order  # its place in selectgo's lock order (the hchan's address there)
 

@@ -344,19 +344,19 @@ class Scheduler(
             p.timers.clear()
         for m in self.ms:
             m.p = m.curg = m.lockedg = None
-        chans = list(self.chans.values())  # and the primitives' cycles: a timer channel and
-        for tcs in self.prims.values():  # its hchan, a select's sudogs and their channels
+        chans = list(self.chans.values())  # and the primitives' cycles: a blocked select's
+        for tcs in self.prims.values():  # sudogs and their channels
             if isinstance(tcs, list):
                 chans += [tc.chan for tc in tcs]
         for g in self.gs:
             g.p = g.m = g.oldp = g.lockedm = g.creator = None
             if g.waiting.__class__ is SelState:
                 chans += [sg.st for sg in g.waiting.sudogs]
+                g.waiting.sudogs = []
             g.waiting = None
         for st in chans:
             st.sendq.clear()
             st.recvq.clear()
-            st.timer = None
         self.heap.clear()
         self.held = None
         self.grunq.clear()

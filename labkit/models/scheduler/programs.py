@@ -172,6 +172,9 @@ class Go:
     stack: str | None = None
     #: The steps compiled for the scheduler, see ``compile_steps``.
     code: tuple[Step, ...] = field(init=False, repr=False, compare=False)
+    #: Its spawn steps in code order, each with how many times it runs per run of this Go (the
+    #: product of the repeat counts around it): ``spawn_counts`` adds them up.
+    spawns: tuple[tuple[Go, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or any(c in self.name for c in ";#"):
@@ -184,12 +187,28 @@ class Go:
         if self.stack is not None:
             _check_stack(self.stack, f"Go({self.name!r}) stack")
         object.__setattr__(self, "code", compile_steps(steps))
+        sites: list[tuple[Go, int]] = []
+        _spawn_sites(steps, 1, sites)
+        object.__setattr__(self, "spawns", tuple(sites))
 
     def default_stack(self, is_main: bool) -> str:
         """The stack shown for this G's CPU time: its own, else "main.main" / "main.<name>"."""
         if self.stack is not None:
             return self.stack
         return "main.main" if is_main else f"main.{self.name}"
+
+
+def _spawn_sites(steps: Sequence[Step], times: int, out: list[tuple[Go, int]]) -> None:
+    """The spawn steps of ``steps`` in code order, each with how often it runs (``times`` for
+    the steps themselves; loops multiply it; a spawn in any select case's body may run)."""
+    for s in steps:
+        if s.kind == SPAWN:
+            out.append((s.go, times))
+        elif s.kind == REPEAT and s.n:
+            _spawn_sites(s.steps, times * s.n, out)
+        elif s.kind == SELECT:
+            for body in s.obj.bodies:
+                _spawn_sites(body, times, out)
 
 
 def _check_steps(steps: object, what: str) -> tuple[Step, ...]:
@@ -415,26 +434,37 @@ def iter_goroutines(main: Go) -> list[Go]:
     Raises ProgramError when two different Go objects share a name, as the run could not tell
     them apart.
     """
+    return _walk_goroutines(main)[0]
+
+
+def _walk_goroutines(main: Go) -> tuple[list[Go], bool]:
+    """iter_goroutines' list, and whether every Go in it is spawned once (one spawn step, in no
+    loop): then each goroutine's name is its Go's."""
     found: list[Go] = []
     names: dict[str, Go] = {}
-
-    def visit(go: Go) -> None:
-        seen = names.get(go.name)
-        if seen is go:
-            return
-        if seen is not None:
-            raise ProgramError(
-                f"two different goroutines are named {go.name!r}; names must be unique (one Go "
-                "object may be spawned any number of times: its copies are numbered)"
-            )
-        names[go.name] = go
-        found.append(go)
-        for s in go.code:  # compiled: a spawn inside a loop that runs is here once
-            if s.kind == SPAWN:
-                visit(s.go)
-
-    visit(main)
-    return found
+    once = True
+    # depth first, in code order; iterative (a recursive closure would leave a reference cycle
+    # for the garbage collector on every run)
+    stack = [iter(((main, 1),))]
+    while stack:
+        for go, times in stack[-1]:
+            once = once and times == 1
+            seen = names.get(go.name)
+            if seen is go:
+                once = False
+                continue
+            if seen is not None:
+                raise ProgramError(
+                    f"two different goroutines are named {go.name!r}; names must be unique (one "
+                    "Go object may be spawned any number of times: its copies are numbered)"
+                )
+            names[go.name] = go
+            found.append(go)
+            stack.append(iter(go.spawns))
+            break
+        else:
+            stack.pop()
+    return found, once
 
 
 def spawn_counts(main: Go) -> dict[int, int]:
@@ -444,20 +474,27 @@ def spawn_counts(main: Go) -> dict[int, int]:
     Counted over the program as written (repeat counts are fixed), so it is known before the
     run: a Go counted more than once runs as numbered copies (``goroutine_names``).
     """
-    counts: dict[int, int] = {}
-    # (steps, copies) still to walk; iterative, as recursive closures would leave reference
-    # cycles behind for the garbage collector on every run
-    todo: list[tuple[Sequence[Step], int]] = [((spawn(main),), 1)]
-    while todo:
-        steps, copies = todo.pop()
-        for s in steps:
-            if s.kind == SPAWN:
-                counts[id(s.go)] = counts.get(id(s.go), 0) + copies
-                todo.append((s.go.steps, copies))
-            elif s.kind == REPEAT and s.n:
-                todo.append((s.steps, copies * s.n))
-            elif s.kind == SELECT:  # a spawn in any case's body may run
-                todo += [(body, copies) for body in s.obj.bodies]
+    return _spawn_counts(iter_goroutines(main))
+
+
+def _spawn_counts(gos: list[Go]) -> dict[int, int]:
+    """spawn_counts over ``gos`` (iter_goroutines' list, main first): each Go's count is final
+    once every Go that spawns it has passed it on (the spawn graph has no cycles: a Go's steps
+    exist before it does)."""
+    waiting = dict.fromkeys(map(id, gos), 0)  # spawn sites not yet counted, per Go
+    for go in gos:
+        for child, _ in go.spawns:
+            waiting[id(child)] += 1
+    counts = {id(gos[0]): 1}
+    ready = [gos[0]]
+    while ready:
+        go = ready.pop()
+        copies = counts[id(go)]
+        for child, times in go.spawns:
+            counts[id(child)] = counts.get(id(child), 0) + copies * times
+            waiting[id(child)] -= 1
+            if not waiting[id(child)]:
+                ready.append(child)
     return counts
 
 
@@ -472,9 +509,12 @@ def goroutine_names(main: Go) -> list[tuple[str, Go]]:
     """Every goroutine a run can create, as (name, Go), in ``iter_goroutines`` order. A Go that
     ``spawn_counts`` counts more than once gets numbered names ``copy_name(name, 1..n)``, given in
     the order the run creates them; a Go spawned once keeps its own name."""
-    counts = spawn_counts(main)
+    gos, once = _walk_goroutines(main)
+    if once:
+        return [(go.name, go) for go in gos]
+    counts = _spawn_counts(gos)
     out: list[tuple[str, Go]] = []
-    for go in iter_goroutines(main):
+    for go in gos:
         n = counts.get(id(go), 0)
         if n > 1:
             out += [(copy_name(go.name, k), go) for k in range(1, n + 1)]

@@ -106,6 +106,7 @@ class Selects:
                     sg.queued = False
                     sg.q.remove(sg)
                     sg.st.sel -= 1
+            sel.sudogs = []  # (no sudog is queued any more: no reference cycle is left)
             g.pc = compiled.targets[sel.chosen]
             return True
         # The cases' channels: (case index, is a send, its state, its timer or None). The

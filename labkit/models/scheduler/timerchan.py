@@ -80,10 +80,7 @@ class TimerChans:
     def new_timer_chan(self: Scheduler, name: str, period: float, when: float) -> TimerChan:
         """newTimer (src/runtime/time.go:394) with a channel of one slot, not in any heap
         (needsAdd is false until someone blocks on the channel)."""
-        st = self.new_chan_state(name, 1)
-        tc = TimerChan(name, period, when, st)
-        st.timer = tc
-        return tc
+        return TimerChan(name, period, when, self.new_chan_state(name, 1))
 
     def ticker_start(self: Scheduler, g: G, p: P, s: pg.Step, t: float) -> bool:
         """time.NewTicker (src/time/tick.go:36): a fresh timer channel, first due one period
