@@ -20,8 +20,10 @@ whose docstring names the runtime functions it mirrors: ``runq`` (run queues), `
 ``netpoll``, ``sysmon`` (sysmon, retake, preemptone), ``threads`` (Ms, idle Ps, handoffp,
 startlockedm), ``chan`` (channels), ``syscalls`` (entersyscall, exitsyscall), ``goroutine`` (a
 G's steps, newproc, gopark, goschedImpl, goexit0) and ``schedule`` (schedule, findRunnable,
-stealWork, execute); ``records`` writes down the run, ``invariants`` checks it. The state is all
-here, in one set of ``__slots__``.
+stealWork, execute), then the primitives a program synchronises with: ``sema`` (semacquire1,
+semrelease1), ``mutex``, ``waitgroup``, ``timerchan`` (time.Ticker, time.After), ``selectgo``
+and ``atomics``, whose steps ``run`` hands to ``primitive_steps``; ``records`` writes down the
+run, ``invariants`` checks it. The state is all here, in one set of ``__slots__``.
 """
 
 from __future__ import annotations
