@@ -210,8 +210,9 @@ class CompiledSelect:
         return None if self.cases.default is None else self.targets[len(self.cases.ops)]
 
     @property
-    def timeout_target(self) -> int:
-        return self.targets[-1]
+    def timeout_target_case(self) -> int:
+        """The timeout's case index: its body is the last one (``targets[-1]``)."""
+        return len(self.targets) - 1
 
 
 _CASE_KINDS = (pg.SEND, pg.RECV, pg.TICK_RECV)

@@ -31,6 +31,7 @@ from labkit.models.scheduler.state import G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
+    from labkit.models.scheduler.primitives import CompiledSelect
     from labkit.models.scheduler.timerchan import TimerChan
 
 
@@ -96,31 +97,9 @@ class Selects:
         default) was chosen and g.pc is at its body; False when g parked."""
         compiled = s.obj
         cases = compiled.cases
-        sel = g.waiting
-        if sel is not None:  # woken: pass 3 (select.go:360-401)
-            g.waiting = None
-            for sg in sel.sudogs:
-                if sg.timer is not None:
-                    self.unblock_timer_chan(sg.timer)
-                if sg.queued:
-                    sg.queued = False
-                    sg.q.remove(sg)
-                    sg.st.sel -= 1
-            sel.sudogs = []  # (no sudog is queued any more: no reference cycle is left)
-            g.pc = compiled.targets[sel.chosen]
-            return True
-        # The cases' channels: (case index, is a send, its state, its timer or None). The
-        # timeout is a receive from time.After's channel, made now (before selectgo runs).
-        ops = []
-        for i, op in enumerate(cases.ops):
-            if op.kind == pg.TICK_RECV:
-                tc = self.current_ticker(g, op, t)
-                ops.append((i, False, tc.chan, tc))
-            else:
-                ops.append((i, op.kind == pg.SEND, self.chan_state(op.chan), None))
-        if cases.timeout_ms is not None:
-            tc = self.new_timer_chan("time.After", 0.0, t + max(cases.timeout_ms, 0.0))
-            ops.append((len(compiled.targets) - 1, False, tc.chan, tc))
+        if g.waiting is not None:  # woken by the case that won
+            return self.select_woken(g, compiled)
+        ops = self.select_ops(g, compiled, t)
         if not ops and cases.default is None:  # select {}: block (select.go:103-105)
             g.waiting = BLOCKED_FOREVER
             g.pc -= 1
@@ -135,27 +114,11 @@ class Selects:
             j = (self.cheaprand() * (n + 1)) >> 32  # cheaprandn(n + 1), src/runtime/rand.go:319
             pollorder.append(pollorder[j] if j < n else n)
             pollorder[j] = n
-        # pass 1 (select.go:264-301)
-        for n in pollorder:
+        for n in pollorder:  # pass 1 (select.go:264-301)
             casi, is_send, st, _ = ops[n]
-            if is_send:
-                w = self.waitq_dequeue(st, st.recvq) if st.recvq else None
-                if w is not None:  # send to a sleeping receiver
-                    self.ready(w, p, t)
-                elif st.buffered < st.capacity:
-                    st.buffered += 1
-                else:
-                    continue
-            else:
-                w = self.waitq_dequeue(st, st.sendq) if st.sendq else None
-                if w is not None:  # receive from a sleeping sender
-                    self.ready(w, p, t)
-                elif st.buffered:
-                    st.buffered -= 1
-                else:
-                    continue
-            g.pc = compiled.targets[casi]
-            return True
+            if self.select_try(st, is_send, p, t):
+                g.pc = compiled.targets[casi]
+                return True
         if cases.default is not None:  # select.go:303-307
             g.pc = compiled.default_target
             return True
@@ -174,3 +137,56 @@ class Selects:
         self.park(g, p, t, "select", cases.describe())
         self.schedule_after(p, t, rt.SCHEDULE_MS)
         return False
+
+    def select_ops(self: Scheduler, g: G, compiled: CompiledSelect, t: float) -> list[tuple]:
+        """The cases' channels, as (case index, is a send, its state, its timer or None). The
+        timeout is a receive from time.After's channel, made now (before selectgo runs)."""
+        cases = compiled.cases
+        ops = []
+        for i, op in enumerate(cases.ops):
+            if op.kind == pg.TICK_RECV:
+                tc = self.current_ticker(g, op, t)
+                ops.append((i, False, tc.chan, tc))
+            else:
+                ops.append((i, op.kind == pg.SEND, self.chan_state(op.chan), None))
+        if cases.timeout_ms is not None:
+            tc = self.new_timer_chan("time.After", 0.0, t + max(cases.timeout_ms, 0.0))
+            ops.append((compiled.timeout_target_case, False, tc.chan, tc))
+        return ops
+
+    def select_try(self: Scheduler, st: ChanState, is_send: bool, p: P, t: float) -> bool:
+        """One case of pass 1 (select.go:270-300): a send goes to a sleeping receiver or into
+        the buffer, a receive takes from a sleeping sender or the buffer; False if it cannot."""
+        if is_send:
+            w = self.waitq_dequeue(st, st.recvq) if st.recvq else None
+            if w is not None:  # send to a sleeping receiver
+                self.ready(w, p, t)
+            elif st.buffered < st.capacity:
+                st.buffered += 1
+            else:
+                return False
+            return True
+        w = self.waitq_dequeue(st, st.sendq) if st.sendq else None
+        if w is not None:  # receive from a sleeping sender
+            self.ready(w, p, t)
+        elif st.buffered:
+            st.buffered -= 1
+        else:
+            return False
+        return True
+
+    def select_woken(self: Scheduler, g: G, compiled: CompiledSelect) -> bool:
+        """Pass 3 (select.go:360-401): the woken g takes its other sudogs off their channels
+        (and unblocks the timer channels) and goes on at the chosen case's body."""
+        sel = g.waiting
+        g.waiting = None
+        for sg in sel.sudogs:
+            if sg.timer is not None:
+                self.unblock_timer_chan(sg.timer)
+            if sg.queued:
+                sg.queued = False
+                sg.q.remove(sg)
+                sg.st.sel -= 1
+        sel.sudogs = []  # (no sudog is queued any more: no reference cycle is left)
+        g.pc = compiled.targets[sel.chosen]
+        return True
