@@ -106,15 +106,7 @@ class Selects:
             self.park(g, p, t, "select (no cases)", "select {}")
             self.schedule_after(p, t, rt.SCHEDULE_MS)
             return False
-        # select.go:167-195: the poll order, a random permutation (maybeRunChan on the way)
-        pollorder: list[int] = []
-        for n, op in enumerate(ops):
-            if op[3] is not None:
-                self.maybe_run_chan(op[3], p, t)
-            j = (self.cheaprand() * (n + 1)) >> 32  # cheaprandn(n + 1), src/runtime/rand.go:319
-            pollorder.append(pollorder[j] if j < n else n)
-            pollorder[j] = n
-        for n in pollorder:  # pass 1 (select.go:264-301)
+        for n in self.select_pollorder(ops, p, t):  # pass 1 (select.go:264-301)
             casi, is_send, st, _ = ops[n]
             if self.select_try(st, is_send, p, t):
                 g.pc = compiled.targets[casi]
@@ -122,7 +114,25 @@ class Selects:
         if cases.default is not None:  # select.go:303-307
             g.pc = compiled.default_target
             return True
-        # pass 2 (select.go:309-342): a sudog on every channel, in lock order, then park
+        self.select_park(g, p, s, ops, t)
+        return False
+
+    def select_pollorder(self: Scheduler, ops: list[tuple], p: P, t: float) -> list[int]:
+        """select.go:167-195: the poll order, a random permutation of the cases drawn from the
+        run's generator (cheaprandn), running each timer channel's timer on the way
+        (maybeRunChan)."""
+        pollorder: list[int] = []
+        for n, op in enumerate(ops):
+            if op[3] is not None:
+                self.maybe_run_chan(op[3], p, t)
+            j = (self.cheaprand() * (n + 1)) >> 32  # cheaprandn(n + 1), src/runtime/rand.go:319
+            pollorder.append(pollorder[j] if j < n else n)
+            pollorder[j] = n
+        return pollorder
+
+    def select_park(self: Scheduler, g: G, p: P, s: pg.Step, ops: list[tuple], t: float) -> None:
+        """Pass 2 (select.go:309-342): a sudog on every channel, in lock order, then g parks
+        (its timer channels now have a waiter, so their timers go into a heap)."""
         sel = SelState(g, s)
         for casi, is_send, st, tc in sorted(ops, key=lambda op: op[2].order):
             q = st.sendq if is_send else st.recvq
@@ -134,9 +144,8 @@ class Selects:
                 self.block_timer_chan(tc, p, t)
         g.waiting = sel
         g.pc -= 1
-        self.park(g, p, t, "select", cases.describe())
+        self.park(g, p, t, "select", s.obj.cases.describe())
         self.schedule_after(p, t, rt.SCHEDULE_MS)
-        return False
 
     def select_ops(self: Scheduler, g: G, compiled: CompiledSelect, t: float) -> list[tuple]:
         """The cases' channels, as (case index, is a send, its state, its timer or None). The
