@@ -27,6 +27,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,30 @@ def _check_args(
             raise SnippetError(f"{name} must be True or False, got {value!r}")
 
 
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*\.go$")
+
+
+def _check_files(files: Any, cgo: Any) -> dict[str, str]:
+    if not isinstance(cgo, bool):
+        raise SnippetError(f"cgo must be True or False, got {cgo!r}")
+    if files is None:
+        return {}
+    if not isinstance(files, Mapping):
+        raise SnippetError(
+            f"files must be None or a mapping of file name to Go text, got {files!r:.60}"
+        )
+    for name, text in files.items():
+        ours = name == CELL_FILE or str(name).startswith("zz_labkit")
+        if not isinstance(name, str) or not _FILE_NAME.match(name) or ours:
+            raise SnippetError(
+                f"files: {name!r} is not a file name run_go can add: use a plain name such as "
+                f"'extra.go' (letters, digits, _; not {CELL_FILE} nor zz_labkit_*)"
+            )
+        if not isinstance(text, str):
+            raise SnippetError(f"files: {name!r} must map to the file's Go text, got {text!r:.60}")
+    return dict(files)
+
+
 def _rewrite(source: str) -> str:
     """The snippet with its main renamed and os.Exit redirected, line for line."""
     return _OS_EXIT.sub("labkitExit(os.Exit, ", _MAIN.sub("func labkitUserMain()", source, count=1))
@@ -248,13 +273,13 @@ def _read(path: Path) -> str:
     return text
 
 
-def _build(go: str, workdir: Path) -> Path:
+def _build(go: str, workdir: Path, cgo: bool = False) -> Path:
     binary = workdir / "snippet"
     try:
         proc = subprocess.run(
             [go, "build", "-o", str(binary), "."],
             cwd=workdir,
-            env=go_env(),
+            env={**go_env(), "CGO_ENABLED": "1"} if cgo else go_env(),
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_S,
@@ -313,6 +338,8 @@ def run_go(
     timeout_s: float = 30,
     trace: bool = True,
     cpuprofile: bool = False,
+    files: Mapping[str, str] | None = None,
+    cgo: bool = False,
 ) -> GoRun:
     """Build and run ``source`` (a ``main`` package) with the course's Go toolchain.
 
@@ -321,6 +348,9 @@ def run_go(
     bounds the run, after which the program and every process it started are killed;
     ``trace`` records an execution trace (``GoRun.trace``, a labkit.traces.Trace) and
     ``cpuprofile`` a CPU profile (``GoRun.cpu_profile``, a labkit.profiles.Profile).
+    ``files``: more files of the main package, name (``x.go``) -> text, built as they are;
+    ``cgo``: build with cgo (CGO_ENABLED=1, a C compiler installed), so the snippet or its
+    files may ``import "C"``.
 
     Raises SnippetError for a bad argument, GoBuildError (Go's messages, ``cell.go:LINE``)
     when the snippet does not compile, GoRunError when no toolchain is found (it says to run
@@ -328,6 +358,7 @@ def run_go(
     its exit status, its output and ``timed_out``.
     """
     _check_args(source, gomaxprocs, godebug, timeout_s, trace, cpuprofile)
+    files = _check_files(files, cgo)
     go = go_toolchain()
     if go is None:
         raise GoRunError(NO_TOOLCHAIN)
@@ -337,7 +368,9 @@ def run_go(
         (workdir / "go.mod").write_text(_go_mod())
         (workdir / CELL_FILE).write_text(_rewrite(source))
         (workdir / "zz_labkit_trace.go").write_text(_WRAPPER)
-        binary = _build(go, workdir)
+        for name, text in files.items():
+            (workdir / name).write_text(text)
+        binary = _build(go, workdir, cgo)
         env = {k: v for k, v in os.environ.items() if k not in _RUNTIME_VARS}
         env.pop("LABKIT_TRACE_OUT", None)
         env.pop("LABKIT_CPUPROFILE_OUT", None)
