@@ -69,28 +69,22 @@ def _run_as() -> tuple[int, int] | None:
     return pw.pw_uid, pw.pw_gid
 
 
-def start_postgres(sup: Supervisor, port: int, deadline: float) -> Postgres:
-    """initdb + postgres on 127.0.0.1:``port``, ready when it accepts a connection; raises
-    DatabaseStartError (with its log) or PortInUseError; ``deadline`` is time.monotonic()."""
-    bindir = find_postgres()
-    if bindir is None:
+def _as_owner(owner: tuple[int, int] | None) -> list[str]:
+    """The command prefix that runs PostgreSQL as ``owner`` (uid, gid): it refuses to run as
+    root, so a root caller runs it as 'nobody' through setpriv; nothing when not root."""
+    if owner is None:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
         raise ServicesMissingError(
-            "PostgreSQL is not installed (no initdb/postgres on PATH or in /usr/lib/postgresql); "
-            "Debian: sudo apt-get install postgresql, or run the dashboard with db='sqlite'"
+            "running as root: setpriv (Debian package util-linux) is needed to run "
+            "PostgreSQL as 'nobody'; install util-linux or run the course as another user"
         )
-    check_port_free(port, "PostgreSQL")
-    owner = _run_as()
-    home = sup.tempdir("pg", owner=owner)
-    data = home / "data"
-    wrapper: list[str] = []
-    if owner is not None:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            raise ServicesMissingError(
-                "running as root: setpriv (Debian package util-linux) is needed to run "
-                "PostgreSQL as 'nobody'; install util-linux or run the course as another user"
-            )
-        wrapper = [setpriv, f"--reuid={owner[0]}", f"--regid={owner[1]}", "--clear-groups", "--"]
+    return [setpriv, f"--reuid={owner[0]}", f"--regid={owner[1]}", "--clear-groups", "--"]
+
+
+def _initdb(bindir: Path, data: Path, home: Path, wrapper: list[str], deadline: float) -> tuple:
+    """Make the database cluster in ``data`` (trusted local logins, no fsync); its argv."""
     initdb = (
         str(bindir / "initdb"),
         "-D",
@@ -120,7 +114,12 @@ def start_postgres(sup: Supervisor, port: int, deadline: float) -> Postgres:
         raise DatabaseStartError(
             f"initdb failed (exit {proc.returncode}): {(proc.stderr or proc.stdout)[-1200:]}"
         )
-    server = (
+    return initdb
+
+
+def _server_argv(bindir: Path, data: Path, port: int) -> tuple:
+    """postgres on 127.0.0.1:``port`` only (no Unix socket), durability off: a scratch database."""
+    return (
         str(bindir / "postgres"),
         "-D",
         str(data),
@@ -141,6 +140,23 @@ def start_postgres(sup: Supervisor, port: int, deadline: float) -> Postgres:
         "-c",
         "max_connections=64",
     )
+
+
+def start_postgres(sup: Supervisor, port: int, deadline: float) -> Postgres:
+    """initdb + postgres on 127.0.0.1:``port``, ready when it accepts a connection; raises
+    DatabaseStartError (with its log) or PortInUseError; ``deadline`` is time.monotonic()."""
+    bindir = find_postgres()
+    if bindir is None:
+        raise ServicesMissingError(
+            "PostgreSQL is not installed (no initdb/postgres on PATH or in /usr/lib/postgresql); "
+            "Debian: sudo apt-get install postgresql, or run the dashboard with db='sqlite'"
+        )
+    check_port_free(port, "PostgreSQL")
+    owner = _run_as()
+    home = sup.tempdir("pg", owner=owner)
+    data = home / "data"
+    initdb = _initdb(bindir, data, home, _as_owner(owner), deadline)
+    server = _server_argv(bindir, data, port)
     child = sup.spawn("postgres", server, cwd=home, user=owner)
     dsn = (
         f"host=127.0.0.1 port={port} user={USER} dbname=postgres sslmode=disable connect_timeout=5"

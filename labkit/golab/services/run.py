@@ -472,47 +472,15 @@ class _LiveRun:
     def _collect(
         self,
     ) -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any], dict[str, Any] | None, tuple]:
-        c = self.collect
-        seconds = c.seconds
-        whole = max(1, math.floor(seconds - 0.5))  # pprof's ?seconds= takes whole seconds
-        timed = {  # name -> (start offset s, path, timeout)
-            "cpu": (0.0, f"/debug/pprof/profile?seconds={whole}", whole + 15),
-            "block": (0.0, f"/debug/pprof/block?seconds={whole}", whole + 15),
-            "mutex": (0.0, f"/debug/pprof/mutex?seconds={whole}", whole + 15),
-            "goroutine-0": (seconds / 2, "/debug/pprof/goroutine?debug=0", 15),
-            "goroutine-1": (seconds / 2, "/debug/pprof/goroutine?debug=1", 15),
-            "goroutine-2": (seconds / 2, "/debug/pprof/goroutine?debug=2", 15),
-        }
-        if c.trace_seconds > 0:
-            t0 = max(0.0, seconds / 2 - c.trace_seconds / 2)
-            timed["trace"] = (
-                t0,
-                f"/debug/pprof/trace?seconds={c.trace_seconds:g}",
-                c.trace_seconds + 15,
-            )
+        seconds = self.collect.seconds
+        timed = self._fetch_plan()
         before = self._snapshot()
         frames_before = before["stats"].get("frames")
         self._step("load", 0.25)
         start_unix = time.time()
         start = time.monotonic()
-        loadgen = None
         load_out = self.sup.root / "load.json"
-        if isinstance(self.params, DashboardParams):
-            p = self.params
-            argv = [
-                str(self.build.binaries["loadgen"]),
-                f"-url={self.base}/dashboard?id={{id}}",
-                f"-ids={p.dashboards}",
-                f"-rate={p.rate:g}",
-                f"-arrivals={p.arrivals}",
-                f"-seed={p.seed}",
-                f"-duration={seconds:g}s",
-                "-timeout=5s",
-                "-records",
-                f"-out={load_out}",
-            ]
-            loadgen = self.sup.spawn("loadgen", argv, cwd=self.sup.root)
-            self.commands["loadgen"] = argv
+        loadgen = self._start_loadgen(seconds, load_out)
         stop_db_at = getattr(self.params, "stop_db_at_s", 0.0)
         raw: dict[str, bytes] = {}
         pending: dict[str, cf.Future[bytes]] = {}
@@ -560,6 +528,51 @@ class _LiveRun:
             end_unix = start_unix + seconds
         self.timings["load_s"] = time.monotonic() - start
         return raw, before, after, load, (start_unix, end_unix)
+
+    def _fetch_plan(self) -> dict[str, tuple[float, str, float]]:
+        """What to fetch from the service while the load runs: name -> (start offset s, path,
+        timeout s). The CPU, block and mutex profiles span the run (pprof's ``?seconds=`` takes
+        whole seconds); the goroutine profiles and the trace are taken around its middle."""
+        c = self.collect
+        seconds = c.seconds
+        whole = max(1, math.floor(seconds - 0.5))
+        timed = {
+            "cpu": (0.0, f"/debug/pprof/profile?seconds={whole}", whole + 15),
+            "block": (0.0, f"/debug/pprof/block?seconds={whole}", whole + 15),
+            "mutex": (0.0, f"/debug/pprof/mutex?seconds={whole}", whole + 15),
+            "goroutine-0": (seconds / 2, "/debug/pprof/goroutine?debug=0", 15),
+            "goroutine-1": (seconds / 2, "/debug/pprof/goroutine?debug=1", 15),
+            "goroutine-2": (seconds / 2, "/debug/pprof/goroutine?debug=2", 15),
+        }
+        if c.trace_seconds > 0:
+            t0 = max(0.0, seconds / 2 - c.trace_seconds / 2)
+            timed["trace"] = (
+                t0,
+                f"/debug/pprof/trace?seconds={c.trace_seconds:g}",
+                c.trace_seconds + 15,
+            )
+        return timed
+
+    def _start_loadgen(self, seconds: float, load_out: Path) -> Child | None:
+        """Start the open-loop load generator against the dashboard (the render service needs
+        none: it draws on its own); None for render."""
+        if not isinstance(self.params, DashboardParams):
+            return None
+        p = self.params
+        argv = [
+            str(self.build.binaries["loadgen"]),
+            f"-url={self.base}/dashboard?id={{id}}",
+            f"-ids={p.dashboards}",
+            f"-rate={p.rate:g}",
+            f"-arrivals={p.arrivals}",
+            f"-seed={p.seed}",
+            f"-duration={seconds:g}s",
+            "-timeout=5s",
+            "-records",
+            f"-out={load_out}",
+        ]
+        self.commands["loadgen"] = argv
+        return self.sup.spawn("loadgen", argv, cwd=self.sup.root)
 
     def _stop_postgres(self) -> None:
         """Stop PostgreSQL now (immediate shutdown: SIGQUIT), as a crashed database would."""
