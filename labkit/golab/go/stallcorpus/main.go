@@ -15,15 +15,31 @@
 //	8 gc: two producers allocate 1 MiB in 64 KiB buffers every millisecond beside 32 MiB of
 //	  live pointers: the GC's mark workers take a quarter of the Ps (gcBgMarkWorker, mgc.go)
 //	  and the frame's own allocation is charged mark assists (gcAssistAlloc, mgcmark.go)
-//	16 syscall: every 20 ms, one goroutine per P enters a blocking 8 ms nanosleep; a P in a
-//	  system call is taken back only by sysmon's retake (proc.go), which sleeps up to 10 ms
-//	  between rounds when the program was idle
+//	16 syscall: a worker computes for 20 ms in 0.5 ms pieces (each ends in runtime.Gosched, so
+//	  its P passes through the scheduler and runs its timers) and then reads its next record
+//	  from a pipe a child process (this program, run again as the writer) writes a byte to
+//	  every 30 ms; the pipe is blocking (syscall.Pipe), so the read blocks in read(2) and
+//	  keeps the P (entersyscall, proc.go):
+//	  only the call's return or sysmon's retake frees it, and sysmon, with nothing to retake
+//	  for 20 ms, sleeps 10 ms between rounds and retakes a P seen in the same call twice
+//	  (retake, proc.go). The frame's timer on that P waits. With a second P, that P's thread,
+//	  idle in netpoll until the next timer of any P, runs it (findRunnable, stealWork)
 //	32 channel: each frame waits for its data on a channel a slow producer fills every 12 ms
 //	64 network: the frame is paced by a pipe a child process (sh) writes a byte to every 4 ms,
 //	  instead of a sleep: the read parks on the network poller (os.Pipe is non-blocking:
 //	  netpollblock, src/runtime/netpoll.go), which a P polls only when it looks for work
 //	  (findRunnable) and sysmon every 10 ms at most (sysmon -> netpoll, proc.go); with 64|1
 //	  the hogs keep every P from looking
+//	128 cgo: as 16, but the worker's 8 ms after its computing are a call into C (a codec that
+//	  computes: encode_cgo.go, built only with CGO_ENABLED=1): cgocall enters the runtime as a
+//	  system call does (entersyscall), so the P waits in the call the same way
+//	256 calls: each frame takes 1000 draw commands from a scene goroutine over an unbuffered
+//	  channel (one goroutine switch each: chansend readies the receiver, chan.go)
+//	512 locked: the render loop is locked to its thread (runtime.LockOSThread) before its first
+//	  frame. Alone it costs a thread wake-up when the frame wakes (startlockedm) and one when
+//	  it sleeps (stoplockedm, proc.go); with 256, every command is two: the P goes to the
+//	  scene goroutine's thread and back, as in a GUI whose locked main thread serves calls
+//	  from other goroutines
 //
 // It prints, as JSON, each frame's duration in ms.
 package main
@@ -46,6 +62,9 @@ var cause = 1
 var frames = 30
 
 var sink uint64
+
+// encode is cause 128's call into C (encode_cgo.go sets it when cgo builds the program).
+var encode func(ms int) uint64
 
 func spin(d time.Duration) {
 	end := time.Now().Add(d)
@@ -143,16 +162,38 @@ func main() {
 			})
 		}
 	}
-	if cause&16 != 0 {
-		for i := 0; i < runtime.GOMAXPROCS(0); i++ {
-			start(func() {
-				ts := syscall.Timespec{Nsec: 8_000_000}
-				for !stopped() {
-					time.Sleep(20 * time.Millisecond)
-					syscall.Nanosleep(&ts, nil)
-				}
-			})
+	if cause&(16|128) != 0 {
+		wait := func() { sink += encode(8) }
+		if cause&128 == 0 {
+			read, kill := recordReader()
+			defer kill()
+			wait = read
+		} else if encode == nil {
+			panic("cause 128 needs cgo: build with CGO_ENABLED=1 and encode_cgo.go")
 		}
+		start(func() {
+			for !stopped() {
+				for k := 0; k < 40; k++ {
+					spin(500 * time.Microsecond)
+					runtime.Gosched()
+				}
+				wait()
+			}
+		})
+	}
+	commands := make(chan int)
+	if cause&256 != 0 {
+		start(func() {
+			for !stopped() {
+				for k := 0; k < 1000; k++ {
+					select {
+					case commands <- k:
+					case <-stop:
+						return
+					}
+				}
+			}
+		})
 	}
 	if cause&32 != 0 {
 		start(func() {
@@ -182,6 +223,9 @@ func main() {
 		one := make([]byte, 64)
 		pipe.Read(one) // the first byte: the child is running
 	}
+	if cause&512 != 0 {
+		runtime.LockOSThread()
+	}
 	took := make([]float64, 0, frames)
 	var frame []byte
 	buf := make([]byte, 64)
@@ -199,6 +243,11 @@ func main() {
 			if cause&32 != 0 {
 				<-data
 			}
+			if cause&256 != 0 {
+				for k := 0; k < 1000; k++ {
+					sink += uint64(<-commands)
+				}
+			}
 			if cause&4 != 0 {
 				c.RLock()
 				sink += uint64(c.data[i%64])
@@ -215,4 +264,54 @@ func main() {
 	close(stop)
 	bg.Wait()
 	measure.Print(map[string]any{"cause": cause, "frames": frames, "frame_ms": took})
+}
+
+// recordsEnv makes the program the writer of cause 16's records instead (see writeRecords).
+const recordsEnv = "STALLCORPUS_RECORDS"
+
+func init() {
+	if os.Getenv(recordsEnv) != "" {
+		writeRecords()
+	}
+}
+
+// writeRecords is cause 16's child process: a byte to stdout every 30 ms until the pipe
+// closes. A Go loop, not a shell's (which forks a sleep(1) per record: a few ms of CPU each
+// time, taken from the worker it wakes on a 2-CPU machine).
+func writeRecords() {
+	for {
+		time.Sleep(30 * time.Millisecond)
+		if _, err := os.Stdout.Write([]byte{'x'}); err != nil {
+			os.Exit(0)
+		}
+	}
+}
+
+// recordReader starts a child process (this program as the writer) that writes a byte every
+// 30 ms to a blocking pipe and returns a read of the next byte (read(2) blocks in the kernel
+// until it comes) and the child's end.
+func recordReader() (func(), func()) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil { // blocking, unlike os.Pipe's (netpoller) ends
+		panic(err)
+	}
+	w := os.NewFile(uintptr(fds[1]), "records")
+	self, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), recordsEnv+"=1")
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	w.Close()
+	one := make([]byte, 1)
+	read := func() {
+		if n, err := syscall.Read(fds[0], one); n != 1 || err != nil {
+			panic("the record pipe closed")
+		}
+	}
+	return read, func() { cmd.Process.Kill() }
 }
