@@ -26,6 +26,7 @@ from labkit.stalls.facts import Facts, from_result, from_trace
 from labkit.stalls.windows import (
     Stall,
     blocked_stalls,
+    handoff_stalls,
     late_network,
     late_wakes,
     merge,
@@ -152,7 +153,12 @@ def diagnose(
                 stalls.append(region)
                 pieces.extend(mine)
     else:
-        stalls = merge(wait_stalls(facts, wait_ms) + blocked_stalls(facts, wait_ms) + wakes)
+        stalls = merge(
+            wait_stalls(facts, wait_ms)
+            + blocked_stalls(facts, wait_ms)
+            + wakes
+            + handoff_stalls(facts, wait_ms)
+        )
         for stall in stalls:
             pieces.extend(explain(facts, stall, hog_ms, late))
     total = sum(s.ms for s in stalls)

@@ -18,15 +18,21 @@ the other once, in arrays the causes (:mod:`labkit.stalls.causes`) can slice by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from labkit.stalls.threads import HANDOFF, handoffs, locked_threads
 
 #: The runtime's wait reasons (traceBlockReason strings, src/runtime/traceruntime.go) that
 #: end in a timer firing or the network poller reporting a descriptor ready.
 TIMER_REASONS = ("sleep",)
 NETWORK_REASONS = ("network",)
+
+#: Entry-function prefixes of the runtime's and the tracer's own goroutines: their waits are
+#: not the program's stalls (a GC worker waits runnable by design).
+SYSTEM_PREFIXES = ("runtime.", "runtime/trace.")
 
 STRETCH = [
     ("g", "i8"),
@@ -47,6 +53,7 @@ RUN = [
     ("end_ms", "f8"),
     ("ended", "O"),
     ("stack", "O"),
+    ("m", "i8"),
 ]
 
 
@@ -69,6 +76,10 @@ class Facts:
     syscalls: np.ndarray
     #: The threads (Ms) that ran goroutines: the one that never did is sysmon's.
     working_ms: frozenset = frozenset()
+    #: The goroutines that behave as locked to a thread (LockOSThread) -> that thread, and the
+    #: hand-offs of a P to and from those threads (labkit.stalls.threads).
+    locked: dict[int, int] = field(default_factory=dict)
+    handoffs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=HANDOFF))
 
     def name(self, g: int) -> str:
         """``G41 main.render``: the goroutine's ID and entry function, as go tool trace."""
@@ -102,19 +113,25 @@ def from_trace(trace: Any) -> Facts:
     keep = ~np.isin(tr["to"], ("notexist", "undetermined"))
     ts = trace.thread_segments
     gs = trace.goroutines
+    stretches = _trace_stretches(tr, last, nxt, until, keep)
+    runs = _trace_runs(tr, last, nxt, until, keep)
+    names = dict(zip(gs["g"].tolist(), gs["name"].tolist(), strict=True))
+    locked = locked_threads(stretches, runs, names, SYSTEM_PREFIXES)
     return Facts(
         source=trace.source,
         gomaxprocs=int(trace.gomaxprocs),
         end_ms=end,
-        stretches=_trace_stretches(tr, last, nxt, until, keep),
-        runs=_trace_runs(tr, last, nxt, until, keep),
-        names=dict(zip(gs["g"].tolist(), gs["name"].tolist(), strict=True)),
+        stretches=stretches,
+        runs=runs,
+        names=names,
         gc=trace.gc,
         stw=trace.stw,
         assists=trace.gc_assists,
         regions=trace.regions,
         syscalls=ts[ts["kind"] == "syscall"],
         working_ms=frozenset(np.unique(ts["m"]).tolist()),
+        locked=locked,
+        handoffs=handoffs(stretches, runs, locked),
     )
 
 
@@ -179,6 +196,7 @@ def _trace_runs(
         ("end_ms", until),
         ("ended", ended),
         ("stack", np.where(last, "", tr["stack"][nxt]).astype(object)),
+        ("m", tr["m"]),
     ):
         runs[name] = col[is_run]
     return runs[np.lexsort((runs["p"], runs["start_ms"]))]
@@ -214,14 +232,14 @@ def from_result(result: Any) -> Facts:
     end = float(result.end_ms)
     log = result.event_log
     readied = log[np.isin(log["kind"], ("ready", "wake"))]
+    seg = result.segments
     woke_on = {
         (goid[g], round(float(t), 9)): int(p)
         for t, g, p in zip(readied["t_ms"], readied["g"], readied["p"], strict=True)
     }
-    seg = result.segments
     ran_on = {
-        (goid[g], round(float(t), 9)): int(p)
-        for t, g, p in zip(seg["start_ms"], seg["g"], seg["p"], strict=True)
+        (goid[g], round(float(t), 9)): (int(p), int(m))
+        for t, g, p, m in zip(seg["start_ms"], seg["g"], seg["p"], seg["m"], strict=True)
     }
     rows, runs = [], []
     for g in gs:
@@ -230,13 +248,15 @@ def from_result(result: Any) -> Facts:
     stretches = stretches[np.lexsort((stretches["start_ms"], stretches["g"]))]
     run_table = _table([r for r in runs if r[0] >= 0], RUN)
     run_table = run_table[np.lexsort((run_table["p"], run_table["start_ms"]))]
+    names = {int(g["goid"]): g["name"] for g in gs}
+    locked = _model_locked(gs, run_table)
     return Facts(
         source=f"model run ({result.program})",
         gomaxprocs=int(result.gomaxprocs),
         end_ms=end,
         stretches=stretches,
         runs=run_table,
-        names={int(g["goid"]): g["name"] for g in gs},
+        names=names,
         gc=np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8")]),
         stw=np.zeros(0, dtype=[("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U40")]),
         assists=np.zeros(0, dtype=[("g", "i8"), ("start_ms", "f8"), ("end_ms", "f8")]),
@@ -251,7 +271,21 @@ def from_result(result: Any) -> Facts:
             ],
         ),
         syscalls=_model_syscalls(stretches, runs, log, goid),
+        locked=locked,
+        handoffs=handoffs(stretches, run_table, locked),
     )
+
+
+def _model_locked(gs: list[dict], runs: np.ndarray) -> dict[int, int]:
+    """The model's Gs that locked their thread (its history records dolockOSThread) -> the M
+    of their last run: the model says what a trace leaves to be inferred (labkit.stalls.threads)."""
+    out = {}
+    for g in gs:
+        if any(h[4] for h in g["history"]):
+            ms = runs["m"][runs["g"] == int(g["goid"])]
+            if len(ms):
+                out[int(g["goid"])] = int(ms[-1])
+    return out
 
 
 def _history_rows(g: dict, end: float, ran_on: dict, woke_on: dict, rows: list, runs: list) -> None:
@@ -271,13 +305,13 @@ def _history_rows(g: dict, end: float, ran_on: dict, woke_on: dict, rows: list, 
         if state == "runnable":
             prev = _STATES[hist[k - 1][1]] if k else "notexist"
             why = {"running": "preempted", "notexist": "created"}.get(prev, "woken")
-        p = ran_on.get((gid, round(float(t), 9)), -1) if state == "running" else -1
+        p, m = ran_on.get((gid, round(float(t), 9)), (-1, -1)) if state == "running" else (-1, -1)
         # -2: readied by a P whose netpoll the event log does not name (injectglist); the
         # model's sysmon polls no network, so nothing in it is woken with no P (-1)
         on = -1 if last else woke_on.get((gid, round(until, 9)), -2)
         rows.append((gid, state, why, float(t), until, p, frames, "", on, -2))
         if state == "running":
-            runs.append((p, gid, float(t), until, _run_ended(hist, k), stack))
+            runs.append((p, gid, float(t), until, _run_ended(hist, k), stack, m))
 
 
 def _run_ended(hist: list, k: int) -> str:
@@ -315,7 +349,7 @@ def _model_syscalls(stretches: np.ndarray, runs: list, log: np.ndarray, goid: di
     for t, g in zip(handoffs["t_ms"].tolist(), handoffs["g"].tolist(), strict=True):
         taken.setdefault(goid[g], []).append(t)
     ran: dict[int, list[tuple[float, int]]] = {}
-    for p, g, start, _end, _ended, _stack in sorted(runs, key=lambda r: r[2]):
+    for p, g, start, *_ in sorted(runs, key=lambda r: r[2]):
         if p >= 0:
             ran.setdefault(g, []).append((start, p))
     rows = []

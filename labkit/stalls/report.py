@@ -16,10 +16,12 @@ MEANING = {
     "late_timer": "a timer on a P that ran one goroutine without passing through the "
     "scheduler, so nothing ran its timers ((*timers).check, proc.go)",
     "late_network": "network readiness seen late: nothing polled the network",
-    "syscall": "a system call kept the goroutine, or kept a P from it (entersyscall / "
-    "retake, proc.go)",
-    "cgo": "a cgo call kept the goroutine's thread",
-    "locked_thread": "a goroutine locked to its thread waited for that thread",
+    "syscall": "a system call kept the goroutine, or kept a P (and its timers) from it until "
+    "the call returned or sysmon took the P back (entersyscall / retake, proc.go)",
+    "cgo": "a call into C did the same: cgo enters the runtime as a system call does "
+    "(cgocall -> entersyscall, proc.go)",
+    "locked_thread": "a P on its way to or from the thread of a goroutine locked to it "
+    "(LockOSThread: startlockedm / stoplockedm, proc.go): a thread wake on every switch",
     "gc_pause": "a stop-the-world pause (stopTheWorldWithSema, proc.go)",
     "gc_assist": "the GC made the goroutine mark while it allocated (gcAssistAlloc, mgcmark.go)",
     "gc_workers": "the GC's background mark workers held the Ps (gcBgMarkWorker, mgc.go)",
@@ -46,6 +48,7 @@ def report(d: Any) -> str:
             "sched_wait": "runnable, no P",
             "late_wake": "woken late",
             "blocked": f"blocked: {s.label}",
+            "handoffs": "held up by its thread's hand-offs",
         }[s.kind]
         lines.append(
             f"  {facts.name(s.g)}: {s.start_ms:.3f}-{s.end_ms:.3f} ms ({s.ms:.1f} ms, {what})"

@@ -5,21 +5,26 @@ request) says where to look: a region is a stall when, inside it, the goroutine 
 a lock or a late timer for ``wait_ms`` or more (the doctor explains every region and keeps
 those), or ran past a budget the caller gives. Comparing a region with the others of its name
 would miss the case that matters most: every frame late. A program that marks nothing still
-shows three kinds in its trace:
+shows four kinds in its trace:
 
 * **a long scheduling wait**: a goroutine runnable for ``wait_ms`` or more before a P ran it
   (findRunnable did not reach it: src/runtime/proc.go);
 * **a long lock wait**: ``wait_ms`` or more parked on a sync.Mutex, RWMutex or Cond
   (semacquire, src/runtime/sema.go);
 * **a late wake**: a goroutine asleep in ``time.Sleep``, or on a timer's channel (a Ticker, a
-  ``time.After``: a receive that no goroutine ended, so a timer's send did), whose timer sat in the heap of a P that
-  ran one goroutine without a scheduling point for ``late_ms`` or more, and that woke only
-  when that run ended. A P runs its timers when it passes through the scheduler
+  ``time.After``: a receive that no goroutine ended, so a timer's send did), whose timer sat in
+  the heap of a P that one goroutine held for ``late_ms`` or more without passing through the
+  scheduler (running, or in a system call or cgo call that kept the P: entersyscall leaves the
+  P to the call until it returns or sysmon's retake hands it off), and that woke only when
+  that hold ended. A P runs its timers when it passes through the scheduler
   ((*timers).check from schedule -> findRunnable, proc.go), and another P steals them only when
   it has nothing to run (stealWork), so while every P is busy a timer waits for its own P.
   The trace does not record the deadline; the window starts where the timer could first have
-  fired (the sleep's start, or the run's start if later: the P checked its timers then), so
-  its length bounds the lateness from above.
+  fired (the sleep's start, or the start of the hold if later: the P checked its timers then),
+  so its length bounds the lateness from above;
+* **thread hand-offs**: a goroutine locked to its thread (:mod:`labkit.stalls.threads`) whose
+  P's trips to and from that thread add up to ``wait_ms`` or more between two of its own long
+  waits.
 """
 
 from __future__ import annotations
@@ -28,11 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.stalls.facts import NETWORK_REASONS, TIMER_REASONS, Facts
-
-#: Entry-function prefixes of the runtime's and the tracer's own goroutines: their waits are
-#: not the program's stalls (a GC worker waits runnable by design).
-SYSTEM_PREFIXES = ("runtime.", "runtime/trace.")
+from labkit.stalls.facts import NETWORK_REASONS, SYSTEM_PREFIXES, TIMER_REASONS, Facts
 
 #: A wake counts as caused by a run's end when it follows it within this many ms (the trace's
 #: clock: the P went from the run to schedule() and readied the sleeper in microseconds).
@@ -42,8 +43,8 @@ WAKE_AFTER_RUN_MS = 0.1
 @dataclass(frozen=True)
 class Stall:
     """One window: ``g`` stalled from ``start_ms`` to ``end_ms``; ``kind`` is ``region``,
-    ``sched_wait``, ``blocked`` or ``late_wake``; ``label`` says which (a region's name, the
-    wait reason)."""
+    ``sched_wait``, ``blocked``, ``late_wake`` or ``handoffs``; ``label`` says which (a
+    region's name, the wait reason)."""
 
     g: int
     start_ms: float
@@ -97,30 +98,73 @@ def blocked_stalls(facts: Facts, wait_ms: float) -> list[Stall]:
 
 
 def late_wakes(facts: Facts, late_ms: float) -> list[tuple[Stall, np.void]]:
-    """Sleeps woken by the end of a run of ``late_ms`` or more on the sleeper's P (see the
-    module docstring), each with the run that held the P."""
+    """Sleeps woken by the end of a run, or of a system call that kept the P, on the sleeper's
+    P, the P having been held by one goroutine for ``late_ms`` or more before (see the module
+    docstring), each with the last run that held the P (or the call, with no run after it)."""
     st = facts.stretches
     timer_channel = np.isin(st["reason"], ("chan receive", "select")) & (st["woken_by"] == "")
     sleeps = st[(st["state"] == "waiting") & (np.isin(st["reason"], TIMER_REASONS) | timer_channel)]
-    runs = facts.runs
     out = []
     for s in sleeps:
         if is_system(facts, s["g"]) or s["end_ms"] >= facts.end_ms:
             continue
         wake = float(s["end_ms"])
-        on_p = runs[
-            (runs["p"] == s["woken_on"])
-            & (runs["end_ms"] <= wake)
-            & (runs["end_ms"] >= wake - WAKE_AFTER_RUN_MS)
-            & (runs["g"] != s["g"])
-        ]
-        if not len(on_p):
+        held = _held(facts, int(s["woken_on"]), wake, int(s["g"]))
+        if held is None:
             continue
-        run = on_p[-1]
-        since = max(float(s["start_ms"]), float(run["start_ms"]))
+        since = max(float(s["start_ms"]), held[0])
         if wake - since >= late_ms:
-            out.append((Stall(int(s["g"]), since, wake, "late_wake", str(s["reason"])), run))
+            out.append((Stall(int(s["g"]), since, wake, "late_wake", str(s["reason"])), held[1]))
     return out
+
+
+#: Two events this close (ms) are one moment: a run ends and its system call begins, or a call
+#: returns and the run goes on, on the same event.
+SAME_MS = 0.001
+
+
+def _held(facts: Facts, p: int, wake: float, sleeper: int) -> tuple[float, np.void] | None:
+    """Whether P ``p`` was held by one goroutine until just before ``wake`` (a run, or a system
+    call that kept the P, ended at most WAKE_AFTER_RUN_MS before it), and if so since when:
+    the start of that goroutine's run that last passed through the scheduler. A run that began
+    as its system call returned kept the P through the call (entersyscall leaves the P to the
+    call and exitsyscall takes it back when nobody took it: src/runtime/proc.go:4776, 4922; a
+    cgo call enters the same way, cgocall in cgocall.go:134), and so did the run that entered
+    it; a call the P was taken from (sysmon's retake, proc.go:6681, then handoffp) ends the
+    hold where it was taken."""
+    runs, calls = facts.runs, facts.syscalls
+    on_p = runs[
+        (runs["p"] == p)
+        & (runs["end_ms"] <= wake)
+        & (runs["end_ms"] >= wake - WAKE_AFTER_RUN_MS)
+        & (runs["g"] != sleeper)
+    ]
+    if len(on_p):
+        last = on_p[-1]
+    else:
+        held = calls[
+            (calls["p"] == p)
+            & (calls["end_ms"] <= wake)
+            & (calls["end_ms"] >= wake - WAKE_AFTER_RUN_MS)
+            & (calls["g"] != sleeper)
+        ]
+        if not len(held):
+            return None
+        last = held[-1]
+    g, start = int(last["g"]), float(last["start_ms"])
+    calls = calls[(calls["g"] == g) & (calls["p"] == p)]
+    if not len(calls):
+        return start, last
+    mine = runs[(runs["g"] == g) & (runs["p"] == p)]
+    while True:
+        # the call this run (or this call) came out of, and the run that entered that call
+        call = calls[np.abs(calls["end_ms"] - start) <= SAME_MS]
+        if not len(call) or float(call[0]["start_ms"]) >= start:
+            return start, last
+        start = float(call[0]["start_ms"])
+        entered = mine[np.abs(mine["end_ms"] - start) <= SAME_MS]
+        if len(entered):
+            start = float(entered[0]["start_ms"])
 
 
 #: A P between two runs for longer than this was looking for work (findRunnable with nothing
@@ -171,6 +215,46 @@ def late_network(facts: Facts, late_ms: float) -> list[Stall]:
         if wake - since >= late_ms:
             out.append(Stall(int(s["g"]), since, wake, "late_wake", "network"))
     return out
+
+
+def handoff_stalls(facts: Facts, wait_ms: float) -> list[Stall]:
+    """Bursts of a locked goroutine's work that its thread's hand-offs held up for ``wait_ms``
+    or more in all: each hand-off takes microseconds (a futex wake of the thread, startlockedm
+    and stoplockedm, src/runtime/proc.go), so no single wait shows; a goroutine that trades
+    with another many times between two of its own long waits (a sleep, a system call, a
+    receive of ``wait_ms`` or more: those end a burst) pays them all."""
+    out = []
+    hs = facts.handoffs
+    for g in sorted(facts.locked):
+        mine = facts.of(g)
+        if not len(mine):
+            continue
+        pause = (mine["state"] != "running") & (mine["end_ms"] - mine["start_ms"] >= wait_ms)
+        pause &= mine["state"] != "runnable"  # a long wait for a P is a window of its own
+        edges = np.flatnonzero(pause)
+        starts = np.r_[float(mine["start_ms"][0]), mine["end_ms"][edges]]
+        ends = np.r_[mine["start_ms"][edges], float(mine["end_ms"][-1])]
+        held = hs[hs["locked"] == g]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            inside = _clipped_ms(held, a, b)
+            if b > a and inside >= wait_ms:
+                out.append(Stall(g, a, b, "handoffs", "thread hand-offs"))
+    return out
+
+
+def _clipped_ms(rows: np.ndarray, a: float, b: float) -> float:
+    """How much of ``[a, b]`` the rows' intervals cover (counted once where they overlap: two
+    Ps may be on their way at once)."""
+    lo, hi = np.maximum(rows["start_ms"], a), np.minimum(rows["end_ms"], b)
+    inside = hi > lo
+    lo, hi = lo[inside], hi[inside]
+    order = np.argsort(lo, kind="stable")
+    covered, reach = 0.0, a
+    for x, y in zip(lo[order].tolist(), hi[order].tolist(), strict=True):
+        if y > reach:
+            covered += y - max(x, reach)
+            reach = y
+    return covered
 
 
 def merge(stalls: list[Stall]) -> list[Stall]:
