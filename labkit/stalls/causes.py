@@ -216,9 +216,13 @@ def _runnable(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> 
     return out
 
 
-def _shared(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> Iterator[Piece]:
-    """Split ``[a, b]``, in which ``stall.g`` waited runnable, by what held the Ps."""
-    span = b - a
+def _who_held(
+    facts: Facts, stall: Stall, a: float, b: float, hog_ms: float
+) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], tuple[int, float, float, str]]]:
+    """The P-ms of ``[a, b]`` each (cause, goroutine) held the Ps for while ``stall.g`` waited
+    runnable (other goroutines' runs, system and cgo calls that kept a P, Ps travelling to or from
+    locked threads, stop-the-world pauses), and the first or longest stretch of each, for the
+    evidence."""
     share: dict[tuple[str, int], float] = {}
     first: dict[tuple[str, int], tuple[int, float, float, str]] = {}
     for r in overlapping(facts.runs, a, b):
@@ -261,6 +265,13 @@ def _shared(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> It
             key = ("gc_pause", -1)
             share[key] = share.get(key, 0.0) + (hi - lo) * facts.gomaxprocs
             first.setdefault(key, (-1, float(pause["start_ms"]), float(pause["end_ms"]), "stw"))
+    return share, first
+
+
+def _shared(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> Iterator[Piece]:
+    """Split ``[a, b]``, in which ``stall.g`` waited runnable, by what held the Ps."""
+    span = b - a
+    share, first = _who_held(facts, stall, a, b, hog_ms)
     busy = sum(share.values())
     capacity = span * facts.gomaxprocs
     idle = max(0.0, capacity - busy)
