@@ -15,6 +15,7 @@ import pytest
 from labkit.golab.services.build import build_services, missing
 from labkit.golab.services.errors import APT_INSTALL
 from labkit.golab.services.postgres import find_postgres
+from labkit.golab.services.procs import _stat, descendants  # noqa: F401 - the tests' import
 
 
 def require_services(*, postgres: bool = False, prometheus: bool = False) -> None:
@@ -36,34 +37,6 @@ def _which(name: str) -> bool:
     import shutil
 
     return shutil.which(name) is not None
-
-
-def _stat(pid: int) -> tuple[int, str] | None:
-    """(ppid, state) of a process, None if it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), fields[0]
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live (not zombie) process under ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            st = _stat(int(entry.name))
-            if st is not None and st[1] != "Z":
-                children.setdefault(st[0], []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
 
 
 def alive(pids: Iterable[int]) -> set[int]:

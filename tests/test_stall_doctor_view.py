@@ -12,6 +12,7 @@ from labkit.errors import ParameterError
 from labkit.stalls import diagnose
 from labkit.widgets import StallDoctor
 from labkit.widgets.picture import picture
+from labkit.widgets.stall_doctor import union_of_windows
 from labkit.widgets.timeline import KIND_COLOURS
 
 STALLS = Path(__file__).resolve().parent.parent / "labkit" / "data" / "stalls"
@@ -22,13 +23,24 @@ def view():
     return StallDoctor(diagnose(STALLS / "hogs+lock-p2.trace"))
 
 
-def test_every_stall_window_is_shaded_across_the_ps(view):
+def test_every_stall_window_is_shaded_across_the_ps_once(view):
     shade = view._shade
     d = view.diagnosis
-    assert np.asarray(shade.x).shape == (len(d.stalls), 5)
-    assert sorted(np.asarray(shade.x)[:, 0]) == pytest.approx(sorted(s.start_ms for s in d.stalls))
+    x = np.asarray(shade.x)
+    assert x.shape[1] == 5 and 1 <= len(x) <= len(d.stalls)
+    a, b = x[:, 0], x[:, 1]
+    assert np.all(a[1:] > b[:-1])  # no two shades overlap: overlapping stalls are merged
+    for s in d.stalls:  # every stall lies inside one shade
+        assert np.any((a <= s.start_ms) & (s.end_ms <= b))
     ys = view.timeline.figure.marks[0].scales["y"]
     assert np.asarray(shade.y).min() == ys.min and np.asarray(shade.y).max() == ys.max
+
+
+def test_overlapping_windows_are_merged_and_apart_ones_kept():
+    a, b = union_of_windows([5.0, 0.0, 2.0, 20.0], [6.0, 3.0, 4.0, 21.0])
+    assert a.tolist() == [0.0, 5.0, 20.0] and b.tolist() == [4.0, 6.0, 21.0]
+    a, b = union_of_windows([0.0, 1.0], [10.0, 2.0])  # one inside another
+    assert a.tolist() == [0.0] and b.tolist() == [10.0]
 
 
 def test_the_stalled_and_the_blamed_are_coloured_apart(view):

@@ -42,8 +42,8 @@ SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("4b. Pools and the queueing core",
      ("chapters/04b-pools-and-queueing.ipynb", "labs/lab04-pool-tuner.ipynb")),
     ("5. The case study, and the model against real Go",
-     ("chapters/05-case-study.ipynb", "labs/lab05-capstone.ipynb",
-      "chapters/06-appendix-real-go.ipynb")),
+     ("chapters/05-case-study.ipynb", "chapters/05b-real-service.ipynb",
+      "labs/lab05-capstone.ipynb", "chapters/06-appendix-real-go.ipynb")),
 )  # fmt: skip
 #: A break after each this many minutes of notebook time, of this length.
 BREAK_EVERY_MIN, BREAK_MIN = 60, 10

@@ -2,7 +2,7 @@
 
 ``labkit.exercises.seeded`` is the exercise (:class:`Exercise`, :class:`Variant`, ``numeric``,
 ``choice``): a question from a seed, a check, a worked answer on request; its view is
-``labkit.widgets.ExerciseWidget``. The other modules (``start``, ``ch01``-``ch05``, ``ch04b``,
+``labkit.widgets.ExerciseWidget``. The other modules (``start``, ``ch01``-``ch05``, ``ch04b``, ``ch05b``,
 ``lab01``-``lab05``) hold each notebook's questions, each a function ``make(rng) -> Variant``.
 
 Answers are computed with the course's own models, never typed in, so an exercise cannot

@@ -23,6 +23,8 @@ _WHERE = {
     "Panel": "labkit.widgets.panel",
     "LatencyPercentiles": "labkit.widgets.latency",
     "StallDoctor": "labkit.widgets.stall_doctor",
+    "RunProgress": "labkit.widgets.service_views",
+    "FpsStatesPlot": "labkit.widgets.service_views",
 }
 
 __all__ = sorted(_WHERE)

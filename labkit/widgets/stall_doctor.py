@@ -25,6 +25,22 @@ SHADE = OKABE_ITO[4]
 SHADE_OPACITY = 0.25
 
 
+def union_of_windows(starts: list[float], ends: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The stall windows merged where they overlap: several goroutines stalled at once (a
+    service's handlers waiting together) would otherwise stack their translucent shades into
+    an opaque block that hides the timeline under it."""
+    order = np.argsort(starts, kind="stable")
+    out_a: list[float] = []
+    out_b: list[float] = []
+    for i in order:
+        if out_b and starts[i] <= out_b[-1]:
+            out_b[-1] = max(out_b[-1], ends[i])
+        else:
+            out_a.append(starts[i])
+            out_b.append(ends[i])
+    return np.array(out_a, dtype=float), np.array(out_b, dtype=float)
+
+
 class StallDoctor(TextFallback, w.VBox):
     """A diagnosis drawn: the run's timeline with the stall windows shaded, the findings as a
     menu (choose one to zoom to its evidence), and the evidence of the one chosen."""
@@ -88,8 +104,7 @@ class StallDoctor(TextFallback, w.VBox):
         lo, hi = float(ys.min), float(ys.max)
         if not d.stalls:
             return
-        a = np.array([s.start_ms for s in d.stalls])
-        b = np.array([s.end_ms for s in d.stalls])
+        a, b = union_of_windows([s.start_ms for s in d.stalls], [s.end_ms for s in d.stalls])
         self._shade.x = np.stack([a, b, b, a, a], axis=1)
         self._shade.y = np.tile([lo, lo, hi, hi, lo], (len(a), 1))
         self._shade.fill_colors = [SHADE] * len(a)

@@ -129,6 +129,10 @@ class LabServer:
             JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"),
             IPYTHONDIR=str(self.state / "ipython"),
             PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+            # Browser tests prove the widgets render and react; the live services are run by
+            # nbval (chapter 5b) and tests/test_services_live.py. Here chapter 5b draws the
+            # recordings: the same widgets, without a second round of live runs.
+            LABKIT_SERVICES="recorded",
         )
         return env
 

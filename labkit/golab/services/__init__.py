@@ -30,7 +30,7 @@ from labkit.golab.services.errors import (
 )
 from labkit.golab.services.params import CollectParams, DashboardParams, RenderParams
 from labkit.golab.services.result import ServiceRun, load_run
-from labkit.golab.services.run import queries, recorded_run, run_service
+from labkit.golab.services.run import queries, recorded_run, recordings, run_service
 
 __all__ = [
     "APT_INSTALL",
@@ -51,5 +51,6 @@ __all__ = [
     "load_run",
     "queries",
     "recorded_run",
+    "recordings",
     "run_service",
 ]

@@ -44,6 +44,7 @@ __all__ = [
     "Child",
     "Supervisor",
     "check_port_free",
+    "descendants",
     "free_port",
     "sigterm_exits",
     "sweep_stale",
@@ -230,6 +231,35 @@ def sweep_stale(tmp: Path | None = None) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(ppid, state) of a process, None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), fields[0]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live (not zombie) process under ``pid``: after a run, none of the kernel's own
+    should be left (chapter 5b shows it; tests/test_services_live.py checks it)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _stat(int(entry.name))
+            if st is not None and st[1] != "Z":
+                children.setdefault(st[0], []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
 
 
 def _group_members(pgid: int) -> list[int]:

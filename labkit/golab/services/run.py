@@ -19,6 +19,7 @@ the caller should see.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import json
 import math
 import os
@@ -66,7 +67,7 @@ from labkit.golab.services.prometheus import (
 )
 from labkit.golab.services.result import ServiceRun, load_artefacts, load_run
 
-__all__ = ["RECORDED_DIR", "queries", "recorded_run", "run_service"]
+__all__ = ["RECORDED_DIR", "queries", "recorded_run", "recordings", "run_service"]
 
 RECORDED_DIR = Path(__file__).resolve().parent / "recorded"
 SOURCES = ("auto", "live", "recorded")
@@ -203,41 +204,94 @@ def run_service(
         raise ServiceParameterError(
             f"ports may name 'service', 'prometheus' and 'postgres', got {unknown_ports}"
         )
+    if source == "auto":
+        source = _source_from_environment()
     if source == "recorded":
-        return recorded_run(service)
+        run = recorded_run(service, p)
+        if progress is not None:
+            progress("the recorded run loaded", 1.0)
+        return run
     try:
         build = build_services()
     except ServicesMissingError as exc:
         if source == "live":
             raise
-        return _fallback(service, str(exc))
+        return _fallback(service, p, str(exc))
     with sigterm_exits(), Supervisor() as sup:
         return _LiveRun(service, p, collect, build, sup, ports, progress).run()
 
 
-def _fallback(service: str, reason: str) -> ServiceRun:
-    run = recorded_run(service)
+def _source_from_environment() -> str:
+    """``LABKIT_SERVICES`` (auto, live or recorded) chooses for ``source="auto"``: a workshop hub
+    where a hundred kernels should not each start a service and a Prometheus sets "recorded";
+    a machine that must never show a recording sets "live"."""
+    chosen = os.environ.get("LABKIT_SERVICES", "auto").strip() or "auto"
+    if chosen not in SOURCES:
+        raise ServiceParameterError(
+            f"LABKIT_SERVICES must be one of {', '.join(SOURCES)}, got {chosen!r}; unset it "
+            "or set it to one of those"
+        )
+    return chosen
+
+
+def _fallback(service: str, params: RenderParams | DashboardParams, reason: str) -> ServiceRun:
+    try:
+        run = recorded_run(service, params)
+    except RecordingError as exc:
+        raise RecordingError(f"live run not possible: {reason}; and {exc}") from None
     note = (
         f"live run not possible: {reason}. Showing the run recorded on "
         f"{run.meta['recorded_on']} at {run.meta['recorded_at']}."
     )
     warnings.warn(f"{service}: {note}", GolabWarning, stacklevel=3)
-    return load_run(RECORDED_DIR / service, note=note)
+    return dataclasses.replace(run, note=note)
 
 
-def recorded_run(service: str) -> ServiceRun:
-    """The run of ``service`` shipped with the course (``recorded/<service>/``)."""
+def recordings() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The runs shipped with the course: folder name -> (service, its parameters), read from
+    each ``recorded/<name>/run.json`` (scripts/record_services.py writes them)."""
+    out = {}
+    for d in sorted(RECORDED_DIR.iterdir()) if RECORDED_DIR.is_dir() else []:
+        f = d / "run.json"
+        if f.is_file():
+            data = json.loads(f.read_text())
+            out[d.name] = (data["service"], data["params"])
+    return out
+
+
+def _differences(service: str, params: Mapping[str, Any]) -> str:
+    default = SERVICES[service]().as_dict()
+    diff = [f"{k}={v!r}" for k, v in params.items() if default.get(k) != v]
+    return ", ".join(diff) or "the defaults"
+
+
+def recorded_run(
+    service: str, params: RenderParams | DashboardParams | None = None, **overrides: Any
+) -> ServiceRun:
+    """The run of ``service`` shipped with the course with exactly these service parameters
+    (``params`` and keyword overrides; by default the service's defaults). Only the service's
+    own parameters are matched: a recording's length and collection are its own
+    (``run.collect``). A setting never recorded raises RecordingError listing what is."""
     if service not in SERVICES:
         raise ServiceParameterError(
             f"service must be one of {', '.join(map(repr, SERVICES))}, got {service!r}"
         )
-    path = RECORDED_DIR / service
-    if not (path / "run.json").is_file():
+    want = SERVICES[service].make(params, **overrides).as_dict()  # type: ignore[arg-type]
+    shipped = {n: p for n, (s, p) in recordings().items() if s == service}
+    for name, got in shipped.items():
+        if got == want:
+            return load_run(RECORDED_DIR / name)
+    if not shipped:
         raise RecordingError(
-            f"no recorded run of {service} ({path} is missing); record one with "
+            f"no recorded run of {service} ({RECORDED_DIR} has none); record one with "
             "python scripts/record_services.py on a machine with the packages"
         )
-    return load_run(path)
+    listed = "; ".join(f"{n}: {_differences(service, p)}" for n, p in shipped.items())
+    raise RecordingError(
+        f"no run of {service} with {_differences(service, want)} was recorded with the course "
+        f"(recorded: {listed}). Run it live (install the packages: see the README), or "
+        "choose a recorded setting"
+    )
 
 
 class _LiveRun:
