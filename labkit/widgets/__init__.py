@@ -25,6 +25,7 @@ _WHERE = {
     "StallDoctor": "labkit.widgets.stall_doctor",
     "RunProgress": "labkit.widgets.service_views",
     "FpsStatesPlot": "labkit.widgets.service_views",
+    "HockeyStickPlot": "labkit.widgets.queueing",
 }
 
 __all__ = sorted(_WHERE)
