@@ -38,6 +38,8 @@ REQUIRED: dict[str, set[str]] = {
     "chapters/02-scheduler-blind-spots.ipynb": {
         "lockosthread-steal",  # §2.1 a locked M holds its P, out of work stealing; one core
         "epoll-m-starvation",  # §2.2 an M stuck in epoll_wait starves the scheduler
+    },
+    "chapters/02b-preemption-queues-and-timers.ipynb": {
         "sleep1ns-yields",  # §2.3 for { time.Sleep(1ns) } lets the others rotate
         "runq-reset",  # §2.4 zeroing runqhead/runqtail sends goroutines to the global queue
         "global-queue-256",  # §2.4 GOMAXPROCS=1 -> global queue; "> 256" forces migration

@@ -28,14 +28,16 @@ from workshop.settings import ROOT, WORKSHOP
 GUIDE = WORKSHOP / "README.md"
 _TIME = re.compile(r"\*\*Estimated time:?\*\*:?\s*(\d+)(?:-(\d+))? min")
 
-#: The sessions of a workshop: each a chapter and its lab (the appendix with the case study; chapter
-#: 4's first part alone, its second with lab 4).
+#: The sessions of a workshop: each a chapter and its lab (the appendix with the case study; the
+#: first parts of chapters 2 and 4 alone, their second parts with labs 2 and 4).
 SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Start, render stalls and the GC pacer",
      ("chapters/00-start-here.ipynb", "chapters/01-render-stalls.ipynb",
       "labs/lab01-frame-lab.ipynb")),
-    ("2. The scheduler's blind spots",
-     ("chapters/02-scheduler-blind-spots.ipynb", "labs/lab02-scheduler-lab.ipynb")),
+    ("2. The scheduler's blind spots: threads, locks, system calls",
+     ("chapters/02-scheduler-blind-spots.ipynb",)),
+    ("2b. The scheduler's blind spots: preemption, run queues, timers",
+     ("chapters/02b-preemption-queues-and-timers.ipynb", "labs/lab02-scheduler-lab.ipynb")),
     ("3. Flame graphs and traces",
      ("chapters/03-flame-graphs.ipynb", "labs/lab03-flame-detective.ipynb")),
     ("4. The fixes: pipelines, yielding, isolation", ("chapters/04-fixes.ipynb",)),

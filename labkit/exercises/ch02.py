@@ -1,5 +1,6 @@
 """Chapter 2's predictions: one before each section's numbers and timeline (issue #17: predict,
-then see).
+then see), for both of its notebooks: the primer, 2.1 and 2.2 in chapters/02-scheduler-blind-spots,
+2.3-2.5 and the scheduler lab in chapters/02b-preemption-queues-and-timers.
 
 Each question is a variant of its section's own program: the primer's spawn order, or a
 blind spot's preset (``labkit.scenarios.blindspots.PRESETS``) with one setting drawn from the seed. The key

@@ -1,19 +1,16 @@
-"""Chapter 2 and lab 2 in a real JupyterLab: they run clean, the scheduler lab reacts to the
-keyboard and to its preset dropdown, and the lab's exercises mark answers."""
+"""Chapter 2 (the G/M/P primer, 2.1 LockOSThread and 2.2 system calls) in a real JupyterLab: it
+runs clean, its plots draw, each blind spot draws the model's timeline above Go's own trace, the
+primer's prediction shows the model's run only after Check, and a locked render loop guessed to
+cost a P gets the hint naming stoplockedm. Chapter 2b (2.3-2.5, the scheduler lab) and lab 2:
+tests/browser/test_ch02b.py, which uses this file's helpers."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
-from jlab import record_timing
-
 CHAPTER = "chapters/02-scheduler-blind-spots.ipynb"
-LAB = "labs/lab02-scheduler-lab.ipynb"
-SCHEDLAB = ".labkit-schedlab"
+DRAWN = ".bqplot svg.svg-figure path"
 
 
-def _shoot_figures(nb, limit: int = 12) -> int:
+def shoot_figures(nb, limit: int = 12) -> int:
     """Screenshot every output that holds a bqplot figure (for a human to look at)."""
     outputs = nb.page.locator(".jp-OutputArea-output", has=nb.page.locator(".bqplot"))
     count = min(outputs.count(), limit)
@@ -22,145 +19,37 @@ def _shoot_figures(nb, limit: int = 12) -> int:
     return count
 
 
-@pytest.mark.parametrize("path", [CHAPTER, LAB])
-def test_notebook_runs_and_the_scheduler_lab_reacts(open_notebook, path):
-    """Run all; the lab's timeline redraws after a GOMAXPROCS key press and a preset choice;
-    in the lab notebook, the exercises mark answers."""
-    nb = open_notebook(path).run_all()
-    nb.assert_clean()
-    page = nb.page
-    lab = page.locator(SCHEDLAB).first
-    lab.scroll_into_view_if_needed()
-    assert lab.locator(".bqplot svg.svg-figure path").count() >= 1, "lab timeline drew nothing"
-    drawn = _shoot_figures(nb)
-    assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
-    if path == CHAPTER:
-        # Every blind spot: the model's timeline and Go's own trace, one above the other.
-        pairs = page.locator(".labkit-timeline-pair")
-        assert pairs.count() == 5, "2.1-2.5 each show a model / real-Go pair"
-        for i in range(5):
-            pair = pairs.nth(i)
-            pair.scroll_into_view_if_needed()
-            assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
-            assert pair.locator(".bqplot svg.svg-figure path").count() >= 2
-            assert "real Go" in pair.inner_text() and "preemptions" in pair.inner_text()
-            nb.screenshot(f"timeline-pair{i}", pair)
-
-    # GOMAXPROCS with the keyboard: the timeline and the summary follow.
-    before_svg = nb.figure_svg(0, within=SCHEDLAB)
-    before_text = nb.summary_text(SCHEDLAB)
-    gomaxprocs = int(nb.slider_value("GOMAXPROCS"))
-    t0 = time.monotonic()
-    nb.press_slider("GOMAXPROCS", "ArrowRight")
-    redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    after_text = nb.wait_summary_change(SCHEDLAB, before_text)
-    record_timing(path, "GOMAXPROCS key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert int(nb.slider_value("GOMAXPROCS")) == gomaxprocs + 1
-    assert f"GOMAXPROCS={gomaxprocs + 1}," in after_text, after_text
-    nb.screenshot("lab-gomaxprocs", lab)
-
-    # A preset through the dropdown, then its fix through the toggle.
-    before_svg = nb.figure_svg(0, within=SCHEDLAB)
-    before_text = after_text
-    t0 = time.monotonic()
-    lab.locator("select").first.select_option(label="2.2 Blocking system calls")
-    redraw_s = nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    stall_text = nb.wait_summary_change(SCHEDLAB, before_text)
-    record_timing(path, "preset 2.2 chosen -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert "GOMAXPROCS=2, 120 requests" in stall_text, stall_text
-    assert "epoll_wait" in lab.inner_text(), "the article's claim should show with the preset"
-    nb.screenshot("lab-2.2-stall", lab)
-
-    before_svg = nb.figure_svg(0, within=SCHEDLAB)
-    lab.get_by_role("button", name="fix", exact=True).click()
-    nb.wait_svg_change(before_svg, 0, within=SCHEDLAB)
-    fix_text = nb.wait_summary_change(SCHEDLAB, stall_text)
-    threads = [int(t.split("peak threads ")[1].split()[0]) for t in (stall_text, fix_text)]
-    assert threads[1] < threads[0], (stall_text, fix_text)
-    nb.screenshot("lab-2.2-fix", lab)
-    if path == LAB:
-        _check_exercises(nb)
-    else:
-        _chapter_predictions(nb)
-    nb.screenshot()
-    nb.assert_clean()
+def check_pairs(nb, count: int) -> None:
+    """Every blind spot of the notebook: the model's timeline and Go's own trace, one above the
+    other, both drawn."""
+    pairs = nb.page.locator(".labkit-timeline-pair")
+    assert pairs.count() == count, f"each blind spot shows a model / real-Go pair ({count})"
+    for i in range(count):
+        pair = pairs.nth(i)
+        pair.scroll_into_view_if_needed()
+        assert pair.locator(".bqplot").count() == 2, "the pair should draw two timelines"
+        assert pair.locator(DRAWN).count() >= 2
+        assert "real Go" in pair.inner_text() and "preemptions" in pair.inner_text()
+        nb.screenshot(f"timeline-pair{i}", pair)
 
 
-def _check_exercises(nb) -> None:
-    """A wrong number is marked wrong and the model's answer right; a choice likewise.
-
-    Runs inside the lab notebook's one test: opening the same notebook a second time in the
-    session reattaches to its kernel, and JupyterLab's widget manager then fails to restore
-    some of the kernel's widgets ("widget model not found"), which is not what we test here.
-    """
-    from labkit.exercises.lab02 import finish_behind_loop, spawn_order
-    from labkit.exercises.seeded import Exercise
-
-    page = nb.page
-
-    numeric = page.locator(".labkit-exercise", has_text="When does req finish").first
-    numeric.scroll_into_view_if_needed()
-    box = numeric.locator("input[type='text']")
-    # Predict first: no timeline of the question's program until an answer is checked.
-    assert numeric.locator(".bqplot").count() == 0
-    box.fill("1")
-    numeric.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=numeric.element_handle())
-    page.wait_for_function(
-        "el => el.querySelectorAll('.bqplot svg.svg-figure path').length > 0",
-        arg=numeric.element_handle(),
-    )
-    nb.wait_for_text(numeric, "You predicted")  # its own message, after the figure
-    answer = Exercise(finish_behind_loop, seed=0).variant.answer
-    box.fill(f"{answer:.1f}")
-    numeric.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Right.')", arg=numeric.element_handle())
-    assert "labkit-solution" not in numeric.inner_html()
-    numeric.get_by_role("button", name="Reveal").click()
-    page.wait_for_function("el => el.innerText.includes('Answer:')", arg=numeric.element_handle())
-    nb.screenshot("exercise-numeric", numeric)
-
-    multiple = page.locator(".labkit-exercise", has_text="Spawn order").first
-    multiple.scroll_into_view_if_needed()
-    variant = Exercise(spawn_order, seed=0).variant
-    wrong = next(i for i in range(len(variant.choices)) if i != variant.answer)
-    labels = [f"{chr(65 + i)}. {c}" for i, c in enumerate(variant.choices)]
-    multiple.get_by_label(labels[wrong], exact=True).check()
-    multiple.get_by_role("button", name="Check").click()
-    page.wait_for_function(
-        "el => el.innerText.includes('Not quite')", arg=multiple.element_handle()
-    )
-    multiple.get_by_label(labels[variant.answer], exact=True).check()
-    multiple.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Right.')", arg=multiple.element_handle())
-    nb.screenshot("exercise-choice", multiple)
-
-    # Section 8: Go's own trace of a twin, drawn beside the model's only after Check.
-    real = page.locator(".labkit-exercise", has_text="What does Go's trace show").first
-    real.scroll_into_view_if_needed()
-    assert real.locator(".labkit-timeline-pair").count() == 0
-    real.locator("input[type='text']").fill("0")
-    real.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=real.element_handle())
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-timeline-pair .bqplot').length === 2",
-        arg=real.element_handle(),
-    )
-    nb.wait_for_text(real, "You predicted")  # its own message, after the figure
-    nb.screenshot("exercise-real-trace", real)
-
-
-def _chapter_predictions(nb) -> None:
-    """The primer's prediction: right, then the model's timeline beside it; the lab section's:
-    a wrong makespan gets the stealing hint and the scheduler lab at the question's setting."""
+def test_chapter_2_runs_and_its_timelines_and_predictions_draw(open_notebook):
     from labkit.exercises import ch02
     from labkit.exercises.seeded import Exercise
 
+    nb = open_notebook(CHAPTER).run_all()
+    nb.assert_clean()
+    drawn = shoot_figures(nb)
+    assert drawn >= 4, f"expected the notebook's plots to render, found {drawn}"
+    check_pairs(nb, 2)  # 2.1 and 2.2
+
     answer = Exercise(ch02.run_position, seed=1).variant.answer
-    drawn = ".bqplot svg.svg-figure path"
-    order = nb.predict("Predict: the spawn order", f"{answer:.0f}", right=True, figure=drawn)
+    order = nb.predict("Predict: the spawn order", f"{answer:.0f}", right=True, figure=DRAWN)
     nb.screenshot("predict-spawn-order", order)
-    lab = SCHEDLAB + " " + drawn
-    burst = nb.predict("Predict: more Ps for a burst", "400", right=False, figure=lab)
-    assert "runqsteal" in burst.inner_text()
-    nb.screenshot("predict-lab", burst)
+    one_p = Exercise(ch02.locked_makespan, seed=4).variant.params["one_p_ms"]
+    locked = nb.predict("Predict: a locked render loop", f"{one_p:.0f}", right=False, figure=DRAWN)
+    assert "stoplockedm" in locked.inner_text()
+    nb.screenshot("predict-locked", locked)
+    assert nb.page.locator(".labkit-schedlab").count() == 0  # the scheduler lab is chapter 2b's
+    nb.screenshot()
+    nb.assert_clean()
