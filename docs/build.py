@@ -22,14 +22,20 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 NOTEBOOK_DIRS = ("chapters", "labs")
+#: The one page of the course that is not a notebook (docs/field-guide.md).
+FIELD_GUIDE = "field-guide.md"
 
 
 def stage(source: Path, root: Path = ROOT) -> None:
-    """Copy index.md and the notebooks into ``source``, keeping their times (so a second build
+    """Copy index.md, the field guide and the notebooks into ``source``, keeping their times (so a second build
     re-reads only the notebooks that changed) and dropping what the repository no longer has."""
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
     shutil.copy2(DOCS / "index.md", source / "index.md")
+    guide = root / "docs" / FIELD_GUIDE
+    if guide.is_file():  # where the notebooks' links (../docs/field-guide.md) point
+        (source / "docs").mkdir()
+        shutil.copy2(guide, source / "docs" / FIELD_GUIDE)
     for folder in NOTEBOOK_DIRS:
         (source / folder).mkdir()
         for notebook in sorted((root / folder).glob("*.ipynb")):

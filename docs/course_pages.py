@@ -163,9 +163,14 @@ def _cell(nb: Notebook | None) -> str:
     return f"[{nb.title}]({nb.path})".replace("|", "\\|") if nb else ""
 
 
-def home_markdown(notebooks: list[Notebook]) -> str:
+#: The field guide's docname in the staged source (docs/build.py stages it when it exists).
+FIELD_GUIDE_DOC = "docs/field-guide"
+
+
+def home_markdown(notebooks: list[Notebook], *, field_guide: bool = False) -> str:
     """The home page's course table, each notebook's objectives, and the (hidden) toctree that
-    gives every page its place in the navigation, in course order."""
+    gives every page its place in the navigation, in course order; with ``field_guide``, a line
+    pointing to it and its place at the end of the navigation."""
     lines = [
         f"Start with [{notebooks[0].title}]({notebooks[0].path}); each chapter stands on the "
         "ones before it, and each lab follows its chapter.",
@@ -185,7 +190,13 @@ def home_markdown(notebooks: list[Notebook]) -> str:
         lines += [f"**[{nb.title}]({nb.path})**{time}", ""]
         if nb.objectives:
             lines += [nb.objectives, ""]
+    if field_guide:
+        lines += [
+            f"**Take it to work:** [the field guide]({FIELD_GUIDE_DOC}.md), one page on what to "
+            "fetch from a stalling Go service, in what order, and what each artefact shows.",
+            "",
+        ]
     lines += ["```{toctree}", ":hidden:", ":maxdepth: 1", ""]
-    lines += [nb.docname for nb in notebooks]
+    lines += [nb.docname for nb in notebooks] + ([FIELD_GUIDE_DOC] if field_guide else [])
     lines += ["```", ""]
     return "\n".join(lines)

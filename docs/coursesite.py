@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from course_pages import Notebook, course_notebooks, home_markdown
+from course_pages import FIELD_GUIDE_DOC, Notebook, course_notebooks, home_markdown
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.application import Sphinx
@@ -42,7 +42,9 @@ class CourseContents(SphinxDirective):
         for nb in notebooks:  # the home page is rebuilt when a notebook's first cell changes
             self.env.note_dependency(str(Path(self.env.srcdir) / nb.path))
         container = nodes.container(classes=["course-contents"])
-        text = StringList(home_markdown(notebooks).splitlines(), source="course-contents")
+        guide = (Path(self.env.srcdir) / FIELD_GUIDE_DOC).with_suffix(".md").is_file()
+        home = home_markdown(notebooks, field_guide=guide)
+        text = StringList(home.splitlines(), source="course-contents")
         self.state.nested_parse(text, self.content_offset, container)
         return container.children
 

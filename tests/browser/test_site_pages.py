@@ -307,6 +307,14 @@ def test_home_page_lists_the_notebooks_in_the_courses_order(browser, site):
         assert order_problems(opened, visit.base) == []
 
 
+def test_the_field_guide_is_a_page_the_home_page_and_chapter_5b_link_to(site):
+    page = site / "docs" / "field-guide.html"
+    assert page.is_file()
+    assert "Field guide: my Go service stalls" in page.read_text()
+    assert 'href="docs/field-guide.html"' in (site / "index.html").read_text()
+    assert 'href="../docs/field-guide.html"' in (site / "chapters/05b-real-service.html").read_text()
+
+
 def test_every_widget_output_shows_its_picture(browser, site):
     """Issue #18 item 1: a reader of the site sees every figure the live notebook shows."""
     assert on_every_notebook_page(browser, site, picture_problems) == []
