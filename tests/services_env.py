@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterable
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,3 +87,32 @@ def command_lines(pid: int) -> list[list[str]]:
             continue
         out.append([a.decode(errors="replace") for a in raw.split(b"\0") if a])
     return out
+
+
+@contextmanager
+def bare_dashboard(tmp: Path, *flags: str) -> Iterator[str]:
+    """The dashboard service alone on SQLite (no load, no Prometheus), started from the course's
+    build with ``flags``; yields its base URL once it accepts connections, and stops it after.
+    Skips (fails under CI=true) where the services cannot be built."""
+    require_services()
+    from labkit.golab.services.build import build_services
+    from labkit.golab.services.procs import free_port
+
+    port = free_port()
+    argv = [str(build_services().binaries["dashboard"]), f"-addr=127.0.0.1:{port}"]
+    argv += ["-db=sqlite", f"-dsn={tmp / 'dashboard.sqlite'}", *flags]
+    env = {**os.environ, "GOMAXPROCS": "2"}
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -11,10 +11,8 @@ import gzip
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -170,32 +168,12 @@ def _kind(body: bytes) -> str:
 
 @pytest.mark.go
 def test_every_url_is_served_by_the_real_service(tmp_path):
-    from services_env import require_services
+    from services_env import bare_dashboard
 
-    require_services()
-    from labkit.golab.services.build import build_services
-    from labkit.golab.services.procs import free_port
-
-    binary = build_services().binaries["dashboard"]
-    port = free_port()
-    argv = [str(binary), f"-addr=127.0.0.1:{port}", "-db=sqlite", f"-dsn={tmp_path / 'd.sqlite'}"]
-    argv += ["-block-rate=10000", "-mutex-fraction=5"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     want = {"goroutine?debug=1": "text", "goroutine?debug=2": "text", "trace": "trace"}
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.05)
+    with bare_dashboard(tmp_path, "-block-rate=10000", "-mutex-fraction=5") as base:
         for path in urls(GUIDE.read_text()):
             quick = re.sub(r"seconds=\d+", "seconds=1", path)  # the same handler, sooner
-            body = urllib.request.urlopen(f"http://127.0.0.1:{port}{quick}", timeout=30).read()
+            body = urllib.request.urlopen(base + quick, timeout=30).read()
             name = path.split("/debug/pprof/")[1].split("?seconds")[0]
             assert _kind(body) == want.get(name, "gzip protobuf"), path
-    finally:
-        proc.terminate()
-        proc.wait(10)

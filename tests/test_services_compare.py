@@ -5,10 +5,6 @@ claim true), the section-3.3 picture, the recordings found by their settings, an
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import subprocess
-import time
 import urllib.request
 
 import numpy as np
@@ -295,38 +291,8 @@ def test_the_views_refuse_what_they_cannot_draw(render):
 
 @pytest.mark.go
 def test_a_dashboard_answer_is_as_long_as_the_model_is_told(tmp_path):
-    from services_env import require_services
+    from services_env import bare_dashboard
 
-    require_services()
-    from labkit.golab.services.build import build_services
-    from labkit.golab.services.procs import free_port
-
-    build = build_services()
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(build.binaries["dashboard"]),
-            f"-addr=127.0.0.1:{port}",
-            "-db=sqlite",
-            "-rows=1000",
-            f"-dsn={tmp_path / 'd.sqlite'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "GOMAXPROCS": "2"},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}/dashboard?id=0"
-        body = urllib.request.urlopen(url, timeout=20).read()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with bare_dashboard(tmp_path, "-rows=1000") as base:
+        body = urllib.request.urlopen(f"{base}/dashboard?id=0", timeout=20).read()
     assert len(body) / 1000 == pytest.approx(BODY_BYTES_PER_ROW, rel=0.01)
