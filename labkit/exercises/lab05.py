@@ -11,6 +11,15 @@ Eight exercises, five of them predictions (issue #17): the four warm-up question
 named service, not the mystery, and after Check draw the incident lab at the question's settings;
 smallest_pool draws the model's p99 by pool size. With which_cause, which_fix and the graded
 change (:meth:`Mystery.try_changes`) that makes eight.
+
+Real mode (#23 item 5, the lab's section 7): the cause hides in the real dashboard
+(labkit.golab.services.capstone: three of the five causes, each measured causal there; the two
+the real service cannot have are left out, with the measurements). :class:`RealMystery` gives
+the evidence of the hidden service, live or its recording, and no setting;
+real_which_cause (the stall doctor reads the recorded trace after Check) and real_which_fix ask
+about it, answered from the recordings; :func:`grade_real_changes` grades a change by the same
+rules on a live run of the service or on the recorded run of that change.
+tests/test_capstone_real.py and tests/test_capstone_real_live.py check them.
 """
 
 from __future__ import annotations
@@ -18,7 +27,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import math
+import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +39,19 @@ import numpy as np
 
 from labkit.errors import ParameterError
 from labkit.exercises.seeded import Variant, choice, numeric
+from labkit.golab.errors import GolabWarning
+from labkit.golab.services import (
+    CollectParams,
+    DashboardParams,
+    RecordingError,
+    ServiceRun,
+    ServicesMissingError,
+    run_service,
+)
+from labkit.golab.services import capstone as real
+from labkit.golab.services.prometheus import Series
 from labkit.models.gcpacer import format_gctrace
+from labkit.profiles import Profile
 from labkit.scenarios.casestudy import IncidentParams, IncidentRun, run_incident
 from labkit.scenarios.casestudy.causes import (
     CAUSES,
@@ -38,6 +62,7 @@ from labkit.scenarios.casestudy.causes import (
     run_cause,
 )
 from labkit.scenarios.casestudy.diagnosis import DiagnosisTable
+from labkit.traces import Trace
 
 _KEYS = list(CAUSES)
 
@@ -280,11 +305,7 @@ class Mystery:
 def removes_cause(key: str, changes: dict[str, Any]) -> bool:
     """Whether ``changes`` take cause ``key`` out of the service: its fix applied whole, or
     every parameter its title blames moved off the value that broke the service."""
-    cause = CAUSES[key]
-    broken = dict(cause.changes)
-    fixed = all(changes.get(name) == value for name, value in cause.fix)
-    moved = all(name in changes and changes[name] != broken[name] for name in cause.culprit)
-    return fixed or moved
+    return _removes(CAUSES[key], changes)
 
 
 def grade_changes(number: int, changes: dict[str, Any]) -> Verdict:
@@ -669,4 +690,408 @@ def gogc_on_payload(rng: np.random.Generator) -> Variant:
         params={"gogc": gogc, "payload_kb": payload, "seed": seed, "ratio": ratio},
         figure=_incident_lab(base.replace(gogc=gogc)),
         predict=True,
+    )
+
+
+# ---------------------------------------------------------------- real mode (#23 item 5)
+#
+# The same hunt on the real dashboard (labkit/golab/go/services/dashboard): the hidden cause is
+# one of labkit.golab.services.capstone.CAUSES, the service runs live (LIVE = True in the lab)
+# or the recording of that cause is shown, and a change is graded on the real service, live or
+# against the recorded runs of capstone.MENU.
+
+#: Changes that do not touch the real service: the load, the database, the observation.
+NOT_THE_REAL_SERVICE = {
+    "rate": "fewer requests a second is less load, not a faster service",
+    "arrivals": "the clients' timing is the load, not the service",
+    "dashboards": "fewer distinct dashboards changes the load, not the service",
+    "db_median_ms": "the database's speed belongs to the database, not to this service",
+    "db_sigma": "the database's tail belongs to the database, not to this service",
+    "slow": "how the database spends a query's time is the database's business",
+    "db": "another database engine is another system, not a change to this service",
+    "stop_db_at_s": "stopping the database is an experiment on the database, not a fix",
+    "seed": "another seed is another roll of the dice, not a fix",
+    **{
+        name: "how the run is observed changes the measurement, not the service"
+        for name in CollectParams.names()
+    },
+}
+#: A live graded change: 6 s of load, no trace, no Prometheus (the latency and the counters).
+REAL_CHANGE_RUN = {"seconds": 6.0, "trace_seconds": 0.0, "prometheus": False}
+#: A live mystery or healthy run: 6 s of load with every artefact and a 0.2 s trace.
+REAL_EVIDENCE_RUN = {"seconds": 6.0, "trace_seconds": 0.2}
+
+_REAL_KEYS = list(real.CAUSES)
+#: Live runs of this session: ("mystery", number) or ("healthy", 0) -> the run (a kernel keeps
+#: them, so that the lab's cells read one run of each).
+_REAL_LIVE: dict[tuple[str, int], ServiceRun] = {}
+
+
+def _real_key(number: int) -> str:
+    """The real service's hidden cause for mystery ``number`` (a hash, like the model's)."""
+    digest = hashlib.sha256(f"capstone real mystery {number}".encode()).digest()
+    return _REAL_KEYS[digest[0] % len(_REAL_KEYS)]
+
+
+def _services_wanted_recorded() -> bool:
+    """LABKIT_SERVICES=recorded (a workshop hub): never start a service."""
+    return os.environ.get("LABKIT_SERVICES", "auto").strip() == "recorded"
+
+
+def _real_run(
+    params: DashboardParams, *, live: bool, evidence: bool, progress: Any = None
+) -> ServiceRun:
+    """The real service with ``params``: live (falling back to the recording, with a note, when
+    the services cannot run here) or recorded."""
+    if live and not _services_wanted_recorded():
+        collect = REAL_EVIDENCE_RUN if evidence else REAL_CHANGE_RUN
+        try:
+            return run_service("dashboard", params, source="live", progress=progress, **collect)
+        except ServicesMissingError as exc:
+            run = real.recorded_capstone_run(params)
+            note = f"live run not possible ({exc}); showing the recording"
+            warnings.warn(note, GolabWarning, stacklevel=3)
+            return dataclasses.replace(run, note=note)
+    return real.recorded_capstone_run(params)
+
+
+def _real_mystery_run(number: int, live: bool, progress: Any = None) -> tuple[str, ServiceRun]:
+    """(cause key, run) of real mystery ``number``; a live run is made once per session."""
+    key = _real_key(_check_number(number))
+    params = real.CAUSES[key].params()
+    if not live:
+        run = _real_run(params, live=False, evidence=True)
+        if progress is not None:
+            progress("the recorded run loaded", 1.0)
+        return key, run
+    if ("mystery", number) not in _REAL_LIVE:
+        _REAL_LIVE["mystery", number] = _real_run(
+            params, live=True, evidence=True, progress=progress
+        )
+    return key, _REAL_LIVE["mystery", number]
+
+
+def _real_healthy_run(live: bool, progress: Any = None) -> ServiceRun:
+    if not live:
+        return _real_run(real.HEALTHY, live=False, evidence=True)
+    if ("healthy", 0) not in _REAL_LIVE:
+        _REAL_LIVE["healthy", 0] = _real_run(
+            real.HEALTHY, live=True, evidence=True, progress=progress
+        )
+    return _REAL_LIVE["healthy", 0]
+
+
+def _where(run: ServiceRun) -> str:
+    """Where and when a run ran, and the machine's load: no command line, no setting."""
+    m = run.meta
+    how = "live" if run.source == "live" else "recorded"
+    text = (
+        f"{how} on {m['recorded_on']} at {m['recorded_at']}, 1-minute load average "
+        f"{m['load_avg_before']:.2f}"
+    )
+    return f"{text}; {run.note}" if run.note else text
+
+
+def real_observed(figures: dict[str, float]) -> str:
+    """One line of what a graded change showed (target_figures): no setting."""
+    return (
+        f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, "
+        f"{figures['throughput_rps']:.1f} req/s, {figures['failed']:.0f} of "
+        f"{figures['sent']:.0f} requests failed, {figures['fallbacks']:.0f} stale fallbacks, "
+        f"render {figures['fps']:.1f} fps, GC {figures['gc_per_s']:.0f} cycles/s"
+    )
+
+
+def _metric_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A runtime/metrics snapshot as the service served it (a copy: the run stays as it was)."""
+    return json.loads(json.dumps(snapshot))
+
+
+class RealMystery:
+    """The capstone's hidden cause in the real dashboard: the evidence a tool fetches from the
+    running service (latency, the five layers, profiles, the goroutine dump, the trace and the
+    stall doctor's reading of it, runtime/metrics, Prometheus), and a way to try changes on it.
+
+    Neither the cause nor the settings are in a public name, nor in anything a method returns:
+    no parameters, no command line (the meta of a run holds the flags; only where, when and the
+    load are passed on), and not the service's /debug/stats, whose ``config`` echoes its flags.
+    What the tools themselves show about the settings (GOMAXPROCS in runtime/metrics, the
+    connections in use in Prometheus) is evidence, as it is for an on-call engineer. ``live``:
+    run the service here (the first call runs it, ~15 s; LABKIT_SERVICES=recorded or missing
+    packages give the recording, with a note), else the shipped recording of the cause."""
+
+    __slots__ = ("live", "number")
+
+    def __init__(self, seed: int, live: bool = False, progress: Any = None) -> None:
+        if not isinstance(live, bool):
+            raise ParameterError(f"live must be True or False, got {live!r}")
+        self.number = mystery_number(seed)
+        self.live = live
+        _real_mystery_run(self.number, live, progress)  # run it now: the cells below read it
+
+    def __repr__(self) -> str:
+        return f"RealMystery(run #{self.number}, {'live' if self.live else 'recorded'}: hidden)"
+
+    def _run(self) -> ServiceRun:
+        return _real_mystery_run(self.number, self.live)[1]
+
+    def where(self) -> str:
+        """Where, when and under what load the evidence was collected."""
+        return _where(self._run())
+
+    def summary(self) -> str:
+        """The headline figures: what the targets read, and the run's threads and goroutines."""
+        run = self._run()
+        f = run.figures()
+        return (
+            f"{real_observed(real.target_figures(run))}; {f['threads']:.0f} threads, "
+            f"{f['goroutines']:.0f} goroutines at the end"
+        )
+
+    def layers(self, progress: Any = None) -> real.RealLayers:
+        """The five layers, the healthy service beside the mystery (live: the healthy service
+        runs here too, once)."""
+        healthy = _real_healthy_run(self.live, progress)
+        return real.RealLayers(healthy, self._run(), ("healthy", f"mystery #{self.number}"))
+
+    def cpu_profile(self) -> Profile:
+        return self._run().cpu  # type: ignore[return-value]
+
+    def goroutine_profile(self) -> Profile:
+        """/debug/pprof/goroutine (debug=0) at the middle of the load."""
+        return self._run().goroutines[0]
+
+    def goroutine_dump(self) -> str:
+        """/debug/pprof/goroutine?debug=2 at the middle of the load, as Go served it."""
+        return self._run().artefacts["goroutine-2"].decode()
+
+    def block_profile(self) -> Profile:
+        return self._run().block  # type: ignore[return-value]
+
+    def mutex_profile(self) -> Profile:
+        return self._run().mutex  # type: ignore[return-value]
+
+    def trace(self) -> Trace:
+        """The execution trace (/debug/pprof/trace) around the middle of the load."""
+        return self._run().trace  # type: ignore[return-value]
+
+    def diagnose(self) -> Any:
+        """The stall doctor's reading of the trace (labkit.stalls.diagnose)."""
+        from labkit.stalls import diagnose
+
+        return diagnose(self.trace())
+
+    def runtime_metrics(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """runtime/metrics (/debug/metrics) before and after the load."""
+        run = self._run()
+        return _metric_snapshot(run.metrics_before), _metric_snapshot(run.metrics_after)
+
+    def prometheus(self) -> dict[str, tuple[str, list[Series]]]:
+        """Each PromQL query the run evaluated over the load -> (query, series it returned)."""
+        run = self._run()
+        return {name: (run.queries[name], list(run.series[name])) for name in run.series}
+
+    def fps_states(self) -> tuple[real.Series2, dict[str, real.Series2]]:
+        """The render loop's fps gauge and the goroutines by state, as Prometheus scraped them
+        (seconds since the load began, values): what FpsStatesPlot draws."""
+        return real.fps_and_states(self._run())
+
+    def try_changes(self, changes: dict[str, Any], progress: Any = None) -> Verdict:
+        """Apply ``changes`` (DashboardParams names) to the hidden service and grade them: live,
+        a 6 s run of the real service; recorded, the recording of that change (capstone.MENU)."""
+        return grade_real_changes(self.number, changes, live=self.live, progress=progress)
+
+    def reveal(self) -> RealRevealed:
+        key = _real_key(self.number)
+        cause = real.CAUSES[key]
+        return RealRevealed(self.number, cause.title, cause.fix_text, cause.params())
+
+
+@dataclass(frozen=True)
+class RealRevealed:
+    """The real mystery's Reveal: its cause, the cause's fix and the settings that differ from
+    the healthy service."""
+
+    number: int
+    cause: str
+    fix: str
+    params: DashboardParams
+
+    def __str__(self) -> str:
+        changed = {k: v for k, v in self.params.changed(real.HEALTHY).items()}
+        settings = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return (
+            f"real mystery #{self.number}\ncause: {self.cause}\nits fix: {self.fix}\n"
+            f"settings that differ from the healthy service: {settings}"
+        )
+
+
+def _removes(cause: Any, changes: dict[str, Any]) -> bool:
+    """Whether ``changes`` take ``cause`` (a model Cause or a RealCause) out of the service:
+    its fix applied whole, or every parameter its title blames moved off the broken value."""
+    broken = dict(cause.changes)
+    fixed = all(changes.get(name) == value for name, value in cause.fix)
+    moved = all(name in changes and changes[name] != broken[name] for name in cause.culprit)
+    return fixed or moved
+
+
+def grade_real_changes(
+    number: int, changes: dict[str, Any], *, live: bool = False, progress: Any = None
+) -> Verdict:
+    """The real capstone's Check, by the model's rules (:func:`grade_changes`): changes to the
+    load, the database or the observation are refused with the reason; the rest run on the
+    hidden real service (live, or the recording of that change); accepted when the targets
+    (capstone.meets_targets) are met *and* the cause is removed, with a note when the targets
+    are met with the cause still there."""
+    if not isinstance(changes, dict) or not changes:
+        return Verdict(False, "Give the changes you would ship as a dict, e.g. {'gogc': 200}.")
+    refused = [f"{k}: {NOT_THE_REAL_SERVICE[k]}" for k in changes if k in NOT_THE_REAL_SERVICE]
+    if refused:
+        return Verdict(False, "Not a fix of the service: " + "; ".join(refused) + ".")
+    unknown = sorted(set(changes) - set(DashboardParams.names()))
+    if unknown:
+        settable = [n for n in DashboardParams.names() if n not in NOT_THE_REAL_SERVICE]
+        return Verdict(
+            False,
+            f"The real service has no setting {', '.join(map(repr, unknown))}; its settings are "
+            f"{', '.join(settable)}.",
+        )
+    key = _real_key(_check_number(number))
+    cause = real.CAUSES[key]
+    after = cause.params().replace(**changes)  # a wrong value raises ServiceParameterError
+    try:
+        run = _real_run(after, live=live, evidence=False, progress=progress)
+    except RecordingError:
+        menu = "; ".join(f"{name}: {c!r}" for name, c in real.MENU.items())
+        return Verdict(
+            False,
+            "Recorded mode grades only the changes recorded with the course (one at a time): "
+            f"{menu}. Set LIVE = True to run any change on the real service.",
+        )
+    figures = real.target_figures(run)
+    observed = real_observed(figures) + ("" if run.source == "live" else " (recorded run)")
+    missed = real.missed_targets(figures)
+    if missed:
+        return Verdict(False, "Misses the targets: " + "; ".join(missed) + ".", observed)
+    met = "all three targets met"
+    if _removes(cause, changes):
+        return Verdict(True, f"Accepted: the cause is gone and {met}.", observed)
+    stale = ""
+    if figures["fallbacks"]:
+        share = figures["fallbacks"] / max(figures["sent"], 1.0)
+        stale = f" {100 * share:.0f} % of the answers were stale fallbacks from the LRU."
+    return Verdict(
+        True,
+        f"Accepted with a note: {met}.",
+        observed,
+        "Note: the cause is still in the service. Your change meets the targets around it "
+        f"(a cache or a timeout can absorb several causes), so the next change in load or data "
+        f"brings the stall back.{stale} Reveal, then find the change that removes it.",
+    )
+
+
+def _real_recorded(key: str) -> ServiceRun:
+    return real.recorded_capstone_run(real.CAUSES[key].params())
+
+
+def _real_doctor_view(key: str) -> Callable[[], object]:
+    def figure():
+        from labkit.stalls import diagnose
+        from labkit.widgets import StallDoctor
+
+        return StallDoctor(diagnose(_real_recorded(key).trace), height_px=200)
+
+    return figure
+
+
+@functools.cache
+def _real_doctor_summary(key: str) -> str:
+    """The stall doctor's summary of cause ``key``'s recorded trace (read once: seconds)."""
+    from labkit.stalls import diagnose
+
+    return diagnose(_real_recorded(key).trace).summary()
+
+
+def real_which_cause(rng: np.random.Generator) -> Variant:
+    """Name the hidden cause of a real mystery from its evidence; after Check, the stall
+    doctor's reading of its recorded trace is drawn (predict, then check)."""
+    number = int(rng.integers(0, 1000))
+    key = _real_key(number)
+    cause = real.CAUSES[key]
+    run = _real_recorded(key)
+    return choice(
+        f"Real mystery #{number} (the one above when the seed in this exercise's title is your "
+        "SEED). Read its layers, profiles, dump and Prometheus series: which cause is it? "
+        "Commit first: after Check the stall doctor reads its trace.",
+        [real.CAUSES[k].title for k in _REAL_KEYS],
+        _REAL_KEYS.index(key),
+        f"It is **{cause.title}**. The giveaway: {cause.evidence}. The recorded run: "
+        f"{real_observed(real.target_figures(run))}. The stall doctor on its trace: "
+        f"{_real_doctor_summary(key)}.",
+        hints={
+            i: f"Look at the evidence that would show it: {real.CAUSES[k].evidence}."
+            for i, k in enumerate(_REAL_KEYS)
+            if k != key
+        },
+        params={"number": number},
+        answer_figure=_real_doctor_view(key),
+        shows="the stall doctor's reading of the recorded trace",
+    )
+
+
+def _real_menu_figures(key: str) -> dict[str, dict[str, float]]:
+    """For cause ``key``: each MENU change -> the target figures of its recorded run."""
+    return {
+        name: real.target_figures(real.recorded_capstone_run(p))
+        for name, p in real.menu_params(key).items()
+    }
+
+
+def _real_fix_name(key: str) -> str:
+    """The MENU entry that is cause ``key``'s own fix."""
+    fix = dict(real.CAUSES[key].fix)
+    return next(name for name, c in real.MENU.items() if c == fix)
+
+
+def real_which_fix(rng: np.random.Generator) -> Variant:
+    """Pick the change that brings a real mystery back within the targets, graded on the
+    recorded runs of capstone.MENU: the options are the cause's own fix and the changes the
+    recordings show missing the targets; the others that meet them are named in the answer."""
+    number = int(rng.integers(0, 1000))
+    key = _real_key(number)
+    cause = real.CAUSES[key]
+    figures = _real_menu_figures(key)
+    right = _real_fix_name(key)
+    works = {name: real.meets_targets(f) for name, f in figures.items()}
+    order = [list(real.MENU)[i] for i in rng.permutation(len(real.MENU))]
+    order = [n for n in order if n == right or not works[n]]
+    also = [
+        f"{n} ({'removes the cause too' if _removes(cause, real.MENU[n]) else 'around the cause'})"
+        for n in real.MENU
+        if n != right and works[n]
+    ]
+    also_text = (
+        " Also within the targets on the recordings, so not offered: " + "; ".join(also) + "."
+        if also
+        else ""
+    )
+    hints = {
+        i: "On the recorded run that change leaves "
+        + "; ".join(real.missed_targets(figures[n]))
+        + ": it does not touch what this service is short of."
+        for i, n in enumerate(order)
+        if n != right
+    }
+    fixed = figures[right]
+    return choice(
+        f"Real mystery #{number}: which change brings p99 to {real.TARGET_P99_MS:g} ms or less, "
+        f"the render loop to {real.TARGET_FPS:g} fps or more, with at most "
+        f"{100 * real.MAX_FAILED_SHARE:g} % of requests failing? (Each was recorded on the real "
+        "service.)",
+        order,
+        order.index(right),
+        f"{right[:1].upper()}{right[1:]}: {cause.fix_text}. Its recorded run: "
+        f"{real_observed(fixed)}.{also_text}",
+        hints=hints,
+        params={"number": number, "options": tuple(order)},
     )

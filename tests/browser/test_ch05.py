@@ -61,14 +61,27 @@ def test_chapter5_incident_lab_reacts_to_the_fixes(open_notebook):
     nb.assert_clean()
 
 
+def answer_right(page, exercise, title: str):
+    """Pick ``exercise``'s right choice in the exercise titled ``title``, press Check and wait
+    for "Right."; the exercise's locator."""
+    v = exercise.variant
+    ex = page.locator(".labkit-exercise", has_text=title).first
+    ex.scroll_into_view_if_needed()
+    ex.get_by_label(f"{chr(65 + v.answer)}. {v.choices[v.answer]}", exact=True).check()
+    ex.get_by_role("button", name="Check").click()
+    page.wait_for_function("el => el.innerText.includes('Right.')", arg=ex.element_handle())
+    return ex
+
+
 def test_lab5_renders_evidence_and_exercises(open_notebook):
     nb = open_notebook(LAB).run_all()
     nb.assert_clean()
     page = nb.page
     assert page.locator("table.labkit-diagnosis").count() >= 2  # evidence + the lab widget
-    assert page.locator(".labkit-flamegraph").count() >= 1
+    assert page.locator(".labkit-flamegraph").count() >= 3  # model CPU; real CPU, goroutines
     assert page.locator(INCIDENT).count() == 1  # the predictions' labs wait for Check
-    assert page.locator(".labkit-exercise").count() == 7  # + the graded change: eight
+    assert page.locator(".labkit-exercise").count() == 9  # + the graded change: eight; + real
+    assert page.locator(".labkit-fpsstates").count() == 1  # the real mystery's Prometheus
     page.wait_for_timeout(1200)
     nb.screenshot("evidence", page.locator("table.labkit-diagnosis").first)
     nb.screenshot("lab", page.locator(INCIDENT).first)
@@ -77,12 +90,7 @@ def test_lab5_renders_evidence_and_exercises(open_notebook):
     from labkit.exercises.lab05 import timeout_and_driver
     from labkit.exercises.seeded import Exercise
 
-    v = Exercise(timeout_and_driver, seed=0).variant
-    ex = page.locator(".labkit-exercise", has_text="A timeout and a driver").first
-    ex.scroll_into_view_if_needed()
-    ex.get_by_label(f"{chr(65 + v.answer)}. {v.choices[v.answer]}", exact=True).check()
-    ex.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Right.')", arg=ex.element_handle())
+    ex = answer_right(page, Exercise(timeout_and_driver, seed=0), "A timeout and a driver")
     page.wait_for_function(
         "el => el.querySelectorAll('.labkit-incident .bqplot svg.svg-figure').length > 0",
         arg=ex.element_handle(),
@@ -90,4 +98,19 @@ def test_lab5_renders_evidence_and_exercises(open_notebook):
     nb.wait_for_text(ex, "You predicted")  # its own message, after the figure
     assert page.locator(INCIDENT).count() == 2
     nb.screenshot("prediction", ex)
+    nb.assert_clean()
+
+    # Real mode (#23 item 5): name the cause, then the stall doctor reads the recorded trace.
+    from labkit.exercises.lab05 import real_which_cause
+
+    title = "Which cause? (real service)"
+    assert page.locator(".labkit-exercise", has_text=title).locator(".labkit-doctor").count() == 0
+    ex = answer_right(page, Exercise(real_which_cause, seed=0), title)  # committed: the doctor
+    page.wait_for_function(
+        "el => el.querySelectorAll('.labkit-doctor .bqplot svg.svg-figure').length > 0",
+        arg=ex.element_handle(),
+        timeout=60_000,
+    )
+    nb.screenshot("real-cause", ex)
+    nb.screenshot("real-fps-states", page.locator(".labkit-fpsstates").first)
     nb.assert_clean()
