@@ -33,6 +33,8 @@ REQUIRED = (
     "json_allocs",
     "sleep_resolution",
     "locked_pingpong",
+    "call_kinds",
+    "oversubscribe",
 )
 
 
@@ -198,6 +200,22 @@ def test_recorded_runs_show_lost_preemption_kept_ps_threads_and_allocations():
     tagged = golab.run_experiment("json_allocs", source="recorded", payload="tagged")
     points = golab.run_experiment("json_allocs", source="recorded", payload="points")
     assert 3.9 < tagged["allocs_per_row"] < 4.1 and points["allocs_per_call"] <= 4
+
+
+def test_recorded_runs_show_preemption_points_and_shared_cpus():
+    """#25 items 2 and 4, in the shipped evidence: without signals a loop of NOSPLIT leaf calls
+    holds the P to its end (main runs within 0.1 ms of it), one of calls with a prologue is
+    stopped 10-20 ms in, one with such a call every 30 ms at that call; every thread of the
+    oversubscribe program was confined to 2 CPUs, and 4 busy goroutines there take ~2x one."""
+    ck = dict(source="recorded", async_preempt=False)
+    leaf = golab.run_experiment("call_kinds", kind="leaf", **ck)
+    frame = golab.run_experiment("call_kinds", kind="frame", **ck)
+    sparse = golab.run_experiment("call_kinds", kind="sparse", **ck)
+    assert abs(leaf["after_loop_ms"]) < 0.1 and leaf["late_ms"] > 0.9 * leaf["loop_ms"]
+    assert 10 <= frame["late_ms"] <= 20 and 28 <= sparse["late_ms"] <= 31
+    over = golab.run_experiment("oversubscribe", source="recorded", gomaxprocs=4)
+    assert over["affinity_threads"] == ["0-1"] and over["cores"] == 2
+    assert 1.9 < over["makespan_ratio"] < 2.3
 
 
 def test_every_recorded_timed_result_keeps_its_runs():

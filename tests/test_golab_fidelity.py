@@ -271,6 +271,70 @@ def test_a_model_that_hard_codes_the_yield_turns_differs(monkeypatch):
         assert ("yield", repr(params), "other goroutine's turns per 100 ms of loop") in broken
 
 
+# ---- preemption points by call kind, and more Ms than cores (#25 items 2 and 4) ----------------
+
+LEAF_ROW = (
+    "call_kinds",
+    repr({"kind": "leaf", "async_preempt": False}),
+    "ms from the loop's end until main runs (leaf calls, no signals)",
+)
+SPARSE_ROW = (
+    "call_kinds",
+    repr({"kind": "sparse", "async_preempt": False}),
+    "ms main wakes late (a call with a prologue every 30 ms, no signals)",
+)
+CORES_ROWS = [
+    (
+        "oversubscribe",
+        repr({"gomaxprocs": n}),
+        f"makespan of {n} busy goroutines on 2 CPUs / one alone",
+    )
+    for n in (3, 4)
+]
+
+
+def _rows(keys) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES if key(r) in set(keys))
+
+
+def test_leaf_calls_treated_as_prologues_make_the_leaf_row_differ(monkeypatch, recorded_rows):
+    """The model as it was (a loop that "calls" stops at sysmon's request, whatever it calls):
+    cpu(calls='leaf') given a prologue at every call, and the leaf loop's row reads DIFFER."""
+    import labkit.models.scheduler.programs as pg
+
+    assert LEAF_ROW in {key(r) for r in recorded_rows if r["agree"]}
+    monkeypatch.setitem(pg.CALL_KINDS, "leaf", 0.0)
+    assert differing(fidelity_table(source="recorded", rules=_rows([LEAF_ROW]))) == {LEAF_ROW}
+
+
+def test_a_call_rate_that_stops_at_the_request_makes_the_sparse_row_differ(
+    monkeypatch, recorded_rows
+):
+    """A model that stops a cpu(calls_per_ms=...) burst at the request, not at its next call's
+    prologue, wakes main 10-20 ms late where real Go waits for the call 30 ms in: DIFFER."""
+    from labkit.models.scheduler.sysmon import Sysmon
+
+    def at_once(self, g, t):
+        g.rem = g.cpu_end - t
+        g.token += 1
+        self.preempt_now(g, g.p, t, cooperative=True)
+
+    assert SPARSE_ROW in {key(r) for r in recorded_rows if r["agree"]}
+    monkeypatch.setattr(Sysmon, "prologue_stop", at_once)
+    assert differing(fidelity_table(source="recorded", rules=_rows([SPARSE_ROW]))) == {SPARSE_ROW}
+
+
+def test_a_model_without_an_os_makes_the_oversubscribed_rows_differ(monkeypatch, recorded_rows):
+    """Every M on a CPU of its own (cores=None, the model before the OS layer): GOMAXPROCS 3
+    and 4 on 2 CPUs take as long as one goroutine alone, and both rows read DIFFER."""
+    import labkit.models.scheduler as sched
+
+    assert set(CORES_ROWS) <= {key(r) for r in recorded_rows if r["agree"]}
+    right = sched.simulate
+    monkeypatch.setattr(sched, "simulate", lambda main, **kw: right(main, **{**kw, "cores": None}))
+    assert differing(fidelity_table(source="recorded", rules=_rows(CORES_ROWS))) == set(CORES_ROWS)
+
+
 # ---- the rule itself -------------------------------------------------------------------------
 
 

@@ -154,6 +154,24 @@ def test_json_allocations_grow_with_rows_only_for_rich_rows(go):
     assert rich["allocs_per_call"] >= 2 * 1000
 
 
+def test_without_signals_only_calls_with_a_prologue_stop_a_loop(go):
+    """GODEBUG=asyncpreemptoff=1, one P: a loop calling a NOSPLIT leaf (no stack-check
+    prologue) keeps main waiting to its end; one calling a function with a big frame is
+    stopped at sysmon's first request, long before."""
+    leaf = live("call_kinds", kind="leaf", async_preempt=False)
+    frame = live("call_kinds", kind="frame", async_preempt=False)
+    assert leaf["late_ms"] >= 0.9 * leaf["loop_ms"], leaf
+    assert frame["late_ms"] < frame["loop_ms"] / 2, frame
+
+
+def test_more_busy_threads_than_cpus_share_them(go):
+    """GOMAXPROCS=4, four busy goroutines, the process confined to 2 CPUs: the kernel
+    time-shares them, so they take well over one goroutine's time alone."""
+    r = live("oversubscribe", gomaxprocs=4)
+    assert r["affinity_threads"] == ["0-1"], r
+    assert r["makespan_ratio"] > 1.5, r
+
+
 def test_fallback_is_not_needed_when_go_works(go, recwarn):
     """With a working toolchain the default source is live and nothing is warned."""
     r = golab.run_experiment("spawn_order", n=3, repeats=1)

@@ -266,8 +266,12 @@ def result_parts(res: Result) -> dict[str, object]:
     end = res.end_ms
     dump_at = sorted({0.0, 0.5, end / 7, end / 3, end / 2, 2 * end / 3, end})
     return {
-        # The inputs as the golden file recorded them (a dict with main's name), from the record.
-        "params": {"main": res.program, **res.params.as_dict()},
+        # The inputs as the golden file recorded them (a dict with main's name), from the record;
+        # ``cores`` (added later) only when it is set, so the runs without it hash as before.
+        "params": {
+            "main": res.program,
+            **{k: v for k, v in res.params.as_dict().items() if k != "cores" or v is not None},
+        },
         "finished_ms": res.finished_ms,
         "created_ms": res.created_ms,
         "marks": res.marks,

@@ -188,6 +188,14 @@ def _janky_frames_in_cycles(out: Mapping[str, Any], lines: list[str]) -> dict[st
 
 REPEATS_HELP = "measurements inside the program; the medians are reported"
 
+# GODEBUG=asyncpreemptoff=1 or not (preempt, call_kinds).
+_ASYNC_PREEMPT = Param(
+    "async_preempt",
+    True,
+    "signal-based preemption on (Go 1.14+) or off",
+    via="env",
+    variant=True,
+)
 # Parameters shared by the frame programs (gc_frames, gc_render).
 _POOLED = Param("pooled", False, "reuse frame buffers through a sync.Pool", variant=True)
 _GOGC = Param(
@@ -205,13 +213,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         name="preempt",
         summary="GOMAXPROCS=1: when does main get the CPU back from a tight loop without calls?",
         params=(
-            Param(
-                "async_preempt",
-                True,
-                "signal-based preemption on (Go 1.14+) or off",
-                via="env",
-                variant=True,
-            ),
+            _ASYNC_PREEMPT,
             Param(
                 "loop_ms",
                 600.0,
@@ -563,6 +565,73 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=60.0,
         quick={"calls": 50_000, "repeats": 5},
     ),
+    Experiment(
+        name="call_kinds",
+        summary="GOMAXPROCS=1: how late a sleeping main wakes beside a loop that calls a small "
+        "leaf function (no stack-check prologue), a function with a big frame (a prologue), or "
+        "such a function now and then",
+        params=(
+            Param(
+                "kind",
+                "leaf",
+                "leaf | frame | sparse: what the spinner's loop calls",
+                choices=("leaf", "frame", "sparse"),
+                variant=True,
+            ),
+            _ASYNC_PREEMPT,
+            Param(
+                "loop_ms",
+                200.0,
+                "target length of the spinner's loop, ms",
+                minimum=20,
+                maximum=5_000,
+            ),
+            Param("sleep_ms", 1.0, "main's sleep, ms", minimum=0.1, maximum=100),
+            Param(
+                "gap_ms",
+                30.0,
+                "sparse: loop time between calls of the function with a prologue, ms",
+                minimum=1,
+                maximum=1_000,
+            ),
+            Param("repeats", 15, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("late_ms", "after_loop_ms", "loop_ms", "kind", "async_preempt"),
+        gomaxprocs=1,
+        run_timeout_s=240.0,
+        env=_preempt_env,
+        quick={"loop_ms": 100.0, "repeats": 3},
+    ),
+    Experiment(
+        name="oversubscribe",
+        summary="GOMAXPROCS above the CPU count: GOMAXPROCS goroutines of equal CPU work on 2 "
+        "CPUs, against one of them alone",
+        params=(
+            Param(
+                "gomaxprocs",
+                4,
+                "GOMAXPROCS, one busy goroutine per P",
+                minimum=1,
+                maximum=64,
+                via="env",
+                variant=True,
+            ),
+            Param(
+                "cores",
+                2,
+                "CPUs the process confines itself to (sched_setaffinity)",
+                minimum=1,
+                maximum=64,
+            ),
+            Param("work_ms", 200.0, "CPU work of each goroutine, ms", minimum=5, maximum=5_000),
+            Param("repeats", 5, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("makespan_ratio", "makespan_ms", "solo_ms", "goroutines", "cores"),
+        gomaxprocs=None,
+        run_timeout_s=300.0,
+        env=_procs_env,
+        quick={"work_ms": 100.0, "repeats": 3},
+    ),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _EXPERIMENTS}
@@ -614,6 +683,17 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("locked_pingpong", {"locked": True}),
     ("locked_pingpong", {"locked": False}),
     ("mutex_spin", {}),
+    # Preemption points by call kind (#25 item 2): without signals only a call with a
+    # stack-check prologue stops a loop.
+    ("call_kinds", {"kind": "leaf", "async_preempt": False}),
+    ("call_kinds", {"kind": "frame", "async_preempt": False}),
+    ("call_kinds", {"kind": "sparse", "async_preempt": False}),
+    ("call_kinds", {"kind": "leaf", "async_preempt": True}),
+    ("call_kinds", {"kind": "frame", "async_preempt": True}),
+    # GOMAXPROCS above the CPU count (#25 item 4): the OS time-shares the CPUs.
+    ("oversubscribe", {"gomaxprocs": 2}),
+    ("oversubscribe", {"gomaxprocs": 3}),
+    ("oversubscribe", {"gomaxprocs": 4}),
 )
 
 

@@ -152,6 +152,42 @@ def _const(x: float) -> Callable[[Result, Result], float]:
     return lambda real, model: x
 
 
+def _five_percent(real: Result, model: Result) -> float:
+    """5 % of the real makespan ratio (oversubscribe)."""
+    return 0.05 * real["makespan_ratio"]
+
+
+def _late(params: dict[str, Any], quantity: str, rule: str, differ_means: str) -> Rule:
+    """A call_kinds row: how late main wakes beside the loop (late_ms)."""
+    return Rule(
+        "call_kinds",
+        params,
+        quantity,
+        _key("late_ms"),
+        runs=_runs("late_ms"),
+        resolution=_const(0.01),
+        resolution_why="10 us (the program's clock reads)",
+        rule=rule,
+        differ_means=differ_means,
+    )
+
+
+def _oversubscribed(n: int, rule: str, differ_means: str) -> Rule:
+    """oversubscribe's row for GOMAXPROCS=n busy goroutines on 2 CPUs."""
+    return Rule(
+        "oversubscribe",
+        {"gomaxprocs": n},
+        f"makespan of {n} busy goroutines on 2 CPUs / one alone",
+        _pair_ratio,
+        runs=_runs("makespan_ratio"),
+        resolution=_five_percent,
+        resolution_why="5 %: the machine's other processes (load average recorded beside the "
+        "run) share its CPUs",
+        rule=rule,
+        differ_means=differ_means,
+    )
+
+
 # ---- the rows -------------------------------------------------------------------------------
 
 
@@ -674,6 +710,78 @@ RULES: tuple[Rule, ...] = (
         known_difference="the model charges a channel hand-off nothing beyond SCHEDULE_MS, "
         "which comes from the Gosched loop; a switch through a channel (lock, copy, goready) "
         "costs more: 0.30 us per round trip against the model's 2 x 0.129",
+    ),
+    Rule(
+        "call_kinds",
+        {"kind": "leaf", "async_preempt": False},
+        "ms from the loop's end until main runs (leaf calls, no signals)",
+        _key("after_loop_ms"),
+        runs=_runs("after_loop_ms"),
+        resolution=_const(0.01),
+        resolution_why="10 us (the program's clock reads)",
+        rule="leaf calls nothing and has no frame, so the compiler marks it NOSPLIT and gives it "
+        "no stack-check prologue (src/cmd/internal/obj/x86/obj6.go:663-691, abi.StackSmall = "
+        "128 bytes): with GODEBUG=asyncpreemptoff=1 sysmon's request (preemptone, "
+        "src/runtime/proc.go:6917) is seen only at the first call with a prologue after the "
+        "loop, so main, due 1 ms after the loop started, runs when the loop ends",
+        differ_means="the model stops a loop at calls that have no prologue (cpu(calls='leaf') "
+        "treated as ordinary calls)",
+    ),
+    _late(
+        {"kind": "frame", "async_preempt": False},
+        "ms main wakes late (calls with a prologue, no signals)",
+        rule="framed's 512-byte frame needs a stack-check prologue; the first call after "
+        "sysmon's request (10 ms on one time slice, forcePreemptNS, src/runtime/proc.go:6679) "
+        "goes to newstack, which sees stackPreempt and yields (src/runtime/stack.go:1122, 1174): "
+        "main wakes 10-20 ms after the loop started, without any signal",
+        differ_means="the model does not stop a loop of ordinary calls without signals, or "
+        "sysmon's rounds are off",
+    ),
+    _late(
+        {"kind": "sparse", "async_preempt": False},
+        "ms main wakes late (a call with a prologue every 30 ms, no signals)",
+        rule="the request made 10-20 ms into the loop waits for the next call with a prologue, "
+        "the first framed call, 30 ms into the loop (cpu(calls_per_ms=1/30) in the model): "
+        "main wakes 30 - 1 ms late",
+        differ_means="the model stops a loop at the request rather than at its next call with "
+        "a prologue",
+    ),
+    _late(
+        {"kind": "leaf", "async_preempt": True},
+        "ms main wakes late (leaf calls, signals on)",
+        rule="with signals preemptone also sends SIGURG (preemptM, src/runtime/signal_unix.go:"
+        "369); the handler injects asyncPreempt at the interrupted instruction "
+        "(src/runtime/preempt.go:305), prologue or not: the leaf loop stops like any other",
+        differ_means="the model's asynchronous preemption misses loops of leaf calls",
+    ),
+    _late(
+        {"kind": "frame", "async_preempt": True},
+        "ms main wakes late (calls with a prologue, signals on)",
+        rule="a signal or the next prologue, whichever comes first: 10-20 ms as without signals",
+        differ_means="the model's sysmon preempts a loop of calls at another time with signals",
+    ),
+    *(
+        _oversubscribed(n, rule, differ_means)
+        for n, rule, differ_means in (
+            (
+                2,
+                "each P's M has a CPU of its own: two at once take as long as one",
+                "the model shares CPUs that are not contended",
+            ),
+            (
+                3,
+                "3 threads want 2 CPUs: the kernel time-shares them fairly "
+                "(kernel/sched/fair.c), so all three take 3/2 as long as one alone "
+                "(simulate(cores=2), cpus.py)",
+                "the model gives every M a CPU of its own (no cores), or shares them unfairly",
+            ),
+            (
+                4,
+                "GOMAXPROCS=4 on 2 CPUs: four busy Ms share two CPUs, twice as long as one "
+                "alone; more Ps than CPUs buy nothing for CPU-bound work",
+                "the model gives every M a CPU of its own (no cores)",
+            ),
+        )
     ),
 )
 

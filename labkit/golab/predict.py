@@ -26,8 +26,10 @@ from labkit.golab.experiments import RETAKE_CASE_PROCS, get_experiment
 from labkit.golab.predict_gc import gc_frames, gc_live, gc_render
 from labkit.golab.predict_sched import (
     MODEL_GO_VERSION,
+    call_kinds,
     locked_pingpong,
     lockosthread,
+    oversubscribe,
     preempt,
     retake_keep,
     sleep_resolution,
@@ -54,6 +56,8 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "retake_keep": (retake_keep, lambda p: RETAKE_CASE_PROCS[p["case"]]),
     "sleep_resolution": (sleep_resolution, lambda p: 1),
     "locked_pingpong": (locked_pingpong, lambda p: 1),
+    "call_kinds": (call_kinds, lambda p: 1),
+    "oversubscribe": (oversubscribe, lambda p: p["gomaxprocs"]),
 }
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).
@@ -98,7 +102,8 @@ def model_prediction(name: str, *, seed: int = 0, **params: Any) -> dict[str, An
         "seed": seed,
         "go_version": MODEL_GO_VERSION,
         "gomaxprocs": gomaxprocs,
-        # The model runs each P on a CPU of its own: as many CPUs as Ps.
+        # The model runs each P on a CPU of its own: as many CPUs as Ps (unless the model says
+        # otherwise: oversubscribe's OS layer has the program's cores).
         "cpus": gomaxprocs,
     }
     out.update(model(full, seed))

@@ -91,6 +91,19 @@ def _timed(name: str, start: str, step: Any, end: str, done: Any) -> Any:
     return s.Go(name, [s.mark(start), step, s.mark(end), s.send(done)])
 
 
+def _beside_spinners(steps: list[Any], p: dict[str, Any], seed: int) -> Any:
+    """The run of a main whose ``steps`` start ``repeats`` spinners of ``loop_ms`` each, on one P
+    (preempt, call_kinds)."""
+    s = _sched()
+    return s.simulate(
+        s.Go("main", steps),
+        gomaxprocs=1,
+        async_preempt=p["async_preempt"],
+        until_ms=CALIBRATION_MS + p["repeats"] * (2 * p["loop_ms"] + 1_000),
+        seed=seed,
+    )
+
+
 def preempt(p: dict[str, Any], seed: int) -> dict[str, Any]:
     """main calibrates, then, each repeat, starts a spinner (a loop without calls) and calls
     Gosched; mirrors go/preempt. resume_ms: from the spawn until main runs again."""
@@ -101,13 +114,7 @@ def preempt(p: dict[str, Any], seed: int) -> dict[str, Any]:
         spin = _timed(f"spin{r}", "spin_start", s.cpu(p["loop_ms"], calls=False), "spin_end", done)
         steps += [s.gosched(), s.mark("t0"), s.spawn(spin), s.gosched(), s.mark("back")]
         steps += [s.recv(done)]
-    res = s.simulate(
-        s.Go("main", steps),
-        gomaxprocs=1,
-        async_preempt=p["async_preempt"],
-        until_ms=CALIBRATION_MS + p["repeats"] * (2 * p["loop_ms"] + 1_000),
-        seed=seed,
-    )
+    res = _beside_spinners(steps, p, seed)
     resume = _gaps(res, "t0", "back")
     loop = _gaps(res, "spin_start", "spin_end")
     return {
@@ -402,3 +409,78 @@ def locked_pingpong(p: dict[str, Any], seed: int) -> dict[str, Any]:
     res = s.simulate(main, gomaxprocs=1, until_ms=rounds * 10 + 100, seed=seed)
     us = (_mark(res, "t1") - _mark(res, "t0")) * 1000 / rounds
     return {"round_trip_us": us, "locked": p["locked"], "rounds": rounds}
+
+
+#: What each call_kinds loop calls, as ``cpu(calls=...)`` says it: go/call_kinds' leaf has no
+#: frame and calls nothing (NOSPLIT, no prologue); framed has a 512-byte frame (a prologue).
+CALL_KIND_STEPS = {"leaf": {"calls": "leaf"}, "frame": {"calls": "functions"}}
+
+
+def call_kinds(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """main calibrates, then, each repeat, yields (a fresh time slice), starts a spinner whose
+    loop calls a leaf, a framed function, or the framed one every gap_ms (``calls_per_ms``), and
+    sleeps sleep_ms; mirrors go/call_kinds. late_ms: from main's due time until it ran;
+    after_loop_ms: from the loop's end until main ran. (The program calibrates each kind's loop
+    for ~9 x 2^22 iterations; the model's CALIBRATION_MS is the shortest of them, enough to back
+    sysmon off to its 10 ms rounds, as every calibration does.)"""
+    s = _sched()
+    done = s.Chan(capacity=1, name="done")
+    calls = CALL_KIND_STEPS.get(p["kind"]) or {"calls_per_ms": 1 / p["gap_ms"]}
+    steps = _calibration()
+    for r in range(p["repeats"]):
+        spin = _timed(f"spin{r}", "spin_start", s.cpu(p["loop_ms"], **calls), "spin_end", done)
+        steps += [s.gosched(), s.mark("t0"), s.spawn(spin), s.sleep(p["sleep_ms"])]
+        steps += [s.mark("back"), s.recv(done)]
+    res = _beside_spinners(steps, p, seed)
+    late = [x - p["sleep_ms"] for x in _gaps(res, "t0", "back")]
+    after = [b - e for b, e in zip(_marks(res, "back"), _marks(res, "spin_end"), strict=True)]
+    loop = _gaps(res, "spin_start", "spin_end")
+    return {
+        "kind": p["kind"],
+        "async_preempt": p["async_preempt"],
+        "late_ms": median(late),
+        "after_loop_ms": median(after),
+        "loop_ms": median(loop),
+        "late_ms_runs": late,
+        "after_loop_ms_runs": after,
+        "loop_ms_runs": loop,
+    }
+
+
+def oversubscribe(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Each repeat: one goroutine of work_ms alone, then GOMAXPROCS of them together, waited
+    for with a WaitGroup, on ``cores`` CPUs that the model's OS layer time-shares
+    (``simulate(cores=...)``, labkit/models/scheduler/cpus.py); mirrors go/oversubscribe."""
+    s = _sched()
+    n, work = p["gomaxprocs"], p["work_ms"]
+    steps = _calibration()
+    for r in range(p["repeats"]):
+        for label, count in (("solo", 1), ("all", n)):
+            wg = s.WaitGroup(f"{label}{r}")
+            workers = [
+                s.spawn(s.Go(f"{label}{r}w{i}", [s.cpu(work, calls=False), wg.done()]))
+                for i in range(count)
+            ]
+            steps += [s.mark(f"{label}_t0"), wg.add(count), *workers, wg.wait()]
+            steps += [s.mark(f"{label}_t1")]
+    res = s.simulate(
+        s.Go("main", steps),
+        gomaxprocs=n,
+        cores=p["cores"],
+        until_ms=CALIBRATION_MS + p["repeats"] * (n + 2) * work * 4 + 1_000,
+        seed=seed,
+    )
+    solo, span = _gaps(res, "solo_t0", "solo_t1"), _gaps(res, "all_t0", "all_t1")
+    ratio = [m / x for m, x in zip(span, solo, strict=True)]
+    return {
+        "makespan_ratio": median(ratio),
+        "makespan_ms": median(span),
+        "solo_ms": median(solo),
+        "makespan_ratio_runs": ratio,
+        "makespan_ms_runs": span,
+        "solo_ms_runs": solo,
+        "goroutines": n,
+        "cores": p["cores"],
+        # the model's CPUs are the program's: the cores it confines itself to
+        "cpus": p["cores"],
+    }

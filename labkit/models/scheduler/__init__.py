@@ -32,7 +32,8 @@ proc.go is read (each module's docstring names the runtime functions it mirrors,
 - ``runq.py``: runqput, runqget, runqsteal, globrunqput, globrunqget, injectglist, ready;
 - ``timers.py``: timeSleep, the timer heaps and who fires them;
 - ``netpoll.py``: netpollblock, netpoll, wakeNetPoller;
-- ``sysmon.py``: sysmon, retake, preemptone;
+- ``sysmon.py``: sysmon, retake, preemptone, and where a preempted burst stops (its calls'
+  prologues, newstack);
 - ``threads.py``: newm, startm, stopm, wakep, handoffp, startlockedm, stoplockedm, checkdead;
 - ``chan.py``: chansend, chanrecv (a channel's state is a ``ChanState``);
 - the primitives a program synchronises with (``primitives.py`` builds their steps):
@@ -43,6 +44,7 @@ proc.go is read (each module's docstring names the runtime functions it mirrors,
 - ``syscalls.py``: entersyscall, exitsyscall;
 - ``goroutine.py``: a G's steps, newproc, gopark, goschedImpl, goexit0;
 - ``schedule.py``: schedule, findRunnable, stealWork (a ``Steal`` result), execute;
+- ``cpus.py``: the OS's share of ``cores`` CPUs between the Ms (only with ``cores=n``);
 - ``engine.py``: the ``Scheduler`` they make up, its state and event loop (``events.py``);
   ``state.py`` its G, M and P records, ``records.py`` what a run writes down (the one place
   that counts the state row), ``invariants.py`` its self-check;
@@ -53,8 +55,15 @@ thread) are named constants in ``runtime.py``, each derived from a recording in
 ``labkit/golab/recorded``.
 
 Left out on purpose: GC (see ``labkit.models.gcpacer``), closing channels, RWMutex, sync.Cond
-and Once, cgo, GOMAXPROCS changes at run time, and the OS scheduler (every M with a P is assumed
-to have a CPU, which also makes a contended Mutex spin as on a multicore machine).
+and Once, cgo, GOMAXPROCS changes at run time. The OS scheduler is left out by default (every M
+with a P has a CPU, which also makes a contended Mutex spin as on a multicore machine);
+``simulate(..., cores=n)`` shares n CPUs between the Ms instead (``cpus.py``: round robin in
+slices, as GOMAXPROCS above the machine's CPU count makes the kernel do).
+
+What a CPU step calls decides where it can be preempted: ``cpu(ms, calls=...)`` takes True or
+"functions" (a stack-check prologue at every call), False or "none" (no calls), "leaf" (only
+small leaf functions, which the compiler gives no prologue), or ``calls_per_ms=r`` (a prologue
+every 1/r ms); see ``programs.cpu`` and ``sysmon.preemptone``.
 
 >>> main = Go("main", [spawn(Go("spin", [cpu(600, calls=False)])), gosched(), mark("back")])
 >>> res = simulate(main, gomaxprocs=1, async_preempt=True, until_ms=5_000, seed=0)
@@ -128,13 +137,14 @@ def simulate(main: Go, params: SchedParams | None = None, /, **overrides: Any) -
     deadlock (reported in ``Result.deadlock``, not raised).
 
     ``params`` (a :class:`SchedParams`) and ``overrides`` (its fields: ``gomaxprocs=4``,
-    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``) as every labkit model takes them;
+    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``, ``cores=None``) as every labkit
+    model takes them;
     a bad value raises a SchedParamError naming it. ``Result.params`` is the record it ran with.
     """
     if not isinstance(main, Go):
         raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")
     p = SchedParams.make(params, **overrides)
-    s = Scheduler(main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed)
+    s = Scheduler(main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed, p.cores)
     s.simulate()
     result = Result.from_scheduler(s, p, main.name)
     s.release()  # no reference cycles left behind: the run is freed as soon as it is dropped

@@ -75,6 +75,8 @@ class Atomics:
         g.pc -= 1
         self.begin_stretch(g, p, s, t)
         g.rem = math.inf
+        if self.cores is not None and not self.cpu_take(p.m, g, t):
+            return False  # its M waits for a CPU (cpus.py); the spin starts when it has one
         g.cpu_end = math.inf
         g.token += 1
         fl.spinners.append((g, g.token))

@@ -22,8 +22,9 @@ startlockedm), ``chan`` (channels), ``syscalls`` (entersyscall, exitsyscall), ``
 G's steps, newproc, gopark, goschedImpl, goexit0) and ``schedule`` (schedule, findRunnable,
 stealWork, execute), then the primitives a program synchronises with: ``sema`` (semacquire1,
 semrelease1), ``mutex``, ``waitgroup``, ``timerchan`` (time.Ticker, time.After), ``selectgo``
-and ``atomics``, whose steps ``run`` hands to ``primitive_steps``; ``records`` writes down the
-run, ``invariants`` checks it. The state is all here, in one set of ``__slots__``.
+and ``atomics``, whose steps ``run`` hands to ``primitive_steps``; ``cpus``, the OS sharing
+``cores`` CPUs between the Ms (``simulate(cores=n)``); ``records`` writes down the run,
+``invariants`` checks it. The state is all here, in one set of ``__slots__``.
 """
 
 from __future__ import annotations
@@ -40,11 +41,15 @@ from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.atomics import Atomics
 from labkit.models.scheduler.chan import Channels
+from labkit.models.scheduler.cpus import Cpus
 from labkit.models.scheduler.events import (
     EV_CPU_DONE,
+    EV_CPU_GRANT,
     EV_NET_READY,
     EV_POLL_WAKE,
+    EV_PROLOGUE,
     EV_SCHED,
+    EV_SLICE,
     EV_SPIN,
     EV_STARTLOCKEDM,
     EV_STARTM,
@@ -86,6 +91,7 @@ class Scheduler(
     TimerChans,
     Selects,
     Atomics,
+    Cpus,
     Records,
     Invariants,
 ):
@@ -105,11 +111,17 @@ class Scheduler(
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
         "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
-        "sema_parks",
+        "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders",
     )  # fmt: skip
 
     def __init__(
-        self, main: pg.Go, gomaxprocs: int, async_preempt: bool, until_ms: float, seed: int
+        self,
+        main: pg.Go,
+        gomaxprocs: int,
+        async_preempt: bool,
+        until_ms: float,
+        seed: int,
+        cores: int | None = None,
     ) -> None:
         # Every goroutine the run can create, by name (validates unique names up front); a Go
         # spawned more than once runs as numbered copies, counted in ``copies`` (new_g).
@@ -181,6 +193,12 @@ class Scheduler(
         self.done = False
         self.end_ms = 0.0
         self.netpoll_inited = False
+        # The OS layer (cpus.py): None gives every M a CPU of its own; else ``cores`` CPUs,
+        # those free, the Ms waiting for one (FIFO) and the Ms on one.
+        self.cores = cores
+        self.cpu_free = cores or 0
+        self.cpu_wait = deque()
+        self.cpu_holders = []
 
     # ---- event kernel -------------------------------------------------------------------------
 
@@ -326,6 +344,21 @@ class Scheduler(
                     nevents -= 1
                     continue
                 run(obj, obj.p, t)
+            elif kind == EV_PROLOGUE:  # a call's prologue sees the pending request (sysmon.py)
+                if token != obj.token:
+                    nevents -= 1
+                    continue
+                self.prologue_reached(obj, t)
+            elif kind == EV_SLICE:  # an M's OS slice is over (cpus.py, with cores)
+                if token != obj.cpu_token:
+                    nevents -= 1
+                    continue
+                self.on_slice(obj, t)
+            elif kind == EV_CPU_GRANT:  # a waiting M got a CPU (cpus.py)
+                if token != obj.cpu_token:
+                    nevents -= 1
+                    continue
+                self.on_cpu_grant(obj, t)
             if self.dirty:
                 note(t)
             if after_event is not None:

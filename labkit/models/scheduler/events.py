@@ -38,9 +38,19 @@ EV_STARTLOCKEDM = 8
 #: A spinning lockSlow's runtime_doSpin is over (procyield, src/runtime/proc.go:8006): the G
 #: looks at its mutex again (mutex.py). obj: the G; token: its G.token.
 EV_SPIN = 9
+#: A G in a ``cpu(calls_per_ms=...)`` burst reaches the next call's stack-check prologue with a
+#: preemption request pending (newstack, src/runtime/stack.go:1122): it stops there. obj: the G;
+#: token: its G.token.
+EV_PROLOGUE = 10
+#: An M's OS time slice is over while other Ms wait for a CPU (``cpus.py``, with
+#: ``simulate(cores=n)``). obj: the M; token: its M.cpu_token.
+EV_SLICE = 11
+#: A waiting M got a CPU: its stalled goroutine's burst goes on (``cpus.py``). obj: the M;
+#: token: its M.cpu_token.
+EV_CPU_GRANT = 12
 
 #: Each kind's name, for reading a heap in a debugger or a test.
 EVENT_NAMES = (
     "sched", "cpu_done", "syscall_done", "net_ready", "sysmon", "startm", "poll_wake",
-    "steal_retry", "startlockedm", "spin",
+    "steal_retry", "startlockedm", "spin", "prologue", "slice", "cpu_grant",
 )  # fmt: skip

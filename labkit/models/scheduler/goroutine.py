@@ -151,16 +151,18 @@ class Goroutines:
             g.rem = None
             g.pc += 1
             return False
+        if self.cores is not None and not self.cpu_take(p.m, g, t):
+            return True  # its M waits for a CPU (cpus.py): the burst goes on when it has one
         end = g.cpu_end = t + rem
         g.token += 1  # a preemption mid-burst bumps it again, cancelling this event
         self.push(end, EV_CPU_DONE, g, g.token)
         return True
 
     def begin_stretch(self: Scheduler, g: G, p: P, s: pg.Step, t: float) -> None:
-        """A step that runs on the CPU begins (a burst, a spin on a Flag): whether it calls
-        functions, and its stack: a stack of its own starts a new stretch in the timeline and,
+        """A step that runs on the CPU begins (a burst, a spin on a Flag): where its calls'
+        prologues are (Step.call_gap), and its stack: a stack of its own starts a new stretch in the timeline and,
         if it changed, an entry in g's history."""
-        g.calls = s.calls
+        g.call_gap = s.call_gap
         stack = s.stack or g.default_stack
         if stack != g.seg_stack:
             self.end_segment(g, p, t)

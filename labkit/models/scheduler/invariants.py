@@ -69,6 +69,29 @@ class Invariants:
         busy = self.gomaxprocs - len(self.pidle)
         if self.nmspinning > busy:  # each spinning M holds a P (wakep, findRunnable)
             fail(f"{self.nmspinning} spinning Ms for {busy} busy Ps")
+        if self.cores is not None:
+            self.check_cpus(fail)
+
+    def check_cpus(self: Scheduler, fail: Callable[[str], NoReturn]) -> None:
+        """The OS layer (cpus.py): never more than ``cores`` Ms on a CPU; a CPU is free only
+        while no M waits; an M is on a CPU or queued for one, not both; a goroutine whose M has
+        no CPU makes no progress (it is stalled, its pending burst events void)."""
+        holders, waiting = self.cpu_holders, list(self.cpu_wait)
+        if len(holders) + self.cpu_free != self.cores or len(holders) > self.cores:
+            fail(f"{len(holders)} Ms on a CPU and {self.cpu_free} free of {self.cores} cores")
+        if self.cpu_free and waiting:
+            fail(f"a CPU is free while {len(waiting)} Ms wait for one")
+        for m in self.ms:
+            if m.on_cpu != (m in holders) or m.cpu_waiting != (m in waiting):
+                fail(f"M{m.id}'s on_cpu / cpu_waiting disagree with the OS layer's lists")
+            if m.on_cpu and m.cpu_waiting:
+                fail(f"M{m.id} is on a CPU and queued for one")
+        for p in self.ps:
+            g, m = p.curg, p.m
+            if g is None or m is None or g.status != RUNNING or g.rem is None:
+                continue
+            if not m.on_cpu and m.stalled is not g:
+                fail(f"{g.name} is in a burst on M{m.id}, which has no CPU, yet not stalled")
 
     def g_places(self: Scheduler, fail: Callable[[str], NoReturn]) -> dict[str, str]:
         """Where each G that is somewhere is (by name), failing if one is in two places or a P is

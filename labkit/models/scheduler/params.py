@@ -30,6 +30,17 @@ def _horizon(name: str, value: Any, where: str, error: type[ParameterError]) -> 
     return float(value)
 
 
+def _cores(name: str, value: Any, where: str, error: type[ParameterError]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise error(
+            f"{where}: {name} must be None (a CPU for every thread) or a whole number of CPUs "
+            f">= 1, got {value!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class SchedParams(ModelParams):
     """GOMAXPROCS, the preemption mode, the horizon and the seed of one scheduler run.
@@ -38,6 +49,9 @@ class SchedParams(ModelParams):
     function calls (``cpu(ms, calls=False)``) then cannot be preempted until it ends. ``seed``
     drives the only random choices: the victim order of work stealing (stealOrder in proc.go),
     and whether a preemption request that sysmon makes during a switch comes after execute.
+    ``cores``: None gives every thread (M) a CPU of its own; a number n makes the OS share n
+    CPUs between the Ms running Go code, round robin in slices of runtime.OS_SLICE_MS
+    (``cpus.py``), as when GOMAXPROCS is above the machine's CPU count.
     """
 
     error = SchedParamError
@@ -46,3 +60,6 @@ class SchedParams(ModelParams):
     async_preempt: bool = flag(True, doc="Go >= 1.14's signal-based preemption")
     until_ms: float = checked(10_000.0, _horizon, doc="virtual time to stop at, ms")
     seed: int = whole(0, 0, 2**63 - 1, doc="work stealing's victim order")
+    cores: int | None = checked(
+        None, _cores, doc="CPUs the OS shares between the threads (None: one per thread)", low=1
+    )

@@ -18,6 +18,7 @@ here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -161,7 +162,8 @@ class Flag(_Identity):
             raise ProgramError(f"Flag.spin(calls=...) must be True or False, got {calls!r}")
         if stack is not None:
             pg._check_stack(stack, "Flag.spin(stack=...)")
-        return Step(pg.FLAG_SPIN, obj=self, calls=calls, stack=stack)
+        gap = 0.0 if calls else math.inf
+        return Step(pg.FLAG_SPIN, obj=self, calls=calls, stack=stack, call_gap=gap)
 
 
 @dataclass(frozen=True, slots=True)

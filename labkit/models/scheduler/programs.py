@@ -11,6 +11,7 @@ message naming the parameter, not deep inside the simulation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -104,7 +105,8 @@ class Step:
 
     kind: int
     ms: float = 0.0
-    calls: bool = True
+    #: What a CPU step calls, as written (``cpu``): True, False, "none", "leaf" or "functions".
+    calls: bool | str = True
     stack: str | None = None
     chan: Chan | None = None
     go: Go | None = None
@@ -115,13 +117,17 @@ class Step:
     obj: object = None
     #: A mark's value (mark(label, value)).
     value: object = None
+    #: CPU ms between the stack-check prologues of a CPU step (``cpu``): 0.0 a prologue at
+    #: every instant (calls=True), math.inf none (calls=False, "none", "leaf"), else
+    #: 1 / calls_per_ms.
+    call_gap: float = 0.0
 
     def __repr__(self) -> str:
         return _STEP_REPR[self.kind](self)
 
 
 _STEP_REPR = {
-    CPU: lambda s: f"cpu({s.ms:g}{'' if s.calls else ', calls=False'})",
+    CPU: lambda s: f"cpu({s.ms:g}{_calls_text(s)})",
     SYSCALL: lambda s: f"syscall({s.ms:g})",
     IO_WAIT: lambda s: f"io_wait({s.ms:g})",
     SLEEP: lambda s: f"sleep({s.ms:g})",
@@ -150,6 +156,13 @@ _STEP_REPR = {
     EXIT: lambda s: "<return>",
 }
 _EXIT = Step(EXIT)
+
+
+def _calls_text(s: Step) -> str:
+    """A CPU step's calls as cpu() takes them: nothing for the default (calls=True)."""
+    if s.calls is True:
+        return "" if s.call_gap == 0 else f", calls_per_ms={1 / s.call_gap:g}"
+    return ", calls=False" if s.calls is False else f", calls={s.calls!r}"
 
 
 def _obj_name(obj: object) -> str:
@@ -294,20 +307,78 @@ def _check_stack(stack: object, what: str) -> str:
     return stack
 
 
-def cpu(ms: float, calls: bool = True, stack: str | None = None) -> Step:
+#: What ``cpu(calls=...)`` accepts, and the CPU ms between stack-check prologues of each.
+CALL_KINDS: dict[bool | str, float] = {
+    True: 0.0,
+    "functions": 0.0,
+    False: math.inf,
+    "none": math.inf,
+    "leaf": math.inf,
+}
+
+
+def cpu(
+    ms: float,
+    calls: bool | str = True,
+    stack: str | None = None,
+    *,
+    calls_per_ms: float | None = None,
+) -> Step:
     """Run on the CPU for ``ms`` milliseconds.
 
-    ``calls=True``: ordinary code that calls functions, so the stack-check prologue of its next call
-    honours a preemption request (cooperative preemption, newstack in src/runtime/stack.go); the
-    model treats that next call as immediate. ``calls=False``: a tight loop without calls, which
-    only an asynchronous preemption signal can stop (preemptM / asyncPreempt, Go >= 1.14).
+    ``calls`` says what the code calls, which decides where it can be preempted without a
+    signal. sysmon's request (preemptone, src/runtime/proc.go:6917) sets gp.stackguard0 to
+    stackPreempt; the stack-check prologue of the next function called compares SP with it, goes
+    to morestack -> newstack, which sees the request (src/runtime/stack.go:1122) and acts like
+    Gosched (gopreempt_m, stack.go:1174). Only functions with a prologue check:
+
+    - ``True`` or ``"functions"`` (the default): ordinary code calling ordinary functions; the
+      model treats the next prologue as immediate.
+    - ``False`` or ``"none"``: a loop without calls.
+    - ``"leaf"``: a loop that calls only small leaf functions. The compiler marks a function
+      NOSPLIT, with no prologue at all, when it calls nothing (zero-argument runtime calls such
+      as panicIndex aside) and its frame is below abi.StackSmall = 128 bytes
+      (src/cmd/internal/obj/x86/obj6.go:663-691 on amd64; src/internal/abi/stack.go:26), so
+      such a loop is as unpreemptible without signals as one with no call at all (an inlined
+      call is no call either).
+    - ``calls_per_ms=r`` (with ``calls`` left True): an ordinary call every 1/r ms of the
+      step's CPU, the first 1/r ms into it: a request waits for the next one (a preempted step
+      keeps its place, so the calls stay where they are in the loop).
+
+    With asynchronous preemption on (``async_preempt=True``, Go >= 1.14) a signal stops any of
+    them at once (preemptM, src/runtime/signal_unix.go:369 -> asyncPreempt,
+    src/runtime/preempt.go:305); off (GODEBUG=asyncpreemptoff=1) code without prologues runs
+    until the step ends. ``stack``: the call stack profiles show for this step.
     """
     ms = _check_ms(ms, "cpu(ms)")
-    if not isinstance(calls, bool):
-        raise ProgramError(f"cpu(calls=...) must be True or False, got {calls!r}")
+    if not isinstance(calls, bool | str) or calls not in CALL_KINDS:
+        raise ProgramError(
+            f"cpu(calls=...) must be one of True, False, 'none', 'leaf' or 'functions' (what "
+            f"the code calls), got {calls!r}"
+        )
+    gap = CALL_KINDS[calls]
+    if calls_per_ms is not None:
+        if isinstance(calls_per_ms, bool) or not isinstance(calls_per_ms, int | float):
+            raise ProgramError(f"cpu(calls_per_ms=...) must be a number > 0, got {calls_per_ms!r}")
+        if not 0 < calls_per_ms < math.inf:
+            raise ProgramError(
+                f"cpu(calls_per_ms=...) must be a finite number > 0 (calls per ms of CPU), got "
+                f"{calls_per_ms!r}; for no calls at all write calls='none'"
+            )
+        if calls not in (True, "functions"):
+            raise ProgramError(
+                f"cpu(calls={calls!r}, calls_per_ms={calls_per_ms!r}): a call rate counts "
+                "ordinary functions; leave calls at True (or 'functions') when you give one"
+            )
+        calls, gap = True, 1.0 / calls_per_ms
+        if gap == math.inf:
+            raise ProgramError(
+                f"cpu(calls_per_ms=...) is too small to take its inverse, got {calls_per_ms!r}; "
+                "for no calls at all write calls='none'"
+            )
     if stack is not None:
         _check_stack(stack, "cpu(stack=...)")
-    return Step(CPU, ms=ms, calls=calls, stack=stack)
+    return Step(CPU, ms=ms, calls=calls, stack=stack, call_gap=gap)
 
 
 def syscall(ms: float) -> Step:

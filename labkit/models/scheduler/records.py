@@ -28,6 +28,7 @@ from labkit.models.scheduler.state import (
     DEAD,
     M_DEAD,
     M_KIND_BY_STATE,
+    M_RUN,
     RUNNABLE,
     STATUS_NAMES,
     SYSCALL,
@@ -144,3 +145,5 @@ class Records:
         m.state = state
         m.seg_start = t
         m.seg_g = "" if g is None else g.name
+        if state != M_RUN and (m.on_cpu or m.cpu_waiting):  # (only with cores: cpus.py)
+            self.cpu_release(m, t)

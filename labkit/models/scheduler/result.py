@@ -289,7 +289,8 @@ class Result:
         s = self.stats
         text = (
             f"sched: GOMAXPROCS={p.gomaxprocs} async_preempt={p.async_preempt} "
-            f"until_ms={p.until_ms:g} seed={p.seed} | {done}/{len(self.finished_ms)} "
+            f"until_ms={p.until_ms:g} seed={p.seed}"
+            f"{'' if p.cores is None else f' cores={p.cores}'} | {done}/{len(self.finished_ms)} "
             f"goroutines finished, end {self.end_ms:.3f} ms | preemptions {s['preemptions']}, "
             f"steals {s['steals']}, handoffs {s['handoffs']}, global puts "
             f"{s['global_runq_puts']}, threads peak {s['threads_peak']}, events {s['events']}"

@@ -156,6 +156,17 @@ SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 #: before it parks.
 MUTEX_SPIN_MS = 0.0007699
 
+# ---- The operating system (only with simulate(cores=n): cpus.py) --------------------------------
+
+#: How long an M keeps a CPU while other Ms wait for one: a round-robin slice. An assumption
+#: about the OS, not a Go constant (as TIMER_SLACK_MS): Linux's fair scheduler (EEVDF,
+#: kernel/sched/fair.c, since 6.6) gives a task a base slice of 0.75 ms x (1 + ilog2(CPUs)),
+#: 1.5 ms on 2 CPUs (sysctl_sched_base_slice, scaled by update_sysctl), but notices that it is
+#: used up only at the scheduler tick (update_curr -> update_deadline -> resched_curr from
+#: task_tick_fair), every 1/HZ: the recording machine's kernel (6.18, /proc/config.gz) has
+#: CONFIG_HZ=250, a 4 ms tick, so CPU-bound threads sharing a CPU take turns of one tick.
+OS_SLICE_MS = 4.0
+
 
 def __getattr__(name: str) -> Any:
     """``runtime.Scheduler``, imported on first use: ``engine.py`` imports this module for its

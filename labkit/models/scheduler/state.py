@@ -40,7 +40,7 @@ class G:
 
     __slots__ = (
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
-        "token", "calls", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
+        "token", "call_gap", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
         "is_main", "waiting", "ticket",
     )  # fmt: skip
@@ -57,7 +57,9 @@ class G:
         self.rem = None  # remaining ms of the current CPU burst, None if none started
         self.cpu_end = 0.0
         self.token = 0  # invalidates a pending CPU_DONE when the burst is interrupted
-        self.calls = True
+        # CPU ms between the stack-check prologues of the step g runs (Step.call_gap): 0.0 a
+        # prologue everywhere, math.inf none (sysmon.preemptone reads it)
+        self.call_gap = 0.0
         self.preempt = False  # gp.preempt: a preemption request waiting for a call
         self.locked = 0  # LockOSThread nesting (m.lockedExt)
         self.lockedm = None
@@ -128,7 +130,10 @@ class P:
 class M:
     """An OS thread (m in runtime2.go). Ms are never freed, except by a locked G's exit (mexit)."""
 
-    __slots__ = ("id", "p", "curg", "lockedg", "spinning", "state", "seg_start", "seg_g")
+    __slots__ = (
+        "id", "p", "curg", "lockedg", "spinning", "state", "seg_start", "seg_g", "on_cpu",
+        "cpu_waiting", "slice_end", "slice_armed", "cpu_token", "stalled",
+    )  # fmt: skip
 
     def __init__(self, mid: int) -> None:
         self.id = mid
@@ -139,3 +144,12 @@ class M:
         self.state = M_IDLE
         self.seg_start = 0.0
         self.seg_g = ""
+        # The OS layer (cpus.py, only with simulate(cores=n)): on a CPU, or in the queue for
+        # one; when its slice ends and whether that is an event yet; a counter that voids its
+        # pending slice and grant events; the goroutine whose burst waits for its CPU.
+        self.on_cpu = False
+        self.cpu_waiting = False
+        self.slice_end = 0.0
+        self.slice_armed = False
+        self.cpu_token = 0
+        self.stalled = None

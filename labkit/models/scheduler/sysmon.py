@@ -10,11 +10,12 @@ of a network nobody polled for 10 ms (proc.go:6620); ``retake`` (proc.go:6681): 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import runtime as rt
-from labkit.models.scheduler.events import EV_SYSMON
-from labkit.models.scheduler.state import RUNNING, P
+from labkit.models.scheduler.events import EV_PROLOGUE, EV_SYSMON
+from labkit.models.scheduler.state import RUNNING, G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -135,11 +136,16 @@ class Sysmon:
         """preemptone (src/runtime/proc.go:6917): ask the G on p's M to stop (gp.preempt and
         gp.stackguard0), and signal the M (preemptM, src/runtime/signal_unix.go:369).
 
-        A G in a calls=True burst stops at its next call (newstack, src/runtime/stack.go:1122;
-        treated as now); a calls=False loop only at the signal, which injects asyncPreempt where
-        wantAsyncPreempt and isAsyncSafePoint agree (src/runtime/preempt.go:369 and 390), when
-        async preemption is on, else at the loop's end. A G in a syscall is not asked
-        (proc.go:6926). If p's M is in schedule() (p.curg is None in the model) curg is nil, or
+        Where a G in a CPU burst stops depends on the prologues its code has (``cpu(calls=...)``,
+        Step.call_gap): gp.stackguard0 = stackPreempt is seen by the next stack-check prologue
+        (newstack, src/runtime/stack.go:1122 -> gopreempt_m, stack.go:1174), which ordinary
+        functions have and NOSPLIT leaves do not (src/cmd/internal/obj/x86/obj6.go:663-696). A
+        burst that calls functions throughout stops now; one with a call every 1/r ms at its
+        next call (event EV_PROLOGUE, ``prologue_stop``); one without prologues (no calls, or
+        leaf calls only) only at the signal, which injects asyncPreempt where wantAsyncPreempt
+        and isAsyncSafePoint agree (src/runtime/preempt.go:369 and 390), when async preemption
+        is on (proc.go:6940, debug.asyncpreemptoff == 0), else at the burst's end. With the
+        signal on, every burst stops now. A G in a syscall is not asked (proc.go:6926). If p's M is in schedule() (p.curg is None in the model) curg is nil, or
         the parking G, whose request execute clears (proc.go:3362): the request is lost, unless
         it comes in the switch's last SWITCH_G_SIDE_MS, when the next G already runs on its own
         stack past execute: then that G stops at its next stack check (recorded in
@@ -158,9 +164,36 @@ class Sysmon:
             return
         if g.status != RUNNING or g.rem is None:
             return
-        if g.calls or self.async_preempt:
+        if p.m.stalled is g:  # its M waits for a CPU (cpus.py): honoured when it has one
+            g.preempt = True
+            return
+        gap = g.call_gap
+        if not gap or self.async_preempt:
             g.rem = max(g.cpu_end - t, 0.0)  # stopped mid-burst: the rest runs when g is back
             g.token += 1
-            self.preempt_now(g, p, t, cooperative=g.calls)
+            self.preempt_now(g, p, t, cooperative=not gap)
+        elif gap == math.inf or g.preempt:
+            g.preempt = True  # no prologue in the burst (or its stop is already arranged)
         else:
-            g.preempt = True
+            self.prologue_stop(g, t)
+
+    def prologue_stop(self: Scheduler, g: G, t: float) -> None:
+        """A preemption request to a G in a burst with a call every ``g.call_gap`` ms of CPU
+        (``cpu(calls_per_ms=...)``): it stops at the next call's prologue (newstack,
+        src/runtime/stack.go:1122), an EV_PROLOGUE event; if the burst ends first, at its end.
+        The calls sit at whole multiples of the gap from the step's start, wherever earlier
+        preemptions cut it."""
+        g.preempt = True
+        s = g.code[g.pc]
+        done = s.ms - (g.cpu_end - t)  # the step's CPU done so far
+        at = t + math.ceil(done / g.call_gap) * g.call_gap - done
+        if at < g.cpu_end:
+            self.push(at, EV_PROLOGUE, g, g.token)
+
+    def prologue_reached(self: Scheduler, g: G, t: float) -> None:
+        """EV_PROLOGUE: g's call reaches its prologue with the request pending: newstack ->
+        gopreempt_m (src/runtime/stack.go:1122, 1174); the rest of the burst runs when g is
+        back."""
+        g.rem = g.cpu_end - t
+        g.token += 1
+        self.preempt_now(g, g.p, t, cooperative=True)
