@@ -26,8 +26,10 @@ from labkit.stalls import diagnose
 from labkit.traces import load_trace
 from labkit.widgets import (
     FlameGraph,
+    FpsStatesPlot,
     FrameLab,
     GoroutineStatePlot,
+    HockeyStickPlot,
     IncidentLab,
     LatencyPercentiles,
     PacerWarmup,
@@ -41,6 +43,7 @@ from labkit.widgets import (
 )
 from labkit.widgets._style import TextFallback, legend_html
 from labkit.widgets.picture import html_lines, picture, setting
+from labkit.widgets.service_views import PROGRESS_TEXT
 from labkit.widgets.svgfigure import (
     PictureError,
     figure_svg,
@@ -283,6 +286,15 @@ WIDGETS = {
     "LatencyPercentiles": lambda h, m: LatencyPercentiles([("run", [1.0, 2.0, 5.0], False)]),
     "FrameTracePair": lambda h, m: _frame_pair(),
     "StallDoctor": lambda h, m: StallDoctor(diagnose(h)),
+    "FpsStatesPlot": lambda h, m: FpsStatesPlot(
+        ([0.0, 1.0, 2.0], [60.0, 40.0, 60.0]), {"runnable": ([0.0, 1.0, 2.0], [0, 3, 0])}
+    ),
+    "HockeyStickPlot": lambda h, m: HockeyStickPlot(
+        [{"utilisation": 0.5, "mean_wait_ms": 1.0, "p99_ms": 20.0, "erlang_c_wait_ms": 1.1}],
+        [0.1, 0.5, 0.9],
+        [0.0, 1.1, 40.0],
+        [10.0, 20.0, 90.0],
+    ),
 }
 
 
@@ -402,7 +414,7 @@ def outputs_without_picture(notebook: dict) -> list[str]:
             if WIDGET_VIEW not in data or "image/svg+xml" in data:
                 continue
             first = "".join(data.get("text/plain", "")).splitlines()[0]
-            if not EXERCISE_TEXT.match(first):
+            if not EXERCISE_TEXT.match(first) and first != PROGRESS_TEXT:  # not figures
                 missing.append(first)
     return missing
 
@@ -412,6 +424,16 @@ def _output(text: str, svg: str | None = None) -> dict:
     if svg:
         data["image/svg+xml"] = svg
     return {"cells": [{"cell_type": "code", "outputs": [{"data": data}]}]}
+
+
+def test_a_progress_bar_says_what_it_was_and_is_no_figure():
+    from labkit.widgets import RunProgress
+    from labkit.widgets.service_views import PROGRESS_TEXT
+
+    bundle = RunProgress("x")._repr_mimebundle_()
+    assert bundle["text/plain"] == PROGRESS_TEXT and "image/svg+xml" not in bundle
+    assert outputs_without_picture(_output(PROGRESS_TEXT)) == []
+    assert outputs_without_picture(_output("RunProgress(children=(FloatProgress(...")) != []
 
 
 def test_the_notebook_check_finds_a_widget_shown_as_text():

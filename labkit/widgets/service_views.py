@@ -19,7 +19,10 @@ from labkit.errors import ParameterError
 from labkit.widgets._style import STATE_COLOURS, legend_html
 from labkit.widgets.panel import Panel
 
-__all__ = ["FpsStatesPlot", "RunProgress"]
+__all__ = ["PROGRESS_TEXT", "FpsStatesPlot", "RunProgress"]
+
+#: What a progress bar's output says where no kernel runs it.
+PROGRESS_TEXT = "[RunProgress: a progress bar, drawn while the cell runs]"
 
 
 class RunProgress(w.HBox):
@@ -32,6 +35,13 @@ class RunProgress(w.HBox):
         self.steps: list[str] = []
         super().__init__([self.bar, self.label])
         self.add_class("labkit-runprogress")
+
+    def _repr_mimebundle_(self, **kwargs):
+        """Without a kernel (GitHub, nbviewer, the site) a bar has nothing to show: say what it
+        was, not ipywidgets' repr of its children."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = PROGRESS_TEXT
+        return bundle
 
     def __call__(self, step: str, fraction: float) -> None:
         if not 0.0 <= fraction <= 1.0:
