@@ -554,3 +554,29 @@ def test_a_model_doctor_that_ignores_the_models_lock_record_misses_it(monkeypatc
     monkeypatch.setattr(facts_module, "_model_locked", lambda gs, runs: {})
     d = diagnose(_render_model(True, 1))
     assert d.healthy or d.findings[0].cause != "locked_thread"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_interval_search_finds_what_a_scan_finds(seed):
+    """threads.overlapping (classes of rows by length, binary searches) returns exactly the rows
+    a scan of the whole table returns, in the same start order (ties in table order), for
+    tables of mostly short rows with a few long ones, the case that made the old search scan
+    everything; a search that drops the long rows' class misses rows here."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    rows = np.zeros(n, dtype=[("start_ms", "f8"), ("end_ms", "f8"), ("g", "i8")])
+    rows["start_ms"] = np.round(rng.uniform(0, 250, n), 3)  # rounded: ties in start
+    length = rng.exponential(0.01, n)
+    length[rng.choice(n, 12, replace=False)] = rng.uniform(5, 200, 12)
+    rows["end_ms"] = rows["start_ms"] + length
+    rows["g"] = np.arange(n)
+    for a in rng.uniform(-5, 255, 200):
+        b = a + rng.choice([0.0, 0.002, 0.5, 30.0])
+        by_start = rows[np.argsort(rows["start_ms"], kind="stable")]
+        want = by_start[(by_start["start_ms"] < b) & (by_start["end_ms"] > a)]
+        assert threads.overlapping(rows, a, b)["g"].tolist() == want["g"].tolist()
+    index = threads._index(rows)
+    assert len(index["classes"]) > 1  # the long rows are a class of their own
+    index["classes"] = index["classes"][:-1]
+    a = float(rows["start_ms"][np.argmax(length)]) + 1.0
+    assert np.argmax(length) not in threads.overlapping(rows, a, a + 1.0)["g"].tolist()

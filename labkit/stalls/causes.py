@@ -202,7 +202,8 @@ def _runnable(facts: Facts, stall: Stall, a: float, b: float, hog_ms: float) -> 
     a locked thread it waited behind) are ``locked_thread``; the rest is split by what held
     the Ps (see the module docstring)."""
     out, at = [], a
-    for h in waited_through(facts.handoffs, stall.g, a, b):
+    trips = waited_through(facts.handoffs, stall.g, a, b) if len(facts.handoffs) else ()
+    for h in trips:
         lo, hi = max(a, float(h["start_ms"])), min(b, float(h["end_ms"]))
         if hi <= at:
             continue
@@ -254,7 +255,8 @@ def _who_held(
         lo, hi = max(a, float(sy["start_ms"])), min(b, float(sy["end_ms"]))
         share[key] = share.get(key, 0.0) + (hi - lo)
         first.setdefault(key, (int(sy["p"]), float(sy["start_ms"]), float(sy["end_ms"]), "syscall"))
-    for h in overlapping(facts.handoffs, a, b):  # Ps on their way to or from locked threads
+    trips = overlapping(facts.handoffs, a, b) if len(facts.handoffs) else ()
+    for h in trips:  # Ps on their way to or from locked threads
         key = ("locked_thread", int(h["locked"]))
         lo, hi = max(a, float(h["start_ms"])), min(b, float(h["end_ms"]))
         share[key] = share.get(key, 0.0) + (hi - lo)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.stalls.threads import HANDOFF, handoffs, locked_threads
+from labkit.stalls.threads import HANDOFF, handoffs, locked_threads, table_index
 
 #: The runtime's wait reasons (traceBlockReason strings, src/runtime/traceruntime.go) that
 #: end in a timer firing or the network poller reporting a descriptor ready.
@@ -88,12 +88,23 @@ class Facts:
 
     def of(self, g: int) -> np.ndarray:
         """Goroutine ``g``'s stretches, in time order."""
-        return self.stretches[self.stretches["g"] == g]
+        gs = table_index(self.stretches, "goroutines", _sorted_goroutines)
+        if gs is None:
+            return self.stretches[self.stretches["g"] == g]
+        lo, hi = np.searchsorted(gs, [g, g + 1])
+        return self.stretches[lo:hi]
 
     def runs_between(self, start_ms: float, end_ms: float) -> np.ndarray:
         """The runs on any P that overlap ``[start_ms, end_ms]``."""
         r = self.runs
         return r[(r["start_ms"] < end_ms) & (r["end_ms"] > start_ms)]
+
+
+def _sorted_goroutines(stretches: np.ndarray) -> np.ndarray | None:
+    """The stretches' goroutines, when in order (as both readers build them), so that
+    ``Facts.of`` is a binary search, not a scan of every stretch; None otherwise."""
+    gs = np.ascontiguousarray(stretches["g"])
+    return gs if bool(np.all(gs[1:] >= gs[:-1])) else None
 
 
 def from_trace(trace: Any) -> Facts:

@@ -94,11 +94,17 @@ def locked_threads(
     if not candidates:
         return {}
     running = _runner(runs)
+    # each goroutine's stretches and runs by binary search, not a scan per goroutine (a trace
+    # may have thousands of candidates: a database driver's goroutine per row)
+    stretch_gs = np.ascontiguousarray(stretches["g"])
+    by_g = np.argsort(runs["g"], kind="stable")  # stable: each goroutine's runs in table order
+    run_gs = runs["g"][by_g]
     out = {}
     for g, m in candidates.items():
-        lo, hi = np.searchsorted(stretches["g"], [g, g + 1])
+        lo, hi = np.searchsorted(stretch_gs, [g, g + 1])
         mine = stretches[lo:hi]
-        handed, wakes = _handed_runs(mine, runs[runs["g"] == g], m, running, candidates)
+        first_run, end_run = np.searchsorted(run_gs, [g, g + 1])
+        handed, wakes = _handed_runs(mine, runs[by_g[first_run:end_run]], m, running, candidates)
         if handed >= MIN_HANDOFFS and 2 * handed >= wakes:
             out[g] = m
     return out
@@ -110,7 +116,7 @@ def _runner(runs: np.ndarray) -> Callable[[int, float], int | None]:
     for p in np.unique(runs["p"]).tolist():
         mine = runs[runs["p"] == p]
         mine = mine[np.argsort(mine["start_ms"], kind="stable")]
-        by_p[p] = (mine["start_ms"], mine["end_ms"], mine["g"])
+        by_p[p] = tuple(np.ascontiguousarray(mine[c]) for c in ("start_ms", "end_ms", "g"))
 
     def running(p: int, t: float) -> int | None:
         if p not in by_p:
@@ -133,15 +139,25 @@ def _handed_runs(
     order; ``runs``: its runs, all on thread ``m``), leaving out wakes by another candidate
     (``running(p, t)``: who ran on P p at t): how many ran on the P of the wake, and how many
     such wakes there were."""
+    if len(mine) < 3:
+        return 0, 0
+    # a wait, then runnable, then a run, the wait ended by another thread: found for all the
+    # goroutine's stretches at once, then each looked at
+    state, woken_m = mine["state"], mine["woken_m"]
+    trips = np.flatnonzero(
+        (state[:-2] == "waiting")
+        & (state[1:-1] == "runnable")
+        & (state[2:] == "running")
+        & (woken_m[:-2] >= 0)
+        & (woken_m[:-2] != m)
+    )
+    if not len(trips):
+        return 0, 0
     starts = {round(float(t), 9): int(p) for t, p in zip(runs["start_ms"], runs["p"], strict=True)}
-    g = int(mine["g"][0]) if len(mine) else -1
+    g = int(mine["g"][0])
     handed = wakes = 0
-    for k in range(len(mine) - 2):
-        wait, ready, run = mine[k], mine[k + 1], mine[k + 2]
-        if wait["state"] != "waiting" or ready["state"] != "runnable" or run["state"] != "running":
-            continue
-        if wait["woken_m"] < 0 or int(wait["woken_m"]) == m:
-            continue
+    for k in trips.tolist():
+        wait, run = mine[k], mine[k + 2]
         if wait["woken_by"]:  # readied by a goroutine: the one running where it happened
             waker = running(int(wait["woken_on"]), float(wait["end_ms"]))
             if waker is not None and waker != g and waker in candidates:
@@ -201,31 +217,98 @@ def waited_through(rows: np.ndarray, g: int, a: float, b: float) -> np.ndarray:
 
 def overlapping(rows: np.ndarray, a: float, b: float) -> np.ndarray:
     """The rows (with ``start_ms`` and ``end_ms``, in any order) that overlap ``[a, b]``, in
-    start order: a binary search, not a scan (a diagnosis asks this once per stretch, and a
-    trace has millions)."""
+    start order: binary searches, not a scan (a diagnosis asks this once per stretch, and a
+    trace has millions). Each class of rows by length (see ``_length_classes``) is searched
+    for the starts that can reach ``a``; the few candidates are then checked one by one."""
     index = _index(rows)
-    starts = index["by_start"]
-    lo = np.searchsorted(starts, a - index["longest"], side="left")
-    hi = np.searchsorted(starts, b, side="left")
-    near = rows[index["order"][lo:hi]]
-    return near[near["end_ms"] > a]
+    found = []
+    for starts, positions, reach in index["classes"]:
+        lo = starts.searchsorted(a - reach, side="left")
+        hi = starts.searchsorted(b, side="left")
+        if hi > lo:
+            found.append(positions[lo:hi])
+    if not found:
+        return rows[index["order"][:0]]
+    near = found[0] if len(found) == 1 else np.concatenate(found)
+    # the rows of [a - longest, b) that end after a: the one longest row bounds how far back a
+    # start can reach (the classes only narrow where to look); then in start order
+    near = near[(index["by_start"][near] >= a - index["longest"]) & (index["ends"][near] > a)]
+    if len(found) > 1:
+        near.sort()
+    return rows[index["order"][near]]
 
 
-#: Per table (by identity, while it lives): its columns as contiguous arrays, its start order
-#: and its longest row, for the searches above.
-_INDEXES: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
+#: How many rows a search in ``overlapping`` may look at, per class of rows, beyond those that
+#: overlap: a class holds rows short enough that the starts within its longest row's length
+#: of a moment are about this many.
+SCAN_ROWS = 256
+#: Added to a class's longest row (ms): the rounding of ``end - start`` cannot hide a row.
+REACH_MARGIN_MS = 1e-6
+
+
+def _length_classes(
+    by_start: np.ndarray, lengths: np.ndarray, longest: float
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """The rows (positions in start order, with their ``lengths``) in classes by length, the
+    shortest first, each as (its starts, its positions, how far back a start can reach): a
+    class takes rows while its count times its longest row stays within SCAN_ROWS rows' worth
+    of the table's span, so a search looks at few rows that end before the moment asked, where
+    one long row would otherwise make every search look back its whole length."""
+    n = len(lengths)
+    span = max(float(by_start[-1] - by_start[0]), longest, 1e-9) if n else 1.0
+    by_length = np.argsort(lengths, kind="stable")
+    ordered = np.maximum(lengths[by_length], 0.0)
+    limit = SCAN_ROWS * span
+    classes = []
+    i = 0
+    while i < n:
+        # the most rows from the i-th shortest on whose count times longest fits (that product
+        # grows with each row taken, so a binary search finds where it stops fitting)
+        lo, hi = i + 1, n
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if (mid - i) * float(ordered[mid - 1]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        j = lo
+        positions = np.sort(by_length[i:j])
+        classes.append((by_start[positions], positions, float(ordered[j - 1]) + REACH_MARGIN_MS))
+        i = j
+    return classes
+
+
+#: Per table (by identity, while it lives) and kind: what was built from it, for the searches
+#: above and for labkit.stalls.facts.Facts.of.
+_INDEXES: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
+
+
+def table_index(rows: np.ndarray, kind: str, build: Callable[[np.ndarray], Any]) -> Any:
+    """``build(rows)``, built once per table while it lives: a table does not change (a
+    diagnosis's tables are its own), so neither does what is built from it."""
+    hit = _INDEXES.get((id(rows), kind))
+    if hit is not None and hit[0]() is rows:
+        return hit[1]
+    index = build(rows)
+    if len(_INDEXES) > 64:  # tables come and go with their diagnoses
+        _INDEXES.clear()
+    _INDEXES[id(rows), kind] = (weakref.ref(rows), index)
+    return index
 
 
 def _index(rows: np.ndarray) -> dict[str, Any]:
-    hit = _INDEXES.get(id(rows))
-    if hit is not None and hit[0]() is rows:
-        return hit[1]
+    return table_index(rows, "intervals", _intervals)
+
+
+def _intervals(rows: np.ndarray) -> dict[str, Any]:
+    """A table's columns as contiguous arrays, its start order, its longest row and its
+    classes by length."""
     order = np.argsort(rows["start_ms"], kind="stable")
     index = {name: np.ascontiguousarray(rows[name]) for name in rows.dtype.names}
     index["order"] = order
     index["by_start"] = index["start_ms"][order]
-    index["longest"] = float(np.max(rows["end_ms"] - rows["start_ms"])) if len(rows) else 0.0
-    if len(_INDEXES) > 64:  # tables come and go with their diagnoses
-        _INDEXES.clear()
-    _INDEXES[id(rows)] = (weakref.ref(rows), index)
+    index["ends"] = index["end_ms"][order]
+    lengths = index["ends"] - index["by_start"]
+    index["longest"] = float(np.max(lengths)) if len(rows) else 0.0
+    index["classes"] = _length_classes(index["by_start"], lengths, index["longest"])
     return index
