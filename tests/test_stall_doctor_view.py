@@ -12,7 +12,7 @@ from labkit.errors import ParameterError
 from labkit.stalls import diagnose
 from labkit.widgets import StallDoctor
 from labkit.widgets.picture import picture
-from labkit.widgets.stall_doctor import union_of_windows
+from labkit.widgets.stall_doctor import SHADE_OPACITY, union_of_windows
 from labkit.widgets.timeline import KIND_COLOURS
 
 STALLS = Path(__file__).resolve().parent.parent / "labkit" / "data" / "stalls"
@@ -32,6 +32,8 @@ def test_every_stall_window_is_shaded_across_the_ps_once(view):
     assert np.all(a[1:] > b[:-1])  # no two shades overlap: overlapping stalls are merged
     for s in d.stalls:  # every stall lies inside one shade
         assert np.any((a <= s.start_ms) & (s.end_ms <= b))
+    # one opacity per shade: bqplot draws a shade without its own opacity opaque, hiding the runs
+    assert list(shade.fill_opacities) == [SHADE_OPACITY] * len(x)
     ys = view.timeline.figure.marks[0].scales["y"]
     assert np.asarray(shade.y).min() == ys.min and np.asarray(shade.y).max() == ys.max
 
