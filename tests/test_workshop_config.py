@@ -90,6 +90,34 @@ def test_another_default_notebook_is_found(z2jh, tljh):
     ]
 
 
+def test_a_hub_that_starts_the_real_services_in_every_kernel_is_found(z2jh, tljh):
+    _edit(z2jh / "values.yaml", "    LABKIT_SERVICES: recorded\n", "")
+    _edit(
+        tljh / "jupyterhub_config.d" / "course.py",
+        '"LABKIT_SERVICES": "recorded"',
+        '"LABKIT_SERVICES": "auto"',
+    )
+    found = consistency.problems(load(), consistency.z2jh_setup(z2jh), consistency.tljh_setup(tljh))
+    assert found == [
+        "Zero to JupyterHub (workshop/z2jh): LABKIT_SERVICES is None, settings.toml says recorded",
+        "The Littlest JupyterHub (workshop/tljh): LABKIT_SERVICES is auto, "
+        "settings.toml says recorded",
+    ]
+
+
+def test_the_services_setting_takes_what_labkit_takes(tmp_path):
+    from labkit.golab.services.run import SOURCES
+    from workshop.settings import SERVICES
+
+    assert SERVICES == SOURCES
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        SETTINGS_FILE.read_text().replace('services = "recorded"', 'services = "yes"')
+    )
+    with pytest.raises(WorkshopSettingsError, match="services='yes': expected one of auto, live"):
+        load(settings)
+
+
 def test_a_landing_page_that_is_not_nbgitpuller_is_found(z2jh):
     _edit(z2jh / "values.yaml", 'defaultUrl: "/git-pull?', 'defaultUrl: "/lab?')
     found = consistency.problems(load(), consistency.z2jh_setup(z2jh))
@@ -129,7 +157,8 @@ def test_a_venv_set_up_without_the_workshop_extra_lacks_the_hub():
     assert "nbgitpuller" in consistency.venv_packages()
     without = consistency.venv_packages(("test", "site"))
     local = consistency.HubSetup("local", 1024**3, 1.0, 3600, 300, ("instructor",),
-                                 consistency.tljh_setup().landing, without)  # fmt: skip
+                                 consistency.tljh_setup().landing, without,
+                                 {"LABKIT_SERVICES": "recorded"})  # fmt: skip
     found = consistency.problems(load(), local)
     assert "nbgitpuller" not in without
     assert any("learners lack nbgitpuller" in f for f in found)

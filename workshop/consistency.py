@@ -1,8 +1,9 @@
 """Do the three hub set-ups say the same? Local (jupyterhub_config.py), TLJH, Zero to JupyterHub.
 
 Each set-up is read into the same record: memory and CPU limit, idle-culling timeout and
-interval, admin users, the notebook (and repository, branch, folder) a learner lands on, and the
-learners' packages with their version ranges. :func:`problems` lists every difference from
+interval, admin users, the notebook (and repository, branch, folder) a learner lands on, the
+learners' packages with their version ranges, and where the real services' figures come from
+(LABKIT_SERVICES in the learner's environment). :func:`problems` lists every difference from
 settings.toml and pyproject.toml, one line each; an empty list means consistent.
 
 - local: jupyterhub_config.py as JupyterHub loads it (traitlets' config loader), and the
@@ -51,6 +52,7 @@ class HubSetup:
     admin_users: tuple[str, ...]
     landing: dict[str, str]  # repo, branch, targetpath, notebook (from the default URL)
     packages: dict[str, str]  # name -> version range
+    environment: dict[str, str]  # what the learner's server is started with
 
 
 def landing(default_url: str, target_dir: str | None = None) -> dict[str, str]:
@@ -114,6 +116,7 @@ def local_setup(settings_file: Path | None = None, state: Path | None = None) ->
         admin_users=tuple(sorted(c.Authenticator.admin_users)),
         landing=landing(c.Spawner.default_url, s.target_dir),
         packages=venv_packages(),
+        environment=dict(c.Spawner.environment),
     )
 
 
@@ -167,6 +170,7 @@ def tljh_setup(folder: Path = WORKSHOP / "tljh") -> HubSetup:
         admin_users=tuple(sorted(cfg.get("users", {}).get("admin", []))),
         landing=landing(extra.Spawner.default_url),
         packages=packages,
+        environment=dict(extra.Spawner.environment),
     )
 
 
@@ -211,6 +215,7 @@ def z2jh_setup(folder: Path = WORKSHOP / "z2jh") -> HubSetup:
         admin_users=tuple(sorted(config.get("Authenticator", {}).get("admin_users", []))),
         landing=landing(single.get("defaultUrl", "")),
         packages=packages,
+        environment={k: str(v) for k, v in (single.get("extraEnv") or {}).items()},
     )
 
 
@@ -228,6 +233,7 @@ def problems(settings: Settings, *setups: HubSetup, repo: str | None = None) -> 
         "idle-culling timeout (s)": settings.cull_timeout_s,
         "idle-culling interval (s)": settings.cull_every_s,
         "admin users": tuple(sorted(settings.admin_users)),
+        "LABKIT_SERVICES": settings.services,
     }
     packages = expected_packages()
     out = []
@@ -238,6 +244,7 @@ def problems(settings: Settings, *setups: HubSetup, repo: str | None = None) -> 
             "idle-culling timeout (s)": s.cull_timeout_s,
             "idle-culling interval (s)": s.cull_every_s,
             "admin users": s.admin_users,
+            "LABKIT_SERVICES": s.environment.get("LABKIT_SERVICES"),
         }
         for key, value in want.items():
             if got[key] != value:

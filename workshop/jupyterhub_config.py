@@ -82,6 +82,8 @@ c.Spawner.environment = {
     "LABKIT_CACHE": env("LABKIT_CACHE") or str(ROOT / ".state" / "labkit"),
     "GOTOOLCHAIN": "local",
     "NBGITPULLER_APP": "lab",
+    # Chapter 5b's and lab 5's real services: the shipped runs, not one service per kernel.
+    "LABKIT_SERVICES": settings.services,
 }
 # A room logging in at once on a small machine: servers take longer than JupyterHub's defaults.
 c.Spawner.start_timeout = 180

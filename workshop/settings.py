@@ -18,6 +18,8 @@ from labkit.errors import ParameterError
 ROOT = Path(__file__).resolve().parents[1]
 WORKSHOP = ROOT / "workshop"
 SETTINGS_FILE = WORKSHOP / "settings.toml"
+#: The values LABKIT_SERVICES takes (labkit.golab.services.run.SOURCES; a test keeps them equal).
+SERVICES = ("auto", "live", "recorded")
 VENV = ROOT / ".venv"
 #: configurable-http-proxy, installed from npm by ``course.py setup`` (workshop/package.json).
 PROXY = WORKSHOP / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -54,6 +56,7 @@ class Settings:
     cull_every_s: int
     admin_users: tuple[str, ...]
     learner_packages: tuple[str, ...]
+    services: str = "recorded"
 
     @property
     def mem_limit_bytes(self) -> int:
@@ -77,6 +80,7 @@ def _check(data: dict, source: Path) -> Settings:
             cull_every_s=int(culling["every_s"]),
             admin_users=tuple(hub["admin_users"]),
             learner_packages=tuple(hub["learner_packages"]),
+            services=str(learner["services"]),
         )
     except KeyError as e:
         raise WorkshopSettingsError(
@@ -96,6 +100,11 @@ def _check(data: dict, source: Path) -> Settings:
         raise WorkshopSettingsError(
             f"default_notebook={s.default_notebook!r}: expected a notebook's path from the "
             f"repository root, e.g. 'chapters/00-start-here.ipynb'; fix {source}"
+        )
+    if s.services not in SERVICES:
+        raise WorkshopSettingsError(
+            f"services={s.services!r}: expected one of {', '.join(SERVICES)} (LABKIT_SERVICES: "
+            f"recorded shows the shipped runs, live always runs the services); fix {source}"
         )
     if not s.admin_users:
         raise WorkshopSettingsError(f"admin_users is empty: name at least one; fix {source}")

@@ -9,4 +9,10 @@ c.Spawner.default_url = (
     "&urlpath=lab%2Ftree%2Fgo-scheduler-stalls%2Fchapters%2F00-start-here.ipynb"
     "&branch=main&targetpath=go-scheduler-stalls"
 )
-c.Spawner.environment = {"GOTOOLCHAIN": "local", "NBGITPULLER_APP": "lab"}
+# LABKIT_SERVICES: chapter 5b and lab 5 show the shipped runs of the real services instead of
+# starting a service, a load generator and a Prometheus in every learner's kernel.
+c.Spawner.environment = {
+    "GOTOOLCHAIN": "local",
+    "NBGITPULLER_APP": "lab",
+    "LABKIT_SERVICES": "recorded",
+}
