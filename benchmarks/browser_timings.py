@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, LabServer, NotebookPage, find_chromium  # noqa: E402
 
-from labkit import schedlab  # noqa: E402
+from labkit.scenarios import blindspots  # noqa: E402
 
 # Starts observing the bqplot figures of ``root`` (a widget's element); ``figure`` is the index
 # of the one the interaction must redraw, or -1 for any. The clock starts at the first input
@@ -243,7 +243,7 @@ def _control_act(widget: str, kind: str, index: int) -> Callable[[NotebookPage, 
 SCHED = ".labkit-schedlab"
 INCIDENT = ".labkit-incident"
 # The preset menu's labels, as SchedulerLab builds them.
-PRESETS = [f"{key} {preset.title}" for key, preset in schedlab.PRESETS.items()]
+PRESETS = [f"{key} {preset.title}" for key, preset in blindspots.PRESETS.items()]
 # A standalone timeline, not the one inside a lab.
 TIMELINE = ".labkit-timeline:not(.labkit-schedlab .labkit-timeline)"
 
