@@ -133,3 +133,37 @@ def test_icicle_puts_the_root_on_top_and_flame_at_the_bottom():
     y = fg.box_xy[1]
     assert y[0].min() == y.max() - 1  # ... and the top row of an icicle
     assert np.array_equal(fg.box_xy[0], FlameGraph(TINY).box_xy[0])  # same x either way
+
+
+def _deep() -> dict[tuple[str, ...], int]:
+    """A profile 30 frames deep beside a shallow branch: more rows than the smallest figure."""
+    chain = tuple(f"main.f{i}" for i in range(30))
+    return {chain: 10, ("main.main", "main.shallow"): 10}
+
+
+def _row_px(fg: FlameGraph) -> float:
+    height = int(fg._figure.layout.height.removesuffix("px"))
+    return (height - 12) / (fg._ys.max - fg._ys.min)
+
+
+def test_zoom_and_hide_never_resize_the_figure():
+    """bqplot redraws every mark 300 ms after its figure's size changes (a ResizeObserver and
+    debouncedRelayout): a zoom or a hide shows fewer rows in the same figure, rows as high."""
+    fg = FlameGraph(_deep())
+    height = fg._figure.layout.height
+    assert height == "570px" and _row_px(fg) == pytest.approx(18)  # 31 rows of 18 px, + 12
+    fg.click(fg.model.names().index("main.shallow"))
+    assert fg.rect_count == 3 and fg._figure.layout.height == height
+    assert _row_px(fg) == pytest.approx(18)
+    fg.reset()
+    fg.hide(r"main\.f1\d")
+    assert fg._figure.layout.height == height and _row_px(fg) == pytest.approx(18)
+    fg.set_view("icicle")
+    assert fg._figure.layout.height == height and fg._ys.max == 1  # the root row on top
+
+
+def test_a_figure_grows_when_a_view_needs_more_rows():
+    fg = FlameGraph(TINY)
+    assert fg._figure.layout.height == "220px"
+    assert fg._height_px(40) == 40 * 18 + 12 > 220
+    assert fg._height_px(400) == 760  # then rows are squeezed, as many as there are

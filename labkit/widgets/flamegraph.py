@@ -90,6 +90,7 @@ class FlameGraph(TextFallback, w.VBox):
         self._boxes.on_hover(self._on_box_hover)
         self._text.on_element_click(self._on_label_click)
         self._label_box: list[int] = []
+        self._drawn_height_px = 0
 
         self._view.observe(self._on_view, names="value")
         self._search_box.observe(self._on_search, names="value")
@@ -229,12 +230,15 @@ class FlameGraph(TextFallback, w.VBox):
         # Which drawn box each label belongs to, so a click on a label zooms too.
         fits = np.floor((lay.x1 - lay.x0) * m.width_px / 6.6).astype(int) - 1 >= 3
         self._label_box = [int(i) for i in np.flatnonzero(fits)]
-        n_rows = hi - lo
-        height = int(min(MAX_HEIGHT_PX, max(MIN_HEIGHT_PX, n_rows * ROW_PX + 12)))
+        height = self._height_px(hi - lo)
+        # Rows ROW_PX high while they fit (fewer rows leave space above a flame, below an
+        # icicle), squeezed into MAX_HEIGHT_PX when they do not.
+        span = max(float(hi - lo), (height - 12) / ROW_PX)
         with self._figure.hold_sync(), self._boxes.hold_sync(), self._text.hold_sync():
-            self._ys.min, self._ys.max = float(lo), float(max(hi, lo + 8))
-            if flip:  # keep the top row at the top when there are few rows
-                self._ys.min, self._ys.max = float(min(lo, hi - 8)), float(hi)
+            if flip:  # the root row stays at the top
+                self._ys.min, self._ys.max = hi - span, float(hi)
+            else:
+                self._ys.min, self._ys.max = float(lo), lo + span
             self._boxes.x = x
             self._boxes.y = y
             self._boxes.fill_colors = colours
@@ -243,7 +247,9 @@ class FlameGraph(TextFallback, w.VBox):
             self._text.x = lx
             self._text.y = label_rows.astype(float) + 0.5
             self._text.text = texts
-            self._figure.layout.height = f"{height}px"
+            if height != self._drawn_height_px:
+                self._figure.layout.height = f"{height}px"
+                self._drawn_height_px = height
         crumbs = " &rsaquo; ".join(f"<code>{html.escape(c)}</code>" for c in m.breadcrumb)
         extra = ""
         if m.sandwich_function:
@@ -253,6 +259,16 @@ class FlameGraph(TextFallback, w.VBox):
             )
         self._breadcrumb.value = f"<small>Zoom: {crumbs}{extra}</small>"
         self._summary.value = summary_html(m.summary())
+
+    def _height_px(self, n_rows: int) -> int:
+        """The figure's height: enough for the most rows shown so far, never less.
+
+        A zoom or a hide shows fewer rows, but the figure keeps its height: bqplot's Figure
+        watches its size (a ResizeObserver) and redraws every mark again 300 ms after a change
+        (``debouncedRelayout``, bqplot's Figure.ts), so a figure that shrank on each zoom was
+        drawn twice, the second time ~400 ms after the click (benchmarks/README.md)."""
+        need = int(min(MAX_HEIGHT_PX, max(MIN_HEIGHT_PX, n_rows * ROW_PX + 12)))
+        return max(need, self._drawn_height_px)
 
     @contextmanager
     def _reporting(self, clear: bool = True) -> Iterator[None]:
