@@ -35,6 +35,7 @@ REQUIRED = (
     "locked_pingpong",
     "call_kinds",
     "oversubscribe",
+    "handoff_costs",
 )
 
 

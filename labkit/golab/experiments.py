@@ -174,6 +174,14 @@ def _retake_env(params: Mapping[str, Any]) -> dict[str, str]:
     return {"GOMAXPROCS": str(RETAKE_CASE_PROCS[params["case"]])}
 
 
+#: GOMAXPROCS of each handoff_costs case: rounds on one P, a wake-up of the other P's thread.
+HANDOFF_CASE_PROCS = {"rounds": 1, "wake": 2}
+
+
+def _handoff_env(params: Mapping[str, Any]) -> dict[str, str]:
+    return {"GOMAXPROCS": str(HANDOFF_CASE_PROCS[params["case"]])}
+
+
 def _janky_frames_in_cycles(out: Mapping[str, Any], lines: list[str]) -> dict[str, Any]:
     """How many of gc_render's janky frames overlap a GC cycle (from sweep termination to the
     end of mark termination, as gctrace times it), and how many overlap none."""
@@ -632,6 +640,30 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         env=_procs_env,
         quick={"work_ms": 100.0, "repeats": 3},
     ),
+    Experiment(
+        name="handoff_costs",
+        summary="what a hand-off costs: a channel round trip against a Gosched round on one P, "
+        "and how long a goroutine readied on a busy P waits for the other P's parked thread "
+        "(quantiles; labkit.golab.calibrate)",
+        params=(
+            Param(
+                "case",
+                "rounds",
+                "rounds (GOMAXPROCS=1) | wake (GOMAXPROCS=2)",
+                choices=tuple(HANDOFF_CASE_PROCS),
+                variant=True,
+            ),
+            Param("rounds", 100_000, "rounds per measurement", minimum=100, maximum=10_000_000),
+            Param("samples", 300, "wake-ups per measurement", minimum=10, maximum=100_000),
+            Param("gap_ms", 2.0, "sleep before each wake-up, ms", minimum=0.1, maximum=100),
+            Param("repeats", 7, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("case", "repeats"),
+        gomaxprocs=None,
+        run_timeout_s=300.0,
+        env=_handoff_env,
+        quick={"rounds": 20_000, "samples": 100, "repeats": 3},
+    ),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _EXPERIMENTS}
@@ -694,6 +726,9 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("oversubscribe", {"gomaxprocs": 2}),
     ("oversubscribe", {"gomaxprocs": 3}),
     ("oversubscribe", {"gomaxprocs": 4}),
+    # Costs the model calibrates from (#25 items 3 and 4): labkit.golab.calibrate.
+    ("handoff_costs", {"case": "rounds"}),
+    ("handoff_costs", {"case": "wake"}),
 )
 
 

@@ -104,7 +104,10 @@ def netpoll_wait_ms(delay_ms: float) -> float:
 
 # ---- Costs (small fixed times where the real runtime spends them) -------------------------------
 #
-# Derived from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
+# Each is derived from a shipped recording by a function of labkit/golab/calibrate.py, named
+# below; tests/test_calibrate.py re-derives every one and fails when a value here differs (to the
+# digits written), and ``python3 course.py calibrate`` derives them again on your machine.
+# Most come from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
 # 100,000 iterations beside a goroutine that counts its turns with Gosched; medians of 7 runs in
 # each mode's ``ns_per_iter``, the runs in ``ns_per_iter_runs``): no yield 1.00158 ns/iter,
 # Sleep(0) 1.82567, Gosched 258.85334, Sleep(1ns) 594.03854. tests/test_sched_costs.py simulates
@@ -112,15 +115,14 @@ def netpoll_wait_ms(delay_ms: float) -> float:
 
 #: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there
 #: (gosched_m / park_m, src/runtime/proc.go). A Gosched iteration switches twice (main -> the
-#: other goroutine -> main): (258.85334 - 1.00158) / 2 = 128.9 ns per switch (the other
-#: goroutine's atomic add, a few ns, is counted in the switch).
+#: other goroutine -> main): calibrate.schedule_ms, 128.9 ns per switch (the other goroutine's
+#: atomic add, a few ns, is counted in the switch).
 SCHEDULE_MS = 0.0001289
 #: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
 #: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
 #: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->
-#: goready). A Sleep(1ns) iteration is one loop body, one switch and both:
-#: 594.03854 - 1.00158 - 128.9 = 464.1 ns. The recording gives only their sum; it is split
-#: evenly, 232.1 ns each.
+#: goready). A Sleep(1ns) iteration is one loop body, one switch and both (calibrate.timer_ms):
+#: 464.1 ns. The recording gives only their sum; it is split evenly, 232.1 ns each.
 TIMER_ARM_MS = 0.0002321
 TIMER_FIRE_MS = 0.0002321
 #: The part of a switch that runs on the G's own stack after execute (src/runtime/proc.go:3362)
@@ -130,27 +132,62 @@ TIMER_FIRE_MS = 0.0002321
 #: check (newstack, src/runtime/stack.go:1122 -> gopreempt_m); one made while the P is elsewhere
 #: in the switch is lost: curg is nil (dropg) and preemptone gives up, or it is the parking G,
 #: whose request the next execute clears. (Where in a switch a round of sysmon falls is drawn:
-#: see preemptone.) Derived from the recorded Sleep(1ns) loops
-#: (yield.json, mode sleep1ns, body_us 0: ``other_turns_runs`` over runs of ``iters`` x
-#: ``ns_per_iter_runs``): 25 turns of the other goroutine in 2,550 ms, one per 102.0 ms. After a
-#: turn, sysmon (by then sleeping R = 10.05 ms between rounds) notes main's new time slice R/2
-#: later on average and asks it to stop every R from R after that: 102.0 = R/2 + R/q gives a
-#: success rate q = 0.104 per request. q is the share of an iteration main spends on its own
-#: stack, (W + 1.0 ns loop body) / 594.0 ns: W = 0.104 x 594.0 - 1.0 = 60.6 ns.
+#: see preemptone.) Derived from the recorded Sleep(1ns) loops by calibrate.switch_g_side_ms:
+#: 25 turns of the other goroutine in 2,550 ms, one per 102.0 ms; sysmon's requests (every
+#: R = 10.05 ms) then survive at a rate q = 0.104, the share of an iteration main spends on its
+#: own stack, (W + 1.0 ns loop body) / 594.0 ns: W = 60.6 ns.
 SWITCH_G_SIDE_MS = 0.0000606
 #: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs): startm,
 #: startlockedm, netpollBreak. labkit/golab/recorded/locked_pingpong.json (go1.27.3,
 #: GOMAXPROCS=1, a channel ping-pong with the echoing goroutine locked to its thread: two thread
 #: hand-offs per round trip, labkit/golab/go/locked_pingpong): median ``round_trip_us``
-#: 10.38656 us, so 10.39 / 2 = 5.2 us per hand-off. The runs spread widely (8.9-97 us per trip):
-#: a thread whose CPU must first be woken from idle pays much more.
+#: 10.38656 us, 5.2 us per hand-off (calibrate.thread_wake_ms). The runs spread widely (8.9-97 us
+#: per trip): a thread whose CPU must first be woken from idle pays much more. Without an OS
+#: layer every wake-up costs this; with simulate(cores=n) a wake-up by a thread that goes on
+#: running is drawn from THREAD_WAKE_QUANTILES_MS instead (threads.thread_wake_ms).
 THREAD_WAKE_MS = 0.0052
+#: With simulate(cores=n): how long a goroutine readied on a busy P waits for the other, idle P's
+#: parked thread to wake and run it (wakep -> startm -> notewakeup -> futexwakeup, src/runtime/
+#: proc.go:3227 and 3050, lock_futex.go:26; the thief's runqsteal, proc.go:7781), as quantiles
+#: (level, ms), drawn with the run's seeded generator and interpolated between them. From
+#: labkit/golab/recorded/handoff_costs.json, case wake (go1.27.3, 2 CPUs, GOMAXPROCS=2, load
+#: 0.75-0.94; 7 x 300 wake-ups pooled: calibrate.wake_quantile_ms). Two kinds of wake-up:
+#: ~30 us when the kernel runs the woken thread on the idle CPU, and ~1.55-1.65 ms (two thirds
+#: of them) when it queues it behind the waker, which goes on computing, until the waker's slice
+#: ends (EEVDF's base slice on 2 CPUs is 1.5 ms, see OS_SLICE_MS). A waker that blocks at once
+#: (startlockedm, handoffp) frees its CPU instead and keeps THREAD_WAKE_MS.
+THREAD_WAKE_QUANTILES_MS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.00531),
+    (0.01, 0.0205),
+    (0.05, 0.0263),
+    (0.1, 0.0303),
+    (0.15, 0.0332),
+    (0.2, 0.036),
+    (0.25, 0.0391),
+    (0.3, 0.0488),
+    (0.35, 1.5),
+    (0.4, 1.54),
+    (0.45, 1.55),
+    (0.5, 1.57),
+    (0.55, 1.57),
+    (0.6, 1.58),
+    (0.65, 1.59),
+    (0.7, 1.6),
+    (0.75, 1.61),
+    (0.8, 1.62),
+    (0.85, 1.63),
+    (0.9, 1.63),
+    (0.95, 1.64),
+    (0.99, 2.67),
+    (1.0, 5.15),
+)
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 #: One spin of a contended sync.Mutex: runtime_doSpin is procyield(active_spin_cnt = 30), thirty
 #: PAUSE instructions (src/runtime/proc.go:8006-8007, src/runtime/lock_spinbit.go:55,
 #: procyieldAsm in src/runtime/asm_amd64.s:832), whose length is the CPU's, not Go's.
 #: labkit/golab/recorded/mutex_spin.json (go1.27.3, linux/amd64, 2 CPUs (AMD EPYC);
-#: labkit/golab/go/mutex_spin calls sync.runtime_doSpin in a loop): median ``spin_ns`` 769.9 ns
+#: labkit/golab/go/mutex_spin calls sync.runtime_doSpin in a loop; calibrate.mutex_spin_ms):
+#: median ``spin_ns`` 769.9 ns
 #: of the thread's CPU clock over 15 runs (750-801; the wall clock, stretched by the load of
 #: 2.7 then, said 1193). lockSlow spins at most ACTIVE_SPIN = 4 times (mutex.py), about 3 us,
 #: before it parks.

@@ -1,0 +1,206 @@
+// Command handoff_costs measures two costs of handing a goroutine from one place to another that
+// the scheduler model calibrates from (labkit/golab/calibrate.py), as one JSON object.
+//
+// -case=rounds (run it with GOMAXPROCS=1): a round of two goroutine switches, made two ways,
+// each timed -repeats times, alternately (so both see the same machine):
+//   - gosched: main and another goroutine each call runtime.Gosched in a loop. goschedImpl puts
+//     the caller on the global run queue (src/runtime/proc.go:4322, globrunqput at 4352) and schedule()
+//     picks the other one: a round is main -> other -> main.
+//   - chan: a ping-pong over two unbuffered channels. chansend finds the receiver waiting and
+//     hands it the value (send, src/runtime/chan.go:318), goready -> ready(next=true) puts it in
+//     runnext (ready, proc.go:1133); the sender then parks in the next receive (gopark, chanrecv,
+//     chan.go:667). A round trip is again two switches, but each carries a channel operation, a
+//     ready and a park.
+//
+// -case=wake (run it with GOMAXPROCS=2): how long a goroutine readied on one P waits for the
+// thread of the other, idle P to wake and run it. main sleeps -gap_ms, spins 200 us (so the
+// other P's spinning thread, if any, gives up and parks in futexsleep: stopm, proc.go:3007),
+// notes the time and readies B, then C, by channel sends: ready() calls wakep (proc.go:1151;
+// wakep at 3227),
+// which hands the idle P to a parked thread (startm -> notewakeup -> futexwakeup), and C takes
+// runnext, kicking B to the run queue, so the woken thread steals B from the queue (runqsteal)
+// without runqgrab's usleep(3) for a running P's runnext. main spins meanwhile, keeping its own P,
+// until B has stamped the time it ran (or 50 ms). The latency is B's stamp minus main's: the
+// futex wake, the thread getting a CPU, and its way through findRunnable and stealWork.
+// -samples wake-ups are timed per measurement, -repeats measurements: quantiles of each and of
+// all pooled, and how many ran on main's own thread (sysmon preempted main; none expected).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"labkit.local/golab/measure"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func goschedRounds(rounds int) float64 {
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		for !stop.Load() {
+			runtime.Gosched()
+		}
+		close(done)
+	}()
+	runtime.Gosched() // the other goroutine is in its loop before timing
+	t := time.Now()
+	for range rounds {
+		runtime.Gosched()
+	}
+	d := time.Since(t)
+	stop.Store(true)
+	<-done
+	return float64(d.Nanoseconds()) / float64(rounds)
+}
+
+func chanRounds(rounds int) float64 {
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		close(pong)
+	}()
+	ping <- 0 // warm up: the echoer is parked in its receive before timing
+	<-pong
+	t := time.Now()
+	for i := range rounds {
+		ping <- i
+		<-pong
+	}
+	d := time.Since(t)
+	close(ping)
+	<-pong
+	return float64(d.Nanoseconds()) / float64(rounds)
+}
+
+func rounds(n, repeats int) map[string]any {
+	var gosched, chans, ratios []float64
+	for range repeats {
+		g := goschedRounds(n)
+		c := chanRounds(n)
+		gosched = append(gosched, g)
+		chans = append(chans, c)
+		ratios = append(ratios, c/g)
+	}
+	return map[string]any{
+		"gosched_round_ns":        measure.Median(gosched),
+		"chan_round_ns":           measure.Median(chans),
+		"chan_gosched_ratio":      measure.Median(ratios),
+		"gosched_round_ns_runs":   gosched,
+		"chan_round_ns_runs":      chans,
+		"chan_gosched_ratio_runs": ratios,
+		"rounds":                  n,
+	}
+}
+
+// quantile of sorted xs at q in [0, 1], linear between the closest ranks (numpy's default).
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	if lo+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
+}
+
+func spin(d time.Duration) {
+	t := time.Now()
+	for time.Since(t) < d {
+	}
+}
+
+func wakes(samples, repeats int, gap time.Duration) map[string]any {
+	start := time.Now()
+	var stamp, tid atomic.Int64
+	chB, chC := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range chB {
+			tid.Store(int64(syscall.Gettid()))
+			stamp.Store(int64(time.Since(start)))
+		}
+	}()
+	go func() {
+		for range chC {
+		}
+	}()
+	levels := []float64{0.10, 0.50, 0.90, 0.99}
+	names := []string{"p10", "p50", "p90", "p99"}
+	perRun := map[string][]float64{}
+	var all []float64
+	sameThread := 0
+	for range repeats {
+		var us []float64
+		for range samples {
+			time.Sleep(gap)
+			spin(200 * time.Microsecond)
+			stamp.Store(0)
+			me := int64(syscall.Gettid())
+			t0 := int64(time.Since(start))
+			chB <- struct{}{}
+			chC <- struct{}{}
+			for stamp.Load() == 0 && int64(time.Since(start))-t0 < int64(50*time.Millisecond) {
+			}
+			for stamp.Load() == 0 { // not run within 50 ms: wait for it, counted as it is
+				time.Sleep(time.Millisecond)
+			}
+			if tid.Load() == me {
+				sameThread++
+			}
+			us = append(us, float64(stamp.Load()-t0)/1e3)
+		}
+		all = append(all, us...)
+		sort.Float64s(us)
+		for i, q := range levels {
+			perRun[names[i]] = append(perRun[names[i]], quantile(us, q))
+		}
+	}
+	sort.Float64s(all)
+	pooled := make([]float64, 101) // every percent, 0 (fastest) to 100 (slowest)
+	for i := range pooled {
+		pooled[i] = quantile(all, float64(i)/100)
+	}
+	out := map[string]any{
+		"samples":             samples,
+		"gap_ms":              measure.Ms(gap),
+		"same_thread":         sameThread,
+		"wake_us_percentiles": pooled,
+	}
+	for _, n := range names {
+		out["wake_us_"+n] = measure.Median(perRun[n])
+		out["wake_us_"+n+"_runs"] = perRun[n]
+	}
+	return out
+}
+
+func main() {
+	which := flag.String("case", "rounds", "rounds (GOMAXPROCS=1) | wake (GOMAXPROCS=2)")
+	n := flag.Int("rounds", 100_000, "rounds per measurement (case rounds)")
+	samples := flag.Int("samples", 300, "wake-ups per measurement (case wake)")
+	gapMs := flag.Float64("gap_ms", 2, "main's sleep before each wake-up, ms (case wake)")
+	repeats := flag.Int("repeats", 7, "measurements; the medians are reported")
+	flag.Parse()
+	var out map[string]any
+	switch *which {
+	case "rounds":
+		out = rounds(*n, *repeats)
+	case "wake":
+		if runtime.GOMAXPROCS(0) < 2 {
+			fmt.Fprintln(os.Stderr, "case wake needs GOMAXPROCS >= 2")
+			os.Exit(2)
+		}
+		out = wakes(*samples, *repeats, time.Duration(*gapMs*1e6))
+	default:
+		fmt.Fprintf(os.Stderr, "unknown -case %q\n", *which)
+		os.Exit(2)
+	}
+	out["case"] = *which
+	out["repeats"] = *repeats
+	measure.Print(out)
+}

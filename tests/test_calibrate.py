@@ -1,0 +1,193 @@
+"""labkit.golab.calibrate: every cost constant of the scheduler model is derived from a shipped
+recording by code, and equals what the model uses to the digits the model writes it with; a
+doctored recording changes the derivation (and this check fails); a broken recording raises a
+CalibrationError naming the file and what to do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import LabkitError
+from labkit.golab import calibrate as cal
+from labkit.golab.recorded import RECORDED_DIR
+from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler import runtime as rt
+
+#: The model's cost constants (module, name): each must be registered.
+MODEL_COSTS = [
+    (rt, "SCHEDULE_MS"),
+    (rt, "TIMER_ARM_MS"),
+    (rt, "TIMER_FIRE_MS"),
+    (rt, "SWITCH_G_SIDE_MS"),
+    (rt, "THREAD_WAKE_MS"),
+    (pg, "SLEEP_NOOP_MS"),
+    (rt, "MUTEX_SPIN_MS"),
+    (rt, "THREAD_WAKE_QUANTILES_MS"),
+]
+FILES = sorted({name for c in cal.CONSTANTS for name, _ in c.runs})
+
+
+@pytest.fixture(scope="module")
+def shipped() -> list[cal.Row]:
+    return cal.derive("recorded")
+
+
+def copy_recordings(tmp_path: Path) -> Path:
+    for name in FILES:
+        shutil.copy(RECORDED_DIR / f"{name}.json", tmp_path / f"{name}.json")
+    return tmp_path
+
+
+def doctor(directory: Path, name: str, params: dict, key: str, change) -> None:
+    """Change result ``key`` of the run of ``name`` whose params include ``params``."""
+    path = directory / f"{name}.json"
+    data = json.loads(path.read_text())
+    for run in data["runs"]:
+        if all(run["params"].get(k) == v for k, v in params.items()):
+            run["result"][key] = change(run["result"][key])
+            break
+    else:
+        raise AssertionError(f"no run {params} in {name}")
+    path.write_text(json.dumps(data))
+
+
+def test_every_model_cost_is_registered_with_its_code_recording_and_function():
+    """Each cost constant of the model has a row: its module, the runtime code it stands for
+    (a src/runtime file:line), the runs it comes from and the function deriving it."""
+    labels = {c.name for c in cal.CONSTANTS if c.in_model}
+    for module, name in MODEL_COSTS:
+        assert name in labels, name
+        assert hasattr(module, name)
+    for c in cal.CONSTANTS:
+        assert c.runtime_code.startswith("src/runtime/") and ".go:" in c.runtime_code, c.label
+        assert c.runs and callable(c.derive) and c.meaning
+        if c.in_model:
+            assert c.module in {
+                "labkit.models.scheduler.runtime",
+                "labkit.models.scheduler.programs",
+            }
+
+
+def test_each_derived_value_is_the_model_constant_to_its_digits(shipped):
+    """Derived from the shipped recordings, every constant the model uses equals its value,
+    rounded to the significant digits the model writes (0.0001289: four)."""
+    assert cal.mismatches(shipped) == []
+    by = {r.constant: r for r in shipped}
+    assert by["SCHEDULE_MS"].derived == pytest.approx(0.00012892588)
+    assert cal.significant_digits(rt.SCHEDULE_MS) == 4
+    assert cal.significant_digits(pg.SLEEP_NOOP_MS) == 3
+    assert cal.rounded_like(0.00012892588, rt.SCHEDULE_MS) == rt.SCHEDULE_MS
+    # each row names where its recording came from
+    for r in shipped:
+        assert r.go_version.startswith("go1.") and "CPUs" in r.machine and r.date.endswith("Z")
+
+
+def test_costs_the_model_lacks_say_so(shipped):
+    """The channel/Gosched ratio and the per-run wake-up quantiles are derived too, and their rows
+    say they are not in the model yet (model value None); the chan round really costs more."""
+    lacking = [r for r in shipped if r.model is None]
+    assert {r.constant for r in lacking} >= {"CHAN_GOSCHED_RATIO", "THREAD_WAKE_P50_MS"}
+    assert all(r.note == "not in the model yet" for r in lacking)
+    ratio = next(r for r in shipped if r.constant == "CHAN_GOSCHED_RATIO")
+    assert ratio.derived > 1.2  # the model's is 1.00
+    p50 = next(r for r in shipped if r.constant == "THREAD_WAKE_P50_MS").derived
+    p99 = next(r for r in shipped if r.constant == "THREAD_WAKE_P99_MS").derived
+    assert p99 > p50 > rt.THREAD_WAKE_MS
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "key", "hit"),
+    [
+        ("yield", {"mode": "gosched"}, "ns_per_iter", {"SCHEDULE_MS", "TIMER_ARM_MS"}),
+        ("yield", {"mode": "sleep0"}, "ns_per_iter", {"SLEEP_NOOP_MS"}),
+        (
+            "yield",
+            {"mode": "sleep1ns", "iters": 1_000_000},
+            "other_turns_runs",
+            {"SWITCH_G_SIDE_MS"},
+        ),
+        ("locked_pingpong", {"locked": True}, "round_trip_us", {"THREAD_WAKE_MS"}),
+        ("mutex_spin", {}, "spin_ns", {"MUTEX_SPIN_MS"}),
+        (
+            "handoff_costs",
+            {"case": "wake"},
+            "wake_us_percentiles",
+            {"THREAD_WAKE_QUANTILES_MS[0.5]"},
+        ),
+    ],
+)
+def test_a_doctored_recording_changes_the_derivation_and_the_check_fails(
+    tmp_path, name, params, key, hit
+):
+    """Change one recorded value by a fifth: the constants derived from it change, and the pin
+    (mismatches) names each of them."""
+
+    def change(v):
+        return [x * 1.2 + 1 for x in v] if isinstance(v, list) else v * 1.2
+
+    directory = copy_recordings(tmp_path)
+    doctor(directory, name, params, key, change)
+    rows = cal.derive("recorded", recorded_dir=directory)
+    failed = {m.split(":")[0] for m in cal.mismatches(rows)}
+    assert hit <= failed, failed
+
+
+def test_a_changed_chan_ratio_changes_its_row(tmp_path):
+    """A row the model lacks still follows its recording (it is derived, not typed in)."""
+    directory = copy_recordings(tmp_path)
+    doctor(directory, "handoff_costs", {"case": "rounds"}, "chan_gosched_ratio", lambda v: 1.0)
+    rows = {r.constant: r for r in cal.derive("recorded", recorded_dir=directory)}
+    assert rows["CHAN_GOSCHED_RATIO"].derived == 1.0
+
+
+@pytest.mark.parametrize(
+    ("breakage", "says"),
+    [
+        (lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]), "not valid JSON"),
+        (lambda p: p.unlink(), "is missing"),
+        (lambda p: p.write_text(json.dumps({"experiment": "yield"})), "not a recording"),
+        (
+            lambda p: p.write_text(p.read_text().replace('"ns_per_iter":', '"ns_per_iterX":')),
+            "has no number 'ns_per_iter'",
+        ),
+        (
+            lambda p: p.write_text(
+                p.read_text().replace('"mode": "gosched"', '"mode": "gosched2"')
+            ),
+            "has no run with",
+        ),
+    ],
+    ids=["truncated", "missing", "wrong-file", "missing-value", "missing-run"],
+)
+def test_a_broken_recording_raises_naming_the_file_and_what_to_do(tmp_path, breakage, says):
+    """Truncated, missing, not the experiment's, a value or a run missing: a CalibrationError (a
+    LabkitError) naming the file and the script that re-records it."""
+    directory = copy_recordings(tmp_path)
+    breakage(directory / "yield.json")
+    with pytest.raises(cal.CalibrationError) as err:
+        cal.derive("recorded", recorded_dir=directory)
+    assert isinstance(err.value, LabkitError)
+    message = str(err.value)
+    assert says in message and "yield.json" in message
+    assert "scripts/record_go_results.py yield" in message
+
+
+def test_a_recording_without_turns_cannot_derive_the_g_side():
+    """SWITCH_G_SIDE_MS needs some turns of the other goroutine; none is an error, not a NaN."""
+    runs = cal.RecordedRuns()
+    none = runs.get("yield", {"mode": "none"})
+    short = runs.get("yield", {"mode": "sleep1ns"})
+    no_turns = cal.Run(
+        "yield", short.params, {**short.result, "other_turns_runs": [0] * 7}, "x.json", "", "", ""
+    )
+    with pytest.raises(cal.CalibrationError, match="no turn"):
+        cal.switch_g_side_ms(none, no_turns, no_turns)
+
+
+def test_bad_source_is_rejected():
+    with pytest.raises(cal.CalibrationError, match="source must be one of"):
+        cal.derive("cache")
