@@ -191,3 +191,42 @@ def test_a_recording_without_turns_cannot_derive_the_g_side():
 def test_bad_source_is_rejected():
     with pytest.raises(cal.CalibrationError, match="source must be one of"):
         cal.derive("cache")
+
+
+def test_the_command_prints_every_constant_from_the_recordings(capsys):
+    """``python3 course.py calibrate --recorded`` (calibrate.main): a table naming every
+    registered constant, its model value, the shipped value and where it was recorded."""
+    assert cal.main(["--recorded"]) == 0
+    out = capsys.readouterr().out
+    for c in cal.CONSTANTS:
+        assert f"\n{c.label} " in out, c.label
+    assert "go1.27.3" in out and "not in the model yet" in out
+    assert cal.main(["--bogus"]) == 2
+
+
+def test_without_go_the_command_says_so_and_shows_the_shipped_derivation(monkeypatch, capsys):
+    import labkit.golab.toolchain as toolchain
+
+    monkeypatch.setattr(toolchain, "go_toolchain", lambda: None)
+    assert cal.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("No Go toolchain here")
+    assert "SCHEDULE_MS" in out and "128.9 ns" in out
+
+
+def test_the_table_shows_the_ratio_of_here_to_shipped(tmp_path):
+    """Derived 'here' from recordings with the gosched loop 20 % slower, SCHEDULE_MS's ratio is
+    shown (>1), the unchanged MUTEX_SPIN_MS's is 1.00; a constant that could not be derived here
+    shows '-' and why."""
+    directory = copy_recordings(tmp_path)
+    doctor(directory, "yield", {"mode": "gosched"}, "ns_per_iter", lambda v: v * 1.2)
+    (directory / "mutex_spin.json").unlink()
+    shipped = cal.derive("recorded")
+    here = cal.derive("live", runs=cal.RecordedRuns(directory))
+    lines = {ln.split()[0]: ln for ln in cal.table(shipped, here).splitlines() if ln[:1].isupper()}
+    assert lines["SCHEDULE_MS"].split()[-1] == "1.20"
+    assert lines["SLEEP_NOOP_MS"].split()[-1] == "1.00"
+    assert lines["MUTEX_SPIN_MS"].split()[-1] == "-"
+    assert "here: not derived here" in cal.table(shipped, here)
+    sched = [ln for ln in cal.table(shipped, here).splitlines() if ln.startswith("SCHEDULE_MS")]
+    assert len(sched) == 1

@@ -547,6 +547,7 @@ def table(shipped: Sequence[Row], here: Sequence[Row] | None = None) -> str:
     lines.append(header)
     lines.append("-" * len(header))
     here_by = {r.constant: r for r in here or ()}
+    said: tuple[str, ...] = ()
     for r in shipped:
         h = here_by.get(r.constant)
         h_val = h.derived if h else None
@@ -558,13 +559,17 @@ def table(shipped: Sequence[Row], here: Sequence[Row] | None = None) -> str:
             f"{r.constant:<32} {model:>10} {_fmt(r.derived, r.unit):>10} "
             f"{_fmt(h_val, r.unit):>10} {ratio:>7}"
         )
-        lines.append(f"    {r.module}; stands for {r.runtime_code}")
-        lines.append(f"    shipped: {r.recording}, {r.machine}, recorded {r.date}")
-        if r.note:
-            lines.append(f"    {r.note}")
-        if h is not None and h.note:
+        if h is not None and h.note and h.note != r.note:
             lines.append(f"    here: {h.note}")
-        lines.append(f"    a large ratio: {r.meaning}")
+        # The lines a table's rows share (THREAD_WAKE_QUANTILES_MS) are said once.
+        about = (r.module, r.runtime_code, r.recording, r.date, r.note, r.meaning)
+        if about != said:
+            lines.append(f"    {r.module}; stands for {r.runtime_code}")
+            lines.append(f"    shipped: {r.recording}, {r.machine}, recorded {r.date}")
+            if r.note:
+                lines.append(f"    {r.note}")
+            lines.append(f"    a large ratio: {r.meaning}")
+        said = about
     return "\n".join(lines)
 
 
@@ -596,3 +601,9 @@ def main(args: Sequence[str] = ()) -> int:
         here = derive("live", quick=quick)
     print(table(shipped, here))
     return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
