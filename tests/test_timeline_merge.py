@@ -9,7 +9,7 @@ import pytest
 from labkit.errors import ParameterError
 from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import GoroutineStatePlot, SchedulerTimeline
-from labkit.widgets.timeline import PLOT_PX, merge_narrow
+from labkit.widgets.timeline import PLOT_PX, _goroutine_names, merge_mixed, merge_narrow
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,52 @@ def test_merged_boxes_cover_every_stretch_on_its_row_in_its_colour(run):
         assert mark.fill_colors[int(np.flatnonzero(inside)[0])] == colour[g]
     counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in mark.labels]
     assert sum(counted) == len(seg)
+
+
+def test_narrow_boxes_of_any_colour_merge_into_the_colour_covering_most():
+    """Per M a thread alternates a goroutine's colour and grey many times a pixel: they merge,
+    drawn as the key that covers most of the box's time, not as its first stretch."""
+    rows = np.array([0, 0, 0, 0, 0, 1])
+    start = np.array([0.0, 0.1, 0.2, 0.5, 5.0, 0.0])
+    end = np.array([0.1, 0.2, 0.5, 0.6, 9.0, 0.1])
+    keys = ["grey", "req", "grey", "req", "req", "req"]
+    first, ends, counts, shown = merge_mixed(rows, start, end, keys, px_ms=1.0)
+    got = sorted(zip(rows[first].tolist(), start[first].tolist(), ends.tolist(), counts.tolist(),
+                     [keys[i] for i in shown], strict=True))  # fmt: skip
+    # grey covers 0.4 ms of the first box, req 0.2: grey, though it starts with grey anyway;
+    assert got == [(0, 0.0, 0.6, 4, "grey"), (0, 5.0, 9.0, 1, "req"), (1, 0.0, 0.1, 1, "req")]
+    # ... and a box that starts with the colour covering less is drawn in the other one
+    keys = ["req", "grey", "grey", "req", "req", "req"]
+    first, _, _, shown = merge_mixed(rows, start, end, keys, px_ms=1.0)
+    assert keys[first[0]] == "req" and keys[shown[0]] == "grey" and shown[0] == 1
+
+
+def test_per_m_every_stretch_lies_in_one_box_of_its_thread(run):
+    """The per-M view merges across colours: every thread stretch is inside exactly one box on
+    its thread's row, a box's colour is the one that covers most of its time, and the tooltips
+    count every stretch (fails on a merge that drops one or colours a box by its first)."""
+    timeline = SchedulerTimeline(merge_px=1.0)
+    timeline.show(run)
+    timeline._rows.value = "m"
+    seg = run.thread_segments
+    names = _goroutine_names(run, np.asarray(seg["g"]))
+    colours = timeline._fills(names, np.asarray(seg["kind"]), per_m=True)
+    _, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
+    mark = timeline.figure.marks[0]
+    assert timeline.box_count < 0.3 * len(seg)
+    x, y = np.asarray(mark.x), np.asarray(mark.y)
+    box_row = np.rint((y[:, 0] + y[:, 2]) / 2).astype(int)
+    covered: dict[int, dict[str, float]] = {}
+    for r, s, e, colour in zip(rows, seg["start_ms"], seg["end_ms"], colours, strict=True):
+        inside = (box_row == r) & (x[:, 0] <= s + 1e-9) & (x[:, 1] >= e - 1e-9)
+        assert inside.sum() == 1
+        mine = covered.setdefault(int(np.flatnonzero(inside)[0]), {})
+        mine[colour] = mine.get(colour, 0.0) + e - s
+    for box, colour in enumerate(mark.fill_colors):
+        assert covered[box][colour] == max(covered[box].values())
+    counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in mark.labels]
+    assert sum(counted) == len(seg)
+    assert any("mostly run (" in t for t in mark.labels)
 
 
 def test_the_time_slider_merges_again_for_its_window(run):
