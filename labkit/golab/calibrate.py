@@ -35,7 +35,10 @@ SOURCES = ("recorded", "live")
 #: experiment's quick value for these and keeps the recorded value of every other parameter.
 QUICK_KEYS = ("repeats", "samples", "calls", "rounds")
 #: The wake-up latency quantiles the OS layer draws from (runtime.THREAD_WAKE_QUANTILES_MS).
-WAKE_LEVELS = (0.0, 0.01, *(i / 20 for i in range(1, 20)), 0.99, 1.0)
+WAKE_LEVELS = (
+    *(0.0, 0.01, *(i / 20 for i in range(1, 20)), 0.96, 0.97, 0.98),
+    *(0.99, 0.992, 0.994, 0.996, 0.998, 0.999, 1.0),
+)
 
 
 class CalibrationError(GolabError):
@@ -175,18 +178,23 @@ def chan_gosched_ratio(rounds: Run) -> float:
 
 def wake_quantile_ms(level: float) -> Callable[[Run], float]:
     """The wake-up latency at quantile ``level`` of all the recorded wake-ups pooled
-    (``wake_us_percentiles``: every percent, interpolated between them)."""
+    (``wake_us_percentiles``: every percent; from 99 % on ``wake_us_tail_permille``, every per
+    mille; interpolated between them)."""
 
     def derive(wake: Run) -> float:
-        table = wake.nums("wake_us_percentiles")
-        if len(table) != 101:
+        if level >= 0.99:
+            key, table, start, step = "wake_us_tail_permille", 11, 0.99, 0.001
+        else:
+            key, table, start, step = "wake_us_percentiles", 101, 0.0, 0.01
+        values = wake.nums(key)
+        if len(values) != table:
             raise CalibrationError(
-                f"{wake.where}: wake_us_percentiles has {len(table)} values, not 101 (every "
-                "percent); re-record it with scripts/record_go_results.py handoff_costs"
+                f"{wake.where}: {key} has {len(values)} values, not {table}; re-record it with "
+                "scripts/record_go_results.py handoff_costs"
             )
-        pos = level * 100
-        lo = min(int(pos), 99)
-        return (table[lo] + (pos - lo) * (table[lo + 1] - table[lo])) * US
+        pos = round((level - start) / step, 9)
+        lo = min(int(pos), table - 2)
+        return (values[lo] + (pos - lo) * (values[lo + 1] - values[lo])) * US
 
     derive.__name__ = f"wake_quantile_ms({level:g})"
     return derive
@@ -221,6 +229,8 @@ class Constant:
     in_model: bool = True
     #: For a row of a table constant (THREAD_WAKE_QUANTILES_MS), the quantile level.
     level: float | None = None
+    #: What the row says of itself (default: "not in the model yet" for a row the model lacks).
+    note: str = ""
 
     def model_value(self) -> float | None:
         """The value the model uses, or None if it uses none yet."""
@@ -339,6 +349,7 @@ CONSTANTS: tuple[Constant, ...] = (
             "the median over runs of each run's own quantile: how much the runs agree with the "
             "pooled table above",
             in_model=False,
+            note="a check, not a model value: the model draws from the pooled table above",
         )
         for key in ("p10", "p50", "p90", "p99")
     ),
@@ -481,7 +492,7 @@ def derive(
     rows = []
     for c in CONSTANTS:
         value: float | None = None
-        note = "" if c.in_model else "not in the model yet"
+        note = c.note or ("" if c.in_model else "not in the model yet")
         got: Sequence[Run] = ()
         try:
             got = [runs.get(name, params) for name, params in c.runs]

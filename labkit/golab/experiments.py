@@ -656,6 +656,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
             Param("rounds", 100_000, "rounds per measurement", minimum=100, maximum=10_000_000),
             Param("samples", 300, "wake-ups per measurement", minimum=10, maximum=100_000),
             Param("gap_ms", 2.0, "sleep before each wake-up, ms", minimum=0.1, maximum=100),
+            Param("lead_ms", 5.0, "computing before each wake-up, ms", minimum=0, maximum=100),
             Param("repeats", 7, REPEATS_HELP, minimum=1, maximum=50),
         ),
         result_keys=("case", "repeats"),

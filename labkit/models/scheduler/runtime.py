@@ -149,37 +149,45 @@ THREAD_WAKE_MS = 0.0052
 #: With simulate(cores=n): how long a goroutine readied on a busy P waits for the other, idle P's
 #: parked thread to wake and run it (wakep -> startm -> notewakeup -> futexwakeup, src/runtime/
 #: proc.go:3227 and 3050, lock_futex.go:26; the thief's runqsteal, proc.go:7781), as quantiles
-#: (level, ms), drawn with the run's seeded generator and interpolated between them. From
-#: labkit/golab/recorded/handoff_costs.json, case wake (go1.27.3, 2 CPUs, GOMAXPROCS=2, load
-#: 0.75-0.94; 7 x 300 wake-ups pooled: calibrate.wake_quantile_ms). Two kinds of wake-up:
-#: ~30 us when the kernel runs the woken thread on the idle CPU, and ~1.55-1.65 ms (two thirds
-#: of them) when it queues it behind the waker, which goes on computing, until the waker's slice
-#: ends (EEVDF's base slice on 2 CPUs is 1.5 ms, see OS_SLICE_MS). A waker that blocks at once
-#: (startlockedm, handoffp) frees its CPU instead and keeps THREAD_WAKE_MS.
+#: (level, ms), drawn with the OS layer's seeded generator and interpolated between them
+#: (threads.thread_wake_ms). From labkit/golab/recorded/handoff_costs.json, case wake (go1.27.3,
+#: 2 CPUs, GOMAXPROCS=2, nice -15, load 0.64-1.01; 7 x 300 wake-ups pooled:
+#: calibrate.wake_quantile_ms): p10 25 us, p50 31 us, p90 44 us, p99 76 us, p99.9 115 us, the
+#: slowest 2.2 ms, a thread the kernel queued behind the waker, which computes on, until the
+#: waker's slice ended (EEVDF's base slice on 2 CPUs is 1.5 ms, see OS_SLICE_MS). A waker that
+#: blocks at once (startlockedm, handoffp) frees its CPU instead and keeps THREAD_WAKE_MS.
 THREAD_WAKE_QUANTILES_MS: tuple[tuple[float, float], ...] = (
-    (0.0, 0.00531),
-    (0.01, 0.0205),
-    (0.05, 0.0263),
-    (0.1, 0.0303),
-    (0.15, 0.0332),
-    (0.2, 0.036),
-    (0.25, 0.0391),
-    (0.3, 0.0488),
-    (0.35, 1.5),
-    (0.4, 1.54),
-    (0.45, 1.55),
-    (0.5, 1.57),
-    (0.55, 1.57),
-    (0.6, 1.58),
-    (0.65, 1.59),
-    (0.7, 1.6),
-    (0.75, 1.61),
-    (0.8, 1.62),
-    (0.85, 1.63),
-    (0.9, 1.63),
-    (0.95, 1.64),
-    (0.99, 2.67),
-    (1.0, 5.15),
+    (0.0, 0.0132),
+    (0.01, 0.0213),
+    (0.05, 0.0237),
+    (0.1, 0.0253),
+    (0.15, 0.0263),
+    (0.2, 0.0271),
+    (0.25, 0.0277),
+    (0.3, 0.0284),
+    (0.35, 0.029),
+    (0.4, 0.0297),
+    (0.45, 0.0303),
+    (0.5, 0.0311),
+    (0.55, 0.032),
+    (0.6, 0.0329),
+    (0.65, 0.034),
+    (0.7, 0.0351),
+    (0.75, 0.0363),
+    (0.8, 0.0378),
+    (0.85, 0.0398),
+    (0.9, 0.044),
+    (0.95, 0.0518),
+    (0.96, 0.055),
+    (0.97, 0.0604),
+    (0.98, 0.0642),
+    (0.99, 0.0759),
+    (0.992, 0.0799),
+    (0.994, 0.085),
+    (0.996, 0.0943),
+    (0.998, 0.11),
+    (0.999, 0.115),
+    (1.0, 2.23),
 )
 SLEEP_NOOP_MS = pg.SLEEP_NOOP_MS
 #: One spin of a contended sync.Mutex: runtime_doSpin is procyield(active_spin_cnt = 30), thirty

@@ -4,8 +4,8 @@
 // -case=rounds (run it with GOMAXPROCS=1): a round of two goroutine switches, made two ways,
 // each timed -repeats times, alternately (so both see the same machine):
 //   - gosched: main and another goroutine each call runtime.Gosched in a loop. goschedImpl puts
-//     the caller on the global run queue (src/runtime/proc.go:4322, globrunqput at 4352) and schedule()
-//     picks the other one: a round is main -> other -> main.
+//     the caller on the global run queue (src/runtime/proc.go:4322, globrunqput at 4352) and
+//     schedule() picks the other one: a round is main -> other -> main.
 //   - chan: a ping-pong over two unbuffered channels. chansend finds the receiver waiting and
 //     hands it the value (send, src/runtime/chan.go:318), goready -> ready(next=true) puts it in
 //     runnext (ready, proc.go:1133); the sender then parks in the next receive (gopark, chanrecv,
@@ -13,17 +13,24 @@
 //     ready and a park.
 //
 // -case=wake (run it with GOMAXPROCS=2): how long a goroutine readied on one P waits for the
-// thread of the other, idle P to wake and run it. main sleeps -gap_ms, spins 200 us (so the
-// other P's spinning thread, if any, gives up and parks in futexsleep: stopm, proc.go:3007),
-// notes the time and readies B, then C, by channel sends: ready() calls wakep (proc.go:1151;
-// wakep at 3227),
-// which hands the idle P to a parked thread (startm -> notewakeup -> futexwakeup), and C takes
-// runnext, kicking B to the run queue, so the woken thread steals B from the queue (runqsteal)
-// without runqgrab's usleep(3) for a running P's runnext. main spins meanwhile, keeping its own P,
-// until B has stamped the time it ran (or 50 ms). The latency is B's stamp minus main's: the
-// futex wake, the thread getting a CPU, and its way through findRunnable and stealWork.
-// -samples wake-ups are timed per measurement, -repeats measurements: quantiles of each and of
-// all pooled, and how many ran on main's own thread (sysmon preempted main; none expected).
+// thread of the other, idle P to wake and run it. main sleeps -gap_ms, computes -lead_ms, notes
+// the time and readies B, then C, by channel sends: ready() calls wakep (proc.go:1151; wakep at
+// 3227), which hands the idle P to a parked thread (startm -> notewakeup -> futexwakeup), and
+// C takes runnext, kicking B to the run queue, so the woken thread steals B from the queue
+// (runqsteal) without runqgrab's usleep(3) for a running P's runnext. main spins meanwhile,
+// keeping its own P, until B has stamped the time it ran (or 50 ms). The latency is B's stamp
+// minus main's: the futex wake, the thread getting a CPU, and its way through findRunnable and
+// stealWork.
+//
+// The lead matters: main's own timer readies it with a wakep too, and the thread that wakes
+// for it finds nothing and parks again (stopm, proc.go:3007), unless the kernel queued it
+// behind main's thread, which computes: then it is still on its way (sched.nmspinning != 0) when
+// main readies B, wakep leaves B to it, and what is timed is that earlier wake-up's rest. With a
+// 0.2 ms lead two thirds of the samples were such leftovers (~1.6 ms, the end of main's kernel
+// slice); with 5 ms (the default) the earlier wake-up is over and each sample is one wake-up.
+// -samples wake-ups are timed per measurement, -repeats measurements: quantiles of each, and of
+// all pooled every percent and in the slowest percent every per mille, and how many ran on
+// main's own thread (sysmon preempted main; none expected).
 package main
 
 import (
@@ -116,7 +123,7 @@ func spin(d time.Duration) {
 	}
 }
 
-func wakes(samples, repeats int, gap time.Duration) map[string]any {
+func wakes(samples, repeats int, gap, lead time.Duration) map[string]any {
 	start := time.Now()
 	var stamp, tid atomic.Int64
 	chB, chC := make(chan struct{}), make(chan struct{})
@@ -139,7 +146,7 @@ func wakes(samples, repeats int, gap time.Duration) map[string]any {
 		var us []float64
 		for range samples {
 			time.Sleep(gap)
-			spin(200 * time.Microsecond)
+			spin(lead)
 			stamp.Store(0)
 			me := int64(syscall.Gettid())
 			t0 := int64(time.Since(start))
@@ -166,11 +173,17 @@ func wakes(samples, repeats int, gap time.Duration) map[string]any {
 	for i := range pooled {
 		pooled[i] = quantile(all, float64(i)/100)
 	}
+	tail := make([]float64, 11) // every per mille from 99 % to the slowest
+	for i := range tail {
+		tail[i] = quantile(all, 0.99+float64(i)/1000)
+	}
 	out := map[string]any{
-		"samples":             samples,
-		"gap_ms":              measure.Ms(gap),
-		"same_thread":         sameThread,
-		"wake_us_percentiles": pooled,
+		"wake_us_tail_permille": tail,
+		"samples":               samples,
+		"gap_ms":                measure.Ms(gap),
+		"lead_ms":               measure.Ms(lead),
+		"same_thread":           sameThread,
+		"wake_us_percentiles":   pooled,
 	}
 	for _, n := range names {
 		out["wake_us_"+n] = measure.Median(perRun[n])
@@ -184,6 +197,7 @@ func main() {
 	n := flag.Int("rounds", 100_000, "rounds per measurement (case rounds)")
 	samples := flag.Int("samples", 300, "wake-ups per measurement (case wake)")
 	gapMs := flag.Float64("gap_ms", 2, "main's sleep before each wake-up, ms (case wake)")
+	leadMs := flag.Float64("lead_ms", 5, "main's computing before each wake-up, ms (case wake)")
 	repeats := flag.Int("repeats", 7, "measurements; the medians are reported")
 	flag.Parse()
 	var out map[string]any
@@ -195,7 +209,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "case wake needs GOMAXPROCS >= 2")
 			os.Exit(2)
 		}
-		out = wakes(*samples, *repeats, time.Duration(*gapMs*1e6))
+		out = wakes(*samples, *repeats, time.Duration(*gapMs*1e6), time.Duration(*leadMs*1e6))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown -case %q\n", *which)
 		os.Exit(2)
