@@ -33,6 +33,7 @@ Deterministic: the queue is FIFO and ties are broken by the event kernel's order
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,17 @@ from labkit.models.scheduler.state import RUNNING, G, M
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
+
+
+def quantile_ms(table: tuple[tuple[float, float], ...], u: float) -> float:
+    """The value at quantile ``u`` (0 <= u < 1) of a table of (level, ms) pairs with levels rising
+    from 0 to 1, linear between them: a draw from the recorded distribution for a uniform u
+    (inverse transform sampling; thread wake-ups, THREAD_WAKE_QUANTILES_MS)."""
+    i = bisect.bisect_right(table, u, key=lambda row: row[0])
+    if i >= len(table):
+        return table[-1][1]
+    (lo, a), (hi, b) = table[i - 1], table[i]
+    return a + (u - lo) / (hi - lo) * (b - a)
 
 
 class Cpus:

@@ -5,9 +5,11 @@ milliseconds; the kernel is a heap of ``(time_ms, seq, kind, obj, token)`` (``ev
 counter ``seq`` so that ties are processed in the order they were scheduled (as in SimPy), which
 makes every run with the same arguments identical, bit for bit. The only randomness (work
 stealing's victim order, and where in a switch a preemption request of sysmon falls) is drawn
-from one seeded ``numpy.random.Generator``. (The newest event waits in a one-event slot, ``held``,
-before it enters the heap: most events are followed at once by the one they scheduled, a G's next
-schedule() SCHEDULE_MS later, and that one then never needs the heap at all.)
+from one seeded ``numpy.random.Generator``; with ``cores=n`` the OS layer draws its thread
+wake-up latencies from a second stream of the same seed (``os_rng``). (The newest event waits
+in a one-event slot, ``held``, before it enters the heap: most events are followed at once by the
+one they scheduled, a G's next schedule() SCHEDULE_MS later, and that one then never needs the
+heap at all.)
 
 Life cycle of a P in the model: an M holding the P reaches ``schedule()`` (event ``EV_SCHED``),
 asks ``find_runnable`` for a G, and runs it; the G walks its compiled steps (``G.pc``) instantly
@@ -111,7 +113,7 @@ class Scheduler(
         "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
         "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
-        "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders",
+        "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders", "os_rng",
     )  # fmt: skip
 
     def __init__(
@@ -171,7 +173,7 @@ class Scheduler(
         self.inline_ticks = 0  # sysmon rounds done without a heap event (on_sysmon)
         self._init_records(named)
         self.netpoll_inited = False
-        self._init_os(cores)
+        self._init_os(cores, seed)
 
     def _init_records(self, named: list) -> None:
         """What a run records (result.py reads them): segments, thread segments, events, marks,
@@ -199,13 +201,16 @@ class Scheduler(
         self.done = False
         self.end_ms = 0.0
 
-    def _init_os(self, cores: int | None) -> None:
+    def _init_os(self, cores: int | None, seed: int) -> None:
         # The OS layer (cpus.py): None gives every M a CPU of its own; else ``cores`` CPUs,
-        # those free, the Ms waiting for one (FIFO) and the Ms on one.
+        # those free, the Ms waiting for one (FIFO) and the Ms on one, and the OS's own stream
+        # of the run's seed (thread wake-up latencies, threads.thread_wake_ms), apart from the
+        # runtime's so that drawing them leaves every cheaprand choice as it was.
         self.cores = cores
         self.cpu_free = cores or 0
         self.cpu_wait = deque()
         self.cpu_holders = []
+        self.os_rng = None if cores is None else np.random.default_rng((seed, 1))
 
     # ---- event kernel -------------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ class Netpoll:
             until = self.poller[1]
             if until is None or until > when:
                 self.poll_token += 1
-                self.push(t + rt.THREAD_WAKE_MS, EV_POLL_WAKE, self.poller[0], self.poll_token)
+                wake = self.thread_wake_ms()  # (drawn with cores=n: the breaker runs on)
+                self.push(t + wake, EV_POLL_WAKE, self.poller[0], self.poll_token)
         else:
             self.wakep(t)

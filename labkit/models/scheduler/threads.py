@@ -7,7 +7,10 @@ to its thread (LockOSThread), ``mexit`` (proc.go:1999) for a locked G that exits
 (proc.go:7453) and ``pidleput`` (proc.go:7424), and ``checkdead`` (proc.go:6418).
 
 A woken M arrives THREAD_WAKE_MS after it was woken (a futex wake): with ``EV_STARTM`` it enters
-schedule() with its P, with ``EV_STARTLOCKEDM`` it runs the G locked to it (events.py).
+schedule() with its P, with ``EV_STARTLOCKEDM`` it runs the G locked to it (events.py). With the
+OS layer (``simulate(cores=n)``) a thread woken by one that goes on running (wakep's startm, a
+netpoller broken by wakeNetPoller) arrives after a latency drawn from the recorded distribution
+instead (``thread_wake_ms``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.cpus import quantile_ms
 from labkit.models.scheduler.events import EV_STARTLOCKEDM, EV_STARTM
 from labkit.models.scheduler.state import (
     M_DEAD,
@@ -47,16 +51,30 @@ class Threads:
         self.add_threads(1)
         return m
 
-    def startm(self: Scheduler, p: P, spinning: bool, t: float) -> None:
+    def startm(self: Scheduler, p: P, spinning: bool, t: float, waker_runs: bool = True) -> None:
         """startm (src/runtime/proc.go:3050): an idle M (or a new one) wakes and runs p; it
-        arrives THREAD_WAKE_MS later (EV_STARTM)."""
+        arrives ``thread_wake_ms(waker_runs)`` later (EV_STARTM)."""
         m = self.midle.pop() if self.midle else self.newm()
         m.spinning = spinning
         m.p = p
         p.m = m
         p.idle = False
         self.m_state(m, t, M_WAKING)
-        self.push(t + rt.THREAD_WAKE_MS, EV_STARTM, m)
+        self.push(t + self.thread_wake_ms(waker_runs), EV_STARTM, m)
+
+    def thread_wake_ms(self: Scheduler, waker_runs: bool = True) -> float:
+        """How long a parked thread takes from its futex wake (notewakeup -> futexwakeup,
+        src/runtime/lock_futex.go:26, os_linux.go:85) to running Go code. Without an OS layer,
+        THREAD_WAKE_MS. With ``cores=n`` and a waker that goes on running (``waker_runs``), a
+        latency drawn from THREAD_WAKE_QUANTILES_MS (cpus.quantile_ms) with the OS layer's stream
+        of the run's seed, recorded as a goroutine readied on a busy P waited for the idle P's
+        thread: the kernel mostly runs the woken thread at once on the idle CPU (p50 31 us, p99
+        76 us) but now and then queues it behind the waker until its slice ends (2.2 ms). A
+        waker that blocks at once (handoffp: a syscall or a locked G giving its P away; startlockedm)
+        frees its CPU and keeps THREAD_WAKE_MS, measured by such hand-offs (locked_pingpong)."""
+        if self.cores is None or not waker_runs:
+            return rt.THREAD_WAKE_MS
+        return quantile_ms(rt.THREAD_WAKE_QUANTILES_MS, self.os_rng.random())
 
     def stopm(self: Scheduler, m: M, t: float) -> None:
         """stopm (src/runtime/proc.go:3007): the M parks on the idle list."""
@@ -117,14 +135,14 @@ class Threads:
         (Trace-reader, GC-worker and safe-point checks are left out: the model has no GC.)
         """
         if p.runq or p.runnext is not None or self.grunq:
-            self.startm(p, False, t)
+            self.startm(p, False, t, waker_runs=False)
             return
         if self.nmspinning + len(self.pidle) == 0:
             self.nmspinning += 1
-            self.startm(p, True, t)
+            self.startm(p, True, t, waker_runs=False)
             return
         if len(self.pidle) == self.gomaxprocs - 1 and self.lastpoll is not None:
-            self.startm(p, False, t)
+            self.startm(p, False, t, waker_runs=False)
             return
         when = p.timers[0][0] if p.timers else None
         self.pidleput(p, t)
