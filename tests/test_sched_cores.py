@@ -157,12 +157,15 @@ def test_threads_take_turns_of_one_slice():
 
 def test_no_cores_is_the_model_without_an_os(monkeypatch):
     """cores=None: every M has a CPU; enough cores for every thread gives the same timeline but
-    for the wake-ups the OS layer draws (threads.thread_wake_ms, never faster than
-    THREAD_WAKE_MS): with those fixed at THREAD_WAKE_MS, the very same timeline."""
+    for what the OS layer draws (thread wake-ups, threads.thread_wake_ms, never faster than
+    THREAD_WAKE_MS; sysmon's rounds, sysmon.sysmon_late_ms): with those fixed at
+    THREAD_WAKE_MS and TIMER_SLACK_MS, the very same timeline."""
     a, b = equal_workers(4, 4, None), equal_workers(4, 4, 8)
     assert b.marks["t1"][0] > a.marks["t1"][0]
     fixed = ((0.0, rt.THREAD_WAKE_MS), (1.0, rt.THREAD_WAKE_MS))
     monkeypatch.setattr(rt, "THREAD_WAKE_QUANTILES_MS", fixed)
+    slack = ((0.0, rt.TIMER_SLACK_MS), (1.0, rt.TIMER_SLACK_MS))
+    monkeypatch.setattr(rt, "SYSMON_OVERSHOOT_QUANTILES_MS", slack)
     b = equal_workers(4, 4, 8)
     assert a.marks == b.marks and np.array_equal(a.segments, b.segments)
 

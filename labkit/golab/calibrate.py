@@ -26,6 +26,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from labkit.golab.errors import GolabError, GoRunError
 from labkit.golab.experiments import get_experiment
 from labkit.golab.recorded import FILE_KEYS, RECORDED_DIR
@@ -100,8 +102,11 @@ _YIELD_SLEEP1NS_LONG = (_YIELD, {"mode": "sleep1ns", "iters": 1_000_000})
 _PINGPONG_LOCKED = ("locked_pingpong", {"locked": True})
 _MUTEX_SPIN = ("mutex_spin", {})
 _ROUNDS = ("handoff_costs", {"case": "rounds"})
+_NANOSLEEP = (("sleep_resolution", {"sleep_us": 100.0}), ("sleep_resolution", {"sleep_us": 1500.0}))
 _WAKE = ("handoff_costs", {"case": "wake"})
 
+#: sysmon's first sleep, usleep(20) (src/runtime/proc.go:6549), as sleep_resolution times it.
+SYSMON_USLEEP_MS = 0.020
 NS = 1e-6  # ms per ns
 US = 1e-3  # ms per us
 
@@ -197,6 +202,21 @@ def wake_quantile_ms(level: float) -> Callable[[Run], float]:
         return (values[lo] + (pos - lo) * (values[lo + 1] - values[lo])) * US
 
     derive.__name__ = f"wake_quantile_ms({level:g})"
+    return derive
+
+
+def sysmon_overshoot_quantile_ms(level: float) -> Callable[..., float]:
+    """How much later than asked sysmon's usleep ends, at quantile ``level``: every timed
+    nanosleep(20 us) of the runs pooled (``nanosleep20_ms_runs``, each sample; the program times
+    them on a locked thread, as sysmon's usleep runs), less the 20 us asked, linear between the
+    samples (numpy's default percentile)."""
+
+    def derive(*runs: Run) -> float:
+        samples = [x for run in runs for x in run.nums("nanosleep20_ms_runs")]
+        late = np.percentile(np.asarray(samples) - SYSMON_USLEEP_MS, level * 100)
+        return float(late)
+
+    derive.__name__ = f"sysmon_overshoot_quantile_ms({level:g})"
     return derive
 
 
@@ -335,6 +355,21 @@ CONSTANTS: tuple[Constant, ...] = (
             wake_quantile_ms(level),
             "with cores=n a woken thread arrives after a latency drawn from these; a large "
             "ratio moves the model's wake-up tails by it",
+            level=level,
+        )
+        for level in WAKE_LEVELS
+    ),
+    *(
+        Constant(
+            "SYSMON_OVERSHOOT_QUANTILES_MS",
+            _RT,
+            "src/runtime/proc.go:6549-6557 sysmon's usleep(delay), sys_linux_amd64.s:120 "
+            "runtime.usleep (nanosleep(2))",
+            _NANOSLEEP,
+            sysmon_overshoot_quantile_ms(level),
+            "with cores=n each of sysmon's rounds ends this much after its usleep asked; a "
+            "large ratio moves when retake looks, so when a hog is preempted and a syscall's "
+            "P is taken",
             level=level,
         )
         for level in WAKE_LEVELS

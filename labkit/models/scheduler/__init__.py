@@ -58,7 +58,10 @@ Left out on purpose: GC (see ``labkit.models.gcpacer``), closing channels, RWMut
 and Once, cgo, GOMAXPROCS changes at run time. The OS scheduler is left out by default (every M
 with a P has a CPU, which also makes a contended Mutex spin as on a multicore machine);
 ``simulate(..., cores=n)`` shares n CPUs between the Ms instead (``cpus.py``: round robin in
-slices, as GOMAXPROCS above the machine's CPU count makes the kernel do).
+slices, as GOMAXPROCS above the machine's CPU count makes the kernel do), and draws from the
+run's seed what the recordings show the OS varies: a woken thread's latency
+(``threads.thread_wake_ms``) and how late each of sysmon's sleeps ends
+(``sysmon.sysmon_late_ms``), so sysmon's phase against the program differs from seed to seed.
 
 What a CPU step calls decides where it can be preempted: ``cpu(ms, calls=...)`` takes True or
 "functions" (a stack-check prologue at every call), False or "none" (no calls), "leaf" (only

@@ -290,7 +290,7 @@ class Scheduler(
         p0.schedtick += 1
         self.execute(main, p0, m0, 0.0)
         self.sm_token += 1
-        self.push(rt.SYSMON_MIN_DELAY_MS + rt.TIMER_SLACK_MS, EV_SYSMON, False, self.sm_token)
+        self.push(rt.SYSMON_MIN_DELAY_MS + self.sysmon_late_ms(), EV_SYSMON, False, self.sm_token)
         self.note(0.0)
 
     def _loop(self) -> None:

@@ -1,7 +1,8 @@
 """sysmon: the thread without a P that preempts long runners and retakes Ps from syscalls.
 
 Mirrors ``sysmon`` (src/runtime/proc.go:6537): its sleeps (20 us, doubled after 50 idle rounds
-up to 10 ms, each stretched by the timer slack), its deep sleep while every P is idle, its poll
+up to 10 ms, each stretched by the timer slack, or with ``cores=n`` by a recorded overshoot drawn
+from the seed), its deep sleep while every P is idle, its poll
 of a network nobody polled for 10 ms (proc.go:6620); ``retake`` (proc.go:6681): a G that has run
 10 ms on one schedtick is asked to stop, and a P whose M sits in a syscall is taken
 (syscallingThread.takeP, ``syscalls.py``) and handed off (``threads.py``); ``preemptone``
@@ -14,6 +15,7 @@ import math
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.cpus import quantile_ms
 from labkit.models.scheduler.events import EV_PROLOGUE, EV_SYSMON
 from labkit.models.scheduler.state import RUNNING, G, P
 
@@ -46,6 +48,7 @@ class Sysmon:
         stats = self.stats
         until = self.until_ms
         heap = self.heap
+        os_rng = self.os_rng
         while True:
             stats["sysmon_ticks"] += 1
             if not deep_wake and len(self.pidle) == self.gomaxprocs:
@@ -75,7 +78,9 @@ class Sysmon:
                 self.sm_idle += 1
                 if self.sm_idle > rt.SYSMON_IDLE_ROUNDS:
                     self.sm_delay = min(self.sm_delay * 2, rt.SYSMON_MAX_DELAY_MS)
-            nxt = t + self.sm_delay + rt.TIMER_SLACK_MS
+            nxt = (
+                t + self.sm_delay + (rt.TIMER_SLACK_MS if os_rng is None else self.sysmon_late_ms())
+            )
             held = self.held  # is the next round sooner than every scheduled event?
             if (
                 nxt > until
@@ -94,6 +99,16 @@ class Sysmon:
             self.inline_ticks += 1
             t = nxt
             self.now = t
+
+    def sysmon_late_ms(self: Scheduler) -> float:
+        """How much later than asked one of sysmon's usleeps ends (runtime.usleep, a nanosleep(2):
+        src/runtime/sys_linux_amd64.s:120). Without an OS layer the timer slack, TIMER_SLACK_MS;
+        with ``cores=n`` a draw from SYSMON_OVERSHOOT_QUANTILES_MS (the recorded nanosleeps) with
+        the OS layer's stream of the run's seed: each round's length, so sysmon's phase against
+        the program, then varies from seed to seed as on a real machine."""
+        if self.os_rng is None:
+            return rt.TIMER_SLACK_MS
+        return quantile_ms(rt.SYSMON_OVERSHOOT_QUANTILES_MS, self.os_rng.random())
 
     def retake(self: Scheduler, t: float) -> int:
         """retake (src/runtime/proc.go:6681): preempt a G that has run 10 ms on one schedtick; take the P of an M
