@@ -665,6 +665,97 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         env=_handoff_env,
         quick={"rounds": 20_000, "samples": 100, "repeats": 3},
     ),
+    # The gaps of #25 (item 6): a pair that hands the P back and forth beside a hog, a ticker
+    # whose receiver cannot keep up, and the primitives (mutex, WaitGroup, atomic flag).
+    Experiment(
+        name="pingpong_hog",
+        summary="GOMAXPROCS=1: a pair ping-ponging on an unbuffered channel with no work per "
+        "hop beside a CPU-bound goroutine: the hog's share and how long the pair runs between "
+        "its preemptions",
+        params=(
+            Param(
+                "window_ms", 300.0, "length of one measured window, ms", minimum=50, maximum=5_000
+            ),
+            Param("repeats", 7, "measured windows", minimum=1, maximum=50),
+        ),
+        result_keys=("hog_share", "pair_run_ms", "hog_run_ms"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        quick={"window_ms": 150.0, "repeats": 3},
+    ),
+    Experiment(
+        name="ticker_load",
+        summary="GOMAXPROCS=1: ticks a 1 ms time.Ticker's receiver gets when it computes after "
+        "every 5th tick, or shares the P with a hog (late ticks are dropped, not queued)",
+        params=(
+            Param("case", "work", "work | hog", choices=("work", "hog"), variant=True),
+            Param("period_ms", 1.0, "the ticker's period, ms", minimum=0.1, maximum=100),
+            Param(
+                "window_ms", 300.0, "length of one measured window, ms", minimum=20, maximum=5_000
+            ),
+            Param(
+                "every", 5, "work: compute after every this many ticks", minimum=1, maximum=1_000
+            ),
+            Param("work_ms", 2.0, "work: how long it computes, ms", minimum=0.01, maximum=1_000),
+            Param("repeats", 7, "measured windows", minimum=1, maximum=50),
+        ),
+        result_keys=("case", "tick_ratio"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        quick={"window_ms": 100.0, "repeats": 3},
+    ),
+    Experiment(
+        name="mutex_starve",
+        summary="GOMAXPROCS=2: how long a goroutine waits for a sync.Mutex its holder releases "
+        "and takes again in a loop (starvation mode after 1 ms)",
+        params=(
+            Param(
+                "hold_us", 100.0, "the holder's CPU inside the lock, us", minimum=1, maximum=10_000
+            ),
+            Param("gap_us", 200.0, "the waiter's CPU between locks, us", minimum=1, maximum=10_000),
+            Param("locks", 50, "locks the waiter takes per measurement", minimum=1, maximum=10_000),
+            Param("repeats", 7, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("wait_ms", "max_wait_ms"),
+        gomaxprocs=2,
+        run_timeout_s=120.0,
+        quick={"locks": 20, "repeats": 3},
+    ),
+    Experiment(
+        name="wg_order",
+        summary="GOMAXPROCS=1: in which order goroutines waiting in WaitGroup.Wait run once the "
+        "counter reaches zero",
+        params=(
+            Param("n", 5, "goroutines waiting", minimum=1, maximum=200),
+            Param(
+                "repeats",
+                7,
+                "runs; the program reports whether all orders agree",
+                minimum=1,
+                maximum=50,
+            ),
+        ),
+        result_keys=("order", "all_same"),
+        gomaxprocs=1,
+        run_timeout_s=60.0,
+        timed=False,
+        quick={"repeats": 3},
+    ),
+    Experiment(
+        name="spin_flag",
+        summary="GOMAXPROCS=1: how long a goroutine spinning on an atomic flag keeps the one "
+        "that would set it off the P, its loop calling a function or not, signals on or off",
+        params=(
+            Param("calls", False, "the spin loop calls a function with a prologue", variant=True),
+            _ASYNC_PREEMPT,
+            Param("repeats", 7, REPEATS_HELP, minimum=1, maximum=50),
+        ),
+        result_keys=("set_ms", "calls"),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        env=_preempt_env,
+        quick={"repeats": 3},
+    ),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _EXPERIMENTS}
@@ -730,6 +821,14 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     # Costs the model calibrates from (#25 items 3 and 4): labkit.golab.calibrate.
     ("handoff_costs", {"case": "rounds"}),
     ("handoff_costs", {"case": "wake"}),
+    # The gaps of #25 (item 6): preemption of a hand-off pair, a ticker under load, primitives.
+    ("pingpong_hog", {}),
+    ("ticker_load", {"case": "work"}),
+    ("ticker_load", {"case": "hog"}),
+    ("mutex_starve", {}),
+    ("wg_order", {}),
+    ("spin_flag", {"calls": False, "async_preempt": True}),
+    ("spin_flag", {"calls": True, "async_preempt": False}),
 )
 
 

@@ -221,6 +221,8 @@ _NETPOLL_LATE = (
     "slack late and the woken thread needs time to run: ~0.09 ms more per wait here"
 )
 
+from labkit.golab.fidelity_gaps import GAP_RULES  # noqa: E402  (it uses Rule and the readers)
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "yield",
@@ -783,6 +785,7 @@ RULES: tuple[Rule, ...] = (
             ),
         )
     ),
+    *GAP_RULES,
 )
 
 

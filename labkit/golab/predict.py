@@ -23,6 +23,7 @@ from typing import Any
 
 from labkit.golab.errors import ExperimentParameterError, NoModelError
 from labkit.golab.experiments import RETAKE_CASE_PROCS, get_experiment
+from labkit.golab.predict_gaps import mutex_starve, pingpong_hog, spin_flag, ticker_load, wg_order
 from labkit.golab.predict_gc import gc_frames, gc_live, gc_render
 from labkit.golab.predict_sched import (
     MODEL_GO_VERSION,
@@ -58,6 +59,11 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "locked_pingpong": (locked_pingpong, lambda p: 1),
     "call_kinds": (call_kinds, lambda p: 1),
     "oversubscribe": (oversubscribe, lambda p: p["gomaxprocs"]),
+    "pingpong_hog": (pingpong_hog, lambda p: 1),
+    "ticker_load": (ticker_load, lambda p: 1),
+    "mutex_starve": (mutex_starve, lambda p: 2),
+    "wg_order": (wg_order, lambda p: 1),
+    "spin_flag": (spin_flag, lambda p: 1),
 }
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).

@@ -1,0 +1,191 @@
+"""The programs of #25's gaps, written again as ``labkit.models.scheduler`` goroutine programs:
+a ping-pong pair beside a hog (``pingpong_hog``), a 1 ms ticker whose receiver cannot keep up
+(``ticker_load``), a mutex taken again and again by its holder (``mutex_starve``), the wake
+order of a WaitGroup's waiters (``wg_order``) and a goroutine spinning on an atomic flag
+(``spin_flag``).
+
+As in ``predict_sched``, each function mirrors ``go/<name>/main.go``: the same goroutines, in
+the same order, with the program's calibration where it decides sysmon's state; every figure is
+read off the model run (marks, segments), the program's parameters are the only inputs.
+Deterministic: same parameters and seed, same numbers.
+"""
+
+from __future__ import annotations
+
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+from labkit.golab.predict_sched import CALIBRATION_MS, _calibration, _gaps, _marks, _sched
+
+#: CPUs of the recording machine (recorded/*.json: "2 CPUs"): every model run here has the OS
+#: layer (simulate(cores=...), labkit/models/scheduler/cpus.py), whose sysmon rounds end late
+#: by the recorded nanosleep overshoot, as the real ones do.
+CORES = 2
+
+#: The pingpong_hog program's window starts this long after its goroutines (ms).
+PINGPONG_LEAD_MS = 5.0
+
+#: Rounds the model's pinger is given: more than a window can hold (a round trip costs two
+#: goroutine switches, ~0.26 us); the run is cut at the window's end.
+PINGPONG_ROUNDS = 10_000_000
+
+
+def _runs_between(starts: np.ndarray, ends: np.ndarray, a: float, b: float) -> list[float]:
+    """Lengths of the gaps between consecutive [start, end) stretches that lie wholly in (a, b):
+    the other side's stretches."""
+    out = []
+    for end, nxt in zip(ends[:-1], starts[1:], strict=True):
+        if end > a and nxt < b and nxt > end:
+            out.append(float(nxt - end))
+    return out
+
+
+def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """main calibrates, then starts a hog (a CPU loop without calls), the echo and the pinger of
+    a ping-pong on unbuffered channels with no work per hop, on one P; mirrors go/pingpong_hog
+    (one window: the model has no noise; its sysmon rounds keep their phase from the
+    calibration). hog_share: the hog's segments' share of the window; pair_run_ms: the
+    stretches between two of the hog's, wholly inside the window (the pair's hops cost only
+    switches, so the time the hog does not run is the pair's)."""
+    s = _sched()
+    window = p["window_ms"]
+    ping, pong = s.Chan(capacity=0, name="ping"), s.Chan(capacity=0, name="pong")
+    hog = s.Go("hog", [s.cpu(4 * window, calls=False)])
+    echo = s.Go("echo", [s.repeat(PINGPONG_ROUNDS, [s.recv(ping), s.send(pong)])])
+    pinger = s.Go("pinger", [s.repeat(PINGPONG_ROUNDS, [s.send(ping), s.recv(pong)])])
+    never = s.Chan(capacity=0, name="wg")
+    main = s.Go(
+        "main",
+        [*_calibration(), s.mark("t0"), s.spawn(hog), s.spawn(echo), s.spawn(pinger)]
+        + [s.recv(never)],
+    )
+    until = CALIBRATION_MS + PINGPONG_LEAD_MS + window + 1.0
+    res = s.simulate(main, gomaxprocs=1, cores=CORES, until_ms=until, seed=seed)
+    a = _marks(res, "t0")[0] + PINGPONG_LEAD_MS
+    b = a + window
+    seg = res.segments[res.segments["g"] == "hog"]
+    starts, ends = np.asarray(seg["start_ms"]), np.asarray(seg["end_ms"])
+    covered = float((np.minimum(ends, b) - np.maximum(starts, a)).clip(0).sum())
+    pair = _runs_between(starts, ends, a, b)
+    inside = (starts > a) & (ends < b)
+    hog_runs = [float(x) for x in (ends - starts)[inside]]
+    return {
+        "hog_share": covered / window,
+        "pair_run_ms": median(pair) if pair else window,
+        "pair_run_ms_runs": pair,
+        "hog_run_ms": median(hog_runs) if hog_runs else 0.0,
+        "hog_run_ms_runs": hog_runs,
+        "pair_run_medians": [median(pair)] if pair else [window],
+        "pair_runs_per_window": [len(pair)],
+        "window_ms": window,
+        "cpus": CORES,
+    }
+
+
+def ticker_load(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A receiver of a time.Ticker of period_ms on one P, computing work_ms after every
+    every-th tick (case work) or beside a hog (case hog); mirrors go/ticker_load (one window).
+    tick_ratio: ticks received in the window per period of it."""
+    s = _sched()
+    window, period = p["window_ms"], p["period_ms"]
+    tk = s.ticker(period, name="ticker")
+    got = [s.recv(tk), s.mark("tick")]
+    if p["case"] == "work":
+        per_cycle = [*got * (p["every"] - 1), *got, s.cpu(p["work_ms"], calls=False)]
+        cycles = int(window / period / p["every"]) + 2
+        steps = [tk.start(), s.mark("t0"), s.repeat(cycles, per_cycle)]
+    else:
+        hog = s.Go("hog", [s.cpu(2 * window, calls=False)])
+        ticks = int(window / period) + 2
+        steps = [s.spawn(hog), tk.start(), s.mark("t0"), s.repeat(ticks, got)]
+    main = s.Go("main", [*_calibration(), *steps])
+    res = s.simulate(
+        main, gomaxprocs=1, cores=CORES, until_ms=CALIBRATION_MS + window + 1.0, seed=seed
+    )
+    t0 = _marks(res, "t0")[0]
+    ticks_at = np.asarray(res.marks.get("tick", []), dtype=float)
+    received = int(((ticks_at > t0) & (ticks_at <= t0 + window)).sum())
+    ratio = received / (window / period)
+    return {
+        "case": p["case"],
+        "tick_ratio": ratio,
+        "window_ms": window,
+        "period_ms": period,
+        "cpus": CORES,
+    }
+
+
+#: At most this many of the holder's critical sections are simulated (more than the waiter's
+#: locks can need: each of its waits is ~1 ms, each section ``hold_us``).
+MAX_HOLDS = 200_000
+
+
+def mutex_starve(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A holder that locks a sync.Mutex, computes hold_us and unlocks, in a loop, beside a
+    waiter that takes it ``locks`` times with gap_us of CPU between; two Ps; mirrors
+    go/mutex_starve (one measurement). The CPU is measure.Burn, a leaf without a prologue."""
+    s = _sched()
+    mu = s.Mutex("mu")
+    hold, gap = p["hold_us"] / 1000, p["gap_us"] / 1000
+    holds = min(MAX_HOLDS, int(p["locks"] * (gap + 5.0) / hold) + 100)
+    holder = s.Go("holder", [s.repeat(holds, [mu.lock(), s.cpu(hold, calls="leaf"), mu.unlock()])])
+    wait = [s.mark("t0"), mu.lock(), s.mark("t1"), mu.unlock(), s.cpu(gap, calls="leaf")]
+    main = s.Go(
+        "main",
+        [*_calibration(), s.spawn(holder), s.cpu(gap, calls="leaf"), s.repeat(p["locks"], wait)],
+    )
+    until = CALIBRATION_MS + holds * hold + 1.0
+    res = s.simulate(main, gomaxprocs=2, cores=CORES, until_ms=until, seed=seed)
+    waits = _gaps(res, "t0", "t1")
+    return {
+        "wait_ms": median(waits),
+        "max_wait_ms": max(waits),
+        "wait_ms_runs": [median(waits)],
+        "max_wait_ms_runs": [max(waits)],
+        "locks": len(waits),
+        "cpus": CORES,
+    }
+
+
+def wg_order(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """main starts n goroutines that each wait on a WaitGroup, sleeps 1 ms and calls Done;
+    mirrors go/wg_order. order: the order the waiters ran after the release."""
+    s = _sched()
+    wg, all_done = s.WaitGroup("wg"), s.WaitGroup("all")
+    n = p["n"]
+    waiters = [
+        s.spawn(s.Go(f"w{i}", [wg.wait(), s.mark(f"ran{i}"), all_done.done()]))
+        for i in range(1, n + 1)
+    ]
+    main = s.Go(
+        "main", [wg.add(1), all_done.add(n), *waiters, s.sleep(1.0), wg.done()] + [all_done.wait()]
+    )
+    res = s.simulate(main, gomaxprocs=1, cores=CORES, until_ms=100, seed=seed)
+    order = sorted(range(1, n + 1), key=lambda i: _marks(res, f"ran{i}")[-1])
+    return {"order": order, "all_same": True, "cpus": CORES}
+
+
+def spin_flag(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """main calibrates, then, each repeat, yields, starts a goroutine that spins on an atomic
+    flag (calling a function with a prologue each turn, or not), yields, and sets the flag;
+    mirrors go/spin_flag. set_ms: from starting the spinner until main set the flag."""
+    s = _sched()
+    steps = list(_calibration())
+    for r in range(p["repeats"]):
+        flag, done = s.Flag(f"f{r}"), s.Chan(capacity=0, name=f"done{r}")
+        spinner = s.Go(f"spin{r}", [flag.spin(calls=p["calls"]), s.send(done)])
+        steps += [s.gosched(), s.mark("t0"), s.spawn(spinner), s.gosched(), flag.set()]
+        steps += [s.mark("set"), s.recv(done)]
+    until = CALIBRATION_MS + p["repeats"] * 1_000
+    res = s.simulate(
+        s.Go("main", steps),
+        gomaxprocs=1,
+        cores=CORES,
+        async_preempt=p["async_preempt"],
+        until_ms=until,
+        seed=seed,
+    )
+    runs = _gaps(res, "t0", "set")
+    return {"set_ms": median(runs), "set_ms_runs": runs, "calls": p["calls"], "cpus": CORES}

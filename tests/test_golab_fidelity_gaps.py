@@ -1,0 +1,114 @@
+"""The fidelity rows of #25's gaps (labkit.golab.fidelity_gaps) can fail: each row that agrees
+reads DIFFER when the model is put back the way it was, or a plausible wrong model answers
+(every preemption request to a hand-off pair lost, a ticker that queues its ticks, a mutex
+without starvation mode, a WaitGroup that wakes in FIFO order, sysmon's rounds 20 ms).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import labkit.golab.fidelity as fidelity
+from labkit.golab.fidelity import fidelity_table, judge
+from labkit.golab.fidelity_gaps import GAP_RULES
+from labkit.golab.predict import model_prediction
+from labkit.golab.runner import run_experiment
+
+rt = pytest.importorskip("labkit.models.scheduler.runtime")
+
+
+def _rule(experiment: str, quantity_start: str, params: dict | None = None):
+    return next(
+        r
+        for r in GAP_RULES
+        if r.experiment == experiment
+        and r.quantity.startswith(quantity_start)
+        and (params is None or dict(r.params) == params)
+    )
+
+
+PAIR = _rule("pingpong_hog", "ms the pair runs")
+SHARE = _rule("pingpong_hog", "the hog's share")
+TICK_WORK = _rule("ticker_load", "ticks", {"case": "work"})
+TICK_HOG = _rule("ticker_load", "ticks", {"case": "hog"})
+WAIT = _rule("mutex_starve", "ms the waiter waits")
+LONGEST = _rule("mutex_starve", "ms of the waiter's longest")
+ORDER = _rule("wg_order", "order")
+SPIN = _rule("spin_flag", "ms until", {"calls": False, "async_preempt": True})
+SPIN_CALLS = _rule("spin_flag", "ms until", {"calls": True, "async_preempt": False})
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, dict]:
+    return {
+        r.quantity + repr(dict(r.params)): row
+        for r, row in zip(
+            GAP_RULES, fidelity_table(source="recorded", rules=GAP_RULES), strict=True
+        )
+    }
+
+
+def _row(rows: dict, rule) -> dict:
+    return rows[rule.quantity + repr(dict(rule.params))]
+
+
+def _one(rule) -> dict:
+    return fidelity_table(source="recorded", rules=(rule,))[0]
+
+
+def test_the_gap_rows_are_in_the_table_and_only_the_explained_ones_differ(rows):
+    assert all(any(r is g for r in fidelity.RULES) for g in GAP_RULES)
+    experiments = {r.experiment for r in GAP_RULES}
+    assert experiments == {"pingpong_hog", "ticker_load", "mutex_starve", "wg_order", "spin_flag"}
+    for rule in GAP_RULES:
+        row = _row(rows, rule)
+        assert row["agree"] is (rule.known_difference is None), (rule.quantity, row["why"])
+
+
+def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkeypatch, rows):
+    """The model as it was (#25 gap 1): a request that lands in a hand-off is always lost, so
+    the pair runs the whole window and the hog gets nothing: both rows differ widely."""
+    assert _row(rows, PAIR)["agree"]
+    monkeypatch.setattr(rt, "SWITCH_G_SIDE_MS", 0.0)
+    pair, share = _one(PAIR), _one(SHARE)
+    assert not pair["agree"] and pair["model"] > 2 * pair["real"]
+    assert not share["agree"] and share["model"] < share["real"] / 2
+
+
+def test_a_ticker_that_queues_its_ticks_differs():
+    """A ticker whose channel kept every tick would deliver all of them: 1.0, against the real
+    0.05 beside a hog and 0.79 after work."""
+    for rule in (TICK_HOG, TICK_WORK):
+        real = run_experiment("ticker_load", source="recorded", **rule.params)
+        model = model_prediction("ticker_load", **rule.params)
+        assert not judge(rule, real, {**model, "tick_ratio": 1.0})["agree"]
+
+
+def test_sysmon_preempting_every_20_ms_makes_the_hog_ticker_and_spin_rows_differ(monkeypatch, rows):
+    for rule in (TICK_HOG, SPIN, SPIN_CALLS):
+        assert _row(rows, rule)["agree"]
+    monkeypatch.setattr(rt, "FORCE_PREEMPT_MS", 20.0)
+    for rule in (TICK_HOG, SPIN, SPIN_CALLS):
+        assert not _one(rule)["agree"], rule.quantity
+
+
+def test_a_mutex_without_starvation_mode_lets_the_waiter_wait_too_long(monkeypatch, rows):
+    """A fair-looking mutex with no starvation mode (threshold never reached): the woken
+    waiter keeps losing to the running holder, far beyond the real ~1.1 ms."""
+    import labkit.models.scheduler.mutex as mutex
+
+    assert _row(rows, WAIT)["agree"] and _row(rows, LONGEST)["agree"]
+    monkeypatch.setattr(mutex, "STARVATION_THRESHOLD_MS", math.inf)
+    assert not _one(WAIT)["agree"]
+    assert not _one(LONGEST)["agree"]
+
+
+def test_a_waitgroup_that_wakes_its_waiters_in_fifo_order_differs(rows):
+    """Without runnext each release would queue its waiter behind the last: 5, 1, 2, 3, 4 (the
+    order they parked), not the real 4, 5, 1, 2, 3."""
+    assert _row(rows, ORDER)["agree"]
+    real = run_experiment("wg_order", source="recorded")
+    model = model_prediction("wg_order")
+    assert not judge(ORDER, real, {**model, "order": [5, 1, 2, 3, 4]})["agree"]
