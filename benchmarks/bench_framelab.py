@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m pytest benchmarks/bench_framelab.py --benchmark-enable -p no:nbval
 
 The widget's own Python side is measured (simulate_frames + data for all marks + summary); the
-browser's part (key press -> redrawn SVG) is timed by tests/browser/test_ch01.py and appended to
+browser's part (key press -> redrawn SVG) is timed by tests/browser/test_ch01b.py and appended to
 test-artifacts/browser/timings.jsonl.
 """
 

@@ -259,20 +259,20 @@ INTERACTIONS: list[Interaction | Controls] = [
         _key("body", "live heap"),
     ),
     Interaction(
-        "chapters/01-render-stalls.ipynb",
+        "chapters/01b-gctrace-and-buffer-reuse.ipynb",
         "FrameLab: GOGC key",
         ".labkit-framelab",
         0,
         _key(".labkit-framelab", "GOGC"),
     ),
     Interaction(
-        "chapters/01-render-stalls.ipynb",
+        "chapters/01b-gctrace-and-buffer-reuse.ipynb",
         "FrameLab: sync.Pool toggle",
         ".labkit-framelab",
         0,
         _toggle(".labkit-framelab", "sync.Pool", "new per frame"),
     ),
-    Controls("chapters/01-render-stalls.ipynb", "FrameLab", ".labkit-framelab"),
+    Controls("chapters/01b-gctrace-and-buffer-reuse.ipynb", "FrameLab", ".labkit-framelab"),
     Interaction(
         "chapters/02b-preemption-queues-and-timers.ipynb",
         "SchedulerLab: GOMAXPROCS key",

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # chapter -> the article's claims it corrects (each the data-claim of one box)
 REQUIRED: dict[str, set[str]] = {
-    "chapters/01-render-stalls.ipynb": {
+    "chapters/01b-gctrace-and-buffer-reuse.ipynb": {
         "gc-diagnosis",  # §1 gctrace opened in go tool trace; GC pause share > 15 %
         "chan-image-alloc",  # §1 a chan *image.RGBA allocates and defeats escape analysis
         "bounds-reset",  # §1 img.Bounds() resets the bounds before Put

@@ -29,11 +29,12 @@ GUIDE = WORKSHOP / "README.md"
 _TIME = re.compile(r"\*\*Estimated time:?\*\*:?\s*(\d+)(?:-(\d+))? min")
 
 #: The sessions of a workshop: each a chapter and its lab (the appendix with the case study; the
-#: first parts of chapters 2 and 4 alone, their second parts with labs 2 and 4).
+#: first parts of chapters 1, 2 and 4 alone, their second parts with labs 1, 2 and 4).
 SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Start, render stalls and the GC pacer",
-     ("chapters/00-start-here.ipynb", "chapters/01-render-stalls.ipynb",
-      "labs/lab01-frame-lab.ipynb")),
+     ("chapters/00-start-here.ipynb", "chapters/01-render-stalls.ipynb")),
+    ("1b. Render stalls: the frame lab, gctrace and frame-buffer reuse",
+     ("chapters/01b-gctrace-and-buffer-reuse.ipynb", "labs/lab01-frame-lab.ipynb")),
     ("2. The scheduler's blind spots: threads, locks, system calls",
      ("chapters/02-scheduler-blind-spots.ipynb",)),
     ("2b. The scheduler's blind spots: preemption, run queues, timers",

@@ -1,7 +1,9 @@
 """Chapter 1's prediction: commit to an answer, then the frame lab draws the model's run.
 
-Asked before the chapter's frame lab appears (issue #17: predict, then see). The answer key is
-the frame model's own run of the question's settings, the run the exercise then draws.
+Asked before the chapter's frame lab appears (issue #17: predict, then see), in section 4, which
+opens the chapter's second notebook (chapters/01b-gctrace-and-buffer-reuse; sections 1-3 are in
+chapters/01-render-stalls); this one module serves both. The answer key is the frame model's own
+run of the question's settings, the run the exercise then draws.
 """
 
 from __future__ import annotations

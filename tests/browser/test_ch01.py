@@ -1,8 +1,7 @@
-"""Chapter 1 and Lab 1 in a real JupyterLab: they run clean, the frame lab renders and reacts.
-
-The frame lab must redraw when the learner clicks the pooling toggle and when the GOGC slider is
-moved with the keyboard; the time from key press to redrawn SVG is appended to
-test-artifacts/browser/timings.jsonl.
+"""Chapter 1 (the frame budget, where a frame's time goes, the pacer) in a real JupyterLab: it
+runs clean, and section 2's model / real-Go pair draws the model's frames above real Go's and Go's
+own trace of who held the P, whose timeline redraws per thread when the learner asks. Chapter 1b
+(the frame lab, gctrace, the fixes) and lab 1: tests/browser/test_ch01b.py.
 """
 
 from __future__ import annotations
@@ -12,116 +11,38 @@ import time
 from jlab import record_timing
 
 CHAPTER = "chapters/01-render-stalls.ipynb"
-LAB = "labs/lab01-frame-lab.ipynb"
-FRAMELAB = ".labkit-framelab"
+PAIR = ".labkit-frame-trace-pair"
+TIMELINE = f"{PAIR} .labkit-timeline"
 
 
-def _frame_lab_renders(nb) -> None:
-    page = nb.page
-    lab = page.locator(FRAMELAB).first
-    lab.scroll_into_view_if_needed()
-    assert lab.locator(".bqplot").count() == 3
-    # The timeline has its frame line, the histogram its bars, the heap plot its sawtooth.
-    assert lab.locator(".bqplot").nth(0).locator("svg.svg-figure path.line").count() >= 1
-    assert lab.locator(".bqplot").nth(1).locator("g.bargroup rect.bar").count() >= 5
-    assert "GC " in nb.summary_text(FRAMELAB) and "seed=0" in nb.summary_text(FRAMELAB)
-
-
-def test_chapter_1_runs_and_the_frame_lab_reacts(open_notebook):
+def test_chapter_1_runs_and_its_frames_and_trace_draw(open_notebook):
     nb = open_notebook(CHAPTER).run_all()
     nb.assert_clean()
     page = nb.page
-    _frame_lab_renders(nb)
-    lab = page.locator(FRAMELAB).first
-    nb.screenshot("framelab-stall", lab)
-    before = nb.summary_text(FRAMELAB)
-    assert "pooled=False" in before and "gomaxprocs=1" in before
+    pair = page.locator(PAIR)
+    assert pair.count() == 1, "section 2 shows one model / real-Go pair"
+    pair.scroll_into_view_if_needed()
+    assert pair.locator(".bqplot").count() == 3  # the model's frames, real Go's, the trace
+    for i in range(3):
+        assert pair.locator(".bqplot").nth(i).locator("svg.svg-figure path").count() >= 1, i
+    text = pair.inner_text()
+    assert "The model" in text and "Real Go" in text and "who held the P" in text
+    nb.screenshot("frame-trace-pair", pair)
 
-    # Click the pooling toggle: the timeline redraws, the summary reports far fewer cycles.
-    svg = nb.figure_svg(0, within=FRAMELAB)
+    # The trace's rows per thread: the timeline redraws, and back per P.
+    svg = nb.figure_svg(0, within=TIMELINE)
     t0 = time.monotonic()
-    lab.get_by_role("button", name="sync.Pool").click()
-    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    after = nb.wait_summary_change(FRAMELAB, before)
-    record_timing(CHAPTER, "pooling toggle click -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert "pooled=True" in after
-    gc_before = float(before.split("/s")[0].removeprefix("GC "))
-    gc_after = float(after.split("/s")[0].removeprefix("GC "))
-    assert gc_after < gc_before / 5, (before, after)
-    page.wait_for_timeout(1200)  # bqplot animates the new data in
-    nb.screenshot("framelab-pooled", lab)
-
-    # The GOGC slider with the keyboard: 100 -> 110, a redraw and a new summary.
-    assert nb.slider_value("GOGC") == "100"
-    svg = nb.figure_svg(0, within=FRAMELAB)
-    text = nb.summary_text(FRAMELAB)
-    t0 = time.monotonic()
-    nb.press_slider("GOGC", "ArrowRight")
-    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = nb.wait_summary_change(FRAMELAB, text)
-    record_timing(CHAPTER, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert nb.slider_value("GOGC") == "110" and "gogc=110" in text
-    page.wait_for_timeout(1200)
-    nb.screenshot("framelab-gogc110", lab)
-    nb.screenshot()
-    nb.assert_clean()
-
-
-def test_lab_1_runs_and_its_exercises_answer(open_notebook):
-    nb = open_notebook(LAB).run_all()
-    nb.assert_clean()
-    page = nb.page
-    _frame_lab_renders(nb)
-    lab = page.locator(FRAMELAB).first
-
-    svg = nb.figure_svg(0, within=FRAMELAB)
-    text = nb.summary_text(FRAMELAB)
-    t0 = time.monotonic()
-    nb.press_slider("GOGC", "ArrowRight")
-    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = nb.wait_summary_change(FRAMELAB, text)
-    record_timing(LAB, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert "gogc=110" in text
-    page.wait_for_timeout(1200)
-    nb.screenshot("framelab", lab)
-
-    exercises = page.locator(".labkit-exercise")
-    assert exercises.count() == 8
-    _a_prediction_draws_the_frame_lab_after_check(nb)
-    first = exercises.first
-    first.scroll_into_view_if_needed()
-    box = first.locator("input[type='text']")
-    box.fill("0.001")
-    first.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=first.element_handle())
-    assert "labkit-solution" not in first.inner_html()
-    first.get_by_role("button", name="Reveal").click()
-    page.wait_for_function("el => el.innerText.includes('Answer:')", arg=first.element_handle())
-    nb.screenshot("exercise", first)
-    nb.screenshot()
-    nb.assert_clean()
-
-
-def _a_prediction_draws_the_frame_lab_after_check(nb):
-    """Lab 1's second-P question (#17 item 1): no frame lab inside the exercise until Check, then
-    the run at two Ps beside the learner's prediction."""
-    from labkit.exercises.lab01 import second_p
-    from labkit.exercises.seeded import Exercise
-
-    page = nb.page
-    ex = page.locator(".labkit-exercise", has_text="One P or two?").first
-    ex.scroll_into_view_if_needed()
-    assert ex.locator(FRAMELAB).count() == 0
-    v = Exercise(second_p, seed=0).variant
-    wrong = next(i for i in range(len(v.choices)) if i != v.answer)
-    ex.get_by_label(f"{chr(65 + wrong)}. {v.choices[wrong]}", exact=True).check()
-    ex.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('mark worker')", arg=ex.element_handle())
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-framelab .bqplot svg.svg-figure path').length > 0",
-        arg=ex.element_handle(),
+    page.locator(TIMELINE).get_by_role("button", name="per M (thread)").click()
+    redraw_s = nb.wait_svg_change(svg, 0, within=TIMELINE)
+    record_timing(
+        CHAPTER, "trace timeline per M click -> redrawn SVG", redraw_s, time.monotonic() - t0
     )
-    assert "gomaxprocs=2" in nb.wait_for_text(
-        ex, "You predicted"
-    )  # its own message, after the figure
-    nb.screenshot("prediction", ex)
+    page.wait_for_timeout(1200)  # bqplot animates the new data in
+    nb.screenshot("frame-trace-per-m", pair)
+    svg = nb.figure_svg(0, within=TIMELINE)
+    page.locator(TIMELINE).get_by_role("button", name="per P").click()
+    nb.wait_svg_change(svg, 0, within=TIMELINE)
+
+    assert page.locator(".labkit-framelab").count() == 0  # the frame lab is chapter 1b's
+    nb.screenshot()
+    nb.assert_clean()

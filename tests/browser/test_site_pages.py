@@ -280,7 +280,7 @@ def widget_placeholders(page) -> list[str]:
 
 
 def test_every_notebook_has_a_page_titled_like_it(browser, site):
-    assert len(NOTEBOOKS) == 15  # chapters 0-5 (2, 4 and 5 in two parts), the appendix, labs 1-5
+    assert len(NOTEBOOKS) == 16  # chapters 0-5 (1, 2, 4 and 5 in two parts), the appendix, labs 1-5
     with visiting(browser, site) as visit:
         assert missing_pages(visit, NOTEBOOKS) == []
 
