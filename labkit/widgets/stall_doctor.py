@@ -108,7 +108,8 @@ class StallDoctor(TextFallback, w.VBox):
         self._shade.x = np.stack([a, b, b, a, a], axis=1)
         self._shade.y = np.tile([lo, lo, hi, hi, lo], (len(a), 1))
         self._shade.fill_colors = [SHADE] * len(a)
-        self._shade.fill_opacities = [SHADE_OPACITY] * len(a)  # one each: bqplot fills the rest opaque
+        # one opacity each: bqplot fills the shades without one opaque
+        self._shade.fill_opacities = [SHADE_OPACITY] * len(a)
 
     def _label(self, i: int, f: Any) -> str:
         who = ", ".join(self.diagnosis.facts.name(g) for g in f.goroutines[:2])

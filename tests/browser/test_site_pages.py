@@ -312,7 +312,9 @@ def test_the_field_guide_is_a_page_the_home_page_and_chapter_5b_link_to(site):
     assert page.is_file()
     assert "Field guide: my Go service stalls" in page.read_text()
     assert 'href="docs/field-guide.html"' in (site / "index.html").read_text()
-    assert 'href="../docs/field-guide.html"' in (site / "chapters/05b-real-service.html").read_text()
+    assert (
+        'href="../docs/field-guide.html"' in (site / "chapters/05b-real-service.html").read_text()
+    )
 
 
 def test_every_widget_output_shows_its_picture(browser, site):
