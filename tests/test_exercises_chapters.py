@@ -27,6 +27,41 @@ def test_chapter_1s_key_is_the_band_of_the_frame_lab_it_then_draws(seed):
     assert all(not ex.check(i) for i in range(4) if i != ex.variant.answer)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_chapter_1s_late_frames_key_is_the_part_the_frame_lab_run_grows(seed):
+    """Section 2's prediction: the key is the part that grows most in the frame model's run of
+    the question's settings, the run the exercise draws once the learner has committed; every
+    other part is refused with its hint."""
+    ex = Exercise(ch01.late_frame_part, seed=seed)
+    view = ex.widget()
+    assert view.figure is None
+    wrong = next(i for i in range(len(ex.variant.choices)) if i != ex.variant.answer)
+    assert "Not quite" in view.answer(wrong)
+    lab = view.figure
+    assert lab.params.gomaxprocs == 1 and not lab.params.pooled
+    assert ch01.grown_part(lab.result) == ex.variant.answer
+    assert all(not ex.check(i) for i in range(4) if i != ex.variant.answer)
+    assert all(ex.variant.hints.get(i) for i in range(4) if i != ex.variant.answer)
+
+
+def test_the_part_that_grows_is_read_from_the_run_not_assumed():
+    """A run whose late frames drew slower (compose grown) or paid an assist has that part for
+    its key: grown_part reads the arrays, so a model that put the time elsewhere changes it."""
+    from labkit.models.renderloop import simulate_frames
+
+    run = simulate_frames(gomaxprocs=1, producer_cpu_fraction=0.1, producers=6, seed=0)
+    assert ch01.grown_part(run) == 3  # wait
+    janky = run.frame_ms > run.budget_ms
+
+    class Slower:  # the same run with 30 ms more drawing on each late frame
+        def __getattr__(self, name):
+            return getattr(run, name)
+
+        compose_ms = run.compose_ms + 30.0 * janky
+
+    assert ch01.grown_part(Slower()) == 0
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_chapter_5s_key_is_the_p99_of_the_incident_lab_it_then_draws(seed):
     ex = Exercise(ch05.one_fix_p99, seed=seed)

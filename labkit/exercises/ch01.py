@@ -1,9 +1,10 @@
-"""Chapter 1's prediction: commit to an answer, then the frame lab draws the model's run.
+"""Chapter 1's predictions: commit to an answer, then the frame lab draws the model's run.
 
-Asked before the chapter's frame lab appears (issue #17: predict, then see), in section 4, which
-opens the chapter's second notebook (chapters/01b-gctrace-and-buffer-reuse; sections 1-3 are in
-chapters/01-render-stalls); this one module serves both. The answer key is the frame model's own
-run of the question's settings, the run the exercise then draws.
+Asked before the chapter's tables and frame lab appear (issue #17: predict, then see): in
+section 2 of chapters/01-render-stalls (where a late frame's time goes, ``late_frame_part``) and
+in section 4, which opens the chapter's second notebook (chapters/01b-gctrace-and-buffer-reuse,
+``pool_gc_rate``); this one module serves both. Each answer key is the frame model's own run of
+the question's settings, the run the exercise then draws.
 """
 
 from __future__ import annotations
@@ -71,6 +72,82 @@ def pool_gc_rate(rng: np.random.Generator) -> Variant:
             3: "The frames stop allocating; do the producers?",
         },
         params={"producers": producers, "gc_per_s": rate},
+        figure=_frame_lab(params),
+        predict=True,
+    )
+
+
+#: The parts of a frame's time (labkit.models.renderloop's arrays), as the question names them.
+FRAME_PARTS = (
+    ("compose: the drawing itself takes longer during a GC cycle", "compose_ms"),
+    ("alloc and assist: the frame pays for the GC's work as it allocates its buffer", "assist_ms"),
+    ("STW: the cycle's stop-the-world pauses hold the frame", "stw_ms"),
+    ("wait: the frame starts late, its goroutine waiting for the P", "wait_ms"),
+)
+
+
+def part_growth_ms(run: object) -> list[float]:
+    """How much each part (FRAME_PARTS' order) grows from a frame on time to a late one: the
+    median over late frames less the median over the others (medians, so that the first cycle's
+    one assisted frame, before the pacer knows the program, does not decide); alloc and assist
+    count together."""
+    janky = run.frame_ms > run.budget_ms
+
+    def grew(name: str) -> float:
+        a = getattr(run, name)
+        if name == "assist_ms":
+            a = a + run.alloc_ms
+        return float(np.median(a[janky]) - np.median(a[~janky]))
+
+    return [grew(name) for _, name in FRAME_PARTS]
+
+
+def grown_part(run: object) -> int:
+    """Which part (index into FRAME_PARTS) grows most from a frame on time to a late one."""
+    return int(np.argmax(part_growth_ms(run)))
+
+
+def late_frame_part(rng: np.random.Generator) -> Variant:
+    """Section 2, before its tables: with one P, what makes the late frames late?"""
+    producers = int(rng.choice([4, 6]))  # 5-20 late frames of 600 (2 producers: 1-9)
+    live_mb = float(rng.choice([32.0, 64.0, 96.0]))
+    params = FrameParams(
+        producer_cpu_fraction=PRODUCER_CPU_FRACTION,
+        gomaxprocs=1,
+        producers=producers,
+        live_heap_mb=live_mb,
+    )
+    run = simulate_frames(params)
+    janky = run.frame_ms > run.budget_ms
+    growth = part_growth_ms(run)
+    right = int(np.argmax(growth))
+    grew = ", ".join(
+        f"{label.split(':')[0]} {ms:+.1f} ms"
+        for (label, _), ms in zip(FRAME_PARTS, growth, strict=True)
+    )
+    return choice(
+        f"A 60 fps dashboard draws a fresh 3 MiB frame each tick beside {live_mb:g} MiB of live "
+        f"heap and {producers} producer goroutines, with one P (GOMAXPROCS=1). Some frames miss "
+        "their 16.7 ms, most of them during a GC cycle. Which part of a late frame's time "
+        "grows most, against a frame on time?",
+        [label for label, _ in FRAME_PARTS],
+        right,
+        f"The model's run: {int(janky.sum())} of {janky.size} frames late, "
+        f"{run.gc_cycles_per_s:.1f} GC cycles a second; from a frame on time to a late one "
+        f"(medians) {grew}. "
+        "During a mark phase a mark worker takes the P while the render goroutine sleeps, and an "
+        "idle worker gives it back only when a goroutine is queued (pollWork, "
+        "src/runtime/proc.go:3819), which a sleeper whose timer has expired is not: its timer "
+        "runs when the P next schedules, with the worker on it when sysmon preempts the worker "
+        "(retake, 10 ms on one schedtick, proc.go:6714-6716). The frame starts late, then takes "
+        "its usual time.",
+        hints={
+            0: "The drawing is the same code on the same data: what would make it slower?",
+            1: "An assist charges a goroutine for what it allocates during a mark phase: 3 MiB "
+            "of frame buys little scan work. What holds the P while the frame is due?",
+            2: "A cycle's two stop-the-world pauses last tens of microseconds, not milliseconds.",
+        },
+        params={"producers": producers, "live_heap_mb": live_mb, "late": int(janky.sum())},
         figure=_frame_lab(params),
         predict=True,
     )
