@@ -42,17 +42,14 @@ def _runs_between(starts: np.ndarray, ends: np.ndarray, a: float, b: float) -> l
     return out
 
 
-def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
-    """main calibrates, then starts a hog (a CPU loop without calls), the echo and the pinger of
-    a ping-pong on unbuffered channels with no work per hop, on one P; mirrors go/pingpong_hog
-    (one window: the model has no noise; its sysmon rounds keep their phase from the
-    calibration). hog_share: the hog's segments' share of the window; pair_run_ms: the
-    stretches between two of the hog's, wholly inside the window (the pair's hops cost only
-    switches, so the time the hog does not run is the pair's)."""
+def pingpong_hog_run(window_ms: float = 300.0, *, seed: int = 0) -> Any:
+    """The model's run of go/pingpong_hog (a labkit.models.scheduler Result, for a timeline):
+    main calibrates, then starts a hog (a CPU loop without calls), the echo and the pinger of a
+    ping-pong on unbuffered channels with no work per hop, on one P; the run ends
+    PINGPONG_LEAD_MS + ``window_ms`` + 1 ms after they start."""
     s = _sched()
-    window = p["window_ms"]
     ping, pong = s.Chan(capacity=0, name="ping"), s.Chan(capacity=0, name="pong")
-    hog = s.Go("hog", [s.cpu(4 * window, calls=False)])
+    hog = s.Go("hog", [s.cpu(4 * window_ms, calls=False)])
     echo = s.Go("echo", [s.repeat(PINGPONG_ROUNDS, [s.recv(ping), s.send(pong)])])
     pinger = s.Go("pinger", [s.repeat(PINGPONG_ROUNDS, [s.send(ping), s.recv(pong)])])
     never = s.Chan(capacity=0, name="wg")
@@ -61,8 +58,18 @@ def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
         [*_calibration(), s.mark("t0"), s.spawn(hog), s.spawn(echo), s.spawn(pinger)]
         + [s.recv(never)],
     )
-    until = CALIBRATION_MS + PINGPONG_LEAD_MS + window + 1.0
-    res = s.simulate(main, gomaxprocs=1, cores=CORES, until_ms=until, seed=seed)
+    until = CALIBRATION_MS + PINGPONG_LEAD_MS + window_ms + 1.0
+    return s.simulate(main, gomaxprocs=1, cores=CORES, until_ms=until, seed=seed)
+
+
+def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The pingpong_hog experiment in the model (``pingpong_hog_run``); mirrors
+    go/pingpong_hog with one window (the model has no noise; its sysmon rounds keep their
+    phase from the calibration). hog_share: the hog's segments' share of the window;
+    pair_run_ms: the stretches between two of the hog's, wholly inside the window (the pair's
+    hops cost only switches, so the time the hog does not run is the pair's)."""
+    window = p["window_ms"]
+    res = pingpong_hog_run(window, seed=seed)
     a = _marks(res, "t0")[0] + PINGPONG_LEAD_MS
     b = a + window
     seg = res.segments[res.segments["g"] == "hog"]
