@@ -164,3 +164,19 @@ def test_the_state_plot_labels_a_traces_time_as_real_and_a_models_as_virtual():
     assert plot._xaxis.label == TRACE_TIME
     plot.show(simulate(Go("main", [cpu(1.0)]), gomaxprocs=1))
     assert plot._xaxis.label == MODEL_TIME
+
+
+def test_a_pair_can_merge_what_is_under_a_pixel():
+    """TimelinePair(merge_px=1) hands the merge to both timelines: a trace of many short
+    stretches draws fewer boxes, and every stretch is still counted in a tooltip."""
+    from labkit.scenarios.casestudy import run_incident
+    from labkit.widgets import TimelinePair
+
+    run = run_incident().result
+    plain = TimelinePair(run, run)
+    merged = TimelinePair(run, run, merge_px=1)
+    assert merged.trace_view.box_count < plain.trace_view.box_count
+    assert merged.model_view.box_count == merged.trace_view.box_count
+    labels = merged.trace_view.figure.marks[0].labels
+    counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in labels]
+    assert sum(counted) == len(run.segments)

@@ -38,9 +38,13 @@ class TimelinePair(TextFallback, w.VBox):
         titles: tuple[str, str] = ("The model", "Real Go (execution trace)"),
         height_px: int = 220,
         kinds: Mapping[str, str] | None = None,
+        merge_px: float | None = None,
     ) -> None:
         """``kinds``: the colour group of the trace's goroutines by entry function
-        (SchedulerTimeline.show), so that both sides colour the same goroutines alike."""
+        (SchedulerTimeline.show), so that both sides colour the same goroutines alike.
+        ``merge_px``: both timelines merge what is under that many pixels
+        (SchedulerTimeline's ``merge_px``), for a trace of hundreds of thousands of short
+        stretches (a ping-pong's hops); None draws every stretch."""
         for name, run in (("model", model), ("trace", trace)):
             if not all(hasattr(run, a) for a in ("segments", "event_log", "threads", "params")):
                 raise ParameterError(
@@ -48,8 +52,12 @@ class TimelinePair(TextFallback, w.VBox):
                     f"Trace, got {type(run).__name__}"
                 )
         xs = bq.LinearScale(min=0.0, max=1.0)
-        self.model_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[0])
-        self.trace_view = SchedulerTimeline(height_px, x_scale=xs, title=titles[1])
+        self.model_view = SchedulerTimeline(
+            height_px, x_scale=xs, title=titles[0], merge_px=merge_px
+        )
+        self.trace_view = SchedulerTimeline(
+            height_px, x_scale=xs, title=titles[1], merge_px=merge_px
+        )
         self.model_view.show(model)
         self.trace_view.show(trace, kinds=kinds)
         # One window for both: the longer run's range, each view's own activity in it.
