@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python -m pytest benchmarks/bench_sched.py --benchmark-enable
 (``-p no:nbval`` clashes with the repo's ``--nbval-lax`` addopt; add ``-o addopts=""`` with it.)
-Or ``.venv/bin/python benchmarks/bench_sched.py`` for CPU-time medians and events/s, which are
-steadier than wall time on a shared machine.
+Or ``.venv/bin/python benchmarks/bench_sched.py [names]`` for CPU-time medians and events/s,
+which are steadier than wall time on a shared machine (names: default, large, switch, pingpong;
+all if none).
 Targets: the default lab scenario (4 Ps, 1,000 goroutines, mixed steps, 1 s virtual) under
 50 ms, and 300,000 events/s. "Events" are the model's processed events: heap events plus the
 sysmon rounds on_sysmon runs inline.
@@ -11,6 +12,7 @@ sysmon rounds on_sysmon runs inline.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -61,6 +63,17 @@ def switch_heavy(n: int = 20_000) -> Go:
     return Go("main", [spawn(b), spawn(a)])
 
 
+def pingpong(n: int = 100_000, hog: bool = False) -> Go:
+    """Two goroutines passing a value back and forth over two unbuffered channels, n round
+    trips (#25 item 7): every step is a direct hand-off to a parked partner (chan.go's send /
+    recv, goready into runnext). ``hog`` adds a third goroutine computing for 1 s."""
+    a, b = Chan(0, name="a"), Chan(0, name="b")
+    ping = Go("ping", [repeat(n, [send(a), recv(b)])])
+    pong = Go("pong", [repeat(n, [recv(a), send(b)])])
+    hogs = [spawn(Go("hog", [cpu(1000)]))] if hog else []
+    return Go("main", [spawn(pong), spawn(ping), *hogs])
+
+
 DEFAULT = lab_scenario()
 LARGE = lab_scenario(n_goroutines=5000, rounds=4)
 
@@ -89,12 +102,30 @@ def test_switch_heavy(benchmark, n):
     benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
 
 
+@pytest.mark.parametrize(
+    "procs, hog, until_ms", [(1, False, None), (2, False, None), (1, True, 100.0)]
+)
+def test_pingpong(benchmark, procs, hog, until_ms):
+    """100,000 round trips over unbuffered channels (target: 0.4 s CPU on one P, #25 item 7)."""
+    main = pingpong(100_000, hog)
+    kw = dict(gomaxprocs=procs, seed=0) | ({} if until_ms is None else dict(until_ms=until_ms))
+    res = benchmark.pedantic(simulate, args=(main,), kwargs=kw, rounds=3)
+    benchmark.extra_info["events"] = res.stats["events"]
+    benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
+
+
 if __name__ == "__main__":  # quick look without pytest: CPU-time median (and min) of N runs
+    only = sys.argv[1:]  # scenario names to run (default, large, switch, pingpong ...); all if none
     for name, main, kw, runs in [
         ("default", DEFAULT, dict(gomaxprocs=4, until_ms=1_000), 21),
         ("large", LARGE, dict(gomaxprocs=8, until_ms=10_000), 7),
         ("switch", switch_heavy(), dict(gomaxprocs=1), 7),
+        ("pingpong", pingpong(), dict(gomaxprocs=1), 7),
+        ("pingpong P=2", pingpong(), dict(gomaxprocs=2), 7),
+        ("pingpong+hog", pingpong(hog=True), dict(gomaxprocs=1, until_ms=100), 7),
     ]:
+        if only and name.split()[0].split("+")[0] not in only and name not in only:
+            continue
         times = []
         for _ in range(runs):
             t0 = time.process_time()

@@ -24,7 +24,9 @@ class ChanState:
     """One channel's state in one run (hchan, src/runtime/chan.go:34): a ``Chan`` is only its
     identity and capacity, shared by every run that uses it."""
 
-    __slots__ = ("buffered", "sendq", "recvq", "name", "sel", "capacity", "order")
+    __slots__ = (
+        "buffered", "sendq", "recvq", "name", "sel", "capacity", "order", "send_wait", "recv_wait",
+    )  # fmt: skip
 
     def __init__(self, name: str, capacity: int = 0, order: int = 0) -> None:
         self.buffered = 0  # hchan.qcount: values in the buffer
@@ -36,6 +38,10 @@ class ChanState:
         self.sel = 0
         self.capacity = capacity  # hchan.dataqsiz
         self.order = order  # its place in selectgo's lock order (the hchan's address there)
+        # What a G parked on either queue waits on, as the goroutine dump shows it (G.waits_on),
+        # made once here rather than formatted at every park.
+        self.send_wait = f"send({name})"
+        self.recv_wait = f"recv({name})"
 
 
 class Channels:
@@ -60,7 +66,7 @@ class Channels:
     def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->
         goready), or buffer it, or park g on sendq."""
-        st = self.chan_state(ch)
+        st = self.chans.get(id(ch)) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             w = self.waitq_dequeue(st, st.recvq)
             if w is not None:
@@ -73,7 +79,7 @@ class Channels:
             st.buffered += 1
             return True
         st.sendq.append(g)
-        self.park(g, p, t, "chan send", f"send({st.name})")
+        self.park(g, p, t, "chan send", st.send_wait)
         self.schedule_after(p, t, rt.SCHEDULE_MS)
         return False
 
@@ -81,7 +87,7 @@ class Channels:
         """chanrecv (src/runtime/chan.go:524): take a buffered value (a blocked sender's value
         moves into the freed slot, recv), or take from a waiting sender (unbuffered), or park g
         on recvq."""
-        st = self.chan_state(ch)
+        st = self.chans.get(id(ch)) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             return self.chanrecv_sel(g, p, st, t)
         if st.buffered > 0:
@@ -94,7 +100,7 @@ class Channels:
             self.ready(st.sendq.popleft(), p, t)
             return True
         st.recvq.append(g)
-        self.park(g, p, t, "chan receive", f"recv({st.name})")
+        self.park(g, p, t, "chan receive", st.recv_wait)
         self.schedule_after(p, t, rt.SCHEDULE_MS)
         return False
 
@@ -110,6 +116,6 @@ class Channels:
             st.buffered -= 1
             return True
         st.recvq.append(g)
-        self.park(g, p, t, "chan receive", f"recv({st.name})")
+        self.park(g, p, t, "chan receive", st.recv_wait)
         self.schedule_after(p, t, rt.SCHEDULE_MS)
         return False

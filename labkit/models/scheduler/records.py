@@ -16,6 +16,12 @@ queue (a walk costs more than the rest of an event). Who writes which columns, a
 - the queue columns: the run-queue operations of ``runq.py``, the only code that moves a G into or
   out of a run queue.
 
+The one exception is the hot path of a channel hand-off (#25 item 7): ``ready`` (runq.py), ``park``
+(goroutine.py), ``gogo`` and ``on_sched``'s runnext path (schedule.py) do set_status, runqget's
+runnext case or m_state in line, each copy marked "in line" beside it and the same as the
+function here; ``ready``'s docstring gives the time it saves. ``recount`` and the golden hashes
+hold them to it.
+
 ``recount`` says what the row must be, computed from scratch; the property tests compare the two
 after every event (``invariants.py``).
 """
@@ -82,7 +88,8 @@ class Records:
 
     def set_status(self: Scheduler, g: G, status: int, t: float, reason: str = "") -> None:
         """casgstatus (src/runtime/proc.go:1290): g's new status, kept in the state row's counts
-        and in g's history."""
+        and in g's history. (Copied in line in ready, park and gogo, the hot path of a channel
+        hand-off: a change here is a change there.)"""
         c = self.row
         old = g.status
         if old != DEAD:
@@ -129,16 +136,18 @@ class Records:
 
     def log(self: Scheduler, t: float, kind: str, p: P | None, g: G | None) -> None:
         """One row of the event log (Result.events): time, what happened, on which P, to which
-        G (-1 and "" when there is none)."""
+        G (-1 and "" when there is none). (Copied in line in ready and park, the hot path.)"""
         self.events.extend((t, kind, -1 if p is None else p.id, "" if g is None else g.name))
 
     def end_segment(self: Scheduler, g: G, p: P, t: float) -> None:
-        """Close g's stretch on p's M in the timeline (Result.segments)."""
+        """Close g's stretch on p's M in the timeline (Result.segments). (Copied in line in
+        park, the hot path.)"""
         if t > g.seg_start:
             self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
 
     def m_state(self: Scheduler, m: M, t: float, state: int, g: G | None = None) -> None:
-        """Close m's current thread-view stretch (Result.thread_segments) and open the next."""
+        """Close m's current thread-view stretch (Result.thread_segments) and open the next.
+        (Copied in line for M_RUN in gogo, the hot path: a change here is a change there.)"""
         kind = M_KIND_BY_STATE[m.state]
         if kind is not None and t > m.seg_start:
             self.thread_segments.extend((m.id, m.seg_g, m.seg_start, t, kind))

@@ -12,11 +12,12 @@ SCHEDULE_MS later (event ``EV_SCHED``, ``on_sched``).
 from __future__ import annotations
 
 import enum
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.events import EV_SCHED, EV_STEAL_RETRY
-from labkit.models.scheduler.state import DEAD, M_RUN, RUNNING, G, M, P
+from labkit.models.scheduler.state import DEAD, M_KIND_BY_STATE, M_RUN, RUNNING, G, M, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -52,16 +53,33 @@ class Schedule:
             return
         p.sched_from = t
         at = p.sched_at = t + cost
-        self.push(at, EV_SCHED, p)
+        held = self.held  # push(at, EV_SCHED, p), in line: once per switch (see ready, runq.py)
+        if held is not None:
+            heappush(self.heap, held)
+        self.held = (at, self.next_seq(), EV_SCHED, p, 0)
 
     def on_sched(self: Scheduler, p: P, t: float) -> None:
         """schedule() (src/runtime/proc.go:4150): find a G and execute it (or hand the P to the
-        G's locked thread, startlockedm), or give up the P."""
+        G's locked thread, startlockedm), or give up the P.
+
+        The runnext a hand-off left (a readied partner, ready in runq.py) is taken here without
+        calling find_runnable when findRunnable would take it too: no timers on p, and not a
+        61st schedtick with Gs in the global queue (its steps 1-3); then runqget, in line."""
         m = p.m
         self.stats["schedules"] += 1
-        g, inherit = self.find_runnable(p, m, t)
-        if g is None:
-            return
+        g = p.runnext
+        if (
+            g is not None
+            and not p.timers
+            and (p.schedtick % rt.GLOBAL_CHECK_TICKS or not self.grunq)
+        ):
+            p.runnext = None
+            self.row[p.runnext_col] = 0
+            inherit = True
+        else:
+            g, inherit = self.find_runnable(p, m, t)
+            if g is None:
+                return
         if m.spinning:
             self.resetspinning(m, t)
         if not inherit:
@@ -69,12 +87,16 @@ class Schedule:
         if g.lockedm is not None and g.lockedm is not m:
             self.startlockedm(g, p, m, t)
             return
-        self.execute(g, p, m, t)
+        g.m = m  # execute(g, p, m, t), in line (every switch passes here; see ready, runq.py)
+        g.preempt = p.preempt_at == t
+        p.backed_off = False
+        self.gogo(g, p, m, t)
 
     def execute(self: Scheduler, g: G, p: P, m: M, t: float) -> None:
         """execute (src/runtime/proc.go:3346): g runs on p's M. It clears gp.preempt
         (proc.go:3362): a request sysmon made while g was parking is lost. One made in the last
-        SWITCH_G_SIDE_MS of the switch, after this clearing, stands (see preemptone)."""
+        SWITCH_G_SIDE_MS of the switch, after this clearing, stands (see preemptone).
+        (on_sched has a copy in line, the hot path's.)"""
         g.m = m
         g.preempt = p.preempt_at == t
         p.backed_off = False
@@ -83,12 +105,28 @@ class Schedule:
     def gogo(self: Scheduler, g: G, p: P, m: M, t: float) -> None:
         """gogo (src/runtime/asm_amd64.s:402), the end of execute and of exitsyscall: g is
         running, on m holding p, from t (a new stretch in both timelines), and walks its
-        steps."""
+        steps.
+
+        On the hot path (every switch): set_status and m_state are in line, each the same as the
+        function it stands for (see ready in runq.py for why and the checks)."""
         g.p = p
         p.curg = g
         m.curg = g
-        self.set_status(g, RUNNING, t)
-        self.m_state(m, t, M_RUN, g)
+        row = self.row
+        old = g.status  # set_status(g, RUNNING, t), in line
+        if old != DEAD:
+            row[old] -= 1
+        row[RUNNING] += 1
+        g.status = RUNNING
+        g.reason = ""
+        g.history.extend((t, RUNNING, "", g.stack, g.locked > 0))
+        self.dirty = True
+        kind = M_KIND_BY_STATE[m.state]  # m_state(m, t, M_RUN, g), in line
+        if kind is not None and t > m.seg_start:
+            self.thread_segments.extend((m.id, m.seg_g, m.seg_start, t, kind))
+        m.state = M_RUN
+        m.seg_start = t
+        m.seg_g = g.name
         g.seg_start = t
         self.run(g, p, t)
 
