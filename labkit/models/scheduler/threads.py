@@ -85,7 +85,9 @@ class Threads:
         self.midle.append(m)
 
     def wakep(self: Scheduler, t: float) -> None:
-        """wakep (src/runtime/proc.go:3227): start one spinning M if none spins and a P is idle."""
+        """wakep (src/runtime/proc.go:3227): start one spinning M if none spins and a P is idle.
+        (ready, runq.py, makes this first test itself before calling, on the hot path: a change
+        here is a change there.)"""
         if self.nmspinning != 0 or not self.pidle:
             return
         self.nmspinning += 1
