@@ -252,3 +252,13 @@ def test_every_constant_is_derived_again_on_this_machine():
     wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert wake == sorted(wake)
     assert all(r.date == "now" and r.go_version.startswith("go1.") for r in rows.values())
+
+
+def test_each_row_says_the_load_its_recording_was_made_under(shipped):
+    """A recording made on a busy machine times switches and sleeps long: the table says the
+    1-minute load each row's runs began under (yield.json's Gosched loop: 1.9)."""
+    by = {r.constant: r for r in shipped}
+    assert by["SCHEDULE_MS"].load == (1.87, 1.87)
+    assert all(r.load is not None for r in shipped)
+    text = cal.table(shipped)
+    assert "recorded 2026-11-27T11:44:31Z at load 1.9" in text

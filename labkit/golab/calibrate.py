@@ -59,6 +59,9 @@ class Run:
     go_version: str
     machine: str
     date: str
+    #: The machine's 1-minute load average when the run began (None if not recorded): a
+    #: recording made under load times switches and sleeps long.
+    load: float | None = None
 
     def num(self, key: str) -> float:
         """The result's number ``key``; CalibrationError naming the file if absent or not a
@@ -433,6 +436,14 @@ def _load_file(name: str, directory: Path) -> dict[str, Any]:
     return data
 
 
+def _load_of(run: Mapping[str, Any], data: Mapping[str, Any]) -> float | None:
+    """The 1-minute load average a recorded run began under (its own, else the file's)."""
+    load = run.get("load_avg_before") or data.get("load_avg")
+    if isinstance(load, list) and load and _finite(load[0]):
+        return float(load[0])
+    return None
+
+
 class RecordedRuns:
     """Runs from the recorded files in ``directory``, matched exactly by their parameters."""
 
@@ -458,6 +469,7 @@ class RecordedRuns:
                     data["go_version"],
                     data["recorded_on"],
                     run.get("recorded_at", data["recorded_at"]),
+                    _load_of(run, data),
                 )
         raise CalibrationError(
             f"{path} has no run with {full}; re-record it with scripts/record_go_results.py {name}"
@@ -508,6 +520,13 @@ class Row:
     runtime_code: str
     meaning: str
     note: str = ""
+    #: The 1-minute load averages its runs began under (lowest, highest), if recorded.
+    load: tuple[float, float] | None = None
+
+
+def _load_range(runs: Sequence[Run]) -> tuple[float, float] | None:
+    loads = [r.load for r in runs if r.load is not None]
+    return (min(loads), max(loads)) if loads else None
 
 
 def derive(
@@ -551,6 +570,7 @@ def derive(
                 c.runtime_code,
                 c.meaning,
                 note,
+                _load_range(got),
             )
         )
     return rows
@@ -611,7 +631,11 @@ def table(shipped: Sequence[Row], here: Sequence[Row] | None = None) -> str:
         about = (r.module, r.runtime_code, r.recording, r.date, r.note, r.meaning)
         if about != said:
             lines.append(f"    {r.module}; stands for {r.runtime_code}")
-            lines.append(f"    shipped: {r.recording}, {r.machine}, recorded {r.date}")
+            load = ""
+            if r.load is not None:
+                lo, hi = r.load
+                load = f" at load {lo:.1f}" if lo == hi else f" at load {lo:.1f}-{hi:.1f}"
+            lines.append(f"    shipped: {r.recording}, {r.machine}, recorded {r.date}{load}")
             if r.note:
                 lines.append(f"    {r.note}")
             lines.append(f"    a large ratio: {r.meaning}")
