@@ -109,17 +109,22 @@ def _offset_of(func: str) -> str:
 
 def _table(flat: list, fields: list[tuple[str, str | None]]) -> np.ndarray:
     """A structured array from rows stored one after another in a flat list (as the scheduler
-    records them); string fields (dtype None) get their widest width."""
+    records them); string fields (dtype None) get their widest width.
+
+    One column at a time, each slice freed before the next: a 100,000-round ping-pong logs
+    millions of rows, and all columns at once (plus numpy's copy of each) added ~300 MB to the
+    kernel's peak (the appendix's ping-pong beside a hog)."""
     n = len(fields)
-    columns = [flat[i::n] for i in range(n)]
     dtype = []
-    for (name, kind), column in zip(fields, columns, strict=True):
+    for i, (name, kind) in enumerate(fields):
         if kind is None:
-            kind = f"U{max(map(len, column), default=1) or 1}"
+            kind = f"U{max(map(len, flat[i::n]), default=1) or 1}"
         dtype.append((name, kind))
     table = np.zeros(len(flat) // n, dtype=dtype)
-    for (name, _), column in zip(fields, columns, strict=True):
+    for i, (name, _) in enumerate(fields):
+        column = flat[i::n]
         table[name] = column
+        del column
     return table
 
 
@@ -223,10 +228,14 @@ class Result:
                 values[label][i] = value
         return values
 
+    # The tables below are built once, when first read (cached), from the flat lists the
+    # scheduler recorded; the list is dropped then, so a long run does not hold both.
+
     @cached_property
     def segments(self) -> np.ndarray:
         fields = [("p", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("m", "i4")]
         seg = _table(self._segments, [*fields, ("stack", None)])
+        self._segments = None
         return seg[np.lexsort((seg["p"], seg["start_ms"]))]
 
     @cached_property
@@ -256,12 +265,15 @@ class Result:
 
     @cached_property
     def event_log(self) -> np.ndarray:
-        return _table(self._events, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", None)])
+        log = _table(self._events, [("t_ms", "f8"), ("kind", "U13"), ("p", "i4"), ("g", None)])
+        self._events = None
+        return log
 
     @cached_property
     def thread_segments(self) -> np.ndarray:
         fields = [("m", "i4"), ("g", None), ("start_ms", "f8"), ("end_ms", "f8"), ("kind", "U11")]
         ts = _table(self._thread_segments, fields)
+        self._thread_segments = None
         return ts[np.lexsort((ts["m"], ts["start_ms"]))]
 
     @cached_property
