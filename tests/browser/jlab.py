@@ -340,15 +340,21 @@ class NotebookPage:
             f"{self.path}: waited {timeout_ms} ms for text {want}; it is {current[:200]!r}"
         )
 
-    def predict(self, title: str, answer: str, *, right: bool, figure: str):
+    def predict(self, title: str, answer: str | tuple[int, str], *, right: bool, figure: str):
         """Answer the prediction exercise titled ``title`` as a learner would: its answer's
         figure (``figure``, a CSS selector inside the exercise) is absent until Check; type
-        ``answer``, press Check, see the feedback ("Right." or "Not quite"), the figure and
-        "You predicted ..." beside the answer. Returns the exercise's locator."""
+        ``answer`` (or, for a multiple-choice question, ``(index, choice text)``: tick the
+        choice labelled "A. ...", "B. ..."), press Check, see the feedback ("Right." or "Not
+        quite"), the figure and "You predicted ..." beside the answer. Returns the exercise's
+        locator."""
         ex = self.page.locator(".labkit-exercise", has_text=title).first
         ex.scroll_into_view_if_needed()
         assert ex.locator(figure).count() == 0, f"{title}: the answer is drawn before Check"
-        ex.locator("input[type='text']").fill(answer)
+        if isinstance(answer, tuple):
+            index, text = answer
+            ex.get_by_label(f"{chr(65 + index)}. {text}", exact=True).check()
+        else:
+            ex.locator("input[type='text']").fill(answer)
         ex.get_by_role("button", name="Check").click()
         said = "Right." if right else "Not quite"
         self.wait_for_text(ex, said)

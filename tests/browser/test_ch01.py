@@ -56,21 +56,16 @@ def _predict_what_makes_a_frame_late(nb):
     from labkit.exercises import ch01
     from labkit.exercises.seeded import Exercise
 
-    page = nb.page
-    ex = page.locator(".labkit-exercise", has_text="Predict: what makes a late frame late").first
-    ex.scroll_into_view_if_needed()
-    assert ex.locator(".labkit-framelab").count() == 0, "the answer is drawn before Check"
     v = Exercise(ch01.late_frame_part, seed=0).variant
     assert v.answer != 2, "seed 0's answer is not the STW pauses"
-    ex.get_by_label(f"C. {v.choices[2]}", exact=True).check()
-    ex.get_by_role("button", name="Check").click()
-    nb.wait_for_text(ex, "Not quite")
-    assert "tens of microseconds" in ex.inner_text()  # choice C's hint
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-framelab .bqplot svg.svg-figure path').length > 0",
-        arg=ex.element_handle(),
+    ex = nb.predict(
+        "Predict: what makes a late frame late",
+        (2, v.choices[2]),
+        right=False,
+        figure=".labkit-framelab .bqplot svg.svg-figure path",
     )
-    said = nb.wait_for_text(ex, "You predicted")
+    said = ex.inner_text()
+    assert "tens of microseconds" in said  # choice C's hint
     assert "gomaxprocs=1" in said, said
-    page.wait_for_timeout(1200)
+    nb.page.wait_for_timeout(1200)
     nb.screenshot("prediction-late-frame", ex)

@@ -16,6 +16,7 @@ from jlab import record_timing
 
 CHAPTER = "chapters/01b-gctrace-and-buffer-reuse.ipynb"
 LAB = "labs/lab01-frame-lab.ipynb"
+FRAME_PATHS = ".labkit-framelab .bqplot svg.svg-figure path"  # a frame lab drawn
 FRAMELAB = ".labkit-framelab"
 
 
@@ -56,13 +57,7 @@ def test_chapter_1b_runs_and_the_frame_lab_reacts(open_notebook):
 
     # The GOGC slider with the keyboard: 100 -> 110, a redraw and a new summary.
     assert nb.slider_value("GOGC") == "100"
-    svg = nb.figure_svg(0, within=FRAMELAB)
-    text = nb.summary_text(FRAMELAB)
-    t0 = time.monotonic()
-    nb.press_slider("GOGC", "ArrowRight")
-    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = nb.wait_summary_change(FRAMELAB, text)
-    record_timing(CHAPTER, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    text = _gogc_up(nb, CHAPTER)
     assert nb.slider_value("GOGC") == "110" and "gogc=110" in text
     page.wait_for_timeout(1200)
     nb.screenshot("framelab-gogc110", lab)
@@ -78,14 +73,7 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
     _frame_lab_renders(nb)
     lab = page.locator(FRAMELAB).first
 
-    svg = nb.figure_svg(0, within=FRAMELAB)
-    text = nb.summary_text(FRAMELAB)
-    t0 = time.monotonic()
-    nb.press_slider("GOGC", "ArrowRight")
-    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
-    text = nb.wait_summary_change(FRAMELAB, text)
-    record_timing(LAB, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
-    assert "gogc=110" in text
+    assert "gogc=110" in _gogc_up(nb, LAB)
     page.wait_for_timeout(1200)
     nb.screenshot("framelab", lab)
 
@@ -106,28 +94,30 @@ def test_lab_1_runs_and_its_exercises_answer(open_notebook):
     nb.assert_clean()
 
 
+def _gogc_up(nb, notebook: str) -> str:
+    """Press ArrowRight on the frame lab's GOGC slider: the figure redraws (timed) and the
+    summary changes; returns the new summary."""
+    svg = nb.figure_svg(0, within=FRAMELAB)
+    text = nb.summary_text(FRAMELAB)
+    t0 = time.monotonic()
+    nb.press_slider("GOGC", "ArrowRight")
+    redraw_s = nb.wait_svg_change(svg, 0, within=FRAMELAB)
+    text = nb.wait_summary_change(FRAMELAB, text)
+    record_timing(notebook, "GOGC key press -> redrawn SVG", redraw_s, time.monotonic() - t0)
+    return text
+
+
 def _a_prediction_draws_the_frame_lab_after_check(nb):
     """Lab 1's second-P question (#17 item 1): no frame lab inside the exercise until Check, then
-    the run at two Ps beside the learner's prediction."""
+    the run at two Ps beside the learner's prediction, a wrong one's hint naming the worker."""
     from labkit.exercises.lab01 import second_p
     from labkit.exercises.seeded import Exercise
 
-    page = nb.page
-    ex = page.locator(".labkit-exercise", has_text="One P or two?").first
-    ex.scroll_into_view_if_needed()
-    assert ex.locator(FRAMELAB).count() == 0
     v = Exercise(second_p, seed=0).variant
     wrong = next(i for i in range(len(v.choices)) if i != v.answer)
-    ex.get_by_label(f"{chr(65 + wrong)}. {v.choices[wrong]}", exact=True).check()
-    ex.get_by_role("button", name="Check").click()
-    page.wait_for_function("el => el.innerText.includes('mark worker')", arg=ex.element_handle())
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-framelab .bqplot svg.svg-figure path').length > 0",
-        arg=ex.element_handle(),
-    )
-    assert "gomaxprocs=2" in nb.wait_for_text(
-        ex, "You predicted"
-    )  # its own message, after the figure
+    ex = nb.predict("One P or two?", (wrong, v.choices[wrong]), right=False, figure=FRAME_PATHS)
+    assert "mark worker" in ex.inner_text()
+    assert "gomaxprocs=2" in ex.inner_text()
     nb.screenshot("prediction", ex)
 
 
@@ -139,21 +129,13 @@ def _predict_the_gc_with_a_pool(nb):
     from labkit.exercises import ch01
     from labkit.exercises.seeded import Exercise
 
-    page = nb.page
-    ex = page.locator(".labkit-exercise", has_text="Predict: the GC with a sync.Pool").first
-    ex.scroll_into_view_if_needed()
-    assert ex.locator(FRAMELAB).count() == 0, "the answer is drawn before Check"
     v = Exercise(ch01.pool_gc_rate, seed=0).variant
     assert v.answer != 0, "seed 0's answer is a band below 'about the same'"
-    ex.get_by_label(f"A. {v.choices[0]}", exact=True).check()
-    ex.get_by_role("button", name="Check").click()
-    nb.wait_for_text(ex, "Not quite")
-    assert "180 MiB/s" in ex.inner_text()  # band A's hint: what allocated, and does it still?
-    page.wait_for_function(
-        "el => el.querySelectorAll('.labkit-framelab .bqplot svg.svg-figure path').length > 0",
-        arg=ex.element_handle(),
+    ex = nb.predict(
+        "Predict: the GC with a sync.Pool", (0, v.choices[0]), right=False, figure=FRAME_PATHS
     )
-    said = nb.wait_for_text(ex, "You predicted")
+    said = ex.inner_text()
+    assert "180 MiB/s" in said  # band A's hint: what allocated, and does it still?
     assert "pooled=True" in said and "gomaxprocs=1" in said, said
-    page.wait_for_timeout(1200)
+    nb.page.wait_for_timeout(1200)
     nb.screenshot("prediction-pool", ex)
