@@ -28,3 +28,9 @@ def test_a_benchmark_imports(script: Path, monkeypatch):
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)  # module level only: the __main__ parts do not run
+    # What it measures is said, and something runs it: pytest-benchmark tests, or a main.
+    assert module.__doc__ and module.__doc__.strip(), f"{script.name} says nothing of itself"
+    runs = [n for n in vars(module) if n.startswith("test_")] or [
+        n for n in ("main",) if callable(getattr(module, n, None))
+    ]
+    assert runs or "__main__" in script.read_text(), f"{script.name} has nothing to run"
