@@ -74,28 +74,25 @@ def test_every_model_cost_is_registered_with_its_code_recording_and_function():
 
 def test_each_derived_value_is_the_model_constant_to_its_digits(shipped):
     """Derived from the shipped recordings, every constant the model uses equals its value,
-    rounded to the significant digits the model writes (0.0001289: four)."""
+    rounded to the significant digits the model writes (0.00006187: four)."""
     assert cal.mismatches(shipped) == []
     by = {r.constant: r for r in shipped}
-    assert by["SCHEDULE_MS"].derived == pytest.approx(0.00012892588)
+    assert by["SCHEDULE_MS"].derived == pytest.approx(0.00006186545)
     assert cal.significant_digits(rt.SCHEDULE_MS) == 4
-    assert cal.significant_digits(pg.SLEEP_NOOP_MS) == 3
-    assert cal.rounded_like(0.00012892588, rt.SCHEDULE_MS) == rt.SCHEDULE_MS
+    assert cal.significant_digits(pg.SLEEP_NOOP_MS) == 2
+    assert cal.rounded_like(0.00006186545, rt.SCHEDULE_MS) == rt.SCHEDULE_MS
     # each row names where its recording came from
     for r in shipped:
         assert r.go_version.startswith("go1.") and "CPUs" in r.machine and r.date.endswith("Z")
 
 
 def test_costs_the_model_lacks_say_so(shipped):
-    """The channel/Gosched ratio and the per-run wake-up quantiles are derived too, and their rows
-    say they are not in the model yet (model value None); the chan round really costs more."""
+    """The per-run wake-up quantiles are derived too, and their rows say they are checks, not
+    model values (model value None)."""
     lacking = [r for r in shipped if r.model is None]
-    assert {r.constant for r in lacking} >= {"CHAN_GOSCHED_RATIO", "THREAD_WAKE_P50_MS"}
+    assert {r.constant for r in lacking} >= {"THREAD_WAKE_P50_MS"}
     notes = {r.constant: r.note for r in lacking}
-    assert notes["CHAN_GOSCHED_RATIO"] == "not in the model yet"
     assert notes["THREAD_WAKE_P50_MS"].startswith("a check, not a model value")
-    ratio = next(r for r in shipped if r.constant == "CHAN_GOSCHED_RATIO")
-    assert ratio.derived > 1.2  # the model's is 1.00
     p50 = next(r for r in shipped if r.constant == "THREAD_WAKE_P50_MS").derived
     p99 = next(r for r in shipped if r.constant == "THREAD_WAKE_P99_MS").derived
     assert p99 > p50 > rt.THREAD_WAKE_MS
@@ -138,12 +135,27 @@ def test_a_doctored_recording_changes_the_derivation_and_the_check_fails(
     assert hit <= failed, failed
 
 
-def test_a_changed_chan_ratio_changes_its_row(tmp_path):
-    """A row the model lacks still follows its recording (it is derived, not typed in)."""
+def test_a_channel_round_costs_the_recorded_ratio_of_a_gosched_round(shipped):
+    """The recording says a channel round trip costs 2.04x a Gosched round trip (handoff_costs,
+    rounds); CHAN_HANDOFF_MS is what makes the model's ratio that: (2 x SCHEDULE_MS + 2 x
+    CHAN_HANDOFF_MS) / (2 x SCHEDULE_MS)."""
+    by = {r.constant: r for r in shipped}
+    handoff = by["CHAN_HANDOFF_MS"]
+    assert handoff.model == rt.CHAN_HANDOFF_MS
+    ratio = (rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS) / rt.SCHEDULE_MS
+    assert ratio == pytest.approx(2.0376, abs=0.001)
+
+
+def test_a_changed_chan_ratio_changes_the_handoff_cost(tmp_path):
+    """CHAN_HANDOFF_MS follows its recording: a ratio of 1 (a channel round no dearer than a
+    Gosched round, the model before #25 item 3) derives a cost of 0, and the model's 64 ns no
+    longer matches."""
     directory = copy_recordings(tmp_path)
     doctor(directory, "handoff_costs", {"case": "rounds"}, "chan_gosched_ratio", lambda v: 1.0)
-    rows = {r.constant: r for r in cal.derive("recorded", recorded_dir=directory)}
-    assert rows["CHAN_GOSCHED_RATIO"].derived == 1.0
+    rows = cal.derive("recorded", recorded_dir=directory)
+    by = {r.constant: r for r in rows}
+    assert by["CHAN_HANDOFF_MS"].derived == 0.0
+    assert {m.split(":")[0] for m in cal.mismatches(rows)} == {"CHAN_HANDOFF_MS"}
 
 
 @pytest.mark.parametrize(
@@ -202,7 +214,7 @@ def test_the_command_prints_every_constant_from_the_recordings(capsys):
     out = capsys.readouterr().out
     for c in cal.CONSTANTS:
         assert f"\n{c.label} " in out, c.label
-    assert "go1.27.3" in out and "not in the model yet" in out
+    assert "go1.27.3" in out and "a check, not a model value" in out
     assert cal.main(["--bogus"]) == 2
 
 
@@ -213,7 +225,7 @@ def test_without_go_the_command_says_so_and_shows_the_shipped_derivation(monkeyp
     assert cal.main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("No Go toolchain here")
-    assert "SCHEDULE_MS" in out and "128.9 ns" in out
+    assert "SCHEDULE_MS" in out and "61.87 ns" in out
 
 
 def test_the_table_shows_the_ratio_of_here_to_shipped(tmp_path):
@@ -248,7 +260,7 @@ def test_every_constant_is_derived_again_on_this_machine():
     assert all(r.derived is not None and r.derived > 0 for r in rows.values()), [
         r.note for r in rows.values() if r.derived is None
     ]
-    assert rows["CHAN_GOSCHED_RATIO"].derived > 1
+    assert rows["CHAN_HANDOFF_MS"].derived > 0
     wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert wake == sorted(wake)
     assert all(r.date == "now" and r.go_version.startswith("go1.") for r in rows.values())
@@ -256,9 +268,11 @@ def test_every_constant_is_derived_again_on_this_machine():
 
 def test_each_row_says_the_load_its_recording_was_made_under(shipped):
     """A recording made on a busy machine times switches and sleeps long: the table says the
-    1-minute load each row's runs began under (yield.json's Gosched loop: 1.9)."""
+    1-minute load each row's runs began under (yield.json's Gosched loop: 0.12; its first
+    recording, at 1.9, timed every switch twice as long)."""
     by = {r.constant: r for r in shipped}
-    assert by["SCHEDULE_MS"].load == (1.87, 1.87)
+    assert by["SCHEDULE_MS"].load == (0.12, 0.12)
+    assert by["CHAN_HANDOFF_MS"].load == (0.12, 0.73)  # yield's runs, then handoff_costs'
     assert all(r.load is not None for r in shipped)
     text = cal.table(shipped)
-    assert "recorded 2026-11-27T11:44:31Z at load 1.9" in text
+    assert "recorded 2026-12-04T18:52:32Z at load 0.1" in text

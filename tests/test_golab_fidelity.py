@@ -16,7 +16,7 @@ import labkit.golab as golab
 import labkit.golab.fidelity as fidelity
 from labkit.golab.experiments import META_KEYS, VARIANTS, get_experiment
 from labkit.golab.fidelity import RULES, Rule, fidelity_table, judge, mad
-from labkit.golab.predict import modelled
+from labkit.golab.predict import has_model, modelled
 
 pytest.importorskip(
     "labkit.models.scheduler",
@@ -25,7 +25,7 @@ pytest.importorskip(
 rt = pytest.importorskip("labkit.models.scheduler.runtime")
 
 ROW_KEYS = ("experiment", "params", "quantity", "real", "model", "agree", "rule", "kind", "why")
-MODELLED_VARIANTS = [(n, p) for n, p in VARIANTS if n in modelled()]
+MODELLED_VARIANTS = [(n, p) for n, p in VARIANTS if has_model(n, **p)]
 
 
 def key(row_or_rule) -> tuple:
@@ -408,3 +408,12 @@ def test_the_frame_models_gc_share_counts_what_the_program_counts():
     assert len(model["gc_cpu_share_runs"]) == real["params"]["repeats"]
     without_idle = simulate_frames(gomaxprocs=2, producer_cpu_fraction=0.1, seed=0)
     assert abs(without_idle.gc_cpu_fraction - real["gc_cpu_share"]) > 0.02
+
+
+def test_a_case_without_a_model_says_why():
+    """handoff_costs' wake case is an input of the model, not a comparison: has_model says no,
+    and model_prediction raises NoModelError naming the case and the constant it feeds."""
+    assert has_model("handoff_costs", case="rounds")
+    assert not has_model("handoff_costs", case="wake")
+    with pytest.raises(golab.NoModelError, match="case wake.*THREAD_WAKE_QUANTILES_MS"):
+        golab.model_prediction("handoff_costs", case="wake")

@@ -329,7 +329,7 @@ def test_locked_goroutine_wakes_through_a_thread_handoff():
         if locked:
             assert res.stats["locked_handoffs"] == 2 * n
             assert res.stats["threads_peak"] == 3  # main's M, the locked M, sysmon
-    assert per_trip[False] == pytest.approx(2 * SWITCH)
+    assert per_trip[False] == pytest.approx(2 * (SWITCH + rt.CHAN_HANDOFF_MS))  # two channel hops
     assert per_trip[True] == pytest.approx(2 * rt.THREAD_WAKE_MS, rel=0.01)
 
 
@@ -398,8 +398,9 @@ def test_runnext_pair_shares_one_time_slice_until_sysmon_preempts():
     ticks = sysmon_ticks(30.0)
     preempt_at = next(t for t in ticks if t >= ticks[0] + rt.FORCE_PREEMPT_MS)
     # ping is preempted mid-burst; pong, already readied into runnext, takes one more turn
-    # (it then parks on recv), and C finally runs: two switches after the preemption.
-    assert res.marks["C runs"] == [pytest.approx(preempt_at + 2 * SWITCH)]
+    # (it then parks on recv, a channel's switch), and C finally runs: two switches after the
+    # preemption.
+    assert res.marks["C runs"] == [pytest.approx(preempt_at + 2 * SWITCH + rt.CHAN_HANDOFF_MS)]
     assert res.event_log[res.event_log["kind"] == "preempt"]["t_ms"][0] == pytest.approx(preempt_at)
 
 

@@ -83,7 +83,7 @@ def turns_of_the_other_goroutine(loop_body: list, ms: float = 250.0) -> list[flo
     """GOMAXPROCS=1: ``other`` counts its turns (mark, then Gosched), main runs ``loop_body``
     over and over for ``ms``; the times of other's turns after main's loop started."""
     other = Go("other", [repeat(10**6, [cpu(2e-6), mark("turn"), gosched()])])
-    main = Go("main", [spawn(other), gosched(), mark("start"), repeat(10**6, loop_body)])
+    main = Go("main", [spawn(other), gosched(), mark("start"), repeat(10**7, loop_body)])
     res = simulate(main, gomaxprocs=1, until_ms=ms)
     (start,) = res.marks["start"]
     return [t - start for t in res.marks["turn"] if t > start]
@@ -93,9 +93,9 @@ def test_a_loop_that_sleeps_1ns_starves_the_other_goroutine_more_than_no_yield()
     """A loop with no yield is preempted about every 20 ms (10 ms after sysmon notes each new
     time slice, at its 10 ms rounds): 12 turns for the other goroutine in 250 ms. A loop that
     calls Sleep(1ns) after 1 ns of work is caught on its own stack by few of sysmon's requests
-    (SWITCH_G_SIDE_MS of each ~594 ns iteration): far fewer turns, as on real Go (2-3 against
-    12-13 in ~250 ms; labkit/golab/recorded/yield.json, 1,000,000 iterations in ~300 ms:
-    ``other_turns_runs`` 2-4). (Seeds 0-7 give the model 1-5 turns, 2 on average.)"""
+    (SWITCH_G_SIDE_MS of each ~214 ns iteration): far fewer turns, as on real Go (labkit/golab/
+    recorded/yield.json, 1,000,000 iterations in ~213 ms: ``other_turns_runs`` 1-4, against
+    12-13 in ~250 ms without a yield). (Seeds 0-7 give the model 0-5 turns, 1.75 on average.)"""
     no_yield = turns_of_the_other_goroutine([cpu(300, calls=False)])
     sleep_1ns = turns_of_the_other_goroutine([cpu(1e-6), sleep(1e-6)])
     assert len(no_yield) == 12

@@ -383,7 +383,10 @@ def test_a_blocked_select_is_woken_by_its_first_ready_case_and_leaves_the_others
     res = simulate(main, gomaxprocs=1)
     assert res.mark_values["S chose"] == ["a"]
     assert order_of_marks(res) == ["S chose", "S got b", "main sent b"]
-    assert parks(res, "main") == [pytest.approx(res.marks["S chose"][0] - SWITCH)]
+    # main parks on b, a channel's switch (SCHEDULE_MS + CHAN_HANDOFF_MS), before S runs
+    assert parks(res, "main") == [
+        pytest.approx(res.marks["S chose"][0] - SWITCH - rt.CHAN_HANDOFF_MS)
+    ]
     s_parks = res.event_log[(res.event_log["kind"] == "park") & (res.event_log["g"] == "S")]
     assert len(s_parks) == 1  # S's recv(b) found main waiting: no second park
     sel = next(g for g in res._goroutines if g["name"] == "S")["history"]

@@ -4,8 +4,8 @@
 runtime code it stands for (file:line in the toolchain's ``src``), the recorded runs it comes
 from (``labkit/golab/recorded/<experiment>.json``, made by ``scripts/record_go_results.py``) and
 the function that derives it from them: the arithmetic that used to live in runtime.py's
-comments, as code. A few rows are costs the recordings measure that the model does not use yet
-(``in_model=False``; their row says so).
+comments, as code. A few rows are checks the model does not use (``in_model=False``; their row
+says so).
 
 ``derive(source="recorded")`` derives every constant from the shipped recordings; the test
 (tests/test_calibrate.py) holds each in-model value to the digits the model writes it with.
@@ -178,10 +178,12 @@ def mutex_spin_ms(spin: Run) -> float:
     return spin.num("spin_ns") * NS
 
 
-def chan_gosched_ratio(rounds: Run) -> float:
-    """A channel round trip over a Gosched round on one P (each two switches): the median of the
-    runs' paired ratios. The model charges both one SCHEDULE_MS per switch (ratio 1.00)."""
-    return rounds.num("chan_gosched_ratio")
+def chan_handoff_ms(none: Run, gosched: Run, rounds: Run) -> float:
+    """CHAN_HANDOFF_MS: a channel round trip over a Gosched round trip on one P (each two
+    switches; the median of the runs' paired ratios, each run timing both alternately) says what
+    a hop through a channel costs beyond a switch: (ratio - 1) x SCHEDULE_MS. The model's channel
+    round is then the recorded ratio times its Gosched round."""
+    return (rounds.num("chan_gosched_ratio") - 1) * schedule_ms(none, gosched)
 
 
 def wake_quantile_ms(level: float) -> Callable[[Run], float]:
@@ -339,15 +341,13 @@ CONSTANTS: tuple[Constant, ...] = (
         "a contended Mutex spins 4 x this before parking; a large ratio shifts when it parks",
     ),
     Constant(
-        "CHAN_GOSCHED_RATIO",
-        "(not in the model yet)",
+        "CHAN_HANDOFF_MS",
+        _RT,
         "src/runtime/chan.go:318 send -> proc.go:1133 ready(next=true); chan.go:667 gopark",
-        (_ROUNDS,),
-        chan_gosched_ratio,
-        "the model charges a channel round like a Gosched round (1.00): channel-bound timings "
-        "are short by this factor",
-        unit="x",
-        in_model=False,
+        (_YIELD_NONE, _YIELD_GOSCHED, _ROUNDS),
+        chan_handoff_ms,
+        "every park on a channel costs this on top of SCHEDULE_MS; a ratio r stretches "
+        "channel-bound timings (ping-pongs, pipelines) by up to r/2",
     ),
     *(
         Constant(
@@ -597,8 +597,6 @@ def mismatches(rows: Sequence[Row]) -> list[str]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "x":
-        return f"{value:.2f}x"
     if value < 0.001:
         return f"{value * 1e6:.4g} ns"
     return f"{value * 1e3:.4g} us"

@@ -1,5 +1,5 @@
-"""The fidelity rows of #25's gaps (item 6): a pair that hands the P back and forth beside a
-hog, a ticker whose receiver cannot keep up, and the primitives a learner's program uses
+"""The fidelity rows of #25's gaps (item 6): what a hop through a channel costs, a pair that
+hands the P back and forth beside a hog, a ticker whose receiver cannot keep up, and the primitives a learner's program uses
 (sync.Mutex's starvation mode, WaitGroup's wake order, a spin on an atomic flag).
 
 Judged like every row of ``labkit.golab.fidelity`` (``RULES`` ends with these): the model within
@@ -22,15 +22,6 @@ _TICK_LATE = (
     "past the third period's start in about a third of the cycles, losing two ticks instead "
     "of one: 0.787 of the ticks against the model's 5 in 6 = 0.833, whose timers fire on "
     "time. The drop itself agrees (a ticker that queued its ticks would give 1.0)"
-)
-
-_HOG_SHARE = (
-    "the model runs one window (it has no noise to take a median of): the pair holds the P for "
-    "its first 50 ms, sysmon's first requests lost in its switches, then pair and hog take "
-    "turns of 20.2 ms: 0.424. The 7 real windows give 0.354-0.518 (median 0.495); their pair "
-    "stretches are 20.2 ms in 31 of 44 and up to 50 ms, as in the model. The model is inside "
-    "the real p10-p90 band and 14 % low, but 0.002 outside 3 MAD (0.069): the real windows "
-    "begin with a short pair stretch more often than the model's one window does"
 )
 
 
@@ -65,6 +56,21 @@ def _set_row(params: dict[str, Any], quantity: str, rule: str, differ_means: str
 
 GAP_RULES: tuple[Rule, ...] = (
     Rule(
+        "handoff_costs",
+        {"case": "rounds"},
+        "a channel round trip's cost over a Gosched round trip's (one P)",
+        _key("chan_gosched_ratio"),
+        runs=_runs("chan_gosched_ratio"),
+        resolution=_const(0.01),
+        resolution_why="0.01 (the ratio's second decimal)",
+        rule="both rounds are two goroutine switches, but each hop of the channel's carries "
+        "chansend's hand-over to the parked receiver (send -> goready -> ready(next=true), "
+        "src/runtime/chan.go:318, proc.go:1133) and chanrecv's park (gopark, chan.go:667): "
+        "CHAN_HANDOFF_MS per hop in the model, derived from this ratio",
+        differ_means="the model charges a channel hop like any switch (1.00, the model before "
+        "#25 item 3), or CHAN_HANDOFF_MS no longer matches its recording",
+    ),
+    Rule(
         "pingpong_hog",
         {},
         "the hog's share of a 300 ms window (beside a ping-pong pair, one P)",
@@ -75,12 +81,14 @@ GAP_RULES: tuple[Rule, ...] = (
         rule="each hop readies the partner into runnext, which inherits the time slice "
         "(execute, src/runtime/proc.go: schedtick not advanced), so sysmon sees one slice for "
         "forcePreemptNS = 10 ms and calls preemptone (retake, proc.go); the request reaches "
-        "the pair when it lands while a goroutine runs on its own stack and not in the switch "
-        "that execute ends by clearing gp.preempt (SWITCH_G_SIDE_MS in the model): the pair "
-        "and the hog then share the P about evenly",
+        "the pair when it lands while a goroutine runs on its own stack (chansend's and "
+        "chanrecv's work, src/runtime/chan.go:176 and 524: CHAN_HANDOFF_MS, and the way back "
+        "from gopark: SWITCH_G_SIDE_MS in the model), not in the part of the switch that "
+        "execute ends by clearing gp.preempt (proc.go:3362): two thirds of each hop, so the "
+        "pair and the hog share the P about evenly",
         differ_means="the model loses (or honours) the requests made to a hand-off pair at "
-        "another rate than real Go: with all lost the hog gets nothing",
-        known_difference=_HOG_SHARE,
+        "another rate than real Go: with all lost the hog gets nothing; with the channel's "
+        "work counted as scheduler time (as before #25 item 3's CHAN_HANDOFF_MS) it gets 0.22",
     ),
     Rule(
         "pingpong_hog",

@@ -23,7 +23,14 @@ from typing import Any
 
 from labkit.golab.errors import ExperimentParameterError, NoModelError
 from labkit.golab.experiments import RETAKE_CASE_PROCS, get_experiment
-from labkit.golab.predict_gaps import mutex_starve, pingpong_hog, spin_flag, ticker_load, wg_order
+from labkit.golab.predict_gaps import (
+    handoff_costs,
+    mutex_starve,
+    pingpong_hog,
+    spin_flag,
+    ticker_load,
+    wg_order,
+)
 from labkit.golab.predict_gc import gc_frames, gc_live, gc_render
 from labkit.golab.predict_sched import (
     MODEL_GO_VERSION,
@@ -60,6 +67,7 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "call_kinds": (call_kinds, lambda p: 1),
     "oversubscribe": (oversubscribe, lambda p: p["gomaxprocs"]),
     "pingpong_hog": (pingpong_hog, lambda p: 1),
+    "handoff_costs": (handoff_costs, lambda p: 1 if p["case"] == "rounds" else 2),
     "ticker_load": (ticker_load, lambda p: 1),
     "mutex_starve": (mutex_starve, lambda p: 2),
     "wg_order": (wg_order, lambda p: 1),
@@ -74,6 +82,21 @@ NO_MODEL = {
     "takes its allocation per call as an input, labkit/scenarios/casestudy/params.py); the recording is "
     "a real-Go fact, not a comparison",
 }
+
+
+#: Cases of a modelled experiment that have no model: (name, the ``case`` parameter) -> why.
+NO_MODEL_CASES = {
+    ("handoff_costs", "wake"): "the recorded wake-up latencies are an input of the model "
+    "(labkit.models.scheduler.runtime.THREAD_WAKE_QUANTILES_MS, drawn with simulate(cores=n)), "
+    "not a comparison",
+}
+
+
+def has_model(name: str, **params: Any) -> bool:
+    """Whether ``model_prediction(name, **params)`` has a model to run (not json_allocs, not
+    handoff_costs' wake case)."""
+    full = get_experiment(name).normalize(params)
+    return name in _MODELS and (name, full.get("case")) not in NO_MODEL_CASES
 
 
 def modelled() -> list[str]:
@@ -91,7 +114,7 @@ def model_prediction(name: str, *, seed: int = 0, **params: Any) -> dict[str, An
     where the program repeats a measurement the model repeats it only where its own state
     changes between repeats (the preempt, syscall_handoff and retake_keep programs), and reports
     per-repeat values (``*_runs``) and their medians as the program does. Raises NoModelError
-    for an experiment no model can predict (json_allocs).
+    for an experiment (json_allocs) or a case (handoff_costs' wake) no model can predict.
     """
     experiment = get_experiment(name)
     full = experiment.normalize(params)
@@ -99,6 +122,8 @@ def model_prediction(name: str, *, seed: int = 0, **params: Any) -> dict[str, An
         raise ExperimentParameterError(f"seed must be an int >= 0, got {seed!r}")
     if name in NO_MODEL:
         raise NoModelError(f"{name}: {NO_MODEL[name]}")
+    if (name, full.get("case")) in NO_MODEL_CASES:
+        raise NoModelError(f"{name} case {full['case']}: {NO_MODEL_CASES[name, full['case']]}")
     model, procs = _MODELS[name]
     gomaxprocs = procs(full)
     out: dict[str, Any] = {

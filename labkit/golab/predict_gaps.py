@@ -1,5 +1,6 @@
 """The programs of #25's gaps, written again as ``labkit.models.scheduler`` goroutine programs:
-a ping-pong pair beside a hog (``pingpong_hog``), a 1 ms ticker whose receiver cannot keep up
+a ping-pong pair beside a hog (``pingpong_hog``), a channel round against a Gosched round
+(``handoff_costs``, case rounds), a 1 ms ticker whose receiver cannot keep up
 (``ticker_load``), a mutex taken again and again by its holder (``mutex_starve``), the wake
 order of a WaitGroup's waiters (``wg_order``) and a goroutine spinning on an atomic flag
 (``spin_flag``).
@@ -17,18 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from labkit.golab.predict_sched import CALIBRATION_MS, _calibration, _gaps, _marks, _sched
-
-#: CPUs of the recording machine (recorded/*.json: "2 CPUs"): every model run here has the OS
-#: layer (simulate(cores=...), labkit/models/scheduler/cpus.py), whose sysmon rounds end late
-#: by the recorded nanosleep overshoot, as the real ones do.
-CORES = 2
+from labkit.golab.predict_sched import CALIBRATION_MS, CORES, _calibration, _gaps, _marks, _sched
 
 #: The pingpong_hog program's window starts this long after its goroutines (ms).
 PINGPONG_LEAD_MS = 5.0
 
 #: Rounds the model's pinger is given: more than a window can hold (a round trip costs two
-#: goroutine switches, ~0.26 us); the run is cut at the window's end.
+#: goroutine switches, ~0.25 us); the run is cut at the window's end.
 PINGPONG_ROUNDS = 10_000_000
 
 
@@ -88,6 +84,46 @@ def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
         "pair_runs_per_window": [len(pair)],
         "window_ms": window,
         "cpus": CORES,
+    }
+
+
+#: Round trips the model times per way (the program times ``rounds``, 100,000): the model has no
+#: noise, and every round costs the same but for findRunnable's 61st-tick check.
+MODEL_ROUNDS = 10_000
+
+
+def _round_ns(s: Any, main_steps: list, partner: Any, rounds: int, seed: int) -> float:
+    """ns per round of main's loop of ``rounds`` rounds beside ``partner``, one P."""
+    main = s.Go("main", [s.spawn(partner), *main_steps[:1], s.mark("t0"), *main_steps[1:]])
+    res = s.simulate(main, gomaxprocs=1, seed=seed)
+    return (_marks(res, "t1")[0] - _marks(res, "t0")[0]) * 1e6 / rounds
+
+
+def handoff_costs(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """go/handoff_costs, case rounds, in the model: main and another goroutine calling Gosched
+    in turn (a round: main -> other -> main, both through the global queue), then a ping-pong
+    over two unbuffered channels (a round: two hops, each readying the partner into runnext and
+    parking); ns per round each, and their ratio (the program times both alternately, each of
+    7 runs; the model's one run of each gives one ratio). The wake case has no model
+    (predict.NO_MODEL_CASES)."""
+    s = _sched()
+    n = min(p["rounds"], MODEL_ROUNDS)
+    other = s.Go("other", [s.repeat(n + 2, [s.gosched()])])
+    gosched_ns = _round_ns(
+        s, [s.gosched(), s.repeat(n, [s.gosched()]), s.mark("t1")], other, n, seed
+    )
+    ping, pong = s.Chan(capacity=0, name="ping"), s.Chan(capacity=0, name="pong")
+    echo = s.Go("echo", [s.repeat(n + 1, [s.recv(ping), s.send(pong)])])
+    warm = [s.send(ping), s.recv(pong)]  # the echoer is parked in its receive before timing
+    chan_ns = _round_ns(s, [*warm, s.repeat(n, warm), s.mark("t1")], echo, n, seed)
+    return {
+        "case": "rounds",
+        "gosched_round_ns": gosched_ns,
+        "chan_round_ns": chan_ns,
+        "chan_gosched_ratio": chan_ns / gosched_ns,
+        "chan_gosched_ratio_runs": [chan_ns / gosched_ns],
+        "rounds": n,
+        "repeats": 1,
     }
 
 

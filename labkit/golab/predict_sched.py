@@ -26,10 +26,18 @@ MODEL_GO_VERSION = "model of go1.27 (labkit.models.scheduler)"
 #: nothing to retake and backs off to its longest sleep.
 CALIBRATION_MS = 9 * 2**22 * 1.48e-6
 
+#: CPUs of the recording machine (recorded/*.json: "2 CPUs"). The model runs of the experiments
+#: that time sysmon's rounds against a real run (retake_keep, and predict_gaps' programs) have
+#: the OS layer with this many CPUs (simulate(cores=...), labkit/models/scheduler/cpus.py), whose
+#: sysmon rounds end late by the recorded nanosleep overshoot, as the real ones do.
+CORES = 2
+
 #: CPU of one iteration of the yield program's loop body without a yield (acc = acc*31 + i), ms:
-#: 1.0 ns (labkit/golab/recorded/yield.json, mode none, ns_per_iter). An input of the model;
-#: the model's cost of the yields themselves comes from labkit.models.scheduler's own constants.
-LOOP_BODY_MS = 1.0e-6
+#: 0.81 ns (labkit/golab/recorded/yield.json, mode none, ns_per_iter 0.8123; tests/
+#: test_sched_costs.py holds it to the recording). An input of the model (this machine's speed at
+#: arithmetic); the model's cost of the yields themselves comes from labkit.models.scheduler's
+#: own constants.
+LOOP_BODY_MS = 8.1e-7
 
 #: CPU of one turn of the yield program's competing goroutine (an atomic add and the loop
 #: test, before its Gosched), ms.
@@ -323,8 +331,9 @@ def retake_keep(p: dict[str, Any], seed: int) -> dict[str, Any]:
     the blocker (queued behind a goroutine that returns at once, so that it starts a fresh time
     slice too), in the queued case a
     goroutine queued behind it, and in the busy case keeps its own P busy; mirrors
-    go/retake_keep. kept_ms: from the blocker's syscall until the model's retake took its P
-    (the "handoff" event), or the whole call if it never did."""
+    go/retake_keep, with the OS layer's sysmon rounds (CORES). kept_ms: from the blocker's
+    syscall until the model's retake took its P (the "handoff" event), or the whole call if it
+    never did."""
     from labkit.golab.experiments import RETAKE_CASE_PROCS
 
     s = _sched()
@@ -345,6 +354,7 @@ def retake_keep(p: dict[str, Any], seed: int) -> dict[str, Any]:
     res = s.simulate(
         s.Go("main", steps),
         gomaxprocs=RETAKE_CASE_PROCS[case],
+        cores=CORES,
         until_ms=CALIBRATION_MS + p["repeats"] * (p["pre_ms"] + 2 * p["block_ms"] + 100),
         seed=seed,
     )

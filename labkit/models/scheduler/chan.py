@@ -4,7 +4,10 @@ Mirrors ``chansend`` (src/runtime/chan.go:176) with ``send`` (chan.go:318), and 
 (chan.go:524) with ``recv`` (chan.go:702), over the part of ``hchan`` (chan.go:34) the model
 needs: how many values are buffered, ``sendq`` and ``recvq``. Values themselves are not modelled:
 only who waits and who is readied. A blocked partner is readied into the running P's runnext
-(goready -> ready(next=true)), so it inherits the time slice.
+(goready -> ready(next=true)), so it inherits the time slice. A park on a channel costs
+CHAN_HANDOFF_MS on top of the switch (runtime.py): the whole hop, the waker's half included.
+That work runs on the Gs' own stacks, so a preemption request sysmon makes during it stands
+(sysmon.preemptone): why a ping-pong pair is preempted as a Gosched loop is not.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class Channels:
             return True
         st.sendq.append(g)
         self.park(g, p, t, "chan send", st.send_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
         return False
 
     def chanrecv(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
@@ -101,7 +104,7 @@ class Channels:
             return True
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
         return False
 
     def chanrecv_sel(self: Scheduler, g: G, p: P, st: ChanState, t: float) -> bool:
@@ -117,5 +120,5 @@ class Channels:
             return True
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
         return False

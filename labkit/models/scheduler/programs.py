@@ -53,9 +53,9 @@ JUMP = 26
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep,
 # src/runtime/time.go:336-338: "if ns <= 0 { return }"). labkit/golab/recorded/yield.json
-# (go1.27.3, GOMAXPROCS=1, ``ns_per_iter`` medians of 7 runs): a loop with Sleep(0) 1.82567
-# ns/iter, the same loop without 1.00158: 0.82 ns per call (labkit.golab.calibrate.sleep_noop_ms).
-SLEEP_NOOP_MS = 8.24e-7
+# (go1.27.3, GOMAXPROCS=1, ``ns_per_iter`` medians of 7 runs): a loop with Sleep(0) 1.63232
+# ns/iter, the same loop without 0.8123: 0.82 ns per call (labkit.golab.calibrate.sleep_noop_ms).
+SLEEP_NOOP_MS = 8.20e-7
 
 
 class ProgramError(LabkitError):

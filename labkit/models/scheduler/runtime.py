@@ -150,22 +150,37 @@ def netpoll_wait_ms(delay_ms: float) -> float:
 # digits written), and ``python3 course.py calibrate`` derives them again on your machine.
 # Most come from labkit/golab/recorded/yield.json (go1.27.3, linux/amd64, GOMAXPROCS=1; a loop of
 # 100,000 iterations beside a goroutine that counts its turns with Gosched; medians of 7 runs in
-# each mode's ``ns_per_iter``, the runs in ``ns_per_iter_runs``): no yield 1.00158 ns/iter,
-# Sleep(0) 1.82567, Gosched 258.85334, Sleep(1ns) 594.03854. tests/test_sched_costs.py simulates
-# the same loops and fails when the model's cost per iteration leaves the recorded runs' range.
+# each mode's ``ns_per_iter``, the runs in ``ns_per_iter_runs``; recorded at nice -15 on a quiet
+# machine, 1-minute load 0.25): no yield 0.8123 ns/iter, Sleep(0) 1.63232, Gosched 124.5432,
+# Sleep(1ns) 213.79912. (An earlier recording, begun at a load of 1.9, gave twice these: a busy
+# machine stretches every switch; ``python3 course.py calibrate`` prints each recording's load.)
+# tests/test_sched_costs.py simulates the same loops and fails when the model's cost per
+# iteration leaves the recorded runs' range.
 
 #: One trip through schedule() -> findRunnable -> execute -> gogo, with the mcall that got there
 #: (gosched_m / park_m, src/runtime/proc.go). A Gosched iteration switches twice (main -> the
-#: other goroutine -> main): calibrate.schedule_ms, 128.9 ns per switch (the other goroutine's
+#: other goroutine -> main): calibrate.schedule_ms, 61.87 ns per switch (the other goroutine's
 #: atomic add, a few ns, is counted in the switch).
-SCHEDULE_MS = 0.0001289
+SCHEDULE_MS = 0.00006187
+#: What a switch through a channel costs beyond SCHEDULE_MS: the parking side's chanrecv /
+#: chansend (lock(&c.lock), a sudog on recvq / sendq, gopark's chanparkcommit, src/runtime/
+#: chan.go:524, 176, 667) and the waking side's send -> sendDirect -> goready -> ready(next=true)
+#: (chan.go:318, proc.go:1133). labkit/golab/recorded/handoff_costs.json, case rounds (go1.27.3,
+#: GOMAXPROCS=1, nice -15, load 0.7): a channel ping-pong's round trip against a Gosched round
+#: trip, both two switches, timed alternately in each of 7 runs: median ratio 2.0376 (runs
+#: 2.01-2.22; 233.6 ns against 113.6). calibrate.chan_handoff_ms: (ratio - 1) x SCHEDULE_MS =
+#: 64.19 ns, so that the model's channel round is the recorded ratio times its Gosched round.
+#: Every G that a channel operation readies had parked on that channel, so the model charges
+#: the whole hop once, in the switch after that park (chan.py, selectgo.py, timerchan.py): right
+#: in total, though the waker's half really runs on the waker's P.
+CHAN_HANDOFF_MS = 0.00006419
 #: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
 #: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
 #: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->
 #: goready). A Sleep(1ns) iteration is one loop body, one switch and both (calibrate.timer_ms):
-#: 464.1 ns. The recording gives only their sum; it is split evenly, 232.1 ns each.
-TIMER_ARM_MS = 0.0002321
-TIMER_FIRE_MS = 0.0002321
+#: 151.1 ns. The recording gives only their sum; it is split evenly, 75.56 ns each.
+TIMER_ARM_MS = 0.00007556
+TIMER_FIRE_MS = 0.00007556
 #: The part of a switch that runs on the G's own stack after execute (src/runtime/proc.go:3362)
 #: cleared its preemption request: gogo's return into gopark, time.Sleep's tail, and the G's way
 #: back into the runtime up to gopark's stack check. A request sysmon makes then (preemptone sets
@@ -174,10 +189,10 @@ TIMER_FIRE_MS = 0.0002321
 #: in the switch is lost: curg is nil (dropg) and preemptone gives up, or it is the parking G,
 #: whose request the next execute clears. (Where in a switch a round of sysmon falls is drawn:
 #: see preemptone.) Derived from the recorded Sleep(1ns) loops by calibrate.switch_g_side_ms:
-#: 25 turns of the other goroutine in 2,550 ms, one per 102.0 ms; sysmon's requests (every
-#: R = 10.05 ms) then survive at a rate q = 0.104, the share of an iteration main spends on its
-#: own stack, (W + 1.0 ns loop body) / 594.0 ns: W = 60.6 ns.
-SWITCH_G_SIDE_MS = 0.0000606
+#: 15 turns of the other goroutine in 1,666 ms, one per 111.1 ms; sysmon's requests (every
+#: R = 10.05 ms) then survive at a rate q = 0.095, the share of an iteration main spends on its
+#: own stack, (W + 0.8 ns loop body) / 213.8 ns: W = 19.4 ns.
+SWITCH_G_SIDE_MS = 0.0000194
 #: Waking a parked thread and handing it a P (notewakeup -> futex wake -> the thread runs): startm,
 #: startlockedm, netpollBreak. labkit/golab/recorded/locked_pingpong.json (go1.27.3,
 #: GOMAXPROCS=1, a channel ping-pong with the echoing goroutine locked to its thread: two thread

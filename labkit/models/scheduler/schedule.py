@@ -40,8 +40,10 @@ class Schedule:
 
     __slots__ = ()
 
-    def schedule_after(self: Scheduler, p: P, t: float, cost: float) -> None:
+    def schedule_after(self: Scheduler, p: P, t: float, cost: float, g_extra: float = 0.0) -> None:
         """The M of p enters schedule() (src/runtime/proc.go:4150); it decides ``cost`` ms later.
+        ``g_extra`` ms of the cost run on a G's own stack beyond SWITCH_G_SIDE_MS (a channel's
+        chansend / chanrecv work), where a preemption request stands (sysmon.preemptone).
 
         A locked G that blocked makes its M stop instead (schedule -> stoplockedm): the P is
         handed off and the M waits for its G.
@@ -52,6 +54,7 @@ class Schedule:
             self.stoplockedm(p, m, lg, t)
             return
         p.sched_from = t
+        p.sched_g_extra = g_extra
         at = p.sched_at = t + cost
         held = self.held  # push(at, EV_SCHED, p), in line: once per switch (see ready, runq.py)
         if held is not None:

@@ -145,7 +145,9 @@ class Selects:
         g.waiting = sel
         g.pc -= 1
         self.park(g, p, t, "select", s.obj.cases.describe())
-        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        # A hop through a channel, as chan.py charges it; selectgo's own extra work (sellock
+        # over every case's channel, a sudog on each) is not recorded, so not charged.
+        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
 
     def select_ops(self: Scheduler, g: G, compiled: CompiledSelect, t: float) -> list[tuple]:
         """The cases' channels, as (case index, is a send, its state, its timer or None). The

@@ -89,7 +89,7 @@ class P:
         "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
         "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
         "backed_off", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
-        "zombies",
+        "zombies", "sched_g_extra",
     )  # fmt: skip
 
     def __init__(self, pid: int, runq_col: int, runnext_col: int) -> None:
@@ -120,10 +120,12 @@ class P:
         # that follows it takes the runnext at once (schedule.steal_work).
         self.backed_off = False
         # The switch this P's M is in: from when, and when it decides in schedule() (its
-        # pending SCHED event); and the decision whose execute receives a preemption request
-        # sysmon made during the switch (preemptone).
+        # pending SCHED event); how much of it, beyond SWITCH_G_SIDE_MS, runs on a G's own
+        # stack (a channel operation's work: CHAN_HANDOFF_MS); and the decision whose execute
+        # receives a preemption request sysmon made during the switch (preemptone).
         self.sched_from = -1.0
         self.sched_at = -1.0
+        self.sched_g_extra = 0.0
         self.preempt_at = -1.0
 
 

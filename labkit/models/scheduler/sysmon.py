@@ -162,19 +162,22 @@ class Sysmon:
         is on (proc.go:6940, debug.asyncpreemptoff == 0), else at the burst's end. With the
         signal on, every burst stops now. A G in a syscall is not asked (proc.go:6926). If p's M is in schedule() (p.curg is None in the model) curg is nil, or
         the parking G, whose request execute clears (proc.go:3362): the request is lost, unless
-        it comes in the switch's last SWITCH_G_SIDE_MS, when the next G already runs on its own
+        it comes in the switch's last SWITCH_G_SIDE_MS (plus, for a switch through a channel,
+        CHAN_HANDOFF_MS: chansend's and chanrecv's work, src/runtime/chan.go:176 and 524, runs
+        on the G's own stack up to gopark's mcall), when the next G already runs on its own
         stack past execute: then that G stops at its next stack check (recorded in
         p.preempt_at, read by execute). Where in the switch sysmon's round falls is not
         something the model can place (the rounds end by the timer slack, tens of us, later than
         asked, and a switch lasts a fraction of a us): the request stands with probability
-        SWITCH_G_SIDE_MS / (the switch's length), drawn from the run's generator, and only if
+        (that window) / (the switch's length), drawn from the run's generator, and only if
         the switch ends in execute. This is why a loop that sleeps 1 ns per iteration, and so
         spends most of its time in the scheduler, is rarely preempted.
         """
         g = p.curg
         if g is None:
             at = p.sched_at
-            if at > t and self.cheaprand() < rt.SWITCH_G_SIDE_MS / (at - p.sched_from) * 2**32:
+            g_side = rt.SWITCH_G_SIDE_MS + p.sched_g_extra
+            if at > t and self.cheaprand() < g_side / (at - p.sched_from) * 2**32:
                 p.preempt_at = at
             return
         if g.status != RUNNING or g.rem is None:

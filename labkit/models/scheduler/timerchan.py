@@ -137,7 +137,9 @@ class TimerChans:
         g.waiting = tc
         g.pc -= 1
         self.park(g, p, t, "chan receive", f"recv({tc.name})")
-        self.schedule_after(p, t, rt.SCHEDULE_MS)
+        self.schedule_after(
+            p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS
+        )  # (chan.py)
         return False
 
     def maybe_run_chan(self: Scheduler, tc: TimerChan, p: P, t: float) -> None:

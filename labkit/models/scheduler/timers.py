@@ -75,6 +75,7 @@ class Timers:
         n = self.run_timers(src, p, t)
         if n:
             p.sched_from = t
+            p.sched_g_extra = 0.0  # (*timers).check runs on the M's g0 stack
             at = p.sched_at = t + n * rt.TIMER_FIRE_MS
             self.push(at, EV_SCHED, p)
         return n
