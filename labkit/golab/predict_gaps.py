@@ -63,7 +63,8 @@ def pingpong_hog(p: dict[str, Any], seed: int) -> dict[str, Any]:
     go/pingpong_hog with one window (the model has no noise; its sysmon rounds keep their
     phase from the calibration). hog_share: the hog's segments' share of the window;
     pair_run_ms: the stretches between two of the hog's, wholly inside the window (the pair's
-    hops cost only switches, so the time the hog does not run is the pair's)."""
+    hops, channel work included, are charged to switches, so the time the hog does not run is
+    the pair's)."""
     window = p["window_ms"]
     res = pingpong_hog_run(window, seed=seed)
     a = _marks(res, "t0")[0] + PINGPONG_LEAD_MS
