@@ -148,7 +148,7 @@ class RunQueues:
         row[RUNNABLE] += 1
         g.status = RUNNABLE
         g.reason = ""
-        g.history.extend((t, RUNNABLE, "", g.stack, g.locked > 0))
+        g.history.extend((t, RUNNABLE))  # a short entry (records.py)
         self.dirty = True
         self.events.extend((t, "ready", p.id, g.name))  # log(t, "ready", p, g), in line
         if p.runnext is None:  # runqput(p, g, True) into an empty runnext, in line
