@@ -168,14 +168,17 @@ class Records:
         """Append the state row at time t, unless it is the same as the last one (one row per
         time: a later row at the same time replaces it).
 
-        The event loop calls it after every event that marked the row ``dirty``; the row is kept
-        up to date in place by every change, so recording it is one copy, compared with the last
-        row before it is stored.
+        The event loop does this after every event that marked the row ``dirty`` (in line:
+        most events leave the row as it was); the row is kept up to date in place by every
+        change, so recording it is one copy, compared with the last row before it is stored.
         """
         self.dirty = False
+        if self.row != self.last_row:
+            self.store_row(t)
+
+    def store_row(self: Scheduler, t: float) -> None:
+        """note's second half: the row, not the same as the last one, appended at t."""
         row = self.row
-        if row == self.last_row:
-            return
         if self.series_t and self.series_t[-1] == t:
             self.series_rows[-len(row) :] = row
         else:
