@@ -33,7 +33,7 @@ from labkit.models.scheduler.engine import Scheduler
 from labkit.models.scheduler.events import EV_STARTLOCKEDM, EV_STARTM, EVENT_NAMES
 from labkit.models.scheduler.records import ROW_GLOBAL, ROW_RUNQ, ROW_THREADS, recount
 from labkit.models.scheduler.schedule import Steal
-from labkit.models.scheduler.state import RUNNABLE
+from labkit.models.scheduler.state import DEAD, RUNNABLE
 
 SCHED_DIR = Path(labkit.models.scheduler.__file__).parent
 GO_RUNTIME = Path(__file__).parents[1] / ".venv/lib/python3.11/site-packages/go/src/runtime"
@@ -149,6 +149,21 @@ def test_the_invariant_check_fails_on_a_local_queue_column_that_is_off():
             self.check_invariants()
 
     with pytest.raises(AssertionError, match="counted from scratch"):
+        Broken(Go("main", [cpu(1)]), 1, True, 100.0, 0).simulate()
+
+
+def test_the_invariant_check_fails_on_a_stack_change_without_a_full_history_entry():
+    """A G's short history entries take their stack from the entry before them (records.py):
+    a writer that changed g.stack and wrote no full entry is reported."""
+
+    class Broken(Scheduler):
+        def after_event(self, t):
+            for g in self.gs:
+                if g.status != DEAD:
+                    g.stack = "main.elsewhere"
+            self.check_invariants()
+
+    with pytest.raises(AssertionError, match="history ends with"):
         Broken(Go("main", [cpu(1)]), 1, True, 100.0, 0).simulate()
 
 

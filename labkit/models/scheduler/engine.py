@@ -300,12 +300,14 @@ class Scheduler(
 
         Why one long function: it is the model's hot path. Its locals (the heap, heappop, the
         recorders) are bound once per run, and every event passes through it: 200,062 events
-        for a 100,000-round channel ping-pong, 0.51 s of CPU in all (0.66 s before #25 item 7;
-        benchmarks/bench_sched.py), where one more call per event would add about 2-3 %."""
+        for a 100,000-round channel ping-pong, 0.47 s of CPU in all (0.66 s before #25 item 7,
+        0.53 s before its second pass, the short history entries of records.py and note in line
+        here, alternated with it under the same load; benchmarks/README.md), where one more call
+        per event would add about 2-3 %."""
         heap = self.heap
         pop = heapq.heappop
         pushpop = heapq.heappushpop
-        note = self.note
+        store_row = self.store_row
         after_event = self.after_event
         run = self.run
         on_sched = self.on_sched
@@ -379,7 +381,11 @@ class Scheduler(
                     continue
                 self.on_cpu_grant(obj, t)
             if self.dirty:
-                note(t)
+                # note(t), in line: most events leave the row as it was (a ping-pong's always
+                # do), and skipping the call is 3.6 % of one (#25 item 7)
+                self.dirty = False
+                if self.row != self.last_row:
+                    store_row(t)
             if after_event is not None:
                 after_event(t)
         self.stats["events"] = nevents + self.inline_ticks

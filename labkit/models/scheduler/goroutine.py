@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.events import EV_CPU_DONE
-from labkit.models.scheduler.state import DEAD, RUNNABLE, WAITING, G, P
+from labkit.models.scheduler.state import DEAD, HISTORY_FULL, RUNNABLE, WAITING, G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -170,7 +170,7 @@ class Goroutines:
             g.seg_stack = stack
         if stack != g.stack:
             g.stack = stack
-            g.history.extend((t, g.status, g.reason, stack, g.locked > 0))
+            g.history.extend((t, HISTORY_FULL, g.status, g.reason, stack, g.locked > 0))
 
     def lock_os_thread(self: Scheduler, g: G, p: P, t: float) -> None:
         """LockOSThread -> dolockOSThread (src/runtime/proc.go:5649): g and its M are wired together;
@@ -178,7 +178,7 @@ class Goroutines:
         g.locked += 1
         g.lockedm = p.m
         p.m.lockedg = g
-        g.history.extend((t, g.status, g.reason, g.stack, True))
+        g.history.extend((t, HISTORY_FULL, g.status, g.reason, g.stack, True))
 
     def unlock_os_thread(self: Scheduler, g: G, t: float) -> None:
         """UnlockOSThread -> dounlockOSThread (src/runtime/proc.go:5701): the last unlock unwires g from its M."""
@@ -187,7 +187,7 @@ class Goroutines:
         if not g.locked and g.lockedm is not None:
             g.lockedm.lockedg = None
             g.lockedm = None
-            g.history.extend((t, g.status, g.reason, g.stack, False))
+            g.history.extend((t, HISTORY_FULL, g.status, g.reason, g.stack, False))
 
     def park(self: Scheduler, g: G, p: P, t: float, reason: str, waits_on: str) -> None:
         """gopark (src/runtime/proc.go:457) -> park_m (proc.go:4268): g stops running and waits;
@@ -208,7 +208,7 @@ class Goroutines:
         row[WAITING] += 1
         g.status = WAITING
         g.reason = reason
-        g.history.extend((t, WAITING, reason, g.stack, g.locked > 0))
+        g.history.extend((t, reason))  # a short entry (records.py)
         self.dirty = True
         self.events.extend((t, "park", p.id, g.name))  # log(t, "park", p, g), in line
 

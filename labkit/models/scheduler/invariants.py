@@ -5,7 +5,8 @@ or current G, the global queue, a channel's queue, a semaphore's queue, a select
 in the queues of its channels), the netpoller's ready list, or nowhere while in a syscall, on
 the network or in ``select {}``), the state row kept in place equals the row counted from scratch
 (``records.recount``), idle Ps hold nothing, and no more Ms spin than findRunnable and wakep allow
-(src/runtime/proc.go:3532 and 3227). The property tests (tests/test_sched_properties.py) call
+(src/runtime/proc.go:3532 and 3227), and each G's history, expanded (``records.history_entries``),
+ends with the G as it is. The property tests (tests/test_sched_properties.py) call
 ``check_invariants`` after every event; O(goroutines), so never in normal runs.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from labkit.models.scheduler import runtime as rt
-from labkit.models.scheduler.records import recount
+from labkit.models.scheduler.records import history_entries, recount
 from labkit.models.scheduler.selectgo import SelState, Sudog
 from labkit.models.scheduler.state import DEAD, RUNNABLE, RUNNING, SYSCALL, WAITING, G
 
@@ -38,6 +39,12 @@ class Invariants:
         where = self.g_places(fail)
         live = 0
         for g in self.gs:
+            # The short entries take their stack and locked flag from the entry before them
+            # (records.py, "A G's history"): a writer that changed either without a full entry
+            # shows here.
+            last = history_entries(g.history)[-1][1:]
+            if last != [g.status, g.reason, g.stack, g.locked > 0]:
+                fail(f"{g.name}'s history ends with {last}, not its state")
             if g.status == DEAD:
                 if g.name in where:
                     fail(f"dead {g.name} is in {where[g.name]}")

@@ -19,9 +19,10 @@ from labkit.models.scheduler.records import (
     ROW_RUNQ,
     ROW_STATUSES,
     ROW_THREADS,
+    history_entries,
     row_width,
 )
-from labkit.models.scheduler.state import DEAD, HISTORY_FIELDS, RUNNABLE, RUNNING, SYSCALL, WAITING
+from labkit.models.scheduler.state import DEAD, RUNNABLE, RUNNING, SYSCALL, WAITING
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -280,16 +281,8 @@ class Result:
     def _goroutines(self) -> list[dict[str, Any]]:
         """Each G's facts, its history as (t_ms, status, reason, stack, locked) entries."""
         keys = ("goid", "name", "creator_goid", "creator_func", "created_ms", "history", "waits_on")
-        n = HISTORY_FIELDS
         return [
-            dict(
-                zip(
-                    keys,
-                    (*g[:5], [g[5][i : i + n] for i in range(0, len(g[5]), n)], g[6]),
-                    strict=True,
-                )
-            )
-            for g in self._gs
+            dict(zip(keys, (*g[:5], history_entries(g[5]), g[6]), strict=True)) for g in self._gs
         ]
 
     # ---- views --------------------------------------------------------------------------------

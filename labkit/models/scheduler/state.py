@@ -20,8 +20,12 @@ from labkit.models.scheduler import programs as pg
 RUNNABLE, RUNNING, WAITING, SYSCALL, DEAD = 0, 1, 2, 3, 4
 STATUS_NAMES = ("runnable", "running", "waiting", "syscall", "dead")
 
-#: Fields of one entry of G.history (flat: an entry is HISTORY_FIELDS items of the list).
+#: Fields of one entry of a G's history as Result gives it: t_ms, status, reason, stack, locked.
+#: (G.history stores them shorter: see records.py, "A G's history".)
 HISTORY_FIELDS = 5
+#: The tag of a full entry in G.history (records.py): t, HISTORY_FULL, status, reason, stack,
+#: locked; a short entry's second item is a status (int >= 0) or a wait reason (str).
+HISTORY_FULL = -1
 
 # M states for the per-thread view
 M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
@@ -74,7 +78,7 @@ class G:
         self.creator = creator
         self.created_ms = t
         self.waits_on = ""
-        # for goroutine_dump: t_ms, status, reason, stack, locked; flat, HISTORY_FIELDS a row
+        # for goroutine_dump: flat, full and short entries one after another (records.py)
         self.history = []
         # gp.waiting: the primitive operation g is in the middle of, kept while it parks or
         # spins (a mutex's lockSlow, a WaitGroup, a timer channel, a select); None otherwise.
