@@ -234,6 +234,20 @@ def own_tmp(tmp_path, monkeypatch) -> Path:
     return base
 
 
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) not installed")
+def test_a_child_whose_parent_died_before_the_death_signal_was_set_does_not_run(tmp_path):
+    """The check spawn puts after setpriv's prctl: with the right parent the program runs; with
+    another (as when the parent was killed before setpriv set the signal, and the child was
+    reparented) it exits 125 without running."""
+    mark = tmp_path / "ran"
+    program = ["sh", "-c", f"touch {mark}"]
+    ok = subprocess.run([*procs.parent_check(os.getpid()), *program], check=False)
+    assert ok.returncode == 0 and mark.exists()
+    mark.unlink()
+    orphan = subprocess.run([*procs.parent_check(1), *program], check=False)
+    assert orphan.returncode == 125 and not mark.exists()
+
+
 def test_close_stops_the_process_group_and_removes_the_directories(own_tmp):
     before = descendants(os.getpid())
     sup = procs.Supervisor()

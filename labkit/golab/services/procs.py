@@ -88,6 +88,17 @@ class Child:
         return "(no output)"
 
 
+def parent_check(parent_pid: int) -> list[str]:
+    """The command that, run by setpriv after it set the death signal, execs the program only if
+    its parent is still ``parent_pid`` (exit status 125 otherwise).
+
+    setpriv sets PR_SET_PDEATHSIG after the fork; a parent killed before that leaves the child
+    reparented and without the signal, so it would run on (seen in CI: a parent SIGKILLed right
+    after spawn left its `sleep 300` running). prctl(2) names the cure: check the parent after
+    setting the signal. sh's $PPID is its parent when it started, after setpriv's prctl."""
+    return ["sh", "-c", f'[ "$PPID" = {parent_pid} ] || exit 125; exec "$@"', "labkit-spawn"]
+
+
 class Supervisor:
     """The processes and temporary directories of one run; ``close()`` stops and removes them."""
 
@@ -138,7 +149,7 @@ class Supervisor:
             wrapper = [setpriv]
             if user is not None:
                 wrapper += [f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups"]
-            wrapper += ["--pdeathsig", "KILL", "--"]
+            wrapper += ["--pdeathsig", "KILL", "--", *parent_check(os.getpid())]
         elif user is not None:
             raise ServicesMissingError(
                 "setpriv (Debian package util-linux) is needed to start PostgreSQL as an "
