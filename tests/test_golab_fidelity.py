@@ -417,3 +417,33 @@ def test_a_case_without_a_model_says_why():
     assert not has_model("handoff_costs", case="wake")
     with pytest.raises(golab.NoModelError, match="case wake.*THREAD_WAKE_QUANTILES_MS"):
         golab.model_prediction("handoff_costs", case="wake")
+
+
+def _rule(experiment: str, params: dict, quantity_start: str):
+    return next(
+        r for r in RULES
+        if r.experiment == experiment and dict(r.params) == params
+        and r.quantity.startswith(quantity_start)
+    )  # fmt: skip
+
+
+def test_the_gosched_turns_rule_takes_either_fairness_phase_and_no_more():
+    """The yield Gosched loop's turns: 1.0 (the model's phase of findRunnable's 61st-tick check)
+    and 30/31 (the recording's) both agree; a Gosched that lost one turn in ten reads DIFFER."""
+    rule = _rule("yield", {"mode": "gosched"}, "other goroutine's turns")
+    real = golab.run_experiment("yield", source="recorded", mode="gosched")
+    model = golab.model_prediction("yield", mode="gosched")
+    iters = model["iters"]
+    for turns in (iters, iters * 30 // 31):
+        assert judge(rule, real, {**model, "other_turns": turns})["agree"], turns
+    assert not judge(rule, real, {**model, "other_turns": iters * 9 // 10})["agree"]
+
+
+def test_an_idle_syscalls_p_taken_with_70_us_sysmon_rounds_differs():
+    """retake_keep idle agrees with the OS layer's sysmon rounds (11.2 ms against the real
+    10.7); the model without it, 70 us rounds, took the P at 14.1 ms: DIFFER."""
+    rule = _rule("retake_keep", {"case": "idle"}, "ms the blocked goroutine")
+    real = golab.run_experiment("retake_keep", source="recorded", case="idle")
+    model = golab.model_prediction("retake_keep", case="idle")
+    assert judge(rule, real, model)["agree"]
+    assert not judge(rule, real, {**model, "kept_ms": 14.0997})["agree"]
