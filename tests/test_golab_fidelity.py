@@ -419,7 +419,7 @@ def test_a_case_without_a_model_says_why():
         golab.model_prediction("handoff_costs", case="wake")
 
 
-def _rule(experiment: str, params: dict, quantity_start: str):
+def _rule_for(experiment: str, params: dict, quantity_start: str):
     return next(
         r for r in RULES
         if r.experiment == experiment and dict(r.params) == params
@@ -430,7 +430,7 @@ def _rule(experiment: str, params: dict, quantity_start: str):
 def test_the_gosched_turns_rule_takes_either_fairness_phase_and_no_more():
     """The yield Gosched loop's turns: 1.0 (the model's phase of findRunnable's 61st-tick check)
     and 30/31 (the recording's) both agree; a Gosched that lost one turn in ten reads DIFFER."""
-    rule = _rule("yield", {"mode": "gosched"}, "other goroutine's turns")
+    rule = _rule_for("yield", {"mode": "gosched"}, "other goroutine's turns")
     real = golab.run_experiment("yield", source="recorded", mode="gosched")
     model = golab.model_prediction("yield", mode="gosched")
     iters = model["iters"]
@@ -442,7 +442,7 @@ def test_the_gosched_turns_rule_takes_either_fairness_phase_and_no_more():
 def test_an_idle_syscalls_p_taken_with_70_us_sysmon_rounds_differs():
     """retake_keep idle agrees with the OS layer's sysmon rounds (11.2 ms against the real
     10.7); the model without it, 70 us rounds, took the P at 14.1 ms: DIFFER."""
-    rule = _rule("retake_keep", {"case": "idle"}, "ms the blocked goroutine")
+    rule = _rule_for("retake_keep", {"case": "idle"}, "ms the blocked goroutine")
     real = golab.run_experiment("retake_keep", source="recorded", case="idle")
     model = golab.model_prediction("retake_keep", case="idle")
     assert judge(rule, real, model)["agree"]
