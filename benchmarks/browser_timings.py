@@ -59,6 +59,7 @@ WATCH = """(root, [figure, timeout, events]) => {
     const QUIET_MS = 400;
     const figures = [...root.querySelectorAll('.bqplot svg.svg-figure')];
     let t0 = performance.now(), input = false, first = null, last = null, quiet = null;
+    const each = figures.map(() => null);
     const start = ev => { if (!input) { input = true; t0 = performance.now(); } };
     events.forEach(e => document.addEventListener(e, start, {capture: true}));
     const observers = [];
@@ -72,9 +73,10 @@ WATCH = """(root, [figure, timeout, events]) => {
                 const t = performance.now() - t0;
                 if (first === null && (figure < 0 || i === figure)) first = t;
                 last = t;
+                each[i] = t;
                 clearTimeout(quiet);
                 if (first !== null)
-                    quiet = setTimeout(() => { done(); resolve([first, last]); }, QUIET_MS);
+                    quiet = setTimeout(() => { done(); resolve([first, last, each]); }, QUIET_MS);
             });
             observer.observe(svg, {subtree: true, childList: true, attributes: true,
                                    characterData: true});
@@ -371,8 +373,9 @@ INTERACTIONS: list[Interaction | Controls] = [
 
 def measure(
     nb: NotebookPage, interaction: Interaction, repeat: int, timeout_ms: int = 15_000
-) -> list[tuple[float, float]] | None:
-    """``repeat`` timings (first, all) in ms of ``interaction`` on the open, run notebook ``nb``;
+) -> list[tuple[float, float, list]] | None:
+    """``repeat`` timings (first, all, each figure's last change) in ms of ``interaction`` on the
+    open, run notebook ``nb``;
     None when a found control redraws nothing (``timeout_ms`` 5 s for those)."""
     page = nb.page
     widget = page.locator(interaction.widget).first
@@ -384,7 +387,7 @@ def measure(
         widget.evaluate(WATCH, [interaction.figure, timeout_ms, list(interaction.clock)])
         interaction.act(nb, i)
         try:
-            first, last = page.evaluate(FINISH)
+            first, last, each = page.evaluate(FINISH)
         except Exception as exc:
             if timeout_ms < 15_000:
                 return None
@@ -393,7 +396,7 @@ def measure(
                 f"{interaction.figure} of {interaction.widget} did not change: {exc}"
             ) from None
         if i:
-            times.append((first, last))
+            times.append((first, last, each))
     return times
 
 
@@ -411,6 +414,16 @@ def _found(nb: NotebookPage, controls: Controls) -> list[Interaction]:
         clock = ENTER if kind == "number" else INPUT_EVENTS
         out.append(Interaction(controls.notebook, name, controls.widget, -1, act, clock))
     return out
+
+
+def _per_figure(times: list) -> str:
+    """The median last change of each of the widget's figures, in page order ("-": unchanged),
+    e.g. "45 / 98 / - / 130": which figure makes a redraw late."""
+    shown = []
+    for k in range(len(times[0][2])):
+        changed = [t[2][k] for t in times if t[2][k] is not None]
+        shown.append(f"{statistics.median(changed):.0f}" if changed else "-")
+    return " / ".join(shown) + " ms"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -492,7 +505,8 @@ def _run_all(browser, server: LabServer, chosen: list, repeat: int) -> list:
                     f"first {statistics.median(t[0] for t in times):.0f} ms "
                     f"(p95 {percentile([t[0] for t in times], 0.95):.0f}), "
                     f"all {statistics.median(t[1] for t in times):.0f} ms "
-                    f"(p95 {percentile([t[1] for t in times], 0.95):.0f})"
+                    f"(p95 {percentile([t[1] for t in times], 0.95):.0f}); each figure's "
+                    f"last change {_per_figure(times)}"
                 )  # fmt: skip
                 print(f"{notebook}: {interaction.name}: {shown}", flush=True)
         context.close()

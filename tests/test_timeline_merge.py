@@ -9,7 +9,16 @@ import pytest
 from labkit.errors import ParameterError
 from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import GoroutineStatePlot, SchedulerTimeline
-from labkit.widgets.timeline import PLOT_PX, _goroutine_names, merge_mixed, merge_narrow
+from labkit.widgets import timeline as timeline_module
+from labkit.widgets.timeline import (
+    HOVER_BOXES,
+    PLOT_PX,
+    _goroutine_names,
+    boxes,
+    by_colour,
+    merge_mixed,
+    merge_narrow,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +43,7 @@ def test_a_redraw_sends_each_mark_once(run, monkeypatch):
     boxes, xs = timeline.figure.marks[0], timeline.figure.marks[0].scales["x"]
     box_sends, scale_sends = _sends(boxes, monkeypatch), _sends(xs, monkeypatch)
     timeline.show(run_incident(cache_json=True).result)
-    assert len(box_sends) == 1 and {"x", "y", "fill_colors", "labels"} <= set(box_sends[0])
+    assert len(box_sends) == 1 and {"x", "y", "labels"} <= set(box_sends[0])
     assert len(scale_sends) == 1
     states = GoroutineStatePlot()
     states.show(run)
@@ -76,15 +85,15 @@ def test_merged_boxes_cover_every_stretch_on_its_row_in_its_colour(run):
     seg = run.segments
     assert plain.box_count == len(seg) > 3 * merged.box_count / 2
     assert merged.box_count < 0.5 * len(seg)
-    mark = merged.figure.marks[0]
-    x, y = np.asarray(mark.x), np.asarray(mark.y)
+    mark = merged.drawn_boxes()
+    x, y = mark.x, mark.y
     box_row = np.rint((y[:, 0] + y[:, 2]) / 2).astype(int)
-    colour = {g: plain.figure.marks[0].fill_colors[i] for i, g in enumerate(seg["g"].tolist())}
+    colour = {g: plain.drawn_boxes().fills[i] for i, g in enumerate(seg["g"].tolist())}
     rows = zip(seg["g"].tolist(), seg["p"].tolist(), seg["start_ms"], seg["end_ms"], strict=True)
     for g, p, s, e in rows:
         inside = (box_row == p) & (x[:, 0] <= s + 1e-9) & (x[:, 1] >= e - 1e-9)
         assert inside.sum() == 1
-        assert mark.fill_colors[int(np.flatnonzero(inside)[0])] == colour[g]
+        assert mark.fills[int(np.flatnonzero(inside)[0])] == colour[g]
     counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in mark.labels]
     assert sum(counted) == len(seg)
 
@@ -118,9 +127,9 @@ def test_per_m_every_stretch_lies_in_one_box_of_its_thread(run):
     names = _goroutine_names(run, np.asarray(seg["g"]))
     colours = timeline._fills(names, np.asarray(seg["kind"]), per_m=True)
     _, rows = np.unique(np.asarray(seg["m"], dtype=np.int64), return_inverse=True)
-    mark = timeline.figure.marks[0]
+    mark = timeline.drawn_boxes()
     assert timeline.box_count < 0.3 * len(seg)
-    x, y = np.asarray(mark.x), np.asarray(mark.y)
+    x, y = mark.x, mark.y
     box_row = np.rint((y[:, 0] + y[:, 2]) / 2).astype(int)
     covered: dict[int, dict[str, float]] = {}
     for r, s, e, colour in zip(rows, seg["start_ms"], seg["end_ms"], colours, strict=True):
@@ -128,7 +137,7 @@ def test_per_m_every_stretch_lies_in_one_box_of_its_thread(run):
         assert inside.sum() == 1
         mine = covered.setdefault(int(np.flatnonzero(inside)[0]), {})
         mine[colour] = mine.get(colour, 0.0) + e - s
-    for box, colour in enumerate(mark.fill_colors):
+    for box, colour in enumerate(mark.fills):
         assert covered[box][colour] == max(covered[box].values())
     counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in mark.labels]
     assert sum(counted) == len(seg)
@@ -149,3 +158,50 @@ def test_the_time_slider_merges_again_for_its_window(run):
 def test_a_bad_merge_px_is_named(bad):
     with pytest.raises(ParameterError, match="merge_px"):
         SchedulerTimeline(merge_px=bad)
+
+
+def test_boxes_by_colour_are_one_curve_per_colour_with_each_box_a_closed_subpath():
+    """by_colour: each box's five corners appear once, in its colour's curve, followed by a NaN
+    (where d3's line.defined starts a new subpath; without it the rectangles of a colour would be
+    joined by lines across the chart), and the curves' tooltips count every box."""
+    x, y, _ = boxes(np.array([0, 1, 0]), np.array([0.0, 1.0, 5.0]), np.array([1.0, 2.0, 6.0]))
+    cx, cy, colours, labels = by_colour(x, y, ["red", "blue", "red"], ["req", "hog", "req"])
+    assert colours == ["red", "blue"] and cx.shape == cy.shape == (2, 12)
+    np.testing.assert_array_equal(cx[0, :5], x[0])
+    np.testing.assert_array_equal(cy[0, :5], y[0])
+    np.testing.assert_array_equal(cx[0, 6:11], x[2])
+    np.testing.assert_array_equal(cy[0, 6:11], y[2])
+    assert np.isnan(cy[0, 5]) and np.isnan(cy[0, 11]) and np.isnan(cy[1, 5:]).all()
+    assert labels[0].startswith("2 boxes of req;") and labels[1].startswith("1 boxes of hog;")
+
+
+def test_many_boxes_in_the_window_are_drawn_by_colour_and_a_narrow_window_brings_tooltips(run):
+    """Over HOVER_BOXES boxes in the time window, the mark holds one curve per colour (the
+    browser's redraw then costs a few paths, not hundreds); narrowing the time slider to fewer
+    brings back a curve per box, each with its own tooltip."""
+    timeline = SchedulerTimeline()
+    timeline.show(run)
+    mark = timeline.figure.marks[0]
+    assert timeline.box_count > HOVER_BOXES and not timeline.hover_boxes
+    fills = timeline.drawn_boxes().fills
+    assert list(mark.fill_colors) == list(dict.fromkeys(fills))
+    assert len(mark.labels) == len(mark.fill_colors) < 10
+    assert sum(int(t.split()[0]) for t in mark.labels) == timeline.box_count
+    assert "drawn by colour" in timeline._legend.value
+    lo, hi = timeline._window.value
+    timeline._window.value = (lo, lo + (hi - lo) / 40)
+    assert timeline.hover_boxes and "drawn by colour" not in timeline._legend.value
+    drawn = np.asarray(mark.x)
+    assert drawn.shape[1] == 5 and 0 < len(drawn) < timeline.box_count
+    assert all(" on P" in t for t in mark.labels)
+
+
+def test_a_window_of_few_boxes_counts_only_the_boxes_in_it(run, monkeypatch):
+    """The rule reads the boxes in the window, not the run's: with the limit raised above the
+    run's count, every box is drawn with its tooltip (fails if the rule ignored the limit)."""
+    monkeypatch.setattr(timeline_module, "HOVER_BOXES", 10**6)
+    timeline = SchedulerTimeline()
+    timeline.show(run)
+    assert (
+        timeline.hover_boxes and len(np.asarray(timeline.figure.marks[0].x)) == timeline.box_count
+    )

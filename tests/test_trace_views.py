@@ -75,7 +75,7 @@ def test_the_timeline_draws_a_trace_per_p_naming_goroutines_by_id_and_function(h
     view.show(hogs)
     assert view.box_count == len(hogs.segments)
     assert view._xaxis.label == TRACE_TIME
-    labels = list(view._boxes.labels)
+    labels = list(view.drawn_boxes().labels)
     assert any(label.startswith("G1 main.main on P") for label in labels)
     assert all(label.startswith("G") for label in labels)
 
@@ -87,7 +87,7 @@ def test_per_thread_rows_are_packed_from_the_kernels_thread_ids(syscalls):
     ids = np.unique(syscalls.thread_segments["m"])
     assert ids.max() > 1000  # kernel thread IDs, not 0..n
     assert list(view._yaxis.tick_values) == list(range(ids.size))
-    assert any(f"on M{ids[0]}:" in label for label in view._boxes.labels)
+    assert any(f"on M{ids[0]}:" in label for label in view.drawn_boxes().labels)
 
 
 def test_the_state_plot_draws_a_trace_and_the_run_queue_plot_says_why_not(hogs):
@@ -135,8 +135,8 @@ def test_a_trace_is_coloured_like_the_model_by_the_functions_kinds():
     plain, coloured = SchedulerTimeline(), SchedulerTimeline()
     plain.show(run.trace)
     coloured.show(run.trace, kinds=run.kinds)
-    assert KIND_COLOURS["hog"] not in plain._boxes.fill_colors
-    fills = set(coloured._boxes.fill_colors)
+    assert KIND_COLOURS["hog"] not in plain.drawn_boxes().fills
+    fills = set(coloured.drawn_boxes().fills)
     assert {KIND_COLOURS["hog"], KIND_COLOURS["ticker"]} <= fills
     with pytest.raises(ParameterError, match="kind must be one of"):
         coloured.show(run.trace, kinds={"main.f": "worker"})
@@ -177,6 +177,6 @@ def test_a_pair_can_merge_what_is_under_a_pixel():
     merged = TimelinePair(run, run, merge_px=1)
     assert merged.trace_view.box_count < plain.trace_view.box_count
     assert merged.model_view.box_count == merged.trace_view.box_count
-    labels = merged.trace_view.figure.marks[0].labels
+    labels = merged.trace_view.drawn_boxes().labels
     counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in labels]
     assert sum(counted) == len(run.segments)

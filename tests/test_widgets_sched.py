@@ -28,9 +28,9 @@ def test_timeline_draws_one_box_per_segment_and_rows_per_p():
     tl = SchedulerTimeline()
     tl.show(res)
     assert tl.box_count == len(res.segments)
-    x = np.asarray(tl._boxes.x)
+    x = tl.drawn_boxes().x
     np.testing.assert_allclose(np.sort(x[:, 0]), np.sort(res.segments["start_ms"]))
-    assert "req3 on P" in " ".join(tl._boxes.labels)
+    assert "req3 on P" in " ".join(tl.drawn_boxes().labels)
     tl._rows.value = "m"
     assert tl.box_count == len(res.thread_segments)
 
@@ -121,3 +121,31 @@ def test_the_threads_line_keeps_clear_of_the_top_edge():
     st = GoroutineStatePlot()
     st.show(_result())
     assert st._ts.max >= 1.15 * float(np.max(st._threads.y))
+
+
+def test_a_redraw_enters_its_error_output_only_when_it_fails(monkeypatch):
+    """errors_shown_in: a redraw that succeeds sends nothing to the Output (``with output:``
+    sent its msg_id twice and cleared it: three messages ahead of the figures'); one that raises
+    is shown there (outside a kernel, re-raised, as ``with output:`` does), and the next one that
+    succeeds clears it."""
+    import ipywidgets as w
+
+    from labkit.widgets._style import errors_shown_in
+
+    out = w.Output()
+    sends: list = []
+    monkeypatch.setattr(out, "send_state", lambda key=None: sends.append(key))
+    cleared: list = []
+    monkeypatch.setattr(out, "clear_output", lambda *a, **k: cleared.append(1))
+    with errors_shown_in(out):
+        pass
+    assert sends == [] and cleared == []
+    with pytest.raises(ValueError, match="boom"), errors_shown_in(out):
+        raise ValueError("boom")
+    assert cleared == [1]  # the failure replaced whatever was shown before
+    with errors_shown_in(out):
+        pass
+    assert cleared == [1, 1]  # ... and the next success took it away
+    with errors_shown_in(out):
+        pass
+    assert cleared == [1, 1]

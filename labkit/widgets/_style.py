@@ -52,6 +52,29 @@ def held(*widgets: w.Widget) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def errors_shown_in(output: w.Output) -> Iterator[None]:
+    """Run a redraw; if it raises, show the exception in ``output`` (under the widget) as
+    ``with output:`` would, and clear it on the next redraw that succeeds.
+
+    Why not ``with output:`` around every redraw: entering an Output sends its ``msg_id``, leaving
+    it sends it again, clearing it sends a third message, and leaving it flushes stdout, which
+    waits for the kernel's IOPub thread. A redraw that succeeds shows nothing there, so all of it
+    only delays the figures' own messages (benchmarks/README.md: the scheduler lab's preset took
+    ~35 messages). The Output is entered only once something went wrong."""
+    try:
+        yield
+    except Exception:
+        output._labkit_failed = True
+        with output:  # shows the traceback under the widget in a kernel, re-raises elsewhere
+            output.clear_output()
+            raise
+    else:
+        if getattr(output, "_labkit_failed", False):
+            output.clear_output()
+            output._labkit_failed = False
+
+
 def error_output() -> w.Output:
     """An Output that shows callback exceptions under a widget instead of losing them."""
     return w.Output(layout=w.Layout(max_height="12em", overflow="auto"))

@@ -31,6 +31,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    errors_shown_in,
     held,
     legend_html,
     summary_html,
@@ -236,8 +237,7 @@ class IncidentLab(TextFallback, w.VBox):
             self._update()
 
     def _update(self) -> None:
-        with self._errors:
-            self._errors.clear_output()
+        with errors_shown_in(self._errors):
             t0 = time.perf_counter()
             self._params = self._read_controls()
             self._before = self._run(replace(self._params, **dict.fromkeys(FIXES, False)))

@@ -30,6 +30,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    errors_shown_in,
     integer_ticks,
     legend_html,
     slider,
@@ -437,8 +438,7 @@ class PoolTuner(TextFallback, w.VBox):
             self._compare_html.value = (
                 "<i>Settings changed: press <b>Compare policies</b> to compare again.</i>"
             )
-        with self._errors:
-            self._errors.clear_output()
+        with errors_shown_in(self._errors):
             t0 = time.perf_counter()
             try:
                 params = self.params

@@ -18,7 +18,7 @@ from labkit.errors import ParameterError
 from labkit.scenarios.blindspots import PRESETS, LabParams, LabRun, lab_params, run_lab
 from labkit.validation import check_choice
 from labkit.widgets._controls import check_control_value, check_params, param_slider, seed_box
-from labkit.widgets._style import TextFallback, error_output, summary_html
+from labkit.widgets._style import TextFallback, error_output, errors_shown_in, summary_html
 from labkit.widgets.timeline import GoroutineStatePlot, RunQueuePlot, SchedulerTimeline
 
 _STYLE = {"description_width": "11em"}
@@ -229,8 +229,7 @@ class SchedulerLab(TextFallback, w.VBox):
         self._update(from_params=True)
 
     def _update(self, from_params: bool = False) -> None:
-        with self._errors:
-            self._errors.clear_output()
+        with errors_shown_in(self._errors):
             t0 = time.perf_counter()
             if not from_params:
                 self._params = self._read_controls()

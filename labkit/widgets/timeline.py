@@ -2,8 +2,10 @@
 
 * :class:`SchedulerTimeline`: a Gantt chart, one row per P (or, toggled, per M): a box for each
   stretch a goroutine ran, gaps where the P was idle, markers for preemptions, hand-offs and
-  steals; hover a box for goroutine, start and end; zoom the time axis with the range slider
-  (keyboard) or by dragging / scrolling on the chart.
+  steals; hover a box for goroutine, start and end (with more than ``HOVER_BOXES`` boxes in
+  the time window, each colour is drawn as one path and its tooltip names the colour: narrow
+  the window to hover each box); zoom the time axis with the range slider (keyboard) or by
+  dragging / scrolling on the chart.
 * :class:`RunQueuePlot`: each P's local run queue length and the global queue over time.
 * :class:`GoroutineStatePlot`: goroutines running / runnable / waiting / in a syscall, stacked,
   with the number of OS threads.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import bqplot as bq
 import ipywidgets as w
@@ -43,6 +45,14 @@ MAX_BOXES = 3000
 #: figure takes the cell's width; 1,200 px errs towards merging too little).
 PLOT_PX = 1200
 ROW_HALF_HEIGHT = 0.38
+#: At most this many boxes in the time window are drawn one by one, each a path with its own
+#: tooltip; beyond it, all the boxes of one colour are one path (rectangles separated by NaN,
+#: as d3's ``line.defined`` breaks a line), whose tooltip names what the colour stands for. Why:
+#: bqplot keeps four SVG nodes, three transitions and eight styles per curve, so a redraw costs
+#: the browser ~0.15 ms a box: the incident lab's 600 boxes took ~90 ms, one path per colour
+#: takes a few (benchmarks/README.md). Narrowing the time window below this many boxes brings
+#: the per-box tooltips back.
+HOVER_BOXES = 250
 STATES = ("running", "runnable", "syscall", "waiting")
 
 # What a box is coloured by: goroutine kinds recognised from the course's program names.
@@ -138,6 +148,44 @@ def boxes(
     lo, hi = r - ROW_HALF_HEIGHT, r + ROW_HALF_HEIGHT
     y = np.stack([lo, lo, hi, hi, lo], axis=1)
     return x, y, keep
+
+
+class TimelineBoxes(NamedTuple):
+    """The boxes of a SchedulerTimeline (``drawn_boxes``), whatever way they are drawn."""
+
+    x: np.ndarray
+    y: np.ndarray
+    fills: list[str]
+    labels: list[str]
+
+
+def by_colour(
+    x: np.ndarray, y: np.ndarray, fills: list[str], groups: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """The boxes (N, 5) as one curve per colour, in the order colours first appear: each box's
+    five corners, then a point with y NaN (d3's ``line.defined`` starts a new subpath there, and
+    SVG fills each subpath on its own), curves padded with NaN to one length. Returns x, y, the
+    colours and each curve's tooltip: the count of boxes and what the colour stands for."""
+    colours = list(dict.fromkeys(fills))
+    of = {c: i for i, c in enumerate(colours)}
+    which = np.fromiter((of[c] for c in fills), dtype=np.int64, count=len(fills))
+    counts = np.bincount(which, minlength=len(colours))
+    width = 6 * int(counts.max())
+    cx, cy = np.zeros((len(colours), width)), np.full((len(colours), width), np.nan)
+    labels = []
+    for i in range(len(colours)):
+        sel = np.flatnonzero(which == i)
+        n = sel.size
+        cx[i, : 6 * n] = np.concatenate([x[sel], x[sel, :1]], axis=1).ravel()
+        cx[i, 6 * n :] = x[sel[-1], 0]
+        cy[i, : 6 * n] = np.concatenate([y[sel], np.full((n, 1), np.nan)], axis=1).ravel()
+        names = list(dict.fromkeys(groups[k] for k in sel.tolist()))
+        what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        labels.append(
+            f"{n} boxes of {what}; narrow the time window to under {HOVER_BOXES} boxes "
+            "to hover each"
+        )
+    return cx, cy, colours, labels
 
 
 def _merge_groups(
@@ -241,6 +289,9 @@ class SchedulerTimeline(TextFallback, w.VBox):
             )
         self._merge_px = merge_px
         self._result = None
+        self._drawn: tuple = (np.zeros((0, 5)), np.zeros((0, 5)), [], [], [])
+        self._per_box = True
+        self._legend_base = ""
         self._kinds: dict[str, str] = {}
         self._xs = x_scale if x_scale is not None else bq.LinearScale(min=0.0, max=1.0)
         self._ys = bq.LinearScale(min=-0.5, max=0.5, reverse=True)
@@ -336,7 +387,21 @@ class SchedulerTimeline(TextFallback, w.VBox):
 
     @property
     def box_count(self) -> int:
-        return 0 if self._result is None else int(np.asarray(self._boxes.x).shape[0])
+        """How many boxes the chart holds (stretches, or merged runs of them), whether drawn one
+        by one or by colour."""
+        return 0 if self._result is None else int(len(self._drawn[0]))
+
+    def drawn_boxes(self) -> TimelineBoxes:
+        """Every box of the chart, drawn one by one or by colour: corners x and y (N, 5), colour
+        and tooltip text ("req3 on P0: 1.000-2.000 ms") of each."""
+        x, y, fills, labels, _ = self._drawn
+        return TimelineBoxes(x.copy(), y.copy(), list(fills), list(labels))
+
+    @property
+    def hover_boxes(self) -> bool:
+        """Whether the boxes are drawn one by one, each with its tooltip (at most
+        ``HOVER_BOXES`` in the time window), rather than one path per colour."""
+        return self._result is not None and self._per_box
 
     def summary(self) -> str:
         summary = getattr(self._result, "summary", None)
@@ -358,7 +423,7 @@ class SchedulerTimeline(TextFallback, w.VBox):
         if len(seg):
             run_end = max(run_end, float(seg["end_ms"].max()))
         view_end = min(activity_end_ms(result), run_end)
-        with self.hold_trait_notifications():
+        with self.hold_trait_notifications(), self._window.hold_sync():  # one message
             self._window.unobserve(self._zoom, names="value")
             self._window.max = run_end
             self._window.min = 0.0
@@ -371,11 +436,45 @@ class SchedulerTimeline(TextFallback, w.VBox):
         self._redraw()
 
     def _zoom(self, change=None) -> None:
-        """The time slider moved: show its window (merged boxes are merged again for it)."""
+        """The time slider moved: show its window (merged boxes are merged again for it; the
+        boxes are drawn one by one or by colour as the window's count of them says)."""
         if self._merge_px is not None:
             self._redraw()
         else:
-            self._set_x_range()
+            with held(self._figure, self._boxes, self._xs):
+                self._show_boxes()
+                self._set_x_range()
+
+    def _show_boxes(self) -> None:
+        """Put the boxes of ``_redraw`` into the mark: one path each, with its tooltip, when at
+        most ``HOVER_BOXES`` lie in the time window (those within a window's width of it, so
+        that a drag on the chart still finds boxes); otherwise one path per colour."""
+        x, y, fills, labels, groups = self._drawn
+        if not len(x):
+            x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
+        else:
+            lo, hi = self._window.value
+            width = max(hi - lo, 0.0)
+            in_view = (x[:, 1] >= lo) & (x[:, 0] <= hi)
+            self._per_box = int(in_view.sum()) <= HOVER_BOXES
+            if self._per_box:
+                near = np.flatnonzero((x[:, 1] >= lo - width) & (x[:, 0] <= hi + width))
+                x, y = x[near], y[near]
+                fills, labels = [fills[i] for i in near], [labels[i] for i in near]
+            else:
+                x, y, fills, labels = by_colour(x, y, fills, groups)
+            if not len(x):
+                x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
+        self._boxes.x, self._boxes.y = x, y
+        self._boxes.fill_colors = fills
+        self._boxes.labels = labels
+        note = (
+            ""
+            if self._per_box
+            else f"<br><i>{len(self._drawn[0])} boxes, drawn by colour: narrow the time window "
+            f"to under {HOVER_BOXES} boxes to hover each one</i>"
+        )
+        self._legend.value = self._legend_base + note
 
     def _set_x_range(self) -> None:
         lo, hi = self._window.value
@@ -417,14 +516,13 @@ class SchedulerTimeline(TextFallback, w.VBox):
                 text if n == 1 else _merged_label(text, g, n, per_m)
                 for text, g, n in zip(labels, names_k.tolist(), counts[keep].tolist(), strict=True)
             ]
-        if not len(keep):
-            x, y, fills, labels = np.zeros((1, 5)), np.zeros((1, 5)), [GREY], [""]
+        groups = self._groups(names_k, kinds_k, per_m)
+        self._drawn = (x, y, fills, labels, groups)
+        self._legend_base = self._legend_for(res, names_k, per_m)
         with held(
             self._figure, self._boxes, self._ys, self._yaxis, self._xs, *self._markers.values()
         ):
-            self._boxes.x, self._boxes.y = x, y
-            self._boxes.fill_colors = fills
-            self._boxes.labels = labels
+            self._show_boxes()
             self._ys.min, self._ys.max = -0.5, n_rows - 0.5
             self._yaxis.tick_values = list(range(n_rows))
             self._yaxis.tick_format = "d"
@@ -433,7 +531,6 @@ class SchedulerTimeline(TextFallback, w.VBox):
             self._yaxis.label = "M (k-th thread)" if thread_ids else ("M" if per_m else "P")
             self._draw_markers(res, per_m)
             self._set_x_range()
-        self._legend.value = self._legend_for(res, names_k, per_m)
 
     def _fills(self, names: np.ndarray, kinds: np.ndarray, per_m: bool) -> list[str]:
         """Each box's colour: its goroutine's (first to run first) or its goroutine's kind,
@@ -444,6 +541,17 @@ class SchedulerTimeline(TextFallback, w.VBox):
         return [
             GREY if (per_m and k != "run") else KIND_COLOURS[self._kind_of(g)]
             for g, k in zip(names, kinds, strict=True)
+        ]
+
+    def _groups(self, names: np.ndarray, kinds: np.ndarray, per_m: bool) -> list[str]:
+        """What each box's colour stands for, for the tooltip of a colour drawn as one path:
+        its goroutine, or its goroutine's kind; per M, a thread in a syscall or parked."""
+        by_g = self._colour.value == "g"
+        return [
+            "threads in a syscall or parked"
+            if per_m and k != "run"
+            else (g if by_g else self._kind_of(g))
+            for g, k in zip(names.tolist(), np.asarray(kinds).tolist(), strict=True)
         ]
 
     def _draw_markers(self, res: Any, per_m: bool) -> None:
