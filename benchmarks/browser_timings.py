@@ -202,6 +202,13 @@ SELECTORS = {
 }
 
 
+#: ``--fresh``: a slider keeps moving one way (turning only at its end), so every timing is of
+#: a setting the widget has not run yet. By default it steps back and forth between two values,
+#: which a widget that keeps its recent runs (the incident lab keeps eight) redraws without
+#: running its model again: both are what a learner does, and they cost different things.
+FRESH = {"on": False}
+
+
 def _control_act(widget: str, kind: str, index: int) -> Callable[[NotebookPage, int], None]:
     """The act of one found control (see ``Controls``)."""
     state = {"last": "ArrowLeft"}
@@ -215,7 +222,10 @@ def _control_act(widget: str, kind: str, index: int) -> Callable[[NotebookPage, 
                 for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax")
             )
             key = "ArrowRight" if state["last"] == "ArrowLeft" else "ArrowLeft"
+            if FRESH["on"]:
+                key = state.get("way", "ArrowRight")
             key = "ArrowLeft" if now >= high else "ArrowRight" if now <= low else key
+            state["way"] = key
             state["last"] = key
             handle.press(key)
         elif kind == "menu":
@@ -442,7 +452,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--listed", action="store_true", help="only the listed interactions, not every control"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="sliders move one way: every setting a new one"
+    )
     opts = parser.parse_args(argv)
+    FRESH["on"] = opts.fresh
     chromium = find_chromium()
     if chromium is None:
         print("no Chromium found: install Debian's chromium (apt-get install -y chromium)")

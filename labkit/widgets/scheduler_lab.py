@@ -221,12 +221,17 @@ class SchedulerLab(TextFallback, w.VBox):
             return
         preset = PRESETS[key]
         self._params = preset.stall if self._variant.value == "stall" else preset.fix
+        for name, value in asdict(self._params).items():
+            self._check_fits(name, value)
+        # The run and its figures first, then the controls that show its setting: each control
+        # is a widget and a message of its own (nine for a preset), and sent first they held
+        # the figures' messages back by ~20 ms (benchmarks/README.md).
+        self._update(from_params=True)
         self._set_controls(self._params)
         self._claim.value = (
             f"<div style='max-width:60em'><b>The article ({key}):</b> {preset.claim}<br>"
             f"<b>What Go does:</b> {preset.truth}</div>"
         )
-        self._update(from_params=True)
 
     def _update(self, from_params: bool = False) -> None:
         with errors_shown_in(self._errors):
