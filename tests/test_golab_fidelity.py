@@ -447,3 +447,20 @@ def test_an_idle_syscalls_p_taken_with_70_us_sysmon_rounds_differs():
     model = golab.model_prediction("retake_keep", case="idle")
     assert judge(rule, real, model)["agree"]
     assert not judge(rule, real, {**model, "kept_ms": 14.0997})["agree"]
+
+
+def test_a_queued_syscalls_p_is_taken_a_round_sooner_when_sysmon_wakes_a_thread_wakeup_late(
+    monkeypatch,
+):
+    """retake_keep queued: main's return from its own call wakes sysmon from its deep sleep
+    (notewakeup(&sched.sysmonnote), proc.go:5089). With the OS layer its thread runs a wake-up
+    later (p50 31 us), after the blocker's call began, so its first round notes the call and the
+    next takes the P: ~0.14 ms, against the real 0.11. Waking sysmon at main's instant, before the
+    call, cost a round more: 0.22 ms, twice the real time."""
+    from labkit.models.scheduler.threads import Threads
+
+    woken = golab.model_prediction("retake_keep", case="queued")["kept_ms"]
+    assert 0.11 < woken < 0.17
+    monkeypatch.setattr(Threads, "thread_wake_ms", lambda self, waker_runs=True: 0.0)
+    at_once = golab.model_prediction("retake_keep", case="queued")["kept_ms"]
+    assert at_once > 0.2 and at_once - woken > 0.05

@@ -657,10 +657,16 @@ RULES: tuple[Rule, ...] = (
         rule="a goroutine waits in the P's queue: retake takes the P at sysmon's next round "
         "after it saw the call (src/runtime/proc.go:6743-6766)",
         differ_means="the model keeps the P although work waits for it",
-        known_difference="the real P is taken after ~0.11 ms, about one of sysmon's rounds "
-        "(a 20 us nanosleep takes ~0.11 ms here, sleep_resolution), where the model needs two "
-        "(one to record the syscall's syscalltick, one to take the P, proc.go:6744-6748): "
-        "0.22 ms. How real Go saves the first round here is not measured yet",
+        known_difference="retake needs two of sysmon's rounds, one to note the call's "
+        "syscalltick and one to take the P (proc.go:6744-6748). main's return from its own call "
+        "wakes sysmon from its deep sleep (notewakeup(&sched.sysmonnote), proc.go:5089); its "
+        "thread runs a wake-up later (the OS layer's draw, p50 31 us), after the blocker's call "
+        "began, so the model takes the P at ~0.14 ms (it took 0.22 ms, a round more, when it woke "
+        "sysmon at main's instant, before the call). Real Go takes it at ~0.11 ms, one round "
+        "(a 20 us nanosleep takes ~0.11 ms here, sleep_resolution), so its sysmon looks about as "
+        "the call begins: the path from main's return to the blocker's call (a Gosched, three go "
+        "statements and a trace.Log with the tracer on) costs real Go some tens of us and the "
+        "model a few hundred ns. That path is not measured yet",
     ),
     Rule(
         "sleep_resolution",

@@ -29,12 +29,21 @@ class Sysmon:
     __slots__ = ()
 
     def wake_sysmon(self: Scheduler, t: float) -> None:
-        """notewakeup(&sched.sysmonnote) from exitsyscallTryGetP (src/runtime/proc.go:5089): sysmon resets to 20 us rounds."""
+        """notewakeup(&sched.sysmonnote) from exitsyscallTryGetP (src/runtime/proc.go:5089): sysmon resets to 20 us rounds.
+
+        sysmon is a thread parked on a note (a futex): with the OS layer (``cores=n``) its first
+        round comes a thread wake-up later (``thread_wake_ms``: the waker goes on running), not
+        at the waker's instant. It matters for a call made just after the wake: real sysmon,
+        woken by main's exitsyscall, first looks after the blocker entered its call and takes the
+        P one round later (retake_keep queued, ~0.11 ms); looking at once, before the call, it
+        needed two rounds (0.22 ms). Without the OS layer the round comes at once, as before
+        (the model's results without ``cores`` are unchanged)."""
         self.sm_wait = False
         self.sm_idle = 0
         self.sm_delay = rt.SYSMON_MIN_DELAY_MS
         self.sm_token += 1
-        self.push(t, EV_SYSMON, None, self.sm_token)
+        wake_ms = 0.0 if self.cores is None else self.thread_wake_ms()
+        self.push(t + wake_ms, EV_SYSMON, None, self.sm_token)
 
     def on_sysmon(self: Scheduler, t: float, deep_wake: bool) -> None:
         """Rounds of sysmon (src/runtime/proc.go:6537; each after its usleep): deep sleep when every P is idle,
