@@ -42,6 +42,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    errors_shown_in,
     held,
     legend_html,
     slider,
@@ -507,7 +508,7 @@ class FrameLab(TextFallback, w.VBox):
         self._params, self._result = p, result
         if move_controls:
             self._show_controls(p)
-        with self._errors:
+        with errors_shown_in(self._errors):
             self._draw(result)
             self._summary.value = summary_html(result.summary())
         self.last_update_s = time.perf_counter() - t0

@@ -546,8 +546,7 @@ class PoolTuner(TextFallback, w.VBox):
         return rows
 
     def _on_compare(self, _button) -> None:
-        with self._errors:
-            self._errors.clear_output()
+        with errors_shown_in(self._errors):
             self._compare_html.value = "<i>comparing...</i>"
             try:
                 self.compare()

@@ -20,6 +20,7 @@ from labkit.widgets._style import (
     OKABE_ITO,
     TextFallback,
     error_output,
+    errors_shown_in,
     legend_html,
     summary_html,
 )
@@ -132,7 +133,7 @@ class PacerWarmup(TextFallback, w.VBox):
         self._update()
 
     def _update(self, _change=None) -> None:
-        with self._errors:
+        with errors_shown_in(self._errors):
             gogc, live = self._gogc.value, self._live.value
             y = gc_cycles_per_s(self.FPS, self._width, self._height, live, gogc)
             at60 = float(gc_cycles_per_s(60.0, self._width, self._height, live, gogc))
