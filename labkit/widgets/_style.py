@@ -61,7 +61,7 @@ def errors_shown_in(output: w.Output) -> Iterator[None]:
     it sends it again, clearing it sends a third message, and leaving it flushes stdout, which
     waits for the kernel's IOPub thread. A redraw that succeeds shows nothing there, so all of it
     only delays the figures' own messages (benchmarks/README.md: the scheduler lab's preset took
-    ~35 messages). The Output is entered only once something went wrong."""
+    29-40 messages). The Output is entered only once something went wrong."""
     try:
         yield
     except Exception:
