@@ -1,0 +1,191 @@
+"""Where one widget interaction spends its time: the kernel's messages and the browser's work.
+
+``browser_timings.py`` says how long an interaction takes; this says why. It opens one notebook
+as ``browser_timings.py`` does (JupyterLab as ``python3 course.py lab`` starts it, Debian's
+headless Chromium), repeats one interaction and prints, from Chromium's DevTools protocol:
+
+* **the kernel's messages**, as the page received them (``Network.webSocketFrameReceived``): for
+  the first repetition each message's arrival after the input's own message left, its size, its
+  type and the traits it updates; for every repetition the first and last arrival and the count.
+  A redraw that waits for the kernel shows here (the scheduler lab's preset sent 29-40 messages
+  over ~100 ms; benchmarks/README.md, "Third pass");
+* **the renderer's main thread** (a ``devtools.timeline`` trace): milliseconds per repetition in
+  each kind of task (script, style, layout, paint, animation frames, garbage collection). A redraw
+  that waits for the browser shows here (the incident lab's 600 timeline boxes, ~90 ms).
+
+    python3 benchmarks/browser_profile.py chapters/05-case-study.ipynb .labkit-incident "DB connections"
+    python3 benchmarks/browser_profile.py chapters/02b-preemption-queues-and-timers.ipynb \\
+        .labkit-schedlab "a preset chosen" --repeat 5 --fresh
+
+The interaction is named as ``browser_timings.py`` names it: a listed interaction of that
+notebook, or a control found in the widget (its label, e.g. "GOGC (%)"). Nothing here is timed
+by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import browser_timings as bt  # noqa: E402
+from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, LabServer, NotebookPage, find_chromium  # noqa: E402
+
+#: The renderer's trace events worth a line, by name (the rest are summed as "other").
+TASKS = ("FunctionCall", "FireAnimationFrame", "UpdateLayoutTree", "Layout", "Paint", "Layerize",
+         "Commit", "MinorGC", "MajorGC", "EventDispatch", "TimerFire")  # fmt: skip
+
+
+def message_summary(payload: str) -> tuple[str, str]:
+    """A kernel message's type and what it carries, from a WebSocket frame's payload: ("comm_msg",
+    "update x y labels fill_colors") or ("status", "busy"). The frame is the jupyter v1 protocol's
+    (jupyter_server's serialize_msg_to_ws_v1: a count of offsets, the offsets, then the channel,
+    header, parent header, metadata, content and buffers), base64-encoded by DevTools."""
+    try:
+        raw = base64.b64decode(payload, validate=True)
+        n = int.from_bytes(raw[:8], "little")
+        offsets = [int.from_bytes(raw[8 + 8 * i : 16 + 8 * i], "little") for i in range(n)]
+        header = json.loads(raw[offsets[1] : offsets[2]])
+        content = json.loads(raw[offsets[4] : offsets[5]])
+    except (ValueError, IndexError):
+        return "?", ""
+    kind = header.get("msg_type", "?")
+    if kind == "status":
+        return kind, content.get("execution_state", "")
+    data = content.get("data", {}) if isinstance(content.get("data"), dict) else {}
+    state = data.get("state", {})
+    return kind, " ".join([data.get("method", ""), *state]).strip()
+
+
+def _interaction(nb: NotebookPage, notebook: str, widget: str, name: str) -> bt.Interaction:
+    listed = [
+        i for i in bt.INTERACTIONS
+        if isinstance(i, bt.Interaction) and i.notebook == notebook and name in i.name
+    ]  # fmt: skip
+    found = listed or [
+        i for i in bt._found(nb, bt.Controls(notebook, widget, widget)) if name in i.name
+    ]
+    if not found:
+        raise SystemExit(f"no interaction {name!r} in {notebook} ({widget})")
+    return found[0]
+
+
+def profile(notebook: str, widget: str, name: str, repeat: int) -> tuple[list, list, dict]:
+    """Run the notebook and ``repeat`` timed repetitions (after a warm-up) of the interaction:
+    returns the timings (first, all), each repetition's received frames, and the main thread's
+    milliseconds per task name over all repetitions."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="labkit-browser-profile-") as tmp:
+        base = Path(tmp)
+        for folder in NOTEBOOK_DIRS:
+            shutil.copytree(ROOT / folder, base / "course" / folder)
+        server = LabServer(root=base / "course", state=base / "state").start()
+        os.environ["XDG_CONFIG_HOME"] = str(base / "chromium" / "config")
+        os.environ["XDG_CACHE_HOME"] = str(base / "chromium" / "cache")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
+                )
+                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page.set_default_timeout(60_000)
+                nb = NotebookPage(page, server, notebook).open().run_all()
+                interaction = _interaction(nb, notebook, widget, name)
+                print(f"{notebook}: {interaction.name}")
+                frames: list = []
+                cdp = page.context.new_cdp_session(page)
+                for event, way in (("Network.webSocketFrameReceived", "in"),
+                                   ("Network.webSocketFrameSent", "out")):  # fmt: skip
+                    cdp.on(event, lambda e, way=way: frames.append(
+                        (way, e["timestamp"], e["response"]["payloadData"])))  # fmt: skip
+                cdp.send("Network.enable")
+                root = page.locator(interaction.widget).first
+                root.locator(".bqplot svg.svg-figure").first.scroll_into_view_if_needed()
+                timings, per_rep = [], []
+                for i in range(repeat + 1):
+                    root.evaluate(bt.WATCH, [-1, 15_000, list(interaction.clock)])
+                    if i == 1:
+                        browser.start_tracing(page=page, categories=["devtools.timeline"])
+                    frames.clear()
+                    interaction.act(nb, i)
+                    first, last, _each = page.evaluate(bt.FINISH)
+                    if i:
+                        timings.append((first, last))
+                        per_rep.append(list(frames))
+                trace = json.loads(browser.stop_tracing())
+                browser.close()
+        finally:
+            server.stop()
+    return timings, per_rep, _main_thread_ms(trace["traceEvents"])
+
+
+def _main_thread_ms(events: list[dict]) -> dict[str, float]:
+    """Milliseconds of complete events per name on the renderer's main thread (the thread with
+    the most script and layout events)."""
+    busy = collections.Counter(
+        (e["pid"], e["tid"]) for e in events if e.get("name") in ("FunctionCall", "Layout")
+    )
+    if not busy:
+        return {}
+    main = busy.most_common(1)[0][0]
+    out: dict[str, float] = collections.defaultdict(float)
+    for e in events:
+        if (e["pid"], e["tid"]) == main and e.get("ph") == "X" and "dur" in e:
+            out[e["name"] if e["name"] in TASKS else "other"] += e["dur"] / 1000
+    return dict(out)
+
+
+def report(timings: list, per_rep: list, tasks: dict[str, float]) -> None:
+    first = per_rep[0]
+    sent = [f for f in first if f[0] == "out"]
+    t0 = sent[0][1] if sent else (first[0][1] if first else 0.0)
+    print("\nthe kernel's messages, first repetition (ms after the input's message left):")
+    for way, t, payload in first:
+        if way == "in":
+            kind, what = message_summary(payload)
+            print(f"  {1000 * (t - t0):7.1f} ms {len(payload):8} B  {kind:14} {what}")
+    print("\nevery repetition: first / all figures changed (ms), messages received, last arrival:")
+    for (f, a), frames in zip(timings, per_rep, strict=True):
+        out = [fr for fr in frames if fr[0] == "out"]
+        got = [fr for fr in frames if fr[0] == "in"]
+        start = out[0][1] if out else (got[0][1] if got else 0.0)
+        last = 1000 * (got[-1][1] - start) if got else float("nan")
+        print(f"  {f:5.0f} / {a:5.0f}   {len(got):3} messages, the last at {last:6.1f} ms")
+    print(f"  median: {statistics.median(t[0] for t in timings):.0f} / "
+          f"{statistics.median(t[1] for t in timings):.0f} ms")  # fmt: skip
+    n = len(timings)
+    print(f"\nthe renderer's main thread, ms per repetition (incl. {bt.__name__}'s quiet wait):")
+    for key, ms in sorted(tasks.items(), key=lambda kv: -kv[1]):
+        print(f"  {ms / n:7.1f}  {key}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebook", help="e.g. chapters/05-case-study.ipynb")
+    parser.add_argument("widget", help="CSS selector of the widget, e.g. .labkit-incident")
+    parser.add_argument("interaction", help="a listed interaction's or a control's name")
+    parser.add_argument("--repeat", type=int, default=5, help="timed repetitions")
+    parser.add_argument("--fresh", action="store_true", help="sliders move one way (new settings)")
+    opts = parser.parse_args(argv)
+    if find_chromium() is None:
+        print("no Chromium found: install Debian's chromium (apt-get install -y chromium)")
+        return 2
+    bt.FRESH["on"] = opts.fresh
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    report(*profile(opts.notebook, opts.widget, opts.interaction, opts.repeat))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
