@@ -29,17 +29,15 @@ import base64
 import collections
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_timings as bt  # noqa: E402
-from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, LabServer, NotebookPage, find_chromium  # noqa: E402
+from jlab import NotebookPage, find_chromium  # noqa: E402
 
 #: The renderer's trace events worth a line, by name (the rest are summed as "other").
 TASKS = ("FunctionCall", "FireAnimationFrame", "UpdateLayoutTree", "Layout", "Paint", "Layerize",
@@ -84,49 +82,33 @@ def profile(notebook: str, widget: str, name: str, repeat: int) -> tuple[list, l
     """Run the notebook and ``repeat`` timed repetitions (after a warm-up) of the interaction:
     returns the timings (first, all), each repetition's received frames, and the main thread's
     milliseconds per task name over all repetitions."""
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="labkit-browser-profile-") as tmp:
-        base = Path(tmp)
-        for folder in NOTEBOOK_DIRS:
-            shutil.copytree(ROOT / folder, base / "course" / folder)
-        server = LabServer(root=base / "course", state=base / "state").start()
-        os.environ["XDG_CONFIG_HOME"] = str(base / "chromium" / "config")
-        os.environ["XDG_CACHE_HOME"] = str(base / "chromium" / "cache")
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
-                )
-                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                page.set_default_timeout(60_000)
-                nb = NotebookPage(page, server, notebook).open().run_all()
-                interaction = _interaction(nb, notebook, widget, name)
-                print(f"{notebook}: {interaction.name}")
-                frames: list = []
-                cdp = page.context.new_cdp_session(page)
-                for event, way in (("Network.webSocketFrameReceived", "in"),
-                                   ("Network.webSocketFrameSent", "out")):  # fmt: skip
-                    cdp.on(event, lambda e, way=way: frames.append(
-                        (way, e["timestamp"], e["response"]["payloadData"])))  # fmt: skip
-                cdp.send("Network.enable")
-                root = page.locator(interaction.widget).first
-                root.locator(".bqplot svg.svg-figure").first.scroll_into_view_if_needed()
-                timings, per_rep = [], []
-                for i in range(repeat + 1):
-                    root.evaluate(bt.WATCH, [-1, 15_000, list(interaction.clock)])
-                    if i == 1:
-                        browser.start_tracing(page=page, categories=["devtools.timeline"])
-                    frames.clear()
-                    interaction.act(nb, i)
-                    first, last, _each = page.evaluate(bt.FINISH)
-                    if i:
-                        timings.append((first, last))
-                        per_rep.append(list(frames))
-                trace = json.loads(browser.stop_tracing())
-                browser.close()
-        finally:
-            server.stop()
+    with bt.lab_and_browser("labkit-browser-profile-") as (server, browser):
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.set_default_timeout(60_000)
+        nb = NotebookPage(page, server, notebook).open().run_all()
+        interaction = _interaction(nb, notebook, widget, name)
+        print(f"{notebook}: {interaction.name}")
+        frames: list = []
+        cdp = page.context.new_cdp_session(page)
+        for event, way in (("Network.webSocketFrameReceived", "in"),
+                           ("Network.webSocketFrameSent", "out")):  # fmt: skip
+            cdp.on(event, lambda e, way=way: frames.append(
+                (way, e["timestamp"], e["response"]["payloadData"])))  # fmt: skip
+        cdp.send("Network.enable")
+        root = page.locator(interaction.widget).first
+        root.locator(".bqplot svg.svg-figure").first.scroll_into_view_if_needed()
+        timings, per_rep = [], []
+        for i in range(repeat + 1):
+            root.evaluate(bt.WATCH, [-1, 15_000, list(interaction.clock)])
+            if i == 1:
+                browser.start_tracing(page=page, categories=["devtools.timeline"])
+            frames.clear()
+            interaction.act(nb, i)
+            first, last, _each = page.evaluate(bt.FINISH)
+            if i:
+                timings.append((first, last))
+                per_rep.append(list(frames))
+        trace = json.loads(browser.stop_tracing())
     return timings, per_rep, _main_thread_ms(trace["traceEvents"])
 
 

@@ -40,9 +40,11 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
@@ -443,6 +445,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+@contextmanager
+def lab_and_browser(prefix: str) -> Iterator[tuple[LabServer, Any]]:
+    """A JupyterLab started as ``python3 course.py lab`` starts it, over a copy of the notebooks
+    in a temporary folder (nothing done can save over a committed notebook), and Debian's
+    headless Chromium with its config and cache in that folder; both stopped at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        base = Path(tmp)
+        for folder in NOTEBOOK_DIRS:
+            shutil.copytree(ROOT / folder, base / "course" / folder)
+        server = LabServer(root=base / "course", state=base / "state").start()
+        os.environ["XDG_CONFIG_HOME"] = str(base / "chromium" / "config")
+        os.environ["XDG_CACHE_HOME"] = str(base / "chromium" / "cache")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
+                )
+                try:
+                    yield server, browser
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=11, help="timings per interaction")
@@ -461,7 +490,6 @@ def main(argv: list[str]) -> int:
     if chromium is None:
         print("no Chromium found: install Debian's chromium (apt-get install -y chromium)")
         return 2
-    from playwright.sync_api import sync_playwright
 
     chosen = [
         i
@@ -470,22 +498,8 @@ def main(argv: list[str]) -> int:
         and not (opts.listed and isinstance(i, Controls))
     ]
     print(f"load average {os.getloadavg()[0]:.2f}; {opts.repeat} timings per interaction")
-    with tempfile.TemporaryDirectory(prefix="labkit-browser-bench-") as tmp:
-        base = Path(tmp)
-        for folder in NOTEBOOK_DIRS:
-            shutil.copytree(ROOT / folder, base / "course" / folder)
-        server = LabServer(root=base / "course", state=base / "state").start()
-        os.environ["XDG_CONFIG_HOME"] = str(base / "chromium" / "config")
-        os.environ["XDG_CACHE_HOME"] = str(base / "chromium" / "cache")
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-                )
-                rows = _run_all(browser, server, chosen, opts.repeat)
-                browser.close()
-        finally:
-            server.stop()
+    with lab_and_browser("labkit-browser-bench-") as (server, browser):
+        rows = _run_all(browser, server, chosen, opts.repeat)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; {opts.repeat} timings each, ms")
     print("| interaction | first: median | p95 | all figures: median | p95 |")
     print("|---|---|---|---|---|")

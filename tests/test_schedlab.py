@@ -92,3 +92,26 @@ def test_impossible_parameters_are_refused_by_name(field, value):
 def test_summary_names_inputs_and_results():
     text = run_lab(LabParams(seed=5)).summary()
     assert "GOMAXPROCS=4" in text and "seed=5" in text and "p99" in text and "peak threads" in text
+
+
+def test_a_preset_sends_its_figures_before_the_controls_it_moves(monkeypatch):
+    """Each control is a widget, a message of its own: a preset moves up to nine, and sent first
+    they held the figures' messages back (benchmarks/README.md). The timeline's boxes go first,
+    then the controls; the controls still end at the preset's setting."""
+    from labkit.scenarios.blindspots import PRESETS
+    from labkit.widgets import SchedulerLab
+
+    lab = SchedulerLab()
+    order: list[str] = []
+    boxes = lab.timeline.figure.marks[0]
+    slider = lab.controls["goroutines"]
+    for name, widget in (("boxes", boxes), ("control", slider)):
+        original = widget.send_state
+        monkeypatch.setattr(
+            widget, "send_state", lambda key=None, n=name, f=original: order.append(n) or f(key)
+        )
+    key = next(k for k, p in PRESETS.items() if p.stall.goroutines != lab.params.goroutines)
+    lab.choose(key)
+    assert "boxes" in order and "control" in order
+    assert order.index("boxes") < order.index("control")
+    assert slider.value == PRESETS[key].stall.goroutines

@@ -194,17 +194,11 @@ class Schedule:
         if n == 1:
             return Steal.NOTHING
         ps = self.ps
-        for p2 in ps:  # anything to take? (a due timer anywhere, or a busy P's queue or runnext)
-            if p2 is not p and (
-                (p2.timers and p2.timers[0][0] <= t)
-                or (not p2.idle and (p2.runq or p2.runnext is not None))
-            ):
-                break
-        else:
-            # Nothing: the four passes below would find nothing. They still draw their random
-            # orders, so the run's later draws stay the same. (An idle P's spinning M meets
-            # this in most of its stealWork calls: a case-study run makes ~1,900; walking the
-            # passes anyway was 13 % of its scheduler time, benchmarks/README.md.)
+        if self.nothing_to_steal(p, t):
+            # The four passes below would find nothing. They still draw their random orders, so
+            # the run's later draws stay the same. (An idle P's spinning M meets this in most of
+            # its stealWork calls: a case-study run makes ~1,900; walking the passes anyway was
+            # 13 % of its scheduler time, benchmarks/README.md.)
             for _ in range(rt.STEAL_TRIES):
                 self.cheaprand()
             p.backed_off = False
@@ -240,6 +234,18 @@ class Schedule:
                     return g
         p.backed_off = False
         return Steal.NOTHING
+
+    def nothing_to_steal(self: Scheduler, p: P, t: float) -> bool:
+        """Whether stealWork's passes can only come back empty-handed: no P has a timer due
+        (the last pass runs those, proc.go:3850) and no busy P has a queue or a runnext to take
+        (idle Ps are passed over). A shortcut of ``steal_work``, which must give the same run."""
+        for p2 in self.ps:
+            if p2 is not p and (
+                (p2.timers and p2.timers[0][0] <= t)
+                or (not p2.idle and (p2.runq or p2.runnext is not None))
+            ):
+                return False
+        return True
 
     def drop_p(self: Scheduler, p: P, m: M, t: float) -> None:
         """The end of findRunnable: release the P (releasep, pidleput, src/runtime/proc.go:3631
