@@ -4,7 +4,7 @@
 as ``browser_timings.py`` does (JupyterLab as ``python3 course.py lab`` starts it, Debian's
 headless Chromium), repeats one interaction and prints, from Chromium's DevTools protocol:
 
-* **the kernel's messages**, as the page received them (``Network.webSocketFrameReceived``): for
+* **the kernel's messages**, as the page received them and as the kernel made them (``Network.webSocketFrameReceived``): for
   the first repetition each message's arrival after the input's own message left, its size, its
   type and the traits it updates; for every repetition the first and last arrival and the count.
   A redraw that waits for the kernel shows here (the scheduler lab's preset sent 29-40 messages
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import datetime
 import json
 import os
 import statistics
@@ -44,11 +45,13 @@ TASKS = ("FunctionCall", "FireAnimationFrame", "UpdateLayoutTree", "Layout", "Pa
          "Commit", "MinorGC", "MajorGC", "EventDispatch", "TimerFire")  # fmt: skip
 
 
-def message_summary(payload: str) -> tuple[str, str]:
-    """A kernel message's type and what it carries, from a WebSocket frame's payload: ("comm_msg",
-    "update x y labels fill_colors") or ("status", "busy"). The frame is the jupyter v1 protocol's
-    (jupyter_server's serialize_msg_to_ws_v1: a count of offsets, the offsets, then the channel,
-    header, parent header, metadata, content and buffers), base64-encoded by DevTools."""
+def message_summary(payload: str) -> tuple[str, str, float | None]:
+    """A kernel message's type, what it carries and when the kernel made it, from a WebSocket
+    frame's payload: ("comm_msg", "update x y labels fill_colors", 1764900000.123) or ("status",
+    "busy", ...). The frame is the jupyter v1 protocol's (jupyter_server's serialize_msg_to_ws_v1:
+    a count of offsets, the offsets, then the channel, header, parent header, metadata, content
+    and buffers), base64-encoded by DevTools. The time is the header's ``date`` (the kernel's
+    clock when its Session made the message, in seconds), None if it has none."""
     try:
         raw = base64.b64decode(payload, validate=True)
         n = int.from_bytes(raw[:8], "little")
@@ -56,13 +59,17 @@ def message_summary(payload: str) -> tuple[str, str]:
         header = json.loads(raw[offsets[1] : offsets[2]])
         content = json.loads(raw[offsets[4] : offsets[5]])
     except (ValueError, IndexError):
-        return "?", ""
+        return "?", "", None
     kind = header.get("msg_type", "?")
+    try:
+        made = datetime.datetime.fromisoformat(header["date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        made = None
     if kind == "status":
-        return kind, content.get("execution_state", "")
+        return kind, content.get("execution_state", ""), made
     data = content.get("data", {}) if isinstance(content.get("data"), dict) else {}
     state = data.get("state", {})
-    return kind, " ".join([data.get("method", ""), *state]).strip()
+    return kind, " ".join([data.get("method", ""), *state]).strip(), made
 
 
 def _interaction(nb: NotebookPage, notebook: str, widget: str, name: str) -> bt.Interaction:
@@ -132,11 +139,19 @@ def report(timings: list, per_rep: list, tasks: dict[str, float]) -> None:
     first = per_rep[0]
     sent = [f for f in first if f[0] == "out"]
     t0 = sent[0][1] if sent else (first[0][1] if first else 0.0)
-    print("\nthe kernel's messages, first repetition (ms after the input's message left):")
+    print("\nthe kernel's messages, first repetition: arrival (ms after the input's message left),")
+    print("made (ms after the kernel made its first message, by the kernel's clock), size, type:")
+    made0 = None
     for way, t, payload in first:
         if way == "in":
-            kind, what = message_summary(payload)
-            print(f"  {1000 * (t - t0):7.1f} ms {len(payload):8} B  {kind:14} {what}")
+            kind, what, made = message_summary(payload)
+            made0 = made if made0 is None else made0
+            at = (
+                f"{1000 * (made - made0):7.1f}"
+                if made is not None and made0 is not None
+                else "    ?  "
+            )
+            print(f"  {1000 * (t - t0):7.1f} ms {at} ms {len(payload):8} B  {kind:14} {what}")
     print("\nevery repetition: first / all figures changed (ms), messages received, last arrival:")
     for (f, a), frames in zip(timings, per_rep, strict=True):
         out = [fr for fr in frames if fr[0] == "out"]

@@ -77,3 +77,38 @@ def test_the_kept_runs_are_bounded(lab):
     assert len(lab._runs) == RUN_CACHE
     assert lab.params in lab._runs
     lab.set(clients=20)
+
+
+def test_a_new_setting_with_a_fix_on_draws_the_current_run_before_running_the_baseline(
+    monkeypatch,
+):
+    """With a fix on, a new setting needs two runs: the current one and "before" (every fix
+    off). The current run's summary, timeline and goroutine states are drawn as soon as it has
+    run, before "before" runs, so a learner sees what they changed after one run, not two; the
+    table and the latency histogram follow with the comparison."""
+    import labkit.widgets.incident_lab as incident_lab
+
+    lab = IncidentLab(db_timeout=True)
+    seen = []
+
+    def run(params):
+        if not params.fixes():  # the baseline: what do the views show while it runs?
+            current = lab._runs[lab.params]
+            seen.append(
+                (
+                    lab._timeline._result is current.result,
+                    f"{params.clients} dashboards" in lab._summary.value,
+                )
+            )
+        return run_incident(params)
+
+    monkeypatch.setattr(incident_lab, "run_incident", run)
+    lab.set(clients=12)
+    assert seen == [(True, True)]
+    assert lab.before.params.clients == 12 and not lab.before.params.fixes()
+    rows = {r["layer"]: r for r in lab.table()}
+    assert rows["application"]["before"] != rows["application"]["after"]
+    seen.clear()
+    lab.set(db_timeout=False)  # "before" is kept: one run, nothing drawn twice
+    lab.set(db_timeout=True)
+    assert seen == []

@@ -4,7 +4,8 @@ A thin view over ``labkit.scenarios.casestudy``: every change re-runs the model 
 has ``continuous_update=False``) for the current settings and, once per setting of the other
 knobs, for the same settings with every fix off ("before"). It shows the diagnosis table side by
 side, the latency distribution before and after, the scheduler timeline and goroutine states of
-the current run, and a text summary that names the parameters and the seed.
+the current run, and a text summary that names the parameters and the seed. When both runs are
+new, the current run's own views are drawn before "before" runs (``_update``).
 
 A run is a pure function of its parameters (same parameters and seed, same run, bit for bit), so
 the lab keeps the last ``RUN_CACHE`` runs by their parameters: toggling a fix off and on again,
@@ -99,6 +100,7 @@ class IncidentLab(TextFallback, w.VBox):
         self._params = start
         self._result: IncidentRun | None = None
         self._before: IncidentRun | None = None
+        self._shown: IncidentRun | None = None  # the run whose own views are drawn
         self._runs: OrderedDict[IncidentParams, IncidentRun] = OrderedDict()
         self._paused = False
         self.last_update_s = 0.0
@@ -237,11 +239,18 @@ class IncidentLab(TextFallback, w.VBox):
             self._update()
 
     def _update(self) -> None:
+        """Run and draw the current settings; with a fix on and a "before" not yet run, draw
+        the current run first (summary, timeline, goroutine states: what the learner changed)
+        and the comparison (table, latency histogram) once "before" has run. A new setting
+        with a fix on needs two runs; drawn this way, the first figures change after one."""
         with errors_shown_in(self._errors):
             t0 = time.perf_counter()
             self._params = self._read_controls()
-            self._before = self._run(replace(self._params, **dict.fromkeys(FIXES, False)))
+            base = replace(self._params, **dict.fromkeys(FIXES, False))
             self._result = self._run(self._params)
+            if base not in self._runs:
+                self._draw_run()
+            self._before = self._run(base)
             self._draw()
             self.last_update_s = time.perf_counter() - t0
 
@@ -256,10 +265,23 @@ class IncidentLab(TextFallback, w.VBox):
         self._runs.move_to_end(params)
         return run
 
+    def _draw_run(self) -> None:
+        """The current run's own views: its summary, timeline and goroutine states (once per
+        run: ``_draw`` after ``_draw_run`` does not draw them again)."""
+        run = self._result
+        assert run is not None
+        if run is self._shown:
+            return
+        self._summary.value = summary_html(run.summary())
+        self._timeline.show(run.result)
+        self._states.show(run.state_view())
+        self._shown = run
+
     def _draw(self) -> None:
+        """Every view: the current run's (``_draw_run``), then the comparison with "before"."""
         run, before = self._result, self._before
         assert run is not None and before is not None
-        self._summary.value = summary_html(run.summary())
+        self._draw_run()
         label = "after (" + (", ".join(run.params.fixes()) or "no fix") + ")"
         self._table.value = diagnosis_html(diagnosis_table(before, run), after_label=label)
         a = before.latency_ms[np.isfinite(before.latency_ms)]
@@ -274,8 +296,6 @@ class IncidentLab(TextFallback, w.VBox):
             self._xs.min, self._xs.max = 0.0, float(edges[-1])
             self._x_axis.tick_values = _ticks(float(edges[-1]))
             self._ys.max = float(max(ha.max(), hb.max(), 1.0)) * 1.05
-        self._timeline.show(run.result)
-        self._states.show(run.state_view())
 
     # ---- driving from Python (tests, instructors) ---------------------------------------------
     def set(self, **values) -> None:

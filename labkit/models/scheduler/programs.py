@@ -190,7 +190,8 @@ class Go:
     spawns: tuple[tuple[Go, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in ";#"):
+        name = self.name
+        if not isinstance(name, str) or not name or ";" in name or "#" in name:
             raise ProgramError(
                 f"Go name must be a non-empty str without ';' or '#' (the copies of a Go spawned "
                 f"more than once are named name#1, name#2 ...), got {self.name!r}"
@@ -201,7 +202,8 @@ class Go:
             _check_stack(self.stack, f"Go({self.name!r}) stack")
         object.__setattr__(self, "code", compile_steps(steps))
         sites: list[tuple[Go, int]] = []
-        _spawn_sites(steps, 1, sites)
+        if not _NESTING.isdisjoint([s.kind for s in steps]):
+            _spawn_sites(steps, 1, sites)
         object.__setattr__(self, "spawns", tuple(sites))
 
     def default_stack(self, is_main: bool) -> str:
@@ -247,8 +249,12 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
     step ends the code (the G returns: goexit). ``sleep(d <= 0)`` becomes the CPU time of the
     call (see ``_compiled``).
 
-    A Go is compiled once, when it is built, so a run pays nothing to walk nested loops.
+    A Go is compiled once, when it is built, so a run pays nothing to walk nested loops. A
+    program of plain steps (no loop, select or sleep) compiles to itself and EXIT at once: the
+    case study builds ~550 of them per run (benchmarks/README.md).
     """
+    if _COMPILED.isdisjoint([s.kind for s in steps]):
+        return (*steps, _EXIT)
     code: list[Step] = []
 
     def emit(steps: Sequence[Step]) -> None:
@@ -289,6 +295,12 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
     emit(steps)
     code.append(_EXIT)
     return tuple(code)
+
+
+#: Step kinds ``compile_steps`` rewrites (every other step is its own code), and the kinds
+#: ``_spawn_sites`` looks into.
+_COMPILED = frozenset({REPEAT, SELECT, SLEEP})
+_NESTING = frozenset({SPAWN, REPEAT, SELECT})
 
 
 def _compiled(s: Step) -> Step:
