@@ -242,6 +242,21 @@ def test_a_model_that_copies_the_real_column_differs(monkeypatch):
     assert expected in {key(r) for r in copied}
 
 
+def test_a_count_over_a_window_may_equal_the_real_median_without_being_a_copy():
+    """A quantized row (ticks per tick due, a multiple of one tick) agrees when the model lands
+    on the real median exactly; the same rule unquantized calls that a copy; either way a count
+    off by more than the tolerance differs."""
+    from dataclasses import replace
+    from statistics import median
+
+    runs = [0.7833, 0.7867, 0.7833, 0.7867, 0.7733, 0.7867, 0.7933]
+    real = {"x": median(runs), "x_runs": runs, "source": "recorded"}
+    quantized = replace(_rule(), quantized=True)
+    assert judge(quantized, real, {"x": median(runs), "source": "model"})["agree"]
+    assert not judge(_rule(), real, {"x": median(runs), "source": "model"})["agree"]
+    assert not judge(quantized, real, {"x": 0.8333, "source": "model"})["agree"]
+
+
 def test_a_model_result_labelled_as_real_is_refused(monkeypatch):
     """The model side must be a model result: the real result itself reads DIFFER."""
     monkeypatch.setattr(

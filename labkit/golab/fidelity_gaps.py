@@ -5,7 +5,8 @@ hands the P back and forth beside a hog, a ticker whose receiver cannot keep up,
 Judged like every row of ``labkit.golab.fidelity`` (``RULES`` ends with these): the model within
 max(K_MAD x MAD of the real runs, resolution) of the real median. The model runs of these
 experiments have the OS layer with the recording machine's 2 CPUs (``predict_gaps.CORES``), so
-sysmon's rounds end late by the recorded nanosleep overshoot, as real ones do.
+sysmon's rounds and the netpoller's epoll waits end late by the recorded nanosleep overshoot,
+as real ones do.
 """
 
 from __future__ import annotations
@@ -13,16 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.golab.fidelity import Result, Rule, _const, _key, _runs
-
-_TICK_LATE = (
-    "the real receiver gets a tick it waited for 0.57 ms late (median of 7 windows, "
-    "tick_late_ms in ticker_load.json): with nothing to run the P waits in epoll_pwait, whose "
-    "timeout is in whole ms (netpoll, src/runtime/netpoll_epoll.go), as sleep_resolution "
-    "shows. So the real receiver starts its 2 ms of work ~0.6 ms into a period and ends it "
-    "past the third period's start in about a third of the cycles, losing two ticks instead "
-    "of one: 0.787 of the ticks against the model's 5 in 6 = 0.833, whose timers fire on "
-    "time. The drop itself agrees (a ticker that queued its ticks would give 1.0)"
-)
 
 
 def _one_tick(real: Result, model: Result) -> float:
@@ -113,9 +104,14 @@ GAP_RULES: tuple[Rule, ...] = (
         resolution_why="one tick in the window",
         rule="the ticker's channel holds one tick and a late timer is rescheduled to the next "
         "period after now (unlockAndRun, src/runtime/time.go: when + period*(1 + "
-        "delay/period)): after the work one tick waits, the next is skipped",
-        differ_means="the model's ticker queues ticks, or skips another number of periods",
-        known_difference=_TICK_LATE,
+        "delay/period)): after the work one tick waits, the next is skipped. With nothing to "
+        "run the P waits in epoll_pwait, whose timeout is in whole ms and ends late as a "
+        "nanosleep does (sleep_resolution), so a tick the receiver waited for comes ~0.57 ms "
+        "late (tick_late_ms): its 2 ms of work then often ends past the third period and a "
+        "second tick is lost, 0.787 of the ticks due, not 5 in 6 = 0.833",
+        differ_means="the model's ticker queues ticks, or skips another number of periods, or "
+        "its timers fire on time where the real ones wait for epoll_pwait",
+        quantized=True,
     ),
     Rule(
         "ticker_load",
@@ -129,6 +125,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "(findRunnable -> checkTimers, src/runtime/proc.go), which the hog allows once per "
         "time slice (sysmon's preemption, ~20 ms): one tick per slice, the rest dropped",
         differ_means="the model delivers ticks while the hog holds the P, or queues them",
+        quantized=True,
     ),
     Rule(
         "mutex_starve",

@@ -61,7 +61,8 @@ SPAWNED_WORK_MS = 1e-3
 #: few scheduler events; the default 40 x 10 ms on 2 Ps needs 401 naps of 1 ms).
 MAX_MODEL_NAPS = 2_000
 
-#: Samples of the sleep_resolution model (each is a few events; the model has no jitter).
+#: Samples of the sleep_resolution model: sleeps in one run, and runs of sysmon's first rounds
+#: (each is a few events; with the OS layer each draws how late it ends).
 MODEL_SLEEP_SAMPLES = 20
 
 
@@ -367,14 +368,15 @@ def retake_keep(p: dict[str, Any], seed: int) -> dict[str, Any]:
     return {"case": case, "kept_ms": median(kept), "kept_ms_runs": kept}
 
 
-def sysmon_round_ms(seed: int = 0) -> float:
-    """Length of one of sysmon's first rounds as the model times it (usleep(20) and the timer
+def sysmon_round_ms(seed: int = 0, cores: int | None = CORES) -> float:
+    """Length of one of sysmon's first rounds as the model times it (usleep(20) and how late it
+    ends: with the OS layer, ``cores``, a draw from the recorded nanosleeps; without, the timer
     slack): a goroutine enters a system call at t=0 with another queued, on one P; retake records
     the syscall on its first round and hands the P off on its second, so the hand-off is at two
     rounds."""
     s = _sched()
     main = s.Go("main", [s.spawn(s.Go("queued", [s.cpu(SPAWNED_WORK_MS)])), s.syscall(5.0)])
-    res = s.simulate(main, gomaxprocs=1, until_ms=100, seed=seed)
+    res = s.simulate(main, gomaxprocs=1, until_ms=100, seed=seed, cores=cores)
     log = res.event_log
     taken = log["t_ms"][(log["kind"] == "handoff") & (log["g"] == "main")]
     return float(taken[0]) / 2
@@ -382,16 +384,25 @@ def sysmon_round_ms(seed: int = 0) -> float:
 
 def sleep_resolution(p: dict[str, Any], seed: int) -> dict[str, Any]:
     """main sleeps ``sleep_us`` again and again with nothing else to run; mirrors
-    go/sleep_resolution (the model has no jitter: a few samples give its one value).
-    ``nanosleep20_ms``: sysmon's round in the model (sysmon_round_ms)."""
+    go/sleep_resolution, on the recording machine's CPUs (the OS layer, ``CORES``: each epoll
+    wait ends late by a seeded draw, netpoll.block_in_netpoll). ``sleep_ms`` is the median of
+    MODEL_SLEEP_SAMPLES sleeps; ``nanosleep20_ms`` the median of as many of sysmon's rounds
+    (sysmon_round_ms), one run each, as the program reports medians."""
     s = _sched()
     n = min(p["samples"], MODEL_SLEEP_SAMPLES)
     main = s.Go("main", [s.repeat(n, [s.mark("s"), s.sleep(p["sleep_us"] / 1000), s.mark("e")])])
-    res = s.simulate(main, gomaxprocs=1, until_ms=n * (p["sleep_us"] / 1000 + 5) + 100, seed=seed)
+    res = s.simulate(
+        main,
+        gomaxprocs=1,
+        cores=CORES,
+        until_ms=n * (p["sleep_us"] / 1000 + 5) + 100,
+        seed=seed,
+    )
     sleeps = _gaps(res, "s", "e")
+    rounds = [sysmon_round_ms(seed * MODEL_SLEEP_SAMPLES + k) for k in range(n)]
     return {
         "sleep_ms": median(sleeps),
-        "nanosleep20_ms": sysmon_round_ms(seed),
+        "nanosleep20_ms": median(rounds),
         "sleep_us": p["sleep_us"],
         "samples": n,
     }

@@ -60,8 +60,9 @@ with a P has a CPU, which also makes a contended Mutex spin as on a multicore ma
 ``simulate(..., cores=n)`` shares n CPUs between the Ms instead (``cpus.py``: round robin in
 slices, as GOMAXPROCS above the machine's CPU count makes the kernel do), and draws from the
 run's seed what the recordings show the OS varies: a woken thread's latency
-(``threads.thread_wake_ms``) and how late each of sysmon's sleeps ends
-(``sysmon.sysmon_late_ms``), so sysmon's phase against the program differs from seed to seed.
+(``threads.thread_wake_ms``) and how late each of sysmon's sleeps and each of the netpoller's
+timed epoll waits ends (``sysmon.sysmon_late_ms``, ``netpoll.epoll_late_ms``), so sysmon's phase
+against the program differs from seed to seed, and a timer met by a sleeping thread is late.
 
 What a CPU step calls decides where it can be preempted: ``cpu(ms, calls=...)`` takes True or
 "functions" (a stack-check prologue at every call), False or "none" (no calls), "leaf" (only

@@ -62,7 +62,10 @@ class Netpoll:
 
     def block_in_netpoll(self: Scheduler, m: M, t: float) -> None:
         """findRunnable's blocking netpoll(delay) (src/runtime/proc.go:3747): wait for an fd or
-        the next timer, with epoll's millisecond timeout (netpoll_epoll.go:118-126)."""
+        the next timer, with epoll's millisecond timeout (netpoll_epoll.go:118-126).
+
+        With the OS layer (``cores=n``) a timeout ends late (``epoll_late_ms``); a zero
+        timeout (a timer already due) does not sleep."""
         self.lastpoll = None
         until = self.earliest_timer()
         self.m_state(m, t, M_NETPOLL)
@@ -72,10 +75,24 @@ class Netpoll:
         elif until is None:
             wake = None
         else:
-            wake = t + rt.netpoll_wait_ms(until - t)
+            wait = rt.netpoll_wait_ms(until - t)
+            wake = t + wait
+            if wait > 0:
+                wake += self.epoll_late_ms()
         self.poller = (m, wake)
         if wake is not None:
             self.push(wake, EV_POLL_WAKE, m, self.poll_token)
+
+    def epoll_late_ms(self: Scheduler) -> float:
+        """How much later than its timeout an epoll_pwait returns: 0 without the OS layer; with
+        ``cores=n`` a draw from the recorded nanosleep overshoot, as for sysmon's usleeps
+        (``sysmon_late_ms``). Linux sleeps both on an hrtimer with the thread's timer slack,
+        and the woken thread then has to run. The recording agrees: a Sleep(100us) with nothing
+        else to run, one epoll wait of 1 ms, takes 1.095 ms, ~90 us over, as a nanosleep(20 us)
+        is (labkit/golab/recorded/sleep_resolution.json)."""
+        if self.os_rng is None:
+            return 0.0
+        return self.sysmon_late_ms()
 
     def on_poll_wake(self: Scheduler, m: M, t: float) -> None:
         """The poller M returns from epoll_wait (findRunnable after netpoll, src/runtime/proc.go:
