@@ -15,6 +15,7 @@ import pytest
 
 from labkit.golab.fidelity import RULES, fidelity_table
 from labkit.models.scheduler import Go, mark, repeat, simulate, sleep
+from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.engine import Scheduler
 
 RECORDED = Path(__file__).resolve().parents[1] / "labkit" / "golab" / "recorded"
@@ -23,6 +24,13 @@ RECORDED = Path(__file__).resolve().parents[1] / "labkit" / "golab" / "recorded"
 def _recorded(sleep_us: float) -> dict:
     runs = json.loads((RECORDED / "sleep_resolution.json").read_text())["runs"]
     return next(r["result"] for r in runs if r["params"]["sleep_us"] == sleep_us)
+
+
+def _tolerance_ms(result: dict) -> float:
+    """The fidelity rows' tolerance: 3 x the MAD of the recorded sleeps, at least 10 us."""
+    xs = result["sleep_ms_runs"]
+    m = median(xs)
+    return max(3 * median(abs(x - m) for x in xs), 0.010)
 
 
 def sleeps_ms(sleep_ms: float, cores: int | None, seed: int = 0, n: int = 40) -> list[float]:
@@ -55,17 +63,45 @@ def test_each_wait_draws_its_own_lateness_from_the_seed():
     assert a != b and len(set(a)) > 10
 
 
-SLEEP_ROWS = [r for r in RULES if r.experiment == "sleep_resolution" and "Sleep" in r.quantity]
+def test_a_poll_timeouts_slack_is_a_thousandth_of_it_beyond_the_threads_50_us():
+    """fs/select.c's select_estimate_accuracy, as runtime.epoll_slack_ms states it."""
+    assert rt.epoll_slack_ms(1.0) == rt.TIMER_SLACK_MS
+    assert rt.epoll_slack_ms(50.0) == pytest.approx(0.050)
+    assert rt.epoll_slack_ms(99.0) == pytest.approx(0.099)
+    assert rt.epoll_slack_ms(1e7) == rt.EPOLL_SLACK_MAX_MS
+
+
+@pytest.mark.parametrize("sleep_us", [20_000.0, 100_000.0])
+def test_a_long_sleep_takes_what_the_recorded_one_did(sleep_us):
+    """Sleep(20ms): 19 ms and 1 ms waits, each a nanosleep's overshoot late; Sleep(100ms): a
+    99 ms wait whose slack is 99 us, then 1 ms. Within the fidelity rows' tolerance of the
+    recorded median, over three seeds."""
+    real = _recorded(sleep_us)
+    model = median(m for seed in range(3) for m in sleeps_ms(sleep_us / 1000, 2, seed, n=10))
+    assert model == pytest.approx(real["sleep_ms"], abs=_tolerance_ms(real))
+
+
+def test_with_a_nanosleeps_slack_for_every_wait_the_long_sleep_row_differs(monkeypatch):
+    """epoll_slack_ms put back to the nanosleep's 50 us for any timeout: Sleep(100ms) ends
+    ~50 us early against the recording, outside the row's tolerance."""
+    rule = next(r for r in RULES if r.quantity == "ms a time.Sleep(100ms) takes")
+    assert fidelity_table(source="recorded", rules=(rule,))[0]["agree"]
+    monkeypatch.setattr(rt, "EPOLL_SLACK_SHARE", 0.0)
+    row = fidelity_table(source="recorded", rules=(rule,))[0]
+    assert not row["agree"] and row["model"] < row["real"]
+
+
+SLEEP_ROWS = [r for r in RULES if r.quantity.startswith("ms a time.Sleep(")]
 TICK_WORK = next(r for r in RULES if r.experiment == "ticker_load" and r.params["case"] == "work")
 
 
 def test_the_rows_that_need_it_differ_when_epoll_ends_on_time(monkeypatch):
-    """The model as it was (the poller wakes at the timeout, OS layer or not): both Sleep rows
-    and the ticker row whose receiver waits in epoll read DIFFER, as they did."""
+    """The model as it was (the poller wakes at the timeout, OS layer or not): the four Sleep
+    rows and the ticker row whose receiver waits in epoll read DIFFER, as they did."""
     rules = (*SLEEP_ROWS, TICK_WORK)
-    assert len(rules) == 3
+    assert len(rules) == 5
     assert all(r["agree"] for r in fidelity_table(source="recorded", rules=rules))
-    monkeypatch.setattr(Scheduler, "epoll_late_ms", lambda self: 0.0)
+    monkeypatch.setattr(Scheduler, "epoll_late_ms", lambda self, wait_ms: 0.0)
     rows = fidelity_table(source="recorded", rules=rules)
-    assert [r["agree"] for r in rows] == [False, False, False]
+    assert [r["agree"] for r in rows] == [False] * 5
     assert rows[0]["model"] < rows[0]["real"] - 0.05  # 1.000 against 1.095 ms

@@ -18,8 +18,12 @@ RECORDED = Path(__file__).resolve().parents[1] / "labkit" / "golab" / "recorded"
 
 
 def _nanosleeps_ms() -> np.ndarray:
+    """The nanosleep(20 us) samples the table is derived from: the Sleep(100us) and Sleep(1.5ms)
+    runs' (labkit.golab.calibrate), not the later long-sleep runs'."""
     runs = json.loads((RECORDED / "sleep_resolution.json").read_text())["runs"]
-    return np.concatenate([r["result"]["nanosleep20_ms_runs"] for r in runs])
+    return np.concatenate(
+        [r["result"]["nanosleep20_ms_runs"] for r in runs if r["params"]["sleep_us"] <= 1500]
+    )
 
 
 def round_ms(seed: int, cores: int | None = 1) -> float:

@@ -804,6 +804,11 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("json_allocs", {"payload": "tagged", "rows": 1}),
     ("sleep_resolution", {"sleep_us": 100.0}),
     ("sleep_resolution", {"sleep_us": 1500.0}),
+    # Longer sleeps: a 20 ms one is two epoll waits (19 ms, then 1 ms: the delay is a little
+    # under 20 ms when the poller blocks), a 100 ms one a 99 ms wait whose timer slack is the
+    # kernel's 0.1 % of the timeout rather than 50 us.
+    ("sleep_resolution", {"sleep_us": 20_000.0, "samples": 50}),
+    ("sleep_resolution", {"sleep_us": 100_000.0, "samples": 30}),
     ("locked_pingpong", {"locked": True}),
     ("locked_pingpong", {"locked": False}),
     ("mutex_spin", {}),

@@ -693,6 +693,32 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "sleep_resolution",
+        {"sleep_us": 20_000.0, "samples": 50},
+        "ms a time.Sleep(20ms) takes",
+        _key("sleep_ms"),
+        runs=_runs("sleep_ms"),
+        resolution=_const(0.01),
+        resolution_why="10 us",
+        rule="the poller blocks a moment after the sleep began, so the delay is a little under "
+        "20 ms and truncated: 19 ms, then 1 ms more (netpoll, src/runtime/netpoll_epoll.go:"
+        "113-126), each wait ending late as a nanosleep does",
+        differ_means="the model's poller waits 20 ms at once, or its waits end too early or late",
+    ),
+    Rule(
+        "sleep_resolution",
+        {"sleep_us": 100_000.0, "samples": 30},
+        "ms a time.Sleep(100ms) takes",
+        _key("sleep_ms"),
+        runs=_runs("sleep_ms"),
+        resolution=_const(0.01),
+        resolution_why="10 us",
+        rule="a 99 ms wait, then 1 ms: the kernel's slack for a poll timeout is 0.1 % of it "
+        "when that is more than the thread's 50 us (fs/select.c select_estimate_accuracy; "
+        "runtime.epoll_slack_ms), so the long wait ends ~50 us later than a short one",
+        differ_means="the model gives every epoll wait a nanosleep's slack, or none",
+    ),
+    Rule(
+        "sleep_resolution",
         {"sleep_us": 100.0},
         "ms one of sysmon's first rounds takes (nanosleep 20 us)",
         _key("nanosleep20_ms"),

@@ -78,21 +78,26 @@ class Netpoll:
             wait = rt.netpoll_wait_ms(until - t)
             wake = t + wait
             if wait > 0:
-                wake += self.epoll_late_ms()
+                wake += self.epoll_late_ms(wait)
         self.poller = (m, wake)
         if wake is not None:
             self.push(wake, EV_POLL_WAKE, m, self.poll_token)
 
-    def epoll_late_ms(self: Scheduler) -> float:
-        """How much later than its timeout an epoll_pwait returns: 0 without the OS layer; with
-        ``cores=n`` a draw from the recorded nanosleep overshoot, as for sysmon's usleeps
-        (``sysmon_late_ms``). Linux sleeps both on an hrtimer with the thread's timer slack,
-        and the woken thread then has to run. The recording agrees: a Sleep(100us) with nothing
-        else to run, one epoll wait of 1 ms, takes 1.095 ms, ~90 us over, as a nanosleep(20 us)
-        is (labkit/golab/recorded/sleep_resolution.json)."""
+    def epoll_late_ms(self: Scheduler, wait_ms: float) -> float:
+        """How much later than its timeout of ``wait_ms`` an epoll_pwait returns: 0 without the
+        OS layer; with ``cores=n`` a draw from the recorded nanosleep overshoot, as for sysmon's
+        usleeps (``sysmon_late_ms``), plus the slack a long timeout has beyond the nanosleep's.
+
+        Linux sleeps both on an hrtimer with a slack, and the woken thread then has to run. A
+        nanosleep's slack is the thread's timer_slack_ns (50 us, TIMER_SLACK_MS); a poll's is
+        0.1 % of its timeout when that is more (rt.epoll_slack_ms). The recordings agree
+        (labkit/golab/recorded/sleep_resolution.json): a Sleep(100us) with nothing else to run,
+        one epoll wait of 1 ms, takes 1.095 ms, ~90 us over, as a nanosleep(20 us) is; a
+        Sleep(100ms), a 99 ms wait and then a 1 ms one, takes 100.26 ms, ~50 us more than two
+        such overshoots."""
         if self.os_rng is None:
             return 0.0
-        return self.sysmon_late_ms()
+        return self.sysmon_late_ms() + rt.epoll_slack_ms(wait_ms) - rt.TIMER_SLACK_MS
 
     def on_poll_wake(self: Scheduler, m: M, t: float) -> None:
         """The poller M returns from epoll_wait (findRunnable after netpoll, src/runtime/proc.go:

@@ -144,6 +144,21 @@ def netpoll_wait_ms(delay_ms: float) -> float:
     return math.floor(delay_ms / NETPOLL_RESOLUTION_MS) * NETPOLL_RESOLUTION_MS
 
 
+#: Linux's slack for the timeout of select, poll and epoll_wait (fs/select.c,
+#: select_estimate_accuracy): 0.1 % of the timeout for a thread of nice 0 or less (0.5 % above),
+#: at least the thread's timer_slack_ns and at most 100 ms (MAX_SLACK). An assumption about the
+#: OS, as TIMER_SLACK_MS is; sleep_resolution.json's Sleep(100ms) shows it: ~50 us later than a
+#: 50 us slack would end it.
+EPOLL_SLACK_SHARE = 0.001
+EPOLL_SLACK_MAX_MS = 100.0
+
+
+def epoll_slack_ms(timeout_ms: float) -> float:
+    """The kernel's slack for an epoll_pwait of ``timeout_ms`` (EPOLL_SLACK_SHARE): TIMER_SLACK_MS
+    up to a 50 ms timeout, 0.1 % of it beyond, at most EPOLL_SLACK_MAX_MS."""
+    return min(max(TIMER_SLACK_MS, EPOLL_SLACK_SHARE * timeout_ms), EPOLL_SLACK_MAX_MS)
+
+
 # ---- Costs (small fixed times where the real runtime spends them) -------------------------------
 #
 # Each is derived from a shipped recording by a function of labkit/golab/calibrate.py, named
