@@ -105,3 +105,15 @@ def test_the_rows_that_need_it_differ_when_epoll_ends_on_time(monkeypatch):
     rows = fidelity_table(source="recorded", rules=rules)
     assert [r["agree"] for r in rows] == [False] * 5
     assert rows[0]["model"] < rows[0]["real"] - 0.05  # 1.000 against 1.095 ms
+
+
+def test_the_nanosleep_row_differs_with_a_fixed_slack(monkeypatch):
+    """The row of sysmon's first rounds (0.110 ms recorded) agrees with the OS layer's draws
+    from the recorded nanosleeps; with every round ending TIMER_SLACK_MS late (the model
+    without them: 20 + 50 us) it reads 0.070 and differs."""
+    rule = next(r for r in RULES if "nanosleep 20 us" in r.quantity)
+    assert fidelity_table(source="recorded", rules=(rule,))[0]["agree"]
+    slack = ((0.0, rt.TIMER_SLACK_MS), (1.0, rt.TIMER_SLACK_MS))
+    monkeypatch.setattr(rt, "SYSMON_OVERSHOOT_QUANTILES_MS", slack)
+    row = fidelity_table(source="recorded", rules=(rule,))[0]
+    assert not row["agree"] and row["model"] == pytest.approx(0.070)

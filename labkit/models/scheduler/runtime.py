@@ -70,12 +70,13 @@ TIMER_SLACK_MS = 0.050
 #: With simulate(cores=n), the OS layer: how much later than asked each of sysmon's usleeps ends,
 #: as quantiles (level, ms) drawn with the OS layer's seeded generator (sysmon.sysmon_late_ms),
 #: instead of TIMER_SLACK_MS; and each epoll_pwait timeout of the netpoller, which the kernel
-#: sleeps on the same kind of timer with the same slack (netpoll.epoll_late_ms). From labkit/golab/recorded/sleep_resolution.json (go1.27.3, 2 CPUs,
-#: nice -15, load 0.7-1.1): 400 nanosleep(20 us) on a locked thread, as sysmon's usleep runs,
-#: less the 20 us asked (calibrate.sysmon_overshoot_quantile_ms): p10 79 us, p50 89 us, p90 95
-#: us, p99 138 us, the slowest 329 us: the 50 us timer slack plus the thread's wake-up. So the
-#: rounds' phase against the program drifts by a seeded draw each round, and sysmon's 50 short
-#: rounds take ~5.4 ms, not 3.5.
+#: sleeps on the same kind of timer with the same slack (netpoll.epoll_late_ms). From
+#: labkit/golab/recorded/sleep_resolution.json (go1.27.3, 2 CPUs, nice -15, load 0.7-1.1): 400
+#: nanosleep(20 us) on a locked thread, as sysmon's usleep runs, less the 20 us asked
+#: (calibrate.sysmon_overshoot_quantile_ms): p10 79 us, p50 89 us, p90 95 us, p99 138 us, the
+#: slowest 329 us: the 50 us timer slack plus the thread's wake-up. So the rounds' phase against
+#: the program drifts by a seeded draw each round, and sysmon's 50 short rounds take ~5.4 ms, not
+#: 3.5.
 SYSMON_OVERSHOOT_QUANTILES_MS: tuple[tuple[float, float], ...] = (
     (0.0, 0.06918),
     (0.01, 0.07737),
