@@ -131,14 +131,21 @@ def test_a_channels_work_counted_as_scheduler_time_loses_the_pairs_requests(monk
     """The channel's work runs on the goroutines' own stacks, where sysmon's requests stand.
     Counted instead as scheduler time (no G-side window beyond SWITCH_G_SIDE_MS), most of the
     pair's requests are lost: the hog gets 0.22 of the window against the real 0.49."""
+    from labkit.models.scheduler.goroutine import Goroutines
     from labkit.models.scheduler.schedule import Schedule
 
     assert _row(rows, SHARE)["agree"]
-    plain = Schedule.schedule_after
+    plain, plain_park = Schedule.schedule_after, Goroutines.park
 
     def without_g_side(self, p, t, cost, g_extra=0.0):
         plain(self, p, t, cost)
 
+    def park_without_g_side(self, g, p, t, reason, waits_on, hop=False):
+        plain_park(self, g, p, t, reason, waits_on)
+        if hop:  # the hop's schedule_after, which park does in line
+            without_g_side(self, p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS)
+
     monkeypatch.setattr(Schedule, "schedule_after", without_g_side)
+    monkeypatch.setattr(Goroutines, "park", park_without_g_side)
     share = _one(SHARE)
     assert not share["agree"] and share["model"] < 0.3

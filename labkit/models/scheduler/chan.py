@@ -16,7 +16,6 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import programs as pg
-from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.state import G, P
 
 if TYPE_CHECKING:
@@ -54,10 +53,10 @@ class Channels:
 
     def chan_state(self: Scheduler, ch: pg.Chan) -> ChanState:
         """ch's state in this run, made on its first use (named ch1, ch2 ... if unnamed)."""
-        st = self.chans.get(id(ch))  # id(): Chan.__hash__ is Python code, too slow here
+        st = self.chans.get(ch)
         if st is None:
             st = self.new_chan_state(ch.name or f"ch{len(self.chans) + 1}", ch.capacity)
-            self.chans[id(ch)] = st
+            self.chans[ch] = st
         return st
 
     def new_chan_state(self: Scheduler, name: str, capacity: int) -> ChanState:
@@ -69,7 +68,7 @@ class Channels:
     def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->
         goready), or buffer it, or park g on sendq."""
-        st = self.chans.get(id(ch)) or self.chan_state(ch)  # (the lookup in line: hot path)
+        st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             w = self.waitq_dequeue(st, st.recvq)
             if w is not None:
@@ -82,15 +81,14 @@ class Channels:
             st.buffered += 1
             return True
         st.sendq.append(g)
-        self.park(g, p, t, "chan send", st.send_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
+        self.park(g, p, t, "chan send", st.send_wait, True)
         return False
 
     def chanrecv(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chanrecv (src/runtime/chan.go:524): take a buffered value (a blocked sender's value
         moves into the freed slot, recv), or take from a waiting sender (unbuffered), or park g
         on recvq."""
-        st = self.chans.get(id(ch)) or self.chan_state(ch)  # (the lookup in line: hot path)
+        st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             return self.chanrecv_sel(g, p, st, t)
         if st.buffered > 0:
@@ -103,8 +101,7 @@ class Channels:
             self.ready(st.sendq.popleft(), p, t)
             return True
         st.recvq.append(g)
-        self.park(g, p, t, "chan receive", st.recv_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
+        self.park(g, p, t, "chan receive", st.recv_wait, True)
         return False
 
     def chanrecv_sel(self: Scheduler, g: G, p: P, st: ChanState, t: float) -> bool:
@@ -119,6 +116,5 @@ class Channels:
             st.buffered -= 1
             return True
         st.recvq.append(g)
-        self.park(g, p, t, "chan receive", st.recv_wait)
-        self.schedule_after(p, t, rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS, rt.CHAN_HANDOFF_MS)
+        self.park(g, p, t, "chan receive", st.recv_wait, True)
         return False

@@ -110,7 +110,7 @@ class Scheduler(
         "next_seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
-        "inline_ticks", "segments", "thread_segments", "events", "marks", "finished", "series_t",
+        "inline_ticks", "nschedules", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
         "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
         "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders", "os_rng",
@@ -150,7 +150,7 @@ class Scheduler(
         self.nmspinning = 0
         self.gs = []
         self.live = 0
-        self.chans = {}  # id(Chan) -> its state in this run (a Chan is its identity)
+        self.chans = {}  # Chan -> its state in this run (a Chan is its identity and hash)
         self.nchans = 0  # channels made so far, timer channels included (their lock order)
         # The primitives (primitives.py): id(Mutex / WaitGroup / Flag) -> its state in this run,
         # id(Ticker) -> its current timer channel, and every one by name for Result.primitives
@@ -171,6 +171,7 @@ class Scheduler(
         self.sm_wait = False
         self.sm_token = 0
         self.inline_ticks = 0  # sysmon rounds done without a heap event (on_sysmon)
+        self.nschedules = 0  # schedule() calls (on_sched): stats["schedules"] at the end
         self._init_records(named)
         self.netpoll_inited = False
         self._init_os(cores, seed)
@@ -300,10 +301,10 @@ class Scheduler(
 
         Why one long function: it is the model's hot path. Its locals (the heap, heappop, the
         recorders) are bound once per run, and every event passes through it: 200,062 events
-        for a 100,000-round channel ping-pong, 0.47 s of CPU in all (0.66 s before #25 item 7,
+        for a 100,000-round channel ping-pong, 0.42 s of CPU in all (0.66 s before #25 item 7,
         0.53 s before its second pass, the short history entries of records.py and note in line
-        here, alternated with it under the same load; benchmarks/README.md), where one more call
-        per event would add about 2-3 %."""
+        here, 0.45 s before its third, a hop's schedule in park; benchmarks/README.md), where one
+        more call per event would add about 2-3 %."""
         heap = self.heap
         pop = heapq.heappop
         pushpop = heapq.heappushpop
@@ -389,6 +390,7 @@ class Scheduler(
             if after_event is not None:
                 after_event(t)
         self.stats["events"] = nevents + self.inline_ticks
+        self.stats["schedules"] = self.nschedules
 
     def release(self) -> None:
         """Break the run's reference cycles (a P and its M point at each other, a G at its P, ...)

@@ -12,12 +12,13 @@ one instant until a step takes time (a CPU burst, event ``EV_CPU_DONE``) or bloc
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
-from labkit.models.scheduler.events import EV_CPU_DONE
-from labkit.models.scheduler.state import DEAD, HISTORY_FULL, RUNNABLE, WAITING, G, P
+from labkit.models.scheduler.events import EV_CPU_DONE, EV_SCHED
+from labkit.models.scheduler.state import DEAD, HISTORY_FULL, RUNNABLE, RUNNING, WAITING, G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -189,13 +190,17 @@ class Goroutines:
             g.lockedm = None
             g.history.extend((t, HISTORY_FULL, g.status, g.reason, g.stack, False))
 
-    def park(self: Scheduler, g: G, p: P, t: float, reason: str, waits_on: str) -> None:
+    def park(
+        self: Scheduler, g: G, p: P, t: float, reason: str, waits_on: str, hop: bool = False
+    ) -> None:
         """gopark (src/runtime/proc.go:457) -> park_m (proc.go:4268): g stops running and waits;
-        its M goes back to schedule() (the caller's schedule_after).
+        its M goes back to schedule(): the caller's schedule_after, or with ``hop`` (a channel
+        operation, chan.py) here, at the cost of a hop, SCHEDULE_MS + CHAN_HANDOFF_MS.
 
-        On the hot path (every blocking channel operation parks here): end_segment, set_status
-        and log are in line, each the same as the function it stands for (see ``ready`` in
-        runq.py for why, the checks that hold them equal and the time saved)."""
+        On the hot path (every blocking channel operation parks here): end_segment, set_status,
+        log and a hop's schedule_after are in line, each the same as the function it stands for
+        (see ``ready`` in runq.py for why, the checks that hold them equal and the time saved;
+        schedule_after in line is one call fewer a hop, -2 % of a ping-pong's instructions)."""
         if t > g.seg_start:  # end_segment(g, p, t), in line
             self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
         g.waits_on = waits_on
@@ -211,6 +216,20 @@ class Goroutines:
         g.history.extend((t, reason))  # a short entry (records.py)
         self.dirty = True
         self.events.extend((t, "park", p.id, g.name))  # log(t, "park", p, g), in line
+        if not hop:
+            return
+        m = p.m  # schedule_after(p, t, SCHEDULE_MS + CHAN_HANDOFF_MS, CHAN_HANDOFF_MS), in line
+        lg = m.lockedg
+        if lg is not None and lg.status != DEAD and lg.status != RUNNING:
+            self.stoplockedm(p, m, lg, t)
+            return
+        p.sched_from = t
+        p.sched_g_extra = rt.CHAN_HANDOFF_MS
+        at = p.sched_at = t + (rt.SCHEDULE_MS + rt.CHAN_HANDOFF_MS)
+        held = self.held
+        if held is not None:
+            heappush(self.heap, held)
+        self.held = (at, self.next_seq(), EV_SCHED, p, 0)
 
     def gosched(self: Scheduler, g: G, p: P, t: float) -> None:
         """goschedImpl (src/runtime/proc.go:4322; Gosched and preemption): g to the *global*

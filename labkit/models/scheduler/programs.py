@@ -73,12 +73,14 @@ def _check_ms(value: object, name: str, *, allow_negative: bool = False) -> floa
     return ms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Chan:
     """A Go channel, ``make(chan T, capacity)``; mirrors hchan in src/runtime/chan.go.
 
     The object is only an identity plus a capacity: its queue state lives in the simulation, so the
     same Chan can be used by any number of runs without leaking state from one into the next.
+    Two ``Chan(0)`` are two channels: ``eq=False`` keeps object's identity equality and hash,
+    which run in C where the model looks a channel up on every send and receive (chan.py).
     """
 
     capacity: int = 0
@@ -91,12 +93,6 @@ class Chan:
             raise ProgramError(f"Chan capacity must be >= 0, got {self.capacity}")
         if self.name is not None and not isinstance(self.name, str):
             raise ProgramError(f"Chan name must be a str or None, got {self.name!r}")
-
-    def __hash__(self) -> int:  # identity: two Chan(0) are two channels
-        return id(self)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
 
 
 @dataclass(frozen=True, slots=True)
