@@ -80,6 +80,14 @@ def test_blocked_call_is_taken_by_another_thread_only():
     assert calls[1].kept_ms is None and calls[1].call_ms == pytest.approx(30.0)
 
 
+def test_a_blocked_calls_lead_in_is_from_another_goroutines_last_return_from_a_call():
+    """The lead-in of G7's call is from G6's return (Syscall->Runnable at 30,001,600 ns) to
+    G7's Running->Syscall at 40,000,100; G6's call had no return before it."""
+    first, second = blocked_calls(parse_events(DUMP), "retake_keep", "enter")
+    assert first.lead_ms is None
+    assert second.lead_ms == pytest.approx((40_000_100 - 30_001_600) / 1e6)
+
+
 def test_unlogged_syscalls_are_not_measured():
     """Only syscalls right after the program's log message are measured (the runtime and the
     tracer make syscalls of their own)."""

@@ -13,13 +13,16 @@ lines after it (ignored here). The lines used:
     M=7 P=0 G=6 StateTransition Time=... GoID=6 Running->Syscall Reason=""
     M=3 P=-1 G=-1 StateTransition Time=... ProcID=0 Running->Idle Reason=""
     M=7 P=0 G=6 StateTransition Time=... GoID=6 Syscall->Runnable Reason=""
+
+Beside each call it reports the lead-in: how long before it another goroutine last came back
+from a system call (in retake_keep, main's return from its own, which wakes sysmon).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labkit.golab.errors import GoRunError
@@ -55,6 +58,10 @@ class BlockedCall:
     enter_ns: int
     exit_ns: int | None
     steal_ns: int | None
+    #: When another goroutine last came back from a system call before this one began (its
+    #: Syscall->Runnable or Syscall->Running), if any: in retake_keep, main's return from its
+    #: own call, which wakes sysmon (exitsyscall -> notewakeup(&sched.sysmonnote)).
+    prior_exit_ns: int | None = None
 
     @property
     def kept_ms(self) -> float | None:
@@ -64,6 +71,12 @@ class BlockedCall:
     @property
     def call_ms(self) -> float | None:
         return None if self.exit_ns is None else (self.exit_ns - self.enter_ns) / 1e6
+
+    @property
+    def lead_ms(self) -> float | None:
+        """ms from another goroutine's last return from a system call until this call began
+        (None if none came before it)."""
+        return None if self.prior_exit_ns is None else (self.enter_ns - self.prior_exit_ns) / 1e6
 
 
 def parse_events(text: str) -> list[Event]:
@@ -81,6 +94,7 @@ def blocked_calls(events: list[Event], category: str, message: str) -> list[Bloc
     goroutine, with the time its P was taken by another M (None if it never was)."""
     calls = []
     pending: dict[int, int] = {}  # goid -> index of the log event
+    exits: dict[int, int] = {}  # goid -> time of its last return from a system call
     for i, ev in enumerate(events):
         if ev.kind == "Log":
             lm = _LOG.search(ev.rest)
@@ -90,10 +104,15 @@ def blocked_calls(events: list[Event], category: str, message: str) -> list[Bloc
         if ev.kind != "StateTransition":
             continue
         gm = _GO_TRANSITION.search(ev.rest)
-        if gm and int(gm[1]) in pending and (gm[2], gm[3]) == ("Running", "Syscall"):
-            goid = int(gm[1])
+        if gm is None:
+            continue
+        goid = int(gm[1])
+        if gm[2] == "Syscall":
+            exits[goid] = ev.time_ns
+        elif goid in pending and (gm[2], gm[3]) == ("Running", "Syscall"):
             del pending[goid]
-            calls.append(_follow(events, i, goid))
+            prior = max((t for g, t in exits.items() if g != goid), default=None)
+            calls.append(replace(_follow(events, i, goid), prior_exit_ns=prior))
     return calls
 
 

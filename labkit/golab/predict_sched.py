@@ -57,6 +57,14 @@ _PREEMPT_FLOOR_MS = 5.0
 #: the model's marks apart in time, so their order is the order the goroutines ran.
 SPAWNED_WORK_MS = 1e-3
 
+#: CPU of the path from main's return from its own call to the blocker's call in retake_keep,
+#: ms: exitsyscall, a Gosched, three go statements, the goroutine ahead of the blocker and the
+#: blocker's trace.Log, with the tracer on and after 20 ms asleep (cold caches): 27.8 us, the
+#: median lead-in of the queued case's recorded calls (labkit/golab/recorded/retake_keep.json,
+#: lead_ms; one P, so the whole path is this CPU; tests/test_golab_fidelity_gaps.py holds it to
+#: the recording). The model's own costs of that path are a few hundred ns.
+RETAKE_LEAD_MS = 0.0278
+
 #: At most this many naps of the locked goroutine in the lockosthread model (each wake-up is a
 #: few scheduler events; the default 40 x 10 ms on 2 Ps needs 401 naps of 1 ms).
 MAX_MODEL_NAPS = 2_000
@@ -328,9 +336,10 @@ def syscall_threads(p: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def retake_keep(p: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Each repeat: main blocks in a system call itself, yields (a fresh time slice), then starts
-    the blocker (queued behind a goroutine that returns at once, so that it starts a fresh time
-    slice too), in the queued case a
+    """Each repeat: main blocks in a system call itself, computes the recorded lead-in
+    (RETAKE_LEAD_MS: its path to the blocker's call, which the model's own costs leave at a few
+    hundred ns), yields (a fresh time slice), then starts the blocker (queued behind a goroutine
+    that returns at once, so that it starts a fresh time slice too), in the queued case a
     goroutine queued behind it, and in the busy case keeps its own P busy; mirrors
     go/retake_keep, with the OS layer's sysmon rounds (CORES). kept_ms: from the blocker's
     syscall until the model's retake took its P (the "handoff" event), or the whole call if it
@@ -345,7 +354,7 @@ def retake_keep(p: dict[str, Any], seed: int) -> dict[str, Any]:
     for r in range(p["repeats"]):
         blocker = s.Go(f"blocker{r}", [s.mark("enter"), s.syscall(p["block_ms"]), s.send(done)])
         blockers.append(blocker.name)
-        steps += [s.syscall(p["pre_ms"]), s.gosched(), s.spawn(blocker)]
+        steps += [s.syscall(p["pre_ms"]), s.cpu(RETAKE_LEAD_MS), s.gosched(), s.spawn(blocker)]
         if case == "queued":
             steps.append(s.spawn(s.Go(f"queued{r}", [s.cpu(SPAWNED_WORK_MS)])))
         steps.append(s.spawn(s.Go(f"dummy{r}", [])))

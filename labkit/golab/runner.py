@@ -67,7 +67,8 @@ def _gctrace(out: dict[str, Any], stderr: str, keep: int) -> None:
 
 def _trace_summary(out: dict[str, Any], experiment: Experiment, dump: str) -> None:
     """Add what the execution trace shows: for each logged blocking call, how long its P stayed
-    with it (until another thread took it, or the whole call if none did)."""
+    with it (until another thread took it, or the whole call if none did), and its lead-in
+    from another goroutine's return from a system call (gotrace.BlockedCall.lead_ms)."""
     calls = blocked_calls(parse_events(dump), experiment.name, "enter")
     if not calls:
         raise GoRunError(f"{experiment.name}: the execution trace shows no logged system call")
@@ -78,6 +79,10 @@ def _trace_summary(out: dict[str, Any], experiment: Experiment, dump: str) -> No
     out["kept_ms_runs"] = kept
     out["taken_runs"] = [c.kept_ms is not None for c in calls]
     out["call_ms_runs"] = [c.call_ms for c in calls]
+    leads = [c.lead_ms for c in calls]
+    if None not in leads:  # from main's return from its own call (its first wakes sysmon)
+        out["lead_ms"] = median(leads)
+        out["lead_ms_runs"] = leads
     out.pop("trace", None)  # the temporary file's name; it is gone
 
 
