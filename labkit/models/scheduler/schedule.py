@@ -46,7 +46,8 @@ class Schedule:
         chansend / chanrecv work), where a preemption request stands (sysmon.preemptone).
 
         A locked G that blocked makes its M stop instead (schedule -> stoplockedm): the P is
-        handed off and the M waits for its G.
+        handed off and the M waits for its G. (park has a copy in line for a channel hop,
+        goroutine.py: a change here is a change there.)
         """
         m = p.m
         lg = m.lockedg
