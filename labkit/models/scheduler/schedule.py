@@ -199,9 +199,15 @@ class Schedule:
             # The four passes below would find nothing. They still draw their random orders, so
             # the run's later draws stay the same. (An idle P's spinning M meets this in most of
             # its stealWork calls: a case-study run makes ~1,900; walking the passes anyway was
-            # 13 % of its scheduler time, benchmarks/README.md.)
-            for _ in range(rt.STEAL_TRIES):
-                self.cheaprand()
+            # 13 % of its scheduler time, benchmarks/README.md.) The four draws are dropped
+            # from cheaprand's batch at once when it holds them: -2 % of a case-study run's
+            # instructions (benchmarks/instructions_sched.py's way of counting).
+            rand = self._rand
+            if len(rand) >= rt.STEAL_TRIES:
+                del rand[-rt.STEAL_TRIES :]
+            else:
+                for _ in range(rt.STEAL_TRIES):
+                    self.cheaprand()
             p.backed_off = False
             return Steal.NOTHING
         coprimes = self.coprimes
