@@ -61,7 +61,7 @@ SPAWNED_WORK_MS = 1e-3
 #: ms: exitsyscall, a Gosched, three go statements, the goroutine ahead of the blocker and the
 #: blocker's trace.Log, with the tracer on and after 20 ms asleep (cold caches): 27.8 us, the
 #: median lead-in of the queued case's recorded calls (labkit/golab/recorded/retake_keep.json,
-#: lead_ms; one P, so the whole path is this CPU; tests/test_golab_fidelity_gaps.py holds it to
+#: lead_ms; one P, so the whole path is this CPU; tests/test_golab_fidelity.py holds it to
 #: the recording). The model's own costs of that path are a few hundred ns.
 RETAKE_LEAD_MS = 0.0278
 
