@@ -39,6 +39,8 @@ LONGEST = _rule("mutex_starve", "ms of the waiter's longest")
 ORDER = _rule("wg_order", "order")
 SPIN = _rule("spin_flag", "ms until", {"calls": False, "async_preempt": True})
 SPIN_CALLS = _rule("spin_flag", "ms until", {"calls": True, "async_preempt": False})
+CYCLE = _rule("prodcons", "us from one")
+CYCLE_ITEMS = _rule("prodcons", "items the consumer")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,7 @@ def test_the_gap_rows_are_in_the_table_and_only_the_explained_ones_differ(rows):
     experiments = {r.experiment for r in GAP_RULES}
     assert experiments == {
         "handoff_costs", "pingpong_hog", "ticker_load", "mutex_starve", "wg_order", "spin_flag",
+        "prodcons",
     }  # fmt: skip
     for rule in GAP_RULES:
         row = _row(rows, rule)
@@ -79,6 +82,17 @@ def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkey
     pair, share = _one(PAIR), _one(SHARE)
     assert not pair["agree"] and pair["model"] > 2 * pair["real"]
     assert not share["agree"] and share["model"] < share["real"] / 2
+
+
+def test_a_runnext_taken_after_a_bare_usleep_3_brings_the_consumer_back_too_soon(monkeypatch, rows):
+    """runqgrab's usleep(3) is a nanosleep, which the kernel's timer slack stretches to ~55 us
+    (RUNNEXT_BACKOFF_MS); a thief that waited the 3 us asked would run the parked consumer
+    again after ~33 us, not the real ~80, with a third as many items waiting."""
+    assert _row(rows, CYCLE)["agree"] and _row(rows, CYCLE_ITEMS)["agree"]
+    monkeypatch.setattr(rt, "RUNNEXT_BACKOFF_MS", 0.003)
+    cycle, items = _one(CYCLE), _one(CYCLE_ITEMS)
+    assert not cycle["agree"] and cycle["model"] < cycle["real"] / 2
+    assert not items["agree"] and items["model"] < items["real"] / 2
 
 
 def test_a_ticker_that_queues_its_ticks_differs():

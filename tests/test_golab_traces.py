@@ -3,10 +3,15 @@ text dump of an execution trace, ``go tool trace -d=parsed`` (labkit.golab.gotra
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+import labkit.golab
 from labkit.golab.gctrace import cycle_lines, marking_summary, parse_line
-from labkit.golab.gotrace import blocked_calls, parse_events
+from labkit.golab.gotrace import blocked_calls, parked_receives, parse_events, receive_parks
 from labkit.golab.recorded import load_recorded
 
 LINE = (
@@ -92,3 +97,50 @@ def test_unlogged_syscalls_are_not_measured():
     """Only syscalls right after the program's log message are measured (the runtime and the
     tracer make syscalls of their own)."""
     assert blocked_calls(parse_events(DUMP), "retake_keep", "other") == []
+
+
+PARKS = """\
+M=5 P=1 G=18 StateTransition Time=1000 GoID=18 Running->Waiting Reason="chan receive"
+M=5 P=1 G=-1 StateTransition Time=1200 ProcID=1 Running->Idle Reason=""
+M=3 P=0 G=1 StateTransition Time=3600 GoID=18 Waiting->Runnable Reason=""
+M=7 P=-1 G=-1 StateTransition Time=5000 ProcID=2 Idle->Running Reason=""
+M=5 P=-1 G=-1 StateTransition Time=6500 ProcID=1 Idle->Running Reason=""
+M=5 P=1 G=-1 StateTransition Time=74000 GoID=18 Runnable->Running Reason=""
+M=5 P=1 G=18 StateTransition Time=80000 GoID=18 Running->Waiting Reason="sleep"
+M=5 P=1 G=18 StateTransition Time=90000 GoID=18 Running->Waiting Reason="chan receive"
+M=3 P=0 G=1 StateTransition Time=91000 GoID=18 Waiting->Runnable Reason=""
+M=3 P=0 G=1 StateTransition Time=99000 GoID=18 Runnable->Running Reason=""
+M=5 P=-1 G=-1 StateTransition Time=99500 ProcID=1 Idle->Running Reason=""
+"""
+
+
+def test_a_parked_receive_is_followed_to_its_ready_its_threads_p_and_its_run():
+    """Only parks in a channel receive count (not the sleep); the P counts as back when the
+    thread that parked the goroutine gets one (not another thread's), and only before the
+    goroutine ran again."""
+    first, second = parked_receives(parse_events(PARKS), 18)
+    assert (first.ready_us, first.p_back_us, first.run_us) == (2.6, 5.5, 73.0)
+    assert (first.m, first.ready_m, first.run_m) == (5, 3, 5)
+    assert second.ready_us == 1.0 and second.run_us == 9.0 and second.run_m == 3
+    assert second.p_back_us is None  # M5 got a P only after G18 ran on M3
+
+
+RECORDED_TRACE = Path(labkit.golab.__file__).parent / "recorded" / "prodcons.trace.gz"
+
+
+def test_the_recorded_prodcons_trace_shows_the_consumer_back_after_the_runnext_back_off():
+    """What fidelity_gaps' prodcons rule says of Go's trace: the producer's send readies the
+    parked consumer within a few us, the thread that parked it holds a P again soon after,
+    and runs it again (nearly always itself) after runqgrab's usleep(3), tens of us later."""
+    parks = receive_parks(gzip.decompress(RECORDED_TRACE.read_bytes()))
+    assert len(parks) > 50
+    done = [p for p in parks if p.run_us is not None]
+    ready = np.median([p.ready_us for p in done])
+    back = np.median([p.p_back_us for p in done if p.p_back_us is not None])
+    run = np.median([p.run_us for p in done])
+    assert ready < 5 and back < 10 and 50 < run < 100, (ready, back, run)
+    assert np.mean([p.run_m == p.m != p.ready_m for p in done]) > 0.9
+
+
+def test_a_trace_without_channel_receives_has_no_parked_receives():
+    assert parked_receives(parse_events(DUMP), 6) == []

@@ -756,6 +756,21 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         env=_preempt_env,
         quick={"repeats": 3},
     ),
+    Experiment(
+        name="prodcons",
+        summary="GOMAXPROCS=2: a consumer faster than its producer empties a buffered channel "
+        "and parks; how long until another thread runs it again, and how many items wait by then",
+        params=(
+            Param("work_us", 0.5, "the producer's CPU per item, us", minimum=0.05, maximum=100),
+            Param("items", 20_000, "items per window", minimum=100, maximum=1_000_000),
+            Param("buffer", 4096, "the channel's capacity", minimum=1, maximum=1_000_000),
+            Param("repeats", 7, "measured windows", minimum=1, maximum=50),
+        ),
+        result_keys=("cycle_us", "cycle_items"),
+        gomaxprocs=2,
+        run_timeout_s=120.0,
+        quick={"items": 5_000, "repeats": 3},
+    ),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _EXPERIMENTS}
@@ -834,6 +849,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("wg_order", {}),
     ("spin_flag", {"calls": False, "async_preempt": True}),
     ("spin_flag", {"calls": True, "async_preempt": False}),
+    ("prodcons", {}),
 )
 
 

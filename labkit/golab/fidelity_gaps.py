@@ -31,6 +31,26 @@ def _hold(real: Result, model: Result) -> float:
     return real["params"]["hold_us"] / 1000
 
 
+def _nanosleep_drift_us() -> float:
+    """How far the length of one nanosleep(20 us) moved between the sleep_resolution
+    recordings (made on different days of the same machine), us: the kernel's wake-up, which a
+    runqgrab back-off and a thread wake-up are made of, is not the same from one day to the
+    next (0.091-0.110 ms)."""
+    from labkit.golab.recorded import load_recorded
+
+    lengths = [r["result"]["nanosleep20_ms"] for r in load_recorded("sleep_resolution")["runs"]]
+    return (max(lengths) - min(lengths)) * 1000.0
+
+
+def _cycle_drift_us(real: Result, model: Result) -> float:
+    return _nanosleep_drift_us()
+
+
+def _cycle_drift_items(real: Result, model: Result) -> float:
+    """The same drift in items: over the producer's recorded time per item."""
+    return _nanosleep_drift_us() / (real["solo_item_ns"] / 1000.0)
+
+
 def _set_row(params: dict[str, Any], quantity: str, rule: str, differ_means: str) -> Rule:
     return Rule(
         "spin_flag",
@@ -163,6 +183,45 @@ GAP_RULES: tuple[Rule, ...] = (
         "to the local queue (semrelease1 -> readyWithTime -> ready(next=true), "
         "src/runtime/sema.go, proc.go): the last parked runs first, then the rest in order",
         differ_means="the model's WaitGroup releases its waiters in another order",
+    ),
+    Rule(
+        "prodcons",
+        {},
+        "us from one of the consumer's parks to the next (two Ps, 0.5 us per item)",
+        _key("cycle_us"),
+        runs=_runs("cycle_us"),
+        resolution=_cycle_drift_us,
+        resolution_why="how far a 20 us nanosleep's length moved between the sleep_resolution "
+        "recordings (a back-off and a wake-up are made of the kernel's wake-ups)",
+        rule="the consumer empties the buffer and parks; the producer's next send readies it "
+        "into the producer's runnext (ready(next=true), src/runtime/proc.go:1133), which only "
+        "another M can take, on stealWork's last pass after runqgrab's usleep(3) "
+        "(proc.go:3850, 7746). Go's trace of one window (recorded/prodcons.trace.gz, "
+        "gotrace.receive_parks): the send readies it 2.6 us after the park, the thread that "
+        "parked it holds a P again 5.5 us after (still in findRunnable), and runs it 73 us "
+        "after: the usleep(3) lasts ~67 us (the 50 us timer slack and a wake-up). In the model "
+        "findRunnable takes no time, so that M has parked, and wakep wakes it (the OS layer's "
+        "drawn thread wake-up) before the back-off of RUNNEXT_BACKOFF_MS = 3 us + "
+        "TIMER_SLACK_MS: two parts where Go has one, the same sum",
+        differ_means="the thief takes a running P's runnext without runqgrab's back-off, or "
+        "with a back-off that is not stretched by the timer slack (3 us: the consumer would be "
+        "back in ~35 us), or the consumer runs on the producer's P",
+    ),
+    Rule(
+        "prodcons",
+        {},
+        "items the consumer takes between two parks (median)",
+        _key("cycle_items"),
+        runs=_runs("cycle_items"),
+        resolution=_cycle_drift_items,
+        resolution_why="the row above's drift, in the producer's items (solo_item_ns)",
+        rule="the producer goes on computing while the consumer waits in its runnext, so a "
+        "cycle's items are its length over the producer's time per item: 0.5 us of work and "
+        "the send (the recording's solo_item_ns, ~8 ns more; the model charges a send that "
+        "does not park nothing). The consumer empties the buffer far faster than it fills, so "
+        "the items pile up only while it waits",
+        differ_means="the consumer is run again at another time (see the row above), or the "
+        "producer waits for it",
     ),
     _set_row(
         {"calls": False, "async_preempt": True},

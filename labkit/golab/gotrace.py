@@ -16,6 +16,15 @@ lines after it (ignored here). The lines used:
 
 Beside each call it reports the lead-in: how long before it another goroutine last came back
 from a system call (in retake_keep, main's return from its own, which wakes sysmon).
+
+The prodcons program traces one window of a consumer that empties a buffered channel and parks;
+``parked_receives`` follows each of its parks to the send that readied it, the thread that ran
+it again and the moment the thread that parked it had a P again:
+
+    M=5 P=1 G=18 StateTransition Time=... GoID=18 Running->Waiting Reason="chan receive"
+    M=3 P=0 G=1 StateTransition Time=... GoID=18 Waiting->Runnable Reason=""
+    M=5 P=-1 G=-1 StateTransition Time=... ProcID=1 Idle->Running Reason=""
+    M=5 P=1 G=-1 StateTransition Time=... GoID=18 Runnable->Running Reason=""
 """
 
 from __future__ import annotations
@@ -77,6 +86,88 @@ class BlockedCall:
         """ms from another goroutine's last return from a system call until this call began
         (None if none came before it)."""
         return None if self.prior_exit_ns is None else (self.enter_ns - self.prior_exit_ns) / 1e6
+
+
+@dataclass(frozen=True)
+class ParkedReceive:
+    """One park of a goroutine in a channel receive (gopark in chanrecv, src/runtime/chan.go:667)
+    and what followed: the send that readied it (goready -> ready, on the sender's thread), the
+    thread that parked it getting a P again, and the goroutine running again."""
+
+    goid: int
+    m: int
+    park_ns: int
+    ready_ns: int | None
+    ready_m: int | None
+    run_ns: int | None
+    run_m: int | None
+    p_back_ns: int | None
+
+    def _us(self, t: int | None) -> float | None:
+        return None if t is None else (t - self.park_ns) / 1e3
+
+    @property
+    def ready_us(self) -> float | None:
+        """us from the park until a send readied it."""
+        return self._us(self.ready_ns)
+
+    @property
+    def run_us(self) -> float | None:
+        """us from the park until it ran again."""
+        return self._us(self.run_ns)
+
+    @property
+    def p_back_us(self) -> float | None:
+        """us from the park until the thread that parked it held a P again."""
+        return self._us(self.p_back_ns)
+
+
+def parked_receives(events: list[Event], goid: int) -> list[ParkedReceive]:
+    """Each time goroutine ``goid`` parked in a channel receive, followed until it ran again."""
+    out = []
+    for i, ev in enumerate(events):
+        if ev.kind != "StateTransition" or ev.g != goid:
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if (
+            gm
+            and int(gm[1]) == goid
+            and (gm[2], gm[3]) == ("Running", "Waiting")
+            and 'Reason="chan receive"' in ev.rest
+        ):
+            out.append(_follow_park(events, i, goid))
+    return out
+
+
+def _follow_park(events: list[Event], start: int, goid: int) -> ParkedReceive:
+    park = events[start]
+    ready = run = back = None
+    for ev in events[start + 1 :]:
+        if ev.kind != "StateTransition":
+            continue
+        pm = _PROC_TRANSITION.search(ev.rest)
+        if pm:
+            if back is None and ev.m == park.m and (pm[2], pm[3]) == ("Idle", "Running"):
+                back = ev
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if gm is None or int(gm[1]) != goid:
+            continue
+        if gm[3] == "Runnable" and ready is None:
+            ready = ev
+        elif gm[3] == "Running":
+            run = ev
+            break
+    return ParkedReceive(
+        goid,
+        park.m,
+        park.time_ns,
+        None if ready is None else ready.time_ns,
+        None if ready is None else ready.m,
+        None if run is None else run.time_ns,
+        None if run is None else run.m,
+        None if back is None or (run is not None and back.time_ns > run.time_ns) else back.time_ns,
+    )
 
 
 def parse_events(text: str) -> list[Event]:
@@ -156,3 +247,23 @@ def parsed_dump(go: str, trace_file: Path, env: dict[str, str]) -> str:
     if proc.returncode != 0:
         raise GoRunError(f"`go tool trace -d=parsed` failed: {proc.stderr.strip()[-800:]}")
     return proc.stdout
+
+
+def receive_parks(trace: bytes) -> list[ParkedReceive]:
+    """The parks of the goroutine that parked most often in a channel receive, in a Go
+    execution trace (the consumer, in go/prodcons's traced window), followed by
+    ``parked_receives``. The dump is labkit.traces' own (the text ``go tool trace -d=parsed``
+    prints), so no toolchain is needed."""
+    from collections import Counter
+
+    from labkit.traces import parsed_dump as dump_of
+
+    events = parse_events(dump_of(trace))
+    parks = Counter(
+        ev.g
+        for ev in events
+        if ev.kind == "StateTransition" and 'Running->Waiting Reason="chan receive"' in ev.rest
+    )
+    if not parks:
+        return []
+    return parked_receives(events, parks.most_common(1)[0][0])

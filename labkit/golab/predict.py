@@ -27,6 +27,7 @@ from labkit.golab.predict_gaps import (
     handoff_costs,
     mutex_starve,
     pingpong_hog,
+    prodcons,
     spin_flag,
     ticker_load,
     wg_order,
@@ -72,6 +73,7 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "mutex_starve": (mutex_starve, lambda p: 2),
     "wg_order": (wg_order, lambda p: 1),
     "spin_flag": (spin_flag, lambda p: 1),
+    "prodcons": (prodcons, lambda p: 2),
 }
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).

@@ -2,8 +2,9 @@
 a ping-pong pair beside a hog (``pingpong_hog``), a channel round against a Gosched round
 (``handoff_costs``, case rounds), a 1 ms ticker whose receiver cannot keep up
 (``ticker_load``), a mutex taken again and again by its holder (``mutex_starve``), the wake
-order of a WaitGroup's waiters (``wg_order``) and a goroutine spinning on an atomic flag
-(``spin_flag``).
+order of a WaitGroup's waiters (``wg_order``), a goroutine spinning on an atomic flag
+(``spin_flag``) and a consumer that empties a buffered channel faster than it fills
+(``prodcons``).
 
 As in ``predict_sched``, each function mirrors ``go/<name>/main.go``: the same goroutines, in
 the same order, with the program's calibration where it decides sysmon's state; every figure is
@@ -233,3 +234,47 @@ def spin_flag(p: dict[str, Any], seed: int) -> dict[str, Any]:
     )
     runs = _gaps(res, "t0", "set")
     return {"set_ms": median(runs), "set_ms_runs": runs, "calls": p["calls"], "cpus": CORES}
+
+
+#: The prodcons program's pause before each window, with both Ps idle (ms).
+PRODCONS_PAUSE_MS = 5.0
+
+
+def prodcons_run(items: int, buffer: int, work_us: float, *, seed: int = 0) -> Any:
+    """The model's run of one window of go/prodcons on two Ps (a labkit.models.scheduler
+    Result): main calibrates, pauses, starts the consumer, then computes ``work_us`` and sends,
+    ``items`` times, into a channel of capacity ``buffer``; the consumer receives in a select
+    with a default, marking ``park`` where the buffer was empty, before its blocking receive."""
+    s = _sched()
+    ch = s.Chan(capacity=buffer, name="items")
+    take = s.select((s.recv(ch), []), default=[s.mark("park"), s.recv(ch)])
+    consumer = s.Go("consumer", [s.repeat(items, [take])])
+    send = [s.cpu(work_us / 1000.0, calls=False), s.send(ch), s.mark("sent")]
+    main = s.Go(
+        "main",
+        [*_calibration(), s.sleep(PRODCONS_PAUSE_MS), s.spawn(consumer), s.repeat(items, send)],
+    )
+    return s.simulate(main, gomaxprocs=2, cores=CORES, seed=seed)
+
+
+def prodcons(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """go/prodcons in the model, one window (``prodcons_run``). cycle_us: the median time from
+    one of the consumer's parks to the next; cycle_items: the items it took in between, the
+    items sent by the next park (the buffer is empty then), as the program counts them."""
+    res = prodcons_run(p["items"], p["buffer"], p["work_us"], seed=seed)
+    parks = np.asarray(_marks(res, "park"))
+    sent_by = np.searchsorted(np.asarray(_marks(res, "sent")), parks, side="right")
+    us = [float(x) * 1000.0 for x in np.diff(parks)]
+    got = [float(x) for x in np.diff(sent_by)]
+    if not us:
+        us, got = [0.0], [float(p["items"])]
+    return {
+        "cycle_us": median(us),
+        "cycle_us_runs": [median(us)],
+        "cycle_items": median(got),
+        "cycle_items_runs": [median(got)],
+        "parks_runs": [len(parks)],
+        "work_us": p["work_us"],
+        "items": p["items"],
+        "cpus": CORES,
+    }

@@ -1,12 +1,15 @@
 // Package measure holds what the course's experiment programs share: a CPU loop calibrated
 // against the wall clock, medians of repeated runs, and the one JSON object each program prints
-// (with the Go version, OS, architecture, GOMAXPROCS and CPU count that labkit.golab records).
+// (with the Go version, OS, architecture, GOMAXPROCS and CPU count that labkit.golab records),
+// and an execution trace of one more run for the programs whose trace the course draws.
 package measure
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"sort"
 	"time"
 )
@@ -121,4 +124,20 @@ func PointerTree(n int) any {
 		level = next
 	}
 	return root
+}
+
+// Traced runs f under an execution trace (runtime/trace) written to path; the program exits
+// with status 1 if the trace cannot be started.
+func Traced(path string, f func()) {
+	out, err := os.Create(path)
+	if err == nil {
+		err = trace.Start(out)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	f()
+	trace.Stop()
+	out.Close()
 }

@@ -21,10 +21,7 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"labkit.local/golab/measure"
-	"os"
-	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,17 +128,9 @@ func main() {
 		}
 	}
 	if *traceFile != "" { // one more window, traced, not in the figures above
-		f, err := os.Create(*traceFile)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		one(chunk, span)
-		trace.Stop()
-		f.Close()
+		measure.Traced(*traceFile, func() {
+			one(chunk, span)
+		})
 	}
 	measure.Print(map[string]any{
 		"hog_share":            measure.Median(shares),
