@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,6 +48,9 @@ def execute(path: Path) -> None:
         nb.cells.pop()
         peak_mib = "".join(o.get("text", "") for o in probe.outputs).strip()
     nb.metadata.pop("widgets", None)
+    # A cell's prints arrive as one stream output or several, depending on when the kernel's
+    # IOPub thread flushed them; merged, the same run gives the same file.
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, path)
     print(
         f"{path.relative_to(ROOT)}: {time.monotonic() - start:.1f} s, kernel peak RSS "

@@ -85,9 +85,9 @@ def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkey
 
 
 def test_a_runnext_taken_after_a_bare_usleep_3_brings_the_consumer_back_too_soon(monkeypatch, rows):
-    """runqgrab's usleep(3) is a nanosleep, which the kernel's timer slack stretches to ~55 us
+    """runqgrab's usleep(3) is a nanosleep, which the kernel's timer slack stretches to 53 us
     (RUNNEXT_BACKOFF_MS); a thief that waited the 3 us asked would run the parked consumer
-    again after ~33 us, not the real ~80, with a third as many items waiting."""
+    again after ~33 us, not the real ~79, with fewer than half as many items waiting."""
     assert _row(rows, CYCLE)["agree"] and _row(rows, CYCLE_ITEMS)["agree"]
     monkeypatch.setattr(rt, "RUNNEXT_BACKOFF_MS", 0.003)
     cycle, items = _one(CYCLE), _one(CYCLE_ITEMS)

@@ -205,7 +205,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "TIMER_SLACK_MS: two parts where Go has one, the same sum",
         differ_means="the thief takes a running P's runnext without runqgrab's back-off, or "
         "with a back-off that is not stretched by the timer slack (3 us: the consumer would be "
-        "back in ~35 us), or the consumer runs on the producer's P",
+        "back after ~33 us), or the consumer runs on the producer's P",
     ),
     Rule(
         "prodcons",
