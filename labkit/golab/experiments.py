@@ -100,6 +100,15 @@ class Experiment:
     #: shorter loop, so that a notebook cell runs it live in a few seconds. Parameters the
     #: caller gives are kept.
     quick: Mapping[str, Any] = field(default_factory=dict)
+    #: How many processes a recording runs (scripts/record_go_results.py), their runs pooled
+    #: (recorded.pool_processes). Some figures move more from one process to the next than
+    #: between one process's repeats: where the kernel puts its threads, sysmon's phase against
+    #: the program. One process's spread then understates the real one, and a fidelity
+    #: tolerance made from it (fidelity.py) says DIFFER for a model inside the real range.
+    processes: int = 1
+    #: Lists in the result that hold one value per run or window but are not named ``*_runs``
+    #: (pingpong_hog's per-window medians): joined too when processes are pooled.
+    per_run_lists: tuple[str, ...] = ()
 
     @property
     def program_dir(self) -> str:
@@ -498,6 +507,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         env=_retake_env,
         trace=True,
         quick={"repeats": 3},
+        processes=3,
     ),
     Experiment(
         name="json_allocs",
@@ -545,6 +555,28 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=1,
         run_timeout_s=120.0,
         quick={"samples": 50},
+    ),
+    Experiment(
+        name="idle_wake",
+        summary="a nanosleep(2) of d on a locked thread, nothing else to run: how much later "
+        "than asked it ends (timer slack, then the wake-up from an idle CPU, longer after a "
+        "longer idle)",
+        params=(
+            Param(
+                "sleep_us",
+                20.0,
+                "nanosleep duration, us",
+                minimum=1,
+                maximum=1_000_000,
+                variant=True,
+            ),
+            Param("samples", 40, "sleeps timed", minimum=5, maximum=10_000),
+        ),
+        result_keys=("late_us",),
+        gomaxprocs=1,
+        run_timeout_s=120.0,
+        quick={"samples": 10},
+        processes=3,
     ),
     Experiment(
         name="locked_pingpong",
@@ -639,6 +671,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=300.0,
         env=_procs_env,
         quick={"work_ms": 100.0, "repeats": 3},
+        processes=3,
     ),
     Experiment(
         name="handoff_costs",
@@ -682,6 +715,8 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=1,
         run_timeout_s=120.0,
         quick={"window_ms": 150.0, "repeats": 3},
+        processes=3,
+        per_run_lists=("pair_run_medians", "pair_runs_per_window"),
     ),
     Experiment(
         name="ticker_load",
@@ -703,6 +738,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=1,
         run_timeout_s=120.0,
         quick={"window_ms": 100.0, "repeats": 3},
+        processes=3,
     ),
     Experiment(
         name="mutex_starve",
@@ -770,6 +806,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=2,
         run_timeout_s=120.0,
         quick={"items": 5_000, "repeats": 3},
+        processes=3,
     ),
 )
 
@@ -824,6 +861,11 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     # kernel's 0.1 % of the timeout rather than 50 us.
     ("sleep_resolution", {"sleep_us": 20_000.0, "samples": 50}),
     ("sleep_resolution", {"sleep_us": 100_000.0, "samples": 30}),
+    ("idle_wake", {"sleep_us": 20.0, "samples": 100}),
+    ("idle_wake", {"sleep_us": 1_000.0, "samples": 100}),
+    ("idle_wake", {"sleep_us": 5_000.0, "samples": 100}),
+    ("idle_wake", {"sleep_us": 19_000.0, "samples": 50}),
+    ("idle_wake", {"sleep_us": 99_000.0, "samples": 30}),
     ("locked_pingpong", {"locked": True}),
     ("locked_pingpong", {"locked": False}),
     ("mutex_spin", {}),

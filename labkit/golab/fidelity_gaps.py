@@ -31,26 +31,6 @@ def _hold(real: Result, model: Result) -> float:
     return real["params"]["hold_us"] / 1000
 
 
-def _nanosleep_drift_us() -> float:
-    """How far the length of one nanosleep(20 us) moved between the sleep_resolution
-    recordings (made on different days of the same machine), us: the kernel's wake-up, which a
-    runqgrab back-off and a thread wake-up are made of, is not the same from one day to the
-    next (0.091-0.110 ms)."""
-    from labkit.golab.recorded import load_recorded
-
-    lengths = [r["result"]["nanosleep20_ms"] for r in load_recorded("sleep_resolution")["runs"]]
-    return (max(lengths) - min(lengths)) * 1000.0
-
-
-def _cycle_drift_us(real: Result, model: Result) -> float:
-    return _nanosleep_drift_us()
-
-
-def _cycle_drift_items(real: Result, model: Result) -> float:
-    """The same drift in items: over the producer's recorded time per item."""
-    return _nanosleep_drift_us() / (real["solo_item_ns"] / 1000.0)
-
-
 def _set_row(params: dict[str, Any], quantity: str, rule: str, differ_means: str) -> Rule:
     return Rule(
         "spin_flag",
@@ -190,9 +170,9 @@ GAP_RULES: tuple[Rule, ...] = (
         "us from one of the consumer's parks to the next (two Ps, 0.5 us per item)",
         _key("cycle_us"),
         runs=_runs("cycle_us"),
-        resolution=_cycle_drift_us,
-        resolution_why="how far a 20 us nanosleep's length moved between the sleep_resolution "
-        "recordings (a back-off and a wake-up are made of the kernel's wake-ups)",
+        resolution=_const(1.0),
+        resolution_why="1 us (the runs of three processes give the spread: the kernel's "
+        "wake-ups a back-off is made of move from one process to the next)",
         rule="the consumer empties the buffer and parks; the producer's next send readies it "
         "into the producer's runnext (ready(next=true), src/runtime/proc.go:1133), which only "
         "another M can take, on stealWork's last pass after runqgrab's usleep(3) "
@@ -213,8 +193,8 @@ GAP_RULES: tuple[Rule, ...] = (
         "items the consumer takes between two parks (median)",
         _key("cycle_items"),
         runs=_runs("cycle_items"),
-        resolution=_cycle_drift_items,
-        resolution_why="the row above's drift, in the producer's items (solo_item_ns)",
+        resolution=_const(1.0),
+        resolution_why="one item",
         rule="the producer goes on computing while the consumer waits in its runnext, so a "
         "cycle's items are its length over the producer's time per item: 0.5 us of work and "
         "the send (the recording's solo_item_ns, ~8 ns more; the model charges a send that "

@@ -83,6 +83,9 @@ NO_MODEL = {
     "json_allocs": "no course model counts the allocations json.Marshal makes (labkit.scenarios.casestudy "
     "takes its allocation per call as an input, labkit/scenarios/casestudy/params.py); the recording is "
     "a real-Go fact, not a comparison",
+    "idle_wake": "the model's OS layer ends every sleep as late as a 20 us nanosleep "
+    "(runtime.SYSMON_OVERSHOOT_QUANTILES_MS); the recording shows longer sleeps waking later, "
+    "the reason the fidelity table gives for its Sleep(20ms) row, not a comparison",
 }
 
 

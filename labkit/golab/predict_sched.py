@@ -59,11 +59,12 @@ SPAWNED_WORK_MS = 1e-3
 
 #: CPU of the path from main's return from its own call to the blocker's call in retake_keep,
 #: ms: exitsyscall, a Gosched, three go statements, the goroutine ahead of the blocker and the
-#: blocker's trace.Log, with the tracer on and after 20 ms asleep (cold caches): 27.8 us, the
+#: blocker's trace.Log, with the tracer on and after 20 ms asleep (cold caches): 17.2 us, the
 #: median lead-in of the queued case's recorded calls (labkit/golab/recorded/retake_keep.json,
-#: lead_ms; one P, so the whole path is this CPU; tests/test_golab_fidelity.py holds it to
-#: the recording). The model's own costs of that path are a few hundred ns.
-RETAKE_LEAD_MS = 0.0278
+#: lead_ms, 21 calls in three processes whose medians were 16.7-22.6 us; a recording of a day
+#: earlier gave 27.8; one P, so the whole path is this CPU; tests/test_golab_fidelity.py holds it
+#: to the recording). The model's own costs of that path are a few hundred ns.
+RETAKE_LEAD_MS = 0.0172
 
 #: At most this many naps of the locked goroutine in the lockosthread model (each wake-up is a
 #: few scheduler events; the default 40 x 10 ms on 2 Ps needs 401 naps of 1 ms).

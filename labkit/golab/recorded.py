@@ -7,6 +7,10 @@ One JSON file per experiment in ``recorded/<name>.json``::
      "go_version": "go1.27.3", "goos": "linux", "goarch": "amd64", "cpus": 2,
      "runs": [{"params": {...all parameters...}, "result": {...as run_experiment returns...}}]}
 
+An experiment recorded in several processes (``Experiment.processes``) has one result per
+parameter set with their runs pooled (``pool_processes``), ``processes`` and each process's own
+figures in ``process_medians``.
+
 Each run may carry its own ``recorded_at`` and load average (``load_avg_before`` / ``_after``)
 when a file mixes recordings made at different times. ``scripts/record_go_results.py`` writes
 them; the runner falls back to them when no Go toolchain
@@ -17,7 +21,8 @@ and a ``note`` when the recorded parameters differ from the ones asked for).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +99,41 @@ def recorded_result(experiment: Experiment, params: Mapping[str, Any]) -> dict[s
     if note:
         result["note"] = note
     return result
+
+
+def pool_processes(
+    results: Sequence[Mapping[str, Any]], per_run: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One result from the results of several processes of one experiment and parameter set
+    (``Experiment.processes``): every ``K_runs`` list is the processes' lists joined, and a
+    figure ``K`` that each process gave as the median of its ``K_runs`` is the median of the
+    joined runs; ``process_medians`` keeps each process's own ``K``. Anything else is the first
+    process's. A figure that is not the median of its runs (the programs' own summaries) is the
+    median of the processes' figures. ``per_run`` names more lists of one value per run or
+    window (``Experiment.per_run_lists``), joined as the ``*_runs`` are."""
+    if not results:
+        raise RecordedResultError("pool_processes needs at least one process's result")
+    first = results[0]
+    out = dict(first)
+    medians: dict[str, list[Any]] = {}
+    for key, value in first.items():
+        runs_key = f"{key}_runs"
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if not all(isinstance(r.get(runs_key), list) for r in results):
+            continue
+        medians[key] = [r[key] for r in results]
+        joined = [x for r in results for x in r[runs_key]]
+        own = all(
+            r[runs_key]
+            and abs(statistics.median(r[runs_key]) - r[key]) <= 1e-9 * max(1, abs(r[key]))
+            for r in results
+        )
+        out[key] = statistics.median(joined) if own else statistics.median(medians[key])
+    for key in first:
+        joined_list = key.endswith("_runs") or key in per_run
+        if joined_list and all(isinstance(r.get(key), list) for r in results):
+            out[key] = [x for r in results for x in r[key]]
+    out["processes"] = len(results)
+    out["process_medians"] = medians
+    return out

@@ -90,11 +90,11 @@ class Netpoll:
 
         Linux sleeps both on an hrtimer with a slack, and the woken thread then has to run. A
         nanosleep's slack is the thread's timer_slack_ns (50 us, TIMER_SLACK_MS); a poll's is
-        0.1 % of its timeout when that is more (rt.epoll_slack_ms). The recordings agree
+        0.1 % of its timeout when that is more (rt.epoll_slack_ms). The recordings mostly agree
         (labkit/golab/recorded/sleep_resolution.json): a Sleep(100us) with nothing else to run,
-        one epoll wait of 1 ms, takes 1.095 ms, ~90 us over, as a nanosleep(20 us) is; a
-        Sleep(100ms), a 99 ms wait and then a 1 ms one, takes 100.26 ms, ~50 us more than two
-        such overshoots."""
+        one epoll wait of 1 ms, takes 1.07 ms, ~70 us over, as a nanosleep(20 us) is; a
+        Sleep(100ms), a 99 ms wait and then a 1 ms one, takes 100.26 ms. A wait of many ms ends
+        later still, which this draw leaves out (the Sleep(20ms) row of labkit.golab.fidelity)."""
         if self.os_rng is None:
             return 0.0
         return self.sysmon_late_ms() + rt.epoll_slack_ms(wait_ms) - rt.TIMER_SLACK_MS
