@@ -697,8 +697,9 @@ RULES: tuple[Rule, ...] = (
         "20 ms and truncated: 19 ms, then 1 ms more (netpoll, src/runtime/netpoll_epoll.go:"
         "113-126), each wait ending late as a nanosleep does",
         differ_means="the model's poller waits 20 ms at once, or its waits end too early or late",
-        known_difference="the model's Sleep(20ms) ends at 20.14 ms, real Go's at 20.18-20.24 in "
-        "each recording of 2026-12-05 (20.21, 20.22, 20.18, 20.24 ms): the model ends the 19 ms "
+        known_difference="the model's Sleep(20ms) ends at 20.14 ms, real Go's at 20.24 in this "
+        "recording and 20.21 in the one made earlier on 2026-12-05 (the repository's history; "
+        "two between, not kept, gave 20.22 and 20.18): the model ends the 19 ms "
         "epoll wait as late as a 20 us nanosleep ends (SYSMON_OVERSHOOT_QUANTILES_MS, ~70 us), "
         "but a thread that waited longer wakes later. labkit/golab/recorded/idle_wake.json, "
         "nanosleep(d) on a locked thread with nothing else running, recorded in the same "
@@ -707,7 +708,8 @@ RULES: tuple[Rule, ...] = (
         "virtual machine a halted vCPU the host has to wake), and leaving it takes longer. At "
         "99 ms it gave 339-447 us, yet the Sleep(100ms) of the same sitting ended only 0.26 ms "
         "late in all, and earlier that day runs not kept gave 135-152 us (run_experiment("
-        "'idle_wake', sleep_us=99000) redoes it): the long sleeps' wake-ups move too much here to build a length-dependent lateness on them",
+        "'idle_wake', sleep_us=99000) redoes it): the long sleeps' wake-ups move too much here "
+        "to build a length-dependent lateness on them",
     ),
     Rule(
         "sleep_resolution",

@@ -63,8 +63,8 @@ SYSMON_IDLE_ROUNDS = 50
 #: rounds and the doublings its first round 10 ms after it noticed a tight loop's schedtick falls
 #: at ~14.2 ms (without slack at ~11.2 ms). Real short sleeps overshoot more:
 #: labkit/golab/recorded/sleep_resolution.json has nanosleep(20us) take 0.09-0.11 ms (medians,
-#: ``nanosleep20_ms``, 2026-12-03 and -05), 70-90 us late. The model keeps 50 us because with 90 us its other recorded
-#: comparisons get worse (labkit.golab.fidelity: main resumed after 11.7 ms against
+#: ``nanosleep20_ms``, 2026-12-03 and -05), 70-90 us late. The model keeps 50 us because with
+#: 90 us its other recorded comparisons get worse (labkit.golab.fidelity: main resumed after 11.7 ms against
 #: preempt.json's 14.6-17.4, a syscall's P retaken after 0.22 ms against retake_keep.json's 0.11).
 TIMER_SLACK_MS = 0.050
 #: With simulate(cores=n), the OS layer: how much later than asked each of sysmon's usleeps ends,
