@@ -524,7 +524,14 @@ def test_processes_pooled_join_their_runs_and_take_the_median_of_them_all():
 def test_the_figures_that_move_between_processes_are_recorded_in_several():
     """The OS layer's comparisons (sysmon's phase, where the kernel puts threads) are recorded
     in three processes each, their runs pooled: one process's spread understates the real one."""
-    for name in ("retake_keep", "pingpong_hog", "ticker_load", "prodcons", "oversubscribe"):
+    for name in (
+        "retake_keep",
+        "pingpong_hog",
+        "ticker_load",
+        "prodcons",
+        "oversubscribe",
+        "idle_wake",
+    ):
         assert get_experiment(name).processes == 3
         for run in load_recorded(name)["runs"]:
             result = run["result"]
