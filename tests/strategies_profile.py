@@ -300,16 +300,63 @@ def check_text_profile(directory: Path, name: str) -> None:
         assert q.top(None, sample_type) == [tuple(r) for r in proto["top"][sample_type]]
 
 
+def name_as_printed(name: str) -> str:
+    """A function's symbol name as Go prints it in a traceback or a ``?debug=1`` '#' line: a
+    generic function's type arguments shown as ``[...]``.
+
+    Mirrors src/runtime/traceback.go funcNamePiecesForPrint (:747-815), which
+    runtime.Frame.Function goes through (symtab.go:168), while runtime/pprof's protobuf writer
+    names functions by the full symbol (proto.go:621 runtime_FrameSymbolName, symtab.go:231):
+    the text says ``sync.OnceValue[...]`` where its protobuf twin says
+    ``sync.OnceValue[go.shape.*uint8]``.
+    """
+    i = name.find("[")
+    j = name.rfind("]")
+    if i < 0 or j <= i:
+        return name
+    interior = name[i + 1 : j]
+    if "[" not in interior:
+        return name[:i] + "[...]" + name[j + 1 :]
+    # A generic method of a generic type: "T[...]___[...]" when the brackets balance so.
+    depth, rbr, lbr = 1, -1, -1
+    for k, c in enumerate(interior):
+        if c == "[":
+            depth += 1
+            if depth != 1:
+                continue
+            lbr = k
+            break
+        if c == "]":
+            depth -= 1
+            if depth < 0:
+                break
+            if depth != 0:
+                continue
+            rbr = k
+    if depth == 1:
+        if rbr >= 0 and lbr > rbr:
+            return name[:i] + "[...]" + interior[rbr + 1 : lbr] + "[...]" + name[j + 1 :]
+        if rbr == -1 and lbr == -1:
+            return name[:i] + "[...]" + name[j + 1 :]
+    return name  # malformed: the whole name, as the runtime prints it
+
+
 def check_text_equals_twin(directory: Path, name: str) -> None:
     """The text read as pprof reads it and named from its '#' lines equals, function for
-    function and type for type, the protobuf Go wrote from the same records."""
-    from labkit.profiles import load_profile
+    function and type for type, the protobuf Go wrote from the same records, once the
+    protobuf's generic functions are named as the text prints them (name_as_printed)."""
+    from labkit.profiles import Profile, load_profile
 
     text = load_profile(directory / f"{name}-debug1.txt")
     proto = load_profile(directory / f"{name}.pb.gz")
     assert text.sample_types == proto.sample_types
-    for sample_type, _ in proto.sample_types:
-        assert text.top(None, sample_type) == proto.top(None, sample_type), sample_type
+    for sample_type in proto.sample_types:
+        printed: dict[tuple[str, ...], int] = {}
+        for stack, value in proto.stacks(sample_type[0]).items():
+            key = tuple(name_as_printed(f) for f in stack)
+            printed[key] = printed.get(key, 0) + value
+        twin = Profile.from_stacks(printed, [sample_type])
+        assert text.top(None, sample_type[0]) == twin.top(None), sample_type[0]
 
 
 def check_dump(directory: Path, name: str) -> None:

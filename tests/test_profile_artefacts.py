@@ -19,6 +19,7 @@ from strategies_profile import (
     check_race,
     check_text_equals_twin,
     check_text_profile,
+    name_as_printed,
 )
 
 from labkit.profiles import Frame, load_profile
@@ -227,3 +228,33 @@ def test_detect_format_names_what_load_profile_reads():
         fmt = load_profile(path).format
         assert detect_format(path.read_bytes()) == fmt, path.name
         assert fmt in FORMATS
+
+
+def test_a_generic_function_is_named_as_each_format_names_it():
+    """The text's '#' lines print a generic function's type arguments as ``[...]``; the
+    protobuf keeps the shape. The twin check above holds only because it names the protobuf's
+    functions as the text prints them: compared raw, the heap pair differs."""
+    text = load_profile(ART / "heap-debug1.txt")
+    proto = load_profile(ART / "heap.pb.gz")
+    text_names = {fn for fn, _, _ in text.top(None, "alloc_space")}
+    proto_names = {fn for fn, _, _ in proto.top(None, "alloc_space")}
+    assert "main.allocGeneric[...]" in text_names
+    assert "main.allocGeneric[go.shape.int64]" in proto_names
+    assert text.top(None, "alloc_space") != proto.top(None, "alloc_space")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "printed"),
+    [
+        ("main.work", "main.work"),
+        ("sync.OnceValue[go.shape.*uint8]", "sync.OnceValue[...]"),
+        ("main.F[go.shape.int64,go.shape.string]", "main.F[...]"),
+        ("main.F[go.shape.[]int]", "main.F[...]"),  # brackets balanced inside: one group
+        ("main.(*T[go.shape.int]).M[go.shape.string]", "main.(*T[...]).M[...]"),
+        ("main.F[go.shape.int].func1", "main.F[...].func1"),
+        ("main.F]x[", "main.F]x["),  # no ']' after the '[': printed whole
+        ("main.F[a]]b[c]", "main.F[a]]b[c]"),  # malformed "...]...]": printed whole
+    ],
+)
+def test_name_as_printed_mirrors_the_runtimes_func_name_for_print(symbol, printed):
+    assert name_as_printed(symbol) == printed

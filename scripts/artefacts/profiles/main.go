@@ -41,6 +41,20 @@ func allocLarge(n int) {
 	}
 }
 
+// allocGeneric allocates in a generic function: Go's ?debug=1 text names it allocGeneric[...]
+// (runtime.Frame.Function) where the protobuf says allocGeneric[go.shape.int64]. Each 256 KiB
+// slice is sampled with probability 1-exp(-8) at this MemProfileRate, so four all but surely
+// put one in the profile.
+//
+//go:noinline
+func allocGeneric[T any](n int) {
+	for i := 0; i < n; i++ {
+		genericSink = append(genericSink, make([]T, (256<<10)/8))
+	}
+}
+
+var genericSink []any
+
 //go:noinline
 func churn(n int) {
 	for i := 0; i < n; i++ {
@@ -129,6 +143,7 @@ func main() {
 	}
 	allocSmall(200)
 	allocLarge(8)
+	allocGeneric[int64](4)
 	churn(100)
 	contend()
 	park()
