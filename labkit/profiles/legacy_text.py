@@ -131,7 +131,12 @@ def _addresses(text: str) -> list[int]:
 
 def go_frames(lines: list[str], index: int) -> list[str] | None:
     """The names in Go's ``#\\tPC\\tFUNCTION+OFF\\tFILE:LINE`` lines right below line ``index``
-    (0-based), leaf first; None when there are none (an unsymbolized record)."""
+    (0-based), leaf first; None when there are none (an unsymbolized record).
+
+    The names are as Go printed them: a generic function's type arguments as ``[...]``
+    (runtime.Frame.Function, src/runtime/traceback.go funcNamePiecesForPrint), where the
+    protobuf of the same records keeps the shape, ``F[go.shape.int64]`` (runtime/pprof
+    proto.go:621 uses runtime_FrameSymbolName)."""
     names: list[str] = []
     i = index + 1
     while i < len(lines) and lines[i].startswith("#"):
