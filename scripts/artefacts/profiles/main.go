@@ -10,7 +10,8 @@
 // goroutine (pprof.Lookup(NAME).WriteTo(w, 0) and WriteTo(w, 1)). One allocation in 32 KiB is
 // sampled (MemProfileRate: pprof's unsampling is exercised), every blocking event and mutex
 // contention is recorded (SetBlockProfileRate(1), SetMutexProfileFraction(1)), and the work
-// that makes them has ended before anything is written: both files of a pair hold the same records.
+// that makes them has ended before anything is written; a pair is written again if the records
+// changed meanwhile (writePair): both files of a pair hold the same records.
 package main
 
 import (
@@ -154,11 +155,65 @@ func main() {
 	debug.SetGCPercent(-1)
 	runtime.GOMAXPROCS(1)
 	for _, name := range []string{"heap", "allocs", "block", "mutex", "threadcreate", "goroutine"} {
-		for _, level := range []int{0, 1} {
-			if err := write(*out, name, level); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
-			}
+		if err := writePair(*out, name); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
 	}
+}
+
+// writePair writes NAME.pb.gz and NAME-debug1.txt, again if the records changed meanwhile.
+// Even with one P and the GC off they can: the runtime records contention on its own locks in
+// the mutex profile (runtime.unlock under gcstopm, when a stop-the-world such as ReadMemStats'
+// in the heap text meets another M), and an M stores such a record only once it holds no lock,
+// so one can land between the two files (1 pair in 300 under load, 2026-12-05).
+func writePair(dir, name string) error {
+	for try := 0; try < 5; try++ {
+		before := records(name)
+		for _, level := range []int{0, 1} {
+			if err := write(dir, name, level); err != nil {
+				return err
+			}
+		}
+		if records(name) == before {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: the records changed while each of 5 pairs was written", name)
+}
+
+// records is the profile's records as the runtime hands them out, to compare before and after
+// a pair is written ("" for the goroutine profile: its files are not compared with each other).
+func records(name string) string {
+	switch name {
+	case "heap", "allocs":
+		n, _ := runtime.MemProfile(nil, true)
+		p := make([]runtime.MemProfileRecord, n+64)
+		n, _ = runtime.MemProfile(p, true)
+		// Only records with counts: the writer's own sampled allocations add stacks whose
+		// counts stay zero until the next GC publishes them (mProf_Malloc records into a
+		// future cycle), and a zero record is no sample to pprof.
+		var counted []runtime.MemProfileRecord
+		for _, r := range p[:n] {
+			if r.AllocObjects != 0 || r.FreeObjects != 0 {
+				counted = append(counted, r)
+			}
+		}
+		return fmt.Sprint(counted)
+	case "block", "mutex":
+		get := runtime.BlockProfile
+		if name == "mutex" {
+			get = runtime.MutexProfile
+		}
+		n, _ := get(nil)
+		p := make([]runtime.BlockProfileRecord, n+64)
+		n, _ = get(p)
+		return fmt.Sprint(p[:n])
+	case "threadcreate":
+		n, _ := runtime.ThreadCreateProfile(nil)
+		p := make([]runtime.StackRecord, n+64)
+		n, _ = runtime.ThreadCreateProfile(p)
+		return fmt.Sprint(p[:n])
+	}
+	return ""
 }
