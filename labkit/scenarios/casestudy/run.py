@@ -190,18 +190,18 @@ def _goroutine_series(params: IncidentParams, plan: Plan, done: np.ndarray) -> t
     step = np.concatenate([np.ones(done.size), -np.ones(done.size)])
     client = np.concatenate([plan.client, plan.client])
     order = np.lexsort((-step, t))
-    in_flight = np.zeros(params.clients, dtype=int)
+    # The walk is over Python lists, one step per request's start and end: with numpy scalars
+    # it took 0.81 ms a run of the default incident, with lists 0.27 (2026-12-05).
+    in_flight = [0] * params.clients
     extra = 0  # sum over clients of max(0, in_flight - 1), plus the requests in flight
-    fixed = SERVICE_GOROUTINES + int(params.cache_json)
-    ts, counts = [0.0], [fixed + params.clients]
-    for k in order.tolist():
-        c = int(client[k])
+    base = SERVICE_GOROUTINES + int(params.cache_json) + params.clients
+    counts = [base]
+    for c, d in zip(client[order].tolist(), step[order].astype(int).tolist(), strict=True):
         before = in_flight[c]
-        in_flight[c] += int(step[k])
-        extra += max(0, in_flight[c] - 1) - max(0, before - 1) + int(step[k])
-        ts.append(float(t[k]))
-        counts.append(fixed + params.clients + extra)
-    return np.asarray(ts), np.asarray(counts, dtype=float)
+        after = in_flight[c] = before + d
+        extra += max(0, after - 1) - max(0, before - 1) + d
+        counts.append(base + extra)
+    return np.concatenate([[0.0], t[order]]), np.asarray(counts, dtype=float)
 
 
 def _freshness(params: IncidentParams, plan: Plan, done: np.ndarray, at: np.ndarray) -> np.ndarray:
