@@ -61,9 +61,10 @@ def pipeline_prediction(rng: np.random.Generator) -> Variant:
             f"{setup} Now every channel holds 64. Predict the mean latency (ms).",
             real,
             f"Real Go: {real:.0f} ms at {run.output['throughput_per_s']:.0f} items/s; the "
-            f"model: {pipeline_twin_model(64, 2).mean_latency_ms:.0f} ms. Throughput stays at "
-            "the Ps' pace, so by Little's law latency = items in the pipeline / throughput. The "
-            "channels in front of the bottleneck stay full (64 buffered + a sender parked on "
+            f"model: {pipeline_twin_model(64, 2).mean_latency_ms:.0f} ms. Throughput does not "
+            f"rise (it falls from {thr:.0f}/s: deep buffers hold items, they do not move them "
+            "faster), so by Little's law latency = items in the pipeline / throughput. The "
+            "channels in front of the bottleneck fill up (64 buffered + a sender parked on "
             "the sendq: chansend, src/runtime/chan.go); those after it stay nearly empty. Two "
             f"full channels of 65 at ~{run.output['throughput_per_s']:.0f}/s is about "
             f"{130 / run.output['throughput_per_s'] * 1000:.0f} ms.",
@@ -74,6 +75,7 @@ def pipeline_prediction(rng: np.random.Generator) -> Variant:
             params={"variant": "buffer 64", "base_ms": lat, "throughput_per_s": thr},
             figure=_pipeline_pair(64, 2),
             predict=True,
+            shows=REAL_GO_PAIR,
         )
     run = _real("pipeline", buffer=4, draw=1)
     real = float(run.output["throughput_per_s"])
