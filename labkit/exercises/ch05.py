@@ -15,8 +15,8 @@ from labkit.scenarios.casestudy import IncidentParams, run_incident
 
 FIX_TITLES = {
     "cache_json": "cache the JSON (a refresher goroutine marshals once per poll period)",
-    "stream": "stream the response (json.NewEncoder(w) instead of Marshal then Write)",
-    "db_timeout": "bound the query with context.WithTimeout and fall back to the cache",
+    "stream": "stream the response (encode and write the rows in batches, no body-sized []byte)",
+    "db_timeout": "bound the query with context.WithTimeout and answer with the last good result",
 }
 BANDS = ("under 100 ms: the dashboards are fed", "roughly halved", "about the same: hundreds of ms")
 
@@ -42,8 +42,8 @@ def one_fix_p99(rng: np.random.Generator) -> Variant:
         "period instead of 200 a second, so the two connections are never the queue",
         "stream": "streaming overlaps encoding with sending, but every poll still waits for "
         "one of two connections: the queue in front of the pool is untouched",
-        "db_timeout": "a poll waits at most the timeout for a connection and then serves the "
-        "cached bytes, so no request waits behind the whole queue",
+        "db_timeout": "a poll waits at most the timeout for a connection and then answers with "
+        "the last good result, so no request waits behind the whole queue",
     }[fix]
     return choice(
         f"Chapter 5's incident has a p99 of {was:.0f} ms. Apply one fix alone: {FIX_TITLES[fix]}. "

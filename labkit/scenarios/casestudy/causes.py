@@ -77,7 +77,8 @@ CAUSES: dict[str, Cause] = {
             "slow database, too few connections",
             (("db_pool", 2), ("db_median_ms", 10.0)),
             (("db_timeout", True),),
-            "bound the query with context.WithTimeout and fall back to the cache (db_timeout)",
+            "bound the query with context.WithTimeout and answer with the last good result "
+            "(db_timeout)",
             "goroutines pile up parked in fetchFromDB (the dump shows [select] in "
             "database/sql.(*DB).conn: waiting for a connection); CPU, GC and threads look fine",
             ("db_pool",),
