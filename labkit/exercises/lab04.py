@@ -153,7 +153,7 @@ def worst_watchdog(rng: np.random.Generator) -> Variant:
     )
     return choice(
         f"A pool of 4 workers on GOMAXPROCS={GOMAXPROCS} serves 10 ms requests that are "
-        f"{cpu_bound:.0%} CPU, at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
+        f"{cpu_bound:.0%} CPU{'' if cpu_bound == 1.0 else ', the rest a network wait'}, at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
         f"{off_s + on_s:g} s. Its adaptive watchdog (ceiling 64 workers) can be set three ways. "
         "Which setting gives the **worst** p99 latency?",
         [label for label, _ in WATCHDOG_SETTINGS],
@@ -215,7 +215,13 @@ def beyond_gomaxprocs(rng: np.random.Generator) -> Variant:
         right,
         f"The model (same seeded requests): {procs} workers p99 {before:.1f} ms, "
         f"{3 * procs} workers p99 {after:.1f} ms (x{ratio:.2f}). {why}",
-        hints={i: "Where does a worker wait when all Ps are busy?" for i in range(3) if i != right},
+        hints={
+            i: "Where does a worker wait when all Ps are busy?"
+            if cpu_bound == 1.0
+            else "Does a request waiting on the network hold a P?"
+            for i in range(3)
+            if i != right
+        },
         params={"procs": procs, "cpu_bound": cpu_bound, "service": service, "rate": rate},
     )
 
@@ -433,9 +439,9 @@ def hockey_stick_wait(rng: np.random.Generator) -> Variant:
 #: Service kinds of the pool model and the squared coefficient of variation of each (variance /
 #: mean^2); the lognormal's sigma = sqrt(ln 4) makes it exp(sigma^2) - 1 = 3.
 KINGMAN_SERVICES = {
-    "const": ("constant (every request the same)", 0.0, {}),
-    "exp": ("exponential", 1.0, {}),
-    "lognormal": ("lognormal with a long tail", 3.0, {"service_sigma": math.sqrt(math.log(4.0))}),
+    "const": ("constant work (every request the same)", 0.0, {}),
+    "exp": ("exponentially distributed work", 1.0, {}),
+    "lognormal": ("long-tailed (lognormal) work", 3.0, {"service_sigma": math.sqrt(math.log(4.0))}),
 }
 
 
@@ -469,7 +475,7 @@ def kingman_variability(rng: np.random.Generator) -> Variant:
             f"1000 s: {r.mean_wait_ms:.1f} ms."
         )
     return numeric(
-        f"One worker at {rho:.0%} utilisation, {arrivals}, and {name} work of mean "
+        f"One worker at {rho:.0%} utilisation, {arrivals}, and {name} of mean "
         f"{service_ms:g} ms (squared coefficient of variation cs² = {cs2:g}). Use Kingman's "
         "formula: what is the mean wait before the worker takes a request?",
         wait,
@@ -497,7 +503,10 @@ def sharing_vs_fcfs(rng: np.random.Generator) -> Variant:
     jobs = procs * rounds
     rows = {r["label"]: r for r in fcfs_vs_sharing(jobs, job_ms, procs)}
     fcfs, shared, go = rows["FCFS"], rows["processor sharing"], rows["Go, 10 ms slices"]
-    extra = shared["mean_ms"] - fcfs["mean_ms"]
+    # The key is the closed form, rounds x s - s (rounds + 1) / 2 = s (rounds - 1) / 2; the pool
+    # model's 1 us slices finish the shared requests a hair early (9.999 ms for 10).
+    extra = job_ms * (rounds - 1) / 2
+    simulated = shared["mean_ms"] - fcfs["mean_ms"]
     return numeric(
         f"{jobs} requests arrive together, each {job_ms:g} ms of pure CPU work, on "
         f"GOMAXPROCS={procs}. Pool A has {procs} workers, which take the requests from the "
@@ -509,8 +518,9 @@ def sharing_vs_fcfs(rng: np.random.Generator) -> Variant:
         f"finish the last request at {fcfs['max_ms']:.0f} ms: more workers add no CPU. Pool A "
         f"finishes {procs} at {job_ms:g} ms, {procs} more at {2 * job_ms:g} ms, ...: mean "
         f"{job_ms:g} x ({rounds} + 1) / 2 = {fcfs['mean_ms']:.1f} ms. Pool B gives each request "
-        f"{procs}/{jobs} of a P, so all finish together at {shared['mean_ms']:.1f} ms. "
-        f"Difference: {extra:.1f} ms (the pool model with 1 us slices). Go shares in 10 ms "
+        f"{procs}/{jobs} of a P, so all finish together at {rounds} x {job_ms:g} = "
+        f"{rounds * job_ms:g} ms. Difference: {job_ms:g} x ({rounds} - 1) / 2 = {extra:g} ms (the "
+        f"pool model, sharing in 1 us slices, gives {simulated:.2f}). Go shares in 10 ms "
         f"slices, not finely: its mean is {go['mean_ms']:.1f} ms here "
         + (
             "(the requests fit in one slice, so Go's round robin is FCFS)."
