@@ -153,8 +153,9 @@ def loop_p99(rng: np.random.Generator) -> Variant:
             "sysmon's retake sees the loop has run forcePreemptNS = 10 ms on one time slice "
             "(src/runtime/proc.go:6679) and preempts it by signal (preemptone -> preemptM, "
             "signal_unix.go:369); the loop goes to the global queue and the queued requests "
-            "run. A request waits at most one slice, 10-20 ms as sysmon's checks fall "
-            f"(it had {run.metrics['preemptions']:.0f} preemptions)."
+            "run. A request waits for one slice of the loop, 10-20 ms as sysmon's checks fall, "
+            "plus the requests queued ahead of it "
+            f"(the loop had {run.metrics['preemptions']:.0f} preemptions)."
         )
     else:
         why = (

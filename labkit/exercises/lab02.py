@@ -517,15 +517,21 @@ def which_yield(rng: np.random.Generator) -> Variant:
         "globrunqput) and the P takes `req` from its local queue.",
         "sleep1ns": "time.Sleep(1ns) parks the loop, but its timer has expired by the time the "
         "P looks for work: the P's timer check ((*timers).check, src/runtime/time.go:982, run "
-        "from schedule and findRunnable) readies the loop into runnext, it runs again first and "
+        "from findRunnable, which schedule calls, and stealWork) readies the loop into runnext, it runs again first and "
         "inherits the time slice, so `req` waits until sysmon preempts the loop 10 ms into "
         "that slice (the Sleep call's stack check honours the request even without async "
         "preemption).",
     }[mode]
     return choice(
         f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `req` ({work_ms:g} ms of "
-        f"ordinary code), then `hog`: {loop_ms:g} ms of a loop without function calls that "
-        f"calls {YIELD_LABELS[mode]} every {LOOP_ITER_MS:g} ms. Does `req` get to run and "
+        f"ordinary code), then `hog`: {loop_ms:g} ms of a loop whose {LOOP_ITER_MS:g} ms body "
+        "makes no function calls, "
+        + (
+            "with no yield at all."
+            if mode == "none"
+            else f"followed each time by {YIELD_LABELS[mode]}."
+        )
+        + " Does `req` get to run and "
         "finish before the loop ends?",
         options,
         right,
@@ -549,10 +555,13 @@ def _recorded_yield_turns() -> str:
     turns = ", ".join(
         f"{YIELD_LABELS[m]} {runs[m]['other_turns']:,}" for m in ("sleep0", "gosched", "sleep1ns")
     )
+    worked = run_experiment("yield", source="recorded", mode="sleep1ns", iters=640, body_us=500.0)
     return (
         f"Real Go, the course's recorded run ({first['recorded_on']}, "
-        f"{first['recorded_at'][:10]}), GOMAXPROCS=1, a loop of {first['iters']:,} iterations; "
-        f"turns the other goroutine got with {turns}."
+        f"{first['recorded_at'][:10]}), GOMAXPROCS=1, a loop of {first['iters']:,} iterations "
+        f"with an almost empty body; turns the other goroutine got with {turns}. With "
+        f"{YIELD_LABELS['sleep1ns']} after 0.5 ms of work, as here: "
+        f"{worked['other_turns']} turns in {worked['loop_ms']:.0f} ms, one per preemption."
     )
 
 
@@ -642,11 +651,11 @@ def trace_threads(run) -> float:
 
 _TIMER_PROGRAM = (
     "Real Go, GOMAXPROCS=2: a render loop sleeps 4 ms (`time.Sleep`) and draws for 0.5 ms, "
-    "30 frames, beside {hogs} that each spin for 200 ms in a loop without function calls."
+    "30 frames, beside {hogs}, each spinning for 200 ms in a loop without function calls."
 )
 _TIMER_MECHANISM = (
     "a sleeping goroutine's timer sits in its P's heap and runs only when that P passes "
-    "through the scheduler ((*timers).check from schedule / findRunnable, src/runtime/proc.go) "
+    "through the scheduler ((*timers).check from findRunnable, src/runtime/proc.go) "
     "or an idle P steals it (stealWork); a P busy with a hog gets there when sysmon preempts the "
     "hog (retake, forcePreemptNS = 10 ms)"
 )
@@ -755,9 +764,10 @@ TRACE_CASES: tuple[TraceCase, ...] = (
         *_THREADS,
         "one thread or 35 %: real runs spread that far (the fidelity table's tolerance)",
         _CALLS_MECHANISM,
-        "Two Ps start a request every 0.5 ms at most (1 ms of CPU each), so about 32 calls of "
-        "20 ms overlap at the peak, less while the burst builds up; each holds its thread, "
-        "plus the threads running the Ps and sysmon's.",
+        "Two Ps start a request every 0.5 ms at most (1 ms of CPU each), so at most about 32 "
+        "calls of 20 ms overlap, each holding its thread, plus the threads running the Ps and "
+        "sysmon's; fewer in a real run, as the burst builds up and each P waits for sysmon's "
+        "retake before another thread takes it.",
     ),
     TraceCase(
         "blocking_calls",
