@@ -128,7 +128,7 @@ def late_frame_part(rng: np.random.Generator) -> Variant:
     return choice(
         f"A 60 fps dashboard draws a fresh 3 MiB frame each tick beside {live_mb:g} MiB of live "
         f"heap and {producers} producer goroutines, with one P (GOMAXPROCS=1). Some frames miss "
-        "their 16.7 ms, most of them during a GC cycle. Which part of a late frame's time "
+        "their 16.7 ms, all or nearly all of them during a GC cycle. Which part of a late frame's time "
         "grows most, against a frame on time?",
         [label for label, _ in FRAME_PARTS],
         right,
@@ -138,13 +138,15 @@ def late_frame_part(rng: np.random.Generator) -> Variant:
         "During a mark phase a mark worker takes the P while the render goroutine sleeps, and an "
         "idle worker gives it back only when a goroutine is queued (pollWork, "
         "src/runtime/proc.go:3819), which a sleeper whose timer has expired is not: its timer "
-        "runs when the P next schedules, with the worker on it when sysmon preempts the worker "
-        "(retake, 10 ms on one schedtick, proc.go:6714-6716). The frame starts late, then takes "
+        "is only checked when the P next enters the scheduler, and while a worker runs that "
+        "happens only when sysmon preempts it (retake, 10 ms on one schedtick: forcePreemptNS, "
+        "proc.go:6679, 6715-6716). The frame starts late, then takes "
         "its usual time.",
         hints={
             0: "The drawing is the same code on the same data: what would make it slower?",
             1: "An assist charges a goroutine for what it allocates during a mark phase: 3 MiB "
-            "of frame buys little scan work. What holds the P while the frame is due?",
+            "of frame buys little scan work once the pacer has learned the program. What holds the "
+            "P for most late frames while the frame is due?",
             2: "A cycle's two stop-the-world pauses last tens of microseconds, not milliseconds.",
         },
         params={"producers": producers, "live_heap_mb": live_mb, "late": int(janky.sum())},

@@ -452,9 +452,10 @@ def _frame_model(variant: str, settings: Mapping[str, int]) -> Any:
 
 _FRACTIONAL_FIRST = (
     "the fractional mark worker goes before the frame: in the trace, at each late frame in a "
-    "cycle, a worker holds the one P for 10-20 ms until sysmon preempts it (retake, "
-    "forcePreemptNS, src/runtime/proc.go:6714-6716), the P schedules and its timers ready the "
-    "render goroutine, and the worker runs again for 5-10 ms: findRunnable tries "
+    "cycle, a worker holds the one P until sysmon preempts it, mostly 11-19 ms after the frame "
+    "fell due (retake, forcePreemptNS, src/runtime/proc.go:6679, 6715-6716), the P schedules "
+    "and its timers ready the render goroutine, and the worker runs again for 8-10 ms: "
+    "findRunnable tries "
     "findRunnableGCWorker (proc.go:3447-3452) before the run queue (proc.go:3483), and on one "
     "P the fractional worker, under its 25 % of the mark (mgcpacer.go:834-841), takes the P "
     "until it is 20 % over (pollFractionalWorkerExit, mgc.go:310-322); then the producers "
