@@ -55,9 +55,10 @@ def pool_gc_rate(rng: np.random.Generator) -> Variant:
     alloc = producers * params.producer_alloc_mb_per_s
     return choice(
         f"Section 2's stall (one P, 64 MiB live, GOGC=100) ran {before.gc_cycles_per_s:.1f} GC "
-        f"cycles a second with a fresh 3 MiB buffer per frame. Now the frame buffers come from a "
-        f"`sync.Pool`, and {producers} producers decode sensor data as before. How often does "
-        "the GC run now?",
+        f"cycles a second with a fresh 3 MiB buffer per frame and four producers. Now the frame "
+        f"buffers come from a `sync.Pool`, and {producers} producers each allocate "
+        f"{params.producer_alloc_mb_per_s:g} MiB/s decoding sensor data. How often does the GC "
+        "run now?",
         [label for label, _ in POOL_BANDS],
         right,
         f"The model's run: {rate:.2f} cycles/s, jank {100 * run.jank_fraction:.1f} %. Once "
