@@ -41,7 +41,9 @@ def run_order(result, n: int) -> list[int]:
 def run_position(rng: np.random.Generator) -> Variant:
     """The primer: in which position does g<k> run, of n started on GOMAXPROCS=1?"""
     n = int(rng.integers(4, 8))
-    k = int(rng.choice([i for i in range(1, n) if 2 * i != n]))  # first-in and last-in differ
+    k = int(
+        rng.choice([i for i in range(1, n) if 2 * i != n])
+    )  # the answer differs from both the FIFO and the LIFO guess
     res = simulate(primer_program(n), gomaxprocs=1, seed=0)
     order = run_order(res, n)
     pos = order.index(k) + 1
@@ -50,7 +52,7 @@ def run_position(rng: np.random.Generator) -> Variant:
         "(each does 1 ms of CPU, then sends on a channel), and then waits on the channel. In "
         f"which position does **g{k}** run (1 = the first to run, {n} = the last)?",
         pos,
-        f"The model's order: {', '.join(f'g{i}' for i in order)}, so g{k} runs {pos}th. Each "
+        f"The model's order: {', '.join(f'g{i}' for i in order)}, so g{k} runs in position {pos}. Each "
         "`go` statement puts the new goroutine in the P's `runnext` slot and pushes the one "
         "there to the tail of the local queue (newproc -> runqput(pp, newg, next=true), "
         f"src/runtime/proc.go:5334, :7529). When `main` blocks, runnext (g{n}) runs first "
