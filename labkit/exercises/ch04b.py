@@ -75,7 +75,8 @@ def pool_prediction(rng: np.random.Generator) -> Variant:
         right,
         f"Real Go: p50 {p50:.0f} -> {q50:.0f} ms, p99 {p99:.0f} -> {q99:.0f} ms. With two "
         "workers a request waits in the channel, then runs to the end: first come, first "
-        f"served. With {label} every waiting request is a goroutine sharing the two Ps, "
+        f"served. With {label}, more requests than Ps are goroutines at once (all of them with "
+        "a goroutine per request, up to 8 with 8 workers), sharing the two Ps, "
         "and sysmon preempts whichever has run 10 ms (retake, forcePreemptNS in "
         "src/runtime/proc.go): short requests slip past long ones, so the median falls, and "
         "a long request is sliced among all the others, so the tail grows. The CPU is the "
