@@ -527,10 +527,13 @@ def timeout_and_driver(rng: np.random.Generator) -> Variant:
         right,
         f"The model: p99 {m['p99_ms']:.0f} ms, {m['db_timeouts']:.0f} deadlines passed, threads "
         f"peak {m['threads_peak']:.0f}. The pure-Go driver waits for the database's reply on "
-        "the netpoller (netpollblock, src/runtime/netpoll.go:548); the context's deadline "
-        "wakes it, the query is abandoned and the handler serves the cache: p99 is the timeout "
+        "the netpoller (netpollblock, src/runtime/netpoll.go:548); the driver sets the "
+        "context's deadline on the socket, and the netpoller wakes the read when it expires: "
+        "the query is abandoned and the handler answers with the last good result, so p99 is "
+        "the timeout "
         "plus the handler's own work. A cgo driver runs the query as one C call (cgocall -> "
-        "entersyscall, src/runtime/cgocall.go:134): nothing in Go can interrupt it, so the "
+        "entersyscall, src/runtime/cgocall.go:134): Go cannot preempt a C call, and this "
+        "driver does not interrupt it, so the "
         "deadline passes, the call runs to its end and the request waits for it: p99 is the "
         "database's own tail, whatever the timeout says.",
         hints=_wrong_hints(
@@ -622,10 +625,10 @@ def one_p_frames(rng: np.random.Generator) -> Variant:
         right,
         f"The model: {m['dashboard_fps']:.1f} fps, p99 {m['p99_ms']:.0f} ms, CPU "
         f"{100 * m['cpu_share']:.0f} % of {procs} P(s), GC {m['gc_cycles_per_s']:.1f} cycles/s. "
-        "Encoding the responses is CPU work; with one P the render goroutine waits in the run "
-        "queue behind every handler that is encoding (runqput, schedule in "
-        "src/runtime/proc.go), and a handler is taken off the P only at its 10 ms slice "
-        "(sysmon's retake, forcePreemptNS, proc.go:6679). With a second P the frames find an "
+        "Encoding the responses is CPU work; with one P a frame that falls due waits until the "
+        "handler on the P blocks or is preempted, which sysmon does only at its 10 ms slice "
+        "(retake, forcePreemptNS, proc.go:6679); the woken render goroutine then goes into "
+        "runnext (ready -> runqput, src/runtime/proc.go:1150), ahead of the queued handlers. With a second P the frames find an "
         "idle P, and the same work fits.",
         hints=_wrong_hints(
             "Add up the CPU a second asks for (encoding each poll, the GC it drives, 60 "
@@ -674,9 +677,9 @@ def gogc_on_payload(rng: np.random.Generator) -> Variant:
         f"cycles/s, p99 {before['p99_ms']:.0f} -> {after['p99_ms']:.0f} ms, dashboard "
         f"{before['dashboard_fps']:.1f} -> {after['dashboard_fps']:.1f} fps, CPU "
         f"{100 * after['cpu_share']:.0f} %. GOGC moves the heap goal (live + (live + stacks + "
-        "globals) x GOGC/100, heapGoalInternal, src/runtime/mgcpacer.go:1000), so the same "
-        "allocation fills the runway less often; with a small live heap the 4 MiB x GOGC/100 "
-        "floor and the stacks weigh, so cycles do not fall in proportion. But the GC was not "
+        "globals) x GOGC/100, gcControllerState.commit, src/runtime/mgcpacer.go:1295), so the "
+        "same allocation fills the runway less often; with a small live heap the stacks and "
+        "globals weigh, so cycles do not fall in proportion. But the GC was not "
         "the work: decoding and marshalling the payload still fill the CPUs, and the assists "
         "(gcAssistAlloc, src/runtime/mgcmark.go:499) were only a share of it. Caching the "
         "JSON removes the work itself.",

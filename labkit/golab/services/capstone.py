@@ -148,7 +148,7 @@ CAUSES: dict[str, RealCause] = {
             "take the loop out of the request path (or precompute its result): hot_loop_ms=0",
             "main.downsample under the handler (main.(*server).serve) takes most of the CPU "
             "samples (the healthy profile has it too, under the render loop: the caller is the "
-            "evidence); the CPU near full, scheduling latency up to a hundred ms, frames missed",
+            "evidence); the CPU near full, scheduling latency over a hundred ms, frames missed",
             ("hot_loop_ms",),
         ),
     ]
