@@ -41,9 +41,8 @@ def run_order(result, n: int) -> list[int]:
 def run_position(rng: np.random.Generator) -> Variant:
     """The primer: in which position does g<k> run, of n started on GOMAXPROCS=1?"""
     n = int(rng.integers(4, 8))
-    k = int(
-        rng.choice([i for i in range(1, n) if 2 * i != n])
-    )  # the answer differs from both the FIFO and the LIFO guess
+    # Not the middle one: the answer then differs from both the FIFO and the LIFO guess.
+    k = int(rng.choice([i for i in range(1, n) if 2 * i != n]))
     res = simulate(primer_program(n), gomaxprocs=1, seed=0)
     order = run_order(res, n)
     pos = order.index(k) + 1

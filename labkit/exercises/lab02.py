@@ -517,7 +517,8 @@ def which_yield(rng: np.random.Generator) -> Variant:
         "globrunqput) and the P takes `req` from its local queue.",
         "sleep1ns": "time.Sleep(1ns) parks the loop, but its timer has expired by the time the "
         "P looks for work: the P's timer check ((*timers).check, src/runtime/time.go:982, run "
-        "from findRunnable, which schedule calls, and stealWork) readies the loop into runnext, it runs again first and "
+        "from findRunnable, which schedule calls, and stealWork) readies the loop into "
+        "runnext, it runs again first and "
         "inherits the time slice, so `req` waits until sysmon preempts the loop 10 ms into "
         "that slice (the Sleep call's stack check honours the request even without async "
         "preemption).",

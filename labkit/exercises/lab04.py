@@ -153,7 +153,8 @@ def worst_watchdog(rng: np.random.Generator) -> Variant:
     )
     return choice(
         f"A pool of 4 workers on GOMAXPROCS={GOMAXPROCS} serves 10 ms requests that are "
-        f"{cpu_bound:.0%} CPU{'' if cpu_bound == 1.0 else ', the rest a network wait'}, at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
+        f"{cpu_bound:.0%} CPU{'' if cpu_bound == 1.0 else ', the rest a network wait'}, "
+        f"at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
         f"{off_s + on_s:g} s. Its adaptive watchdog (ceiling 64 workers) can be set three ways. "
         "Which setting gives the **worst** p99 latency?",
         [label for label, _ in WATCHDOG_SETTINGS],

@@ -628,7 +628,8 @@ def one_p_frames(rng: np.random.Generator) -> Variant:
         "Encoding the responses is CPU work; with one P a frame that falls due waits until the "
         "handler on the P blocks or is preempted, which sysmon does only at its 10 ms slice "
         "(retake, forcePreemptNS, proc.go:6679); the woken render goroutine then goes into "
-        "runnext (ready -> runqput, src/runtime/proc.go:1150), ahead of the queued handlers. With a second P the frames find an "
+        "runnext (ready -> runqput, src/runtime/proc.go:1150), ahead of the queued handlers. "
+        "With a second P the frames find an "
         "idle P, and the same work fits.",
         hints=_wrong_hints(
             "Add up the CPU a second asks for (encoding each poll, the GC it drives, 60 "

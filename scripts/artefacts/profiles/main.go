@@ -187,14 +187,17 @@ func writePair(dir, name string) error {
 func records(name string) string {
 	switch name {
 	case "heap", "allocs":
-		n, _ := runtime.MemProfile(nil, true)
-		p := make([]runtime.MemProfileRecord, n+64)
-		n, _ = runtime.MemProfile(p, true)
+		var p []runtime.MemProfileRecord
+		for n, ok := runtime.MemProfile(nil, true); !ok; {
+			p = make([]runtime.MemProfileRecord, n+64) // records may be added between the calls
+			n, ok = runtime.MemProfile(p, true)
+			p = p[:min(n, len(p))]
+		}
 		// Only records with counts: the writer's own sampled allocations add stacks whose
 		// counts stay zero until the next GC publishes them (mProf_Malloc records into a
 		// future cycle), and a zero record is no sample to pprof.
 		var counted []runtime.MemProfileRecord
-		for _, r := range p[:n] {
+		for _, r := range p {
 			if r.AllocObjects != 0 || r.FreeObjects != 0 {
 				counted = append(counted, r)
 			}
@@ -205,15 +208,21 @@ func records(name string) string {
 		if name == "mutex" {
 			get = runtime.MutexProfile
 		}
-		n, _ := get(nil)
-		p := make([]runtime.BlockProfileRecord, n+64)
-		n, _ = get(p)
-		return fmt.Sprint(p[:n])
+		var p []runtime.BlockProfileRecord
+		for n, ok := get(nil); !ok; {
+			p = make([]runtime.BlockProfileRecord, n+64)
+			n, ok = get(p)
+			p = p[:min(n, len(p))]
+		}
+		return fmt.Sprint(p)
 	case "threadcreate":
-		n, _ := runtime.ThreadCreateProfile(nil)
-		p := make([]runtime.StackRecord, n+64)
-		n, _ = runtime.ThreadCreateProfile(p)
-		return fmt.Sprint(p[:n])
+		var p []runtime.StackRecord
+		for n, ok := runtime.ThreadCreateProfile(nil); !ok; {
+			p = make([]runtime.StackRecord, n+64)
+			n, ok = runtime.ThreadCreateProfile(p)
+			p = p[:min(n, len(p))]
+		}
+		return fmt.Sprint(p)
 	}
 	return ""
 }
