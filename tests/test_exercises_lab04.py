@@ -10,7 +10,7 @@ import pytest
 from labkit.exercises import lab04
 from labkit.exercises.seeded import Exercise
 from labkit.golab import run_experiment
-from labkit.models.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms
+from labkit.models.pool import erlang_b, erlang_c_probability, erlang_c_wait_ms, simulate_pool
 from labkit.models.pool.queueing import mmc_latency_p99_ms as mmc_p99_ms
 
 SEEDS = range(20)
@@ -80,6 +80,23 @@ def test_fewest_workers_key_agrees_with_mmc(seed):
         assert abs(closed - v.answer) == 1
         near = mmc_p99_ms(p["arrival_rate"], p["service_ms"], int(min(closed, v.answer)))
         assert near == pytest.approx(p["target_ms"], rel=0.05)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fewest_workers_solution_names_the_service_times_own_p99_as_the_floor(seed):
+    """With many more workers than requests in flight nobody waits, so p99 latency is the
+    exponential service time's own p99, ln(100) x its mean: the floor the solution quotes."""
+    v = Exercise(lab04.fewest_workers, seed=seed).variant
+    p = v.params
+    floor_ms = math.log(100) * p["service_ms"]
+    assert f"= {floor_ms:.0f} ms" in v.solution
+    run = simulate_pool(
+        arrival_rate=p["arrival_rate"], service_ms=p["service_ms"], cpu_bound=p["cpu_bound"],
+        gomaxprocs=lab04.GOMAXPROCS, duration_s=20.0, seed=p["seed"], workers=64,
+        policy="static",
+    )  # fmt: skip
+    assert run.p99_ms == pytest.approx(floor_ms, rel=0.1)
+    assert run.p99_ms < p["target_ms"]
 
 
 def test_mmc_p99_against_the_single_server_law():
