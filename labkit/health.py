@@ -162,8 +162,8 @@ def format_report(info: dict[str, Any]) -> str:
         f"Python {info['python']} ({info['platform']})",
         f"jupyterlab {v('jupyterlab')}, ipywidgets {v('ipywidgets')}, "
         f"jupyterlab_widgets {v('jupyterlab_widgets')}",
-        f"bqplot {v('bqplot')} (JupyterLab extension: "
-        f"{'installed ' + ext if ext else 'MISSING'}), numpy {v('numpy')}",
+        f"bqplot {v('bqplot')} (its JupyterLab front end, versioned apart: "
+        f"{ext + ', installed' if ext else 'MISSING'}), numpy {v('numpy')}",
     ]
     go = info["go"]
     if go:

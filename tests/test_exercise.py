@@ -48,6 +48,19 @@ def test_numeric_check_accepts_the_answer_in_several_spellings(seed):
     assert ex.feedback(right) == "Right."
 
 
+def test_an_answer_between_two_right_answers_is_neither_too_high_nor_too_low():
+    """A key of 10 and an estimate of 7-8 also right: 9 is too high for one and too low for the
+    other, so the feedback says it lies between them instead of pointing away from the key."""
+    ex = Exercise(
+        lambda rng: numeric("?", 10.0, "s", rel_tol=0.01, also=[(7.0, 8.0, "the estimate")]),
+        seed=0,
+    )
+    assert ex.check(10.0) and ex.check(7.5) and not ex.check(9.0)
+    assert "falls between two answers that are right" in ex.feedback(9.0)
+    assert "too" not in ex.feedback(9.0).split("Hint")[0]
+    assert "too low" in ex.feedback(6.0) and "too high" in ex.feedback(11.0)
+
+
 def test_params_are_kept_for_the_tests_and_not_shown():
     ex = Exercise(lambda rng: numeric("2 + 2?", 4, "Four.", params={"a": 2, "b": 2}), seed=0)
     assert ex.variant.params == {"a": 2, "b": 2}

@@ -80,6 +80,19 @@ def test_gc_rate_solution_uses_the_marked_heap_and_the_trigger():
     assert "7 % low" not in solution and "2.6-2.7" not in solution
 
 
+@pytest.mark.parametrize("seed", [0, 1, 4, 6])
+def test_gc_rate_solution_pairs_a_marked_heap_with_the_goal_it_set(seed):
+    """commit runs at the end of a mark and sets the *next* cycle's goal, so the solution
+    quotes one cycle's marked heap beside the following cycle's goal: at least marked x
+    (1 + GOGC/100) (the goal adds stacks and globals). A cycle's own marked heap beside its
+    own goal (143.8 MiB against 203.9 at seed 0) breaks that."""
+    v = ex(lab01.gc_rate, seed).variant
+    m = re.search(r"a cycle marked ([\d.]+) MiB .* next cycle was ([\d.]+) MiB", v.solution)
+    assert m, v.solution
+    marked, goal = float(m[1]), float(m[2])
+    assert goal >= marked * (1 + v.params["gogc"] / 100) - 0.1
+
+
 def heap_goal_by_hand(live: float, gogc, limit: float, non_heap: float) -> float:
     """min(GOGC goal, limit goal): the GOGC goal is live x (1 + GOGC/100); the limit's is the
     limit less the non-heap memory, less 3 % of that as headroom (at least 1 MiB), never below
@@ -263,6 +276,27 @@ def test_second_p_key_is_the_band_of_the_frame_labs_run_at_two_ps(seed):
     for i in range(len(v.choices)):
         if i != expected:
             assert not e.check(i) and "mark worker" in e.feedback(i)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_second_p_solution_describes_the_two_p_mark_as_startcycle_plans_it(seed):
+    """Two Ps get no dedicated mark worker (startCycle rounds half a worker to one, 100 % off,
+    and drops it; mgcpacer.go:403-418), and the late frames it counts are the run's."""
+    from labkit.models.gcpacer import mark_worker_plan
+    from labkit.models.renderloop import simulate_frames
+
+    plan = mark_worker_plan(2)
+    assert plan.dedicated_workers == 0 and plan.fractional_utilization_goal == 0.25
+    v = ex(lab01.second_p, seed).variant
+    assert "do not get a dedicated worker" in v.solution
+    assert "one dedicated worker on one P" not in v.solution
+    p = v.params
+    two = simulate_frames(
+        **{**lab01.STALL, "gomaxprocs": 2}, live_heap_mb=p["live_mib"], producers=p["producers"],
+        seed=p["seed"],
+    )  # fmt: skip
+    late = int((two.frame_ms > two.budget_ms).sum())
+    assert f"Of the {late} frames still late at two Ps" in v.solution
 
 
 def simulate_one_p(p):

@@ -37,7 +37,7 @@ import numpy as np
 
 from labkit.exercises.seeded import Variant, choice, numeric
 from labkit.models.gcpacer import heap_goal_bytes
-from labkit.models.renderloop import NON_HEAP_MB, simulate_frames
+from labkit.models.renderloop import NON_HEAP_MB, RenderResult, simulate_frames
 
 MIB = 1 << 20
 
@@ -122,9 +122,12 @@ def gc_rate(rng: np.random.Generator) -> Variant:
     frame_mib = width * height * 4 / MIB
     goal = heap_goal_bytes(live_mib * MIB, gogc=gogc)
     runway_mib = (goal - live_mib * MIB) / MIB
-    cycle = run.gc_cycles[len(run.gc_cycles) // 2]
+    # A cycle's goal and trigger come from the heap the cycle before it marked (commit runs at
+    # the end of a mark and sets the next cycle's goal).
+    k = len(run.gc_cycles) // 2
+    cycle, before = run.gc_cycles[k], run.gc_cycles[k - 1]
     marked, trigger, cycle_goal = (
-        cycle.heap_marked_bytes / MIB,
+        before.heap_marked_bytes / MIB,
         cycle.trigger_bytes / MIB,
         cycle.heap_goal_bytes / MIB,
     )
@@ -143,8 +146,9 @@ def gc_rate(rng: np.random.Generator) -> Variant:
         "pacer does. Its goal is computed from the *marked* heap, which holds the frame "
         "buffers still referenced and every object allocated while marking ran "
         "(gcmarknewobject counts them as marked, src/runtime/mgcmark.go:1762; "
-        "gcControllerState.commit, src/runtime/mgcpacer.go:1295): here "
-        f"{marked:.1f} MiB marked for {live_mib} MiB live, a goal of {cycle_goal:.1f} MiB. And "
+        "gcControllerState.commit, src/runtime/mgcpacer.go:1295, at the end of a mark, for "
+        f"the next cycle): here a cycle marked {marked:.1f} MiB for {live_mib} MiB live, and "
+        f"the goal computed from it for the next cycle was {cycle_goal:.1f} MiB. And "
         "a cycle starts at the trigger, before the goal (gcControllerState.trigger, "
         "mgcpacer.go:1188: 45/64 to 61/64 of the way from the marked heap to the goal, or "
         f"goal - 4 MiB on a large heap): {trigger:.1f} MiB here. A cycle can also only start "
@@ -323,7 +327,7 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
         f"A renderer (GOMAXPROCS=1, 60 fps, 3 MiB frames, {live_mib} MiB live) runs with "
         f"GOMEMLIMIT={limit_mib:.0f}MiB and GOGC=100. To cut GC cycles you can raise GOGC to "
         "400 or put the frame buffers in a sync.Pool. Predict which helps, then check: the frame "
-        "lab's run at GOGC=400 under the limit is drawn (tick *pooled* in it to compare).",
+        "lab's run at GOGC=400 under the limit is drawn (choose *sync.Pool* under *frame buffer* in it to compare).",
         [
             "Raising GOGC changes nothing here: the memory limit already sets the heap goal",
             "Raising GOGC helps, but sync.Pool helps more",
@@ -430,6 +434,44 @@ def second_p_band(jank_one_p: float, jank_two_p: float) -> int:
     return 1 if jank_two_p < 0.8 * jank_one_p else 2
 
 
+def _mean_mark_ms(run: RenderResult) -> float:
+    """The mean length of a run's mark phases (gcStart's STW to mark termination's), in ms."""
+    return 1000 * float(np.mean([c.mark_end_s - c.mark_start_s for c in run.gc_cycles]))
+
+
+def _late_frames_text(run: RenderResult) -> str:
+    """Why a run's late frames were late: those that fell due during a GC cycle and mostly
+    waited for a P, and those that paid a mark assist."""
+    late = np.flatnonzero(run.frame_ms > run.budget_ms)
+    if late.size == 0:
+        return "At two Ps no frame misses its budget."
+    in_gc = [  # the frame overlaps a cycle, as stall_jank counts them
+        i
+        for i in late
+        if any(
+            c.start_s <= run.frame_t_s[i] + run.frame_ms[i] / 1000 and run.frame_t_s[i] <= c.end_s
+            for c in run.gc_cycles
+        )
+    ]
+    waited = [i for i in in_gc if run.wait_ms[i] > run.assist_ms[i]]
+    assisted = [i for i in late if run.assist_ms[i] > 0 and i not in waited]
+    parts = [f"Of the {late.size} frames still late at two Ps"]
+    if waited:
+        w = run.wait_ms[waited]
+        span = f"{w[0]:.1f}" if w.size == 1 else f"{w.min():.1f}-{w.max():.1f}"
+        who = "all" if len(waited) == late.size else str(len(waited))
+        parts.append(
+            f", {who} fell due during a mark and waited {span} ms "
+            "for a P, as at one P but less often"
+        )
+    if assisted:
+        parts.append(f"{',' if waited else ''} {len(assisted)} paid a mark assist")
+    rest = late.size - len(waited) - len(assisted)
+    if rest:
+        parts.append(f", {rest} waited for busy producers")
+    return "".join(parts) + "."
+
+
 def second_p(rng: np.random.Generator) -> Variant:
     """Predict what a second P does to the one-P stall, then see the frame lab's run at two Ps.
 
@@ -448,10 +490,15 @@ def second_p(rng: np.random.Generator) -> Variant:
     mechanism = (
         "With one P, the mark worker runs whenever the P is idle and keeps it until sysmon "
         "preempts it (retake, forcePreemptNS = 10 ms, src/runtime/proc.go:6679-6681); the "
-        "render goroutine's timer fires only when that P passes through the scheduler. With "
-        "two Ps the GC's 25 % is one dedicated worker on one P (gcControllerState.startCycle, "
-        "src/runtime/mgcpacer.go:386), and the other P's findRunnable runs the expired timer "
-        "(stealWork checks other Ps' timers, proc.go:3876)"
+        "render goroutine's timer fires only when that P passes through the scheduler. Two Ps "
+        "do not get a dedicated worker: 25 % of 2 Ps is half a worker, which rounds to 1, 100 % "
+        "off, so gcControllerState.startCycle runs none and gives each P a fractional goal of "
+        "25 % instead (src/runtime/mgcpacer.go:403-418); a P with nothing else to run takes an "
+        "idle mark worker (findRunnable, proc.go:3559-3562), which checks only the run queues "
+        "and the network, not timers (pollWork, proc.go:3819). So the timer still waits for a "
+        "worker's slice to end, but on either P, and with two Ps marking each mark ends sooner "
+        f"(mean {_mean_mark_ms(one):.0f} ms at one P, {_mean_mark_ms(two):.0f} at two): fewer "
+        "frames fall due during a mark"
     )
     return choice(
         f"The stall again: GOMAXPROCS=1, live heap {live_mib} MiB, {producers} producers, seed "
@@ -461,13 +508,12 @@ def second_p(rng: np.random.Generator) -> Variant:
         list(SECOND_P_BANDS),
         right,
         f"The model: {j1:.1f} % janky at one P, {j2:.1f} % at two (GC "
-        f"{one.gc_cycles_per_s:.1f} -> {two.gc_cycles_per_s:.1f} cycles/s: the GC runs as "
-        f"often, its work did not shrink). {mechanism}. Frames still late at two Ps waited for "
-        "busy producers or paid mark assists, not for a P the mark worker held.",
+        f"{one.gc_cycles_per_s:.1f} -> {two.gc_cycles_per_s:.1f} cycles/s: the GC does not run "
+        f"less often, its work did not shrink). {mechanism}. {_late_frames_text(two)}",
         hints=_wrong_hints(
-            "Who holds the only P during a mark phase, and who else could run the frame's "
-            "timer if there were a second? (the mark worker, sysmon's 10 ms preemption, "
-            "findRunnable's timer check)",
+            "Who holds a P during a mark phase while the program sleeps, at one P and at two? "
+            "(the idle and fractional mark workers, sysmon's 10 ms preemption; how long a mark "
+            "lasts when two Ps mark)",
             len(SECOND_P_BANDS),
             right,
         ),
@@ -599,19 +645,20 @@ def victim_cache(rng: np.random.Generator) -> Variant:
         f"The renderer takes its 3 MiB frame buffers from a `sync.Pool` and puts each back "
         f"after display (GOMAXPROCS=4, live heap {live_mib} MiB, {producers} producers "
         f"allocating 2 MiB/s each, seed {seed}): the GC runs about "
-        f"{new.gc_cycles_per_s:.1f} cycles a second. Over 10 s ({frames} frames), how many "
+        f"{new.gc_cycles_per_s:.1f} cycles a second ({old.gc_cycles_per_s:.1f} with Go 1.12's "
+        f"pool). Over 10 s ({frames} frames), how many "
         "buffers does the pool allocate (calls New) in Go 1.12, and in Go 1.13 and later?",
         list(VICTIM_CHOICES),
         right,
         f"The model: {old.pool_allocations} buffers in Go 1.12 ({old.gc_starts} GC cycles), "
         f"{new.pool_allocations} in Go 1.13+ ({new.gc_starts} cycles). At the start of every "
-        "cycle the runtime calls the pool's cleanup (clearpools in gcStart, "
-        "src/runtime/mgc.go:2175). Up to Go 1.12 it emptied every pool, so a buffer sitting in "
+        "cycle the runtime calls the pool's cleanup (gcStart calls clearpools, "
+        "src/runtime/mgc.go:857). Up to Go 1.12 it emptied every pool, so a buffer sitting in "
         "the pool between two frames when a cycle started was lost and the next Get called New (a "
         "cycle that starts while the buffer is out, being composed or shown, finds nothing to "
         "drop: hence up to one per cycle). "
         "Since Go 1.13 poolCleanup (src/sync/pool.go:258) moves the pool into a victim cache "
-        "and drops only the old victims; Get looks there before New (getSlow, pool.go:161-180), "
+        "and drops only the old victims; Get looks there before New (getSlow, pool.go:173-191), "
         "so a buffer is lost only if two cycles start between a Put and the next Get.",
         hints=_wrong_hints(
             "What does the GC do to a sync.Pool at the start of each cycle, and what did "

@@ -314,13 +314,15 @@ class Exercise:
         if hit is not None:
             said = f" ({converted})" if converted else ""
             return f"Right.{said}" + (f" That is {hit.why}." if hit.why else "")
-        nearest = min(
-            [float(v.answer), *(x for a in v.also for x in (a.lo, a.hi))],
-            key=lambda x: abs(x - value),
-        )
-        direction = "high" if value > nearest else "low"
+        right = [float(v.answer), *(x for a in v.also for x in (a.lo, a.hi))]
         hint = f" Hint: {v.hint}" if v.hint else ""
         shown = converted or _show(value, target)
+        if min(right) < value < max(right):  # "too high" for one right answer, low for another
+            return (
+                f"Not quite: {shown} falls between two answers that are right; check your "
+                f"arithmetic, or read the run again.{hint}"
+            )
+        direction = "high" if value > max(right) else "low"
         return f"Not quite: {shown} is too {direction}.{hint}"
 
     def reveal(self) -> str:

@@ -56,8 +56,9 @@ def gogc_change(rng: np.random.Generator) -> Variant:
         f"You change GOGC from {old} to {new}. What happens to the number of GC cycles per second?",
         [options[k] for k in keys],
         right,
-        f"The pacer's heap goal is live + live x GOGC/100 (mgcpacer.go, heapGoal), so the "
-        f"runway the program may allocate before the next cycle is live x GOGC/100: "
+        "The pacer's heap goal is live + live x GOGC/100 (gcControllerState.commit, "
+        "mgcpacer.go:1295), so the runway the program may allocate before the next cycle is "
+        "live x GOGC/100: "
         f"{live_mib * old // 100} MiB at GOGC={old}, {live_mib * new // 100} MiB at GOGC={new}. "
         f"Cycles per second = allocation rate / runway, so the rate changes by "
         f"{old}/{new} = x{factor:.2g}. The price is memory: the heap peaks near the goal.",

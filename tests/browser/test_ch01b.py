@@ -113,7 +113,7 @@ def _a_prediction_draws_the_frame_lab_after_check(nb):
     from labkit.exercises.lab01 import second_p
     from labkit.exercises.seeded import Exercise
 
-    v = Exercise(second_p, seed=0).variant
+    v = Exercise(second_p, seed=2).variant
     wrong = next(i for i in range(len(v.choices)) if i != v.answer)
     ex = nb.predict("One P or two?", (wrong, v.choices[wrong]), right=False, figure=FRAME_PATHS)
     assert "mark worker" in ex.inner_text()
