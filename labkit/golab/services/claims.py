@@ -100,8 +100,9 @@ def _assist_netpoll(run: ServiceRun) -> ClaimCheck:
     return ClaimCheck(
         "assist-netpoll",
         "mark assists (8 % -> 34 %) preempt the netpoller, so network events wait > 2 ms",
-        f"mark assists took {100 * share:.2f} % of the process's CPU time over the load "
-        f"(/cpu/classes/gc/mark/assist); an assist runs inside the allocating goroutine "
+        f"mark assists took {100 * share:.2f} % of the CPU time GOMAXPROCS allows over the "
+        "load (/cpu/classes/gc/mark/assist over /cpu/classes/total); an assist runs inside the "
+        "allocating goroutine "
         f"(gcAssistAlloc) and stops no other P from polling the network",
         holds=share >= ASSIST_REFUTED_BELOW,
     )
