@@ -538,3 +538,39 @@ def test_the_figures_that_move_between_processes_are_recorded_in_several():
             assert result["processes"] == 3, (name, run["params"])
             for key in get_experiment(name).per_run_lists:  # pooled as the *_runs are
                 assert len(result[key]) > result["repeats"], (name, key)
+
+
+def test_a_sleep_that_ended_before_its_time_is_set_aside_with_a_note():
+    """idle_wake: a nanosleep cannot end early, so a negative lateness is a sleep a signal cut
+    short (EINTR), not a wake-up. The recording of 99 ms holds one (98.6 ms early, written when
+    the program ignored nanosleep's error): the reader leaves it out of late_us, late_us_runs and
+    the process medians, keeps how long it lasted and says so; the other lengths have none."""
+    r = golab.run_experiment("idle_wake", source="recorded", sleep_us=99_000.0, samples=30)
+    assert len(r["late_us_runs"]) == 89 and min(r["late_us_runs"]) > 0
+    assert r["late_us"] == pytest.approx(411.614)
+    assert r["cut_short_us"] == [pytest.approx(431.371)]
+    assert r["process_medians"]["late_us"] == pytest.approx([405.385, 338.851, 447.307])
+    assert "1 of the 90 sleeps of 99000 us ended before their time" in r["note"]
+    assert "EINTR" in r["note"]
+    raw = next(
+        run["result"]
+        for run in load_recorded("idle_wake")["runs"]
+        if run["params"]["sleep_us"] == 99_000.0
+    )
+    assert min(raw["late_us_runs"]) < -98_000  # the file itself is left as it was recorded
+    for us in (20.0, 1_000.0, 5_000.0, 19_000.0):
+        clean = golab.run_experiment("idle_wake", source="recorded", sleep_us=us)
+        assert "cut_short_us" not in clean and "ended before" not in clean.get("note", "")
+
+
+def test_the_sleep_check_recomputes_the_median_and_refuses_a_result_with_no_wake_up():
+    """The check on any result, live or recorded: negative values out, the median of the rest;
+    a result whose every sleep ended early measures nothing and is refused."""
+    check = get_experiment("idle_wake").check_result
+    out = check({"sleep_us": 100.0, "late_us": 60.0, "late_us_runs": [70.0, -95.0, 60.0, 50.0]})
+    assert out["late_us_runs"] == [70.0, 60.0, 50.0] and out["late_us"] == 60.0
+    assert out["cut_short_us"] == [5.0] and "after 5 us" in out["note"]
+    fine = {"sleep_us": 100.0, "late_us": 60.0, "late_us_runs": [70.0, 60.0, 50.0]}
+    assert check(fine) == fine
+    with pytest.raises(golab.GoRunError, match="every one of the 2 sleeps"):
+        check({"sleep_us": 100.0, "late_us": -90.0, "late_us_runs": [-90.0, -80.0]})

@@ -503,3 +503,25 @@ def test_retake_lead_is_the_recorded_lead_in_of_the_queued_calls():
     real = golab.run_experiment("retake_keep", source="recorded", case="queued")
     assert len(real["lead_ms_runs"]) == len(real["kept_ms_runs"])
     assert abs(RETAKE_LEAD_MS - real["lead_ms"]) < 1e-4
+
+
+def test_the_cut_short_sleep1ns_loop_says_it_does_not_discriminate(recorded_rows):
+    """The model runs 200,000 of the 1,000,000-iteration Sleep(1ns) loop (43 ms): one turn is
+    2.34 per 100 ms, more than the real 0.92, so 0 or 1 model turns agree and only 2 or more
+    (a loop that honours sysmon's requests as one without a yield) differ. The row says so
+    (discriminates False, coarse); the rows whose model runs the whole loop do not."""
+    per_100ms = [r for r in recorded_rows if r["quantity"].endswith("per 100 ms of loop")]
+    coarse = [r for r in per_100ms if not r["discriminates"]]
+    assert [r["params"] for r in coarse] == [{"mode": "sleep1ns", "iters": 1_000_000}]
+    assert "0 or 1 model turns agree" in coarse[0]["coarse"]
+    assert "2 or more differ" in coarse[0]["coarse"]
+    assert all(r["coarse"] is None for r in per_100ms if r["discriminates"])
+    rule = _rule_for("yield", {"mode": "sleep1ns", "iters": 1_000_000}, "other goroutine's")
+    real = golab.run_experiment("yield", source="recorded", mode="sleep1ns", iters=1_000_000)
+    model = golab.model_prediction("yield", mode="sleep1ns", iters=1_000_000)
+    assert judge(rule, real, {**model, "other_turns": 1})["agree"]
+    assert not judge(rule, real, {**model, "other_turns": 2})["agree"]
+    # A model loop as long as the program's would discriminate: one turn in 214 ms is 0.47.
+    whole = {**model, "iters": real["iters"], "loop_ms": real["loop_ms"], "other_turns": 0}
+    row = judge(rule, real, whole)
+    assert row["discriminates"] and row["coarse"] is None and not row["agree"]

@@ -13,11 +13,12 @@ repeat the measurement and report the median, so results hold on a loaded 2-core
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.golab.errors import ExperimentParameterError, UnknownExperimentError
+from labkit.golab.errors import ExperimentParameterError, GoRunError, UnknownExperimentError
 
 #: Keys every result has, live, recorded or model.
 META_KEYS = ("experiment", "source", "params", "go_version", "gomaxprocs", "cpus")
@@ -109,6 +110,10 @@ class Experiment:
     #: Lists in the result that hold one value per run or window but are not named ``*_runs``
     #: (pingpong_hog's per-window medians): joined too when processes are pooled.
     per_run_lists: tuple[str, ...] = ()
+    #: Called on every result, live or recorded (``run_experiment``): returns it with the
+    #: values the program cannot have measured set aside and a ``note`` saying which and why
+    #: (idle_wake: a sleep that ended before its time).
+    check_result: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def program_dir(self) -> str:
@@ -201,6 +206,48 @@ def _janky_frames_in_cycles(out: Mapping[str, Any], lines: list[str]) -> dict[st
     start, total = fields.index("start_s"), fields.index("total_ms")
     inside = frames_in_cycles([(f[start], f[total]) for f in janky], lines)
     return {"janky_in_gc": sum(inside), "janky_outside_gc": len(inside) - sum(inside)}
+
+
+def _sleeps_cut_short(out: Mapping[str, Any]) -> dict[str, Any]:
+    """idle_wake's check: a nanosleep(2) cannot end before its time, so a negative lateness is
+    no wake-up but a sleep that was cut short. nanosleep returns EINTR as soon as a signal
+    handler has run on its thread, and is never restarted after one, whatever SA_RESTART says
+    (signal(7)); the Go runtime handles signals on every thread it runs. The program now sleeps
+    again after an EINTR; a recording made before it did holds such values. They are left out
+    of ``late_us_runs``, ``late_us`` and ``process_medians``, kept in ``cut_short_us`` (how
+    long each of those sleeps lasted) and named in the ``note``."""
+    out = dict(out)
+    runs = [float(x) for x in out.get("late_us_runs") or []]
+    if not any(x < 0 for x in runs):
+        return out
+    kept = [x for x in runs if x >= 0]
+    if not kept:
+        raise GoRunError(
+            f"idle_wake: every one of the {len(runs)} sleeps ended before its time "
+            "(a negative lateness): none measures a wake-up"
+        )
+    sleep_us = float(out["sleep_us"])
+    cut = [sleep_us + x for x in runs if x < 0]
+    processes = int(out.get("processes") or 1)
+    medians = out.get("process_medians")
+    if processes > 1 and isinstance(medians, Mapping) and len(runs) % processes == 0:
+        size = len(runs) // processes
+        chunks = [runs[i : i + size] for i in range(0, len(runs), size)]
+        out["process_medians"] = {
+            **medians,
+            "late_us": [statistics.median([x for x in c if x >= 0] or c) for c in chunks],
+        }
+    out["late_us_runs"] = kept
+    out["late_us"] = statistics.median(kept)
+    out["cut_short_us"] = cut
+    lasted = ", ".join(f"{x:.0f} us" for x in cut)
+    note = (
+        f"{len(cut)} of the {len(runs)} sleeps of {sleep_us:g} us ended before their time "
+        f"(after {lasted}): cut short by a signal (nanosleep(2) returns EINTR), not a "
+        "wake-up; left out of late_us and late_us_runs"
+    )
+    out["note"] = f"{out['note']} {note}" if out.get("note") else note
+    return out
 
 
 REPEATS_HELP = "measurements inside the program; the medians are reported"
@@ -577,6 +624,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         run_timeout_s=120.0,
         quick={"samples": 10},
         processes=3,
+        check_result=_sleeps_cut_short,
     ),
     Experiment(
         name="locked_pingpong",

@@ -74,6 +74,10 @@ class Rule:
     #: tick due), so a model that computes it lands on the real median exactly whenever it is
     #: right: equality is then no sign of a copied real column (``judge``).
     quantized: bool = False
+    #: From (real, model, real value, tolerance): a sentence when the model side is too coarse
+    #: for the row to tell the real value from none at all, else None. The row then says so
+    #: (``discriminates`` False, ``coarse``), whatever its verdict.
+    coarse: Callable[[Result, Result, float, float], str | None] | None = None
 
 
 # ---- readers --------------------------------------------------------------------------------
@@ -118,6 +122,25 @@ def _fairness_turns_per_iter(real: Result, model: Result) -> float:
 
 def _one_turn_per_100ms(real: Result, model: Result) -> float:
     return 100 / min(real["loop_ms"], model["loop_ms"])
+
+
+def _cut_short_loop(real: Result, model: Result, value: float, tolerance: float) -> str | None:
+    """A turns-per-100-ms row whose model loop is cut to fewer iterations than the program's
+    (predict_sched.MODEL_YIELD_ITERS): the model's rate moves in steps of one turn in its
+    shorter loop. When that step makes the tolerance reach from the real rate down to none at
+    all, the row cannot tell the real rate from zero: it says which model counts agree."""
+    if model["iters"] >= real["iters"] or value == 0 or tolerance < abs(value):
+        return None
+    step = 100 / model["loop_ms"]
+    lo = max(0, math.ceil((value - tolerance) / step))
+    hi = math.floor((value + tolerance) / step)
+    counts = " or ".join(map(str, range(lo, hi + 1))) if hi - lo < 3 else f"{lo} to {hi}"
+    return (
+        f"does not discriminate: the model runs {model['iters']:,} of the program's "
+        f"{real['iters']:,} iterations ({model['loop_ms']:.0f} ms of loop), where one turn is "
+        f"{step:.3g} per 100 ms: {counts} model turns agree with the real {value:.3g}, only "
+        f"{hi + 1} or more differ"
+    )
 
 
 def _resume_after_loop(r: Result) -> float:
@@ -329,6 +352,7 @@ RULES: tuple[Rule, ...] = (
         runs=_per_100ms_runs,
         resolution=_one_turn_per_100ms,
         resolution_why="one turn in the shorter loop",
+        coarse=_cut_short_loop,
         rule="main returns through runnext, inheriting its time slice (schedtick frozen), so "
         "sysmon asks it to stop every 10 ms; but execute clears gp.preempt each time main is "
         "rescheduled (src/runtime/proc.go:3362), so nearly every request is lost: fewer turns "
@@ -467,7 +491,8 @@ RULES: tuple[Rule, ...] = (
         resolution_why="one frame: the heap is printed when the allocation that crossed the "
         "trigger was made, up to one 3 MiB frame past it",
         rule="the cycle starts at the trigger, between the marked heap and the goal "
-        "(gcControllerState.trigger, src/runtime/mgcpacer.go:1188-1240)",
+        "(gcControllerState.trigger: the goal less the runway, kept within bounds above the "
+        "marked heap and below the goal, src/runtime/mgcpacer.go:1241-1248)",
         differ_means="the model places the trigger elsewhere in the runway",
     ),
     Rule(
@@ -499,7 +524,7 @@ RULES: tuple[Rule, ...] = (
         resolution_why="one frame of a measured window",
         rule="with a P to spare the frame is composed as soon as it is due; a frame is late "
         "only when both Ps run mark workers as it falls due and it waits for sysmon to preempt "
-        "one (retake, forcePreemptNS, src/runtime/proc.go:6714-6716): a frame or two a window",
+        "one (retake, forcePreemptNS, src/runtime/proc.go:6715-6716): a frame or two a window",
         differ_means="labkit.models.renderloop's frame costs or its wake-up during the mark are off",
     ),
     Rule(
@@ -513,7 +538,7 @@ RULES: tuple[Rule, ...] = (
         rule="on one P a mark worker takes the P while the render goroutine sleeps; an idle "
         "worker gives it back only when a goroutine is queued (pollWork, src/runtime/"
         "proc.go:3819), which a sleeping goroutine's timer is not, so the frame waits for "
-        "sysmon's preemption (retake, proc.go:6714-6716) and misses the budget",
+        "sysmon's preemption (retake, proc.go:6715-6716) and misses the budget",
         differ_means="the model's timer wake-up during the mark (labkit.models.gcpacer.wakeup) is off",
         known_difference=_FRAME_WAIT,
     ),
@@ -527,7 +552,7 @@ RULES: tuple[Rule, ...] = (
         resolution_why="1 ms: the render goroutine's timer is woken through netpoll, whose "
         "epoll timeout is in whole ms (src/runtime/netpoll_epoll.go:118-126)",
         rule="the late frames wait for the mark worker's preemption: about two of sysmon's "
-        "10 ms rounds (retake, src/runtime/proc.go:6714-6716), over the 16.7 ms budget",
+        "10 ms rounds (retake, src/runtime/proc.go:6715-6716), over the 16.7 ms budget",
         differ_means="the model's timer wake-up during the mark (labkit.models.gcpacer.wakeup) is off",
         known_difference=_FRAME_WAIT,
     ),
@@ -706,7 +731,8 @@ RULES: tuple[Rule, ...] = (
         "sitting: 67 us late at 20 us, 76 at 1 ms, 106 at 5 ms, 123 at 19 ms (its three "
         "processes 118-124); a CPU idle for longer is in a deeper idle state (cpuidle; on this "
         "virtual machine a halted vCPU the host has to wake), and leaving it takes longer. At "
-        "99 ms it gave 339-447 us, yet the Sleep(100ms) of the same sitting ended only 0.26 ms "
+        "99 ms its processes' medians were 339-447 us (leaving out one sleep a signal cut "
+        "short), yet the Sleep(100ms) of the same sitting ended only 0.26 ms "
         "late in all, and earlier that day runs not kept gave 135-152 us (run_experiment("
         "'idle_wake', sleep_us=99000) redoes it): the long sleeps' wake-ups move too much here "
         "to build a length-dependent lateness on them",
@@ -767,11 +793,12 @@ RULES: tuple[Rule, ...] = (
         differ_means="the model's cost of a switch through a channel is off",
         known_difference="the model's round trip is 2 x (SCHEDULE_MS + CHAN_HANDOFF_MS) = "
         "0.252 us: yield.json's Gosched switch times handoff_costs' recorded channel/Gosched "
-        "ratio (2.04). This recording's unlocked rounds took 0.303 us (runs 0.30-0.45), "
-        "handoff_costs' channel rounds 0.234 us on the same machine; run live on a quiet "
-        "machine (2026-12-04, load 0.8) this program gives 0.232 us, as handoff_costs does "
-        "(0.24): the recording is from a busier moment, and re-recording it (which re-derives "
-        "THREAD_WAKE_MS from its locked case too) is the way to close the row",
+        "ratio (2.04). This recording (2026-12-03 07:01 UTC, 1-minute load 0.69) holds 0.303 "
+        "us a round trip for the unlocked rounds (runs 0.30-0.45, each timing 500 round "
+        "trips); handoff_costs.json (2026-12-04 16:04 UTC, load 0.73), the same ping-pong on "
+        "the same machine timed over 100,000 round trips, holds 0.234 us (runs 0.230-0.242). "
+        "The model lies between the two recordings, which differ by ~30 %, and neither "
+        "recording says why",
     ),
     Rule(
         "call_kinds",
@@ -889,6 +916,7 @@ def judge(rule: Rule, real_result: Result, model_result: Result) -> dict[str, An
     if agree and spread > 0 and model == real and not rule.quantized:
         agree = False
         why = "the model equals the scattered real median exactly: copied, not computed"
+    coarse = rule.coarse(real_result, model_result, real, tolerance) if rule.coarse else None
     return {
         **row,
         "agree": agree,
@@ -898,6 +926,8 @@ def judge(rule: Rule, real_result: Result, model_result: Result) -> dict[str, An
         "tolerance_from": source,
         "real_runs": runs,
         "why": why,
+        "discriminates": coarse is None,
+        "coarse": coarse,
     }
 
 
@@ -910,7 +940,8 @@ def fidelity_table(
 ) -> list[dict[str, Any]]:
     """One dict per rule: experiment, params, quantity, real, model, agree, kind, tolerance
     (and where it comes from), why, rule, differ_means, known_difference and real_source
-    ("live" or "recorded").
+    ("live" or "recorded"). A quantitative row also says whether it discriminates: False, and
+    ``coarse`` says why, when the model side is too coarse to tell the real value from none.
 
     ``source`` is passed to ``run_experiment`` ("auto": live when Go is usable, else recorded);
     each experiment and parameter set runs once per call. ``quick=True`` runs the experiments'
@@ -972,8 +1003,11 @@ FACTS: tuple[Fact, ...] = (
         "numbers and strings only: go1.27's json.Marshal is json/v2 with v1 options "
         "(src/encoding/json/v2_encode.go:185, GOEXPERIMENT jsonv2 on by default, "
         "src/internal/buildcfg/exp.go:87), which encodes with a pooled encoder "
-        "(bufferedEncoderPool, src/encoding/json/jsontext/pools.go:23); left are the interface "
-        "conversion and the result's copy",
+        "(bufferedEncoderPool, src/encoding/json/jsontext/pools.go:23); left are three: the "
+        "slice converted to Marshal's interface parameter (convTslice), Marshal's addressable "
+        "copy of that value, which is not a pointer (reflect.New in marshalEncode, "
+        "src/encoding/json/v2/arshal.go:234-237), and the result's copy (bytes.Clone, "
+        "arshal.go:172)",
         "no course model counts allocations inside json.Marshal; labkit.scenarios.casestudy takes its "
         "allocation per call as an input (labkit/scenarios/casestudy/params.py)",
     ),

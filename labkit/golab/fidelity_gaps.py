@@ -58,8 +58,8 @@ GAP_RULES: tuple[Rule, ...] = (
         "chansend's hand-over to the parked receiver (send -> goready -> ready(next=true), "
         "src/runtime/chan.go:318, proc.go:1133) and chanrecv's park (gopark, chan.go:667): "
         "CHAN_HANDOFF_MS per hop in the model, derived from this ratio",
-        differ_means="the model charges a channel hop like any switch (1.00, the model before "
-        "#25 item 3), or CHAN_HANDOFF_MS no longer matches its recording",
+        differ_means="the model charges a channel hop like any switch (1.00, as the model did "
+        "before CHAN_HANDOFF_MS), or CHAN_HANDOFF_MS no longer matches its recording",
     ),
     Rule(
         "pingpong_hog",
@@ -79,7 +79,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "pair and the hog share the P about evenly",
         differ_means="the model loses (or honours) the requests made to a hand-off pair at "
         "another rate than real Go: with all lost the hog gets nothing; with the channel's "
-        "work counted as scheduler time (as before #25 item 3's CHAN_HANDOFF_MS) it gets 0.22",
+        "work counted as scheduler time (as before CHAN_HANDOFF_MS) it gets 0.22",
     ),
     Rule(
         "pingpong_hog",
@@ -121,9 +121,10 @@ GAP_RULES: tuple[Rule, ...] = (
         runs=_runs("tick_ratio"),
         resolution=_one_tick,
         resolution_why="one tick in the window",
-        rule="the timer is in the P's heap, but the P checks its timers only when it schedules "
-        "(findRunnable -> checkTimers, src/runtime/proc.go), which the hog allows once per "
-        "time slice (sysmon's preemption, ~20 ms): one tick per slice, the rest dropped",
+        rule="the timer is in the P's heap, but the P runs its timers only when it schedules "
+        "(findRunnable -> pp.timers.check, src/runtime/proc.go:3430; (*timers).check, "
+        "time.go:982), which the hog allows once per time slice (sysmon's preemption, ~20 ms): "
+        "one tick per slice, the rest dropped",
         differ_means="the model delivers ticks while the hog holds the P, or queues them",
         quantized=True,
     ),

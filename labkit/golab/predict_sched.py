@@ -44,8 +44,11 @@ LOOP_BODY_MS = 8.1e-7
 OTHER_TURN_MS = 2e-6
 
 #: At most this many iterations of the yield loop are simulated (the model spends a few
-#: scheduler events per iteration; 200,000 Sleep(1ns) iterations are ~120 ms of loop, enough for
-#: sysmon's lost requests to show); longer loops are compared per iteration or per ms of loop.
+#: scheduler events per iteration: 200,000 Sleep(1ns) iterations are 43 ms of loop and ~1 s to
+#: simulate, the program's 1,000,000 ~6 s); longer loops are compared per iteration or per ms
+#: of loop. A loop of 43 ms holds too few of sysmon's preemption requests to pin down the rate
+#: at which a Sleep(1ns) loop's requests survive: that fidelity row says it does not
+#: discriminate (fidelity._cut_short_loop).
 MODEL_YIELD_ITERS = 200_000
 
 #: The yield model's competing goroutine takes at most one turn per preemption of the loop when

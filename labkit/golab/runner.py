@@ -41,7 +41,10 @@ _RUNTIME_VARS = ("GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT", "GOTRACEBACK")
 
 
 def _order(experiment: Experiment, params: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-    """Result dict with the experiment's own keys first, then the rest, then the metadata."""
+    """Result dict with the experiment's own keys first, then the rest, then the metadata;
+    checked by the experiment's ``check_result``, if it has one."""
+    if experiment.check_result is not None:
+        out = experiment.check_result(out)
     result: dict[str, Any] = {"experiment": experiment.name, "params": params}
     for key in experiment.result_keys:
         if key in out:

@@ -163,9 +163,9 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("blocking_calls", "stall", "request latency p50 (ms)"): _BACKOFF,
     ("blocking_calls", "stall", "request latency p99 (ms)"): _BACKOFF,
     ("blocking_calls", "stall", "makespan (ms)"): _BACKOFF,
-    ("long_loop", "fix", "request latency p50 (ms)"): "not yet explained; a likely part: "
+    ("long_loop", "fix", "request latency p50 (ms)"): "unexplained; a likely part: "
     + _TIMER_ARRIVALS,
-    ("long_loop", "fix", "request latency p99 (ms)"): "not yet explained; a likely part: "
+    ("long_loop", "fix", "request latency p99 (ms)"): "unexplained; a likely part: "
     + _TIMER_ARRIVALS,
     ("run_queues", "fix", "request latency p50 (ms)"): _TWO_CPUS,
     ("run_queues", "fix", "request latency p99 (ms)"): _TWO_CPUS,

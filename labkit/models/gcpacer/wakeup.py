@@ -13,7 +13,7 @@ During a mark phase an idle P does not stay idle: ``findRunnable`` gives it an i
 queue or the network poller (proc.go:3819-3835) - an expired timer is neither - when it is
 preempted, or when the mark runs out of work. Nothing else preempts it than sysmon: ``retake``
 notes a P's schedtick at one round and preempts the P once the same schedtick has run for
-``forcePreemptNS`` (src/runtime/proc.go:6714-6716), and sysmon, with nothing to retake, sleeps
+``forcePreemptNS`` (src/runtime/proc.go:6715-6716), and sysmon, with nothing to retake, sleeps
 its longest, 10 ms a round. So a P running workers passes through the scheduler at sysmon's
 rounds: the first worker's slice ends at the first round that is ``forcePreemptNS`` after the
 round that saw it start, and every later slice, which starts at a round, two rounds later. A
@@ -50,7 +50,7 @@ def _first_round_after(t_s: float, phase_s: float, round_s: float) -> float:
 def _preemptions(worker_start_s: float, phase_s: float, round_s: float, force_s: float):
     """The times a P that starts running mark workers at ``worker_start_s`` goes through the
     scheduler: each slice ends at the first round ``force_s`` or more after the round that saw
-    it start (retake, proc.go:6714-6716); the next slice starts then, and so on."""
+    it start (retake, proc.go:6715-6716); the next slice starts then, and so on."""
     start = worker_start_s
     while True:
         seen = _first_round_after(start, phase_s, round_s)

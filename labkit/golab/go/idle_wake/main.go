@@ -10,11 +10,19 @@
 //
 // Run it with GOMAXPROCS=1. -sleep_us chooses d; each of -samples sleeps is timed and the
 // median lateness is printed with every sample, as one JSON object.
+//
+// A sleep that a signal cuts short is no sample: nanosleep(2) returns EINTR as soon as a signal
+// handler has run on the thread and is never restarted after one (signal(7)), and the Go
+// runtime handles signals on every thread it runs. Such a sleep is timed again; "interrupted"
+// counts them. (Before this program checked the error, such a sleep was recorded as a
+// negative lateness; labkit.golab sets those aside when it reads a result.)
 package main
 
 import (
 	"flag"
+	"fmt"
 	"labkit.local/golab/measure"
+	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -28,10 +36,18 @@ func main() {
 	d := time.Duration(*sleepUs * 1e3)
 	runtime.LockOSThread()
 	var late []float64
-	for range *samples {
+	interrupted := 0
+	for len(late) < *samples {
 		ts := syscall.NsecToTimespec(d.Nanoseconds())
 		t := time.Now()
-		syscall.Nanosleep(&ts, nil)
+		if err := syscall.Nanosleep(&ts, nil); err != nil {
+			if err != syscall.EINTR || interrupted >= *samples {
+				fmt.Fprintf(os.Stderr, "nanosleep: %v (%d sleeps interrupted)\n", err, interrupted)
+				os.Exit(1)
+			}
+			interrupted++ // cut short by a signal: time it again
+			continue
+		}
 		late = append(late, float64((time.Since(t)-d).Nanoseconds())/1e3)
 	}
 	measure.Print(map[string]any{
@@ -39,5 +55,6 @@ func main() {
 		"late_us_runs": late,
 		"sleep_us":     *sleepUs,
 		"samples":      *samples,
+		"interrupted":  interrupted,
 	})
 }
