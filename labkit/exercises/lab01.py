@@ -327,7 +327,8 @@ def pool_or_gogc_under_limit(rng: np.random.Generator) -> Variant:
         f"A renderer (GOMAXPROCS=1, 60 fps, 3 MiB frames, {live_mib} MiB live) runs with "
         f"GOMEMLIMIT={limit_mib:.0f}MiB and GOGC=100. To cut GC cycles you can raise GOGC to "
         "400 or put the frame buffers in a sync.Pool. Predict which helps, then check: the frame "
-        "lab's run at GOGC=400 under the limit is drawn (choose *sync.Pool* under *frame buffer* in it to compare).",
+        "lab's run at GOGC=400 under the limit is drawn (choose *sync.Pool* under *frame "
+        "buffer* in it to compare).",
         [
             "Raising GOGC changes nothing here: the memory limit already sets the heap goal",
             "Raising GOGC helps, but sync.Pool helps more",
@@ -468,7 +469,7 @@ def _late_frames_text(run: RenderResult) -> str:
         parts.append(f"{',' if waited else ''} {len(assisted)} paid a mark assist")
     rest = late.size - len(waited) - len(assisted)
     if rest:
-        parts.append(f", {rest} waited for busy producers")
+        parts.append(f", {rest} late outside a mark")
     return "".join(parts) + "."
 
 
