@@ -95,6 +95,30 @@ ESTIMATE_TOL = 0.02
 READING_REL_TOL, READING_ABS_TOL = 0.01, 0.005
 
 
+def _what_the_pacer_adds(run: RenderResult, live_mib: int) -> str:
+    """The two things the hand estimate leaves out, with a mid-run cycle's numbers: the goal is
+    computed from the marked heap, and a cycle starts at the trigger. A cycle's goal and trigger
+    come from the heap the cycle before it marked (commit runs at the end of a mark and sets the
+    next cycle's goal), so the marked heap quoted is the previous cycle's."""
+    k = len(run.gc_cycles) // 2
+    cycle, before = run.gc_cycles[k], run.gc_cycles[k - 1]
+    marked, trigger, goal = (
+        before.heap_marked_bytes / MIB,
+        cycle.trigger_bytes / MIB,
+        cycle.heap_goal_bytes / MIB,
+    )
+    return (
+        "Its goal is computed from the *marked* heap, which holds the frame buffers still "
+        "referenced and every object allocated while marking ran (gcmarknewobject counts them "
+        "as marked, src/runtime/mgcmark.go:1762; gcControllerState.commit, "
+        "src/runtime/mgcpacer.go:1295, at the end of a mark, for the next cycle): here a cycle "
+        f"marked {marked:.1f} MiB for {live_mib} MiB live, and the goal computed from it for the "
+        f"next cycle was {goal:.1f} MiB. And a cycle starts at the trigger, before the goal "
+        "(gcControllerState.trigger, mgcpacer.go:1188: 45/64 to 61/64 of the way from the "
+        f"marked heap to the goal, or goal - 4 MiB on a large heap): {trigger:.1f} MiB here."
+    )
+
+
 def gc_rate(rng: np.random.Generator) -> Variant:
     """GC cycles per second from the frame size, frame rate, live heap and GOGC.
 
@@ -122,15 +146,6 @@ def gc_rate(rng: np.random.Generator) -> Variant:
     frame_mib = width * height * 4 / MIB
     goal = heap_goal_bytes(live_mib * MIB, gogc=gogc)
     runway_mib = (goal - live_mib * MIB) / MIB
-    # A cycle's goal and trigger come from the heap the cycle before it marked (commit runs at
-    # the end of a mark and sets the next cycle's goal).
-    k = len(run.gc_cycles) // 2
-    cycle, before = run.gc_cycles[k], run.gc_cycles[k - 1]
-    marked, trigger, cycle_goal = (
-        before.heap_marked_bytes / MIB,
-        cycle.trigger_bytes / MIB,
-        cycle.heap_goal_bytes / MIB,
-    )
     return numeric(
         f"A renderer allocates one `image.NewRGBA` of {width}x{height} per frame at {fps} fps "
         f"and nothing else. Its live heap is {live_mib} MiB and GOGC={gogc}. About how many GC "
@@ -143,15 +158,7 @@ def gc_rate(rng: np.random.Generator) -> Variant:
         f"{goal / MIB:.0f} MiB, a runway of {runway_mib:.0f} MiB per cycle, so the estimate is "
         f"{fps * frame_mib:.0f} / {runway_mib:.0f} = {estimate:.2f} cycles/s. The frame lab "
         f"(the pacer model, 10 s) shows {reading:.2f}: the estimate leaves out two things the "
-        "pacer does. Its goal is computed from the *marked* heap, which holds the frame "
-        "buffers still referenced and every object allocated while marking ran "
-        "(gcmarknewobject counts them as marked, src/runtime/mgcmark.go:1762; "
-        "gcControllerState.commit, src/runtime/mgcpacer.go:1295, at the end of a mark, for "
-        f"the next cycle): here a cycle marked {marked:.1f} MiB for {live_mib} MiB live, and "
-        f"the goal computed from it for the next cycle was {cycle_goal:.1f} MiB. And "
-        "a cycle starts at the trigger, before the goal (gcControllerState.trigger, "
-        "mgcpacer.go:1188: 45/64 to 61/64 of the way from the marked heap to the goal, or "
-        f"goal - 4 MiB on a large heap): {trigger:.1f} MiB here. A cycle can also only start "
+        f"pacer does. {_what_the_pacer_adds(run, live_mib)} A cycle can also only start "
         f"at an allocation, so with a runway of {runway_mib / frame_mib:.1f} frames the rate "
         "moves in steps of whole frames per cycle. Both numbers are accepted; a frame size "
         f"taken in decimal MB ({width * height * 4 / 1e6:.2f} MB, used as MiB) is not.",
