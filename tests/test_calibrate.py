@@ -5,6 +5,7 @@ CalibrationError naming the file and what to do."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -276,3 +277,38 @@ def test_each_row_says_the_load_its_recording_was_made_under(shipped):
     assert all(r.load is not None for r in shipped)
     text = cal.table(shipped)
     assert "recorded 2026-12-04T18:52:32Z at load 0.1" in text
+
+
+class _QuickRunsWithoutTurns(cal.LiveRuns):
+    """Live runs played from the recordings, where a quick Sleep(1ns) loop saw no turn of the
+    other goroutine (as a quick CI run once did in 646 ms) and a full-length one saw them all."""
+
+    def __init__(self, quick: bool = True) -> None:
+        super().__init__(quick)
+        self.recorded = cal.RecordedRuns()
+
+    def get(self, name, params):
+        run = self.recorded.get(name, params)
+        if self.quick and name == "yield" and "other_turns_runs" in run.result:
+            turns = [0] * len(run.result["other_turns_runs"])
+            run = dataclasses.replace(run, result={**run.result, "other_turns_runs": turns})
+        return run
+
+    def full(self):
+        return _QuickRunsWithoutTurns(quick=False)
+
+
+class _QuickRunsThatCannotBeRedone(_QuickRunsWithoutTurns):
+    def full(self):
+        return _QuickRunsThatCannotBeRedone(quick=True)
+
+
+def test_a_quick_live_run_too_short_to_derive_a_constant_is_redone_at_full_length():
+    rows = {r.constant: r for r in cal.derive("live", runs=_QuickRunsWithoutTurns())}
+    row = rows["SWITCH_G_SIDE_MS"]
+    assert row.derived == pytest.approx(rt.SWITCH_G_SIDE_MS, rel=0.01)
+    assert "redone at full length" in row.note and "no turn" in row.note
+    # Redone as short as before, the loops still hold no turn: the constant is not derived.
+    rows = {r.constant: r for r in cal.derive("live", runs=_QuickRunsThatCannotBeRedone())}
+    row = rows["SWITCH_G_SIDE_MS"]
+    assert row.derived is None and row.note.startswith("not derived here") and "no turn" in row.note
