@@ -135,6 +135,34 @@ def test_each_layer_reads_the_runs_own_numbers(dashboard):
     assert "<table" in table._repr_html_()
 
 
+def test_the_stw_reading_is_the_gc_pause_histogram_and_falls_back_to_its_old_name(dashboard):
+    """STW max comes from /sched/pauses/total/gc:seconds (runtime/metrics deprecates the
+    identical /gc/pauses:seconds): a run whose new histogram has one more, longer pause reads
+    it; a recording with only the old name reads that."""
+    new, old = "/sched/pauses/total/gc:seconds", "/gc/pauses:seconds"
+
+    def with_metrics(run, change):
+        before = {**run.metrics_before, "metrics": dict(run.metrics_before["metrics"])}
+        after = {**run.metrics_after, "metrics": dict(run.metrics_after["metrics"])}
+        change(before["metrics"], after["metrics"])
+        return dataclasses.replace(run, metrics_before=before, metrics_after=after)
+
+    def longer_pause(before, after):
+        h = after[new]
+        counts = list(h["counts"])
+        counts[-2] += 1  # one pause in the last finite bucket
+        after[new] = {**h, "counts": counts}
+
+    def only_old(before, after):
+        assert old in before and old in after
+        del before[new], after[new]
+
+    base = real_layers(dashboard)["GC"]
+    assert "STW max <= " in base
+    assert real_layers(with_metrics(dashboard, longer_pause))["GC"] != base
+    assert real_layers(with_metrics(dashboard, only_old))["GC"] == base
+
+
 def test_pool_waiters_are_counted_from_the_goroutine_profile(dashboard):
     conn = ("net/http.(*conn).serve", "database/sql.(*DB).conn", "runtime.selectgo")
     row = ("github.com/mattn/go-sqlite3.(*SQLiteRows).Next.func1", "runtime.cgocall")
