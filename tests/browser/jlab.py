@@ -262,6 +262,16 @@ class NotebookPage:
         self.page.wait_for_timeout(1500)  # bqplot animates marks in
         return self
 
+    def folded_cells(self) -> list[str]:
+        """The ids of the code cells whose outputs JupyterLab shows folded (a collapsed bar in
+        place of the output: the cell's ``jupyter.outputs_hidden`` metadata, until it runs)."""
+        self.page.evaluate("() => jupyterapp.shell.currentWidget.revealed")
+        return self.page.evaluate(
+            """() => jupyterapp.shell.currentWidget.content.widgets
+                .filter(w => w.model.type === 'code' && w.outputHidden)
+                .map(w => w.model.id)"""
+        )
+
     def error_outputs(self) -> list[str]:
         """Python tracebacks shown in the notebook's outputs."""
         return self.page.locator(

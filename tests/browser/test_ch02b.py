@@ -6,7 +6,9 @@ tests/browser/test_ch02.py."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 from jlab import record_timing
@@ -15,14 +17,21 @@ from test_ch02 import DRAWN, check_pairs, shoot_figures
 CHAPTER = "chapters/02b-preemption-queues-and-timers.ipynb"
 LAB = "labs/lab02-scheduler-lab.ipynb"
 SCHEDLAB = ".labkit-schedlab"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path", [CHAPTER, LAB])
 def test_chapter_2b_and_lab_2_run_and_the_scheduler_lab_reacts(open_notebook, path):
     """Run all; the lab's timeline redraws after a GOMAXPROCS key press and a preset choice;
-    in the lab notebook, the exercises mark answers."""
-    nb = open_notebook(path).run_all()
+    in the lab notebook, the exercises mark answers. In the chapter, the outputs that answer a
+    prediction open folded and unfold when their cells run."""
+    nb = open_notebook(path)
+    if path == CHAPTER:
+        _answers_folded_until_run(nb)
+    nb.run_all()
     nb.assert_clean()
+    if path == CHAPTER:
+        assert nb.folded_cells() == [], "running a folded cell shows its output"
     page = nb.page
     lab = page.locator(SCHEDLAB).first
     lab.scroll_into_view_if_needed()
@@ -70,6 +79,22 @@ def test_chapter_2b_and_lab_2_run_and_the_scheduler_lab_reacts(open_notebook, pa
         _chapter_predictions(nb)
     nb.screenshot()
     nb.assert_clean()
+
+
+def _answers_folded_until_run(nb) -> None:
+    """Opened, not run: the cells the notebook folds (tests/test_predictions_folded.py) are
+    shown folded, and the loop's p99 (21.53 ms, the answer to the first prediction) is not on
+    the page, though it is in the committed output of the cell under the question."""
+    cells = json.loads((ROOT / CHAPTER).read_text(encoding="utf-8"))["cells"]
+    folded = [c["id"] for c in cells if c["metadata"].get("jupyter", {}).get("outputs_hidden")]
+    assert len(folded) >= 8, folded
+    assert nb.folded_cells() == folded
+    answer = next(c for c in cells if c["id"] == "12e6a2dc")
+    assert "21.53" in "".join(answer["outputs"][0]["text"])
+    cell = nb.page.locator(".jp-CodeCell").filter(has_text='compare("2.3"').first
+    cell.scroll_into_view_if_needed()
+    assert "21.53" not in cell.inner_text()
+    nb.screenshot("folded-answer", cell)
 
 
 def _check_exercises(nb) -> None:

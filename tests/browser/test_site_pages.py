@@ -249,7 +249,10 @@ def pictures_expected(notebook: str) -> int:
 
 def picture_problems(opened: Opened, notebook: str) -> list[str]:
     """Each widget still of the notebook must be on its page as an image that loaded and is
-    drawn at a visible size; and no output may show a widget's text stand-in instead."""
+    drawn at a visible size, once the reader has opened the folded outputs (their toggles:
+    fold_problems); and no output may show a widget's text stand-in instead."""
+    opened.page.eval_on_selector_all("details.hide", "ds => ds.forEach(d => { d.open = true; })")
+    opened.page.wait_for_function("() => [...document.images].every(i => i.complete)")
     sizes = opened.page.eval_on_selector_all(
         ".cell_output img",
         "imgs => imgs.filter(i => /\\.svg$/.test(new URL(i.src).pathname))"
@@ -268,6 +271,28 @@ def picture_problems(opened: Opened, notebook: str) -> list[str]:
         for text in widget_placeholders(opened.page)
     ]
     return problems
+
+
+def folds_expected(notebook: str) -> int:
+    """How many cells the notebook folds: outputs that answer a prediction, tagged
+    ``hide-output`` (tests/test_predictions_folded.py)."""
+    cells = json.loads((ROOT / notebook).read_text())["cells"]
+    return sum("hide-output" in cell["metadata"].get("tags", []) for cell in cells)
+
+
+def fold_problems(opened: Opened, notebook: str) -> list[str]:
+    """Each folded output of the notebook is behind a closed "Show code cell output" toggle on
+    its page (myst-nb's rendering of the tag), so that the page does not answer a prediction
+    before the reader asks for it."""
+    closed = opened.page.eval_on_selector_all(
+        "details.hide.below-input",
+        "ds => ds.filter(d => !d.open && d.querySelector('.cell_output')"
+        " && /Show code cell output/.test(d.querySelector('summary').textContent)).length",
+    )
+    expected = folds_expected(notebook)
+    if closed == expected:
+        return []
+    return [f"{opened.path}: {closed} closed output toggles, the notebook folds {expected}"]
 
 
 def widget_placeholders(page) -> list[str]:
@@ -323,6 +348,11 @@ def test_every_widget_output_shows_its_picture(browser, site):
     assert sum(map(pictures_expected, NOTEBOOKS)) >= 30  # the course's figures, not none
 
 
+def test_the_outputs_that_answer_a_prediction_open_on_a_click(browser, site):
+    assert on_every_notebook_page(browser, site, fold_problems) == []
+    assert folds_expected(CH2B) >= 8  # the chapter's predictions fold their runs
+
+
 def test_no_page_shows_a_warning_or_a_broken_image_or_fetches_beyond_mathjax(browser, site):
     problems, mathjax_pages = [], []
     with visiting(browser, site) as visit:
@@ -376,8 +406,9 @@ def swap_two_rows(site: Path) -> None:
     edit(page, "\0", second)
 
 
-CH1, CH3, LAB3 = (
+CH1, CH2B, CH3, LAB3 = (
     "chapters/01-render-stalls.ipynb",
+    "chapters/02b-preemption-queues-and-timers.ipynb",
     "chapters/03-flame-graphs.ipynb",
     "labs/lab03-flame-detective.ipynb",
 )
@@ -483,6 +514,16 @@ BREAKAGES = [
         ),
         lambda v: picture_problems(v.open(page_path(CH3)), CH3),
         "widget pictures drawn, the notebook has",
+    ),
+    Breakage(
+        "answer-on-show",
+        lambda s: edit(
+            on_page(CH2B)(s),
+            '<details class="admonition hide below-input">',
+            '<details class="admonition hide below-input" open>',
+        ),
+        lambda v: fold_problems(v.open(page_path(CH2B)), CH2B),
+        "closed output toggles, the notebook folds",
     ),
     Breakage(
         "widget-picture-file-lost",

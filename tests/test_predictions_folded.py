@@ -1,0 +1,305 @@
+"""A prediction is not answered on the screen before the learner has made it.
+
+A chapter asks the learner to predict (an exercise with ``predict=True``: its own figure stays
+hidden until Check), then runs the same program in the cells below it. Those cells' committed
+outputs are on the screen the moment the notebook opens, often in the same view as the question:
+a p99 printed two cells under "Predict the p99" answers it. So every code cell that answers a
+prediction is *folded*: ``metadata.jupyter.outputs_hidden`` (JupyterLab shows a collapsed bar
+until the cell is run or the bar clicked; running a cell unfolds it) and the tag ``hide-output``
+(the website's myst-nb shows a "Show code cell output" toggle).
+
+Which cells answer a prediction:
+
+- a numeric prediction: any code cell after it in its section (up to the next heading or the
+  next exercise) whose output shows the answer, in its text or in the labels of a figure's
+  still, at the precision it shows it (105.7 for an answer of 105.732, 36 for 36): found here,
+  so a new cell that prints it fails the test;
+- and the cells named in :data:`READ_ANSWERS`: answers a reader reads, not a number printed
+  (a multiple-choice answer such as "the frame waits for the P" read from a table, a position in
+  a printed run order), which no rule can spot in general.
+
+JupyterLab writes the first line of a folded output on its bar, so that line must not give the
+answer either, nor be a figure's SVG source: a folded cell that prints its answer on its first
+line, or draws a figure, prints a caption first ("Preset 2.4 on one P: the model's run queues
+over time").
+
+And nothing else is folded: a folded cell must answer a prediction, so folding is not used to
+hide what a reader should see. ``test_the_check_fails_on_*`` feeds the checks notebooks broken
+the way they look for.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from labkit.exercises.seeded import Exercise, Variant
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(
+    p.relative_to(ROOT).as_posix()
+    for p in [*(ROOT / "chapters").glob("*.ipynb"), *(ROOT / "labs").glob("*.ipynb")]
+)
+TAG = "hide-output"
+
+#: Predictions whose answer is read, not printed, and the cells (ids) whose outputs give it away.
+READ_ANSWERS: dict[str, dict[str, set[str]]] = {
+    "chapters/01-render-stalls.ipynb": {
+        # the late frames' mean time by part: wait 15.67 ms of 21.84 (answer D, wait)
+        "ch01.late_frame_part": {"e03e3313"},
+    },
+    "chapters/02-scheduler-blind-spots.ipynb": {
+        # the model's run order ['g5', 'g1', 'g2', 'g3', 'g4'] and its timeline: g3 runs 4th
+        "ch02.run_position": {"ef03d20f", "61e55fc0"},
+    },
+    "chapters/05-case-study.ipynb": {
+        # each fix alone on the same incident: streaming's p99 printed (answer C)
+        "ch05.one_fix_p99": {"dedf5332"},
+    },
+    "chapters/05b-real-service.ipynb": {
+        # each fix alone on the real service, p99 printed
+        "ch05b.real_fix_p99": {"0eead58c"},
+    },
+}
+
+EXERCISE = re.compile(r"Exercise\(\s*(?:(\w+)\.)?(\w+),\s*seed=(\w+)")
+HEADING = re.compile(r"^#{1,6} ", re.M)
+# A number as a reader sees one: after a space, an opening bracket or a colon, not inside a
+# name or an assignment ("m=6", "g14", "0x1f" are not the answer 6, 14, 1)
+NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s(\[:]))-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w.]*\w)", re.M)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int  # the exercise's cell
+    name: str  # "ch02.loop_p99"
+    variant: Variant
+
+
+def _source(cell: dict) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _shown(out: dict) -> str:
+    """What a reader sees of one output: a stream's text; of a display, its figure's text (an
+    SVG still's labels) when it has one, else its plain text."""
+    if out.get("output_type") == "stream":
+        text = out.get("text", "")
+        return "".join(text) if isinstance(text, list) else text
+    data = out.get("data", {})
+    svg = data.get("image/svg+xml")
+    if svg is not None:
+        return "\n".join(re.findall(r">([^<>]+)<", "".join(svg)))
+    text = data.get("text/plain", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+def output_text(cell: dict) -> str:
+    """What a reader reads in a code cell's committed outputs."""
+    return "\n".join(_shown(out) for out in cell.get("outputs", []))
+
+
+def folded_bar(cell: dict) -> str:
+    """The line JupyterLab shows on a folded output's bar (CodeCell.getOutputPlaceholderText in
+    @jupyterlab/cells): the first non-empty line of the first output, from its first of
+    text/html, image/svg+xml, text/markdown, text/plain or the stream's text."""
+    outputs = cell.get("outputs", [])
+    if not outputs:
+        return ""
+    out = outputs[0]
+    if out.get("output_type") == "stream":
+        text = out.get("text", "")
+    else:
+        data = out.get("data", {})
+        order = ("text/html", "image/svg+xml", "text/markdown", "text/plain")
+        text = next((data[m] for m in order if m in data), "")
+    lines = ("".join(text) if isinstance(text, list) else text).split("\n")
+    return next((line for line in lines if line.strip()), "")
+
+
+def is_folded(cell: dict) -> bool:
+    folded = cell.get("metadata", {}).get("jupyter", {}).get("outputs_hidden") is True
+    return folded and TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def predictions(nb: dict) -> Iterator[Prediction]:
+    """The notebook's exercises that are predictions, with the variant its seed draws."""
+    cells = nb["cells"]
+    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+    bare_module = re.search(r"from labkit\.exercises\.(\w+) import", code)
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        for mod, fn, seed in EXERCISE.findall(_source(cell)):
+            mod = mod or (bare_module.group(1) if bare_module else "")
+            if not seed.isdigit():  # SEED = 0 set in the notebook
+                seed = re.search(rf"^{seed} = (\d+)", code, re.M).group(1)
+            make = getattr(importlib.import_module(f"labkit.exercises.{mod}"), fn)
+            variant = _variant(make, int(seed))
+            if variant.predict:
+                yield Prediction(i, f"{mod}.{fn}", variant)
+
+
+@cache
+def _variant(make, seed: int) -> Variant:
+    return Exercise(make, seed=seed).variant
+
+
+def section_after(cells: list[dict], index: int) -> Iterator[dict]:
+    """The code cells after cell ``index`` up to the next heading or the next exercise."""
+    for cell in cells[index + 1 :]:
+        src = _source(cell)
+        if cell["cell_type"] == "markdown" and HEADING.search(src):
+            return
+        if cell["cell_type"] == "code":
+            if EXERCISE.search(src):
+                return
+            yield cell
+
+
+def prints(text: str, answer: float) -> str | None:
+    """The first number in ``text`` that is ``answer`` as printed (rounded to the number's own
+    decimals), or None."""
+    for token in NUMBER.findall(text):
+        value = float(token.replace(",", ""))
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        if abs(value - answer) <= 0.5 * 10**-decimals + 1e-9:
+            return token
+    return None
+
+
+def answering_cells(path: str, nb: dict) -> dict[str, set[str]]:
+    """Cell id -> the predictions (names) its outputs answer."""
+    found: dict[str, set[str]] = {}
+    read = READ_ANSWERS.get(path, {})
+    for p in predictions(nb):
+        for cell in section_after(nb["cells"], p.index):
+            hit = cell.get("id") in read.get(p.name, set())
+            if not p.variant.is_choice:
+                hit = hit or prints(output_text(cell), float(p.variant.answer)) is not None
+            if hit:
+                found.setdefault(cell["id"], set()).add(p.name)
+    return found
+
+
+def fold_problems(path: str, nb: dict) -> list[str]:
+    """What is wrong with the notebook's folds: an answer on show, or a fold that hides no
+    answer."""
+    answering = answering_cells(path, nb)
+    answers = {p.name: float(p.variant.answer) for p in predictions(nb) if not p.variant.is_choice}
+    problems = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        cid = cell.get("id")
+        meta = cell.get("metadata", {})
+        half = (meta.get("jupyter", {}).get("outputs_hidden") is True) != (
+            TAG in meta.get("tags", [])
+        )
+        if half:
+            problems.append(f"cell {cid}: outputs_hidden and the {TAG!r} tag go together")
+        if cid in answering and not is_folded(cell):
+            names = ", ".join(sorted(answering[cid]))
+            problems.append(f"cell {cid} shows the answer to {names}: fold its output")
+        elif cid not in answering and is_folded(cell):
+            problems.append(f"cell {cid} is folded but answers no prediction above it")
+        if is_folded(cell):
+            bar = folded_bar(cell)
+            if bar.lstrip().startswith("<"):
+                problems.append(f"cell {cid}: its folded bar shows markup ({bar[:40]}...)")
+            elif any(
+                prints(bar, answers[name]) is not None
+                for name in answering.get(cid, ())
+                if name in answers
+            ):
+                problems.append(f"cell {cid}: its folded bar shows the answer ({bar.strip()})")
+    for name, cells in READ_ANSWERS.get(path, {}).items():
+        problems += [
+            f"READ_ANSWERS names cell {c} for {name}: not a cell after that prediction"
+            for c in sorted(cells)
+            if name not in answering.get(c, set())
+        ]
+    return problems
+
+
+@cache
+def _load(path: str) -> dict:
+    return json.loads((ROOT / path).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_no_prediction_is_answered_before_it_is_made(path):
+    problems = fold_problems(path, _load(path))
+    assert not problems, f"{path}:\n" + "\n".join(problems)
+
+
+def test_the_chapters_fold_what_answers_their_predictions():
+    """The checks look where the answers are: the chapters that run a prediction's program
+    right after it fold those cells (chapter 2b's loop p99, 21.53 ms, among them)."""
+    folded = {
+        path: sum(is_folded(c) for c in _load(path)["cells"])
+        for path in NOTEBOOKS
+        if any(is_folded(c) for c in _load(path)["cells"])
+    }
+    assert set(folded) >= {
+        "chapters/01-render-stalls.ipynb",
+        "chapters/02-scheduler-blind-spots.ipynb",
+        "chapters/02b-preemption-queues-and-timers.ipynb",
+        "chapters/03-flame-graphs.ipynb",
+        "chapters/04-fixes.ipynb",
+    }, folded
+    loop = _load("chapters/02b-preemption-queues-and-timers.ipynb")
+    assert answering_cells("chapters/02b-preemption-queues-and-timers.ipynb", loop)["12e6a2dc"] == {
+        "ch02.loop_p99"
+    }
+
+
+def _unfolded(nb: dict, cell_id: str) -> dict:
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if cell.get("id") == cell_id:
+            cell["metadata"].pop("jupyter", None)
+            cell["metadata"]["tags"] = [t for t in cell["metadata"].get("tags", []) if t != TAG]
+    return nb
+
+
+def test_the_check_fails_on_an_answer_left_on_show():
+    path = "chapters/02b-preemption-queues-and-timers.ipynb"
+    problems = fold_problems(path, _unfolded(_load(path), "12e6a2dc"))
+    assert problems == ["cell 12e6a2dc shows the answer to ch02.loop_p99: fold its output"]
+    path = "chapters/01-render-stalls.ipynb"  # a multiple-choice prediction's cell
+    assert fold_problems(path, _unfolded(_load(path), "e03e3313")) == [
+        "cell e03e3313 shows the answer to ch01.late_frame_part: fold its output"
+    ]
+
+
+def test_the_check_fails_on_a_fold_that_hides_no_answer():
+    path = "chapters/02b-preemption-queues-and-timers.ipynb"
+    nb = copy.deepcopy(_load(path))
+    lab = next(c for c in nb["cells"] if c.get("id") == "4db26e03")  # the lab's summary
+    lab["metadata"]["jupyter"] = {"outputs_hidden": True}
+    lab["metadata"]["tags"] = [TAG]
+    assert fold_problems(path, nb) == ["cell 4db26e03 is folded but answers no prediction above it"]
+    del lab["metadata"]["tags"]
+    assert "cell 4db26e03: outputs_hidden and the 'hide-output' tag go together" in (
+        fold_problems(path, nb)
+    )
+
+
+def test_a_number_is_read_as_a_reader_reads_it():
+    assert prints("p99_ms: stall   199.61   fix    21.53", 21.5311) == "21.53"
+    assert prints("makespan 105.7 ms", 105.732) == "105.7"
+    assert prints("[5, 1, 2, 3, 4]", 4) == "4"
+    assert prints("threads_peak: stall 36.00", 36) == "36.00"
+    assert prints("goroutine 0 [idle] m=6 g14 0x6", 6) is None
+    assert prints("p99 21.6 ms", 21.5311) is None
+    assert prints("1,296 events", 1296) == "1,296"
