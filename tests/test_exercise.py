@@ -82,6 +82,32 @@ def test_choice_accepts_index_letter_and_text_and_explains_wrong_picks():
     assert f"not {wrong}" in ex.feedback(wrong)
 
 
+def test_shuffled_choices_keep_the_right_text_right_and_each_hint_with_its_choice():
+    choices = ["wait for the P", "assist", "STW", "compose"]
+    hints = {1: "assist hint", 2: "STW hint", 3: "compose hint"}
+
+    def make(rng, shuffle=True):
+        n = int(rng.integers(100))  # the question's own number, drawn before the order
+        return choice(
+            f"{n}?", choices, 0, "It waits.", hints=hints, shuffle=rng if shuffle else None
+        )
+
+    orders = set()
+    for seed in range(8):
+        v = Exercise(make, seed=seed).variant
+        assert v.choices[v.answer] == "wait for the P"
+        assert {v.choices[i]: h for i, h in v.hints.items()} == {
+            "assist": "assist hint",
+            "STW": "STW hint",
+            "compose": "compose hint",
+        }
+        assert v == Exercise(make, seed=seed).variant  # the same seed, the same order
+        unshuffled = Exercise(lambda rng: make(rng, shuffle=False), seed=seed).variant
+        assert v.question == unshuffled.question  # the order is drawn after the numbers
+        orders.add(v.choices)
+    assert len(orders) > 1
+
+
 def test_reveal_gives_the_worked_answer_and_the_text_view_does_not():
     ex = Exercise(_times_table, seed=1, title="Times")
     assert ex.variant.solution in ex.reveal()

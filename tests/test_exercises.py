@@ -62,3 +62,49 @@ def test_right_answer_passes_and_wrong_answer_fails(make, seed):
 @pytest.mark.parametrize("make", MAKERS)
 def test_seeds_vary_the_question(make):
     assert len({Exercise(make, seed=s).text() for s in range(12)}) >= 2
+
+
+#: Multiple-choice questions whose choices form a scale and read in its order (about the same,
+#: about half, a tenth, none): their right letter may stay where the idea puts it.
+SCALES = {"ch01.pool_gc_rate"}
+
+
+def right_letters(make, seeds: range) -> str:
+    """The right answer's letter of a multiple-choice question at each seed ("" for a numeric
+    question); stops at the second letter seen, which is all the check needs."""
+    letters = ""
+    for seed in seeds:
+        v = Exercise(make, seed=seed).variant
+        if not v.is_choice:
+            return ""
+        letters += "ABCDEFGH"[v.answer]
+        if len(set(letters)) > 1:
+            break
+    return letters
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_no_multiple_choice_keeps_its_right_letter_for_every_seed(make, request):
+    """A question whose right idea is the same at every seed (chapter 1's late frames wait for
+    the P; lab 1's victim cache keeps the buffer) shuffles its choices by the seed
+    (``choice(..., shuffle=rng)``): **New variant** must not teach a letter."""
+    name = request.node.callspec.id.split("-")[0]
+    letters = right_letters(make, range(6))
+    if not letters or name in SCALES:
+        return
+    assert len(set(letters)) > 1, f"{name}: the right answer is {letters[0]} at seeds 0-5"
+
+
+def test_the_letter_check_fails_on_a_question_that_keeps_its_letter():
+    from labkit.exercises.seeded import choice
+
+    def fixed(rng):
+        n = int(rng.integers(1, 9))
+        return choice(f"{n} goroutines?", ["one", "many"], 1, "Many.")
+
+    def shuffled(rng):
+        n = int(rng.integers(1, 9))
+        return choice(f"{n} goroutines?", ["one", "many"], 1, "Many.", shuffle=rng)
+
+    assert right_letters(fixed, range(6)) == "BBBBBB"
+    assert len(set(right_letters(shuffled, range(6)))) == 2

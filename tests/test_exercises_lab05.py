@@ -324,9 +324,11 @@ def test_gogc_on_payload_key_follows_the_drawn_run(seed):
     ratio = lab.result.metrics["gc_cycles_per_s"] / before
     assert ratio == pytest.approx(p["ratio"]) and ratio < 1  # a higher GOGC: fewer cycles
     right = 0 if meets_targets(lab.result) else 1 if ratio < lab05.BARELY else 2
-    assert v.answer == right and e.check(right)
-    assert not e.check(0)  # the plausible mistake: GOGC fixes a service that allocates too much
-    assert all("heapGoalInternal" in e.feedback(i) for i in range(3) if i != right)
+    said = ("both targets met", "far fewer GC cycles", "barely fewer GC cycles")  # as written
+    assert v.choices[v.answer].startswith(said[right])  # (the choices are shuffled by seed)
+    met = next(i for i, text in enumerate(v.choices) if text.startswith(said[0]))
+    assert not e.check(met)  # the plausible mistake: GOGC fixes a service that allocates too much
+    assert all("heapGoalInternal" in e.feedback(i) for i in range(3) if i != v.answer)
 
 
 def test_band_can_say_each_thing():

@@ -53,7 +53,7 @@ TAG = "hide-output"
 #: Predictions whose answer is read, not printed, and the cells (ids) whose outputs give it away.
 READ_ANSWERS: dict[str, dict[str, set[str]]] = {
     "chapters/01-render-stalls.ipynb": {
-        # the late frames' mean time by part: wait 15.67 ms of 21.84 (answer D, wait)
+        # the late frames' mean time by part: wait 15.67 ms of 21.84 (the answer: wait)
         "ch01.late_frame_part": {"e03e3313"},
     },
     "chapters/02-scheduler-blind-spots.ipynb": {

@@ -153,4 +153,5 @@ def late_frame_part(rng: np.random.Generator) -> Variant:
         params={"producers": producers, "live_heap_mb": live_mb, "late": int(janky.sum())},
         figure=_frame_lab(params),
         predict=True,
+        shuffle=rng,
     )

@@ -92,4 +92,5 @@ def pool_prediction(rng: np.random.Generator) -> Variant:
         figure=_pool_curves(settings, label),
         predict=True,
         shows="the plot of real Go's latency (solid) beside the model's (dashed)",
+        shuffle=rng,
     )

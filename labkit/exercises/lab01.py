@@ -682,4 +682,5 @@ def victim_cache(rng: np.random.Generator) -> Variant:
             "allocations_old": old.pool_allocations,
             "allocations_new": new.pool_allocations,
         },
+        shuffle=rng,
     )

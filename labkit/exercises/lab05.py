@@ -694,6 +694,7 @@ def gogc_on_payload(rng: np.random.Generator) -> Variant:
         params={"gogc": gogc, "payload_kb": payload, "seed": seed, "ratio": ratio},
         figure=_incident_lab(base.replace(gogc=gogc)),
         predict=True,
+        shuffle=rng,
     )
 
 

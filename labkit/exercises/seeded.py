@@ -156,20 +156,35 @@ def choice(
     predict: bool = False,
     shows: str = MODEL_RUN,
     answer_figure: Callable[[], object] | None = None,
+    shuffle: np.random.Generator | None = None,
 ) -> Variant:
     """A multiple-choice question; ``answer`` is the index of the right choice; ``figure``
     builds the widget the question is about, shown after the learner's answer when
-    ``predict`` (see :attr:`Variant.figure` and :attr:`Variant.predict`)."""
+    ``predict`` (see :attr:`Variant.figure` and :attr:`Variant.predict`).
+
+    ``shuffle``, the question's own generator, puts the choices in an order drawn from it (the
+    right one and each hint moving with their text). For a question whose right *idea* is the
+    same at every seed, so that **New variant** does not keep the right letter in one place for
+    a learner to learn instead of the idea; not for choices that form a scale (about the same,
+    about half, a tenth), which read in their order. The order is drawn last, after the numbers
+    the question was drawn with, so a seed's numbers do not change with it."""
     if len(choices) < 2:
         raise ValueError("choices must list at least two options")
     if not 0 <= answer < len(choices):
         raise ValueError(f"answer must index choices (0..{len(choices) - 1}), got {answer}")
+    hints = dict(hints or {})
+    if shuffle is not None:
+        order = [int(i) for i in shuffle.permutation(len(choices))]  # new place -> old index
+        place = {old: new for new, old in enumerate(order)}
+        choices = [choices[i] for i in order]
+        answer = place[int(answer)]
+        hints = {place[i]: text for i, text in hints.items()}
     return Variant(
         question,
         int(answer),
         solution,
         choices=tuple(choices),
-        hints=hints or {},
+        hints=hints,
         params=dict(params or {}),
         figure=figure,
         predict=_predict(figure, predict),

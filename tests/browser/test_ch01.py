@@ -57,15 +57,16 @@ def _predict_what_makes_a_frame_late(nb):
     from labkit.exercises.seeded import Exercise
 
     v = Exercise(ch01.late_frame_part, seed=0).variant
-    assert v.answer != 2, "seed 0's answer is not the STW pauses"
+    stw = next(i for i, text in enumerate(v.choices) if text.startswith("STW"))
+    assert v.answer != stw, "seed 0's answer is not the STW pauses"
     ex = nb.predict(
         "Predict: what makes a late frame late",
-        (2, v.choices[2]),
+        (stw, v.choices[stw]),
         right=False,
         figure=".labkit-framelab .bqplot svg.svg-figure path",
     )
     said = ex.inner_text()
-    assert "tens of microseconds" in said  # choice C's hint
+    assert "tens of microseconds" in said  # the STW choice's hint
     assert "gomaxprocs=1" in said, said
     nb.page.wait_for_timeout(1200)
     nb.screenshot("prediction-late-frame", ex)
