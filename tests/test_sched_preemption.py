@@ -110,3 +110,48 @@ def test_a_loop_with_half_a_millisecond_between_sleeps_is_preempted_after_10_to_
     turns = turns_of_the_other_goroutine([cpu(0.5), sleep(1e-6)])
     assert 10 < turns[0] < 20
     assert len(turns) == 12
+
+
+def pair_and_hog_stretches(until_ms: float = 3000.0) -> list[tuple[str, float, float]]:
+    """A pair ping-ponging on unbuffered channels (50 us of CPU a hop) beside a hog without
+    calls, one P: the stretches (side, start, end) the P runs one side, start-up left out."""
+    from labkit.models.scheduler import Chan, recv, send
+
+    a, b = Chan(0, name="a"), Chan(0, name="b")
+    ping = Go("ping", [repeat(10**6, [cpu(0.05), send(a), recv(b)])])
+    pong = Go("pong", [repeat(10**6, [recv(a), cpu(0.05), send(b)])])
+    hog = Go("hog", [cpu(10**5, calls=False)])
+    run = simulate(
+        Go("main", [spawn(pong), spawn(ping), spawn(hog)]), gomaxprocs=1, until_ms=until_ms
+    )
+    seg = run.segments  # sorted by start
+    stretches: list[list] = []
+    for g, start, end in zip(seg["g"], seg["start_ms"], seg["end_ms"], strict=True):
+        side = "hog" if g == "hog" else "pair"
+        if stretches and stretches[-1][0] == side:
+            stretches[-1][2] = float(end)
+        else:
+            stretches.append([side, float(start), float(end)])
+    return [tuple(s) for s in stretches[2:]]
+
+
+def test_a_stretch_begun_on_a_61st_schedtick_hands_the_p_back_to_the_hog_after_one_hop():
+    """findRunnable takes a G from the global queue before runnext on every schedtick divisible
+    by 61 (``pp.schedtick%61 == 0``, src/runtime/proc.go:3458), and a hand-off inherits the time
+    slice without advancing schedtick. So when the pair's stretch begins on such a tick, its
+    first hop's schedule() takes the preempted hog from the global queue: a stretch of one hop.
+    Real Go's pingpong_hog recording has one (1.8 us of 105 pair stretches); the model, over 3 s,
+    two, 61 schedticks (about 1.2 s of slices) apart. Without the check there is none."""
+    stretches = pair_and_hog_stretches()
+    one_hop = [(s, e) for side, s, e in stretches if side == "pair" and e - s < 1.0]
+    assert len(one_hop) == 2, one_hop
+    assert all(e - s <= 2 * 0.05 for s, e in one_hop)  # one hop: ping's 50 us and its send
+    slices = [e - s for side, s, e in stretches[:-1] if side == "hog"]  # the last: cut at 3 s
+    assert 1150 < one_hop[1][0] - one_hop[0][0] < 1300  # 61 ticks of ~20 ms slices
+    assert all(19 < x < 21 for x in slices)  # the hog's slices: sysmon's 10 ms, twice
+
+
+def test_without_the_61st_tick_check_the_pair_keeps_every_slice(monkeypatch):
+    monkeypatch.setattr(rt, "GLOBAL_CHECK_TICKS", 10**9)
+    stretches = pair_and_hog_stretches()
+    assert not [1 for side, s, e in stretches if side == "pair" and e - s < 1.0]
