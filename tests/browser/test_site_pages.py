@@ -250,7 +250,7 @@ def pictures_expected(notebook: str) -> int:
 def picture_problems(opened: Opened, notebook: str) -> list[str]:
     """Each widget still of the notebook must be on its page as an image that loaded and is
     drawn at a visible size, once the reader has opened the folded outputs (their toggles:
-    fold_problems); and no output may show a widget's text stand-in instead."""
+    closed_toggle_problems); and no output may show a widget's text stand-in instead."""
     opened.page.eval_on_selector_all("details.hide", "ds => ds.forEach(d => { d.open = true; })")
     opened.page.wait_for_function("() => [...document.images].every(i => i.complete)")
     sizes = opened.page.eval_on_selector_all(
@@ -280,7 +280,7 @@ def folds_expected(notebook: str) -> int:
     return sum("hide-output" in cell["metadata"].get("tags", []) for cell in cells)
 
 
-def fold_problems(opened: Opened, notebook: str) -> list[str]:
+def closed_toggle_problems(opened: Opened, notebook: str) -> list[str]:
     """Each folded output of the notebook is behind a closed "Show code cell output" toggle on
     its page (myst-nb's rendering of the tag), so that the page does not answer a prediction
     before the reader asks for it."""
@@ -349,7 +349,7 @@ def test_every_widget_output_shows_its_picture(browser, site):
 
 
 def test_the_outputs_that_answer_a_prediction_open_on_a_click(browser, site):
-    assert on_every_notebook_page(browser, site, fold_problems) == []
+    assert on_every_notebook_page(browser, site, closed_toggle_problems) == []
     assert folds_expected(CH2B) >= 8  # the chapter's predictions fold their runs
 
 
@@ -522,7 +522,7 @@ BREAKAGES = [
             '<details class="admonition hide below-input">',
             '<details class="admonition hide below-input" open>',
         ),
-        lambda v: fold_problems(v.open(page_path(CH2B)), CH2B),
+        lambda v: closed_toggle_problems(v.open(page_path(CH2B)), CH2B),
         "closed output toggles, the notebook folds",
     ),
     Breakage(
