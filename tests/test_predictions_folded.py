@@ -51,14 +51,25 @@ NOTEBOOKS = sorted(
 TAG = "hide-output"
 
 #: Predictions whose answer is read, not printed, and the cells (ids) whose outputs give it away.
+#: Every multiple-choice prediction is here, with an empty set when a reader checked that no
+#: cell of its section shows the answer (no rule can tell a choice's answer from other text, so
+#: a new one must be looked at: ``choice_problems``).
 READ_ANSWERS: dict[str, dict[str, set[str]]] = {
     "chapters/01-render-stalls.ipynb": {
         # the late frames' mean time by part: wait 15.67 ms of 21.84 (the answer: wait)
         "ch01.late_frame_part": {"e03e3313"},
     },
+    "chapters/01b-gctrace-and-buffer-reuse.ipynb": {
+        # the frame lab below opens on the stall (fresh buffers), not the pool's GC rate
+        "ch01.pool_gc_rate": set(),
+    },
     "chapters/02-scheduler-blind-spots.ipynb": {
         # the model's run order ['g5', 'g1', 'g2', 'g3', 'g4'] and its timeline: g3 runs 4th
         "ch02.run_position": {"ef03d20f", "61e55fc0"},
+    },
+    "chapters/04b-pools-and-queueing.ipynb": {
+        # real Go's pools of 2 and 8 and a goroutine per request: p50 and p99 printed and drawn
+        "ch04b.pool_prediction": {"e9659209", "5ac0de73"},
     },
     "chapters/05-case-study.ipynb": {
         # each fix alone on the same incident: streaming's p99 printed (answer C)
@@ -67,6 +78,20 @@ READ_ANSWERS: dict[str, dict[str, set[str]]] = {
     "chapters/05b-real-service.ipynb": {
         # each fix alone on the real service, p99 printed
         "ch05b.real_fix_p99": {"0eead58c"},
+    },
+    # The labs' predictions have no cell after them in their sections but these: lab 2's
+    # timeline of spawn_program(3) draws unnamed boxes (its order shows only on hover, once
+    # run), and its yield cell runs Gosched without async preemption, not seed 0's question.
+    "labs/lab01-frame-lab.ipynb": {
+        "lab01.second_p": set(),
+        "lab01.pool_or_gogc_under_limit": set(),
+    },
+    "labs/lab02-scheduler-lab.ipynb": {"lab02.spawn_order": set(), "lab02.which_yield": set()},
+    "labs/lab05-capstone.ipynb": {
+        "lab05.timeout_and_driver": set(),
+        "lab05.threads_in_flight": set(),
+        "lab05.one_p_frames": set(),
+        "lab05.gogc_on_payload": set(),
     },
 }
 
@@ -228,7 +253,21 @@ def fold_problems(path: str, nb: dict) -> list[str]:
             for c in sorted(cells)
             if name not in answering.get(c, set())
         ]
-    return problems
+    return problems + choice_problems(path, nb)
+
+
+def choice_problems(path: str, nb: dict) -> list[str]:
+    """A multiple-choice prediction nobody looked at: its answer is a phrase ("p50 falls, p99
+    rises"), which no rule can find in a table or a figure, so each must be in READ_ANSWERS,
+    with the cells that show its answer or none. (Chapter 4b's pool prediction was answered
+    by the two cells under it, printed and drawn, until a review found it.)"""
+    read = READ_ANSWERS.get(path, {})
+    return [
+        f"{p.name} (cell {p.index}) is a multiple-choice prediction missing from READ_ANSWERS: "
+        "name the cells after it that show its answer (fold them), or none"
+        for p in predictions(nb)
+        if p.variant.is_choice and p.name not in read
+    ]
 
 
 @cache
@@ -279,6 +318,17 @@ def test_the_check_fails_on_an_answer_left_on_show():
     path = "chapters/01-render-stalls.ipynb"  # a multiple-choice prediction's cell
     assert fold_problems(path, _unfolded(_load(path), "e03e3313")) == [
         "cell e03e3313 shows the answer to ch01.late_frame_part: fold its output"
+    ]
+
+
+def test_the_check_fails_on_a_choice_prediction_nobody_looked_at(monkeypatch):
+    path = "chapters/04b-pools-and-queueing.ipynb"
+    monkeypatch.setitem(READ_ANSWERS, path, {})
+    assert fold_problems(path, _load(path)) == [
+        "cell e9659209 is folded but answers no prediction above it",
+        "cell 5ac0de73 is folded but answers no prediction above it",
+        "ch04b.pool_prediction (cell 11) is a multiple-choice prediction missing from "
+        "READ_ANSWERS: name the cells after it that show its answer (fold them), or none",
     ]
 
 
