@@ -33,6 +33,14 @@ def band_of(rate_per_s: float) -> int:
     return next(i for i in (2, 1) if rate_per_s <= POOL_BANDS[i][1]) if rate_per_s <= 1.5 else 0
 
 
+def _cycles_in(run: object, seconds: float) -> str:
+    """The cycles of a short run and when they started: at a cycle every few seconds a 10 s run
+    holds one or two, so its rate alone (0.1/s) would read as a cycle every 10 s."""
+    starts = ", ".join(f"{c.start_s:.1f}" for c in run.gc_cycles)
+    n = len(run.gc_cycles)
+    return f"{n} cycle{'s' if n != 1 else ''} in its {seconds:g} s (at {starts} s)"
+
+
 def _frame_lab(params: FrameParams) -> Callable[[], object]:
     def figure():
         from labkit.widgets import FrameLab
@@ -61,12 +69,12 @@ def pool_gc_rate(rng: np.random.Generator) -> Variant:
         "run now?",
         [label for label, _ in POOL_BANDS],
         right,
-        f"The model's run: {rate:.2f} cycles/s, jank {100 * run.jank_fraction:.1f} %. Once "
-        "the render loop reuses its buffer, only the producers allocate: "
-        f"{producers} x {params.producer_alloc_mb_per_s:g} = {alloc:g} MiB/s against a runway of "
-        f"about 64 MiB (live x GOGC/100), one cycle every {64 / alloc:.0f} s or so, where the "
-        "frames' 180 MiB/s used to fill it several times a second. Not zero: the pool removes "
-        "the frames' allocation, not the program's.",
+        f"The model's run: {_cycles_in(run, params.seconds)}, {rate:.2f} cycles/s, jank "
+        f"{100 * run.jank_fraction:.1f} %. Once the render loop reuses its buffer, only the "
+        f"producers allocate: {producers} x {params.producer_alloc_mb_per_s:g} = {alloc:g} MiB/s "
+        f"against a runway of about 64 MiB (live x GOGC/100), one cycle every {64 / alloc:.0f} s "
+        "or so, where the frames' 180 MiB/s used to fill it several times a second. Not zero: "
+        "the pool removes the frames' allocation, not the program's.",
         hints={
             0: "What allocated the 180 MiB/s that started most cycles, and does it still?",
             1: "A pool does not halve the frames' allocation: Get returns a buffer already made.",
