@@ -53,9 +53,9 @@ SCENARIOS = {
     "assist": (
         "allocation / GC",
         "cpu",
-        "main.seriesKey: string keys for an ever-growing series index, two shards at once",
+        "main.seriesKey: string keys kept in an ever-growing series log, two shards at once",
     ),
-    "logger": ("syscall storm", "cpu", "a log/slog text logger writing one record per point"),
+    "logger": ("syscall storm", "cpu", "a log.Logger writing one timestamped line per point"),
     "convoy": (
         "lock contention",
         "goroutine",

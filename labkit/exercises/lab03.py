@@ -181,6 +181,11 @@ def _program(cause: str, rng: np.random.Generator, fixed: bool = False):
     return main, params
 
 
+#: The syscall storm's steps per write (``_program``): CPU in the write path, in the kernel,
+#: formatting (ms).
+WRITE_MS, KERNEL_MS, FORMAT_MS = 0.2, 0.02, 0.03
+
+
 # Each cause adds its steps to the frame's ``body`` (and its knobs to ``params``) and returns
 # the goroutines main starts before its frame loop.
 
@@ -197,8 +202,15 @@ def _tight_loop(rng: np.random.Generator, fixed: bool, frames: int, params: dict
 
 
 def _syscall_storm(rng: np.random.Generator, fixed: bool, frames: int, params: dict, body: list):
-    """One unbuffered write(2) per logged point (the fix: one per frame)."""
-    from labkit.models.scheduler import cpu, repeat, syscall
+    """One unbuffered write(2) per logged point (the fix: one per frame).
+
+    The kernel's part of a write is CPU time of the writing thread, and a CPU profile counts
+    it: Go's profiling timer is per thread on CLOCK_THREAD_CPUTIME_ID, user and system time
+    (setThreadCPUProfiler, src/runtime/os_linux.go:688), and its SIGPROF is taken when the
+    thread returns to user code, in Syscall6. So the model runs it as CPU under Syscall6, not as
+    a ``syscall`` step (a blocking call whose time the model's profile leaves out, as it
+    should for a thread asleep in the kernel)."""
+    from labkit.models.scheduler import cpu, repeat
 
     writes = int(rng.integers(40, 80))
     params["writes_per_frame"] = writes
@@ -211,9 +223,9 @@ def _syscall_storm(rng: np.random.Generator, fixed: bool, frames: int, params: d
         repeat(
             n,
             [
-                cpu(0.2, stack=write),
-                syscall(0.02),
-                cpu(0.03, stack=_RUN + ";main.(*dashboard).logPoint;fmt.Fprintf"),
+                cpu(WRITE_MS, stack=write),
+                cpu(KERNEL_MS, stack=write),  # in the kernel, sampled at Syscall6 (above)
+                cpu(FORMAT_MS, stack=_RUN + ";main.(*dashboard).logPoint;fmt.Fprintf"),
             ],
         )
     )
@@ -500,7 +512,9 @@ def wait_total(rng: np.random.Generator) -> Variant:
     seed = int(rng.bit_generator.seed_seq.entropy)
     scenario, kind, program, mechanism = WAIT_CASES[seed % len(WAIT_CASES)]
     trace = _recorded_trace(scenario)
-    total_s = trace.to_profile(kind).total() / 1e9
+    profile = trace.to_profile(kind)
+    total_s = profile.total() / 1e9
+    cum_s = {fn: c / 1e9 for fn, _, c in profile.top(10_000)}
     info = recorded_info()["profiles"][scenario]
     seconds = trace.duration_ms / 1e3
     return numeric(
@@ -516,8 +530,12 @@ def wait_total(rng: np.random.Generator) -> Variant:
             "time, adds little."
             if kind == "sched"
             else "Each of the 48 handlers blocks for (nearly) the whole 200 ms refresh: 48 x "
-            "0.2 s = 9.6 s; those that arrive later wait less, those queued behind the next "
-            "refresh add some."
+            "0.2 s = 9.6 s; their RLock waits add up to "
+            f"{cum_s.get('sync.(*RWMutex).RLock', 0.0):.2f} s (those that arrive after the "
+            "refresh began wait less). The rest, "
+            f"{cum_s.get(TRACE_READER, 0.0):.2f} s under {TRACE_READER}, is not the program's: "
+            "the tracer's own reader of CPU samples, asleep in chanrecv, a goroutine that runs "
+            "only while a trace is being taken."
         )
         + f" The mechanism: {mechanism}.",
         unit="s",
@@ -530,11 +548,12 @@ def wait_total(rng: np.random.Generator) -> Variant:
     )
 
 
+#: The goroutine runtime/trace starts to read CPU samples while tracing (traceStartReadCPU,
+#: src/runtime/tracecpu.go:37): its waits are in every trace's sync profile, whatever the program.
+TRACE_READER = "runtime.traceStartReadCPU.func1"
+
 #: Model causes whose CPU share a learner can work out from the program (``cpu_share``).
 SHARE_CAUSES = ("tight loop", "syscall storm")
-#: The syscall storm's steps per write (``_program``): CPU in the write path, in the kernel,
-#: formatting (ms).
-WRITE_MS, KERNEL_MS, FORMAT_MS = 0.2, 0.02, 0.03
 
 
 def cpu_share(rng: np.random.Generator) -> Variant:
@@ -593,7 +612,7 @@ def cpu_share(rng: np.random.Generator) -> Variant:
         f"The profile gives {target} {share:.1f} % of the samples (its box's width in the flame "
         f"graph). By hand: a SIGPROF sample lands only where a thread runs, so the sleep counts "
         f"for nothing and the share is CPU time over CPU time, {how} = {by_hand:.1f} %. The "
-        "sampling at 100 Hz moves it by a point or two.",
+        "sampling at 100 Hz moves it by up to about five points.",
         unit="%",
         abs_tol=5.0,
         hint="A CPU profile samples running threads only (SIGPROF at 100 Hz, setcpuprofilerate): "
@@ -700,7 +719,9 @@ DIAGNOSES = {
     "the GC: its mark workers on the Ps, assists on the allocators": (
         "gc_workers",
         "runtime.gcBgMarkWorker boxes (hover them) hold a P for milliseconds at a time: "
-        "gcController's dedicated worker takes a quarter of the Ps during a cycle (mgcpacer.go)",
+        "during a cycle the GC's background workers aim at a quarter of the Ps' time "
+        "(gcBackgroundUtilization, mgcpacer.go:39), on 2 Ps as a fractional worker rather "
+        "than a dedicated one (startCycle, mgcpacer.go:403-416), and idle Ps run idle workers",
     ),
     "a channel fed too slowly": (
         "channel",
@@ -769,7 +790,11 @@ def diagnose_trace(rng: np.random.Generator) -> Variant:
         right,
         f"{labels[right][:1].upper() + labels[right][1:]}: {DIAGNOSES[labels[right]][1]}. "
         f"{doctor} Run it on a trace of your own: `python -m labkit.stalls trace.out`.",
-        hints={i: f"Look again: {DIAGNOSES[k][1]}." for i, k in enumerate(labels) if i != right},
+        hints={
+            i: f"If it were that, the trace would show it: {DIAGNOSES[k][1]}. Does it?"
+            for i, k in enumerate(labels)
+            if i != right
+        },
         params={"case": name},
         figure=_trace_views(name),
         answer_figure=_doctor_view(name),

@@ -14,10 +14,10 @@
 //	mutex    eight goroutines update one map under a single sync.Mutex (lock contention)
 //	alloc    each frame allocates a fresh 1024x768 RGBA buffer: the GC and mallocgc dominate
 //	pooled   the fix for alloc: frame buffers come from a sync.Pool
-//	assist   main.seriesKey builds map keys by string concatenation over a large live heap:
+//	assist   main.seriesKey builds keys by string concatenation, all kept, over a large live heap:
 //	         the GC charges the allocating goroutine mark assists (allocation / GC, hidden
 //	         under a function that does not look like it allocates)
-//	logger   a log/slog text logger writes one record per point to an unbuffered file
+//	logger   a log.Logger writes one timestamped line per point to an unbuffered file
 //	         (syscall storm, under the logging library's frames)
 //
 // Two record the goroutine profile instead (pprof.Lookup("goroutine"), debug=0), the evidence
@@ -44,7 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"log/slog"
+	"log"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -61,9 +61,9 @@ type dashboard struct {
 	mu     sync.Mutex
 	stats  map[int]int
 	log    *os.File
-	logger *slog.Logger
+	logger *log.Logger
 	pool   sync.Pool
-	shards [2]map[string]float64
+	shards [2][]string // the "assist" scenario's series logs, one per indexing goroutine
 	cache  seriesCache
 }
 
@@ -232,8 +232,8 @@ func (d *dashboard) run(scenario string, until time.Time) {
 		case "pooled":
 			d.pool.Put(img)
 		case "assist":
-			// A series index that keeps every key it has seen: the live heap grows with
-			// pointers (strings in a map), the pacer's estimate of the mark work runs
+			// A series log that keeps every key it has made: the live heap grows with
+			// pointers (strings in a slice), the pacer's estimate of the mark work runs
 			// behind, and the goroutine allocating the keys pays for marking them.
 			// Two shards are indexed at once, so both Ps are busy and no idle P is left to
 			// run the GC's idle mark worker (gcDrainMarkWorkerIdle) in their place.
@@ -242,15 +242,15 @@ func (d *dashboard) run(scenario string, until time.Time) {
 				wg.Add(1)
 				go func(s int) {
 					defer wg.Done()
-					for i, p := range d.points[:4000] {
-						d.shards[s][seriesKey("tile-host", (frame*4000+i)*2+s)] = p
+					for i := range d.points[:4000] {
+						d.shards[s] = append(d.shards[s], seriesKey("tile-host", (frame*4000+i)*2+s))
 					}
 				}(s)
 			}
 			wg.Wait()
 		case "logger":
 			for i, p := range d.points[:400] {
-				d.logger.Info("point", "i", i, "v", p)
+				d.logger.Printf("point i=%d v=%g", i, p)
 			}
 		case "leak":
 			for i := 0; i < 20; i++ {
@@ -286,8 +286,7 @@ func main() {
 		panic(err)
 	}
 	d := &dashboard{stats: map[int]int{}, log: devnull}
-	d.shards = [2]map[string]float64{{}, {}}
-	d.logger = slog.New(slog.NewTextHandler(devnull, nil))
+	d.logger = log.New(devnull, "dashboard ", log.LstdFlags|log.Lmicroseconds)
 	d.pool.New = func() any { return image.NewRGBA(image.Rect(0, 0, 1024, 768)) }
 	for i := 0; i < 20000; i++ {
 		d.points = append(d.points, float64(i*7919%100003))
