@@ -163,8 +163,8 @@ def worst_watchdog(rng: np.random.Generator) -> Variant:
     return choice(
         f"A pool of 4 workers on GOMAXPROCS={GOMAXPROCS} serves 10 ms requests that are "
         f"{cpu_bound:.0%} CPU{'' if cpu_bound == 1.0 else ', the rest a network wait'}, "
-        f"at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s every "
-        f"{off_s + on_s:g} s. Its adaptive watchdog (ceiling 64 workers) can be set three ways. "
+        f"at 200/s with bursts of {burst_rate:g}/s for {on_s:g} s, each after {off_s:g} s "
+        "of quiet. Its adaptive watchdog (ceiling 64 workers) can be set three ways. "
         "Which setting gives the **worst** p99 latency?",
         [label for label, _ in WATCHDOG_SETTINGS],
         worst,
@@ -364,7 +364,8 @@ def pipeline_throughput(rng: np.random.Generator) -> Variant:
         f"{procs} Ps: at most {procs} / {cpu_ms:g} ms = {params.cpu_limit_per_s:.0f} items/s "
         "(the device wait needs no P). The pipeline runs at the smallest of these: "
         f"{bound:.0f}/s ({params.bottleneck()}); the scheduler model delivered "
-        f"{run.throughput_per_s:.0f}/s. Any faster stage only fills its output channel and "
+        f"{run.throughput_per_s:.0f}/s, a few per cent less: the bound leaves out every moment "
+        "a ready worker waits for a P or to be woken. Any faster stage only fills its output channel and "
         "then blocks in `ch <- v` (back-pressure).",
         unit="items/s",
         rel_tol=0.02,
