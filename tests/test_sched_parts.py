@@ -31,9 +31,22 @@ from labkit.models.scheduler import (
 from labkit.models.scheduler.chan import ChanState
 from labkit.models.scheduler.engine import Scheduler
 from labkit.models.scheduler.events import EV_STARTLOCKEDM, EV_STARTM, EVENT_NAMES
-from labkit.models.scheduler.records import ROW_GLOBAL, ROW_RUNQ, ROW_THREADS, recount
+from labkit.models.scheduler.records import (
+    ROW_GLOBAL,
+    ROW_RUNQ,
+    ROW_THREADS,
+    history_entries,
+    recount,
+)
 from labkit.models.scheduler.schedule import Steal
-from labkit.models.scheduler.state import DEAD, RUNNABLE
+from labkit.models.scheduler.state import (
+    DEAD,
+    HISTORY_FULL,
+    HISTORY_HOP,
+    RUNNABLE,
+    RUNNING,
+    WAITING,
+)
 
 SCHED_DIR = Path(labkit.models.scheduler.__file__).parent
 GO_RUNTIME = Path(__file__).parents[1] / ".venv/lib/python3.11/site-packages/go/src/runtime"
@@ -165,6 +178,47 @@ def test_the_invariant_check_fails_on_a_stack_change_without_a_full_history_entr
 
     with pytest.raises(AssertionError, match="history ends with"):
         Broken(Go("main", [cpu(1)]), 1, True, 100.0, 0).simulate()
+
+
+def test_the_invariant_check_fails_on_a_pending_history_entry_left_behind():
+    """ready's and gogo's history entries wait in g.ready_t / g.run_t for the G's next history
+    write (records.py, "Pending entries"); one left on a G that went on (a parked G with a
+    pending "running") is reported: its history, written out, ends with the wrong status."""
+
+    class Broken(Scheduler):
+        def after_event(self, t):
+            for g in self.gs:
+                if g.status == WAITING:
+                    g.run_t = t
+            self.check_invariants()
+
+    a, b = Chan(0, "a"), Chan(0, "b")
+    pong = Go("pong", [repeat(3, [recv(a), send(b)])])
+    main = Go("main", [spawn(pong), repeat(3, [send(a), recv(b)])])
+    with pytest.raises(AssertionError, match="history ends with"):
+        Broken(main, 1, True, 100.0, 0).simulate()
+
+
+def test_a_hop_entry_expands_to_its_three_status_changes():
+    """A hop entry (records.py: readied at t_ready, ran and parked at t) is three entries, with
+    the stack and locked flag of the entry before it."""
+    history = [0.0, HISTORY_FULL, RUNNABLE, "", "main.f", True, 1.5, HISTORY_HOP, 2.5, "chan send"]
+    assert history_entries(history) == [
+        [0.0, RUNNABLE, "", "main.f", True],
+        [1.5, RUNNABLE, "", "main.f", True],
+        [2.5, RUNNING, "", "main.f", True],
+        [2.5, WAITING, "chan send", "main.f", True],
+    ]
+
+
+def test_the_runtime_module_has_no_module_getattr():
+    """The model reads ``rt.X`` (runtime.py's constants) on every event, and CPython 3.11 does
+    not specialise an attribute load on a module that defines ``__getattr__``: the one that
+    imported runtime.Scheduler on first use cost 4.6 % of a ping-pong's instructions (#25 item
+    7). engine.py sets runtime.Scheduler instead."""
+    from labkit.models.scheduler import runtime as rt
+
+    assert "__getattr__" not in vars(rt)
 
 
 CITATION = re.compile(

@@ -16,7 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import programs as pg
-from labkit.models.scheduler.state import G, P
+from labkit.models.scheduler.state import DEAD, RUNNABLE, G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -67,7 +67,8 @@ class Channels:
 
     def chansend(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chansend (src/runtime/chan.go:176): hand the value to a waiting receiver (send ->
-        goready), or buffer it, or park g on sendq."""
+        goready), or buffer it, or park g on sendq. (The hand-off readies the receiver with
+        ``ready``'s body in line, runq.py: a change there is a change here.)"""
         st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             w = self.waitq_dequeue(st, st.recvq)
@@ -75,7 +76,24 @@ class Channels:
                 self.ready(w, p, t)
                 return True
         elif st.recvq:
-            self.ready(st.recvq.popleft(), p, t)
+            w = st.recvq.popleft()  # ready(w, p, t), in line (runq.py): a hand-off's hot path
+            row = self.row
+            old = w.status  # set_status(w, RUNNABLE, t), in line
+            if old != DEAD:
+                row[old] -= 1
+            row[RUNNABLE] += 1
+            w.status = RUNNABLE
+            w.reason = ""
+            w.ready_t = t  # its short entry (t, RUNNABLE), pending (records.py, "Pending entries")
+            self.dirty = True
+            self.events.extend((t, "ready", p.id, w.name))  # log(t, "ready", p, w), in line
+            if p.runnext is None:  # runqput(p, w, True) into an empty runnext, in line
+                p.runnext = w
+                row[p.runnext_col] = 1
+            else:
+                self.runqput(p, w, True)
+            if not self.nmspinning and self.pidle:  # wakep's own test first: mostly nothing to do
+                self.wakep(t)
             return True
         if st.buffered < ch.capacity:
             st.buffered += 1
@@ -87,7 +105,8 @@ class Channels:
     def chanrecv(self: Scheduler, g: G, p: P, ch: pg.Chan, t: float) -> bool:
         """chanrecv (src/runtime/chan.go:524): take a buffered value (a blocked sender's value
         moves into the freed slot, recv), or take from a waiting sender (unbuffered), or park g
-        on recvq."""
+        on recvq. (The unbuffered hand-off readies the sender with ``ready``'s body in line,
+        runq.py: a change there is a change here.)"""
         st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             return self.chanrecv_sel(g, p, st, t)
@@ -98,7 +117,24 @@ class Channels:
                 self.ready(st.sendq.popleft(), p, t)
             return True
         if st.sendq:
-            self.ready(st.sendq.popleft(), p, t)
+            w = st.sendq.popleft()  # ready(w, p, t), in line (runq.py): a hand-off's hot path
+            row = self.row
+            old = w.status  # set_status(w, RUNNABLE, t), in line
+            if old != DEAD:
+                row[old] -= 1
+            row[RUNNABLE] += 1
+            w.status = RUNNABLE
+            w.reason = ""
+            w.ready_t = t  # its short entry (t, RUNNABLE), pending (records.py, "Pending entries")
+            self.dirty = True
+            self.events.extend((t, "ready", p.id, w.name))  # log(t, "ready", p, w), in line
+            if p.runnext is None:  # runqput(p, w, True) into an empty runnext, in line
+                p.runnext = w
+                row[p.runnext_col] = 1
+            else:
+                self.runqput(p, w, True)
+            if not self.nmspinning and self.pidle:  # wakep's own test first: mostly nothing to do
+                self.wakep(t)
             return True
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait, True)

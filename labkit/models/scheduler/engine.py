@@ -63,7 +63,7 @@ from labkit.models.scheduler.goroutine import Goroutines
 from labkit.models.scheduler.invariants import Invariants
 from labkit.models.scheduler.mutex import Mutexes
 from labkit.models.scheduler.netpoll import Netpoll
-from labkit.models.scheduler.records import Records, p_columns, row_width
+from labkit.models.scheduler.records import Records, flush_pending, p_columns, row_width
 from labkit.models.scheduler.runq import RunQueues
 from labkit.models.scheduler.schedule import Schedule
 from labkit.models.scheduler.selectgo import Selects, SelState
@@ -107,7 +107,7 @@ class Scheduler(
 
     __slots__ = (
         "gos", "gomaxprocs", "async_preempt", "until_ms", "rng", "_rand", "now", "heap", "held",
-        "next_seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
+        "seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
         "inline_ticks", "nschedules", "segments", "thread_segments", "events", "marks", "finished", "series_t",
@@ -138,8 +138,10 @@ class Scheduler(
         self.now = 0.0
         self.heap = []
         self.held = None  # the newest event, not yet in the heap (see push)
-        # Tie-breaking sequence numbers, shared by the event heap and the timer heaps.
-        self.next_seq = itertools.count(1).__next__
+        # Tie-breaking sequence numbers, shared by the event heap and the timer heaps, drawn with
+        # next(self.seq): a bound __next__ kept in a slot and called, self.next_seq(), was a
+        # method load CPython 3.11 does not specialise, at every switch (#25 item 7).
+        self.seq = itertools.count(1)
         self.ps = [P(i, *p_columns(i, gomaxprocs)) for i in range(gomaxprocs)]
         self.row = [0] * row_width(gomaxprocs)  # the state row (records.py), kept in place
         self.coprimes = [i for i in range(1, gomaxprocs + 1) if math.gcd(i, gomaxprocs) == 1]
@@ -223,7 +225,7 @@ class Scheduler(
         held = self.held
         if held is not None:
             heapq.heappush(self.heap, held)
-        self.held = (t, self.next_seq(), kind, obj, token)
+        self.held = (t, next(self.seq), kind, obj, token)
 
     def cheaprand(self) -> int:
         """One uint32 from the run's generator (cheaprand in proc.go), drawn in batches."""
@@ -301,10 +303,11 @@ class Scheduler(
 
         Why one long function: it is the model's hot path. Its locals (the heap, heappop, the
         recorders) are bound once per run, and every event passes through it: 200,062 events
-        for a 100,000-round channel ping-pong, 0.42 s of CPU in all (0.66 s before #25 item 7,
+        for a 100,000-round channel ping-pong, 0.39 s of CPU in all (0.66 s before #25 item 7,
         0.53 s before its second pass, the short history entries of records.py and note in line
-        here, 0.45 s before its third, a hop's schedule in park; benchmarks/README.md), where one
-        more call per event would add about 2-3 %."""
+        here, 0.45 s before its third, a hop's schedule in park, 0.44 s before its fourth, the
+        pending history entries and runtime.py's attributes specialised; benchmarks/README.md),
+        where one more call per event would add about 2-3 %."""
         heap = self.heap
         pop = heapq.heappop
         pushpop = heapq.heappushpop
@@ -430,7 +433,8 @@ class Scheduler(
         self.poller = None
 
     def close(self, t: float) -> None:
-        """Close the stretches still open at the end of the run."""
+        """Close the stretches still open at the end of the run, and write the Gs' pending
+        history entries (records.py, "Pending entries")."""
         for p in self.ps:
             g = p.curg
             if g is not None and g.status == RUNNING and p.m is not None:
@@ -438,6 +442,8 @@ class Scheduler(
         for m in self.ms:
             self.m_state(m, t, M_IDLE)
         self.note(t)
+        for g in self.gs:  # the histories' pending entries (records.py), before Result reads them
+            flush_pending(g)
 
 
 #: The step kinds of the primitives (kind >= programs.MARK_VALUE) and what runs each: called by
@@ -457,3 +463,5 @@ Scheduler.primitive_steps = {
     pg.FLAG_SPIN: Scheduler.flag_spin,
     pg.JUMP: Scheduler.jump,
 }
+
+rt.Scheduler = Scheduler  # the name older code imports from runtime.py (see there)

@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.events import EV_CPU_DONE, EV_SCHED
-from labkit.models.scheduler.state import DEAD, HISTORY_FULL, RUNNABLE, RUNNING, WAITING, G, P
+from labkit.models.scheduler.records import flush_pending
+from labkit.models.scheduler.state import (
+    DEAD,
+    HISTORY_FULL,
+    HISTORY_HOP,
+    RUNNABLE,
+    RUNNING,
+    WAITING,
+    G,
+    P,
+)
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
@@ -171,6 +181,7 @@ class Goroutines:
             g.seg_stack = stack
         if stack != g.stack:
             g.stack = stack
+            flush_pending(g)  # (records.py, "Pending entries")
             g.history.extend((t, HISTORY_FULL, g.status, g.reason, stack, g.locked > 0))
 
     def lock_os_thread(self: Scheduler, g: G, p: P, t: float) -> None:
@@ -179,6 +190,7 @@ class Goroutines:
         g.locked += 1
         g.lockedm = p.m
         p.m.lockedg = g
+        flush_pending(g)  # (records.py, "Pending entries")
         g.history.extend((t, HISTORY_FULL, g.status, g.reason, g.stack, True))
 
     def unlock_os_thread(self: Scheduler, g: G, t: float) -> None:
@@ -188,6 +200,7 @@ class Goroutines:
         if not g.locked and g.lockedm is not None:
             g.lockedm.lockedg = None
             g.lockedm = None
+            flush_pending(g)  # (records.py, "Pending entries")
             g.history.extend((t, HISTORY_FULL, g.status, g.reason, g.stack, False))
 
     def park(
@@ -200,7 +213,9 @@ class Goroutines:
         On the hot path (every blocking channel operation parks here): end_segment, set_status,
         log and a hop's schedule_after are in line, each the same as the function it stands for
         (see ``ready`` in runq.py for why, the checks that hold them equal and the time saved;
-        schedule_after in line is one call fewer a hop, -2 % of a ping-pong's instructions)."""
+        schedule_after in line is one call fewer a hop, -2 % of a ping-pong's instructions).
+        set_status's history entry goes in with g's pending ones, in one extend (records.py,
+        "Pending entries"): a hop entry when g was readied and ran from t."""
         if t > g.seg_start:  # end_segment(g, p, t), in line
             self.segments.extend((p.id, g.name, g.seg_start, t, p.m.id, g.seg_stack))
         g.waits_on = waits_on
@@ -213,7 +228,20 @@ class Goroutines:
         row[WAITING] += 1
         g.status = WAITING
         g.reason = reason
-        g.history.extend((t, reason))  # a short entry (records.py)
+        run_t = g.run_t  # with its pending entries, if any (records.py, "Pending entries")
+        if run_t is None:  # (written by a full entry since g ran: begin_stretch, lock_os_thread)
+            g.history.extend((t, reason))  # a short entry (records.py)
+        else:
+            g.run_t = None
+            ready_t = g.ready_t
+            if ready_t is None:
+                g.history.extend((run_t, RUNNING, t, reason))
+            else:
+                g.ready_t = None
+                if run_t == t:  # readied, ran and parked: a hop entry (records.py)
+                    g.history.extend((ready_t, HISTORY_HOP, t, reason))
+                else:
+                    g.history.extend((ready_t, RUNNABLE, run_t, RUNNING, t, reason))
         self.dirty = True
         self.events.extend((t, "park", p.id, g.name))  # log(t, "park", p, g), in line
         if not hop:
@@ -229,7 +257,7 @@ class Goroutines:
         held = self.held
         if held is not None:
             heappush(self.heap, held)
-        self.held = (at, self.next_seq(), EV_SCHED, p, 0)
+        self.held = (at, next(self.seq), EV_SCHED, p, 0)
 
     def gosched(self: Scheduler, g: G, p: P, t: float) -> None:
         """goschedImpl (src/runtime/proc.go:4322; Gosched and preemption): g to the *global*

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from labkit.models.scheduler import runtime as rt
-from labkit.models.scheduler.records import history_entries, recount
+from labkit.models.scheduler.records import history_entries, recount, written_history
 from labkit.models.scheduler.selectgo import SelState, Sudog
 from labkit.models.scheduler.state import DEAD, RUNNABLE, RUNNING, SYSCALL, WAITING, G
 
@@ -41,8 +41,9 @@ class Invariants:
         for g in self.gs:
             # The short entries take their stack and locked flag from the entry before them
             # (records.py, "A G's history"): a writer that changed either without a full entry
-            # shows here.
-            last = history_entries(g.history)[-1][1:]
+            # shows here; so does a pending entry (records.py) left on a G that went on (its
+            # status comes after the G's).
+            last = history_entries(written_history(g))[-1][1:]
             if last != [g.status, g.reason, g.stack, g.locked > 0]:
                 fail(f"{g.name}'s history ends with {last}, not its state")
             if g.status == DEAD:

@@ -16,8 +16,9 @@ queue (a walk costs more than the rest of an event). Who writes which columns, a
 - the queue columns: the run-queue operations of ``runq.py``, the only code that moves a G into or
   out of a run queue.
 
-The one exception is the hot path of a channel hand-off (#25 item 7): ``ready`` (runq.py), ``park``
-(goroutine.py), ``gogo`` and ``on_sched``'s runnext path (schedule.py) do set_status, runqget's
+The one exception is the hot path of a channel hand-off (#25 item 7): ``ready`` (runq.py) and
+its copies in ``chansend`` / ``chanrecv`` (chan.py), ``park`` (goroutine.py), ``gogo`` and its
+copy in ``on_sched`` (schedule.py), and ``on_sched``'s runnext path do set_status, runqget's
 runnext case or m_state in line, each copy marked "in line" beside it and the same as the
 function here; ``ready``'s docstring gives the time it saves. ``recount`` and the golden hashes
 hold them to it.
@@ -28,23 +29,47 @@ after every event (``invariants.py``).
 A G's history
 -------------
 ``G.history`` (what ``Result.goroutine_dump`` reads) is flat: entries one after another, each
-one of three shapes, told apart by its second item:
+one of four shapes, told apart by its second item:
 
 - ``t, HISTORY_FULL, status, reason, stack, locked``: written by ``count_new_g`` (a G's first
   entry) and by whatever changes g's stack or its locked flag (``begin_stretch``,
   ``lock_os_thread``, ``unlock_os_thread`` in goroutine.py);
-- ``t, status`` (an int): a status change with no reason (``set_status``);
-- ``t, reason`` (a str): the G parked, WAITING for ``reason`` (``set_status``).
+- ``t, status`` (an int >= 0): a status change with no reason (``set_status``, ``flush_pending``);
+- ``t, reason`` (a str): the G parked, WAITING for ``reason`` (``set_status``, ``park``);
+- ``t_ready, HISTORY_HOP, t, reason``: a hand-off's three changes of one G, written by ``park``
+  at once: RUNNABLE from ``t_ready`` (readied), RUNNING from ``t``, and at the same ``t``
+  WAITING for ``reason`` (it ran and parked in one event, as a channel ping-pong's Gs do).
 
-A short entry's stack and locked flag are those of the entry before it: only the writers of a
-full entry change them (``g.stack`` is set in ``begin_stretch`` alone, ``g.locked`` in
-``lock_os_thread`` / ``unlock_os_thread``, and each writes a full entry when ``g.locked > 0``
-changes); ``history_entries`` expands them, and the property tests check after every event
-that a G's expanded history ends with the G as it is (``invariants.py``). A status change is
-the commonest record of a ping-pong (three per event: ready, gogo, park); the short form builds
-a 2-tuple instead of a 5-tuple and reads neither ``g.stack`` nor ``g.locked``: about 8 % of a
-100,000-round ping-pong's CPU time (A/B medians of ``benchmarks/bench_sched.py pingpong``
-alternated with the old code, #25 item 7), and 3 list slots (24 bytes) fewer per entry.
+A short entry's (and a hop entry's) stack and locked flag are those of the entry before it: only
+the writers of a full entry change them (``g.stack`` is set in ``begin_stretch`` alone,
+``g.locked`` in ``lock_os_thread`` / ``unlock_os_thread``, and each writes a full entry when
+``g.locked > 0`` changes); ``history_entries`` expands them, and the property tests check after
+every event that a G's expanded history ends with the G as it is (``invariants.py``). A status
+change is the commonest record of a ping-pong (three per event: ready, gogo, park); the short
+form builds a 2-tuple instead of a 5-tuple and reads neither ``g.stack`` nor ``g.locked``: about
+8 % of a 100,000-round ping-pong's CPU time (A/B medians of ``benchmarks/bench_sched.py
+pingpong`` alternated with the old code, #25 item 7), and 3 list slots (24 bytes) fewer per
+entry.
+
+Pending entries
+---------------
+``ready`` and ``gogo`` (and their copies in line) do not write their short entries ``t,
+RUNNABLE`` and ``t, RUNNING``: they keep ``t`` in ``g.ready_t`` / ``g.run_t``, and the G's next
+history write puts them in first, in the order they happened (``flush_pending``). Every writer
+of ``g.history`` does so: ``set_status``, ``begin_stretch``, ``lock_os_thread`` and
+``unlock_os_thread`` flush them, and ``park`` writes them with its own entry in one extend (a
+hop entry when the G ran from the instant it parks); ``Scheduler.close`` flushes what is left
+before ``Result`` reads the histories. A G is readied, runs and parks in that order, so only a
+runnable or running G has a pending entry, and the expanded history is the same entries in the
+same order as when each was written at once. ``written_history`` is a history with its pending
+entries after it: what the property tests expand and check after every event (``invariants.py``;
+a pending entry left on a G that went on shows there as a history ending with the wrong status).
+
+A hand-off's three history writes (the partner's ready, the G's gogo and park) are so one
+list.extend of four items instead of three of two: the pending entries took a 100,000-round
+ping-pong from 24,204 to 23,749 instructions per event (-1.9 %,
+``benchmarks/instructions_sched.py``; CPU time 446 -> 432 ms, medians of 10 alternated rounds),
+the hop entry (four items, not six) 131 more (#25 item 7, fourth pass; benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -54,10 +79,12 @@ from typing import TYPE_CHECKING
 from labkit.models.scheduler.state import (
     DEAD,
     HISTORY_FULL,
+    HISTORY_HOP,
     M_DEAD,
     M_KIND_BY_STATE,
     M_RUN,
     RUNNABLE,
+    RUNNING,
     STATUS_NAMES,
     SYSCALL,
     WAITING,
@@ -119,10 +146,37 @@ def history_entries(history: list) -> list[list]:
             status, reason, stack, locked = history[i + 2 : i + 6]
             out.append([t, status, reason, stack, locked])
             i += 6
+        elif code == HISTORY_HOP:
+            run_t, reason = history[i + 2], history[i + 3]
+            out.append([t, RUNNABLE, "", stack, locked])
+            out.append([run_t, RUNNING, "", stack, locked])
+            out.append([run_t, WAITING, reason, stack, locked])
+            i += 4
         else:
             out.append([t, code, "", stack, locked])
             i += 2
     return out
+
+
+def flush_pending(g: G) -> None:
+    """Write g's pending short entries into its history (see "Pending entries" above): ready's
+    ``t, RUNNABLE``, then gogo's ``t, RUNNING`` (the order they happened in)."""
+    ready_t, run_t = g.ready_t, g.run_t
+    if ready_t is not None:
+        g.history.extend((ready_t, RUNNABLE))
+        g.ready_t = None
+    if run_t is not None:
+        g.history.extend((run_t, RUNNING))
+        g.run_t = None
+
+
+def written_history(g: G) -> list:
+    """g's flat history as it will be written: ``g.history`` and its pending entries after it
+    (``flush_pending`` without writing them)."""
+    pending = [] if g.ready_t is None else [g.ready_t, RUNNABLE]
+    if g.run_t is not None:
+        pending += [g.run_t, RUNNING]
+    return g.history + pending
 
 
 class Records:
@@ -132,8 +186,9 @@ class Records:
 
     def set_status(self: Scheduler, g: G, status: int, t: float, reason: str = "") -> None:
         """casgstatus (src/runtime/proc.go:1290): g's new status, kept in the state row's counts
-        and in g's history. (Copied in line in ready, park and gogo, the hot path of a channel
-        hand-off: a change here is a change there.)"""
+        and in g's history, after g's pending entries (see "Pending entries"). (Copied in line in
+        ready, park and gogo and in their copies (chansend, chanrecv, on_sched), the hot path of
+        a channel hand-off: a change here is a change there.)"""
         c = self.row
         old = g.status
         if old != DEAD:
@@ -142,6 +197,11 @@ class Records:
             c[status] += 1
         g.status = status
         g.reason = reason
+        if g.ready_t is not None:  # the pending entries go first (see "Pending entries")
+            flush_pending(g)
+        elif g.run_t is not None:  # (flush_pending's commonest case, in line: g stops running)
+            g.history.extend((g.run_t, RUNNING))
+            g.run_t = None
         if status == WAITING:  # a short entry (see "A G's history")
             g.history.extend((t, reason))
         elif not reason:

@@ -13,7 +13,7 @@ the G statuses): it is what notebooks and other models import as ``labkit.models
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler.state import (  # noqa: F401 - re-exported: labkit.models.scheduler.runtime's names
@@ -289,11 +289,10 @@ MUTEX_SPIN_MS = 0.0007699
 OS_SLICE_MS = 4.0
 
 
-def __getattr__(name: str) -> Any:
-    """``runtime.Scheduler``, imported on first use: ``engine.py`` imports this module for its
-    constants, so importing it back at the top would be circular."""
-    if name == "Scheduler":
-        from labkit.models.scheduler.engine import Scheduler
-
-        return Scheduler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``runtime.Scheduler`` (engine.Scheduler) is set by engine.py when it is imported (the package's
+# ``__init__`` imports it, so every import of this module has it): engine.py imports this module
+# for its constants, so importing it back here would be circular. Not a module ``__getattr__``
+# doing the import on first use: CPython 3.11 does not specialise attribute loads on a module that
+# has one, and the model reads ``rt.X`` on every event (benchmarks/README.md, #25 item 7).
+if TYPE_CHECKING:
+    from labkit.models.scheduler.engine import Scheduler  # noqa: F401

@@ -26,6 +26,8 @@ HISTORY_FIELDS = 5
 #: The tag of a full entry in G.history (records.py): t, HISTORY_FULL, status, reason, stack,
 #: locked; a short entry's second item is a status (int >= 0) or a wait reason (str).
 HISTORY_FULL = -1
+#: The tag of a hop entry in G.history (records.py): t_ready, HISTORY_HOP, t, reason.
+HISTORY_HOP = -2
 
 # M states for the per-thread view
 M_RUN, M_SYSCALL, M_LOCKED_WAIT, M_NETPOLL, M_IDLE, M_WAKING, M_DEAD = range(7)
@@ -46,7 +48,7 @@ class G:
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
         "token", "call_gap", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
-        "is_main", "waiting", "ticket",
+        "ready_t", "run_t", "is_main", "waiting", "ticket",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -78,8 +80,13 @@ class G:
         self.creator = creator
         self.created_ms = t
         self.waits_on = ""
-        # for goroutine_dump: flat, full and short entries one after another (records.py)
+        # for goroutine_dump: flat, full, short and hop entries one after another (records.py)
         self.history = []
+        # The times of its short entries (t, RUNNABLE) and (t, RUNNING) not yet in ``history``:
+        # ready and gogo leave them to the G's next history write (records.py, "Pending
+        # entries"); None when there is none.
+        self.ready_t = None
+        self.run_t = None
         # gp.waiting: the primitive operation g is in the middle of, kept while it parks or
         # spins (a mutex's lockSlow, a WaitGroup, a timer channel, a select); None otherwise.
         self.waiting = None

@@ -159,7 +159,7 @@ class TimerChans:
         if tc.heap_p is None and tc.when is not None:
             self.clean_head(p)
             earliest = p.timers[0][0] if p.timers else None
-            heapq.heappush(p.timers, (tc.when, self.next_seq(), tc))
+            heapq.heappush(p.timers, (tc.when, next(self.seq), tc))
             tc.heap_p = p
             if earliest is None or tc.when < earliest:
                 self.wake_netpoller(tc.when, t)
@@ -183,7 +183,7 @@ class TimerChans:
             return 0
         self.timer_chan_run(tc, dst, t)
         if tc.when is not None:
-            heapq.heappush(src.timers, (tc.when, self.next_seq(), tc))
+            heapq.heappush(src.timers, (tc.when, next(self.seq), tc))
             tc.heap_p = src
         return 1
 

@@ -44,7 +44,7 @@ class Timers:
         if p.zombies:  # maybeAdd's cleanHead (time.go:706)
             self.clean_head(p)
         earliest = p.timers[0][0] if p.timers else None
-        heapq.heappush(p.timers, (when, self.next_seq(), g))
+        heapq.heappush(p.timers, (when, next(self.seq), g))
         if earliest is None or when < earliest:
             self.wake_netpoller(when, t)
 
