@@ -56,8 +56,9 @@ TAG = "hide-output"
 #: a new one must be looked at: ``choice_problems``).
 READ_ANSWERS: dict[str, dict[str, set[str]]] = {
     "chapters/01-render-stalls.ipynb": {
-        # the late frames' mean time by part: wait 15.67 ms of 21.84 (the answer: wait)
-        "ch01.late_frame_part": {"e03e3313"},
+        # the late frames' mean time by part: wait 15.67 ms of 21.84 (the answer: wait), and
+        # the reading under it ("they start late")
+        "ch01.late_frame_part": {"e03e3313", "40a68bbf"},
     },
     "chapters/01b-gctrace-and-buffer-reuse.ipynb": {
         # the frame lab below opens on the stall (fresh buffers), not the pool's GC rate
@@ -68,16 +69,18 @@ READ_ANSWERS: dict[str, dict[str, set[str]]] = {
         "ch02.run_position": {"ef03d20f", "61e55fc0"},
     },
     "chapters/04b-pools-and-queueing.ipynb": {
-        # real Go's pools of 2 and 8 and a goroutine per request: p50 and p99 printed and drawn
-        "ch04b.pool_prediction": {"e9659209", "5ac0de73"},
+        # real Go's pools of 2 and 8 and a goroutine per request: p50 and p99 printed and drawn,
+        # and the reading of them ("lower the median ... raise the tail")
+        "ch04b.pool_prediction": {"e9659209", "5ac0de73", "6ed4dd0d"},
     },
     "chapters/05-case-study.ipynb": {
-        # each fix alone on the same incident: streaming's p99 printed (answer C)
-        "ch05.one_fix_p99": {"dedf5332"},
+        # each fix alone on the same incident: streaming's p99 printed (answer C), and what
+        # each fix did
+        "ch05.one_fix_p99": {"dedf5332", "9c53bdcf"},
     },
     "chapters/05b-real-service.ipynb": {
-        # each fix alone on the real service, p99 printed
-        "ch05b.real_fix_p99": {"0eead58c"},
+        # each fix alone on the real service, p99 printed, and the reading of the rows
+        "ch05b.real_fix_p99": {"0eead58c", "7c9ac59c"},
     },
     # The labs' predictions have no cell after them in their sections but these: lab 2's
     # timeline of spawn_program(3) draws unnamed boxes (its order shows only on hover, once
@@ -100,6 +103,32 @@ HEADING = re.compile(r"^#{1,6} ", re.M)
 # A number as a reader sees one: after a space, an opening bracket or a colon, not inside a
 # name or an assignment ("m=6", "g14", "0x1f" are not the answer 6, 14, 1)
 NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s(\[:]))-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w.]*\w)", re.M)
+# In prose a number may also close a range ("16-20 ms", "47 → 380") or be a word ("six of them").
+PROSE_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s(\[:\-–→]))\d+(?:,\d{3})*(?:\.\d+)?(?![\w.]*\w)", re.M)
+WORDS = dict(
+    zip(
+        (
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ),
+        range(1, 13),
+        strict=True,
+    )
+)
+# A fold in markdown: what a reader opens, after checking the prediction.
+DETAILS = re.compile(r"<details>.*?</details>", re.S)
+# Words a markdown cell may show outside its fold (a lead-in such as "What each fix did:").
+LEAD_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -191,6 +220,59 @@ def section_after(cells: list[dict], index: int) -> Iterator[dict]:
             yield cell
 
 
+def markdown_after(cells: list[dict], index: int) -> Iterator[tuple[dict, str]]:
+    """The markdown a reader sees under a prediction, cell by cell, with the text shown
+    unopened: up to the next heading (the heading's own cell up to its heading line) or the
+    next exercise, less what is folded in ``<details>``."""
+    for cell in cells[index + 1 :]:
+        src = _source(cell)
+        if cell["cell_type"] == "code":
+            if EXERCISE.search(src):
+                return
+            continue
+        heading = HEADING.search(src)
+        yield cell, DETAILS.sub("", src[: heading.start()] if heading else src)
+        if heading:
+            return
+
+
+def says(text: str, answer: float) -> str | None:
+    """The first number in prose ``text`` that is ``answer`` as written: digits (a range's end
+    included) at their own precision, or a word for a whole number up to twelve."""
+    for token in PROSE_NUMBER.findall(text):
+        value = float(token.replace(",", ""))
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        if abs(value - answer) <= 0.5 * 10**-decimals + 1e-9:
+            return token
+    for word in re.findall(r"[A-Za-z]+", text):
+        if WORDS.get(word.lower()) == answer:
+            return word
+    return None
+
+
+def prose_problems(path: str, nb: dict) -> list[str]:
+    """Prose under a prediction that answers it before the reader has: a numeric answer said
+    outside a ``<details>`` fold, or a discussion READ_ANSWERS names (a choice's answer, which
+    no rule can spot) with more than a lead-in outside its fold."""
+    read = READ_ANSWERS.get(path, {})
+    problems = []
+    for p in predictions(nb):
+        for cell, text in markdown_after(nb["cells"], p.index):
+            cid = cell.get("id")
+            word = None if p.variant.is_choice else says(text, float(p.variant.answer))
+            if word is not None:
+                problems.append(
+                    f"markdown cell {cid} says the answer to {p.name} ({word}) where a reader "
+                    "sees it: fold the discussion in <details>"
+                )
+            elif cid in read.get(p.name, set()) and len(text.split()) > LEAD_WORDS:
+                problems.append(
+                    f"markdown cell {cid} discusses the answer to {p.name} with "
+                    f"{len(text.split())} words outside <details> (at most {LEAD_WORDS})"
+                )
+    return problems
+
+
 def prints(text: str, answer: float) -> str | None:
     """The first number in ``text`` that is ``answer`` as printed (rounded to the number's own
     decimals), or None."""
@@ -251,9 +333,19 @@ def fold_problems(path: str, nb: dict) -> list[str]:
         problems += [
             f"READ_ANSWERS names cell {c} for {name}: not a cell after that prediction"
             for c in sorted(cells)
-            if name not in answering.get(c, set())
+            if name not in answering.get(c, set()) and c not in prose_cells(path, nb, name)
         ]
-    return problems + choice_problems(path, nb)
+    return problems + choice_problems(path, nb) + prose_problems(path, nb)
+
+
+def prose_cells(path: str, nb: dict, name: str) -> set[str]:
+    """The markdown cells under prediction ``name`` (READ_ANSWERS may name them)."""
+    return {
+        cell.get("id")
+        for p in predictions(nb)
+        if p.name == name
+        for cell, _ in markdown_after(nb["cells"], p.index)
+    }
 
 
 def choice_problems(path: str, nb: dict) -> list[str]:
@@ -330,6 +422,33 @@ def test_the_check_fails_on_a_choice_prediction_nobody_looked_at(monkeypatch):
         "ch04b.pool_prediction (cell 11) is a multiple-choice prediction missing from "
         "READ_ANSWERS: name the cells after it that show its answer (fold them), or none",
     ]
+
+
+def _unfolded_prose(nb: dict, cell_id: str) -> dict:
+    """The notebook with cell ``cell_id``'s <details> opened into plain text."""
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if cell.get("id") == cell_id:
+            text = re.sub(r"<details><summary>[^<]*</summary>", "", _source(cell))
+            cell["source"] = text.replace("</details>", "")
+    return nb
+
+
+def test_the_check_fails_on_prose_that_answers_a_prediction():
+    """Chapter 4's pipeline prediction (mean latency 380 ms with buffers of 64): the reading
+    of the run said "47 -> 380 ms" right under the folded table until it was folded too; and
+    chapter 5's discussion of each fix (a choice's answer, named in READ_ANSWERS)."""
+    path = "chapters/04-fixes.ipynb"
+    assert prose_problems(path, _unfolded_prose(_load(path), "b64read41")) == [
+        "markdown cell b64read41 says the answer to ch04.pipeline_prediction (380) where a "
+        "reader sees it: fold the discussion in <details>"
+    ]
+    path = "chapters/05-case-study.ipynb"
+    (problem,) = prose_problems(path, _unfolded_prose(_load(path), "9c53bdcf"))
+    assert problem.startswith("markdown cell 9c53bdcf discusses the answer to ch05.one_fix_p99")
+    assert says("its first ten frames came late", 10) == "ten"
+    assert says("sleeps lasted 16-20 ms", 19.68) == "20"
+    assert says("the m=6 P", 6) is None
 
 
 def test_the_check_fails_on_a_fold_that_hides_no_answer():
