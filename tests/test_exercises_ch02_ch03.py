@@ -148,8 +148,11 @@ def test_late_frames_only_when_every_p_runs_a_hog():
         assert (v.answer >= 8) if busy else (v.answer <= 1)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", range(20))
 def test_the_dumps_runnable_count_is_read_from_its_text(seed):
+    """... and is what the hint's rule gives, ingest goroutines less GOMAXPROCS, at every seed:
+    the dump is taken before any ingest goroutine is done (with 4 or 6 of them the first ends at
+    380 ms, so a dump at 400 ms is moved earlier)."""
     ex = Exercise(ch03.runnable_in_dump, seed=seed)
     p = ex.variant.params
     res = simulate(ch03.dashboard_program(p["ingest"]), gomaxprocs=2, until_ms=3_000, seed=1)
