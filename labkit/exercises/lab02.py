@@ -55,7 +55,12 @@ from labkit.models.scheduler import (
 from labkit.scenarios.blindspots import PRESETS, LabParams, LabRun, run_lab
 from labkit.traces.measures import timeline_measures
 
-GO_VERSIONS = {True: "Go >= 1.14 (asynchronous preemption)", False: "Go <= 1.13 (cooperative only)"}
+GO_VERSIONS = {
+    True: "Go >= 1.14 (asynchronous preemption)",
+    # not "Go <= 1.13": its timers were fired by timer goroutines (timerproc), so a Sleep(1ns)
+    # there let queued goroutines run; the model's timers are today's, run by the scheduler
+    False: "GODEBUG=asyncpreemptoff=1 (cooperative preemption only, as in Go <= 1.13)",
+}
 
 # ---- programs the questions are about (the lab simulates and draws them) ---------------------
 
@@ -538,15 +543,35 @@ def which_yield(rng: np.random.Generator) -> Variant:
         right,
         f"{why} In the model `req` finishes at {done:.2f} ms and the loop at "
         f"{loop_done:.2f} ms. ({_recorded_yield_turns()})",
-        hints={
-            0: "Does this call really leave the P to someone else, and who runs next?",
-            1: "Is there a point where the loop can be stopped at all?",
-            2: "Can sysmon's preemption request take effect here?",
-        },
+        hints=_yield_hints(mode),
         params={"mode": mode, "async_preempt": async_preempt, "loop_ms": loop_ms},
         figure=_drawn("SchedulerTimeline", res, 150),
         predict=True,
     )
+
+
+def _yield_hints(mode: str) -> dict[int, str]:
+    """which_yield's hint for each choice, by the loop's yield: a hint is shown for a wrong
+    choice only, so each must point from that choice toward what this loop does (a Gosched
+    loop's hints about preemption would point away from its answer)."""
+    if mode == "gosched":
+        return {
+            1: "Gosched hands the P over on every call: does `req` need sysmon at all?",
+            2: "Does runtime.Gosched give the P to someone else, and who runs next?",
+        }
+    first = {
+        "none": "With no call and no yield in the loop, what could make it give up the P at once?",
+        "sleep0": "What does time.Sleep(0) do when its duration is <= 0?",
+        "sleep1ns": "When the 1 ns timer has expired, where does the readied loop go: behind "
+        "`req`, or into runnext ahead of it?",
+    }[mode]
+    return {
+        0: first,
+        1: "Without asynchronous preemption, where could sysmon's request take effect in a loop "
+        "that makes no call?",
+        2: "Can sysmon's request take effect here: by signal (asynchronous preemption), or at a "
+        "call's stack check?",
+    }
 
 
 def _recorded_yield_turns() -> str:
