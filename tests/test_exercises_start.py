@@ -31,6 +31,7 @@ def test_frame_size_key_is_the_hand_table(seed):
     mib = FRAME_MIB[(p["width"], p["height"])]
     assert e.variant.answer == mib
     assert e.check(f"{mib * 2**20 / 1e6:.4f} MB")  # the same buffer, in decimal megabytes
+    assert e.check(f"{mib:.1f}")  # worked to one decimal (640x480: 1.2 for 1.17)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
