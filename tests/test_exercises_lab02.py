@@ -353,6 +353,16 @@ def test_trace_question_rejects_the_wrong_predictions_with_the_mechanism(seed):
     assert exercise.check(exercise.variant.answer)
 
 
+def test_two_hogs_accept_what_the_worked_answers_slice_gives():
+    """Each frame wakes a time slice late (10-17.5 ms, real Go's recorded band): over 200 ms of
+    hogs that is 200 / (4.5 + 17.5) = 9 to 200 / (4.5 + 10) = 14 frames, all accepted; 30
+    (every frame) and 0 are not."""
+    seed = next(i for i, c in enumerate(lab02.TRACE_CASES) if c.settings == {"hogs": 2})
+    exercise = Exercise(lab02.stall_in_real_trace, seed=seed)
+    assert all(exercise.check(n) for n in range(9, 15))
+    assert not exercise.check(30) and not exercise.check(0) and not exercise.check(16)
+
+
 def test_a_wrong_recording_changes_the_key():
     """The key follows the recording: with another twin's output the answer is another."""
     from dataclasses import replace

@@ -868,6 +868,18 @@ def stall_in_real_trace(rng: np.random.Generator) -> Variant:
                 "recorded runs preempt a loop",
             )
         )
+    if case.twin == "timer_stall" and case.settings["hogs"] == 2:
+        early, late = real_preemption_band_ms()
+        frame_ms = 4.5  # the render loop's sleep and draw
+        also.append(
+            (
+                math.floor(200 / (frame_ms + late)),
+                math.ceil(200 / (frame_ms + early)),
+                f"200 ms of hogs, each frame's {frame_ms:g} ms of sleep and drawing followed by a "
+                f"wake {early:g}-{late:g} ms late (a time slice, as real Go's recorded runs "
+                "preempt)",
+            )
+        )
     return numeric(
         f"{case.program} {case.ask}",
         value,
