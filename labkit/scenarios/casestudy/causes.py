@@ -90,9 +90,9 @@ CAUSES: dict[str, Cause] = {
             (("cache_json", True),),
             "fetch and marshal once per refresh in a background goroutine, serve the cached bytes "
             "(cache_json)",
-            "GC layer: many cycles per second, a large share paid as mark assists, CPU near "
-            "100 %; the flame graph shows encoding/json and database/sql.(*Rows).Scan with "
-            "gcAssistAlloc on top",
+            "GC layer: tens of cycles per second (the healthy service runs about 3), writes of "
+            "a MiB or more, CPU near 100 % of every P; the flame graph shows encoding/json and "
+            "database/sql.(*Rows).Scan with gcAssistAlloc on top",
             ("payload_kb",),
         ),
         Cause(
