@@ -608,7 +608,11 @@ def one_p_frames(rng: np.random.Generator) -> Variant:
         procs = int(_pick(rng, (1, 2)))
         payload = float(_pick(rng, (256.0, 384.0)))
         seed = int(rng.integers(0, 1000))
-        params = CAUSES["few_procs"].params(seed).replace(gomaxprocs=procs, payload_kb=payload)
+        params = (
+            CAUSES["few_procs"]
+            .params(seed)
+            .replace(gomaxprocs=procs, payload_kb=payload, clients=HEALTHY.clients)
+        )
         m = run_incident(params).metrics
         if not _near_edge(m["dashboard_fps"], FPS_EDGES, margin=0.03):
             break
