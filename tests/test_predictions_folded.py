@@ -472,3 +472,44 @@ def test_a_number_is_read_as_a_reader_reads_it():
     assert prints("goroutine 0 [idle] m=6 g14 0x6", 6) is None
     assert prints("p99 21.6 ms", 21.5311) is None
     assert prints("1,296 events", 1296) == "1,296"
+
+
+def details_problems(text: str) -> list[str]:
+    """Where a ``<details>`` fold in markdown is not a block of its own. CommonMark ends an HTML
+    block only at a blank line, so text on the line of ``</details>``, or on the line after it,
+    is read as raw HTML: its markdown (code, emphasis, links) is shown as typed. The same holds
+    for text just before ``<details>``."""
+    problems = []
+    for m in re.finditer(r"</details>", text):
+        rest = text[m.end() :]
+        if rest.strip() and not rest.startswith("\n\n"):
+            problems.append(f"text right after </details>: {rest[:40]!r}")
+    for m in re.finditer(r"<details>", text):
+        before = text[: m.start()]
+        if before.strip() and not before.endswith("\n\n"):
+            problems.append(f"text right before <details>: {before[-40:]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_every_fold_in_the_prose_is_a_block_of_its_own(path):
+    problems = [
+        f"cell {cell.get('id')}: {p}"
+        for cell in _load(path)["cells"]
+        if cell["cell_type"] == "markdown"
+        for p in details_problems(_source(cell))
+    ]
+    assert not problems, f"{path}:\n" + "\n".join(problems)
+
+
+def test_the_block_check_fails_on_a_fold_closed_mid_paragraph():
+    """Chapter 3's first fold of a trace reading ended '</details> The `-pprof=sched` profile',
+    which JupyterLab and the site showed with its backticks."""
+    assert details_problems("<details><summary>S</summary>\n\nx\n\n</details> The `p`") == [
+        "text right after </details>: ' The `p`'"
+    ]
+    assert details_problems("a.\n<details><summary>S</summary>\n\nx\n\n</details>\nNext") == [
+        "text right after </details>: '\\nNext'",
+        "text right before <details>: 'a.\\n'",
+    ]
+    assert details_problems("<details><summary>S</summary>\n\nx\n\n</details>\n\nNext") == []
