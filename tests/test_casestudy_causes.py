@@ -65,6 +65,28 @@ def test_every_cause_is_causal(key, seed):
     )
 
 
+@pytest.mark.parametrize("key", list(CAUSES))
+def test_a_cause_is_one_cause(key):
+    """Each change a cause makes besides its culprit either is not the service's to change
+    (the load, the database, the network: lab 5 refuses those) or cannot restore the targets
+    alone; otherwise the mystery has two causes and the wrong choice is right too. (GOMAXPROCS=1
+    with a 256 KiB payload was such a pair: the payload back at 128 KiB met the targets.)"""
+    cause = CAUSES[key]
+    broken = cause.params(0)
+    for name, _ in cause.changes:
+        if name in cause.culprit or name in lab05.NOT_THE_SERVICE:
+            continue
+        undone = run_incident(broken.replace(**{name: getattr(HEALTHY, name)}))
+        assert not meets_targets(undone), (key, name)
+
+
+def test_one_cause_check_finds_the_old_two_cause_mystery():
+    """The check above, fed the cause as it was: one P and a 256 KiB payload."""
+    two = CAUSES["few_procs"].params(0).replace(clients=HEALTHY.clients, payload_kb=256.0)
+    assert not meets_targets(run_incident(two))  # the mystery stalls
+    assert meets_targets(run_incident(two.replace(payload_kb=HEALTHY.payload_kb)))  # 2nd cause
+
+
 def test_causal_check_rejects_a_cgo_cause_that_is_only_a_slow_database():
     """The cgo cause as it once was (a cgo driver over a slow database, no query timeout):
     switching to the pure-Go driver alone leaves p99 where it was, because the slow queries,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from labkit.exercises import lab03
@@ -321,3 +322,20 @@ def test_case_h_question_names_no_cause():
     for s in range(6):
         q = Exercise(lab03.diagnose_trace, seed=s).variant.question.lower()
         assert not any(w in q for w in ("lock", "gc", "timer", "channel", "hog", "burst"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_syscall_storms_kernel_time_is_cpu_under_syscall6(seed):
+    """A write's kernel time is the writing thread's CPU, and SIGPROF charges it to Syscall6
+    (setThreadCPUProfiler's per-thread CPU clock): the model runs WRITE_MS + KERNEL_MS per write
+    on that stack, so case D's key and its worked answer count the same time. (As a `syscall`
+    step the kernel part was left out of the profile: 0.2 ms a write, not 0.22.)"""
+    from labkit.models.scheduler import simulate
+
+    main, p = lab03._program("syscall storm", np.random.default_rng(seed))
+    res = simulate(main, gomaxprocs=2, until_ms=5_000.0, seed=seed)
+    seg = res.segments
+    on = np.char.endswith(seg["stack"].astype(str), "Syscall6")
+    cpu_ms = float(np.sum(seg["end_ms"][on] - seg["start_ms"][on]))
+    writes = p["frames"] * p["writes_per_frame"]
+    assert cpu_ms == pytest.approx(writes * (lab03.WRITE_MS + lab03.KERNEL_MS))
