@@ -339,6 +339,52 @@ def test_a_port_in_use_is_named(own_tmp):
     assert ports_in([["x", f"-addr=127.0.0.1:{port}"], ["postgres", "-p", "5999"]]) == {port, 5999}
 
 
+class _RepeatingKernel:
+    """socket.socket stand-in whose kernel picks come from ``picks``, as a real kernel may
+    repeat a port once its probe socket closes (what gave the dashboard and its PostgreSQL
+    one port in CI)."""
+
+    def __init__(self, picks: list[int]) -> None:
+        self.picks = iter(picks)
+        self.open = 0
+
+    def __call__(self, *args: object) -> _RepeatingKernel:
+        self.port = next(self.picks)
+        self.open += 1
+        return self
+
+    def bind(self, addr: tuple[str, int]) -> None:
+        assert addr == ("127.0.0.1", 0)
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        self.open -= 1
+
+
+def test_each_component_of_a_run_gets_its_own_port_even_if_the_kernel_repeats_one(monkeypatch):
+    kernel = _RepeatingKernel([41000, 41000, 41000, 41001, 41002])
+    monkeypatch.setattr(procs.socket, "socket", kernel)
+    book = procs.PortBook({})
+    service, postgres = book("service"), book("postgres")
+    assert (service, postgres) == (41000, 41001)
+    assert book("service") == 41000  # asked again, the same port
+    assert kernel.open == 0  # every probe closed
+    # a fixed port is never handed to another component
+    kernel.picks = iter([5432, 41003])
+    monkeypatch.setattr(procs, "check_port_free", lambda port, what: None)
+    assert procs.PortBook({"postgres": 5432})("service") == 41003
+
+
+def test_free_ports_are_distinct_and_avoid_the_given_ones():
+    avoid = set(procs.free_ports(3))
+    ports = procs.free_ports(20, avoid=avoid)
+    assert len(set(ports)) == 20 and not avoid & set(ports)
+    with pytest.raises(ValueError, match="0 or more"):
+        procs.free_ports(-1)
+
+
 def test_a_run_past_its_bound_raises_the_timeout_error(monkeypatch):
     live = run_mod._LiveRun.__new__(run_mod._LiveRun)
     live.deadline = time.monotonic() - 1

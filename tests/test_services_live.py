@@ -44,7 +44,6 @@ from labkit.golab.services import (
 )
 from labkit.golab.services import build as build_mod
 from labkit.golab.services import postgres as pg_mod
-from labkit.golab.services import run as run_mod
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -254,7 +253,7 @@ def test_a_port_in_use_is_reported_before_and_by_the_service(own_tmp, monkeypatc
                 "render", source="live", seconds=2, prometheus=False, ports={"service": port}
             )
         # taken between the check and the service's listen: the service's exit says it
-        monkeypatch.setattr(run_mod, "check_port_free", lambda port, what: None)
+        monkeypatch.setattr(procs, "check_port_free", lambda port, what: None)
         with pytest.raises(PortInUseError, match="in use"):
             run_service(
                 "render", source="live", seconds=2, prometheus=False, ports={"service": port}

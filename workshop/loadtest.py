@@ -45,7 +45,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -65,6 +64,7 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from labkit.golab.services.procs import free_port  # noqa: E402
 from workshop.links import nbgitpuller_link  # noqa: E402
 from workshop.settings import ROOT, WORKSHOP, load  # noqa: E402
 
@@ -77,12 +77,6 @@ SAMPLE_EVERY_S = 0.5
 
 
 # --- the hub --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Hub:

@@ -21,16 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from labkit.golab.services.procs import free_ports  # noqa: E402
 from workshop.links import nbgitpuller_link  # noqa: E402
 from workshop.settings import PROXY, ROOT, WORKSHOP, load, repository_url  # noqa: E402
 
 STOP_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lan_address() -> str:
@@ -85,13 +80,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def hub_env(opts: argparse.Namespace, pw: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
+    # distinct from each other and from the public port (free_ports says why)
+    hub_port, proxy_api_port = free_ports(2, avoid={opts.port})
     env.update(
         WORKSHOP_STATE=str(opts.state.resolve()),
         WORKSHOP_HOMES=str((opts.homes or opts.state / "homes").resolve()),
         WORKSHOP_IP=opts.ip,
         WORKSHOP_PORT=str(opts.port),
-        WORKSHOP_HUB_PORT=str(free_port()),
-        WORKSHOP_PROXY_API_PORT=str(free_port()),
+        WORKSHOP_HUB_PORT=str(hub_port),
+        WORKSHOP_PROXY_API_PORT=str(proxy_api_port),
         WORKSHOP_USER_PASSWORD=pw["user"],
         WORKSHOP_ADMIN_PASSWORD=pw["admin"],
     )

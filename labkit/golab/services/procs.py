@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +42,12 @@ from labkit.golab.services.errors import PortInUseError, ServiceError, ServicesM
 
 __all__ = [
     "Child",
+    "PortBook",
     "Supervisor",
     "check_port_free",
     "descendants",
     "free_port",
+    "free_ports",
     "sigterm_exits",
     "sweep_stale",
 ]
@@ -323,9 +325,58 @@ def sigterm_exits() -> Iterator[None]:
 
 def free_port() -> int:
     """A loopback TCP port nobody listens on now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, avoid: Collection[int] = ()) -> list[int]:
+    """``count`` distinct loopback TCP ports nobody listens on now, none of them in ``avoid``.
+
+    Why not ``count`` calls of :func:`free_port`: a port is free again as soon as its probe
+    socket closes, and the kernel may hand it out on the next pick. A run once gave the
+    dashboard and its PostgreSQL the same port (CI, 2026-12-06), and the service died with
+    "address already in use". Here every probe socket stays bound until all are picked, so the
+    kernel cannot repeat one; ``avoid`` covers ports handed out earlier and since released.
+    """
+    if count < 0:
+        raise ValueError(f"count must be 0 or more, got {count}")
+    probes: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probes.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port not in avoid:
+                ports.append(port)
+    finally:
+        for s in probes:
+            s.close()
+    return ports
+
+
+class PortBook:
+    """The loopback ports of one run's components, each a different port.
+
+    A fixed port (the caller's choice) is checked free now; any other is the kernel's pick, never
+    a port this book handed out before: the components start one after another, so a port
+    picked for the first is not yet bound when the second is picked.
+    """
+
+    def __init__(self, fixed: Mapping[str, int]) -> None:
+        self.fixed = dict(fixed)
+        self.given: dict[str, int] = {}
+
+    def __call__(self, name: str) -> int:
+        """The port for component ``name`` (the same one if asked again)."""
+        if name not in self.given:
+            if name in self.fixed:
+                check_port_free(self.fixed[name], name)
+                self.given[name] = self.fixed[name]
+            else:
+                taken = {*self.fixed.values(), *self.given.values()}
+                self.given[name] = free_ports(1, avoid=taken)[0]
+        return self.given[name]
 
 
 def check_port_free(port: int, what: str) -> None:

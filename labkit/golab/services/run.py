@@ -52,9 +52,8 @@ from labkit.golab.services.params import SERVICES, CollectParams, DashboardParam
 from labkit.golab.services.postgres import start_postgres
 from labkit.golab.services.procs import (
     Child,
+    PortBook,
     Supervisor,
-    check_port_free,
-    free_port,
     http_get,
     sigterm_exits,
     wait_until,
@@ -309,7 +308,8 @@ class _LiveRun:
         progress: Progress | None,
     ) -> None:
         self.service, self.params, self.collect = service, params, collect
-        self.build, self.sup, self.ports = build, sup, ports
+        self.build, self.sup = build, sup
+        self._port = PortBook(ports)
         self.progress = progress or (lambda step, fraction: None)
         self.began = time.monotonic()
         self.deadline = self.began + collect.timeout_s
@@ -319,12 +319,6 @@ class _LiveRun:
         self.postgres: Any = None
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _port(self, name: str) -> int:
-        if name in self.ports:
-            check_port_free(self.ports[name], name)
-            return self.ports[name]
-        return free_port()
 
     def _check_time(self, what: str) -> None:
         if time.monotonic() > self.deadline:
