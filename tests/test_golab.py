@@ -529,6 +529,7 @@ def test_the_figures_that_move_between_processes_are_recorded_in_several():
         "pingpong_hog",
         "ticker_load",
         "prodcons",
+        "handoff_churn",
         "oversubscribe",
         "idle_wake",
     ):

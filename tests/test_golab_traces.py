@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 import labkit.golab
+from labkit.golab.errors import GoRunError
 from labkit.golab.gctrace import cycle_lines, marking_summary, parse_line
-from labkit.golab.gotrace import blocked_calls, parked_receives, parse_events, receive_parks
+from labkit.golab.gotrace import (
+    blocked_calls,
+    churn_summary,
+    parked_receives,
+    parse_events,
+    proc_churn,
+    receive_parks,
+)
 from labkit.golab.recorded import load_recorded
 
 LINE = (
@@ -144,3 +152,70 @@ def test_the_recorded_prodcons_trace_shows_the_consumer_back_after_the_runnext_b
 
 def test_a_trace_without_channel_receives_has_no_parked_receives():
     assert parked_receives(parse_events(DUMP), 6) == []
+
+
+CHURN = """\
+M=3 P=0 G=1 StateTransition Time=500 GoID=1 Runnable->Running Reason=""
+M=9 P=-1 G=-1 StateTransition Time=800 ProcID=1 Idle->Running Reason=""
+M=3 P=0 G=1 Log Time=1000 Task=0 Category="handoff_churn" Message="start"
+M=9 P=1 G=-1 StateTransition Time=1500 ProcID=1 Running->Idle Reason=""
+M=9 P=-1 G=-1 StateTransition Time=2000 ProcID=1 Idle->Running Reason=""
+M=9 P=1 G=-1 StateTransition Time=76000 ProcID=1 Running->Idle Reason=""
+M=3 P=0 G=1 StateTransition Time=77000 GoID=1 Running->Waiting Reason="chan send"
+M=3 P=0 G=-1 StateTransition Time=77200 GoID=5 Runnable->Running Reason=""
+M=9 P=-1 G=-1 StateTransition Time=86000 ProcID=1 Idle->Running Reason=""
+M=9 P=1 G=-1 StateTransition Time=86500 GoID=1 Runnable->Running Reason=""
+M=9 P=1 G=1 StateTransition Time=88000 GoID=1 Running->Waiting Reason="chan send"
+M=9 P=1 G=-1 StateTransition Time=88100 ProcID=1 Running->Idle Reason=""
+M=3 P=0 G=5 Log Time=90000 Task=0 Category="handoff_churn" Message="end"
+M=9 P=-1 G=-1 StateTransition Time=95000 ProcID=1 Idle->Running Reason=""
+"""
+
+
+def test_the_ps_churn_is_counted_inside_the_logged_window_only():
+    """P1's thread (M9): a hold begun before the window (not a start, not a hold in it), one
+    held 74 us without a goroutine (runqgrab's back-off), one that ran G1, which had run on
+    P0: a move. M9 held a P again 0.5 us and 9.9 us after dropping one; the start after the
+    window's end is not counted."""
+    churn = proc_churn(parse_events(CHURN), "handoff_churn")
+    assert churn.window_ns == 89_000
+    assert churn.p_starts == 2
+    assert churn.idle_holds_us == (74.0,) and churn.busy_holds == 1
+    assert churn.regain_us == (0.5, 10.0)
+    assert (churn.goroutine_runs, churn.migrations) == (2, 1)
+
+
+def test_a_trace_without_the_window_is_refused_by_name():
+    for dump in (DUMP, CHURN.replace('Message="end"', 'Message="other"')):
+        with pytest.raises(GoRunError, match="no 'handoff_churn' window"):
+            proc_churn(parse_events(dump), "handoff_churn")
+
+
+CHURN_TRACE = Path(labkit.golab.__file__).parent / "recorded" / "handoff_churn.trace.gz"
+
+
+def test_the_recorded_handoff_churn_trace_shows_the_idle_ps_thread_backing_off_and_coming_back():
+    """go/handoff_churn on two Ps, 10,000 items (GOMAXPROCS=2 handoff_churn -items 10000
+    -repeats 1 -trace ...): the idle P is started again and again; most of the stretches it is
+    held without a goroutine last about one runqgrab back-off (usleep(3) and the nanosleep's
+    lateness, 50-150 us), and its thread holds a P again within microseconds of dropping one.
+    The P starts are exactly the window's ProcID Idle->Running lines."""
+    from labkit.traces import parsed_dump
+
+    dump = parsed_dump(gzip.decompress(CHURN_TRACE.read_bytes()))
+    churn = proc_churn(parse_events(dump), "handoff_churn")
+    events = parse_events(dump)
+    logs = [e.time_ns for e in events if e.kind == "Log"]
+    starts = [
+        e
+        for e in events
+        if "ProcID=" in e.rest and "Idle->Running" in e.rest and logs[0] <= e.time_ns <= logs[-1]
+    ]
+    assert churn.p_starts == len(starts) > 100
+    assert churn.goroutine_runs > 10_000 and churn.migrations > 20
+    assert 50 < np.median(churn.idle_holds_us) < 150
+    assert np.median(churn.regain_us) < 30
+    out = {"items": 10_000}
+    churn_summary(out, "handoff_churn", dump)
+    assert out["p_starts_per_kitem"] == pytest.approx(churn.p_starts / 10)
+    assert out["migrations_per_kitem_runs"] == [pytest.approx(churn.migrations / 10)]

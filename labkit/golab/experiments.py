@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.golab.errors import ExperimentParameterError, GoRunError, UnknownExperimentError
+from labkit.golab.gotrace import blocked_call_summary, churn_summary
 
 #: Keys every result has, live, recorded or model.
 META_KEYS = ("experiment", "source", "params", "go_version", "gomaxprocs", "cpus")
@@ -88,8 +89,10 @@ class Experiment:
     #: Also run with GODEBUG=gctrace=1 and keep this many raw trace lines (gc_frames).
     gctrace_lines: int = 0
     #: The program writes an execution trace to ``-trace=<file>``, which the runner reads with
-    #: ``go tool trace -d=parsed`` (labkit.golab.gotrace) and summarises (retake_keep).
-    trace: bool = False
+    #: ``go tool trace -d=parsed``; this adds what it shows to the result, called with the
+    #: program's JSON object, the experiment's name and the dump (labkit.golab.gotrace:
+    #: retake_keep's blocked calls, handoff_churn's Ps).
+    trace_summary: Callable[[dict[str, Any], str, str], None] | None = None
     #: What it measures is a wall-clock time, which other processes on the machine stretch:
     #: record it on a quiet machine (scripts/record_go_results.py --timed redoes these).
     timed: bool = True
@@ -552,7 +555,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         gomaxprocs=None,
         run_timeout_s=120.0,
         env=_retake_env,
-        trace=True,
+        trace_summary=blocked_call_summary,
         quick={"repeats": 3},
         processes=3,
     ),
@@ -841,6 +844,33 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         quick={"repeats": 3},
     ),
     Experiment(
+        name="handoff_churn",
+        summary="two goroutines that hand work to each other over an unbuffered channel, never "
+        "running at once: the time per item on one P and on two, and what the idle P's thread "
+        "does meanwhile (an execution trace: P starts, goroutines moved between Ps)",
+        params=(
+            Param(
+                "gomaxprocs",
+                2,
+                "GOMAXPROCS: 1 (they take turns on one P) or more (idle Ps look for work)",
+                minimum=1,
+                maximum=64,
+                via="env",
+                variant=True,
+            ),
+            Param("work_us", 1.0, "each side's CPU per item, us", minimum=0.05, maximum=100),
+            Param("items", 20_000, "items per window", minimum=100, maximum=1_000_000),
+            Param("repeats", 7, "measured windows", minimum=1, maximum=50),
+        ),
+        result_keys=("item_ns", "p_starts_per_kitem", "migrations_per_kitem"),
+        gomaxprocs=None,
+        run_timeout_s=120.0,
+        env=_procs_env,
+        trace_summary=churn_summary,
+        quick={"items": 5_000, "repeats": 3},
+        processes=3,
+    ),
+    Experiment(
         name="prodcons",
         summary="GOMAXPROCS=2: a consumer faster than its producer empties a buffered channel "
         "and parks; how long until another thread runs it again, and how many items wait by then",
@@ -940,6 +970,9 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("spin_flag", {"calls": False, "async_preempt": True}),
     ("spin_flag", {"calls": True, "async_preempt": False}),
     ("prodcons", {}),
+    # stopm/startm churn (#25 item 3): a hand-off pair on one P and on two.
+    ("handoff_churn", {"gomaxprocs": 1}),
+    ("handoff_churn", {"gomaxprocs": 2}),
 )
 
 

@@ -1,6 +1,8 @@
 """The fidelity rows of #25's gaps (item 6): what a hop through a channel costs, a pair that
-hands the P back and forth beside a hog, a ticker whose receiver cannot keep up, and the primitives a learner's program uses
-(sync.Mutex's starvation mode, WaitGroup's wake order, a spin on an atomic flag).
+hands the P back and forth beside a hog, a ticker whose receiver cannot keep up, the primitives a learner's program uses
+(sync.Mutex's starvation mode, WaitGroup's wake order, a spin on an atomic flag), a consumer that
+empties its channel in cycles, and the churn of an idle P's thread beside two goroutines that
+take turns (handoff_churn).
 
 Judged like every row of ``labkit.golab.fidelity`` (``RULES`` ends with these): the model within
 max(K_MAD x MAD of the real runs, resolution) of the real median. The model runs of these
@@ -203,6 +205,79 @@ GAP_RULES: tuple[Rule, ...] = (
         "the items pile up only while it waits",
         differ_means="the consumer is run again at another time (see the row above), or the "
         "producer waits for it",
+    ),
+    Rule(
+        "handoff_churn",
+        {"gomaxprocs": 2},
+        "ns per item, two goroutines taking turns over an unbuffered channel, two Ps",
+        _key("item_ns"),
+        runs=_runs("item_ns"),
+        resolution=_const(10.0),
+        resolution_why="10 ns (a window's time over its 20,000 items)",
+        rule="the two never run at once (each waits for the other's send or receive), so a "
+        "second P cannot shorten an item: it is the two computations and two hand-offs, as on "
+        "one P (send -> goready -> ready(next=true), src/runtime/chan.go:318, "
+        "src/runtime/proc.go:1133, the sender parking at its next send). What the second P adds "
+        "is a thread that looks for work: every ready while no M spins wakes it (wakep, "
+        "proc.go:1151, 3227), and it finds the other goroutine in the busy P's runnext",
+        differ_means="the model charges the second P's thread to the goroutines, or lets them "
+        "overlap",
+        known_difference="real Go takes about a fifth longer per item on two Ps than on one "
+        "(the recording: 2,653 ns on two, 2,175 on one; CPU per item, getrusage, 2,971 and "
+        "2,188), and the model takes as long on both (~2,120 ns: on one P it agrees). The "
+        "looking thread's CPU is not charged to anyone in the model (its OS layer gates only "
+        "goroutines' CPU, labkit/models/scheduler/cpus.py), and nothing in it costs the busy "
+        "CPU time when the other CPU's thread reads the same P's queue and runnext, or when a "
+        "goroutine resumes on the other CPU",
+    ),
+    Rule(
+        "handoff_churn",
+        {"gomaxprocs": 2},
+        "times the idle P is started, per 1,000 items (two Ps)",
+        _key("p_starts_per_kitem"),
+        runs=_runs("p_starts_per_kitem"),
+        resolution=_const(0.05),
+        resolution_why="one start in the 20,000 items",
+        rule="the idle P's thread is woken by a ready while no M spins (wakep -> startm, "
+        "src/runtime/proc.go:3227, 3050); finding the other goroutine in the busy P's runnext "
+        "it backs off usleep(3) and takes it only if the CAS finds the goroutine it saw "
+        "(runqgrab, proc.go:7746-7762), else it sleeps again or, with runnext empty, drops the "
+        "P and parks (stopm, proc.go:3007) until the next wakep: these starts are the "
+        "stopm/startm churn, counted in Go's trace of one window (ProcStart events: "
+        "gotrace.proc_churn) and, in the model, as its wakeps in the window",
+        differ_means="the model's thief holds the idle P for another time, or parks and is "
+        "woken at another rate",
+        known_difference="the model starts the idle P about half again as often (~32 per "
+        "1,000 items against the recording's 17.9-21.5): after its back-off its thief takes "
+        "whatever goroutine is in runnext then, where runqgrab's CAS takes it only if it is "
+        "the one seen before the sleep (proc.go:7760); and the back-off lasts a fixed 53 us "
+        "(RUNNEXT_BACKOFF_MS) where the trace shows the idle P held ~66-75 us (idle_hold_us: "
+        "3 us and a nanosleep's lateness, as SYSMON_OVERSHOOT_QUANTILES_MS records it). And "
+        "its parked thread wakes after THREAD_WAKE_QUANTILES_MS (p50 31 us, recorded after "
+        "5 ms asleep), where the trace shows a thread that dropped its P microseconds before "
+        "holding one again ~10 us later (regain_us, 9.5-14.1): a wake-up that depends on how "
+        "long the thread slept, which the model does not have yet",
+    ),
+    Rule(
+        "handoff_churn",
+        {"gomaxprocs": 2},
+        "goroutine moves to the other P, per 1,000 items (two Ps)",
+        _key("migrations_per_kitem"),
+        runs=_runs("migrations_per_kitem"),
+        resolution=_const(0.05),
+        resolution_why="one move in the 20,000 items",
+        rule="a goroutine changes P only when the idle P's thread takes it from the busy P's "
+        "runnext after its back-off (runqgrab's CAS, src/runtime/proc.go:7760); the other then "
+        "follows it when it parks and is readied there. Counted in Go's trace of one window "
+        "(a goroutine running on another P than the last time: gotrace.proc_churn) and in the "
+        "model's segments (predict_gaps.migrations)",
+        differ_means="the model's thief takes runnext after its back-off more or less often "
+        "than runqgrab's CAS succeeds",
+        known_difference="the model moves goroutines about three times as often (~29 per "
+        "1,000 items against the recording's 8.0-10.1): its thief takes whatever goroutine is "
+        "in runnext after the back-off, and runnext is full half the time (each goroutine "
+        "readies the other before its second item); runqgrab's CAS succeeds only when the "
+        "same one is there (see the row above for what the CAS alone does)",
     ),
     _set_row(
         {"calls": False, "async_preempt": True},

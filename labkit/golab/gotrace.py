@@ -33,6 +33,8 @@ import re
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from statistics import median
+from typing import Any
 
 from labkit.golab.errors import GoRunError
 
@@ -170,6 +172,81 @@ def _follow_park(events: list[Event], start: int, goid: int) -> ParkedReceive:
     )
 
 
+@dataclass(frozen=True)
+class ProcChurn:
+    """What the Ps did between two user logs (go/handoff_churn's window): how often an idle P was
+    started (a thread took it: startm's woken M, or one that re-checked the queues after
+    dropping it, src/runtime/proc.go:3690-3712), how long each P was held without running a
+    goroutine, how soon the thread that dropped a P took one again, and how often a
+    goroutine ran on another P than the last time (all in the window)."""
+
+    window_ns: int
+    p_starts: int
+    #: Each stretch a P was held (Idle->Running to Running->Idle) with no goroutine run in it, us.
+    idle_holds_us: tuple[float, ...]
+    #: Stretches a P was held that ran at least one goroutine.
+    busy_holds: int
+    #: From a thread's Running->Idle of a P to its next Idle->Running of one, us.
+    regain_us: tuple[float, ...]
+    goroutine_runs: int
+    migrations: int
+
+
+def proc_churn(events: list[Event], category: str) -> ProcChurn:
+    """The Ps' churn between the user logs ``category``/"start" and ``category``/"end"; a
+    GoRunError if the trace has no such window."""
+    marks = {}
+    for i, ev in enumerate(events):
+        lm = _LOG.search(ev.rest) if ev.kind == "Log" else None
+        if lm and lm[1] == category and lm[2] in ("start", "end"):
+            marks.setdefault(lm[2], i)
+    if "start" not in marks or "end" not in marks or marks["end"] < marks["start"]:
+        raise GoRunError(f"the execution trace has no {category!r} window (start and end logs)")
+    t0, t1 = events[marks["start"]].time_ns, events[marks["end"]].time_ns
+    held: dict[int, tuple[int, int]] = {}  # P -> (since, goroutines run)
+    dropped: dict[int, int] = {}  # M -> when it last made a P idle
+    last_p: dict[int, int] = {}  # goroutine -> the P it last ran on
+    p_starts = busy = runs = migrations = 0
+    idle_us: list[float] = []
+    regain_us: list[float] = []
+    for ev in events:
+        if ev.kind != "StateTransition":
+            continue
+        inside = t0 <= ev.time_ns <= t1
+        pm = _PROC_TRANSITION.search(ev.rest)
+        if pm:
+            pid, edge = int(pm[1]), (pm[2], pm[3])
+            if edge == ("Idle", "Running"):
+                held[pid] = (ev.time_ns, 0)
+                if inside:
+                    p_starts += 1
+                    if ev.m in dropped:
+                        regain_us.append((ev.time_ns - dropped.pop(ev.m)) / 1e3)
+            elif edge == ("Running", "Idle"):
+                since, ran = held.pop(pid, (None, 0))
+                dropped[ev.m] = ev.time_ns
+                if since is not None and since >= t0 and inside:
+                    if ran:
+                        busy += 1
+                    else:
+                        idle_us.append((ev.time_ns - since) / 1e3)
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if gm is None or gm[3] != "Running" or ev.p < 0:
+            continue
+        goid = int(gm[1])
+        if ev.p in held:
+            since, ran = held[ev.p]
+            held[ev.p] = (since, ran + 1)
+        if inside:
+            runs += 1
+            migrations += goid in last_p and last_p[goid] != ev.p
+        last_p[goid] = ev.p
+    return ProcChurn(
+        t1 - t0, p_starts, tuple(idle_us), busy, tuple(regain_us), runs, int(migrations)
+    )
+
+
 def parse_events(text: str) -> list[Event]:
     """The event lines of a ``-d=parsed`` dump, in order (stack lines are skipped)."""
     out = []
@@ -267,3 +344,46 @@ def receive_parks(trace: bytes) -> list[ParkedReceive]:
     if not parks:
         return []
     return parked_receives(events, parks.most_common(1)[0][0])
+
+
+# ---- what the runner adds to a traced experiment's result (Experiment.trace_summary) ----------
+
+
+def blocked_call_summary(out: dict[str, Any], name: str, dump: str) -> None:
+    """retake_keep: for each logged blocking call, how long its P stayed with it (until another
+    thread took it, or the whole call if none did), and its lead-in from another goroutine's
+    return from a system call (BlockedCall.lead_ms)."""
+    calls = blocked_calls(parse_events(dump), name, "enter")
+    if not calls:
+        raise GoRunError(f"{name}: the execution trace shows no logged system call")
+    kept = [c.kept_ms if c.kept_ms is not None else c.call_ms for c in calls]
+    if any(k is None for k in kept):
+        raise GoRunError(f"{name}: a traced system call has no end in the trace")
+    out["kept_ms"] = median(kept)
+    out["kept_ms_runs"] = kept
+    out["taken_runs"] = [c.kept_ms is not None for c in calls]
+    out["call_ms_runs"] = [c.call_ms for c in calls]
+    leads = [c.lead_ms for c in calls]
+    if None not in leads:  # from main's return from its own call (its first wakes sysmon)
+        out["lead_ms"] = median(leads)
+        out["lead_ms_runs"] = leads
+
+
+def churn_summary(out: dict[str, Any], name: str, dump: str) -> None:
+    """handoff_churn: what its traced window shows of the Ps (``proc_churn``), per thousand
+    items: P starts and goroutine migrations; and the stretches a P was held without running a
+    goroutine (their count and median, us) and how soon a thread that dropped a P had one
+    again (median, us)."""
+    churn = proc_churn(parse_events(dump), name)
+    per_kitem = 1000.0 / out["items"]
+    values = {
+        "p_starts_per_kitem": churn.p_starts * per_kitem,
+        "migrations_per_kitem": churn.migrations * per_kitem,
+        "idle_holds_per_kitem": len(churn.idle_holds_us) * per_kitem,
+        "idle_hold_us": median(churn.idle_holds_us) if churn.idle_holds_us else 0.0,
+        "regain_us": median(churn.regain_us) if churn.regain_us else 0.0,
+        "traced_item_ns": churn.window_ns / out["items"],
+    }
+    for key, value in values.items():  # one traced window a process: its runs are the processes
+        out[key] = value
+        out[f"{key}_runs"] = [value]

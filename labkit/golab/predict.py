@@ -24,6 +24,7 @@ from typing import Any
 from labkit.golab.errors import ExperimentParameterError, NoModelError
 from labkit.golab.experiments import RETAKE_CASE_PROCS, get_experiment
 from labkit.golab.predict_gaps import (
+    handoff_churn,
     handoff_costs,
     mutex_starve,
     pingpong_hog,
@@ -74,6 +75,7 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "wg_order": (wg_order, lambda p: 1),
     "spin_flag": (spin_flag, lambda p: 1),
     "prodcons": (prodcons, lambda p: 2),
+    "handoff_churn": (handoff_churn, lambda p: p["gomaxprocs"]),
 }
 
 #: Why an experiment has no model (model_prediction raises NoModelError with this text).

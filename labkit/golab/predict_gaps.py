@@ -278,3 +278,61 @@ def prodcons(p: dict[str, Any], seed: int) -> dict[str, Any]:
         "items": p["items"],
         "cpus": CORES,
     }
+
+
+def handoff_churn_run(
+    gomaxprocs: int, items: int, work_us: float, *, seed: int = 0, until_ms: float | None = None
+) -> Any:
+    """The model's run of one window of go/handoff_churn (a labkit.models.scheduler Result):
+    main calibrates, pauses (PRODCONS_PAUSE_MS, as the program does before each window), starts
+    the consumer, marks ``start``, then computes ``work_us`` and sends on an unbuffered channel,
+    ``items`` times, while the consumer receives and computes ``work_us``; main marks ``end``
+    once the consumer is done. ``until_ms`` cuts the run (handoff_churn counts the wake-ups
+    before the window that way)."""
+    s = _sched()
+    ch, done = s.Chan(capacity=0, name="items"), s.Chan(capacity=0, name="done")
+    work = s.cpu(work_us / 1000.0, calls=False)
+    consumer = s.Go("consumer", [s.repeat(items, [s.recv(ch), work]), s.send(done)])
+    main = s.Go(
+        "main",
+        [*_calibration(), s.sleep(PRODCONS_PAUSE_MS), s.spawn(consumer), s.mark("start")]
+        + [s.repeat(items, [work, s.send(ch)]), s.recv(done), s.mark("end")],
+    )
+    kw = {} if until_ms is None else {"until_ms": until_ms}
+    return s.simulate(main, gomaxprocs=gomaxprocs, cores=CORES, seed=seed, **kw)
+
+
+def migrations(res: Any, start_ms: float, end_ms: float) -> int:
+    """How often a goroutine's CPU stretch in [start_ms, end_ms] ran on another P than its
+    previous stretch (the trace's count: gotrace.proc_churn)."""
+    seg = np.sort(res.segments, order="start_ms")
+    last: dict[int, int] = {}
+    moved = 0
+    for g, p, t in zip(seg["g"].tolist(), seg["p"].tolist(), seg["start_ms"].tolist(), strict=True):
+        if start_ms <= t <= end_ms and g in last and last[g] != p:
+            moved += 1
+        last[g] = p
+    return moved
+
+
+def handoff_churn(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """go/handoff_churn in the model, one window (``handoff_churn_run``): item_ns, the window's
+    time per item; p_starts_per_kitem, the wake-ups of an idle P's thread (wakep -> startm: the
+    only way this program's idle P is started in the model) in the window, counted as the run's
+    wake-ups less those of the same run cut at the window's start; migrations_per_kitem, the
+    goroutines' moves between Ps (``migrations``)."""
+    args = (p["gomaxprocs"], p["items"], p["work_us"])
+    res = handoff_churn_run(*args, seed=seed)
+    (start,), (end,) = _marks(res, "start"), _marks(res, "end")
+    before = handoff_churn_run(*args, seed=seed, until_ms=start).stats.get("wakeps", 0)
+    per_kitem = 1000.0 / p["items"]
+    values = {
+        "item_ns": (end - start) * 1e6 / p["items"],
+        "p_starts_per_kitem": (res.stats.get("wakeps", 0) - before) * per_kitem,
+        "migrations_per_kitem": migrations(res, start, end) * per_kitem,
+    }
+    out: dict[str, Any] = {"work_us": p["work_us"], "items": p["items"], "cpus": CORES}
+    for key, value in values.items():
+        out[key] = value
+        out[f"{key}_runs"] = [value]
+    return out

@@ -4,7 +4,8 @@
 experiment's GOMAXPROCS / GODEBUG / GOGC and a time bound, parses the JSON it prints, and adds
 ``experiment``, ``params`` and ``source: "live"``. Two experiments need more than the JSON: the
 gctrace lines on stderr (``gctrace_lines``, read by labkit.golab.gctrace) and an execution trace
-(``retake_keep``, read by labkit.golab.gotrace through ``go tool trace -d=parsed``). When no toolchain is usable or the build or run
+(``retake_keep``, ``handoff_churn``: read by labkit.golab.gotrace through ``go tool trace
+-d=parsed``, each with its own ``Experiment.trace_summary``). When no toolchain is usable or the build or run
 fails, it warns (``GolabWarning``) and returns the recorded result with a ``note`` saying why,
 unless the caller asked for ``source="live"``, in which case it raises ``GoRunError``.
 """
@@ -18,7 +19,6 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 from labkit.golab.errors import (
@@ -29,7 +29,7 @@ from labkit.golab.errors import (
 )
 from labkit.golab.experiments import Experiment, get_experiment
 from labkit.golab.gctrace import cycle_lines, marking_summary
-from labkit.golab.gotrace import blocked_calls, parse_events, parsed_dump
+from labkit.golab.gotrace import parsed_dump
 from labkit.golab.recorded import recorded_result
 from labkit.golab.toolchain import build_program, go_env, go_toolchain
 
@@ -68,37 +68,17 @@ def _gctrace(out: dict[str, Any], stderr: str, keep: int) -> None:
         out["gctrace_lines"] = lines[:keep]
 
 
-def _trace_summary(out: dict[str, Any], experiment: Experiment, dump: str) -> None:
-    """Add what the execution trace shows: for each logged blocking call, how long its P stayed
-    with it (until another thread took it, or the whole call if none did), and its lead-in
-    from another goroutine's return from a system call (gotrace.BlockedCall.lead_ms)."""
-    calls = blocked_calls(parse_events(dump), experiment.name, "enter")
-    if not calls:
-        raise GoRunError(f"{experiment.name}: the execution trace shows no logged system call")
-    kept = [c.kept_ms if c.kept_ms is not None else c.call_ms for c in calls]
-    if any(k is None for k in kept):
-        raise GoRunError(f"{experiment.name}: a traced system call has no end in the trace")
-    out["kept_ms"] = median(kept)
-    out["kept_ms_runs"] = kept
-    out["taken_runs"] = [c.kept_ms is not None for c in calls]
-    out["call_ms_runs"] = [c.call_ms for c in calls]
-    leads = [c.lead_ms for c in calls]
-    if None not in leads:  # from main's return from its own call (its first wakes sysmon)
-        out["lead_ms"] = median(leads)
-        out["lead_ms_runs"] = leads
-    out.pop("trace", None)  # the temporary file's name; it is gone
-
-
 def run_live(
     experiment: Experiment, params: dict[str, Any], go: str, timeout_s: float | None = None
 ) -> dict[str, Any]:
     """Build (if needed) and run the program once; GoRunError on any failure."""
     binary = build_program(experiment.program_dir, go)
-    if experiment.trace:
+    if experiment.trace_summary is not None:
         with tempfile.TemporaryDirectory(prefix="labkit-trace-") as tmp:
             trace_file = Path(tmp) / "trace.out"
             out = _run_binary(experiment, params, binary, timeout_s, [f"-trace={trace_file}"])
-            _trace_summary(out, experiment, parsed_dump(go, trace_file, go_env()))
+            experiment.trace_summary(out, experiment.name, parsed_dump(go, trace_file, go_env()))
+            out.pop("trace", None)  # the temporary file's name; it is gone
         return _order(experiment, params, out)
     return _order(experiment, params, _run_binary(experiment, params, binary, timeout_s, []))
 
