@@ -6,6 +6,7 @@ wrong rule misses causes here, which the last tests show."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import labkit.stalls.threads as threads
 from labkit.golab import go_toolchain, run_twin
 from labkit.stalls import CAUSES, StallError, diagnose
 from labkit.stalls.facts import SYSTEM_PREFIXES
-from labkit.traces import TraceError
+from labkit.traces import TraceError, load_trace
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "tests" / "data" / "traces"
@@ -178,6 +179,20 @@ def test_a_doctor_without_the_gcs_causes_gets_the_gc_cases_wrong(monkeypatch):
     monkeypatch.setattr(causes_module, "_assisting_ms", lambda *args: 0.0)
     _, wrong = confusion()
     assert any(w.startswith("gc-p2:") for w in wrong), wrong
+
+
+def test_a_late_wake_the_gc_caused_says_it_was_the_gcs():
+    """In the GC case a timer fired late because its P ran a mark worker, or an allocating
+    goroutine that spent the time assisting the GC: the evidence line says which, so a reader
+    does not take it for a program's hog (as lab 3's case H shows it)."""
+    d = diagnose(load_trace(STALLS / "gc-p2.trace"))
+    assist, worker = d.cause("gc_assist"), d.cause("gc_workers")
+    assert "waited on a timer" in assist.evidence[0]
+    assert re.search(
+        r"\(\d+\.\d ms of it assisting the GC's marking, gcAssistAlloc\)", assist.evidence[0]
+    )
+    assert "runtime.gcBgMarkWorker" in worker.evidence[0]
+    assert "(a GC mark worker: the GC's, not the program's)" in worker.evidence[0]
 
 
 def test_a_doctor_blind_to_hogs_misses_them(monkeypatch):

@@ -410,11 +410,12 @@ def _late_timer(facts: Facts, stall: Stall, s: np.void, a: float, b: float) -> I
     holder = _holder(facts, s)
     # a GC mark worker that held the P, or a goroutine that spent the time assisting the
     # GC's marking (gcAssistAlloc), is the GC's doing, not a program's hog
-    cause = "late_timer"
+    cause, whose = "late_timer", ""
     if holder is not None and facts.names.get(holder, "").startswith(GC_WORKER):
-        cause = "gc_workers"
-    elif holder is not None and _assisting_ms(facts, holder, a, b) > 0.5 * (b - a):
+        cause, whose = "gc_workers", " (a GC mark worker: the GC's, not the program's)"
+    elif holder is not None and (assisting := _assisting_ms(facts, holder, a, b)) > 0.5 * (b - a):
         cause = "gc_assist"
+        whose = f" ({assisting:.1f} ms of it assisting the GC's marking, gcAssistAlloc)"
     yield Piece(
         cause,
         b - a - held,
@@ -423,7 +424,7 @@ def _late_timer(facts: Facts, stall: Stall, s: np.void, a: float, b: float) -> I
         f"{name(stall.g)} waited on a timer ({reason}) from {float(s['start_ms']):.3f} ms; "
         f"it fired on P{p}, which "
         + (f"ran {name(holder)} " if holder is not None else "ran one goroutine ")
-        + f"without a scheduling point from {a:.3f} ms; woken at {b:.3f} ms, up to "
+        + f"without a scheduling point from {a:.3f} ms{whose}; woken at {b:.3f} ms, up to "
         f"{b - a:.1f} ms late"
         + (f" ({held:.1f} ms of it the P sat in a call)" if held > 0 else ""),
     )
