@@ -189,6 +189,17 @@ def test_a_trace_without_the_window_is_refused_by_name():
     for dump in (DUMP, CHURN.replace('Message="end"', 'Message="other"')):
         with pytest.raises(GoRunError, match="no 'handoff_churn' window"):
             proc_churn(parse_events(dump), "handoff_churn")
+    with pytest.raises(GoRunError, match="no events"):
+        proc_churn([])
+
+
+def test_without_a_category_the_whole_trace_is_the_window():
+    """A learner's own trace has no logged window: everything from its first event to its
+    last counts (here also the P start before the start log and the one after the end)."""
+    churn = proc_churn(parse_events(CHURN))
+    assert churn.window_ns == 94_500
+    assert churn.p_starts == 4
+    assert churn.goroutine_runs == 3
 
 
 CHURN_TRACE = Path(labkit.golab.__file__).parent / "recorded" / "handoff_churn.trace.gz"

@@ -25,6 +25,12 @@ it again and the moment the thread that parked it had a P again:
     M=3 P=0 G=1 StateTransition Time=... GoID=18 Waiting->Runnable Reason=""
     M=5 P=-1 G=-1 StateTransition Time=... ProcID=1 Idle->Running Reason=""
     M=5 P=1 G=-1 StateTransition Time=... GoID=18 Runnable->Running Reason=""
+
+The handoff_churn program traces one window of two goroutines that take turns over an
+unbuffered channel on two Ps; ``proc_churn`` counts the Ps' churn in it (or in any trace: pass
+no category): the ``ProcID=<p> Idle->Running`` lines (a thread took an idle P), the stretches
+from there to ``Running->Idle`` with no goroutine run, and goroutines that ran on another P than
+the last time.
 """
 
 from __future__ import annotations
@@ -192,17 +198,16 @@ class ProcChurn:
     migrations: int
 
 
-def proc_churn(events: list[Event], category: str) -> ProcChurn:
-    """The Ps' churn between the user logs ``category``/"start" and ``category``/"end"; a
-    GoRunError if the trace has no such window."""
-    marks = {}
-    for i, ev in enumerate(events):
-        lm = _LOG.search(ev.rest) if ev.kind == "Log" else None
-        if lm and lm[1] == category and lm[2] in ("start", "end"):
-            marks.setdefault(lm[2], i)
-    if "start" not in marks or "end" not in marks or marks["end"] < marks["start"]:
-        raise GoRunError(f"the execution trace has no {category!r} window (start and end logs)")
-    t0, t1 = events[marks["start"]].time_ns, events[marks["end"]].time_ns
+def proc_churn(events: list[Event], category: str | None = None) -> ProcChurn:
+    """The Ps' churn between the user logs ``category``/"start" and ``category``/"end"
+    (``trace.Log(ctx, category, "start")``), or over the whole trace when ``category`` is None
+    (a trace of your own program); a GoRunError if the trace has no such window."""
+    if not events:
+        raise GoRunError("the execution trace has no events")
+    if category is None:
+        t0, t1 = events[0].time_ns, events[-1].time_ns
+    else:
+        t0, t1 = _logged_window(events, category)
     held: dict[int, tuple[int, int]] = {}  # P -> (since, goroutines run)
     dropped: dict[int, int] = {}  # M -> when it last made a P idle
     last_p: dict[int, int] = {}  # goroutine -> the P it last ran on
@@ -245,6 +250,18 @@ def proc_churn(events: list[Event], category: str) -> ProcChurn:
     return ProcChurn(
         t1 - t0, p_starts, tuple(idle_us), busy, tuple(regain_us), runs, int(migrations)
     )
+
+
+def _logged_window(events: list[Event], category: str) -> tuple[int, int]:
+    """The times of the first ``category``/"start" and "end" user logs."""
+    marks = {}
+    for i, ev in enumerate(events):
+        lm = _LOG.search(ev.rest) if ev.kind == "Log" else None
+        if lm and lm[1] == category and lm[2] in ("start", "end"):
+            marks.setdefault(lm[2], i)
+    if "start" not in marks or "end" not in marks or marks["end"] < marks["start"]:
+        raise GoRunError(f"the execution trace has no {category!r} window (start and end logs)")
+    return events[marks["start"]].time_ns, events[marks["end"]].time_ns
 
 
 def parse_events(text: str) -> list[Event]:
