@@ -241,7 +241,7 @@ GAP_RULES: tuple[Rule, ...] = (
         rule="the idle P's thread is woken by a ready while no M spins (wakep -> startm, "
         "src/runtime/proc.go:3227, 3050); finding the other goroutine in the busy P's runnext "
         "it backs off usleep(3) and takes it only if the CAS finds the goroutine it saw "
-        "(runqgrab, proc.go:7746-7762), else it sleeps again or, with runnext empty, drops the "
+        "(runqgrab, proc.go:7746-7756), else it sleeps again or, with runnext empty, drops the "
         "P and parks (stopm, proc.go:3007) until the next wakep: these starts are the "
         "stopm/startm churn, counted in Go's trace of one window (ProcStart events: "
         "gotrace.proc_churn) and, in the model, as its wakeps in the window",
@@ -250,7 +250,7 @@ GAP_RULES: tuple[Rule, ...] = (
         known_difference="the model starts the idle P about half again as often (~32 per "
         "1,000 items against the recording's 17.9-21.5): after its back-off its thief takes "
         "whatever goroutine is in runnext then, where runqgrab's CAS takes it only if it is "
-        "the one seen before the sleep (proc.go:7760); and the back-off lasts a fixed 53 us "
+        "the one seen before the sleep (proc.go:7756); and the back-off lasts a fixed 53 us "
         "(RUNNEXT_BACKOFF_MS) where the trace shows the idle P held ~66-75 us (idle_hold_us: "
         "3 us and a nanosleep's lateness, as SYSMON_OVERSHOOT_QUANTILES_MS records it). And "
         "its parked thread wakes after THREAD_WAKE_QUANTILES_MS (p50 31 us, recorded after "
@@ -267,7 +267,7 @@ GAP_RULES: tuple[Rule, ...] = (
         resolution=_const(0.05),
         resolution_why="one move in the 20,000 items",
         rule="a goroutine changes P only when the idle P's thread takes it from the busy P's "
-        "runnext after its back-off (runqgrab's CAS, src/runtime/proc.go:7760); the other then "
+        "runnext after its back-off (runqgrab's CAS, src/runtime/proc.go:7756); the other then "
         "follows it when it parks and is readied there. Counted in Go's trace of one window "
         "(a goroutine running on another P than the last time: gotrace.proc_churn) and in the "
         "model's segments (predict_gaps.migrations)",

@@ -182,7 +182,7 @@ def _follow_park(events: list[Event], start: int, goid: int) -> ParkedReceive:
 class ProcChurn:
     """What the Ps did between two user logs (go/handoff_churn's window): how often an idle P was
     started (a thread took it: startm's woken M, or one that re-checked the queues after
-    dropping it, src/runtime/proc.go:3690-3712), how long each P was held without running a
+    dropping it, src/runtime/proc.go:3689-3714), how long each P was held without running a
     goroutine, how soon the thread that dropped a P took one again, and how often a
     goroutine ran on another P than the last time (all in the window)."""
 

@@ -8,9 +8,9 @@
 // With a second, idle P, each of those readies also calls wakep (proc.go:1151, 3227): the idle
 // P's thread is woken (startm -> notewakeup) and looks for work (findRunnable, stealWork). What
 // it finds is the other goroutine in the busy P's runnext, so it backs off usleep(3) (runqgrab,
-// proc.go:7746) and then takes it only if the CAS finds the same goroutine there (proc.go:7760);
+// proc.go:7746) and then takes it only if the CAS finds the same goroutine there (proc.go:7756);
 // if another is there it sleeps again, and if none, it gives up, drops its P, checks every
-// queue once more (proc.go:3690-3712) and parks (stopm, proc.go:3007) until the next wakep.
+// queue once more (proc.go:3689-3714) and parks (stopm, proc.go:3007) until the next wakep.
 //
 // Per window of -items items: item_ns, the wall time per item, and cpu_item_ns, the process's
 // CPU time per item (getrusage: the threads that look for work count too); medians over
