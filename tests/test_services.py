@@ -377,10 +377,41 @@ def test_each_component_of_a_run_gets_its_own_port_even_if_the_kernel_repeats_on
     assert procs.PortBook({"postgres": 5432})("service") == 41003
 
 
-def test_free_ports_are_distinct_and_avoid_the_given_ones():
-    avoid = set(procs.free_ports(3))
-    ports = procs.free_ports(20, avoid=avoid)
-    assert len(set(ports)) == 20 and not avoid & set(ports)
+class _LowestFreeKernel:
+    """socket.socket stand-in for a kernel that hands out the lowest port not bound now: the
+    worst case for probes closed too early, which would get the same port every time."""
+
+    def __init__(self) -> None:
+        self.bound: set[int] = set()
+
+    def __call__(self, *args: object) -> _LowestFreeKernel.Probe:
+        return self.Probe(self)
+
+    class Probe:
+        def __init__(self, kernel: _LowestFreeKernel) -> None:
+            self.kernel, self.port = kernel, None
+
+        def bind(self, addr: tuple[str, int]) -> None:
+            self.port = min(set(range(42000, 42100)) - self.kernel.bound)
+            self.kernel.bound.add(self.port)
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+        def close(self) -> None:
+            self.kernel.bound.discard(self.port)
+
+
+def test_free_ports_holds_its_probes_until_all_are_picked(monkeypatch):
+    """Ports picked with their probes held are distinct even from a kernel that repeats a port
+    as soon as it is free; every probe is closed at the end; ``avoid`` skips ports given out
+    earlier (now free, so the kernel offers them first)."""
+    kernel = _LowestFreeKernel()
+    monkeypatch.setattr(procs.socket, "socket", kernel)
+    assert procs.free_ports(3) == [42000, 42001, 42002]
+    assert kernel.bound == set()
+    assert procs.free_ports(2, avoid={42000, 42002}) == [42001, 42003]
+    assert procs.free_port() == 42000
     with pytest.raises(ValueError, match="0 or more"):
         procs.free_ports(-1)
 
