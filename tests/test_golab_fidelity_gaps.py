@@ -88,11 +88,14 @@ def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkey
 
 
 def test_a_runnext_taken_after_a_bare_usleep_3_brings_the_consumer_back_too_soon(monkeypatch, rows):
-    """runqgrab's usleep(3) is a nanosleep, which the kernel's timer slack stretches to 53 us
-    (RUNNEXT_BACKOFF_MS); a thief that waited the 3 us asked would run the parked consumer
-    again after ~33 us, not the real ~86, with fewer than half as many items waiting."""
+    """runqgrab's usleep(3) is a nanosleep, which the kernel stretches by its timer slack and
+    the thread's wake-up (~74 us, the recorded nanosleeps' lateness drawn); a thief that waited
+    the 3 us asked would run the parked consumer again after ~17 us, not the real ~86, with
+    fewer than half as many items waiting."""
+    from labkit.models.scheduler.sysmon import Sysmon
+
     assert _row(rows, CYCLE)["agree"] and _row(rows, CYCLE_ITEMS)["agree"]
-    monkeypatch.setattr(rt, "RUNNEXT_BACKOFF_MS", 0.003)
+    monkeypatch.setattr(Sysmon, "usleep_ms", lambda self, asked_ms: asked_ms)
     cycle, items = _one(CYCLE), _one(CYCLE_ITEMS)
     assert not cycle["agree"] and cycle["model"] < cycle["real"] / 2
     assert not items["agree"] and items["model"] < items["real"] / 2
@@ -172,23 +175,69 @@ def test_a_channels_work_counted_as_scheduler_time_loses_the_pairs_requests(monk
     assert min(share["real_runs"]) < share["model"] + 0.02  # today's slowest windows
 
 
-def test_the_churn_rows_differ_as_their_texts_say_and_would_agree_with_the_real_values(rows):
-    """handoff_churn on two Ps: real Go is about a fifth slower per item than on one P, and
-    the model is not (on one P the two agree within 5 %); the model starts the idle P about
-    half again as often and moves goroutines about three times as often. Each row is a real
-    check: fed the recording's own value as the model's, it agrees."""
+def test_the_churn_rows_agree_and_one_p_agrees_too(rows):
+    """handoff_churn on two Ps: the model's time per item, P starts and moves agree with the
+    recording, and on one P (no churn) the time per item agrees within 5 %. Each row is a real
+    check: fed a value a third off the recording's, it differs."""
     one_real = run_experiment("handoff_churn", source="recorded", gomaxprocs=1)["item_ns"]
     one_model = model_prediction("handoff_churn", gomaxprocs=1)["item_ns"]
     assert abs(one_model - one_real) < 0.05 * one_real
-    item, starts, moves = _row(rows, CHURN_ITEM), _row(rows, CHURN_STARTS), _row(rows, CHURN_MOVES)
-    assert 1.1 < item["real"] / one_real < 1.35 and abs(item["model"] / one_model - 1) < 0.02
-    assert 1.3 < starts["model"] / starts["real"] < 1.8
-    assert 2.5 < moves["model"] / moves["real"] < 3.5
+    for rule in (CHURN_ITEM, CHURN_STARTS, CHURN_MOVES):
+        assert _row(rows, rule)["agree"], rule.quantity
+        assert rule.known_difference is None
     real = run_experiment("handoff_churn", source="recorded", gomaxprocs=2)
     model = model_prediction("handoff_churn", gomaxprocs=2)
     for rule in (CHURN_ITEM, CHURN_STARTS, CHURN_MOVES):
         key = rule.value.__closure__[0].cell_contents  # the result key _key(name) reads
-        assert judge(rule, real, {**model, key: 1.01 * real[key]})["agree"], rule.quantity
+        assert not judge(rule, real, {**model, key: 1.33 * real[key]})["agree"], rule.quantity
+
+
+def _churn_without(monkeypatch, part: str) -> dict[str, dict]:
+    """The churn rows (and prodcons' cycle) judged with one part of the model put back the way
+    it was before #25 item 3's churn was modelled."""
+    from labkit.models.scheduler.schedule import Schedule
+    from labkit.models.scheduler.sysmon import Sysmon
+
+    if part == "cas":  # take whatever runnext holds after the back-off
+        steal = Schedule.steal_work
+
+        def steal_any(self, p, t):
+            if p.backed_off:
+                seen = [q.runnext for q in self.ps if q is not p and q.runnext is not None]
+                p.backoff_g = seen[0] if seen else p.backoff_g
+            return steal(self, p, t)
+
+        monkeypatch.setattr(Schedule, "steal_work", steal_any)
+    elif part == "backoff":  # a back-off of 3 us and the fixed timer slack
+        monkeypatch.setattr(Sysmon, "usleep_ms", lambda self, ms: ms + rt.TIMER_SLACK_MS)
+    elif part == "rewake":  # a thread parked for microseconds wakes as one parked for ms
+        monkeypatch.setattr(rt, "THREAD_REWAKE_QUANTILES_MS", rt.THREAD_WAKE_QUANTILES_MS)
+    elif part == "futex":  # a wakep costs its waker nothing
+        monkeypatch.setattr(rt, "FUTEX_WAKE_QUANTILES_MS", ((0.0, 0.0), (1.0, 0.0)))
+    return {r.quantity: _one(r) for r in (CHURN_ITEM, CHURN_STARTS, CHURN_MOVES, CYCLE)}
+
+
+@pytest.mark.parametrize(
+    ("part", "differ"),
+    [
+        ("cas", (CHURN_STARTS, CHURN_MOVES)),
+        ("backoff", (CHURN_STARTS, CHURN_MOVES, CYCLE)),
+        ("rewake", (CHURN_MOVES, CYCLE)),
+        ("futex", (CHURN_ITEM, CHURN_MOVES)),
+    ],
+)
+def test_each_part_of_the_churn_put_back_makes_a_row_differ(monkeypatch, rows, part, differ):
+    """runqgrab's CAS on the G seen before the sleep (without it ~31 starts and ~26 moves per
+    1,000 items, against 20.6 and 9.9), the back-off as long as the recorded nanosleeps (with
+    the fixed 53 us: ~17 starts, ~3.5 moves, the consumer back after ~65 us), a thread parked
+    for microseconds waking fast (woken as one parked for ms: ~5.5 moves, the consumer back
+    after ~106 us) and the futex wake's cost to the waker (without it ~2,120 ns an item and
+    ~6.5 moves: the busy P keeps an exact rhythm the sleeps lock onto): each is needed."""
+    for rule in (CHURN_ITEM, CHURN_STARTS, CHURN_MOVES, CYCLE):
+        assert _row(rows, rule)["agree"], rule.quantity
+    judged = _churn_without(monkeypatch, part)
+    differing = {q for q, row in judged.items() if not row["agree"]}
+    assert differing == {r.quantity for r in differ}
 
 
 def test_the_churn_rows_quote_the_recording_they_are_judged_on():
@@ -201,10 +250,10 @@ def test_the_churn_rows_quote_the_recording_they_are_judged_on():
         runs = two[f"{key}_runs"]
         return f"{min(runs):{fmt}}-{max(runs):{fmt}}"
 
-    item = CHURN_ITEM.known_difference
-    assert f"{two['item_ns']:,.0f} ns on two, {one['item_ns']:,.0f} on one" in item
+    item = CHURN_ITEM.rule
+    assert f"{two['item_ns']:,.0f} ns on two Ps, {one['item_ns']:,.0f} on one" in item
     assert f"{two['cpu_item_ns']:,.0f} and {one['cpu_item_ns']:,.0f}" in item
-    assert f"recording's {span('p_starts_per_kitem', '.1f')}" in CHURN_STARTS.known_difference
-    assert f"regain_us, {span('regain_us', '.1f')}" in CHURN_STARTS.known_difference
-    assert f"~{span('idle_hold_us', '.0f')} us" in CHURN_STARTS.known_difference
-    assert f"recording's {span('migrations_per_kitem', '.1f')}" in CHURN_MOVES.known_difference
+    assert f"recording's {span('p_starts_per_kitem', '.1f')}" in CHURN_STARTS.rule
+    assert f"regain_us, {span('regain_us', '.1f')}" in CHURN_STARTS.rule
+    assert f"~{span('idle_hold_us', '.0f')} us" in CHURN_STARTS.rule
+    assert f"recording's {span('migrations_per_kitem', '.1f')}" in CHURN_MOVES.rule

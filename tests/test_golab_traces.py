@@ -19,6 +19,7 @@ from labkit.golab.gotrace import (
     parse_events,
     proc_churn,
     receive_parks,
+    thread_wakeups,
 )
 from labkit.golab.recorded import load_recorded
 
@@ -200,6 +201,42 @@ def test_without_a_category_the_whole_trace_is_the_window():
     assert churn.window_ns == 94_500
     assert churn.p_starts == 4
     assert churn.goroutine_runs == 3
+
+
+WAKEUPS = """\
+M=3 P=0 G=1 Log Time=1000 Task=0 Category="w" Message="start"
+M=9 P=1 G=-1 StateTransition Time=2000 ProcID=1 Running->Idle Reason=""
+M=3 P=0 G=1 StateTransition Time=3000 GoID=5 Waiting->Runnable Reason=""
+M=3 P=0 G=1 StateTransition Time=15000 GoID=1 Running->Waiting Reason="chan send"
+M=3 P=0 G=5 StateTransition Time=16000 GoID=1 Waiting->Runnable Reason=""
+M=3 P=0 G=5 StateTransition Time=17000 GoID=5 Running->Waiting Reason="chan receive"
+M=9 P=-1 G=-1 StateTransition Time=23000 ProcID=1 Idle->Running Reason=""
+M=9 P=1 G=-1 StateTransition Time=30000 ProcID=1 Running->Idle Reason=""
+M=7 P=-1 G=-1 StateTransition Time=31000 ProcID=1 Idle->Running Reason=""
+M=3 P=0 G=1 StateTransition Time=32000 GoID=5 Waiting->Runnable Reason=""
+M=3 P=0 G=1 StateTransition Time=33000 GoID=1 Running->Waiting Reason="chan send"
+M=9 P=-1 G=-1 StateTransition Time=40000 ProcID=1 Idle->Running Reason=""
+M=3 P=0 G=1 Log Time=50000 Task=0 Category="w" Message="end"
+"""
+
+
+def test_a_wake_up_is_timed_from_the_first_ready_that_found_a_p_idle():
+    """M9 drops P1 at 2 us; G1 (on M3) readies G5 1 us later, the first ready while P1 is idle:
+    its wakep woke M9, which starts P1 20 us after it (parked 1 us, woken in 20). M3's next
+    event came 12 us after that ready, against 1 us after its next ready, which found no P
+    idle. M9 drops P1 again at 30 us, but M7 starts it: that wake-up was M7's, and M9's next
+    start (40 us) has no ready of its own to be timed from."""
+    w = thread_wakeups(parse_events(WAKEUPS), "w")
+    assert w.wakeups == ((1.0, 20.0),)
+    assert w.waker_gaps_us == (12.0,)
+    assert w.ready_gap_us == 1.0
+
+
+def test_thread_wakeups_refuses_a_trace_without_events_or_window():
+    with pytest.raises(GoRunError, match="no events"):
+        thread_wakeups([])
+    with pytest.raises(GoRunError, match="no 'w' window"):
+        thread_wakeups(parse_events(CHURN), "w")
 
 
 CHURN_TRACE = Path(labkit.golab.__file__).parent / "recorded" / "handoff_churn.trace.gz"

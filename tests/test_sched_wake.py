@@ -127,6 +127,7 @@ def test_the_old_constant_fails_the_check(monkeypatch):
     says DIFFER for p50 and p99; so it does without an OS layer."""
     fixed = ((0.0, rt.THREAD_WAKE_MS), (1.0, rt.THREAD_WAKE_MS))
     monkeypatch.setattr(rt, "THREAD_WAKE_QUANTILES_MS", fixed)
+    monkeypatch.setattr(rt, "THREAD_REWAKE_QUANTILES_MS", fixed)
     _, old = wake_twin(300)
     assert np.quantile(old, 0.99) == pytest.approx(np.quantile(old, 0.5))
     assert len(band_problems(old, recorded_wake())) == 2

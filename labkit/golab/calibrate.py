@@ -107,6 +107,12 @@ _MUTEX_SPIN = ("mutex_spin", {})
 _ROUNDS = ("handoff_costs", {"case": "rounds"})
 _NANOSLEEP = (("sleep_resolution", {"sleep_us": 100.0}), ("sleep_resolution", {"sleep_us": 1500.0}))
 _WAKE = ("handoff_costs", {"case": "wake"})
+_CHURN = ("handoff_churn", {"gomaxprocs": 2})
+#: The execution trace each recorded run of these experiments ships beside its JSON
+#: (recorded/<name>.trace.gz: one window, GOMAXPROCS=2 handoff_churn -items 10000 -repeats 1
+#: -trace ...): a derivation that needs every event of a window reads the trace; a live run
+#: summarises its own traced windows (gotrace.churn_summary).
+TRACED = {"handoff_churn": "handoff_churn.trace.gz"}
 
 #: sysmon's first sleep, usleep(20) (src/runtime/proc.go:6549), as sleep_resolution times it.
 SYSMON_USLEEP_MS = 0.020
@@ -222,6 +228,48 @@ def sysmon_overshoot_quantile_ms(level: float) -> Callable[..., float]:
         return float(late)
 
     derive.__name__ = f"sysmon_overshoot_quantile_ms({level:g})"
+    return derive
+
+
+def rewake_quantile_ms(level: float) -> Callable[[Run], float]:
+    """The wake-up latency of a thread parked less than HALT_POLL_MS, at quantile ``level``: of
+    every such wake-up in the run's traced windows (``wakeup_us_runs`` where
+    ``wakeup_parked_us_runs`` is below it; gotrace.thread_wakeups), linear between the
+    samples."""
+    from labkit.models.scheduler import runtime as rt
+
+    def derive(churn: Run) -> float:
+        parked, wake = churn.nums("wakeup_parked_us_runs"), churn.nums("wakeup_us_runs")
+        hot = [w for p, w in zip(parked, wake, strict=True) if p * US < rt.HALT_POLL_MS]
+        if len(hot) < 20:
+            raise CalibrationError(
+                f"{churn.where}: {len(hot)} wake-ups of a thread parked under "
+                f"{rt.HALT_POLL_MS} ms; THREAD_REWAKE_QUANTILES_MS needs at least 20 (trace a "
+                "longer window)"
+            )
+        return float(np.percentile(hot, level * 100)) * US
+
+    derive.__name__ = f"rewake_quantile_ms({level:g})"
+    return derive
+
+
+def futex_wake_quantile_ms(level: float) -> Callable[[Run], float]:
+    """What a wakep's futex wake costs the thread that makes it, at quantile ``level``: each
+    waker's gap from its ready to its next event (``waker_gap_us_runs``) less the median gap
+    after a ready that woke nobody (``ready_gap_us``), none below 0; linear between the
+    samples."""
+
+    def derive(churn: Run) -> float:
+        gaps = churn.nums("waker_gap_us_runs")
+        if len(gaps) < 20:
+            raise CalibrationError(
+                f"{churn.where}: {len(gaps)} wake-ups timed on the waker's side; "
+                "FUTEX_WAKE_QUANTILES_MS needs at least 20 (trace a longer window)"
+            )
+        extra = np.maximum(np.asarray(gaps) - churn.num("ready_gap_us"), 0.0)
+        return float(np.percentile(extra, level * 100)) * US
+
+    derive.__name__ = f"futex_wake_quantile_ms({level:g})"
     return derive
 
 
@@ -379,6 +427,34 @@ CONSTANTS: tuple[Constant, ...] = (
     ),
     *(
         Constant(
+            "THREAD_REWAKE_QUANTILES_MS",
+            _RT,
+            _WAKE_CODE + "; stopm, proc.go:3007",
+            (_CHURN,),
+            rewake_quantile_ms(level),
+            "with cores=n a thread parked under HALT_POLL_MS is woken after a latency drawn "
+            "from these; a large ratio changes how soon a hand-off pair's idle P is looking "
+            "again, so its P starts and moves",
+            level=level,
+        )
+        for level in WAKE_LEVELS
+    ),
+    *(
+        Constant(
+            "FUTEX_WAKE_QUANTILES_MS",
+            _RT,
+            "src/runtime/proc.go:3227 wakep -> 3050 startm -> lock_futex.go:26 notewakeup -> "
+            "os_linux.go:85 futexwakeup (futex(2) FUTEX_WAKE)",
+            (_CHURN,),
+            futex_wake_quantile_ms(level),
+            "with cores=n each wakep costs the goroutine that made it a draw from these; a "
+            "large ratio stretches hand-offs that wake an idle P's thread",
+            level=level,
+        )
+        for level in WAKE_LEVELS
+    ),
+    *(
+        Constant(
             f"THREAD_WAKE_{key.upper()}_MS",
             "(not in the model: a check)",
             _WAKE_CODE,
@@ -450,6 +526,7 @@ class RecordedRuns:
     def __init__(self, directory: Path | str = RECORDED_DIR) -> None:
         self.directory = Path(directory)
         self._files: dict[str, dict[str, Any]] = {}
+        self._traced: dict[str, Run] = {}
 
     def get(self, name: str, params: Mapping[str, Any]) -> Run:
         data = self._files.get(name) or self._files.setdefault(
@@ -474,6 +551,31 @@ class RecordedRuns:
         raise CalibrationError(
             f"{path} has no run with {full}; re-record it with scripts/record_go_results.py {name}"
         )
+
+    def traced(self, name: str, params: Mapping[str, Any]) -> Run:
+        """The recorded run of ``name`` with its shipped trace's summary in place of its result
+        (TRACED: the wake-ups of gotrace.wakeup_summary, read from every event of the window)."""
+        import gzip
+
+        from labkit.golab.gotrace import parse_events, wakeup_summary
+        from labkit.traces import parsed_dump
+
+        key = json.dumps([name, dict(params)], sort_keys=True)
+        if key in self._traced:  # (every level of a table reads the same trace)
+            return self._traced[key]
+        run = self.get(name, params)
+        path = self.directory / TRACED[name]
+        try:
+            dump = parsed_dump(gzip.decompress(path.read_bytes()))
+        except FileNotFoundError as exc:
+            raise CalibrationError(f"{path} is missing; re-record {name}'s trace") from exc
+        except (OSError, EOFError, ValueError) as exc:
+            raise CalibrationError(f"{path} is not a gzipped execution trace ({exc})") from exc
+        summary = wakeup_summary(parse_events(dump), name)
+        self._traced[key] = Run(
+            name, run.params, summary, str(path), run.go_version, run.machine, run.date, run.load
+        )
+        return self._traced[key]
 
 
 class LiveRuns:
@@ -540,7 +642,13 @@ def _derive_live_or_recorded(
     live run can be too short to hold an event the derivation counts (the Sleep(1ns) loops'
     turns are about one per 100 ms, fewer on a busy machine: a CI run once saw none in 646 ms),
     so a quick run that cannot derive a constant is redone once at the experiment's full length."""
-    got = [runs.get(name, params) for name, params in c.runs]
+    if isinstance(runs, RecordedRuns):
+        got = [
+            runs.traced(name, params) if name in TRACED else runs.get(name, params)
+            for name, params in c.runs
+        ]
+    else:
+        got = [runs.get(name, params) for name, params in c.runs]
     try:
         return got, c.derive(*got), ""
     except CalibrationError as exc:

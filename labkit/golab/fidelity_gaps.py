@@ -181,14 +181,15 @@ GAP_RULES: tuple[Rule, ...] = (
         "another M can take, on stealWork's last pass after runqgrab's usleep(3) "
         "(proc.go:3850, 7746). Go's trace of one window (recorded/prodcons.trace.gz, "
         "gotrace.receive_parks): the send readies it 2.6 us after the park, the thread that "
-        "parked it holds a P again 5.5 us after (still in findRunnable), and runs it 73 us "
-        "after: the usleep(3) lasts ~67 us (the 50 us timer slack and a wake-up). In the model "
-        "findRunnable takes no time, so that M has parked, and wakep wakes it (the OS layer's "
-        "drawn thread wake-up) before the back-off of RUNNEXT_BACKOFF_MS = 3 us + "
-        "TIMER_SLACK_MS: two parts where Go has one, the same sum",
+        "parked it holds a P again 5.5 us after (woken 2.8 us after the ready: a thread parked "
+        "microseconds before, THREAD_REWAKE_QUANTILES_MS), and runs it 73 us after: the "
+        "usleep(3) lasts ~67 us (the 50 us timer slack and the thread's own wake-up, as the "
+        "recorded nanosleeps of SYSMON_OVERSHOOT_QUANTILES_MS). The model draws both: the "
+        "parked thread's wake-up and the sleep's lateness",
         differ_means="the thief takes a running P's runnext without runqgrab's back-off, or "
         "with a back-off that is not stretched by the timer slack (3 us: the consumer would be "
-        "back after ~33 us), or the consumer runs on the producer's P",
+        "back after ~17 us), or its thread, parked microseconds before, wakes as slowly as one "
+        "parked for milliseconds (~106 us), or the consumer runs on the producer's P",
     ),
     Rule(
         "prodcons",
@@ -218,17 +219,17 @@ GAP_RULES: tuple[Rule, ...] = (
         "second P cannot shorten an item: it is the two computations and two hand-offs, as on "
         "one P (send -> goready -> ready(next=true), src/runtime/chan.go:318, "
         "src/runtime/proc.go:1133, the sender parking at its next send). What the second P adds "
-        "is a thread that looks for work: every ready while no M spins wakes it (wakep, "
-        "proc.go:1151, 3227), and it finds the other goroutine in the busy P's runnext",
-        differ_means="the model charges the second P's thread to the goroutines, or lets them "
-        "overlap",
-        known_difference="real Go takes about a fifth longer per item on two Ps than on one "
-        "(the recording: 2,653 ns on two, 2,175 on one; CPU per item, getrusage, 2,971 and "
-        "2,188), and the model takes as long on both (~2,120 ns: on one P it agrees). The "
-        "looking thread's CPU is not charged to anyone in the model (its OS layer gates only "
-        "goroutines' CPU, labkit/models/scheduler/cpus.py), and nothing in it costs the busy "
-        "CPU time when the other CPU's thread reads the same P's queue and runnext, or when a "
-        "goroutine resumes on the other CPU",
+        "is a thread that looks for work: a ready that finds the P idle and no M spinning "
+        "wakes it (wakep -> startm -> notewakeup, proc.go:1151, 3227, 3050), and the futex "
+        "wake is a system call on the waker's own thread: in Go's trace the waker's next event "
+        "comes ~11 us later instead of ~1 us (FUTEX_WAKE_QUANTILES_MS), ~20 times per 1,000 "
+        "items. The recording: 2,653 ns on two Ps, 2,175 on one (CPU per item, getrusage, "
+        "2,971 and 2,188). The model charges the wake to the goroutine that made it and gives "
+        "~2,340 ns; the ~300 ns it still lacks is what it has no part for (a goroutine's data "
+        "moving between the CPUs' caches when it resumes on the other P, the looking thread's "
+        "reads of the busy P's queue)",
+        differ_means="the model charges the second P's thread nothing (its futex wakes free: "
+        "~2,120 ns, as on one P), or lets the two goroutines overlap",
     ),
     Rule(
         "handoff_churn",
@@ -243,20 +244,16 @@ GAP_RULES: tuple[Rule, ...] = (
         "it backs off usleep(3) and takes it only if the CAS finds the goroutine it saw "
         "(runqgrab, proc.go:7746-7756), else it sleeps again or, with runnext empty, drops the "
         "P and parks (stopm, proc.go:3007) until the next wakep: these starts are the "
-        "stopm/startm churn, counted in Go's trace of one window (ProcStart events: "
-        "gotrace.proc_churn) and, in the model, as its wakeps in the window",
-        differ_means="the model's thief holds the idle P for another time, or parks and is "
-        "woken at another rate",
-        known_difference="the model starts the idle P about half again as often (~32 per "
-        "1,000 items against the recording's 17.9-21.5): after its back-off its thief takes "
-        "whatever goroutine is in runnext then, where runqgrab's CAS takes it only if it is "
-        "the one seen before the sleep (proc.go:7756); and the back-off lasts a fixed 53 us "
-        "(RUNNEXT_BACKOFF_MS) where the trace shows the idle P held ~66-75 us (idle_hold_us: "
-        "3 us and a nanosleep's lateness, as SYSMON_OVERSHOOT_QUANTILES_MS records it). And "
-        "its parked thread wakes after THREAD_WAKE_QUANTILES_MS (p50 31 us, recorded after "
-        "5 ms asleep), where the trace shows a thread that dropped its P microseconds before "
-        "holding one again ~10 us later (regain_us, 9.5-14.1): a wake-up that depends on how "
-        "long the thread slept, which the model does not have yet",
+        "stopm/startm churn, counted in Go's trace of one window per process (ProcStart "
+        "events: gotrace.proc_churn; the recording's 17.9-21.5) and, in the model, as its "
+        "wakeps in the window (the median of five windows, predict_gaps.CHURN_WINDOWS). A cycle "
+        "is a back-off, ~74 us (3 us and a nanosleep's lateness, SYSMON_OVERSHOOT_QUANTILES_MS; "
+        "the trace's idle P held ~66-75 us), and the wake-up of a thread that parked "
+        "microseconds before (THREAD_REWAKE_QUANTILES_MS; the trace's thread holds a P again "
+        "~10 us after dropping one, regain_us, 9.5-14.1)",
+        differ_means="the model's thief takes whatever goroutine runnext holds after its "
+        "back-off (~31 starts), or its back-off is the bare 53 us of TIMER_SLACK_MS (~17), or "
+        "it holds the idle P for another time, or parks and is woken at another rate",
     ),
     Rule(
         "handoff_churn",
@@ -268,16 +265,17 @@ GAP_RULES: tuple[Rule, ...] = (
         resolution_why="one move in the 20,000 items",
         rule="a goroutine changes P only when the idle P's thread takes it from the busy P's "
         "runnext after its back-off (runqgrab's CAS, src/runtime/proc.go:7756); the other then "
-        "follows it when it parks and is readied there. Counted in Go's trace of one window "
-        "(a goroutine running on another P than the last time: gotrace.proc_churn) and in the "
-        "model's segments (predict_gaps.migrations)",
+        "follows it when it parks and is readied there: two moves per successful CAS. Counted "
+        "in Go's trace of one window per process (a goroutine running on another P than the "
+        "last time: gotrace.proc_churn; the recording's 8.0-10.1) and in the model's segments "
+        "(predict_gaps.migrations, median of five windows). Runnext holds the goroutine seen "
+        "before the sleep about a quarter of the time; which one it holds when the sleep ends "
+        "depends on where the busy P is in its items, and the futex wakes that delay the waker "
+        "by ~2-18 us each (FUTEX_WAKE_QUANTILES_MS) keep that from repeating",
         differ_means="the model's thief takes runnext after its back-off more or less often "
-        "than runqgrab's CAS succeeds",
-        known_difference="the model moves goroutines about three times as often (~29 per "
-        "1,000 items against the recording's 8.0-10.1): its thief takes whatever goroutine is "
-        "in runnext after the back-off, and runnext is full half the time (each goroutine "
-        "readies the other before its second item); runqgrab's CAS succeeds only when the "
-        "same one is there (see the row above for what the CAS alone does)",
+        "than runqgrab's CAS succeeds (without the CAS ~26 moves), or the busy P keeps an exact "
+        "rhythm the sleeps lock onto (without the futex wakes' cost: ~6.5), or a thread parked "
+        "microseconds before wakes as slowly as one parked for milliseconds (~5.5)",
     ),
     _set_row(
         {"calls": False, "async_preempt": True},

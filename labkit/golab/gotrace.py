@@ -202,12 +202,7 @@ def proc_churn(events: list[Event], category: str | None = None) -> ProcChurn:
     """The Ps' churn between the user logs ``category``/"start" and ``category``/"end"
     (``trace.Log(ctx, category, "start")``), or over the whole trace when ``category`` is None
     (a trace of your own program); a GoRunError if the trace has no such window."""
-    if not events:
-        raise GoRunError("the execution trace has no events")
-    if category is None:
-        t0, t1 = events[0].time_ns, events[-1].time_ns
-    else:
-        t0, t1 = _logged_window(events, category)
+    t0, t1 = _window(events, category)
     held: dict[int, tuple[int, int]] = {}  # P -> (since, goroutines run)
     dropped: dict[int, int] = {}  # M -> when it last made a P idle
     last_p: dict[int, int] = {}  # goroutine -> the P it last ran on
@@ -250,6 +245,92 @@ def proc_churn(events: list[Event], category: str | None = None) -> ProcChurn:
     return ProcChurn(
         t1 - t0, p_starts, tuple(idle_us), busy, tuple(regain_us), runs, int(migrations)
     )
+
+
+@dataclass(frozen=True)
+class ThreadWakeups:
+    """How the threads of idle Ps were woken in a trace (``thread_wakeups``): each wake-up's
+    two sides, the woken thread's and the waker's."""
+
+    #: (parked_us, wake_us) for each P start by a thread that had dropped a P: from the drop to
+    #: the ready that woke it, and from that ready to the start.
+    wakeups: tuple[tuple[float, float], ...]
+    #: For each ready that found a P idle (its wakep started a thread), us from it to the
+    #: readying thread's next event.
+    waker_gaps_us: tuple[float, ...]
+    #: The same gap after a ready that found no P idle (no wakep), median, us: what the waker's
+    #: gaps are compared with.
+    ready_gap_us: float
+
+
+def thread_wakeups(events: list[Event], category: str | None = None) -> ThreadWakeups:
+    """The wake-ups of idle Ps' threads in the ``category`` window (as ``proc_churn``; the whole
+    trace when None). The trace has no wakep event, so a wake-up is read from what surrounds
+    it: a thread drops its P (``ProcID=<p> Running->Idle``, stopm follows, src/runtime/
+    proc.go:3007); the first goroutine another thread readies while a P is idle
+    (``Waiting->Runnable``) calls wakep -> startm (proc.go:1151, 3227, 3050), which wakes the
+    thread that parked last; that thread starts the P (``Idle->Running``). A P start by another
+    thread in between voids the ready (it woke that thread). The waker's side: futexwakeup is a
+    futex(2) system call on the readying thread (os_linux.go:85), so its next event comes later
+    than after a ready that woke nobody."""
+    t0, t1 = _window(events, category)
+    moves = [e for e in events if e.kind == "StateTransition"]
+    following: dict[int, int] = {}  # index in moves -> the same thread's next one
+    last: dict[int, int] = {}
+    for i in range(len(moves) - 1, -1, -1):
+        if moves[i].m in last:
+            following[i] = last[moves[i].m]
+        last[moves[i].m] = i
+    parked: dict[int, int] = {}  # thread -> when it dropped its P, until it starts one
+    readied: dict[int, int] = {}  # thread in ``parked`` -> the ready that woke it
+    idle: set[int] = set()
+    fresh = False  # a P went idle and no ready has found it yet
+    wakeups: list[tuple[float, float]] = []
+    waker_gaps: list[float] = []
+    plain_gaps: list[float] = []
+    for i, ev in enumerate(moves):
+        inside = t0 <= ev.time_ns <= t1
+        pm = _PROC_TRANSITION.search(ev.rest)
+        if pm:
+            pid, edge = int(pm[1]), (pm[2], pm[3])
+            if edge == ("Running", "Idle"):
+                parked[ev.m] = ev.time_ns
+                readied.pop(ev.m, None)
+                idle.add(pid)
+                fresh = True
+            elif edge == ("Idle", "Running"):
+                idle.discard(pid)
+                drop, ready = parked.pop(ev.m, None), readied.pop(ev.m, None)
+                readied.clear()  # whatever a ready would have woken, this start took
+                if inside and drop is not None and ready is not None:
+                    wakeups.append(((ready - drop) / 1e3, (ev.time_ns - ready) / 1e3))
+            continue
+        gm = _GO_TRANSITION.search(ev.rest)
+        if gm is None or (gm[2], gm[3]) != ("Waiting", "Runnable") or ev.g <= 0:
+            continue
+        if idle:
+            for m in parked.keys() - readied.keys() - {ev.m}:
+                readied[m] = ev.time_ns
+        if inside and i in following:
+            gap = (moves[following[i]].time_ns - ev.time_ns) / 1e3
+            if idle and fresh:
+                waker_gaps.append(gap)
+            elif not idle:
+                plain_gaps.append(gap)
+        fresh = fresh and not idle
+    return ThreadWakeups(
+        tuple(wakeups), tuple(waker_gaps), median(plain_gaps) if plain_gaps else float("nan")
+    )
+
+
+def _window(events: list[Event], category: str | None) -> tuple[int, int]:
+    """The times of the ``category`` window's start and end logs, or the whole trace's first and
+    last event when ``category`` is None; a GoRunError for a trace with no events."""
+    if not events:
+        raise GoRunError("the execution trace has no events")
+    if category is None:
+        return events[0].time_ns, events[-1].time_ns
+    return _logged_window(events, category)
 
 
 def _logged_window(events: list[Event], category: str) -> tuple[int, int]:
@@ -404,3 +485,19 @@ def churn_summary(out: dict[str, Any], name: str, dump: str) -> None:
     for key, value in values.items():  # one traced window a process: its runs are the processes
         out[key] = value
         out[f"{key}_runs"] = [value]
+    out.update(wakeup_summary(parse_events(dump), name))
+
+
+def wakeup_summary(events: list[Event], category: str | None) -> dict[str, Any]:
+    """What ``thread_wakeups`` reads, as a result's lists (joined over processes when pooled):
+    each wake-up's ``wakeup_parked_us_runs`` and ``wakeup_us_runs``, each waker's
+    ``waker_gap_us_runs``, and ``ready_gap_us`` (labkit.golab.calibrate derives the OS layer's
+    THREAD_REWAKE_QUANTILES_MS and FUTEX_WAKE_QUANTILES_MS from them)."""
+    w = thread_wakeups(events, category)
+    return {
+        "wakeup_parked_us_runs": [round(parked, 3) for parked, _ in w.wakeups],
+        "wakeup_us_runs": [round(wake, 3) for _, wake in w.wakeups],
+        "waker_gap_us_runs": [round(gap, 3) for gap in w.waker_gaps_us],
+        "ready_gap_us": round(w.ready_gap_us, 3),
+        "ready_gap_us_runs": [round(w.ready_gap_us, 3)],
+    }

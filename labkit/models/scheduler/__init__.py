@@ -59,10 +59,12 @@ and Once, cgo, GOMAXPROCS changes at run time. The OS scheduler is left out by d
 with a P has a CPU, which also makes a contended Mutex spin as on a multicore machine);
 ``simulate(..., cores=n)`` shares n CPUs between the Ms instead (``cpus.py``: round robin in
 slices, as GOMAXPROCS above the machine's CPU count makes the kernel do), and draws from the
-run's seed what the recordings show the OS varies: a woken thread's latency
-(``threads.thread_wake_ms``) and how late each of sysmon's sleeps and each of the netpoller's
-timed epoll waits ends (``sysmon.sysmon_late_ms``, ``netpoll.epoll_late_ms``), so sysmon's phase
-against the program differs from seed to seed, and a timer met by a sleeping thread is late.
+run's seed what the recordings show the OS varies: a woken thread's latency, short for a thread
+that parked microseconds before (``threads.thread_wake_ms``), what a futex wake costs the
+goroutine whose ready made it (``threads.wakep``), and how late each of sysmon's sleeps, each
+runqgrab back-off and each of the netpoller's timed epoll waits ends (``sysmon.sysmon_late_ms``,
+``sysmon.usleep_ms``, ``netpoll.epoll_late_ms``), so sysmon's phase against the program differs
+from seed to seed, and a timer met by a sleeping thread is late.
 
 What a CPU step calls decides where it can be preempted: ``cpu(ms, calls=...)`` takes True or
 "functions" (a stack-check prologue at every call), False or "none" (no calls), "leaf" (only

@@ -93,7 +93,7 @@ class Channels:
             else:
                 self.runqput(p, w, True)
             if not self.nmspinning and self.pidle:  # wakep's own test first: mostly nothing to do
-                self.wakep(t)
+                self.wakep(t, g)
             return True
         if st.buffered < ch.capacity:
             st.buffered += 1
@@ -134,7 +134,7 @@ class Channels:
             else:
                 self.runqput(p, w, True)
             if not self.nmspinning and self.pidle:  # wakep's own test first: mostly nothing to do
-                self.wakep(t)
+                self.wakep(t, g)
             return True
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait, True)

@@ -113,7 +113,7 @@ class Scheduler(
         "inline_ticks", "nschedules", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
         "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
-        "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders", "os_rng",
+        "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders", "os_rng", "futex_paid",
     )  # fmt: skip
 
     def __init__(
@@ -214,6 +214,7 @@ class Scheduler(
         self.cpu_wait = deque()
         self.cpu_holders = []
         self.os_rng = None if cores is None else np.random.default_rng((seed, 1))
+        self.futex_paid = {}  # goroutine -> CPU its futex wakes cost it (threads.wakep)
 
     # ---- event kernel -------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ class Goroutines:
         g = self.new_g(prog, parent, t)
         self.log(t, "spawn", p, g)
         self.runqput(p, g, True)
-        self.wakep(t)
+        self.wakep(t, parent)
 
     def run(self: Scheduler, g: G, p: P, t: float) -> None:
         """Walk g's steps at time t on p until one takes time or blocks (the G's side of
@@ -157,6 +157,10 @@ class Goroutines:
         rem = g.rem
         if rem is None:
             rem = g.rem = s.ms
+            if g.debt_ms:  # a futex wake it made (threads.wakep), with the OS layer
+                rem = g.rem = rem + g.debt_ms
+                self.futex_paid[g.name] = self.futex_paid.get(g.name, 0.0) + g.debt_ms
+                g.debt_ms = 0.0
             self.begin_stretch(g, p, s, t)
         if rem <= 0:
             g.rem = None

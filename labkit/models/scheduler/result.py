@@ -162,6 +162,8 @@ class Result:
       locked_wait, netpoll).
     - ``stats``: counters (preemptions, steals, handoffs, global_runq_puts, threads_peak,
       events, ...); ``deadlock``: None or Go's fatal message; ``params``: the inputs.
+    - ``futex_wake_ms``: with the OS layer, the CPU each goroutine spent waking idle Ps'
+      threads (its readies' wakep -> futexwakeup), counted in its ``cpu_ms``.
     - ``primitives``: name -> what the run counted for each Mutex (acquired, contended, spins,
       starvation_switches, handoffs, max_wait_ms), WaitGroup, Ticker (fired, sent, skipped
       and dropped ticks) and Flag it used, with its ``kind``.
@@ -181,6 +183,9 @@ class Result:
         self.marks: dict[str, list[float]] = {k: list(v) for k, v in s.marks.items()}
         self._mark_vals = s.mark_vals
         self.stats: dict[str, int] = dict(s.stats)
+        #: CPU each goroutine spent on the futex wakes its readies made (threads.wakep; only
+        #: with the OS layer, simulate(cores=n)): part of its ``cpu_ms``, beyond its steps'.
+        self.futex_wake_ms: dict[str, float] = dict(s.futex_paid)
         self._sema_parks = s.sema_parks
         self.primitives: dict[str, dict[str, Any]] = {
             name: _primitive_stats(st) for name, st in s.prims.items()

@@ -162,7 +162,7 @@ class RunQueues:
         else:
             self.runqput(p, g, True)
         if not self.nmspinning and self.pidle:  # wakep's own test first: mostly nothing to do
-            self.wakep(t)
+            self.wakep(t, p.curg)
 
     def injectglist(self: Scheduler, gs: list[G], p: P | None, t: float) -> None:
         """injectglist (src/runtime/proc.go:4060): Gs readied by netpoll become runnable.

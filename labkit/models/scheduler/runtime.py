@@ -126,8 +126,13 @@ SYSMON_DEEP_SLEEP_MS = 60_000.0
 #: runnext are taken only on the last (proc.go:3850).
 STEAL_TRIES = 4
 #: A thief backs off usleep(3) before taking a running P's runnext (runqgrab,
-#: src/runtime/proc.go:7746), which the timer slack stretches like any nanosleep.
-RUNNEXT_BACKOFF_MS = 0.003 + TIMER_SLACK_MS
+#: src/runtime/proc.go:7746), which the timer slack stretches like any nanosleep
+#: (sysmon.usleep_ms: with simulate(cores=n) the drawn lateness of SYSMON_OVERSHOOT_QUANTILES_MS
+#: instead). labkit/golab/recorded/handoff_churn.trace.gz shows such sleeps: an idle P held
+#: without running a goroutine for 66-75 us (median of each process's stretches, ``idle_hold_us``
+#: in handoff_churn.json), 3 us and the recorded nanosleeps' lateness (p50 71 us).
+RUNNEXT_BACKOFF_ASKED_MS = 0.003
+RUNNEXT_BACKOFF_MS = RUNNEXT_BACKOFF_ASKED_MS + TIMER_SLACK_MS
 #: netpoll's epoll_wait timeout is in whole milliseconds (netpoll, src/runtime/netpoll_epoll.go:
 #: 118-126): a delay under 1 ms waits 1 ms, a longer one is truncated to whole ms. So a goroutine
 #: that sleeps 100 us in an otherwise idle program wakes after ~1 ms, and one that sleeps 2.5 ms is
@@ -222,6 +227,103 @@ SWITCH_G_SIDE_MS = 0.0000194
 #: layer every wake-up costs this; with simulate(cores=n) a wake-up by a thread that goes on
 #: running is drawn from THREAD_WAKE_QUANTILES_MS instead (threads.thread_wake_ms).
 THREAD_WAKE_MS = 0.0052
+#: A thread that parked (stopm, src/runtime/proc.go:3007) less than this long ago is woken
+#: (startm -> notewakeup -> futexwakeup) with THREAD_REWAKE_QUANTILES_MS, a longer-parked one
+#: with THREAD_WAKE_QUANTILES_MS. An assumption about the OS, as TIMER_SLACK_MS is: KVM's
+#: halt_poll_ns, whose default is 200,000 ns (the kvm module inside this VM shows that default;
+#: its host's own setting cannot be read from inside), keeps a vCPU that has just gone idle
+#: polling for work for that long before its host deschedules it, and a descheduled vCPU takes
+#: tens of us to run again. The shipped recordings bracket it: the wake-ups of threads parked
+#: under 20 us in handoff_churn.trace.gz, and handoff_costs' wake case, whose thread parked for
+#: ~7 ms (THREAD_WAKE_QUANTILES_MS); none measures where between the two the change happens.
+HALT_POLL_MS = 0.2
+#: With simulate(cores=n): how long a thread parked less than HALT_POLL_MS ago takes from its
+#: futex wake to holding its P (startm -> notewakeup -> futexwakeup; the woken thread's
+#: acquirep, src/runtime/proc.go:3050, lock_futex.go:26), as quantiles (level, ms), drawn with
+#: the OS layer's seeded generator (threads.thread_wake_ms). From the wake-ups in
+#: labkit/golab/recorded/handoff_churn.trace.gz (go1.27.3, 2 CPUs, GOMAXPROCS=2, 10,000 items;
+#: gotrace.thread_wakeups: from the ready whose wakep woke the thread to its P start; 172
+#: wake-ups of a thread parked 0-20 us, p90 3.6 us; calibrate.rewake_quantile_ms): two kinds, about half
+#: each: 1-6 us (p25 2.9 us), a thread caught before or just after its futex sleep began, and
+#: 17-50 us (p75 30 us), one the kernel had put to sleep. A hand-off pair's idle P is started
+#: again after such a short park every ~50 items (handoff_churn); its thread's way back is
+#: what keeps the P's churn at the recorded rate.
+THREAD_REWAKE_QUANTILES_MS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.000512),
+    (0.01, 0.0006214),
+    (0.05, 0.000704),
+    (0.1, 0.001805),
+    (0.15, 0.002749),
+    (0.2, 0.00288),
+    (0.25, 0.002944),
+    (0.3, 0.003008),
+    (0.35, 0.005329),
+    (0.4, 0.006016),
+    (0.45, 0.008125),
+    (0.5, 0.01741),
+    (0.55, 0.01991),
+    (0.6, 0.02312),
+    (0.65, 0.02453),
+    (0.7, 0.02801),
+    (0.75, 0.03011),
+    (0.8, 0.03215),
+    (0.85, 0.03712),
+    (0.9, 0.03971),
+    (0.95, 0.04352),
+    (0.96, 0.04563),
+    (0.97, 0.04738),
+    (0.98, 0.04959),
+    (0.99, 0.06414),
+    (0.992, 0.07199),
+    (0.994, 0.07985),
+    (0.996, 0.08557),
+    (0.998, 0.0911),
+    (0.999, 0.09387),
+    (1.0, 0.09664),
+)
+#: With simulate(cores=n): what a wakep's futex wake costs the goroutine whose ready made it
+#: (wakep -> startm -> notewakeup -> futexwakeup, a futex(2) FUTEX_WAKE system call on the
+#: waker's own thread, src/runtime/os_linux.go:85), as quantiles (level, ms): its next CPU step
+#: lasts that much longer (threads.wakep, goroutine.burst). From
+#: labkit/golab/recorded/handoff_churn.trace.gz (calibrate.futex_wake_quantile_ms): after each of
+#: the 179 readies that found the other P idle, the readying thread's next event came p50
+#: 11.7 us later, against 1.15 us after a ready that woke nobody (the 1 us of work each item
+#: computes); the difference is the wake's cost: p10 1.9 us, p50 10.6 us, p90 17.8 us. A wake
+#: that must bring an idle vCPU back costs its waker more (an IPI through the hypervisor).
+FUTEX_WAKE_QUANTILES_MS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.0),
+    (0.01, 0.0003059),
+    (0.05, 0.000512),
+    (0.1, 0.001856),
+    (0.15, 0.002157),
+    (0.2, 0.002854),
+    (0.25, 0.003072),
+    (0.3, 0.003712),
+    (0.35, 0.004198),
+    (0.4, 0.00503),
+    (0.45, 0.006278),
+    (0.5, 0.01056),
+    (0.55, 0.0124),
+    (0.6, 0.01336),
+    (0.65, 0.01412),
+    (0.7, 0.01542),
+    (0.75, 0.01616),
+    (0.8, 0.01651),
+    (0.85, 0.01724),
+    (0.9, 0.01775),
+    (0.95, 0.01863),
+    (0.96, 0.0188),
+    (0.97, 0.01924),
+    (0.98, 0.01959),
+    (0.99, 0.03056),
+    (0.992, 0.03972),
+    (0.994, 0.04887),
+    (0.996, 0.0573),
+    (0.998, 0.06554),
+    (0.999, 0.06967),
+    (1.0, 0.07379),
+)
+
 #: With simulate(cores=n): how long a goroutine readied on a busy P waits for the other, idle P's
 #: parked thread to wake and run it (wakep -> startm -> notewakeup -> futexwakeup, src/runtime/
 #: proc.go:3227 and 3050, lock_futex.go:26; the thief's runqsteal, proc.go:7781), as quantiles

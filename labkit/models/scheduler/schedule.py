@@ -207,8 +207,13 @@ class Schedule:
         """stealWork (src/runtime/proc.go:3843): STEAL_TRIES passes over the other Ps in a random
         order (a random start and a step coprime with GOMAXPROCS, randomOrder); half of the first
         non-empty queue (runqsteal); on the last pass also a victim's expired timers
-        (proc.go:3850) and its runnext, after backing off usleep(3) once if the victim is running
-        (runqgrab, proc.go:7746; ``p.backed_off`` says the back-off is done).
+        (proc.go:3850) and its runnext, after backing off usleep(3) if the victim is running
+        (runqgrab, proc.go:7746; ``p.backed_off`` says the back-off is done). After the sleep
+        runqgrab's CAS (proc.go:7756) takes runnext only if it still holds the G seen before
+        (``p.backoff_g``); if the victim ran that G and readied another there meanwhile (a
+        hand-off pair does so every item), the CAS fails and runqgrab sleeps again. The sleep
+        lasts ``usleep_ms(3 us)``: a nanosleep, with the timer slack or the OS layer's drawn
+        lateness.
 
         Returns the stolen G, or a :class:`Steal`: NOTHING, or RETRY when it has arranged the
         retry itself (timers fired, or the back-off).
@@ -252,10 +257,16 @@ class Schedule:
                     self.log(t, "steal", p, g)
                     return g
                 if last and p2.runnext is not None:
-                    if p2.syscall_g is None and not p.backed_off:
-                        # runqgrab: usleep(3) first, p2 is probably about to run it.
+                    g = p2.runnext
+                    if p2.syscall_g is None and not (p.backed_off and g is p.backoff_g):
+                        # runqgrab: usleep(3) first, p2 is probably about to run it; after the
+                        # sleep, the CAS takes it only if runnext still holds the G seen before
+                        # (proc.go:7756); another G there means sleeping again.
                         p.backed_off = False
-                        self.push(t + rt.RUNNEXT_BACKOFF_MS, EV_STEAL_RETRY, p)
+                        p.backoff_g = g
+                        self.push(
+                            t + self.usleep_ms(rt.RUNNEXT_BACKOFF_ASKED_MS), EV_STEAL_RETRY, p
+                        )
                         return Steal.RETRY
                     g = self.runnextsteal(p2)
                     p.backed_off = False

@@ -48,7 +48,7 @@ class G:
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
         "token", "call_gap", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
-        "ready_t", "run_t", "is_main", "waiting", "ticket",
+        "ready_t", "run_t", "is_main", "waiting", "ticket", "debt_ms",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -91,6 +91,9 @@ class G:
         # spins (a mutex's lockSlow, a WaitGroup, a timer channel, a select); None otherwise.
         self.waiting = None
         self.ticket = False  # sudog.ticket: a semaphore handed to g by semrelease (sema.py)
+        # CPU it owes for a futex wake it made (threads.wakep, OS layer only): its next burst
+        # lasts this much longer (goroutine.burst).
+        self.debt_ms = 0.0
 
 
 class P:
@@ -99,7 +102,7 @@ class P:
     __slots__ = (
         "id", "runq", "runnext", "schedtick", "syscalltick", "curg", "m", "idle", "timers",
         "sm_schedtick", "sm_schedwhen", "sm_syscalltick", "sm_syscallwhen", "syscall_g",
-        "backed_off", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
+        "backed_off", "backoff_g", "runq_col", "runnext_col", "sched_from", "sched_at", "preempt_at",
         "zombies", "sched_g_extra",
     )  # fmt: skip
 
@@ -128,8 +131,10 @@ class P:
         self.sm_syscallwhen = 0.0
         self.syscall_g = None  # the G in a syscall on this P's M, while the P is not retaken
         # runqgrab's usleep(3) before taking a running P's runnext is done: the stealing retry
-        # that follows it takes the runnext at once (schedule.steal_work).
+        # that follows it takes the runnext if it still holds backoff_g, the G seen before the
+        # sleep (the CAS, proc.go:7756), and sleeps again if it holds another (schedule.steal_work).
         self.backed_off = False
+        self.backoff_g = None
         # The switch this P's M is in: from when, and when it decides in schedule() (its
         # pending SCHED event); how much of it, beyond SWITCH_G_SIDE_MS, runs on a G's own
         # stack (a channel operation's work: CHAN_HANDOFF_MS); and the decision whose execute

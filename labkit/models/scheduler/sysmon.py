@@ -109,6 +109,11 @@ class Sysmon:
             t = nxt
             self.now = t
 
+    def usleep_ms(self: Scheduler, asked_ms: float) -> float:
+        """How long runtime.usleep(asked) lasts (a nanosleep(2), src/runtime/sys_linux_amd64.s:120):
+        what it asked plus ``sysmon_late_ms`` (runqgrab's usleep(3) sleeps as sysmon's do)."""
+        return asked_ms + self.sysmon_late_ms()
+
     def sysmon_late_ms(self: Scheduler) -> float:
         """How much later than asked one of sysmon's usleeps ends (runtime.usleep, a nanosleep(2):
         src/runtime/sys_linux_amd64.s:120). Without an OS layer the timer slack, TIMER_SLACK_MS;

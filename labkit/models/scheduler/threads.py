@@ -10,7 +10,8 @@ A woken M arrives THREAD_WAKE_MS after it was woken (a futex wake): with ``EV_ST
 schedule() with its P, with ``EV_STARTLOCKEDM`` it runs the G locked to it (events.py). With the
 OS layer (``simulate(cores=n)``) a thread woken by one that goes on running (wakep's startm, a
 netpoller broken by wakeNetPoller) arrives after a latency drawn from the recorded distribution
-instead (``thread_wake_ms``).
+instead, a shorter one if it parked less than HALT_POLL_MS before (``thread_wake_ms``), and the
+goroutine whose ready called wakep pays for the futex wake (``wakep``).
 """
 
 from __future__ import annotations
@@ -54,15 +55,22 @@ class Threads:
     def startm(self: Scheduler, p: P, spinning: bool, t: float, waker_runs: bool = True) -> None:
         """startm (src/runtime/proc.go:3050): an idle M (or a new one) wakes and runs p; it
         arrives ``thread_wake_ms(waker_runs)`` later (EV_STARTM)."""
-        m = self.midle.pop() if self.midle else self.newm()
+        if self.midle:
+            m = self.midle.pop()
+            parked_ms = t - m.seg_start  # (stopm opened its M_IDLE stretch)
+        else:
+            m = self.newm()
+            parked_ms = None
         m.spinning = spinning
         m.p = p
         p.m = m
         p.idle = False
         self.m_state(m, t, M_WAKING)
-        self.push(t + self.thread_wake_ms(waker_runs), EV_STARTM, m)
+        self.push(t + self.thread_wake_ms(waker_runs, parked_ms), EV_STARTM, m)
 
-    def thread_wake_ms(self: Scheduler, waker_runs: bool = True) -> float:
+    def thread_wake_ms(
+        self: Scheduler, waker_runs: bool = True, parked_ms: float | None = None
+    ) -> float:
         """How long a parked thread takes from its futex wake (notewakeup -> futexwakeup,
         src/runtime/lock_futex.go:26, os_linux.go:85) to running Go code. Without an OS layer,
         THREAD_WAKE_MS. With ``cores=n`` and a waker that goes on running (``waker_runs``), a
@@ -71,9 +79,15 @@ class Threads:
         thread: the kernel mostly runs the woken thread at once on the idle CPU (p50 31 us, p99
         76 us) but now and then queues it behind the waker until its slice ends (2.2 ms). A
         waker that blocks at once (handoffp: a syscall or a locked G giving its P away; startlockedm)
-        frees its CPU and keeps THREAD_WAKE_MS, measured by such hand-offs (locked_pingpong)."""
+        frees its CPU and keeps THREAD_WAKE_MS, measured by such hand-offs (locked_pingpong).
+
+        A thread parked (``parked_ms``) less than HALT_POLL_MS ago is woken from
+        THREAD_REWAKE_QUANTILES_MS instead: its CPU has not gone to sleep yet, and about half
+        such wake-ups take 1-6 us (a new thread, ``parked_ms`` None, is no such wake-up)."""
         if self.cores is None or not waker_runs:
             return rt.THREAD_WAKE_MS
+        if parked_ms is not None and parked_ms < rt.HALT_POLL_MS:
+            return quantile_ms(rt.THREAD_REWAKE_QUANTILES_MS, self.os_rng.random())
         return quantile_ms(rt.THREAD_WAKE_QUANTILES_MS, self.os_rng.random())
 
     def stopm(self: Scheduler, m: M, t: float) -> None:
@@ -84,16 +98,26 @@ class Threads:
         self.m_state(m, t, M_IDLE)
         self.midle.append(m)
 
-    def wakep(self: Scheduler, t: float) -> None:
+    def wakep(self: Scheduler, t: float, waker: G | None = None) -> None:
         """wakep (src/runtime/proc.go:3227): start one spinning M if none spins and a P is idle.
         (ready, runq.py, makes this first test itself before calling, on the hot path: a change
-        here is a change there.)"""
+        here is a change there.)
+
+        With the OS layer, the futex wake (startm -> notewakeup -> futexwakeup, a futex(2)
+        system call, src/runtime/os_linux.go:85) costs the thread that makes it
+        FUTEX_WAKE_QUANTILES_MS, drawn: a ``waker`` G that goes on running (a channel operation
+        or newproc that readied a G) owes it, and its next CPU step lasts that much longer
+        (``G.debt_ms``, goroutine.burst; one that parks at once pays when it next computes, so
+        the CPU is counted even where its moment is not). A ready made inside schedule() (a
+        timer fired in findRunnable) has no such G and costs nothing here."""
         if self.nmspinning != 0 or not self.pidle:
             return
         self.nmspinning += 1
         p = self.pidleget()
         self.stats["wakeps"] += 1
         self.startm(p, True, t)
+        if waker is not None and self.cores is not None:
+            waker.debt_ms += quantile_ms(rt.FUTEX_WAKE_QUANTILES_MS, self.os_rng.random())
 
     def resetspinning(self: Scheduler, m: M, t: float) -> None:
         """resetspinning (src/runtime/proc.go:4036): a spinning M found work; the last one to
