@@ -6,6 +6,7 @@
     python3 course.py site     # build the course website into build/site (docs/README.md)
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
     python3 course.py calibrate  # derive the scheduler model's costs here and beside the shipped ones
+    python3 course.py gobench  # the Go team's own scheduler benchmarks against the model (--live)
     python3 course.py explore  # run every property test with many random seeds (~20 min)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
     python3 course.py workshop       # start a JupyterHub for a class on this machine (Ctrl-C stops)
@@ -195,6 +196,14 @@ def calibrate(args: list[str]) -> int:
     print them beside the shipped derivation (labkit/golab/calibrate.py; --full, --recorded)."""
     setup()
     cmd = [str(venv_python()), "-m", "labkit.golab.calibrate", *args]
+    return subprocess.call(cmd, env=course_env(), cwd=ROOT)
+
+
+def gobench(args: list[str]) -> int:
+    """Compare the Go team's own scheduler benchmarks (src/runtime/*_test.go) with the model:
+    the shipped recording, or --live on this machine (labkit/golab/gobench.py)."""
+    setup()
+    cmd = [str(venv_python()), "-m", "labkit.golab.gobench", *args]
     return subprocess.call(cmd, env=course_env(), cwd=ROOT)
 
 
@@ -419,6 +428,7 @@ def main(argv: list[str]) -> int:
     commands = {"lab": lab, "test": test, "site": site, "bench": bench, "explore": explore}
     commands["workshop"] = workshop
     commands["calibrate"] = calibrate
+    commands["gobench"] = gobench
     commands["workshop-link"] = lambda args: workshop(args, "links")
     commands["workshop-loadtest"] = lambda args: workshop(args, "loadtest")
     if not argv or argv[0] in {"-h", "--help", "help"}:
@@ -433,7 +443,8 @@ def main(argv: list[str]) -> int:
     if argv[0] not in commands:
         print(
             f"unknown command {argv[0]!r}; expected one of: "
-            "setup, lab, test, site, bench, calibrate, explore, badge, workshop, workshop-link, "
+            "setup, lab, test, site, bench, calibrate, gobench, explore, badge, workshop, "
+            "workshop-link, "
             "workshop-loadtest"
         )
         return 2

@@ -163,11 +163,36 @@ def build_program(program: str, go: str, *, timeout_s: float = BUILD_TIMEOUT_S) 
     binary = bin_dir / f"{program}-{source_hash(program, version)}"
     if binary.is_file():
         return binary
-    tmp = bin_dir / f".{binary.name}.{os.getpid()}.tmp"
+    build_into(
+        go, ["build", "-trimpath"], f"./{program}", binary, cwd=GO_SOURCE_DIR, timeout_s=timeout_s
+    )
+    for old in bin_dir.glob(f"{program}-*"):
+        if old != binary:
+            old.unlink(missing_ok=True)
+    return binary
+
+
+def build_into(
+    go: str,
+    command: list[str],
+    target: str,
+    out: Path,
+    *,
+    cwd: Path | None = None,
+    timeout_s: float = BUILD_TIMEOUT_S,
+    what: str | None = None,
+) -> Path:
+    """``go <command> -o <out> <target>`` (``go build`` of a program, ``go test -c`` of a
+    package), written to a temporary name first and moved to ``out`` only when the build
+    succeeded, so a failed or cut build never leaves a binary half written. GoRunError with the
+    compiler's message if it fails or takes longer than ``timeout_s``; ``what`` names the build
+    there (by default `go <verb> <target>`)."""
+    what = what or f"`go {command[0]} {target}`"
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         proc = subprocess.run(
-            [go, "build", "-trimpath", "-o", str(tmp), f"./{program}"],
-            cwd=GO_SOURCE_DIR,
+            [go, *command, "-o", str(tmp), target],
+            cwd=cwd,
             env=go_env(),
             capture_output=True,
             text=True,
@@ -176,15 +201,12 @@ def build_program(program: str, go: str, *, timeout_s: float = BUILD_TIMEOUT_S) 
         )
     except subprocess.TimeoutExpired as exc:
         tmp.unlink(missing_ok=True)
-        raise GoRunError(f"`go build ./{program}` did not finish within {timeout_s:g} s") from exc
+        raise GoRunError(f"{what} did not finish within {timeout_s:g} s") from exc
     except OSError as exc:
-        raise GoRunError(f"could not start `{go} build`: {exc}") from exc
+        raise GoRunError(f"could not start `{go} {command[0]}`: {exc}") from exc
     if proc.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
         detail = (proc.stderr or proc.stdout).strip()[-2000:]
-        raise GoRunError(f"`go build ./{program}` failed (exit {proc.returncode}): {detail}")
-    os.replace(tmp, binary)
-    for old in bin_dir.glob(f"{program}-*"):
-        if old != binary:
-            old.unlink(missing_ok=True)
-    return binary
+        raise GoRunError(f"{what} failed (exit {proc.returncode}): {detail}")
+    os.replace(tmp, out)
+    return out
