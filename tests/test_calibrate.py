@@ -217,6 +217,24 @@ def test_a_changed_chan_ratio_changes_the_handoff_cost(tmp_path):
     assert {m.split(":")[0] for m in cal.mismatches(rows)} == {"CHAN_HANDOFF_MS"}
 
 
+def test_a_channel_operation_that_does_not_switch_costs_a_fifth_of_a_switch(shipped, tmp_path):
+    """handoff_costs' buffered case: a send into a buffer and the receive back took 0.20 of a
+    Gosched round (two switches), so one such operation costs 0.20 x SCHEDULE_MS, ~12.6 ns.
+    The model charges nothing for it yet (a check, model None; gobench's ChanProdCons rows
+    differ for it); the derivation follows its recording (twice the ratio, twice the cost)."""
+    op = next(r for r in shipped if r.constant == "CHAN_OP_MS")
+    assert op.model is None and op.note == "not in the model yet"
+    assert op.derived == pytest.approx(0.2043 * rt.SCHEDULE_MS, rel=0.001)
+    directory = copy_recordings(tmp_path)
+    doctor(
+        directory, "handoff_costs", {"case": "buffered"}, "buffered_gosched_ratio", lambda v: 2 * v
+    )
+    doubled = next(
+        r for r in cal.derive("recorded", recorded_dir=directory) if r.constant == "CHAN_OP_MS"
+    )
+    assert doubled.derived == pytest.approx(2 * op.derived)
+
+
 @pytest.mark.parametrize(
     ("breakage", "says"),
     [

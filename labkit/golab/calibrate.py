@@ -107,6 +107,7 @@ _MUTEX_SPIN = ("mutex_spin", {})
 _ROUNDS = ("handoff_costs", {"case": "rounds"})
 _NANOSLEEP = (("sleep_resolution", {"sleep_us": 100.0}), ("sleep_resolution", {"sleep_us": 1500.0}))
 _WAKE = ("handoff_costs", {"case": "wake"})
+_BUFFERED = ("handoff_costs", {"case": "buffered"})
 _CHURN = ("handoff_churn", {"gomaxprocs": 2})
 #: The execution trace each recorded run of these experiments ships beside its JSON
 #: (recorded/<name>.trace.gz: one window, GOMAXPROCS=2 handoff_churn -items 10000 -repeats 1
@@ -190,6 +191,13 @@ def chan_handoff_ms(none: Run, gosched: Run, rounds: Run) -> float:
     a hop through a channel costs beyond a switch: (ratio - 1) x SCHEDULE_MS. The model's channel
     round is then the recorded ratio times its Gosched round."""
     return (rounds.num("chan_gosched_ratio") - 1) * schedule_ms(none, gosched)
+
+
+def chan_op_ms(none: Run, gosched: Run, buffered: Run) -> float:
+    """CHAN_OP_MS: a round of two channel operations that neither park nor hand over (a send
+    into a buffer with room, a receive of the value back) over a Gosched round (two switches),
+    timed alternately, says what one such operation costs in switches: ratio x SCHEDULE_MS."""
+    return buffered.num("buffered_gosched_ratio") * schedule_ms(none, gosched)
 
 
 def wake_quantile_ms(level: float) -> Callable[[Run], float]:
@@ -396,6 +404,17 @@ CONSTANTS: tuple[Constant, ...] = (
         chan_handoff_ms,
         "every park on a channel costs this on top of SCHEDULE_MS; a ratio r stretches "
         "channel-bound timings (ping-pongs, pipelines) by up to r/2",
+    ),
+    Constant(
+        "CHAN_OP_MS",
+        "(not in the model yet: a check)",
+        "src/runtime/chan.go:236 chansend into a buffer with room; chan.go:612 chanrecv from it",
+        (_YIELD_NONE, _YIELD_GOSCHED, _BUFFERED),
+        chan_op_ms,
+        "what a channel operation that neither parks nor hands over costs; the model charges "
+        "nothing for it yet, so channels whose buffers never fill or empty are free there "
+        "(gobench: the ChanProdCons10 and 100 rows differ)",
+        in_model=False,
     ),
     *(
         Constant(

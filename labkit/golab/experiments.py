@@ -192,7 +192,7 @@ def _retake_env(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 #: GOMAXPROCS of each handoff_costs case: rounds on one P, a wake-up of the other P's thread.
-HANDOFF_CASE_PROCS = {"rounds": 1, "wake": 2}
+HANDOFF_CASE_PROCS = {"rounds": 1, "buffered": 1, "wake": 2}
 
 
 def _handoff_env(params: Mapping[str, Any]) -> dict[str, str]:
@@ -733,7 +733,7 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
             Param(
                 "case",
                 "rounds",
-                "rounds (GOMAXPROCS=1) | wake (GOMAXPROCS=2)",
+                "rounds | buffered (GOMAXPROCS=1) | wake (GOMAXPROCS=2)",
                 choices=tuple(HANDOFF_CASE_PROCS),
                 variant=True,
             ),
@@ -960,6 +960,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("oversubscribe", {"gomaxprocs": 4}),
     # Costs the model calibrates from (#25 items 3 and 4): labkit.golab.calibrate.
     ("handoff_costs", {"case": "rounds"}),
+    ("handoff_costs", {"case": "buffered"}),
     ("handoff_costs", {"case": "wake"}),
     # The gaps of #25 (item 6): preemption of a hand-off pair, a ticker under load, primitives.
     ("pingpong_hog", {}),

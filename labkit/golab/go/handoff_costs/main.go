@@ -12,6 +12,12 @@
 //     chan.go:667). A round trip is again two switches, but each carries a channel operation, a
 //     ready and a park.
 //
+// -case=buffered (run it with GOMAXPROCS=1): a round of two channel operations that never block,
+// timed alternately with a Gosched round as above: one goroutine sends into a channel of capacity
+// 1 and receives the value back. chansend finds no waiting receiver and room in the buffer
+// (src/runtime/chan.go:236) and chanrecv a buffered value and no waiting sender (chan.go:612):
+// each takes the channel's lock, copies the value and unlocks, and nobody is readied or parks.
+//
 // -case=wake (run it with GOMAXPROCS=2): how long a goroutine readied on one P waits for the
 // thread of the other, idle P to wake and run it. main sleeps -gap_ms, computes -lead_ms, notes
 // the time and readies B, then C, by channel sends: ready() calls wakep (proc.go:1151; wakep at
@@ -87,23 +93,36 @@ func chanRounds(rounds int) float64 {
 	return float64(d.Nanoseconds()) / float64(rounds)
 }
 
-func rounds(n, repeats int) map[string]any {
-	var gosched, chans, ratios []float64
+func bufferedRounds(rounds int) float64 {
+	c := make(chan int, 1)
+	t := time.Now()
+	for i := range rounds {
+		c <- i
+		<-c
+	}
+	d := time.Since(t)
+	return float64(d.Nanoseconds()) / float64(rounds)
+}
+
+// alternated times a Gosched round and a round of other (name: its keys' prefix) alternately,
+// repeats times, so both see the same machine; medians and the per-run values and ratios.
+func alternated(n, repeats int, name string, other func(int) float64) map[string]any {
+	var gosched, others, ratios []float64
 	for range repeats {
 		g := goschedRounds(n)
-		c := chanRounds(n)
+		o := other(n)
 		gosched = append(gosched, g)
-		chans = append(chans, c)
-		ratios = append(ratios, c/g)
+		others = append(others, o)
+		ratios = append(ratios, o/g)
 	}
 	return map[string]any{
-		"gosched_round_ns":        measure.Median(gosched),
-		"chan_round_ns":           measure.Median(chans),
-		"chan_gosched_ratio":      measure.Median(ratios),
-		"gosched_round_ns_runs":   gosched,
-		"chan_round_ns_runs":      chans,
-		"chan_gosched_ratio_runs": ratios,
-		"rounds":                  n,
+		"gosched_round_ns":           measure.Median(gosched),
+		name + "_round_ns":           measure.Median(others),
+		name + "_gosched_ratio":      measure.Median(ratios),
+		"gosched_round_ns_runs":      gosched,
+		name + "_round_ns_runs":      others,
+		name + "_gosched_ratio_runs": ratios,
+		"rounds":                     n,
 	}
 }
 
@@ -193,7 +212,7 @@ func wakes(samples, repeats int, gap, lead time.Duration) map[string]any {
 }
 
 func main() {
-	which := flag.String("case", "rounds", "rounds (GOMAXPROCS=1) | wake (GOMAXPROCS=2)")
+	which := flag.String("case", "rounds", "rounds | buffered (GOMAXPROCS=1) | wake (GOMAXPROCS=2)")
 	n := flag.Int("rounds", 100_000, "rounds per measurement (case rounds)")
 	samples := flag.Int("samples", 300, "wake-ups per measurement (case wake)")
 	gapMs := flag.Float64("gap_ms", 2, "main's sleep before each wake-up, ms (case wake)")
@@ -203,7 +222,9 @@ func main() {
 	var out map[string]any
 	switch *which {
 	case "rounds":
-		out = rounds(*n, *repeats)
+		out = alternated(*n, *repeats, "chan", chanRounds)
+	case "buffered":
+		out = alternated(*n, *repeats, "buffered", bufferedRounds)
 	case "wake":
 		if runtime.GOMAXPROCS(0) < 2 {
 			fmt.Fprintln(os.Stderr, "case wake needs GOMAXPROCS >= 2")
