@@ -138,6 +138,15 @@ def test_the_wakeup_trace_shows_the_way_the_model_does_not_take():
     assert model["waker_futex_us"] > real.waker_gap_us
 
 
+def test_with_a_longer_spin_the_woken_thread_backs_off_in_go_too():
+    """At 5 us the readied goroutine waits in runnext long enough for the woken thread to find
+    it: most of that thread's holds are runqgrab's back-off (usleep(3) and the timer slack,
+    ~60 us, src/runtime/proc.go:7746), and the goroutine's own P runs it meanwhile: why the
+    wake-up benchmark's rounds stay serial up to 50 us, in Go as in the model (the appendix)."""
+    real = gb.trace_wakeups("BenchmarkWakeupParallelSpinning/5µs-2")
+    assert real.backoff_share > 0.5 and 40 < real.hold_us < 100
+
+
 def test_parse_output_reads_go_tests_lines_with_and_without_the_cpu_suffix():
     text = (
         "goos: linux\nBenchmarkChanSync \t 1000000\t 165.2 ns/op\n"

@@ -196,7 +196,10 @@ MECHANISM_NOTES: dict[str, str] = {
 }
 #: Benchmarks whose recording ships an execution trace of one run (recorded/<file>), the
 #: evidence an explanation above cites.
-TRACED = {"BenchmarkWakeupParallelSpinning/1µs-2": "gobench_wakeup_1us.trace.gz"}
+TRACED = {
+    "BenchmarkWakeupParallelSpinning/1µs-2": "gobench_wakeup_1us.trace.gz",
+    "BenchmarkWakeupParallelSpinning/5µs-2": "gobench_wakeup_5us.trace.gz",
+}
 
 
 # ---- running them: the runtime package's test binary ------------------------------------------
@@ -334,14 +337,16 @@ def record_traces(binary: Path, directory: Path = RECORDED_DIR) -> None:
 class WakeChurn:
     """How the idle P's thread was woken in a run of a two-goroutine benchmark: P starts a
     round, the medians of a wake-up (from the ready whose wakep woke the thread to its P
-    start) and of the waker's gap after such a ready (its futex wake), and the share of the
-    woken thread's holds of a P with nothing run that outlast 20 us (a runnext back-off)."""
+    start) and of the waker's gap after such a ready (its futex wake), the share of the woken
+    thread's holds of a P with nothing run that outlast 20 us (a runnext back-off) and the
+    median of those holds."""
 
     rounds: int
     p_starts_per_round: float
     wake_us: float
     waker_gap_us: float
     backoff_share: float
+    hold_us: float
 
 
 def trace_wakeups(
@@ -371,6 +376,7 @@ def trace_wakeups(
         float(np.median([w for _, w in wakes.wakeups])),
         float(np.median(wakes.waker_gaps_us)),
         float((holds > 20).mean()) if holds.size else 0.0,
+        float(np.median(holds)) if holds.size else 0.0,
     )
 
 
