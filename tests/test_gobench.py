@@ -10,6 +10,7 @@ import gzip
 import importlib.util
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -235,7 +236,9 @@ def test_a_missing_or_broken_trace_is_named(tmp_path):
 def test_the_command_prints_the_recorded_comparison(capsys):
     assert gb.main([]) == 0
     out = capsys.readouterr().out
-    assert "| BenchmarkPingPongHog (1) |" in out and "12 of 17 agree" in out
+    assert re.search(r"^\| BenchmarkPingPongHog \(1\) +\| ", out, re.M) and "12 of 17 agree" in out
+    table_lines = [ln for ln in out.splitlines() if ln.startswith("|")]
+    assert len({len(ln) for ln in table_lines}) == 1  # the columns line up
     assert all(key in out for key in gb.EXPLAINED)
 
 
@@ -247,3 +250,15 @@ def test_a_live_run_builds_the_runtimes_test_binary_and_times_a_benchmark():
     runs = gb.run_live([bench], rounds=1, count=2, go=go)
     assert len(runs["BenchmarkChanSync"]) == 2
     assert all(math.isfinite(v) and v > 0 for v in runs["BenchmarkChanSync"])
+
+
+@pytest.mark.parametrize("kw", [{"rounds": 0}, {"count": 0}, {"rounds": 2.5}])
+def test_an_impossible_number_of_runs_is_refused_before_any_build(kw):
+    with pytest.raises(gb.GoBenchError, match="whole numbers >= 1"):
+        gb.run_live(**kw, go="/nonexistent/go")
+
+
+def test_comparing_without_a_benchmarks_runs_names_it():
+    real = {b.key: [1.0] for b in gb.BENCHMARKS if b.key != "BenchmarkPingPongHog"}
+    with pytest.raises(gb.GoBenchError, match="no real runs of BenchmarkPingPongHog"):
+        gb.compare(real, benches=[BY_KEY["BenchmarkPingPongHog"]])

