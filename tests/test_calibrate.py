@@ -337,10 +337,12 @@ def test_every_constant_is_derived_again_on_this_machine():
     assert all(r.derived is not None for r in rows.values()), [
         r.note for r in rows.values() if r.derived is None
     ]
-    # A futex wake can cost its waker nothing measurable (its table starts at 0); all else > 0.
-    free = "FUTEX_WAKE_QUANTILES_MS[0]"
-    assert all(r.derived > 0 for r in rows.values() if r.constant != free)
-    assert rows[free].derived >= 0
+    # A futex wake can cost its waker nothing measurable: the waker's next event can come in the
+    # same ns as its ready, so the table's lowest levels may be 0 in a quick run (seen at 0 and
+    # 0.01); they must not be negative and must rise. Every other constant is > 0.
+    futex = [rows[f"FUTEX_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
+    assert min(futex) >= 0 and futex == sorted(futex) and futex[-1] > 0
+    assert all(r.derived > 0 for r in rows.values() if not r.constant.startswith("FUTEX_WAKE_Q"))
     assert rows["CHAN_HANDOFF_MS"].derived > 0
     wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert wake == sorted(wake)
