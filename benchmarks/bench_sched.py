@@ -3,8 +3,8 @@
 Run: .venv/bin/python -m pytest benchmarks/bench_sched.py --benchmark-enable
 (``-p no:nbval`` clashes with the repo's ``--nbval-lax`` addopt; add ``-o addopts=""`` with it.)
 Or ``.venv/bin/python benchmarks/bench_sched.py [names]`` for CPU-time medians and events/s,
-which are steadier than wall time on a shared machine (names: default, large, switch, pingpong;
-all if none).
+which are steadier than wall time on a shared machine (names: default, large, switch, pingpong,
+buffered; all if none).
 Targets: the default lab scenario (4 Ps, 1,000 goroutines, mixed steps, 1 s virtual) under
 50 ms, and 300,000 events/s. "Events" are the model's processed events: heap events plus the
 sysmon rounds on_sysmon runs inline.
@@ -74,6 +74,16 @@ def pingpong(n: int = 100_000, hog: bool = False) -> Go:
     return Go("main", [spawn(pong), spawn(ping), *hogs])
 
 
+def buffered(n: int = 100_000, capacity: int = 100) -> Go:
+    """A producer and a consumer on one buffered channel, n values (BenchmarkChanProdCons100's
+    shape): most operations take the fast path, a burst of CHAN_OP_MS each (chan.op_burst), and
+    a switch comes once the buffer fills or empties."""
+    ch = Chan(capacity, name="ch")
+    producer = Go("producer", [repeat(n, [send(ch)])])
+    consumer = Go("consumer", [repeat(n, [recv(ch)])])
+    return Go("main", [spawn(consumer), spawn(producer)])
+
+
 DEFAULT = lab_scenario()
 LARGE = lab_scenario(n_goroutines=5000, rounds=4)
 
@@ -114,6 +124,13 @@ def test_pingpong(benchmark, procs, hog, until_ms):
     benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
 
 
+def test_buffered(benchmark):
+    """100,000 values through a channel of capacity 100 on one P."""
+    res = benchmark.pedantic(simulate, args=(buffered(),), kwargs=dict(gomaxprocs=1), rounds=3)
+    benchmark.extra_info["events"] = res.stats["events"]
+    benchmark.extra_info["events_per_s"] = res.stats["events"] / benchmark.stats.stats.median
+
+
 if __name__ == "__main__":  # quick look without pytest: CPU-time median (and min) of N runs
     only = sys.argv[1:]  # scenario names to run (default, large, switch, pingpong ...); all if none
     for name, main, kw, runs in [
@@ -123,6 +140,7 @@ if __name__ == "__main__":  # quick look without pytest: CPU-time median (and mi
         ("pingpong", pingpong(), dict(gomaxprocs=1), 7),
         ("pingpong P=2", pingpong(), dict(gomaxprocs=2), 7),
         ("pingpong+hog", pingpong(hog=True), dict(gomaxprocs=1, until_ms=100), 7),
+        ("buffered", buffered(), dict(gomaxprocs=1), 7),
     ]:
         if only and name.split()[0].split("+")[0] not in only and name not in only:
             continue

@@ -219,11 +219,11 @@ def test_a_changed_chan_ratio_changes_the_handoff_cost(tmp_path):
 
 def test_a_channel_operation_that_does_not_switch_costs_a_fifth_of_a_switch(shipped, tmp_path):
     """handoff_costs' buffered case: a send into a buffer and the receive back took 0.20 of a
-    Gosched round (two switches), so one such operation costs 0.20 x SCHEDULE_MS, ~12.6 ns.
-    The model charges nothing for it yet (a check, model None; gobench's ChanProdCons rows
-    differ for it); the derivation follows its recording (twice the ratio, twice the cost)."""
+    Gosched round (two switches), so one such operation costs 0.20 x SCHEDULE_MS, ~12.6 ns,
+    the model's CHAN_OP_MS; the derivation follows its recording (twice the ratio, twice the
+    cost)."""
     op = next(r for r in shipped if r.constant == "CHAN_OP_MS")
-    assert op.model is None and op.note == "not in the model yet"
+    assert op.model == rt.CHAN_OP_MS and op.note == ""
     assert op.derived == pytest.approx(0.2043 * rt.SCHEDULE_MS, rel=0.001)
     directory = copy_recordings(tmp_path)
     doctor(

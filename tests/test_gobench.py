@@ -44,14 +44,16 @@ def test_each_benchmark_is_the_go_teams_function_at_the_line_it_cites(bench):
 
 
 def test_the_recording_agrees_wherever_the_model_has_the_runtimes_mechanism(rows):
-    """12 of 17: the hops (one P and two), the ping-pong beside a hog, and every delay of the
-    wake-up benchmark; the rows that differ are exactly the explained ones (a channel's fast path
-    and a channel shared between CPUs), so a new gap or a closed one fails here."""
+    """14 of 17: the hops (one P and two), the producer-consumer pairs on one P whatever the
+    buffer, the ping-pong beside a hog, and every delay of the wake-up benchmark; the rows that
+    differ are exactly the explained ones (a channel shared between CPUs), so a new gap or a
+    closed one fails here."""
     differ = {r.bench.key for r in rows if r.verdict != "agrees"}
     assert differ == set(gb.EXPLAINED)
     assert all(r.why for r in rows if r.verdict != "agrees")
     agree = {r.bench.key for r in rows if r.verdict == "agrees"}
     assert {"BenchmarkChanSync", "BenchmarkChanSync-2", "BenchmarkPingPongHog"} <= agree
+    assert {f"BenchmarkChanProdCons{k}" for k in (0, 10, 100)} <= agree
     assert all(b.key in agree for b in gb.BENCHMARKS if "WakeupParallel" in b.name)
 
 
@@ -86,14 +88,52 @@ def test_a_model_that_charges_a_channel_hop_as_a_plain_switch_differs(rows):
     assert all(r.verdict != "agrees" for r in put_back)
 
 
+def test_a_model_whose_buffered_operations_cost_nothing_differs(rows):
+    """The model as it was before CHAN_OP_MS (a send into a buffer with room and a receive from
+    it free) makes the one-P ChanProdCons10 and 100 rows differ: the rule sees the change."""
+    data = gb.load_recorded()
+    real = {k: v["ns_op"] for k, v in data["runs"].items()}
+    costs = {**gb.hop_costs_here(data["reference"]), "CHAN_OP_MS": 0.0}
+    benches = [BY_KEY["BenchmarkChanProdCons10"], BY_KEY["BenchmarkChanProdCons100"]]
+    assert all(r.verdict == "agrees" for r in rows if r.bench in benches)
+    put_back = gb.compare(real, costs=costs, benches=benches)
+    assert all(r.verdict != "agrees" for r in put_back)
+
+
 def test_hop_costs_come_from_the_same_sittings_rounds_as_calibrate_derives_them():
-    ref = [{"gosched_round_ns": 150.0, "chan_round_ns": 330.0}] * 2
-    ref.append({"gosched_round_ns": 400.0, "chan_round_ns": 900.0})
+    ref = [{"gosched_round_ns": 150.0, "chan_round_ns": 330.0, "buffered_gosched_ratio": 0.2}] * 2
+    ref.append({"gosched_round_ns": 400.0, "chan_round_ns": 900.0, "buffered_gosched_ratio": 0.3})
     costs = gb.hop_costs_here(ref)
     assert costs["SCHEDULE_MS"] == pytest.approx(75e-6)
     assert costs["CHAN_HANDOFF_MS"] == pytest.approx((330 / 150 - 1) * 75e-6)
+    assert costs["CHAN_OP_MS"] == pytest.approx(0.2 * 75e-6)
     with pytest.raises(gb.GoBenchError, match="--record"):
         gb.hop_costs_here([])
+    with pytest.raises(gb.GoBenchError, match="lack the buffered case"):
+        gb.hop_costs_here([{"gosched_round_ns": 150.0, "chan_round_ns": 330.0}])
+
+
+def test_a_recording_that_keeps_its_traces_says_when_they_were_made(tmp_path, monkeypatch):
+    """``gobench --record --keep-traces`` times the benchmarks again but leaves the shipped
+    traces, and the new recording keeps their date apart from its own."""
+    path = tmp_path / "gobench.json"
+    path.write_text(gb.RECORDED.read_text())
+    before = gb.load_recorded(path)
+    runs = {k: v["ns_op"] for k, v in before["runs"].items()}
+
+    def fake_run_live(*, reference, gap_s, **kw):
+        assert gap_s == gb.ROUND_GAP_S
+        reference.extend(before["reference"])
+        return runs
+
+    def no_traces(*a, **kw):
+        raise AssertionError("--keep-traces must not record traces")
+
+    monkeypatch.setattr(gb, "run_live", fake_run_live)
+    monkeypatch.setattr(gb, "record_traces", no_traces)
+    data = gb.record(path, go=require_go(), traces=False)
+    assert data["traces_recorded_at"] == before.get("traces_recorded_at", before["recorded_at"])
+    assert gb.load_recorded(path)["runs"] == before["runs"]
 
 
 def test_model_costs_puts_the_shipped_constants_back_even_after_an_error():
@@ -236,7 +276,7 @@ def test_a_missing_or_broken_trace_is_named(tmp_path):
 def test_the_command_prints_the_recorded_comparison(capsys):
     assert gb.main([]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^\| BenchmarkPingPongHog \(1\) +\| ", out, re.M) and "12 of 17 agree" in out
+    assert re.search(r"^\| BenchmarkPingPongHog \(1\) +\| ", out, re.M) and "14 of 17 agree" in out
     table_lines = [ln for ln in out.splitlines() if ln.startswith("|")]
     assert len({len(ln) for ln in table_lines}) == 1  # the columns line up
     assert all(key in out for key in gb.EXPLAINED)

@@ -123,7 +123,8 @@ def test_channel_partner_is_readied_into_runnext():
 
 def test_buffered_channel_blocks_only_when_full():
     """chansend on a buffered channel parks only when the buffer is full; a receive frees a slot
-    and moves the blocked sender's value in, readying the sender."""
+    and moves the blocked sender's value in, readying the sender. Every send and receive that
+    neither parks nor hands over takes CHAN_OP_MS of its goroutine's CPU."""
     ch = Chan(2, "buf")
     prod = Go("P", [repeat(3, [send(ch)]), mark("P done")])
     cons = Go("C", [sleep(1), mark("C starts"), repeat(3, [recv(ch)]), mark("C done")])
@@ -131,10 +132,48 @@ def test_buffered_channel_blocks_only_when_full():
     ev = res.event_log
     parks = ev[ev["kind"] == "park"]
     assert parks["g"].tolist() == ["P", "C"]  # P's third send finds the buffer full
-    # C drains all three at once (the readied P waits in runnext), then P finishes
-    assert res.marks["C starts"] == res.marks["C done"]
+    # C drains all three in a row (the readied P waits in runnext), then P finishes: C's first
+    # receive readies P (a hand-over, paid in P's park), the other two are the fast path's, as
+    # were P's first two sends
+    assert res.marks["C done"][0] - res.marks["C starts"][0] == pytest.approx(2 * rt.CHAN_OP_MS)
+    assert res.chan_op_ms == pytest.approx({"P": 2 * rt.CHAN_OP_MS, "C": 2 * rt.CHAN_OP_MS})
     assert res.marks["P done"][0] > res.marks["C done"][0]
     assert res.deadlock is None
+
+
+def test_a_goroutine_that_only_sends_shows_its_cpu_under_its_own_function():
+    """A buffered send's CPU is the caller's (a profile shows main.producer above
+    runtime.chansend1): a goroutine with no cpu() step of its own still has its stretches, each
+    under its default stack, never an empty one."""
+    ch = Chan(8, "buf")
+    producer = Go("producer", [repeat(4, [send(ch)])])
+    res = simulate(Go("main", [spawn(producer), sleep(1), repeat(4, [recv(ch)])]), gomaxprocs=1)
+    seg = res.segments
+    assert set(seg["stack"][seg["g"] == "producer"]) == {"main.producer"}
+    assert set(seg["stack"][seg["g"] == "main"]) == {"main.main"}
+    assert res.cpu_ms() == pytest.approx({"main": 4 * rt.CHAN_OP_MS, "producer": 4 * rt.CHAN_OP_MS})
+
+
+@pytest.mark.parametrize("async_preempt", [True, False])
+def test_a_channel_operation_is_preempted_after_it_returns_never_midway(monkeypatch, async_preempt):
+    """A send into a buffer with room is runtime code: no signal stops it (isAsyncSafePoint,
+    preempt.go:463) and a stack check inside it, the lock held, lets it run on (newstack,
+    stack.go:1124) until unlock puts the request back (lock_spinbit.go:331). With each such
+    operation made 8 ms long, sysmon's request at ~14 ms waits for the second send's end (16 ms
+    of the sender's CPU), and no send runs twice: 4 sends, 32 ms."""
+    monkeypatch.setattr(rt, "CHAN_OP_MS", 8.0)
+    ch = Chan(10, "buf")
+    sender = Go("sender", [mark("s0"), repeat(4, [send(ch)]), mark("s1")])
+    other = Go("other", [cpu(1.0, calls=False)])
+    res = simulate(
+        Go("main", [spawn(other), spawn(sender)]), gomaxprocs=1, async_preempt=async_preempt
+    )
+    ev = res.event_log
+    preempts = ev[ev["kind"] == "preempt"]
+    assert preempts["g"].tolist() == ["sender"]
+    assert preempts["t_ms"][0] == pytest.approx(res.marks["s0"][0] + 2 * 8.0)
+    assert res.chan_op_ms == {"sender": 32.0}
+    assert res.cpu_ms()["sender"] == pytest.approx(32.0)
 
 
 # ---- preemption and sysmon -------------------------------------------------------------------

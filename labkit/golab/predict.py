@@ -93,9 +93,9 @@ NO_MODEL = {
 
 #: Cases of a modelled experiment that have no model: (name, the ``case`` parameter) -> why.
 NO_MODEL_CASES = {
-    ("handoff_costs", "buffered"): "the model charges nothing yet for a channel operation that "
-    "neither parks nor hands over; the recording says what it would (calibrate's CHAN_OP_MS, a "
-    "check the model does not use) and gobench's ChanProdCons rows differ for it",
+    ("handoff_costs", "buffered"): "the recorded ratio is an input of the model (labkit.models."
+    "scheduler.runtime.CHAN_OP_MS, what a channel operation that neither parks nor hands over "
+    "costs: calibrate.chan_op_ms), not a comparison; gobench's ChanProdCons rows test it",
     ("handoff_costs", "wake"): "the recorded wake-up latencies are an input of the model "
     "(labkit.models.scheduler.runtime.THREAD_WAKE_QUANTILES_MS, drawn with simulate(cores=n)), "
     "not a comparison",

@@ -7,7 +7,10 @@ only who waits and who is readied. A blocked partner is readied into the running
 (goready -> ready(next=true)), so it inherits the time slice. A park on a channel costs
 CHAN_HANDOFF_MS on top of the switch (runtime.py): the whole hop, the waker's half included.
 That work runs on the Gs' own stacks, so a preemption request sysmon makes during it stands
-(sysmon.preemptone): why a ping-pong pair is preempted as a Gosched loop is not.
+(sysmon.preemptone): why a ping-pong pair is preempted as a Gosched loop is not. An operation
+that neither parks nor hands over (a send into a buffer with room, a receive of a buffered value
+with no sender waiting) costs CHAN_OP_MS of the G's own CPU: ``op_burst``. (A select's ready
+case is still free: selectgo locks every channel it names, a cost no recording isolates yet.)
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from labkit.models.scheduler import programs as pg
+from labkit.models.scheduler import runtime as rt
+from labkit.models.scheduler.events import EV_CPU_DONE
 from labkit.models.scheduler.state import DEAD, RUNNABLE, G, P
 
 if TYPE_CHECKING:
     from labkit.models.scheduler.engine import Scheduler
+
+#: The steps whose fast path is an op_burst: send, recv and a ticker's recv (timerchan.py).
+OP_KINDS = frozenset((pg.SEND, pg.RECV, pg.TICK_RECV))
 
 
 class ChanState:
@@ -97,7 +105,7 @@ class Channels:
             return True
         if st.buffered < ch.capacity:
             st.buffered += 1
-            return True
+            return self.op_burst(g, p, t)
         st.sendq.append(g)
         self.park(g, p, t, "chan send", st.send_wait, True)
         return False
@@ -112,10 +120,11 @@ class Channels:
             return self.chanrecv_sel(g, p, st, t)
         if st.buffered > 0:
             st.buffered -= 1
-            if st.sendq:
+            if st.sendq:  # a hand-over: the sender's park paid for it (CHAN_HANDOFF_MS)
                 st.buffered += 1
                 self.ready(st.sendq.popleft(), p, t)
-            return True
+                return True
+            return self.op_burst(g, p, t)
         if st.sendq:
             w = st.sendq.popleft()  # ready(w, p, t), in line (runq.py): a hand-off's hot path
             row = self.row
@@ -150,7 +159,44 @@ class Channels:
             return True
         if st.buffered > 0:
             st.buffered -= 1
-            return True
+            return self.op_burst(g, p, t)
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait, True)
         return False
+
+    def op_burst(self: Scheduler, g: G, p: P, t: float) -> bool:
+        """The CPU of a channel operation that neither parks nor hands over (chansend into a
+        buffer with room, chan.go:236; chanrecv of a buffered value, chan.go:612): CHAN_OP_MS
+        on g, a burst of its own whose end (EV_CPU_DONE) takes g past the operation's step. The
+        value moved at its start. True if it costs nothing (CHAN_OP_MS set to 0), and g goes on.
+
+        No preemption stops it midway: the runtime is never preempted asynchronously
+        (isAsyncSafePoint, src/runtime/preempt.go:463), and a stack check inside it, with the
+        channel's lock held, lets the G run on (newstack, src/runtime/stack.go:1124) until unlock
+        puts the request back (lock_spinbit.go:331): sysmon.preemptone leaves the request
+        pending (``in_op``), honoured when the burst is over. Its CPU shows under g's current
+        stack (the function that called chansend or chanrecv, as a profile shows the caller of
+        runtime.chansend1), and each one counts in g.ops (Result.chan_op_ms: the CPU programs
+        ask for through their channels, beside their cpu() steps)."""
+        ms = rt.CHAN_OP_MS
+        if ms <= 0:
+            return True
+        stack = g.stack  # the function that called chansend / chanrecv: g's current stack
+        if stack != g.seg_stack:  # (a G that has not computed yet: its default stack)
+            self.end_segment(g, p, t)
+            g.seg_start = t
+            g.seg_stack = stack
+        g.pc -= 1  # at the operation's step until its CPU is spent (EV_CPU_DONE moves on)
+        g.ops += 1
+        g.rem = ms
+        if self.cores is not None and not self.cpu_take(p.m, g, t):
+            return False  # its M waits for a CPU (cpus.py): the burst goes on when it has one
+        end = g.cpu_end = t + ms
+        g.token += 1
+        self.push(end, EV_CPU_DONE, g, g.token)
+        return False
+
+    def in_op(self: Scheduler, g: G) -> bool:
+        """g's burst is a channel operation's own CPU (op_burst): runtime code, which neither a
+        signal nor a prologue stops before it returns."""
+        return g.code[g.pc].kind in OP_KINDS

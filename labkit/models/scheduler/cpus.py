@@ -158,7 +158,7 @@ class Cpus:
         p = g.p
         g.seg_start = t
         gap = g.call_gap
-        if g.preempt and (not gap or self.async_preempt):
+        if g.preempt and (not gap or self.async_preempt) and not self.in_op(g):
             self.preempt_now(g, p, t, cooperative=not gap)
         elif g.rem == math.inf:
             g.rem = None
@@ -167,5 +167,5 @@ class Cpus:
             end = g.cpu_end = t + g.rem
             g.token += 1
             self.push(end, EV_CPU_DONE, g, g.token)
-            if g.preempt and gap != math.inf:
+            if g.preempt and gap != math.inf and not self.in_op(g):
                 self.prologue_stop(g, t)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.params import SchedParams
 from labkit.models.scheduler.records import (
     ROW_GLOBAL,
@@ -164,6 +165,8 @@ class Result:
       events, ...); ``deadlock``: None or Go's fatal message; ``params``: the inputs.
     - ``futex_wake_ms``: with the OS layer, the CPU each goroutine spent waking idle Ps'
       threads (its readies' wakep -> futexwakeup), counted in its ``cpu_ms``.
+    - ``chan_op_ms``: the CPU each goroutine spent in channel operations that neither parked
+      nor handed over (CHAN_OP_MS each), counted in its ``cpu_ms``.
     - ``primitives``: name -> what the run counted for each Mutex (acquired, contended, spins,
       starvation_switches, handoffs, max_wait_ms), WaitGroup, Ticker (fired, sent, skipped
       and dropped ticks) and Flag it used, with its ``kind``.
@@ -186,6 +189,9 @@ class Result:
         #: CPU each goroutine spent on the futex wakes its readies made (threads.wakep; only
         #: with the OS layer, simulate(cores=n)): part of its ``cpu_ms``, beyond its steps'.
         self.futex_wake_ms: dict[str, float] = dict(s.futex_paid)
+        #: CPU each goroutine spent in channel operations that neither parked nor handed over
+        #: (chan.op_burst, CHAN_OP_MS each): part of its ``cpu_ms``, beyond its steps'.
+        self.chan_op_ms: dict[str, float] = {g.name: g.ops * rt.CHAN_OP_MS for g in s.gs if g.ops}
         self._sema_parks = s.sema_parks
         self.primitives: dict[str, dict[str, Any]] = {
             name: _primitive_stats(st) for name, st in s.prims.items()

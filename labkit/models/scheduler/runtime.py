@@ -199,6 +199,16 @@ SCHEDULE_MS = 0.00006187
 #: the whole hop once, in the switch after that park (chan.py, selectgo.py, timerchan.py): right
 #: in total, though the waker's half really runs on the waker's P.
 CHAN_HANDOFF_MS = 0.00006419
+#: A channel operation that neither parks nor hands over: chansend into a buffer with room and
+#: chanrecv of a buffered value with no sender waiting (src/runtime/chan.go:236 and 612: lock,
+#: typedmemmove, the indices, unlock). It runs on the G, a burst of its own (chan.op_burst).
+#: labkit/golab/recorded/handoff_costs.json, case buffered (go1.27.3, GOMAXPROCS=1, nice -5,
+#: load 0.32): a round of one such send and its receive against a Gosched round trip (two
+#: switches), timed alternately in each of 7 runs: median ratio 0.2043 (runs 0.187-0.237; 60.2 ns
+#: against 297.3 that day). calibrate.chan_op_ms: ratio x SCHEDULE_MS = 12.64 ns an operation.
+#: A channel whose buffer never fills or empties costs this for each send and receive (#25:
+#: gobench's BenchmarkChanProdCons10 and 100).
+CHAN_OP_MS = 0.00001264
 #: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
 #: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
 #: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->

@@ -48,7 +48,7 @@ class G:
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
         "token", "call_gap", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
-        "ready_t", "run_t", "is_main", "waiting", "ticket", "debt_ms",
+        "ready_t", "run_t", "is_main", "waiting", "ticket", "debt_ms", "ops",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -94,6 +94,7 @@ class G:
         # CPU it owes for a futex wake it made (threads.wakep, OS layer only): its next burst
         # lasts this much longer (goroutine.burst).
         self.debt_ms = 0.0
+        self.ops = 0  # channel operations that ran their fast path, CHAN_OP_MS each (chan.op_burst)
 
 
 class P:

@@ -199,6 +199,9 @@ class Sysmon:
         if p.m.stalled is g:  # its M waits for a CPU (cpus.py): honoured when it has one
             g.preempt = True
             return
+        if self.in_op(g):  # a channel operation's own CPU (chan.op_burst): after it returns
+            g.preempt = True
+            return
         gap = g.call_gap
         if not gap or self.async_preempt:
             g.rem = max(g.cpu_end - t, 0.0)  # stopped mid-burst: the rest runs when g is back

@@ -131,7 +131,7 @@ class TimerChans:
         st = tc.chan
         if st.buffered:
             st.buffered = 0
-            return True
+            return self.op_burst(g, p, t)  # chanrecv's fast path (chan.py)
         st.recvq.append(g)
         self.block_timer_chan(tc, p, t)
         g.waiting = tc
