@@ -1,7 +1,8 @@
 """Lab 5's real mode, live (#23 item 5): the hidden cause runs in the real dashboard here, shows
 its own signature in the live evidence, nothing in the mystery's reach names it, and a change is
 graded on a fresh run of the service: the cause's fix accepted as removing it, a GOGC change
-rejected with the p99 it left; nothing is left running afterwards.
+never (rejected with the p99 it left, or, when the live run meets the targets anyway, accepted
+with the note that the cause is still there); nothing is left running afterwards.
 
 Skipped without the Debian packages (errors.APT_PACKAGES); under CI=true they fail instead.
 """
@@ -36,7 +37,15 @@ def test_a_live_real_mystery_shows_its_cause_and_grades_a_change_on_the_service(
     fixed = mystery.try_changes({"hot_loop_ms": 0})
     assert fixed.accepted and fixed.message.startswith("Accepted: the cause is gone"), fixed
     assert "(recorded run)" not in fixed.observed
+    # GOGC=400 leaves the loop in. Less GC work frees some CPU, and this 2-CPU service runs close
+    # to saturation (40 ms of CPU a request at 40 req/s): the recording's p99 is 770 ms, but one
+    # live run here met the targets (p99 165 ms). Either way the grader must not call the cause
+    # gone: it rejects the change with its p99, or accepts it with a note that the cause stays.
     other = mystery.try_changes({"gogc": 400})
-    assert not other.accepted and other.message.startswith("Misses the targets: p99"), other
+    if other.accepted:
+        assert other.message.startswith("Accepted with a note"), other
+        assert "the cause is still in the service" in other.note, other
+    else:
+        assert other.message.startswith("Misses the targets: p99"), other
     assert alive(descendants(os.getpid()) - before) == set()
     lab05._REAL_LIVE.clear()
