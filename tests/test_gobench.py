@@ -298,6 +298,12 @@ def test_an_impossible_number_of_runs_is_refused_before_any_build(kw):
         gb.run_live(**kw, go="/nonexistent/go")
 
 
+@pytest.mark.parametrize("gap_s", [-1.0, 4000.0, True, "60"])
+def test_an_impossible_gap_between_rounds_is_refused_before_any_build(gap_s):
+    with pytest.raises(gb.GoBenchError, match="gap_s must be 0-3600 s"):
+        gb.run_live(gap_s=gap_s, go="/nonexistent/go")
+
+
 def test_comparing_without_a_benchmarks_runs_names_it():
     real = {b.key: [1.0] for b in gb.BENCHMARKS if b.key != "BenchmarkPingPongHog"}
     with pytest.raises(gb.GoBenchError, match="no real runs of BenchmarkPingPongHog"):

@@ -620,3 +620,15 @@ def test_runs_with_the_primitives_leave_no_garbage_cycles():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_tick_waiting_in_the_channel_is_taken_at_a_channel_operations_cost():
+    """``<-t.C`` with a tick already due (maybeRunChan puts it in the channel's slot) is
+    chanrecv's fast path, CHAN_OP_MS of the receiver's CPU (chan.op_burst); the next receive
+    finds the slot empty and parks until the following tick, which costs no such burst."""
+    tk = ticker(1.0, "tk")
+    main = Go("main", [tk.start(), cpu(2.5), mark("a"), recv(tk), mark("b"), recv(tk), mark("c")])
+    res = simulate(main, gomaxprocs=1)
+    assert res.marks["b"][0] - res.marks["a"][0] == pytest.approx(rt.CHAN_OP_MS)
+    assert res.chan_op_ms == pytest.approx({"main": rt.CHAN_OP_MS})
+    assert res.marks["c"][0] > res.marks["b"][0] + 0.9  # parked for the next period

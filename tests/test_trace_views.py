@@ -180,3 +180,15 @@ def test_a_pair_can_merge_what_is_under_a_pixel():
     labels = merged.trace_view.drawn_boxes().labels
     counted = [int(t.split()[0]) if "short stretches" in t else 1 for t in labels]
     assert sum(counted) == len(run.segments)
+
+
+def test_the_pairs_table_gives_large_times_to_the_ms_not_in_exponent_form():
+    from labkit.widgets.tracepair import _fmt
+
+    assert [_fmt(x) for x in (652, 1100.0126, 1180.4, 0.12345, 99.94)] == [
+        "652",
+        "1100",
+        "1180",
+        "0.123",
+        "99.9",
+    ]

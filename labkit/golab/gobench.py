@@ -305,7 +305,7 @@ def run_live(
         raise GoBenchError(
             f"rounds and count must be whole numbers >= 1, got rounds={rounds!r}, count={count!r}"
         )
-    if not (isinstance(gap_s, int | float) and 0 <= gap_s <= 3600):
+    if isinstance(gap_s, bool) or not (isinstance(gap_s, int | float) and 0 <= gap_s <= 3600):
         raise GoBenchError(f"gap_s must be 0-3600 s between rounds, got {gap_s!r}")
     go = go or go_toolchain()
     if go is None:

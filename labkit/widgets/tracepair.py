@@ -23,7 +23,10 @@ __all__ = ["TimelinePair"]
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.3g}"
+    """A count as itself, a time of 100 ms or more to the ms (1180, not 1.18e+03), a smaller
+    one to three significant digits."""
+    x = float(x)
+    return f"{x:.0f}" if x.is_integer() or abs(x) >= 100 else f"{x:.3g}"
 
 
 class TimelinePair(TextFallback, w.VBox):
