@@ -141,6 +141,7 @@ if __name__ == "__main__":  # quick look without pytest: CPU-time median (and mi
         ("pingpong P=2", pingpong(), dict(gomaxprocs=2), 7),
         ("pingpong+hog", pingpong(hog=True), dict(gomaxprocs=1, until_ms=100), 7),
         ("buffered", buffered(), dict(gomaxprocs=1), 7),
+        ("buffered P=2", buffered(), dict(gomaxprocs=2), 7),
     ]:
         if only and name.split()[0].split("+")[0] not in only and name not in only:
             continue

@@ -235,6 +235,21 @@ def test_a_channel_operation_that_does_not_switch_costs_a_fifth_of_a_switch(ship
     assert doubled.derived == pytest.approx(2 * op.derived)
 
 
+def test_a_channel_shared_by_two_ps_costs_its_lines_and_follows_its_recording(shipped, tmp_path):
+    """handoff_costs' shared case: two Ps on one channel took 3.39 x one goroutine alone on its
+    own, so an operation from the other P costs (3.39 / 2 - 1) x CHAN_OP_MS more, ~8.8 ns, the
+    model's CHAN_LINE_MS; a ratio of 2 (the lock alone) derives 0, and the model's value no
+    longer matches."""
+    line = next(r for r in shipped if r.constant == "CHAN_LINE_MS")
+    assert line.model == rt.CHAN_LINE_MS and line.note == ""
+    assert line.derived == pytest.approx((3.3893 / 2 - 1) * rt.CHAN_OP_MS, rel=0.001)
+    directory = copy_recordings(tmp_path)
+    doctor(directory, "handoff_costs", {"case": "shared"}, "shared_solo_ratio", lambda v: 2.0)
+    rows = cal.derive("recorded", recorded_dir=directory)
+    assert next(r for r in rows if r.constant == "CHAN_LINE_MS").derived == 0.0
+    assert {m.split(":")[0] for m in cal.mismatches(rows)} == {"CHAN_LINE_MS"}
+
+
 @pytest.mark.parametrize(
     ("breakage", "says"),
     [
@@ -339,10 +354,14 @@ def test_every_constant_is_derived_again_on_this_machine():
     ]
     # A futex wake can cost its waker nothing measurable: the waker's next event can come in the
     # same ns as its ready, so the table's lowest levels may be 0 in a quick run (seen at 0 and
-    # 0.01); they must not be negative and must rise. Every other constant is > 0.
+    # 0.01); they must not be negative and must rise. A channel's lines cost 0 where the two
+    # goroutines of the shared case had one CPU between them (a busy machine). Every other
+    # constant is > 0.
     futex = [rows[f"FUTEX_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert min(futex) >= 0 and futex == sorted(futex) and futex[-1] > 0
-    assert all(r.derived > 0 for r in rows.values() if not r.constant.startswith("FUTEX_WAKE_Q"))
+    assert rows["CHAN_LINE_MS"].derived >= 0
+    others = (r for r in rows.values() if r.constant != "CHAN_LINE_MS")
+    assert all(r.derived > 0 for r in others if not r.constant.startswith("FUTEX_WAKE_Q"))
     assert rows["CHAN_HANDOFF_MS"].derived > 0
     wake = [rows[f"THREAD_WAKE_QUANTILES_MS[{level:g}]"].derived for level in cal.WAKE_LEVELS]
     assert wake == sorted(wake)

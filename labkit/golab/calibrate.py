@@ -108,6 +108,7 @@ _ROUNDS = ("handoff_costs", {"case": "rounds"})
 _NANOSLEEP = (("sleep_resolution", {"sleep_us": 100.0}), ("sleep_resolution", {"sleep_us": 1500.0}))
 _WAKE = ("handoff_costs", {"case": "wake"})
 _BUFFERED = ("handoff_costs", {"case": "buffered"})
+_SHARED = ("handoff_costs", {"case": "shared"})
 _CHURN = ("handoff_churn", {"gomaxprocs": 2})
 #: The execution trace each recorded run of these experiments ships beside its JSON
 #: (recorded/<name>.trace.gz: one window, GOMAXPROCS=2 handoff_churn -items 10000 -repeats 1
@@ -198,6 +199,27 @@ def chan_op_ms(none: Run, gosched: Run, buffered: Run) -> float:
     into a buffer with room, a receive of the value back) over a Gosched round (two switches),
     timed alternately, says what one such operation costs in switches: ratio x SCHEDULE_MS."""
     return buffered.num("buffered_gosched_ratio") * schedule_ms(none, gosched)
+
+
+def chan_line_ms(none: Run, gosched: Run, buffered: Run, shared: Run) -> float:
+    """CHAN_LINE_MS: two goroutines on two Ps each doing buffered rounds (a send and a receive)
+    on one shared channel, against one goroutine alone on its own, timed alternately (the
+    median of the runs' paired ratios r). The model holds the channel's lock for each whole
+    operation and the two take turns (chan.op_burst), so a shared round (one round of each, four
+    operations one after another, each from the other P) is 4 x (CHAN_OP_MS + line) against
+    the solo round's 2 x CHAN_OP_MS: line = (r / 2 - 1) x CHAN_OP_MS. The model's shared
+    channel then takes the recorded ratio times its solo round. A ratio of 2 or less gives 0:
+    the four operations cost no more than one after another on one CPU, as they do where the
+    two goroutines share one (a one-CPU machine, or a busy one); the model's lock cannot give
+    less. Below 1 (two goroutines' rounds in less time than one's) the run is broken."""
+    ratio = shared.num("shared_solo_ratio")
+    if ratio < 1:
+        raise CalibrationError(
+            f"{shared.where}: a shared round took {ratio:.2f} x a solo one, less than one "
+            "goroutine's own round, which two cannot do: re-record it with "
+            "scripts/record_go_results.py handoff_costs"
+        )
+    return max(ratio / 2 - 1, 0.0) * chan_op_ms(none, gosched, buffered)
 
 
 def wake_quantile_ms(level: float) -> Callable[[Run], float]:
@@ -414,6 +436,17 @@ CONSTANTS: tuple[Constant, ...] = (
         "every send into a buffer with room and every receive of a buffered value costs the "
         "goroutine this; a ratio r stretches channels whose buffers never fill or empty "
         "(gobench's ChanProdCons10 and 100) by up to r",
+    ),
+    Constant(
+        "CHAN_LINE_MS",
+        _RT,
+        "src/runtime/chan.go:222 and 586 lock(&c.lock), lock_spinbit.go:164 lock2 (procyield at "
+        "224): the hchan's cache lines moving between CPUs",
+        (_YIELD_NONE, _YIELD_GOSCHED, _BUFFERED, _SHARED),
+        chan_line_ms,
+        "every send or receive fast path on another P than the channel's last costs this more; "
+        "a ratio r scales that part of a channel two Ps use at once (gobench's two-P "
+        "ChanProdCons rows)",
     ),
     *(
         Constant(

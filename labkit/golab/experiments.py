@@ -191,8 +191,9 @@ def _retake_env(params: Mapping[str, Any]) -> dict[str, str]:
     return {"GOMAXPROCS": str(RETAKE_CASE_PROCS[params["case"]])}
 
 
-#: GOMAXPROCS of each handoff_costs case: rounds on one P, a wake-up of the other P's thread.
-HANDOFF_CASE_PROCS = {"rounds": 1, "buffered": 1, "wake": 2}
+#: GOMAXPROCS of each handoff_costs case: rounds on one P; a channel shared by two Ps and a
+#: wake-up of the other P's thread on two.
+HANDOFF_CASE_PROCS = {"rounds": 1, "buffered": 1, "shared": 2, "wake": 2}
 
 
 def _handoff_env(params: Mapping[str, Any]) -> dict[str, str]:
@@ -727,13 +728,14 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         name="handoff_costs",
         summary="what a hand-off costs: a channel round trip against a Gosched round on one P, "
-        "and how long a goroutine readied on a busy P waits for the other P's parked thread "
-        "(quantiles; labkit.golab.calibrate)",
+        "a buffered channel's operations alone and shared by two Ps, and how long a goroutine "
+        "readied on a busy P waits for the other P's parked thread (quantiles; "
+        "labkit.golab.calibrate)",
         params=(
             Param(
                 "case",
                 "rounds",
-                "rounds | buffered (GOMAXPROCS=1) | wake (GOMAXPROCS=2)",
+                "rounds | buffered (GOMAXPROCS=1) | shared | wake (GOMAXPROCS=2)",
                 choices=tuple(HANDOFF_CASE_PROCS),
                 variant=True,
             ),
@@ -961,6 +963,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     # Costs the model calibrates from (#25 items 3 and 4): labkit.golab.calibrate.
     ("handoff_costs", {"case": "rounds"}),
     ("handoff_costs", {"case": "buffered"}),
+    ("handoff_costs", {"case": "shared"}),
     ("handoff_costs", {"case": "wake"}),
     # The gaps of #25 (item 6): preemption of a hand-off pair, a ticker under load, primitives.
     ("pingpong_hog", {}),

@@ -158,11 +158,19 @@ BENCHMARKS: tuple[GoBench, ...] = _catalogue()
 
 #: Why each row that differs differs: what the model lacks, from the runtime or the machine.
 _SHARED_CHAN = (
-    "on two Ps the model runs the two producer-consumer pairs side by side for free, so an op "
-    "takes half its one-P time; really every op takes the one channel's lock (lock(&c.lock), "
-    "chan.go:222 and 586), the hchan's cache lines move between the CPUs and goroutines "
-    "readied on one P are woken on the other, and an op takes longer than on one P. The model "
-    "has no lock on a channel and no cost for memory shared between CPUs"
+    "on two Ps the model takes turns on the channel's lock for every send into a buffer with "
+    "room and every receive from it, each paying CHAN_LINE_MS when the last one ran on the "
+    "other P (chan.op_burst; handoff_costs' shared case): the real runs are slower still. "
+    "The model's lock is held only by those fast paths, and granted strictly in turn: a "
+    "hand-off and a park hold it not at all (really chansend holds it through send's copy, "
+    "chan.go:232, and a park until gopark's chanparkcommit has parked the G, chan.go:283, 667 "
+    "and 748: all ChanProdCons0 does), and its producers and consumers keep pace: on two Ps "
+    "its buffer of 100 almost never fills or empties (a few dozen parks in 100,000 values, "
+    "model_parks; on one P about 2,000), where Go's fills and empties as often as that (2,750 "
+    "parks in this row's trace, trace_parks). Go's lock does not take turns: a waiter spins in "
+    "procyield between looks (lock_spinbit.go:224) while the holder's next operation can take "
+    "the lock again at once, so one side can run on until it parks. Between sittings the "
+    "shared case's ratio moves (2.25-3.57), and CHAN_LINE_MS with it"
 )
 EXPLAINED: dict[str, str] = {
     "BenchmarkChanProdCons0-2": _SHARED_CHAN,
@@ -191,7 +199,11 @@ MECHANISM_NOTES: dict[str, str] = {
 TRACED = {
     "BenchmarkWakeupParallelSpinning/1µs-2": "gobench_wakeup_1us.trace.gz",
     "BenchmarkWakeupParallelSpinning/5µs-2": "gobench_wakeup_5us.trace.gz",
+    "BenchmarkChanProdCons100-2": "gobench_prodcons100.trace.gz",
 }
+#: b.N of a traced run where it is not the benchmark's own: a tenth, for a trace a tenth the size
+#: (parks are counted per 100,000 values).
+TRACE_N = {"BenchmarkChanProdCons100-2": 100_000}
 
 
 # ---- running them: the runtime package's test binary ------------------------------------------
@@ -248,8 +260,9 @@ def ns_per_op(found: Mapping[str, list[tuple[int, float]]], bench: GoBench, coun
 
 
 def _reference_round() -> dict[str, float]:
-    """The course's go/handoff_costs, cases rounds and buffered, run now: a channel round trip
-    and a Gosched round on one P, and a buffered send and receive against a Gosched round, the
+    """The course's go/handoff_costs, cases rounds, buffered and shared, run now: a channel
+    round trip and a Gosched round on one P, a buffered send and receive against a Gosched
+    round, and the same operations by two Ps on one channel against one goroutine alone, the
     figures the model's hop and channel-operation costs are derived from (calibrate.py). Beside
     the benchmarks they say how fast this machine was then against the day the model's
     constants were recorded."""
@@ -259,6 +272,8 @@ def _reference_round() -> dict[str, float]:
     out = {k: float(r[k]) for k in ("chan_round_ns", "gosched_round_ns")}
     b = run_experiment("handoff_costs", source="live", case="buffered", repeats=3)
     out["buffered_gosched_ratio"] = float(b["buffered_gosched_ratio"])
+    h = run_experiment("handoff_costs", source="live", case="shared", repeats=3)
+    out["shared_solo_ratio"] = float(h["shared_solo_ratio"])
     return out
 
 
@@ -334,7 +349,8 @@ def record_traces(binary: Path, directory: Path = RECORDED_DIR) -> None:
         b = by_key[key]
         with tempfile.TemporaryDirectory(prefix="labkit-gobench-") as tmp:
             out = Path(tmp) / "trace.out"
-            _run_group(binary, (b.name, b.gomaxprocs, b.n), 1, ["-test.trace", str(out)])
+            n = TRACE_N.get(key, b.n)
+            _run_group(binary, (b.name, b.gomaxprocs, n), 1, ["-test.trace", str(out)])
             (directory / name).write_bytes(gzip.compress(out.read_bytes(), mtime=0))
 
 
@@ -361,17 +377,10 @@ def trace_wakeups(
     through ``gotrace.proc_churn`` and ``gotrace.thread_wakeups``. The trace holds go test's
     b.N = 1 probe and the timed run: n + 1 rounds. GoBenchError naming the file if it is
     missing or not a gzipped execution trace."""
-    from labkit.golab.gotrace import parse_events, proc_churn, thread_wakeups
-    from labkit.traces import parsed_dump
+    from labkit.golab.gotrace import proc_churn, thread_wakeups
 
     bench = {b.key: b for b in BENCHMARKS}[key]
-    path = directory / TRACED[key]
-    try:
-        events = parse_events(parsed_dump(gzip.decompress(path.read_bytes())))
-    except FileNotFoundError as exc:
-        raise GoBenchError(f"{path} is missing; re-record with course.py gobench --record") from exc
-    except (OSError, EOFError, ValueError) as exc:
-        raise GoBenchError(f"{path} is not a gzipped execution trace ({exc})") from exc
+    events = _trace_events(key, directory)
     churn, wakes = proc_churn(events), thread_wakeups(events)
     rounds = bench.n + 1
     holds = np.asarray(churn.idle_holds_us)
@@ -383,6 +392,44 @@ def trace_wakeups(
         float((holds > 20).mean()) if holds.size else 0.0,
         float(np.median(holds)) if holds.size else 0.0,
     )
+
+
+def _trace_events(key: str, directory: Path) -> list:
+    """The events of benchmark ``key``'s shipped trace (TRACED); GoBenchError naming the file if
+    it is missing or not a gzipped execution trace."""
+    from labkit.golab.gotrace import parse_events
+    from labkit.traces import parsed_dump
+
+    path = directory / TRACED[key]
+    try:
+        return parse_events(parsed_dump(gzip.decompress(path.read_bytes())))
+    except FileNotFoundError as exc:
+        raise GoBenchError(f"{path} is missing; re-record with course.py gobench --record") from exc
+    except (OSError, EOFError, ValueError) as exc:
+        raise GoBenchError(f"{path} is not a gzipped execution trace ({exc})") from exc
+
+
+#: Values a ChanProdCons park count is given per.
+PARKS_PER = 100_000
+
+
+def trace_parks(key: str = "BenchmarkChanProdCons100-2", directory: Path = RECORDED_DIR) -> float:
+    """How often the goroutines of a ChanProdCons benchmark parked on its channel (a send into
+    a full buffer, a receive from an empty one) per PARKS_PER values, in its shipped trace
+    (TRACED; b.N = TRACE_N, and go test's b.N = 1 probe, whose one block sends nothing but the
+    0s). GoBenchError naming the file if it is missing or not an execution trace."""
+    from labkit.golab.gotrace import chan_parks
+
+    bench = {b.key: b for b in BENCHMARKS}[key]
+    return chan_parks(_trace_events(key, directory)) * PARKS_PER / TRACE_N.get(key, bench.n)
+
+
+def model_parks(gomaxprocs: int = 2, chan_size: int = 100, *, seed: int = 0) -> float:
+    """The same count in the model's run of BenchmarkChanProdCons<chan_size> (b.N = PARKS_PER)
+    on ``gomaxprocs`` Ps: its producers' and consumers' parks."""
+    ev = pg.chan_prod_cons_run(PARKS_PER, gomaxprocs, chan_size, seed=seed).event_log
+    parked = ev["g"][ev["kind"] == "park"]
+    return float(sum(1 for g in parked if g.startswith(("producer", "consumer"))))
 
 
 def model_wakeups(delay_us: float = 1.0, n: int = 2_000, *, seed: int = 0) -> dict[str, float]:
@@ -487,22 +534,31 @@ def hop_costs_here(reference: Sequence[Mapping[str, float]]) -> dict[str, float]
     SCHEDULE_MS, a switch, half a Gosched round (calibrate.schedule_ms: the Gosched loop's two
     switches); CHAN_HANDOFF_MS, (channel round / Gosched round - 1) x SCHEDULE_MS
     (calibrate.chan_handoff_ms); CHAN_OP_MS, the buffered round's ratio x SCHEDULE_MS
-    (calibrate.chan_op_ms). Medians over the rounds."""
+    (calibrate.chan_op_ms); CHAN_LINE_MS, (shared round / solo round / 2 - 1) x CHAN_OP_MS
+    (calibrate.chan_line_ms; a ratio of 2 or less, two goroutines that shared a CPU, gives 0:
+    nothing for the lines). Medians over the rounds."""
     redo = "record with python3 course.py gobench --record"
     if not reference:
         raise GoBenchError(f"no reference rounds: {redo}")
-    if any("buffered_gosched_ratio" not in r for r in reference):
-        raise GoBenchError(
-            f"the reference rounds lack the buffered case (a recording older than CHAN_OP_MS): {redo}"
-        )
+    for key, what in (
+        ("buffered_gosched_ratio", "CHAN_OP_MS"),
+        ("shared_solo_ratio", "CHAN_LINE_MS"),
+    ):
+        if any(key not in r for r in reference):
+            raise GoBenchError(
+                f"the reference rounds lack {key} (a recording older than {what}): {redo}"
+            )
     gosched = float(np.median([r["gosched_round_ns"] for r in reference]))
     ratio = float(np.median([r["chan_round_ns"] / r["gosched_round_ns"] for r in reference]))
     buffered = float(np.median([r["buffered_gosched_ratio"] for r in reference]))
+    shared = float(np.median([r["shared_solo_ratio"] for r in reference]))
     schedule_ms = gosched / 2 * 1e-6
+    op_ms = buffered * schedule_ms
     return {
         "SCHEDULE_MS": schedule_ms,
         "CHAN_HANDOFF_MS": (ratio - 1) * schedule_ms,
-        "CHAN_OP_MS": buffered * schedule_ms,
+        "CHAN_OP_MS": op_ms,
+        "CHAN_LINE_MS": max(shared / 2 - 1, 0.0) * op_ms,
     }
 
 

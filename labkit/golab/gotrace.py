@@ -467,6 +467,17 @@ def blocked_call_summary(out: dict[str, Any], name: str, dump: str) -> None:
         out["lead_ms_runs"] = leads
 
 
+#: A goroutine parking on a channel (gopark's reason, waitReasonChanSend / ChanReceive,
+#: src/runtime/runtime2.go), as the trace names it.
+_CHAN_PARK = re.compile(r'GoID=\d+ Running->Waiting Reason="chan (?:send|receive)"')
+
+
+def chan_parks(events: list[Event]) -> int:
+    """How many times a goroutine parked on a channel (a send that found no receiver and no room,
+    a receive that found nothing) over the whole trace."""
+    return sum(1 for ev in events if ev.kind == "StateTransition" and _CHAN_PARK.search(ev.rest))
+
+
 def churn_summary(out: dict[str, Any], name: str, dump: str) -> None:
     """handoff_churn: what its traced window shows of the Ps (``proc_churn``), per thousand
     items: P starts and goroutine migrations; and the stretches a P was held without running a

@@ -96,6 +96,10 @@ NO_MODEL_CASES = {
     ("handoff_costs", "buffered"): "the recorded ratio is an input of the model (labkit.models."
     "scheduler.runtime.CHAN_OP_MS, what a channel operation that neither parks nor hands over "
     "costs: calibrate.chan_op_ms), not a comparison; gobench's ChanProdCons rows test it",
+    ("handoff_costs", "shared"): "the recorded ratio is an input of the model (labkit.models."
+    "scheduler.runtime.CHAN_LINE_MS, what a channel operation costs more when the channel's "
+    "last operation ran on another P: calibrate.chan_line_ms), not a comparison; gobench's "
+    "two-P ChanProdCons rows test it",
     ("handoff_costs", "wake"): "the recorded wake-up latencies are an input of the model "
     "(labkit.models.scheduler.runtime.THREAD_WAKE_QUANTILES_MS, drawn with simulate(cores=n)), "
     "not a comparison",
@@ -104,7 +108,7 @@ NO_MODEL_CASES = {
 
 def has_model(name: str, **params: Any) -> bool:
     """Whether ``model_prediction(name, **params)`` has a model to run (not json_allocs, not
-    handoff_costs' wake case)."""
+    handoff_costs' buffered, shared and wake cases)."""
     full = get_experiment(name).normalize(params)
     return name in _MODELS and (name, full.get("case")) not in NO_MODEL_CASES
 

@@ -49,6 +49,12 @@ def chan_prod_cons(n: int, gomaxprocs: int, chan_size: int, *, seed: int = 0) ->
     ``chan_size``; the producers send ``n`` values between them and then a 0 each, and a
     consumer stops at a 0. Here each producer sends n / GOMAXPROCS values and each consumer
     takes as many plus its 0 (the real split between consumers varies; the total is the same)."""
+    return _ns_per_op(chan_prod_cons_run(n, gomaxprocs, chan_size, seed=seed), n)
+
+
+def chan_prod_cons_run(n: int, gomaxprocs: int, chan_size: int, *, seed: int = 0) -> Any:
+    """The model's run of BenchmarkChanProdCons<chan_size> (``chan_prod_cons``; a
+    labkit.models.scheduler Result)."""
     s = _sched()
     myc, c = s.Chan(capacity=chan_size, name="myc"), s.Chan(capacity=2 * gomaxprocs, name="c")
     each = n // gomaxprocs
@@ -59,8 +65,7 @@ def chan_prod_cons(n: int, gomaxprocs: int, chan_size: int, *, seed: int = 0) ->
         steps += [s.spawn(prod), s.spawn(cons)]
     waits = [s.recv(c) for _ in range(2 * gomaxprocs)]
     main = s.Go("main", [s.mark("t0"), *steps, *waits, s.mark("t1")])
-    res = s.simulate(main, gomaxprocs=gomaxprocs, cores=CORES, seed=seed)
-    return _ns_per_op(res, n)
+    return s.simulate(main, gomaxprocs=gomaxprocs, cores=CORES, seed=seed)
 
 
 #: The CPU hog of BenchmarkPingPongHog loops until the pair is done; its loop is a select with a

@@ -9,8 +9,10 @@ CHAN_HANDOFF_MS on top of the switch (runtime.py): the whole hop, the waker's ha
 That work runs on the Gs' own stacks, so a preemption request sysmon makes during it stands
 (sysmon.preemptone): why a ping-pong pair is preempted as a Gosched loop is not. An operation
 that neither parks nor hands over (a send into a buffer with room, a receive of a buffered value
-with no sender waiting) costs CHAN_OP_MS of the G's own CPU: ``op_burst``. (A select's ready
-case is still free: selectgo locks every channel it names, a cost no recording isolates yet.)
+with no sender waiting) costs CHAN_OP_MS of the G's own CPU: ``op_burst``; shared between Ps,
+such operations take turns on the channel's lock and pay CHAN_LINE_MS for its cache lines when
+the last operation ran on the other P. (A select's ready case is still free: selectgo locks
+every channel it names, a cost no recording isolates yet.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ChanState:
 
     __slots__ = (
         "buffered", "sendq", "recvq", "name", "sel", "capacity", "order", "send_wait", "recv_wait",
+        "last_p", "lock_free_t",
     )  # fmt: skip
 
     def __init__(self, name: str, capacity: int = 0, order: int = 0) -> None:
@@ -52,6 +55,10 @@ class ChanState:
         # made once here rather than formatted at every park.
         self.send_wait = f"send({name})"
         self.recv_wait = f"recv({name})"
+        # The P whose send or receive step last used the channel: its CPU holds the hchan's
+        # cache lines (op_burst), and when its lock is next free (hchan.lock, op_burst).
+        self.last_p: P | None = None
+        self.lock_free_t = 0.0
 
 
 class Channels:
@@ -78,6 +85,7 @@ class Channels:
         goready), or buffer it, or park g on sendq. (The hand-off readies the receiver with
         ``ready``'s body in line, runq.py: a change there is a change here.)"""
         st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
+        prev, st.last_p = st.last_p, p
         if st.sel:  # a select waits on this channel: its queues hold sudogs
             w = self.waitq_dequeue(st, st.recvq)
             if w is not None:
@@ -105,7 +113,7 @@ class Channels:
             return True
         if st.buffered < ch.capacity:
             st.buffered += 1
-            return self.op_burst(g, p, t)
+            return self.op_burst(g, p, t, st, prev)
         st.sendq.append(g)
         self.park(g, p, t, "chan send", st.send_wait, True)
         return False
@@ -116,15 +124,16 @@ class Channels:
         on recvq. (The unbuffered hand-off readies the sender with ``ready``'s body in line,
         runq.py: a change there is a change here.)"""
         st = self.chans.get(ch) or self.chan_state(ch)  # (the lookup in line: hot path)
+        prev, st.last_p = st.last_p, p
         if st.sel:  # a select waits on this channel: its queues hold sudogs
-            return self.chanrecv_sel(g, p, st, t)
+            return self.chanrecv_sel(g, p, st, t, prev)
         if st.buffered > 0:
             st.buffered -= 1
             if st.sendq:  # a hand-over: the sender's park paid for it (CHAN_HANDOFF_MS)
                 st.buffered += 1
                 self.ready(st.sendq.popleft(), p, t)
                 return True
-            return self.op_burst(g, p, t)
+            return self.op_burst(g, p, t, st, prev)
         if st.sendq:
             w = st.sendq.popleft()  # ready(w, p, t), in line (runq.py): a hand-off's hot path
             row = self.row
@@ -149,26 +158,42 @@ class Channels:
         self.park(g, p, t, "chan receive", st.recv_wait, True)
         return False
 
-    def chanrecv_sel(self: Scheduler, g: G, p: P, st: ChanState, t: float) -> bool:
+    def chanrecv_sel(self: Scheduler, g: G, p: P, st: ChanState, t: float, prev: P | None) -> bool:
         """chanrecv (src/runtime/chan.go:524) on a channel with select sudogs in its queues: a
         waiting sender first (chan.go:602), then the buffer (chan.go:612), else park; each
-        dequeue through waitq_dequeue."""
+        dequeue through waitq_dequeue. ``prev``: the P of the channel's last operation before
+        this one (op_burst)."""
         w = self.waitq_dequeue(st, st.sendq) if st.sendq else None
         if w is not None:
             self.ready(w, p, t)
             return True
         if st.buffered > 0:
             st.buffered -= 1
-            return self.op_burst(g, p, t)
+            return self.op_burst(g, p, t, st, prev)
         st.recvq.append(g)
         self.park(g, p, t, "chan receive", st.recv_wait, True)
         return False
 
-    def op_burst(self: Scheduler, g: G, p: P, t: float) -> bool:
+    def op_burst(self: Scheduler, g: G, p: P, t: float, st: ChanState, prev: P | None) -> bool:
         """The CPU of a channel operation that neither parks nor hands over (chansend into a
         buffer with room, chan.go:236; chanrecv of a buffered value, chan.go:612): CHAN_OP_MS
         on g, a burst of its own whose end (EV_CPU_DONE) takes g past the operation's step. The
         value moved at its start. True if it costs nothing (CHAN_OP_MS set to 0), and g goes on.
+
+        Shared between CPUs, the operation costs more, as ``st`` says (``prev``: the P of the
+        channel's operation before this one):
+        - the whole operation holds the channel's lock (lock(&c.lock), chan.go:222 and 586):
+          one that finds it held (``st.lock_free_t`` ahead) waits, spinning on g's CPU, as
+          lock2 spins (procyield, src/runtime/lock_spinbit.go:224) rather than sleeps while
+          the holder is this quick;
+        - an operation on another P than the last one (``prev``) pays CHAN_LINE_MS more: the
+          hchan's cache lines (the lock word, qcount, sendx/recvx, the buffer slot) are on
+          the other CPU. (A P stands for its CPU, with the OS layer too; the lock's hold by
+          hand-offs, parks, select cases and timer sends is not modelled: only send and
+          receive steps set ``st.last_p``, and only their fast paths hold ``lock_free_t``.)
+        Both go into the burst, counted apart in g.shared_ms (Result.chan_shared_ms); on one P
+        neither arises. A burst whose thread then waits for a CPU (the OS layer) keeps the lock
+        it was given, as a lock holder descheduled by the OS does.
 
         No preemption stops it midway: the runtime is never preempted asynchronously
         (isAsyncSafePoint, src/runtime/preempt.go:463), and a stack check inside it, with the
@@ -181,6 +206,13 @@ class Channels:
         ms = rt.CHAN_OP_MS
         if ms <= 0:
             return True
+        shared = st.lock_free_t - t if st.lock_free_t > t else 0.0  # spinning for the lock
+        if prev is not p and prev is not None:
+            shared += rt.CHAN_LINE_MS  # the hchan's lines come from the other CPU
+        if shared:
+            ms += shared
+            g.shared_ms += shared
+        st.lock_free_t = t + ms
         stack = g.stack  # the function that called chansend / chanrecv: g's current stack
         if stack != g.seg_stack:  # (a G that has not computed yet: its default stack)
             self.end_segment(g, p, t)

@@ -166,7 +166,9 @@ class Result:
     - ``futex_wake_ms``: with the OS layer, the CPU each goroutine spent waking idle Ps'
       threads (its readies' wakep -> futexwakeup), counted in its ``cpu_ms``.
     - ``chan_op_ms``: the CPU each goroutine spent in channel operations that neither parked
-      nor handed over (CHAN_OP_MS each), counted in its ``cpu_ms``.
+      nor handed over (CHAN_OP_MS each, more when the channel is shared between Ps), counted
+      in its ``cpu_ms``; ``chan_shared_ms``: the part the sharing cost (spinning for the
+      channel's lock, its cache lines moving between CPUs).
     - ``primitives``: name -> what the run counted for each Mutex (acquired, contended, spins,
       starvation_switches, handoffs, max_wait_ms), WaitGroup, Ticker (fired, sent, skipped
       and dropped ticks) and Flag it used, with its ``kind``.
@@ -190,8 +192,14 @@ class Result:
         #: with the OS layer, simulate(cores=n)): part of its ``cpu_ms``, beyond its steps'.
         self.futex_wake_ms: dict[str, float] = dict(s.futex_paid)
         #: CPU each goroutine spent in channel operations that neither parked nor handed over
-        #: (chan.op_burst, CHAN_OP_MS each): part of its ``cpu_ms``, beyond its steps'.
-        self.chan_op_ms: dict[str, float] = {g.name: g.ops * rt.CHAN_OP_MS for g in s.gs if g.ops}
+        #: (chan.op_burst, CHAN_OP_MS each, and chan_shared_ms): part of its ``cpu_ms``, beyond
+        #: its steps'.
+        self.chan_op_ms: dict[str, float] = {
+            g.name: g.ops * rt.CHAN_OP_MS + g.shared_ms for g in s.gs if g.ops
+        }
+        #: The part of chan_op_ms that sharing a channel between Ps cost: spinning for its lock
+        #: and its cache lines coming from the other CPU (chan.op_burst, CHAN_LINE_MS).
+        self.chan_shared_ms: dict[str, float] = {g.name: g.shared_ms for g in s.gs if g.shared_ms}
         self._sema_parks = s.sema_parks
         self.primitives: dict[str, dict[str, Any]] = {
             name: _primitive_stats(st) for name, st in s.prims.items()

@@ -209,6 +209,18 @@ CHAN_HANDOFF_MS = 0.00006419
 #: A channel whose buffer never fills or empties costs this for each send and receive (#25:
 #: gobench's BenchmarkChanProdCons10 and 100).
 CHAN_OP_MS = 0.00001264
+#: What such an operation costs more when the channel's last operation ran on another P: the
+#: hchan's cache lines (the lock word, qcount, sendx / recvx, the buffer slot) come from the other
+#: CPU (chan.op_burst, which also makes an operation that finds the channel's lock held spin
+#: until it is free, as lock2 does: src/runtime/lock_spinbit.go:164, procyield at 224).
+#: labkit/golab/recorded/handoff_costs.json, case shared (go1.27.3, GOMAXPROCS=2, nice -15,
+#: load 0.1): two goroutines on the two Ps doing buffered rounds on one channel of capacity 2,
+#: against one goroutine alone on its own, timed alternately in each of 7 runs: median ratio
+#: 3.389 (runs 2.88-3.57; 111.7 ns a round of both against 32.6). In the model the four
+#: operations of a shared round hold the lock one after another, each from the other P:
+#: calibrate.chan_line_ms, (ratio / 2 - 1) x CHAN_OP_MS = 8.78 ns (#25: gobench's two-P
+#: ChanProdCons rows).
+CHAN_LINE_MS = 0.00000878
 #: time.Sleep(d > 0) arming its timer as the G parks (timeSleep -> gopark -> park_m ->
 #: resetForSleep -> timer.modify -> maybeAdd, src/runtime/time.go:335 and 684), and the timer
 #: firing in findRunnable's (*timers).check (time.go:982, unlockAndRun -> goroutineReady ->

@@ -48,7 +48,7 @@ class G:
         "name", "goid", "prog", "code", "pc", "loops", "status", "reason", "rem", "cpu_end",
         "token", "call_gap", "preempt", "locked", "lockedm", "p", "m", "oldp", "seg_start",
         "seg_stack", "stack", "default_stack", "creator", "created_ms", "waits_on", "history",
-        "ready_t", "run_t", "is_main", "waiting", "ticket", "debt_ms", "ops",
+        "ready_t", "run_t", "is_main", "waiting", "ticket", "debt_ms", "ops", "shared_ms",
     )  # fmt: skip
 
     def __init__(self, prog: pg.Go, goid: int, creator: G | None, t: float) -> None:
@@ -95,6 +95,7 @@ class G:
         # lasts this much longer (goroutine.burst).
         self.debt_ms = 0.0
         self.ops = 0  # channel operations that ran their fast path, CHAN_OP_MS each (chan.op_burst)
+        self.shared_ms = 0.0  # what they cost beyond that, the channel shared between Ps (op_burst)
 
 
 class P:

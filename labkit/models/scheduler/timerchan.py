@@ -129,9 +129,10 @@ class TimerChans:
         tc = self.current_ticker(g, s, t)
         self.maybe_run_chan(tc, p, t)
         st = tc.chan
+        prev, st.last_p = st.last_p, p
         if st.buffered:
             st.buffered = 0
-            return self.op_burst(g, p, t)  # chanrecv's fast path (chan.py)
+            return self.op_burst(g, p, t, st, prev)  # chanrecv's fast path (chan.py)
         st.recvq.append(g)
         self.block_timer_chan(tc, p, t)
         g.waiting = tc

@@ -1,5 +1,5 @@
-// Command handoff_costs measures two costs of handing a goroutine from one place to another that
-// the scheduler model calibrates from (labkit/golab/calibrate.py), as one JSON object.
+// Command handoff_costs measures what a goroutine's hand-off and a channel operation cost, the
+// costs the scheduler model calibrates from (labkit/golab/calibrate.py), as one JSON object.
 //
 // -case=rounds (run it with GOMAXPROCS=1): a round of two goroutine switches, made two ways,
 // each timed -repeats times, alternately (so both see the same machine):
@@ -17,6 +17,17 @@
 // 1 and receives the value back. chansend finds no waiting receiver and room in the buffer
 // (src/runtime/chan.go:236) and chanrecv a buffered value and no waiting sender (chan.go:612):
 // each takes the channel's lock, copies the value and unlocks, and nobody is readied or parks.
+//
+// -case=shared (run it with GOMAXPROCS=2): what the same operations cost when two CPUs use one
+// channel. A round of the buffered case, made two ways, alternately: one goroutine alone on its
+// channel (solo; the other P idle), and two goroutines on the two Ps sharing one channel of
+// capacity 2, each doing -rounds rounds of a send and a receive at once (shared: the time of
+// both goroutines' rounds over -rounds, so a shared round is two rounds, one of each). Neither
+// blocks: each sends before it receives, so the buffer holds one or two values when a receive
+// comes and at most two when a send does. Every operation takes the channel's lock (lock(&c.lock),
+// chan.go:222 and 586; lock2, lock_spinbit.go:164): with both at it, one spins while the other
+// holds it (procyield, lock_spinbit.go:224), and the hchan's cache lines (the lock word, qcount,
+// sendx, recvx, the buffer) move from one CPU to the other.
 //
 // -case=wake (run it with GOMAXPROCS=2): how long a goroutine readied on one P waits for the
 // thread of the other, idle P to wake and run it. main sleeps -gap_ms, computes -lead_ms, notes
@@ -47,6 +58,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -104,25 +116,50 @@ func bufferedRounds(rounds int) float64 {
 	return float64(d.Nanoseconds()) / float64(rounds)
 }
 
-// alternated times a Gosched round and a round of other (name: its keys' prefix) alternately,
-// repeats times, so both see the same machine; medians and the per-run values and ratios.
-func alternated(n, repeats int, name string, other func(int) float64) map[string]any {
-	var gosched, others, ratios []float64
-	for range repeats {
-		g := goschedRounds(n)
-		o := other(n)
-		gosched = append(gosched, g)
-		others = append(others, o)
-		ratios = append(ratios, o/g)
+func sharedRounds(rounds int) float64 {
+	c := make(chan int, 2)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range rounds {
+				c <- i
+				<-c
+			}
+		}()
 	}
+	runtime.Gosched() // both wait on start before timing
+	t := time.Now()
+	close(start)
+	wg.Wait()
+	d := time.Since(t)
+	return float64(d.Nanoseconds()) / float64(rounds)
+}
+
+// alternated times a round of base and a round of other alternately (base, other: their keys'
+// prefixes), repeats times, so both see the same machine: medians, and the per-run values and the
+// ratios other / base.
+func alternated(n, repeats int, base string, baseRounds func(int) float64, other string, otherRounds func(int) float64) map[string]any {
+	var bases, others, ratios []float64
+	for range repeats {
+		b := baseRounds(n)
+		o := otherRounds(n)
+		bases = append(bases, b)
+		others = append(others, o)
+		ratios = append(ratios, o/b)
+	}
+	ratio := other + "_" + base + "_ratio"
 	return map[string]any{
-		"gosched_round_ns":           measure.Median(gosched),
-		name + "_round_ns":           measure.Median(others),
-		name + "_gosched_ratio":      measure.Median(ratios),
-		"gosched_round_ns_runs":      gosched,
-		name + "_round_ns_runs":      others,
-		name + "_gosched_ratio_runs": ratios,
-		"rounds":                     n,
+		base + "_round_ns":       measure.Median(bases),
+		other + "_round_ns":      measure.Median(others),
+		ratio:                    measure.Median(ratios),
+		base + "_round_ns_runs":  bases,
+		other + "_round_ns_runs": others,
+		ratio + "_runs":          ratios,
+		"rounds":                 n,
 	}
 }
 
@@ -212,7 +249,7 @@ func wakes(samples, repeats int, gap, lead time.Duration) map[string]any {
 }
 
 func main() {
-	which := flag.String("case", "rounds", "rounds | buffered (GOMAXPROCS=1) | wake (GOMAXPROCS=2)")
+	which := flag.String("case", "rounds", "rounds | buffered (GOMAXPROCS=1) | shared | wake (GOMAXPROCS=2)")
 	n := flag.Int("rounds", 100_000, "rounds per measurement (case rounds)")
 	samples := flag.Int("samples", 300, "wake-ups per measurement (case wake)")
 	gapMs := flag.Float64("gap_ms", 2, "main's sleep before each wake-up, ms (case wake)")
@@ -222,9 +259,15 @@ func main() {
 	var out map[string]any
 	switch *which {
 	case "rounds":
-		out = alternated(*n, *repeats, "chan", chanRounds)
+		out = alternated(*n, *repeats, "gosched", goschedRounds, "chan", chanRounds)
 	case "buffered":
-		out = alternated(*n, *repeats, "buffered", bufferedRounds)
+		out = alternated(*n, *repeats, "gosched", goschedRounds, "buffered", bufferedRounds)
+	case "shared":
+		if runtime.GOMAXPROCS(0) < 2 {
+			fmt.Fprintln(os.Stderr, "case shared needs GOMAXPROCS >= 2")
+			os.Exit(2)
+		}
+		out = alternated(*n, *repeats, "solo", bufferedRounds, "shared", sharedRounds)
 	case "wake":
 		if runtime.GOMAXPROCS(0) < 2 {
 			fmt.Fprintln(os.Stderr, "case wake needs GOMAXPROCS >= 2")
