@@ -125,6 +125,9 @@ def test_on_two_ps_the_models_buffer_seldom_fills_where_gos_fills_as_on_one():
     assert 1_000 < real < 4_000 and real > 20 * two
     why = gb.EXPLAINED["BenchmarkChanProdCons100-2"]
     assert "a few dozen parks in 100,000 values" in why and f"{real:,.0f} parks" in why
+    # a waiter looks every procyield(30), the recorded MUTEX_SPIN_MS: dozens of operations
+    assert f"{rt.MUTEX_SPIN_MS * 1e6:.0f} ns a procyield(30)" in why
+    assert rt.MUTEX_SPIN_MS / (rt.CHAN_OP_MS + rt.CHAN_LINE_MS) > 24
 
 
 def test_hop_costs_come_from_the_same_sittings_rounds_as_calibrate_derives_them():

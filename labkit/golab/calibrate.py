@@ -441,7 +441,7 @@ CONSTANTS: tuple[Constant, ...] = (
         "CHAN_LINE_MS",
         _RT,
         "src/runtime/chan.go:222 and 586 lock(&c.lock), lock_spinbit.go:164 lock2 (procyield at "
-        "224): the hchan's cache lines moving between CPUs",
+        "225): the hchan's cache lines moving between CPUs",
         (_YIELD_NONE, _YIELD_GOSCHED, _BUFFERED, _SHARED),
         chan_line_ms,
         "every send or receive fast path on another P than the channel's last costs this more; "

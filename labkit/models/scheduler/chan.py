@@ -184,7 +184,7 @@ class Channels:
         channel's operation before this one):
         - the whole operation holds the channel's lock (lock(&c.lock), chan.go:222 and 586):
           one that finds it held (``st.lock_free_t`` ahead) waits, spinning on g's CPU, as
-          lock2 spins (procyield, src/runtime/lock_spinbit.go:224) rather than sleeps while
+          lock2 spins (procyield, src/runtime/lock_spinbit.go:225) rather than sleeps while
           the holder is this quick;
         - an operation on another P than the last one (``prev``) pays CHAN_LINE_MS more: the
           hchan's cache lines (the lock word, qcount, sendx/recvx, the buffer slot) are on

@@ -212,7 +212,7 @@ CHAN_OP_MS = 0.00001264
 #: What such an operation costs more when the channel's last operation ran on another P: the
 #: hchan's cache lines (the lock word, qcount, sendx / recvx, the buffer slot) come from the other
 #: CPU (chan.op_burst, which also makes an operation that finds the channel's lock held spin
-#: until it is free, as lock2 does: src/runtime/lock_spinbit.go:164, procyield at 224).
+#: until it is free, as lock2 does: src/runtime/lock_spinbit.go:164, procyield at 225).
 #: labkit/golab/recorded/handoff_costs.json, case shared (go1.27.3, GOMAXPROCS=2, nice -15,
 #: load 0.1): two goroutines on the two Ps doing buffered rounds on one channel of capacity 2,
 #: against one goroutine alone on its own, timed alternately in each of 7 runs: median ratio

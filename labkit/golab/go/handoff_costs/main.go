@@ -26,7 +26,7 @@
 // blocks: each sends before it receives, so the buffer holds one or two values when a receive
 // comes and at most two when a send does. Every operation takes the channel's lock (lock(&c.lock),
 // chan.go:222 and 586; lock2, lock_spinbit.go:164): with both at it, one spins while the other
-// holds it (procyield, lock_spinbit.go:224), and the hchan's cache lines (the lock word, qcount,
+// holds it (procyield, lock_spinbit.go:225), and the hchan's cache lines (the lock word, qcount,
 // sendx, recvx, the buffer) move from one CPU to the other.
 //
 // -case=wake (run it with GOMAXPROCS=2): how long a goroutine readied on one P waits for the
