@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies_sched import programs, sim_kwargs
 
 from labkit.models.scheduler import Result, SchedParams, cpu_demand_ms, simulate
+from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.engine import Scheduler
 
 SETTINGS = settings(
@@ -84,6 +85,19 @@ def test_cpu_time_equals_demand_and_no_overlaps(main, kw):
             mine = seg[seg[key] == v]
             mine = mine[np.argsort(mine["start_ms"], kind="stable")]
             assert np.all(mine["end_ms"][:-1] <= mine["start_ms"][1:] + 1e-12), (key, v)
+
+
+@SETTINGS
+@given(main=programs(channels=True), kw=sim_kwargs)
+def test_sharing_a_channel_costs_only_across_ps_and_never_a_negative_wait(main, kw):
+    """What a channel shared between Ps costs a goroutine (spinning for its lock, its lines from
+    the other CPU: Result.chan_shared_ms) is never negative and is part of its channel
+    operations' CPU; on one P it never arises."""
+    res = simulate(main, until_ms=UNTIL_MS, **kw)
+    for g, shared in res.chan_shared_ms.items():
+        assert 0 < shared <= res.chan_op_ms[g] - rt.CHAN_OP_MS + 1e-12, (g, shared)
+    if kw["gomaxprocs"] == 1:
+        assert res.chan_shared_ms == {}
 
 
 @SETTINGS

@@ -186,40 +186,63 @@ def mutex_spin_ms(spin: Run) -> float:
     return spin.num("spin_ns") * NS
 
 
+# The channel costs from their ratios, one formula each: calibrate derives them from the
+# recordings, gobench.hop_costs_here from the rounds it times beside the benchmarks.
+
+
+def handoff_from_ratio(chan_gosched: float, schedule: float) -> float:
+    """CHAN_HANDOFF_MS from a channel round over a Gosched round (both two switches):
+    (ratio - 1) x SCHEDULE_MS, so that the model's channel round is the ratio times its Gosched
+    round."""
+    return (chan_gosched - 1) * schedule
+
+
+def op_from_ratio(buffered_gosched: float, schedule: float) -> float:
+    """CHAN_OP_MS from a buffered round (two operations) over a Gosched round (two switches):
+    ratio x SCHEDULE_MS."""
+    return buffered_gosched * schedule
+
+
+def line_from_ratio(shared_solo: float, op: float, where: str) -> float:
+    """CHAN_LINE_MS from a shared round (one round of each of two goroutines on two Ps, one
+    channel) over a solo round. The model holds the channel's lock for each whole operation and
+    the two take turns (chan.op_burst), so a shared round (four operations one after another,
+    each from the other P) is 4 x (CHAN_OP_MS + line) against the solo round's 2 x CHAN_OP_MS:
+    line = (r / 2 - 1) x CHAN_OP_MS. A ratio of 2 or less gives 0: the four operations cost no
+    more than one after another on one CPU, as they do where the two goroutines share one (a
+    one-CPU machine, or a busy one); the model's lock cannot give less. Below 1 (two
+    goroutines' rounds in less time than one's) the run is broken: CalibrationError naming
+    ``where``."""
+    if shared_solo < 1:
+        raise CalibrationError(
+            f"{where}: a shared round took {shared_solo:.2f} x a solo one, less than one "
+            "goroutine's own round, which two cannot do: re-record it with "
+            "scripts/record_go_results.py handoff_costs"
+        )
+    return max(shared_solo / 2 - 1, 0.0) * op
+
+
 def chan_handoff_ms(none: Run, gosched: Run, rounds: Run) -> float:
     """CHAN_HANDOFF_MS: a channel round trip over a Gosched round trip on one P (each two
     switches; the median of the runs' paired ratios, each run timing both alternately) says what
-    a hop through a channel costs beyond a switch: (ratio - 1) x SCHEDULE_MS. The model's channel
-    round is then the recorded ratio times its Gosched round."""
-    return (rounds.num("chan_gosched_ratio") - 1) * schedule_ms(none, gosched)
+    a hop through a channel costs beyond a switch (``handoff_from_ratio``)."""
+    return handoff_from_ratio(rounds.num("chan_gosched_ratio"), schedule_ms(none, gosched))
 
 
 def chan_op_ms(none: Run, gosched: Run, buffered: Run) -> float:
     """CHAN_OP_MS: a round of two channel operations that neither park nor hand over (a send
     into a buffer with room, a receive of the value back) over a Gosched round (two switches),
-    timed alternately, says what one such operation costs in switches: ratio x SCHEDULE_MS."""
-    return buffered.num("buffered_gosched_ratio") * schedule_ms(none, gosched)
+    timed alternately, says what one such operation costs in switches (``op_from_ratio``)."""
+    return op_from_ratio(buffered.num("buffered_gosched_ratio"), schedule_ms(none, gosched))
 
 
 def chan_line_ms(none: Run, gosched: Run, buffered: Run, shared: Run) -> float:
     """CHAN_LINE_MS: two goroutines on two Ps each doing buffered rounds (a send and a receive)
     on one shared channel, against one goroutine alone on its own, timed alternately (the
-    median of the runs' paired ratios r). The model holds the channel's lock for each whole
-    operation and the two take turns (chan.op_burst), so a shared round (one round of each, four
-    operations one after another, each from the other P) is 4 x (CHAN_OP_MS + line) against
-    the solo round's 2 x CHAN_OP_MS: line = (r / 2 - 1) x CHAN_OP_MS. The model's shared
-    channel then takes the recorded ratio times its solo round. A ratio of 2 or less gives 0:
-    the four operations cost no more than one after another on one CPU, as they do where the
-    two goroutines share one (a one-CPU machine, or a busy one); the model's lock cannot give
-    less. Below 1 (two goroutines' rounds in less time than one's) the run is broken."""
-    ratio = shared.num("shared_solo_ratio")
-    if ratio < 1:
-        raise CalibrationError(
-            f"{shared.where}: a shared round took {ratio:.2f} x a solo one, less than one "
-            "goroutine's own round, which two cannot do: re-record it with "
-            "scripts/record_go_results.py handoff_costs"
-        )
-    return max(ratio / 2 - 1, 0.0) * chan_op_ms(none, gosched, buffered)
+    median of the runs' paired ratios): ``line_from_ratio``. The model's shared channel then
+    takes the recorded ratio times its solo round."""
+    op = chan_op_ms(none, gosched, buffered)
+    return line_from_ratio(shared.num("shared_solo_ratio"), op, shared.where)
 
 
 def wake_quantile_ms(level: float) -> Callable[[Run], float]:

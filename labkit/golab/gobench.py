@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from labkit.golab import predict_gobench as pg
+from labkit.golab.calibrate import handoff_from_ratio, line_from_ratio, op_from_ratio
 from labkit.golab.errors import GolabError, GoRunError
 from labkit.golab.recorded import RECORDED_DIR
 from labkit.golab.toolchain import build_into, cache_dir, go_env, go_toolchain, go_version
@@ -171,8 +172,7 @@ _SHARED_CHAN = (
     "procyield between looks (lock_spinbit.go:225; 770 ns a procyield(30) on the recording "
     "machine, MUTEX_SPIN_MS, dozens of the holder's operations) while the holder's next "
     "operation can take the lock again at once, so one side can run on until it parks. "
-    "Between sittings the "
-    "shared case's ratio moves (2.25-3.57), and CHAN_LINE_MS with it"
+    "Between sittings the shared case's ratio moves (2.25-3.57), and CHAN_LINE_MS with it"
 )
 EXPLAINED: dict[str, str] = {
     "BenchmarkChanProdCons0-2": _SHARED_CHAN,
@@ -555,12 +555,12 @@ def hop_costs_here(reference: Sequence[Mapping[str, float]]) -> dict[str, float]
     buffered = float(np.median([r["buffered_gosched_ratio"] for r in reference]))
     shared = float(np.median([r["shared_solo_ratio"] for r in reference]))
     schedule_ms = gosched / 2 * 1e-6
-    op_ms = buffered * schedule_ms
+    op_ms = op_from_ratio(buffered, schedule_ms)
     return {
         "SCHEDULE_MS": schedule_ms,
-        "CHAN_HANDOFF_MS": (ratio - 1) * schedule_ms,
+        "CHAN_HANDOFF_MS": handoff_from_ratio(ratio, schedule_ms),
         "CHAN_OP_MS": op_ms,
-        "CHAN_LINE_MS": max(shared / 2 - 1, 0.0) * op_ms,
+        "CHAN_LINE_MS": line_from_ratio(shared, op_ms, "the gobench reference rounds"),
     }
 
 
