@@ -113,18 +113,31 @@ def test_a_model_whose_shared_channel_costs_no_lines_is_off_by_2x(rows):
     assert put_back.verdict == "off > 2x"
 
 
-def test_on_two_ps_the_models_buffer_seldom_fills_where_gos_fills_as_on_one():
-    """What the explanation of the two-P ChanProdCons rows says: the model's lock, granted in
-    turn, keeps a producer and a consumer in step, so its buffer of 100 almost never fills or
-    empties on two Ps (a few dozen parks in 100,000 values) where on one P it does about every
-    50 values; Go's run on two Ps parks as often as that (its recorded trace). When the model
-    parks like Go, this fails: update the explanation."""
-    two, one = gb.model_parks(2), gb.model_parks(1)
-    assert two < 100 < 1_000 < one < 3_000
+def test_on_two_ps_the_models_buffer_fills_or_not_by_where_it_starts_at_the_same_speed():
+    """What the explanation of the two-P ChanProdCons rows says: on two Ps the model's run of
+    ChanProdCons100 falls into step (a few dozen parks in 100,000 values) or not (about 3,800)
+    depending on its seed (four of the seeds 0-9 in step, six not), and its ns/op is the same within 3 %
+    either way, so the parks are not what it misses; on one P it parks 1,961 times at every
+    seed, and Go's run on two Ps 2,750 times (its recorded trace). When every seed falls the
+    same way, or the two ways differ in time, this fails: update the explanation."""
+    parks, ns = [], []
+    for seed in range(10):
+        res = pgb.chan_prod_cons_run(gb.PARKS_PER, 2, 100, seed=seed)
+        parked = res.event_log["g"][res.event_log["kind"] == "park"]
+        parks.append(sum(1 for g in parked if g.startswith(("producer", "consumer"))))
+        ns.append((res.marks["t1"][0] - res.marks["t0"][0]) * 1e6 / gb.PARKS_PER)
+    in_step = [p for p in parks if p < 100]
+    filling = [p for p in parks if 3_500 < p < 4_000]
+    assert (len(in_step), len(filling)) == (4, 6)
+    assert max(ns) < 1.03 * min(ns)
+    assert parks[0] == gb.model_parks(2) and gb.model_parks(1, seed=3) == gb.model_parks(1) == 1961
     real = gb.trace_parks("BenchmarkChanProdCons100-2")
-    assert 1_000 < real < 4_000 and real > 20 * two
+    assert (
+        max(in_step) < real < min(filling)
+        and f"{real:,.0f} times" in gb.EXPLAINED["BenchmarkChanProdCons100-2"]
+    )
     why = gb.EXPLAINED["BenchmarkChanProdCons100-2"]
-    assert "a few dozen parks in 100,000 values" in why and f"{real:,.0f} parks" in why
+    assert "(a few dozen parks), or not (about 3,800)" in why and "four in step, six not" in why
     # a waiter looks every procyield(30), the recorded MUTEX_SPIN_MS: dozens of operations
     assert f"{rt.MUTEX_SPIN_MS * 1e6:.0f} ns a procyield(30)" in why
     assert rt.MUTEX_SPIN_MS / (rt.CHAN_OP_MS + rt.CHAN_LINE_MS) > 24
