@@ -48,8 +48,8 @@ print(s.stats["events"])
 ROUNDS = {"pingpong": 10_000, "switch": 5_000}
 
 
-def instructions(tree: Path, name: str, rounds: int) -> tuple[int, int]:
-    """(instructions, events) of one run of ``name`` with ``rounds`` rounds in ``tree``."""
+def valgrind_instructions(tree: Path, code: str, *args: str) -> tuple[int, str]:
+    """(instructions, stdout) of ``python -c code args`` in ``tree``, counted by valgrind."""
     # One BLAS thread: OpenBLAS's idle worker threads spin, and their instructions count too
     # (with them a run's count moved by 2 %; without, by a few in a million).
     env = dict(
@@ -58,13 +58,19 @@ def instructions(tree: Path, name: str, rounds: int) -> tuple[int, int]:
     )  # fmt: skip
     out = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-         sys.executable, "-c", RUN, name, str(rounds)],
+         sys.executable, "-c", code, *args],
         cwd=tree, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
     if refs is None:
         raise RuntimeError(f"no instruction count in valgrind's output:\n{out.stderr[-2000:]}")
-    return int(refs.group(1).replace(",", "")), int(out.stdout.split()[-1])
+    return int(refs.group(1).replace(",", "")), out.stdout
+
+
+def instructions(tree: Path, name: str, rounds: int) -> tuple[int, int]:
+    """(instructions, events) of one run of ``name`` with ``rounds`` rounds in ``tree``."""
+    count, stdout = valgrind_instructions(tree, RUN, name, str(rounds))
+    return count, int(stdout.split()[-1])
 
 
 def per_event(tree: Path, name: str) -> float:

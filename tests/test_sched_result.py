@@ -79,6 +79,30 @@ def test_bad_input_raises_a_valueerror_naming_the_parameter(make, words):
         make()
 
 
+@pytest.mark.parametrize(
+    "ms, negative_ok, says",
+    [
+        (float("nan"), False, "finite"),
+        (float("nan"), True, "finite"),
+        (float("inf"), False, "finite"),
+        (float("-inf"), True, "finite"),
+        (-1.0, False, ">= 0 ms"),
+        (-0.001, False, ">= 0 ms"),
+        (True, False, "a number"),
+        ("1", True, "a number"),
+    ],
+)
+def test_a_duration_is_checked_on_its_fast_path_too(ms, negative_ok, says):
+    """A float, the common case, takes a shortcut through the duration check
+    (programs._check_ms): it refuses what the full check refuses, and a good one comes back
+    as given, a negative one where it is allowed (sleep)."""
+    step = sleep if negative_ok else io_wait
+    with pytest.raises(ProgramError, match=says):
+        step(ms)
+    assert io_wait(2.5).ms == 2.5 and io_wait(0.0).ms == 0.0 and sleep(-2.0).ms == -2.0
+    assert io_wait(3).ms == 3.0 and type(io_wait(3).ms) is float
+
+
 def test_duplicate_goroutine_names_are_rejected():
     """Names identify goroutines in every view, so two different goroutines may not share one;
     one Go spawned three times (here in a loop) runs as three numbered goroutines."""

@@ -63,6 +63,10 @@ class ProgramError(LabkitError):
 
 
 def _check_ms(value: object, name: str, *, allow_negative: bool = False) -> float:
+    if value.__class__ is float and (
+        0.0 <= value < math.inf or allow_negative and -math.inf < value < 0.0
+    ):
+        return value  # the common case first (a program builder's floats): finite, in range
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProgramError(f"{name} must be a number of milliseconds, got {value!r}")
     ms = float(value)
@@ -95,9 +99,13 @@ class Chan:
             raise ProgramError(f"Chan name must be a str or None, got {self.name!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Step:
-    """One step of a goroutine program. Build steps with the functions below, not directly."""
+    """One step of a goroutine program. Build steps with the functions below, not directly.
+
+    Frozen, with an ``__init__`` of its own (``_step_init``, below): the case study builds
+    ~4,000 steps a run, and dataclass's frozen ``__init__`` (object.__setattr__ for each of the
+    twelve fields) took a quarter of the program's build (benchmarks/README.md)."""
 
     kind: int
     ms: float = 0.0
@@ -120,6 +128,43 @@ class Step:
 
     def __repr__(self) -> str:
         return _STEP_REPR[self.kind](self)
+
+
+def _step_init(
+    self: Step,
+    kind: int,
+    ms: float = 0.0,
+    calls: bool | str = True,
+    stack: str | None = None,
+    chan: Chan | None = None,
+    go: Go | None = None,
+    n: int = 0,
+    steps: tuple[Step, ...] = (),
+    label: str = "",
+    obj: object = None,
+    value: object = None,
+    call_gap: float = 0.0,
+    _set: tuple = tuple(Step.__dict__[name].__set__ for name in Step.__slots__),
+) -> None:
+    """Step's ``__init__``: each field stored through its slot's descriptor, which is what
+    frozen dataclass's object.__setattr__ does, at half the cost (a Step stays frozen: its
+    ``__setattr__`` raises)."""
+    k, m, c, st, ch, g, nn, sp, lb, o, v, cg = _set
+    k(self, kind)
+    m(self, ms)
+    c(self, calls)
+    st(self, stack)
+    ch(self, chan)
+    g(self, go)
+    nn(self, n)
+    sp(self, steps)
+    lb(self, label)
+    o(self, obj)
+    v(self, value)
+    cg(self, call_gap)
+
+
+Step.__init__ = _step_init  # type: ignore[method-assign]
 
 
 _STEP_REPR = {
@@ -192,9 +237,13 @@ class Go:
                 f"Go name must be a non-empty str without ';' or '#' (the copies of a Go spawned "
                 f"more than once are named name#1, name#2 ...), got {self.name!r}"
             )
-        steps = _check_steps(self.steps, f"Go({self.name!r})")
+        steps = self.steps
+        if steps.__class__ in (list, tuple) and all(x.__class__ is Step for x in steps):
+            steps = tuple(steps)  # (the common case, without formatting a message per Go)
+        else:
+            steps = _check_steps(steps, f"Go({self.name!r})")
         object.__setattr__(self, "steps", steps)
-        if self.stack is not None:
+        if self.stack is not None and not _stack_ok(self.stack):
             _check_stack(self.stack, f"Go({self.name!r}) stack")
         object.__setattr__(self, "code", compile_steps(steps))
         sites: list[tuple[Go, int]] = []
@@ -307,8 +356,13 @@ def _compiled(s: Step) -> Step:
     return s
 
 
+def _stack_ok(stack: object) -> bool:
+    """A call stack as a profile names it: 'pkg.F;pkg.G', root first, no empty frame."""
+    return isinstance(stack, str) and bool(stack) and all(stack.split(";"))
+
+
 def _check_stack(stack: object, what: str) -> str:
-    if not isinstance(stack, str) or not stack or any(not f for f in stack.split(";")):
+    if not _stack_ok(stack):
         raise ProgramError(
             f"{what} must be 'pkg.F;pkg.G' (root first, no empty frames), got {stack!r}"
         )

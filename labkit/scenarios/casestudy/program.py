@@ -160,32 +160,44 @@ def _db_call(wait_ms: float, query_ms: float, driver: str, conn: str, query: str
     return steps
 
 
-def _request(i: int, params: IncidentParams, plan: Plan) -> Go:
+def _request(i: int, params: IncidentParams, cols: dict[str, list]) -> Go:
+    """Handler i's goroutine; ``cols``: the plan's per-request columns as lists (Python floats:
+    reading a numpy array one element at a time makes a numpy scalar each time)."""
     steps: list[Step] = []
-    arrive = float(plan.arrival_ms[i])
+    arrive = cols["arrival_ms"][i]
     if arrive > 0:
         steps.append(io_wait(arrive))
     steps.append(_cpu(PARSE_REQUEST_MS, stack=STACKS["parse"]))
     if params.hot_loop_ms > 0:  # a loop without function calls: only async preemption stops it
         steps.append(_cpu(params.hot_loop_ms, calls=False, stack=STACKS["hot"]))
     if not params.cache_json:
-        out = bool(plan.timed_out[i])
+        out = cols["timed_out"][i]
         steps += _db_call(
-            float(plan.db_wait_ms[i]), float(plan.db_query_ms[i]), params.db_driver,
+            cols["db_wait_ms"][i], cols["db_query_ms"][i], params.db_driver,
             STACKS["conn"], STACKS["query"],
         )  # fmt: skip
         if not out:
             steps.append(mark(DB_READ))
     steps.append(mark(f"{GOT}{i}"))  # rows, the fallback result, or the cached bytes
-    if plan.decode_ms[i] > 0:
-        steps.append(_cpu(float(plan.decode_ms[i]), stack=STACKS["decode"]))
+    decode_ms = cols["decode_ms"][i]
+    if decode_ms > 0:
+        steps.append(_cpu(decode_ms, stack=STACKS["decode"]))
     kind = encode_kind(params)
-    steps.append(_cpu(float(plan.encode_ms[i]), stack=STACKS[kind]))
-    if plan.assist_ms[i] > 0:
-        steps.append(_cpu(float(plan.assist_ms[i]), stack=f"{STACKS[kind]};{ASSIST}"))
-    if plan.write_ms[i] > 0:  # the handler's Write parked until the client takes the bytes
-        steps += [_cpu(0.0, stack=WRITE_STACKS[kind]), io_wait(float(plan.write_ms[i]))]
+    steps.append(_cpu(cols["encode_ms"][i], stack=STACKS[kind]))
+    assist_ms = cols["assist_ms"][i]
+    if assist_ms > 0:
+        steps.append(_cpu(assist_ms, stack=f"{STACKS[kind]};{ASSIST}"))
+    write_ms = cols["write_ms"][i]
+    if write_ms > 0:  # the handler's Write parked until the client takes the bytes
+        steps += [_cpu(0.0, stack=WRITE_STACKS[kind]), io_wait(write_ms)]
     return Go(f"{REQ}{i}", steps, stack=SERVE)
+
+
+#: The plan's per-request columns a handler's program reads (``_request``).
+_REQUEST_COLUMNS = (
+    "arrival_ms", "timed_out", "db_wait_ms", "db_query_ms", "decode_ms", "encode_ms",
+    "assist_ms", "write_ms",
+)  # fmt: skip
 
 
 def _frame(k: int, params: IncidentParams, plan: Plan, token: Chan) -> Go:
@@ -252,7 +264,8 @@ def build_program(params: IncidentParams, plan: Plan) -> tuple[Go, list[str]]:
     gs += _gc_workers(plan)
     if params.cache_json:
         gs.append(_refresher(params, plan))
-    reqs = [_request(i, params, plan) for i in range(plan.arrival_ms.size)]
+    cols = {name: getattr(plan, name).tolist() for name in _REQUEST_COLUMNS}
+    reqs = [_request(i, params, cols) for i in range(plan.arrival_ms.size)]
     server = Go(SERVER, [spawn(g) for g in reqs], stack=ACCEPT_LOOP)
     main = Go("main", [send(token), *[spawn(g) for g in [*gs, server]]], stack="main.main")
     return main, [g.name for g in [*gs, server, *reqs]]
