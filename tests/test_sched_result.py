@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 
@@ -335,3 +336,21 @@ def test_simulate_takes_a_record_and_overrides_and_refuses_bad_values_by_name():
         with pytest.raises(ProgramError, match=message) as raised:
             simulate(main, **bad)
         assert isinstance(raised.value, ParameterError)
+
+
+def test_a_step_is_frozen_and_built_field_by_field_as_its_dataclass_says():
+    """Step has an __init__ of its own (programs._step_init, for the case study's build speed):
+    it takes the dataclass's fields in their order, with their defaults, and the Step stays
+    frozen, equal to and hashed as another with the same fields."""
+    names = [f.name for f in dataclasses.fields(pg.Step)]
+    assert names == list(pg.Step.__slots__)
+    values = (pg.CPU, 1.5, "leaf", "a;b", None, None, 3, (), "x", None, 7, 0.5)
+    given = dict(zip(names, values, strict=True))
+    by_position = pg.Step(*given.values())
+    assert {n: getattr(by_position, n) for n in names} == given
+    assert by_position == pg.Step(**given) and hash(by_position) == hash(pg.Step(**given))
+    defaults = {f.name: f.default for f in dataclasses.fields(pg.Step)[1:]}
+    assert {n: getattr(pg.Step(pg.GOSCHED), n) for n in defaults} == defaults
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        by_position.ms = 2.0
+    assert dataclasses.replace(by_position, ms=2.0).ms == 2.0 and by_position.ms == 1.5
