@@ -54,11 +54,13 @@ def test_the_part_that_grows_is_read_from_the_run_not_assumed():
     assert ch01.grown_part(run) == 3  # wait
     janky = run.frame_ms > run.budget_ms
 
-    class Slower:  # the same run with 30 ms more drawing on each late frame
+    more_ms = ch01.part_growth_ms(run)[3] + 10.0  # more than the wait grew
+
+    class Slower:  # the same run with that much more drawing on each late frame
         def __getattr__(self, name):
             return getattr(run, name)
 
-        compose_ms = run.compose_ms + 30.0 * janky
+        compose_ms = run.compose_ms + more_ms * janky
 
     assert ch01.grown_part(Slower()) == 0
 

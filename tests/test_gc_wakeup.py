@@ -65,21 +65,74 @@ def test_a_longer_force_preempt_makes_the_timer_later(monkeypatch):
     asleep_share=st.floats(0, 1),
     phase_ms=st.floats(0, 10.05),
     worker_ps=st.integers(1, 8),
+    goal=st.sampled_from([0.0, 0.25]),
 )
-def test_a_timer_never_fires_before_it_is_due_nor_more_than_two_rounds_late(
-    due_ms, mark_share, asleep_share, phase_ms, worker_ps
+def test_a_timer_never_fires_before_it_is_due_nor_later_than_two_rounds_and_a_turn(
+    due_ms, mark_share, asleep_share, phase_ms, worker_ps, goal
 ):
     """The goroutine fell asleep and the mark began before the timer was due (labkit.models.renderloop
     asks only then); a worker's slice lasts two rounds at most, so the first preemption at or
-    after the due time is at most two rounds after it."""
+    after the due time is at most two rounds after it. With a fractional goal the fractional
+    worker's turn follows, at most 0.3 / 0.7 of the mark's time by then."""
+    mark_start_s = due_ms * mark_share * MS
     point = wakeup.first_scheduling_point(
         due_ms * MS,
-        mark_start_s=due_ms * mark_share * MS,
+        mark_start_s=mark_start_s,
         asleep_since_s=due_ms * asleep_share * MS,
         sysmon_phase_s=phase_ms * MS,
         worker_ps=worker_ps,
+        fractional_goal=goal,
     )
-    assert due_ms * MS <= point <= due_ms * MS + 2 * ROUND_S + 1e-12
+    preempted = due_ms * MS + 2 * ROUND_S
+    turn = 0.3 * (preempted - mark_start_s) / 0.7 if goal else 0.0
+    assert due_ms * MS <= point <= preempted + turn + 1e-12
+
+
+@pytest.mark.parametrize(
+    ("point_ms", "worked_ms", "turn_ms"),
+    [
+        (20.0, 0.0, 6.0),  # 19 ms into the mark, nothing yet: 0.3 x 19 / 0.7 = 8.14 ms
+        (20.0, 4.0, 2.0),  # 4 of 19 ms (21 %, behind 25 %): (5.7 - 4) / 0.7 = 2.43 ms
+        (20.0, 5.0, 0.0),  # 5 of 19 ms (26 %): ahead of its goal, no turn
+    ],
+)
+def test_the_fractional_worker_runs_until_its_share_is_a_fifth_over_its_goal(
+    point_ms, worked_ms, turn_ms
+):
+    """pollFractionalWorkerExit (src/runtime/mgc.go:310-322): the worker leaves when its share
+    of the mark's time passes 1.2 x the goal, 0.3 of it at GOMAXPROCS 1-3; findRunnableGCWorker
+    (mgcpacer.go:834-841) runs it only while its share is at most the goal."""
+    turn = wakeup.fractional_rerun_s(
+        point_ms * MS, mark_start_s=1 * MS, goal=0.25, worked_s=worked_ms * MS
+    )
+    if turn_ms == 0.0:
+        assert turn == 0.0
+        return
+    assert turn > turn_ms * MS
+    share = (worked_ms * MS + turn) / ((point_ms - 1) * MS + turn)
+    assert share == pytest.approx(wakeup.FRACTIONAL_EXIT_SLACK * 0.25)
+
+
+def test_without_a_fractional_goal_there_is_no_fractional_turn():
+    """GOMAXPROCS=4: one dedicated worker makes the 25 %, no fractional one (startCycle,
+    mgcpacer.go:403-418; labkit.models.gcpacer.mark_worker_plan)."""
+    assert wakeup.fractional_rerun_s(0.05, mark_start_s=0.0, goal=0.0) == 0.0
+
+
+def test_the_fractional_worker_goes_before_the_woken_goroutine():
+    """One P, a worker since 1 ms, the timer due at 5 ms: the P schedules at the preemption
+    (20.1 ms), its timer check readies the frame, and the fractional worker, behind its 25 %,
+    takes the P first (proc.go:3447-3452): the frame runs 0.3 x 19.1 / 0.7 ms later."""
+    args = dict(mark_start_s=1 * MS, asleep_since_s=0.5 * MS, sysmon_phase_s=0.0, worker_ps=1)
+    first = 2 * ROUND_S
+    point = wakeup.first_scheduling_point(5 * MS, **args, fractional_goal=0.25)
+    assert point == pytest.approx(first + 0.3 * (first - 1 * MS) / 0.7)
+
+
+def test_a_timer_due_while_the_fractional_worker_runs_fires_when_it_leaves():
+    args = dict(mark_start_s=1 * MS, asleep_since_s=0.5 * MS, sysmon_phase_s=0.0, worker_ps=1)
+    leaves = wakeup.first_scheduling_point(5 * MS, **args, fractional_goal=0.25)
+    assert wakeup.first_scheduling_point(leaves - 1 * MS, **args, fractional_goal=0.25) == leaves
 
 
 def test_no_p_to_run_workers_is_refused():
@@ -137,3 +190,21 @@ def test_without_the_workers_preemption_rule_the_mark_would_not_delay_frames(mon
     monkeypatch.setattr(rt, "FORCE_PREEMPT_MS", 30.0)
     slower = simulate_frames(gomaxprocs=1, producers=0, seconds=10, seed=0)
     assert slower.wait_ms.max() > right.wait_ms.max() + 5
+
+
+def test_on_one_p_the_fractional_worker_makes_the_late_frames_wait_longer(monkeypatch):
+    """Chapter 1's stall (one P, four producers at a tenth of a CPU): without the fractional
+    worker's turn (a goal of 0) the frames wait only for the preemption, as the model did before
+    it, and no frame waits past two rounds; with it, more than twice as many frames miss and
+    the longest waits pass two rounds, as in the recorded trace (chapter 1: 15-30 ms)."""
+    settings = dict(gomaxprocs=1, producers=4, producer_cpu_fraction=0.1, seconds=10, seed=0)
+    right = simulate_frames(**settings)
+    real_point = wakeup.first_scheduling_point
+    monkeypatch.setattr(
+        "labkit.models.renderloop.first_scheduling_point",
+        lambda due, **kw: real_point(due, **{**kw, "fractional_goal": 0.0}),
+    )
+    without = simulate_frames(**settings)
+    assert without.wait_ms.max() <= 2 * ROUND_S * 1000 + 1
+    assert right.wait_ms.max() > 2 * ROUND_S * 1000 + 5
+    assert right.jank_fraction > 2 * without.jank_fraction

@@ -95,14 +95,31 @@ def test_a_trace_without_the_render_goroutine_is_refused(stall):
         ft.real_frames(wrong)
 
 
-def test_the_rows_agree_but_for_the_stalls_late_frames(rows):
-    differ = {k for k, r in rows.items() if not r["agree"]}
-    known = {(v, q) for (t, v, q) in tf.KNOWN_DIFFERENCES if t == "frame_loop"}
-    assert differ == known == {("stall", "late frames inside a GC cycle")}
+def test_every_row_agrees(rows):
+    """The stall's late frames too: in the trace a mark worker holds the one P until sysmon
+    preempts it, then the fractional worker runs again before the frame (findRunnableGCWorker,
+    proc.go:3447-3452; pollFractionalWorkerExit, mgc.go:310-322), and the model does the same
+    (labkit.models.gcpacer.wakeup.fractional_rerun_s)."""
+    assert all(r["agree"] for r in rows.values()), rows
+    assert not any(t == "frame_loop" for (t, _, _) in tf.KNOWN_DIFFERENCES)
     late = rows[("stall", "late frames inside a GC cycle")]
-    assert late["model"] < late["real"] and "findRunnableGCWorker" in late["known_difference"]
-    for quantity in ("GC cycles started", "mark workers on the P (ms)"):
-        assert rows[("stall", quantity)]["agree"] and rows[("fix", quantity)]["agree"]
+    assert late["real"] >= 4 and late["model"] >= 4
+
+
+def test_a_model_that_runs_the_frame_at_the_first_preemption_differs(monkeypatch, rows):
+    """Without the fractional worker's turn before the frame (the model before it had one),
+    the stall's frames wait only for the preemption and one of the seven late ones is late."""
+    import labkit.models.renderloop as renderloop
+
+    real_point = renderloop.first_scheduling_point
+    monkeypatch.setattr(
+        renderloop,
+        "first_scheduling_point",
+        lambda due, **kw: real_point(due, **{**kw, "fractional_goal": 0.0}),
+    )
+    wrong = {(r["variant"], r["quantity"]): r for r in tf.twin_rows(twins=["frame_loop"])}
+    assert not wrong[("stall", "late frames inside a GC cycle")]["agree"]
+    assert wrong[("stall", "late frames inside a GC cycle")]["model"] < 4
 
 
 def test_a_model_whose_pool_keeps_nothing_differs(monkeypatch, rows):

@@ -149,8 +149,10 @@ def late_frame_part(rng: np.random.Generator) -> Variant:
         "src/runtime/proc.go:3819), which a sleeper whose timer has expired is not: its timer "
         "is only checked when the P next enters the scheduler, and while a worker runs that "
         "happens only when sysmon preempts it (retake, 10 ms on one schedtick: forcePreemptNS, "
-        "proc.go:6679, 6715-6716). The frame starts late, then takes "
-        "its usual time.",
+        "proc.go:6679, 6715-6716); then the fractional mark worker, behind its 25 % of the P, "
+        "takes the P before the run queue (findRunnableGCWorker, proc.go:3447-3452) until it is "
+        "20 % over (pollFractionalWorkerExit, mgc.go:310-322). The frame starts late, then "
+        "takes its usual time.",
         hints={
             0: "The drawing is the same code on the same data: what would make it slower?",
             1: "An assist charges a goroutine for what it allocates during a mark phase: 3 MiB "

@@ -450,25 +450,6 @@ def _frame_model(variant: str, settings: Mapping[str, int]) -> Any:
     return frame_twin.model_frames(frame_twin.frame_twin_model(settings["pooled"]))
 
 
-_FRACTIONAL_FIRST = (
-    "the fractional mark worker goes before the frame: in the trace, at each late frame in a "
-    "cycle, a worker holds the one P until sysmon preempts it, mostly 11-19 ms after the frame "
-    "fell due (retake, forcePreemptNS, src/runtime/proc.go:6679, 6715-6716), the P schedules "
-    "and its timers ready the render goroutine, and the worker runs again for 8-10 ms: "
-    "findRunnable tries "
-    "findRunnableGCWorker (proc.go:3447-3452) before the run queue (proc.go:3483), and on one "
-    "P the fractional worker, under its 25 % of the mark (mgcpacer.go:834-841), takes the P "
-    "until it is 20 % over (pollFractionalWorkerExit, mgc.go:310-322); then the producers "
-    "queued first run, then the frame. The model (labkit.models.gcpacer.wakeup) runs the frame at the "
-    "first preemption, 10 ms sooner, and most of its waiting frames stay inside the budget"
-)
-
-KNOWN_DIFFERENCES.update(
-    {
-        ("frame_loop", "stall", "late frames inside a GC cycle"): _FRACTIONAL_FIRST,
-    }
-)
-
 COMPARISONS.insert(
     0,
     Comparison(

@@ -442,8 +442,9 @@ class _RenderLoop:
 
     def _wake_s(self, i: int, start: float) -> float:
         """The sleeping render goroutine's timer fires when a P schedules (labkit.models.gcpacer.wakeup):
-        during a mark at a worker's preemption, otherwise when netpoll's wait ends. 0 when the
-        frame was already late or a producer kept a P scheduling."""
+        during a mark at a worker's preemption, and it runs after the fractional worker's turn
+        there; otherwise when netpoll's wait ends. 0 when the frame was already late or a
+        producer kept a P scheduling."""
         due, e = i * self.d.period_s, self.engine
         if not (due > self.prev_end and self.d.busy_producers[i] == 0):
             return 0.0
@@ -454,6 +455,7 @@ class _RenderLoop:
                 asleep_since_s=self.prev_end,
                 sysmon_phase_s=self.d.sysmon_phase_s[e.gc_starts % self.d.frames],
                 worker_ps=self.worker_ps,
+                fractional_goal=e.plan.fractional_utilization_goal,
             )
             self._run_to(point, stop_at_mark_end=True)
         else:  # every P idle
