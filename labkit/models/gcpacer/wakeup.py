@@ -24,15 +24,16 @@ Even then the woken goroutine does not run at once. ``findRunnable`` readies it 
 check) and then asks ``findRunnableGCWorker`` for a worker before it looks at the run queue
 (proc.go:3447-3452). Where startCycle's rounding leaves a fractional goal (GOMAXPROCS 1-3 and 6:
 ``mark_worker_plan``), each P owes the mark that share of its time, which the idle worker's
-time does not pay, so the fractional worker takes the P until its share is 20 % over (``pollFractionalWorkerExit``, src/runtime/mgc.go:310-322):
-``fractional_rerun_s``. Go's execution trace of chapter 1's stall shows it: the worker
-preempted 11-19 ms after the frame fell due, then a worker again for 8-10 ms, then the frame.
+time does not pay, so the fractional worker takes the P until its share is 20 % over
+(``pollFractionalWorkerExit``, src/runtime/mgc.go:310-322): ``fractional_rerun_s``. Go's
+execution trace of chapter 1's stall shows it: the worker preempted 11-19 ms after the frame
+fell due, then a worker again for 8-10 ms, then the frame.
 
 ``first_scheduling_point`` computes when the goroutine runs; ``labkit.models.renderloop`` calls
 it for each frame whose due time falls in a mark phase while no goroutine of the program is
-running. The constants are
-the scheduler model's (``labkit.models.scheduler.runtime``: FORCE_PREEMPT_MS, SYSMON_MAX_DELAY_MS and
-TIMER_SLACK_MS, the overshoot of sysmon's usleep), read when called, so the two models agree.
+running. The constants are the scheduler model's (``labkit.models.scheduler.runtime``:
+FORCE_PREEMPT_MS, SYSMON_MAX_DELAY_MS and TIMER_SLACK_MS, the overshoot of sysmon's usleep),
+read when called, so the two models agree.
 """
 
 from __future__ import annotations
