@@ -91,8 +91,8 @@ def test_a_timer_never_fires_before_it_is_due_nor_later_than_two_rounds_and_a_tu
 @pytest.mark.parametrize(
     ("point_ms", "worked_ms", "turn_ms"),
     [
-        (20.0, 0.0, 6.0),  # 19 ms into the mark, nothing yet: 0.3 x 19 / 0.7 = 8.14 ms
-        (20.0, 4.0, 2.0),  # 4 of 19 ms (21 %, behind 25 %): (5.7 - 4) / 0.7 = 2.43 ms
+        (20.0, 0.0, 0.3 * 19 / 0.7),  # 19 ms into the mark, nothing yet: 8.14 ms
+        (20.0, 4.0, (0.3 * 19 - 4) / 0.7),  # 4 of 19 ms (21 %, behind 25 %): 2.43 ms
         (20.0, 5.0, 0.0),  # 5 of 19 ms (26 %): ahead of its goal, no turn
     ],
 )
@@ -105,12 +105,10 @@ def test_the_fractional_worker_runs_until_its_share_is_a_fifth_over_its_goal(
     turn = wakeup.fractional_rerun_s(
         point_ms * MS, mark_start_s=1 * MS, goal=0.25, worked_s=worked_ms * MS
     )
-    if turn_ms == 0.0:
-        assert turn == 0.0
-        return
-    assert turn > turn_ms * MS
-    share = (worked_ms * MS + turn) / ((point_ms - 1) * MS + turn)
-    assert share == pytest.approx(wakeup.FRACTIONAL_EXIT_SLACK * 0.25)
+    assert turn == pytest.approx(turn_ms * MS, abs=1e-12)
+    if turn:
+        share = (worked_ms * MS + turn) / ((point_ms - 1) * MS + turn)
+        assert share == pytest.approx(wakeup.FRACTIONAL_EXIT_SLACK * 0.25)
 
 
 def test_without_a_fractional_goal_there_is_no_fractional_turn():
