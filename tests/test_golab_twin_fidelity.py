@@ -35,7 +35,7 @@ def test_exactly_the_known_differences_differ(rows):
 def test_the_table_says_differ_and_why(rows):
     text = tf.format_twin_rows(rows)
     assert text.count("DIFFER") == len(tf.KNOWN_DIFFERENCES)
-    assert "reason: four Ps on the recording machine's two CPUs" in text
+    assert "reason: the kernel also runs real Go's other threads on the two CPUs" in text
 
 
 def test_a_wrong_model_differs_where_the_right_one_agrees(monkeypatch, rows):
@@ -43,8 +43,8 @@ def test_a_wrong_model_differs_where_the_right_one_agrees(monkeypatch, rows):
     (one P's burst of 400 goroutines, the netpoller version of 2.2) read DIFFER."""
     real_run_lab = tf.run_lab
 
-    def slow(params):
-        run = real_run_lab(params)
+    def slow(params, **options):
+        run = real_run_lab(params, **options)
         metrics = {
             k: v * 1.5 if k in ("makespan_ms", "p50_ms", "p99_ms") else v
             for k, v in run.metrics.items()
@@ -56,6 +56,56 @@ def test_a_wrong_model_differs_where_the_right_one_agrees(monkeypatch, rows):
     assert wrong[("run_queues", "stall", "makespan (ms)")] is False
     assert wrong[("blocking_calls", "fix", "request latency p50 (ms)")] is False
     assert all(r["agree"] for r in rows if (r["twin"], r["variant"]) == ("run_queues", "stall"))
+
+
+def test_a_presets_row_is_the_median_of_its_seeds_runs(rows):
+    """One real run against nine model runs: sysmon's phase moves the long loop's p50 from 3 to
+    12 ms from seed to seed, and the row compares the real 8.0 ms with their median."""
+    row = next(
+        r
+        for r in rows
+        if (r["twin"], r["variant"], r["quantity"])
+        == ("long_loop", "fix", "request latency p50 (ms)")
+    )
+    low, high = row["model_range"]
+    assert low < 5.0 < 10.0 < high and low <= row["model"] <= high and row["agree"]
+    assert f"({low:.1f}-{high:.1f})" in tf.format_twin_rows([row])
+
+
+def preset_rows_with(monkeypatch, **options) -> dict[tuple[str, str, str], bool]:
+    """The chapter-2 rows with run_lab's options overridden (the model put back a step)."""
+    real_run_lab = tf.run_lab
+    monkeypatch.setattr(
+        tf, "run_lab", lambda params, **given: real_run_lab(params, **{**given, **options})
+    )
+    rows = tf.twin_rows(twins=list(tf.TWIN_PRESETS))
+    return {(r["twin"], r["variant"], r["quantity"]): r["agree"] for r in rows}
+
+
+def test_requests_woken_from_the_netpoller_instead_of_their_timers_differ(monkeypatch):
+    """The twins' requests sleep until their arrival: a timer readies each into runnext, where it
+    inherits the P's time slice, and sysmon preempts whichever runs when the slice is 10 ms old.
+    Readied by the netpoller instead, each has a fresh slice: no preemptions, and the long
+    loop's requests wait behind it twice as long."""
+    wrong = preset_rows_with(monkeypatch, arrivals="network")
+    assert wrong[("locked_ticker", "fix", "preemptions on the timeline")] is False
+    assert wrong[("blocking_calls", "stall", "preemptions on the timeline")] is False
+    assert wrong[("long_loop", "fix", "request latency p50 (ms)")] is False
+
+
+def test_four_ps_with_a_cpu_each_instead_of_the_twins_two_differ(monkeypatch):
+    wrong = preset_rows_with(monkeypatch, cores=None)
+    assert wrong[("run_queues", "fix", "makespan (ms)")] is False
+    assert wrong[("run_queues", "fix", "request latency p99 (ms)")] is False
+
+
+def test_a_fresh_sysmon_instead_of_the_twins_backed_off_one_differs(monkeypatch):
+    """The twins calibrate in init before their trace begins, and sysmon backs off meanwhile.
+    Fresh, in its short rounds, it takes the Ps of 2.2's first blocked calls ~10 ms early and
+    preempts the long loop at its first 10 ms with every seed."""
+    wrong = preset_rows_with(monkeypatch, sysmon_backoff=False)
+    assert wrong[("blocking_calls", "stall", "makespan (ms)")] is False
+    assert wrong[("long_loop", "fix", "request latency p50 (ms)")] is False
 
 
 def chapter4(rows):

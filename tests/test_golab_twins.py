@@ -139,14 +139,16 @@ def test_one_p_runs_the_burst_in_the_order_the_model_predicts():
     ]
 
 
-def test_four_ps_on_two_cpus_take_twice_the_models_time():
-    """The model has no cores: four Ps run four goroutines at once. Real Go's four threads share
-    the recording machine's CPUs, so the makespan scales with min(Ps, CPUs)."""
-    real = run_twin("run_queues", source="recorded", procs=4).output
-    model = run_lab(PRESETS["2.4"].fix).metrics["makespan_ms"]
-    cpus = min(4, real["cpus"])
-    assert real["gomaxprocs"] == 4
-    assert real["makespan_ms"] == pytest.approx(model * 4 / cpus, rel=0.1)
+def test_four_ps_on_two_cpus_take_twice_as_long_as_four_ps_with_a_cpu_each():
+    """GOMAXPROCS=4 on the recording machine's two CPUs: real Go's four threads share them, so
+    the burst takes twice as long as four Ps with a CPU each (the model's default, cores=None);
+    told the twin's CPUs (cores=2, its recording's ``recorded_on``) the model agrees."""
+    twin = run_twin("run_queues", source="recorded", procs=4)
+    assert twin.output["gomaxprocs"] == 4 and twin.cpus == twin.output["cpus"] == 2
+    a_cpu_each = run_lab(PRESETS["2.4"].fix).metrics["makespan_ms"]
+    shared = run_lab(PRESETS["2.4"].fix, cores=twin.cpus).metrics["makespan_ms"]
+    assert twin.output["makespan_ms"] == pytest.approx(2 * a_cpu_each, rel=0.1)
+    assert twin.output["makespan_ms"] == pytest.approx(shared, rel=0.05)
 
 
 def threads_agree(model_threads: float, real_threads: float) -> bool:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from labkit.models.scheduler import Go
+from labkit.models.scheduler.programs import iter_goroutines
 from labkit.scenarios.blindspots import PRESETS, LabParams, build_program, run_lab
 
 
@@ -82,11 +83,42 @@ def test_program_has_one_goroutine_per_request_hog_and_ticker():
         ("locked", 2),
         ("yield_mode", "spin"),
         ("tick_ms", 0.0),
+        ("arrivals", "tcp"),
+        ("cores", 0),
+        ("cores", 2.0),
+        ("sysmon_backoff", "yes"),
     ],
 )
 def test_impossible_parameters_are_refused_by_name(field, value):
     with pytest.raises(ValueError, match=field):
         LabParams(**{field: value})
+
+
+def test_timer_arrivals_sleep_until_each_arrival_where_network_ones_wait_in_the_netpoller():
+    """arrivals="timer" is the twins' time.Sleep(time.Until(arrive)); the default parks each
+    request in the netpoller for its arrival time."""
+    params = LabParams(goroutines=3, arrival_ms=2.0, hogs=0)
+    timer = {g.name: g for g in iter_goroutines(build_program(params.replace(arrivals="timer")))}
+    network = {g.name: g for g in iter_goroutines(build_program(params))}
+    assert [repr(timer[f"req{k}"].steps[0]) for k in range(3)] == [
+        "sleep_until(0)",
+        "sleep_until(2)",
+        "sleep_until(4)",
+    ]
+    assert [repr(network[f"req{k}"].steps[0]) for k in range(1, 3)] == ["io_wait(2)", "io_wait(4)"]
+    for arrivals in ("network", "timer"):
+        run = run_lab(params, arrivals=arrivals)
+        assert np.all(run.request_latency_ms < 1.1), arrivals  # each request, alone, on time
+
+
+def test_cores_and_sysmons_backoff_reach_the_scheduler_and_the_summary():
+    run = run_lab(PRESETS["2.4"].fix, cores=2, sysmon_backoff=True)
+    assert run.result.params.cores == 2 and run.result.params.sysmon_backoff is True
+    assert run.metrics["makespan_ms"] == pytest.approx(
+        2 * run_lab(PRESETS["2.4"].fix).makespan_ms, rel=1e-3
+    )
+    assert "on 2 CPU(s)" in run.summary() and "sysmon backed off" in run.summary()
+    assert "CPU(s)" not in run_lab(PRESETS["2.4"].fix).summary()
 
 
 def test_summary_names_inputs_and_results():

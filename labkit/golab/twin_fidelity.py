@@ -122,72 +122,79 @@ MEASURES: tuple[Measure, ...] = (
     ),
 )
 
-_TIMER_ARRIVALS = (
-    "the twin's requests arrive by time.Sleep: each timer readies its request into the P's "
-    "runnext, where it inherits the time slice (execute, src/runtime/proc.go:3364, leaves "
-    "schedtick alone), so back-to-back requests share one slice and sysmon preempts whichever "
-    "runs when it reaches 10 ms (retake, proc.go:6715); the model's requests arrive from the "
-    "netpoller (io_wait), onto the run queues, each with a fresh slice. The twin's arrivals, "
-    "not the runtime, differ here"
-)
 _SATURATED = (
-    "200 requests of 1 ms every 0.5 ms keep both Ps busy all the time, so every cost the model "
-    "leaves out queues up: the preemptions above, thread hand-offs the model prices at a fixed "
-    "cost; real runs of these settings spread widely (request p50 from 3 to 28 ms over seven runs, 2026-12-04)"
+    "200 requests of 1 ms every 0.5 ms on two Ps ask for both CPUs all the time (the ticker's "
+    "frames for more), so the queue never drains and every cost the model leaves out adds to "
+    "every wait; real runs of these settings spread widely (request p50 from 3 to 28 ms over "
+    "seven runs, 2026-12-04), far more than the model's from seed to seed"
 )
-_BACKOFF = (
-    "sysmon's back-off: about 1 ms in, two requests enter nanosleep on both Ps and nothing "
-    "runs for ~15 ms, until sysmon, sleeping up to 10 ms between rounds once idle "
-    "(proc.go:6551-6555), takes the Ps back (chapter 2, section 2.2); the model's sysmon "
-    "takes them within its first short rounds"
+_THREAD_CPU = (
+    "the kernel also runs real Go's other threads on the two CPUs (26 of them, started or woken "
+    "as blocked calls come and go), and the goroutines lose time to them: the requests ran "
+    "139.7 ms in all against 121.2 ms in the fix with 3 threads, one in ten for 1.40 ms or "
+    "more (1.03 in the fix); the model's OS layer shares the CPUs only among the threads that "
+    "run Go code, and its requests run 120 ms. The first stall (both Ps in nanosleep until "
+    "sysmon, in its 10 ms rounds, takes one back) the model has"
 )
-_TWO_CPUS = (
-    "four Ps on the recording machine's two CPUs: GOMAXPROCS sets how many threads run Go code "
-    "at once, and the kernel shares two cores among them; the model has no cores"
+_TICK_61 = (
+    "in the twin's trace the loop got the P back at 56.7 ms while two requests readied at "
+    "47.7 ms (arrived at 42 and 44 ms) still waited in the local run queue, to run at 69.9 "
+    "and 71.9 ms: findRunnable takes the global queue's head first on every 61st schedtick "
+    "(src/runtime/proc.go:3458), and the real count of schedules includes the tracer's "
+    "goroutines and all since the process started, which the model's does not"
 )
 
 #: (twin, variant, measure) -> why the model, as it stands, differs there.
 KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
-    ("locked_ticker", "stall", "preemptions on the timeline"): _TIMER_ARRIVALS,
-    ("locked_ticker", "fix", "preemptions on the timeline"): _TIMER_ARRIVALS,
-    ("blocking_calls", "stall", "preemptions on the timeline"): _TIMER_ARRIVALS,
+    ("locked_ticker", "stall", "request latency p50 (ms)"): _SATURATED,
     ("locked_ticker", "stall", "request latency p99 (ms)"): _SATURATED,
+    ("locked_ticker", "stall", "preemptions on the timeline"): _SATURATED,
     ("locked_ticker", "fix", "request latency p50 (ms)"): _SATURATED,
     ("locked_ticker", "fix", "request latency p99 (ms)"): _SATURATED,
     ("locked_ticker", "fix", "frames more than 1 ms late"): _SATURATED,
-    ("locked_ticker", "stall", "threads at the peak"): (
-        "each time the locked loop sleeps its P goes to another thread (stoplockedm -> "
-        "handoffp) and each wake-up hands it back (startlockedm); real Go starts or wakes a "
-        "new thread for the P more often than the model, which reuses its idle one"
-    ),
-    ("blocking_calls", "stall", "request latency p50 (ms)"): _BACKOFF,
-    ("blocking_calls", "stall", "request latency p99 (ms)"): _BACKOFF,
-    ("blocking_calls", "stall", "makespan (ms)"): _BACKOFF,
-    ("long_loop", "fix", "request latency p50 (ms)"): "unexplained; a likely part: "
-    + _TIMER_ARRIVALS,
-    ("long_loop", "fix", "request latency p99 (ms)"): "unexplained; a likely part: "
-    + _TIMER_ARRIVALS,
-    ("run_queues", "fix", "request latency p50 (ms)"): _TWO_CPUS,
-    ("run_queues", "fix", "request latency p99 (ms)"): _TWO_CPUS,
-    ("run_queues", "fix", "makespan (ms)"): _TWO_CPUS,
+    ("blocking_calls", "stall", "request latency p50 (ms)"): _THREAD_CPU,
+    ("blocking_calls", "stall", "request latency p99 (ms)"): _THREAD_CPU,
+    ("long_loop", "fix", "request latency p99 (ms)"): _TICK_61,
 }
 
 
 @dataclass(frozen=True)
 class Comparison:
     """One twin against one model: the course section it belongs to, its variants (a name ->
-    the twin's settings), how to run the model for a variant, and the measures both have."""
+    the twin's settings), how to run the model for a variant (given the variant, its settings
+    and the twin's run, for what the model must know of the machine), and the measures both
+    have."""
 
     twin: str
     section: str
     variants: Mapping[str, Mapping[str, int]]
-    model: Callable[[str, Mapping[str, int]], Any]
+    model: Callable[[str, Mapping[str, int], TwinRun], Any]
     measures: tuple[Measure, ...]
 
 
-def _preset_model(preset: str) -> Callable[[str, Mapping[str, int]], LabRun]:
-    # run_lab is looked up at call time, so a test can put a wrong model in its place
-    return lambda variant, settings: run_lab(getattr(PRESETS[preset], variant))
+#: Seeds of each chapter-2 preset's model run: sysmon's phase, the OS layer's draws and work
+#: stealing's victims vary from seed to seed as they do from one real run to the next, and a
+#: twin is one real run, so a row compares it with the median of the model's runs.
+PRESET_SEEDS = 9
+
+
+def _preset_model(preset: str) -> Callable[[str, Mapping[str, int], TwinRun], list[LabRun]]:
+    """The preset's stall or fix as the twin runs it, seeds 0 to PRESET_SEEDS - 1: each request
+    goroutine sleeps until its arrival (the twins' ``time.Sleep(time.Until(arrive))``,
+    ``arrivals="timer"``), on as many CPUs as the twin's machine had (``cores``), in a process
+    whose sysmon has backed off to its 10 ms rounds (``sysmon_backoff``): each twin calibrates
+    its work in ``init`` (``measure.StepsFor``: 9 x 2^22 steps of a loop sysmon can only
+    preempt, tens of ms) before main and its trace begin."""
+
+    def model(variant: str, settings: Mapping[str, int], twin: TwinRun) -> list[LabRun]:
+        # run_lab is looked up at call time, so a test can put a wrong model in its place
+        params = getattr(PRESETS[preset], variant)
+        return [
+            run_lab(params, arrivals="timer", cores=twin.cpus, sysmon_backoff=True, seed=seed)
+            for seed in range(PRESET_SEEDS)
+        ]
+
+    return model
 
 
 #: Every twin compared, in the order the table prints them. Chapter 2's presets first.
@@ -201,8 +208,10 @@ def twin_rows(
     *, source: str = "recorded", twins: Collection[str] | None = None
 ) -> list[dict[str, Any]]:
     """Every measure both sides have, for every twin's variants (a chapter-2 preset's stall and
-    fix, chapter 4's pipeline and pool settings), or only those of ``twins``: model, real,
-    tolerance, agree, and the known difference's reason where there is one."""
+    fix, chapter 4's pipeline and pool settings), or only those of ``twins``: model (the median
+    of the model's runs where it has several: PRESET_SEEDS for a preset), model_range (their
+    lowest and highest), real, tolerance, agree, and the known difference's reason where there
+    is one."""
     known = [c.twin for c in COMPARISONS]
     for name in twins or ():
         check_choice("twins", name, known, where="twin_rows", error=ExperimentParameterError)
@@ -211,13 +220,15 @@ def twin_rows(
         if twins is not None and comp.twin not in twins:
             continue
         for variant, params in comp.variants.items():
-            model = comp.model(variant, params)
             twin = run_twin(comp.twin, source=source, **params)
+            model = comp.model(variant, params, twin)
+            runs = model if isinstance(model, list) else [model]
             for m in comp.measures:
                 real = m.real(twin)
                 if real is None:
                     continue
-                value = float(m.model(model))
+                values = [float(m.model(run)) for run in runs]
+                value = float(np.median(values))
                 room = float(m.tolerance(real))
                 agree = bool(np.isfinite(value) and abs(value - real) <= room)
                 rows.append(
@@ -227,6 +238,7 @@ def twin_rows(
                         "variant": variant,
                         "quantity": m.name,
                         "model": value,
+                        "model_range": (min(values), max(values)),
                         "real": real,
                         "tolerance": room,
                         "tolerance_why": m.tolerance_why,
@@ -238,14 +250,23 @@ def twin_rows(
     return rows
 
 
+def _spread(low: float, high: float) -> str:
+    return f"({low:.1f}-{high:.1f})" if f"{low:.1f}" != f"{high:.1f}" else ""
+
+
 def format_twin_rows(rows: list[dict[str, Any]]) -> str:
-    """The rows as a text table, one line each, with DIFFER and its reason where it applies."""
+    """The rows as a text table, one line each: the model's value (and the range of its runs,
+    where they differ), the real one, the tolerance, and DIFFER with its reason where it
+    applies."""
     lines = []
     width = max((len(r["variant"]) for r in rows), default=5)
-    for r in rows:
+    spreads = [_spread(*r["model_range"]) for r in rows]
+    column = any(spreads)  # only where some row has model runs that differ
+    for r, spread in zip(rows, spreads, strict=True):
         verdict = "agree" if r["agree"] else "DIFFER"
+        model = f"{r['model']:8.1f} {spread:<15}" if column else f"{r['model']:8.1f}  "
         lines.append(
-            f"{r['preset']} {r['variant']:<{width}} {r['quantity']:<30} model {r['model']:8.1f}   "
+            f"{r['preset']} {r['variant']:<{width}} {r['quantity']:<30} model {model} "
             f"real {r['real']:8.1f}   +-{r['tolerance']:.1f}   {verdict}"
         )
         if r["known_difference"] and not r["agree"]:
@@ -259,7 +280,7 @@ def format_twin_rows(rows: list[dict[str, Any]]) -> str:
 # up to 16 %, throughput and makespan by up to 6 %, the producer's blocked share by 3 points.
 
 
-def _pipeline_model(variant: str, settings: Mapping[str, int]) -> Any:
+def _pipeline_model(variant: str, settings: Mapping[str, int], twin: TwinRun) -> Any:
     return pipeline_twin_model(settings["buffer"], settings["draw"])
 
 
@@ -367,7 +388,7 @@ POOL_MEASURES: tuple[Measure, ...] = (
 _POOL_POLICIES = {0: "static", 1: "per_request"}
 
 
-def _pool_model(variant: str, settings: Mapping[str, int]) -> Any:
+def _pool_model(variant: str, settings: Mapping[str, int], twin: TwinRun) -> Any:
     return pool_twin_model(_POOL_POLICIES[settings["policy"]], settings["workers"])
 
 
@@ -443,7 +464,7 @@ FRAME_MEASURES: tuple[Measure, ...] = (
 # 11 to 76 ms) without a single GC cycle; the frames inside a cycle are the GC's.
 
 
-def _frame_model(variant: str, settings: Mapping[str, int]) -> Any:
+def _frame_model(variant: str, settings: Mapping[str, int], twin: TwinRun) -> Any:
     from labkit.golab import frame_twin
 
     # looked up at call time, so a test can put a wrong model in its place

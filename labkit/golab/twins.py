@@ -15,6 +15,7 @@ output, with the Go version and when and where it ran).
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -237,6 +238,8 @@ class TwinRun:
     source: str
     go_version: str
     note: str = ""
+    #: CPUs of the machine it ran on (the recording's ``recorded_on``, or this machine's).
+    cpus: int | None = None
 
     @property
     def kinds(self) -> Mapping[str, str]:
@@ -307,6 +310,7 @@ def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
         )
     meta = json.loads(meta_path.read_text())
     note = f"recorded on {meta['recorded_on']} at {meta['recorded_at']}"
+    cpus = re.search(r"(\d+) CPUs", meta["recorded_on"])
     if why:
         note += f"; no live run here: {why}"
     return TwinRun(
@@ -317,6 +321,7 @@ def _recorded(twin: Twin, params: dict[str, int], why: str = "") -> TwinRun:
         "recorded",
         meta["go_version"],
         note,
+        int(cpus.group(1)) if cpus else None,
     )
 
 
@@ -351,13 +356,19 @@ def run_twin(name: str, *, source: str = "auto", **params: int) -> TwinRun:
             raise
         warnings.warn(f"{twin.name}: {exc}; showing the recording", GolabWarning, stacklevel=2)
         return _recorded(twin, settings, why=str(exc).split("\n", 1)[0])
-    return TwinRun(twin.name, settings, output, run.trace, "live", run.go_version)
+    return TwinRun(
+        twin.name, settings, output, run.trace, "live", run.go_version, cpus=_machine_cpus()
+    )
+
+
+def _machine_cpus() -> int:
+    """The CPUs this process may run on (runtime.NumCPU reads the same affinity mask)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def record_twin(name: str, **params: int) -> Path:
     """Run twin ``name`` live and write its trace and output to recorded/twins/ (for
     scripts/record_twins.py); returns the recording's path without suffix."""
-    import os
     import platform
 
     twin = _twin(name)
@@ -374,7 +385,7 @@ def record_twin(name: str, **params: int) -> Path:
         "output": json.loads(run.stdout),
         "go_version": run.go_version,
         "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "recorded_on": f"{platform.system().lower()}/{platform.machine()}, {os.cpu_count()} CPUs",
+        "recorded_on": f"{platform.system().lower()}/{platform.machine()}, {_machine_cpus()} CPUs",
     }
     base.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     return base

@@ -4,7 +4,9 @@ Chapter 2's lab reproduces the source article's five "blind spots" (its sections
 one program shape whose knobs are the lab's sliders:
 
 * **requests**: ``goroutines`` connection goroutines, started at t=0 and parked in the netpoller
-  (``io_wait``) until their request arrives, one every ``arrival_ms``; each then does
+  (``io_wait``) until their request arrives, one every ``arrival_ms`` (with
+  ``arrivals="timer"`` each sleeps until its arrival time instead, ``time.Sleep(time.Until(
+  arrive))``, as the Go twins of ``labkit.golab.twins`` do); each then does
   ``work_ms`` of CPU, and a share of them also a blocking system call (``syscall``, e.g. a file
   read or a cgo call) or a network wait (``io_wait``, e.g. a database round trip) of
   ``block_ms``. Their latency is *finish time - arrival time*, what a client would see, so a
@@ -17,6 +19,11 @@ one program shape whose knobs are the lab's sliders:
   ``draw_ms``, ``frames`` times; ``locked`` of them call ``runtime.LockOSThread`` first. Their
   *lateness* (how much later than the ideal period each frame starts) measures timer wake-up
   delay.
+
+``cores`` (None: a CPU for every thread) makes the operating system share that many CPUs
+between the threads (``simulate(cores=n)``), as on the machine the twins were recorded on;
+``sysmon_backoff`` starts the run in a process that has run a while, with sysmon in its 10 ms
+rounds (``simulate(sysmon_backoff=True)``), as the twins' are after calibrating in ``init``.
 
 A preset (:data:`PRESETS`) pairs a "stall" and a "fix" setting for each blind spot, with the
 claim the chapter makes about the difference; tests/test_schedlab.py checks every claim.
@@ -40,13 +47,16 @@ from labkit.models.scheduler import (
     repeat,
     simulate,
     sleep,
+    sleep_until,
     spawn,
     syscall,
 )
+from labkit.models.scheduler.params import cores_field, sysmon_backoff_field
 from labkit.params import ModelParams, choice, flag, number, whole
 from labkit.validation import check_int, check_real
 
 YIELD_MODES = ("none", "sleep0", "gosched", "sleep1ns")
+ARRIVALS = ("network", "timer")
 HOG_ITER_MS = 0.5  # one iteration of a hog's loop: where a yield call, if any, goes
 # Hogs are woken (by a network event) this long after start, so that every connection goroutine
 # has parked in the netpoller first: each request then arrives at its absolute time
@@ -76,6 +86,11 @@ class LabParams(ModelParams):
     draw_ms: float = number(0.5, 0.0, 1e9, unit="ms", doc="each frame's drawing")
     frames: int = whole(20, 0, 10_000)
     seed: int = whole(0, 0, 2**63 - 1)
+    arrivals: str = choice(
+        "network", ARRIVALS, doc="requests readied by the netpoller, or each by its own timer"
+    )
+    cores: int | None = cores_field()
+    sysmon_backoff: bool = sysmon_backoff_field()
 
     def check_together(self) -> None:
         """No more locked tickers than tickers; a request blocks at most once."""
@@ -111,8 +126,9 @@ def build_program(params: LabParams) -> Go:
             iters = max(1, int(round(params.hog_ms / HOG_ITER_MS)))
             chunk = cpu(params.hog_ms / iters, calls=params.hog_calls, stack="main.hog;main.spin")
             hog = [repeat(iters, [chunk, extra])]
+        start = io_wait(HOG_START_MS) if params.arrivals == "network" else sleep(HOG_START_MS)
         for i in range(params.hogs):
-            steps.append(spawn(Go(f"hog{i}", [io_wait(HOG_START_MS), *hog])))
+            steps.append(spawn(Go(f"hog{i}", [start, *hog])))
     for i in range(params.tickers):
         frame = [
             sleep(params.tick_ms),
@@ -124,9 +140,14 @@ def build_program(params: LabParams) -> Go:
             spawn(Go(f"ticker{i}", [*prologue, mark(f"tick{i}"), repeat(params.frames, frame)]))
         )
     kinds = rng.random(params.goroutines)
+    timer = params.arrivals == "timer" and params.arrival_ms > 0
     for k in range(params.goroutines):
         arrive_ms = k * params.arrival_ms
-        body = [io_wait(arrive_ms)] if arrive_ms > 0 else []
+        body = []
+        if timer:  # time.Sleep(time.Until(arrive)): no wait at all once arrive has passed
+            body.append(sleep_until(arrive_ms))
+        elif arrive_ms > 0:
+            body.append(io_wait(arrive_ms))
         body.append(cpu(params.work_ms, stack="main.handle;main.compute"))
         if kinds[k] < params.syscall_share:
             body.append(syscall(params.block_ms))
@@ -161,7 +182,10 @@ class LabRun:
             )
             + f", {go}, "
             f"syscall share {p.syscall_share:g}, net-wait share {p.io_share:g} x {p.block_ms:g} ms, "
-            f"tickers={p.tickers} (locked {p.locked}) every {p.tick_ms:g} ms, seed={p.seed}",
+            f"tickers={p.tickers} (locked {p.locked}) every {p.tick_ms:g} ms, seed={p.seed}"
+            + (", requests woken by their own timers" if p.arrivals == "timer" else "")
+            + (f", on {p.cores} CPU(s)" if p.cores is not None else "")
+            + (", sysmon backed off" if p.sysmon_backoff else ""),
             f"makespan {m['makespan_ms']:.1f} ms; "
             + (
                 f"request latency p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms"
@@ -192,6 +216,8 @@ def run_lab(params: LabParams | None = None, *, until_ms: float = 10_000.0, **ov
         async_preempt=params.async_preempt,
         until_ms=until_ms,
         seed=params.seed,
+        cores=params.cores,
+        sysmon_backoff=params.sysmon_backoff,
     )
     latency = []
     for k in range(params.goroutines):

@@ -30,7 +30,8 @@ The model
 proc.go is read (each module's docstring names the runtime functions it mirrors, with file:line):
 
 - ``runq.py``: runqput, runqget, runqsteal, globrunqput, globrunqget, injectglist, ready;
-- ``timers.py``: timeSleep, the timer heaps and who fires them;
+- ``timers.py``: timeSleep (``sleep``, and ``sleep_until`` for time.Sleep(time.Until(t))), the
+  timer heaps and who fires them;
 - ``netpoll.py``: netpollblock, netpoll, wakeNetPoller;
 - ``sysmon.py``: sysmon, retake, preemptone, and where a preempted burst stops (its calls'
   prologues, newstack);
@@ -64,7 +65,10 @@ that parked microseconds before (``threads.thread_wake_ms``), what a futex wake 
 goroutine whose ready made it (``threads.wakep``), and how late each of sysmon's sleeps, each
 runqgrab back-off and each of the netpoller's timed epoll waits ends (``sysmon.sysmon_late_ms``,
 ``sysmon.usleep_ms``, ``netpoll.epoll_late_ms``), so sysmon's phase against the program differs
-from seed to seed, and a timer met by a sleeping thread is late.
+from seed to seed, and a timer met by a sleeping thread is late. A run starts as a process just
+started, sysmon in its first short rounds; ``simulate(..., sysmon_backoff=True)`` starts it in a
+process that has run a while, sysmon already in its 10 ms rounds at a phase drawn from the seed
+(``sysmon.first_sysmon_round_ms``), as a service is when a burst arrives.
 
 What a CPU step calls decides where it can be preempted: ``cpu(ms, calls=...)`` takes True or
 "functions" (a stack-check prologue at every call), False or "none" (no calls), "leaf" (only
@@ -99,6 +103,7 @@ from labkit.models.scheduler.programs import (
     repeat,
     send,
     sleep,
+    sleep_until,
     spawn,
     syscall,
     unlock_os_thread,
@@ -130,6 +135,7 @@ __all__ = [
     "send",
     "simulate",
     "sleep",
+    "sleep_until",
     "spawn",
     "syscall",
     "ticker",
@@ -143,14 +149,17 @@ def simulate(main: Go, params: SchedParams | None = None, /, **overrides: Any) -
     deadlock (reported in ``Result.deadlock``, not raised).
 
     ``params`` (a :class:`SchedParams`) and ``overrides`` (its fields: ``gomaxprocs=4``,
-    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``, ``cores=None``) as every labkit
+    ``async_preempt=True``, ``until_ms=10_000.0``, ``seed=0``, ``cores=None``,
+    ``sysmon_backoff=False``) as every labkit
     model takes them;
     a bad value raises a SchedParamError naming it. ``Result.params`` is the record it ran with.
     """
     if not isinstance(main, Go):
         raise ProgramError(f"simulate(main) needs a Go(name, steps), got {main!r}")
     p = SchedParams.make(params, **overrides)
-    s = Scheduler(main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed, p.cores)
+    s = Scheduler(
+        main, p.gomaxprocs, p.async_preempt, p.until_ms, p.seed, p.cores, p.sysmon_backoff
+    )
     s.simulate()
     result = Result.from_scheduler(s, p, main.name)
     s.release()  # no reference cycles left behind: the run is freed as soon as it is dropped

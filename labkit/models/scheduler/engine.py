@@ -110,7 +110,7 @@ class Scheduler(
         "seq", "ps", "row", "coprimes", "ms", "midle", "pidle", "grunq",
         "nmspinning", "gs", "live", "chans", "net_waiters", "net_ready",
         "lastpoll", "poller", "poll_token", "sm_idle", "sm_delay", "sm_wait", "sm_token",
-        "inline_ticks", "nschedules", "segments", "thread_segments", "events", "marks", "finished", "series_t",
+        "sm_backoff_rng", "inline_ticks", "nschedules", "segments", "thread_segments", "events", "marks", "finished", "series_t",
         "series_rows", "last_row", "dirty", "stats", "deadlock", "done", "end_ms",
         "netpoll_inited", "copies", "mark_vals", "nchans", "syncs", "prims", "timerchans",
         "sema_parks", "cores", "cpu_free", "cpu_wait", "cpu_holders", "os_rng", "futex_paid",
@@ -124,6 +124,7 @@ class Scheduler(
         until_ms: float,
         seed: int,
         cores: int | None = None,
+        sysmon_backoff: bool = False,
     ) -> None:
         # Every goroutine the run can create, by name (validates unique names up front); a Go
         # spawned more than once runs as numbered copies, counted in ``copies`` (new_g).
@@ -172,6 +173,7 @@ class Scheduler(
         self.sm_delay = rt.SYSMON_MIN_DELAY_MS
         self.sm_wait = False
         self.sm_token = 0
+        self.sm_backoff_rng = np.random.default_rng((seed, 2)) if sysmon_backoff else None
         self.inline_ticks = 0  # sysmon rounds done without a heap event (on_sysmon)
         self.nschedules = 0  # schedule() calls (on_sched): stats["schedules"] at the end
         self._init_records(named)
@@ -295,7 +297,7 @@ class Scheduler(
         p0.schedtick += 1
         self.execute(main, p0, m0, 0.0)
         self.sm_token += 1
-        self.push(rt.SYSMON_MIN_DELAY_MS + self.sysmon_late_ms(), EV_SYSMON, False, self.sm_token)
+        self.push(self.first_sysmon_round_ms(), EV_SYSMON, False, self.sm_token)
         self.note(0.0)
 
     def _loop(self) -> None:
@@ -463,6 +465,7 @@ Scheduler.primitive_steps = {
     pg.FLAG_STORE: Scheduler.flag_store,
     pg.FLAG_SPIN: Scheduler.flag_spin,
     pg.JUMP: Scheduler.jump,
+    pg.SLEEP_UNTIL: Scheduler.sleep_until,
 }
 
 rt.Scheduler = Scheduler  # the name older code imports from runtime.py (see there)

@@ -14,7 +14,7 @@ from labkit.errors import ParameterError
 from labkit.models.scheduler.programs import ProgramError
 from labkit.params import ModelParams, checked, flag, whole
 
-__all__ = ["SchedParamError", "SchedParams"]
+__all__ = ["SchedParamError", "SchedParams", "check_cores", "cores_field", "sysmon_backoff_field"]
 
 
 class SchedParamError(ProgramError, ParameterError):
@@ -30,7 +30,9 @@ def _horizon(name: str, value: Any, where: str, error: type[ParameterError]) -> 
     return float(value)
 
 
-def _cores(name: str, value: Any, where: str, error: type[ParameterError]) -> int | None:
+def check_cores(name: str, value: Any, where: str, error: type[ParameterError]) -> int | None:
+    """A ``cores`` field's check (SchedParams, the scheduler lab's LabParams): None, or a whole
+    number of CPUs >= 1."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -39,6 +41,22 @@ def _cores(name: str, value: Any, where: str, error: type[ParameterError]) -> in
             f">= 1, got {value!r}"
         )
     return value
+
+
+def cores_field() -> Any:
+    """The ``cores`` field, as SchedParams and the models that pass it on (the scheduler lab's
+    LabParams) declare it."""
+    return checked(
+        None,
+        check_cores,
+        doc="CPUs the OS shares between the threads (None: one per thread)",
+        low=1,
+    )
+
+
+def sysmon_backoff_field() -> Any:
+    """The ``sysmon_backoff`` field, declared alike wherever it is passed on (see cores_field)."""
+    return flag(False, doc="the process ran a while before t=0: sysmon is in its 10 ms rounds")
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,10 @@ class SchedParams(ModelParams):
     and whether a preemption request that sysmon makes during a switch comes after execute.
     ``cores``: None gives every thread (M) a CPU of its own; a number n makes the OS share n
     CPUs between the Ms running Go code, round robin in slices of runtime.OS_SLICE_MS
-    (``cpus.py``), as when GOMAXPROCS is above the machine's CPU count.
+    (``cpus.py``), as when GOMAXPROCS is above the machine's CPU count. ``sysmon_backoff=True``
+    starts the run in a process that has been running a while, as a service is when a burst
+    comes: sysmon already sleeps 10 ms between rounds, at a phase drawn from the seed
+    (``sysmon.first_sysmon_round_ms``); the default is a process just started.
     """
 
     error = SchedParamError
@@ -60,6 +81,5 @@ class SchedParams(ModelParams):
     async_preempt: bool = flag(True, doc="Go >= 1.14's signal-based preemption")
     until_ms: float = checked(10_000.0, _horizon, doc="virtual time to stop at, ms")
     seed: int = whole(0, 0, 2**63 - 1, doc="work stealing's victim order")
-    cores: int | None = checked(
-        None, _cores, doc="CPUs the OS shares between the threads (None: one per thread)", low=1
-    )
+    cores: int | None = cores_field()
+    sysmon_backoff: bool = sysmon_backoff_field()

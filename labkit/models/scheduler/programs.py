@@ -50,6 +50,7 @@ FLAG_STORE = 24
 FLAG_SPIN = 25
 # The end of a select case's body (``n``: the index to go on at, after the select).
 JUMP = 26
+SLEEP_UNTIL = 27
 
 # CPU cost of a call to time.Sleep(d) with d <= 0: the call returns at once (timeSleep,
 # src/runtime/time.go:336-338: "if ns <= 0 { return }"). labkit/golab/recorded/yield.json
@@ -193,6 +194,7 @@ _STEP_REPR = {
     FLAG_STORE: lambda s: f"{_obj_name(s.obj)}.{'set' if s.n else 'clear'}()",
     FLAG_SPIN: lambda s: f"{_obj_name(s.obj)}.spin({'calls=True' if s.calls else ''})",
     JUMP: lambda s: f"<end of select case: on at step {s.n}>",
+    SLEEP_UNTIL: lambda s: f"sleep_until({s.ms:g})",
     WAIT: lambda s: f"wait({s.ms:g}, reason={s.label!r})",
     LOOP_END: lambda s: f"<end of loop: back to step {s.n}>",
     EXIT: lambda s: "<return>",
@@ -307,6 +309,9 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
         for s in steps:
             if s.kind == SELECT:
                 emit_select(s)
+            elif s.kind == SLEEP_UNTIL:  # the deadline, then the call's cost if it has passed
+                code.append(s)
+                code.append(_sleep_noop())
             elif s.kind != REPEAT:
                 code.append(_compiled(s))
             elif s.n == 1:
@@ -345,7 +350,7 @@ def compile_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
 
 #: Step kinds ``compile_steps`` rewrites (every other step is its own code), and the kinds
 #: ``_spawn_sites`` looks into.
-_COMPILED = frozenset({REPEAT, SELECT, SLEEP})
+_COMPILED = frozenset({REPEAT, SELECT, SLEEP, SLEEP_UNTIL})
 _NESTING = frozenset({SPAWN, REPEAT, SELECT})
 
 
@@ -353,8 +358,14 @@ def _compiled(s: Step) -> Step:
     """A step as the scheduler runs it: ``sleep(d <= 0)`` is the call and nothing else, the
     SLEEP_NOOP_MS of CPU that a ``cpu()`` step takes (timeSleep returns before any timer)."""
     if s.kind == SLEEP and s.ms <= 0:
-        return Step(CPU, ms=SLEEP_NOOP_MS)
+        return _sleep_noop()
     return s
+
+
+def _sleep_noop() -> Step:
+    """A call to time.Sleep(d <= 0) as the scheduler runs it: its CPU time and nothing else
+    (SLEEP_NOOP_MS read when the program is built, so a test can set it)."""
+    return Step(CPU, ms=SLEEP_NOOP_MS)
 
 
 def _stack_ok(stack: object) -> bool:
@@ -467,6 +478,22 @@ def sleep(ms: float) -> Step:
     Otherwise the G parks ("sleep") on its P's timer heap; the fired timer readies it into runnext.
     """
     return Step(SLEEP, ms=_check_ms(ms, "sleep(ms)", allow_negative=True))
+
+
+def sleep_until(deadline_ms: float) -> Step:
+    """``time.Sleep(time.Until(deadline))``: sleep until the run's virtual clock reads
+    ``deadline_ms``, as a program does that starts work at fixed times (``arrive :=
+    start.Add(k * every)``) whenever its goroutine gets to run.
+
+    A deadline still ahead parks the G on its P's timer heap for the time left, as ``sleep``
+    does (timeSleep, src/runtime/time.go:335). A deadline already past, because the G started
+    late, is ``time.Sleep(d <= 0)``: the call returns at once (time.go:336-338), costing
+    SLEEP_NOOP_MS, and the G goes on without parking or yielding; so does a deadline before
+    the run began (a negative one).
+    """
+    return Step(
+        SLEEP_UNTIL, ms=_check_ms(deadline_ms, "sleep_until(deadline_ms)", allow_negative=True)
+    )
 
 
 def wait(ms: float, reason: str = "select") -> Step:
@@ -664,7 +691,8 @@ def cpu_demand_ms(main: Go) -> dict[str, float]:
     Scheduler costs (schedule, timer arm/fire, thread hand-offs) are P time outside any G's
     segments, so they are not part of a goroutine's demand. Neither is CPU time that depends on
     the run: a contended Mutex's spinning and a ``Flag.spin`` loop add to the segments; a program
-    with a ``select`` raises ProgramError (which body runs is decided by the run).
+    with a ``select`` or a ``sleep_until`` raises ProgramError (which body runs, and whether the
+    deadline has passed, is decided by the run).
     """
 
     def total(steps: Sequence[Step]) -> float:
@@ -680,6 +708,12 @@ def cpu_demand_ms(main: Go) -> dict[str, float]:
                 raise ProgramError(
                     "cpu_demand_ms() cannot count a program with select(): the run decides "
                     "which case's body runs; read Result.cpu_ms() instead"
+                )
+            elif s.kind == SLEEP_UNTIL:
+                raise ProgramError(
+                    "cpu_demand_ms() cannot count a program with sleep_until(): the run "
+                    "decides whether the deadline has passed, and so whether the call costs "
+                    "SLEEP_NOOP_MS; read Result.cpu_ms() instead"
                 )
         return ms
 

@@ -28,6 +28,28 @@ class Sysmon:
 
     __slots__ = ()
 
+    def first_sysmon_round_ms(self: Scheduler) -> float:
+        """When sysmon's first round comes. A process just started (the default): sysmon's first
+        usleep(20), as runtime.main starts it (src/runtime/proc.go:6537). With
+        ``sysmon_backoff=True``, a process that has run a while before t=0 with no P taken from
+        a syscall (each of its rounds retook nothing, so ``idle`` passed 50 and its sleep
+        doubled to 10 ms, proc.go:6551-6555): sysmon is in its 10 ms rounds, and where t=0
+        falls in one is drawn from the seed (its own stream, so every other draw of the run is
+        as without it). A loop without calls started at t=0 is then stopped 10-20 ms in,
+        depending on the seed, as real Go's spinner is after its program's calibration
+        (labkit/golab/recorded/preempt.json: 14.6, 15.8 and 17.4 ms); the Go twins of chapter 2
+        start so (labkit.golab.twin_fidelity)."""
+        rng = self.sm_backoff_rng
+        if rng is None:
+            return rt.SYSMON_MIN_DELAY_MS + self.sysmon_late_ms()
+        self.sm_idle = rt.SYSMON_IDLE_ROUNDS + 1
+        self.sm_delay = rt.SYSMON_MAX_DELAY_MS
+        if self.os_rng is None:
+            late_ms = rt.TIMER_SLACK_MS
+        else:  # the round's overshoot as sysmon_late_ms draws it, from the phase's own stream
+            late_ms = quantile_ms(rt.SYSMON_OVERSHOOT_QUANTILES_MS, rng.random())
+        return rng.random() * (rt.SYSMON_MAX_DELAY_MS + late_ms)
+
     def wake_sysmon(self: Scheduler, t: float) -> None:
         """notewakeup(&sched.sysmonnote) from exitsyscallTryGetP (src/runtime/proc.go:5089): sysmon resets to 20 us rounds.
 

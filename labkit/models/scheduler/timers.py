@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
 from labkit.models.scheduler.events import EV_SCHED
 from labkit.models.scheduler.state import G, P
@@ -37,6 +38,19 @@ class Timers:
         3939): the soonest timer over all Ps."""
         whens = [p.timers[0][0] for p in self.ps if p.timers]
         return min(whens) if whens else None
+
+    def sleep_until(self: Scheduler, g: G, p: P, s: pg.Step, t: float) -> bool:
+        """time.Sleep(time.Until(deadline)) (``programs.sleep_until``): the G parks for the time
+        left to its deadline (timeSleep, src/runtime/time.go:335), jumping over the call's CPU
+        step that follows in its code; a deadline already past returns at once (time.go:336-338:
+        ns <= 0), and the G walks on into that step. A primitive step (``primitive_steps``):
+        True to walk on, False when g parked."""
+        left_ms = s.ms - t
+        if left_ms <= 0:
+            return True
+        g.pc += 1  # the call's SLEEP_NOOP_MS step is only for a deadline already past
+        self.time_sleep(g, p, t, "sleep", f"time.Sleep({left_ms:g} ms, until {s.ms:g} ms)", left_ms)
+        return False
 
     def add_timer(self: Scheduler, p: P, g: G, when: float, t: float) -> None:
         """timer.maybeAdd (src/runtime/time.go:684): a sleeping G's timer goes on its own P's
