@@ -89,6 +89,23 @@ def test_lab_reruns_on_a_control_and_a_preset_sets_every_control():
     assert lab._preset.value == "", "moving a control leaves the preset"
 
 
+def test_the_cpu_cores_menu_shares_that_many_cpus_between_the_threads_and_back():
+    """Preset 2.4's fix on the machine its twin ran on: four Ps' threads on two CPUs take twice
+    as long; "one per thread" (the menu's 0) is the model's default, cores=None."""
+    lab = SchedulerLab()
+    lab.choose("2.4", "fix")
+    a_cpu_each = lab.result.makespan_ms
+    assert lab._controls["cores"].value == 0 and lab.params.cores is None
+    lab._controls["cores"].value = 2  # what choosing "2" in the menu does
+    assert lab.params.cores == 2 and lab.result.makespan_ms == pytest.approx(2 * a_cpu_each, 1e-3)
+    assert "on 2 CPU(s)" in lab.summary()
+    lab.set(cores=None)
+    assert lab._controls["cores"].value == 0 and lab.result.makespan_ms == a_cpu_each
+    for bad in (3, 0):
+        with pytest.raises(ValueError, match="cores must be None"):
+            lab.set(cores=bad)
+
+
 def test_lab_refuses_unknown_controls_and_presets():
     lab = SchedulerLab()
     with pytest.raises(ValueError, match="unknown control"):

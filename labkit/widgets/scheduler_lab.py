@@ -38,10 +38,28 @@ _YIELD_LABELS = {
 }
 
 
+#: The CPU-cores menu: LabParams.cores is None (a CPU for every thread, the model's default) or
+#: the CPUs the OS shares between the threads; the menu shows None as 0, "one per thread".
+_CORES_MENU = [("one per thread", 0), ("1", 1), ("2", 2), ("4", 4), ("8", 8)]
+
+
+def _shown(name: str, value: Any) -> Any:
+    """A LabParams value as its control shows it."""
+    return 0 if name == "cores" and value is None else value
+
+
+def _given(name: str, value: Any) -> Any:
+    """A control's value as LabParams takes it."""
+    return None if name == "cores" and value == 0 else value
+
+
 def _controls() -> dict[str, w.ValueWidget]:
     """The lab's controls by LabParams field name, each over the range LabParams declares."""
     return {
         "gomaxprocs": _slider("gomaxprocs", "GOMAXPROCS"),
+        "cores": w.Dropdown(
+            options=_CORES_MENU, description="CPU cores", style=_STYLE, layout=_WIDE
+        ),
         "goroutines": _slider("goroutines", "requests (goroutines)"),
         "work_ms": _slider("work_ms", "CPU per request (ms)"),
         "arrival_ms": _slider("arrival_ms", "arrival spacing (ms)"),
@@ -136,6 +154,7 @@ class SchedulerLab(TextFallback, w.VBox):
             [
                 w.HTML("<b>Runtime</b>"),
                 c["gomaxprocs"],
+                c["cores"],
                 c["async_preempt"],
                 c["hogs"],
                 c["hog_ms"],
@@ -191,12 +210,12 @@ class SchedulerLab(TextFallback, w.VBox):
         self._paused = True
         try:
             for name, control in self._controls.items():
-                control.value = values[name]
+                control.value = _shown(name, values[name])
         finally:
             self._paused = False
 
     def _read_controls(self) -> LabParams:
-        values = {name: control.value for name, control in self._controls.items()}
+        values = {name: _given(name, control.value) for name, control in self._controls.items()}
         values["locked"] = min(values["locked"], values["tickers"])
         base = asdict(self._params)
         base.update(values)
@@ -248,8 +267,13 @@ class SchedulerLab(TextFallback, w.VBox):
     def _check_fits(self, name: str, value: object) -> None:
         """A value the control cannot show is refused, never clamped: the slider would move it
         to its end and the lab would run something else than it was given."""
+        if name == "cores" and value not in [None, *(v for _, v in _CORES_MENU[1:])]:
+            raise ParameterError(
+                "SchedulerLab: cores must be None (a CPU for every thread) or one of "
+                f"{', '.join(str(v) for _, v in _CORES_MENU[1:])} in this lab; got {value!r}"
+            )
         if name in self._controls:
-            check_control_value("SchedulerLab", name, self._controls[name], value)
+            check_control_value("SchedulerLab", name, self._controls[name], _shown(name, value))
 
     # ---- driving from Python (tests, instructors) ----------------------------------------------
     def set(self, **values) -> None:
@@ -265,7 +289,7 @@ class SchedulerLab(TextFallback, w.VBox):
         self._paused = True
         try:
             for name, value in values.items():
-                self._controls[name].value = value
+                self._controls[name].value = _shown(name, value)
             self._preset.value = ""
         finally:
             self._paused = False

@@ -73,6 +73,11 @@ def test_chapter_2b_and_lab_2_run_and_the_scheduler_lab_reacts(open_notebook, pa
     threads = [int(t.split("peak threads ")[1].split()[0]) for t in (stall_text, fix_text)]
     assert threads[1] < threads[0], (stall_text, fix_text)
     nb.screenshot("lab-2.2-fix", lab)
+
+    # The CPU cores menu: the same run with the OS sharing two CPUs between the threads.
+    lab.locator(".widget-dropdown", has_text="CPU cores").locator("select").select_option(label="2")
+    cores_text = nb.wait_summary_change(SCHEDLAB, fix_text)
+    assert "on 2 CPU(s)" in cores_text and "on 2 CPU(s)" not in fix_text, cores_text
     if path == LAB:
         _check_exercises(nb)
     else:
