@@ -60,7 +60,9 @@ ARRIVALS = ("network", "timer")
 HOG_ITER_MS = 0.5  # one iteration of a hog's loop: where a yield call, if any, goes
 # Hogs are woken (by a network event) this long after start, so that every connection goroutine
 # has parked in the netpoller first: each request then arrives at its absolute time
-# k * arrival_ms, whatever the hog does to the scheduler afterwards.
+# k * arrival_ms, whatever the hog does to the scheduler afterwards. With arrivals="timer" a hog
+# sleeps instead, as the twins' does (time.Sleep(time.Millisecond)), and a request goroutine
+# that first runs after its arrival time goes straight on (sleep_until).
 HOG_START_MS = 1.0
 
 

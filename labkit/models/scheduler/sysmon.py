@@ -34,8 +34,8 @@ class Sysmon:
         ``sysmon_backoff=True``, a process that has run a while before t=0 with no P taken from
         a syscall (each of its rounds retook nothing, so ``idle`` passed 50 and its sleep
         doubled to 10 ms, proc.go:6551-6555): sysmon is in its 10 ms rounds, and where t=0
-        falls in one is drawn from the seed (its own stream, so every other draw of the run is
-        as without it). A loop without calls started at t=0 is then stopped 10-20 ms in,
+        falls in one is drawn from the seed (a stream of its own: the runtime's draws, work
+        stealing's victims and cheaprand's, are as without it). A loop without calls started at t=0 is then stopped 10-20 ms in,
         depending on the seed, as real Go's spinner is after its program's calibration
         (labkit/golab/recorded/preempt.json: 14.6, 15.8 and 17.4 ms); the Go twins of chapter 2
         start so (labkit.golab.twin_fidelity)."""
