@@ -271,15 +271,13 @@ def test_the_model_and_real_go_get_the_same_diagnosis(preset):
     loop's 1 ms timer, so the other requests parked on their timers first and the loop made
     them late; in the model the loop's timer comes first (as in the twin's fix run) and the
     requests wait runnable behind it: a late timer there, a hog here, blamed on the same loop."""
-    from labkit.golab.twin_fidelity import TWIN_PRESETS
+    from labkit.golab.twin_fidelity import TWIN_PRESETS, run_as_twin
     from labkit.golab.twins import TWINS
-    from labkit.scenarios.blindspots import PRESETS, run_lab
+    from labkit.scenarios.blindspots import PRESETS
 
     name = next(n for n, (p, _) in TWIN_PRESETS.items() if p == preset)
     for variant, settings in TWIN_PRESETS[name][1].items():
-        params = getattr(PRESETS[preset], variant)
-        run = run_lab(params, arrivals="timer", cores=2, sysmon_backoff=True)
-        model = diagnose(run.result)
+        model = diagnose(run_as_twin(getattr(PRESETS[preset], variant), cpus=2).result)
         real = diagnose(twin(name, **settings))
         assert model.healthy == real.healthy, (variant, model.summary(), real.summary())
         if real.healthy:
@@ -294,8 +292,7 @@ def test_the_model_and_real_go_get_the_same_diagnosis(preset):
             assert m.cause == r.cause, (variant, model.summary(), real.summary())
     if preset == "2.2":  # Ps held by blocking calls, in both
         stall = TWIN_PRESETS[name][1]["stall"]
-        as_twin = run_lab(PRESETS[preset].stall, arrivals="timer", cores=2, sysmon_backoff=True)
-        assert diagnose(as_twin).cause("syscall").share > 0.05
+        assert diagnose(run_as_twin(PRESETS[preset].stall, cpus=2)).cause("syscall").share > 0.05
         assert diagnose(twin(name, **stall)).cause("syscall").share > 0.05
 
 

@@ -38,7 +38,7 @@ from labkit.golab.twins import (
     pool_twin_model,
     run_twin,
 )
-from labkit.scenarios.blindspots import PRESETS, LabRun, run_lab
+from labkit.scenarios.blindspots import PRESETS, LabParams, LabRun, run_lab
 from labkit.traces.measures import timeline_measures
 from labkit.validation import check_choice
 
@@ -178,21 +178,25 @@ class Comparison:
 PRESET_SEEDS = 9
 
 
+def run_as_twin(params: LabParams, cpus: int | None, seed: int = 0) -> LabRun:
+    """A chapter-2 preset's setting run the way its Go twin runs: each request goroutine sleeps
+    until its arrival (the twins' ``time.Sleep(time.Until(arrive))``, ``arrivals="timer"``), on
+    the twin machine's ``cpus`` (``cores``), in a process whose sysmon has backed off to its
+    10 ms rounds (``sysmon_backoff``): each twin calibrates its work in ``init``
+    (``measure.StepsFor``: 9 x 2^22 steps of a loop sysmon can only preempt, tens of ms)
+    before main and its trace begin. The twin table and the stall doctor's comparison (the
+    appendix) read these runs."""
+    # run_lab is looked up at call time, so a test can put a wrong model in its place
+    return run_lab(params, arrivals="timer", cores=cpus, sysmon_backoff=True, seed=seed)
+
+
 def _preset_model(preset: str) -> Callable[[str, Mapping[str, int], TwinRun], list[LabRun]]:
-    """The preset's stall or fix as the twin runs it, seeds 0 to PRESET_SEEDS - 1: each request
-    goroutine sleeps until its arrival (the twins' ``time.Sleep(time.Until(arrive))``,
-    ``arrivals="timer"``), on as many CPUs as the twin's machine had (``cores``), in a process
-    whose sysmon has backed off to its 10 ms rounds (``sysmon_backoff``): each twin calibrates
-    its work in ``init`` (``measure.StepsFor``: 9 x 2^22 steps of a loop sysmon can only
-    preempt, tens of ms) before main and its trace begin."""
+    """The preset's stall or fix as the twin runs it (``run_as_twin``), seeds 0 to
+    PRESET_SEEDS - 1."""
 
     def model(variant: str, settings: Mapping[str, int], twin: TwinRun) -> list[LabRun]:
-        # run_lab is looked up at call time, so a test can put a wrong model in its place
         params = getattr(PRESETS[preset], variant)
-        return [
-            run_lab(params, arrivals="timer", cores=twin.cpus, sysmon_backoff=True, seed=seed)
-            for seed in range(PRESET_SEEDS)
-        ]
+        return [run_as_twin(params, twin.cpus, seed) for seed in range(PRESET_SEEDS)]
 
     return model
 

@@ -78,6 +78,7 @@ def test_chapter_2b_and_lab_2_run_and_the_scheduler_lab_reacts(open_notebook, pa
     lab.locator(".widget-dropdown", has_text="CPU cores").locator("select").select_option(label="2")
     cores_text = nb.wait_summary_change(SCHEDLAB, fix_text)
     assert "on 2 CPU(s)" in cores_text and "on 2 CPU(s)" not in fix_text, cores_text
+    nb.screenshot("lab-2.2-fix-2-cpus", lab)
     if path == LAB:
         _check_exercises(nb)
     else:

@@ -29,14 +29,15 @@ class Sysmon:
     __slots__ = ()
 
     def first_sysmon_round_ms(self: Scheduler) -> float:
-        """When sysmon's first round comes. A process just started (the default): sysmon's first
-        usleep(20), as runtime.main starts it (src/runtime/proc.go:6537). With
-        ``sysmon_backoff=True``, a process that has run a while before t=0 with no P taken from
-        a syscall (each of its rounds retook nothing, so ``idle`` passed 50 and its sleep
-        doubled to 10 ms, proc.go:6551-6555): sysmon is in its 10 ms rounds, and where t=0
-        falls in one is drawn from the seed (a stream of its own: the runtime's draws, work
-        stealing's victims and cheaprand's, are as without it). A loop without calls started at t=0 is then stopped 10-20 ms in,
-        depending on the seed, as real Go's spinner is after its program's calibration
+        """When sysmon's first round comes, with its back-off state set to match. A process just
+        started (the default): sysmon's first usleep(20), as runtime.main starts it
+        (src/runtime/proc.go:6537). With ``sysmon_backoff=True``, a process that has run a while
+        before t=0 with no P taken from a syscall (each of its rounds retook nothing, so
+        ``idle`` passed 50 and its sleep doubled to 10 ms, proc.go:6551-6555): sysmon is in its
+        10 ms rounds, and where t=0 falls in one is drawn from the seed (a stream of its own:
+        the runtime's draws, work stealing's victims and cheaprand's, are as without it). A
+        loop without calls started at t=0 is then stopped 10-20 ms in, depending on the seed,
+        as real Go's spinner is after its program's calibration
         (labkit/golab/recorded/preempt.json: 14.6, 15.8 and 17.4 ms); the Go twins of chapter 2
         start so (labkit.golab.twin_fidelity)."""
         rng = self.sm_backoff_rng
