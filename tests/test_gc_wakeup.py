@@ -187,22 +187,147 @@ def test_without_the_workers_preemption_rule_the_mark_would_not_delay_frames(mon
     right = simulate_frames(gomaxprocs=1, producers=0, seconds=10, seed=0)
     monkeypatch.setattr(rt, "FORCE_PREEMPT_MS", 30.0)
     slower = simulate_frames(gomaxprocs=1, producers=0, seconds=10, seed=0)
-    assert slower.wait_ms.max() > right.wait_ms.max() + 5
+
+    def median_wait_ms(r):
+        return np.median(r.wait_ms[r.wait_ms > 1.0])
+
+    # (the longest waits end with the mark either way)
+    assert median_wait_ms(slower) > median_wait_ms(right) + 5
+    assert slower.jank_fraction > 5 * right.jank_fraction
 
 
 def test_on_one_p_the_fractional_worker_makes_the_late_frames_wait_longer(monkeypatch):
     """Chapter 1's stall (one P, four producers at a tenth of a CPU): without the fractional
-    worker's turn (a goal of 0) the frames wait only for the preemption, as the model did before
-    it, and no frame waits past two rounds; with it, more than twice as many frames miss and
-    the longest waits pass two rounds, as in the recorded trace (chapter 1: 15-30 ms)."""
+    worker (a goal of 0) the frames wait only for the idle worker's preemption and the producers
+    readied with them, and no frame waits past two rounds and their bursts; with it, more frames
+    miss and the longest waits pass that, as in the recorded trace (chapter 1: 15-30 ms)."""
     settings = dict(gomaxprocs=1, producers=4, producer_cpu_fraction=0.1, seconds=10, seed=0)
     right = simulate_frames(**settings)
-    real_point = wakeup.first_scheduling_point
+    real_mark = wakeup.one_p_mark
     monkeypatch.setattr(
-        "labkit.models.renderloop.first_scheduling_point",
-        lambda due, **kw: real_point(due, **{**kw, "fractional_goal": 0.0}),
+        "labkit.models.renderloop.one_p_mark",
+        lambda cpu_ms, **kw: real_mark(cpu_ms, **{**kw, "fractional_goal": 0.0}),
     )
     without = simulate_frames(**settings)
-    assert without.wait_ms.max() <= 2 * ROUND_S * 1000 + 1
-    assert right.wait_ms.max() > 2 * ROUND_S * 1000 + 5
-    assert right.jank_fraction > 2 * without.jank_fraction
+    bursts_ms = 4 * 1.0
+    assert without.wait_ms.max() <= 2 * ROUND_S * 1000 + bursts_ms + 1
+    assert right.wait_ms.max() > 2 * ROUND_S * 1000 + bursts_ms + 1
+    assert right.jank_fraction > 1.5 * without.jank_fraction
+
+
+# --- one P through a mark: the program runs only when a worker gives the P back -------------
+
+DASHBOARD_MARK = dict(
+    sleepers=4, burst_ms=1.0, slice_ms=10.0, frame_ms=2.8, period_ms=1000 / 60,
+    fractional_goal=0.25,
+)  # fmt: skip
+
+
+def test_on_one_p_the_marks_time_is_the_programs_the_fractional_workers_and_the_idle_workers():
+    m = wakeup.one_p_mark(34.0, sysmon_phase_ms=0.0, **DASHBOARD_MARK)
+    assert m.mark_ms == pytest.approx(m.mutator_ms + m.fractional_ms + m.idle_ms)
+    assert m.fractional_ms + m.idle_ms == pytest.approx(34.0)
+
+
+def _sleepers_alone(mark_cpu_ms, *, sleepers, burst_ms, fractional_goal):
+    """A one-P mark of producers with 10 ms slices and no frames due."""
+    return wakeup.one_p_mark(
+        mark_cpu_ms, sleepers=sleepers, burst_ms=burst_ms, slice_ms=10.0, frame_ms=0.0,
+        period_ms=1e9, fractional_goal=fractional_goal, sysmon_phase_ms=0.0,
+    )  # fmt: skip
+
+
+def test_an_idle_worker_keeps_the_p_past_the_producers_timers_until_sysmon_preempts_it():
+    # One producer of 1 ms every 10 ms and no frames due: alone it would take 0.1 of the P. Its
+    # timer expires 10 ms after its burst, but the idle worker that took the P then holds it
+    # until sysmon's second round (20.1 ms), so it bursts once per two rounds: ~0.05.
+    m = _sleepers_alone(200.0, sleepers=1, burst_ms=1.0, fractional_goal=0.0)
+    assert m.fractional_ms == 0.0
+    assert m.mutator_share == pytest.approx(1.0 / (2 * ROUND_S / MS), rel=0.1)
+
+
+def test_the_fractional_worker_takes_its_share_before_the_program_runs():
+    m = wakeup.one_p_mark(200.0, sysmon_phase_ms=0.0, **DASHBOARD_MARK)
+    share = m.fractional_ms / m.mark_ms
+    assert 0.25 <= share <= wakeup.FRACTIONAL_EXIT_SLACK * 0.25 + 0.01
+
+
+def test_a_program_that_never_sleeps_is_not_held_back():
+    # Producers busy their whole slice are never asleep: there is always a goroutine to run,
+    # so no idle worker starts and only the fractional worker's share is taken.
+    m = _sleepers_alone(100.0, sleepers=2, burst_ms=10.0, fractional_goal=0.25)
+    assert m.idle_ms == 0.0
+    assert m.mutator_share == pytest.approx(1 - m.fractional_ms / m.mark_ms)
+
+
+@given(
+    mark_cpu_ms=st.floats(0.1, 300.0),
+    sleepers=st.integers(0, 12),
+    cpu=st.floats(0.0, 1.0),
+    frame_ms=st.floats(0.0, 30.0),
+    phase_ms=st.floats(0.0, 10.0),
+)
+def test_a_one_p_mark_accounts_for_every_ms_and_never_gives_the_program_more_than_it_asks(
+    mark_cpu_ms, sleepers, cpu, frame_ms, phase_ms
+):
+    m = wakeup.one_p_mark(
+        mark_cpu_ms, sleepers=sleepers, burst_ms=cpu * 10.0, slice_ms=10.0,
+        frame_ms=frame_ms, period_ms=1000 / 60, fractional_goal=0.25, sysmon_phase_ms=phase_ms,
+    )  # fmt: skip
+    assert min(m.mutator_ms, m.fractional_ms, m.idle_ms) >= 0
+    assert m.mark_ms == pytest.approx(m.mutator_ms + m.fractional_ms + m.idle_ms)
+    assert m.fractional_ms + m.idle_ms == pytest.approx(mark_cpu_ms)
+    # Beyond the frame that started the cycle, no more than its demand: the sleepers' share of
+    # their slices and a frame per period (plus one frame and one burst each begun at the end).
+    demand = sleepers * cpu + frame_ms / (1000 / 60)
+    extra = frame_ms * 2 + sleepers * cpu * 10.0
+    assert m.mutator_ms <= demand * m.mark_ms + extra + 1e-6
+
+
+def test_the_frame_models_one_p_marks_are_real_gos_length_not_twice_it():
+    # gc_render.json, GOMAXPROCS=1, fresh frames: real marks of 42-57 ms (gctrace). Counting the
+    # producers' 0.4 CPU through the mark, the model's lasted 92 ms.
+    r = simulate_frames(
+        gomaxprocs=1, producers=4, producer_cpu_fraction=0.1, live_heap_mb=67, seconds=6.0
+    )
+    marks_ms = [1000 * (c.mark_end_s - c.mark_start_s) for c in r.gc_cycles]
+    assert marks_ms and max(marks_ms) < 70
+
+
+def test_without_the_one_p_schedule_the_marks_would_last_as_long_as_before(monkeypatch):
+    import labkit.models.renderloop as renderloop
+
+    monkeypatch.setattr(renderloop._OnePMarks, "mutator_cpus", lambda self: float("inf"))
+    r = simulate_frames(
+        gomaxprocs=1, producers=4, producer_cpu_fraction=0.1, live_heap_mb=67, seconds=6.0
+    )
+    marks_ms = [1000 * (c.mark_end_s - c.mark_start_s) for c in r.gc_cycles]
+    assert np.median(marks_ms) > 85
+
+
+def test_with_two_ps_the_program_keeps_its_cpu_through_a_mark():
+    two = simulate_frames(gomaxprocs=2, producers=4, producer_cpu_fraction=0.1, seconds=4.0)
+    marks_ms = [1000 * (c.mark_end_s - c.mark_start_s) for c in two.gc_cycles]
+    # gc_render.json at two Ps: 24-28 ms marks with the program's full 0.55 CPU
+    assert marks_ms and all(20 < m < 35 for m in marks_ms)
+
+
+def test_a_mark_of_any_length_ends():
+    # Found by lab 1's seeded exercises (96 MiB live): the work left came to a few ulps above
+    # zero, which adding it to the marked time could not remove, and the loop never ended.
+    settings = {**DASHBOARD_MARK, "frame_ms": 2.5355999097773747}
+    m = wakeup.one_p_mark(62.02998991935484, sysmon_phase_ms=1.25625, **settings)
+    assert m.fractional_ms + m.idle_ms == pytest.approx(62.02998991935484)
+
+
+def test_past_the_simulated_part_of_a_very_long_mark_the_loop_falls_back_to_the_preemptions():
+    # 4 GiB live on one P: ~2.6 s of marking, of which _OnePMarks runs the first second. A frame
+    # due past that is left to first_scheduling_point (None), not sent to the mark's end.
+    from labkit.models.renderloop import MAX_MARK_SIMULATED_MS, FrameParams, _FrameDraws, _OnePMarks
+
+    p = FrameParams.make(None, gomaxprocs=1, live_heap_mb=4096)
+    marks = _OnePMarks(p, _FrameDraws.draw(p))
+    assert marks.mark_cpu_ms == MAX_MARK_SIMULATED_MS
+    schedule_ms = marks.at(0.0).mark_ms
+    assert marks.wake_s(0.5 * schedule_ms / 1000, 0.0, 0.0) is not None
+    assert marks.wake_s(1.01 * schedule_ms / 1000, 0.0, 0.0) is None

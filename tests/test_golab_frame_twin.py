@@ -99,7 +99,7 @@ def test_every_row_agrees(rows):
     """The stall's late frames too: in the trace a mark worker holds the one P until sysmon
     preempts it, then the fractional worker runs again before the frame (findRunnableGCWorker,
     proc.go:3447-3452; pollFractionalWorkerExit, mgc.go:310-322), and the model does the same
-    (labkit.models.gcpacer.wakeup.fractional_rerun_s)."""
+    (labkit.models.gcpacer.wakeup.one_p_mark)."""
     assert all(r["agree"] for r in rows.values()), rows
     assert not any(t == "frame_loop" for (t, _, _) in tf.KNOWN_DIFFERENCES)
     late = rows[("stall", "late frames inside a GC cycle")]
@@ -107,15 +107,16 @@ def test_every_row_agrees(rows):
 
 
 def test_a_model_that_runs_the_frame_at_the_first_preemption_differs(monkeypatch, rows):
-    """Without the fractional worker's turn before the frame (the model before it had one),
-    the stall's frames wait only for the preemption and one of the seven late ones is late."""
+    """Without the fractional worker, which takes the P before the frame whenever it is behind
+    (the model before it had one), the one P's schedule runs the frame at the worker's
+    preemption and fewer than four frames are late."""
     import labkit.models.renderloop as renderloop
 
-    real_point = renderloop.first_scheduling_point
+    real_mark = renderloop.one_p_mark
     monkeypatch.setattr(
         renderloop,
-        "first_scheduling_point",
-        lambda due, **kw: real_point(due, **{**kw, "fractional_goal": 0.0}),
+        "one_p_mark",
+        lambda cpu_ms, **kw: real_mark(cpu_ms, **{**kw, "fractional_goal": 0.0}),
     )
     wrong = {(r["variant"], r["quantity"]): r for r in tf.twin_rows(twins=["frame_loop"])}
     assert not wrong[("stall", "late frames inside a GC cycle")]["agree"]

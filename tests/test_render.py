@@ -205,7 +205,7 @@ def test_a_gc_bound_program_spends_at_most_all_of_its_cpu_in_gc():
     goroutine was still assisting. The assist now holds its P until its work is done and the
     mark waits for it (gcIsMarkDone, src/runtime/mgc.go:1944)."""
     r = simulate_frames(**GC_BOUND_ON_ONE_P)
-    assert 0.9 < r.gc_cpu_fraction <= 1.0
+    assert 0.85 < r.gc_cpu_fraction <= 1.0  # GC-bound (idle marking is not counted)
     assert all(c.gc_cpu_fraction <= 1.0 for c in r.gc_cycles)
     for c in r.gc_cycles:
         assert c.mark_s * c.gomaxprocs >= c.assist_cpu_s + c.background_cpu_s + c.idle_cpu_s

@@ -12,7 +12,10 @@ goroutine pays scan work for what it allocates during mark, gcAssistAlloc in mgc
 stop-the-world overlap (every goroutine stops) + waiting for a P (background mark workers hold
 25 % of GOMAXPROCS during mark, busy producers hold others; runnable goroutines share the
 remaining Ps, a processor-sharing approximation of the scheduler's round robin) + lock wait +
-compose work. A frame is janky when it takes longer than the 1000/fps ms budget.
+compose work. A frame is janky when it takes longer than the 1000/fps ms budget. With one P a
+mark is run through as the runtime schedules it (``labkit.models.gcpacer.wakeup.one_p_mark``):
+the render goroutine and the producers sleep on timers only that P can run, so both wait for the
+workers to give it back, and the idle worker marks with the CPU they lose.
 
 sync.Pool (``pooled=True``) follows src/sync/pool.go: Get takes from this P's primary cache, then
 other Ps', then the victim cache, and only calls New (an allocation) when all are empty; Put
@@ -45,7 +48,14 @@ from labkit.models.gcpacer import (
     format_gctrace,
     parse_gogc,
 )
-from labkit.models.gcpacer.wakeup import first_scheduling_point, netpoll_wake_s, sysmon_round_s
+from labkit.models.gcpacer.pacer import mark_worker_plan
+from labkit.models.gcpacer.wakeup import (
+    OnePMark,
+    first_scheduling_point,
+    netpoll_wake_s,
+    one_p_mark,
+    sysmon_round_s,
+)
 from labkit.params import ModelParams, checked, choice, flag, number, whole
 from labkit.validation import check_real
 
@@ -85,6 +95,14 @@ GLOBALS_BYTES = 150 * 1024
 # median of labkit/golab/recorded/gc_render.json's non_heap_mb under GOMEMLIMIT=100MiB, where it
 # sets the goal (8.80-8.82 MiB across the windows; 9.1 MiB without a limit).
 NON_HEAP_MB = 8.8
+
+# A producer of the course's gc_render program keeps its share of a CPU in slices of 10 ms:
+# busy, then asleep until the slice is over (go/gc_render/main.go, producer: slice).
+PRODUCER_SLICE_MS = 10.0
+
+# How much of a one-P mark _OnePMarks simulates, and over how many sysmon phases.
+MAX_MARK_SIMULATED_MS = 1000.0
+_SYSMON_PHASES = 8
 
 # The most a lock can be busy in the M/D/1 queue estimate below (at 100 % the queue is unbounded).
 _MAX_LOCK_UTILIZATION = 0.99
@@ -294,7 +312,8 @@ def simulate_frames(params: FrameParams | None = None, /, **overrides: Any) -> R
     """
     p = FrameParams.make(params, **overrides)
     draws = _FrameDraws.draw(p)
-    loop = _RenderLoop(p, draws, _gc_engine(p, draws))
+    marks = _OnePMarks(p, draws) if p.gomaxprocs == 1 else None
+    loop = _RenderLoop(p, draws, _gc_engine(p, draws, marks), marks)
     for i in range(draws.frames):
         loop.frame(i)
     return loop.result()
@@ -349,13 +368,20 @@ class _FrameDraws:
         )  # fmt: skip
 
 
-def _gc_engine(p: FrameParams, draws: _FrameDraws) -> GCEngine:
-    """The program's GC: the pacer of labkit.models.gcpacer, with the frames' and producers' CPU as the
-    mutator's (what the background workers' 25 % is taken from)."""
+def _gc_engine(p: FrameParams, draws: _FrameDraws, marks: _OnePMarks | None) -> GCEngine:
+    """The program's GC: the pacer of labkit.models.gcpacer, with the frames' and producers' CPU
+    as the mutator's (what the idle workers take the rest of the Ps from while it marks).
+
+    With GOMAXPROCS > 1 the program keeps its CPU through a mark: gc_render.json's two-P runs
+    marked 24-28 ms with 34-40 ms of GC CPU, leaving the program 0.6 of a CPU (its demand,
+    0.55). With one P the workers hold the only P and the program's timers wait for it to
+    schedule (:class:`_OnePMarks`)."""
     live_bytes = p.live_heap_mb * MIB
     mutator_cpus = p.producers * p.producer_cpu_fraction + min(
         float(np.mean(draws.compose_s)) / draws.period_s, 1
     )
+    if marks is not None:
+        mutator_cpus = min(mutator_cpus, marks.mutator_cpus())
     return GCEngine(
         gogc=parse_gogc(p.gogc),  # type: ignore[arg-type]
         memory_limit=None if p.memory_limit_mb is None else int(p.memory_limit_mb * MIB),
@@ -367,6 +393,65 @@ def _gc_engine(p: FrameParams, draws: _FrameDraws) -> GCEngine:
         mutator_cpus=min(mutator_cpus, p.gomaxprocs),
         mark_bytes_per_cpu_s=p.mark_mb_per_cpu_s * MIB,
     )
+
+
+class _OnePMarks:
+    """The one P's schedule through a mark (labkit.models.gcpacer.wakeup.one_p_mark) for this
+    program: producers that sleep between bursts of ``producer_cpu_fraction`` x
+    PRODUCER_SLICE_MS, a render goroutine that sleeps between frames, and a mark of the live
+    heap's scan work (one longer than MAX_MARK_SIMULATED_MS is simulated that far: past the
+    first few worker slices the schedule repeats). One schedule per sysmon phase, kept."""
+
+    def __init__(self, p: FrameParams, draws: _FrameDraws) -> None:
+        scan_bytes = p.live_heap_mb * MIB * p.live_scan_fraction + GLOBALS_BYTES
+        frame_ms = 1000 * float(np.mean(draws.compose_s))
+        if not p.pooled and p.handoff == "channel":
+            frame_ms += 1000 * p.frame_bytes / ALLOC_ZERO_BYTES_PER_S
+        self.settings = dict(
+            sleepers=p.producers,
+            burst_ms=p.producer_cpu_fraction * PRODUCER_SLICE_MS,
+            slice_ms=PRODUCER_SLICE_MS,
+            frame_ms=frame_ms,
+            period_ms=1000 * draws.period_s,
+            fractional_goal=mark_worker_plan(1).fractional_utilization_goal,
+        )
+        self.mark_cpu_ms = min(
+            1000 * scan_bytes / (p.mark_mb_per_cpu_s * MIB), MAX_MARK_SIMULATED_MS
+        )
+        self._kept: dict[float, OnePMark] = {}
+
+    def at(self, sysmon_phase_s: float) -> OnePMark:
+        """The schedule with sysmon's rounds at ``sysmon_phase_s`` + k rounds from the mark's
+        start."""
+        mark = self._kept.get(sysmon_phase_s)
+        if mark is None:
+            mark = one_p_mark(self.mark_cpu_ms, sysmon_phase_ms=1000 * sysmon_phase_s,
+                              **self.settings)  # fmt: skip
+            self._kept[sysmon_phase_s] = mark
+        return mark
+
+    def mutator_cpus(self) -> float:
+        """The program's share of the P while it marks, the mean over sysmon phases spread
+        evenly over a round (GCEngine takes one figure for every cycle). Chapter 1's traced
+        twin (frame_loop) shows why it is lower than the program's demand: its producers ran
+        0.11-0.19 of the P through its marks, against 0.4 outside them."""
+        round_s = sysmon_round_s()
+        phases = (round_s * k / _SYSMON_PHASES for k in range(_SYSMON_PHASES))
+        return float(np.mean([self.at(phase).mutator_share for phase in phases]))
+
+    def wake_s(self, due_s: float, mark_start_s: float, sysmon_phase_s: float) -> float | None:
+        """When the render goroutine, asleep for a frame due at ``due_s`` in the mark that
+        began at ``mark_start_s``, gets the P: its first run at or after the due time in the
+        mark's schedule, or the mark's end (inf) if the schedule has none. None when the frame
+        falls due past the schedule (a mark longer than MAX_MARK_SIMULATED_MS of work)."""
+        mark = self.at(sysmon_phase_s)
+        rel_ms = 1000 * (due_s - mark_start_s)
+        if self.mark_cpu_ms >= MAX_MARK_SIMULATED_MS and rel_ms > mark.mark_ms:
+            return None
+        for run_ms in mark.render_runs_ms:
+            if run_ms >= rel_ms - 1e-9:
+                return mark_start_s + run_ms / 1000
+        return math.inf
 
 
 class _BufferSource:
@@ -416,8 +501,10 @@ class _BufferSource:
 class _RenderLoop:
     """The render goroutine, frame by frame, against the GC engine; collects the per-frame parts."""
 
-    def __init__(self, p: FrameParams, draws: _FrameDraws, engine: GCEngine) -> None:
-        self.p, self.d, self.engine = p, draws, engine
+    def __init__(
+        self, p: FrameParams, draws: _FrameDraws, engine: GCEngine, marks: _OnePMarks | None
+    ) -> None:
+        self.p, self.d, self.engine, self.marks = p, draws, engine, marks
         self.buffers = _BufferSource(p)
         self.live_bytes = p.live_heap_mb * MIB
         self.live_scan = self.live_bytes * p.live_scan_fraction
@@ -449,14 +536,19 @@ class _RenderLoop:
         if not (due > self.prev_end and self.d.busy_producers[i] == 0):
             return 0.0
         if e.marking:  # every P is running a mark worker
-            point = first_scheduling_point(
-                due,
-                mark_start_s=e.mark_start_s,
-                asleep_since_s=self.prev_end,
-                sysmon_phase_s=self.d.sysmon_phase_s[e.gc_starts % self.d.frames],
-                worker_ps=self.worker_ps,
-                fractional_goal=e.plan.fractional_utilization_goal,
-            )
+            phase_s = self.d.sysmon_phase_s[e.gc_starts % self.d.frames]
+            point = None
+            if self.marks is not None:  # one P: the mark's own schedule
+                point = self.marks.wake_s(due, e.mark_start_s, phase_s)
+            if point is None:
+                point = first_scheduling_point(
+                    due,
+                    mark_start_s=e.mark_start_s,
+                    asleep_since_s=self.prev_end,
+                    sysmon_phase_s=phase_s,
+                    worker_ps=self.worker_ps,
+                    fractional_goal=e.plan.fractional_utilization_goal,
+                )
             self._run_to(point, stop_at_mark_end=True)
         else:  # every P idle
             self._run_to(netpoll_wake_s(self.prev_end, due))

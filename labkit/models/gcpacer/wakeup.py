@@ -31,22 +31,29 @@ fell due, then a worker again for 8-10 ms, then the frame.
 
 ``first_scheduling_point`` computes when the goroutine runs; ``labkit.models.renderloop`` calls
 it for each frame whose due time falls in a mark phase while no goroutine of the program is
-running. The constants are the scheduler model's (``labkit.models.scheduler.runtime``:
-FORCE_PREEMPT_MS, SYSMON_MAX_DELAY_MS and TIMER_SLACK_MS, the overshoot of sysmon's usleep),
-read when called, so the two models agree.
+running, with two Ps or more. With one P every goroutine of the program sleeps on timers that
+only this P can run, so the program itself loses CPU while the workers hold it: ``one_p_mark``
+runs that P through a whole mark (the workers' slices, the fractional worker's turns, the
+goroutines woken at each scheduling point), and the frame model takes both the program's share
+of the mark and the render goroutine's wake-ups from it. The constants are the scheduler
+model's (``labkit.models.scheduler.runtime``: FORCE_PREEMPT_MS, SYSMON_MAX_DELAY_MS and
+TIMER_SLACK_MS, the overshoot of sysmon's usleep), read when called, so the two models agree.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from labkit.models.scheduler import runtime as _rt
 
 __all__ = [
     "FRACTIONAL_EXIT_SLACK",
+    "OnePMark",
     "first_scheduling_point",
     "fractional_rerun_s",
     "netpoll_wake_s",
+    "one_p_mark",
     "sysmon_round_s",
 ]
 
@@ -179,3 +186,137 @@ def netpoll_wake_s(asleep_since_s: float, due_s: float) -> float:
     if due_ms - t_ms > 1e-9:
         t_ms += _rt.netpoll_wait_ms(due_ms - t_ms)
     return t_ms / 1000
+
+
+class OnePMark(NamedTuple):
+    """How one P's time went during a mark phase (:func:`one_p_mark`), in ms from the mark's
+    start: ``mark_ms`` in all, and the parts the program's goroutines (``mutator_ms``), the
+    fractional worker and the idle worker ran; ``render_runs_ms``, when the render goroutine
+    got the P back after sleeping (its timer fired and it ran)."""
+
+    mark_ms: float
+    mutator_ms: float
+    fractional_ms: float
+    idle_ms: float
+    render_runs_ms: tuple[float, ...] = ()
+
+    @property
+    def mutator_share(self) -> float:
+        """The program's share of the P while it marked."""
+        return self.mutator_ms / self.mark_ms if self.mark_ms > 0 else 0.0
+
+
+def one_p_mark(
+    mark_cpu_ms: float,
+    *,
+    sleepers: int,
+    burst_ms: float,
+    slice_ms: float,
+    frame_ms: float,
+    period_ms: float,
+    fractional_goal: float,
+    sysmon_phase_ms: float,
+) -> OnePMark:
+    """The one P of a GOMAXPROCS=1 program whose goroutines sleep on timers, from the start of a
+    mark until its workers have done ``mark_cpu_ms`` of marking.
+
+    With one P, no other P can run an expired timer (``stealWork``), so the program runs only
+    when this P schedules, and ``findRunnable`` then does, in order: run the expired timers,
+    whose goroutines go to ``runnext`` (``goroutineReady`` -> ``ready``, src/runtime/time.go:446,
+    proc.go:1150; the last one readied runs first, the one it displaced goes to the queue's
+    tail); take the fractional worker if this P's fractional time is at most its goal of the
+    mark's time so far (``findRunnableGCWorker``, proc.go:3448; mgcpacer.go:830-836), which
+    holds the P until its share passes 1.2 x the goal (``pollFractionalWorkerExit``,
+    mgc.go:310-322) or sysmon preempts it; run the queue (proc.go:3484); and with nothing to
+    run, the idle worker (proc.go:3559), which keeps the P until sysmon preempts it (an expired
+    timer is not work to ``pollWork``, proc.go:3819). Sysmon, in its 10 ms rounds, preempts at
+    the first round ``forcePreemptNS`` after the round that saw the worker start
+    (:func:`_preemptions`).
+
+    The program is the course's render loop (go/gc_render): ``sleepers`` goroutines each run
+    ``burst_ms`` and sleep until ``slice_ms`` after the burst began (the producers), and a render
+    goroutine runs ``frame_ms`` for each frame due every ``period_ms``; it skips no frame, and
+    when the next one is already due it goes on without sleeping (``timeSleep`` returns at
+    once for a duration <= 0, time.go:335-338). At the mark's start the render goroutine is
+    running (its allocation started the cycle) and the sleepers' timers are spread evenly over
+    their slice.
+    """
+    p = _OneP(sleepers if burst_ms > 0 else 0, slice_ms, period_ms, sysmon_phase_ms)
+    p.run_frames_due(frame_ms)  # the frame whose allocation started the cycle runs to its end
+    while mark_cpu_ms - p.fractional - p.idle > 1e-9:  # the mark's work not yet done (in ms)
+        p.fire_timers()
+        left = mark_cpu_ms - p.fractional - p.idle
+        if fractional_goal > 0 and p.fractional <= fractional_goal * p.t:
+            share = FRACTIONAL_EXIT_SLACK * fractional_goal
+            turn = max((share * p.t - p.fractional) / (1.0 - share), 1e-6)
+            run = min(turn, p.preempted_at(p.t) - p.t, left)
+            p.fractional += run
+            p.t += run
+        elif p.queue:
+            p.run(p.queue.pop(0), burst_ms, frame_ms)
+        else:
+            run = min(p.preempted_at(p.t) - p.t, left)
+            p.idle += run
+            p.t += run
+    return OnePMark(p.t, p.mutator, p.fractional, p.idle, tuple(p.render_runs))
+
+
+class _OneP:
+    """one_p_mark's state: the clock, the time each part ran, the sleepers' timers (None while
+    a sleeper is queued), the render goroutine's next frame due and whether it is queued, and
+    the queue (sleeper i, or -1 for the render goroutine), all in ms."""
+
+    def __init__(self, sleepers: int, slice_ms: float, period_ms: float, phase_ms: float):
+        self.slice_ms, self.period_ms, self.phase_ms = slice_ms, period_ms, phase_ms
+        self.round_ms = sysmon_round_s() * 1000
+        self.rounds = max(math.ceil(_rt.FORCE_PREEMPT_MS / self.round_ms - 1e-12), 1)
+        self.t = self.mutator = self.fractional = self.idle = 0.0
+        self.wake: list[float | None] = [i * slice_ms / max(sleepers, 1) for i in range(sleepers)]
+        self.frame_due, self.render_queued, self.render_preempted = 0.0, False, False
+        self.queue: list[int] = []
+        self.render_runs: list[float] = []
+
+    def preempted_at(self, start: float) -> float:
+        """When sysmon preempts a worker that takes the P at ``start``."""
+        seen = _first_round_after(start, self.phase_ms, self.round_ms)
+        return seen + self.rounds * self.round_ms
+
+    def fire_timers(self) -> None:
+        """The P's timer check: expired timers in the order they expire, each to runnext."""
+        due = [(w, i) for i, w in enumerate(self.wake) if w is not None and w <= self.t]
+        if not self.render_queued and self.frame_due <= self.t:
+            due.append((self.frame_due, -1))
+        for _, g in sorted(due):
+            self.queue.insert(0, g)
+            if g >= 0:
+                self.wake[g] = None
+            else:
+                self.render_queued = True
+
+    def run(self, g: int, burst_ms: float, frame_ms: float) -> None:
+        """Goroutine ``g`` runs until it sleeps again."""
+        if g >= 0:
+            self.wake[g] = self.t + self.slice_ms
+            self.mutator += burst_ms
+            self.t += burst_ms
+            return
+        if not self.render_preempted:  # woken by its timer, not resumed after a preemption
+            self.render_runs.append(self.t)
+        self.render_queued = self.render_preempted = False
+        self.run_frames_due(frame_ms)
+
+    def run_frames_due(self, frame_ms: float) -> None:
+        """The render goroutine draws the frame it woke for and every later one already due,
+        until sysmon preempts it (a frame is not cut: preemption is checked between frames);
+        preempted, it waits in the queue's tail (goschedImpl -> globrunqput, proc.go:4352)."""
+        preempt = self.preempted_at(self.t)
+        while True:
+            self.mutator += frame_ms
+            self.t += frame_ms
+            self.frame_due += self.period_ms
+            if self.frame_due > self.t or frame_ms <= 0:
+                return
+            if self.t >= preempt:
+                self.queue.append(-1)
+                self.render_queued = self.render_preempted = True
+                return
