@@ -1,7 +1,7 @@
 """Chapter 1's frame loop beside real Go (issue #15 item 3): the twin frame_loop's recordings,
-the frames on the trace's clock, the fidelity rows (the model's late frames differ for a stated
-reason, its GC cycles and mark workers agree) and a wrong model that makes agreeing rows
-differ."""
+the frames on the trace's clock, the fidelity rows (late frames, GC cycles and mark workers
+agree), what a mark on the one P takes from the producers, and a wrong model that makes agreeing
+rows differ."""
 
 from __future__ import annotations
 
@@ -65,6 +65,21 @@ def test_the_longest_late_frame_in_a_cycle_waited_for_the_mark_worker(stall):
     held = ft.who_held_the_p(stall.trace, a, a + frames.wait_ms[i])
     assert next(iter(held)) == ft.MARK_WORKER
     assert held[ft.MARK_WORKER] > 0.6 * frames.wait_ms[i]
+
+
+def test_the_producers_lose_bursts_while_the_mark_holds_the_one_p(stall):
+    """The producers sleep on timers that only the one P can run, so inside a GC cycle they ran
+    0.11-0.19 of the P against 0.36 outside (chapter 1; labkit.models.renderloop._OnePMarks)."""
+    frames, trace = ft.real_frames(stall), stall.trace
+    w0, w1 = frames.window_ms
+    marks = [(a, b) for a, b in trace.gc.tolist() if b > w0 and a < w1]
+    ran_in = [ft.who_held_the_p(trace, a, b).get("main.producer", 0.0) for a, b in marks]
+    shares = [ran / (b - a) for (a, b), ran in zip(marks, ran_in, strict=True)]
+    ran_all = ft.who_held_the_p(trace, w0, w1).get("main.producer", 0.0)
+    outside = (ran_all - sum(ran_in)) / (w1 - w0 - sum(b - a for a, b in marks))
+    assert len(marks) == 5
+    assert min(shares) > 0.10 and max(shares) < 0.20
+    assert 0.33 < outside < 0.40
 
 
 def test_every_mark_worker_stretch_lies_in_a_gc_range(stall):

@@ -434,7 +434,7 @@ class _OnePMarks:
         """The program's share of the P while it marks, the mean over sysmon phases spread
         evenly over a round (GCEngine takes one figure for every cycle). Chapter 1's traced
         twin (frame_loop) shows why it is lower than the program's demand: its producers ran
-        0.11-0.19 of the P through its marks, against 0.4 outside them."""
+        0.11-0.19 of the P through its marks, against 0.36 outside them."""
         round_s = sysmon_round_s()
         phases = (round_s * k / _SYSMON_PHASES for k in range(_SYSMON_PHASES))
         return float(np.mean([self.at(phase).mutator_share for phase in phases]))
