@@ -331,3 +331,13 @@ def test_past_the_simulated_part_of_a_very_long_mark_the_loop_falls_back_to_the_
     schedule_ms = marks.at(0.0).mark_ms
     assert marks.wake_s(0.5 * schedule_ms / 1000, 0.0, 0.0) is not None
     assert marks.wake_s(1.01 * schedule_ms / 1000, 0.0, 0.0) is None
+
+
+def test_a_readied_goroutine_takes_runnext_and_the_one_it_displaces_goes_to_the_tail():
+    # Expired in the order p0, p1, p2 at the first scheduling point: ready(next=true) puts each
+    # in runnext and moves the one there to the queue's tail, so p2 runs first, then p0, p1.
+    state = wakeup._OneP(3, 10.0, 1e9, 0.0)
+    state.t, state.frame_due = 5.0, 1e9
+    state.wake = [1.0, 2.0, 3.0]
+    state.fire_timers()
+    assert state.queue == [2, 0, 1]

@@ -253,6 +253,7 @@ def one_p_mark(
             p.fractional += run
             p.t += run
         elif p.queue:
+            p.next_set = False
             p.run(p.queue.pop(0), burst_ms, frame_ms)
         else:
             run = min(p.preempted_at(p.t) - p.t, left)
@@ -273,7 +274,8 @@ class _OneP:
         self.t = self.mutator = self.fractional = self.idle = 0.0
         self.wake: list[float | None] = [i * slice_ms / max(sleepers, 1) for i in range(sleepers)]
         self.frame_due, self.render_queued, self.render_preempted = 0.0, False, False
-        self.queue: list[int] = []
+        self.queue: list[int] = []  # queue[0] is in runnext while next_set
+        self.next_set = False
         self.render_runs: list[float] = []
 
     def preempted_at(self, start: float) -> float:
@@ -287,7 +289,10 @@ class _OneP:
         if not self.render_queued and self.frame_due <= self.t:
             due.append((self.frame_due, -1))
         for _, g in sorted(due):
+            if self.next_set:  # runqput(next=true): the one in runnext goes to the tail
+                self.queue.append(self.queue.pop(0))
             self.queue.insert(0, g)
+            self.next_set = True
             if g >= 0:
                 self.wake[g] = None
             else:
