@@ -246,7 +246,7 @@ def test_an_idle_worker_keeps_the_p_past_the_producers_timers_until_sysmon_preem
     assert m.mutator_share == pytest.approx(1.0 / (2 * ROUND_S / MS), rel=0.1)
 
 
-def test_the_fractional_worker_takes_its_share_before_the_program_runs():
+def test_the_fractional_worker_takes_between_its_goal_and_a_fifth_over_it():
     m = wakeup.one_p_mark(200.0, sysmon_phase_ms=0.0, **DASHBOARD_MARK)
     share = m.fractional_ms / m.mark_ms
     assert 0.25 <= share <= wakeup.FRACTIONAL_EXIT_SLACK * 0.25 + 0.01

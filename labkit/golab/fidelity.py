@@ -554,7 +554,7 @@ RULES: tuple[Rule, ...] = (
         differ_means="the model's timer wake-up during the mark (labkit.models.gcpacer.wakeup) "
         "or the length of its marks is off",
         known_difference="the model's marks on one P take 42 ms of CPU where real Go's take "
-        "31-37 (gctrace_lines in gc_render.json and in the model's run): its marking speed, "
+        "33-35 (gctrace_lines in gc_render.json and in the model's run): its marking speed, "
         "MARK_BYTES_PER_CPU_S, comes from gc_live's heap (1.55 MiB per CPU-ms), and this "
         "program marks faster (1.97 in its gctrace lines at two Ps). So its marks last 63 ms "
         "against 42-57, more frames fall due inside one and wait behind the worker, and the "
