@@ -126,6 +126,23 @@ def test_matches_a_real_go_run():
     assert last.mark_s * 1000 == pytest.approx(median(t.mark_clock_ms for t in lines), rel=0.3)
 
 
+def test_every_marking_cpu_marks_at_the_same_speed():
+    """A cycle with nothing else running (every P marks) takes half as long at two Ps as at one,
+    with the same mark CPU: MARK_BYTES_PER_CPU_S is per marking CPU, as gc_parallel.json's
+    pairs of forced cycles show for real Go (two workers at one worker's speed)."""
+    marks = {}
+    for procs in (1, 2):
+        engine = GCEngine(gomaxprocs=procs, live_bytes=72 * MIB, mutator_cpus=0.0)
+        engine.allocate(engine.trigger_bytes - engine.heap_live_bytes + 1)
+        engine.advance(1.0)
+        c = engine.cycles[0]
+        cpu_s = c.assist_cpu_s + c.background_cpu_s + c.idle_cpu_s
+        marks[procs] = (c.mark_s, cpu_s)
+        assert c.heap_marked_bytes / cpu_s == pytest.approx(MARK_BYTES_PER_CPU_S)
+    assert marks[2][0] == pytest.approx(marks[1][0] / 2)
+    assert marks[2][1] == pytest.approx(marks[1][1])
+
+
 def test_a_big_allocation_right_after_mark_starts_pays_a_big_assist():
     """gcAssistAlloc: debt = bytes * assistWorkPerByte; with no background credit banked yet the
     allocator scans it all. 64 MiB to scan, 3 MiB of runway left: 1 MiB costs 64/3 MiB of scan."""

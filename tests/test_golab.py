@@ -28,6 +28,7 @@ REQUIRED = (
     "spawn_order",
     "gc_frames",
     "gc_live",
+    "gc_parallel",
     "syscall_threads",
     "retake_keep",
     "json_allocs",

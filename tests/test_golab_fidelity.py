@@ -227,6 +227,31 @@ def test_a_wrong_frame_model_makes_the_gc_render_row_it_breaks_differ(
     assert differing(fidelity_table(source="recorded", rules=(rule,))) == {expected}
 
 
+def test_workers_that_mark_slower_together_make_the_parallel_marking_row_differ(
+    monkeypatch, recorded_rows
+):
+    """gc_parallel's row agrees with labkit.models.gcpacer as it is (every marking CPU marks at
+    mark_bytes_per_cpu_s) and reads DIFFER for an engine whose second worker adds only 80 % of
+    a CPU's marking, the contention the recording rules out."""
+    import labkit.models.gcpacer.cycle as cycle
+
+    expected = (
+        "gc_parallel",
+        repr({}),
+        "marking speed per CPU, two workers at once over one alone",
+    )
+    assert expected in {key(r) for r in recorded_rows if r["agree"]}
+    right = cycle.GCEngine.__init__
+
+    def contended(self, *args, **kwargs):
+        right(self, *args, **kwargs)
+        self.mark_bytes_per_cpu_s *= 1.0 if self.gomaxprocs == 1 else 0.8
+
+    monkeypatch.setattr(cycle.GCEngine, "__init__", contended)
+    rule = next(r for r in RULES if key(r) == expected)
+    assert differing(fidelity_table(source="recorded", rules=(rule,))) == {expected}
+
+
 def test_a_model_that_copies_the_real_column_differs(monkeypatch):
     """A 'model' that returns the recorded real results (relabelled as a model's) matches
     every median exactly: the rows whose real runs scatter read DIFFER, as copies."""

@@ -450,6 +450,28 @@ _EXPERIMENTS: tuple[Experiment, ...] = (
         quick={"seconds": 1.5, "repeats": 2},
     ),
     Experiment(
+        name="gc_parallel",
+        summary="gc_live's 72 MiB heap of pointer nodes marked by forced cycles, in pairs: one "
+        "mark worker alone (GOMAXPROCS=1) and two at once (GOMAXPROCS=2), marked bytes per mark "
+        "CPU-second of each and their ratio",
+        params=(
+            Param(
+                "live_mb", 72.0, "live heap of 64-byte pointer nodes, MiB", minimum=1, maximum=1_024
+            ),
+            Param("pairs", 40, "pairs of cycles, one at each GOMAXPROCS", minimum=1, maximum=500),
+        ),
+        result_keys=(
+            "one_worker_bytes_per_cpu_s",
+            "two_workers_bytes_per_cpu_s",
+            "two_over_one",
+            "heap_live_mb",
+        ),
+        gomaxprocs=2,
+        run_timeout_s=300.0,
+        processes=3,
+        quick={"pairs": 8},
+    ),
+    Experiment(
         name="gc_render",
         summary="a 60 fps render loop drawing into *image.RGBA with image/draw beside 64 MiB of "
         "live pointer nodes and producer goroutines: frame times, missed frames, GC cycles and "
@@ -910,6 +932,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("gc_frames", {"pooled": True, "repeats": 5}),
     ("gc_frames", {"pooled": False, "gogc": 400, "repeats": 5}),
     ("gc_live", {}),
+    ("gc_parallel", {}),
     # Chapter 1's scenarios, each with a new buffer per frame and with a sync.Pool: spare CPU at
     # GOGC=100; a short runway (GOGC=25; GOMEMLIMIT near the live heap); one P; producers that
     # keep both CPUs busy.

@@ -33,7 +33,7 @@ from labkit.golab.predict_gaps import (
     ticker_load,
     wg_order,
 )
-from labkit.golab.predict_gc import gc_frames, gc_live, gc_render
+from labkit.golab.predict_gc import gc_frames, gc_live, gc_parallel, gc_render
 from labkit.golab.predict_sched import (
     MODEL_GO_VERSION,
     call_kinds,
@@ -61,6 +61,7 @@ _MODELS: dict[str, tuple[Model, Callable[[dict[str, Any]], int]]] = {
     "spawn_order": (spawn_order, lambda p: 1),
     "gc_frames": (gc_frames, lambda p: 2),
     "gc_live": (gc_live, lambda p: 2),
+    "gc_parallel": (gc_parallel, lambda p: 2),
     "gc_render": (gc_render, lambda p: p["gomaxprocs"]),
     "syscall_threads": (syscall_threads, lambda p: p["gomaxprocs"]),
     "retake_keep": (retake_keep, lambda p: RETAKE_CASE_PROCS[p["case"]]),

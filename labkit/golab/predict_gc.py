@@ -96,6 +96,33 @@ def gc_live(p: dict[str, Any], seed: int) -> dict[str, Any]:
     }
 
 
+def gc_parallel(p: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Forced cycles of a live_mb heap with nothing running beside them, at GOMAXPROCS 1 and 2;
+    mirrors go/gc_parallel on labkit.models.gcpacer's GCEngine: an allocation takes the heap to
+    the trigger (runtime.GC starts a cycle however far below it the heap is; the model's cycle
+    starts at the trigger, which changes nothing the mark does), then the engine runs with no
+    mutator (mutator_cpus=0: every P runs a worker) and no allocation until the cycle ends. Its
+    marked bytes per mark CPU-second at each GOMAXPROCS, and the ratio."""
+    from labkit.models.gcpacer.cycle import GCEngine
+
+    speeds = {}
+    for procs in (1, 2):
+        engine = GCEngine(gomaxprocs=procs, live_bytes=p["live_mb"] * 2**20, mutator_cpus=0.0)
+        engine.allocate(engine.trigger_bytes - engine.heap_live_bytes + 1)
+        t_s = 0.0
+        while not engine.cycles:
+            t_s += GC_LIVE_STEP_S
+            engine.advance(t_s)
+        c = engine.cycles[-1]
+        speeds[procs] = c.heap_marked_bytes / (c.assist_cpu_s + c.background_cpu_s + c.idle_cpu_s)
+    return {
+        "one_worker_bytes_per_cpu_s": speeds[1],
+        "two_workers_bytes_per_cpu_s": speeds[2],
+        "two_over_one": speeds[2] / speeds[1],
+        "heap_live_mb": p["live_mb"],
+    }
+
+
 #: The gc_render program keeps a background image of one frame live beside its pointer nodes
 #: (the frame's first pass copies it), so the model's live heap is live_mb plus one frame.
 GC_RENDER_FRAME_MB = 1024 * 768 * RGBA / 2**20

@@ -61,6 +61,11 @@ __all__ = [
 # 72 MiB live heap of 64-byte pointer nodes, 3 MiB frames at 60 fps), marked_bytes_per_cpu_s: the
 # median over 5 windows of heap marked / mark CPU (runtime/metrics /cpu/classes/gc/mark/...),
 # 1.55 MiB per CPU-ms (windows 1.33-1.65; its gctrace lines give a median of 1.68 per cycle).
+# It is a speed per marking CPU: labkit/golab/recorded/gc_parallel.json (go/gc_parallel, the same
+# tree, forced cycles in pairs at GOMAXPROCS 1 and 2) has two workers marking at once each at
+# one worker's speed (two over one 1.00, p10-p90 0.89-1.04), so the engine multiplies it by the
+# CPUs that mark. Those forced cycles mark faster (1.79) than gc_live's paced ones; the model
+# takes the paced speed, the kind of cycle its programs run.
 MARK_BYTES_PER_CPU_S = 1.55 * (1 << 20) * 1000
 
 # Stop-the-world durations (the first and last "ms clock" fields of gctrace). Same measurement,

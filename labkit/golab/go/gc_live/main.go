@@ -25,33 +25,17 @@ import (
 	"labkit.local/golab/measure"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"time"
 )
 
 var root any // the live heap (measure.PointerTree), reachable from a global
 var sink uint64
 
-var markNames = []string{
-	"/cpu/classes/gc/mark/assist:cpu-seconds",
-	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
-	"/cpu/classes/gc/mark/idle:cpu-seconds",
-	"/gc/cycles/total:gc-cycles",
-	"/gc/heap/live:bytes",
-}
-
 // sample reads mark CPU (s) summed over assist, dedicated and idle, the cycle count and the live
 // heap marked by the last cycle.
 func sample() (markCPU float64, cycles uint64, live uint64) {
-	s := make([]metrics.Sample, len(markNames))
-	for i, n := range markNames {
-		s[i].Name = n
-	}
-	metrics.Read(s)
-	for _, x := range s[:3] {
-		markCPU += x.Value.Float64()
-	}
-	return markCPU, s[3].Value.Uint64(), s[4].Value.Uint64()
+	markCPU, s := measure.MarkCPU("/gc/cycles/total:gc-cycles", "/gc/heap/live:bytes")
+	return markCPU, s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 func main() {

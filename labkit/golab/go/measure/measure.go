@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/trace"
 	"sort"
 	"time"
@@ -124,6 +125,34 @@ func PointerTree(n int) any {
 		level = next
 	}
 	return root
+}
+
+// MarkCPUMetrics name the runtime's clocks of its GC mark workers and assists (runtime/metrics):
+// their sum is the mark phase's CPU.
+var MarkCPUMetrics = []string{
+	"/cpu/classes/gc/mark/assist:cpu-seconds",
+	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+	"/cpu/classes/gc/mark/idle:cpu-seconds",
+}
+
+// ReadMetrics reads the named runtime/metrics samples, in the order given.
+func ReadMetrics(names ...string) []metrics.Sample {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	return s
+}
+
+// MarkCPU is the mark phase's CPU so far (s), assists and every kind of worker, and the
+// samples of the further metrics named, in order.
+func MarkCPU(more ...string) (cpuS float64, rest []metrics.Sample) {
+	s := ReadMetrics(append(append([]string{}, MarkCPUMetrics...), more...)...)
+	for _, x := range s[:len(MarkCPUMetrics)] {
+		cpuS += x.Value.Float64()
+	}
+	return cpuS, s[len(MarkCPUMetrics):]
 }
 
 // Traced runs f under an execution trace (runtime/trace) written to path; the program exits
