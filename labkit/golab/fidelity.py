@@ -576,9 +576,12 @@ RULES: tuple[Rule, ...] = (
         "gc_render's cycles marked faster (1.82-2.18 over its ten settings). Not for the heap: "
         "both programs build the same tree of 64-byte nodes (measure.PointerTree). Not for "
         "the number of workers either: gc_parallel.json marks that heap at 1.79 per CPU-ms "
-        "with one worker and two alike (ratio 1.00). A paced cycle's speed moves with the "
-        "program and the sitting (gc_live re-run on 2026-12-07 gave 1.26-1.43 a run at two Ps, "
-        "not kept; run_experiment('gc_live') redoes it). So the model's marks last 63 ms "
+        "with one worker and two alike (ratio 1.00). What moves is the machine: on "
+        "2026-12-07 the same gc_parallel marked at 1.79 (11:25 UTC, the recording), at "
+        "1.05-1.13 a process twelve minutes later and at 1.71-1.73 a minute after that, and "
+        "gc_live run again that morning gave 1.26-1.43 a run (none of the re-runs kept; "
+        "run_experiment redoes them). Each constant is one spell's, and gc_live's and "
+        "gc_render's recordings are from different spells. So the model's marks last 63 ms "
         "against 42-57, more frames fall due inside one and wait behind the worker, and the "
         "tail is longer. With this program's own speed (mark_mb_per_cpu_s=1970) its marks last "
         "53 ms and the row agrees (p99 23.4 ms)",
@@ -1070,9 +1073,11 @@ FACTS: tuple[Fact, ...] = (
             for k in ("one_worker_bytes_per_cpu_s", "two_workers_bytes_per_cpu_s")
         ),
         "gc_live's heap marked with nothing running beside the workers, faster per CPU than "
-        "gc_live's paced cycles of the same heap (1.55 in its recording, where the program "
-        "wakes 60 times a second and allocates a frame each time); what slows a paced cycle, "
-        "this recording does not say",
+        "gc_live's paced cycles of the same heap in their recording (1.55). Not a rule: the "
+        "same program on the same machine marked at 1.05-1.13 twelve minutes after this "
+        "recording and at 1.71-1.73 a minute later (not kept); how fast this virtual machine "
+        "marks moves from one spell to the next, which is why gc_parallel compares its two "
+        "worker counts in pairs",
         "an input of labkit.models.gcpacer (MARK_BYTES_PER_CPU_S, from gc_live's paced "
         "cycles), not something it computes",
     ),

@@ -64,8 +64,9 @@ __all__ = [
 # It is a speed per marking CPU: labkit/golab/recorded/gc_parallel.json (go/gc_parallel, the same
 # tree, forced cycles in pairs at GOMAXPROCS 1 and 2) has two workers marking at once each at
 # one worker's speed (two over one 1.00, p10-p90 0.89-1.04), so the engine multiplies it by the
-# CPUs that mark. Those forced cycles mark faster (1.79) than gc_live's paced ones; the model
-# takes the paced speed, the kind of cycle its programs run.
+# CPUs that mark. Those forced cycles marked faster (1.79) than gc_live's in its recording: how
+# fast this virtual machine marks moves from one spell to the next by up to 40 % (appendix,
+# "Does a second worker mark as fast as the first?"), so the constant is one spell's.
 MARK_BYTES_PER_CPU_S = 1.55 * (1 << 20) * 1000
 
 # Stop-the-world durations (the first and last "ms clock" fields of gctrace). Same measurement,
