@@ -192,8 +192,9 @@ def bench(args: list[str]) -> int:
 
 
 def calibrate(args: list[str]) -> int:
-    """Derive every cost constant of the scheduler model from quick runs on this machine and
-    print them beside the shipped derivation (labkit/golab/calibrate.py; --full, --recorded)."""
+    """Derive every cost constant of the scheduler model, and the GC model's marking speed, from
+    quick runs on this machine and print them beside the shipped derivation
+    (labkit/golab/calibrate.py; --full, --recorded)."""
     setup()
     cmd = [str(venv_python()), "-m", "labkit.golab.calibrate", *args]
     return subprocess.call(cmd, env=course_env(), cwd=ROOT)

@@ -1,7 +1,7 @@
-"""labkit.golab.calibrate: every cost constant of the scheduler model is derived from a shipped
-recording by code, and equals what the model uses to the digits the model writes it with; a
-doctored recording changes the derivation (and this check fails); a broken recording raises a
-CalibrationError naming the file and what to do."""
+"""labkit.golab.calibrate: every cost constant of the scheduler model, and the GC's marking
+speed, is derived from a shipped recording by code, and equals what the model uses to the digits
+the model writes it with; a doctored recording changes the derivation (and this check fails); a
+broken recording raises a CalibrationError naming the file and what to do."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from labkit.errors import LabkitError
 from labkit.golab import calibrate as cal
 from labkit.golab.recorded import RECORDED_DIR
+from labkit.models.gcpacer import cycle
 from labkit.models.scheduler import programs as pg
 from labkit.models.scheduler import runtime as rt
 
@@ -28,6 +29,7 @@ MODEL_COSTS = [
     (pg, "SLEEP_NOOP_MS"),
     (rt, "MUTEX_SPIN_MS"),
     (rt, "THREAD_WAKE_QUANTILES_MS"),
+    (cycle, "MARK_MIB_PER_CPU_MS"),
 ]
 FILES = sorted({name for c in cal.CONSTANTS for name, _ in c.runs})
 
@@ -72,6 +74,7 @@ def test_every_model_cost_is_registered_with_its_code_recording_and_function():
             assert c.module in {
                 "labkit.models.scheduler.runtime",
                 "labkit.models.scheduler.programs",
+                "labkit.models.gcpacer.cycle",
             }
 
 
@@ -114,6 +117,7 @@ def test_costs_the_model_lacks_say_so(shipped):
         ),
         ("locked_pingpong", {"locked": True}, "round_trip_us", {"THREAD_WAKE_MS"}),
         ("mutex_spin", {}, "spin_ns", {"MUTEX_SPIN_MS"}),
+        ("gc_live", {}, "marked_bytes_per_cpu_s", {"MARK_MIB_PER_CPU_MS"}),
         (
             "handoff_costs",
             {"case": "wake"},

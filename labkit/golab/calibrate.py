@@ -1,6 +1,8 @@
-"""Every cost constant of the scheduler model, derived from the recordings the course ships.
+"""Every cost constant of the scheduler model, and the GC model's marking speed, derived from
+the recordings the course ships.
 
-``CONSTANTS`` registers each cost of ``labkit.models.scheduler``: its name and module, the
+``CONSTANTS`` registers each cost of ``labkit.models.scheduler`` and
+``labkit.models.gcpacer.cycle.MARK_MIB_PER_CPU_MS``: its name and module, the
 runtime code it stands for (file:line in the toolchain's ``src``), the recorded runs it comes
 from (``labkit/golab/recorded/<experiment>.json``, made by ``scripts/record_go_results.py``) and
 the function that derives it from them: the arithmetic that used to live in runtime.py's
@@ -35,7 +37,7 @@ from labkit.golab.recorded import FILE_KEYS, RECORDED_DIR
 SOURCES = ("recorded", "live")
 #: Parameters that only say how many times a run measures, not what: a quick live run takes the
 #: experiment's quick value for these and keeps the recorded value of every other parameter.
-QUICK_KEYS = ("repeats", "samples", "calls", "rounds")
+QUICK_KEYS = ("repeats", "samples", "calls", "rounds", "pairs")
 #: The wake-up latency quantiles the OS layer draws from (runtime.THREAD_WAKE_QUANTILES_MS).
 WAKE_LEVELS = (
     *(0.0, 0.01, *(i / 20 for i in range(1, 20)), 0.96, 0.97, 0.98),
@@ -110,6 +112,8 @@ _WAKE = ("handoff_costs", {"case": "wake"})
 _BUFFERED = ("handoff_costs", {"case": "buffered"})
 _SHARED = ("handoff_costs", {"case": "shared"})
 _CHURN = ("handoff_churn", {"gomaxprocs": 2})
+_GC_LIVE = ("gc_live", {})
+_GC_PARALLEL = ("gc_parallel", {})
 #: The execution trace each recorded run of these experiments ships beside its JSON
 #: (recorded/<name>.trace.gz: one window, GOMAXPROCS=2 handoff_churn -items 10000 -repeats 1
 #: -trace ...): a derivation that needs every event of a window reads the trace; a live run
@@ -120,6 +124,7 @@ TRACED = {"handoff_churn": "handoff_churn.trace.gz"}
 SYSMON_USLEEP_MS = 0.020
 NS = 1e-6  # ms per ns
 US = 1e-3  # ms per us
+MIB_PER_CPU_MS = 1 / (1 << 20) / 1000  # MiB per CPU-ms, per byte per CPU-second
 
 
 def schedule_ms(none: Run, gosched: Run) -> float:
@@ -339,6 +344,24 @@ def wake_median_ms(key: str) -> Callable[[Run], float]:
 # ---- the registry --------------------------------------------------------------------------------
 
 
+def mark_mib_per_cpu_ms(live: Run) -> float:
+    """MARK_MIB_PER_CPU_MS: gc_live's heap marked over the mark phase's CPU (runtime/metrics
+    /cpu/classes/gc/mark/...: assists and every kind of worker), the median of its windows, in
+    MiB per CPU-ms."""
+    return live.num("marked_bytes_per_cpu_s") * MIB_PER_CPU_MS
+
+
+def forced_mark_mib_per_cpu_ms(parallel: Run) -> float:
+    """gc_parallel's one worker alone, marking the same tree in forced cycles with nothing
+    beside it: the median over its cycles, in MiB per CPU-ms."""
+    return parallel.num("one_worker_bytes_per_cpu_s") * MIB_PER_CPU_MS
+
+
+def two_workers_over_one(parallel: Run) -> float:
+    """gc_parallel's two workers' speed per CPU over one worker's, the median over its pairs."""
+    return parallel.num("two_over_one")
+
+
 @dataclass(frozen=True)
 class Constant:
     """One cost constant: where it lives, the runtime code it stands for, the recorded runs it
@@ -373,6 +396,11 @@ class Constant:
 
 
 _RT = "labkit.models.scheduler.runtime"
+_MARK_CODE = (
+    "src/runtime/mgcmark.go:1253 gcDrain (the workers' marking); mgc.go:1903-1905 the workers' "
+    "clock, nanotime around each turn"
+)
+_CHECK = "(not in the model: a check)"
 _SWITCH_MEANS = (
     "every goroutine switch costs this; a ratio r stretches switch-bound timings (ping-pongs, "
     "Gosched loops) by r here"
@@ -470,6 +498,41 @@ CONSTANTS: tuple[Constant, ...] = (
         "every send or receive fast path on another P than the channel's last costs this more; "
         "a ratio r scales that part of a channel two Ps use at once (gobench's two-P "
         "ChanProdCons rows)",
+    ),
+    Constant(
+        "MARK_MIB_PER_CPU_MS",
+        "labkit.models.gcpacer.cycle",
+        _MARK_CODE,
+        (_GC_LIVE,),
+        mark_mib_per_cpu_ms,
+        "every CPU that marks marks this many MiB a ms; a ratio r makes every mark 1/r as long, "
+        "and with it the one-P stalls chapter 1 shows",
+        unit="MiB/CPU-ms",
+    ),
+    Constant(
+        "MARK_FORCED_MIB_PER_CPU_MS",
+        _CHECK,
+        _MARK_CODE,
+        (_GC_PARALLEL,),
+        forced_mark_mib_per_cpu_ms,
+        "this machine marks the tree faster or slower now than the recording machine did, "
+        "which itself moved by up to 40 % from one spell to the next (the appendix)",
+        unit="MiB/CPU-ms",
+        in_model=False,
+        note="a check, not a model value: the model marks at MARK_MIB_PER_CPU_MS",
+    ),
+    Constant(
+        "MARK_TWO_WORKERS_OVER_ONE",
+        _CHECK,
+        _MARK_CODE,
+        (_GC_PARALLEL,),
+        two_workers_over_one,
+        "two workers mark slower (or faster) per CPU here than one, where on the recording "
+        "machine they marked as fast; the model's ratio is 1, so its marks at several Ps "
+        "would be too short (or too long) here",
+        unit="ratio",
+        in_model=False,
+        note="a check, not a model value: each of two workers' speed over one's, pair by pair",
     ),
     *(
         Constant(
@@ -802,6 +865,8 @@ def mismatches(rows: Sequence[Row]) -> list[str]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
+    if unit != "ms":  # a speed or a ratio: the constant's name says its unit
+        return f"{value:.3g}"
     if value < 0.001:
         return f"{value * 1e6:.4g} ns"
     return f"{value * 1e3:.4g} us"

@@ -25,6 +25,7 @@ state, cycle to cycle), ``cycle`` (a GC engine through time and ``simulate_gc``)
 
 from labkit.models.gcpacer.cycle import (
     MARK_BYTES_PER_CPU_S,
+    MARK_MIB_PER_CPU_MS,
     MARK_TERMINATION_STW_S,
     REVISE_PERIOD_S,
     SWEEP_TERMINATION_STW_S,
@@ -59,6 +60,7 @@ __all__ = [
     "GC_BACKGROUND_UTILIZATION",
     "GC_OFF",
     "MARK_BYTES_PER_CPU_S",
+    "MARK_MIB_PER_CPU_MS",
     "MARK_TERMINATION_STW_S",
     "REVISE_PERIOD_S",
     "SWEEP_TERMINATION_STW_S",

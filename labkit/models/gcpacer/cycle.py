@@ -45,6 +45,7 @@ from labkit.validation import check_real
 
 __all__ = [
     "MARK_BYTES_PER_CPU_S",
+    "MARK_MIB_PER_CPU_MS",
     "MARK_TERMINATION_STW_S",
     "REVISE_PERIOD_S",
     "SWEEP_TERMINATION_STW_S",
@@ -67,7 +68,10 @@ __all__ = [
 # CPUs that mark. Those forced cycles marked faster (1.79) than gc_live's in its recording: how
 # fast this virtual machine marks moves from one spell to the next by up to 40 % (appendix,
 # "Does a second worker mark as fast as the first?"), so the constant is one spell's.
-MARK_BYTES_PER_CPU_S = 1.55 * (1 << 20) * 1000
+# labkit.golab.calibrate derives MARK_MIB_PER_CPU_MS from the recording (python3 course.py
+# calibrate: again on this machine).
+MARK_MIB_PER_CPU_MS = 1.55
+MARK_BYTES_PER_CPU_S = MARK_MIB_PER_CPU_MS * (1 << 20) * 1000
 
 # Stop-the-world durations (the first and last "ms clock" fields of gctrace). Same measurement,
 # median of 36 cycles: sweep termination 0.18 ms (it must preempt a goroutine busy drawing and
