@@ -516,7 +516,7 @@ CONSTANTS: tuple[Constant, ...] = (
         (_GC_PARALLEL,),
         forced_mark_mib_per_cpu_ms,
         "this machine marks the tree faster or slower now than the recording machine did, "
-        "which itself moved by up to 40 % from one spell to the next (the appendix)",
+        "which itself moved by up to 41 % from one spell to the next (the appendix)",
         unit="MiB/CPU-ms",
         in_model=False,
         note="a check, not a model value: the model marks at MARK_MIB_PER_CPU_MS",

@@ -496,8 +496,8 @@ RULES: tuple[Rule, ...] = (
         resolution_why="1 %: each speed is a cycle's marked heap over its mark CPU, both read "
         "to the byte and the ns",
         rule="the workers share the mark work through the global lists of full buffers and span "
-        "queues (gcWork.balance, trygetfull: src/runtime/mgcwork.go:356, 499; Green Tea's span queues, "
-        "src/runtime/mgcmark_greenteagc.go) and scan holding no shared lock, so a second worker adds "
+        "queues (gcWork.balance, trygetfull: src/runtime/mgcwork.go:356, 499; Green Tea's spanQueue "
+        "and tryGetSpan, src/runtime/mgcmark_greenteagc.go:339, 322) and scan holding no shared lock, so a second worker adds "
         "its whole CPU: each marks as fast as one alone, and GOMAXPROCS=2 marks in half the time "
         "(labkit.models.gcpacer marks at mark_bytes_per_cpu_s on every marking CPU)",
         differ_means="marking does not scale with the workers on this machine as the model's "
@@ -580,10 +580,10 @@ RULES: tuple[Rule, ...] = (
         "2026-12-07 the same gc_parallel marked at 1.79 (11:25 UTC, the recording), at "
         "1.05-1.13 a process twelve minutes later and at 1.71-1.73 a minute after that, and "
         "gc_live run again that morning gave 1.26-1.43 a run (none of the re-runs kept; "
-        "run_experiment redoes them). Each constant is one spell's, and gc_live's and "
-        "gc_render's recordings are from different spells. So the model's marks last 63 ms "
-        "against 42-57, more frames fall due inside one and wait behind the worker, and the "
-        "tail is longer. With this program's own speed (mark_mb_per_cpu_s=1970) its marks last "
+        "run_experiment redoes them). Each constant is one spell's, and gc_live and gc_render "
+        "were recorded two hours apart (2026-12-03, 07:01 and 09:12 UTC). So the model's marks "
+        "last 63 ms against 42-57, more frames fall due inside one and wait behind the "
+        "worker, and the tail is longer. With this program's own speed (mark_mb_per_cpu_s=1970) its marks last "
         "53 ms and the row agrees (p99 23.4 ms)",
     ),
     Rule(

@@ -66,7 +66,7 @@ __all__ = [
 # tree, forced cycles in pairs at GOMAXPROCS 1 and 2) has two workers marking at once each at
 # one worker's speed (two over one 1.00, p10-p90 0.89-1.04), so the engine multiplies it by the
 # CPUs that mark. Those forced cycles marked faster (1.79) than gc_live's in its recording: how
-# fast this virtual machine marks moves from one spell to the next by up to 40 % (appendix,
+# fast this virtual machine marks moves from one spell to the next by up to 41 % (appendix,
 # "Does a second worker mark as fast as the first?"), so the constant is one spell's.
 # labkit.golab.calibrate derives MARK_MIB_PER_CPU_MS from the recording (python3 course.py
 # calibrate: again on this machine).
