@@ -6,7 +6,7 @@
     python3 course.py site     # build the course website into build/site (docs/README.md)
     python3 course.py bench    # run the benchmarks in benchmarks/ and print medians
     python3 course.py calibrate  # derive the scheduler model's costs here and beside the shipped ones
-    python3 course.py gobench  # the Go team's own scheduler benchmarks against the model (--live)
+    python3 course.py gobench  # the Go team's own scheduler benchmarks against the model (--live, --profiles)
     python3 course.py explore  # run every property test with many random seeds (~20 min)
     python3 course.py badge    # print the Binder badge built from pyproject.toml's repository URL
     python3 course.py workshop       # start a JupyterHub for a class on this machine (Ctrl-C stops)

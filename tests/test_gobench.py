@@ -332,9 +332,12 @@ def test_the_command_prints_the_recorded_comparison(capsys):
     assert gb.main([]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^\| BenchmarkPingPongHog \(1\) +\| ", out, re.M) and "14 of 17 agree" in out
-    table_lines = [ln for ln in out.splitlines() if ln.startswith("|")]
-    assert len({len(ln) for ln in table_lines}) == 1  # the columns line up
+    comparison, _, profiles = out.partition("Where the channel benchmarks' CPU goes")
+    for table in (comparison, profiles):  # each table's columns line up
+        table_lines = [ln for ln in table.splitlines() if ln.startswith("|")]
+        assert table_lines and len({len(ln) for ln in table_lines}) == 1
     assert all(key in out for key in gb.EXPLAINED)
+    assert re.search(r"^\| BenchmarkChanProdCons0 \(2\) +\| ", profiles, re.M)
 
 
 @pytest.mark.go

@@ -169,7 +169,12 @@ _SHARED_CHAN = (
     "procyield between looks (lock_spinbit.go:225; 770 ns a procyield(30) on the recording "
     "machine, MUTEX_SPIN_MS, dozens of the holder's operations) and sleeps on a futex after "
     "four (mutexActiveSpinCount, lock_spinbit.go:66), while the holder's next operation can "
-    "take the lock again at once. How often the buffer of 100 fills or empties is not what the model misses: Go's run parked 2,750 times "
+    "take the lock again at once. Go's CPU profiles of the three (recorded/gobench_cpu_*.pprof, "
+    "gobench_cpu.lock_time) measure it: 33-37 % of the samples spin in procyield under lock2 "
+    "and 47-69 % are under lock2 or unlock2, where on one P none spin; the model waits for "
+    "the lock or its lines 0 % of its Ps' time in ChanProdCons0, whose hand-offs and parks "
+    "take no lock, and 36-70 % in 10 and 100 (gobench_cpu.model_lock_share). "
+    "How often the buffer of 100 fills or empties is not what the model misses: Go's run parked 2,750 times "
     "in 100,000 values (this row's trace, trace_parks); the model's run either falls into step, "
     "its producers and consumers keeping pace (a few dozen parks), or not (about 3,800), "
     "depending on where it starts (model_parks at seeds 0-9: four in step, six not), and takes "
@@ -287,9 +292,12 @@ def _bench_pattern(name: str) -> str:
     return "/".join(f"^{re.escape(part)}$" for part in name.split("/"))
 
 
-def _run_group(
+def run_group(
     binary: Path, key: tuple[str, int, int], count: int, extra: Sequence[str] = ()
 ) -> str:
+    """Run benchmark function ``key`` = (name, GOMAXPROCS, b.N) ``count`` times in one process
+    of the test binary at ``binary``, with ``extra`` flags (``-test.trace``,
+    ``-test.cpuprofile``), and return what it printed; GoRunError if it fails or overruns."""
     top, procs, n = key
     args = ["-test.run", "^$", "-test.bench", _bench_pattern(top), "-test.cpu", str(procs)]
     args += ["-test.benchtime", f"{n}x", "-test.count", str(count), *extra]
@@ -339,7 +347,7 @@ def run_live(
         for key, group in _groups(benches).items():
             if progress:
                 progress(f"round {r + 1}: {key[0]} -test.cpu {key[1]} -test.benchtime {key[2]}x")
-            found = parse_output(_run_group(binary, key, count))
+            found = parse_output(run_group(binary, key, count))
             for b in group:
                 out[b.key] += ns_per_op(found, b, count)
     return out
@@ -354,7 +362,7 @@ def record_traces(binary: Path, directory: Path = RECORDED_DIR) -> None:
         with tempfile.TemporaryDirectory(prefix="labkit-gobench-") as tmp:
             out = Path(tmp) / "trace.out"
             n = TRACE_N.get(key, b.n)
-            _run_group(binary, (b.name, b.gomaxprocs, n), 1, ["-test.trace", str(out)])
+            run_group(binary, (b.name, b.gomaxprocs, n), 1, ["-test.trace", str(out)])
             (directory / name).write_bytes(gzip.compress(out.read_bytes(), mtime=0))
 
 
@@ -482,7 +490,7 @@ def record(
         "recorded_at": now,
         "traces_recorded_at": traces_at,
         "go_version": go_version(go),
-        **_go_platform(go),
+        **go_platform(go),
         "cpus": os.cpu_count(),
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
@@ -496,7 +504,7 @@ def record(
     return data
 
 
-def _go_platform(go: str) -> dict[str, str]:
+def go_platform(go: str) -> dict[str, str]:
     """GOOS and GOARCH as the toolchain at ``go`` builds for (``go env``), the names every other
     recording uses (amd64, not the kernel's x86_64)."""
     out = subprocess.run(
@@ -508,16 +516,22 @@ def _go_platform(go: str) -> dict[str, str]:
     return {"goos": goos, "goarch": goarch}
 
 
+def read_recording(path: Path, what: str, redo: str) -> Any:
+    """The JSON at ``path``, a recording of ``what``; GoBenchError naming the file and ``redo``
+    (what to do) when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise GoBenchError(f"{path}: no recording of {what}; {redo}") from exc
+    except json.JSONDecodeError as exc:
+        raise GoBenchError(f"{path}: not JSON ({exc.msg}, line {exc.lineno}); {redo}") from exc
+
+
 def load_recorded(path: Path = RECORDED) -> dict[str, Any]:
     """The recording at ``path``, checked against the catalogue: GoBenchError naming the file
     and what to do when it is missing, not JSON, or lacks a benchmark's runs."""
     redo = "re-record it with python3 course.py gobench --record"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise GoBenchError(f"{path}: no recording of the Go team's benchmarks; {redo}") from exc
-    except json.JSONDecodeError as exc:
-        raise GoBenchError(f"{path}: not JSON ({exc.msg}, line {exc.lineno}); {redo}") from exc
+    data = read_recording(path, "the Go team's benchmarks", redo)
     runs = data.get("runs") if isinstance(data, dict) else None
     for b in BENCHMARKS:
         entry = runs.get(b.key) if isinstance(runs, dict) else None
@@ -692,7 +706,8 @@ def _ns(x: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python3 course.py gobench [--live | --record]``: the recorded (or a live) comparison."""
+    """``python3 course.py gobench [--live | --record | --profiles]``: the recorded (or a live)
+    comparison, and where the channel benchmarks' CPU goes (gobench_cpu)."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="course.py gobench", description=__doc__.splitlines()[0])
@@ -704,6 +719,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--keep-traces", action="store_true", help="with --record: keep the shipped traces"
     )
     ap.add_argument(
+        "--profiles",
+        action="store_true",
+        help="record Go's CPU profiles of the ChanProdCons benchmarks again (gobench_cpu)",
+    )
+    ap.add_argument(
         "--gap-s",
         type=float,
         default=None,
@@ -711,6 +731,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     started = time.monotonic()
+    if args.profiles:
+        from labkit.golab import gobench_cpu
+
+        gobench_cpu.record_profiles()
     if args.record:
         gap = ROUND_GAP_S if args.gap_s is None else args.gap_s
         record(rounds=args.rounds, count=args.count, traces=not args.keep_traces, gap_s=gap)
@@ -729,6 +753,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r.verdict != "agrees":
             print(f"- {r.bench.key}: {r.why or 'not explained'}")
+    from labkit.golab import gobench_cpu
+
+    print("\nWhere the channel benchmarks' CPU goes (Go's CPU profiles, recorded):")
+    print(gobench_cpu.table())
     return 0
 
 
