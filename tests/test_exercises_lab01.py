@@ -311,8 +311,10 @@ def simulate_one_p(p):
 
 
 def test_second_p_band_can_say_each_thing():
-    assert lab01.second_p_band(2.0, 0.0) == 0
-    assert lab01.second_p_band(2.0, 1.0) == 1
+    assert lab01.second_p_band(2.0, 0.0) == 0 and lab01.second_p_band(2.0, 0.3) == 0
+    assert lab01.second_p_band(3.3, 0.2) == 0  # real Go's two-P run against its one-P run
+    assert lab01.second_p_band(100 * 25 / 600, 100 * 5 / 600) == 0  # exactly a fifth
+    assert lab01.second_p_band(2.0, 0.5) == 1 and lab01.second_p_band(2.0, 1.0) == 1
     assert lab01.second_p_band(2.0, 1.9) == 2 and lab01.second_p_band(2.0, 3.0) == 2
 
 

@@ -434,17 +434,21 @@ def stall_jank(rng: np.random.Generator) -> Variant:
 
 #: What happens to the stall's janky frames with a second P: the bands a learner picks from.
 SECOND_P_BANDS = (
-    "none: every frame makes its budget",
-    "fewer janky frames, but some remain",
+    "far fewer: a fifth of them or fewer remain, perhaps none",
+    "fewer, but more than a fifth of them remain",
     "about as many, or more",
 )
 
 
 def second_p_band(jank_one_p: float, jank_two_p: float) -> int:
-    """The band (index into SECOND_P_BANDS) of the janky share with two Ps against one:
-    none; fewer (under 80 % of one P's share); about as many or more."""
-    if jank_two_p == 0:
-        return 0
+    """The band (index into SECOND_P_BANDS) of the janky share with two Ps against one: far
+    fewer (at most a fifth of one P's share, none included); fewer (under 80 %); about as many or
+    more. "None" is not a band of its own: the model's two-P runs often miss no frame where real
+    Go still misses a few (chapter 1's recorded run at two Ps, gc_render.json: 0.2 % against
+    3.3 % at one P, all inside GC cycles), and a learner who reasons from that run must not be
+    marked wrong."""
+    if round(5 * jank_two_p, 9) <= round(jank_one_p, 9):  # (frame counts' shares: 5 of 25 is
+        return 0  # a fifth, whatever the last bit of 100 * 5 / 600 says)
     return 1 if jank_two_p < 0.8 * jank_one_p else 2
 
 
