@@ -73,9 +73,34 @@ def test_no_changes_or_not_a_dict_is_asked_for_again(changes):
 
 def test_removing_a_cause_needs_its_fix_or_its_culprit_moved():
     assert lab05.removes_cause("few_procs", {"gomaxprocs": 2})
-    assert lab05.removes_cause("slow_db", {"db_timeout": True})  # the fix, culprit untouched
+    assert lab05.removes_cause("slow_db", {"db_pool": 8})  # the fix
+    assert lab05.removes_cause("slow_db", {"db_pool": 4})  # enough connections: moved off 2
+    assert not lab05.removes_cause("slow_db", {"db_timeout": True})  # around the cause
     assert not lab05.removes_cause("few_procs", {"gomaxprocs": 1})  # set to what broke it
     assert not lab05.removes_cause("slow_db", {"db_median_ms": 1.0})  # not what the title blames
+
+
+def test_a_cause_that_must_go_whole_is_not_removed_by_shrinking_it():
+    """A 12 ms loop is still a loop without calls in the handler, and a 600 KiB payload still a
+    huge one: only the healthy value (no loop, 128 KiB) or beyond removes them."""
+    assert not lab05.removes_cause("hot_loop", {"hot_loop_ms": 12.0})
+    assert lab05.removes_cause("hot_loop", {"hot_loop_ms": 0.0})
+    assert not lab05.removes_cause("huge_payload", {"payload_kb": 600.0})
+    assert lab05.removes_cause("huge_payload", {"payload_kb": 128.0})
+    assert lab05.removes_cause("huge_payload", {"payload_kb": 64.0})  # past the healthy value
+    assert not lab05.removes_cause("huge_payload", {"payload_kb": 2048.0})  # the wrong way
+
+
+def test_a_timeout_meets_the_slow_databases_targets_only_around_the_cause():
+    """The model half now agrees with the real half (whose fix is pool=8): a timeout with a
+    fallback meets the targets while two connections still cannot carry the load, so it is
+    accepted with a note; eight connections remove the cause."""
+    number = number_with("slow_db")
+    around = lab05.grade_changes(number, {"db_timeout": True})
+    assert around.accepted and around.message.startswith("Accepted with a note")
+    assert "cause is still in the service" in around.note
+    fixed = lab05.grade_changes(number, {"db_pool": 8})
+    assert fixed.accepted and fixed.message.startswith("Accepted: the cause is gone")
 
 
 def test_the_mystery_shows_evidence_and_keeps_its_cause_to_the_reveal():

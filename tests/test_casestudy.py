@@ -210,6 +210,75 @@ def test_timeout_pool_without_deadline_is_the_pool_models_fifo():
     np.testing.assert_allclose(w2 + q2, np.asarray(pool.latency_ms), atol=1e-9)
 
 
+def test_database_sql_hands_a_freed_connection_to_a_random_waiter():
+    """One connection, busy 10 ms, and three callers waiting for it: database/sql hands each
+    freed connection to a waiter drawn at random (connRequests.TakeRandom, sql.go:1554), so the
+    last to come is sometimes served first; the pool stays busy all the same (starts at 0, 10,
+    20, 30 whoever runs), and FIFO serves them in the order they came."""
+    call = np.array([0.0, 1.0, 2.0, 3.0])
+    query = np.full(4, 10.0)
+    fifo, _, _ = pool_with_timeout(call, query, 1, math.inf)
+    assert (call + fifo).tolist() == [0.0, 10.0, 20.0, 30.0]
+    orders = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        wait, q, out = pool_with_timeout(call, query, 1, math.inf, order="random", rng=rng)
+        starts = call + wait
+        assert sorted(starts.tolist()) == [0.0, 10.0, 20.0, 30.0] and not out.any()
+        assert np.all(wait >= 0) and q.tolist() == query.tolist()
+        orders.add(tuple(np.argsort(starts).tolist()))
+    assert (0, 1, 2, 3) in orders and len(orders) > 2
+
+
+def test_random_hand_off_keeps_the_pool_and_the_deadline():
+    """Under the incident's load and a 50 ms deadline, random hand-off still never runs more
+    queries at once than there are connections, never waits past the deadline, gives an idle
+    connection at once, and is reproducible from its seed."""
+    p = IncidentParams(db_pool=2)
+    t, _ = arrivals(p, np.random.default_rng(5))
+    call = t + PARSE_REQUEST_MS
+    _, query, _ = db_times(p, call, np.random.default_rng(6))
+    for timeout in (math.inf, 50.0):
+        runs = [
+            pool_with_timeout(call, query, 2, timeout, order="random", rng=np.random.default_rng(7))
+            for _ in range(2)
+        ]
+        wait, ran, out = runs[0]
+        assert all(np.array_equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
+        assert np.all(wait >= 0) and np.all(wait <= timeout)
+        served = ~out | (ran > 0)
+        begin, end = (call + wait)[served], (call + wait + ran)[served]
+        # (ends first at a tie, and to within rounding: start = call + (free - call))
+        edges = sorted([(b, 1) for b in begin] + [(e - 1e-9, -1) for e in end])
+        running = np.cumsum([d for _, d in edges])
+        assert running.max() <= 2
+
+
+def test_random_hand_off_lengthens_the_wait_tail_fifo_would_hide():
+    """Random hand-off is as busy as FIFO but lets an unlucky caller wait on while later ones
+    are served: at the incident's load (2 connections, queries of ~12 ms, 2.7 connections'
+    worth of work offered) the p99 wait is longer than FIFO's and the median shorter. A pool
+    put back to FIFO fails this."""
+    p = IncidentParams(db_pool=2)
+    t, _ = arrivals(p, np.random.default_rng(3))
+    call = t + PARSE_REQUEST_MS
+    _, query, _ = db_times(p, call, np.random.default_rng(4))
+    fifo, _, _ = pool_with_timeout(call, query, 2, math.inf)
+    rand, _, _ = pool_with_timeout(
+        call, query, 2, math.inf, order="random", rng=np.random.default_rng(5)
+    )
+    assert np.percentile(rand, 99) > 1.3 * np.percentile(fifo, 99)
+    assert np.median(rand) < np.median(fifo)
+
+
+def test_the_pool_replay_refuses_an_unknown_order():
+    call, query = np.zeros(2), np.ones(2)
+    with pytest.raises(ValueError, match="order must be one of"):
+        pool_with_timeout(call, query, 1, math.inf, order="lifo")
+    with pytest.raises(ValueError, match="needs rng"):
+        pool_with_timeout(call, query, 1, math.inf, order="random")
+
+
 def test_timeout_pool_never_waits_past_the_deadline():
     """A waiter gives up at the deadline (ctx.Err()); a running query is cut at it."""
     call = np.array([0.0, 0.0, 0.0, 1.0])

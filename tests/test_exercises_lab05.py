@@ -206,10 +206,11 @@ def test_a_pool_just_above_the_load_is_too_small_in_many_seeds():
 
 def test_a_two_second_run_would_pass_an_overloaded_pool():
     """Why the question runs 10 s: three connections at a 10 ms median serve 3 / 16.5 ms = 182
-    queries/s against 200/s (load 3.3), yet a 2-second run ends before the queue has grown
-    past the target; 10 seconds show it."""
+    queries/s against 200/s (load 3.3), yet a 2-second run can end before the queue has grown
+    past the target (seed 999; with database/sql's random hand-off about one seed in 28 does,
+    where with FIFO most did); 10 seconds show it."""
     assert load_by_hand(10.0) > 3
-    kw = dict(db_median_ms=10.0, seed=943, db_pool=3)
+    kw = dict(db_median_ms=10.0, seed=999, db_pool=3)
     assert run_incident(HEALTHY, **kw).metrics["p99_ms"] <= P99_TARGET_MS
     assert run_incident(HEALTHY, seconds=lab05.POOL_SECONDS, **kw).metrics["p99_ms"] > 1000
 

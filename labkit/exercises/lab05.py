@@ -338,7 +338,7 @@ def grade_changes(number: int, changes: dict[str, Any]) -> Verdict:
 
 #: The pool question's run length: long enough that a pool at or beyond its capacity shows its
 #: growing queue (in the lab's 2-second runs a pool serving 99 % of the load, or even 110 %,
-#: can still show a p99 under 200 ms, because the queue has not had time to grow).
+#: can still show a p99 under 200 ms now and then, because the queue has not had time to grow).
 POOL_SECONDS = 10.0
 
 
@@ -943,11 +943,30 @@ class RealRevealed:
 
 def _removes(cause: Any, changes: dict[str, Any]) -> bool:
     """Whether ``changes`` take ``cause`` (a model Cause or a RealCause) out of the service:
-    its fix applied whole, or every parameter its title blames moved off the broken value."""
+    its fix applied whole, or every parameter its title blames moved off the broken value (for
+    a cause marked ``whole``, to the healthy service's value or past it, away from the broken
+    one)."""
     broken = dict(cause.changes)
     fixed = all(changes.get(name) == value for name, value in cause.fix)
-    moved = all(name in changes and changes[name] != broken[name] for name in cause.culprit)
+    if getattr(cause, "whole", False):
+        healthy = cause.without_culprit()  # the cause's parameters, its culprit as healthy
+        moved = all(
+            name in changes and _past_healthy(changes[name], broken[name], getattr(healthy, name))
+            for name in cause.culprit
+        )
+    else:
+        moved = all(name in changes and changes[name] != broken[name] for name in cause.culprit)
     return fixed or moved
+
+
+def _past_healthy(value: Any, broken: Any, healthy: Any) -> bool:
+    """``value`` is the healthy one, or beyond it on the side away from the broken one."""
+    if value == healthy:
+        return True
+    numbers = (value, broken, healthy)
+    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers):
+        return False
+    return (value - healthy) * (broken - healthy) < 0
 
 
 def grade_real_changes(

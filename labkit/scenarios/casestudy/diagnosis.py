@@ -49,7 +49,7 @@ _ROWS = (
     ),
     (
         "syscalls / network",
-        "bpftrace write sizes; sql.DBStats",
+        "bpftrace write sizes; sql.DBStats (waits), a client-side histogram (p99)",
         lambda m: (
             f"{m['db_calls']:.0f} DB calls, connection wait + query p99 {m['db_wait_p99_ms']:.0f} "
             f"ms ({m['db_timeouts']:.0f} timeouts), "

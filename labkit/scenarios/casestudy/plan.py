@@ -4,11 +4,13 @@ Three of the course's models feed the scheduler program (``program.py``):
 
 * arrivals: each dashboard polls every ``poll_ms`` from its own seeded phase, a little late each
   time (``jitter_ms``), like a browser's ``setInterval(fetch, 100)``;
-* the database: ``labkit.models.pool.simulate_pool`` plays database/sql's connection pool
-  (``SetMaxOpenConns(db_pool)``, a FIFO of waiters, src/database/sql/sql.go ``(*DB).conn``):
-  ``db_pool`` connections, lognormal query times with median ``db_median_ms``, no CPU
-  (``cpu_bound=0``): each DB call's wait for a connection plus its query. The callers are the
-  handlers, or, with fix ``cache_json``, only the refresher goroutine (one call per refresh);
+* the database: ``labkit.models.pool.simulate_pool`` draws each DB call's query time
+  (lognormal, median ``db_median_ms``, no CPU: ``cpu_bound=0``), and :func:`pool_with_timeout`
+  runs the calls through database/sql's connection pool (``SetMaxOpenConns(db_pool)``,
+  src/database/sql/sql.go ``(*DB).conn``): ``db_pool`` connections, and each one freed handed
+  to a caller drawn at random among those waiting (``connRequests.TakeRandom``, sql.go:1554),
+  not to the first to come. The callers are the handlers, or, with fix ``cache_json``, only the
+  refresher goroutine (one call per refresh);
 * the GC: ``labkit.models.gcpacer.GCEngine`` is fed every allocation in time order (each handler's decoded
   rows and JSON, each frame's geometry, each cache refresh) and answers, like gcAssistAlloc
   (src/runtime/mgcmark.go), how much mark-assist CPU each allocation pays, and when each cycle's
@@ -47,9 +49,10 @@ driver, because database/sql hands the context to the driver and waits for it to
   watches ``ctx.Done()`` to make it; this model's cgo driver does not, like the course's
   ``labkit/scenarios/casestudy/go/dashboard/cgodb``.)
 
-:func:`pool_with_timeout` replays the pool model's own query times through those rules (with no
-timeout it reproduces ``labkit.models.pool``'s FIFO exactly, which the tests check). The cancel's own
-round trip to the server is not modelled. A refresh that times out keeps the old cache.
+:func:`pool_with_timeout` replays the pool model's own query times through those rules (in FIFO
+order and with no timeout it reproduces ``labkit.models.pool``'s static pool exactly, which the
+tests check). The cancel's own round trip to the server is not modelled. A refresh that times
+out keeps the old cache.
 """
 
 from __future__ import annotations
@@ -159,36 +162,78 @@ def db_times(
     return wait, np.maximum(query, 0.0), pool
 
 
+#: The order in which database/sql hands a freed connection to the callers waiting for one:
+#: "random" is database/sql's (putConnDBLocked -> connRequests.TakeRandom, src/database/sql/
+#: sql.go:1554 and 3716: rand.IntN over the waiters); "fifo" is the static pool of
+#: labkit.models.pool, which the replay reproduces exactly (a test checks it).
+HANDOFF_ORDERS = ("random", "fifo")
+
+
 def pool_with_timeout(
     call_ms: np.ndarray,
     query_ms: np.ndarray,
     connections: int,
     timeout_ms: float,
     cancellable: bool = True,
+    *,
+    order: str = "fifo",
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """database/sql's pool under a context deadline: FIFO waiters, ``connections`` connections.
+    """database/sql's pool of ``connections`` connections, under a context deadline.
 
-    A call takes the connection that frees first (FIFO, like ``connRequests``); if it would wait
-    ``timeout_ms`` or more it gives up (ctx.Err()) without using one. A query still running at
-    the deadline is cancelled and frees its connection then when the driver can cancel it
-    (``cancellable``: the pure-Go driver); otherwise (a blocking cgo call) it runs to its end,
-    holding the connection, and the call still counts as timed out. Returns wait, query (cut at
-    the deadline when cancellable) and a timed-out flag per call; ``timeout_ms=inf`` is the
-    plain c-server FIFO.
+    A call that finds a connection idle takes it at once (``db.freeConn``, (*DB).conn, sql.go);
+    otherwise it waits in ``db.connRequests`` until a connection is freed and handed to it: to a
+    waiter drawn at random among those still waiting (``order="random"``, database/sql's
+    ``TakeRandom``, drawn from ``rng``), or to the longest-waiting one (``"fifo"``). A waiter whose
+    deadline comes first gives up (ctx.Err()) without a connection: its wait is ``timeout_ms``.
+    A query still running at the deadline is cancelled and frees its connection then when the
+    driver can cancel it (``cancellable``: the pure-Go driver); otherwise (a blocking cgo call)
+    it runs to its end, holding the connection, and the call still counts as timed out. A
+    connection freed at the instant a call arrives goes to the waiters first. Returns wait,
+    query (cut at the deadline when cancellable) and a timed-out flag per call; ``timeout_ms=inf``
+    is the plain pool.
     """
-    free = [0.0] * connections  # when each connection is next free (a min-heap)
-    wait = np.empty(call_ms.size)
-    query = np.empty(call_ms.size)
-    timed_out = np.zeros(call_ms.size, dtype=bool)
-    for i, (t, q) in enumerate(zip(call_ms.tolist(), query_ms.tolist(), strict=True)):
-        start = max(t, free[0])
-        w = start - t
-        if w >= timeout_ms:
-            wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
-            continue
-        ran = min(q, timeout_ms - w) if cancellable else q
-        wait[i], query[i], timed_out[i] = w, ran, q > timeout_ms - w
-        heapq.heapreplace(free, start + ran)
+    if order not in HANDOFF_ORDERS:
+        raise ValueError(f"order must be one of {HANDOFF_ORDERS}, got {order!r}")
+    if order == "random" and rng is None:
+        raise ValueError("order='random' needs rng, the run's seeded generator")
+    n = call_ms.size
+    wait = np.empty(n)
+    query = np.empty(n)
+    timed_out = np.zeros(n, dtype=bool)
+    calls, queries = call_ms.tolist(), query_ms.tolist()
+    frees = [0.0] * connections  # when each busy or idle connection is next free (a min-heap)
+    waiting: list[int] = []  # calls in connRequests, in arrival order
+
+    def start(i: int, at: float) -> None:
+        w = at - calls[i]
+        ran = min(queries[i], timeout_ms - w) if cancellable else queries[i]
+        wait[i], query[i], timed_out[i] = w, ran, queries[i] > timeout_ms - w
+        heapq.heappush(frees, at + ran)
+
+    def hand_over(until: float) -> None:
+        """Connections freed up to ``until`` (inclusive) go to waiters still waiting."""
+        while waiting and frees[0] <= until:
+            at = heapq.heappop(frees)
+            while waiting and at - calls[waiting[0]] >= timeout_ms:  # (in arrival order)
+                i = waiting.pop(0)  # gave up before this connection came back
+                wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
+            if not waiting:
+                heapq.heappush(frees, at)  # idle: db.freeConn
+                break
+            k = int(rng.integers(len(waiting))) if order == "random" and len(waiting) > 1 else 0
+            start(waiting.pop(k), at)
+
+    for i, t in enumerate(calls):
+        hand_over(t)
+        if not waiting and frees[0] <= t:  # an idle connection
+            heapq.heappop(frees)
+            start(i, t)
+        else:
+            waiting.append(i)
+    hand_over(math.inf)
+    for i in waiting:  # never handed one: every connection stayed busy past their deadlines
+        wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
     return wait, query, timed_out
 
 
@@ -213,14 +258,15 @@ def _assist_stream(
 def _db_calls(
     params: IncidentParams, call_ms: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, PoolResult]:
-    """Wait, query and timed-out flag of each DB call made at ``call_ms`` (see db_times and
-    pool_with_timeout)."""
-    wait, query, pool = db_times(params, call_ms, rng)
-    timed_out = np.zeros(call_ms.size, dtype=bool)
-    if params.db_timeout:
-        wait, query, timed_out = pool_with_timeout(
-            call_ms, query, params.db_pool, params.timeout_ms, params.db_driver != "cgo"
-        )
+    """Wait, query and timed-out flag of each DB call made at ``call_ms``: the pool model's query
+    times (db_times), replayed through database/sql's pool as it hands connections out, to a
+    waiter at random (pool_with_timeout)."""
+    _, query, pool = db_times(params, call_ms, rng)
+    timeout = params.timeout_ms if params.db_timeout else math.inf
+    hand = np.random.default_rng(int(rng.integers(2**31)))  # TakeRandom's draws, apart
+    wait, query, timed_out = pool_with_timeout(
+        call_ms, query, params.db_pool, timeout, params.db_driver != "cgo", order="random", rng=hand
+    )
     return wait, query, timed_out, pool
 
 
