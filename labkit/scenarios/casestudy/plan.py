@@ -231,9 +231,7 @@ def pool_with_timeout(
             start(i, t)
         else:
             waiting.append(i)
-    hand_over(math.inf)
-    for i in waiting:  # never handed one: every connection stayed busy past their deadlines
-        wait[i], query[i], timed_out[i] = timeout_ms, 0.0, True
+    hand_over(math.inf)  # every waiter left is served or gives up: connections free in the end
     return wait, query, timed_out
 
 
