@@ -91,6 +91,20 @@ def test_a_cause_that_must_go_whole_is_not_removed_by_shrinking_it():
     assert not lab05.removes_cause("huge_payload", {"payload_kb": 2048.0})  # the wrong way
 
 
+def test_the_real_half_also_needs_a_loop_or_a_huge_payload_gone_whole():
+    """The real service's causes follow the model's rule: a 20 ms loop (from 40) or 15,000 rows
+    (from 30,000) leave the cause in the service; no loop, or the healthy rows, remove it."""
+    from labkit.golab.services.capstone import CAUSES as REAL
+    from labkit.golab.services.capstone import HEALTHY as REAL_HEALTHY
+
+    loop, payload = REAL["hot_loop"], REAL["huge_payload"]
+    assert not lab05._removes(loop, {"hot_loop_ms": 20.0})
+    assert lab05._removes(loop, {"hot_loop_ms": 0.0})
+    assert not lab05._removes(payload, {"rows": 15000})
+    assert lab05._removes(payload, {"rows": REAL_HEALTHY.rows})
+    assert lab05._removes(REAL["slow_db"], {"pool": 4})  # not whole: enough connections
+
+
 def test_a_timeout_meets_the_slow_databases_targets_only_around_the_cause():
     """The model half now agrees with the real half (whose fix is pool=8): a timeout with a
     fallback meets the targets while two connections still cannot carry the load, so it is

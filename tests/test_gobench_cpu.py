@@ -159,3 +159,22 @@ def test_the_table_shows_every_profiled_benchmark(tmp_path):
     lines = text.splitlines()
     assert len(lines) == 2 + len(gc.PROFILED)
     assert "BenchmarkChanProdCons0 (1)" in lines[2] and "| 0%" in lines[2]
+
+
+@pytest.mark.go
+def test_recording_writes_a_profile_the_reader_reads_for_every_benchmark(tmp_path, monkeypatch):
+    """record_profiles end to end, with the runtime's own test binary and b.N cut to a few
+    million (the shipped b.N take ~15 s; a run too short for a 10 ms sample gives an empty
+    profile, which lock_time refuses): every benchmark's profile lands where profile_path
+    says, the recording names each run, and lock_time reads every profile back."""
+    from tests.go_toolchain import require_go
+
+    small = {k: (b, procs, cap, 1_000_000) for k, (b, procs, cap, _) in gc.PROFILED.items()}
+    monkeypatch.setattr(gc, "PROFILED", small)
+    data = gc.record_profiles(require_go(), tmp_path)
+    assert data["goarch"] and data["go_version"].startswith("go1.")
+    assert gc.load_recorded(tmp_path / gc.RECORDED.name)["runs"].keys() == small.keys()
+    for key in small:
+        assert data["runs"][key]["n"] == 1_000_000 and data["runs"][key]["ns_op"] > 0
+        assert gc.profile_path(key, tmp_path).is_file()
+        assert gc.lock_time(key, tmp_path).samples > 0

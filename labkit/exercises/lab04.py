@@ -98,8 +98,9 @@ def fewest_workers(rng: np.random.Generator) -> Variant:
         f"{rows[-1]['p99_ms']:.1f} ms. No pool gets below about ln(100) = 4.6 x {service_ms:g} = "
         f"{math.log(100) * service_ms:.0f} ms: that is the p99 of an exponential service time "
         "itself, with no wait at all, so past the first few workers above the offered load p99 "
-        "barely moves. The waits are mostly on the database, whose reply comes over the network, "
-        "where a parked goroutine holds no P, so workers beyond GOMAXPROCS do add throughput here (min_workers_for_p99 tries "
+        "barely moves. The waits are mostly on the database, whose reply comes over the "
+        "network, where a parked goroutine holds no P, so workers beyond GOMAXPROCS do add "
+        "throughput here (min_workers_for_p99 tries "
         "each size on the same seeded requests).",
         unit="workers",
         rel_tol=0.0,

@@ -97,6 +97,9 @@ class RealCause:
     fix_text: str
     evidence: str
     culprit: tuple[str, ...]
+    #: The culprit counts as removed only at the healthy service's value or beyond it (as the
+    #: model's Cause.whole): a shorter loop is still a loop in the handler.
+    whole: bool = False
 
     def __post_init__(self) -> None:
         if not self.culprit or not set(self.culprit) <= set(dict(self.changes)):
@@ -139,6 +142,7 @@ CAUSES: dict[str, RealCause] = {
             "allocation in the hundreds of MiB/s (runtime/metrics), the CPU near full with "
             "copying, row reading, encoding/json and the GC's scanning",
             ("rows",),
+            whole=True,
         ),
         RealCause(
             "hot_loop",
@@ -150,6 +154,7 @@ CAUSES: dict[str, RealCause] = {
             "samples (the healthy profile has it too, under the render loop: the caller is the "
             "evidence); the CPU near full, scheduling latency over a hundred ms, frames missed",
             ("hot_loop_ms",),
+            whole=True,
         ),
     ]
 }
