@@ -473,3 +473,22 @@ def test_state_view_counts_real_goroutines_not_prespawned_ones(runs):
     total = st["running"] + st["runnable"] + st["syscall"] + st["waiting"]
     assert total.max() <= run.metrics["goroutines_peak"] + 4  # +4: Ps briefly over the count
     assert total[0] < 40 and total.max() > 100  # grows from the idle connections to the pile-up
+
+
+def test_the_incident_hands_connections_out_as_database_sql_does(monkeypatch):
+    """Every DB call of a run goes through the replay in database/sql's order, random, drawn from
+    the run's own generator: an incident put back to FIFO fails here (the tail test above shows
+    what that would hide)."""
+    import labkit.scenarios.casestudy.plan as plan
+
+    seen = []
+    real = plan.pool_with_timeout
+
+    def spy(*args, **kw):
+        seen.append((kw.get("order"), kw.get("rng") is not None))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(plan, "pool_with_timeout", spy)
+    run_incident(IncidentParams(seconds=0.5))
+    run_incident(IncidentParams(seconds=0.5, cache_json=True, db_timeout=True))
+    assert seen and all(s == ("random", True) for s in seen)
