@@ -72,7 +72,8 @@ def pool_gc_rate(rng: np.random.Generator) -> Variant:
         f"The model's run: {_cycles_in(run, params.seconds)}, {rate:.2f} cycles/s, jank "
         f"{100 * run.jank_fraction:.1f} %. Once the render loop reuses its buffer, only the "
         f"producers allocate: {producers} x {params.producer_alloc_mb_per_s:g} = {alloc:g} MiB/s "
-        f"against a runway of about 64 MiB (live x GOGC/100), one cycle every {64 / alloc:.0f} s "
+        f"against about 64 MiB of room between the live heap and the goal (live x GOGC/100), "
+        f"one cycle every {64 / alloc:.0f} s "
         "or so, where the frames' 180 MiB/s used to fill it several times a second. Not zero: "
         "the pool removes the frames' allocation, not the program's.",
         hints={

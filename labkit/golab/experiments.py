@@ -931,6 +931,8 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("gc_frames", {"pooled": False, "repeats": 5}),
     ("gc_frames", {"pooled": True, "repeats": 5}),
     ("gc_frames", {"pooled": False, "gogc": 400, "repeats": 5}),
+    # Chapter 1b, section 8: frames alone at 120 fps on the near-empty heap.
+    ("gc_frames", {"pooled": False, "fps": 120.0, "frames": 120, "repeats": 5}),
     ("gc_live", {}),
     ("gc_parallel", {}),
     # Chapter 1's scenarios, each with a new buffer per frame and with a sync.Pool: spare CPU at

@@ -25,9 +25,10 @@ it. So a buffer put back between frames survives one GC in the victim cache and 
 if two cycles start before the next Get; ``pool_victim_cache=False`` gives Go <= 1.12, where each
 GC emptied the pool.
 
-The article claims GC "120+/s -> 3-5/s" from pooling; the model's numbers are its own: 120 cycles
-per second at 180 MiB/s needs only ~1.5 MiB of runway per cycle, i.e. a heap goal of about
-4 MiB (heapMinimum) with almost no live heap, or GOGC of a few percent on a 64 MiB heap.
+The article claims GC "120+/s -> 3-5/s" from pooling; the model's numbers are its own. A cycle
+starts only when an allocation finds the heap past the trigger, so 60 frames of 3 MiB a second
+start at most 60 cycles; on a near-empty heap (goal about 4 MiB, heapMinimum) they start one
+every second frame, 30/s (chapter 1b, section 8), and 120+/s needs other allocation on top.
 """
 
 from __future__ import annotations
