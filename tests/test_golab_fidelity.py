@@ -6,6 +6,7 @@ makes the row it should break read DIFFER.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -467,16 +468,85 @@ def _rule_for(experiment: str, params: dict, quantity_start: str):
     )  # fmt: skip
 
 
-def test_the_gosched_turns_rule_takes_either_fairness_phase_and_no_more():
-    """The yield Gosched loop's turns: 1.0 (the model's phase of findRunnable's 61st-tick check)
-    and 30/31 (the recording's) both agree; a Gosched that lost one turn in ten reads DIFFER."""
+def test_the_gosched_turns_rule_takes_every_fairness_phase_and_no_more():
+    """The yield Gosched loop's turns: 1.0 (the model's phase of findRunnable's 61st-tick check),
+    30/31 (the recording's: main runs twice once per 61 ticks) and 31/30 (the other goroutine
+    does) all agree; a Gosched that lost one turn in ten, or gave one in ten twice, reads
+    DIFFER."""
     rule = _rule_for("yield", {"mode": "gosched"}, "other goroutine's turns")
     real = golab.run_experiment("yield", source="recorded", mode="gosched")
     model = golab.model_prediction("yield", mode="gosched")
     iters = model["iters"]
-    for turns in (iters, iters * 30 // 31):
-        assert judge(rule, real, {**model, "other_turns": turns})["agree"], turns
-    assert not judge(rule, real, {**model, "other_turns": iters * 9 // 10})["agree"]
+    assert model["other_turns"] == iters  # the model's phase
+
+    def real_in(turns: int) -> dict:
+        return {**real, "other_turns_runs": [turns] * len(real["other_turns_runs"])}
+
+    for turns in (iters, iters * 30 // 31, -(-iters * 31 // 30)):
+        assert judge(rule, real_in(turns), model)["agree"], turns
+    for turns in (iters * 9 // 10, iters * 11 // 10):
+        assert not judge(rule, real_in(turns), model)["agree"], turns
+
+
+def test_the_fairness_phases_are_the_ones_findrunnable_gives():
+    """Two goroutines that Gosched in turn on one P, stepped as findRunnable picks (the global
+    queue's head on every 61st schedtick, proc.go:3458; then the local queue; then a batch of
+    the global queue, globrunqgetbatch, proc.go:7351): over every starting tick and queue, the
+    other goroutine gets 30/31, 1 or 31/30 turns an iteration, the three phases the rule
+    allows."""
+
+    def turns_per_iter(tick: int, other_local: bool, iters: int = 6_100) -> float:
+        glob, local = ([], ["O"]) if other_local else (["O"], [])
+        running, main_iters, other = "M", 0, 0
+        while main_iters < iters:
+            main_iters += running == "M"
+            other += running == "O"
+            glob.append(running)  # Gosched: globrunqput
+            if tick % 61 == 0 and glob:
+                running = glob.pop(0)
+            elif local:
+                running = local.pop(0)
+            else:
+                running, local = glob[0], glob[1:]  # the batch: all of it, at GOMAXPROCS=1
+                glob = []
+            tick += 1
+        return other / iters
+
+    phases = {round(turns_per_iter(t, loc), 3) for t in range(122) for loc in (True, False)}
+    assert phases == {round(30 / 31, 3), 1.0, round(31 / 30, 3)}
+    resolution = fidelity._fairness_turns_per_iter({"iters": 100_000}, {"iters": 100_000})
+    assert all(abs(p - 1) <= resolution + 1e-3 for p in phases)
+
+
+def test_every_fitted_mark_names_a_constant_derived_from_the_rows_own_recording():
+    """A row marked ``fitted`` checks a constant fitted to its own recording; the mark must name
+    a model constant whose derivation reads that recording, and the rows the review found
+    fitted are marked: the switch, the sleeps, the timers, the mark speed, the wake-ups."""
+    assert fidelity.fitted_problems() == []
+    fits = {(r.experiment, r.quantity[:20]) for r in fidelity.RULES if r.fitted}
+    for expected in (
+        ("yield", "ns per iteration"),
+        ("gc_live", "GC cycles per second"),
+        ("locked_pingpong", "us per round trip, o"),
+        ("handoff_costs", "a channel round trip"),
+        ("retake_keep", "ms the blocked gorou"),
+    ):
+        assert expected in fits, expected
+    table = {(r["experiment"], r["quantity"]): r for r in fidelity_table(source="recorded")}
+    assert table[("yield", "ns per iteration")]["fitted"]
+    assert not table[("spawn_order", "order in which the goroutines first run")]["fitted"]
+
+
+def test_a_wrong_fitted_mark_is_caught():
+    """A mark naming a constant derived from another recording, or no constant at all, is
+    reported."""
+    rule = _rule_for("gc_render", {}, "GC cycles per second")
+    wrong = dataclasses.replace(rule, fitted=("SCHEDULE_MS",))
+    unknown = dataclasses.replace(rule, fitted=("NO_SUCH_MS",))
+    (one,) = fidelity.fitted_problems((wrong,))
+    assert "SCHEDULE_MS is not derived from this recording" in one
+    (two,) = fidelity.fitted_problems((unknown,))
+    assert "NO_SUCH_MS is no model constant" in two
 
 
 def test_an_idle_syscalls_p_is_taken_as_in_real_go_but_not_with_70_us_sysmon_rounds(monkeypatch):

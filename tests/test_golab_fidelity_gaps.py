@@ -90,8 +90,8 @@ def test_a_pair_whose_preemption_requests_are_all_lost_is_never_preempted(monkey
 def test_a_runnext_taken_after_a_bare_usleep_3_brings_the_consumer_back_too_soon(monkeypatch, rows):
     """runqgrab's usleep(3) is a nanosleep, which the kernel stretches by its timer slack and
     the thread's wake-up (~74 us, the recorded nanosleeps' lateness drawn); a thief that waited
-    the 3 us asked would run the parked consumer again after ~17 us, not the real ~86, with
-    fewer than half as many items waiting."""
+    the 3 us asked would run the parked consumer again after ~14 us, not the real ~86, with ~7
+    items waiting, not ~160."""
     from labkit.models.scheduler.sysmon import Sysmon
 
     assert _row(rows, CYCLE)["agree"] and _row(rows, CYCLE_ITEMS)["agree"]

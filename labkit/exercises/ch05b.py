@@ -16,7 +16,8 @@ from labkit.exercises.seeded import Variant, choice
 from labkit.golab.services import ServiceRun, recorded_run
 
 FIXES = {
-    "cache_json": "cache the JSON (a refresher goroutine queries and encodes every 100 ms)",
+    "cache_json": "cache the JSON (a refresher goroutine queries and encodes the dashboards, "
+    "then sleeps 100 ms)",
     "db_timeout": "context.WithTimeout(ctx, 50 ms) on the query, the last good answer after it",
 }
 #: p99 below this is "the database is off the request path": what is left is the handler, the

@@ -78,6 +78,11 @@ class Rule:
     #: for the row to tell the real value from none at all, else None. The row then says so
     #: (``discriminates`` False, ``coarse``), whatever its verdict.
     coarse: Callable[[Result, Result, float, float], str | None] | None = None
+    #: The model constants derived from this row's own recorded runs (labkit.golab.calibrate's
+    #: Constant.runs, or a constant whose comment names this recording): the row then checks
+    #: that the fit holds in the model, not a prediction, and the table counts it apart
+    #: (``fitted`` in its row).
+    fitted: tuple[str, ...] = ()
 
 
 # ---- readers --------------------------------------------------------------------------------
@@ -114,10 +119,12 @@ def _one_turn_per_iter(real: Result, model: Result) -> float:
 
 
 def _fairness_turns_per_iter(real: Result, model: Result) -> float:
-    """The other goroutine's turns findRunnable's fairness check can take from a Gosched loop:
-    one per 31 iterations (62 schedticks), rounded up to whole turns of the shorter loop."""
+    """The turns findRunnable's fairness check can move between a Gosched loop and the other
+    goroutine: one per 61 schedticks, 30 or 31 iterations depending on the phase (30/31 or
+    31/30 turns per iteration), so up to one turn in 30, rounded up to whole turns of the
+    shorter loop."""
     iters = min(real["iters"], model["iters"])
-    return math.ceil(iters / 31) / iters
+    return math.ceil(iters / 30) / iters
 
 
 def _one_turn_per_100ms(real: Result, model: Result) -> float:
@@ -258,15 +265,15 @@ RULES: tuple[Rule, ...] = (
         _per_iter,
         runs=_per_iter_runs,
         resolution=_fairness_turns_per_iter,
-        resolution_why="one turn in 31 iterations: the fairness check's phase",
+        resolution_why="one turn in 30 iterations: the fairness check's phase",
         rule="Gosched puts main on the global queue (goschedImpl, src/runtime/proc.go:4322 -> "
         "globrunqput); the other goroutine runs once and yields back: one turn per iteration. "
         "Except: findRunnable takes the global queue's head first on every 61st schedtick "
-        "(proc.go:3458). Depending on whether the P's schedtick is odd or even when the loop "
-        "starts (the runtime's start-up schedules set it), that check either only swaps which "
-        "of the two waits in the global queue (no turn lost: the model's phase, 1.0) or runs "
-        "main twice in a row once per 62 ticks (30/31 = 0.968: this recording; an earlier "
-        "build of the program recorded 1.0)",
+        "(proc.go:3458). Depending on the P's schedtick and on which queue the other goroutine "
+        "waits in when the loop starts, that check either only swaps which of the two waits in "
+        "the global queue (no turn lost: the model's phase, 1.0), or runs main twice in a row "
+        "once per 61 ticks (30/31 = 0.968: this recording; an earlier build of the program "
+        "recorded 1.0), or runs the other goroutine twice (31/30 = 1.033)",
         differ_means="the model's Gosched does not hand the P to the queued goroutine every time",
     ),
     Rule(
@@ -282,6 +289,7 @@ RULES: tuple[Rule, ...] = (
         "this row checks that the model charges two switches per Gosched and nothing more",
         differ_means="the model's cost of a goroutine switch is off (every scheduling delay "
         "the course shows scales with it)",
+        fitted=("SCHEDULE_MS",),
     ),
     Rule(
         "yield",
@@ -294,6 +302,7 @@ RULES: tuple[Rule, ...] = (
         rule="Sleep(0) costs one call and nothing else (timeSleep returns before any timer); "
         "SLEEP_NOOP_MS (labkit/models/scheduler/programs.py) comes from this recording",
         differ_means="the model charges Sleep(0) for a park or a timer",
+        fitted=("SLEEP_NOOP_MS",),
     ),
     Rule(
         "yield",
@@ -307,6 +316,7 @@ RULES: tuple[Rule, ...] = (
         "(timeSleep, (*timers).check in src/runtime/time.go:982); TIMER_ARM_MS and "
         "TIMER_FIRE_MS come from this recording",
         differ_means="the model's timer costs are off",
+        fitted=("TIMER_ARM_MS", "TIMER_FIRE_MS"),
     ),
     Rule(
         "yield",
@@ -320,6 +330,7 @@ RULES: tuple[Rule, ...] = (
         "src/runtime/proc.go:1133), which findRunnable takes before the run queue: the other "
         "goroutine does not run while main sleeps",
         differ_means="the model runs the queued goroutine while main sleeps 1 ns",
+        fitted=("SWITCH_G_SIDE_MS",),
     ),
     Rule(
         "yield",
@@ -350,6 +361,7 @@ RULES: tuple[Rule, ...] = (
         "than with no yield at all",
         differ_means="the model honours (or loses) the preemption requests of a Sleep(1ns) "
         "loop at another rate than real Go",
+        fitted=("SWITCH_G_SIDE_MS",),
     ),
     Rule(
         "yield",
@@ -471,6 +483,7 @@ RULES: tuple[Rule, ...] = (
         "a little before it (gcControllerState.trigger, src/runtime/mgcpacer.go:1188): "
         "~57 MiB of runway, ~3 cycles/s",
         differ_means="labkit.models.gcpacer's goal or trigger, which chapter 1 and lab 1 teach, is off",
+        fitted=("MARK_MIB_PER_CPU_MS",),
     ),
     Rule(
         "gc_live",
@@ -485,6 +498,7 @@ RULES: tuple[Rule, ...] = (
         "(gcControllerState.trigger: the goal less the runway, kept within bounds above the "
         "marked heap and below the goal, src/runtime/mgcpacer.go:1241-1248)",
         differ_means="the model places the trigger elsewhere in the runway",
+        fitted=("MARK_MIB_PER_CPU_MS",),
     ),
     Rule(
         "gc_parallel",
@@ -711,6 +725,7 @@ RULES: tuple[Rule, ...] = (
         "after main's return, so sysmon's first round sees it about as it begins. With the "
         "lead-in left at the model's own few hundred ns the P was taken at 0.12 ms",
         differ_means="the model keeps the P although work waits for it",
+        fitted=("RETAKE_LEAD_MS",),
     ),
     Rule(
         "sleep_resolution",
@@ -727,6 +742,7 @@ RULES: tuple[Rule, ...] = (
         "(netpoll.block_in_netpoll), a prediction for another kernel wait",
         differ_means="the model's netpoll resolution is off, or its OS layer ends a timed "
         "wait too early or too late",
+        fitted=("SYSMON_OVERSHOOT_QUANTILES_MS",),
     ),
     Rule(
         "sleep_resolution",
@@ -741,6 +757,7 @@ RULES: tuple[Rule, ...] = (
         "nanosleep does (the OS layer's draw)",
         differ_means="the model's netpoll resolution is off, or its OS layer ends a timed "
         "wait too early or too late",
+        fitted=("SYSMON_OVERSHOOT_QUANTILES_MS",),
     ),
     Rule(
         "sleep_resolution",
@@ -798,6 +815,7 @@ RULES: tuple[Rule, ...] = (
         "rows are the independent check",
         differ_means="the OS layer's draws (SYSMON_OVERSHOOT_QUANTILES_MS) misstate how long "
         "sysmon's short rounds last here",
+        fitted=("SYSMON_OVERSHOOT_QUANTILES_MS",),
     ),
     Rule(
         "locked_pingpong",
@@ -811,6 +829,7 @@ RULES: tuple[Rule, ...] = (
         "src/runtime/proc.go:3293, 3265), each a futex wake of a parked thread: labkit.models.scheduler's "
         "THREAD_WAKE_MS twice",
         differ_means="THREAD_WAKE_MS misstates a thread wake-up on this machine",
+        fitted=("THREAD_WAKE_MS",),
     ),
     Rule(
         "locked_pingpong",
@@ -911,6 +930,41 @@ RULES: tuple[Rule, ...] = (
 # ---- the table ------------------------------------------------------------------------------
 
 
+#: Constants fitted to a recording that labkit.golab.calibrate does not derive (a program's own
+#: lead-in, measured once): each with the recordings it comes from, as Constant.runs.
+OTHER_FITS: dict[str, tuple[tuple[str, Mapping[str, Any]], ...]] = {
+    # labkit.golab.predict_sched.RETAKE_LEAD_MS: the median lead-in of the queued case's calls
+    "RETAKE_LEAD_MS": (("retake_keep", {"case": "queued"}),),
+}
+
+
+def fitted_problems(rules: tuple[Rule, ...] = RULES) -> list[str]:
+    """What is wrong with the rules' ``fitted`` marks: a name that is no model constant, or one
+    not derived from the row's own recording (its experiment and parameters among the
+    constant's runs). Empty when every mark is right."""
+    from labkit.golab.calibrate import CONSTANTS
+
+    sources: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for c in CONSTANTS:
+        if c.in_model:
+            sources.setdefault(c.name, []).extend((e, dict(p)) for e, p in c.runs)
+    for name, runs in OTHER_FITS.items():
+        sources.setdefault(name, []).extend((e, dict(p)) for e, p in runs)
+    problems = []
+    for rule in rules:
+        for name in rule.fitted:
+            if name not in sources:
+                problems.append(
+                    f"{rule.experiment} {dict(rule.params)}: {name} is no model constant"
+                )
+            elif (rule.experiment, dict(rule.params)) not in sources[name]:
+                problems.append(
+                    f"{rule.experiment} {dict(rule.params)}: {name} is not derived from this "
+                    "recording"
+                )
+    return problems
+
+
 def judge(rule: Rule, real_result: Result, model_result: Result) -> dict[str, Any]:
     """One row of the table from a real and a model result of the rule's experiment."""
     runs = None if rule.runs is None else rule.runs(real_result)
@@ -927,6 +981,7 @@ def judge(rule: Rule, real_result: Result, model_result: Result) -> dict[str, An
         "differ_means": rule.differ_means,
         "known_difference": rule.known_difference,
         "real_source": real_result.get("source"),
+        "fitted": rule.fitted,
     }
     if model_result.get("source") != "model":
         reason = f"the model side is not a model result (source {model_result.get('source')!r})"

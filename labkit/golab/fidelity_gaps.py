@@ -62,6 +62,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "CHAN_HANDOFF_MS per hop in the model, derived from this ratio",
         differ_means="the model charges a channel hop like any switch (1.00, as the model did "
         "before CHAN_HANDOFF_MS), or CHAN_HANDOFF_MS no longer matches its recording",
+        fitted=("CHAN_HANDOFF_MS",),
     ),
     Rule(
         "pingpong_hog",
@@ -104,9 +105,12 @@ GAP_RULES: tuple[Rule, ...] = (
         runs=_runs("tick_ratio"),
         resolution=_one_tick,
         resolution_why="one tick in the window",
-        rule="the ticker's channel holds one tick and a late timer is rescheduled to the next "
-        "period after now (unlockAndRun, src/runtime/time.go: when + period*(1 + "
-        "delay/period)): after the work one tick waits, the next is skipped. With nothing to "
+        rule="a late periodic timer is rescheduled to the next period after now (unlockAndRun, "
+        "src/runtime/time.go:1120: when + period*(1 + delay/period), as before Go 1.23), and "
+        "the ticker's channel has a one-tick buffer (time.NewTicker; since Go 1.23 the timer is "
+        "in a heap only while a receiver waits, needsAdd, time.go:657, and a late receive runs "
+        "it then, maybeRunChan, time.go:1404): after the work one tick is had at once, the "
+        "periods passed are skipped. With nothing to "
         "run the P waits in epoll_pwait, whose timeout is in whole ms and ends late as a "
         "nanosleep does (sleep_resolution), so a tick the receiver waited for comes ~0.57 ms "
         "late (tick_late_ms): its 2 ms of work then often ends past the third period and a "
@@ -188,7 +192,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "parked thread's wake-up and the sleep's lateness",
         differ_means="the thief takes a running P's runnext without runqgrab's back-off, or "
         "with a back-off that is not stretched by the timer slack (3 us: the consumer would be "
-        "back after ~17 us), or its thread, parked microseconds before, wakes as slowly as one "
+        "back after ~14 us, with ~7 items), or its thread, parked microseconds before, wakes as slowly as one "
         "parked for milliseconds (~106 us), or the consumer runs on the producer's P",
     ),
     Rule(
@@ -230,6 +234,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "reads of the busy P's queue)",
         differ_means="the model charges the second P's thread nothing (its futex wakes free: "
         "~2,120 ns, as on one P), or lets the two goroutines overlap",
+        fitted=("FUTEX_WAKE_QUANTILES_MS", "THREAD_REWAKE_QUANTILES_MS"),
     ),
     Rule(
         "handoff_churn",
@@ -254,6 +259,7 @@ GAP_RULES: tuple[Rule, ...] = (
         differ_means="the model's thief takes whatever goroutine runnext holds after its "
         "back-off (~31 starts), or its back-off is the bare 53 us of TIMER_SLACK_MS (~17), or "
         "it holds the idle P for another time, or parks and is woken at another rate",
+        fitted=("FUTEX_WAKE_QUANTILES_MS", "THREAD_REWAKE_QUANTILES_MS"),
     ),
     Rule(
         "handoff_churn",
@@ -276,6 +282,7 @@ GAP_RULES: tuple[Rule, ...] = (
         "than runqgrab's CAS succeeds (without the CAS ~26 moves), or the busy P keeps an exact "
         "rhythm the sleeps lock onto (without the futex wakes' cost: ~6.5), or a thread parked "
         "microseconds before wakes as slowly as one parked for milliseconds (~5.5)",
+        fitted=("FUTEX_WAKE_QUANTILES_MS", "THREAD_REWAKE_QUANTILES_MS"),
     ),
     _set_row(
         {"calls": False, "async_preempt": True},

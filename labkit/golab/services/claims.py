@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from labkit.golab.services.compare import metric_delta
 from labkit.golab.services.errors import ServiceParameterError
 from labkit.golab.services.result import ServiceRun
+from labkit.golab.services.waits import waits_by_caller
 from labkit.profiles import Profile
 
 __all__ = ["ClaimCheck", "article_claims", "format_claims"]
@@ -81,14 +82,16 @@ def _p_hunger(run: ServiceRun) -> ClaimCheck:
     f = run.figures()
     sched = run.trace.to_profile("sched")  # type: ignore[union-attr]
     sched_ms, _ = _delay_ms(sched)
-    sync_ms, _ = _delay_ms(run.trace.to_profile("sync"))  # type: ignore[union-attr]
+    # The service's own waits: the tracer's goroutines and pprof's handlers wait too (waits.py).
+    sync_ms = waits_by_caller(run.trace.to_profile("sync")).service / 1e6  # type: ignore[union-attr]
     p99 = f["sched_latency_p99_ms"]
     return ClaimCheck(
         "p-hunger",
         "goroutines queue for Ps held by long system calls: a scheduling avalanche",
         f"/sched/latencies p99 {p99 * 1e3:.0f} us over the load (runtime/metrics) while request "
         f"p99 was {f['p99_ms']:.0f} ms; in the trace, goroutines waited {sched_ms:.0f} ms for a "
-        f"P in all and {sync_ms:.0f} ms on channels, selects and locks",
+        f"P in all and {sync_ms:.0f} ms on channels, selects and locks (the collector's own "
+        "waits left out)",
         holds=p99 >= HUNGER_P99_MS,
     )
 

@@ -57,6 +57,16 @@ ARTICLE_STATES = {
 }
 #: Dashboards polling in the model: their number times their polling rate is the real rate.
 MODEL_CLIENTS = 20
+#: Where the real column of each layer is read (the model's column is chapter 5's table):
+#: what to look at on a service of your own.
+REAL_TOOLS = {
+    "application": "the load generator's per-request latency; dashboard_request_seconds "
+    "(Prometheus); the frame loop's counter",
+    "goroutines": "go_goroutines_by_state (Prometheus); /debug/pprof/goroutine",
+    "GC": "runtime/metrics: /cpu/classes/gc, /gc/heap/allocs, /sched/pauses",
+    "syscalls / network": "sql.DBStats; /cgo/go-to-c-calls (runtime/metrics)",
+    "kernel threads": "/sched/threads/total, /cpu/classes, /sched/latencies; the CPU profile",
+}
 
 
 def _dashboard(run: ServiceRun) -> DashboardParams:
@@ -152,6 +162,7 @@ def real_layers(run: ServiceRun) -> dict[str, str]:
     queries = f["queries_ok"] + f["queries_cancelled"] + f["queries_error"]
     wait_mean = f["pool_wait_ms"] / f["pool_waits"] if f["pool_waits"] else 0.0
     cgo = metric_delta(run, "/cgo/go-to-c-calls:calls")
+    procs = run.params.gomaxprocs or 2
     return {
         "application": (
             f"p50 {f['p50_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms (load generator, from each "
@@ -173,11 +184,23 @@ def real_layers(run: ServiceRun) -> dict[str, str]:
             f"{cgo / s:.0f} cgo calls/s"
         ),
         "kernel threads": (
-            f"{f['threads']:.0f} threads (/sched/threads/total), CPU "
-            f"{100 * (cpu_total - idle) / cpu_total:.0f} % of {run.params.gomaxprocs or 2} Ps; "
+            f"{f['threads']:.0f} threads (/sched/threads/total); Ps busy in Go code "
+            f"{100 * (cpu_total - idle) / cpu_total:.0f} % of {procs} (/cpu/classes){_process_cpu(run, procs)}; "
             f"scheduling latency p99 <= {f['sched_latency_p99_ms'] * 1e3:.0f} us"
         ),
     }
+
+
+def _process_cpu(run: ServiceRun, procs: int) -> str:
+    """The process's CPU over the CPU profile's window, C code included, as a share of
+    ``procs`` cores: SIGPROF samples every thread that runs, in Go or in C. /cpu/classes divides
+    the Ps' time, and a P taken from a thread in a long cgo call and left idle counts that C
+    code's time as idle (proc.go's pidleput), so it reads lower for a cgo-heavy service."""
+    prof = run.cpu
+    if prof is None or not prof.duration_ns or "cpu" not in dict(prof.sample_types):
+        return ""
+    share = prof.total("cpu") / prof.duration_ns / procs
+    return f", the process {100 * share:.0f} % of {procs} cores (CPU profile, C code included)"
 
 
 class LayersTable:
@@ -187,8 +210,13 @@ class LayersTable:
     def __init__(self, real: ServiceRun, model: IncidentRun) -> None:
         cells = real_layers(real)
         self.rows = [
-            {"layer": layer, "tool": tool, "before": cells[layer], "after": cell(model.metrics)}
-            for layer, tool, cell in _ROWS
+            {
+                "layer": layer,
+                "tool": REAL_TOOLS[layer],
+                "before": cells[layer],
+                "after": cell(model.metrics),
+            }
+            for layer, _tool, cell in _ROWS
         ]
         self.labels = (f"real service ({real.source})", "model of the same incident")
 
@@ -222,8 +250,9 @@ def p99_interval(
 def fix_rows(
     runs: Mapping[str, ServiceRun], model: Mapping[str, IncidentRun]
 ) -> list[dict[str, Any]]:
-    """One row per named run: real p50, p99 with its interval, fallbacks, GC cycles/s, and the
-    model's p50 / p99 for the same setting (``model[name]``)."""
+    """One row per named run: real p50, p99 with its interval, fallbacks, GC cycles/s and the
+    allocation rate that drives them (runtime/metrics' /gc/heap/allocs:bytes over the load),
+    and the model's p50 / p99 for the same setting (``model[name]``)."""
     rows = []
     for name, run in runs.items():
         f = run.figures()
@@ -239,6 +268,9 @@ def fix_rows(
                 "p99_high_ms": hi,
                 "fallbacks": int(f["fallbacks"]),
                 "gc_per_s": f["gc_cycles"] / max(f["seconds"], 1e-9),
+                "alloc_mb_per_s": metric_delta(run, "/gc/heap/allocs:bytes")
+                / 2**20
+                / max(f["seconds"], 1e-9),
                 "model_p50_ms": m["p50_ms"],
                 "model_p99_ms": m["p99_ms"],
                 "source": run.source,
@@ -251,14 +283,14 @@ def format_fix_rows(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`fix_rows` as a fixed-width table."""
     head = (
         f"{'setting':14s}{'requests':>9s}{'p50 ms':>8s}{'p99 ms':>8s}{'  p99 90% interval':>20s}"
-        f"{'fallbacks':>10s}{'GC/s':>6s}{'model p50':>10s}{'model p99':>10s}"
+        f"{'fallbacks':>10s}{'GC/s':>6s}{'alloc MiB/s':>12s}{'model p50':>10s}{'model p99':>10s}"
     )
     out = [head]
     for r in rows:
         interval = f"{r['p99_low_ms']:.0f}-{r['p99_high_ms']:.0f}"
         out.append(
             f"{r['setting']:14s}{r['requests']:9d}{r['p50_ms']:8.1f}{r['p99_ms']:8.1f}"
-            f"{interval:>20s}{r['fallbacks']:10d}{r['gc_per_s']:6.1f}"
+            f"{interval:>20s}{r['fallbacks']:10d}{r['gc_per_s']:6.1f}{r['alloc_mb_per_s']:12.1f}"
             f"{r['model_p50_ms']:10.1f}{r['model_p99_ms']:10.1f}"
         )
     return "\n".join(out)

@@ -3,12 +3,13 @@
 //
 // main starts -n goroutines that each call wg.Wait and sleeps, so that all of them park on the
 // WaitGroup's semaphore in the order they ran (runtime_SemacquireWaitGroup, src/sync/
-// waitgroup.go; the semaphore queue is FIFO, src/runtime/sema.go). wg.Done brings the counter
-// to zero, and Add releases the semaphore once per waiter (waitgroup.go: runtime_Semrelease in
-// a loop), each release readying one waiter into main's P's runnext (semrelease1 -> readyWithTime
-// -> goready -> ready(next=true), src/runtime/proc.go), which pushes the one readied before it
-// to the tail of the local run queue (runqput). So the last waiter runs first, then the others
-// in the order they waited: n, 1, 2, ..., n-1.
+// waitgroup.go; the semaphore queue is FIFO, src/runtime/sema.go): the newest first, from
+// runnext, then the others as spawned: n, 1, 2, ..., n-1. wg.Done brings the counter to zero,
+// and Add releases the semaphore once per waiter (waitgroup.go: runtime_Semrelease in a loop),
+// each release readying one waiter into main's P's runnext (semrelease1 -> readyWithTime ->
+// goready -> ready(next=true), src/runtime/proc.go), which pushes the one readied before it to
+// the tail of the local run queue (runqput). So the last to park runs first, then the others in
+// the order they parked: n-1, n, 1, 2, ..., n-2 (with -n 5: 4, 5, 1, 2, 3).
 //
 // The experiment is repeated in fresh goroutines; the program prints the first order and
 // whether every repeat gave the same one, as one JSON object on stdout.

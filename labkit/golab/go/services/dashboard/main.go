@@ -6,8 +6,9 @@
 //
 // Chapter 5's three fixes are flags:
 //
-//	-cache-json       a refresher goroutine queries and marshals every dashboard every
-//	                  -refresh-ms; handlers write the cached bytes (JSON off the request path)
+//	-cache-json       a refresher goroutine sleeps -refresh-ms, then queries and marshals
+//	                  every dashboard in turn, and again; handlers write the cached bytes (JSON
+//	                  off the request path)
 //	-stream           encode rows into the ResponseWriter as they are scanned, through a 32 KiB
 //	                  buffer (the send overlaps the scan); with -cache-json, io.Copy the bytes
 //	-db-timeout-ms    context.WithTimeout on the query (the article's 50 ms); the engine really
@@ -295,7 +296,8 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	return "ok"
 }
 
-// refresher re-marshals every dashboard every -refresh-ms (chapter 5's first fix).
+// refresher re-marshals every dashboard in turn, -refresh-ms after the last round ended
+// (chapter 5's first fix): an answer is as old as a round plus the sleep.
 func (s *server) refresher() {
 	for {
 		time.Sleep(s.cfg.refresh)
