@@ -9,10 +9,11 @@
 //   - sleep0:   time.Sleep(0); runtime.timeSleep returns at once for ns <= 0 (src/runtime/time.go):
 //     no park, no yield, so the other goroutine gets no turn;
 //   - gosched:  runtime.Gosched; goschedImpl puts main on the global queue (src/runtime/proc.go),
-//     the other goroutine runs once, yields back: one turn per iteration. Or 30 per 31: on
-//     every 61st schedtick findRunnable takes the global queue's head first (proc.go:3458);
-//     if main is there then and the other waits on the P's own queue, main runs twice in a
-//     row. Which of the two a run gets is set by the tick's parity when the loop starts;
+//     the other goroutine runs once, yields back: one turn per iteration. Or 30 per 31, or
+//     31 per 30: on every 61st schedtick findRunnable takes the global queue's head first
+//     (proc.go:3458); if main is there then and the other waits on the P's own queue, main
+//     runs twice in a row (or the other goroutine does, the other way round). Which of the
+//     three a run gets is set by the tick and the queues when the loop starts;
 //   - sleep1ns: time.Sleep(1ns); main parks with a timer that has expired by the time the P looks
 //     for work: findRunnable runs the P's timers first, goroutineReady -> ready puts main in
 //     runnext, and runnext is taken before the run queue, so main runs again at once and the
