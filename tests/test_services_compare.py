@@ -31,6 +31,7 @@ from labkit.golab.services.compare import (
     fix_rows,
     format_fix_rows,
     incident_params,
+    metric_delta,
     p99_interval,
     real_layers,
 )
@@ -133,6 +134,46 @@ def test_each_layer_reads_the_runs_own_numbers(dashboard):
     table = LayersTable(dashboard, run_incident(incident_params(dashboard)))
     assert len(table.rows) == 5 and "model of the same incident" in repr(table)
     assert "<table" in table._repr_html_()
+
+
+def test_cpu_is_read_as_the_ps_busy_in_go_and_as_the_process_c_code_included(dashboard):
+    """/cpu/classes divides the Ps' time (C code that lost its P counts as idle); the CPU
+    profile samples every running thread. The recorded cgo-heavy run: 36 % against 47 %. A run
+    without a CPU profile gives only the first."""
+    cell = real_layers(dashboard)["kernel threads"]
+    assert "Ps busy in Go code 36 % of 2 (/cpu/classes)" in cell
+    assert "the process 47 % of 2 cores (CPU profile, C code included)" in cell
+    bare = real_layers(dataclasses.replace(dashboard, cpu=None))["kernel threads"]
+    assert "Ps busy in Go code 36 %" in bare and "the process" not in bare
+
+
+def test_the_real_column_names_its_own_sources_not_the_articles(dashboard):
+    table = LayersTable(dashboard, run_incident(incident_params(dashboard)))
+    tools = " ".join(r["tool"] for r in table.rows)
+    assert "bpftrace" not in tools and "http_request_duration_seconds" not in tools
+    assert "dashboard_request_seconds" in tools and "/cpu/classes" in tools
+
+
+def test_the_fix_table_shows_the_allocation_that_drives_gc_cycles(dashboard):
+    """GC cycles follow allocation: the recorded no-fix run allocates 27 MiB/s and runs 13.3
+    cycles/s on its ~4 MiB goal, about one cycle per 2 MiB."""
+    (row,) = fix_rows({"no fix": dashboard}, {"no fix": run_incident(incident_params(dashboard))})
+    assert row["alloc_mb_per_s"] == pytest.approx(
+        metric_delta(dashboard, "/gc/heap/allocs:bytes") / 2**20 / dashboard.figures()["seconds"]
+    )
+    assert 1.5 < row["alloc_mb_per_s"] / row["gc_per_s"] < 2.5
+    assert "alloc MiB/s" in format_fix_rows([row])
+
+
+def test_the_p_hunger_evidence_leaves_the_collectors_own_waits_out(dashboard):
+    """The trace's sync profile holds the tracer's and pprof's own waits; the claim's figure is
+    the service's alone (labkit.golab.services.waits)."""
+    from labkit.golab.services.waits import waits_by_caller
+
+    split = waits_by_caller(dashboard.trace.to_profile("sync"))
+    evidence = _claim(dashboard, "p-hunger").evidence
+    assert f"{split.service / 1e6:.0f} ms on channels, selects and locks" in evidence
+    assert f"{split.total / 1e6:.0f} ms on channels" not in evidence
 
 
 def test_the_stw_reading_is_the_gc_pause_histogram_and_falls_back_to_its_old_name(dashboard):
