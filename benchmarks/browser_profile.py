@@ -11,7 +11,10 @@ headless Chromium), repeats one interaction and prints, from Chromium's DevTools
   over ~100 ms; benchmarks/README.md, "Third pass");
 * **the renderer's main thread** (a ``devtools.timeline`` trace): milliseconds per repetition in
   each kind of task (script, style, layout, paint, animation frames, garbage collection). A redraw
-  that waits for the browser shows here (the incident lab's 600 timeline boxes, ~90 ms).
+  that waits for the browser shows here (the incident lab's 600 timeline boxes, ~90 ms);
+* with ``--js``, **the script's own functions** (V8's sampling profiler, ``Profiler.start``):
+  milliseconds of self time per repetition in the busiest functions, with their source file. Which
+  part of bqplot, d3 or the widget manager a redraw waits for shows here.
 
     python3 benchmarks/browser_profile.py chapters/05-case-study.ipynb .labkit-incident "DB connections"
     python3 benchmarks/browser_profile.py chapters/02b-preemption-queues-and-timers.ipynb \\
@@ -43,6 +46,8 @@ from jlab import NotebookPage, find_chromium  # noqa: E402
 #: The renderer's trace events worth a line, by name (the rest are summed as "other").
 TASKS = ("FunctionCall", "FireAnimationFrame", "UpdateLayoutTree", "Layout", "Paint", "Layerize",
          "Commit", "MinorGC", "MajorGC", "EventDispatch", "TimerFire")  # fmt: skip
+#: How many of the script's functions ``--js`` lists.
+JS_TOP = 25
 
 
 def message_summary(payload: str) -> tuple[str, str, float | None]:
@@ -85,10 +90,13 @@ def _interaction(nb: NotebookPage, notebook: str, widget: str, name: str) -> bt.
     return found[0]
 
 
-def profile(notebook: str, widget: str, name: str, repeat: int) -> tuple[list, list, dict]:
+def profile(
+    notebook: str, widget: str, name: str, repeat: int, js: bool = False
+) -> tuple[list, list, dict, dict]:
     """Run the notebook and ``repeat`` timed repetitions (after a warm-up) of the interaction:
-    returns the timings (first, all), each repetition's received frames, and the main thread's
-    milliseconds per task name over all repetitions."""
+    returns the timings (first, all), each repetition's received frames, the main thread's
+    milliseconds per task name over all repetitions and, with ``js``, the script's self
+    milliseconds per function (else empty)."""
     with bt.lab_and_browser("labkit-browser-profile-") as (server, browser):
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         page.set_default_timeout(60_000)
@@ -109,14 +117,35 @@ def profile(notebook: str, widget: str, name: str, repeat: int) -> tuple[list, l
             root.evaluate(bt.WATCH, [-1, 15_000, list(interaction.clock)])
             if i == 1:
                 browser.start_tracing(page=page, categories=["devtools.timeline"])
+                if js:
+                    cdp.send("Profiler.enable")
+                    cdp.send("Profiler.setSamplingInterval", {"interval": 100})  # us
+                    cdp.send("Profiler.start")
             frames.clear()
             interaction.act(nb, i)
             first, last, _each = page.evaluate(bt.FINISH)
             if i:
                 timings.append((first, last))
                 per_rep.append(list(frames))
+        functions = _self_ms(cdp.send("Profiler.stop")["profile"]) if js else {}
         trace = json.loads(browser.stop_tracing())
-    return timings, per_rep, _main_thread_ms(trace["traceEvents"])
+    return timings, per_rep, _main_thread_ms(trace["traceEvents"]), functions
+
+
+def _self_ms(cpu_profile: dict) -> dict[str, float]:
+    """Self milliseconds per function in a V8 CPU profile (``Profiler.stop``): each sample is
+    credited to the node it was taken in, for the time to the next sample; a function is named
+    with its script's file name and line, as DevTools names it."""
+    nodes = {n["id"]: n["callFrame"] for n in cpu_profile["nodes"]}
+    out: dict[str, float] = collections.defaultdict(float)
+    for node, dt_us in zip(
+        cpu_profile["samples"], cpu_profile["timeDeltas"][1:] + [0], strict=True
+    ):
+        frame = nodes[node]
+        where = frame["url"].rsplit("/", 1)[-1].split("?")[0]
+        name = frame["functionName"] or "(anonymous)"
+        out[f"{name} {where}:{frame['lineNumber'] + 1}" if where else name] += dt_us / 1000
+    return dict(out)
 
 
 def _main_thread_ms(events: list[dict]) -> dict[str, float]:
@@ -135,7 +164,9 @@ def _main_thread_ms(events: list[dict]) -> dict[str, float]:
     return dict(out)
 
 
-def report(timings: list, per_rep: list, tasks: dict[str, float]) -> None:
+def report(
+    timings: list, per_rep: list, tasks: dict[str, float], functions: dict[str, float]
+) -> None:
     first = per_rep[0]
     sent = [f for f in first if f[0] == "out"]
     t0 = sent[0][1] if sent else (first[0][1] if first else 0.0)
@@ -165,6 +196,10 @@ def report(timings: list, per_rep: list, tasks: dict[str, float]) -> None:
     print(f"\nthe renderer's main thread, ms per repetition (incl. {bt.__name__}'s quiet wait):")
     for key, ms in sorted(tasks.items(), key=lambda kv: -kv[1]):
         print(f"  {ms / n:7.1f}  {key}")
+    if functions:
+        print("\nthe script's busiest functions, self ms per repetition (V8's profiler):")
+        for key, ms in sorted(functions.items(), key=lambda kv: -kv[1])[:JS_TOP]:
+            print(f"  {ms / n:7.1f}  {key}")
 
 
 def main(argv: list[str]) -> int:
@@ -174,13 +209,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("interaction", help="a listed interaction's or a control's name")
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions")
     parser.add_argument("--fresh", action="store_true", help="sliders move one way (new settings)")
+    parser.add_argument("--js", action="store_true", help="the script's busiest functions too")
     opts = parser.parse_args(argv)
     if find_chromium() is None:
         print("no Chromium found: install Debian's chromium (apt-get install -y chromium)")
         return 2
     bt.FRESH["on"] = opts.fresh
     print(f"load average {os.getloadavg()[0]:.2f}")
-    report(*profile(opts.notebook, opts.widget, opts.interaction, opts.repeat))
+    report(*profile(opts.notebook, opts.widget, opts.interaction, opts.repeat, opts.js))
     return 0
 
 

@@ -374,7 +374,9 @@ INTERACTIONS: list[Interaction | Controls] = [
         "chapters/05-case-study.ipynb",
         "IncidentLab: a fix toggled",
         INCIDENT,
-        0,
+        # The timeline: chapter 5 leaves the DB timeout on, and with it every answer, cached
+        # JSON or not, falls in the latency histogram's first bin, which then does not change.
+        1,
         _toggle(INCIDENT, "1. cache the JSON"),
     ),
     Controls("chapters/05-case-study.ipynb", "IncidentLab", INCIDENT),

@@ -92,7 +92,8 @@ def legend_html(items: list[tuple[str, str]], marker: str = "&#9632;") -> str:
         f"<span style='color:{colour};font-size:1.2em'>{marker}</span> {html.escape(label)}</span>"
         for label, colour in items
     ]
-    return "<div class='labkit-legend' style='font-size:0.9em'>" + "".join(chips) + "</div>"
+    # A space between chips: a line may break there (a chip itself does not break).
+    return "<div class='labkit-legend' style='font-size:0.9em'>" + " ".join(chips) + "</div>"
 
 
 def integer_ticks(top: float, max_ticks: int = 6) -> list[int]:

@@ -58,6 +58,10 @@ _BLOCK_TAGS = {"div", "p", "br", "tr", "pre", "li", "h1", "h2", "h3", "h4", "tab
 _STYLE = re.compile(r"(?:^|;)\s*(background|color)\s*:\s*([^;]+)")
 
 
+#: What parts a chip with a right margin (a legend's) from the next one.
+GAP = "    "
+
+
 class _RunParser(HTMLParser):
     """HTML as lines of styled runs: block tags break lines, table cells are set apart by a bar,
     ``color`` / ``background`` styles and ``<b>`` / ``<pre>`` / ``<code>`` carry into the runs."""
@@ -96,12 +100,15 @@ class _RunParser(HTMLParser):
                 gap = self.stack[i][1].get("gap_after")
                 del self.stack[i:]
                 if gap and self.lines[-1]:
-                    self.lines[-1].append(Run("    "))
+                    self.lines[-1].append(Run(GAP))
                 break
         if tag in _BLOCK_TAGS:
             self._break()
 
     def handle_data(self, data: str) -> None:
+        line = self.lines[-1]
+        if line and line[-1].text == GAP and not data.strip():
+            return  # the space between two legend chips: the gap already parts them
         style = self._style()
         mono = bool(style.get("mono"))
         chunks = data.split("\n") if mono else [re.sub(r"\s+", " ", data)]

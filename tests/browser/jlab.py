@@ -310,11 +310,24 @@ class NotebookPage:
             }"""
         )
 
+    def legends_cut(self) -> list[str]:
+        """The text of each labkit legend (``legend_html``) that runs past the right edge of its
+        cell's output, where the page cuts it off; legends not laid out (hidden) are skipped."""
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll('.labkit-legend')].filter(el => {
+                const box = el.closest('.jp-OutputArea-output') || el.parentElement;
+                const r = el.getBoundingClientRect();
+                return r.width > 0 && r.right > box.getBoundingClientRect().right + 1;
+            }).map(el => el.innerText)"""
+        )
+
     def assert_clean(self) -> None:
         errors = self.widget_errors()
         assert not errors, f"{self.path}: widget errors:\n" + "\n".join(errors)
         raised = self.cell_errors()
         assert not raised, f"{self.path}: cells raised:\n" + "\n".join(raised)
+        cut = self.legends_cut()
+        assert not cut, f"{self.path}: legends cut off at the right:\n" + "\n".join(cut)
 
     def wait_for_text(
         self,
