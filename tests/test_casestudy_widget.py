@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bqplot as bq
 import numpy as np
 import pytest
 
 from labkit.scenarios.casestudy import run_incident
 from labkit.widgets import IncidentLab
+from labkit.widgets.incident_lab import LATENCY_BINS_PER_DECADE, latency_histogram, log_bin_edges
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +49,48 @@ def test_unknown_control_is_named(lab):
         lab.set(nosuch=1)
 
 
-def test_latency_axis_has_no_negative_tick(lab):
-    """The latency histogram's x axis starts at 0 ms: its tick values are set explicitly, so the
-    half bar of padding a Bars mark adds is never labelled with a negative latency."""
+def test_latency_axis_labels_lie_on_its_log_scale(lab):
+    """The latency histogram's x axis is a log scale over the bins' grid, labelled with the 1, 2
+    and 5 of each decade inside it, all positive."""
+    xs = lab.latency_figure.marks[0].scales["x"]
     ticks = lab.latency_figure.axes[0].tick_values
-    assert len(ticks) >= 2 and ticks[0] == 0 and (ticks >= 0).all()
-    assert ticks[-1] <= lab._xs.max
+    assert isinstance(xs, bq.LogScale) and 0 < xs.min < xs.max
+    assert len(ticks) >= 2 and (ticks >= xs.min).all() and (ticks <= xs.max).all()
+    assert set(np.round(ticks / 10.0 ** np.floor(np.log10(ticks)), 9)) <= {1.0, 2.0, 5.0}
+
+
+def test_latency_bins_are_a_fixed_log_grid_that_counts_every_finished_request():
+    """Edges 10^(k/8) ms, the same grid whatever the runs (a bin keeps its place from one setting
+    to the next); each run's counts add up to its finished requests, NaN (unfinished) left out,
+    and a latency under the first edge counts in the first bin."""
+    a = np.array([0.004, 3.0, 12.5, 990.0, np.nan])
+    b = np.array([40.0, 41.0])
+    edges, counts = latency_histogram(a, b)
+    k = np.log10(edges) * LATENCY_BINS_PER_DECADE
+    assert np.allclose(k, np.round(k)) and np.allclose(np.diff(k), 1.0)
+    assert edges[0] <= 0.01 and edges[-1] > 990.0
+    assert counts.shape == (2, edges.size - 1)
+    assert counts[0].sum() == 4 and counts[1].sum() == 2 and counts[0][0] == 1
+    assert np.array_equal(log_bin_edges(b), log_bin_edges(np.array([41.0, 40.0])))
+
+
+def test_a_second_fix_shows_in_the_latency_histogram(lab):
+    """With the DB timeout on (as chapter 5 leaves the lab), caching the JSON as well takes the
+    median from ~41 to ~11 ms: the 'after' bars move. On a linear axis up to the unfixed run's
+    ~2 s both runs sat in the first bin, and the histogram did not change at all."""
+    lab.set(db_timeout=True)
+    after_timeout = lab.latency_figure.marks[0].y[1].copy()
+    centres_timeout = lab.latency_figure.marks[0].x.copy()
+    lab.set(cache_json=True)
+    after_both = lab.latency_figure.marks[0].y[1]
+    centres_both = lab.latency_figure.marks[0].x
+
+    def median_bin(centres, counts):
+        return centres[np.searchsorted(np.cumsum(counts), counts.sum() / 2)]
+
+    assert median_bin(centres_both, after_both) < 0.5 * median_bin(centres_timeout, after_timeout)
+    assert (after_timeout > 0).sum() >= 3  # a spread, not one bar
+    lab.set(cache_json=False, db_timeout=False)
 
 
 def test_a_setting_revisited_is_not_run_again_and_is_the_same_run(lab):

@@ -14,6 +14,7 @@ or going back to a setting just left, redraws without re-simulating (benchmarks/
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from dataclasses import replace
@@ -41,7 +42,11 @@ from labkit.widgets.timeline import GoroutineStatePlot, SchedulerTimeline
 
 _STYLE = {"description_width": "12em"}
 _WIDE = w.Layout(width="28em")
-LATENCY_BINS = 30
+#: The latency histogram's bins: a fixed grid, this many to a decade (edges 10^(k/8) ms), so a
+#: bin is the same from one setting to the next. Latencies here span three decades (a cached,
+#: fallback answer ~10 ms, a request behind the DB pool ~2 s): on a linear axis every answer of
+#: a fixed service falls in the first bin, and a second fix changes nothing a learner can see.
+LATENCY_BINS_PER_DECADE = 8
 #: Runs kept by their parameters (about 6 MB each): the eight on/off combinations of the three
 #: fixes at one setting of the other knobs, with their shared "before" among them.
 RUN_CACHE = 8
@@ -52,12 +57,38 @@ _FIX_LABELS = {
 }
 
 
-def _ticks(top: float, count: int = 6) -> np.ndarray:
-    """Round tick values from 0 to ``top``: steps of 1, 2 or 5 x 10^k, at most ``count``."""
-    raw = max(top, 1.0) / (count - 1)
-    base = 10.0 ** np.floor(np.log10(raw))
-    step = next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= raw)
-    return np.arange(0.0, top + 1e-9, step)
+def log_bin_edges(*latencies_ms: np.ndarray) -> np.ndarray:
+    """The edges (ms) of the log grid (LATENCY_BINS_PER_DECADE a decade) that covers every
+    finite latency given, at least one bin; latencies below 0.01 ms count as 0.01."""
+    data = np.concatenate([np.asarray(a, dtype=float).ravel() for a in latencies_ms] or [[]])
+    data = data[np.isfinite(data)]
+    per = LATENCY_BINS_PER_DECADE
+    if not data.size:
+        return 10.0 ** (np.arange(per + 1) / per)  # 1-10 ms, nothing in it
+    lo, hi = max(float(data.min()), 0.01), max(float(data.max()), 0.01)
+    first = math.floor(per * math.log10(lo) + 1e-9)
+    last = max(math.floor(per * math.log10(hi) + 1e-9) + 1, first + 1)
+    return 10.0 ** (np.arange(first, last + 1) / per)
+
+
+def decade_ticks(lo_ms: float, hi_ms: float) -> np.ndarray:
+    """The 1, 2 and 5 of each decade between ``lo_ms`` and ``hi_ms`` (a log axis's labels)."""
+    decades = range(math.floor(math.log10(lo_ms)), math.ceil(math.log10(hi_ms)) + 1)
+    ticks = [m * 10.0**d for d in decades for m in (1, 2, 5)]
+    return np.array([t for t in ticks if lo_ms <= t <= hi_ms])
+
+
+def latency_histogram(*latencies_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bins' edges (``log_bin_edges``, over all the runs given) and each run's count of
+    requests in each bin, one row a run; unfinished requests (NaN) are not counted. A
+    latency below the first edge (under 0.01 ms) counts in the first bin."""
+    edges = log_bin_edges(*latencies_ms)
+    rows = []
+    for a in latencies_ms:
+        a = np.asarray(a, dtype=float)
+        a = np.clip(a[np.isfinite(a)], edges[0], edges[-1])
+        rows.append(np.histogram(a, edges)[0].astype(float))
+    return edges, np.vstack(rows) if rows else np.zeros((0, edges.size - 1))
 
 
 def _slider(name: str, desc: str) -> w.IntSlider | w.FloatSlider:
@@ -124,11 +155,12 @@ class IncidentLab(TextFallback, w.VBox):
         self._update()
 
     def _latency_histogram(self) -> bq.Figure:
-        """Request latency before (no fix) and after, as grouped bars, built once."""
-        self._xs = bq.LinearScale(min=0.0)
+        """Request latency before (no fix) and after, as grouped bars over a log axis (bins of
+        equal width there: ``log_bin_edges``), built once."""
+        self._xs = bq.LogScale(min=1.0, max=10.0)
         self._ys = bq.LinearScale(min=0.0)
         self._bars = bq.Bars(
-            x=np.zeros(2),
+            x=np.array([2.0, 5.0]),
             y=np.zeros((2, 2)),
             scales={"x": self._xs, "y": self._ys},
             type="grouped",
@@ -137,10 +169,11 @@ class IncidentLab(TextFallback, w.VBox):
             labels=["before", "after"],
             display_legend=False,
         )
-        # Explicit tick values from 0: a Bars mark pads a linear scale's range by half a bar, and
-        # the axis would otherwise label the padding with a negative latency tick.
         self._x_axis = bq.Axis(
-            scale=self._xs, label="request latency (ms)", tick_values=_ticks(100.0), tick_format="d"
+            scale=self._xs,
+            label="request latency (ms, log scale)",
+            tick_values=decade_ticks(1.0, 10.0),
+            tick_format="~g",
         )
         return bq.Figure(
             marks=[self._bars],
@@ -284,18 +317,13 @@ class IncidentLab(TextFallback, w.VBox):
         self._draw_run()
         label = "after (" + (", ".join(run.params.fixes()) or "no fix") + ")"
         self._table.value = diagnosis_html(diagnosis_table(before, run), after_label=label)
-        a = before.latency_ms[np.isfinite(before.latency_ms)]
-        b = run.latency_ms[np.isfinite(run.latency_ms)]
-        top = float(max(a.max(initial=1.0), b.max(initial=1.0)))
-        edges = np.linspace(0.0, top * 1.02, LATENCY_BINS + 1)
-        ha = np.histogram(a, edges)[0].astype(float)
-        hb = np.histogram(b, edges)[0].astype(float)
+        edges, counts = latency_histogram(before.latency_ms, run.latency_ms)
         with held(self._latency, self._bars, self._xs, self._ys, self._x_axis):
-            self._bars.x = 0.5 * (edges[:-1] + edges[1:])
-            self._bars.y = np.vstack([ha, hb])
-            self._xs.min, self._xs.max = 0.0, float(edges[-1])
-            self._x_axis.tick_values = _ticks(float(edges[-1]))
-            self._ys.max = float(max(ha.max(), hb.max(), 1.0)) * 1.05
+            self._bars.x = np.sqrt(edges[:-1] * edges[1:])  # each bin's middle on the log axis
+            self._bars.y = counts
+            self._xs.min, self._xs.max = float(edges[0]), float(edges[-1])
+            self._x_axis.tick_values = decade_ticks(float(edges[0]), float(edges[-1]))
+            self._ys.max = float(max(counts.max(), 1.0)) * 1.05
 
     # ---- driving from Python (tests, instructors) ---------------------------------------------
     def set(self, **values) -> None:
