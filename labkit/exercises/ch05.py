@@ -43,10 +43,12 @@ def one_fix_p99(rng: np.random.Generator) -> Variant:
         "period instead of 200 a second, so the two connections are never the queue",
         "stream": "streaming overlaps encoding with sending, but every poll still waits for "
         "one of two connections: the queue in front of the pool is untouched",
-        "db_timeout": "the deadline reaches the pure-Go driver's socket, so a slow query is cut "
-        "off and its connection freed at once: connections are held less long on average, the "
-        "two now keep up with the polls and the queue never forms; a cut poll answers with the "
-        "last good result",
+        "db_timeout": "the deadline counts from the call, so it bounds the wait for a "
+        "connection as well as the query: it works mostly by shedding load, as polls that "
+        "waited too long give up (database/sql drops a waiter whose context ends) and, with "
+        "the pure-Go driver, a query still running at the deadline is cut off and its "
+        "connection freed at once; the wait is bounded at 50 ms instead of growing, and each "
+        "cut poll answers with the last good result",
     }[fix]
     return choice(
         f"Chapter 5's incident has a p99 of {was:.0f} ms. Apply one fix alone: {FIX_TITLES[fix]}. "
