@@ -60,6 +60,16 @@ def test_global_queue_key_is_the_closed_form(seed):
     assert v.abs_tol < 1, "an exact count: 128 per overflow must not pass"
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_global_queue_counts_stay_clear_of_real_gos_own_goroutines(seed):
+    """Real Go 1.25+ starts main with one or two goroutines of its own queued
+    (updateMaxProcsGoroutine, proc.go:7134; runFinalizers, mfinal.go:172), which the model does
+    not have: the count drawn gives the same key with each overflow up to two spawns earlier
+    (257 and 514 did not: 129 and 258-387 on real Go against the model's 0 and 258)."""
+    n = ex(lab02.global_queue_after_burst, seed).variant.params["n"]
+    assert {global_queue_by_hand(n + extra) for extra in (0, 1, 2)} == {global_queue_by_hand(n)}
+
+
 def test_global_queue_worked_answer_says_every_129_spawns():
     for seed in SEEDS:
         solution = ex(lab02.global_queue_after_burst, seed).variant.solution
@@ -98,13 +108,16 @@ def test_the_preemption_band_comes_from_the_runtime_and_the_recording():
     real = run_experiment("preempt", source="recorded", async_preempt=True)
     assert early == 10.0  # forcePreemptNS, src/runtime/proc.go:6679
     assert min(real["resume_ms_runs"]) >= early
-    assert max(real["resume_ms_runs"]) <= late < max(real["resume_ms_runs"]) + 0.5
+    assert max(real["resume_ms_runs"]) <= late
+    # sysmon's check can come its longest sleep (10 ms, proc.go:6554-6555) after the 10 ms are
+    # reached, and its nanosleep the kernel's slack later: a reviewer's real runs at ~20.1 ms
+    assert late == 20.5
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_finish_behind_loop_key_by_the_rules(seed):
     """Go <= 1.13: the loop's end + req's work (the loop makes no call, so nothing stops it).
-    Go >= 1.14: any preemption 10-17.5 ms into the loop + the work is right, the chapter's
+    Go >= 1.14: any preemption 10-20.5 ms into the loop + the work is right, the chapter's
     "10 ms + work" included, and the model's own time lies in that band."""
     v = ex(lab02.finish_behind_loop, seed).variant
     p = v.params
@@ -117,8 +130,9 @@ def test_finish_behind_loop_key_by_the_rules(seed):
     assert (band.lo, band.hi) == (early + p["work_ms"], late + p["work_ms"])
     assert band.lo <= v.answer <= band.hi
     assert ex(lab02.finish_behind_loop, seed).check(10 + p["work_ms"])
-    # the latest start is earlier than the earliest finish: no start time is ever right
-    assert late < band.lo
+    assert ex(lab02.finish_behind_loop, seed).check(20 + p["work_ms"])  # sysmon's longest sleep
+    # the moments req can start in the model and at forcePreemptNS are not finish times
+    assert v.answer - p["work_ms"] < band.lo and not ex(lab02.finish_behind_loop, seed).check(10)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
