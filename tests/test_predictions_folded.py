@@ -89,7 +89,16 @@ READ_ANSWERS: dict[str, dict[str, set[str]]] = {
         "lab01.second_p": set(),
         "lab01.pool_or_gogc_under_limit": set(),
     },
-    "labs/lab02-scheduler-lab.ipynb": {"lab02.spawn_order": set(), "lab02.which_yield": set()},
+    "labs/lab02-scheduler-lab.ipynb": {
+        # Each section's "then explore" run answers a variant that New variant can draw, if not
+        # the committed one: three goroutines' order (the timeline), Gosched's 2.50 ms, 300
+        # spawns' 129 on the global queue, 4 calls' 6 threads, and the model's preemption time.
+        "lab02.spawn_order": {"4bf0caf2"},
+        "lab02.finish_behind_loop": {"ed0835dc"},
+        "lab02.which_yield": {"c5a54abc"},
+        "lab02.global_queue_after_burst": {"56606321"},
+        "lab02.syscall_threads": {"a2f3ffc5"},
+    },
     "labs/lab05-capstone.ipynb": {
         "lab05.timeout_and_driver": set(),
         "lab05.threads_in_flight": set(),
