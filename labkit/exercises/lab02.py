@@ -820,7 +820,10 @@ TRACE_CASES: tuple[TraceCase, ...] = (
         _CALLS_MECHANISM,
         "A wait on the netpoller parks the goroutine and frees its thread: the two Ps' "
         "threads carry every request, and the trace shows about as many threads as Ps, plus "
-        "one that polls the network.",
+        "one that polls the network. sysmon is not among them: a trace shows a thread only when "
+        "it records an event, and sysmon, which runs without a P, records one only when it takes "
+        "a P from a system call (releaseP -> trace.ProcSteal, src/runtime/proc.go:6868-6877), "
+        "which is why section 5's count has it and this one does not.",
     ),
 )
 #: Consecutive seeds step this many cases along TRACE_CASES: not a multiple of their number, so
