@@ -24,6 +24,7 @@ tests/test_capstone_real.py and tests/test_capstone_real_live.py check them.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
@@ -188,7 +189,9 @@ def which_fix(rng: np.random.Generator) -> Variant:
         f"dashboard to {TARGET_FPS:g} fps or more?",
         [CAUSES[k].fix_text for k in order],
         order.index(key),
-        f"{cause.fix_text[0].upper()}{cause.fix_text[1:]}: p99 {run.metrics['p99_ms']:.0f} -> "
+        f"{cause.fix_text[0].upper()}{cause.fix_text[1:]}"
+        + (f" ({cause.fix_why})" if cause.fix_why else "")
+        + f": p99 {run.metrics['p99_ms']:.0f} -> "
         f"{fixed.metrics['p99_ms']:.0f} ms, dashboard {run.metrics['dashboard_fps']:.1f} -> "
         f"{fixed.metrics['dashboard_fps']:.1f} fps (the model's run, seed {number}).{also_text}",
         hints=hints,
@@ -356,27 +359,60 @@ def pool_p99(base: IncidentParams, pool: int) -> float:
     return float(run_incident(base, db_pool=pool).metrics["p99_ms"])
 
 
+#: Runs of the same service (seeds 0 .. POOL_SEEDS - 1) whose most common smallest pool the
+#: question's own run must give: in a 10-second run a pool's p99 still moves with the seed (at
+#: a median of 10 ms, 4 connections give 156 ms on one seed and 251 on another), and a key that
+#: one run's luck decides is not one a learner can predict from the load.
+POOL_SEEDS = 5
+
+
+def _smallest_pool_of(base: IncidentParams, largest: int) -> tuple[int | None, dict[int, float]]:
+    """The fewest connections, from just above the offered load up, whose p99 meets the target
+    in ``base``'s run, and the p99 of each pool tried (None if none up to ``largest`` does)."""
+    qps = base.clients * 1000.0 / base.poll_ms
+    load = offered_load(base.db_median_ms, base.db_sigma, qps)
+    p99 = {}
+    for pool in range(math.floor(load) + 1, largest + 1):
+        p99[pool] = pool_p99(base, pool)
+        if p99[pool] <= TARGET_P99_MS:
+            return pool, p99
+    return None, p99
+
+
+@functools.lru_cache(maxsize=16)
+def typical_smallest_pool(median_ms: float, largest: int = 16) -> int | None:
+    """The smallest pool most of POOL_SEEDS runs of the service at ``median_ms`` give (the
+    smaller on a tie)."""
+    got = [
+        _smallest_pool_of(
+            HEALTHY.replace(db_median_ms=median_ms, seed=s, seconds=POOL_SECONDS), largest
+        )[0]
+        for s in range(POOL_SEEDS)
+    ]
+    counts = collections.Counter(got)
+    return max(sorted(counts, key=lambda k: (k is None, k)), key=counts.__getitem__)
+
+
 def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
     """The fewest DB connections that meet the p99 target without the timeout fix, in a run
     long enough to show a queue that grows.
 
     A pool of c connections serves c / (mean query time) queries per second; at or below the
     offered load (:func:`offered_load`) its queue grows without end, however a short run looks,
-    so the search starts just above it; from there the model's 10-second run decides."""
-    median = float(rng.choice([6.0, 8.0, 10.0, 12.0]))
-    seed = int(rng.integers(0, 1000))  # drawn second: not the mystery run's number
-    base = HEALTHY.replace(db_median_ms=median, seed=seed, seconds=POOL_SECONDS)
-    qps = base.clients * 1000.0 / base.poll_ms
-    load = offered_load(median, base.db_sigma, qps)
-    p99 = {}
-    answer = None
-    for pool in range(math.floor(load) + 1, largest + 1):
-        p99[pool] = pool_p99(base, pool)
-        if p99[pool] <= TARGET_P99_MS:
-            answer = pool
+    so the search starts just above it; from there the model's 10-second run decides. A drawn
+    run whose smallest pool is not the one most runs of that service give
+    (:func:`typical_smallest_pool`) is drawn again."""
+    for _ in range(50):
+        median = float(rng.choice([6.0, 8.0, 10.0, 12.0]))
+        seed = int(rng.integers(0, 1000))  # drawn second: not the mystery run's number
+        base = HEALTHY.replace(db_median_ms=median, seed=seed, seconds=POOL_SECONDS)
+        answer, p99 = _smallest_pool_of(base, largest)
+        if answer is not None and answer == typical_smallest_pool(median, largest):
             break
     if answer is None:
         raise ValueError(f"no pool up to {largest} meets the target; raise largest")
+    qps = base.clients * 1000.0 / base.poll_ms
+    load = offered_load(median, base.db_sigma, qps)
     tried = ", ".join(f"{k}: {v:.0f} ms" for k, v in p99.items())
     mean_ms = median * math.exp(base.db_sigma**2 / 2.0)
     return numeric(

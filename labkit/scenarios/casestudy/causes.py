@@ -55,6 +55,9 @@ class Cause:
     #: merely moved: a shorter loop is still a loop in the handler, a smaller huge payload still
     #: huge. (Otherwise any value but the broken one removes it: 3 connections instead of 2.)
     whole: bool = False
+    #: Why the fix works, for the answer's explanation: ``fix_text`` is also a choice beside
+    #: the other causes' fixes, so it must not describe this cause's service.
+    fix_why: str = ""
 
     def __post_init__(self) -> None:
         changed = dict(self.changes)
@@ -81,14 +84,14 @@ CAUSES: dict[str, Cause] = {
             "slow database, too few connections",
             (("db_pool", 2), ("db_median_ms", 10.0)),
             (("db_pool", 8),),
-            "give the pool the connections its load needs (db_pool=8, the healthy service's: by "
-            "Little's law 200 polls a second of queries averaging 16.5 ms, a median of 10 with "
-            "sigma 1, keep 3.3 connections busy, so two never keep up). A timeout with a "
-            "fallback (db_timeout) meets the targets around the cause, answering many polls "
-            "with old data",
+            "give the pool the connections its load needs (db_pool=8, the healthy service's)",
             "goroutines pile up parked in fetchFromDB (the dump shows [select] in "
             "database/sql.(*DB).conn: waiting for a connection); CPU, GC and threads look fine",
             ("db_pool",),
+            fix_why="by Little's law 200 polls a second of queries averaging 16.5 ms (a median "
+            "of 10 with sigma 1) keep 3.3 connections busy, so two never keep up. A timeout with "
+            "a fallback (db_timeout) meets the targets around the cause, answering many polls "
+            "with old data",
         ),
         Cause(
             "huge_payload",
