@@ -290,7 +290,7 @@ def finish_behind_loop(rng: np.random.Generator) -> Variant:
     return numeric(
         f"GOMAXPROCS=1, {GO_VERSIONS[async_preempt]}. `main` starts `req` ({work_ms:g} ms of "
         f"ordinary code), then `hog` (a {loop_ms:g} ms loop **without function calls**), then "
-        "sleeps. At what virtual time does `req` finish?",
+        "sleeps. At what virtual time (ms since `main` started) does `req` finish?",
         done,
         "`hog` was started last, so it sits in runnext and runs first (newproc -> runqput with "
         "next=true); `req` waits in the local queue. " + why,

@@ -417,8 +417,9 @@ def smallest_pool(rng: np.random.Generator, largest: int = 16) -> Variant:
     mean_ms = median * math.exp(base.db_sigma**2 / 2.0)
     return numeric(
         f"The healthy service with a slower database (DB median {median:g} ms, sigma "
-        f"{base.db_sigma:g}, {qps:g} QPS, seed {seed}) and none of the three fixes: what is the "
-        f"smallest `db_pool` (SetMaxOpenConns) whose p99 is at most {TARGET_P99_MS:g} ms over "
+        f"{base.db_sigma:g}, {qps:g} QPS, seed {seed}) and none of chapter 5's three fixes "
+        "(cache_json, stream, db_timeout): what is the smallest "
+        f"`db_pool` (SetMaxOpenConns) whose p99 is at most {TARGET_P99_MS:g} ms over "
         f"{POOL_SECONDS:g} s? Predict, then check: the model's p99 for each pool size from the "
         "load up is drawn (a 10-second run: the lab's widget runs 2 s, too short for a pool at "
         "its limit to show its queue).",
