@@ -60,7 +60,8 @@ GO_VERSIONS = {
     True: "Go >= 1.14 (asynchronous preemption)",
     # not "Go <= 1.13": its timers were fired by timer goroutines (timerproc), so a Sleep(1ns)
     # there let queued goroutines run; the model's timers are today's, run by the scheduler
-    False: "GODEBUG=asyncpreemptoff=1 (cooperative preemption only, as in Go <= 1.13)",
+    False: "today's Go with GODEBUG=asyncpreemptoff=1 (preemption at function calls only, as "
+    "before Go 1.14; its timers are today's)",
 }
 
 # ---- programs the questions are about (the lab simulates and draws them) ---------------------
