@@ -784,7 +784,9 @@ TRACE_CASES: tuple[TraceCase, ...] = (
         _LOOP_MECHANISM,
         "sysmon asks the loop to stop every 10 ms, but without the signal the request is only "
         "honoured at a function call, and the loop makes none: the trace shows the loop on the "
-        "P for its whole 200 ms, the requests runnable behind it.",
+        "P for its whole 200 ms, the requests runnable behind it. The one preemption the "
+        "recorded trace shows is that request at last: the loop's goroutine is preempted at "
+        "the first call after the loop (time.Since, 196 ms into the trace).",
     ),
     TraceCase(
         "long_loop",
