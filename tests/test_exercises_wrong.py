@@ -484,12 +484,6 @@ def global_overflow_every_128_spawns(p):
     return 129 * wrong if wrong != right else None
 
 
-def global_forgets_runnext(p):
-    """256 goroutines fill the local queue; forgets the one in runnext."""
-    wrong, right = _overflows(p["n"], first=257), _overflows(p["n"])
-    return 129 * wrong if wrong != right else None
-
-
 def global_takes_everything_past_the_local_queue(p):
     return p["n"] - 257 if p["n"] > 257 else None
 
@@ -955,7 +949,10 @@ MISTAKES: dict[str, list[Callable]] = {
     "lab02.global_queue_after_burst": [
         global_128_per_overflow,
         global_overflow_every_128_spawns,
-        global_forgets_runnext,
+        # Not "forgets the goroutine in runnext" (the first overflow at 257, not 258): only 257
+        # spawns told it apart, and there real Go itself gives 129 (its own goroutines queued
+        # before main runs move each overflow one or two spawns earlier), so the question no
+        # longer draws a count that close to an overflow (lab02.global_queue_after_burst).
         global_takes_everything_past_the_local_queue,
     ],
     "lab03.recorded_cause": [
