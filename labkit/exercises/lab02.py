@@ -213,8 +213,8 @@ def real_preemption_band_ms() -> tuple[float, float]:
     a preemption does not reset it: only retake taking a P from a system call does), so the
     check that finds 10 ms on the slice can come up to 10 ms after they are reached. The
     course's recorded runs (labkit/golab/recorded/preempt.json: main got the CPU back 14.6,
-    15.8 and 17.4 ms after the loop started) lie inside; a reviewer's real runs also landed at
-    ~20 ms, 2 in 15."""
+    15.8 and 17.4 ms after the loop started) lie inside; the band is the source's, not the
+    recordings' range, which three runs cannot bound."""
     real = run_experiment("preempt", source="recorded", async_preempt=True)
     late = FORCE_PREEMPT_MS + SYSMON_MAX_DELAY_MS + TIMER_SLACK_MS
     return FORCE_PREEMPT_MS, math.ceil(2 * max(late, *real["resume_ms_runs"])) / 2
@@ -609,8 +609,8 @@ def global_queue_after_burst(rng: np.random.Generator) -> Variant:
     The spawn counts stay clear of the overflows by more than two spawns: real Go (1.25+) starts
     main with one or two goroutines of its own queued (updateMaxProcsGoroutine, proc.go:7134;
     runFinalizers once os is imported, mfinal.go:172), which the model does not have, and
-    each moves every overflow that many spawns earlier (a reviewer's real runs: 257 spawns gave
-    129 on the global queue, 514 gave 258 or 387). 770 still tells a common mistake apart:
+    each moves every overflow that many spawns earlier: at 257 spawns the first overflow has
+    already happened on real Go, at 514 perhaps the third. 770 still tells a common mistake apart:
     overflowing every 128 spawns instead of 129 makes it five overflows, not four."""
     n = int(rng.choice([200, 300, 400, 450, 600, 770]))
     res = simulate(overflow_program(n), gomaxprocs=1, until_ms=1_000)
