@@ -63,6 +63,13 @@ LAB_OVERRIDES = {
     },
 }
 
+# The server setting every JupyterLab of the course runs with (this lab command, the browser
+# tests', the workshop hub's learner servers, Binder's config from binder/postBuild): the
+# kernel's WebSocket without Nagle's delay, so a widget's messages reach the browser when the
+# kernel sends them (labkit/serving.py; tests/test_serving.py keeps the four in step).
+LAB_SERVER_CONFIG = {"kernel_websocket_connection_class": "labkit.serving.NoDelayKernelConnection"}
+LAB_SERVER_ARGS = [f"--ServerApp.{name}={value}" for name, value in LAB_SERVER_CONFIG.items()]
+
 
 def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -144,7 +151,7 @@ def write_lab_overrides() -> None:
 
 def lab_command(port: int | None = None, extra: list[str] | None = None) -> list[str]:
     """The command that opens the course. tests/test_lab_command.py starts Lab this same way."""
-    cmd = [str(venv_python()), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
+    cmd = [str(venv_python()), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", *LAB_SERVER_ARGS]
     if port is not None:
         cmd += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:

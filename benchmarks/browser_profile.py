@@ -9,9 +9,11 @@ headless Chromium), repeats one interaction and prints, from Chromium's DevTools
   type and the traits it updates; for every repetition the first and last arrival and the count.
   A redraw that waits for the kernel shows here (the scheduler lab's preset sent 29-40 messages
   over ~100 ms; benchmarks/README.md, "Third pass");
-* **the renderer's main thread** (a ``devtools.timeline`` trace): milliseconds per repetition in
-  each kind of task (script, style, layout, paint, animation frames, garbage collection). A redraw
-  that waits for the browser shows here (the incident lab's 600 timeline boxes, ~90 ms);
+* **the renderer's main thread** (a trace of its top-level tasks): milliseconds per repetition in
+  each kind of task: frames (animation callbacks, where bqplot's d3 transitions draw, then style,
+  layout and paint), IPC messages (the kernel's WebSocket data, and the widgets' JavaScript that
+  handles it), input, timers. A redraw that waits for the browser shows here (the incident lab's
+  fix toggle: ~115 ms of frames and ~90 of messages; benchmarks/README.md, "Sixth pass");
 * with ``--js``, **the script's own functions** (V8's sampling profiler, ``Profiler.start``):
   milliseconds of self time per repetition in the busiest functions, with their source file. Which
   part of bqplot, d3 or the widget manager a redraw waits for shows here.
@@ -43,9 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_timings as bt  # noqa: E402
 from jlab import NotebookPage, find_chromium  # noqa: E402
 
-#: The renderer's trace events worth a line, by name (the rest are summed as "other").
-TASKS = ("FunctionCall", "FireAnimationFrame", "UpdateLayoutTree", "Layout", "Paint", "Layerize",
-         "Commit", "MinorGC", "MajorGC", "EventDispatch", "TimerFire")  # fmt: skip
 #: How many of the script's functions ``--js`` lists.
 JS_TOP = 25
 
@@ -116,7 +115,7 @@ def profile(
         for i in range(repeat + 1):
             root.evaluate(bt.WATCH, [-1, 15_000, list(interaction.clock)])
             if i == 1:
-                browser.start_tracing(page=page, categories=["devtools.timeline"])
+                browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
                 if js:
                     cdp.send("Profiler.enable")
                     cdp.send("Profiler.setSamplingInterval", {"interval": 100})  # us
@@ -148,19 +147,46 @@ def _self_ms(cpu_profile: dict) -> dict[str, float]:
     return dict(out)
 
 
+#: What a top-level task of the renderer's main thread did, by the first of these events found
+#: in it: a frame (requestAnimationFrame callbacks, where bqplot's d3 transitions draw; then
+#: style, layout and paint), an IPC message (the kernel's WebSocket data arrives this way, and the
+#: widgets' JavaScript handles it in the same task), an input event, a timer.
+TASK_KINDS = (
+    ("ProxyMain::BeginMainFrame", "frames: animation callbacks (d3), style, layout, paint"),
+    ("Receive mojo message", "IPC messages: the kernel's WebSocket data and its handlers"),
+    ("EventDispatch", "input events"),
+    ("TimerFire", "timers"),
+)
+#: The trace's categories: top-level tasks and IPC, Blink's and the compositor's phases.
+TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "blink", "cc", "mojom",
+                    "renderer.scheduler", "disabled-by-default-devtools.timeline"]  # fmt: skip
+
+
 def _main_thread_ms(events: list[dict]) -> dict[str, float]:
-    """Milliseconds of complete events per name on the renderer's main thread (the thread with
-    the most script and layout events)."""
+    """Milliseconds of the renderer's main thread (the thread with the most script and layout
+    events) by kind of top-level task (``TASK_KINDS``; the rest is "other tasks"), each task
+    counted once with all it ran."""
     busy = collections.Counter(
         (e["pid"], e["tid"]) for e in events if e.get("name") in ("FunctionCall", "Layout")
     )
     if not busy:
         return {}
     main = busy.most_common(1)[0][0]
+    on_main = sorted(
+        (e for e in events if (e["pid"], e["tid"]) == main and e.get("ph") == "X" and "dur" in e),
+        key=lambda e: (e["ts"], -e["dur"]),
+    )
     out: dict[str, float] = collections.defaultdict(float)
-    for e in events:
-        if (e["pid"], e["tid"]) == main and e.get("ph") == "X" and "dur" in e:
-            out[e["name"] if e["name"] in TASKS else "other"] += e["dur"] / 1000
+    i = 0
+    while i < len(on_main):
+        top, end = on_main[i], on_main[i]["ts"] + on_main[i]["dur"]
+        inside = set()
+        i += 1
+        while i < len(on_main) and on_main[i]["ts"] < end:
+            inside.add(on_main[i]["name"])
+            i += 1
+        kind = next((k for marker, k in TASK_KINDS if marker in inside), "other tasks")
+        out[kind] += top["dur"] / 1000
     return dict(out)
 
 

@@ -52,6 +52,9 @@ from jlab import CHROMIUM_ARGS, NOTEBOOK_DIRS, LabServer, NotebookPage, find_chr
 
 from labkit.scenarios import blindspots  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from course import LAB_SERVER_ARGS  # noqa: E402
+
 # Starts observing the bqplot figures of ``root`` (a widget's element); ``figure`` is the index
 # of the one the interaction must redraw, or -1 for any. The clock starts at the first input
 # event after this (or now, if none comes). Resolves with [first, all] in ms: the first change
@@ -447,6 +450,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+#: ``--nagle``: start JupyterLab without the course's server setting, as a plain ``jupyter lab``
+#: would (labkit/serving.py; benchmarks/README.md, "Sixth pass").
+PLAIN = {"on": False}
+
+
+class PlainLabServer(LabServer):
+    """JupyterLab without course.py's LAB_SERVER_ARGS: jupyter_server's own kernel WebSocket."""
+
+    def command(self) -> list[str]:
+        return [c for c in super().command() if c not in LAB_SERVER_ARGS]
+
+
 @contextmanager
 def lab_and_browser(prefix: str) -> Iterator[tuple[LabServer, Any]]:
     """A JupyterLab started as ``python3 course.py lab`` starts it, over a copy of the notebooks
@@ -458,7 +473,8 @@ def lab_and_browser(prefix: str) -> Iterator[tuple[LabServer, Any]]:
         base = Path(tmp)
         for folder in NOTEBOOK_DIRS:
             shutil.copytree(ROOT / folder, base / "course" / folder)
-        server = LabServer(root=base / "course", state=base / "state").start()
+        kind = PlainLabServer if PLAIN["on"] else LabServer
+        server = kind(root=base / "course", state=base / "state").start()
         os.environ["XDG_CONFIG_HOME"] = str(base / "chromium" / "config")
         os.environ["XDG_CACHE_HOME"] = str(base / "chromium" / "cache")
         try:
@@ -477,6 +493,7 @@ def lab_and_browser(prefix: str) -> Iterator[tuple[LabServer, Any]]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=11, help="timings per interaction")
+    parser.add_argument("--nagle", action="store_true", help="without labkit/serving.py")
     parser.add_argument(
         "--only", nargs="*", default=[""], help="only notebooks whose path contains one of these"
     )
@@ -488,6 +505,7 @@ def main(argv: list[str]) -> int:
     )
     opts = parser.parse_args(argv)
     FRESH["on"] = opts.fresh
+    PLAIN["on"] = opts.nagle
     chromium = find_chromium()
     if chromium is None:
         print("no Chromium found: install Debian's chromium (apt-get install -y chromium)")

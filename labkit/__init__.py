@@ -13,7 +13,9 @@ The package is laid out the way the course is built:
 * ``labkit.widgets``: thin bqplot / ipywidgets views over all of the above;
 * ``labkit.exercises``: the seeded exercises and each notebook's questions;
 * shared parts: ``errors`` (one error family), ``params`` (the parameters record every model
-  takes), ``validation``, ``units``, and :func:`doctor` (is this installation working?).
+  takes), ``validation``, ``units``, and :func:`doctor` (is this installation working?);
+* ``labkit.serving``: the kernel WebSocket connection the course's Jupyter servers run with (the
+  server imports it; a notebook never does).
 
 Submodules load on first use, so ``import labkit`` stays cheap and ``labkit.models.scheduler`` works
 without a separate import.

@@ -25,3 +25,44 @@ def test_lab_command_serves_the_start_notebook(tmp_path):
             assert b"python3" in r.read()
     finally:
         server.stop()
+
+
+def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
+    """The lab command's server speaks to a kernel through labkit.serving's connection (the
+    WebSocket without Nagle's delay): a kernel_info_request over it gets its reply."""
+    import asyncio
+    import json
+    import uuid
+
+    import requests
+    from tornado.websocket import websocket_connect
+
+    server = LabServer(root=ROOT, state=tmp_path).start()
+    auth = {"Authorization": f"token {server.token}"}
+
+    async def kernel_info(kernel_id: str) -> dict:
+        session = uuid.uuid4().hex
+        ws = await websocket_connect(
+            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
+            f"?session_id={session}&token={server.token}"
+        )
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": "kernel_info_request",
+                  "username": "test", "session": session, "date": "", "version": "5.3"}  # fmt: skip
+        await ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {},
+                                           "content": {}, "channel": "shell"}))  # fmt: skip
+        while True:
+            msg = json.loads(await asyncio.wait_for(ws.read_message(), 60))
+            if msg["msg_type"] == "kernel_info_reply":
+                ws.close()
+                return msg["content"]
+
+    try:
+        kernel = requests.post(
+            f"{server.url}/api/kernels", json={"name": "python3"}, headers=auth, timeout=30
+        ).json()
+        reply = asyncio.run(kernel_info(kernel["id"]))
+        assert reply["status"] == "ok" and reply["language_info"]["name"] == "python"
+        log = (tmp_path / "jupyterlab.log").read_text()
+        assert "NoDelayKernelConnection" not in log  # no error naming it
+    finally:
+        server.stop()

@@ -158,7 +158,8 @@ def test_a_venv_set_up_without_the_workshop_extra_lacks_the_hub():
     without = consistency.venv_packages(("test", "site"))
     local = consistency.HubSetup("local", 1024**3, 1.0, 3600, 300, ("instructor",),
                                  consistency.tljh_setup().landing, without,
-                                 {"LABKIT_SERVICES": "recorded"})  # fmt: skip
+                                 {"LABKIT_SERVICES": "recorded"},
+                                 consistency.tljh_setup().server_config)  # fmt: skip
     found = consistency.problems(load(), local)
     assert "nbgitpuller" not in without
     assert any("learners lack nbgitpuller" in f for f in found)
@@ -201,3 +202,19 @@ def test_the_memory_watchdog_kills_the_largest_process_but_the_server_first_spar
     assert over_limit_victim({1: 350 * mib, 2: 100 * mib}, 1, 400 * mib) == 2
     # the server alone over the limit: the server
     assert over_limit_victim({1: 500 * mib}, 1, 400 * mib) == 1
+
+
+def test_a_hub_whose_learner_servers_lack_the_course_server_setting_is_found(z2jh, tljh):
+    """Each hub starts its learners' JupyterLab with course.py's LAB_SERVER_CONFIG (the kernel's
+    WebSocket without Nagle's delay, labkit/serving.py); one that does not is named."""
+    _edit(tljh / "jupyterhub_config.d" / "course.py", "labkit.serving.", "jupyter_server.")
+    _edit(z2jh / "values.yaml", "      args:\n", "      extra_args:\n")
+    found = consistency.problems(load(), consistency.tljh_setup(tljh), consistency.z2jh_setup(z2jh))
+    want = "'labkit.serving.NoDelayKernelConnection'"
+    assert found == [
+        "The Littlest JupyterHub (workshop/tljh): the learner's server runs with "
+        "ServerApp.kernel_websocket_connection_class 'jupyter_server.NoDelayKernelConnection', "
+        f"course.py's LAB_SERVER_CONFIG says {want}",
+        "Zero to JupyterHub (workshop/z2jh): the learner's server runs with "
+        f"ServerApp.kernel_websocket_connection_class None, course.py's LAB_SERVER_CONFIG says {want}",
+    ]

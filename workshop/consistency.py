@@ -3,7 +3,8 @@
 Each set-up is read into the same record: memory and CPU limit, idle-culling timeout and
 interval, admin users, the notebook (and repository, branch, folder) a learner lands on, the
 learners' packages with their version ranges, and where the real services' figures come from
-(LABKIT_SERVICES in the learner's environment). :func:`problems` lists every difference from
+(LABKIT_SERVICES in the learner's environment), the server setting every JupyterLab of the course
+runs with (course.py's LAB_SERVER_CONFIG: labkit/serving.py). :func:`problems` lists every difference from
 settings.toml and pyproject.toml, one line each; an empty list means consistent.
 
 - local: jupyterhub_config.py as JupyterHub loads it (traitlets' config loader), and the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,17 @@ class HubSetup:
     landing: dict[str, str]  # repo, branch, targetpath, notebook (from the default URL)
     packages: dict[str, str]  # name -> version range
     environment: dict[str, str]  # what the learner's server is started with
+    server_config: dict[str, str]  # its --ServerApp.<name>=<value> arguments
+
+
+def server_config(args: list[str] | None) -> dict[str, str]:
+    """{'kernel_websocket_connection_class': '...'} from a spawner's ``--ServerApp.x=y`` args."""
+    out = {}
+    for arg in args or []:
+        if arg.startswith("--ServerApp.") and "=" in arg:
+            name, value = arg.removeprefix("--ServerApp.").split("=", 1)
+            out[name] = value
+    return out
 
 
 def landing(default_url: str, target_dir: str | None = None) -> dict[str, str]:
@@ -117,6 +130,7 @@ def local_setup(settings_file: Path | None = None, state: Path | None = None) ->
         landing=landing(c.Spawner.default_url, s.target_dir),
         packages=venv_packages(),
         environment=dict(c.Spawner.environment),
+        server_config=server_config(c.Spawner.args),
     )
 
 
@@ -171,6 +185,7 @@ def tljh_setup(folder: Path = WORKSHOP / "tljh") -> HubSetup:
         landing=landing(extra.Spawner.default_url),
         packages=packages,
         environment=dict(extra.Spawner.environment),
+        server_config=server_config(extra.Spawner.args),
     )
 
 
@@ -216,6 +231,7 @@ def z2jh_setup(folder: Path = WORKSHOP / "z2jh") -> HubSetup:
         landing=landing(single.get("defaultUrl", "")),
         packages=packages,
         environment={k: str(v) for k, v in (single.get("extraEnv") or {}).items()},
+        server_config=server_config(config.get("KubeSpawner", {}).get("args")),
     )
 
 
@@ -236,8 +252,17 @@ def problems(settings: Settings, *setups: HubSetup, repo: str | None = None) -> 
         "LABKIT_SERVICES": settings.services,
     }
     packages = expected_packages()
+    sys.path.insert(0, str(ROOT))
+    from course import LAB_SERVER_CONFIG
+
     out = []
     for s in setups:
+        for name, value in LAB_SERVER_CONFIG.items():
+            if s.server_config.get(name) != value:
+                out.append(
+                    f"{s.name}: the learner's server runs with ServerApp.{name} "
+                    f"{s.server_config.get(name)!r}, course.py's LAB_SERVER_CONFIG says {value!r}"
+                )
         got = {
             "memory limit": s.mem_limit_bytes,
             "CPU limit": s.cpu_limit,

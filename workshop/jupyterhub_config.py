@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from course import LAB_SERVER_ARGS  # noqa: E402
 from workshop.links import server_path  # noqa: E402
 from workshop.settings import PROXY, ROOT, VENV, load, repository_url  # noqa: E402
 
@@ -69,8 +70,9 @@ c.Authenticator.allow_all = True
 # Each learner's server: the course's environment, a home of their own, limits.
 c.JupyterHub.spawner_class = "workshop.spawner.WorkshopSpawner"
 c.Spawner.cmd = [str(VENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.args = list(LAB_SERVER_ARGS)  # the widgets' messages without Nagle's delay
 if hasattr(os, "geteuid") and os.geteuid() == 0:
-    c.Spawner.args = ["--ServerApp.allow_root=True"]
+    c.Spawner.args.append("--ServerApp.allow_root=True")
 c.SimpleLocalProcessSpawner.home_dir_template = str(homes / "{username}")
 c.Spawner.mem_limit = settings.mem_limit
 c.Spawner.cpu_limit = settings.cpu_limit

@@ -16,3 +16,8 @@ c.Spawner.environment = {
     "NBGITPULLER_APP": "lab",
     "LABKIT_SERVICES": "recorded",
 }
+# The widgets' messages reach the browser when the kernel sends them (labkit/serving.py: the
+# kernel's WebSocket without Nagle's delay); course.py's LAB_SERVER_CONFIG says the same.
+c.Spawner.args = [
+    "--ServerApp.kernel_websocket_connection_class=labkit.serving.NoDelayKernelConnection"
+]
