@@ -41,7 +41,7 @@ from labkit.widgets import (
     StallDoctor,
     TimelinePair,
 )
-from labkit.widgets._style import TextFallback, legend_html
+from labkit.widgets._style import TextFallback, legend_html, topped
 from labkit.widgets.picture import html_lines, picture, setting
 from labkit.widgets.service_views import PROGRESS_TEXT
 from labkit.widgets.svgfigure import (
@@ -156,12 +156,35 @@ def test_default_tick_labels_have_the_steps_decimals():
     assert tick_formatter(None, np.array([0.0, 20.0, 40.0]))(20.0) == "20"
 
 
-def test_a_gap_in_the_data_breaks_the_line():
-    xs, ys = bq.LinearScale(min=0.0, max=3.0), bq.LinearScale(min=0.0, max=1.0)
-    mark = bq.Lines(x=[0.0, 1.0, 2.0, 3.0], y=[0.0, 1.0, np.nan, 1.0], scales={"x": xs, "y": ys})
+def _path_d(mark: bq.Lines) -> str:
     svg = figure_svg(bq.Figure(marks=[mark], axes=[], padding_y=0.0), 400, 300, "c")
-    path = re.search(r"<path [^>]*d='([^']*)'", svg).group(1)
-    assert path.count("M") == 2
+    return re.search(r"<path [^>]*d='([^']*)'", svg).group(1)
+
+
+def test_a_gap_in_the_data_breaks_the_line():
+    xs, ys = bq.LinearScale(min=0.0, max=4.0), bq.LinearScale(min=0.0, max=1.0)
+    x, y = [0.0, 1.0, 2.0, 3.0, 4.0], [0.0, 1.0, np.nan, 1.0, 0.5]
+    assert _path_d(bq.Lines(x=x, y=y, scales={"x": xs, "y": ys})).count("M") == 2
+
+
+def test_a_point_alone_between_gaps_draws_nothing():
+    """As in the browser (d3's line and area with ``defined``): topped's point, which gives a
+    scale its top, leaves no mark in the picture, on a line or on an area filled to the bottom."""
+    xs, ys = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
+    x, y = topped(np.array([0.0, 1.0, 2.0]), np.array([0.5, 1.0, 0.5]), 4.0)
+    line = _path_d(bq.Lines(x=x, y=y, scales={"x": xs, "y": ys}))
+    assert line.count("M") == 1 and line.count("L") == 2
+    area = _path_d(bq.Lines(x=x, y=y, fill="bottom", scales={"x": xs, "y": ys}))
+    assert area.count("M") == 1 and area.count("L") == 4  # down, across the three, down
+
+
+def test_an_area_filled_to_the_bottom_breaks_at_a_gap():
+    """Each run between gaps is closed down to the baseline on its own, as bqplot's d3 area
+    draws it, not joined across the gap."""
+    xs, ys = bq.LinearScale(min=0.0, max=4.0), bq.LinearScale(min=0.0, max=1.0)
+    x, y = [0.0, 1.0, 2.0, 3.0, 4.0], [1.0, 1.0, np.nan, 1.0, 1.0]
+    area = _path_d(bq.Lines(x=x, y=y, fill="bottom", scales={"x": xs, "y": ys}))
+    assert area == "M0,180L0,0L70,0L70,180ZM210,180L210,0L280,0L280,180Z"  # 280 x 180 plot
 
 
 def test_boxes_of_one_colour_share_one_path_and_keep_their_colour():

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from labkit.models.scheduler import Go, cpu, simulate, sleep, spawn
+from labkit.widgets._style import topped
 from labkit.widgets.scheduler_lab import SchedulerLab
 from labkit.widgets.timeline import (
     GoroutineStatePlot,
@@ -18,8 +19,8 @@ from labkit.widgets.timeline import (
 )
 
 
-def _result():
-    main = Go("main", [spawn(Go(f"req{i}", [cpu(2.0)])) for i in range(6)])
+def _result(requests: int = 6):
+    main = Go("main", [spawn(Go(f"req{i}", [cpu(2.0)])) for i in range(requests)])
     return simulate(main, gomaxprocs=2, seed=0)
 
 
@@ -71,7 +72,7 @@ def test_queue_and_state_plots_take_any_result():
     rq.show(res)
     st.show(res)
     assert np.asarray(rq._lines.y).shape[0] == 1 + 2  # global + one per P
-    stacked = np.asarray(st._areas.y)
+    stacked = np.asarray(st._areas.y)[:, :-2]  # the drawn points (the last two: topped's)
     assert stacked.shape[0] == 4 and np.all(np.diff(stacked[::-1], axis=0) >= 0)
 
 
@@ -135,9 +136,39 @@ def test_colour_by_goroutine_names_the_colours_of_a_small_program():
 
 
 def test_the_threads_line_keeps_clear_of_the_top_edge():
+    """The right axis reaches a tick 15 % or more above the line: the scale's domain is the
+    data's (no max), and topped's point that draws nothing sits at that tick."""
     st = GoroutineStatePlot()
     st.show(_result())
-    assert st._ts.max >= 1.15 * float(np.max(st._threads.y))
+    drawn, top = np.asarray(st._threads.y)[:-2], float(np.nanmax(st._threads.y))
+    assert st._ts.max is None and top == st._taxis.tick_values[-1]
+    assert top >= 1.15 * float(np.max(drawn))
+
+
+def test_a_series_plot_redraws_without_a_message_to_its_scales(monkeypatch):
+    """A new run is one message to each mark and none to the scales: bqplot redraws every mark
+    on a scale when the scale's own message arrives, so a new max redrew the areas a second and
+    third time (topped keeps the domain in the marks' data)."""
+    from test_timeline_merge import _sends
+
+    for plot in (GoroutineStatePlot(), RunQueuePlot()):
+        plot.show(_result())
+        marks = plot.figure.marks
+        scales = {id(s): s for m in marks for s in m.scales.values()}.values()
+        mark_sends = [_sends(m, monkeypatch) for m in marks]
+        scale_sends = [_sends(s, monkeypatch) for s in scales]
+        plot.show(_result(requests=11))  # a longer run, more goroutines: new ticks
+        assert all(len(sent) == 1 for sent in mark_sends)
+        assert not any(scale_sends)
+
+
+def test_topped_adds_a_point_that_draws_nothing_at_the_top():
+    x, y = topped(np.array([0.0, 1.0]), np.array([[2.0, 3.0], [1.0, 1.0]]), 5.0)
+    np.testing.assert_array_equal(x, [0.0, 1.0, np.nan, 1.0])
+    np.testing.assert_array_equal(y, [[2.0, 3.0, np.nan, 5.0], [1.0, 1.0, np.nan, np.nan]])
+    x1, y1 = topped(np.array([0.0, 1.0]), np.array([2.0, 3.0]), 4.0)
+    np.testing.assert_array_equal(y1, [2.0, 3.0, np.nan, 4.0])
+    assert topped(np.array([]), np.array([]), 1.0)[0].size == 0
 
 
 def test_a_redraw_enters_its_error_output_only_when_it_fails(monkeypatch):

@@ -107,6 +107,31 @@ def integer_ticks(top: float, max_ticks: int = 6) -> list[int]:
     return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))
 
 
+def topped(x: np.ndarray, y: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` (one series, or rows of series sharing ``x``) with one more point, after a
+    gap, at (``x[-1]``, ``top``) in the first series: a point alone between gaps draws nothing
+    (d3's ``line.defined`` and ``area.defined`` break at NaN), but the mark's y scale, given no
+    ``max``, takes it into its domain.
+
+    Why not set the scale's ``max``: a scale is a widget of its own, so a new ``max`` is a message
+    of its own, and bqplot redraws every mark on the scale when it arrives, before the marks'
+    own messages redraw them again. A series plot's scales taking their domains from its marks'
+    data (``min`` fixed at 0, no ``max``) redraw within the marks' messages: the goroutine-state
+    plot sent three scale messages and drew its areas three times a run; this way, once, and the
+    incident lab's redraw has ~10 ms less of the browser's frames (benchmarks/README.md, "Sixth
+    pass"). The top stays a tick with headroom, as a ``max`` kept it."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if not x.size:
+        return x, y
+    x_out = np.append(x, [np.nan, x[-1]])
+    if y.ndim == 1:
+        return x_out, np.append(y, [np.nan, float(top)])
+    tail = np.full((y.shape[0], 2), np.nan)
+    tail[0, 1] = float(top)
+    return x_out, np.hstack([y, tail])
+
+
 STILL = "interactive widget; run the notebook to use it"
 
 

@@ -235,6 +235,8 @@ def _path(px: np.ndarray, py: np.ndarray, interpolation: str, close: bool) -> st
         parts.append(run)
     d = []
     for pts in parts:
+        if len(pts) < 2:
+            continue  # a point alone between gaps: d3 moves to it and draws nothing
         if interpolation == "step-after":
             pts = [q for a, b in zip(pts, pts[1:], strict=False) for q in (a, (b[0], a[1]))] + [
                 pts[-1]
@@ -249,6 +251,27 @@ def _path(px: np.ndarray, py: np.ndarray, interpolation: str, close: bool) -> st
     return "".join(d)
 
 
+def _down_to(px: np.ndarray, py: np.ndarray, base_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """A ``fill='bottom'`` area as bqplot draws it (d3's area with ``defined``): each run of
+    points between gaps (NaN) closed down to the baseline, the runs apart (NaN between them)."""
+    ok = np.isfinite(px) & np.isfinite(py)
+    xs: list[float] = []
+    ys: list[float] = []
+    start = None
+    for i in range(len(ok) + 1):
+        if i < len(ok) and ok[i]:
+            start = i if start is None else start
+            continue
+        if start is not None and i - start > 1:  # a point alone: no width, nothing drawn
+            if xs:
+                xs.append(np.nan)
+                ys.append(np.nan)
+            xs += [px[start], *px[start:i], px[i - 1]]
+            ys += [base_px, *py[start:i], base_px]
+        start = None
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
 def lines_svg(mark: bq.Lines, sx: PixelScale, sy: PixelScale) -> list[str]:
     """Each curve a path; curves that look alike (a timeline's boxes of one colour) share one
     path element, which keeps a 1,700-box timeline to a few dozen elements."""
@@ -259,9 +282,7 @@ def lines_svg(mark: bq.Lines, sx: PixelScale, sy: PixelScale) -> list[str]:
     for i, (x, y) in enumerate(_curves(mark)):
         px, py = sx(x), sy(y)
         if mark.fill == "bottom":
-            ok = np.isfinite(py)
-            px = np.concatenate([px[ok][:1], px[ok], px[ok][-1:]])
-            py = np.concatenate([[sy.px_lo], py[ok], [sy.px_lo]])
+            px, py = _down_to(px, py, sy.px_lo)
         filled = mark.fill != "none"
         fill = _colour(mark.fill_colors, i, _colour(mark.colors, i)) if filled else "none"
         style = (

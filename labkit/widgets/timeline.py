@@ -37,6 +37,7 @@ from labkit.widgets._style import (
     held,
     integer_ticks,
     legend_html,
+    topped,
 )
 
 GRID_POINTS = 600
@@ -653,16 +654,16 @@ class _SeriesPlot(TextFallback, w.VBox):
         return summary() if callable(summary) else ""
 
     @staticmethod
-    def _grid(t_ms: np.ndarray) -> tuple[float, np.ndarray]:
+    def _grid(t_ms: np.ndarray) -> np.ndarray:
         end = float(t_ms[-1]) if t_ms.size else 1.0
-        return end, np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
+        return np.linspace(0.0, max(end, 1e-6), GRID_POINTS)
 
 
 class RunQueuePlot(_SeriesPlot):
     """Local run-queue length of each P and the global run-queue length over time."""
 
     def __init__(self, height_px: int = 200) -> None:
-        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._xs = bq.LinearScale(min=0.0)  # its domain: the data (topped)
         self._ys = bq.LinearScale(min=0.0)
         self._lines = bq.Lines(
             x=[0.0, 1.0],
@@ -704,21 +705,21 @@ class RunQueuePlot(_SeriesPlot):
         self._result = result
         rq = result.runq
         t = np.asarray(rq["t_ms"], float)
-        end, grid = self._grid(t)
+        grid = self._grid(t)
         local = np.asarray(rq["local"], float).reshape(t.size, -1)
         series = [step_resample(t, rq["global"], grid)]
         series += [step_resample(t, local[:, i], grid) for i in range(local.shape[1])]
         labels = ["global"] + [f"P{i} local" for i in range(local.shape[1])]
         colours = [OKABE_ITO[7]] + [colour_for(i) for i in range(local.shape[1])]
-        with held(self._figure, self._lines, self._xs, self._ys, self._yaxis):
-            self._lines.x = grid
-            self._lines.y = np.vstack(series)
+        top = float(np.max(series)) if len(series) else 1.0
+        ticks = integer_ticks(top)
+        # the scales take their domains from the data: one message and one redraw (topped)
+        x, y = topped(grid, np.vstack(series), ticks[-1])
+        with held(self._figure, self._lines, self._yaxis):
+            self._lines.x, self._lines.y = x, y
             self._lines.labels = labels
             self._lines.colors = colours
-            self._xs.min, self._xs.max = 0.0, max(end, 1e-6)
-            top = float(np.max(series)) if len(series) else 1.0
-            self._ys.max = float(integer_ticks(top)[-1])
-            self._yaxis.tick_values = integer_ticks(top)
+            self._yaxis.tick_values = ticks
         self._legend.value = legend_html(list(zip(labels, colours, strict=True)), "&#9473;")
 
 
@@ -726,7 +727,7 @@ class GoroutineStatePlot(_SeriesPlot):
     """Goroutines by state, stacked, and the number of OS threads (right axis)."""
 
     def __init__(self, height_px: int = 200) -> None:
-        self._xs = bq.LinearScale(min=0.0, max=1.0)
+        self._xs = bq.LinearScale(min=0.0)  # its domain: the data (topped)
         self._ys = bq.LinearScale(min=0.0)
         self._ts = bq.LinearScale(min=0.0)
         self._areas = bq.Lines(
@@ -772,23 +773,20 @@ class GoroutineStatePlot(_SeriesPlot):
         self._result = result
         st = result.states
         t = np.asarray(st["t_ms"], float)
-        end, grid = self._grid(t)
+        grid = self._grid(t)
         layers = np.vstack([step_resample(t, st[s], grid) for s in STATES])
         stacked = np.cumsum(layers, axis=0)[::-1]  # the tallest (all states) is drawn first
         th = result.threads
         threads = step_resample(np.asarray(th["t_ms"], float), th["count"], grid)
-        with held(self._figure, self._areas, self._threads, self._xs, self._ys, self._ts,
-                  self._gaxis, self._taxis):  # fmt: skip
-            self._areas.x = grid
-            self._areas.y = stacked
-            self._threads.x = grid
-            self._threads.y = threads
-            self._xs.min, self._xs.max = 0.0, max(end, 1e-6)
+        goroutine_ticks = integer_ticks(float(stacked[0].max()) if stacked.size else 1.0)
+        # headroom, so the dashed line does not run along the top edge under the title
+        thread_ticks = integer_ticks(float(threads.max()) * 1.15)
+        # the scales take their domains from the data: one message and one redraw a mark (topped)
+        areas_x, areas_y = topped(grid, stacked, goroutine_ticks[-1])
+        threads_x, threads_y = topped(grid, threads, thread_ticks[-1])
+        with held(self._figure, self._areas, self._threads, self._gaxis, self._taxis):
+            self._areas.x, self._areas.y = areas_x, areas_y
+            self._threads.x, self._threads.y = threads_x, threads_y
             self._xaxis.label = TRACE_TIME if hasattr(result, "goroutine_label") else MODEL_TIME
-            total = float(stacked[0].max()) if stacked.size else 1.0
-            self._ys.max = float(integer_ticks(total)[-1])
-            self._gaxis.tick_values = integer_ticks(total)
-            # headroom, so the dashed line does not run along the top edge under the title
-            thread_ticks = integer_ticks(float(threads.max()) * 1.15)
-            self._ts.max = float(thread_ticks[-1])
+            self._gaxis.tick_values = goroutine_ticks
             self._taxis.tick_values = thread_ticks
