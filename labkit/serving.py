@@ -21,6 +21,7 @@ jupyter_server, so only a Jupyter server (and its tests) imports it.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
@@ -31,4 +32,16 @@ class NoDelayKernelConnection(ZMQChannelsWebsocketConnection):
 
     def connect(self) -> asyncio.Future[None] | None:
         self.websocket_handler.set_nodelay(True)
+        # read back from the socket: a server started with --ServerApp.log_level=DEBUG says
+        # whether the setting took (tests/test_lab_command.py reads this line)
+        self.log.debug("kernel %s WebSocket: TCP_NODELAY %s", self.kernel_id, self.nodelay())
         return super().connect()
+
+    def nodelay(self) -> int | None:
+        """TCP_NODELAY as the WebSocket's socket has it (1 on), None where there is no TCP
+        socket to ask (a Unix socket, a closed stream)."""
+        try:
+            sock = self.websocket_handler.ws_connection.stream.socket
+            return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        except (AttributeError, OSError):
+            return None

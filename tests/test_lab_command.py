@@ -27,9 +27,18 @@ def test_lab_command_serves_the_start_notebook(tmp_path):
         server.stop()
 
 
+class _DebugLabServer(LabServer):
+    """The lab command's server, logging at debug level (labkit.serving logs TCP_NODELAY)."""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--ServerApp.log_level=DEBUG"]
+
+
 def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
-    """The lab command's server speaks to a kernel through labkit.serving's connection (the
-    WebSocket without Nagle's delay): a kernel_info_request over it gets its reply."""
+    """The lab command's server speaks to a kernel through labkit.serving's connection: a
+    kernel_info_request over the WebSocket gets its reply, and the server's log reads
+    TCP_NODELAY back from that WebSocket's socket as on (jupyter_server's own connection
+    logs no such line; a set_nodelay that did not take logs 0)."""
     import asyncio
     import json
     import uuid
@@ -37,7 +46,7 @@ def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
     import requests
     from tornado.websocket import websocket_connect
 
-    server = LabServer(root=ROOT, state=tmp_path).start()
+    server = _DebugLabServer(root=ROOT, state=tmp_path).start()
     auth = {"Authorization": f"token {server.token}"}
 
     async def kernel_info(kernel_id: str) -> dict:
@@ -63,6 +72,6 @@ def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
         reply = asyncio.run(kernel_info(kernel["id"]))
         assert reply["status"] == "ok" and reply["language_info"]["name"] == "python"
         log = (tmp_path / "jupyterlab.log").read_text()
-        assert "NoDelayKernelConnection" not in log  # no error naming it
+        assert f"kernel {kernel['id']} WebSocket: TCP_NODELAY 1" in log
     finally:
         server.stop()

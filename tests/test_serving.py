@@ -38,8 +38,10 @@ def test_a_connection_sets_nodelay_before_it_connects(monkeypatch):
     )
     connection = NoDelayKernelConnection.__new__(NoDelayKernelConnection)
     monkeypatch.setattr(NoDelayKernelConnection, "websocket_handler", _Handler(calls))
+    monkeypatch.setattr(NoDelayKernelConnection, "kernel_id", "k1")
     connection.connect()
     assert calls == ["set_nodelay(True)", "connect"]
+    assert connection.nodelay() is None  # the stand-in has no socket to read back
 
 
 def test_the_lab_command_names_the_connection():
