@@ -42,6 +42,7 @@ def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
     import asyncio
     import json
     import uuid
+    from concurrent.futures import ThreadPoolExecutor
 
     import requests
     from tornado.websocket import websocket_connect
@@ -69,7 +70,9 @@ def test_the_kernel_websocket_answers_through_the_course_connection(tmp_path):
         kernel = requests.post(
             f"{server.url}/api/kernels", json={"name": "python3"}, headers=auth, timeout=30
         ).json()
-        reply = asyncio.run(kernel_info(kernel["id"]))
+        # a thread of its own: an earlier test of the suite may leave an event loop running here
+        with ThreadPoolExecutor(1) as pool:
+            reply = pool.submit(asyncio.run, kernel_info(kernel["id"])).result(timeout=120)
         assert reply["status"] == "ok" and reply["language_info"]["name"] == "python"
         log = (tmp_path / "jupyterlab.log").read_text()
         assert f"kernel {kernel['id']} WebSocket: TCP_NODELAY 1" in log
